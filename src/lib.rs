@@ -1,0 +1,21 @@
+//! ritplan: a planner for allergen rush immunotherapy (RIT).
+//!
+//! The library holds the domain; the binary is a thin shell over [`cli::run`].
+//!
+//! - [`units`]: exact dose arithmetic (decimals, never binary floats) and syringe rounding.
+//! - [`template`]: the TOML schedule-template format, its validation, the bundled templates.
+//! - [`policy`]: rules as data, each threshold with its source and evidence.
+//! - [`diag`], [`tomlread`]: located diagnostics for data files.
+//! - [`render`]: terminal tables.
+//! - [`cli`]: the command line: flags, commands, exit codes.
+//!
+//! ritplan supports clinical judgement; it never replaces it. Every number it shows carries the
+//! evidence it rests on.
+
+pub mod cli;
+pub mod diag;
+pub mod policy;
+pub mod render;
+pub mod template;
+pub mod tomlread;
+pub mod units;

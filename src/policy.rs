@@ -1,0 +1,399 @@
+//! Rules as data: every clinical threshold ritplan applies, read from `rules/*.toml` with the
+//! source it comes from and how sure that source is.
+//!
+//! The code here defines the *mechanism* (what kinds of rule exist and how they are read); the
+//! bundled files in `rules/` define the *policy* (the numbers). A clinic can replace them.
+//! For now the policy holds the thresholds the template checker uses and the registry of
+//! course rule sets that templates name.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, SourceText};
+use crate::tomlread::{Diags, Sp, Table, parse_document};
+
+/// Where a clinical number comes from (the template and rules vocabulary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// A product label (SmPC, package insert).
+    Label,
+    /// A peer-reviewed publication.
+    Published,
+    /// A national or society guideline.
+    Guideline,
+    /// Reasoned from sources but stated in none of them.
+    Inference,
+    /// An illustration only: not for clinical use as it stands.
+    Example,
+    /// Not checked against a primary source.
+    Unverified,
+}
+
+impl Evidence {
+    /// Every value, as written in files.
+    pub const NAMES: &'static str = "label, published, guideline, inference, example, unverified";
+
+    /// The word written in files and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Label => "label",
+            Evidence::Published => "published",
+            Evidence::Guideline => "guideline",
+            Evidence::Inference => "inference",
+            Evidence::Example => "example",
+            Evidence::Unverified => "unverified",
+        }
+    }
+
+    /// Whether every output that shows a number of this evidence must warn about it.
+    pub fn needs_warning(self) -> bool {
+        matches!(self, Evidence::Inference | Evidence::Example | Evidence::Unverified)
+    }
+}
+
+impl fmt::Display for Evidence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Evidence {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "label" => Evidence::Label,
+            "published" => Evidence::Published,
+            "guideline" => Evidence::Guideline,
+            "inference" => Evidence::Inference,
+            "example" => Evidence::Example,
+            "unverified" => Evidence::Unverified,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// How sure the clinical reference (`shared/clinical.md`) is of a fact, in its own labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Certainty {
+    /// `[C]`: confirmed in the cited source.
+    #[serde(rename = "C")]
+    Confirmed,
+    /// `[C-partial]`: source read only in part, or second-hand.
+    #[serde(rename = "C-partial")]
+    Partial,
+    /// `[I]`: inference, in no source.
+    #[serde(rename = "I")]
+    Inference,
+    /// `[U]`: unverified recollection.
+    #[serde(rename = "U")]
+    Unverified,
+}
+
+impl Certainty {
+    /// Every value, as written in files.
+    pub const NAMES: &'static str = "C, C-partial, I, U";
+
+    /// The label as the clinical reference writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Certainty::Confirmed => "C",
+            Certainty::Partial => "C-partial",
+            Certainty::Inference => "I",
+            Certainty::Unverified => "U",
+        }
+    }
+}
+
+impl fmt::Display for Certainty {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Certainty {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Ok(match s {
+            "C" => Certainty::Confirmed,
+            "C-partial" => Certainty::Partial,
+            "I" => Certainty::Inference,
+            "U" => Certainty::Unverified,
+            _ => return Err(()),
+        })
+    }
+}
+
+/// Where a rule comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// The citation.
+    pub source: String,
+    /// The kind of source.
+    pub evidence: Evidence,
+    /// How sure the clinical reference is.
+    pub certainty: Certainty,
+}
+
+/// A number and where it comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Ruled<T> {
+    /// The number.
+    pub value: T,
+    /// Its provenance.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// Reads `source`, `evidence` and `certainty` from a rule's table; all three are required.
+pub fn read_provenance(t: &Table<'_, '_>, diags: &mut Diags) -> Option<Provenance> {
+    let source = t.string(diags, "source", true);
+    let evidence = t.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
+    let certainty = t.parsed::<Certainty>(diags, "certainty", true, "unknown-certainty", Certainty::NAMES);
+    Some(Provenance {
+        source: source?.value,
+        evidence: evidence?.value,
+        certainty: certainty?.value,
+    })
+}
+
+/// The thresholds the template checker applies.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TemplateChecks {
+    /// The shortest observation after any injection (error below it).
+    pub min_observation_min: Ruled<u32>,
+    /// The shortest interval between same-day injections a template may set without a warning.
+    pub min_same_day_interval_min: Ruled<u32>,
+    /// The shortest observation after a rush day's last injection without a warning.
+    pub rush_last_of_day_observation_min: Ruled<u32>,
+    /// A warning above this factor between consecutive doses.
+    pub max_escalation_factor: Ruled<Decimal>,
+    /// Near maintenance: a warning above this factor ...
+    pub near_maintenance_max_factor: Ruled<Decimal>,
+    /// ... once the previous dose is at least this fraction of the maintenance dose.
+    pub near_maintenance_from_fraction: Ruled<Decimal>,
+}
+
+/// A named set of course rules (reactions, late doses) that templates refer to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RuleSetInfo {
+    /// What templates write in `rules = "..."`.
+    pub id: String,
+    /// A readable name.
+    pub name: String,
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// All rules in force.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    /// Template-checking thresholds.
+    pub template_checks: TemplateChecks,
+    /// Known course rule sets.
+    pub rule_sets: Vec<RuleSetInfo>,
+}
+
+/// The rules files compiled into the binary: (file name, text).
+pub const BUNDLED: &[(&str, &str)] = &[
+    (
+        "template-checks.toml",
+        include_str!("../rules/template-checks.toml"),
+    ),
+    (
+        "course-norwegian-guide.toml",
+        include_str!("../rules/course-norwegian-guide.toml"),
+    ),
+    (
+        "course-us-practice-parameter.toml",
+        include_str!("../rules/course-us-practice-parameter.toml"),
+    ),
+];
+
+/// The rules files failed to load; each file's problems are listed.
+#[derive(Debug, thiserror::Error)]
+#[error("the rules files have errors")]
+pub struct PolicyError {
+    /// Each file with its problems.
+    pub files: Vec<(SourceText, Vec<Diagnostic>)>,
+}
+
+impl Policy {
+    /// The rules bundled with ritplan.
+    pub fn bundled() -> Result<Policy, PolicyError> {
+        Policy::from_sources(
+            BUNDLED
+                .iter()
+                .map(|(name, text)| SourceText::new(format!("<bundled>/rules/{name}"), *text))
+                .collect(),
+        )
+    }
+
+    /// Reads rules from files; every file is checked and every problem reported.
+    pub fn from_sources(sources: Vec<SourceText>) -> Result<Policy, PolicyError> {
+        let mut checks = None;
+        let mut rule_sets = Vec::new();
+        let mut failed = Vec::new();
+        for src in sources {
+            let mut diags = Diags::default();
+            match parse_document(&src.text) {
+                Err(d) => diags.push(d),
+                Ok(doc) => {
+                    let doc = doc.named("the rules file");
+                    match doc.string(&mut diags, "kind", true).map(|k| k.value) {
+                        Some(k) if k == "template-checks" => {
+                            checks = read_template_checks(&doc, &mut diags).or(checks);
+                        }
+                        Some(k) if k == "course-rules" => {
+                            if let Some(info) = read_rule_set(&doc, &mut diags) {
+                                if rule_sets.iter().any(|r: &RuleSetInfo| r.id == info.id) {
+                                    diags.push(Diagnostic::error(
+                                        "duplicate-id",
+                                        None,
+                                        format!("a second rule set is named {:?}", info.id),
+                                    ));
+                                } else {
+                                    rule_sets.push(info);
+                                }
+                            }
+                        }
+                        Some(other) => diags.push(
+                            Diagnostic::error(
+                                "unknown-kind",
+                                None,
+                                format!("rules file of unknown kind {other:?}"),
+                            )
+                            .with_help("use kind = \"template-checks\" or kind = \"course-rules\""),
+                        ),
+                        None => {}
+                    }
+                }
+            }
+            if !diags.0.is_empty() {
+                failed.push((src, diags.0));
+            }
+        }
+        if failed.iter().any(|(_, d)| d.iter().any(Diagnostic::is_error)) {
+            return Err(PolicyError { files: failed });
+        }
+        let Some(template_checks) = checks else {
+            return Err(PolicyError {
+                files: vec![(
+                    SourceText::new("<rules>", ""),
+                    vec![Diagnostic::error(
+                        "missing-rules",
+                        None,
+                        "no rules file of kind \"template-checks\" was found",
+                    )],
+                )],
+            });
+        };
+        Ok(Policy {
+            template_checks,
+            rule_sets,
+        })
+    }
+
+    /// The rule set a template names, if it exists.
+    pub fn rule_set(&self, id: &str) -> Option<&RuleSetInfo> {
+        self.rule_sets.iter().find(|r| r.id == id)
+    }
+}
+
+fn ruled_count(doc: &Table<'_, '_>, diags: &mut Diags, key: &str) -> Option<Ruled<u32>> {
+    let t = doc.sub_table(diags, key, true)?.named(format!("[{key}]"));
+    t.only_keys(diags, &["value", "source", "evidence", "certainty", "note"]);
+    let value = t.count(diags, "value", true);
+    let provenance = read_provenance(&t, diags);
+    Some(Ruled {
+        value: value?.value,
+        provenance: provenance?,
+    })
+}
+
+fn ruled_decimal(doc: &Table<'_, '_>, diags: &mut Diags, key: &str) -> Option<Ruled<Decimal>> {
+    let t = doc.sub_table(diags, key, true)?.named(format!("[{key}]"));
+    t.only_keys(diags, &["value", "source", "evidence", "certainty", "note"]);
+    let value: Option<Sp<Decimal>> = t.decimal(diags, "value", true);
+    if let Some(v) = &value
+        && v.value <= Decimal::ZERO
+    {
+        diags.push(Diagnostic::error(
+            "out-of-range",
+            v.at(),
+            format!("`value` in [{key}] must be above zero"),
+        ));
+        return None;
+    }
+    let provenance = read_provenance(&t, diags);
+    Some(Ruled {
+        value: value?.value,
+        provenance: provenance?,
+    })
+}
+
+fn read_template_checks(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<TemplateChecks> {
+    const KEYS: [&str; 6] = [
+        "min_observation_min",
+        "min_same_day_interval_min",
+        "rush_last_of_day_observation_min",
+        "max_escalation_factor",
+        "near_maintenance_max_factor",
+        "near_maintenance_from_fraction",
+    ];
+    let mut known = vec!["kind", "id", "name", "note"];
+    known.extend(KEYS);
+    doc.only_keys(diags, &known);
+    let c = TemplateChecks {
+        min_observation_min: ruled_count(doc, diags, KEYS[0])?,
+        min_same_day_interval_min: ruled_count(doc, diags, KEYS[1])?,
+        rush_last_of_day_observation_min: ruled_count(doc, diags, KEYS[2])?,
+        max_escalation_factor: ruled_decimal(doc, diags, KEYS[3])?,
+        near_maintenance_max_factor: ruled_decimal(doc, diags, KEYS[4])?,
+        near_maintenance_from_fraction: ruled_decimal(doc, diags, KEYS[5])?,
+    };
+    Some(c)
+}
+
+fn read_rule_set(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RuleSetInfo> {
+    doc.only_keys(
+        diags,
+        &["kind", "id", "name", "source", "evidence", "certainty", "note"],
+    );
+    let id = doc.string(diags, "id", true);
+    let name = doc.string(diags, "name", true);
+    let provenance = read_provenance(doc, diags);
+    Some(RuleSetInfo {
+        id: id?.value,
+        name: name?.value,
+        provenance: provenance?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundled_rules_load() {
+        let p = Policy::bundled().expect("bundled rules are valid");
+        assert_eq!(p.template_checks.min_observation_min.value, 30);
+        assert!(p.rule_set("norwegian-guide").is_some());
+        assert!(p.rule_set("us-practice-parameter").is_some());
+        assert!(p.rule_set("nonsense").is_none());
+    }
+
+    #[test]
+    fn a_rule_without_provenance_is_refused() {
+        let broken = BUNDLED[0].1.replacen("evidence = \"label\"\n", "", 1);
+        let mut sources = vec![SourceText::new("checks.toml", broken)];
+        sources.extend(BUNDLED[1..].iter().map(|(n, t)| SourceText::new(*n, *t)));
+        let err = Policy::from_sources(sources).unwrap_err();
+        let (_, diags) = &err.files[0];
+        assert!(diags.iter().any(|d| d.code == "missing-field" && d.message.contains("evidence")));
+    }
+}
