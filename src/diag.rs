@@ -78,7 +78,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at `span`.
-    pub fn error(code: &'static str, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+    pub fn error(
+        code: &'static str,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -213,7 +217,10 @@ impl<'a> From<&Located<'a>> for DiagnosticJson<'a> {
 }
 
 /// The closest of `candidates` to `word`, if it is close enough to be a likely typo.
-pub fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+pub fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(word, c), c))
@@ -254,8 +261,13 @@ mod tests {
     #[test]
     fn rendered_with_caret_under_the_span() {
         let s = SourceText::new("t.toml", "id = \"x\"\nvial = \"5\"\n");
-        let d = Diagnostic::error("unknown-vial", Some(16..19), "no vial \"5\"").with_help("the vials are \"1\"");
-        let text = Located { source: &s, diagnostic: &d }.to_string();
+        let d = Diagnostic::error("unknown-vial", Some(16..19), "no vial \"5\"")
+            .with_help("the vials are \"1\"");
+        let text = Located {
+            source: &s,
+            diagnostic: &d,
+        }
+        .to_string();
         assert_eq!(
             text,
             "error[unknown-vial]: no vial \"5\"\n --> t.toml:2:8\n  |\n2 | vial = \"5\"\n  |        ^^^\n  = help: the vials are \"1\"\n"
@@ -264,8 +276,14 @@ mod tests {
 
     #[test]
     fn suggestions_for_typos_only() {
-        assert_eq!(did_you_mean("volume_m", ["volume_ml", "vial"]), Some("volume_ml"));
-        assert_eq!(did_you_mean("obsrvation_min", ["observation_min"]), Some("observation_min"));
+        assert_eq!(
+            did_you_mean("volume_m", ["volume_ml", "vial"]),
+            Some("volume_ml")
+        );
+        assert_eq!(
+            did_you_mean("obsrvation_min", ["observation_min"]),
+            Some("observation_min")
+        );
         assert_eq!(did_you_mean("banana", ["volume_ml", "vial"]), None);
     }
 }

@@ -51,7 +51,10 @@ impl Evidence {
 
     /// Whether every output that shows a number of this evidence must warn about it.
     pub fn needs_warning(self) -> bool {
-        matches!(self, Evidence::Inference | Evidence::Example | Evidence::Unverified)
+        matches!(
+            self,
+            Evidence::Inference | Evidence::Example | Evidence::Unverified
+        )
     }
 }
 
@@ -151,8 +154,15 @@ pub struct Ruled<T> {
 /// Reads `source`, `evidence` and `certainty` from a rule's table; all three are required.
 pub fn read_provenance(t: &Table<'_, '_>, diags: &mut Diags) -> Option<Provenance> {
     let source = t.string(diags, "source", true);
-    let evidence = t.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
-    let certainty = t.parsed::<Certainty>(diags, "certainty", true, "unknown-certainty", Certainty::NAMES);
+    let evidence =
+        t.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
+    let certainty = t.parsed::<Certainty>(
+        diags,
+        "certainty",
+        true,
+        "unknown-certainty",
+        Certainty::NAMES,
+    );
     Some(Provenance {
         source: source?.value,
         evidence: evidence?.value,
@@ -277,7 +287,10 @@ impl Policy {
                 failed.push((src, diags.0));
             }
         }
-        if failed.iter().any(|(_, d)| d.iter().any(Diagnostic::is_error)) {
+        if failed
+            .iter()
+            .any(|(_, d)| d.iter().any(Diagnostic::is_error))
+        {
             return Err(PolicyError { files: failed });
         }
         let Some(template_checks) = checks else {
@@ -362,7 +375,15 @@ fn read_template_checks(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<Templa
 fn read_rule_set(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RuleSetInfo> {
     doc.only_keys(
         diags,
-        &["kind", "id", "name", "source", "evidence", "certainty", "note"],
+        &[
+            "kind",
+            "id",
+            "name",
+            "source",
+            "evidence",
+            "certainty",
+            "note",
+        ],
     );
     let id = doc.string(diags, "id", true);
     let name = doc.string(diags, "name", true);
@@ -394,6 +415,10 @@ mod tests {
         sources.extend(BUNDLED[1..].iter().map(|(n, t)| SourceText::new(*n, *t)));
         let err = Policy::from_sources(sources).unwrap_err();
         let (_, diags) = &err.files[0];
-        assert!(diags.iter().any(|d| d.code == "missing-field" && d.message.contains("evidence")));
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.code == "missing-field" && d.message.contains("evidence"))
+        );
     }
 }

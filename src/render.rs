@@ -1,12 +1,16 @@
 //! Terminal tables. Rendering decides nothing clinical: it lays out what it is given.
 
-use comfy_table::{Cell, CellAlignment, ContentArrangement, Table, presets};
+use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
+
+/// A comfy-table preset that draws one rule under the header and nothing else (the 6th and
+/// 7th characters are the header line and its intersections; a space draws nothing).
+const HEADER_RULE_ONLY: &str = "     ──            ";
 
 /// A table with a header row, in the house style: thin rules, no colour (so `NO_COLOR` and
 /// pipes need no special case), right-aligned numeric columns.
 pub fn table(header: &[&str], right_aligned: &[usize]) -> Table {
     let mut t = Table::new();
-    t.load_preset(presets::UTF8_HORIZONTAL_ONLY)
+    t.load_preset(HEADER_RULE_ONLY)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.iter().map(|h| Cell::new(*h)));
     for &i in right_aligned {

@@ -271,7 +271,10 @@ impl Template {
         for s in &self.steps {
             if let Some(p) = &s.provenance
                 && (p.evidence.needs_warning()
-                    || matches!(p.certainty, Some(Certainty::Unverified | Certainty::Inference)))
+                    || matches!(
+                        p.certainty,
+                        Some(Certainty::Unverified | Certainty::Inference)
+                    ))
             {
                 out.push(format!(
                     "Step {} is {}{}: check it before use.",
@@ -391,8 +394,15 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
     {
         diags.push(
-            Diagnostic::error("bad-id", id.at(), format!("template id {:?} has characters that are hard to type", id.value))
-                .with_help("use letters, digits, '-', '_' and '.' only"),
+            Diagnostic::error(
+                "bad-id",
+                id.at(),
+                format!(
+                    "template id {:?} has characters that are hard to type",
+                    id.value
+                ),
+            )
+            .with_help("use letters, digits, '-', '_' and '.' only"),
         );
     }
     let name = doc.string(diags, "name", true);
@@ -400,21 +410,41 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let manufacturer = doc.string(diags, "manufacturer", true);
     let allergen = doc.string(diags, "allergen", true);
     let kind = doc.parsed::<Kind>(diags, "kind", true, "unknown-kind", Kind::NAMES);
-    let unit = doc.parsed::<AllergenUnit>(diags, "unit", true, "unknown-unit", "SQ-U, TU, AU, BAU, IR, PNU, BU, µg");
-    let evidence = doc.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
-    let certainty = doc.parsed::<Certainty>(diags, "certainty", false, "unknown-certainty", Certainty::NAMES);
+    let unit = doc.parsed::<AllergenUnit>(
+        diags,
+        "unit",
+        true,
+        "unknown-unit",
+        "SQ-U, TU, AU, BAU, IR, PNU, BU, µg",
+    );
+    let evidence =
+        doc.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
+    let certainty = doc.parsed::<Certainty>(
+        diags,
+        "certainty",
+        false,
+        "unknown-certainty",
+        Certainty::NAMES,
+    );
     let evidence_note = doc.string(diags, "evidence_note", false);
     let _updated = doc.date(diags, "updated");
     let rules = doc.string(diags, "rules", true);
     if let Some(r) = &rules
         && policy.rule_set(&r.value).is_none()
     {
-        let known: Vec<String> = policy.rule_sets.iter().map(|r| format!("{:?}", r.id)).collect();
+        let known: Vec<String> = policy
+            .rule_sets
+            .iter()
+            .map(|r| format!("{:?}", r.id))
+            .collect();
         diags.push(
             Diagnostic::error(
                 "unknown-rules",
                 r.at(),
-                format!("the template names rule set {:?}, which does not exist", r.value),
+                format!(
+                    "the template names rule set {:?}, which does not exist",
+                    r.value
+                ),
             )
             .with_help(format!("the rule sets are {}", known.join(", "))),
         );
@@ -437,7 +467,10 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
 
     let sources = read_sources(doc, diags);
     let source_ids: Vec<&str> = sources.iter().map(|s| s.id.as_str()).collect();
-    let vials = unit.as_ref().map(|u| read_vials(doc, u.value, diags)).unwrap_or_default();
+    let (vials, rejected_vials) = unit
+        .as_ref()
+        .map(|u| read_vials(doc, u.value, diags))
+        .unwrap_or_default();
     let timing = read_timing(doc, policy, kind.as_ref().map(|k| k.value), diags);
     let injection = read_injection(doc, diags);
 
@@ -468,13 +501,16 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let (unit, timing, injection) = (unit?.value, timing?, injection?);
     let vial_of = |id: &Sp<String>, what: &str, diags: &mut Diags| -> Option<Vial> {
         let found = vials.iter().find(|v| v.id == id.value).cloned();
-        if found.is_none() {
+        if found.is_none() && !rejected_vials.contains(&id.value) {
             let known: Vec<String> = vials.iter().map(|v| format!("{:?}", v.id)).collect();
             diags.push(
                 Diagnostic::error(
                     "unknown-vial",
                     id.at(),
-                    format!("{what} uses vial {:?}, which this template does not define", id.value),
+                    format!(
+                        "{what} uses vial {:?}, which this template does not define",
+                        id.value
+                    ),
                 )
                 .with_help(if known.is_empty() {
                     "define the vials as [[vial]] tables".to_string()
@@ -508,10 +544,14 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
             continue;
         };
         check_volume(&raw.volume, &injection, syringe, &what, diags);
-        let Some(dose) = vial_dose(&vial, &raw.volume, raw.stated_dose.as_ref(), &what, diags) else {
+        let Some(dose) = vial_dose(&vial, &raw.volume, raw.stated_dose.as_ref(), &what, diags)
+        else {
             continue;
         };
-        let dose_span = raw.stated_dose.as_ref().map_or(raw.volume.span.clone(), |d| d.span.clone());
+        let dose_span = raw
+            .stated_dose
+            .as_ref()
+            .map_or(raw.volume.span.clone(), |d| d.span.clone());
         let next_day = raw_steps.get(n + 1).map(|s| s.day.value);
         let last_of_day = next_day != Some(raw.day.value);
         let same_day = previous.filter(|(p, _)| p.day.value == raw.day.value);
@@ -522,7 +562,10 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
             diags.push(Diagnostic::error(
                 "day-order",
                 raw.day.at(),
-                format!("step {} is on day {}, before step {} on day {}; steps must be in order", raw.index, raw.day.value, p.index, p.day.value),
+                format!(
+                    "step {} is on day {}, before step {} on day {}; steps must be in order",
+                    raw.index, raw.day.value, p.index, p.day.value
+                ),
             ));
         }
         if let Some((p, pdose)) = previous {
@@ -537,9 +580,9 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
                 );
             } else if pdose.amount() > Decimal::ZERO {
                 let factor = dose.amount() / pdose.amount();
-                let near = maintenance
-                    .as_ref()
-                    .is_some_and(|m| pdose.amount() >= m.dose.amount() * checks.near_maintenance_from_fraction.value);
+                let near = maintenance.as_ref().is_some_and(|m| {
+                    pdose.amount() >= m.dose.amount() * checks.near_maintenance_from_fraction.value
+                });
                 if near && factor > checks.near_maintenance_max_factor.value {
                     diags.push(Diagnostic::warning(
                         "steep-escalation",
@@ -573,24 +616,40 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
             diags.push(Diagnostic::error(
                 "above-maintenance",
                 Some(dose_span.clone()),
-                format!("step {} gives {dose}, more than the maintenance dose {}", raw.index, m.dose),
+                format!(
+                    "step {} gives {dose}, more than the maintenance dose {}",
+                    raw.index, m.dose
+                ),
             ));
         }
 
         // Same-day timing.
-        let observation = raw.observation_min.as_ref().map_or(timing.observation_min, |o| o.value);
+        if let Some(o) = &raw.observation_min {
+            check_observation(o, policy, diags);
+        }
+        let observation = raw
+            .observation_min
+            .as_ref()
+            .map_or(timing.observation_min, |o| o.value);
         let observation = if last_of_day {
             observation.max(timing.last_of_day_observation_min)
         } else {
             observation
         };
-        let min_interval = same_day.map(|_| raw.after_min.as_ref().map_or(timing.min_interval_min, |a| a.value));
+        let min_interval = same_day.map(|_| {
+            raw.after_min
+                .as_ref()
+                .map_or(timing.min_interval_min, |a| a.value)
+        });
         if let Some(a) = &raw.after_min {
             if same_day.is_none() {
                 diags.push(Diagnostic::warning(
                     "interval-ignored",
                     a.at(),
-                    format!("step {} is the first of its day, so `after_min` has no effect", raw.index),
+                    format!(
+                        "step {} is the first of its day, so `after_min` has no effect",
+                        raw.index
+                    ),
                 ));
             } else if a.value < timing.min_interval_min {
                 diags.push(Diagnostic::error(
@@ -607,13 +666,21 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
             && let Some(pt) = &p.time
         {
             let gap = (t.value - pt.value).num_minutes();
-            let prev_obs = steps.last().map_or(timing.observation_min, |s| s.observation_min);
+            let prev_obs = steps
+                .last()
+                .map_or(timing.observation_min, |s| s.observation_min);
             let needed = i64::from(min_interval.unwrap_or(0).max(prev_obs));
             if gap <= 0 {
                 diags.push(Diagnostic::error(
                     "time-order",
                     t.at(),
-                    format!("step {} at {} is not after step {} at {} on the same day", raw.index, t.value.format("%H:%M"), p.index, pt.value.format("%H:%M")),
+                    format!(
+                        "step {} at {} is not after step {} at {} on the same day",
+                        raw.index,
+                        t.value.format("%H:%M"),
+                        p.index,
+                        pt.value.format("%H:%M")
+                    ),
                 ));
             } else if gap < needed {
                 diags.push(Diagnostic::error(
@@ -648,11 +715,19 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
         && last.dose.amount() < m.dose.amount()
         && steps.len() == raw_steps.len()
     {
-        diags.push(Diagnostic::warning(
-            "below-maintenance",
-            raw_steps.last().map(|r| r.span.clone()),
-            format!("the last step gives {}, less than the maintenance dose {}", last.dose, m.dose),
-        ).with_help("the course will have to step up to maintenance; make sure that is intended"));
+        diags.push(
+            Diagnostic::warning(
+                "below-maintenance",
+                raw_steps.last().map(|r| r.span.clone()),
+                format!(
+                    "the last step gives {}, less than the maintenance dose {}",
+                    last.dose, m.dose
+                ),
+            )
+            .with_help(
+                "the course will have to step up to maintenance; make sure that is intended",
+            ),
+        );
     }
 
     let id = id?;
@@ -697,7 +772,11 @@ fn read_sources(doc: &Table<'_, '_>, diags: &mut Diags) -> Vec<Source> {
             continue;
         };
         if seen.contains_key(&id.value) {
-            diags.push(Diagnostic::error("duplicate-id", id.at(), format!("two sources have the id {:?}", id.value)));
+            diags.push(Diagnostic::error(
+                "duplicate-id",
+                id.at(),
+                format!("two sources have the id {:?}", id.value),
+            ));
             continue;
         }
         seen.insert(id.value.clone(), id.span.clone());
@@ -710,43 +789,71 @@ fn read_sources(doc: &Table<'_, '_>, diags: &mut Diags) -> Vec<Source> {
     out
 }
 
-fn read_vials(doc: &Table<'_, '_>, unit: AllergenUnit, diags: &mut Diags) -> Vec<Vial> {
+/// The usable vials, and the ids of vials that were defined but rejected (so that steps naming
+/// them are not reported a second time as naming an undefined vial).
+fn read_vials(
+    doc: &Table<'_, '_>,
+    unit: AllergenUnit,
+    diags: &mut Diags,
+) -> (Vec<Vial>, Vec<String>) {
     let tables = doc.tables(diags, "vial");
     if tables.is_empty() {
         diags.push(
-            Diagnostic::error("missing-vials", None, "the template defines no vial")
-                .with_help("add the vial set as [[vial]] tables with id, label, cap, concentration"),
+            Diagnostic::error("missing-vials", None, "the template defines no vial").with_help(
+                "add the vial set as [[vial]] tables with id, label, cap, concentration",
+            ),
         );
     }
     let mut out: Vec<Vial> = Vec::new();
+    let mut rejected = Vec::new();
     for t in &tables {
         t.only_keys(diags, &["id", "label", "cap", "concentration", "unit"]);
         let id = t.string(diags, "id", true);
+        let errors_before = diags.0.iter().filter(|d| d.is_error()).count();
         let label = t.string(diags, "label", true);
         let cap = t.string(diags, "cap", true);
         let conc = t.decimal(diags, "concentration", true);
-        let vial_unit = t.parsed::<AllergenUnit>(diags, "unit", false, "unknown-unit", "SQ-U, TU, AU, BAU, IR, PNU, BU, µg");
+        let vial_unit = t.parsed::<AllergenUnit>(
+            diags,
+            "unit",
+            false,
+            "unknown-unit",
+            "SQ-U, TU, AU, BAU, IR, PNU, BU, µg",
+        );
         if let Some(u) = &vial_unit
             && u.value != unit
         {
             diags.push(Diagnostic::error(
                 "unit-mismatch",
                 u.at(),
-                format!("this vial is in {}, but the template's unit is {unit}", u.value),
+                format!(
+                    "this vial is in {}, but the template's unit is {unit}",
+                    u.value
+                ),
             ));
-            continue;
         }
         if let Some(c) = &conc
             && c.value <= Decimal::ZERO
         {
-            diags.push(Diagnostic::error("bad-concentration", c.at(), "a vial's concentration must be above zero"));
-            continue;
+            diags.push(Diagnostic::error(
+                "bad-concentration",
+                c.at(),
+                "a vial's concentration must be above zero",
+            ));
         }
         let (Some(id), Some(label), Some(cap), Some(conc)) = (id, label, cap, conc) else {
             continue;
         };
+        if diags.0.iter().filter(|d| d.is_error()).count() > errors_before {
+            rejected.push(id.value);
+            continue;
+        }
         if out.iter().any(|v| v.id == id.value) {
-            diags.push(Diagnostic::error("duplicate-id", id.at(), format!("two vials have the id {:?}", id.value)));
+            diags.push(Diagnostic::error(
+                "duplicate-id",
+                id.at(),
+                format!("two vials have the id {:?}", id.value),
+            ));
             continue;
         }
         out.push(Vial {
@@ -757,12 +864,24 @@ fn read_vials(doc: &Table<'_, '_>, unit: AllergenUnit, diags: &mut Diags) -> Vec
             unit,
         });
     }
-    out
+    (out, rejected)
 }
 
-fn read_timing(doc: &Table<'_, '_>, policy: &Policy, kind: Option<Kind>, diags: &mut Diags) -> Option<Timing> {
+fn read_timing(
+    doc: &Table<'_, '_>,
+    policy: &Policy,
+    kind: Option<Kind>,
+    diags: &mut Diags,
+) -> Option<Timing> {
     let t = doc.sub_table(diags, "timing", true)?;
-    t.only_keys(diags, &["observation_min", "last_of_day_observation_min", "min_interval_min"]);
+    t.only_keys(
+        diags,
+        &[
+            "observation_min",
+            "last_of_day_observation_min",
+            "min_interval_min",
+        ],
+    );
     let obs = t.count(diags, "observation_min", true);
     let last = t.count(diags, "last_of_day_observation_min", true);
     let interval = t.count(diags, "min_interval_min", true);
@@ -772,7 +891,11 @@ fn read_timing(doc: &Table<'_, '_>, policy: &Policy, kind: Option<Kind>, diags: 
     }
     if let Some(i) = &interval {
         if i.value == 0 {
-            diags.push(Diagnostic::error("interval-too-short", i.at(), "the minimum interval between same-day injections must be above 0 min"));
+            diags.push(Diagnostic::error(
+                "interval-too-short",
+                i.at(),
+                "the minimum interval between same-day injections must be above 0 min",
+            ));
         } else if i.value < checks.min_same_day_interval_min.value {
             diags.push(
                 Diagnostic::warning(
@@ -842,7 +965,11 @@ fn read_injection(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<Injection> {
     let grad = t.decimal(diags, "syringe_graduation_ml", true);
     for v in [&max, &grad].into_iter().flatten() {
         if v.value <= Decimal::ZERO {
-            diags.push(Diagnostic::error("bad-volume", v.at(), "this volume must be above 0 mL"));
+            diags.push(Diagnostic::error(
+                "bad-volume",
+                v.at(),
+                "this volume must be above 0 mL",
+            ));
             return None;
         }
     }
@@ -852,19 +979,37 @@ fn read_injection(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<Injection> {
     })
 }
 
-fn read_provenance_override(t: &Table<'_, '_>, source_ids: &[&str], diags: &mut Diags) -> Option<Provenance> {
+fn read_provenance_override(
+    t: &Table<'_, '_>,
+    source_ids: &[&str],
+    diags: &mut Diags,
+) -> Option<Provenance> {
     if !PROVENANCE_KEYS.iter().any(|k| t.has(k)) {
         return None;
     }
-    let evidence = t.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
-    let certainty = t.parsed::<Certainty>(diags, "certainty", false, "unknown-certainty", Certainty::NAMES);
+    let evidence =
+        t.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
+    let certainty = t.parsed::<Certainty>(
+        diags,
+        "certainty",
+        false,
+        "unknown-certainty",
+        Certainty::NAMES,
+    );
     let source = t.string(diags, "source", false);
     if let Some(s) = &source
         && !source_ids.contains(&s.value.as_str())
     {
         diags.push(
-            Diagnostic::error("unknown-source", s.at(), format!("{} cites source {:?}, which the template does not list", t.what, s.value))
-                .with_help(format!("the sources are {}", source_ids.join(", "))),
+            Diagnostic::error(
+                "unknown-source",
+                s.at(),
+                format!(
+                    "{} cites source {:?}, which the template does not list",
+                    t.what, s.value
+                ),
+            )
+            .with_help(format!("the sources are {}", source_ids.join(", "))),
         );
     }
     let note = t.string(diags, "note", false);
@@ -876,15 +1021,32 @@ fn read_provenance_override(t: &Table<'_, '_>, source_ids: &[&str], diags: &mut 
     })
 }
 
-fn read_step(t: &Table<'_, '_>, index: usize, source_ids: &[&str], diags: &mut Diags) -> Option<RawStep> {
-    let mut keys = vec!["day", "time", "after_min", "vial", "volume_ml", "dose", "observation_min"];
+fn read_step(
+    t: &Table<'_, '_>,
+    index: usize,
+    source_ids: &[&str],
+    diags: &mut Diags,
+) -> Option<RawStep> {
+    let mut keys = vec![
+        "day",
+        "time",
+        "after_min",
+        "vial",
+        "volume_ml",
+        "dose",
+        "observation_min",
+    ];
     keys.extend(PROVENANCE_KEYS);
     t.only_keys(diags, &keys);
     let day = t.count(diags, "day", true);
     if let Some(d) = &day
         && d.value == 0
     {
-        diags.push(Diagnostic::error("day-order", d.at(), "days are counted from 1 (the first injection day)"));
+        diags.push(Diagnostic::error(
+            "day-order",
+            d.at(),
+            "days are counted from 1 (the first injection day)",
+        ));
     }
     let time = t.time(diags, "time");
     let after_min = t.count(diags, "after_min", false);
@@ -912,9 +1074,20 @@ fn read_step(t: &Table<'_, '_>, index: usize, source_ids: &[&str], diags: &mut D
 
 type RawMaintenance = (Maintenance, Sp<String>, Sp<Volume>, Option<Sp<Decimal>>);
 
-fn read_maintenance(doc: &Table<'_, '_>, source_ids: &[&str], diags: &mut Diags) -> Option<RawMaintenance> {
+fn read_maintenance(
+    doc: &Table<'_, '_>,
+    source_ids: &[&str],
+    diags: &mut Diags,
+) -> Option<RawMaintenance> {
     let t = doc.sub_table(diags, "maintenance", true)?;
-    let mut keys = vec!["vial", "volume_ml", "dose", "first_intervals_weeks", "interval_weeks", "interval_tolerance_weeks"];
+    let mut keys = vec![
+        "vial",
+        "volume_ml",
+        "dose",
+        "first_intervals_weeks",
+        "interval_weeks",
+        "interval_tolerance_weeks",
+    ];
     keys.extend(PROVENANCE_KEYS);
     t.only_keys(diags, &keys);
     let vial = t.string(diags, "vial", true);
@@ -925,16 +1098,24 @@ fn read_maintenance(doc: &Table<'_, '_>, source_ids: &[&str], diags: &mut Diags)
     let tolerance = t.count(diags, "interval_tolerance_weeks", false);
     for w in first.iter().chain(interval.iter()) {
         if w.value == 0 {
-            diags.push(Diagnostic::error("bad-interval", w.at(), "a maintenance interval must be at least 1 week"));
+            diags.push(Diagnostic::error(
+                "bad-interval",
+                w.at(),
+                "a maintenance interval must be at least 1 week",
+            ));
         }
     }
     if let (Some(i), Some(tol)) = (&interval, &tolerance)
+        && i.value > 0
         && tol.value >= i.value
     {
         diags.push(Diagnostic::error(
             "bad-interval",
             tol.at(),
-            format!("a tolerance of ±{} weeks on a {}-week interval would allow an interval of 0", tol.value, i.value),
+            format!(
+                "a tolerance of ±{} weeks on a {}-week interval would allow an interval of 0",
+                tol.value, i.value
+            ),
         ));
     }
     let provenance = read_provenance_override(&t, source_ids, diags);
@@ -955,15 +1136,31 @@ fn read_maintenance(doc: &Table<'_, '_>, source_ids: &[&str], diags: &mut Diags)
 }
 
 /// Reports a volume that is not positive, above the per-injection maximum, or not measurable.
-fn check_volume(volume: &Sp<Volume>, injection: &Injection, syringe: Option<Syringe>, what: &str, diags: &mut Diags) {
+fn check_volume(
+    volume: &Sp<Volume>,
+    injection: &Injection,
+    syringe: Option<Syringe>,
+    what: &str,
+    diags: &mut Diags,
+) {
     let v = volume.value;
     if v.ml() <= Decimal::ZERO {
-        diags.push(Diagnostic::error("bad-volume", volume.at(), format!("{what} has a volume of {}, which must be above 0 mL", format_ml(v.ml()))));
+        diags.push(Diagnostic::error(
+            "bad-volume",
+            volume.at(),
+            format!(
+                "{what} has a volume of {}, which must be above 0 mL",
+                format_ml(v.ml())
+            ),
+        ));
     } else if v > injection.max_volume_ml {
         diags.push(Diagnostic::error(
             "bad-volume",
             volume.at(),
-            format!("{what} has a volume of {v}, above the template's per-injection maximum of {}", injection.max_volume_ml),
+            format!(
+                "{what} has a volume of {v}, above the template's per-injection maximum of {}",
+                injection.max_volume_ml
+            ),
         ));
     } else if let Some(s) = syringe
         && !s.can_measure(v)
@@ -972,15 +1169,27 @@ fn check_volume(volume: &Sp<Volume>, injection: &Injection, syringe: Option<Syri
             Diagnostic::warning(
                 "unmeasurable-volume",
                 volume.at(),
-                format!("{what}'s volume of {v} cannot be measured with a syringe graduated in {}", injection.syringe_graduation_ml),
+                format!(
+                    "{what}'s volume of {v} cannot be measured with a syringe graduated in {}",
+                    injection.syringe_graduation_ml
+                ),
             )
-            .with_help(format!("the nearest measurable volume below it is {}", s.round_down(v))),
+            .with_help(format!(
+                "the nearest measurable volume below it is {}",
+                s.round_down(v)
+            )),
         );
     }
 }
 
 /// The dose of `volume` from `vial`, cross-checked against a stated dose.
-fn vial_dose(vial: &Vial, volume: &Sp<Volume>, stated: Option<&Sp<Decimal>>, what: &str, diags: &mut Diags) -> Option<Dose> {
+fn vial_dose(
+    vial: &Vial,
+    volume: &Sp<Volume>,
+    stated: Option<&Sp<Decimal>>,
+    what: &str,
+    diags: &mut Diags,
+) -> Option<Dose> {
     let dose = vial.concentration.dose_in(volume.value)?;
     if let Some(s) = stated
         && s.value != dose.amount()
@@ -1049,8 +1258,12 @@ impl Catalog {
             if let Some(t) = checked.template.take() {
                 if let Some((_, origin)) = catalog.entries.iter().find(|(e, _)| e.id == t.id) {
                     checked.diagnostics.push(
-                        Diagnostic::error("duplicate-id", Some(t.id_span.clone()), format!("template id {:?} is already used by {origin}", t.id))
-                            .with_help("give this template its own id"),
+                        Diagnostic::error(
+                            "duplicate-id",
+                            Some(t.id_span.clone()),
+                            format!("template id {:?} is already used by {origin}", t.id),
+                        )
+                        .with_help("give this template its own id"),
                     );
                 } else {
                     catalog.entries.push((t, checked.source.name.clone()));
@@ -1122,13 +1335,23 @@ mod tests {
         let (cat, problems) = Catalog::build(bundled_sources(), &policy());
         assert!(problems.iter().all(|c| !c.has_errors()));
         let t = cat.get("alutard-hdm-cluster-7w").expect("cluster template");
-        let doses: Vec<String> = t.steps.iter().map(|s| s.dose.amount().to_string()).collect();
+        let doses: Vec<String> = t
+            .steps
+            .iter()
+            .map(|s| s.dose.amount().to_string())
+            .collect();
         assert_eq!(
             doses,
-            ["10", "100", "1000", "2000", "2000", "5000", "5000", "20000", "40000", "60000", "100000"]
+            [
+                "10", "100", "1000", "2000", "2000", "5000", "5000", "20000", "40000", "60000",
+                "100000"
+            ]
         );
         assert_eq!(t.injection_days(), 7);
-        assert_eq!(t.cumulative_doses().last().map(|d| d.amount().to_string()), Some("235110".into()));
+        assert_eq!(
+            t.cumulative_doses().last().map(|d| d.amount().to_string()),
+            Some("235110".into())
+        );
         // Week 1: three injections 30 min apart; the day's last gets the day-end observation.
         assert_eq!(t.steps[1].min_interval_min, Some(30));
         assert!(t.steps[2].last_of_day && !t.steps[1].last_of_day);
@@ -1137,11 +1360,20 @@ mod tests {
     #[test]
     fn conventional_table_matches_the_label() {
         let (cat, _) = Catalog::build(bundled_sources(), &policy());
-        let t = cat.get("alutard-hdm-conventional-15w").expect("conventional template");
-        let doses: Vec<String> = t.steps.iter().map(|s| s.dose.amount().to_string()).collect();
+        let t = cat
+            .get("alutard-hdm-conventional-15w")
+            .expect("conventional template");
+        let doses: Vec<String> = t
+            .steps
+            .iter()
+            .map(|s| s.dose.amount().to_string())
+            .collect();
         assert_eq!(
             doses,
-            ["20", "40", "80", "200", "400", "800", "2000", "4000", "8000", "10000", "20000", "40000", "60000", "80000", "100000"]
+            [
+                "20", "40", "80", "200", "400", "800", "2000", "4000", "8000", "10000", "20000",
+                "40000", "60000", "80000", "100000"
+            ]
         );
         assert_eq!(t.span_days(), 99);
     }
@@ -1153,7 +1385,12 @@ mod tests {
         assert_eq!(t.evidence, Evidence::Example);
         assert!(t.evidence_warnings()[0].starts_with("EXAMPLE"));
         assert_eq!(t.injection_days(), 3);
-        assert!(t.steps.iter().filter(|s| s.last_of_day).all(|s| s.observation_min >= 120));
+        assert!(
+            t.steps
+                .iter()
+                .filter(|s| s.last_of_day)
+                .all(|s| s.observation_min >= 120)
+        );
     }
 
     #[test]
@@ -1163,14 +1400,29 @@ mod tests {
         sources.push(SourceText::new("mine.toml", BUNDLED[0].1));
         let (cat, problems) = Catalog::build(sources, &p);
         assert_eq!(cat.ids().len(), BUNDLED.len());
-        let dup = problems.iter().find(|c| c.source.name == "mine.toml").expect("reported");
-        assert!(dup.diagnostics.iter().any(|d| d.code == "duplicate-id" && d.message.contains("<bundled>")));
+        let dup = problems
+            .iter()
+            .find(|c| c.source.name == "mine.toml")
+            .expect("reported");
+        assert!(
+            dup.diagnostics
+                .iter()
+                .any(|d| d.code == "duplicate-id" && d.message.contains("<bundled>"))
+        );
     }
 
     #[test]
     fn garbage_never_panics() {
         let p = policy();
-        for text in ["", "\u{0}", "[[step]]\n[[step]]", "id = 1\n[timing]\nobservation_min = -5", "step = 3", "vial = [1, 2]", "[maintenance]\nvolume_ml = \"x\""] {
+        for text in [
+            "",
+            "\u{0}",
+            "[[step]]\n[[step]]",
+            "id = 1\n[timing]\nobservation_min = -5",
+            "step = 3",
+            "vial = [1, 2]",
+            "[maintenance]\nvolume_ml = \"x\"",
+        ] {
             let c = check(SourceText::new("x.toml", text), &p);
             assert!(c.has_errors(), "{text:?}");
             assert!(c.template.is_none());

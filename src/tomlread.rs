@@ -57,9 +57,17 @@ pub fn parse_document(text: &str) -> Result<Table<'_, '_>, Diagnostic> {
             let span = e.span().map(|s| {
                 // An empty span at the end of a line points at nothing visible: widen it to one
                 // character so the caret shows.
-                if s.is_empty() { s.start..s.start + 1 } else { s }
+                if s.is_empty() {
+                    s.start..s.start + 1
+                } else {
+                    s
+                }
             });
-            Diagnostic::error("toml-syntax", span, format!("this is not valid TOML: {}", e.message()))
+            Diagnostic::error(
+                "toml-syntax",
+                span,
+                format!("this is not valid TOML: {}", e.message()),
+            )
         })
 }
 
@@ -145,7 +153,13 @@ impl<'a, 'i> Table<'a, 'i> {
         );
     }
 
-    fn wrong_type(&self, diags: &mut Diags, key: &str, v: &toml::Spanned<DeValue<'i>>, expected: &str) {
+    fn wrong_type(
+        &self,
+        diags: &mut Diags,
+        key: &str,
+        v: &toml::Spanned<DeValue<'i>>,
+        expected: &str,
+    ) {
         diags.push(Diagnostic::error(
             "wrong-type",
             Some(v.span()),
@@ -206,7 +220,10 @@ impl<'a, 'i> Table<'a, 'i> {
                     Diagnostic::error(
                         code,
                         s.at(),
-                        format!("`{key}` in {} is {:?}, which ritplan does not know", self.what, s.value),
+                        format!(
+                            "`{key}` in {} is {:?}, which ritplan does not know",
+                            self.what, s.value
+                        ),
                     )
                     .with_help(format!("use one of: {allowed}")),
                 );
@@ -260,7 +277,12 @@ impl<'a, 'i> Table<'a, 'i> {
         self.count_value(diags, key, v)
     }
 
-    fn count_value(&self, diags: &mut Diags, key: &str, v: &toml::Spanned<DeValue<'i>>) -> Option<Sp<u32>> {
+    fn count_value(
+        &self,
+        diags: &mut Diags,
+        key: &str,
+        v: &toml::Spanned<DeValue<'i>>,
+    ) -> Option<Sp<u32>> {
         match v.get_ref() {
             DeValue::Integer(i) => match u32::from_str_radix(i.as_str(), i.radix()) {
                 Ok(value) => Some(Sp {
@@ -294,7 +316,12 @@ impl<'a, 'i> Table<'a, 'i> {
             self.wrong_type(diags, key, v, "a list of whole numbers, like [2, 4]");
             return None;
         };
-        Some(items.iter().filter_map(|i| self.count_value(diags, key, i)).collect())
+        Some(
+            items
+                .iter()
+                .filter_map(|i| self.count_value(diags, key, i))
+                .collect(),
+        )
     }
 
     /// A boolean.
@@ -316,9 +343,15 @@ impl<'a, 'i> Table<'a, 'i> {
     pub fn time(&self, diags: &mut Diags, key: &str) -> Option<Sp<NaiveTime>> {
         let v = self.get(key)?;
         let parsed = match v.get_ref() {
-            DeValue::Datetime(dt) if dt.date.is_none() && dt.offset.is_none() => dt.time.and_then(|t| {
-                NaiveTime::from_hms_opt(t.hour.into(), t.minute.into(), t.second.unwrap_or(0).into())
-            }),
+            DeValue::Datetime(dt) if dt.date.is_none() && dt.offset.is_none() => {
+                dt.time.and_then(|t| {
+                    NaiveTime::from_hms_opt(
+                        t.hour.into(),
+                        t.minute.into(),
+                        t.second.unwrap_or(0).into(),
+                    )
+                })
+            }
             DeValue::String(s) => parse_time(s),
             _ => {
                 self.wrong_type(diags, key, v, "a clock time such as 08:30");
@@ -329,7 +362,10 @@ impl<'a, 'i> Table<'a, 'i> {
             diags.push(Diagnostic::error(
                 "bad-time",
                 Some(v.span()),
-                format!("`{key}` in {} must be a clock time such as 08:30", self.what),
+                format!(
+                    "`{key}` in {} must be a clock time such as 08:30",
+                    self.what
+                ),
             ));
         }
         parsed.map(|value| Sp {
@@ -444,7 +480,10 @@ mod tests {
     fn decimals_are_read_from_the_text() {
         let doc = parse_document("a = 0.1\nb = 1_000\nc = \"0.25\"\nd = 3e2\ne = true\n").unwrap();
         let mut diags = Diags::default();
-        let get = |k| doc.decimal(&mut Diags::default(), k, true).map(|s| s.value.to_string());
+        let get = |k| {
+            doc.decimal(&mut Diags::default(), k, true)
+                .map(|s| s.value.to_string())
+        };
         assert_eq!(get("a").as_deref(), Some("0.1"));
         assert_eq!(get("b").as_deref(), Some("1000"));
         assert_eq!(get("c").as_deref(), Some("0.25"));
@@ -457,12 +496,27 @@ mod tests {
 
     #[test]
     fn bare_and_quoted_times_and_dates() {
-        let doc = parse_document("t1 = 08:00\nt2 = \"08:30\"\nd1 = 2026-12-01\nd2 = \"2026-12-02\"\nbad = \"25:00\"\n").unwrap();
+        let doc = parse_document(
+            "t1 = 08:00\nt2 = \"08:30\"\nd1 = 2026-12-01\nd2 = \"2026-12-02\"\nbad = \"25:00\"\n",
+        )
+        .unwrap();
         let mut diags = Diags::default();
-        assert_eq!(doc.time(&mut diags, "t1").unwrap().value, NaiveTime::from_hms_opt(8, 0, 0).unwrap());
-        assert_eq!(doc.time(&mut diags, "t2").unwrap().value, NaiveTime::from_hms_opt(8, 30, 0).unwrap());
-        assert_eq!(doc.date(&mut diags, "d1").unwrap().value, NaiveDate::from_ymd_opt(2026, 12, 1).unwrap());
-        assert_eq!(doc.date(&mut diags, "d2").unwrap().value, NaiveDate::from_ymd_opt(2026, 12, 2).unwrap());
+        assert_eq!(
+            doc.time(&mut diags, "t1").unwrap().value,
+            NaiveTime::from_hms_opt(8, 0, 0).unwrap()
+        );
+        assert_eq!(
+            doc.time(&mut diags, "t2").unwrap().value,
+            NaiveTime::from_hms_opt(8, 30, 0).unwrap()
+        );
+        assert_eq!(
+            doc.date(&mut diags, "d1").unwrap().value,
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+        );
+        assert_eq!(
+            doc.date(&mut diags, "d2").unwrap().value,
+            NaiveDate::from_ymd_opt(2026, 12, 2).unwrap()
+        );
         assert!(diags.0.is_empty());
         assert!(doc.time(&mut diags, "bad").is_none());
         assert_eq!(diags.0[0].code, "bad-time");

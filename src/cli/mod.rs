@@ -86,7 +86,9 @@ impl From<io::Error> for CliError {
 /// the evidence it rests on.
 #[derive(Debug, Parser)]
 #[command(name = "ritplan", version, about, long_about = None)]
-#[command(after_help = "Examples:\n  ritplan templates\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template check my-schedule.toml\n\nExit codes: 0 ok, 1 clinical refusal, 2 usage error, 65 bad input data, 74 I/O error.")]
+#[command(
+    after_help = "Examples:\n  ritplan templates\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template check my-schedule.toml\n\nExit codes: 0 ok, 1 clinical refusal, 2 usage error, 65 bad input data, 74 I/O error."
+)]
 pub struct Args {
     /// Also load every *.toml schedule template in DIR (may be given more than once).
     #[arg(long = "templates", value_name = "DIR", global = true)]
@@ -99,7 +101,9 @@ pub struct Args {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List the schedule templates: bundled ones and those in --templates directories.
-    #[command(after_help = "Examples:\n  ritplan templates\n  ritplan templates --json\n  ritplan templates --templates ./clinic-schedules")]
+    #[command(
+        after_help = "Examples:\n  ritplan templates\n  ritplan templates --json\n  ritplan templates --templates ./clinic-schedules"
+    )]
     Templates {
         /// Print JSON instead of a table.
         #[arg(long)]
@@ -113,7 +117,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum TemplateCommand {
     /// Show one template's steps: vial, volume, dose, cumulative dose, observation.
-    #[command(after_help = "Examples:\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template show ./my-schedule.toml --json")]
+    #[command(
+        after_help = "Examples:\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template show ./my-schedule.toml --json"
+    )]
     Show {
         /// A template id (see `ritplan templates`) or the path of a template file.
         template: String,
@@ -125,7 +131,9 @@ enum TemplateCommand {
     ///
     /// Errors mean the template must not be used (exit 65); warnings are printed and the
     /// template stays usable (exit 0).
-    #[command(after_help = "Examples:\n  ritplan template check my-schedule.toml\n  ritplan template check schedules/*.toml --json")]
+    #[command(
+        after_help = "Examples:\n  ritplan template check my-schedule.toml\n  ritplan template check schedules/*.toml --json"
+    )]
     Check {
         /// Template files.
         #[arg(required = true, value_name = "FILE")]
@@ -259,7 +267,14 @@ fn print_diagnostics(
     diags: &[crate::diag::Diagnostic],
 ) -> io::Result<()> {
     for d in diags {
-        write!(w, "{}", Located { source, diagnostic: d })?;
+        write!(
+            w,
+            "{}",
+            Located {
+                source,
+                diagnostic: d
+            }
+        )?;
         writeln!(w)?;
     }
     Ok(())
@@ -274,7 +289,8 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), CliError> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(|e| CliError::from(io::Error::from(e)))?;
+    serde_json::to_writer_pretty(&mut *out, value)
+        .map_err(|e| CliError::from(io::Error::from(e)))?;
     writeln!(out)?;
     Ok(())
 }

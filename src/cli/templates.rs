@@ -29,7 +29,12 @@ struct ListRow<'a> {
     warnings: Vec<String>,
 }
 
-pub(super) fn list(ctx: &Context, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
+pub(super) fn list(
+    ctx: &Context,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
     let policy = ctx.policy(err)?;
     let catalog = ctx.catalog(&policy, err)?;
     let rows: Vec<ListRow> = catalog
@@ -52,7 +57,18 @@ pub(super) fn list(ctx: &Context, json: bool, out: &mut dyn Write, err: &mut dyn
     if json {
         return write_json(out, &rows);
     }
-    let mut tbl = table(&["id", "name", "kind", "evidence", "steps", "days", "target dose"], &[4, 5, 6]);
+    let mut tbl = table(
+        &[
+            "id",
+            "name",
+            "kind",
+            "evidence",
+            "steps",
+            "days",
+            "target dose",
+        ],
+        &[4, 5, 6],
+    );
     for (r, (t, _)) in rows.iter().zip(catalog.iter()) {
         tbl.add_row(vec![
             r.id.to_string(),
@@ -65,7 +81,10 @@ pub(super) fn list(ctx: &Context, json: bool, out: &mut dyn Write, err: &mut dyn
         ]);
     }
     writeln!(out, "{tbl}")?;
-    writeln!(out, "days = injection days; evidence = source kind [clinical reference certainty: C confirmed, C-partial, I inference, U unverified]")?;
+    writeln!(
+        out,
+        "days = injection days; evidence = source kind [clinical reference certainty: C confirmed, C-partial, I inference, U unverified]"
+    )?;
     for r in rows.iter().filter(|r| !r.warnings.is_empty()) {
         for w in &r.warnings {
             writeln!(out, "! {}: {w}", r.id)?;
@@ -75,16 +94,34 @@ pub(super) fn list(ctx: &Context, json: bool, out: &mut dyn Write, err: &mut dyn
 }
 
 /// Finds a template by id, or reads and checks it from a file.
-fn resolve(ctx: &Context, policy: &Policy, arg: &str, err: &mut dyn Write) -> Result<(Template, Vec<crate::diag::Diagnostic>, crate::diag::SourceText), CliError> {
+fn resolve(
+    ctx: &Context,
+    policy: &Policy,
+    arg: &str,
+    err: &mut dyn Write,
+) -> Result<
+    (
+        Template,
+        Vec<crate::diag::Diagnostic>,
+        crate::diag::SourceText,
+    ),
+    CliError,
+> {
     let path = Path::new(arg);
     let looks_like_file = arg.ends_with(".toml") || arg.contains(std::path::MAIN_SEPARATOR);
     if path.is_file() || looks_like_file {
         let checked = check(read_source(path)?, policy);
         if checked.has_errors() {
             print_checked(err, &checked)?;
-            return Err(CliError::Data(format!("{arg} has errors; the template cannot be used")));
+            return Err(CliError::Data(format!(
+                "{arg} has errors; the template cannot be used"
+            )));
         }
-        let Checked { source, diagnostics, template } = checked;
+        let Checked {
+            source,
+            diagnostics,
+            template,
+        } = checked;
         let template = template.ok_or_else(|| CliError::Data(format!("{arg} has errors")))?;
         return Ok((template, diagnostics, source));
     }
@@ -151,7 +188,13 @@ struct ShowView<'a> {
     warnings: Vec<String>,
 }
 
-pub(super) fn show(ctx: &Context, arg: &str, json: bool, out: &mut dyn Write, err: &mut dyn Write) -> Result<(), CliError> {
+pub(super) fn show(
+    ctx: &Context,
+    arg: &str,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
     let policy = ctx.policy(err)?;
     let (t, diagnostics, source) = resolve(ctx, &policy, arg, err)?;
     let cumulative = t.cumulative_doses();
@@ -161,7 +204,11 @@ pub(super) fn show(ctx: &Context, arg: &str, json: bool, out: &mut dyn Write, er
             .iter()
             .filter(|d| d.severity == Severity::Warning && d.code != "weak-evidence")
             .map(|d| {
-                let (line, col) = Located { source: &source, diagnostic: d }.line_col();
+                let (line, col) = Located {
+                    source: &source,
+                    diagnostic: d,
+                }
+                .line_col();
                 format!("{} (line {line}, column {col})", d.message)
             }),
     );
@@ -216,7 +263,13 @@ pub(super) fn show(ctx: &Context, arg: &str, json: bool, out: &mut dyn Write, er
     }
 
     writeln!(out, "{}", t.name)?;
-    writeln!(out, "id: {}   kind: {}   evidence: {}", t.id, t.kind, t.evidence_label())?;
+    writeln!(
+        out,
+        "id: {}   kind: {}   evidence: {}",
+        t.id,
+        t.kind,
+        t.evidence_label()
+    )?;
     writeln!(out, "product: {} ({})", t.product, t.manufacturer)?;
     writeln!(out, "allergen: {}", t.allergen)?;
     let rules_name = policy.rule_set(&t.rules).map_or("", |r| r.name.as_str());
@@ -229,7 +282,21 @@ pub(super) fn show(ctx: &Context, arg: &str, json: bool, out: &mut dyn Write, er
     }
     writeln!(out)?;
 
-    let mut tbl = table(&["step", "day", "time", "vial", "cap", "volume", "dose", "cumulative", "obs. min", "note"], &[0, 1, 5, 6, 7, 8]);
+    let mut tbl = table(
+        &[
+            "step",
+            "day",
+            "time",
+            "vial",
+            "cap",
+            "volume",
+            "dose",
+            "cumulative",
+            "obs. min",
+            "note",
+        ],
+        &[0, 1, 5, 6, 7, 8],
+    );
     for v in &steps {
         let note = v
             .provenance
@@ -261,7 +328,9 @@ pub(super) fn show(ctx: &Context, arg: &str, json: bool, out: &mut dyn Write, er
         t.timing.observation_min, t.timing.last_of_day_observation_min, t.timing.min_interval_min
     )?;
     let m = &t.maintenance;
-    let mvial = t.vial(&m.vial).map_or(m.vial.as_str(), |v| v.label.as_str());
+    let mvial = t
+        .vial(&m.vial)
+        .map_or(m.vial.as_str(), |v| v.label.as_str());
     let first: Vec<String> = m.first_intervals_weeks.iter().map(u32::to_string).collect();
     let tolerance = if m.interval_tolerance_weeks > 0 {
         format!(" ± {}", m.interval_tolerance_weeks)
@@ -273,13 +342,30 @@ pub(super) fn show(ctx: &Context, arg: &str, json: bool, out: &mut dyn Write, er
         "Maintenance: {} of {mvial} = {}; first injections after {} weeks, then every {}{tolerance} weeks.",
         m.volume_ml,
         m.dose,
-        if first.is_empty() { "-".to_string() } else { first.join(", ") },
+        if first.is_empty() {
+            "-".to_string()
+        } else {
+            first.join(", ")
+        },
         m.interval_weeks
     )?;
     if let Some(p) = &m.provenance {
-        writeln!(out, "  ({}{}{})", p.evidence, p.certainty.map(|c| format!(" [{c}]")).unwrap_or_default(), p.note.as_ref().map(|n| format!(": {n}")).unwrap_or_default())?;
+        writeln!(
+            out,
+            "  ({}{}{})",
+            p.evidence,
+            p.certainty.map(|c| format!(" [{c}]")).unwrap_or_default(),
+            p.note
+                .as_ref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
+        )?;
     }
-    writeln!(out, "Largest injection {}; syringe graduated in {}.", t.injection.max_volume_ml, t.injection.syringe_graduation_ml)?;
+    writeln!(
+        out,
+        "Largest injection {}; syringe graduated in {}.",
+        t.injection.max_volume_ml, t.injection.syringe_graduation_ml
+    )?;
     writeln!(out, "\nSources:")?;
     for s in &t.sources {
         match &s.url {
@@ -299,7 +385,12 @@ struct CheckFileJson<'a> {
     diagnostics: Vec<DiagnosticJson<'a>>,
 }
 
-pub(super) fn check_files(ctx: &Context, files: &[PathBuf], json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+pub(super) fn check_files(
+    ctx: &Context,
+    files: &[PathBuf],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let mut err = std::io::stderr().lock();
     let policy = ctx.policy(&mut err)?;
     // Each file is read and checked on its own; a file that cannot be read is reported like a
@@ -324,7 +415,12 @@ pub(super) fn check_files(ctx: &Context, files: &[PathBuf], json: bool, out: &mu
                 diagnostics: c
                     .diagnostics
                     .iter()
-                    .map(|d| DiagnosticJson::from(&Located { source: &c.source, diagnostic: d }))
+                    .map(|d| {
+                        DiagnosticJson::from(&Located {
+                            source: &c.source,
+                            diagnostic: d,
+                        })
+                    })
                     .collect(),
             })
             .collect();
@@ -335,14 +431,24 @@ pub(super) fn check_files(ctx: &Context, files: &[PathBuf], json: bool, out: &mu
             let errors = c.diagnostics.iter().filter(|d| d.is_error()).count();
             let warnings = c.diagnostics.len() - errors;
             let verdict = if errors > 0 { "NOT usable" } else { "usable" };
-            writeln!(out, "{}: {verdict} ({errors} error{}, {warnings} warning{})", c.source.name, plural(errors), plural(warnings))?;
+            writeln!(
+                out,
+                "{}: {verdict} ({errors} error{}, {warnings} warning{})",
+                c.source.name,
+                plural(errors),
+                plural(warnings)
+            )?;
         }
     }
     for u in &unreadable {
         writeln!(err, "ritplan: error: {u}")?;
     }
     if broken > 0 {
-        return Err(CliError::Data(format!("{broken} of {} template file{} cannot be used", files.len(), plural(files.len()))));
+        return Err(CliError::Data(format!(
+            "{broken} of {} template file{} cannot be used",
+            files.len(),
+            plural(files.len())
+        )));
     }
     Ok(())
 }

@@ -1,0 +1,23 @@
+//! Integration tests: the broken-template corpus (through the library) and the real binary.
+
+mod corpus;
+mod templates;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A path under tests/.
+pub fn fixture(rel: &str) -> PathBuf {
+    root().join("tests").join(rel)
+}
+
+/// The real binary, with a clean environment for what ritplan reads.
+pub fn ritplan() -> assert_cmd::Command {
+    let mut c = assert_cmd::cargo::cargo_bin_cmd!("ritplan");
+    c.env_remove("RITPLAN_DB").env("NO_COLOR", "1");
+    c
+}

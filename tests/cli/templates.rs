@@ -1,0 +1,1 @@
+//! The template commands, run as the real binary.
