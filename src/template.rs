@@ -475,10 +475,11 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let injection = read_injection(doc, diags);
 
     let step_tables = doc.tables(diags, "step");
-    let raw_steps: Vec<RawStep> = step_tables
+    // One entry per [[step]], `None` where the step could not be read.
+    let raw_steps: Vec<Option<RawStep>> = step_tables
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| read_step(t, i + 1, &source_ids, diags))
+        .map(|(i, t)| read_step(t, i + 1, &source_ids, diags))
         .collect();
     if step_tables.len() < 3 {
         diags.push(
@@ -539,20 +540,31 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let mut steps: Vec<Step> = Vec::new();
     let mut previous: Option<(&RawStep, Dose)> = None;
     for (n, raw) in raw_steps.iter().enumerate() {
+        let Some(raw) = raw else {
+            previous = None;
+            continue;
+        };
         let what = format!("step {}", raw.index);
+        // A step that cannot be read is skipped, and so is the comparison with it: comparing the
+        // next step with an older one would report an escalation the template does not have.
         let Some(vial) = vial_of(&raw.vial, &what, diags) else {
+            previous = None;
             continue;
         };
         check_volume(&raw.volume, &injection, syringe, &what, diags);
         let Some(dose) = vial_dose(&vial, &raw.volume, raw.stated_dose.as_ref(), &what, diags)
         else {
+            previous = None;
             continue;
         };
         let dose_span = raw
             .stated_dose
             .as_ref()
             .map_or(raw.volume.span.clone(), |d| d.span.clone());
-        let next_day = raw_steps.get(n + 1).map(|s| s.day.value);
+        let next_day = raw_steps
+            .get(n + 1)
+            .and_then(|s| s.as_ref())
+            .map(|s| s.day.value);
         let last_of_day = next_day != Some(raw.day.value);
         let same_day = previous.filter(|(p, _)| p.day.value == raw.day.value);
 
@@ -718,7 +730,10 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
         diags.push(
             Diagnostic::warning(
                 "below-maintenance",
-                raw_steps.last().map(|r| r.span.clone()),
+                raw_steps
+                    .last()
+                    .and_then(|r| r.as_ref())
+                    .map(|r| r.span.clone()),
                 format!(
                     "the last step gives {}, less than the maintenance dose {}",
                     last.dose, m.dose

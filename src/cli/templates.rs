@@ -443,6 +443,17 @@ pub(super) fn check_files(
     for u in &unreadable {
         writeln!(err, "ritplan: error: {u}")?;
     }
+    if !unreadable.is_empty() {
+        return Err(CliError::Io {
+            context: format!(
+                "{} of {} template file{} could not be read",
+                unreadable.len(),
+                files.len(),
+                plural(files.len())
+            ),
+            source: std::io::Error::other("see the messages above"),
+        });
+    }
     if broken > 0 {
         return Err(CliError::Data(format!(
             "{broken} of {} template file{} cannot be used",
