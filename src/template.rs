@@ -315,6 +315,18 @@ impl Checked {
 }
 
 /// Reads and checks one template file. Never panics, whatever the text.
+///
+/// ```
+/// use ritplan::diag::SourceText;
+/// use ritplan::policy::Policy;
+/// use ritplan::template::check;
+///
+/// let policy = Policy::bundled().unwrap();
+/// let checked = check(SourceText::new("mine.toml", "id = \"x\"\n"), &policy);
+/// assert!(checked.has_errors());
+/// assert!(checked.template.is_none());
+/// assert!(checked.diagnostics.iter().any(|d| d.code == "missing-provenance"));
+/// ```
 pub fn check(source: SourceText, policy: &Policy) -> Checked {
     let mut diags = Diags::default();
     let template = match parse_document(&source.text) {
@@ -1442,5 +1454,35 @@ mod tests {
             assert!(c.has_errors(), "{text:?}");
             assert!(c.template.is_none());
         }
+    }
+}
+
+#[cfg(test)]
+mod readme_example {
+    use super::*;
+
+    /// The annotated example in schedules/README.md is a valid template: its only diagnostic is
+    /// the warning for its `example` evidence.
+    #[test]
+    fn the_documented_example_checks_clean() {
+        let readme = include_str!("../schedules/README.md");
+        let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let len = readme[start..].find("```").expect("closing fence");
+        let policy = Policy::bundled().expect("bundled rules");
+        let c = check(
+            SourceText::new("README example", &readme[start..start + len]),
+            &policy,
+        );
+        let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["weak-evidence"], "{:#?}", c.diagnostics);
+        let t = c.template.expect("usable");
+        assert_eq!(
+            t.steps[0].time.map(|t| t.to_string()).as_deref(),
+            Some("08:00:00")
+        );
+        assert_eq!(t.steps[1].min_interval_min, Some(60));
+        // The day's last injection gets the longer day-end observation.
+        assert_eq!(t.steps[1].observation_min, 120);
+        assert_eq!(t.steps[2].observation_min, 30);
     }
 }

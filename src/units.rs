@@ -219,6 +219,14 @@ impl Concentration {
     }
 
     /// The dose in `volume` of this strength, exactly; `None` only on overflow (beyond 7.9e28).
+    ///
+    /// ```
+    /// use ritplan::units::{AllergenUnit, Concentration, Volume, parse_decimal};
+    ///
+    /// let vial_1 = Concentration::new(parse_decimal("100").unwrap(), AllergenUnit::SqU);
+    /// let dose = vial_1.dose_in(Volume::from_ml(parse_decimal("0.1").unwrap())).unwrap();
+    /// assert_eq!(dose.to_string(), "10 SQ-U"); // exactly 10, not 10.000000001
+    /// ```
     pub fn dose_in(self, volume: Volume) -> Option<Dose> {
         self.per_ml
             .checked_mul(volume.ml())
@@ -226,6 +234,17 @@ impl Concentration {
     }
 
     /// The largest volume the syringe can measure whose dose does not exceed `dose`.
+    ///
+    /// ```
+    /// use ritplan::units::{AllergenUnit, Concentration, Dose, Syringe, Volume, parse_decimal};
+    ///
+    /// let d = |s| parse_decimal(s).unwrap();
+    /// let conc = Concentration::new(d("3000"), AllergenUnit::SqU);
+    /// let syringe = Syringe::new(Volume::from_ml(d("0.01"))).unwrap();
+    /// // 1 000 SQ-U would need 0.333... mL: rounded down to 0.33 mL (990 SQ-U), never up.
+    /// let v = conc.volume_for(Dose::new(d("1000"), AllergenUnit::SqU), syringe).unwrap();
+    /// assert_eq!(v.to_string(), "0.33 mL");
+    /// ```
     ///
     /// `None` when the units differ, the strength is not positive, or even the smallest
     /// measurable volume would exceed the dose. The result is checked by multiplying back, so a
@@ -290,6 +309,14 @@ impl Syringe {
     }
 
     /// `volume` rounded *down* to the nearest graduation mark (never up past it).
+    ///
+    /// ```
+    /// use ritplan::units::{Syringe, Volume, parse_decimal};
+    ///
+    /// let syringe = Syringe::new(Volume::from_ml(parse_decimal("0.01").unwrap())).unwrap();
+    /// let v = syringe.round_down(Volume::from_ml(parse_decimal("0.257").unwrap()));
+    /// assert_eq!(v.to_string(), "0.25 mL");
+    /// ```
     pub fn round_down(self, volume: Volume) -> Volume {
         let g = self.graduation.ml();
         let marks = (volume.ml() / g).floor();
