@@ -1486,3 +1486,75 @@ mod readme_example {
         assert_eq!(t.steps[2].observation_min, 30);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy() -> Policy {
+        Policy::bundled().expect("bundled rules")
+    }
+
+    /// Whatever a usable template says, it keeps the safety invariants.
+    fn assert_invariants(t: &Template) -> Result<(), TestCaseError> {
+        let mut previous: Option<&Step> = None;
+        for s in &t.steps {
+            let vial = t
+                .vial(&s.vial)
+                .expect("a usable template's steps name real vials");
+            prop_assert_eq!(vial.concentration.dose_in(s.volume_ml), Some(s.dose));
+            prop_assert!(s.dose.amount() <= t.maintenance.dose.amount());
+            prop_assert!(s.volume_ml <= t.injection.max_volume_ml);
+            prop_assert!(s.observation_min >= policy().template_checks.min_observation_min.value);
+            if let Some(p) = previous {
+                prop_assert!(s.dose.amount() >= p.dose.amount());
+                prop_assert!(s.day >= p.day);
+                if s.day == p.day {
+                    prop_assert!(s.min_interval_min.unwrap_or(0) >= t.timing.min_interval_min);
+                }
+            }
+            previous = Some(s);
+        }
+        prop_assert!(t.steps.len() >= 3);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,400}") {
+            let c = check(SourceText::new("x.toml", text), &policy());
+            prop_assert!(c.template.is_none() || !c.has_errors());
+        }
+
+        /// Delete, duplicate or rewrite one line of a bundled template: the checker never
+        /// panics, and whatever it still accepts keeps the invariants.
+        #[test]
+        fn mutated_templates_never_slip_through(
+            which in 0..BUNDLED.len(),
+            line in 0usize..400,
+            op in 0u8..4,
+            number in prop::sample::select(vec!["0", "-1", "0.05", "0.125", "2", "9.99", "100_000", "1e9", "\"x\""]),
+        ) {
+            let text = BUNDLED[which].1;
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let i = line % lines.len();
+            match op {
+                0 => { lines.remove(i); }
+                1 => { let l = lines[i].clone(); lines.insert(i, l); }
+                2 => {
+                    if let Some((k, _)) = lines[i].split_once(" = ") {
+                        lines[i] = format!("{k} = {number}");
+                    }
+                }
+                _ => { let j = (i + 7) % lines.len(); lines.swap(i, j); }
+            }
+            let c = check(SourceText::new("m.toml", lines.join("\n")), &policy());
+            if let Some(t) = &c.template {
+                assert_invariants(t)?;
+            }
+        }
+    }
+}

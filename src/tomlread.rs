@@ -100,9 +100,10 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    /// Where the table starts (its `[header]`), for problems about the table as a whole.
+    /// Where the table starts (its `[header]`), for problems about the table as a whole; `None`
+    /// for the document itself, which has no header to point at.
     pub fn at(&self) -> Option<Range<usize>> {
-        Some(self.span.clone())
+        (!self.span.is_empty()).then(|| self.span.clone())
     }
 
     /// Renames the table for messages.

@@ -133,9 +133,18 @@ fn resolve(
             Ok((t.clone(), Vec::new(), source))
         }
         None => {
-            let hint = crate::diag::did_you_mean(arg, ids.iter().copied())
-                .map(|s| format!(" Did you mean {s:?}?"))
-                .unwrap_or_default();
+            let containing: Vec<String> = ids
+                .iter()
+                .filter(|id| id.contains(arg))
+                .map(|id| format!("{id:?}"))
+                .collect();
+            let hint = match crate::diag::did_you_mean(arg, ids.iter().copied()) {
+                Some(s) => format!(" Did you mean {s:?}?"),
+                None if !containing.is_empty() => {
+                    format!(" Did you mean {}?", containing.join(" or "))
+                }
+                None => String::new(),
+            };
             Err(CliError::Usage(format!(
                 "no template has the id {arg:?}, and no such file exists.{hint} The templates are: {}",
                 ids.join(", ")
