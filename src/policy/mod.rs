@@ -12,7 +12,12 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+pub mod omalizumab;
+pub mod risk;
+
 use crate::diag::{Diagnostic, SourceText};
+use omalizumab::OmalizumabTable;
+use risk::RiskRules;
 use crate::tomlread::{Diags, Sp, Table, parse_document};
 
 /// Where a clinical number comes from (the template and rules vocabulary).
@@ -206,21 +211,34 @@ pub struct Policy {
     pub template_checks: TemplateChecks,
     /// Known course rule sets.
     pub rule_sets: Vec<RuleSetInfo>,
+    /// Risk strata, contraindications and planner adjustments.
+    pub risk: RiskRules,
+    /// Omalizumab dosing tables by label (`eu`, `us`).
+    pub omalizumab: Vec<OmalizumabTable>,
 }
 
 /// The rules files compiled into the binary: (file name, text).
 pub const BUNDLED: &[(&str, &str)] = &[
     (
         "template-checks.toml",
-        include_str!("../rules/template-checks.toml"),
+        include_str!("../../rules/template-checks.toml"),
     ),
     (
         "course-norwegian-guide.toml",
-        include_str!("../rules/course-norwegian-guide.toml"),
+        include_str!("../../rules/course-norwegian-guide.toml"),
     ),
     (
         "course-us-practice-parameter.toml",
-        include_str!("../rules/course-us-practice-parameter.toml"),
+        include_str!("../../rules/course-us-practice-parameter.toml"),
+    ),
+    ("risk.toml", include_str!("../../rules/risk.toml")),
+    (
+        "omalizumab-eu.toml",
+        include_str!("../../rules/omalizumab-eu.toml"),
+    ),
+    (
+        "omalizumab-us.toml",
+        include_str!("../../rules/omalizumab-us.toml"),
     ),
 ];
 
@@ -246,6 +264,8 @@ impl Policy {
     /// Reads rules from files; every file is checked and every problem reported.
     pub fn from_sources(sources: Vec<SourceText>) -> Result<Policy, PolicyError> {
         let mut checks = None;
+        let mut risk_rules = None;
+        let mut omalizumab = Vec::new();
         let mut rule_sets = Vec::new();
         let mut failed = Vec::new();
         for src in sources {
@@ -271,13 +291,22 @@ impl Policy {
                                 }
                             }
                         }
+                        Some(k) if k == "risk" => {
+                            risk_rules = risk::read(&doc, &mut diags).or(risk_rules);
+                        }
+                        Some(k) if k == "omalizumab-table" => {
+                            if let Some(t) = omalizumab::read(&doc, &mut diags) {
+                                omalizumab.retain(|o: &OmalizumabTable| o.id != t.id);
+                                omalizumab.push(t);
+                            }
+                        }
                         Some(other) => diags.push(
                             Diagnostic::error(
                                 "unknown-kind",
                                 None,
                                 format!("rules file of unknown kind {other:?}"),
                             )
-                            .with_help("use kind = \"template-checks\" or kind = \"course-rules\""),
+                            .with_help("use kind = \"template-checks\", \"course-rules\", \"risk\" or \"omalizumab-table\""),
                         ),
                         None => {}
                     }
@@ -293,22 +322,27 @@ impl Policy {
         {
             return Err(PolicyError { files: failed });
         }
-        let Some(template_checks) = checks else {
-            return Err(PolicyError {
-                files: vec![(
-                    SourceText::new("<rules>", ""),
-                    vec![Diagnostic::error(
-                        "missing-rules",
-                        None,
-                        "no rules file of kind \"template-checks\" was found",
-                    )],
+        let missing = |kind: &str| PolicyError {
+            files: vec![(
+                SourceText::new("<rules>", ""),
+                vec![Diagnostic::error(
+                    "missing-rules",
+                    None,
+                    format!("no rules file of kind {kind:?} was found"),
                 )],
-            });
+            )],
         };
         Ok(Policy {
-            template_checks,
+            template_checks: checks.ok_or_else(|| missing("template-checks"))?,
+            risk: risk_rules.ok_or_else(|| missing("risk"))?,
             rule_sets,
+            omalizumab,
         })
+    }
+
+    /// The omalizumab table of a label (`eu`, `us`).
+    pub fn omalizumab_table(&self, id: &str) -> Option<&OmalizumabTable> {
+        self.omalizumab.iter().find(|t| t.id == id)
     }
 
     /// The rule set a template names, if it exists.
