@@ -5,6 +5,8 @@
 //! - [`units`]: exact dose arithmetic (decimals, never binary floats) and syringe rounding.
 //! - [`template`]: the TOML schedule-template format, its validation, the bundled templates.
 //! - [`policy`]: rules as data, each threshold with its source and evidence.
+//! - [`patient`]: a patient's values, validated; censored laboratory values.
+//! - [`risk`]: patient → risk stratum with the reasons, each citing its rule.
 //! - [`diag`], [`tomlread`]: located diagnostics for data files.
 //! - [`render`]: terminal tables.
 //! - [`cli`]: the command line: flags, commands, exit codes.
@@ -14,8 +16,10 @@
 
 pub mod cli;
 pub mod diag;
+pub mod patient;
 pub mod policy;
 pub mod render;
+pub mod risk;
 pub mod template;
 pub mod tomlread;
 pub mod units;

@@ -325,7 +325,13 @@ impl<'a, 'i> Table<'a, 'i> {
         )
     }
 
-    fn array(&self, diags: &mut Diags, key: &str, required: bool, expected: &str) -> Option<&[toml::Spanned<DeValue<'i>>]> {
+    fn array(
+        &self,
+        diags: &mut Diags,
+        key: &str,
+        required: bool,
+        expected: &str,
+    ) -> Option<&[toml::Spanned<DeValue<'i>>]> {
         let Some(v) = self.get(key) else {
             if required {
                 self.missing(diags, key, expected);
@@ -341,7 +347,12 @@ impl<'a, 'i> Table<'a, 'i> {
         }
     }
 
-    fn decimal_value(&self, diags: &mut Diags, key: &str, v: &toml::Spanned<DeValue<'i>>) -> Option<Sp<Decimal>> {
+    fn decimal_value(
+        &self,
+        diags: &mut Diags,
+        key: &str,
+        v: &toml::Spanned<DeValue<'i>>,
+    ) -> Option<Sp<Decimal>> {
         let parsed = match v.get_ref() {
             DeValue::Integer(i) if i.radix() == 10 => parse_decimal(i.as_str()),
             DeValue::Float(f) => parse_decimal(f.as_str()),
@@ -352,21 +363,40 @@ impl<'a, 'i> Table<'a, 'i> {
             diags.push(Diagnostic::error(
                 "not-a-number",
                 Some(v.span()),
-                format!("each item of `{key}` in {} must be a finite decimal number", self.what),
+                format!(
+                    "each item of `{key}` in {} must be a finite decimal number",
+                    self.what
+                ),
             ));
         }
-        parsed.map(|value| Sp { value, span: v.span() })
+        parsed.map(|value| Sp {
+            value,
+            span: v.span(),
+        })
     }
 
     /// A list of decimals (`[0.35, 0.70, 3.5]`).
-    pub fn decimals(&self, diags: &mut Diags, key: &str, required: bool) -> Option<Vec<Sp<Decimal>>> {
+    pub fn decimals(
+        &self,
+        diags: &mut Diags,
+        key: &str,
+        required: bool,
+    ) -> Option<Vec<Sp<Decimal>>> {
         let items = self.array(diags, key, required, "a list of numbers")?;
-        let out: Vec<_> = items.iter().map(|i| self.decimal_value(diags, key, i)).collect();
+        let out: Vec<_> = items
+            .iter()
+            .map(|i| self.decimal_value(diags, key, i))
+            .collect();
         out.into_iter().collect()
     }
 
     /// A list of `[low, high]` pairs (`[[30, 100], [100, 200]]`).
-    pub fn decimal_pairs(&self, diags: &mut Diags, key: &str, required: bool) -> Option<Vec<Sp<(Decimal, Decimal)>>> {
+    pub fn decimal_pairs(
+        &self,
+        diags: &mut Diags,
+        key: &str,
+        required: bool,
+    ) -> Option<Vec<Sp<(Decimal, Decimal)>>> {
         let items = self.array(diags, key, required, "a list of [low, high] pairs")?;
         let mut out = Vec::new();
         for item in items {
@@ -380,31 +410,53 @@ impl<'a, 'i> Table<'a, 'i> {
                     diags.push(Diagnostic::error(
                         "wrong-type",
                         Some(item.span()),
-                        format!("each item of `{key}` in {} must be a pair [low, high]", self.what),
+                        format!(
+                            "each item of `{key}` in {} must be a pair [low, high]",
+                            self.what
+                        ),
                     ));
                     None
                 }
             };
-            out.push(pair.map(|value| Sp { value, span: item.span() }));
+            out.push(pair.map(|value| Sp {
+                value,
+                span: item.span(),
+            }));
         }
         out.into_iter().collect()
     }
 
     /// A grid of texts: a list of rows, each a list of texts.
-    pub fn string_grid(&self, diags: &mut Diags, key: &str, required: bool) -> Option<Vec<Vec<Sp<String>>>> {
+    pub fn string_grid(
+        &self,
+        diags: &mut Diags,
+        key: &str,
+        required: bool,
+    ) -> Option<Vec<Vec<Sp<String>>>> {
         let rows = self.array(diags, key, required, "a list of rows of texts")?;
         let mut out = Vec::new();
         for row in rows {
             let DeValue::Array(cells) = row.get_ref() else {
-                diags.push(Diagnostic::error("wrong-type", Some(row.span()), format!("each row of `{key}` must be a list of texts")));
+                diags.push(Diagnostic::error(
+                    "wrong-type",
+                    Some(row.span()),
+                    format!("each row of `{key}` must be a list of texts"),
+                ));
                 return None;
             };
             let mut r = Vec::new();
             for c in cells.iter() {
                 match c.get_ref() {
-                    DeValue::String(s) => r.push(Sp { value: s.to_string(), span: c.span() }),
+                    DeValue::String(s) => r.push(Sp {
+                        value: s.to_string(),
+                        span: c.span(),
+                    }),
                     _ => {
-                        diags.push(Diagnostic::error("wrong-type", Some(c.span()), format!("each cell of `{key}` must be a text in quotes")));
+                        diags.push(Diagnostic::error(
+                            "wrong-type",
+                            Some(c.span()),
+                            format!("each cell of `{key}` must be a text in quotes"),
+                        ));
                         return None;
                     }
                 }
@@ -421,8 +473,14 @@ impl<'a, 'i> Table<'a, 'i> {
             return None;
         };
         match v.get_ref() {
-            DeValue::Boolean(b) => Some(Sp { value: Some(*b), span: v.span() }),
-            DeValue::String(s) if s == "*" => Some(Sp { value: None, span: v.span() }),
+            DeValue::Boolean(b) => Some(Sp {
+                value: Some(*b),
+                span: v.span(),
+            }),
+            DeValue::String(s) if s == "*" => Some(Sp {
+                value: None,
+                span: v.span(),
+            }),
             _ => {
                 self.wrong_type(diags, key, v, "true, false or \"*\"");
                 None

@@ -16,9 +16,9 @@ pub mod omalizumab;
 pub mod risk;
 
 use crate::diag::{Diagnostic, SourceText};
+use crate::tomlread::{Diags, Sp, Table, parse_document};
 use omalizumab::OmalizumabTable;
 use risk::RiskRules;
-use crate::tomlread::{Diags, Sp, Table, parse_document};
 
 /// Where a clinical number comes from (the template and rules vocabulary).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

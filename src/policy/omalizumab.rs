@@ -110,11 +110,18 @@ impl OmalizumabTable {
                 return Dosing::NoTable { note: note.clone() };
             }
             return Dosing::NotDosable {
-                reason: format!("the {} table applies from age {}; the patient is {age_years}", self.id.to_uppercase(), self.min_age_years),
+                reason: format!(
+                    "the {} table applies from age {}; the patient is {age_years}",
+                    self.id.to_uppercase(),
+                    self.min_age_years
+                ),
             };
         }
-        let (Some(first_ige), Some(last_ige)) = (self.ige_bands.first(), self.ige_bands.last()) else {
-            return Dosing::NotDosable { reason: "the table is empty".into() };
+        let (Some(first_ige), Some(last_ige)) = (self.ige_bands.first(), self.ige_bands.last())
+        else {
+            return Dosing::NotDosable {
+                reason: "the table is empty".into(),
+            };
         };
         let Some(row) = band_index(&self.ige_bands, ige_iu_ml) else {
             return Dosing::NotDosable {
@@ -126,8 +133,11 @@ impl OmalizumabTable {
                 ),
             };
         };
-        let (Some(first_w), Some(last_w)) = (self.weight_bands.first(), self.weight_bands.last()) else {
-            return Dosing::NotDosable { reason: "the table is empty".into() };
+        let (Some(first_w), Some(last_w)) = (self.weight_bands.first(), self.weight_bands.last())
+        else {
+            return Dosing::NotDosable {
+                reason: "the table is empty".into(),
+            };
         };
         let Some(col) = band_index(&self.weight_bands, weight_kg) else {
             return Dosing::NotDosable {
@@ -140,14 +150,21 @@ impl OmalizumabTable {
             };
         };
         match &self.cells[row][col] {
-            Cell::Dose { dose_mg, every_weeks } => {
+            Cell::Dose {
+                dose_mg,
+                every_weeks,
+            } => {
                 let syringes = self.syringes_for(*dose_mg);
                 Dosing::Dose {
                     dose_mg: *dose_mg,
                     every_weeks: *every_weeks,
                     injections: syringes.iter().map(|(_, n)| n).sum(),
                     syringes,
-                    provenance: self.provenance.iter().find(|(w, _)| w == every_weeks).map(|(_, p)| p.clone()),
+                    provenance: self
+                        .provenance
+                        .iter()
+                        .find(|(w, _)| w == every_weeks)
+                        .map(|(_, p)| p.clone()),
                 }
             }
             Cell::NotDosable => Dosing::NotDosable {
@@ -157,7 +174,10 @@ impl OmalizumabTable {
                     weight_kg.normalize()
                 ),
             },
-            Cell::Unverified { candidates, every_weeks } => Dosing::Unverified {
+            Cell::Unverified {
+                candidates,
+                every_weeks,
+            } => Dosing::Unverified {
                 candidates: candidates.clone(),
                 every_weeks: *every_weeks,
             },
@@ -189,7 +209,13 @@ fn parse_cell(text: &str) -> Option<Cell> {
         let (cands, weeks) = rest.split_once('/')?;
         let candidates = cands
             .split('|')
-            .map(|c| if c == "-" { Some(None) } else { c.parse().ok().map(Some) })
+            .map(|c| {
+                if c == "-" {
+                    Some(None)
+                } else {
+                    c.parse().ok().map(Some)
+                }
+            })
             .collect::<Option<Vec<_>>>()?;
         return Some(Cell::Unverified {
             candidates,
@@ -225,20 +251,30 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
     let id = doc.string(diags, "id", true);
     let name = doc.string(diags, "name", true);
     let min_age = doc.count(diags, "min_age_years", true);
-    let missing = doc.sub_table(diags, "missing_table_below_years", false).and_then(|t| {
-        t.only_keys(diags, &["from_years", "note"]);
-        let from = t.count(diags, "from_years", true);
-        let note = t.string(diags, "note", true);
-        Some((from?.value, note?.value))
-    });
+    let missing = doc
+        .sub_table(diags, "missing_table_below_years", false)
+        .and_then(|t| {
+            t.only_keys(diags, &["from_years", "note"]);
+            let from = t.count(diags, "from_years", true);
+            let note = t.string(diags, "note", true);
+            Some((from?.value, note?.value))
+        });
     let ige = doc.decimal_pairs(diags, "ige_bands_iu_ml", true);
     let weight = doc.decimal_pairs(diags, "weight_bands_kg", true);
     let grid = doc.string_grid(diags, "cells", true);
-    let syringes: Vec<u32> = doc.counts(diags, "syringes_mg").unwrap_or_default().into_iter().map(|s| s.value).collect();
+    let syringes: Vec<u32> = doc
+        .counts(diags, "syringes_mg")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
     let max_site = doc.count(diags, "max_mg_per_site", true);
     let mut provenance = Vec::new();
     for t in doc.tables(diags, "provenance") {
-        t.only_keys(diags, &["every_weeks", "source", "evidence", "certainty", "note"]);
+        t.only_keys(
+            diags,
+            &["every_weeks", "source", "evidence", "certainty", "note"],
+        );
         let w = t.count(diags, "every_weeks", true);
         let p = read_provenance(&t, diags);
         if let (Some(w), Some(p)) = (w, p) {
@@ -250,12 +286,24 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
         for (i, b) in bands.iter().enumerate() {
             let ordered = b.value.0 < b.value.1 && (i == 0 || bands[i - 1].value.1 == b.value.0);
             if !ordered {
-                diags.push(Diagnostic::error("bad-bands", b.at(), "bands must be ascending and contiguous (each starts where the previous ends)"));
+                diags.push(Diagnostic::error(
+                    "bad-bands",
+                    b.at(),
+                    "bands must be ascending and contiguous (each starts where the previous ends)",
+                ));
             }
         }
     }
     if grid.len() != ige.len() {
-        diags.push(Diagnostic::error("bad-grid", None, format!("`cells` has {} rows, but there are {} IgE bands", grid.len(), ige.len())));
+        diags.push(Diagnostic::error(
+            "bad-grid",
+            None,
+            format!(
+                "`cells` has {} rows, but there are {} IgE bands",
+                grid.len(),
+                ige.len()
+            ),
+        ));
         return None;
     }
     let mut cells = Vec::new();
@@ -264,7 +312,11 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
             diags.push(Diagnostic::error(
                 "bad-grid",
                 row.first().and_then(|c| c.at()),
-                format!("this row has {} cells, but there are {} weight bands", row.len(), weight.len()),
+                format!(
+                    "this row has {} cells, but there are {} weight bands",
+                    row.len(),
+                    weight.len()
+                ),
             ));
             return None;
         }
@@ -284,7 +336,10 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
         cells.push(r);
     }
     let max_site = max_site?.value;
-    if syringes.is_empty() || syringes.iter().any(|s| *s == 0 || *s > max_site) || syringes.windows(2).any(|w| w[0] <= w[1]) {
+    if syringes.is_empty()
+        || syringes.iter().any(|s| *s == 0 || *s > max_site)
+        || syringes.windows(2).any(|w| w[0] <= w[1])
+    {
         diags.push(Diagnostic::error(
             "bad-syringes",
             None,
@@ -294,12 +349,24 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
     }
     let smallest = syringes[syringes.len() - 1];
     for c in cells.iter().flatten() {
-        if let Cell::Dose { dose_mg, every_weeks } = c {
+        if let Cell::Dose {
+            dose_mg,
+            every_weeks,
+        } = c
+        {
             if dose_mg % smallest != 0 {
-                diags.push(Diagnostic::error("bad-cell", None, format!("a dose of {dose_mg} mg cannot be made from {smallest} mg syringes")));
+                diags.push(Diagnostic::error(
+                    "bad-cell",
+                    None,
+                    format!("a dose of {dose_mg} mg cannot be made from {smallest} mg syringes"),
+                ));
             }
             if !provenance.iter().any(|(w, _)| w == every_weeks) {
-                diags.push(Diagnostic::error("missing-provenance", None, format!("no [[provenance]] for doses every {every_weeks} weeks")));
+                diags.push(Diagnostic::error(
+                    "missing-provenance",
+                    None,
+                    format!("no [[provenance]] for doses every {every_weeks} weeks"),
+                ));
             }
         }
     }
@@ -315,4 +382,165 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
         max_mg_per_site: max_site,
         provenance,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+    use crate::units::parse_decimal;
+
+    fn d(s: &str) -> Decimal {
+        parse_decimal(s).expect("decimal")
+    }
+
+    fn tables() -> (OmalizumabTable, OmalizumabTable) {
+        let p = Policy::bundled().expect("bundled rules");
+        (
+            p.omalizumab_table("eu").expect("eu").clone(),
+            p.omalizumab_table("us").expect("us").clone(),
+        )
+    }
+
+    fn dose(t: &OmalizumabTable, ige: &str, kg: &str, age: u32) -> Option<(u32, u32)> {
+        match t.lookup(d(ige), d(kg), age) {
+            Dosing::Dose {
+                dose_mg,
+                every_weeks,
+                ..
+            } => Some((dose_mg, every_weeks)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn eu_band_edges() {
+        let (eu, _) = tables();
+        // First IgE band includes 30; 100 is still the first band, 101 the second.
+        assert_eq!(dose(&eu, "30", "50", 30), Some((150, 4)));
+        assert_eq!(dose(&eu, "29.9", "50", 30), None);
+        assert_eq!(dose(&eu, "100", "50", 30), Some((150, 4)));
+        assert_eq!(dose(&eu, "101", "50", 30), Some((300, 4)));
+        // First weight band includes 20; 25.0 is the first band, 25.1 the second.
+        assert_eq!(dose(&eu, "250", "20", 8), Some((150, 4)));
+        assert_eq!(dose(&eu, "250", "19.9", 8), None);
+        assert_eq!(dose(&eu, "650", "25", 8), Some((300, 4)));
+        assert_eq!(dose(&eu, "650", "25.1", 8), Some((225, 2)));
+        assert_eq!(dose(&eu, "650", "30", 8), Some((225, 2)));
+        assert_eq!(dose(&eu, "650", "30.1", 8), Some((450, 4)));
+        // Top edges: 1500 IU/mL and 150 kg are in; above them not dosable.
+        assert_eq!(dose(&eu, "1500", "20", 30), Some((300, 2)));
+        assert_eq!(dose(&eu, "1501", "20", 30), None);
+        assert_eq!(dose(&eu, "100", "150", 30), Some((300, 4)));
+        assert_eq!(dose(&eu, "100", "150.1", 30), None);
+        // Under 6 years: no EU dose.
+        assert!(matches!(
+            eu.lookup(d("100"), d("20"), 5),
+            Dosing::NotDosable { .. }
+        ));
+    }
+
+    #[test]
+    fn eu_issue_example_and_not_dosable_cells() {
+        let (eu, _) = tables();
+        // The issue's patient: 9 years, 31 kg, total IgE 410 -> 450 mg every 4 weeks.
+        assert_eq!(dose(&eu, "410", "31", 9), Some((450, 4)));
+        assert!(matches!(
+            eu.lookup(d("1400"), d("60"), 30),
+            Dosing::NotDosable { .. }
+        ));
+    }
+
+    #[test]
+    fn the_three_disputed_cells_are_unverified() {
+        let (eu, _) = tables();
+        for (ige, expect) in [
+            ("550", vec![Some(450), Some(525)]),
+            ("650", vec![Some(525), Some(300)]),
+            ("750", vec![Some(600), None]),
+        ] {
+            match eu.lookup(d(ige), d("85"), 30) {
+                Dosing::Unverified {
+                    candidates,
+                    every_weeks,
+                } => {
+                    assert_eq!(candidates, expect, "{ige}");
+                    assert_eq!(every_weeks, 2);
+                }
+                other => panic!("{ige}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn us_table_and_the_missing_paediatric_grid() {
+        let (_, us) = tables();
+        assert_eq!(dose(&us, "30", "30", 12), Some((150, 4)));
+        assert_eq!(dose(&us, "60", "60", 12), Some((150, 4)));
+        assert_eq!(dose(&us, "250", "60.1", 40), Some((225, 2)));
+        assert_eq!(dose(&us, "700", "60", 40), Some((375, 2)));
+        assert_eq!(dose(&us, "701", "60", 40), None);
+        assert!(matches!(
+            us.lookup(d("410"), d("31"), 9),
+            Dosing::NoTable { .. }
+        ));
+        assert!(matches!(
+            us.lookup(d("410"), d("31"), 5),
+            Dosing::NotDosable { .. }
+        ));
+    }
+
+    #[test]
+    fn syringes_follow_eu_table_1() {
+        let (eu, _) = tables();
+        // (dose, 75 mg syringes, 150 mg syringes, injections) from EU table 1 (clinical.md §5.2).
+        for (mg, n75, n150, inj) in [
+            (75, 1, 0, 1),
+            (150, 0, 1, 1),
+            (225, 1, 1, 2),
+            (300, 0, 2, 2),
+            (375, 1, 2, 3),
+            (450, 0, 3, 3),
+            (525, 1, 3, 4),
+            (600, 0, 4, 4),
+        ] {
+            let s = eu.syringes_for(mg);
+            let count = |size| s.iter().find(|(z, _)| *z == size).map_or(0, |(_, n)| *n);
+            assert_eq!((count(75), count(150)), (n75, n150), "{mg} mg");
+            assert_eq!(s.iter().map(|(_, n)| n).sum::<u32>(), inj);
+        }
+    }
+
+    /// clinical.md part 2 §1.6: every q2w cell equals 0.008 × upper kg × upper IgE rounded up to a
+    /// multiple of 75 mg, and "—" where that exceeds 600 mg (q4w cells are not arithmetic).
+    #[test]
+    fn q2w_cells_follow_the_label_arithmetic() {
+        let (eu, _) = tables();
+        for (r, row) in eu.cells.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let raw = d("0.008") * eu.weight_bands[c].1 * eu.ige_bands[r].1;
+                let rounded = (raw / d("75")).ceil() * d("75");
+                let expected = (rounded <= d("600"))
+                    .then(|| u32::try_from(rounded.mantissa()).ok())
+                    .flatten();
+                match cell {
+                    Cell::Dose {
+                        dose_mg,
+                        every_weeks: 2,
+                    } => {
+                        assert_eq!(
+                            Some(*dose_mg),
+                            expected.map(|e| e / 10u32.pow(rounded.scale())),
+                            "row {r} col {c}"
+                        )
+                    }
+                    Cell::NotDosable => assert!(
+                        rounded > d("600"),
+                        "row {r} col {c}: arithmetic gives {rounded}"
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
 }

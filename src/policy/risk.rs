@@ -266,10 +266,18 @@ pub enum Operation {
 impl fmt::Display for Operation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Operation::Observation { min } => write!(f, "observe at least {min} min after every injection"),
-            Operation::MinInterval { min } => write!(f, "at least {min} min between same-day injections"),
+            Operation::Observation { min } => {
+                write!(f, "observe at least {min} min after every injection")
+            }
+            Operation::MinInterval { min } => {
+                write!(f, "at least {min} min between same-day injections")
+            }
             Operation::SplitIncrements { max_factor } => {
-                write!(f, "split increments above {}× into smaller steps on the same vial", max_factor.normalize())
+                write!(
+                    f,
+                    "split increments above {}× into smaller steps on the same vial",
+                    max_factor.normalize()
+                )
             }
             Operation::CapPerDay { max } => write!(f, "at most {max} injections a day"),
             Operation::SwitchTemplate { template } => write!(f, "use the template {template}"),
@@ -352,8 +360,15 @@ impl RiskRules {
     }
 
     /// The first adjustment row that applies.
-    pub fn adjustment(&self, stratum: &str, pretreated: bool, age_group: AgeGroup) -> Option<&AdjustmentRule> {
-        self.adjustments.iter().find(|a| a.matches(stratum, pretreated, age_group))
+    pub fn adjustment(
+        &self,
+        stratum: &str,
+        pretreated: bool,
+        age_group: AgeGroup,
+    ) -> Option<&AdjustmentRule> {
+        self.adjustments
+            .iter()
+            .find(|a| a.matches(stratum, pretreated, age_group))
     }
 }
 
@@ -396,27 +411,39 @@ fn operations(t: &Table<'_, '_>, diags: &mut Diags, key: &str) -> Option<Vec<Ope
         let parsed = match op.value.as_str() {
             "observation" => {
                 o.only_keys(diags, &["op", "min"]);
-                o.count(diags, "min", true).map(|m| Operation::Observation { min: m.value })
+                o.count(diags, "min", true)
+                    .map(|m| Operation::Observation { min: m.value })
             }
             "min_interval" => {
                 o.only_keys(diags, &["op", "min"]);
-                o.count(diags, "min", true).map(|m| Operation::MinInterval { min: m.value })
+                o.count(diags, "min", true)
+                    .map(|m| Operation::MinInterval { min: m.value })
             }
             "split_increments" => {
                 o.only_keys(diags, &["op", "max_factor"]);
                 match o.decimal(diags, "max_factor", true) {
                     Some(f) if f.value <= Decimal::ONE => {
-                        diags.push(Diagnostic::error("out-of-range", f.at(), "`max_factor` must be above 1"));
+                        diags.push(Diagnostic::error(
+                            "out-of-range",
+                            f.at(),
+                            "`max_factor` must be above 1",
+                        ));
                         None
                     }
-                    f => f.map(|f| Operation::SplitIncrements { max_factor: f.value }),
+                    f => f.map(|f| Operation::SplitIncrements {
+                        max_factor: f.value,
+                    }),
                 }
             }
             "cap_per_day" => {
                 o.only_keys(diags, &["op", "max"]);
                 match o.count(diags, "max", true) {
                     Some(m) if m.value == 0 => {
-                        diags.push(Diagnostic::error("out-of-range", m.at(), "`max` must be at least 1"));
+                        diags.push(Diagnostic::error(
+                            "out-of-range",
+                            m.at(),
+                            "`max` must be at least 1",
+                        ));
                         None
                     }
                     m => m.map(|m| Operation::CapPerDay { max: m.value }),
@@ -424,7 +451,8 @@ fn operations(t: &Table<'_, '_>, diags: &mut Diags, key: &str) -> Option<Vec<Ope
             }
             "switch_template" => {
                 o.only_keys(diags, &["op", "template"]);
-                o.string(diags, "template", true).map(|t| Operation::SwitchTemplate { template: t.value })
+                o.string(diags, "template", true)
+                    .map(|t| Operation::SwitchTemplate { template: t.value })
             }
             other => {
                 diags.push(
@@ -466,7 +494,11 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RiskRules> 
         let provenance = read_provenance(&t, diags);
         let b: Vec<Decimal> = b?.into_iter().map(|x| x.value).collect();
         if b.is_empty() || b.windows(2).any(|w| w[0] >= w[1]) || b[0] <= Decimal::ZERO {
-            diags.push(Diagnostic::error("bad-boundaries", t.at(), "class boundaries must be positive and strictly ascending"));
+            diags.push(Diagnostic::error(
+                "bad-boundaries",
+                t.at(),
+                "class boundaries must be positive and strictly ascending",
+            ));
             return None;
         }
         Some(SigeClasses {
@@ -486,23 +518,37 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RiskRules> 
         let id = t.string(diags, "id", true);
         let caution = t.count(diags, "caution", true);
         let cls = t.counts(diags, "sige_classes");
-        let ratio = t.string(diags, "ratio", true).and_then(|r| match r.value.as_str() {
-            "high" => Some(RatioCondition::High),
-            "not_high" => Some(RatioCondition::NotHigh),
-            _ => {
-                diags.push(Diagnostic::error("unknown-ratio", r.at(), "`ratio` must be \"high\" or \"not_high\""));
-                None
-            }
-        });
+        let ratio = t
+            .string(diags, "ratio", true)
+            .and_then(|r| match r.value.as_str() {
+                "high" => Some(RatioCondition::High),
+                "not_high" => Some(RatioCondition::NotHigh),
+                _ => {
+                    diags.push(Diagnostic::error(
+                        "unknown-ratio",
+                        r.at(),
+                        "`ratio` must be \"high\" or \"not_high\"",
+                    ));
+                    None
+                }
+            });
         let provenance = read_provenance(&t, diags);
         let cls = match cls.as_deref() {
-            Some([a, b]) if a.value <= b.value && b.value <= 255 => Some((a.value as u8, b.value as u8)),
+            Some([a, b]) if a.value <= b.value && b.value <= 255 => {
+                Some((a.value as u8, b.value as u8))
+            }
             _ => {
-                diags.push(Diagnostic::error("bad-classes", t.at(), format!("{} needs `sige_classes = [from, to]`", t.what)));
+                diags.push(Diagnostic::error(
+                    "bad-classes",
+                    t.at(),
+                    format!("{} needs `sige_classes = [from, to]`", t.what),
+                ));
                 None
             }
         };
-        if let (Some(id), Some(caution), Some(cls), Some(ratio), Some(provenance)) = (id, caution, cls, ratio, provenance) {
+        if let (Some(id), Some(caution), Some(cls), Some(ratio), Some(provenance)) =
+            (id, caution, cls, ratio, provenance)
+        {
             strata.push(StratumRule {
                 id: id.value,
                 caution: caution.value,
@@ -528,24 +574,57 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RiskRules> 
     for t in doc.tables(diags, "contraindication") {
         t.only_keys(
             diags,
-            &keys(&["id", "fev1_below_percent", "age_group", "beta_blocker", "asthma", "block", "reason"]),
+            &keys(&[
+                "id",
+                "fev1_below_percent",
+                "age_group",
+                "beta_blocker",
+                "asthma",
+                "block",
+                "reason",
+            ]),
         );
         let id = t.string(diags, "id", true);
         let fev1 = t.decimal(diags, "fev1_below_percent", false);
-        let age = t.parsed::<AgeGroup>(diags, "age_group", false, "unknown-age-group", "paediatric, adult");
+        let age = t.parsed::<AgeGroup>(
+            diags,
+            "age_group",
+            false,
+            "unknown-age-group",
+            "paediatric, adult",
+        );
         let bb = t.boolean(diags, "beta_blocker");
-        let asthma = t.parsed::<AsthmaControl>(diags, "asthma", false, "unknown-asthma", "controlled, partly, uncontrolled");
+        let asthma = t.parsed::<AsthmaControl>(
+            diags,
+            "asthma",
+            false,
+            "unknown-asthma",
+            "controlled, partly, uncontrolled",
+        );
         let block = t.boolean(diags, "block");
         let reason = t.string(diags, "reason", true);
         let provenance = read_provenance(&t, diags);
         if fev1.is_none() && bb.is_none() && asthma.is_none() {
-            diags.push(Diagnostic::error("empty-condition", t.at(), format!("{} has no condition (fev1_below_percent, beta_blocker or asthma)", t.what)));
+            diags.push(Diagnostic::error(
+                "empty-condition",
+                t.at(),
+                format!(
+                    "{} has no condition (fev1_below_percent, beta_blocker or asthma)",
+                    t.what
+                ),
+            ));
             continue;
         }
         if block.is_none() {
-            diags.push(Diagnostic::error("missing-field", t.at(), format!("{} is missing `block` (true or false)", t.what)));
+            diags.push(Diagnostic::error(
+                "missing-field",
+                t.at(),
+                format!("{} is missing `block` (true or false)", t.what),
+            ));
         }
-        if let (Some(id), Some(block), Some(reason), Some(provenance)) = (id, block, reason, provenance) {
+        if let (Some(id), Some(block), Some(reason), Some(provenance)) =
+            (id, block, reason, provenance)
+        {
             contraindications.push(Contraindication {
                 id: id.value,
                 fev1_below_percent: fev1.map(|f| f.value),
@@ -563,7 +642,14 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RiskRules> 
     for t in doc.tables(diags, "adjustment") {
         t.only_keys(
             diags,
-            &keys(&["stratum", "pretreated", "age_group", "decision", "operations", "accepted_risk_operations"]),
+            &keys(&[
+                "stratum",
+                "pretreated",
+                "age_group",
+                "decision",
+                "operations",
+                "accepted_risk_operations",
+            ]),
         );
         let stratum = t.string(diags, "stratum", true);
         let pretreated = t.bool_or_any(diags, "pretreated");
@@ -574,26 +660,36 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RiskRules> 
             match a.value.parse::<AgeGroup>() {
                 Ok(g) => Some(Some(g)),
                 Err(()) => {
-                    diags.push(Diagnostic::error("unknown-age-group", a.at(), "`age_group` must be paediatric, adult or \"*\""));
+                    diags.push(Diagnostic::error(
+                        "unknown-age-group",
+                        a.at(),
+                        "`age_group` must be paediatric, adult or \"*\"",
+                    ));
                     None
                 }
             }
         });
-        let decision = t.string(diags, "decision", true).and_then(|d| match d.value.as_str() {
-            "plan" => Some(Decision::Plan),
-            "refuse" => Some(Decision::Refuse),
-            _ => {
-                diags.push(Diagnostic::error("unknown-decision", d.at(), "`decision` must be \"plan\" or \"refuse\""));
-                None
-            }
-        });
+        let decision = t
+            .string(diags, "decision", true)
+            .and_then(|d| match d.value.as_str() {
+                "plan" => Some(Decision::Plan),
+                "refuse" => Some(Decision::Refuse),
+                _ => {
+                    diags.push(Diagnostic::error(
+                        "unknown-decision",
+                        d.at(),
+                        "`decision` must be \"plan\" or \"refuse\"",
+                    ));
+                    None
+                }
+            });
         let note = t.string(diags, "note", true);
         let ops = operations(&t, diags, "operations");
         let accepted = operations(&t, diags, "accepted_risk_operations");
         let provenance = read_provenance(&t, diags);
-        if let (Some(s), Some(p), Some(a), Some(d), Some(n), Some(ops), Some(acc), Some(prov)) =
-            (stratum, pretreated, age, decision, note, ops, accepted, provenance)
-        {
+        if let (Some(s), Some(p), Some(a), Some(d), Some(n), Some(ops), Some(acc), Some(prov)) = (
+            stratum, pretreated, age, decision, note, ops, accepted, provenance,
+        ) {
             adjustments.push(AdjustmentRule {
                 stratum: (s.value != "*").then_some(s.value),
                 pretreated: p.value,
@@ -626,7 +722,11 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RiskRules> 
         if let Some(s) = &a.stratum
             && !ids.contains(&s.as_str())
         {
-            diags.push(Diagnostic::error("unknown-stratum", None, format!("an adjustment names stratum {s:?}, which is not defined")));
+            diags.push(Diagnostic::error(
+                "unknown-stratum",
+                None,
+                format!("an adjustment names stratum {s:?}, which is not defined"),
+            ));
         }
     }
     for s in &ids {

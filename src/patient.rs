@@ -1,0 +1,427 @@
+//! A patient's values as the planner needs them, validated: impossible values are refused with
+//! a sentence naming the value and why. Laboratory results may be censored (`<0.35`, `>100`).
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::Decimal;
+use serde::{Serialize, Serializer};
+
+use crate::policy::risk::AsthmaControl;
+use crate::units::parse_decimal;
+
+/// Which side of a value a censored laboratory result lies on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Censor {
+    /// The value itself.
+    Exact,
+    /// Below the value (`<0.35`).
+    Below,
+    /// Above the value (`>100`).
+    Above,
+}
+
+/// A laboratory result, possibly censored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LabValue {
+    /// The number printed by the laboratory.
+    pub value: Decimal,
+    /// Exact, or a bound.
+    pub censor: Censor,
+}
+
+impl LabValue {
+    /// Parses `52`, `<0.35`, `>100` (also `≤`/`≥`/`<=`/`>=`, taken as the same bound).
+    pub fn parse(text: &str) -> Option<LabValue> {
+        let t = text.trim();
+        let (censor, rest) = if let Some(r) = t
+            .strip_prefix("<=")
+            .or_else(|| t.strip_prefix('≤'))
+            .or_else(|| t.strip_prefix('<'))
+        {
+            (Censor::Below, r)
+        } else if let Some(r) = t
+            .strip_prefix(">=")
+            .or_else(|| t.strip_prefix('≥'))
+            .or_else(|| t.strip_prefix('>'))
+        {
+            (Censor::Above, r)
+        } else {
+            (Censor::Exact, t)
+        };
+        parse_decimal(rest).map(|value| LabValue { value, censor })
+    }
+
+    /// The exact value, if not censored.
+    pub fn exact(self) -> Option<Decimal> {
+        (self.censor == Censor::Exact).then_some(self.value)
+    }
+}
+
+impl fmt::Display for LabValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix = match self.censor {
+            Censor::Exact => "",
+            Censor::Below => "<",
+            Censor::Above => ">",
+        };
+        write!(f, "{prefix}{}", self.value.normalize())
+    }
+}
+
+impl Serialize for LabValue {
+    /// As the laboratory wrote it: `"52"`, `"<0.35"`.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// Omalizumab pretreatment as recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Pretreatment {
+    /// None.
+    None,
+    /// This many weeks so far.
+    Weeks(u32),
+    /// Since this date.
+    Since(NaiveDate),
+}
+
+/// The patient's raw values, from flags or a patient file, before validation.
+#[derive(Clone, Debug, Default)]
+pub struct PatientInput {
+    /// Age in years.
+    pub age: Option<u32>,
+    /// Date of birth (the age is computed at the plan date).
+    pub dob: Option<NaiveDate>,
+    /// Weight, kg.
+    pub weight_kg: Option<String>,
+    /// Mite-specific IgE, kUA/L, possibly censored.
+    pub sige: Option<String>,
+    /// Total IgE, kU/L (= IU/mL), possibly censored.
+    pub total_ige: Option<String>,
+    /// FEV1 % predicted.
+    pub fev1_percent: Option<String>,
+    /// Takes a beta-blocker (including eye drops).
+    pub beta_blocker: bool,
+    /// Asthma control.
+    pub asthma: Option<AsthmaControl>,
+    /// Omalizumab weeks so far.
+    pub omalizumab_weeks: Option<u32>,
+    /// Omalizumab since.
+    pub omalizumab_since: Option<NaiveDate>,
+}
+
+/// A validated patient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Patient {
+    /// Age in whole years at the plan date.
+    pub age_years: u32,
+    /// Weight, kg.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+    pub weight_kg: Decimal,
+    /// Mite sIgE, kUA/L.
+    pub sige: LabValue,
+    /// Total IgE, kU/L.
+    pub total_ige: LabValue,
+    /// FEV1 % predicted.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    pub fev1_percent: Option<Decimal>,
+    /// Beta-blocker use.
+    pub beta_blocker: bool,
+    /// Asthma control.
+    pub asthma: Option<AsthmaControl>,
+    /// Omalizumab pretreatment.
+    pub omalizumab: Pretreatment,
+    /// Weeks of omalizumab at the plan date.
+    pub omalizumab_weeks: Option<u32>,
+}
+
+/// An impossible or missing patient value: which, and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {why}")]
+pub struct PatientError {
+    /// The value (`--sige`, `total_ige`, ...).
+    pub field: &'static str,
+    /// Why it cannot be used.
+    pub why: String,
+}
+
+fn bad(field: &'static str, why: impl Into<String>) -> PatientError {
+    PatientError {
+        field,
+        why: why.into(),
+    }
+}
+
+/// Whole years from `dob` to `on`.
+pub fn age_on(dob: NaiveDate, on: NaiveDate) -> Option<u32> {
+    let mut years = on.year() - dob.year();
+    if (on.month(), on.day()) < (dob.month(), dob.day()) {
+        years -= 1;
+    }
+    u32::try_from(years).ok()
+}
+
+fn lab(field: &'static str, text: Option<&str>) -> Result<LabValue, PatientError> {
+    let text = text.ok_or_else(|| bad(field, "is required"))?;
+    let v = LabValue::parse(text).ok_or_else(|| {
+        bad(field, format!("{text:?} is not a laboratory value (write a number such as 52, or a censored value such as <0.35 or >100)"))
+    })?;
+    if v.value < Decimal::ZERO {
+        return Err(bad(
+            field,
+            format!("{v} is negative; an IgE concentration cannot be below 0"),
+        ));
+    }
+    if v.censor == Censor::Below && v.value.is_zero() {
+        return Err(bad(
+            field,
+            "<0 is impossible; an IgE concentration cannot be below 0",
+        ));
+    }
+    Ok(v)
+}
+
+impl Patient {
+    /// Validates raw values at the plan date `on` (used for the age from a date of birth and the
+    /// weeks of omalizumab from a start date).
+    pub fn from_input(input: &PatientInput, on: NaiveDate) -> Result<Patient, PatientError> {
+        let age = match (input.age, input.dob) {
+            (Some(_), Some(_)) => {
+                return Err(bad("--age", "give the age or the date of birth, not both"));
+            }
+            (Some(a), None) => a,
+            (None, Some(dob)) => {
+                if dob > on {
+                    return Err(bad("--dob", format!("{dob} is after the plan date {on}")));
+                }
+                age_on(dob, on).ok_or_else(|| bad("--dob", "cannot compute an age from it"))?
+            }
+            (None, None) => return Err(bad("--age", "the age (or --dob) is required")),
+        };
+        // Plausibility, not clinical policy: rush immunotherapy in infants does not exist, and
+        // nobody is 150. A value outside is a typing error.
+        if age == 0 {
+            return Err(bad(
+                "--age",
+                "0 years is not a possible age for immunotherapy (check the value, or give --dob)",
+            ));
+        }
+        if age >= 130 {
+            return Err(bad("--age", format!("{age} years is not a possible age")));
+        }
+        let weight_text = input
+            .weight_kg
+            .as_deref()
+            .ok_or_else(|| bad("--weight", "the weight in kg is required"))?;
+        let weight = parse_decimal(weight_text)
+            .ok_or_else(|| bad("--weight", format!("{weight_text:?} is not a number of kg")))?;
+        if weight <= Decimal::ZERO {
+            return Err(bad(
+                "--weight",
+                format!(
+                    "{} kg is impossible; a weight must be above 0",
+                    weight.normalize()
+                ),
+            ));
+        }
+        if weight > Decimal::from(400) {
+            return Err(bad(
+                "--weight",
+                format!(
+                    "{} kg is not a plausible weight (is it in pounds?)",
+                    weight.normalize()
+                ),
+            ));
+        }
+        let sige = lab("--sige", input.sige.as_deref())?;
+        let total = lab("--total-ige", input.total_ige.as_deref())?;
+        if total.value.is_zero() && total.censor != Censor::Above {
+            return Err(bad(
+                "--total-ige",
+                "0 kU/L is impossible for a patient with specific IgE",
+            ));
+        }
+        // Specific IgE is part of total IgE: it cannot be larger. Only a comparison the values
+        // settle is refused (">100" against 80 is; "<0.35" against 80 is not).
+        let s_low = sige.value;
+        let t_high = total.value;
+        let surely_above = match (sige.censor, total.censor) {
+            (Censor::Exact, Censor::Exact) => s_low > t_high,
+            (Censor::Above, Censor::Exact | Censor::Below) => s_low >= t_high,
+            (Censor::Exact, Censor::Below) => s_low >= t_high,
+            _ => false,
+        };
+        if surely_above {
+            return Err(bad(
+                "--sige",
+                format!(
+                    "specific IgE {sige} kUA/L is above total IgE {total} kU/L; specific IgE is part of total IgE, so one of the values is wrong"
+                ),
+            ));
+        }
+        let fev1 = match input.fev1_percent.as_deref() {
+            None => None,
+            Some(t) => {
+                let v = parse_decimal(t)
+                    .ok_or_else(|| bad("--fev1", format!("{t:?} is not a percentage")))?;
+                if v <= Decimal::ZERO || v > Decimal::from(200) {
+                    return Err(bad(
+                        "--fev1",
+                        format!(
+                            "{}% predicted is not possible (expected above 0 and at most 200)",
+                            v.normalize()
+                        ),
+                    ));
+                }
+                Some(v)
+            }
+        };
+        let (omalizumab, weeks) = match (input.omalizumab_weeks, input.omalizumab_since) {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "--omalizumab-weeks",
+                    "give the weeks or the start date of omalizumab, not both",
+                ));
+            }
+            (Some(w), None) => (Pretreatment::Weeks(w), Some(w)),
+            (None, Some(since)) => {
+                if since > on {
+                    return Err(bad(
+                        "--omalizumab-since",
+                        format!("{since} is after the plan date {on}"),
+                    ));
+                }
+                let weeks = u32::try_from((on - since).num_days() / 7).unwrap_or(0);
+                (Pretreatment::Since(since), Some(weeks))
+            }
+            (None, None) => (Pretreatment::None, None),
+        };
+        Ok(Patient {
+            age_years: age,
+            weight_kg: weight,
+            sige,
+            total_ige: total,
+            fev1_percent: fev1,
+            beta_blocker: input.beta_blocker,
+            asthma: input.asthma,
+            omalizumab,
+            omalizumab_weeks: weeks,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    fn input() -> PatientInput {
+        PatientInput {
+            age: Some(9),
+            weight_kg: Some("31".into()),
+            sige: Some("52".into()),
+            total_ige: Some("410".into()),
+            ..PatientInput::default()
+        }
+    }
+
+    fn refuse(f: impl FnOnce(&mut PatientInput)) -> PatientError {
+        let mut i = input();
+        f(&mut i);
+        Patient::from_input(&i, date("2026-12-07")).expect_err("must be refused")
+    }
+
+    #[test]
+    fn censored_values_parse() {
+        assert_eq!(
+            LabValue::parse("<0.35"),
+            Some(LabValue {
+                value: parse_decimal("0.35").unwrap(),
+                censor: Censor::Below
+            })
+        );
+        assert_eq!(
+            LabValue::parse(">100").map(|v| v.censor),
+            Some(Censor::Above)
+        );
+        assert_eq!(
+            LabValue::parse("≥100").map(|v| v.censor),
+            Some(Censor::Above)
+        );
+        assert_eq!(
+            LabValue::parse(" 52 ").map(|v| v.censor),
+            Some(Censor::Exact)
+        );
+        assert_eq!(LabValue::parse("lots"), None);
+        assert_eq!(LabValue::parse(">100").unwrap().to_string(), ">100");
+    }
+
+    #[test]
+    fn impossible_values_name_the_value_and_why() {
+        assert_eq!(
+            refuse(|i| i.total_ige = Some("-5".into())).field,
+            "--total-ige"
+        );
+        assert_eq!(refuse(|i| i.sige = Some("-1".into())).field, "--sige");
+        let e = refuse(|i| i.sige = Some("500".into()));
+        assert_eq!(e.field, "--sige");
+        assert!(e.why.contains("above total IgE"), "{e}");
+        assert_eq!(refuse(|i| i.sige = Some(">410".into())).field, "--sige");
+        assert_eq!(refuse(|i| i.age = Some(0)).field, "--age");
+        assert_eq!(refuse(|i| i.age = Some(150)).field, "--age");
+        assert_eq!(refuse(|i| i.weight_kg = Some("0".into())).field, "--weight");
+        assert_eq!(refuse(|i| i.weight_kg = None).field, "--weight");
+        assert_eq!(
+            refuse(|i| i.fev1_percent = Some("0".into())).field,
+            "--fev1"
+        );
+        assert_eq!(refuse(|i| i.dob = Some(date("2017-01-01"))).field, "--age");
+        assert_eq!(
+            refuse(|i| i.omalizumab_since = Some(date("2027-01-01"))).field,
+            "--omalizumab-since"
+        );
+    }
+
+    #[test]
+    fn censored_sige_below_total_is_accepted() {
+        let mut i = input();
+        i.sige = Some("<0.35".into());
+        assert!(Patient::from_input(&i, date("2026-12-07")).is_ok());
+        i.sige = Some(">100".into());
+        assert!(Patient::from_input(&i, date("2026-12-07")).is_ok());
+    }
+
+    #[test]
+    fn age_from_date_of_birth_at_the_plan_date() {
+        let mut i = input();
+        i.age = None;
+        i.dob = Some(date("2017-12-08"));
+        assert_eq!(
+            Patient::from_input(&i, date("2026-12-07"))
+                .unwrap()
+                .age_years,
+            8
+        );
+        assert_eq!(
+            Patient::from_input(&i, date("2026-12-08"))
+                .unwrap()
+                .age_years,
+            9
+        );
+    }
+
+    #[test]
+    fn omalizumab_weeks_from_a_start_date() {
+        let mut i = input();
+        i.omalizumab_since = Some(date("2026-10-12"));
+        let p = Patient::from_input(&i, date("2026-12-07")).unwrap();
+        assert_eq!(p.omalizumab_weeks, Some(8));
+    }
+}
