@@ -119,9 +119,9 @@ pub struct PatientInput {
 pub struct Patient {
     /// Age in whole years at the plan date.
     pub age_years: u32,
-    /// Weight, kg.
-    #[serde(with = "rust_decimal::serde::arbitrary_precision")]
-    pub weight_kg: Decimal,
+    /// Weight, kg (needed for omalizumab and the plan; the risk needs none).
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    pub weight_kg: Option<Decimal>,
     /// Mite sIgE, kUA/L.
     pub sige: LabValue,
     /// Total IgE, kU/L.
@@ -186,6 +186,12 @@ fn lab(field: &'static str, text: Option<&str>) -> Result<LabValue, PatientError
 }
 
 impl Patient {
+    /// The weight, or an error naming the flag when the command needs it.
+    pub fn require_weight(&self) -> Result<Decimal, PatientError> {
+        self.weight_kg
+            .ok_or_else(|| bad("--weight", "the weight in kg is required"))
+    }
+
     /// Validates raw values at the plan date `on` (used for the age from a date of birth and the
     /// weeks of omalizumab from a start date).
     pub fn from_input(input: &PatientInput, on: NaiveDate) -> Result<Patient, PatientError> {
@@ -213,30 +219,32 @@ impl Patient {
         if age >= 130 {
             return Err(bad("--age", format!("{age} years is not a possible age")));
         }
-        let weight_text = input
-            .weight_kg
-            .as_deref()
-            .ok_or_else(|| bad("--weight", "the weight in kg is required"))?;
-        let weight = parse_decimal(weight_text)
-            .ok_or_else(|| bad("--weight", format!("{weight_text:?} is not a number of kg")))?;
-        if weight <= Decimal::ZERO {
-            return Err(bad(
-                "--weight",
-                format!(
-                    "{} kg is impossible; a weight must be above 0",
-                    weight.normalize()
-                ),
-            ));
-        }
-        if weight > Decimal::from(400) {
-            return Err(bad(
-                "--weight",
-                format!(
-                    "{} kg is not a plausible weight (is it in pounds?)",
-                    weight.normalize()
-                ),
-            ));
-        }
+        let weight = match input.weight_kg.as_deref() {
+            None => None,
+            Some(text) => {
+                let w = parse_decimal(text)
+                    .ok_or_else(|| bad("--weight", format!("{text:?} is not a number of kg")))?;
+                if w <= Decimal::ZERO {
+                    return Err(bad(
+                        "--weight",
+                        format!(
+                            "{} kg is impossible; a weight must be above 0",
+                            w.normalize()
+                        ),
+                    ));
+                }
+                if w > Decimal::from(400) {
+                    return Err(bad(
+                        "--weight",
+                        format!(
+                            "{} kg is not a plausible weight (is it in pounds?)",
+                            w.normalize()
+                        ),
+                    ));
+                }
+                Some(w)
+            }
+        };
         let sige = lab("--sige", input.sige.as_deref())?;
         let total = lab("--total-ige", input.total_ige.as_deref())?;
         if total.value.is_zero() && total.censor != Censor::Above {
@@ -377,7 +385,10 @@ mod tests {
         assert_eq!(refuse(|i| i.age = Some(0)).field, "--age");
         assert_eq!(refuse(|i| i.age = Some(150)).field, "--age");
         assert_eq!(refuse(|i| i.weight_kg = Some("0".into())).field, "--weight");
-        assert_eq!(refuse(|i| i.weight_kg = None).field, "--weight");
+        assert_eq!(
+            refuse(|i| i.weight_kg = Some("-3".into())).field,
+            "--weight"
+        );
         assert_eq!(
             refuse(|i| i.fev1_percent = Some("0".into())).field,
             "--fev1"

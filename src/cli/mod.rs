@@ -12,6 +12,8 @@
 //!
 //! Results go to stdout; diagnostics and errors go to stderr. No colour is ever printed.
 
+mod patient_args;
+mod risk;
 mod templates;
 
 use std::ffi::OsString;
@@ -94,6 +96,11 @@ pub struct Args {
     #[arg(long = "templates", value_name = "DIR", global = true)]
     templates: Vec<PathBuf>,
 
+    /// Read rules from DIR: a file there replaces the bundled rules file of the same name
+    /// (risk.toml, omalizumab-eu.toml, ...); other *.toml files are added.
+    #[arg(long = "rules", value_name = "DIR", global = true)]
+    rules: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -112,6 +119,45 @@ enum Command {
     /// Show or check schedule templates.
     #[command(subcommand)]
     Template(TemplateCommand),
+    /// Assess a patient's risk of systemic reactions during rush immunotherapy.
+    ///
+    /// Prints the stratum (low, intermediate, high), the sIgE class, the sIgE/total-IgE ratio,
+    /// the age group, whether a favourable response is predicted, contraindications, and every
+    /// reason with the rule it comes from.
+    #[command(
+        after_help = "Examples:\n  ritplan risk --age 9 --sige 52 --total-ige 410\n  ritplan risk --dob 2017-03-02 --sige '>100' --total-ige 410 --fev1 85 --json"
+    )]
+    Risk {
+        #[command(flatten)]
+        patient: patient_args::PatientArgs,
+        /// Assess as of this date (for --dob and --omalizumab-since); default today.
+        #[arg(long, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look up the omalizumab dose in the label's table (exact cells, no interpolation).
+    ///
+    /// Exit 1 when the label gives no dose (outside the table), when the cell is one the
+    /// sources dispute (shown as unverified, with the candidates), or when ritplan holds no table
+    /// for the patient's age.
+    #[command(
+        after_help = "Examples:\n  ritplan omalizumab --total-ige 410 --weight 31 --age 9\n  ritplan omalizumab --total-ige 410 --weight 70 --age 30 --label us --json"
+    )]
+    Omalizumab {
+        #[command(flatten)]
+        patient: patient_args::PatientArgs,
+        /// Which label's table: eu (default; China follows it) or us.
+        #[arg(long, default_value = "eu", value_parser = ["eu", "us"])]
+        label: String,
+        /// Compute ages as of this date (for --dob); default today.
+        #[arg(long, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +220,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
     let mut err = io::stderr().lock();
     let ctx = Context {
         template_dirs: args.templates,
+        rules_dir: args.rules,
     };
     match args.command {
         Command::Templates { json } => templates::list(&ctx, json, out, &mut err),
@@ -183,18 +230,62 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Template(TemplateCommand::Check { files, json }) => {
             templates::check_files(&ctx, &files, json, out)
         }
+        Command::Risk { patient, on, json } => risk::risk(
+            &ctx,
+            &patient,
+            on.unwrap_or_else(today),
+            json,
+            out,
+            &mut err,
+        ),
+        Command::Omalizumab {
+            patient,
+            label,
+            on,
+            json,
+        } => risk::omalizumab(
+            &ctx,
+            &patient,
+            &label,
+            on.unwrap_or_else(today),
+            json,
+            out,
+            &mut err,
+        ),
     }
 }
 
 /// What every command may need: where the user's data lives.
 struct Context {
     template_dirs: Vec<PathBuf>,
+    rules_dir: Option<PathBuf>,
+}
+
+/// Today's date on this machine: the one place the command line reads the clock for a date.
+#[allow(clippy::disallowed_methods)]
+fn today() -> chrono::NaiveDate {
+    chrono::Local::now().date_naive()
 }
 
 impl Context {
     /// The rules in force.
     fn policy(&self, err: &mut dyn Write) -> Result<Policy, CliError> {
-        Policy::bundled().or_else(|e: PolicyError| {
+        let mut sources = crate::policy::bundled_sources();
+        if let Some(dir) = &self.rules_dir {
+            for src in read_dir_toml(dir)? {
+                let file = Path::new(&src.name)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned());
+                sources.retain(|b| {
+                    Path::new(&b.name)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        != file
+                });
+                sources.push(src);
+            }
+        }
+        Policy::from_sources(sources).or_else(|e: PolicyError| {
             for (src, diags) in &e.files {
                 print_diagnostics(err, src, diags)?;
             }

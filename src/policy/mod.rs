@@ -242,6 +242,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
+/// The bundled rules files as named sources.
+pub fn bundled_sources() -> Vec<SourceText> {
+    BUNDLED
+        .iter()
+        .map(|(name, text)| SourceText::new(format!("<bundled>/rules/{name}"), *text))
+        .collect()
+}
+
 /// The rules files failed to load; each file's problems are listed.
 #[derive(Debug, thiserror::Error)]
 #[error("the rules files have errors")]
@@ -253,12 +261,7 @@ pub struct PolicyError {
 impl Policy {
     /// The rules bundled with ritplan.
     pub fn bundled() -> Result<Policy, PolicyError> {
-        Policy::from_sources(
-            BUNDLED
-                .iter()
-                .map(|(name, text)| SourceText::new(format!("<bundled>/rules/{name}"), *text))
-                .collect(),
-        )
+        Policy::from_sources(bundled_sources())
     }
 
     /// Reads rules from files; every file is checked and every problem reported.
