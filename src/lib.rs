@@ -7,6 +7,7 @@
 //! - [`policy`]: rules as data, each threshold with its source and evidence.
 //! - [`patient`]: a patient's values, validated; censored laboratory values.
 //! - [`risk`]: patient → risk stratum with the reasons, each citing its rule.
+//! - [`planner`]: template + assessment + rules + calendar → a dated, risk-adjusted plan.
 //! - [`diag`], [`tomlread`]: located diagnostics for data files.
 //! - [`render`]: terminal tables.
 //! - [`cli`]: the command line: flags, commands, exit codes.
@@ -17,6 +18,7 @@
 pub mod cli;
 pub mod diag;
 pub mod patient;
+pub mod planner;
 pub mod policy;
 pub mod render;
 pub mod risk;

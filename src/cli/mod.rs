@@ -13,6 +13,7 @@
 //! Results go to stdout; diagnostics and errors go to stderr. No colour is ever printed.
 
 mod patient_args;
+mod plan;
 mod risk;
 mod templates;
 
@@ -137,6 +138,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Plan a dated, risk-adjusted schedule for a patient from a template.
+    ///
+    /// Assesses the risk, applies the adjustments the rules give for the stratum, age group and
+    /// omalizumab pretreatment, and lays the steps on clinic days and times. Refuses (exit 1)
+    /// when a contraindication applies, or for a high-risk patient without sufficient
+    /// pretreatment unless the physician passes --accept-risk with a reason.
+    #[command(
+        after_help = "Examples:\n  ritplan plan --template example-hdm-rush-3d --start 2026-12-07T08:00 --age 34 --weight 70 --sige 2 --total-ige 410 --fev1 92 --asthma controlled\n  ritplan plan --template alutard-hdm-cluster-7w --start 2026-12-07 --patient patient.toml --json"
+    )]
+    Plan {
+        /// A template id (see `ritplan templates`) or a template file.
+        #[arg(long, value_name = "ID|FILE")]
+        template: String,
+        /// First injection: a date (at opening time) or a date and time, e.g. 2026-12-07T08:00.
+        #[arg(long, value_name = "DATE[THH:MM]", value_parser = plan::parse_start)]
+        start: (chrono::NaiveDate, Option<chrono::NaiveTime>),
+        #[command(flatten)]
+        patient: patient_args::PatientArgs,
+        #[command(flatten)]
+        calendar: plan::CalendarArgs,
+        /// The physician accepts a risk the rules refuse; the reason is printed on every output.
+        #[arg(long, value_name = "REASON")]
+        accept_risk: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Look up the omalizumab dose in the label's table (exact cells, no interpolation).
     ///
     /// Exit 1 when the label gives no dose (outside the table), when the cell is one the
@@ -230,6 +258,24 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Template(TemplateCommand::Check { files, json }) => {
             templates::check_files(&ctx, &files, json, out)
         }
+        Command::Plan {
+            template,
+            start,
+            patient,
+            calendar,
+            accept_risk,
+            json,
+        } => plan::run(
+            &ctx,
+            &template,
+            start,
+            &patient,
+            &calendar,
+            accept_risk.as_deref(),
+            json,
+            out,
+            &mut err,
+        ),
         Command::Risk { patient, on, json } => risk::risk(
             &ctx,
             &patient,

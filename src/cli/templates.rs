@@ -94,7 +94,7 @@ pub(super) fn list(
 }
 
 /// Finds a template by id, or reads and checks it from a file.
-fn resolve(
+pub(super) fn resolve(
     ctx: &Context,
     policy: &Policy,
     arg: &str,

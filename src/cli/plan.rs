@@ -1,0 +1,305 @@
+//! `ritplan plan`: the physician's main job.
+
+use std::io::Write;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use serde::Serialize;
+
+use super::patient_args::PatientArgs;
+use super::risk::print_assessment;
+use super::templates::resolve;
+use super::{CliError, Context, write_json};
+use crate::planner::{ClinicCalendar, Plan, PlanError, Refusal, Request, plan};
+use crate::render::table;
+use crate::risk::assess;
+
+/// Clinic calendar flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CalendarArgs {
+    /// Clinic opening time.
+    #[arg(long, value_name = "HH:MM", default_value = "08:00", value_parser = parse_hhmm)]
+    opens: NaiveTime,
+    /// Clinic closing time: the day's last observation must end by then.
+    #[arg(long, value_name = "HH:MM", default_value = "17:00", value_parser = parse_hhmm)]
+    closes: NaiveTime,
+    /// Clinic days, comma-separated.
+    #[arg(long, value_name = "DAYS", default_value = "mon,tue,wed,thu,fri", value_delimiter = ',', value_parser = parse_weekday)]
+    clinic_days: Vec<Weekday>,
+}
+
+impl CalendarArgs {
+    /// The calendar.
+    pub fn calendar(&self) -> ClinicCalendar {
+        ClinicCalendar {
+            opens: self.opens,
+            closes: self.closes,
+            days: self.clinic_days.clone(),
+        }
+    }
+}
+
+fn parse_hhmm(s: &str) -> Result<NaiveTime, String> {
+    crate::tomlread::parse_time(s).ok_or_else(|| format!("{s:?} is not a clock time such as 08:00"))
+}
+
+fn parse_weekday(s: &str) -> Result<Weekday, String> {
+    s.trim()
+        .parse::<Weekday>()
+        .map_err(|_| format!("{s:?} is not a weekday (mon, tue, ...)"))
+}
+
+/// `2026-12-07` (at opening time) or `2026-12-07T08:30`.
+pub fn parse_start(s: &str) -> Result<(NaiveDate, Option<NaiveTime>), String> {
+    let s = s.trim();
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok((d, None));
+    }
+    for f in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
+            return Ok((dt.date(), Some(dt.time())));
+        }
+    }
+    Err(format!(
+        "{s:?} is not a date (2026-12-07) or a date and time (2026-12-07T08:00)"
+    ))
+}
+
+#[derive(Serialize)]
+struct RefusalJson<'a> {
+    plan: Option<()>,
+    #[serde(flatten)]
+    refusal: &'a Refusal,
+}
+
+/// Runs `ritplan plan`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run(
+    ctx: &Context,
+    template_arg: &str,
+    start: (NaiveDate, Option<NaiveTime>),
+    patient_args: &PatientArgs,
+    calendar: &CalendarArgs,
+    accept_risk: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    if accept_risk.is_some_and(|r| r.trim().is_empty()) {
+        return Err(CliError::Usage(
+            "--accept-risk needs the physician's reason in words".into(),
+        ));
+    }
+    let policy = ctx.policy(err)?;
+    let (template, _, _) = resolve(ctx, &policy, template_arg, err)?;
+    let catalog = ctx.catalog(&policy, err)?;
+    let patient = patient_args.patient(start.0)?;
+    patient
+        .require_weight()
+        .map_err(|e| CliError::Data(format!("impossible patient value {}: {}", e.field, e.why)))?;
+    let assessment = assess(&patient, &policy.risk);
+    let cal = calendar.calendar();
+    let start_at = NaiveDateTime::new(start.0, start.1.unwrap_or(cal.opens));
+    let req = Request {
+        template: &template,
+        catalog: &catalog,
+        assessment: &assessment,
+        rules: &policy.risk,
+        start: start_at,
+        calendar: &cal,
+        accept_risk,
+    };
+    match plan(&req) {
+        Err(PlanError::UnknownTemplate(id)) => Err(CliError::Data(format!(
+            "the rules switch to template {id:?}, which does not exist"
+        ))),
+        Err(e) => Err(CliError::Data(e.to_string())),
+        Ok(Err(refusal)) => {
+            if json {
+                write_json(
+                    out,
+                    &RefusalJson {
+                        plan: None,
+                        refusal: &refusal,
+                    },
+                )?;
+            } else {
+                print_refusal(out, &refusal)?;
+            }
+            Err(CliError::Refused(match &refusal {
+                Refusal::Contraindicated { .. } => "no rush plan: a contraindication applies".into(),
+                Refusal::RiskNotAccepted { .. } => "no rush plan: the risk stratum requires pretreatment or the physician's acceptance".into(),
+            }))
+        }
+        Ok(Ok(p)) => {
+            if json {
+                write_json(out, &p)
+            } else {
+                print_plan(out, &p)
+            }
+        }
+    }
+}
+
+fn print_refusal(out: &mut dyn Write, r: &Refusal) -> Result<(), CliError> {
+    match r {
+        Refusal::Contraindicated {
+            reasons,
+            assessment,
+        } => {
+            writeln!(out, "NO RUSH PLAN: a contraindication applies.")?;
+            for f in reasons {
+                writeln!(out, "  ! {}", f.reason.text)?;
+                writeln!(
+                    out,
+                    "    [{} {}] {}",
+                    f.reason.evidence, f.reason.certainty, f.reason.source
+                )?;
+            }
+            writeln!(out)?;
+            print_assessment(out, assessment)
+        }
+        Refusal::RiskNotAccepted {
+            note,
+            rule,
+            alternatives,
+            assessment,
+        } => {
+            writeln!(out, "NO RUSH PLAN: {note}")?;
+            writeln!(
+                out,
+                "  [{} {}] {}",
+                rule.evidence, rule.certainty, rule.source
+            )?;
+            writeln!(out, "\nAlternatives:")?;
+            for a in alternatives {
+                writeln!(out, "  - {a}")?;
+            }
+            writeln!(out)?;
+            print_assessment(out, assessment)
+        }
+    }
+}
+
+fn print_plan(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
+    let t = &p.template;
+    writeln!(
+        out,
+        "Plan: {} ({}), {}, evidence {}{}",
+        t.name,
+        t.id,
+        t.kind,
+        t.evidence,
+        t.certainty.map(|c| format!(" [{c}]")).unwrap_or_default()
+    )?;
+    for w in &p.warnings {
+        writeln!(out, "! {w}")?;
+    }
+    let a = &p.assessment;
+    writeln!(
+        out,
+        "\nRisk: stratum {}; sIgE class {}; ratio {}; {} ({} years); omalizumab {}",
+        a.stratum.to_uppercase(),
+        a.sige_class,
+        a.ratio_percent.display(),
+        a.age_group,
+        a.age_years,
+        match a.omalizumab_weeks {
+            None => "none".to_string(),
+            Some(w) => format!(
+                "{w} weeks ({})",
+                if a.pretreated {
+                    "sufficient"
+                } else {
+                    "not yet sufficient"
+                }
+            ),
+        }
+    )?;
+    writeln!(out, "\nAdjustments:")?;
+    // Consecutive adjustments from one rule share its citation: print it once, after them.
+    for (i, adj) in p.adjustments.iter().enumerate() {
+        writeln!(out, "  - {}", adj.text)?;
+        if p.adjustments
+            .get(i + 1)
+            .is_none_or(|n| n.source != adj.source)
+        {
+            writeln!(
+                out,
+                "    [{} {}] {}",
+                adj.evidence, adj.certainty, adj.source
+            )?;
+        }
+    }
+    writeln!(out)?;
+    let mut tbl = table(
+        &[
+            "step",
+            "day",
+            "date",
+            "time",
+            "vial",
+            "cap",
+            "volume",
+            "dose",
+            "cumulative",
+            "obs. min",
+        ],
+        &[0, 1, 6, 7, 8, 9],
+    );
+    for s in &p.steps {
+        tbl.add_row(vec![
+            format!(
+                "{}{}",
+                s.index,
+                if s.template_step.is_none() { "*" } else { "" }
+            ),
+            s.day.to_string(),
+            format!("{} {}", s.date, s.date.format("%a")),
+            s.time.format("%H:%M").to_string(),
+            format!("{} ({})", s.vial_label, s.concentration),
+            s.cap.clone(),
+            s.volume_ml.to_string(),
+            s.dose.to_string(),
+            s.cumulative_dose.to_string(),
+            s.observation_min.to_string(),
+        ]);
+    }
+    writeln!(out, "{tbl}")?;
+    if p.steps.iter().any(|s| s.template_step.is_none()) {
+        writeln!(out, "* a step inserted by the planner (see Adjustments)")?;
+    }
+    writeln!(
+        out,
+        "Times are the earliest: each dose is due once the previous observation has ended and the minimum interval has passed."
+    )?;
+    let m = &p.maintenance;
+    let dates: Vec<String> = m.first_dates.iter().map(|d| d.to_string()).collect();
+    let tol = if m.interval_tolerance_weeks > 0 {
+        format!(" ± {}", m.interval_tolerance_weeks)
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "Maintenance: {} ({}); first injections {}; then every {}{tol} weeks.",
+        m.dose,
+        m.volume_ml,
+        dates.join(", "),
+        m.interval_weeks
+    )?;
+    writeln!(out, "\nRisk reasons:")?;
+    for (i, r) in a.reasons.iter().enumerate() {
+        writeln!(
+            out,
+            "  {}. {} [{} {}]",
+            i + 1,
+            r.text,
+            r.evidence,
+            r.certainty
+        )?;
+    }
+    if let Some(r) = &p.accepted_risk {
+        writeln!(out, "\n! RISK ACCEPTED BY THE PHYSICIAN: \"{r}\"")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,657 @@
+//! The planner: template + patient assessment + rules + clinic calendar + start → a dated,
+//! risk-adjusted plan, or a refusal with its reason and the alternatives.
+//!
+//! Pure: no clock, no disk. The same inputs give the same plan. The adjustments are a small set
+//! of operations (see [`Operation`]) chosen by the rules data, never by code.
+//!
+//! Safety properties (property-tested): no step above the maintenance dose; doses never
+//! decrease; same-day injections are at least the minimum interval apart and never before the
+//! previous observation has ended; every volume is measurable with the template's syringe; every
+//! injection, with its observation, falls on a clinic day within opening hours.
+
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::policy::risk::{Decision, Operation, RiskRules};
+use crate::policy::{Certainty, Evidence, Provenance};
+use crate::risk::{Assessment, Finding};
+use crate::template::{Catalog, Kind, Template};
+use crate::units::{AllergenUnit, Concentration, Dose, Syringe, Volume};
+
+/// When the clinic gives injections.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClinicCalendar {
+    /// Opening time.
+    pub opens: NaiveTime,
+    /// Closing time: the last observation must end by then.
+    pub closes: NaiveTime,
+    /// Clinic weekdays.
+    pub days: Vec<Weekday>,
+}
+
+impl ClinicCalendar {
+    /// Whether `d` is a clinic day.
+    pub fn is_clinic_day(&self, d: NaiveDate) -> bool {
+        self.days.contains(&d.weekday())
+    }
+
+    /// The first clinic day on or after `d` (`None` if the calendar has no clinic day).
+    pub fn on_or_after(&self, d: NaiveDate) -> Option<NaiveDate> {
+        (0..7)
+            .map(|i| d + Duration::days(i))
+            .find(|x| self.is_clinic_day(*x))
+    }
+}
+
+/// One adjustment the planner made, with the rule that caused it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Adjustment {
+    /// What was done.
+    pub text: String,
+    /// The rule's source.
+    pub source: String,
+    /// Its evidence.
+    pub evidence: Evidence,
+    /// Its certainty.
+    pub certainty: Certainty,
+}
+
+impl Adjustment {
+    fn new(text: impl Into<String>, p: &Provenance) -> Self {
+        Adjustment {
+            text: text.into(),
+            source: p.source.clone(),
+            evidence: p.evidence,
+            certainty: p.certainty,
+        }
+    }
+}
+
+/// One dated injection.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PlannedStep {
+    /// 1-based number in the plan.
+    pub index: usize,
+    /// Treatment day, 1 = the first injection day.
+    pub day: u32,
+    /// Date.
+    pub date: NaiveDate,
+    /// Earliest clock time.
+    #[serde(serialize_with = "hhmm")]
+    pub time: NaiveTime,
+    /// Vial id.
+    pub vial: String,
+    /// Vial label.
+    pub vial_label: String,
+    /// Cap colour.
+    pub cap: String,
+    /// Strength per mL.
+    pub concentration: Concentration,
+    /// Allergen unit.
+    pub unit: AllergenUnit,
+    /// Volume.
+    pub volume_ml: Volume,
+    /// Dose.
+    pub dose: Dose,
+    /// Cumulative dose.
+    pub cumulative_dose: Dose,
+    /// Observation after it, minutes.
+    pub observation_min: u32,
+    /// Minimum minutes after the previous injection of the same day.
+    pub min_interval_min: Option<u32>,
+    /// The template step it comes from (`None` for a step the planner inserted).
+    pub template_step: Option<usize>,
+}
+
+fn hhmm<S: serde::Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&t.format("%H:%M").to_string())
+}
+
+/// A dated, risk-adjusted plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The template used (after any switch).
+    pub template: TemplateRef,
+    /// The risk assessment.
+    pub assessment: Assessment,
+    /// Every adjustment with the rule that caused it.
+    pub adjustments: Vec<Adjustment>,
+    /// Warnings every output of the plan must show (accepted risk first).
+    pub warnings: Vec<String>,
+    /// The physician's reason for accepting a refused risk.
+    pub accepted_risk: Option<String>,
+    /// The steps.
+    pub steps: Vec<PlannedStep>,
+    /// Maintenance.
+    pub maintenance: MaintenancePlan,
+}
+
+/// The template a plan uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TemplateRef {
+    /// Id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: Kind,
+    /// Evidence.
+    pub evidence: Evidence,
+    /// Certainty.
+    pub certainty: Option<Certainty>,
+}
+
+/// The maintenance phase's first dates.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MaintenancePlan {
+    /// Dose.
+    pub dose: Dose,
+    /// Vial id.
+    pub vial: String,
+    /// Volume.
+    pub volume_ml: Volume,
+    /// The first maintenance injection dates (on clinic days).
+    pub first_dates: Vec<NaiveDate>,
+    /// Then every this many weeks.
+    pub interval_weeks: u32,
+    /// ± weeks.
+    pub interval_tolerance_weeks: u32,
+}
+
+/// Why no plan was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
+pub enum Refusal {
+    /// A contraindication blocks a rush plan.
+    Contraindicated {
+        /// The findings that block.
+        reasons: Vec<Finding>,
+        /// The assessment.
+        assessment: Box<Assessment>,
+    },
+    /// The rules refuse this stratum without the physician accepting the risk.
+    RiskNotAccepted {
+        /// The rule's sentence.
+        note: String,
+        /// The rule's provenance.
+        rule: Adjustment,
+        /// What the physician can do instead.
+        alternatives: Vec<String>,
+        /// The assessment.
+        assessment: Box<Assessment>,
+    },
+}
+
+/// A request the planner cannot lay out (not a clinical refusal): a bad date or calendar, or a
+/// rule naming a template that does not exist.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// The start is not a clinic day or not within opening hours.
+    #[error("{0}")]
+    BadStart(String),
+    /// The calendar cannot hold the schedule.
+    #[error("{0}")]
+    BadCalendar(String),
+    /// The rules name a template that does not exist.
+    #[error("the rules switch to template {0:?}, which does not exist")]
+    UnknownTemplate(String),
+}
+
+/// Everything the planner needs.
+pub struct Request<'a> {
+    /// The template asked for.
+    pub template: &'a Template,
+    /// All templates (for a switch, and for the alternatives).
+    pub catalog: &'a Catalog,
+    /// The patient's assessment.
+    pub assessment: &'a Assessment,
+    /// Risk rules.
+    pub rules: &'a RiskRules,
+    /// The first injection's earliest date and time.
+    pub start: NaiveDateTime,
+    /// The clinic calendar.
+    pub calendar: &'a ClinicCalendar,
+    /// The physician's reason for accepting a risk the rules refuse.
+    pub accept_risk: Option<&'a str>,
+}
+
+/// A step being adjusted, before dates.
+#[derive(Clone, Debug)]
+struct Work {
+    session: usize,
+    vial: usize,
+    volume: Volume,
+    dose: Dose,
+    observation: u32,
+    template_step: Option<usize>,
+}
+
+/// Plans, or says why not.
+pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
+    let a = req.assessment;
+    let blocking: Vec<Finding> = a
+        .contraindications
+        .iter()
+        .filter(|c| c.blocks)
+        .cloned()
+        .collect();
+    if !blocking.is_empty() {
+        return Ok(Err(Refusal::Contraindicated {
+            reasons: blocking,
+            assessment: Box::new(a.clone()),
+        }));
+    }
+    let Some(rule) = req.rules.adjustment(&a.stratum, a.pretreated, a.age_group) else {
+        // Checked when the rules are read; fail closed all the same.
+        return Ok(Err(Refusal::RiskNotAccepted {
+            note: "no adjustment rule covers this patient".into(),
+            rule: Adjustment {
+                text: String::new(),
+                source: String::new(),
+                evidence: Evidence::Unverified,
+                certainty: Certainty::Unverified,
+            },
+            alternatives: Vec::new(),
+            assessment: Box::new(a.clone()),
+        }));
+    };
+    let mut warnings = Vec::new();
+    let mut adjustments = Vec::new();
+    let operations = match (rule.decision, req.template.kind, req.accept_risk) {
+        (Decision::Plan, _, _) => rule.operations.clone(),
+        (Decision::Refuse, Kind::Rush, None) => {
+            return Ok(Err(Refusal::RiskNotAccepted {
+                note: rule.note.clone(),
+                rule: Adjustment::new(rule.note.clone(), &rule.provenance),
+                alternatives: alternatives(req),
+                assessment: Box::new(a.clone()),
+            }));
+        }
+        (Decision::Refuse, Kind::Rush, Some(reason)) => {
+            warnings.push(format!(
+                "RISK ACCEPTED BY THE PHYSICIAN: {} Reason given: \"{reason}\". Cautious adjustments apply.",
+                rule.note
+            ));
+            rule.accepted_risk_operations.clone()
+        }
+        (Decision::Refuse, _, _) => {
+            warnings.push(format!(
+                "{} This is a {} schedule, not a rush: it is planned with the cautious adjustments.",
+                rule.note, req.template.kind
+            ));
+            rule.accepted_risk_operations.clone()
+        }
+    };
+    adjustments.push(Adjustment::new(rule.note.clone(), &rule.provenance));
+
+    // A switch comes first: the other operations apply to the template switched to.
+    let mut template = req.template;
+    for op in &operations {
+        if let Operation::SwitchTemplate { template: id } = op {
+            template = req
+                .catalog
+                .get(id)
+                .ok_or_else(|| PlanError::UnknownTemplate(id.clone()))?;
+            adjustments.push(Adjustment::new(
+                format!("Template switched from {} to {}.", req.template.id, id),
+                &rule.provenance,
+            ));
+        }
+    }
+    warnings.extend(template.evidence_warnings());
+    warnings.extend(a.warnings.iter().cloned());
+    for c in a.contraindications.iter().filter(|c| !c.blocks) {
+        warnings.push(c.reason.text.clone());
+    }
+
+    let syringe = Syringe::new(template.injection.syringe_graduation_ml)
+        .map_err(|e| PlanError::BadCalendar(e.to_string()))?;
+    let vial_index = |id: &str| template.vials.iter().position(|v| v.id == id);
+    // Protocol days become sessions; the gap to the previous session is kept in days.
+    let mut work = Vec::new();
+    let mut gaps = Vec::new();
+    let mut last_day = None;
+    for s in &template.steps {
+        if last_day != Some(s.day) {
+            gaps.push(last_day.map_or(0, |d| s.day - d));
+            last_day = Some(s.day);
+        }
+        let Some(vial) = vial_index(&s.vial) else {
+            continue;
+        };
+        let mut volume = s.volume_ml;
+        let mut dose = s.dose;
+        if !syringe.can_measure(volume) {
+            volume = syringe.round_down(volume);
+            dose = template.vials[vial]
+                .concentration
+                .dose_in(volume)
+                .unwrap_or(dose);
+            adjustments.push(Adjustment::new(
+                format!(
+                    "Step {}: {} cannot be measured with a syringe graduated in {}; rounded down to {volume} ({dose}).",
+                    s.index, s.volume_ml, template.injection.syringe_graduation_ml
+                ),
+                &Provenance {
+                    source: "ritplan: volumes are rounded down to the syringe graduation, never up".into(),
+                    evidence: Evidence::Inference,
+                    certainty: Certainty::Inference,
+                },
+            ));
+            if volume.ml().is_zero() {
+                continue;
+            }
+        }
+        work.push(Work {
+            session: gaps.len() - 1,
+            vial,
+            volume,
+            dose,
+            observation: s.observation_min,
+            template_step: Some(s.index),
+        });
+    }
+
+    let mut min_interval = template.timing.min_interval_min;
+    let mut observation_floor = template.timing.observation_min;
+    let mut cap = None;
+    for op in &operations {
+        match op {
+            Operation::Observation { min } => {
+                if *min > observation_floor {
+                    observation_floor = *min;
+                    adjustments.push(Adjustment::new(format!("Observation at least {min} min after every injection (template: {} min).", template.timing.observation_min), &rule.provenance));
+                }
+            }
+            Operation::MinInterval { min } => {
+                if *min > min_interval {
+                    adjustments.push(Adjustment::new(format!("Same-day injections at least {min} min apart (template: {min_interval} min)."), &rule.provenance));
+                    min_interval = *min;
+                }
+            }
+            Operation::SplitIncrements { max_factor } => {
+                let added = split_increments(&mut work, template, syringe, *max_factor);
+                if added > 0 {
+                    adjustments.push(Adjustment::new(
+                        format!("{added} step{} inserted so that no dose rises more than {}× over the one before (same vials).", if added == 1 { "" } else { "s" }, max_factor.normalize()),
+                        &rule.provenance,
+                    ));
+                }
+            }
+            Operation::CapPerDay { max } => {
+                cap = Some(*max as usize);
+            }
+            Operation::SwitchTemplate { .. } => {}
+        }
+    }
+    for w in &mut work {
+        w.observation = w.observation.max(observation_floor);
+    }
+
+    // Lay the sessions on clinic days and the steps on clock times.
+    let cal = req.calendar;
+    if cal.days.is_empty() || cal.opens >= cal.closes {
+        return Err(PlanError::BadCalendar(
+            "the clinic calendar has no opening hours".into(),
+        ));
+    }
+    if !cal.is_clinic_day(req.start.date()) {
+        let next = cal
+            .on_or_after(req.start.date())
+            .map(|d| format!("; the next clinic day is {d}"))
+            .unwrap_or_default();
+        return Err(PlanError::BadStart(format!(
+            "{} ({}) is not a clinic day{next}",
+            req.start.date(),
+            req.start.date().weekday()
+        )));
+    }
+    if req.start.time() < cal.opens || req.start.time() >= cal.closes {
+        return Err(PlanError::BadStart(format!(
+            "{} is outside opening hours ({}–{})",
+            req.start.time().format("%H:%M"),
+            cal.opens.format("%H:%M"),
+            cal.closes.format("%H:%M")
+        )));
+    }
+    let mut steps: Vec<PlannedStep> = Vec::new();
+    let mut date = req.start.date();
+    let mut day_no = 1u32;
+    let mut session_of_day: Option<usize> = None;
+    let mut time = req.start.time();
+    let mut on_day = 0usize;
+    let mut moved = 0usize;
+    let mut total = Dose::new(Decimal::ZERO, template.unit);
+    for (i, w) in work.iter().enumerate() {
+        let last_of_session = work.get(i + 1).is_none_or(|n| n.session != w.session);
+        let observation = if last_of_session {
+            w.observation
+                .max(template.timing.last_of_day_observation_min)
+        } else {
+            w.observation
+        };
+        // Any injection may turn out to be the day's last (when the rest of the day moves to the
+        // next clinic day), so each must leave room for the day-end observation.
+        let room = i64::from(observation.max(template.timing.last_of_day_observation_min));
+        if session_of_day != Some(w.session) {
+            if let Some(prev) = session_of_day {
+                // A new protocol day: keep the template's gap, on a clinic day.
+                let gap: u32 = gaps[prev + 1..=w.session].iter().sum();
+                date = next_clinic_day(cal, date, i64::from(gap.max(1)))?;
+                day_no += 1;
+                time = cal.opens;
+                on_day = 0;
+            }
+            session_of_day = Some(w.session);
+        } else {
+            // Same day: after the previous observation and the minimum interval.
+            let prev = steps.last().map_or(0, |p| p.observation_min);
+            let wait = i64::from(min_interval.max(prev));
+            let next = time + Duration::minutes(wait);
+            let over_cap = cap.is_some_and(|c| on_day >= c);
+            let fits = next > time && next + Duration::minutes(room) <= cal.closes;
+            if over_cap || !fits {
+                // Move the rest of this protocol day to the next clinic day.
+                date = next_clinic_day(cal, date, 1)?;
+                day_no += 1;
+                time = cal.opens;
+                on_day = 0;
+                moved += 1;
+            } else {
+                time = next;
+            }
+        }
+        if time + Duration::minutes(room) > cal.closes || time < cal.opens {
+            return Err(PlanError::BadCalendar(format!(
+                "an injection at {} with {room} min of observation does not fit in opening hours {}–{}",
+                time.format("%H:%M"),
+                cal.opens.format("%H:%M"),
+                cal.closes.format("%H:%M")
+            )));
+        }
+        let vial = &template.vials[w.vial];
+        total = total.checked_add(w.dose).unwrap_or(total);
+        let same_day = steps.last().is_some_and(|p| p.date == date);
+        steps.push(PlannedStep {
+            index: steps.len() + 1,
+            day: day_no,
+            date,
+            time,
+            vial: vial.id.clone(),
+            vial_label: vial.label.clone(),
+            cap: vial.cap.clone(),
+            concentration: vial.concentration,
+            unit: vial.unit,
+            volume_ml: w.volume,
+            dose: w.dose,
+            cumulative_dose: total,
+            observation_min: observation,
+            min_interval_min: same_day.then_some(min_interval),
+            template_step: w.template_step,
+        });
+        on_day += 1;
+    }
+    // The day-end observation belongs to each date's last injection.
+    for i in 0..steps.len() {
+        let last = steps.get(i + 1).is_none_or(|n| n.date != steps[i].date);
+        if last {
+            steps[i].observation_min = steps[i]
+                .observation_min
+                .max(template.timing.last_of_day_observation_min);
+        }
+    }
+    if moved > 0 {
+        let why = match cap {
+            Some(c) => format!(
+                "at most {c} injections a day, and the day's last observation must end by closing time"
+            ),
+            None => "the day's last observation must end by closing time".into(),
+        };
+        adjustments.push(Adjustment::new(
+            format!(
+                "{moved} time{} the rest of a day moved to the next clinic day ({why}).",
+                if moved == 1 { "" } else { "s" }
+            ),
+            &rule.provenance,
+        ));
+    }
+
+    let m = &template.maintenance;
+    if let Some(last) = steps.last()
+        && last.dose.amount() < m.dose.amount()
+    {
+        warnings.push(format!(
+            "The last up-dosing step gives {}, below the maintenance dose {}.",
+            last.dose, m.dose
+        ));
+    }
+    let mut first_dates = Vec::new();
+    let mut d = steps.last().map_or(date, |s| s.date);
+    for w in m
+        .first_intervals_weeks
+        .iter()
+        .chain(std::iter::repeat_n(&m.interval_weeks, 2))
+    {
+        d = next_clinic_day(cal, d, i64::from(*w) * 7)?;
+        first_dates.push(d);
+    }
+    let accepted_risk = match (rule.decision, req.accept_risk) {
+        (Decision::Refuse, Some(r)) if req.template.kind == Kind::Rush => Some(r.to_string()),
+        _ => None,
+    };
+    Ok(Ok(Plan {
+        template: TemplateRef {
+            id: template.id.clone(),
+            name: template.name.clone(),
+            kind: template.kind,
+            evidence: template.evidence,
+            certainty: template.certainty,
+        },
+        assessment: a.clone(),
+        adjustments,
+        warnings,
+        accepted_risk,
+        steps,
+        maintenance: MaintenancePlan {
+            dose: m.dose,
+            vial: m.vial.clone(),
+            volume_ml: m.volume_ml,
+            first_dates,
+            interval_weeks: m.interval_weeks,
+            interval_tolerance_weeks: m.interval_tolerance_weeks,
+        },
+    }))
+}
+
+/// The first clinic day at least `days` after `from`.
+fn next_clinic_day(
+    cal: &ClinicCalendar,
+    from: NaiveDate,
+    days: i64,
+) -> Result<NaiveDate, PlanError> {
+    cal.on_or_after(from + Duration::days(days))
+        .ok_or_else(|| PlanError::BadCalendar("the clinic calendar has no clinic day".into()))
+}
+
+/// Inserts steps wherever a dose rises more than `max_factor` × over the one before. Each
+/// inserted dose is the largest measurable dose at most `max_factor` × the previous one, strictly
+/// between the two doses, on one of the two neighbouring steps' vials: the one that gives the
+/// larger volume (a volume is measured more accurately than a tenth of it), within the
+/// template's largest injection. Returns the number inserted.
+fn split_increments(
+    work: &mut Vec<Work>,
+    template: &Template,
+    syringe: Syringe,
+    max_factor: Decimal,
+) -> usize {
+    let mut added = 0;
+    let mut i = 1;
+    while i < work.len() {
+        let prev = work[i - 1].dose;
+        let next = work[i].clone();
+        if prev.amount() > Decimal::ZERO && next.dose.amount() > prev.amount() * max_factor {
+            let target = Dose::new(prev.amount() * max_factor, next.dose.unit());
+            let best = [work[i - 1].vial, next.vial]
+                .into_iter()
+                .filter_map(|v| {
+                    let conc = template.vials[v].concentration;
+                    let volume = conc.volume_for(target, syringe)?;
+                    let dose = conc.dose_in(volume)?;
+                    (volume <= template.injection.max_volume_ml
+                        && dose.amount() > prev.amount()
+                        && dose.amount() < next.dose.amount())
+                    .then_some((v, volume, dose))
+                })
+                .max_by_key(|(_, volume, _)| *volume);
+            if let Some((vial, volume, dose)) = best {
+                work.insert(
+                    i,
+                    Work {
+                        session: next.session,
+                        vial,
+                        volume,
+                        dose,
+                        observation: next.observation,
+                        template_step: None,
+                    },
+                );
+                added += 1;
+            }
+        }
+        i += 1;
+    }
+    added
+}
+
+/// What the physician can do instead of a refused rush.
+fn alternatives(req: &Request<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    let min = req.rules.min_omalizumab_weeks.value;
+    let have = req.assessment.omalizumab_weeks.unwrap_or(0);
+    let weeks = min.saturating_sub(have);
+    let from = req
+        .calendar
+        .on_or_after(req.start.date() + Duration::weeks(i64::from(weeks)));
+    out.push(match from {
+        Some(d) => format!(
+            "Pretreat with omalizumab for {weeks} more week{} ({min} in all; see `ritplan omalizumab` for the dose): the rush could start on {d} or later.",
+            if weeks == 1 { "" } else { "s" }
+        ),
+        None => format!("Pretreat with omalizumab for {weeks} more weeks ({min} in all)."),
+    });
+    let slower: Vec<String> = req
+        .catalog
+        .iter()
+        .filter(|(t, _)| t.kind != Kind::Rush)
+        .map(|(t, _)| format!("{} ({}, evidence {})", t.id, t.kind, t.evidence_label()))
+        .collect();
+    if !slower.is_empty() {
+        out.push(format!(
+            "Use a cluster or conventional schedule instead: {}.",
+            slower.join(", ")
+        ));
+    }
+    out.push("Or, as the physician, accept the risk with --accept-risk \"REASON\": cautious adjustments then apply, and the reason is printed on every output of the plan.".into());
+    out
+}
