@@ -655,3 +655,391 @@ fn alternatives(req: &Request<'_>) -> Vec<String> {
     out.push("Or, as the physician, accept the risk with --accept-risk \"REASON\": cautious adjustments then apply, and the reason is printed on every output of the plan.".into());
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::patient::{Patient, PatientInput};
+    use crate::policy::Policy;
+    use crate::policy::risk::{AdjustmentRule, AsthmaControl};
+    use crate::risk::assess;
+    use crate::template::bundled_sources;
+    use proptest::prelude::*;
+
+    struct Fixture {
+        policy: Policy,
+        catalog: Catalog,
+    }
+
+    fn fixture() -> Fixture {
+        let policy = Policy::bundled().expect("bundled rules");
+        let (catalog, _) = Catalog::build(bundled_sources(), &policy);
+        Fixture { policy, catalog }
+    }
+
+    fn date(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    fn weekdays() -> ClinicCalendar {
+        ClinicCalendar {
+            opens: NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
+            closes: NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
+            days: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
+        }
+    }
+
+    fn patient(age: u32, sige: &str, total: &str, om_weeks: Option<u32>) -> Patient {
+        let input = PatientInput {
+            age: Some(age),
+            weight_kg: Some("60".into()),
+            sige: Some(sige.into()),
+            total_ige: Some(total.into()),
+            fev1_percent: Some("95".into()),
+            asthma: Some(AsthmaControl::Controlled),
+            omalizumab_weeks: om_weeks,
+            ..PatientInput::default()
+        };
+        Patient::from_input(&input, date("2026-12-07")).expect("valid patient")
+    }
+
+    fn run(
+        f: &Fixture,
+        template: &str,
+        p: &Patient,
+        start: &str,
+        accept: Option<&str>,
+    ) -> Result<Result<Plan, Refusal>, PlanError> {
+        run_with(f, &f.policy.risk, template, p, start, accept, &weekdays())
+    }
+
+    fn run_with(
+        f: &Fixture,
+        rules: &RiskRules,
+        template: &str,
+        p: &Patient,
+        start: &str,
+        accept: Option<&str>,
+        cal: &ClinicCalendar,
+    ) -> Result<Result<Plan, Refusal>, PlanError> {
+        let a = assess(p, rules);
+        let t = f.catalog.get(template).expect("template");
+        let (d, time) = start.split_once('T').unwrap_or((start, "08:00"));
+        let start = NaiveDateTime::new(date(d), crate::tomlread::parse_time(time).expect("time"));
+        plan(&Request {
+            template: t,
+            catalog: &f.catalog,
+            assessment: &a,
+            rules,
+            start,
+            calendar: cal,
+            accept_risk: accept,
+        })
+    }
+
+    fn ok(r: Result<Result<Plan, Refusal>, PlanError>) -> Plan {
+        r.expect("no plan error").expect("a plan")
+    }
+
+    #[test]
+    fn low_risk_adult_gets_the_template_unchanged() {
+        let f = fixture();
+        let p = ok(run(
+            &f,
+            "example-hdm-rush-3d",
+            &patient(34, "2", "410", None),
+            "2026-12-07",
+            None,
+        ));
+        let t = f.catalog.get("example-hdm-rush-3d").expect("t");
+        assert_eq!(p.steps.len(), t.steps.len());
+        for (s, ts) in p.steps.iter().zip(&t.steps) {
+            assert_eq!(
+                (s.dose, s.volume_ml, s.observation_min),
+                (ts.dose, ts.volume_ml, ts.observation_min)
+            );
+        }
+        let dates: Vec<NaiveDate> = p.steps.iter().map(|s| s.date).collect();
+        assert_eq!(dates.first(), Some(&date("2026-12-07")));
+        assert_eq!(dates.last(), Some(&date("2026-12-09")));
+        assert!(
+            p.adjustments[0]
+                .text
+                .contains("Omalizumab is not expected to lower SR risk")
+        );
+        // Maintenance: 2 then 4 weeks after the last step, then every 8 weeks.
+        assert_eq!(p.maintenance.first_dates[0], date("2026-12-23"));
+        assert_eq!(p.maintenance.first_dates[1], date("2027-01-20"));
+        assert_eq!(p.maintenance.first_dates[2], date("2027-03-17"));
+    }
+
+    #[test]
+    fn a_rush_skips_the_weekend() {
+        let f = fixture();
+        let p = ok(run(
+            &f,
+            "example-hdm-rush-3d",
+            &patient(34, "2", "410", None),
+            "2026-12-11",
+            None,
+        ));
+        let days: Vec<String> = p
+            .steps
+            .iter()
+            .map(|s| s.date.format("%a").to_string())
+            .collect();
+        assert_eq!(days.first().map(String::as_str), Some("Fri"));
+        assert!(days.contains(&"Mon".to_string()) && days.contains(&"Tue".to_string()));
+        assert!(!days.iter().any(|d| d == "Sat" || d == "Sun"));
+    }
+
+    #[test]
+    fn high_risk_without_pretreatment_is_refused_with_alternatives() {
+        let f = fixture();
+        match run(
+            &f,
+            "example-hdm-rush-3d",
+            &patient(9, "52", "410", Some(3)),
+            "2026-12-07",
+            None,
+        ) {
+            Ok(Err(Refusal::RiskNotAccepted { alternatives, .. })) => {
+                assert!(alternatives[0].contains("5 more weeks"), "{alternatives:?}");
+                assert!(alternatives[0].contains("2027-01-11"), "{alternatives:?}");
+                assert!(alternatives[1].contains("alutard-hdm-cluster-7w"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn accepted_risk_is_recorded_and_cautious() {
+        let f = fixture();
+        let p = ok(run(
+            &f,
+            "example-hdm-rush-3d",
+            &patient(9, "52", "410", None),
+            "2026-12-07",
+            Some("ward bed, parents declined omalizumab"),
+        ));
+        assert_eq!(
+            p.accepted_risk.as_deref(),
+            Some("ward bed, parents declined omalizumab")
+        );
+        assert!(p.warnings[0].starts_with("RISK ACCEPTED BY THE PHYSICIAN"));
+        assert!(p.warnings[0].contains("ward bed"));
+        assert!(p.steps.iter().all(|s| s.observation_min >= 60));
+    }
+
+    #[test]
+    fn high_risk_with_pretreatment_gets_extended_observation() {
+        let f = fixture();
+        let p = ok(run(
+            &f,
+            "example-hdm-rush-3d",
+            &patient(30, "52", "410", Some(8)),
+            "2026-12-07",
+            None,
+        ));
+        assert!(p.steps.iter().all(|s| s.observation_min >= 60));
+        assert_eq!(p.steps.len(), 10, "no other operation applies");
+        assert!(p.accepted_risk.is_none());
+    }
+
+    #[test]
+    fn intermediate_splits_caps_and_spaces() {
+        let f = fixture();
+        // class 4, ratio 4.4 %: intermediate.
+        let p = ok(run(
+            &f,
+            "example-hdm-rush-3d",
+            &patient(30, "18", "410", None),
+            "2026-12-07",
+            None,
+        ));
+        assert!(p.steps.len() > 10, "steps were inserted");
+        for w in p.steps.windows(2) {
+            assert!(
+                w[1].dose.amount() <= w[0].dose.amount() * Decimal::TWO,
+                "{:?} -> {:?}",
+                w[0].dose,
+                w[1].dose
+            );
+            if w[0].date == w[1].date {
+                assert!((w[1].time - w[0].time).num_minutes() >= 60);
+            }
+        }
+        let mut per_day: std::collections::BTreeMap<NaiveDate, usize> = Default::default();
+        for s in &p.steps {
+            *per_day.entry(s.date).or_default() += 1;
+        }
+        assert!(per_day.values().all(|n| *n <= 3), "{per_day:?}");
+        assert_eq!(
+            p.steps.last().map(|s| s.dose),
+            Some(
+                f.catalog
+                    .get("example-hdm-rush-3d")
+                    .unwrap()
+                    .maintenance
+                    .dose
+            )
+        );
+    }
+
+    #[test]
+    fn contraindication_refuses() {
+        let f = fixture();
+        let mut p = patient(30, "2", "410", None);
+        p.beta_blocker = true;
+        assert!(matches!(
+            run(&f, "example-hdm-rush-3d", &p, "2026-12-07", None),
+            Ok(Err(Refusal::Contraindicated { .. }))
+        ));
+        // Accepting the risk does not lift a contraindication.
+        assert!(matches!(
+            run(&f, "example-hdm-rush-3d", &p, "2026-12-07", Some("x")),
+            Ok(Err(Refusal::Contraindicated { .. }))
+        ));
+    }
+
+    #[test]
+    fn switch_template_is_driven_by_the_rules() {
+        let f = fixture();
+        let mut rules = f.policy.risk.clone();
+        let switch = AdjustmentRule {
+            operations: vec![Operation::SwitchTemplate {
+                template: "alutard-hdm-cluster-7w".into(),
+            }],
+            ..rules.adjustments[4].clone()
+        };
+        rules.adjustments.insert(0, switch);
+        let p = ok(run_with(
+            &f,
+            &rules,
+            "example-hdm-rush-3d",
+            &patient(34, "2", "410", None),
+            "2026-12-07",
+            None,
+            &weekdays(),
+        ));
+        assert_eq!(p.template.id, "alutard-hdm-cluster-7w");
+        assert_eq!(p.steps.len(), 11);
+        assert!(p.adjustments.iter().any(|a| a.text.contains("switched")));
+        rules.adjustments[0].operations = vec![Operation::SwitchTemplate {
+            template: "nope".into(),
+        }];
+        assert_eq!(
+            run_with(
+                &f,
+                &rules,
+                "example-hdm-rush-3d",
+                &patient(34, "2", "410", None),
+                "2026-12-07",
+                None,
+                &weekdays()
+            ),
+            Err(PlanError::UnknownTemplate("nope".into()))
+        );
+    }
+
+    #[test]
+    fn a_start_outside_the_calendar_is_an_error() {
+        let f = fixture();
+        let p = patient(34, "2", "410", None);
+        assert!(
+            matches!(run(&f, "example-hdm-rush-3d", &p, "2026-12-06", None), Err(PlanError::BadStart(m)) if m.contains("next clinic day is 2026-12-07"))
+        );
+        assert!(matches!(
+            run(&f, "example-hdm-rush-3d", &p, "2026-12-07T06:00", None),
+            Err(PlanError::BadStart(_))
+        ));
+    }
+
+    #[test]
+    fn a_day_too_short_moves_the_rest_to_the_next_clinic_day() {
+        let f = fixture();
+        let cal = ClinicCalendar {
+            closes: NaiveTime::from_hms_opt(11, 0, 0).expect("time"),
+            ..weekdays()
+        };
+        let p = ok(run_with(
+            &f,
+            &f.policy.risk,
+            "example-hdm-rush-3d",
+            &patient(34, "2", "410", None),
+            "2026-12-07",
+            None,
+            &cal,
+        ));
+        for s in &p.steps {
+            assert!(
+                s.time + Duration::minutes(i64::from(s.observation_min)) <= cal.closes,
+                "{s:?}"
+            );
+        }
+        assert!(
+            p.adjustments
+                .iter()
+                .any(|a| a.text.contains("moved to the next clinic day"))
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Whatever the patient, template, start and calendar, a plan keeps the safety invariants.
+        #[test]
+        fn plans_keep_the_safety_invariants(
+            template in prop::sample::select(vec!["example-hdm-rush-3d", "alutard-hdm-cluster-7w", "alutard-hdm-conventional-15w", "alutard-hdm-slow-25w"]),
+            age in 5u32..80,
+            sige in prop::sample::select(vec!["0.2", "<0.35", "0.5", "2", "3.5", "18", "40", "52", ">100", "<0.70", ">50"]),
+            total in prop::sample::select(vec!["120", "410", "1000", "3000"]),
+            om in prop::option::of(0u32..20),
+            accept in any::<bool>(),
+            day_offset in 0i64..400,
+            opens_h in 7u32..10,
+            closes_h in 14u32..20,
+            saturday in any::<bool>(),
+        ) {
+            let f = fixture();
+            let p = patient(age, sige, total, om);
+            let mut cal = weekdays();
+            cal.opens = NaiveTime::from_hms_opt(opens_h, 0, 0).expect("time");
+            cal.closes = NaiveTime::from_hms_opt(closes_h, 0, 0).expect("time");
+            if saturday { cal.days.push(Weekday::Sat); }
+            let start = cal.on_or_after(date("2026-12-01") + Duration::days(day_offset)).expect("clinic day");
+            let start = format!("{}T{:02}:00", start, opens_h);
+            let t = f.catalog.get(template).expect("template");
+            let result = run_with(&f, &f.policy.risk, template, &p, &start, accept.then_some("accepted in test"), &cal);
+            let Ok(Ok(plan)) = result else { return Ok(()) };
+            let syringe = Syringe::new(t.injection.syringe_graduation_ml).expect("syringe");
+            prop_assert!(!plan.steps.is_empty());
+            for (i, s) in plan.steps.iter().enumerate() {
+                prop_assert!(s.dose.amount() <= plan.maintenance.dose.amount());
+                prop_assert!(syringe.can_measure(s.volume_ml), "{:?}", s.volume_ml);
+                prop_assert!(s.volume_ml <= t.injection.max_volume_ml);
+                prop_assert_eq!(s.concentration.dose_in(s.volume_ml), Some(s.dose));
+                prop_assert!(cal.is_clinic_day(s.date));
+                prop_assert!(s.time >= cal.opens);
+                prop_assert!(s.time + Duration::minutes(i64::from(s.observation_min)) <= cal.closes);
+                prop_assert!(s.observation_min >= t.timing.observation_min);
+                if i > 0 {
+                    let prev = &plan.steps[i - 1];
+                    prop_assert!(s.dose.amount() >= prev.dose.amount(), "dose decreased");
+                    prop_assert!(s.date >= prev.date);
+                    if s.date == prev.date {
+                        let gap = (s.time - prev.time).num_minutes();
+                        prop_assert!(gap >= i64::from(t.timing.min_interval_min));
+                        prop_assert!(gap >= i64::from(prev.observation_min), "dose before the previous observation ended");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -14,12 +14,23 @@ use crate::policy::risk::{AgeGroup, Op, RatioCondition, RatioRule, RiskRules};
 use crate::policy::{Certainty, Evidence, Provenance};
 
 /// The sIgE class, or the range of classes a censored value allows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ClassRange {
     /// Lowest possible class.
     pub min: u8,
     /// Highest possible class.
     pub max: u8,
+}
+
+impl Serialize for ClassRange {
+    /// A number for one class (`5`), a string for a range (`"0-1"`).
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.min == self.max {
+            s.serialize_u8(self.min)
+        } else {
+            s.serialize_str(&format!("{}-{}", self.min, self.max))
+        }
+    }
 }
 
 impl fmt::Display for ClassRange {
