@@ -312,6 +312,9 @@ fn every_command_has_help_with_an_example() {
         vec!["templates", "--help"],
         vec!["template", "show", "--help"],
         vec!["template", "check", "--help"],
+        vec!["risk", "--help"],
+        vec!["omalizumab", "--help"],
+        vec!["plan", "--help"],
     ] {
         let text = stdout_of(&args);
         assert!(text.contains("Examples:"), "{args:?}:\n{text}");
