@@ -166,7 +166,12 @@ pub fn age_on(dob: NaiveDate, on: NaiveDate) -> Option<u32> {
 }
 
 fn lab(field: &'static str, text: Option<&str>) -> Result<LabValue, PatientError> {
-    let text = text.ok_or_else(|| bad(field, "is required"))?;
+    let text = text.ok_or_else(|| {
+        bad(
+            field,
+            "is required (a number, or a censored value such as <0.35)",
+        )
+    })?;
     let v = LabValue::parse(text).ok_or_else(|| {
         bad(field, format!("{text:?} is not a laboratory value (write a number such as 52, or a censored value such as <0.35 or >100)"))
     })?;

@@ -7,7 +7,7 @@
 //! | 0 | success (also when the reader of our output went away: a broken pipe) |
 //! | 1 | clinical refusal: the tool declines to proceed |
 //! | 2 | usage error: unknown command, flag, or template id |
-//! | 65 | bad input data: a template or rules file with errors, an impossible patient value |
+//! | 65 | bad input data: a template or rules file with errors, an patient value |
 //! | 74 | I/O error: a file that cannot be read or written |
 //!
 //! Results go to stdout; diagnostics and errors go to stderr. No colour is ever printed.

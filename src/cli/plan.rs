@@ -95,7 +95,7 @@ pub(super) fn run(
     let patient = patient_args.patient(start.0)?;
     patient
         .require_weight()
-        .map_err(|e| CliError::Data(format!("impossible patient value {}: {}", e.field, e.why)))?;
+        .map_err(|e| CliError::Data(format!("patient value {}: {}", e.field, e.why)))?;
     let assessment = assess(&patient, &policy.risk);
     let cal = calendar.calendar();
     let start_at = NaiveDateTime::new(start.0, start.1.unwrap_or(cal.opens));

@@ -137,7 +137,7 @@ pub(super) fn omalizumab(
         input.sige = Some("0".into());
     }
     let patient = Patient::from_input(&input, on)
-        .map_err(|e| CliError::Data(format!("impossible patient value {}: {}", e.field, e.why)))?;
+        .map_err(|e| CliError::Data(format!("patient value {}: {}", e.field, e.why)))?;
     let Some(ige) = patient.total_ige.exact() else {
         return Err(CliError::Data(format!(
             "--total-ige: {} is censored; the label table needs the exact pre-treatment total IgE",
@@ -146,7 +146,7 @@ pub(super) fn omalizumab(
     };
     let weight = patient
         .require_weight()
-        .map_err(|e| CliError::Data(format!("impossible patient value {}: {}", e.field, e.why)))?;
+        .map_err(|e| CliError::Data(format!("patient value {}: {}", e.field, e.why)))?;
     let dosing = table.lookup(ige, weight, patient.age_years);
     if json {
         write_json(
