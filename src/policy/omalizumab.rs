@@ -511,6 +511,67 @@ mod tests {
         }
     }
 
+    /// Every band edge of both tables: a value on an upper edge is in that band, a value just
+    /// above it in the next (or outside the table after the last); the first band includes its
+    /// lower edge and nothing below it is dosable.
+    #[test]
+    fn every_band_edge_of_both_tables() {
+        let (eu, us) = tables();
+        let step = d("0.1");
+        // The outcome without the sentence (which names the value looked up).
+        let key = |x: Dosing| match x {
+            Dosing::NotDosable { .. } => Dosing::NotDosable {
+                reason: String::new(),
+            },
+            other => other,
+        };
+        for t in [&eu, &us] {
+            let mid_w = |c: usize| (t.weight_bands[c].0 + t.weight_bands[c].1) / d("2");
+            let mid_i = |r: usize| (t.ige_bands[r].0 + t.ige_bands[r].1) / d("2");
+            let age = t.min_age_years.max(12);
+            for (c, _) in t.weight_bands.iter().enumerate() {
+                for (r, (lo, hi)) in t.ige_bands.iter().enumerate() {
+                    let cell = |ige: Decimal| key(t.lookup(ige, mid_w(c), age));
+                    let expected = |row: usize| key(t.lookup(mid_i(row), mid_w(c), age));
+                    assert_eq!(cell(*hi), expected(r), "{} IgE {hi} col {c}", t.id);
+                    if r == 0 {
+                        assert_eq!(cell(*lo), expected(0), "{} IgE {lo} col {c}", t.id);
+                        assert!(matches!(cell(*lo - step), Dosing::NotDosable { .. }));
+                    }
+                    match t.ige_bands.get(r + 1) {
+                        Some(_) => assert_eq!(
+                            cell(*hi + step),
+                            expected(r + 1),
+                            "{} IgE {hi}+ col {c}",
+                            t.id
+                        ),
+                        None => assert!(matches!(cell(*hi + step), Dosing::NotDosable { .. })),
+                    }
+                }
+            }
+            for (r, _) in t.ige_bands.iter().enumerate() {
+                for (c, (lo, hi)) in t.weight_bands.iter().enumerate() {
+                    let cell = |kg: Decimal| key(t.lookup(mid_i(r), kg, age));
+                    let expected = |col: usize| key(t.lookup(mid_i(r), mid_w(col), age));
+                    assert_eq!(cell(*hi), expected(c), "{} kg {hi} row {r}", t.id);
+                    if c == 0 {
+                        assert_eq!(cell(*lo), expected(0));
+                        assert!(matches!(cell(*lo - step), Dosing::NotDosable { .. }));
+                    }
+                    match t.weight_bands.get(c + 1) {
+                        Some(_) => assert_eq!(
+                            cell(*hi + step),
+                            expected(c + 1),
+                            "{} kg {hi}+ row {r}",
+                            t.id
+                        ),
+                        None => assert!(matches!(cell(*hi + step), Dosing::NotDosable { .. })),
+                    }
+                }
+            }
+        }
+    }
+
     /// clinical.md part 2 §1.6: every q2w cell equals 0.008 × upper kg × upper IgE rounded up to a
     /// multiple of 75 mg, and "—" where that exceeds 600 mg (q4w cells are not arithmetic).
     #[test]
@@ -520,19 +581,15 @@ mod tests {
             for (c, cell) in row.iter().enumerate() {
                 let raw = d("0.008") * eu.weight_bands[c].1 * eu.ige_bands[r].1;
                 let rounded = (raw / d("75")).ceil() * d("75");
-                let expected = (rounded <= d("600"))
-                    .then(|| u32::try_from(rounded.mantissa()).ok())
+                let expected: Option<u32> = (rounded <= d("600"))
+                    .then(|| rounded.normalize().to_string().parse().ok())
                     .flatten();
                 match cell {
                     Cell::Dose {
                         dose_mg,
                         every_weeks: 2,
                     } => {
-                        assert_eq!(
-                            Some(*dose_mg),
-                            expected.map(|e| e / 10u32.pow(rounded.scale())),
-                            "row {r} col {c}"
-                        )
+                        assert_eq!(Some(*dose_mg), expected, "row {r} col {c}")
                     }
                     Cell::NotDosable => assert!(
                         rounded > d("600"),
