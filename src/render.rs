@@ -20,3 +20,12 @@ pub fn table(header: &[&str], right_aligned: &[usize]) -> Table {
     }
     t
 }
+
+/// `8 ± 2 weeks`, or `6 weeks` without a tolerance.
+pub fn every_weeks(interval: u32, tolerance: u32) -> String {
+    if tolerance > 0 {
+        format!("{interval} ± {tolerance} weeks")
+    } else {
+        format!("{interval} weeks")
+    }
+}

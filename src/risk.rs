@@ -176,6 +176,15 @@ pub struct Assessment {
 }
 
 impl Assessment {
+    /// `none`, `10 weeks (sufficient)`, `3 weeks (not yet sufficient)`.
+    pub fn omalizumab_status(&self) -> String {
+        match self.omalizumab_weeks {
+            None => "none".to_string(),
+            Some(w) if self.pretreated => format!("{w} weeks (sufficient)"),
+            Some(w) => format!("{w} weeks (not yet sufficient)"),
+        }
+    }
+
     /// Whether any contraindication blocks a rush plan.
     pub fn blocked(&self) -> bool {
         self.contraindications.iter().any(|c| c.blocks)

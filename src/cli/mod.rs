@@ -73,6 +73,13 @@ impl CliError {
     }
 }
 
+impl From<crate::patient::PatientError> for CliError {
+    /// An impossible or missing patient value is bad input data (exit 65).
+    fn from(e: crate::patient::PatientError) -> Self {
+        CliError::Data(format!("patient value {}: {}", e.field, e.why))
+    }
+}
+
 impl From<io::Error> for CliError {
     /// Errors writing our own output (stdout or stderr).
     fn from(source: io::Error) -> Self {

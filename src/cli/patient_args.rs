@@ -79,8 +79,7 @@ impl PatientArgs {
 
     /// The validated patient at `on`.
     pub fn patient(&self, on: NaiveDate) -> Result<Patient, CliError> {
-        Patient::from_input(&self.input()?, on)
-            .map_err(|e| CliError::Data(format!("patient value {}: {}", e.field, e.why)))
+        Ok(Patient::from_input(&self.input()?, on)?)
     }
 }
 

@@ -93,9 +93,7 @@ pub(super) fn run(
     let (template, _, _) = resolve(ctx, &policy, template_arg, err)?;
     let catalog = ctx.catalog(&policy, err)?;
     let patient = patient_args.patient(start.0)?;
-    patient
-        .require_weight()
-        .map_err(|e| CliError::Data(format!("patient value {}: {}", e.field, e.why)))?;
+    patient.require_weight()?;
     let assessment = assess(&patient, &policy.risk);
     let cal = calendar.calendar();
     let start_at = NaiveDateTime::new(start.0, start.1.unwrap_or(cal.opens));
@@ -203,17 +201,7 @@ fn print_plan(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
         a.ratio_percent.display(),
         a.age_group,
         a.age_years,
-        match a.omalizumab_weeks {
-            None => "none".to_string(),
-            Some(w) => format!(
-                "{w} weeks ({})",
-                if a.pretreated {
-                    "sufficient"
-                } else {
-                    "not yet sufficient"
-                }
-            ),
-        }
+        a.omalizumab_status()
     )?;
     writeln!(out, "\nAdjustments:")?;
     // Consecutive adjustments from one rule share its citation: print it once, after them.
@@ -274,18 +262,13 @@ fn print_plan(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
     )?;
     let m = &p.maintenance;
     let dates: Vec<String> = m.first_dates.iter().map(|d| d.to_string()).collect();
-    let tol = if m.interval_tolerance_weeks > 0 {
-        format!(" ± {}", m.interval_tolerance_weeks)
-    } else {
-        String::new()
-    };
     writeln!(
         out,
-        "Maintenance: {} ({}); first injections {}; then every {}{tol} weeks.",
+        "Maintenance: {} ({}); first injections {}; then every {}.",
         m.dose,
         m.volume_ml,
         dates.join(", "),
-        m.interval_weeks
+        crate::render::every_weeks(m.interval_weeks, m.interval_tolerance_weeks)
     )?;
     writeln!(out, "\nRisk reasons:")?;
     for (i, r) in a.reasons.iter().enumerate() {

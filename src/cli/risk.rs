@@ -28,17 +28,7 @@ pub(super) fn print_assessment(out: &mut dyn Write, a: &Assessment) -> Result<()
         None => "cannot tell",
     };
     writeln!(out, "Favourable response predicted: {fav}")?;
-    let om = match a.omalizumab_weeks {
-        None => "none".to_string(),
-        Some(w) => format!(
-            "{w} weeks ({})",
-            if a.pretreated {
-                "sufficient"
-            } else {
-                "not yet sufficient"
-            }
-        ),
-    };
+    let om = a.omalizumab_status();
     writeln!(out, "Omalizumab pretreatment: {om}")?;
     writeln!(out, "\nReasons:")?;
     for (i, r) in a.reasons.iter().enumerate() {
@@ -136,17 +126,14 @@ pub(super) fn omalizumab(
     if !sige_given {
         input.sige = Some("0".into());
     }
-    let patient = Patient::from_input(&input, on)
-        .map_err(|e| CliError::Data(format!("patient value {}: {}", e.field, e.why)))?;
+    let patient = Patient::from_input(&input, on)?;
     let Some(ige) = patient.total_ige.exact() else {
         return Err(CliError::Data(format!(
             "--total-ige: {} is censored; the label table needs the exact pre-treatment total IgE",
             patient.total_ige
         )));
     };
-    let weight = patient
-        .require_weight()
-        .map_err(|e| CliError::Data(format!("patient value {}: {}", e.field, e.why)))?;
+    let weight = patient.require_weight()?;
     let dosing = table.lookup(ige, weight, patient.age_years);
     if json {
         write_json(

@@ -341,14 +341,9 @@ pub(super) fn show(
         .vial(&m.vial)
         .map_or(m.vial.as_str(), |v| v.label.as_str());
     let first: Vec<String> = m.first_intervals_weeks.iter().map(u32::to_string).collect();
-    let tolerance = if m.interval_tolerance_weeks > 0 {
-        format!(" ± {}", m.interval_tolerance_weeks)
-    } else {
-        String::new()
-    };
     writeln!(
         out,
-        "Maintenance: {} of {mvial} = {}; first injections after {} weeks, then every {}{tolerance} weeks.",
+        "Maintenance: {} of {mvial} = {}; first injections after {} weeks, then every {}.",
         m.volume_ml,
         m.dose,
         if first.is_empty() {
@@ -356,7 +351,7 @@ pub(super) fn show(
         } else {
             first.join(", ")
         },
-        m.interval_weeks
+        crate::render::every_weeks(m.interval_weeks, m.interval_tolerance_weeks)
     )?;
     if let Some(p) = &m.provenance {
         writeln!(
