@@ -96,10 +96,8 @@ struct OmalizumabJson<'a> {
     age_years: u32,
     #[serde(flatten)]
     dosing: &'a Dosing,
-    reminder: &'static str,
+    reminder: &'a str,
 }
-
-const REMINDER: &str = "The dose is looked up with the PRE-TREATMENT total IgE; total IgE rises on omalizumab, so do not re-test to re-dose (interruption under 1 year: use the original value).";
 
 pub(super) fn omalizumab(
     ctx: &Context,
@@ -145,7 +143,7 @@ pub(super) fn omalizumab(
                 weight_kg: weight,
                 age_years: patient.age_years,
                 dosing: &dosing,
-                reminder: REMINDER,
+                reminder: &table.reminder,
             },
         )?;
     } else {
@@ -197,7 +195,7 @@ pub(super) fn omalizumab(
             }
             Dosing::NoTable { note } => writeln!(out, "No table: {note}")?,
         }
-        writeln!(out, "Reminder: {REMINDER}")?;
+        writeln!(out, "Reminder: {}", table.reminder)?;
     }
     match dosing {
         Dosing::Dose { .. } => Ok(()),

@@ -51,6 +51,8 @@ pub struct OmalizumabTable {
     pub syringes_mg: Vec<u32>,
     /// The most that may go in one injection site.
     pub max_mg_per_site: u32,
+    /// The sentence shown with every answer (pre-treatment IgE).
+    pub reminder: String,
     /// Provenance by interval: (every_weeks, provenance).
     pub provenance: Vec<(u32, Provenance)>,
 }
@@ -245,9 +247,11 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
             "cells",
             "syringes_mg",
             "max_mg_per_site",
+            "reminder",
             "provenance",
         ],
     );
+    let reminder = doc.string(diags, "reminder", true);
     let id = doc.string(diags, "id", true);
     let name = doc.string(diags, "name", true);
     let min_age = doc.count(diags, "min_age_years", true);
@@ -380,6 +384,7 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
         cells,
         syringes_mg: syringes,
         max_mg_per_site: max_site,
+        reminder: reminder?.value,
         provenance,
     })
 }
