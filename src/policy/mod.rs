@@ -12,6 +12,7 @@ use std::str::FromStr;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+pub mod course;
 pub mod omalizumab;
 pub mod risk;
 
@@ -202,6 +203,8 @@ pub struct RuleSetInfo {
     /// Where it comes from.
     #[serde(flatten)]
     pub provenance: Provenance,
+    /// The bands.
+    pub rules: course::CourseRules,
 }
 
 /// All rules in force.
@@ -420,15 +423,22 @@ fn read_rule_set(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RuleSetInfo> 
             "evidence",
             "certainty",
             "note",
+            "local_reaction",
+            "systemic_reaction",
+            "late_updosing",
+            "late_maintenance",
+            "pre_injection_pef",
         ],
     );
     let id = doc.string(diags, "id", true);
     let name = doc.string(diags, "name", true);
     let provenance = read_provenance(doc, diags);
+    let rules = course::read(doc, diags);
     Some(RuleSetInfo {
         id: id?.value,
         name: name?.value,
         provenance: provenance?,
+        rules: rules?,
     })
 }
 
