@@ -7,6 +7,7 @@
 //! - [`policy`]: rules as data, each threshold with its source and evidence.
 //! - [`patient`]: a patient's values, validated; censored laboratory values.
 //! - [`risk`]: patient → risk stratum with the reasons, each citing its rule.
+//! - [`course`]: the treatment-course state machine: events, replay, the next dose.
 //! - [`planner`]: template + assessment + rules + calendar → a dated, risk-adjusted plan.
 //! - [`diag`], [`tomlread`]: located diagnostics for data files.
 //! - [`render`]: terminal tables.
@@ -16,6 +17,7 @@
 //! evidence it rests on.
 
 pub mod cli;
+pub mod course;
 pub mod diag;
 pub mod patient;
 pub mod planner;
