@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::planner::Plan;
 use crate::policy::course::{Action, CourseRules};
@@ -66,9 +66,18 @@ impl Serialize for WaoGrade {
     }
 }
 
-/// A physician's decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "decision", rename_all = "snake_case")]
+impl<'de> Deserialize<'de> for WaoGrade {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A physician's decision. (Externally tagged in JSON: stored events must round-trip, and
+/// serde_json's exact numbers do not survive internally tagged enums.)
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Review {
     /// Go on as the rules say after the event that asked for the review.
     Continue,
@@ -104,9 +113,10 @@ impl FromStr for Review {
     }
 }
 
-/// What happened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// What happened. Stored as JSON, externally tagged (`{"dose_given": {...}}`) so that it
+/// round-trips exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// A dose was given.
     DoseGiven {
@@ -117,6 +127,7 @@ pub enum EventKind {
         /// Volume.
         volume_ml: Volume,
         /// Dose.
+        #[serde(with = "crate::units::dose_with_unit")]
         dose: Dose,
         /// Lot number.
         lot: Option<String>,
@@ -159,7 +170,6 @@ pub enum EventKind {
     /// A physician reviewed the course.
     PhysicianReview {
         /// The decision.
-        #[serde(flatten)]
         decision: Review,
         /// Why.
         reason: Option<String>,

@@ -9,6 +9,7 @@
 //! - [`risk`]: patient → risk stratum with the reasons, each citing its rule.
 //! - [`course`]: the treatment-course state machine: events, replay, the next dose.
 //! - [`planner`]: template + assessment + rules + calendar → a dated, risk-adjusted plan.
+//! - [`store`]: the SQLite record: patients, courses with frozen copies, the append-only event log.
 //! - [`diag`], [`tomlread`]: located diagnostics for data files.
 //! - [`render`]: terminal tables.
 //! - [`cli`]: the command line: flags, commands, exit codes.
@@ -24,6 +25,7 @@ pub mod planner;
 pub mod policy;
 pub mod render;
 pub mod risk;
+pub mod store;
 pub mod template;
 pub mod tomlread;
 pub mod units;

@@ -9,7 +9,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use rust_decimal::Decimal;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The unit an allergen extract's strength is declared in. Templates name one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -189,6 +189,49 @@ impl Serialize for Dose {
     /// A dose serializes as its bare amount; the unit travels in its own field.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         rust_decimal::serde::arbitrary_precision::serialize(&self.amount, s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Volume {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        rust_decimal::serde::arbitrary_precision::deserialize(d).map(Volume::from_ml)
+    }
+}
+
+impl<'de> Deserialize<'de> for AllergenUnit {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A dose as `{"amount": 10, "unit": "SQ-U"}`, for records that must keep the unit with the
+/// amount (`#[serde(with = "dose_with_unit")]`).
+pub mod dose_with_unit {
+    use super::{AllergenUnit, Dose};
+    use rust_decimal::Decimal;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Repr {
+        #[serde(with = "rust_decimal::serde::arbitrary_precision")]
+        amount: Decimal,
+        unit: AllergenUnit,
+    }
+
+    /// Serializes.
+    pub fn serialize<S: Serializer>(d: &Dose, s: S) -> Result<S::Ok, S::Error> {
+        Repr {
+            amount: d.amount(),
+            unit: d.unit(),
+        }
+        .serialize(s)
+    }
+
+    /// Deserializes.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Dose, D::Error> {
+        Repr::deserialize(d).map(|r| Dose::new(r.amount, r.unit))
     }
 }
 
