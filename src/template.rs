@@ -1271,7 +1271,7 @@ pub fn bundled_sources() -> Vec<SourceText> {
 /// Every usable template, bundled and the user's, by id.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    entries: Vec<(Template, String)>,
+    entries: Vec<(Template, SourceText)>,
 }
 
 impl Catalog {
@@ -1284,6 +1284,7 @@ impl Catalog {
             let mut checked = check(src, policy);
             if let Some(t) = checked.template.take() {
                 if let Some((_, origin)) = catalog.entries.iter().find(|(e, _)| e.id == t.id) {
+                    let origin = &origin.name;
                     checked.diagnostics.push(
                         Diagnostic::error(
                             "duplicate-id",
@@ -1293,7 +1294,7 @@ impl Catalog {
                         .with_help("give this template its own id"),
                     );
                 } else {
-                    catalog.entries.push((t, checked.source.name.clone()));
+                    catalog.entries.push((t, checked.source.clone()));
                 }
             }
             if !checked.diagnostics.is_empty() {
@@ -1305,12 +1306,20 @@ impl Catalog {
 
     /// All templates with the file each came from, in load order.
     pub fn iter(&self) -> impl Iterator<Item = (&Template, &str)> {
-        self.entries.iter().map(|(t, o)| (t, o.as_str()))
+        self.entries.iter().map(|(t, o)| (t, o.name.as_str()))
     }
 
     /// The template with this id.
     pub fn get(&self, id: &str) -> Option<&Template> {
         self.entries.iter().map(|(t, _)| t).find(|t| t.id == id)
+    }
+
+    /// The text a template was read from (to freeze into a course).
+    pub fn source(&self, id: &str) -> Option<&SourceText> {
+        self.entries
+            .iter()
+            .find(|(t, _)| t.id == id)
+            .map(|(_, s)| s)
     }
 
     /// All ids.

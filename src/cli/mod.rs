@@ -12,6 +12,7 @@
 //!
 //! Results go to stdout; diagnostics and errors go to stderr. No colour is ever printed.
 
+mod course;
 mod patient_args;
 mod plan;
 mod risk;
@@ -104,6 +105,10 @@ pub struct Args {
     #[arg(long = "templates", value_name = "DIR", global = true)]
     templates: Vec<PathBuf>,
 
+    /// The record database (default: $RITPLAN_DB, else the platform data directory).
+    #[arg(long = "db", value_name = "PATH", global = true)]
+    db: Option<PathBuf>,
+
     /// Read rules from DIR: a file there replaces the bundled rules file of the same name
     /// (risk.toml, omalizumab-eu.toml, ...); other *.toml files are added.
     #[arg(long = "rules", value_name = "DIR", global = true)]
@@ -172,6 +177,147 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Patients: add, list, show.
+    #[command(subcommand)]
+    Patient(PatientCommand),
+    /// Treatment courses: start, list, show, log, verify.
+    #[command(subcommand)]
+    Course(CourseCommand),
+    /// What the next dose of a course may be, and when.
+    #[command(
+        after_help = "Examples:\n  ritplan next 3\n  ritplan next 3 --at 2026-12-08T08:00 --json"
+    )]
+    Next {
+        /// Course id.
+        course: i64,
+        /// As of this time (default now).
+        #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
+        at: Option<chrono::NaiveDateTime>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a dose given. Refused (exit 1, nothing written) unless it is the dose `next` allows.
+    #[command(
+        after_help = "Examples:\n  ritplan give 3 --step 1 --volume 0.1 --by 'RN Li' --pef 95 --screen ok --lot A123 --site left"
+    )]
+    Give {
+        /// Course id.
+        course: i64,
+        /// Plan step.
+        #[arg(long)]
+        step: usize,
+        /// Volume in mL.
+        #[arg(long, value_name = "ML")]
+        volume: String,
+        #[command(flatten)]
+        rec: RecordArgs,
+        /// Pre-dose PEF/FEV1, % of the patient's best.
+        #[arg(long, value_name = "PERCENT")]
+        pef: Option<String>,
+        /// `ok`: the pre-injection health questions were asked and all answered no.
+        #[arg(long, value_parser = ["ok"])]
+        screen: Option<String>,
+        /// Lot number.
+        #[arg(long)]
+        lot: Option<String>,
+        /// Arm.
+        #[arg(long, value_parser = ["left", "right"])]
+        site: Option<String>,
+        /// A physician gives a dose other than the allowed one, for this reason (recorded).
+        #[arg(long = "override", value_name = "REASON")]
+        override_reason: Option<String>,
+    },
+    /// Record the end of a dose's observation, with the local reaction.
+    #[command(after_help = "Examples:\n  ritplan observe 3 --by 'RN Li' --local-mm 12")]
+    Observe {
+        /// Course id.
+        course: i64,
+        /// Immediate local reaction (infiltrate diameter), mm.
+        #[arg(long, value_name = "MM")]
+        local_mm: Option<u32>,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record a systemic reaction (WAO grade) or a late local reaction.
+    #[command(
+        after_help = "Examples:\n  ritplan react 3 --grade 2a --onset-min 12 --symptom 'urticaria and wheeze' --by 'Dr Wang'\n  ritplan react 3 --late-local-mm 80 --by 'RN Li'"
+    )]
+    React {
+        /// Course id.
+        course: i64,
+        /// WAO grade with the epinephrine suffix (1a ... 5z).
+        #[arg(long)]
+        grade: Option<String>,
+        /// Minutes from injection to onset.
+        #[arg(long, value_name = "MIN")]
+        onset_min: Option<u32>,
+        /// First symptom.
+        #[arg(long)]
+        symptom: Option<String>,
+        /// Treatment given.
+        #[arg(long)]
+        treatment: Option<String>,
+        /// A late local reaction, mm.
+        #[arg(long, value_name = "MM", conflicts_with = "grade")]
+        late_local_mm: Option<u32>,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record that today's dose is deferred (fever, infection, asthma symptoms, vaccination, low PEF).
+    #[command(after_help = "Examples:\n  ritplan defer 3 --reason 'fever 38.4' --by 'RN Li'")]
+    Defer {
+        /// Course id.
+        course: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record a physician's review: continue, repeat, step-back:N, restart or stop.
+    #[command(
+        after_help = "Examples:\n  ritplan review 3 --by 'Dr Wang' --decision step-back:2 --reason 'grade 2 SR, resolved'"
+    )]
+    Review {
+        /// Course id.
+        course: i64,
+        /// continue | repeat | step-back:N | restart | stop
+        #[arg(long)]
+        decision: String,
+        /// Why (required to resume a stopped course).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record a note.
+    #[command(after_help = "Examples:\n  ritplan note 3 --text 'mother present' --by 'RN Li'")]
+    Note {
+        /// Course id.
+        course: i64,
+        /// Text.
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record that an earlier event was wrong; it no longer counts (it stays in the log).
+    #[command(
+        after_help = "Examples:\n  ritplan correct 3 --event 5 --reason 'recorded on the wrong course' --by 'RN Li'"
+    )]
+    Correct {
+        /// Course id.
+        course: i64,
+        /// The event number (see `course log`).
+        #[arg(long)]
+        event: u64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
     /// Look up the omalizumab dose in the label's table (exact cells, no interpolation).
     ///
     /// Exit 1 when the label gives no dose (outside the table), when the cell is one the
@@ -189,6 +335,89 @@ enum Command {
         /// Compute ages as of this date (for --dob); default today.
         #[arg(long, value_name = "DATE")]
         on: Option<chrono::NaiveDate>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Who records and when: on every recording command.
+#[derive(Debug, Clone, clap::Args)]
+struct RecordArgs {
+    /// Who records it.
+    #[arg(long)]
+    by: String,
+    /// When it happened (default now); an earlier time is flagged as entered late.
+    #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
+    at: Option<chrono::NaiveDateTime>,
+}
+
+#[derive(Debug, Subcommand)]
+enum PatientCommand {
+    /// Add a patient.
+    #[command(
+        after_help = "Examples:\n  ritplan patient add --id P001 --name 'Li Na' --dob 2017-03-02 --weight 31 --sige 52 --total-ige 410 --fev1 95 --asthma controlled"
+    )]
+    Add(course::PatientAdd),
+    /// List patients.
+    #[command(after_help = "Examples:\n  ritplan patient list --json")]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a patient.
+    #[command(after_help = "Examples:\n  ritplan patient show P001")]
+    Show {
+        /// Patient id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CourseCommand {
+    /// Start a course: runs the planner (and refuses as it refuses), then freezes the template,
+    /// the rules and the plan in the record. Prints the course id.
+    #[command(
+        after_help = "Examples:\n  ritplan course start --patient P001 --template example-hdm-rush-3d --start 2026-12-07T08:00 --omalizumab-weeks 10"
+    )]
+    Start(course::CourseStart),
+    /// List courses with their next action.
+    #[command(after_help = "Examples:\n  ritplan course list --active")]
+    List {
+        /// Leave out stopped courses.
+        #[arg(long)]
+        active: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan versus given, step by step, with reactions, and the next action.
+    #[command(after_help = "Examples:\n  ritplan course show 3")]
+    Show {
+        /// Course id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit trail: every event, who recorded it, when.
+    #[command(after_help = "Examples:\n  ritplan course log 3 --json")]
+    Log {
+        /// Course id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the hash chain and the frozen copies (exit 65 if anything was altered).
+    #[command(after_help = "Examples:\n  ritplan course verify 3")]
+    Verify {
+        /// Course id.
+        id: i64,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -256,6 +485,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
     let ctx = Context {
         template_dirs: args.templates,
         rules_dir: args.rules,
+        db: args.db,
     };
     match args.command {
         Command::Templates { json } => templates::list(&ctx, json, out, &mut err),
@@ -280,6 +510,135 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             &calendar,
             accept_risk.as_deref(),
             json,
+            out,
+            &mut err,
+        ),
+        Command::Patient(cmd) => {
+            let store = course::open_store(ctx.db.as_ref())?;
+            match cmd {
+                PatientCommand::Add(a) => course::patient_add(&store, &a, now(), out),
+                PatientCommand::List { json } => course::patient_list(&store, json, out),
+                PatientCommand::Show { id, json } => course::patient_show(&store, &id, json, out),
+            }
+        }
+        Command::Course(cmd) => {
+            let store = course::open_store(ctx.db.as_ref())?;
+            match cmd {
+                CourseCommand::Start(a) => {
+                    course::course_start(&ctx, &store, &a, now(), out, &mut err)
+                }
+                CourseCommand::List { active, json } => {
+                    course::course_list(&store, active, json, now(), out, &mut err)
+                }
+                CourseCommand::Show { id, json } => {
+                    course::course_show(&store, id, json, now(), out, &mut err)
+                }
+                CourseCommand::Log { id, json } => course::course_log(&store, id, json, out),
+                CourseCommand::Verify { id, json } => {
+                    course::course_verify(&store, id, json, out, &mut err)
+                }
+            }
+        }
+        Command::Next {
+            course: id,
+            at,
+            json,
+        } => {
+            let store = course::open_store(ctx.db.as_ref())?;
+            course::next(&store, id, at.unwrap_or_else(now), json, out, &mut err)
+        }
+        Command::Give {
+            course: id,
+            step,
+            volume,
+            rec,
+            pef,
+            screen,
+            lot,
+            site,
+            override_reason,
+        } => {
+            let what = course::Record::Give {
+                step,
+                volume,
+                pef,
+                screen_ok: screen.is_some(),
+                lot,
+                site,
+                override_reason,
+            };
+            record(&ctx, id, rec, what, out, &mut err)
+        }
+        Command::Observe {
+            course: id,
+            local_mm,
+            rec,
+        } => record(
+            &ctx,
+            id,
+            rec,
+            course::Record::Observe { local_mm },
+            out,
+            &mut err,
+        ),
+        Command::React {
+            course: id,
+            grade,
+            onset_min,
+            symptom,
+            treatment,
+            late_local_mm,
+            rec,
+        } => {
+            let what = course::Record::React {
+                grade,
+                onset_min,
+                symptom,
+                treatment,
+                late_local_mm,
+            };
+            record(&ctx, id, rec, what, out, &mut err)
+        }
+        Command::Defer {
+            course: id,
+            reason,
+            rec,
+        } => record(
+            &ctx,
+            id,
+            rec,
+            course::Record::Defer { reason },
+            out,
+            &mut err,
+        ),
+        Command::Review {
+            course: id,
+            decision,
+            reason,
+            rec,
+        } => record(
+            &ctx,
+            id,
+            rec,
+            course::Record::Review { decision, reason },
+            out,
+            &mut err,
+        ),
+        Command::Note {
+            course: id,
+            text,
+            rec,
+        } => record(&ctx, id, rec, course::Record::Note { text }, out, &mut err),
+        Command::Correct {
+            course: id,
+            event,
+            reason,
+            rec,
+        } => record(
+            &ctx,
+            id,
+            rec,
+            course::Record::Correct { event, reason },
             out,
             &mut err,
         ),
@@ -312,17 +671,60 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
 struct Context {
     template_dirs: Vec<PathBuf>,
     rules_dir: Option<PathBuf>,
+    db: Option<PathBuf>,
 }
 
-/// Today's date on this machine: the one place the command line reads the clock for a date.
+/// The current local time: the only place ritplan reads the clock. `RITPLAN_NOW`
+/// (`2026-12-07T08:30`) sets it instead, for tests and training; an unreadable value is ignored
+/// with a warning rather than silently taken as now.
 #[allow(clippy::disallowed_methods)]
+fn now() -> chrono::NaiveDateTime {
+    if let Some(v) = std::env::var_os("RITPLAN_NOW") {
+        match parse_datetime(&v.to_string_lossy()) {
+            Ok(t) => return t,
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "ritplan: warning: RITPLAN_NOW ignored: {e}");
+            }
+        }
+    }
+    let t = chrono::Local::now().naive_local();
+    t - chrono::Duration::nanoseconds(i64::from(chrono::Timelike::nanosecond(&t)))
+}
+
+/// `2026-12-07T08:30`, `2026-12-07 08:30` or `2026-12-07` (midnight).
+fn parse_datetime(s: &str) -> Result<chrono::NaiveDateTime, String> {
+    let (d, t) = plan::parse_start(s)?;
+    Ok(chrono::NaiveDateTime::new(
+        d,
+        t.unwrap_or(chrono::NaiveTime::MIN),
+    ))
+}
+
+fn record(
+    ctx: &Context,
+    id: i64,
+    rec: RecordArgs,
+    what: course::Record,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut store = course::open_store(ctx.db.as_ref())?;
+    course::record(&mut store, id, &rec.by, rec.at, now(), what, out, err)
+}
+
+/// Today's date (see [`now`]).
 fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+    now().date()
 }
 
 impl Context {
     /// The rules in force.
     fn policy(&self, err: &mut dyn Write) -> Result<Policy, CliError> {
+        policy_from(self.rule_sources()?, err)
+    }
+
+    /// The rules files in force: bundled, with any of the same name from --rules DIR instead.
+    fn rule_sources(&self) -> Result<Vec<SourceText>, CliError> {
         let mut sources = crate::policy::bundled_sources();
         if let Some(dir) = &self.rules_dir {
             for src in read_dir_toml(dir)? {
@@ -338,22 +740,28 @@ impl Context {
                 sources.push(src);
             }
         }
-        Policy::from_sources(sources).or_else(|e: PolicyError| {
-            for (src, diags) in &e.files {
-                print_diagnostics(err, src, diags)?;
-            }
-            Err(CliError::Data("the rules files have errors".into()))
-        })
+        Ok(sources)
     }
 
     /// Every template: bundled, then each --templates directory in order. A file with errors
     /// is reported on `err` and makes the command fail after it has been reported, so that a
     /// broken clinic template is never silently skipped.
     fn catalog(&self, policy: &Policy, err: &mut dyn Write) -> Result<Catalog, CliError> {
+        self.catalog_from(Vec::new(), policy, err)
+    }
+
+    /// The catalogue with `extra` template files after the bundled and --templates ones.
+    fn catalog_from(
+        &self,
+        extra: Vec<SourceText>,
+        policy: &Policy,
+        err: &mut dyn Write,
+    ) -> Result<Catalog, CliError> {
         let mut sources = bundled_sources();
         for dir in &self.template_dirs {
             sources.extend(read_dir_toml(dir)?);
         }
+        sources.extend(extra);
         let (catalog, problems) = Catalog::build(sources, policy);
         let mut broken = 0;
         for c in &problems {
@@ -372,6 +780,16 @@ impl Context {
         }
         Ok(catalog)
     }
+}
+
+/// Reads rules from sources, printing every problem.
+fn policy_from(sources: Vec<SourceText>, err: &mut dyn Write) -> Result<Policy, CliError> {
+    Policy::from_sources(sources).or_else(|e: PolicyError| {
+        for (src, diags) in &e.files {
+            print_diagnostics(err, src, diags)?;
+        }
+        Err(CliError::Data("the rules files have errors".into()))
+    })
 }
 
 /// Reads a whole file as UTF-8 text, naming the file in any error.
