@@ -1,0 +1,637 @@
+//! Treatment courses through the real binary, with a temporary database: whole scenarios,
+//! refusals that must leave the database byte-for-byte unchanged, several processes recording
+//! at once, and processes killed mid-write.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::ritplan;
+
+struct Ward {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Ward {
+    fn new() -> Ward {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("ward.db");
+        Ward { _dir: dir, db }
+    }
+
+    fn run(&self, now: &str, args: &[&str]) -> (Option<i32>, String, String) {
+        let out = ritplan()
+            .env("RITPLAN_DB", &self.db)
+            .env("RITPLAN_NOW", now)
+            .args(args)
+            .output()
+            .expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn ok(&self, now: &str, args: &[&str]) -> String {
+        let (code, out, err) = self.run(now, args);
+        assert_eq!(code, Some(0), "{args:?} at {now}: {err}{out}");
+        out
+    }
+
+    fn next(&self, now: &str, course: &str) -> Value {
+        serde_json::from_str(&self.ok(now, &["next", course, "--json"])).expect("json")
+    }
+
+    /// A low-risk adult on the 3-day rush example, starting Monday 2026-12-07 08:00.
+    fn rush_course(&self) -> String {
+        self.ok(
+            "2026-12-01T09:00",
+            &[
+                "patient",
+                "add",
+                "--id",
+                "P1",
+                "--name",
+                "Zhāng Wěi",
+                "--dob",
+                "1990-05-01",
+                "--weight",
+                "70",
+                "--sige",
+                "2",
+                "--total-ige",
+                "410",
+                "--fev1",
+                "92",
+                "--asthma",
+                "controlled",
+            ],
+        );
+        self.ok(
+            "2026-12-01T09:00",
+            &[
+                "course",
+                "start",
+                "--patient",
+                "P1",
+                "--template",
+                "example-hdm-rush-3d",
+                "--start",
+                "2026-12-07T08:00",
+            ],
+        )
+        .trim()
+        .to_string()
+    }
+
+    fn give(
+        &self,
+        now: &str,
+        course: &str,
+        step: u64,
+        volume: &str,
+    ) -> (Option<i32>, String, String) {
+        self.run(
+            now,
+            &[
+                "give",
+                course,
+                "--step",
+                &step.to_string(),
+                "--volume",
+                volume,
+                "--by",
+                "RN Li",
+                "--pef",
+                "95",
+                "--screen",
+                "ok",
+            ],
+        )
+    }
+
+    /// Gives whatever `next` allows at `now` and ends its observation at `obs_end` with `mm`.
+    fn give_next(&self, now: &str, course: &str, obs_end: &str, mm: u32) {
+        let n = self.next(now, course);
+        assert_eq!(n["action"], "give", "{n}");
+        let (code, _, err) = self.give(
+            now,
+            course,
+            n["step"].as_u64().expect("step"),
+            &n["volume_ml"].to_string(),
+        );
+        assert_eq!(code, Some(0), "{err}");
+        self.ok(
+            obs_end,
+            &[
+                "observe",
+                course,
+                "--by",
+                "RN Li",
+                "--local-mm",
+                &mm.to_string(),
+            ],
+        );
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.db).expect("db bytes")
+    }
+}
+
+fn hh(day: u32, h: u32, m: u32) -> String {
+    format!("2026-12-{day:02}T{h:02}:{m:02}")
+}
+
+#[test]
+fn an_uneventful_rush() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    assert_eq!(c, "1");
+    // Day 1: 4 injections, day 2: 3, day 3: 3, each 30 min apart.
+    for (day, n) in [(7, 4), (8, 3), (9, 3)] {
+        for i in 0..n {
+            let t = 8 * 60 + 30 * i;
+            w.give_next(
+                &hh(day, t / 60, t % 60),
+                &c,
+                &hh(day, (t + 30) / 60, (t + 30) % 60),
+                5,
+            );
+        }
+    }
+    let n = w.next("2026-12-10T08:00", &c);
+    assert_eq!(n["action"], "wait");
+    assert_eq!(n["not_before"], "2026-12-23T00:00:00");
+    let n = w.next("2026-12-23T08:00", &c);
+    assert_eq!(n["action"], "maintenance_due");
+    assert_eq!(n["dose"].to_string(), "100000");
+    let v: Value =
+        serde_json::from_str(&w.ok("2026-12-10T08:00", &["course", "verify", &c, "--json"]))
+            .expect("json");
+    assert_eq!(
+        (
+            v["events"].as_u64(),
+            v["intact"].as_bool(),
+            v["frozen_copies_intact"].as_bool()
+        ),
+        (Some(20), Some(true), Some(true))
+    );
+    let show = w.ok("2026-12-10T08:00", &["course", "show", &c]);
+    assert!(show.contains("EXAMPLE schedule"), "{show}");
+}
+
+#[test]
+fn a_large_local_reaction_and_a_grade_1_reaction_mid_day() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    w.give_next(&hh(7, 8, 0), &c, &hh(7, 8, 30), 0);
+    w.give_next(&hh(7, 8, 30), &c, &hh(7, 9, 0), 0);
+    w.give_next(&hh(7, 9, 0), &c, &hh(7, 9, 30), 60); // 50-100 mm: back one step
+    let n = w.next(&hh(7, 9, 30), &c);
+    assert_eq!(n["step"], 2);
+    w.give_next(&hh(7, 9, 30), &c, &hh(7, 10, 0), 0);
+    w.ok(
+        &hh(7, 10, 5),
+        &[
+            "react",
+            &c,
+            "--grade",
+            "1z",
+            "--onset-min",
+            "25",
+            "--symptom",
+            "rhinitis",
+            "--by",
+            "RN Li",
+            "--at",
+            &hh(7, 10, 0),
+        ],
+    );
+    let n = w.next(&hh(7, 11, 0), &c);
+    assert_eq!(n["action"], "day_ended");
+    let n = w.next(&hh(8, 8, 0), &c);
+    assert_eq!(
+        (n["action"].as_str(), n["step"].as_u64()),
+        (Some("give"), Some(1))
+    );
+}
+
+#[test]
+fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    w.give_next(&hh(7, 8, 0), &c, &hh(7, 8, 30), 0);
+    w.give_next(&hh(7, 8, 30), &c, &hh(7, 9, 0), 0);
+    w.ok(
+        &hh(7, 9, 10),
+        &[
+            "react",
+            &c,
+            "--grade",
+            "2a",
+            "--onset-min",
+            "8",
+            "--symptom",
+            "wheeze",
+            "--by",
+            "Dr Wang",
+        ],
+    );
+    assert_eq!(w.next(&hh(8, 8, 0), &c)["action"], "physician_review");
+    let before = w.bytes();
+    let (code, _, err) = w.give(&hh(8, 8, 0), &c, 3, "0.1");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("physician review"), "{err}");
+    assert_eq!(before, w.bytes(), "a refused give changed the database");
+    // Wrong step, wrong volume, too early: each refused, nothing written.
+    w.ok(
+        &hh(8, 7, 50),
+        &[
+            "review",
+            &c,
+            "--by",
+            "Dr Wang",
+            "--decision",
+            "step-back:1",
+            "--reason",
+            "resolved with salbutamol",
+        ],
+    );
+    let before = w.bytes();
+    for (step, vol) in [(3, "0.1"), (2, "0.5"), (9, "0.6")] {
+        let (code, _, _) = w.give(&hh(8, 8, 0), &c, step, vol);
+        assert_eq!(code, Some(1));
+    }
+    assert_eq!(before, w.bytes());
+    let n = w.next(&hh(8, 8, 0), &c);
+    assert_eq!(
+        (n["action"].as_str(), n["step"].as_u64()),
+        (Some("give"), Some(1))
+    );
+    // A physician's override is recorded with its reason.
+    w.ok(
+        &hh(8, 8, 0),
+        &[
+            "give",
+            &c,
+            "--step",
+            "2",
+            "--volume",
+            "0.1",
+            "--by",
+            "Dr Wang",
+            "--pef",
+            "95",
+            "--screen",
+            "ok",
+            "--override",
+            "tolerated step 2 yesterday",
+        ],
+    );
+    let log = w.ok(&hh(8, 8, 1), &["course", "log", &c]);
+    assert!(log.contains("tolerated step 2 yesterday"), "{log}");
+}
+
+#[test]
+fn a_missed_week_on_the_conventional_schedule() {
+    let w = Ward::new();
+    w.ok(
+        "2026-11-01T09:00",
+        &[
+            "patient",
+            "add",
+            "--id",
+            "P2",
+            "--name",
+            "Ana",
+            "--dob",
+            "1980-01-01",
+            "--weight",
+            "60",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+        ],
+    );
+    let c = w
+        .ok(
+            "2026-11-01T09:00",
+            &[
+                "course",
+                "start",
+                "--patient",
+                "P2",
+                "--template",
+                "alutard-hdm-conventional-15w",
+                "--start",
+                "2026-11-02T08:00",
+            ],
+        )
+        .trim()
+        .to_string();
+    for week in 0..3 {
+        let day = 2 + 7 * week;
+        let now = format!("2026-11-{day:02}T08:00");
+        w.give_next(&now, &c, &format!("2026-11-{day:02}T08:30"), 0);
+    }
+    // Last dose on 2026-11-16; next on 2026-12-10 (24 days): Norwegian 2-4 weeks -> repeat step 3.
+    let n = w.next("2026-12-10T08:00", &c);
+    assert_eq!(
+        (n["action"].as_str(), n["step"].as_u64()),
+        (Some("give"), Some(3)),
+        "{n}"
+    );
+    // 2027-01-10 (55 days): 6-8 weeks -> back 2 steps (step 1).
+    assert_eq!(w.next("2027-01-10T08:00", &c)["step"], 1);
+}
+
+#[test]
+fn a_physician_stop() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    w.give_next(&hh(7, 8, 0), &c, &hh(7, 8, 30), 0);
+    w.ok(
+        &hh(7, 9, 0),
+        &[
+            "review",
+            &c,
+            "--by",
+            "Dr Wang",
+            "--decision",
+            "stop",
+            "--reason",
+            "pregnancy",
+        ],
+    );
+    assert_eq!(w.next(&hh(8, 8, 0), &c)["action"], "stopped");
+    let list = w.ok(&hh(8, 8, 0), &["course", "list", "--active"]);
+    assert!(!list.contains("Zh"), "{list}");
+    let (code, _, _) = w.give(&hh(8, 8, 0), &c, 2, "0.1");
+    assert_eq!(code, Some(1));
+}
+
+#[test]
+fn recording_errors() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    let (code, _, err) = w.run(
+        &hh(7, 8, 0),
+        &[
+            "give",
+            &c,
+            "--step",
+            "1",
+            "--volume",
+            "0.1",
+            "--by",
+            "RN Li",
+            "--pef",
+            "95",
+            "--screen",
+            "ok",
+            "--at",
+            "2026-12-07T09:00",
+        ],
+    );
+    assert_eq!(code, Some(65), "{err}");
+    assert!(err.contains("in the future"));
+    let (code, _, _) = w.run(
+        &hh(7, 8, 0),
+        &[
+            "react",
+            &c,
+            "--grade",
+            "7a",
+            "--onset-min",
+            "1",
+            "--symptom",
+            "x",
+            "--by",
+            "RN Li",
+        ],
+    );
+    assert_eq!(code, Some(2));
+    let (code, _, err) = w.run(&hh(7, 8, 0), &["next", "99"]);
+    assert_eq!(code, Some(65), "{err}");
+    let (code, _, _) = w.run(
+        &hh(7, 8, 0),
+        &[
+            "patient",
+            "add",
+            "--id",
+            "P1",
+            "--name",
+            "X",
+            "--dob",
+            "1990-01-01",
+            "--weight",
+            "70",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+        ],
+    );
+    assert_eq!(code, Some(65), "a duplicate patient id is refused");
+    // Late entry is flagged.
+    let out = w.ok(
+        &hh(7, 10, 0),
+        &[
+            "give",
+            &c,
+            "--step",
+            "1",
+            "--volume",
+            "0.1",
+            "--by",
+            "RN Li",
+            "--pef",
+            "95",
+            "--screen",
+            "ok",
+            "--at",
+            "2026-12-07T08:00",
+        ],
+    );
+    assert!(out.contains("entered late"), "{out}");
+    // A course cannot start for a high-risk unpretreated patient (the planner refuses).
+    w.ok(
+        &hh(1, 9, 0),
+        &[
+            "patient",
+            "add",
+            "--id",
+            "K1",
+            "--name",
+            "Kid",
+            "--dob",
+            "2017-03-02",
+            "--weight",
+            "31",
+            "--sige",
+            "52",
+            "--total-ige",
+            "410",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+        ],
+    );
+    let (code, _, err) = w.run(
+        &hh(1, 9, 0),
+        &[
+            "course",
+            "start",
+            "--patient",
+            "K1",
+            "--template",
+            "example-hdm-rush-3d",
+            "--start",
+            "2026-12-07",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+}
+
+#[test]
+fn the_database_is_private() {
+    let w = Ward::new();
+    w.rush_course();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&w.db).expect("meta").permissions().mode() & 0o777,
+            0o600
+        );
+    }
+}
+
+fn bin() -> PathBuf {
+    PathBuf::from(assert_cmd::cargo::cargo_bin!("ritplan"))
+}
+
+fn note_cmd(db: &Path, course: &str, who: &str, i: usize) -> Command {
+    let mut c = Command::new(bin());
+    c.env("RITPLAN_DB", db)
+        .env("RITPLAN_NOW", "2026-12-07T08:00")
+        .args([
+            "note",
+            course,
+            "--text",
+            &format!("note {i} from {who}"),
+            "--by",
+            who,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn several_nurses_recording_at_once_lose_nothing() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    let nurses = ["RN A", "RN B", "RN C", "RN D"];
+    let per = 15;
+    let handles: Vec<_> = nurses
+        .iter()
+        .map(|who| {
+            let (db, c, who) = (w.db.clone(), c.clone(), who.to_string());
+            std::thread::spawn(move || {
+                for i in 0..per {
+                    let out = note_cmd(&db, &c, &who, i).output().expect("spawn");
+                    assert!(
+                        out.status.success(),
+                        "{}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    let log: Value =
+        serde_json::from_str(&w.ok("2026-12-07T08:00", &["course", "log", &c, "--json"]))
+            .expect("json");
+    let events = log.as_array().expect("array");
+    assert_eq!(events.len(), nurses.len() * per);
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"].as_u64(), Some(i as u64 + 1));
+    }
+    for who in nurses {
+        for i in 0..per {
+            let text = format!("note {i} from {who}");
+            assert!(
+                events.iter().any(|e| e["note"]["text"] == text.as_str()),
+                "{text} lost"
+            );
+        }
+    }
+    w.ok("2026-12-07T08:00", &["course", "verify", &c]);
+    // Two nurses giving the same dose at the same moment: exactly one is recorded.
+    let gives: Vec<_> = (0..2)
+        .map(|_| {
+            let mut cmd = Command::new(bin());
+            cmd.env("RITPLAN_DB", &w.db)
+                .env("RITPLAN_NOW", "2026-12-07T08:00")
+                .args([
+                    "give", &c, "--step", "1", "--volume", "0.1", "--by", "RN A", "--pef", "95",
+                    "--screen", "ok",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            cmd.spawn().expect("spawn")
+        })
+        .collect();
+    let codes: Vec<i32> = gives
+        .into_iter()
+        .map(|mut g| g.wait().expect("wait").code().unwrap_or(-1))
+        .collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 1).count(), 1, "{codes:?}");
+}
+
+#[test]
+fn a_process_killed_mid_write_leaves_a_sound_database() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    // Kill recording processes at staggered moments, from before they open the database to
+    // after they commit.
+    for i in 0..40u64 {
+        let mut child = note_cmd(&w.db, &c, "RN K", i as usize)
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_micros((i * 397) % 6000));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let v: Value =
+        serde_json::from_str(&w.ok("2026-12-07T08:00", &["course", "verify", &c, "--json"]))
+            .expect("json");
+    assert_eq!(v["intact"], true, "{v}");
+    let log: Value =
+        serde_json::from_str(&w.ok("2026-12-07T08:00", &["course", "log", &c, "--json"]))
+            .expect("json");
+    let events = log.as_array().expect("array");
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["seq"].as_u64(), Some(i as u64 + 1), "gap or duplicate");
+    }
+    // And it still takes records.
+    w.ok(
+        "2026-12-07T08:00",
+        &["note", &c, "--text", "after the crashes", "--by", "RN K"],
+    );
+}
