@@ -23,7 +23,7 @@ use crate::risk::assess;
 use crate::store::{
     AppendError, CourseRecord, NewCourse, NewEvent, PatientRecord, Store, StoreError, StoredEvent,
 };
-use crate::template::{Catalog, Template, check};
+use crate::template::{Catalog, Template};
 use crate::units::{Volume, parse_decimal};
 
 impl From<StoreError> for CliError {
@@ -165,8 +165,8 @@ fn load(store: &Store, id: i64, err: &mut dyn Write) -> Result<Loaded, CliError>
         format!("<course {id}>/{}.toml", record.template_id),
         record.template_text.clone(),
     );
-    let (catalog, _) = Catalog::build(vec![source.clone()], &policy);
-    let template = check(source, &policy).template.ok_or_else(|| {
+    let (catalog, _) = Catalog::build(vec![source], &policy);
+    let template = catalog.get(&record.template_id).cloned().ok_or_else(|| {
         CliError::Data(format!("course {id}: its frozen template no longer checks"))
     })?;
     let inputs: Inputs = serde_json::from_str(&record.inputs_json)
