@@ -826,4 +826,33 @@ mod tests {
             Err(AppendError::Store(StoreError::NotFound(_)))
         ));
     }
+
+    fn file_bytes(dir: &std::path::Path) -> Vec<Vec<u8>> {
+        ["sub/r.db", "sub/r.db-wal"]
+            .iter()
+            .map(|f| std::fs::read(dir.join(f)).unwrap_or_default())
+            .collect()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        /// Whatever was recorded before, a refused append leaves the database files
+        /// byte-for-byte as they were, and the chain stays intact.
+        #[test]
+        fn a_refused_append_changes_no_byte(plan in proptest::collection::vec(proptest::prelude::any::<bool>(), 1..12)) {
+            let (dir, mut s, c) = store_with_course();
+            for (i, accept) in plan.into_iter().enumerate() {
+                let before = file_bytes(dir.path());
+                let r = s.append(c, |_| if accept { Ok(ev(EventKind::Note { text: format!("n{i}") }, "2026-12-07 08:00")) } else { Err("refused") });
+                if accept {
+                    proptest::prop_assert!(r.is_ok());
+                } else {
+                    proptest::prop_assert!(matches!(r, Err(AppendError::Refused("refused"))));
+                    proptest::prop_assert_eq!(before, file_bytes(dir.path()));
+                }
+            }
+            proptest::prop_assert!(s.verify(c).expect("verify").intact);
+        }
+    }
 }
