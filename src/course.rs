@@ -853,60 +853,22 @@ fn proposed_dosing(ctx: Context<'_>, p: &Proposed) -> Option<Dosing> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patient::{Patient, PatientInput};
-    use crate::planner::{ClinicCalendar, Request, plan};
-    use crate::policy::Policy;
-    use crate::policy::risk::AsthmaControl;
+    use crate::planner::{Request, plan};
     use crate::risk::assess;
-    use crate::template::{Catalog, bundled_sources};
-    use chrono::{NaiveTime, Weekday};
     use proptest::prelude::*;
 
-    struct World {
-        policy: Policy,
-        catalog: Catalog,
-    }
+    use crate::testkit::{Bundled as World, at, bundled as world, patient, weekdays};
 
-    fn world() -> World {
-        let policy = Policy::bundled().expect("rules");
-        let (catalog, _) = Catalog::build(bundled_sources(), &policy);
-        World { policy, catalog }
-    }
-
-    fn at(s: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("datetime")
-    }
-
+    /// A low-risk adult (34 years, sIgE 2, total IgE 410) from Monday 2026-12-07 08:00.
     fn make_plan(w: &World, template: &str) -> Plan {
-        let input = PatientInput {
-            age: Some(34),
-            weight_kg: Some("70".into()),
-            sige: Some("2".into()),
-            total_ige: Some("410".into()),
-            fev1_percent: Some("92".into()),
-            asthma: Some(AsthmaControl::Controlled),
-            ..PatientInput::default()
-        };
-        let p = Patient::from_input(&input, at("2026-12-07 08:00").date()).expect("patient");
-        let a = assess(&p, &w.policy.risk);
-        let cal = ClinicCalendar {
-            opens: NaiveTime::from_hms_opt(8, 0, 0).expect("t"),
-            closes: NaiveTime::from_hms_opt(17, 0, 0).expect("t"),
-            days: vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ],
-        };
+        let a = assess(&patient(34, "2", "410", None), &w.policy.risk);
         plan(&Request {
             template: w.catalog.get(template).expect("template"),
             catalog: &w.catalog,
             assessment: &a,
             rules: &w.policy.risk,
             start: at("2026-12-07 08:00"),
-            calendar: &cal,
+            calendar: &weekdays(),
             accept_risk: None,
         })
         .expect("no error")

@@ -27,5 +27,7 @@ pub mod render;
 pub mod risk;
 pub mod store;
 pub mod template;
+#[cfg(test)]
+mod testkit;
 pub mod tomlread;
 pub mod units;

@@ -659,55 +659,12 @@ fn alternatives(req: &Request<'_>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::patient::{Patient, PatientInput};
-    use crate::policy::Policy;
-    use crate::policy::risk::{AdjustmentRule, AsthmaControl};
+    use crate::patient::Patient;
+    use crate::policy::risk::AdjustmentRule;
     use crate::risk::assess;
-    use crate::template::bundled_sources;
     use proptest::prelude::*;
 
-    struct Fixture {
-        policy: Policy,
-        catalog: Catalog,
-    }
-
-    fn fixture() -> Fixture {
-        let policy = Policy::bundled().expect("bundled rules");
-        let (catalog, _) = Catalog::build(bundled_sources(), &policy);
-        Fixture { policy, catalog }
-    }
-
-    fn date(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
-    }
-
-    fn weekdays() -> ClinicCalendar {
-        ClinicCalendar {
-            opens: NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
-            closes: NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
-            days: vec![
-                Weekday::Mon,
-                Weekday::Tue,
-                Weekday::Wed,
-                Weekday::Thu,
-                Weekday::Fri,
-            ],
-        }
-    }
-
-    fn patient(age: u32, sige: &str, total: &str, om_weeks: Option<u32>) -> Patient {
-        let input = PatientInput {
-            age: Some(age),
-            weight_kg: Some("60".into()),
-            sige: Some(sige.into()),
-            total_ige: Some(total.into()),
-            fev1_percent: Some("95".into()),
-            asthma: Some(AsthmaControl::Controlled),
-            omalizumab_weeks: om_weeks,
-            ..PatientInput::default()
-        };
-        Patient::from_input(&input, date("2026-12-07")).expect("valid patient")
-    }
+    use crate::testkit::{Bundled as Fixture, bundled as fixture, date, patient, weekdays};
 
     fn run(
         f: &Fixture,

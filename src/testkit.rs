@@ -1,0 +1,59 @@
+//! Shared test scaffolding: the bundled rules and templates, a weekday clinic, a patient.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+
+use crate::patient::{Patient, PatientInput};
+use crate::planner::ClinicCalendar;
+use crate::policy::Policy;
+use crate::policy::risk::AsthmaControl;
+use crate::template::{Catalog, bundled_sources};
+
+/// The bundled rules and templates.
+pub struct Bundled {
+    pub policy: Policy,
+    pub catalog: Catalog,
+}
+
+pub fn bundled() -> Bundled {
+    let policy = Policy::bundled().expect("bundled rules");
+    let (catalog, _) = Catalog::build(bundled_sources(), &policy);
+    Bundled { policy, catalog }
+}
+
+pub fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+pub fn at(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("datetime")
+}
+
+/// 08:00-17:00, Monday to Friday.
+pub fn weekdays() -> ClinicCalendar {
+    ClinicCalendar {
+        opens: NaiveTime::from_hms_opt(8, 0, 0).expect("time"),
+        closes: NaiveTime::from_hms_opt(17, 0, 0).expect("time"),
+        days: vec![
+            Weekday::Mon,
+            Weekday::Tue,
+            Weekday::Wed,
+            Weekday::Thu,
+            Weekday::Fri,
+        ],
+    }
+}
+
+/// A patient of 60 kg with FEV1 95 % and controlled asthma, as of 2026-12-07.
+pub fn patient(age: u32, sige: &str, total: &str, omalizumab_weeks: Option<u32>) -> Patient {
+    let input = PatientInput {
+        age: Some(age),
+        weight_kg: Some("60".into()),
+        sige: Some(sige.into()),
+        total_ige: Some(total.into()),
+        fev1_percent: Some("95".into()),
+        asthma: Some(AsthmaControl::Controlled),
+        omalizumab_weeks,
+        ..PatientInput::default()
+    };
+    Patient::from_input(&input, date("2026-12-07")).expect("valid patient")
+}
