@@ -690,6 +690,12 @@ pub fn next(ctx: Context<'_>, state: &CourseState, now: NaiveDateTime) -> Decisi
             reasons,
         };
     }
+    if last.is_none()
+        && let Some(first) = ctx.plan.steps.first()
+    {
+        // The course starts on its planned date (the day gates, the clock time does not).
+        later(first.date.and_hms_opt(0, 0, 0).unwrap_or(now));
+    }
     if let Some(last) = last {
         let last_plan = ctx
             .plan
@@ -1013,6 +1019,20 @@ mod tests {
             c.next("2026-12-23 09:00").action,
             ActionKind::MaintenanceDue
         );
+    }
+
+    #[test]
+    fn the_first_dose_waits_for_the_planned_start_date() {
+        let w = world();
+        let plan = make_plan(&w, "example-hdm-rush-3d");
+        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
+        let c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let d = c.next("2026-12-04 10:00");
+        assert_eq!(
+            (d.action, d.not_before),
+            (ActionKind::Wait, Some(at("2026-12-07 00:00")))
+        );
+        assert_eq!(c.next("2026-12-07 07:30").action, ActionKind::Give);
     }
 
     #[test]
