@@ -1414,3 +1414,204 @@ mod tests {
         }
     }
 }
+
+/// One row of a day's dosing sheet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SheetRow {
+    /// Earliest time (`None` for a DO NOT GIVE row).
+    #[serde(serialize_with = "opt_hhmm")]
+    pub time: Option<chrono::NaiveTime>,
+    /// What the row asks.
+    pub action: ActionKind,
+    /// The dose, for a dose row.
+    #[serde(flatten)]
+    pub dosing: Option<Dosing>,
+    /// Observation after it, minutes.
+    pub observation_min: Option<u32>,
+    /// Why, citing the rules.
+    pub reasons: Vec<String>,
+}
+
+fn opt_hhmm<S: Serializer>(t: &Option<chrono::NaiveTime>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&t.format("%H:%M").to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+/// A course's rows on `date`'s dosing sheet, as the state machine sees it at `opens` that day:
+/// the next dose (with any late-dose adjustment), then the rest of that planned day's steps, each
+/// after the previous one's observation and interval, assuming no reaction. A course awaiting a
+/// physician gives one DO NOT GIVE row; a course with nothing due that day gives none.
+pub fn sheet_rows(
+    ctx: Context<'_>,
+    state: &CourseState,
+    date: NaiveDate,
+    opens: chrono::NaiveTime,
+) -> Vec<SheetRow> {
+    let start = NaiveDateTime::new(date, opens);
+    let day_end = NaiveDateTime::new(
+        date,
+        chrono::NaiveTime::from_hms_opt(23, 59, 59).unwrap_or(opens),
+    );
+    let d = next(ctx, state, start);
+    let row = |d: &Decision, time, obs| SheetRow {
+        time,
+        action: d.action.clone(),
+        dosing: d.dosing.clone(),
+        observation_min: obs,
+        reasons: d.reasons.clone(),
+    };
+    match d.action {
+        ActionKind::PhysicianReview => return vec![row(&d, None, None)],
+        ActionKind::Stopped | ActionKind::DayEnded | ActionKind::Observe => return Vec::new(),
+        ActionKind::Wait if d.not_before.is_none_or(|t| t > day_end) => return Vec::new(),
+        _ => {}
+    }
+    let Some(first) = d.dosing.clone() else {
+        return Vec::new();
+    };
+    let first_time = d.not_before.map_or(start, |t| t.max(start)).time();
+    let plan_len = ctx.plan.steps.len();
+    let obs_of = |step: usize| {
+        ctx.plan
+            .steps
+            .get(step.wrapping_sub(1))
+            .map_or(ctx.template.timing.observation_min, |s| s.observation_min)
+    };
+    let mut rows = vec![SheetRow {
+        action: if first.step > plan_len {
+            ActionKind::MaintenanceDue
+        } else {
+            ActionKind::Give
+        },
+        ..row(&d, Some(first_time), Some(obs_of(first.step)))
+    }];
+    // The rest of the planned day: steps after this one that the plan puts on the same date.
+    if first.step <= plan_len {
+        let planned_date = ctx.plan.steps[first.step - 1].date;
+        let mut time = first_time;
+        let mut prev_obs = obs_of(first.step);
+        for s in ctx
+            .plan
+            .steps
+            .iter()
+            .skip(first.step)
+            .take_while(|s| s.date == planned_date)
+        {
+            let wait = prev_obs.max(
+                s.min_interval_min
+                    .unwrap_or(ctx.template.timing.min_interval_min),
+            );
+            let next_time = time + Duration::minutes(i64::from(wait));
+            if next_time < time {
+                break; // past midnight
+            }
+            time = next_time;
+            prev_obs = s.observation_min;
+            rows.push(SheetRow {
+                time: Some(time),
+                action: ActionKind::Give,
+                dosing: Some(Dosing {
+                    step: s.index,
+                    vial: s.vial.clone(),
+                    volume_ml: s.volume_ml,
+                    dose: s.dose,
+                }),
+                observation_min: Some(s.observation_min),
+                reasons: vec![format!(
+                    "If step {} is tolerated: the next step of the same planned day.",
+                    s.index - 1
+                )],
+            });
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+mod sheet_tests {
+    use super::*;
+    use crate::planner::{Request, plan};
+    use crate::risk::assess;
+    use crate::testkit::{at, bundled, date, patient, weekdays};
+
+    #[test]
+    fn a_rush_day_has_one_row_per_planned_injection_and_a_review_gives_do_not_give() {
+        let w = bundled();
+        let a = assess(&patient(34, "2", "410", None), &w.policy.risk);
+        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
+        let p = plan(&Request {
+            template: t,
+            catalog: &w.catalog,
+            assessment: &a,
+            rules: &w.policy.risk,
+            start: at("2026-12-07 08:00"),
+            calendar: &weekdays(),
+            accept_risk: None,
+        })
+        .expect("ok")
+        .expect("plan");
+        let rules = &w.policy.rule_set("norwegian-guide").expect("rs").rules;
+        let ctx = Context {
+            plan: &p,
+            template: t,
+            rules,
+        };
+        let opens = chrono::NaiveTime::from_hms_opt(8, 0, 0).expect("t");
+        let rows = sheet_rows(ctx, &replay(ctx, &[]), date("2026-12-07"), opens);
+        let times: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                r.time
+                    .map(|t| t.format("%H:%M").to_string())
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(times, ["08:00", "08:30", "09:00", "09:30"]);
+        assert!(
+            sheet_rows(ctx, &replay(ctx, &[]), date("2026-12-04"), opens).is_empty(),
+            "nothing before the start"
+        );
+        // A systemic reaction of grade 2: one DO NOT GIVE row the next day.
+        let events = vec![
+            Event {
+                seq: 1,
+                at: at("2026-12-07 08:00"),
+                by: "n".into(),
+                kind: EventKind::DoseGiven {
+                    step: 1,
+                    vial: "1".into(),
+                    volume_ml: p.steps[0].volume_ml,
+                    dose: p.steps[0].dose,
+                    lot: None,
+                    site: None,
+                    pef_percent: None,
+                    screen_ok: true,
+                    override_reason: None,
+                },
+            },
+            Event {
+                seq: 2,
+                at: at("2026-12-07 08:10"),
+                by: "n".into(),
+                kind: EventKind::SystemicReaction {
+                    grade: "2a".parse().expect("g"),
+                    onset_min: 10,
+                    symptom: "wheeze".into(),
+                    treatment: None,
+                },
+            },
+            Event {
+                seq: 3,
+                at: at("2026-12-07 08:30"),
+                by: "n".into(),
+                kind: EventKind::ObservationEnded { local_mm: None },
+            },
+        ];
+        let rows = sheet_rows(ctx, &replay(ctx, &events), date("2026-12-08"), opens);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].action, ActionKind::PhysicianReview);
+        assert!(rows[0].dosing.is_none());
+    }
+}

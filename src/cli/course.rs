@@ -109,6 +109,7 @@ struct Loaded {
     template: Template,
     policy: Policy,
     plan: Plan,
+    calendar: ClinicCalendar,
 }
 
 impl Loaded {
@@ -148,30 +149,53 @@ fn lay_plan(
     .map_err(|e| CliError::Data(e.to_string()))
 }
 
+/// Parsed frozen copies, shared by courses whose frozen rules and template are the same text.
+#[derive(Default)]
+struct Parsed {
+    by_text: std::collections::HashMap<(String, String), (Policy, Catalog)>,
+}
+
 fn load(store: &Store, id: i64, err: &mut dyn Write) -> Result<Loaded, CliError> {
     let record = store
         .course(id)?
         .ok_or_else(|| CliError::Data(format!("no course has the id {id}")))?;
-    let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
-        .map_err(|e| CliError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;
-    let policy = policy_from(
-        rules
-            .into_iter()
-            .map(|(n, t)| SourceText::new(n, t))
-            .collect(),
-        err,
-    )?;
-    let source = SourceText::new(
-        format!("<course {id}>/{}.toml", record.template_id),
-        record.template_text.clone(),
-    );
-    let (catalog, _) = Catalog::build(vec![source], &policy);
+    load_record(record, &mut Parsed::default(), err)
+}
+
+fn load_record(
+    record: CourseRecord,
+    parsed: &mut Parsed,
+    err: &mut dyn Write,
+) -> Result<Loaded, CliError> {
+    let id = record.id;
+    let key = (record.rules_json.clone(), record.template_text.clone());
+    if !parsed.by_text.contains_key(&key) {
+        let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
+            .map_err(|e| CliError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;
+        let policy = policy_from(
+            rules
+                .into_iter()
+                .map(|(n, t)| SourceText::new(n, t))
+                .collect(),
+            err,
+        )?;
+        let source = SourceText::new(
+            format!("<course {id}>/{}.toml", record.template_id),
+            record.template_text.clone(),
+        );
+        let (catalog, _) = Catalog::build(vec![source], &policy);
+        parsed.by_text.insert(key.clone(), (policy, catalog));
+    }
+    let (policy, catalog) = parsed
+        .by_text
+        .get(&key)
+        .ok_or_else(|| CliError::Data("cache".into()))?;
     let template = catalog.get(&record.template_id).cloned().ok_or_else(|| {
         CliError::Data(format!("course {id}: its frozen template no longer checks"))
     })?;
     let inputs: Inputs = serde_json::from_str(&record.inputs_json)
         .map_err(|e| CliError::Data(format!("course {id}: frozen inputs unreadable: {e}")))?;
-    let plan = match lay_plan(&template, &catalog, &policy, &inputs)? {
+    let plan = match lay_plan(&template, catalog, policy, &inputs)? {
         Ok(p) => p,
         Err(_) => {
             return Err(CliError::Data(format!(
@@ -188,8 +212,9 @@ fn load(store: &Store, id: i64, err: &mut dyn Write) -> Result<Loaded, CliError>
     Ok(Loaded {
         record,
         template,
-        policy,
+        policy: policy.clone(),
         plan,
+        calendar: inputs.calendar(),
     })
 }
 
@@ -993,4 +1018,144 @@ pub(super) fn record(
         Err(AppendError::Refused(why)) => Err(CliError::Refused(format!("not recorded: {why}"))),
         Err(AppendError::Store(e)) => Err(e.into()),
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sheet
+
+#[derive(Serialize)]
+struct SheetLine {
+    course: i64,
+    patient: String,
+    name: String,
+    #[serde(flatten)]
+    row: course::SheetRow,
+    vial_label: Option<String>,
+    cap: Option<String>,
+}
+
+/// `ritplan sheet --date DATE`: every active course's rows for the day, in time order.
+pub(super) fn sheet(
+    store: &Store,
+    date: NaiveDate,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let mut parsed = Parsed::default();
+    let patients: BTreeMap<String, PatientRecord> = store
+        .patients()?
+        .into_iter()
+        .map(|p| (p.id.clone(), p))
+        .collect();
+    let mut lines = Vec::new();
+    for record in store.courses()? {
+        let id = record.id;
+        let loaded = load_record(record, &mut parsed, err)?;
+        let events: Vec<course::Event> = store.events(id)?.into_iter().map(|e| e.event).collect();
+        let ctx = loaded.ctx()?;
+        let state = course::replay(ctx, &events);
+        let name = patients
+            .get(&loaded.record.patient_id)
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        // No injection on a day the course's clinic is closed; a review is listed all the same.
+        let open = loaded.calendar.is_clinic_day(date);
+        let rows = course::sheet_rows(ctx, &state, date, loaded.calendar.opens);
+        for row in rows
+            .into_iter()
+            .filter(|r| open || r.action == ActionKind::PhysicianReview)
+        {
+            let vial = row
+                .dosing
+                .as_ref()
+                .and_then(|d| loaded.template.vial(&d.vial));
+            lines.push(SheetLine {
+                course: id,
+                patient: loaded.record.patient_id.clone(),
+                name: name.clone(),
+                vial_label: vial.map(|v| v.label.clone()),
+                cap: vial.map(|v| v.cap.clone()),
+                row,
+            });
+        }
+    }
+    // Time order; DO NOT GIVE rows first, so that nobody misses them.
+    lines.sort_by_key(|l| (l.row.time, l.course));
+    if json {
+        return write_json(out, &lines);
+    }
+    writeln!(out, "Dosing sheet {date} ({})", date.format("%A"))?;
+    let mut t = table(
+        &[
+            "time",
+            "patient",
+            "course",
+            "step",
+            "vial",
+            "volume",
+            "dose",
+            "obs",
+            "PEF %",
+            "questions",
+            "given at",
+            "site",
+            "lot",
+            "reaction",
+            "nurse",
+            "checker",
+        ],
+        &[2, 3, 7],
+    );
+    for l in &lines {
+        let (step, vial, volume, dose) = match (&l.row.dosing, &l.row.action) {
+            (_, ActionKind::PhysicianReview) => (
+                "".into(),
+                "DO NOT GIVE — physician review".to_string(),
+                String::new(),
+                String::new(),
+            ),
+            (Some(d), _) => (
+                d.step.to_string(),
+                format!(
+                    "{} ({})",
+                    l.vial_label.clone().unwrap_or_default(),
+                    l.cap.clone().unwrap_or_default()
+                ),
+                d.volume_ml.to_string(),
+                d.dose.to_string(),
+            ),
+            _ => (String::new(), String::new(), String::new(), String::new()),
+        };
+        t.add_row(vec![
+            l.row
+                .time
+                .map(|t| t.format("%H:%M").to_string())
+                .unwrap_or_else(|| "--:--".into()),
+            format!("{} ({})", l.name, l.patient),
+            l.course.to_string(),
+            step,
+            vial,
+            volume,
+            dose,
+            l.row
+                .observation_min
+                .map(|o| o.to_string())
+                .unwrap_or_default(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    writeln!(
+        out,
+        "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose."
+    )?;
+    Ok(())
 }

@@ -318,6 +318,18 @@ enum Command {
         #[command(flatten)]
         rec: RecordArgs,
     },
+    /// The nurses' dosing sheet for a day: every active course's doses in time order.
+    #[command(
+        after_help = "Examples:\n  ritplan sheet --date 2026-12-07\n  ritplan sheet --date 2026-12-07 --json"
+    )]
+    Sheet {
+        /// The day (default today).
+        #[arg(long, value_name = "DATE")]
+        date: Option<chrono::NaiveDate>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Look up the omalizumab dose in the label's table (exact cells, no interpolation).
     ///
     /// Exit 1 when the label gives no dose (outside the table), when the cell is one the
@@ -642,6 +654,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             out,
             &mut err,
         ),
+        Command::Sheet { date, json } => {
+            let store = course::open_store(ctx.db.as_ref())?;
+            course::sheet(&store, date.unwrap_or_else(today), json, out, &mut err)
+        }
         Command::Risk { patient, on, json } => risk::risk(
             &ctx,
             &patient,

@@ -635,3 +635,96 @@ fn a_process_killed_mid_write_leaves_a_sound_database() {
         &["note", &c, "--text", "after the crashes", "--by", "RN K"],
     );
 }
+
+#[test]
+fn the_daily_sheet_lists_doses_in_time_order_and_do_not_give_rows_first() {
+    let w = Ward::new();
+    let c1 = w.rush_course();
+    w.ok(
+        "2026-12-01T09:00",
+        &[
+            "patient",
+            "add",
+            "--id",
+            "P2",
+            "--name",
+            "Ana Souza",
+            "--dob",
+            "1985-01-01",
+            "--weight",
+            "80",
+            "--sige",
+            "1.5",
+            "--total-ige",
+            "300",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+        ],
+    );
+    let c2 = w
+        .ok(
+            "2026-12-01T09:00",
+            &[
+                "course",
+                "start",
+                "--patient",
+                "P2",
+                "--template",
+                "example-hdm-rush-3d",
+                "--start",
+                "2026-12-07T09:00",
+            ],
+        )
+        .trim()
+        .to_string();
+    w.give_next(&hh(7, 9, 0), &c2, &hh(7, 9, 30), 0);
+    w.ok(
+        &hh(7, 9, 40),
+        &[
+            "react",
+            &c2,
+            "--grade",
+            "2b",
+            "--onset-min",
+            "35",
+            "--symptom",
+            "wheeze",
+            "--by",
+            "Dr Wang",
+        ],
+    );
+    // Patient 1 did not come on the 7th: on the 8th the sheet starts their course.
+    let v: Value =
+        serde_json::from_str(&w.ok(&hh(8, 7, 0), &["sheet", "--date", "2026-12-08", "--json"]))
+            .expect("json");
+    let rows = v.as_array().expect("rows");
+    assert_eq!(rows[0]["action"], "physician_review");
+    assert_eq!(rows[0]["course"].as_i64(), c2.parse().ok());
+    let times: Vec<&str> = rows[1..]
+        .iter()
+        .map(|r| r["time"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(times, ["08:00", "08:30", "09:00", "09:30"]);
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r["course"].as_i64() == c1.parse().ok())
+    );
+    assert_eq!(rows[1]["dose"].to_string(), "10");
+    let text = w.ok(&hh(8, 7, 0), &["sheet", "--date", "2026-12-08"]);
+    assert!(text.contains("DO NOT GIVE — physician review"), "{text}");
+    assert!(text.contains("Zhāng Wěi (P1)"), "{text}");
+    // Nothing is due on a Saturday.
+    let v: Value =
+        serde_json::from_str(&w.ok(&hh(8, 7, 0), &["sheet", "--date", "2026-12-12", "--json"]))
+            .expect("json");
+    assert_eq!(
+        v.as_array().map(|a| a
+            .iter()
+            .filter(|r| r["action"] != "physician_review")
+            .count()),
+        Some(0)
+    );
+}
