@@ -1,4 +1,5 @@
-//! Terminal tables. Rendering decides nothing clinical: it lays out what it is given.
+//! Terminal tables and PDF pages. Rendering decides nothing clinical: it lays out what it is
+//! given.
 
 use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 
@@ -29,3 +30,4 @@ pub fn every_weeks(interval: u32, tolerance: u32) -> String {
         format!("{interval} weeks")
     }
 }
+pub mod pdf;
