@@ -473,7 +473,7 @@ impl<'f> Writer<'f> {
             .and_hms_opt(0, 0, 0)
             .map_or(0, |d| d.and_utc().timestamp());
         let when = printpdf::OffsetDateTime::from_unix_timestamp(ts)
-            .unwrap_or_else(|_| doc.metadata.info.creation_date);
+            .unwrap_or(doc.metadata.info.creation_date);
         doc.metadata.info.creation_date = when;
         doc.metadata.info.modification_date = when;
         doc.metadata.info.metadata_date = when;
