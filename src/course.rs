@@ -1471,7 +1471,19 @@ pub fn sheet_rows(
     let Some(first) = d.dosing.clone() else {
         return Vec::new();
     };
-    let first_time = d.not_before.map_or(start, |t| t.max(start)).time();
+    // On its planned date a dose is listed at its planned time (if later): nurses plan the day
+    // by it, though it does not gate the dose.
+    let planned = ctx
+        .plan
+        .steps
+        .get(first.step.wrapping_sub(1))
+        .filter(|s| s.date == date)
+        .map_or(start, |s| NaiveDateTime::new(date, s.time));
+    let first_time = d
+        .not_before
+        .map_or(start, |t| t.max(start))
+        .max(planned)
+        .time();
     let plan_len = ctx.plan.steps.len();
     let obs_of = |step: usize| {
         ctx.plan

@@ -1032,6 +1032,17 @@ struct SheetLine {
     row: course::SheetRow,
     vial_label: Option<String>,
     cap: Option<String>,
+    concentration: Option<String>,
+}
+
+/// Where `sheet --pdf` writes, and how.
+pub(super) struct PdfOut {
+    /// The file.
+    pub path: PathBuf,
+    /// Paper size.
+    pub paper: crate::render::pdf::Paper,
+    /// A font for characters DejaVu lacks.
+    pub font: Option<PathBuf>,
 }
 
 /// `ritplan sheet --date DATE`: every active course's rows for the day, in time order.
@@ -1039,6 +1050,7 @@ pub(super) fn sheet(
     store: &Store,
     date: NaiveDate,
     json: bool,
+    pdf: Option<PdfOut>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -1075,6 +1087,7 @@ pub(super) fn sheet(
                 patient: loaded.record.patient_id.clone(),
                 name: name.clone(),
                 vial_label: vial.map(|v| v.label.clone()),
+                concentration: vial.map(|v| v.concentration.to_string()),
                 cap: vial.map(|v| v.cap.clone()),
                 row,
             });
@@ -1082,6 +1095,9 @@ pub(super) fn sheet(
     }
     // Time order; DO NOT GIVE rows first, so that nobody misses them.
     lines.sort_by_key(|l| (l.row.time, l.course));
+    if let Some(pdf) = pdf {
+        return sheet_pdf(&lines, date, &pdf, out);
+    }
     if json {
         return write_json(out, &lines);
     }
@@ -1157,5 +1173,113 @@ pub(super) fn sheet(
         out,
         "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose."
     )?;
+    Ok(())
+}
+
+fn sheet_cells(l: &SheetLine) -> (String, String, String, String) {
+    match (&l.row.dosing, &l.row.action) {
+        (_, ActionKind::PhysicianReview) => (
+            String::new(),
+            "DO NOT GIVE — physician review".to_string(),
+            String::new(),
+            String::new(),
+        ),
+        (Some(d), _) => (
+            d.step.to_string(),
+            format!(
+                "{} ({}) {}",
+                l.vial_label.clone().unwrap_or_default(),
+                l.cap.clone().unwrap_or_default(),
+                l.concentration.clone().unwrap_or_default()
+            ),
+            d.volume_ml.to_string(),
+            d.dose.to_string(),
+        ),
+        _ => (String::new(), String::new(), String::new(), String::new()),
+    }
+}
+
+fn sheet_pdf(
+    lines: &[SheetLine],
+    date: NaiveDate,
+    pdf: &PdfOut,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    use crate::render::pdf::{Align, Writer, col};
+    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+    let fonts = super::pdf_fonts(&names, pdf.font.as_deref())?;
+    let mut w = Writer::new(
+        &fonts,
+        pdf.paper,
+        true,
+        &format!("Daily dosing sheet · {date} ({})", date.format("%A")),
+    );
+    w.paragraph(
+        "Doses as the record allows them at opening time. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose. DO NOT GIVE rows wait for a physician.",
+        8.5,
+        false,
+    );
+    w.space(4.0);
+    let columns = [
+        col("time", 0.9, Align::Left),
+        col("patient", 2.5, Align::Left),
+        col("step", 0.7, Align::Right),
+        col("vial", 2.9, Align::Left),
+        col("volume", 1.1, Align::Right),
+        col("dose", 1.6, Align::Right),
+        col("obs min", 0.9, Align::Right),
+        col("PEF %", 0.9, Align::Left),
+        col("screen ✓", 1.2, Align::Left),
+        col("given at", 1.1, Align::Left),
+        col("site L/R", 0.9, Align::Left),
+        col("lot", 1.0, Align::Left),
+        col("reaction", 1.2, Align::Left),
+        col("nurse", 1.0, Align::Left),
+        col("check", 1.0, Align::Left),
+    ];
+    let strong: Vec<bool> = lines
+        .iter()
+        .map(|l| l.row.action == ActionKind::PhysicianReview)
+        .collect();
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .map(|l| {
+            let (step, vial, volume, dose) = sheet_cells(l);
+            let mut r = vec![
+                l.row
+                    .time
+                    .map(|t| t.format("%H:%M").to_string())
+                    .unwrap_or_else(|| "--:--".into()),
+                format!("{} ({}, course {})", l.name, l.patient, l.course),
+                step,
+                vial,
+                volume,
+                dose,
+                l.row
+                    .observation_min
+                    .map(|o| o.to_string())
+                    .unwrap_or_default(),
+            ];
+            r.extend(std::iter::repeat_n(String::new(), 8));
+            r
+        })
+        .collect();
+    if rows.is_empty() {
+        w.paragraph("No injection is due on this day.", 11.0, true);
+    } else {
+        w.table(&columns, &rows, &strong, 8.5, 24.0);
+    }
+    let footer = format!(
+        "ritplan {} · dosing sheet {date}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let (bytes, warnings) = w
+        .finish(&format!("Dosing sheet {date}"), &footer, date)
+        .map_err(|e| CliError::Data(e.to_string()))?;
+    super::write_atomically(&pdf.path, &bytes)?;
+    for warning in warnings {
+        writeln!(out, "warning from the PDF writer: {warning}")?;
+    }
+    writeln!(out, "{}", pdf.path.display())?;
     Ok(())
 }

@@ -329,6 +329,16 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// Write a PDF to FILE (landscape) instead of the terminal table.
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
+        /// Paper size for --pdf.
+        #[arg(long, value_enum, default_value = "a4")]
+        paper: crate::render::pdf::Paper,
+        /// A TrueType/OpenType font for characters DejaVu Sans lacks (e.g. Chinese names);
+        /// without it the usual system locations are searched when a name needs one.
+        #[arg(long, value_name = "FILE")]
+        font: Option<PathBuf>,
     },
     /// Look up the omalizumab dose in the label's table (exact cells, no interpolation).
     ///
@@ -654,9 +664,16 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             out,
             &mut err,
         ),
-        Command::Sheet { date, json } => {
+        Command::Sheet {
+            date,
+            json,
+            pdf,
+            paper,
+            font,
+        } => {
             let store = course::open_store(ctx.db.as_ref())?;
-            course::sheet(&store, date.unwrap_or_else(today), json, out, &mut err)
+            let pdf = pdf.map(|path| course::PdfOut { path, paper, font });
+            course::sheet(&store, date.unwrap_or_else(today), json, pdf, out, &mut err)
         }
         Command::Risk { patient, on, json } => risk::risk(
             &ctx,
@@ -796,6 +813,65 @@ impl Context {
         }
         Ok(catalog)
     }
+}
+
+/// Where fonts for Chinese, Japanese and Korean usually are on Linux (Debian packages
+/// fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming, fonts-droid-fallback).
+const CJK_FONTS: &[&str] = &[
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+];
+
+/// DejaVu Sans, plus `font` if given, else a system CJK font when some text needs one.
+fn pdf_fonts(texts: &[&str], font: Option<&Path>) -> Result<crate::render::pdf::Fonts, CliError> {
+    use crate::render::pdf::Fonts;
+    let bad = |e: crate::render::pdf::PdfError| CliError::Data(e.to_string());
+    if let Some(path) = font {
+        let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+            context: format!("cannot read font {}", path.display()),
+            source,
+        })?;
+        return Fonts::new(Some(&bytes))
+            .map_err(|e| CliError::Data(format!("{}: {e}", path.display())));
+    }
+    let plain = Fonts::new(None).map_err(bad)?;
+    if texts.iter().all(|t| plain.missing(t).is_none()) {
+        return Ok(plain);
+    }
+    for candidate in CJK_FONTS {
+        if let Ok(bytes) = std::fs::read(candidate)
+            && let Ok(fonts) = Fonts::new(Some(&bytes))
+        {
+            return Ok(fonts);
+        }
+    }
+    // No font found: the PDF writer will refuse, naming the character.
+    Ok(plain)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let io = |source| CliError::Io {
+        context: format!("cannot write {}", path.display()),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
 }
 
 /// Reads rules from sources, printing every problem.

@@ -247,7 +247,8 @@ impl<'f> Writer<'f> {
         let mut lines = Vec::new();
         for para in text.split('\n') {
             let mut line = String::new();
-            for word in para.split(' ') {
+            for word in unbreakable_words(para) {
+                let word = word.as_str();
                 let candidate = if line.is_empty() {
                     word.to_string()
                 } else {
@@ -367,8 +368,16 @@ impl<'f> Writer<'f> {
     }
 
     /// A table with a grid; the header row is repeated on every page the table spans. Cells
-    /// wrap; `min_row` keeps rows tall enough to write in by hand.
-    pub fn table(&mut self, columns: &[Column], rows: &[Vec<String>], size: f32, min_row: f32) {
+    /// wrap; `min_row` keeps rows tall enough to write in by hand; rows whose `strong` flag is
+    /// set are printed bold on a tinted background (what must not be missed).
+    pub fn table(
+        &mut self,
+        columns: &[Column],
+        rows: &[Vec<String>],
+        strong: &[bool],
+        size: f32,
+        min_row: f32,
+    ) {
         let total: f32 = columns.iter().map(|c| c.weight).sum();
         let widths: Vec<f32> = columns
             .iter()
@@ -417,13 +426,45 @@ impl<'f> Writer<'f> {
         };
         self.ensure(header_h + min_row.max(lead + 2.0 * pad));
         draw_header(self);
-        for row in rows {
-            let (cells, h) = layout(self, row, false);
+        for (i, row) in rows.iter().enumerate() {
+            let bold = strong.get(i).copied().unwrap_or(false);
+            let (cells, h) = layout(self, row, bold);
             let h = h.max(min_row);
             if self.ensure(h) {
                 draw_header(self);
             }
-            draw_row(self, &cells, h, false);
+            if bold {
+                let (x, y, width) = (self.margin, self.y - h, widths.iter().sum::<f32>());
+                self.ops().extend([
+                    Op::SetFillColor {
+                        col: Color::Rgb(Rgb {
+                            r: 1.0,
+                            g: 0.85,
+                            b: 0.85,
+                            icc_profile: None,
+                        }),
+                    },
+                    Op::DrawRectangle {
+                        rectangle: Rect {
+                            x: Pt(x),
+                            y: Pt(y),
+                            width: Pt(width),
+                            height: Pt(h),
+                            mode: Some(printpdf::PaintMode::Fill),
+                            winding_order: None,
+                        },
+                    },
+                    Op::SetFillColor {
+                        col: Color::Rgb(Rgb {
+                            r: 0.0,
+                            g: 0.0,
+                            b: 0.0,
+                            icc_profile: None,
+                        }),
+                    },
+                ]);
+            }
+            draw_row(self, &cells, h, bold);
         }
         self.y -= 4.0;
     }
@@ -492,6 +533,28 @@ impl<'f> Writer<'f> {
             .save(&PdfSaveOptions::default(), &mut warnings);
         Ok((bytes, warnings.iter().map(|w| format!("{w:?}")).collect()))
     }
+}
+
+/// The words of `text`, keeping a number's thousands groups together (`1 000 SQ-U/mL` never
+/// breaks between `1` and `000`, which a reader could take for two numbers).
+fn unbreakable_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for w in text.split(' ') {
+        let joins = words.last().is_some_and(|prev: &String| {
+            prev.ends_with(|c: char| c.is_ascii_digit())
+                && w.len() >= 3
+                && w.chars().take(3).all(|c| c.is_ascii_digit())
+                && !w.chars().nth(3).is_some_and(|c| c.is_ascii_digit())
+        });
+        match words.last_mut() {
+            Some(prev) if joins => {
+                prev.push(' ');
+                prev.push_str(w);
+            }
+            _ => words.push(w.to_string()),
+        }
+    }
+    words
 }
 
 /// The operations that print one line of `text`, one run per font.
@@ -602,6 +665,7 @@ mod tests {
                 col("given", 2.0, Align::Left),
             ],
             &rows,
+            &[],
             9.0,
             14.0,
         );
@@ -642,6 +706,19 @@ mod tests {
             w.finish("t", "f", d()).expect("pdf").0
         };
         assert_eq!(extract_text(&make()), extract_text(&make()));
+    }
+
+    #[test]
+    fn thousands_groups_stay_on_one_line() {
+        let fonts = Fonts::new(None).expect("fonts");
+        let w = Writer::new(&fonts, Paper::A4, false, "");
+        let width = fonts.width("Vial 2 (green) 1", 8.5, false) + 1.0;
+        let lines = w.wrap("Vial 2 (green) 1 000 SQ-U/mL", width, 8.5, false);
+        assert!(lines.iter().any(|l| l.contains("1 000")), "{lines:?}");
+        assert_eq!(
+            unbreakable_words("1 000 000 SQ-U at 2 1000"),
+            ["1 000 000", "SQ-U", "at", "2", "1000"]
+        );
     }
 
     #[test]

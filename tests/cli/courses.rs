@@ -728,3 +728,158 @@ fn the_daily_sheet_lists_doses_in_time_order_and_do_not_give_rows_first() {
         Some(0)
     );
 }
+
+#[test]
+fn the_daily_sheet_as_pdf() {
+    let w = Ward::new();
+    let c1 = w.rush_course();
+    w.ok(
+        "2026-12-01T09:00",
+        &[
+            "patient",
+            "add",
+            "--id",
+            "P2",
+            "--name",
+            "José Núñez",
+            "--dob",
+            "1985-01-01",
+            "--weight",
+            "80",
+            "--sige",
+            "1.5",
+            "--total-ige",
+            "300",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+        ],
+    );
+    let c2 = w
+        .ok(
+            "2026-12-01T09:00",
+            &[
+                "course",
+                "start",
+                "--patient",
+                "P2",
+                "--template",
+                "example-hdm-rush-3d",
+                "--start",
+                "2026-12-07T09:00",
+            ],
+        )
+        .trim()
+        .to_string();
+    w.give_next(&hh(7, 9, 0), &c2, &hh(7, 9, 30), 0);
+    w.ok(
+        &hh(7, 9, 40),
+        &[
+            "react",
+            &c2,
+            "--grade",
+            "2b",
+            "--onset-min",
+            "35",
+            "--symptom",
+            "wheeze",
+            "--by",
+            "Dr Wang",
+        ],
+    );
+    let pdf = w.db.with_file_name("sheet.pdf");
+    w.ok(
+        &hh(8, 7, 0),
+        &[
+            "sheet",
+            "--date",
+            "2026-12-08",
+            "--pdf",
+            pdf.to_str().unwrap(),
+        ],
+    );
+    let pages =
+        ritplan::render::pdf::extract_text(&std::fs::read(&pdf).expect("pdf")).expect("parse");
+    let text = pages.concat().join("\n");
+    assert!(text.contains("DO NOT GIVE"), "{text}");
+    assert!(text.contains("José Núñez"), "{text}");
+    assert!(
+        text.contains("Zhāng Wěi (P1,") && text.contains(&format!("course {c1})")),
+        "{text}"
+    );
+    assert!(
+        text.contains("10 SQ-U") && text.contains("2 000 SQ-U"),
+        "{text}"
+    );
+    assert!(text.contains("Page 1 of"), "{text}");
+    // A name no font can print: refused, naming the character, and no file written.
+    w.ok(
+        "2026-12-01T09:00",
+        &[
+            "patient",
+            "add",
+            "--id",
+            "P3",
+            "--name",
+            "王芳",
+            "--dob",
+            "1985-01-01",
+            "--weight",
+            "60",
+            "--sige",
+            "1.5",
+            "--total-ige",
+            "300",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+        ],
+    );
+    w.ok(
+        "2026-12-01T09:00",
+        &[
+            "course",
+            "start",
+            "--patient",
+            "P3",
+            "--template",
+            "example-hdm-rush-3d",
+            "--start",
+            "2026-12-07T09:00",
+        ],
+    );
+    let other = w.db.with_file_name("other.pdf");
+    let (code, _, err) = w.run(
+        &hh(8, 7, 0),
+        &[
+            "sheet",
+            "--date",
+            "2026-12-08",
+            "--pdf",
+            other.to_str().unwrap(),
+            "--font",
+            "/nonexistent/font.ttf",
+        ],
+    );
+    assert_eq!(code, Some(74), "{err}");
+    let latin = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf";
+    if Path::new(latin).exists() {
+        let (code, _, err) = w.run(
+            &hh(8, 7, 0),
+            &[
+                "sheet",
+                "--date",
+                "2026-12-08",
+                "--pdf",
+                other.to_str().unwrap(),
+                "--font",
+                latin,
+            ],
+        );
+        assert_eq!(code, Some(65), "{err}");
+        assert!(err.contains("'王'"), "{err}");
+        assert!(!other.exists());
+    }
+}
