@@ -218,6 +218,91 @@ pub struct Policy {
     pub risk: RiskRules,
     /// Omalizumab dosing tables by label (`eu`, `us`).
     pub omalizumab: Vec<OmalizumabTable>,
+    /// Emergency essentials for the protocol.
+    pub emergency: Emergency,
+}
+
+/// Epinephrine dosing and the call-the-physician text, for printed protocols.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Emergency {
+    /// Adult IM dose, mg.
+    pub adult_mg: Decimal,
+    /// Child IM dose per kg, mg.
+    pub child_mg_per_kg: Decimal,
+    /// Child maximum, mg.
+    pub child_max_mg: Decimal,
+    /// The adult dose from this age.
+    pub adult_from_years: u32,
+    /// May be repeated after this many minutes.
+    pub repeat_every_min: u32,
+    /// Provenance of the epinephrine numbers.
+    pub epinephrine: Provenance,
+    /// When to call the physician.
+    pub call_physician: String,
+    /// Its provenance.
+    pub call_provenance: Provenance,
+}
+
+impl Emergency {
+    /// The IM epinephrine dose for a patient, mg (1 mg/mL: the same number in mL).
+    pub fn epinephrine_mg(&self, age_years: u32, weight_kg: Decimal) -> Decimal {
+        if age_years >= self.adult_from_years {
+            self.adult_mg
+        } else {
+            (self.child_mg_per_kg * weight_kg)
+                .min(self.child_max_mg)
+                .round_dp(2)
+        }
+    }
+}
+
+fn read_emergency(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<Emergency> {
+    doc.only_keys(
+        diags,
+        &[
+            "kind",
+            "id",
+            "name",
+            "note",
+            "epinephrine_im",
+            "call_physician",
+        ],
+    );
+    let e = doc.sub_table(diags, "epinephrine_im", true)?;
+    e.only_keys(
+        diags,
+        &[
+            "adult_mg",
+            "child_mg_per_kg",
+            "child_max_mg",
+            "adult_from_years",
+            "repeat_every_min",
+            "source",
+            "evidence",
+            "certainty",
+            "note",
+        ],
+    );
+    let adult = e.decimal(diags, "adult_mg", true);
+    let per_kg = e.decimal(diags, "child_mg_per_kg", true);
+    let max = e.decimal(diags, "child_max_mg", true);
+    let from = e.count(diags, "adult_from_years", true);
+    let repeat = e.count(diags, "repeat_every_min", true);
+    let p = read_provenance(&e, diags);
+    let c = doc.sub_table(diags, "call_physician", true)?;
+    c.only_keys(diags, &["text", "source", "evidence", "certainty", "note"]);
+    let text = c.string(diags, "text", true);
+    let cp = read_provenance(&c, diags);
+    Some(Emergency {
+        adult_mg: adult?.value,
+        child_mg_per_kg: per_kg?.value,
+        child_max_mg: max?.value,
+        adult_from_years: from?.value,
+        repeat_every_min: repeat?.value,
+        epinephrine: p?,
+        call_physician: text?.value,
+        call_provenance: cp?,
+    })
 }
 
 /// The rules files compiled into the binary: (file name, text).
@@ -235,6 +320,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../rules/course-us-practice-parameter.toml"),
     ),
     ("risk.toml", include_str!("../../rules/risk.toml")),
+    ("emergency.toml", include_str!("../../rules/emergency.toml")),
     (
         "omalizumab-eu.toml",
         include_str!("../../rules/omalizumab-eu.toml"),
@@ -271,6 +357,7 @@ impl Policy {
     pub fn from_sources(sources: Vec<SourceText>) -> Result<Policy, PolicyError> {
         let mut checks = None;
         let mut risk_rules = None;
+        let mut emergency = None;
         let mut omalizumab = Vec::new();
         let mut rule_sets = Vec::new();
         let mut failed = Vec::new();
@@ -296,6 +383,9 @@ impl Policy {
                                     rule_sets.push(info);
                                 }
                             }
+                        }
+                        Some(k) if k == "emergency" => {
+                            emergency = read_emergency(&doc, &mut diags).or(emergency);
                         }
                         Some(k) if k == "risk" => {
                             risk_rules = risk::read(&doc, &mut diags).or(risk_rules);
@@ -341,6 +431,7 @@ impl Policy {
         Ok(Policy {
             template_checks: checks.ok_or_else(|| missing("template-checks"))?,
             risk: risk_rules.ok_or_else(|| missing("risk"))?,
+            emergency: emergency.ok_or_else(|| missing("emergency"))?,
             rule_sets,
             omalizumab,
         })
@@ -453,6 +544,18 @@ mod tests {
         assert!(p.rule_set("norwegian-guide").is_some());
         assert!(p.rule_set("us-practice-parameter").is_some());
         assert!(p.rule_set("nonsense").is_none());
+    }
+
+    #[test]
+    fn epinephrine_by_age_and_weight() {
+        let e = Policy::bundled().expect("rules").emergency;
+        assert_eq!(e.epinephrine_mg(30, Decimal::from(90)), Decimal::new(5, 1));
+        assert_eq!(e.epinephrine_mg(9, Decimal::from(31)), Decimal::new(31, 2));
+        assert_eq!(
+            e.epinephrine_mg(11, Decimal::from(60)),
+            Decimal::new(5, 1),
+            "capped at 0.5 mg"
+        );
     }
 
     #[test]
