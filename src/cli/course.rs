@@ -1283,3 +1283,141 @@ fn sheet_pdf(
     writeln!(out, "{}", pdf.path.display())?;
     Ok(())
 }
+
+/// `ritplan course pdf`: the course's protocol, with what the record says of each step.
+pub(super) fn course_pdf(
+    store: &Store,
+    id: i64,
+    pdf: &PdfOut,
+    now: NaiveDateTime,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let loaded = load(store, id, err)?;
+    let patient = store
+        .patient(&loaded.record.patient_id)?
+        .ok_or_else(|| CliError::Data(format!("course {id}: its patient is missing")))?;
+    let inputs: Inputs = serde_json::from_str(&loaded.record.inputs_json)
+        .map_err(|e| CliError::Data(e.to_string()))?;
+    let pat = inputs.patient()?;
+    let weight = pat.require_weight()?;
+    let events = store.events(id)?;
+    let voided: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e.event.kind {
+            EventKind::Correction { corrects, .. } => Some(corrects),
+            _ => None,
+        })
+        .collect();
+    let live: Vec<&StoredEvent> = events
+        .iter()
+        .filter(|e| !voided.contains(&e.event.seq))
+        .collect();
+    // Every administration of a step, in order: a step repeated after a reaction keeps each
+    // administration's own reactions.
+    let mut per_step: Vec<Vec<crate::render::protocol::Recorded>> =
+        vec![Vec::new(); loaded.plan.steps.len()];
+    for (i, e) in live.iter().enumerate() {
+        if let EventKind::DoseGiven {
+            step,
+            lot,
+            site,
+            pef_percent,
+            ..
+        } = &e.event.kind
+            && let Some(list) = per_step.get_mut(step.wrapping_sub(1))
+        {
+            let after = live[i + 1..]
+                .iter()
+                .take_while(|x| !matches!(x.event.kind, EventKind::DoseGiven { .. }));
+            let mut local = String::new();
+            let mut systemic = String::new();
+            for x in after {
+                match &x.event.kind {
+                    EventKind::ObservationEnded { local_mm: Some(mm) } => local = mm.to_string(),
+                    EventKind::SystemicReaction { grade, .. } => systemic = grade.to_string(),
+                    _ => {}
+                }
+            }
+            list.push(crate::render::protocol::Recorded {
+                given_at: e.event.at.format("%m-%d %H:%M").to_string(),
+                site: site.clone().unwrap_or_default(),
+                lot: lot.clone().unwrap_or_default(),
+                pef: pef_percent
+                    .map(|p| p.normalize().to_string())
+                    .unwrap_or_default(),
+                local_mm: local,
+                systemic,
+                by: e.event.by.clone(),
+            });
+        }
+    }
+    let join = |list: &[crate::render::protocol::Recorded],
+                f: fn(&crate::render::protocol::Recorded) -> &String|
+     -> String {
+        if list.len() < 2 {
+            return list.first().map(|r| f(r).clone()).unwrap_or_default();
+        }
+        list.iter()
+            .map(|r| {
+                if f(r).is_empty() {
+                    "–".to_string()
+                } else {
+                    f(r).clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let recorded: Vec<crate::render::protocol::Recorded> = per_step
+        .iter()
+        .map(|list| crate::render::protocol::Recorded {
+            given_at: join(list, |r| &r.given_at),
+            site: join(list, |r| &r.site),
+            lot: join(list, |r| &r.lot),
+            pef: join(list, |r| &r.pef),
+            local_mm: join(list, |r| &r.local_mm),
+            systemic: join(list, |r| &r.systemic),
+            by: join(list, |r| &r.by),
+        })
+        .collect();
+    let rule_set = loaded
+        .policy
+        .rule_set(&loaded.record.rule_set)
+        .ok_or_else(|| CliError::Data(format!("course {id}: rule set missing")))?;
+    let who = crate::render::protocol::Identity {
+        name: patient.name.clone(),
+        id: patient.id.clone(),
+        dob: Some(patient.dob),
+        age_years: pat.age_years,
+        weight_kg: weight,
+    };
+    let doc = crate::render::protocol::Protocol {
+        who: &who,
+        plan: &loaded.plan,
+        template: &loaded.template,
+        rules: rule_set,
+        emergency: &loaded.policy.emergency,
+        epinephrine_mg: loaded
+            .policy
+            .emergency
+            .epinephrine_mg(pat.age_years, weight),
+        recorded,
+        title: format!("Course {id}"),
+        hash: super::short_hash([
+            loaded.record.template_text.as_str(),
+            loaded.record.rules_json.as_str(),
+        ]),
+        date: now.date(),
+    };
+    super::write_protocol(
+        &doc,
+        &[who.name.as_str()],
+        pdf.paper,
+        pdf.font.as_deref(),
+        &pdf.path,
+        err,
+    )?;
+    writeln!(out, "{}", pdf.path.display())?;
+    Ok(())
+}

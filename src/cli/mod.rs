@@ -176,6 +176,8 @@ enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        pdf: PdfArgs,
     },
     /// Patients: add, list, show.
     #[command(subcommand)]
@@ -363,6 +365,36 @@ enum Command {
     },
 }
 
+/// Where to write a PDF, and how.
+#[derive(Debug, Clone, clap::Args)]
+struct PdfArgs {
+    /// Also write the printable protocol to FILE (PDF).
+    #[arg(long, value_name = "FILE")]
+    pdf: Option<PathBuf>,
+    /// Paper size.
+    #[arg(long, value_enum, default_value = "a4")]
+    paper: crate::render::pdf::Paper,
+    /// A TrueType/OpenType font for characters DejaVu Sans lacks (e.g. Chinese names); without
+    /// it the usual system locations are searched when a name needs one.
+    #[arg(long, value_name = "FILE")]
+    font: Option<PathBuf>,
+}
+
+/// A short hash of the texts a document was made from (template and rules), for its footer.
+fn short_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize()
+        .iter()
+        .take(5)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Who records and when: on every recording command.
 #[derive(Debug, Clone, clap::Args)]
 struct RecordArgs {
@@ -434,6 +466,23 @@ enum CourseCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Write the course's printable protocol: the plan with the doses given and the reactions.
+    #[command(
+        after_help = "Examples:\n  ritplan course pdf 3 --out course-3.pdf\n  ritplan course pdf 3 --out course-3.pdf --paper letter --font /usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    )]
+    Pdf {
+        /// Course id.
+        id: i64,
+        /// The PDF file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Paper size.
+        #[arg(long, value_enum, default_value = "a4")]
+        paper: crate::render::pdf::Paper,
+        /// A font for characters DejaVu Sans lacks.
+        #[arg(long, value_name = "FILE")]
+        font: Option<PathBuf>,
     },
     /// Check the hash chain and the frozen copies (exit 65 if anything was altered).
     #[command(after_help = "Examples:\n  ritplan course verify 3")]
@@ -524,6 +573,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             calendar,
             accept_risk,
             json,
+            pdf,
         } => plan::run(
             &ctx,
             &template,
@@ -532,6 +582,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             &calendar,
             accept_risk.as_deref(),
             json,
+            &pdf,
             out,
             &mut err,
         ),
@@ -556,6 +607,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                     course::course_show(&store, id, json, now(), out, &mut err)
                 }
                 CourseCommand::Log { id, json } => course::course_log(&store, id, json, out),
+                CourseCommand::Pdf {
+                    id,
+                    out: file,
+                    paper,
+                    font,
+                } => {
+                    let pdf = course::PdfOut {
+                        path: file,
+                        paper,
+                        font,
+                    };
+                    course::course_pdf(&store, id, &pdf, now(), out, &mut err)
+                }
                 CourseCommand::Verify { id, json } => {
                     course::course_verify(&store, id, json, out, &mut err)
                 }
@@ -850,6 +914,26 @@ fn pdf_fonts(texts: &[&str], font: Option<&Path>) -> Result<crate::render::pdf::
     }
     // No font found: the PDF writer will refuse, naming the character.
     Ok(plain)
+}
+
+/// Renders a protocol and writes it atomically; reports the file on stderr.
+fn write_protocol(
+    doc: &crate::render::protocol::Protocol<'_>,
+    names: &[&str],
+    paper: crate::render::pdf::Paper,
+    font: Option<&Path>,
+    path: &Path,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let fonts = pdf_fonts(names, font)?;
+    let (bytes, warnings) = crate::render::protocol::render(doc, &fonts, paper)
+        .map_err(|e| CliError::Data(e.to_string()))?;
+    write_atomically(path, &bytes)?;
+    for w in warnings {
+        writeln!(err, "warning from the PDF writer: {w}")?;
+    }
+    writeln!(err, "protocol written to {}", path.display())?;
+    Ok(())
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.

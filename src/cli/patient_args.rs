@@ -17,6 +17,12 @@ pub struct PatientArgs {
     /// beta_blocker, asthma, omalizumab_weeks or omalizumab_since).
     #[arg(long, value_name = "FILE")]
     patient: Option<PathBuf>,
+    /// The patient's name (for printed protocols).
+    #[arg(long)]
+    name: Option<String>,
+    /// The patient's clinic id (for printed protocols).
+    #[arg(long)]
+    id: Option<String>,
     /// Age in years.
     #[arg(long)]
     age: Option<u32>,
@@ -75,6 +81,21 @@ impl PatientArgs {
             input.omalizumab_since = self.omalizumab_since;
         }
         Ok(input)
+    }
+
+    /// Name and id: flags, else the patient file's.
+    pub fn identity(&self) -> Result<(Option<String>, Option<String>), CliError> {
+        let (mut name, mut id) = match &self.patient {
+            Some(path) => read_identity(path)?,
+            None => (None, None),
+        };
+        if self.name.is_some() {
+            name = self.name.clone();
+        }
+        if self.id.is_some() {
+            id = self.id.clone();
+        }
+        Ok((name, id))
     }
 
     /// The validated patient at `on`.
@@ -157,4 +178,15 @@ fn read_patient_file(path: &std::path::Path) -> Result<PatientInput, CliError> {
         return Err(CliError::Data(format!("{} has errors", src.name)));
     }
     input.ok_or_else(|| CliError::Data(format!("{} has errors", src.name)))
+}
+
+fn read_identity(path: &std::path::Path) -> Result<(Option<String>, Option<String>), CliError> {
+    let src = read_source(path)?;
+    let Ok(doc) = parse_document(&src.text) else {
+        return Ok((None, None));
+    };
+    let mut diags = Diags::default();
+    let name = doc.string(&mut diags, "name", false).map(|s| s.value);
+    let id = doc.string(&mut diags, "id", false).map(|s| s.value);
+    Ok((name, id))
 }

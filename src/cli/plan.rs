@@ -81,6 +81,7 @@ pub(super) fn run(
     calendar: &CalendarArgs,
     accept_risk: Option<&str>,
     json: bool,
+    pdf: &super::PdfArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -129,6 +130,47 @@ pub(super) fn run(
             }))
         }
         Ok(Ok(p)) => {
+            if let Some(path) = &pdf.pdf {
+                let (name, id) = patient_args.identity()?;
+                let used = catalog.get(&p.template.id).unwrap_or(&template);
+                let rule_set = policy.rule_set(&used.rules).ok_or_else(|| {
+                    CliError::Data(format!("rule set {:?} is missing", used.rules))
+                })?;
+                let weight = patient.require_weight()?;
+                let mut hashed: Vec<String> = catalog
+                    .source(&used.id)
+                    .map(|s| s.text.clone())
+                    .into_iter()
+                    .collect();
+                hashed.extend(ctx.rule_sources()?.into_iter().map(|s| s.text));
+                let who = crate::render::protocol::Identity {
+                    name: name.unwrap_or_else(|| "(name not given)".into()),
+                    id: id.unwrap_or_else(|| "—".into()),
+                    dob: None,
+                    age_years: patient.age_years,
+                    weight_kg: weight,
+                };
+                let doc = crate::render::protocol::Protocol {
+                    who: &who,
+                    plan: &p,
+                    template: used,
+                    rules: rule_set,
+                    emergency: &policy.emergency,
+                    epinephrine_mg: policy.emergency.epinephrine_mg(patient.age_years, weight),
+                    recorded: Vec::new(),
+                    title: "Plan".into(),
+                    hash: super::short_hash(hashed.iter().map(String::as_str)),
+                    date: start.0,
+                };
+                super::write_protocol(
+                    &doc,
+                    &[who.name.as_str()],
+                    pdf.paper,
+                    pdf.font.as_deref(),
+                    path,
+                    err,
+                )?;
+            }
             if json {
                 write_json(out, &p)
             } else {

@@ -31,3 +31,4 @@ pub fn every_weeks(interval: u32, tolerance: u32) -> String {
     }
 }
 pub mod pdf;
+pub mod protocol;
