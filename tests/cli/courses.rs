@@ -883,3 +883,221 @@ fn the_daily_sheet_as_pdf() {
         assert!(!other.exists());
     }
 }
+
+const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+
+fn pdf_text(path: &Path) -> Vec<String> {
+    ritplan::render::pdf::extract_text(&std::fs::read(path).expect("pdf"))
+        .expect("parse")
+        .into_iter()
+        .map(|page| page.join("\n"))
+        .collect()
+}
+
+#[test]
+fn the_protocol_of_a_course_with_reactions() {
+    let w = Ward::new();
+    w.ok(
+        "2026-12-01T09:00",
+        &[
+            "patient",
+            "add",
+            "--id",
+            "K7",
+            "--name",
+            "Emma Dubois",
+            "--dob",
+            "2017-03-02",
+            "--weight",
+            "31",
+            "--sige",
+            "52",
+            "--total-ige",
+            "410",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+        ],
+    );
+    let c = w
+        .ok(
+            "2026-12-01T09:00",
+            &[
+                "course",
+                "start",
+                "--patient",
+                "K7",
+                "--template",
+                "example-hdm-rush-3d",
+                "--start",
+                "2026-12-07T08:00",
+                "--accept-risk",
+                "Parents declined omalizumab",
+            ],
+        )
+        .trim()
+        .to_string();
+    w.give_next(&hh(7, 8, 0), &c, &hh(7, 9, 0), 60);
+    w.ok(
+        &hh(7, 9, 5),
+        &[
+            "react",
+            &c,
+            "--grade",
+            "1z",
+            "--onset-min",
+            "50",
+            "--symptom",
+            "urticaria",
+            "--by",
+            "Dr Wang",
+        ],
+    );
+    let pdf = w.db.with_file_name("protocol.pdf");
+    w.ok(
+        &hh(7, 12, 0),
+        &["course", "pdf", &c, "--out", pdf.to_str().unwrap()],
+    );
+    let pages = pdf_text(&pdf);
+    let n = pages.len();
+    assert!(n >= 3, "{n} pages");
+    for (i, p) in pages.iter().enumerate() {
+        assert!(
+            p.contains("Emma Dubois")
+                && p.contains("K7")
+                && p.contains("2017-03-02")
+                && p.contains("31 kg"),
+            "identity on page {}",
+            i + 1
+        );
+        assert!(
+            p.contains(&format!("Page {} of {n}", i + 1)),
+            "numbering on page {}",
+            i + 1
+        );
+        assert!(
+            p.contains("ritplan 0.1.0 · template and rules "),
+            "footer on page {}",
+            i + 1
+        );
+    }
+    let all = pages.join("\n");
+    for needle in [
+        "RISK ACCEPTED BY THE PHYSICIAN",
+        "Parents declined omalizumab",
+        "EXAMPLE schedule",
+        "evidence example [I]",
+        "Risk stratum HIGH",
+        "0.31 mg",
+        "Physician: name, signature, date",
+        "60",
+        "1z",
+    ] {
+        assert!(all.contains(needle), "{needle:?} missing");
+    }
+    // Every planned step's dose and volume is printed.
+    let plan: Value = serde_json::from_str(&w.ok(&hh(7, 12, 0), &["course", "show", &c, "--json"]))
+        .expect("json");
+    for s in plan["plan"]["steps"].as_array().expect("steps") {
+        let dose = s["dose"].to_string();
+        let grouped = dose
+            .as_bytes()
+            .rchunks(3)
+            .rev()
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert!(all.contains(&format!("{grouped} SQ-U")), "dose {grouped}");
+        assert!(
+            all.contains(&format!("{} mL", s["volume_ml"])),
+            "volume {}",
+            s["volume_ml"]
+        );
+    }
+}
+
+#[test]
+fn a_plan_protocol_on_letter_paper_and_a_chinese_name() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let pdf = dir.path().join("plan.pdf");
+    let base = [
+        "plan",
+        "--template",
+        "alutard-hdm-cluster-7w",
+        "--start",
+        "2026-12-07",
+        "--age",
+        "34",
+        "--weight",
+        "70",
+        "--sige",
+        "2",
+        "--total-ige",
+        "410",
+        "--fev1",
+        "95",
+        "--asthma",
+        "controlled",
+        "--id",
+        "C-88",
+        "--paper",
+        "letter",
+    ];
+    // Without a font that has the characters: refused, naming the first one, and no file.
+    let out = ritplan()
+        .args(base)
+        .args([
+            "--name",
+            "张伟",
+            "--pdf",
+            pdf.to_str().unwrap(),
+            "--font",
+            "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
+        ])
+        .output()
+        .expect("run");
+    if Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf").exists() {
+        assert_eq!(
+            out.status.code(),
+            Some(65),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stderr).contains("'张'"));
+        assert!(!pdf.exists());
+    }
+    // With a CJK font the name prints (CI installs fonts-wqy-microhei).
+    assert!(
+        Path::new(CJK_FONT).exists() || std::env::var_os("CI").is_none(),
+        "CI must install {CJK_FONT}"
+    );
+    if Path::new(CJK_FONT).exists() {
+        let out = ritplan()
+            .args(base)
+            .args([
+                "--name",
+                "张伟",
+                "--pdf",
+                pdf.to_str().unwrap(),
+                "--font",
+                CJK_FONT,
+            ])
+            .output()
+            .expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let pages = pdf_text(&pdf);
+        assert!(
+            pages
+                .iter()
+                .all(|p| p.contains("张伟") && p.contains("C-88")),
+            "{pages:?}"
+        );
+        assert!(pages[0].contains("evidence label [C-partial]"));
+    }
+}
