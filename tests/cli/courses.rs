@@ -960,6 +960,16 @@ fn the_protocol_of_a_course_with_reactions() {
         &["course", "pdf", &c, "--out", pdf.to_str().unwrap()],
     );
     let pages = pdf_text(&pdf);
+    let again = w.db.with_file_name("protocol-again.pdf");
+    w.ok(
+        &hh(7, 12, 0),
+        &["course", "pdf", &c, "--out", again.to_str().unwrap()],
+    );
+    assert_eq!(
+        pages,
+        pdf_text(&again),
+        "the same inputs must give the same text"
+    );
     let n = pages.len();
     assert!(n >= 3, "{n} pages");
     for (i, p) in pages.iter().enumerate() {
