@@ -1124,25 +1124,7 @@ pub(super) fn sheet(
         &[2, 3, 7],
     );
     for l in &lines {
-        let (step, vial, volume, dose) = match (&l.row.dosing, &l.row.action) {
-            (_, ActionKind::PhysicianReview) => (
-                "".into(),
-                "DO NOT GIVE — physician review".to_string(),
-                String::new(),
-                String::new(),
-            ),
-            (Some(d), _) => (
-                d.step.to_string(),
-                format!(
-                    "{} ({})",
-                    l.vial_label.clone().unwrap_or_default(),
-                    l.cap.clone().unwrap_or_default()
-                ),
-                d.volume_ml.to_string(),
-                d.dose.to_string(),
-            ),
-            _ => (String::new(), String::new(), String::new(), String::new()),
-        };
+        let (step, vial, volume, dose) = sheet_cells(l);
         t.add_row(vec![
             l.row
                 .time
