@@ -41,6 +41,43 @@ impl Ward {
         out
     }
 
+    /// Adds a patient with FEV1 95 % and controlled asthma.
+    #[allow(clippy::too_many_arguments)]
+    fn add_patient(
+        &self,
+        now: &str,
+        id: &str,
+        name: &str,
+        dob: &str,
+        weight: &str,
+        sige: &str,
+        total: &str,
+    ) {
+        self.ok(
+            now,
+            &[
+                "patient",
+                "add",
+                "--id",
+                id,
+                "--name",
+                name,
+                "--dob",
+                dob,
+                "--weight",
+                weight,
+                "--sige",
+                sige,
+                "--total-ige",
+                total,
+                "--fev1",
+                "95",
+                "--asthma",
+                "controlled",
+            ],
+        );
+    }
+
     fn next(&self, now: &str, course: &str) -> Value {
         serde_json::from_str(&self.ok(now, &["next", course, "--json"])).expect("json")
     }
@@ -299,28 +336,14 @@ fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
 #[test]
 fn a_missed_week_on_the_conventional_schedule() {
     let w = Ward::new();
-    w.ok(
+    w.add_patient(
         "2026-11-01T09:00",
-        &[
-            "patient",
-            "add",
-            "--id",
-            "P2",
-            "--name",
-            "Ana",
-            "--dob",
-            "1980-01-01",
-            "--weight",
-            "60",
-            "--sige",
-            "2",
-            "--total-ige",
-            "410",
-            "--fev1",
-            "95",
-            "--asthma",
-            "controlled",
-        ],
+        "P2",
+        "Ana",
+        "1980-01-01",
+        "60",
+        "2",
+        "410",
     );
     let c = w
         .ok(
@@ -464,29 +487,7 @@ fn recording_errors() {
     );
     assert!(out.contains("entered late"), "{out}");
     // A course cannot start for a high-risk unpretreated patient (the planner refuses).
-    w.ok(
-        &hh(1, 9, 0),
-        &[
-            "patient",
-            "add",
-            "--id",
-            "K1",
-            "--name",
-            "Kid",
-            "--dob",
-            "2017-03-02",
-            "--weight",
-            "31",
-            "--sige",
-            "52",
-            "--total-ige",
-            "410",
-            "--fev1",
-            "95",
-            "--asthma",
-            "controlled",
-        ],
-    );
+    w.add_patient(&hh(1, 9, 0), "K1", "Kid", "2017-03-02", "31", "52", "410");
     let (code, _, err) = w.run(
         &hh(1, 9, 0),
         &[
@@ -640,28 +641,14 @@ fn a_process_killed_mid_write_leaves_a_sound_database() {
 fn the_daily_sheet_lists_doses_in_time_order_and_do_not_give_rows_first() {
     let w = Ward::new();
     let c1 = w.rush_course();
-    w.ok(
+    w.add_patient(
         "2026-12-01T09:00",
-        &[
-            "patient",
-            "add",
-            "--id",
-            "P2",
-            "--name",
-            "Ana Souza",
-            "--dob",
-            "1985-01-01",
-            "--weight",
-            "80",
-            "--sige",
-            "1.5",
-            "--total-ige",
-            "300",
-            "--fev1",
-            "95",
-            "--asthma",
-            "controlled",
-        ],
+        "P2",
+        "Ana Souza",
+        "1985-01-01",
+        "80",
+        "1.5",
+        "300",
     );
     let c2 = w
         .ok(
@@ -733,28 +720,14 @@ fn the_daily_sheet_lists_doses_in_time_order_and_do_not_give_rows_first() {
 fn the_daily_sheet_as_pdf() {
     let w = Ward::new();
     let c1 = w.rush_course();
-    w.ok(
+    w.add_patient(
         "2026-12-01T09:00",
-        &[
-            "patient",
-            "add",
-            "--id",
-            "P2",
-            "--name",
-            "José Núñez",
-            "--dob",
-            "1985-01-01",
-            "--weight",
-            "80",
-            "--sige",
-            "1.5",
-            "--total-ige",
-            "300",
-            "--fev1",
-            "95",
-            "--asthma",
-            "controlled",
-        ],
+        "P2",
+        "José Núñez",
+        "1985-01-01",
+        "80",
+        "1.5",
+        "300",
     );
     let c2 = w
         .ok(
@@ -814,28 +787,14 @@ fn the_daily_sheet_as_pdf() {
     );
     assert!(text.contains("Page 1 of"), "{text}");
     // A name no font can print: refused, naming the character, and no file written.
-    w.ok(
+    w.add_patient(
         "2026-12-01T09:00",
-        &[
-            "patient",
-            "add",
-            "--id",
-            "P3",
-            "--name",
-            "王芳",
-            "--dob",
-            "1985-01-01",
-            "--weight",
-            "60",
-            "--sige",
-            "1.5",
-            "--total-ige",
-            "300",
-            "--fev1",
-            "95",
-            "--asthma",
-            "controlled",
-        ],
+        "P3",
+        "王芳",
+        "1985-01-01",
+        "60",
+        "1.5",
+        "300",
     );
     w.ok(
         "2026-12-01T09:00",
@@ -897,28 +856,14 @@ fn pdf_text(path: &Path) -> Vec<String> {
 #[test]
 fn the_protocol_of_a_course_with_reactions() {
     let w = Ward::new();
-    w.ok(
+    w.add_patient(
         "2026-12-01T09:00",
-        &[
-            "patient",
-            "add",
-            "--id",
-            "K7",
-            "--name",
-            "Emma Dubois",
-            "--dob",
-            "2017-03-02",
-            "--weight",
-            "31",
-            "--sige",
-            "52",
-            "--total-ige",
-            "410",
-            "--fev1",
-            "95",
-            "--asthma",
-            "controlled",
-        ],
+        "K7",
+        "Emma Dubois",
+        "2017-03-02",
+        "31",
+        "52",
+        "410",
     );
     let c = w
         .ok(
