@@ -1439,16 +1439,18 @@ fn opt_hhmm<S: Serializer>(t: &Option<chrono::NaiveTime>, s: S) -> Result<S::Ok,
     }
 }
 
-/// A course's rows on `date`'s dosing sheet, as the state machine sees it at `opens` that day:
-/// the next dose (with any late-dose adjustment), then the rest of that planned day's steps, each
-/// after the previous one's observation and interval, assuming no reaction. A course awaiting a
-/// physician gives one DO NOT GIVE row; a course with nothing due that day gives none.
+/// A course's rows on `date`'s dosing sheet, as the state machine sees it when the clinic opens
+/// that day: the next dose (with any late-dose adjustment), then the rest of that planned day's
+/// steps, each after the previous one's observation and interval, assuming no reaction. A course
+/// awaiting a physician gives one DO NOT GIVE row (even on a closed day); a course with nothing
+/// due that day, or a day the clinic is closed, gives none.
 pub fn sheet_rows(
     ctx: Context<'_>,
     state: &CourseState,
     date: NaiveDate,
-    opens: chrono::NaiveTime,
+    calendar: &crate::planner::ClinicCalendar,
 ) -> Vec<SheetRow> {
+    let opens = calendar.opens;
     let start = NaiveDateTime::new(date, opens);
     let day_end = NaiveDateTime::new(
         date,
@@ -1464,6 +1466,7 @@ pub fn sheet_rows(
     };
     match d.action {
         ActionKind::PhysicianReview => return vec![row(&d, None, None)],
+        _ if !calendar.is_clinic_day(date) => return Vec::new(),
         ActionKind::Stopped | ActionKind::DayEnded | ActionKind::Observe => return Vec::new(),
         ActionKind::Wait if d.not_before.is_none_or(|t| t > day_end) => return Vec::new(),
         _ => {}
@@ -1570,8 +1573,8 @@ mod sheet_tests {
             template: t,
             rules,
         };
-        let opens = chrono::NaiveTime::from_hms_opt(8, 0, 0).expect("t");
-        let rows = sheet_rows(ctx, &replay(ctx, &[]), date("2026-12-07"), opens);
+        let cal = weekdays();
+        let rows = sheet_rows(ctx, &replay(ctx, &[]), date("2026-12-07"), &cal);
         let times: Vec<String> = rows
             .iter()
             .map(|r| {
@@ -1582,7 +1585,7 @@ mod sheet_tests {
             .collect();
         assert_eq!(times, ["08:00", "08:30", "09:00", "09:30"]);
         assert!(
-            sheet_rows(ctx, &replay(ctx, &[]), date("2026-12-04"), opens).is_empty(),
+            sheet_rows(ctx, &replay(ctx, &[]), date("2026-12-04"), &cal).is_empty(),
             "nothing before the start"
         );
         // A systemic reaction of grade 2: one DO NOT GIVE row the next day.
@@ -1621,7 +1624,13 @@ mod sheet_tests {
                 kind: EventKind::ObservationEnded { local_mm: None },
             },
         ];
-        let rows = sheet_rows(ctx, &replay(ctx, &events), date("2026-12-08"), opens);
+        let rows = sheet_rows(ctx, &replay(ctx, &events), date("2026-12-08"), &cal);
+        // On a closed day nothing is due, but the DO NOT GIVE row stays.
+        assert!(sheet_rows(ctx, &replay(ctx, &[]), date("2026-12-12"), &cal).is_empty());
+        assert_eq!(
+            sheet_rows(ctx, &replay(ctx, &events), date("2026-12-12"), &cal).len(),
+            1
+        );
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].action, ActionKind::PhysicianReview);
         assert!(rows[0].dosing.is_none());

@@ -1071,13 +1071,7 @@ pub(super) fn sheet(
             .get(&loaded.record.patient_id)
             .map(|p| p.name.clone())
             .unwrap_or_default();
-        // No injection on a day the course's clinic is closed; a review is listed all the same.
-        let open = loaded.calendar.is_clinic_day(date);
-        let rows = course::sheet_rows(ctx, &state, date, loaded.calendar.opens);
-        for row in rows
-            .into_iter()
-            .filter(|r| open || r.action == ActionKind::PhysicianReview)
-        {
+        for row in course::sheet_rows(ctx, &state, date, &loaded.calendar) {
             let vial = row
                 .dosing
                 .as_ref()
