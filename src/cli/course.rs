@@ -1096,53 +1096,9 @@ pub(super) fn sheet(
         return write_json(out, &lines);
     }
     writeln!(out, "Dosing sheet {date} ({})", date.format("%A"))?;
-    let mut t = table(
-        &[
-            "time",
-            "patient",
-            "course",
-            "step",
-            "vial",
-            "volume",
-            "dose",
-            "obs",
-            "PEF %",
-            "questions",
-            "given at",
-            "site",
-            "lot",
-            "reaction",
-            "nurse",
-            "checker",
-        ],
-        &[2, 3, 7],
-    );
+    let mut t = table(&SHEET_COLUMNS.map(|(title, _, _)| title), &[2, 4, 5, 6]);
     for l in &lines {
-        let (step, vial, volume, dose) = sheet_cells(l);
-        t.add_row(vec![
-            l.row
-                .time
-                .map(|t| t.format("%H:%M").to_string())
-                .unwrap_or_else(|| "--:--".into()),
-            format!("{} ({})", l.name, l.patient),
-            l.course.to_string(),
-            step,
-            vial,
-            volume,
-            dose,
-            l.row
-                .observation_min
-                .map(|o| o.to_string())
-                .unwrap_or_default(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-        ]);
+        t.add_row(sheet_row(l));
     }
     writeln!(out, "{t}")?;
     writeln!(
@@ -1150,6 +1106,47 @@ pub(super) fn sheet(
         "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose."
     )?;
     Ok(())
+}
+
+/// The sheet's columns, for the terminal and the PDF: title, PDF width share, right-aligned.
+const SHEET_COLUMNS: [(&str, f32, bool); 15] = [
+    ("time", 0.9, false),
+    ("patient", 2.5, false),
+    ("step", 0.7, true),
+    ("vial", 2.9, false),
+    ("volume", 1.1, true),
+    ("dose", 1.6, true),
+    ("obs min", 0.9, true),
+    ("PEF %", 0.9, false),
+    ("screen ✓", 1.2, false),
+    ("given at", 1.1, false),
+    ("site L/R", 0.9, false),
+    ("lot", 1.0, false),
+    ("reaction", 1.2, false),
+    ("nurse", 1.0, false),
+    ("check", 1.0, false),
+];
+
+/// One sheet line's cells; the columns after the observation are left blank for the nurses.
+fn sheet_row(l: &SheetLine) -> Vec<String> {
+    let (step, vial, volume, dose) = sheet_cells(l);
+    let mut r = vec![
+        l.row
+            .time
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_else(|| "--:--".into()),
+        format!("{} ({}, course {})", l.name, l.patient, l.course),
+        step,
+        vial,
+        volume,
+        dose,
+        l.row
+            .observation_min
+            .map(|o| o.to_string())
+            .unwrap_or_default(),
+    ];
+    r.resize(SHEET_COLUMNS.len(), String::new());
+    r
 }
 
 fn sheet_cells(l: &SheetLine) -> (String, String, String, String) {
@@ -1196,50 +1193,21 @@ fn sheet_pdf(
         false,
     );
     w.space(4.0);
-    let columns = [
-        col("time", 0.9, Align::Left),
-        col("patient", 2.5, Align::Left),
-        col("step", 0.7, Align::Right),
-        col("vial", 2.9, Align::Left),
-        col("volume", 1.1, Align::Right),
-        col("dose", 1.6, Align::Right),
-        col("obs min", 0.9, Align::Right),
-        col("PEF %", 0.9, Align::Left),
-        col("screen ✓", 1.2, Align::Left),
-        col("given at", 1.1, Align::Left),
-        col("site L/R", 0.9, Align::Left),
-        col("lot", 1.0, Align::Left),
-        col("reaction", 1.2, Align::Left),
-        col("nurse", 1.0, Align::Left),
-        col("check", 1.0, Align::Left),
-    ];
+    let columns: Vec<_> = SHEET_COLUMNS
+        .iter()
+        .map(|(title, weight, right)| {
+            col(
+                title,
+                *weight,
+                if *right { Align::Right } else { Align::Left },
+            )
+        })
+        .collect();
     let strong: Vec<bool> = lines
         .iter()
         .map(|l| l.row.action == ActionKind::PhysicianReview)
         .collect();
-    let rows: Vec<Vec<String>> = lines
-        .iter()
-        .map(|l| {
-            let (step, vial, volume, dose) = sheet_cells(l);
-            let mut r = vec![
-                l.row
-                    .time
-                    .map(|t| t.format("%H:%M").to_string())
-                    .unwrap_or_else(|| "--:--".into()),
-                format!("{} ({}, course {})", l.name, l.patient, l.course),
-                step,
-                vial,
-                volume,
-                dose,
-                l.row
-                    .observation_min
-                    .map(|o| o.to_string())
-                    .unwrap_or_default(),
-            ];
-            r.extend(std::iter::repeat_n(String::new(), 8));
-            r
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = lines.iter().map(sheet_row).collect();
     if rows.is_empty() {
         w.paragraph("No injection is due on this day.", 11.0, true);
     } else {
