@@ -881,6 +881,26 @@ mod tests {
         .expect("a plan")
     }
 
+    /// The bundled rules, a plan of `template` for a low-risk adult, and its template's id.
+    struct Fixture {
+        w: World,
+        plan: Plan,
+        template: &'static str,
+    }
+
+    impl Fixture {
+        fn new(template: &'static str) -> Fixture {
+            let w = world();
+            let plan = make_plan(&w, template);
+            Fixture { w, plan, template }
+        }
+
+        fn course(&self, rule_set: &str) -> Course<'_> {
+            let t = self.w.catalog.get(self.template).expect("template");
+            Course::new(&self.plan, t, rules(&self.w, rule_set))
+        }
+    }
+
     struct Course<'a> {
         ctx: Context<'a>,
         events: Vec<Event>,
@@ -991,23 +1011,21 @@ mod tests {
 
     #[test]
     fn an_uneventful_rush_then_maintenance() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let mut c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
         assert_eq!(c.next("2026-12-07 08:00").dosing.map(|d| d.step), Some(1));
         let mut clock = at("2026-12-07 08:00");
         let mut day = clock.date();
         for step in 1..=10 {
-            if plan.steps[step - 1].date != day {
-                day = plan.steps[step - 1].date;
+            if fx.plan.steps[step - 1].date != day {
+                day = fx.plan.steps[step - 1].date;
                 clock = day.and_hms_opt(8, 0, 0).expect("t");
             }
             let when = clock.format("%Y-%m-%d %H:%M").to_string();
             let d = c.give_allowed(&when);
             assert_eq!(d.step, step);
             assert_eq!(c.next(&when).action, ActionKind::Observe);
-            let obs = plan.steps[step - 1].observation_min;
+            let obs = fx.plan.steps[step - 1].observation_min;
             clock += Duration::minutes(i64::from(obs));
             c.observe(&clock.format("%Y-%m-%d %H:%M").to_string(), 5);
         }
@@ -1023,10 +1041,8 @@ mod tests {
 
     #[test]
     fn the_first_dose_waits_for_the_planned_start_date() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let c = fx.course("norwegian-guide");
         let d = c.next("2026-12-04 10:00");
         assert_eq!(
             (d.action, d.not_before),
@@ -1037,10 +1053,8 @@ mod tests {
 
     #[test]
     fn the_interval_and_the_observation_gate_the_next_dose() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let mut c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
         c.give_allowed("2026-12-07 08:00");
         let d = c.next("2026-12-07 08:10");
         assert_eq!(d.action, ActionKind::Observe);
@@ -1054,10 +1068,8 @@ mod tests {
 
     #[test]
     fn a_large_local_reaction_steps_back() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let mut c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
         c.give_allowed("2026-12-07 08:00");
         c.observe("2026-12-07 08:30", 0);
         c.give_allowed("2026-12-07 08:30");
@@ -1078,10 +1090,8 @@ mod tests {
 
     #[test]
     fn a_grade_1_reaction_ends_the_day_and_steps_back() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let mut c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
         for (give, obs) in [("08:00", "08:30"), ("08:30", "09:00")] {
             c.give_allowed(&format!("2026-12-07 {give}"));
             c.observe(&format!("2026-12-07 {obs}"), 0);
@@ -1103,10 +1113,8 @@ mod tests {
 
     #[test]
     fn a_grade_2_reaction_needs_a_physician_before_any_dose() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let mut c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
         for (give, obs) in [("08:00", "08:30"), ("08:30", "09:00"), ("09:00", "09:30")] {
             c.give_allowed(&format!("2026-12-07 {give}"));
             c.observe(&format!("2026-12-07 {obs}"), 0);
@@ -1124,7 +1132,7 @@ mod tests {
             at("2026-12-08 08:00"),
             &Proposed {
                 step: 4,
-                volume_ml: plan.steps[3].volume_ml,
+                volume_ml: fx.plan.steps[3].volume_ml,
                 pef_percent: Some(Decimal::new(95, 0)),
                 screen_ok: true,
                 override_reason: None,
@@ -1149,10 +1157,8 @@ mod tests {
 
     #[test]
     fn a_grade_4_reaction_stops_unless_a_review_gives_a_reason() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let mut c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
         c.give_allowed("2026-12-07 08:00");
         c.push("2026-12-07 08:10", sr("4a"));
         assert_eq!(c.next("2026-12-08 08:00").action, ActionKind::Stopped);
@@ -1182,10 +1188,8 @@ mod tests {
 
     #[test]
     fn a_physician_stop_is_final_until_reviewed_again() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let mut c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
         c.give_allowed("2026-12-07 08:00");
         c.observe("2026-12-07 08:30", 0);
         c.push(
@@ -1267,10 +1271,8 @@ mod tests {
 
     #[test]
     fn give_refuses_anything_but_the_allowed_dose() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let c = fx.course("norwegian-guide");
         let s = c.state();
         let now = at("2026-12-07 08:00");
         let p =
@@ -1309,10 +1311,8 @@ mod tests {
 
     #[test]
     fn a_correction_voids_the_event_it_points_at() {
-        let w = world();
-        let plan = make_plan(&w, "example-hdm-rush-3d");
-        let t = w.catalog.get("example-hdm-rush-3d").expect("t");
-        let mut c = Course::new(&plan, t, rules(&w, "norwegian-guide"));
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
         c.give_allowed("2026-12-07 08:00");
         c.observe("2026-12-07 08:30", 0);
         let wrong = c.push("2026-12-07 08:35", sr("2a"));

@@ -702,7 +702,10 @@ fn the_daily_sheet_lists_doses_in_time_order_and_do_not_give_rows_first() {
     assert_eq!(rows[1]["dose"].to_string(), "10");
     let text = w.ok(&hh(8, 7, 0), &["sheet", "--date", "2026-12-08"]);
     assert!(text.contains("DO NOT GIVE — physician review"), "{text}");
-    assert!(text.contains(&format!("Zhāng Wěi (P1, course {c1})")), "{text}");
+    assert!(
+        text.contains(&format!("Zhāng Wěi (P1, course {c1})")),
+        "{text}"
+    );
     // Nothing is due on a Saturday.
     let v: Value =
         serde_json::from_str(&w.ok(&hh(8, 7, 0), &["sheet", "--date", "2026-12-12", "--json"]))
