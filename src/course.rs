@@ -300,13 +300,7 @@ pub struct Decision {
 
 /// Derives a course's state from its events, in order. Corrected events do not count.
 pub fn replay(ctx: Context<'_>, events: &[Event]) -> CourseState {
-    let voided: Vec<u64> = events
-        .iter()
-        .filter_map(|e| match e.kind {
-            EventKind::Correction { corrects, .. } => Some(corrects),
-            _ => None,
-        })
-        .collect();
+    let voided = voided(events);
     let mut s = CourseState {
         given: Vec::new(),
         next_index: 0,
@@ -478,6 +472,123 @@ pub fn replay(ctx: Context<'_>, events: &[Event]) -> CourseState {
         }
     }
     s
+}
+
+/// The sequence numbers of the events a correction has voided.
+fn voided(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Correction { corrects, .. } => Some(corrects),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One administration of a dose and what was recorded of it before the next dose (corrected
+/// events left out): what `course show` and the course protocol print, step by step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Administration {
+    /// The dose event's number.
+    pub seq: u64,
+    /// Plan step.
+    pub step: usize,
+    /// When it was given.
+    pub at: NaiveDateTime,
+    /// Who recorded it.
+    pub by: String,
+    /// Arm.
+    pub site: Option<String>,
+    /// Lot.
+    pub lot: Option<String>,
+    /// Pre-dose PEF/FEV1, %.
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    pub pef_percent: Option<Decimal>,
+    /// Immediate local reaction, mm.
+    pub local_mm: Option<u32>,
+    /// Late local reaction, mm.
+    pub late_local_mm: Option<u32>,
+    /// Systemic reaction.
+    pub systemic: Option<WaoGrade>,
+}
+
+/// Every administration, in order.
+pub fn administrations(events: &[Event]) -> Vec<Administration> {
+    let voided = voided(events);
+    let live: Vec<&Event> = events.iter().filter(|e| !voided.contains(&e.seq)).collect();
+    let mut out: Vec<Administration> = Vec::new();
+    for e in live {
+        match &e.kind {
+            EventKind::DoseGiven {
+                step,
+                site,
+                lot,
+                pef_percent,
+                ..
+            } => out.push(Administration {
+                seq: e.seq,
+                step: *step,
+                at: e.at,
+                by: e.by.clone(),
+                site: site.clone(),
+                lot: lot.clone(),
+                pef_percent: *pef_percent,
+                local_mm: None,
+                late_local_mm: None,
+                systemic: None,
+            }),
+            EventKind::ObservationEnded { local_mm } => {
+                if let Some(a) = out.last_mut() {
+                    a.local_mm = local_mm.or(a.local_mm);
+                }
+            }
+            EventKind::LateLocalReaction { mm } => {
+                if let Some(a) = out.last_mut() {
+                    a.late_local_mm = Some(*mm);
+                }
+            }
+            EventKind::SystemicReaction { grade, .. } => {
+                if let Some(a) = out.last_mut() {
+                    a.systemic = Some(*grade);
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether an event other than a dose may be recorded now (a dose goes through [`check_give`]):
+/// an observation needs a dose awaiting it, a reaction needs a dose given, a correction must
+/// point at an existing event that is not itself a correction and say why.
+pub fn admissible(state: &CourseState, events: &[Event], kind: &EventKind) -> Result<(), String> {
+    match kind {
+        EventKind::ObservationEnded { .. } if state.awaiting_observation.is_none() => {
+            Err("no dose is awaiting the end of its observation".into())
+        }
+        EventKind::SystemicReaction { .. } | EventKind::LateLocalReaction { .. }
+            if state.given.is_empty() =>
+        {
+            Err("no dose has been given in this course".into())
+        }
+        EventKind::Correction { corrects, reason } => {
+            let target = events
+                .iter()
+                .find(|e| e.seq == *corrects)
+                .ok_or(format!("there is no event #{corrects}"))?;
+            if matches!(target.kind, EventKind::Correction { .. }) {
+                return Err(
+                    "a correction cannot itself be corrected; record the right event instead"
+                        .into(),
+                );
+            }
+            if reason.trim().is_empty() {
+                return Err("a correction must say why".into());
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Applies a band's action to the next dose; `last` is the 0-based plan index of the last dose.
@@ -1307,6 +1418,76 @@ mod tests {
         assert_eq!(ovr.map(|d| d.step), Ok(2));
         // Nothing above maintenance, whoever asks.
         assert!(check_give(c.ctx, &s, now, &p(99, "2.0", Some(95), true, Some("x"))).is_err());
+    }
+
+    #[test]
+    fn administrations_carry_their_own_reactions_and_skip_corrected_doses() {
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
+        c.give_allowed("2026-12-07 08:00");
+        c.observe("2026-12-07 08:30", 60);
+        c.give_allowed("2026-12-07 08:30");
+        let wrong = c.events.last().map(|e| e.seq).expect("seq");
+        c.push("2026-12-07 08:40", sr("1z"));
+        let adm = administrations(&c.events);
+        assert_eq!((adm[0].local_mm, adm[0].systemic), (Some(60), None));
+        assert_eq!(
+            adm[1].systemic.map(|g| g.to_string()).as_deref(),
+            Some("1z")
+        );
+        c.push(
+            "2026-12-07 08:45",
+            EventKind::Correction {
+                corrects: wrong,
+                reason: "wrong patient".into(),
+            },
+        );
+        assert_eq!(administrations(&c.events).len(), 1);
+    }
+
+    #[test]
+    fn only_admissible_records_are_taken() {
+        let fx = Fixture::new("example-hdm-rush-3d");
+        let mut c = fx.course("norwegian-guide");
+        let observe = EventKind::ObservationEnded { local_mm: None };
+        assert!(admissible(&c.state(), &c.events, &observe).is_err());
+        assert!(admissible(&c.state(), &c.events, &sr("1z")).is_err());
+        c.give_allowed("2026-12-07 08:00");
+        assert!(admissible(&c.state(), &c.events, &observe).is_ok());
+        let fix = c.push(
+            "2026-12-07 08:10",
+            EventKind::Correction {
+                corrects: 1,
+                reason: "x".into(),
+            },
+        );
+        let again = EventKind::Correction {
+            corrects: fix,
+            reason: "y".into(),
+        };
+        assert!(admissible(&c.state(), &c.events, &again).is_err());
+        assert!(
+            admissible(
+                &c.state(),
+                &c.events,
+                &EventKind::Correction {
+                    corrects: 99,
+                    reason: "y".into()
+                }
+            )
+            .is_err()
+        );
+        assert!(
+            admissible(
+                &c.state(),
+                &c.events,
+                &EventKind::Correction {
+                    corrects: 1,
+                    reason: " ".into()
+                }
+            )
+            .is_err()
+        );
     }
 
     #[test]

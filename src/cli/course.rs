@@ -635,51 +635,23 @@ pub(super) fn course_show(
         ],
         &[0, 7],
     );
-    for s in &loaded.plan.steps {
-        let givens: Vec<&StoredEvent> = events
-            .iter()
-            .filter(
-                |e| matches!(&e.event.kind, EventKind::DoseGiven { step, .. } if *step == s.index),
-            )
-            .collect();
-        let first = givens.first();
-        let after = |seq: u64| {
-            events
-                .iter()
-                .skip_while(move |e| e.event.seq <= seq)
-                .take_while(|e| !matches!(e.event.kind, EventKind::DoseGiven { .. }))
-        };
-        let local = first
-            .and_then(|g| {
-                after(g.event.seq).find_map(|e| match e.event.kind {
-                    EventKind::ObservationEnded { local_mm } => local_mm,
-                    _ => None,
-                })
-            })
-            .map(|m| m.to_string())
-            .unwrap_or_default();
-        let sys = first
-            .and_then(|g| {
-                after(g.event.seq).find_map(|e| match &e.event.kind {
-                    EventKind::SystemicReaction { grade, .. } => Some(grade.to_string()),
-                    _ => None,
-                })
-            })
-            .unwrap_or_default();
+    let plain: Vec<course::Event> = events.iter().map(|e| e.event.clone()).collect();
+    for (s, r) in loaded
+        .plan
+        .steps
+        .iter()
+        .zip(step_records(&loaded.plan, &plain))
+    {
         t.add_row(vec![
             s.index.to_string(),
             format!("{} {}", s.date, s.time.format("%H:%M")),
             format!("{} ({})", s.vial_label, s.cap),
             s.volume_ml.to_string(),
             s.dose.to_string(),
-            givens
-                .iter()
-                .map(|g| g.event.at.format("%m-%d %H:%M").to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-            first.map(|g| g.event.by.clone()).unwrap_or_default(),
-            local,
-            sys,
+            r.given_at,
+            r.by,
+            r.local_mm,
+            r.systemic,
         ]);
     }
     writeln!(out, "{t}")?;
@@ -927,40 +899,30 @@ pub(super) fn record(
                     override_reason: override_reason.clone(),
                 }
             }
-            Record::Observe { local_mm } => {
-                if state.awaiting_observation.is_none() {
-                    return Err("no dose is awaiting the end of its observation".into());
-                }
-                EventKind::ObservationEnded {
-                    local_mm: *local_mm,
-                }
-            }
+            Record::Observe { local_mm } => EventKind::ObservationEnded {
+                local_mm: *local_mm,
+            },
             Record::React {
                 onset_min,
                 symptom,
                 treatment,
                 late_local_mm,
                 ..
-            } => {
-                if state.given.is_empty() {
-                    return Err("no dose has been given in this course".into());
+            } => match (grade, late_local_mm) {
+                (Some(grade), _) => EventKind::SystemicReaction {
+                    grade,
+                    onset_min: onset_min.ok_or("a systemic reaction needs --onset-min")?,
+                    symptom: symptom
+                        .clone()
+                        .filter(|s| !s.trim().is_empty())
+                        .ok_or("a systemic reaction needs --symptom")?,
+                    treatment: treatment.clone(),
+                },
+                (None, Some(mm)) => EventKind::LateLocalReaction { mm: *mm },
+                (None, None) => {
+                    return Err("give --grade (systemic reaction) or --late-local-mm".into());
                 }
-                match (grade, late_local_mm) {
-                    (Some(grade), _) => EventKind::SystemicReaction {
-                        grade,
-                        onset_min: onset_min.ok_or("a systemic reaction needs --onset-min")?,
-                        symptom: symptom
-                            .clone()
-                            .filter(|s| !s.trim().is_empty())
-                            .ok_or("a systemic reaction needs --symptom")?,
-                        treatment: treatment.clone(),
-                    },
-                    (None, Some(mm)) => EventKind::LateLocalReaction { mm: *mm },
-                    (None, None) => {
-                        return Err("give --grade (systemic reaction) or --late-local-mm".into());
-                    }
-                }
-            }
+            },
             Record::Defer { reason } => EventKind::DoseDeferred {
                 reason: reason.clone(),
             },
@@ -969,26 +931,12 @@ pub(super) fn record(
                 reason: reason.clone(),
             },
             Record::Note { text } => EventKind::Note { text: text.clone() },
-            Record::Correct { event, reason } => {
-                let target = events
-                    .iter()
-                    .find(|e| e.event.seq == *event)
-                    .ok_or(format!("course {id} has no event #{event}"))?;
-                if matches!(target.event.kind, EventKind::Correction { .. }) {
-                    return Err(
-                        "a correction cannot itself be corrected; record the right event instead"
-                            .into(),
-                    );
-                }
-                if reason.trim().is_empty() {
-                    return Err("--reason must say why the event is corrected".into());
-                }
-                EventKind::Correction {
-                    corrects: *event,
-                    reason: reason.clone(),
-                }
-            }
+            Record::Correct { event, reason } => EventKind::Correction {
+                corrects: *event,
+                reason: reason.clone(),
+            },
         };
+        course::admissible(&state, &plain, &kind)?;
         Ok(NewEvent {
             kind,
             at: when,
@@ -1245,86 +1193,8 @@ pub(super) fn course_pdf(
         .map_err(|e| CliError::Data(e.to_string()))?;
     let pat = inputs.patient()?;
     let weight = pat.require_weight()?;
-    let events = store.events(id)?;
-    let voided: Vec<u64> = events
-        .iter()
-        .filter_map(|e| match e.event.kind {
-            EventKind::Correction { corrects, .. } => Some(corrects),
-            _ => None,
-        })
-        .collect();
-    let live: Vec<&StoredEvent> = events
-        .iter()
-        .filter(|e| !voided.contains(&e.event.seq))
-        .collect();
-    // Every administration of a step, in order: a step repeated after a reaction keeps each
-    // administration's own reactions.
-    let mut per_step: Vec<Vec<crate::render::protocol::Recorded>> =
-        vec![Vec::new(); loaded.plan.steps.len()];
-    for (i, e) in live.iter().enumerate() {
-        if let EventKind::DoseGiven {
-            step,
-            lot,
-            site,
-            pef_percent,
-            ..
-        } = &e.event.kind
-            && let Some(list) = per_step.get_mut(step.wrapping_sub(1))
-        {
-            let after = live[i + 1..]
-                .iter()
-                .take_while(|x| !matches!(x.event.kind, EventKind::DoseGiven { .. }));
-            let mut local = String::new();
-            let mut systemic = String::new();
-            for x in after {
-                match &x.event.kind {
-                    EventKind::ObservationEnded { local_mm: Some(mm) } => local = mm.to_string(),
-                    EventKind::SystemicReaction { grade, .. } => systemic = grade.to_string(),
-                    _ => {}
-                }
-            }
-            list.push(crate::render::protocol::Recorded {
-                given_at: e.event.at.format("%m-%d %H:%M").to_string(),
-                site: site.clone().unwrap_or_default(),
-                lot: lot.clone().unwrap_or_default(),
-                pef: pef_percent
-                    .map(|p| p.normalize().to_string())
-                    .unwrap_or_default(),
-                local_mm: local,
-                systemic,
-                by: e.event.by.clone(),
-            });
-        }
-    }
-    let join = |list: &[crate::render::protocol::Recorded],
-                f: fn(&crate::render::protocol::Recorded) -> &String|
-     -> String {
-        if list.len() < 2 {
-            return list.first().map(|r| f(r).clone()).unwrap_or_default();
-        }
-        list.iter()
-            .map(|r| {
-                if f(r).is_empty() {
-                    "–".to_string()
-                } else {
-                    f(r).clone()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    let recorded: Vec<crate::render::protocol::Recorded> = per_step
-        .iter()
-        .map(|list| crate::render::protocol::Recorded {
-            given_at: join(list, |r| &r.given_at),
-            site: join(list, |r| &r.site),
-            lot: join(list, |r| &r.lot),
-            pef: join(list, |r| &r.pef),
-            local_mm: join(list, |r| &r.local_mm),
-            systemic: join(list, |r| &r.systemic),
-            by: join(list, |r| &r.by),
-        })
-        .collect();
+    let events: Vec<course::Event> = store.events(id)?.into_iter().map(|e| e.event).collect();
+    let recorded = step_records(&loaded.plan, &events);
     let rule_set = loaded
         .policy
         .rule_set(&loaded.record.rule_set)
@@ -1364,4 +1234,49 @@ pub(super) fn course_pdf(
     )?;
     writeln!(out, "{}", pdf.path.display())?;
     Ok(())
+}
+
+/// What the record says of each planned step (index 0 = step 1): every administration of the
+/// step, joined in order ("12-07 08:00; 12-07 10:00"), each with its own reactions.
+fn step_records(plan: &Plan, events: &[course::Event]) -> Vec<crate::render::protocol::Recorded> {
+    use crate::render::protocol::Recorded;
+    let adms = course::administrations(events);
+    let join = |list: &[&course::Administration],
+                f: &dyn Fn(&course::Administration) -> String|
+     -> String {
+        let cells: Vec<String> = list.iter().map(|a| f(a)).collect();
+        if cells.len() < 2 {
+            return cells.into_iter().next().unwrap_or_default();
+        }
+        cells
+            .into_iter()
+            .map(|c| if c.is_empty() { "–".to_string() } else { c })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    plan.steps
+        .iter()
+        .map(|s| {
+            let list: Vec<&course::Administration> =
+                adms.iter().filter(|a| a.step == s.index).collect();
+            let opt = |o: Option<String>| o.unwrap_or_default();
+            Recorded {
+                given_at: join(&list, &|a| a.at.format("%m-%d %H:%M").to_string()),
+                site: join(&list, &|a| opt(a.site.clone())),
+                lot: join(&list, &|a| opt(a.lot.clone())),
+                pef: join(&list, &|a| {
+                    opt(a.pef_percent.map(|p| p.normalize().to_string()))
+                }),
+                local_mm: join(&list, &|a| {
+                    let late = a
+                        .late_local_mm
+                        .map(|m| format!(" (late {m})"))
+                        .unwrap_or_default();
+                    format!("{}{late}", opt(a.local_mm.map(|m| m.to_string())))
+                }),
+                systemic: join(&list, &|a| opt(a.systemic.map(|g| g.to_string()))),
+                by: join(&list, &|a| a.by.clone()),
+            }
+        })
+        .collect()
 }
