@@ -236,10 +236,7 @@ pub fn assess(patient: &Patient, rules: &RiskRules) -> Assessment {
         &classes.provenance,
     ));
     if class.min == 0 {
-        warnings.push(format!(
-            "sIgE class {class}: below {} kUA/L there is no mite sensitisation by the usual cut-off; check the indication.",
-            classes.boundaries[0].normalize()
-        ));
+        warnings.push(format!("sIgE class {class}: {}.", classes.class_0_warning));
     }
 
     // Ratio.

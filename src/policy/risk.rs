@@ -83,6 +83,8 @@ pub struct SigeClasses {
     pub boundaries: Vec<Decimal>,
     /// How a value on a boundary is classed, in words.
     pub convention: String,
+    /// The warning when the sIgE may be class 0.
+    pub class_0_warning: String,
     /// Provenance.
     #[serde(flatten)]
     pub provenance: Provenance,
@@ -488,9 +490,13 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RiskRules> 
         ],
     );
     let classes = doc.sub_table(diags, "sige_classes", true).and_then(|t| {
-        t.only_keys(diags, &keys(&["boundaries_kua_l", "convention"]));
+        t.only_keys(
+            diags,
+            &keys(&["boundaries_kua_l", "convention", "class_0_warning"]),
+        );
         let b = t.decimals(diags, "boundaries_kua_l", true);
         let convention = t.string(diags, "convention", true);
+        let class_0_warning = t.string(diags, "class_0_warning", true);
         let provenance = read_provenance(&t, diags);
         let b: Vec<Decimal> = b?.into_iter().map(|x| x.value).collect();
         if b.is_empty() || b.windows(2).any(|w| w[0] >= w[1]) || b[0] <= Decimal::ZERO {
@@ -504,6 +510,7 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RiskRules> 
         Some(SigeClasses {
             boundaries: b,
             convention: convention?.value,
+            class_0_warning: class_0_warning?.value,
             provenance: provenance?,
         })
     });
