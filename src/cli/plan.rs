@@ -146,7 +146,7 @@ pub(super) fn run(
                 let who = crate::render::protocol::Identity {
                     name: name.unwrap_or_else(|| "(name not given)".into()),
                     id: id.unwrap_or_else(|| "—".into()),
-                    dob: None,
+                    dob: patient_args.input()?.dob,
                     age_years: patient.age_years,
                     weight_kg: weight,
                 };
