@@ -31,3 +31,4 @@ pub mod template;
 mod testkit;
 pub mod tomlread;
 pub mod units;
+pub mod ward;

@@ -73,8 +73,11 @@ impl Adjustment {
 pub struct PlannedStep {
     /// 1-based number in the plan.
     pub index: usize,
-    /// Treatment day, 1 = the first injection day.
+    /// Visit number: 1 = the first injection day; every clinic day of the plan is one visit.
     pub day: u32,
+    /// The template's protocol day this injection belongs to (two visits of one protocol day
+    /// are one day moved in two by the per-day cap or closing time).
+    pub protocol_day: u32,
     /// Date.
     pub date: NaiveDate,
     /// Earliest clock time.
@@ -123,8 +126,22 @@ pub struct Plan {
     pub accepted_risk: Option<String>,
     /// The steps.
     pub steps: Vec<PlannedStep>,
+    /// What one visit may hold, whatever reactions add.
+    pub limits: VisitLimits,
     /// Maintenance.
     pub maintenance: MaintenancePlan,
+}
+
+/// What one visit (one clinic day's injections of one course) may hold. Carried in the plan so
+/// that the course state machine enforces the same caps the planner laid the days with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VisitLimits {
+    /// At most this many injections at one visit.
+    pub max_injections: u32,
+    /// Where that comes from (the rules' per-day cap, or the plan's own fullest visit).
+    pub max_injections_source: String,
+    /// At most this total dose at one visit: the plan's largest visit total.
+    pub max_total_dose: Dose,
 }
 
 /// The template a plan uses.
@@ -170,6 +187,13 @@ pub enum Refusal {
         /// The assessment.
         assessment: Box<Assessment>,
     },
+    /// The patient is younger than the product's minimum age.
+    BelowMinimumAge {
+        /// The patient's age, whole years.
+        age_years: u32,
+        /// The product's rule.
+        product: crate::policy::eligibility::Product,
+    },
     /// The rules refuse this stratum without the physician accepting the risk.
     RiskNotAccepted {
         /// The rule's sentence.
@@ -214,12 +238,17 @@ pub struct Request<'a> {
     pub calendar: &'a ClinicCalendar,
     /// The physician's reason for accepting a risk the rules refuse.
     pub accept_risk: Option<&'a str>,
+    /// Eligibility rules (product minimum ages).
+    pub eligibility: &'a crate::policy::eligibility::Eligibility,
+    /// The physician's reason for treating a patient under the product's minimum age.
+    pub accept_age: Option<&'a str>,
 }
 
 /// A step being adjusted, before dates.
 #[derive(Clone, Debug)]
 struct Work {
     session: usize,
+    protocol_day: u32,
     vial: usize,
     volume: Volume,
     dose: Dose,
@@ -258,6 +287,44 @@ pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
     };
     let mut warnings = Vec::new();
     let mut adjustments = Vec::new();
+    match req
+        .template
+        .product_id
+        .as_deref()
+        .map(|id| req.eligibility.product(id))
+    {
+        None => warnings.push(format!(
+            "The template names no product_id: ritplan did not check the product's minimum age (rules/eligibility.toml). Check the label of {}.",
+            req.template.product
+        )),
+        // The template checker refuses an unknown product; fail closed all the same.
+        Some(None) => {
+            return Err(PlanError::BadCalendar(format!(
+                "the template names product {:?}, which the eligibility rules do not list",
+                req.template.product_id.as_deref().unwrap_or_default()
+            )));
+        }
+        Some(Some(product)) if a.age_years < product.min_age_years => match req.accept_age {
+            None => {
+                return Ok(Err(Refusal::BelowMinimumAge {
+                    age_years: a.age_years,
+                    product: product.clone(),
+                }));
+            }
+            Some(reason) => {
+                warnings.push(format!(
+                    "UNDER THE MINIMUM AGE, ACCEPTED BY THE PHYSICIAN: {} is not given under {} years; the patient is {}. Reason given: \"{reason}\". [{} {}] {}",
+                    product.name,
+                    product.min_age_years,
+                    a.age_years,
+                    product.provenance.evidence,
+                    product.provenance.certainty,
+                    product.provenance.source
+                ));
+            }
+        },
+        Some(Some(_)) => {}
+    }
     let operations = match (rule.decision, req.template.kind, req.accept_risk) {
         (Decision::Plan, _, _) => rule.operations.clone(),
         (Decision::Refuse, Kind::Rush, None) => {
@@ -345,6 +412,7 @@ pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
         }
         work.push(Work {
             session: gaps.len() - 1,
+            protocol_day: s.day,
             vial,
             volume,
             dose,
@@ -476,6 +544,7 @@ pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
         steps.push(PlannedStep {
             index: steps.len() + 1,
             day: day_no,
+            protocol_day: w.protocol_day,
             date,
             time,
             vial: vial.id.clone(),
@@ -517,6 +586,7 @@ pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
         ));
     }
 
+    let limits = visit_limits(&steps, cap, template.unit);
     let m = &template.maintenance;
     if let Some(last) = steps.last()
         && last.dose.amount() < m.dose.amount()
@@ -553,6 +623,7 @@ pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
         warnings,
         accepted_risk,
         steps,
+        limits,
         maintenance: MaintenancePlan {
             dose: m.dose,
             vial: m.vial.clone(),
@@ -562,6 +633,42 @@ pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
             interval_tolerance_weeks: m.interval_tolerance_weeks,
         },
     }))
+}
+
+/// The caps of one visit: the rules' per-day cap if any, else the fullest planned visit; and the
+/// largest planned visit total dose.
+fn visit_limits(steps: &[PlannedStep], cap: Option<usize>, unit: AllergenUnit) -> VisitLimits {
+    let mut count = 0u32;
+    let mut total = Dose::new(Decimal::ZERO, unit);
+    let mut day = None;
+    let mut visit = (0u32, Dose::new(Decimal::ZERO, unit));
+    for s in steps {
+        if day != Some(s.date) {
+            day = Some(s.date);
+            visit = (0, Dose::new(Decimal::ZERO, unit));
+        }
+        visit.0 += 1;
+        visit.1 = visit.1.checked_add(s.dose).unwrap_or(visit.1);
+        count = count.max(visit.0);
+        if visit.1.amount() > total.amount() {
+            total = visit.1;
+        }
+    }
+    let (max_injections, max_injections_source) = match cap {
+        Some(c) => (
+            u32::try_from(c).unwrap_or(u32::MAX),
+            "the risk rules' per-day cap (rules/risk.toml cap_per_day)".to_string(),
+        ),
+        None => (
+            count,
+            "the plan's fullest visit (no per-day cap in the risk rules)".to_string(),
+        ),
+    };
+    VisitLimits {
+        max_injections,
+        max_injections_source,
+        max_total_dose: total,
+    }
 }
 
 /// The first clinic day at least `days` after `from`.
@@ -609,6 +716,7 @@ fn split_increments(
                     i,
                     Work {
                         session: next.session,
+                        protocol_day: next.protocol_day,
                         vial,
                         volume,
                         dose,

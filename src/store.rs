@@ -243,6 +243,27 @@ impl<E> From<StoreError> for AppendError<E> {
     }
 }
 
+/// What a check may read inside an append's transaction.
+pub struct TxView<'a> {
+    conn: &'a Connection,
+}
+
+impl TxView<'_> {
+    /// A course's events, as committed before this transaction.
+    pub fn events(&self, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        Store::read_events(self.conn, course)
+    }
+
+    /// The ids of a patient's courses.
+    pub fn course_ids_of(&self, patient: &str) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM courses WHERE patient_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([patient], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 /// The record store.
 pub struct Store {
     conn: Connection,
@@ -564,13 +585,24 @@ impl Store {
         Self::read_events(&self.conn, course)
     }
 
+    /// The courses of one patient, by id.
+    pub fn courses_of(&self, patient: &str) -> Result<Vec<CourseRecord>, StoreError> {
+        Ok(self
+            .courses()?
+            .into_iter()
+            .filter(|c| c.patient_id == patient)
+            .collect())
+    }
+
     /// Appends one event in a single immediate transaction: reads the course's events, calls
-    /// `check` with them (it returns the event to write, or refuses), and inserts the event
-    /// chained to the last hash. A refusal or an error writes nothing.
+    /// `check` with them and a view of the database inside the same transaction (to read the
+    /// patient's other courses: no other writer can change them until the commit), and inserts
+    /// the event the check returns, chained to the last hash. A refusal or an error writes
+    /// nothing.
     pub fn append<E>(
         &mut self,
         course: i64,
-        check: impl FnOnce(&[StoredEvent]) -> Result<NewEvent, E>,
+        check: impl FnOnce(&[StoredEvent], &TxView<'_>) -> Result<NewEvent, E>,
     ) -> Result<StoredEvent, AppendError<E>> {
         let tx = self
             .conn
@@ -586,7 +618,7 @@ impl Store {
             ))));
         }
         let events = Self::read_events(&tx, course)?;
-        let new = check(&events).map_err(AppendError::Refused)?;
+        let new = check(&events, &TxView { conn: &tx }).map_err(AppendError::Refused)?;
         let seq = events.last().map_or(1, |e| e.event.seq + 1);
         let prev = events.last().map(|e| e.hash.clone()).unwrap_or_default();
         let body =
@@ -741,14 +773,14 @@ mod tests {
     fn events_round_trip_exactly_and_chain() {
         let (_d, mut s, c) = store_with_course();
         let a = s
-            .append(c, |_| Ok::<_, String>(ev(dose_event(), "2026-12-07 08:00")))
+            .append(c, |_, _| Ok::<_, String>(ev(dose_event(), "2026-12-07 08:00")))
             .map_err(|_| ())
             .expect("append");
         let b = s
-            .append(c, |prior| {
+            .append(c, |prior, _| {
                 assert_eq!(prior.len(), 1);
                 Ok::<_, String>(ev(
-                    EventKind::ObservationEnded { local_mm: Some(12) },
+                    EventKind::ObservationEnded { local_mm: Some(12), not_assessable: false, early_reason: None },
                     "2026-12-07 08:30",
                 ))
             })
@@ -764,7 +796,7 @@ mod tests {
     #[test]
     fn a_refused_event_writes_nothing() {
         let (_d, mut s, c) = store_with_course();
-        let r = s.append(c, |_| Err::<NewEvent, _>("too early"));
+        let r = s.append(c, |_, _| Err::<NewEvent, _>("too early"));
         assert!(matches!(r, Err(AppendError::Refused("too early"))));
         assert!(s.events(c).expect("events").is_empty());
     }
@@ -772,7 +804,7 @@ mod tests {
     #[test]
     fn events_cannot_be_updated_or_deleted() {
         let (_d, mut s, c) = store_with_course();
-        s.append(c, |_| Ok::<_, String>(ev(dose_event(), "2026-12-07 08:00")))
+        s.append(c, |_, _| Ok::<_, String>(ev(dose_event(), "2026-12-07 08:00")))
             .map_err(|_| ())
             .expect("append");
         let upd = s
@@ -794,11 +826,11 @@ mod tests {
         for (k, at) in [
             (dose_event(), "2026-12-07 08:00"),
             (
-                EventKind::ObservationEnded { local_mm: Some(5) },
+                EventKind::ObservationEnded { local_mm: Some(5), not_assessable: false, early_reason: None },
                 "2026-12-07 08:30",
             ),
         ] {
-            s.append(c, |_| Ok::<_, String>(ev(k, at)))
+            s.append(c, |_, _| Ok::<_, String>(ev(k, at)))
                 .map_err(|_| ())
                 .expect("append");
         }
@@ -819,7 +851,7 @@ mod tests {
             Err(StoreError::Exists(_))
         ));
         assert!(matches!(
-            s.append(99, |_| Ok::<_, String>(ev(
+            s.append(99, |_, _| Ok::<_, String>(ev(
                 dose_event(),
                 "2026-12-07 08:00"
             ))),
@@ -844,7 +876,7 @@ mod tests {
             let (dir, mut s, c) = store_with_course();
             for (i, accept) in plan.into_iter().enumerate() {
                 let before = file_bytes(dir.path());
-                let r = s.append(c, |_| if accept { Ok(ev(EventKind::Note { text: format!("n{i}") }, "2026-12-07 08:00")) } else { Err("refused") });
+                let r = s.append(c, |_, _| if accept { Ok(ev(EventKind::Note { text: format!("n{i}") }, "2026-12-07 08:00")) } else { Err("refused") });
                 if accept {
                     proptest::prop_assert!(r.is_ok());
                 } else {

@@ -182,6 +182,9 @@ pub struct Template {
     pub name: String,
     /// Product name.
     pub product: String,
+    /// The product's id in `rules/eligibility.toml` (minimum age); `None`: not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
     /// Manufacturer.
     pub manufacturer: String,
     /// Allergen.
@@ -351,6 +354,7 @@ const TOP_KEYS: &[&str] = &[
     "id",
     "name",
     "product",
+    "product_id",
     "manufacturer",
     "allergen",
     "kind",
@@ -440,6 +444,28 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     );
     let evidence_note = doc.string(diags, "evidence_note", false);
     let _updated = doc.date(diags, "updated");
+    let product_id = doc.string(diags, "product_id", false);
+    if let Some(p) = &product_id
+        && policy.eligibility.product(&p.value).is_none()
+    {
+        let known: Vec<String> = policy
+            .eligibility
+            .products
+            .iter()
+            .map(|p| format!("{:?}", p.id))
+            .collect();
+        diags.push(
+            Diagnostic::error(
+                "unknown-product",
+                p.at(),
+                format!(
+                    "the template names product {:?}, which rules/eligibility.toml does not list",
+                    p.value
+                ),
+            )
+            .with_help(format!("the products are {}", known.join(", "))),
+        );
+    }
     let rules = doc.string(diags, "rules", true);
     if let Some(r) = &rules
         && policy.rule_set(&r.value).is_none()
@@ -763,6 +789,7 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
         id: id.value,
         name: name?.value,
         product: product?.value,
+        product_id: product_id.map(|p| p.value),
         manufacturer: manufacturer?.value,
         allergen: allergen?.value,
         kind: kind?.value,

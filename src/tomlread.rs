@@ -325,6 +325,33 @@ impl<'a, 'i> Table<'a, 'i> {
         )
     }
 
+    /// A list of texts (`["fev1", "asthma"]`).
+    pub fn strings(&self, diags: &mut Diags, key: &str, required: bool) -> Option<Vec<Sp<String>>> {
+        let items = self.array(diags, key, required, "a list of texts in quotes")?;
+        let mut out = Vec::new();
+        for i in items {
+            match i.get_ref() {
+                DeValue::String(s) => out.push(Sp {
+                    value: s.to_string(),
+                    span: i.span(),
+                }),
+                other => {
+                    diags.push(Diagnostic::error(
+                        "wrong-type",
+                        Some(i.span()),
+                        format!(
+                            "each item of `{key}` in {} must be a text in quotes, not {}",
+                            self.what,
+                            describe(other)
+                        ),
+                    ));
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
     fn array(
         &self,
         diags: &mut Diags,

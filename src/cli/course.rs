@@ -1,38 +1,38 @@
-//! `ritplan patient`, `course`, `next`, and the recording commands (`give`, `observe`, `react`,
-//! `defer`, `review`, `note`, `correct`). Thin: the store keeps records, `course` decides.
+//! `ritplan patient`, `course`, `next`, `sheet` and the recording commands (`give`, `observe`,
+//! `react`, `defer`, `review`, `note`, `correct`). Thin: the ward layer loads, decides and
+//! records; this module parses flags and renders.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use serde::Serialize;
 
 use super::{CliError, Context, policy_from, write_json};
-use crate::course::{
-    self, ActionKind, Context as CourseCtx, Decision, EventKind, Proposed, Review, WaoGrade,
-};
-use crate::diag::SourceText;
+use crate::course::{self, ActionKind, Decision};
 use crate::patient::{Patient, PatientInput};
-use crate::planner::{ClinicCalendar, Plan, Refusal, Request, plan};
-use crate::policy::Policy;
+use crate::planner::Plan;
 use crate::policy::risk::AsthmaControl;
+use crate::render::course as say;
 use crate::render::table;
-use crate::risk::assess;
-use crate::store::{
-    AppendError, CourseRecord, NewCourse, NewEvent, PatientRecord, Store, StoreError, StoredEvent,
-};
-use crate::template::{Catalog, Template};
-use crate::units::{Volume, parse_decimal};
+use crate::store::{PatientRecord, Store, StoreError, StoredEvent};
+use crate::ward::{CourseView, NotStarted, Record, Start, Ward, WardError};
 
 impl From<StoreError> for CliError {
     fn from(e: StoreError) -> Self {
+        WardError::from(e).into()
+    }
+}
+
+impl From<WardError> for CliError {
+    fn from(e: WardError) -> Self {
         match e {
-            StoreError::NotFound(m) | StoreError::Exists(m) => CliError::Data(m),
-            other => CliError::Io {
+            WardError::Refused(r) => CliError::Refused(format!("not recorded: {r}")),
+            WardError::NotStarted(m) => CliError::Refused(m),
+            WardError::Data(m) => CliError::Data(m),
+            WardError::Store(s) => CliError::Io {
                 context: "record database".into(),
-                source: std::io::Error::other(other.to_string()),
+                source: std::io::Error::other(s.to_string()),
             },
         }
     }
@@ -54,168 +54,9 @@ pub(super) fn open_store(db: Option<&PathBuf>) -> Result<Store, CliError> {
     Ok(Store::open(&path)?)
 }
 
-/// What a course froze at its start, besides template and rules: enough to lay the same plan
-/// again, and check that it is the same.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct Inputs {
-    dob: NaiveDate,
-    weight_kg: String,
-    sige: String,
-    total_ige: String,
-    fev1_percent: Option<String>,
-    asthma: Option<String>,
-    beta_blocker: bool,
-    omalizumab_weeks: Option<u32>,
-    start: NaiveDateTime,
-    opens: NaiveTime,
-    closes: NaiveTime,
-    clinic_days: Vec<String>,
-    accept_risk: Option<String>,
-}
-
-impl Inputs {
-    fn patient(&self) -> Result<Patient, CliError> {
-        let input = PatientInput {
-            age: None,
-            dob: Some(self.dob),
-            weight_kg: Some(self.weight_kg.clone()),
-            sige: Some(self.sige.clone()),
-            total_ige: Some(self.total_ige.clone()),
-            fev1_percent: self.fev1_percent.clone(),
-            beta_blocker: self.beta_blocker,
-            asthma: self.asthma.as_deref().and_then(|a| a.parse().ok()),
-            omalizumab_weeks: self.omalizumab_weeks,
-            omalizumab_since: None,
-        };
-        Ok(Patient::from_input(&input, self.start.date())?)
-    }
-
-    fn calendar(&self) -> ClinicCalendar {
-        ClinicCalendar {
-            opens: self.opens,
-            closes: self.closes,
-            days: self
-                .clinic_days
-                .iter()
-                .filter_map(|d| d.parse::<Weekday>().ok())
-                .collect(),
-        }
-    }
-}
-
-/// A course loaded from its frozen copies.
-struct Loaded {
-    record: CourseRecord,
-    template: Template,
-    policy: Policy,
-    plan: Plan,
-    calendar: ClinicCalendar,
-}
-
-impl Loaded {
-    fn ctx(&self) -> Result<CourseCtx<'_>, CliError> {
-        let rules = self.policy.rule_set(&self.record.rule_set).ok_or_else(|| {
-            CliError::Data(format!(
-                "the course's rule set {:?} is missing from its frozen rules",
-                self.record.rule_set
-            ))
-        })?;
-        Ok(CourseCtx {
-            plan: &self.plan,
-            template: &self.template,
-            rules: &rules.rules,
-        })
-    }
-}
-
-fn lay_plan(
-    template: &Template,
-    catalog: &Catalog,
-    policy: &Policy,
-    inputs: &Inputs,
-) -> Result<Result<Plan, Refusal>, CliError> {
-    let patient = inputs.patient()?;
-    let assessment = assess(&patient, &policy.risk);
-    let cal = inputs.calendar();
-    plan(&Request {
-        template,
-        catalog,
-        assessment: &assessment,
-        rules: &policy.risk,
-        start: inputs.start,
-        calendar: &cal,
-        accept_risk: inputs.accept_risk.as_deref(),
-    })
-    .map_err(|e| CliError::Data(e.to_string()))
-}
-
-/// Parsed frozen copies, shared by courses whose frozen rules and template are the same text.
-#[derive(Default)]
-struct Parsed {
-    by_text: std::collections::HashMap<(String, String), (Policy, Catalog)>,
-}
-
-fn load(store: &Store, id: i64, err: &mut dyn Write) -> Result<Loaded, CliError> {
-    let record = store
-        .course(id)?
-        .ok_or_else(|| CliError::Data(format!("no course has the id {id}")))?;
-    load_record(record, &mut Parsed::default(), err)
-}
-
-fn load_record(
-    record: CourseRecord,
-    parsed: &mut Parsed,
-    err: &mut dyn Write,
-) -> Result<Loaded, CliError> {
-    let id = record.id;
-    let key = (record.rules_json.clone(), record.template_text.clone());
-    if !parsed.by_text.contains_key(&key) {
-        let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
-            .map_err(|e| CliError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;
-        let policy = policy_from(
-            rules
-                .into_iter()
-                .map(|(n, t)| SourceText::new(n, t))
-                .collect(),
-            err,
-        )?;
-        let source = SourceText::new(
-            format!("<course {id}>/{}.toml", record.template_id),
-            record.template_text.clone(),
-        );
-        let (catalog, _) = Catalog::build(vec![source], &policy);
-        parsed.by_text.insert(key.clone(), (policy, catalog));
-    }
-    let (policy, catalog) = parsed
-        .by_text
-        .get(&key)
-        .ok_or_else(|| CliError::Data("cache".into()))?;
-    let template = catalog.get(&record.template_id).cloned().ok_or_else(|| {
-        CliError::Data(format!("course {id}: its frozen template no longer checks"))
-    })?;
-    let inputs: Inputs = serde_json::from_str(&record.inputs_json)
-        .map_err(|e| CliError::Data(format!("course {id}: frozen inputs unreadable: {e}")))?;
-    let plan = match lay_plan(&template, catalog, policy, &inputs)? {
-        Ok(p) => p,
-        Err(_) => {
-            return Err(CliError::Data(format!(
-                "course {id}: its frozen plan can no longer be laid"
-            )));
-        }
-    };
-    let again = serde_json::to_string(&plan).map_err(|e| CliError::Data(e.to_string()))?;
-    if again != record.plan_json {
-        return Err(CliError::Data(format!(
-            "course {id}: its frozen plan does not reproduce from its frozen template and rules; the record may have been altered"
-        )));
-    }
-    Ok(Loaded {
-        record,
-        template,
-        policy: policy.clone(),
-        plan,
-        calendar: inputs.calendar(),
-    })
+/// Opens the ward (the record with the application layer over it).
+pub(super) fn open_ward(db: Option<&PathBuf>) -> Result<Ward, CliError> {
+    Ok(Ward::new(open_store(db)?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,10 +83,10 @@ pub struct PatientAdd {
     /// Total IgE, kU/L.
     #[arg(long = "total-ige", allow_hyphen_values = true)]
     total_ige: String,
-    /// FEV1 % predicted.
+    /// FEV1 % predicted (required before a course starts).
     #[arg(long)]
     fev1: Option<String>,
-    /// Asthma control.
+    /// Asthma control (required before a course starts).
     #[arg(long, value_parser = ["controlled", "partly", "uncontrolled"])]
     asthma: Option<String>,
     /// Takes a beta-blocker.
@@ -382,6 +223,9 @@ pub struct CourseStart {
     /// The physician accepts a risk the rules refuse.
     #[arg(long, value_name = "REASON")]
     accept_risk: Option<String>,
+    /// The physician accepts treating a patient under the product's minimum age.
+    #[arg(long, value_name = "REASON")]
+    accept_age: Option<String>,
     #[command(flatten)]
     calendar: super::plan::CalendarArgs,
     /// Who starts it.
@@ -394,15 +238,19 @@ pub struct CourseStart {
 
 pub(super) fn course_start(
     ctx: &Context,
-    store: &Store,
+    ward: &mut Ward,
     a: &CourseStart,
     now: NaiveDateTime,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let p = store
-        .patient(&a.patient)?
-        .ok_or_else(|| CliError::Data(format!("no patient has the id {:?}", a.patient)))?;
+    for (flag, v) in [("--accept-risk", &a.accept_risk), ("--accept-age", &a.accept_age)] {
+        if v.as_deref().is_some_and(|r| r.trim().is_empty()) {
+            return Err(CliError::Usage(format!(
+                "{flag} needs the physician's reason in words"
+            )));
+        }
+    }
     let rule_sources = ctx.rule_sources()?;
     let policy = policy_from(rule_sources.clone(), err)?;
     let (requested, _, _) = super::templates::resolve(ctx, &policy, &a.template, err)?;
@@ -414,68 +262,35 @@ pub(super) fn course_start(
     };
     let catalog = ctx.catalog_from(extra, &policy, err)?;
     let cal = a.calendar.calendar();
-    let inputs = Inputs {
-        dob: p.dob,
-        weight_kg: p.weight_kg.clone(),
-        sige: p.sige.clone(),
-        total_ige: p.total_ige.clone(),
-        fev1_percent: p.fev1_percent.clone(),
-        asthma: p.asthma.clone(),
-        beta_blocker: p.beta_blocker,
-        omalizumab_weeks: a.omalizumab_weeks,
+    let started = ward.start(Start {
+        patient_id: &a.patient,
+        template: &requested,
+        catalog: &catalog,
+        policy: &policy,
+        rule_sources,
         start: NaiveDateTime::new(a.start.0, a.start.1.unwrap_or(cal.opens)),
-        opens: cal.opens,
-        closes: cal.closes,
-        clinic_days: cal.days.iter().map(|d| d.to_string()).collect(),
+        calendar: cal,
+        omalizumab_weeks: a.omalizumab_weeks,
         accept_risk: a.accept_risk.clone(),
-    };
-    let plan = match lay_plan(&requested, &catalog, &policy, &inputs)? {
-        Ok(p) => p,
-        Err(refusal) => {
-            let why = match &refusal {
-                Refusal::Contraindicated { reasons, .. } => reasons
-                    .iter()
-                    .map(|r| r.reason.text.clone())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                Refusal::RiskNotAccepted { note, .. } => note.clone(),
-            };
+        accept_age: a.accept_age.clone(),
+        by: &a.by,
+        now,
+    })?;
+    let started = match started {
+        Ok(s) => s,
+        Err(NotStarted::Plan(refusal)) => {
             if a.json {
                 write_json(out, &refusal)?;
             }
+            return Err(CliError::Refused(format!(
+                "no course started: {}",
+                super::plan::refusal_text(&refusal)
+            )));
+        }
+        Err(NotStarted::Eligibility(why)) => {
             return Err(CliError::Refused(format!("no course started: {why}")));
         }
     };
-    // Freeze the template the plan uses (after any switch) and every rules file.
-    let used = catalog.source(&plan.template.id).ok_or_else(|| {
-        CliError::Data(format!(
-            "template {:?} has no source text",
-            plan.template.id
-        ))
-    })?;
-    let rules_json: BTreeMap<String, String> = rule_sources
-        .into_iter()
-        .map(|s| {
-            let name = std::path::Path::new(&s.name)
-                .file_name()
-                .map_or(s.name.clone(), |f| f.to_string_lossy().into_owned());
-            (name, s.text)
-        })
-        .collect();
-    let template = catalog
-        .get(&plan.template.id)
-        .ok_or_else(|| CliError::Data("template vanished".into()))?;
-    let record = NewCourse {
-        patient_id: p.id.clone(),
-        template_id: plan.template.id.clone(),
-        rule_set: template.rules.clone(),
-        template_text: used.text.clone(),
-        rules_json: serde_json::to_string(&rules_json)
-            .map_err(|e| CliError::Data(e.to_string()))?,
-        plan_json: serde_json::to_string(&plan).map_err(|e| CliError::Data(e.to_string()))?,
-        inputs_json: serde_json::to_string(&inputs).map_err(|e| CliError::Data(e.to_string()))?,
-    };
-    let id = store.add_course(&record, now, &a.by)?;
     if a.json {
         #[derive(Serialize)]
         struct Started<'a> {
@@ -486,67 +301,71 @@ pub(super) fn course_start(
         return write_json(
             out,
             &Started {
-                course: id,
-                patient: &p.id,
-                plan: &plan,
+                course: started.id,
+                patient: &a.patient,
+                plan: &started.plan,
             },
         );
     }
-    writeln!(out, "{id}")?;
-    for w in &plan.warnings {
+    writeln!(out, "{}", started.id)?;
+    for w in &started.plan.warnings {
         writeln!(err, "! {w}")?;
     }
     Ok(())
 }
 
+/// A decision as JSON: its fields, with the headline and the sentences for each reason.
 #[derive(Serialize)]
-struct CourseRow {
+struct DecisionJson<'a> {
+    #[serde(flatten)]
+    decision: &'a Decision,
+    text: String,
+    details: Vec<String>,
+}
+
+fn decision_json<'a>(d: &'a Decision, v: &CourseView) -> DecisionJson<'a> {
+    DecisionJson {
+        decision: d,
+        text: say::headline(d, &v.loaded.template),
+        details: say::details(d),
+    }
+}
+
+#[derive(Serialize)]
+struct CourseRow<'a> {
     course: i64,
     patient: String,
     template: String,
     started: NaiveDateTime,
     events: usize,
-    next: Decision,
-}
-
-fn decision_of(
-    store: &Store,
-    id: i64,
-    now: NaiveDateTime,
-    err: &mut dyn Write,
-) -> Result<(Loaded, Vec<StoredEvent>, Decision), CliError> {
-    let loaded = load(store, id, err)?;
-    let events = store.events(id)?;
-    let plain: Vec<course::Event> = events.iter().map(|e| e.event.clone()).collect();
-    let ctx = loaded.ctx()?;
-    let state = course::replay(ctx, &plain);
-    let d = course::next(ctx, &state, now);
-    Ok((loaded, events, d))
+    next: DecisionJson<'a>,
 }
 
 pub(super) fn course_list(
-    store: &Store,
+    ward: &mut Ward,
     active: bool,
     json: bool,
     now: NaiveDateTime,
     out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let mut rows = Vec::new();
-    for c in store.courses()? {
-        let (_, events, next) = decision_of(store, c.id, now, err)?;
-        if active && next.action == ActionKind::Stopped {
-            continue;
-        }
-        rows.push(CourseRow {
-            course: c.id,
-            patient: c.patient_id,
-            template: c.template_id,
-            started: c.created_at,
-            events: events.len(),
-            next,
-        });
-    }
+    let views = ward.views()?;
+    let decisions: Vec<Decision> = views
+        .iter()
+        .map(|v| v.decide(now))
+        .collect::<Result<_, _>>()?;
+    let rows: Vec<CourseRow> = views
+        .iter()
+        .zip(&decisions)
+        .filter(|(v, _)| !active || !v.state.inactive())
+        .map(|(v, d)| CourseRow {
+            course: v.loaded.record.id,
+            patient: v.loaded.record.patient_id.clone(),
+            template: v.loaded.record.template_id.clone(),
+            started: v.loaded.record.created_at,
+            events: v.events.len(),
+            next: decision_json(d, v),
+        })
+        .collect();
     if json {
         return write_json(out, &rows);
     }
@@ -560,106 +379,178 @@ pub(super) fn course_list(
             r.patient.clone(),
             r.template.clone(),
             r.events.to_string(),
-            describe_decision(&r.next),
+            r.next.text.clone(),
         ]);
     }
     writeln!(out, "{t}")?;
     Ok(())
 }
 
-fn describe_decision(d: &Decision) -> String {
-    let dose = d
-        .dosing
-        .as_ref()
-        .map(|x| {
-            format!(
-                "step {}: {} of vial {} = {}",
-                x.step, x.volume_ml, x.vial, x.dose
-            )
-        })
-        .unwrap_or_default();
-    let when = d
-        .not_before
-        .map(|t| format!(" not before {}", t.format("%Y-%m-%d %H:%M")))
-        .unwrap_or_default();
-    match d.action {
-        ActionKind::Give => format!("GIVE {dose}"),
-        ActionKind::MaintenanceDue => format!("MAINTENANCE DUE {dose}"),
-        ActionKind::Wait => format!("WAIT{when}: {dose}"),
-        ActionKind::Observe => format!("OBSERVE{}", when.replace("not before", "until")),
-        ActionKind::PhysicianReview => "DO NOT GIVE: physician review".into(),
-        ActionKind::DayEnded => format!("NO MORE TODAY{when}"),
-        ActionKind::Stopped => "STOPPED".into(),
+fn print_decision(out: &mut dyn Write, v: &CourseView, d: &Decision) -> Result<(), CliError> {
+    writeln!(out, "{}", say::headline(d, &v.loaded.template))?;
+    for line in say::details(d) {
+        writeln!(out, "  - {line}")?;
     }
+    Ok(())
+}
+
+/// One line of `course show`: a dose given, or one the course would give next.
+#[derive(Serialize)]
+struct ShowLine {
+    step: usize,
+    /// The original plan's date and time (none for maintenance).
+    planned: Option<NaiveDateTime>,
+    /// Given at, or re-projected at.
+    at: NaiveDateTime,
+    given: bool,
+    vial: String,
+    #[serde(with = "crate::units::dose_with_unit")]
+    dose: crate::units::Dose,
+    volume_ml: crate::units::Volume,
+    by: Option<String>,
+    local_mm: Option<u32>,
+    systemic: Option<String>,
+}
+
+fn show_lines(v: &CourseView, now: NaiveDateTime) -> Result<Vec<ShowLine>, CliError> {
+    let plan = &v.loaded.plan;
+    let planned = |step: usize| {
+        plan.steps
+            .get(step.wrapping_sub(1))
+            .map(|s| NaiveDateTime::new(s.date, s.time))
+    };
+    let mut lines: Vec<ShowLine> = course::administrations(&v.plain_events())
+        .into_iter()
+        .map(|a| ShowLine {
+            step: a.step,
+            planned: planned(a.step),
+            at: a.at,
+            given: true,
+            vial: a.vial,
+            dose: a.dose,
+            volume_ml: a.volume_ml,
+            by: Some(a.by),
+            local_mm: a.local_mm,
+            systemic: a.systemic.map(|g| g.to_string()),
+        })
+        .collect();
+    let ctx = v.loaded.ctx()?;
+    let remaining = plan.steps.len().saturating_sub(match &v.state.phase {
+        course::Phase::UpDosing { cursor, .. } => *cursor,
+        course::Phase::Maintenance { .. } => plan.steps.len(),
+    });
+    let p = course::project(ctx, &v.state, &v.patient, now, None, remaining + 3);
+    for x in p.doses {
+        lines.push(ShowLine {
+            step: x.dosing.step,
+            planned: planned(x.dosing.step),
+            at: x.at,
+            given: false,
+            vial: x.dosing.vial.clone(),
+            dose: x.dosing.dose,
+            volume_ml: x.dosing.volume_ml,
+            by: None,
+            local_mm: None,
+            systemic: None,
+        });
+    }
+    for l in &mut lines {
+        l.vial = v
+            .loaded
+            .template
+            .vial(&l.vial)
+            .map(|x| format!("{} ({})", x.label, x.cap))
+            .unwrap_or_else(|| l.vial.clone());
+    }
+    Ok(lines)
 }
 
 pub(super) fn course_show(
-    store: &Store,
+    ward: &mut Ward,
     id: i64,
     json: bool,
     now: NaiveDateTime,
     out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (loaded, events, next) = decision_of(store, id, now, err)?;
+    let v = ward.view(id)?;
+    let next = v.decide(now)?;
+    let patient = ward.patient(&v.loaded.record.patient_id)?;
+    let lines = show_lines(&v, now)?;
     if json {
         #[derive(Serialize)]
         struct Show<'a> {
-            course: &'a CourseRecord,
+            course: &'a crate::store::CourseRecord,
+            patient: &'a PatientRecord,
             plan: &'a Plan,
+            schedule: &'a [ShowLine],
             events: &'a [StoredEvent],
-            next: &'a Decision,
+            next: DecisionJson<'a>,
         }
         return write_json(
             out,
             &Show {
-                course: &loaded.record,
-                plan: &loaded.plan,
-                events: &events,
-                next: &next,
+                course: &v.loaded.record,
+                patient: &patient,
+                plan: &v.loaded.plan,
+                schedule: &lines,
+                events: &v.events,
+                next: decision_json(&next, &v),
             },
         );
     }
-    let r = &loaded.record;
+    let r = &v.loaded.record;
     writeln!(
         out,
-        "Course {} — patient {} — {} ({})",
-        r.id, r.patient_id, loaded.plan.template.name, r.template_id
+        "Course {} — {} ({}, born {}) — {} ({}), evidence {}",
+        r.id,
+        patient.name,
+        patient.id,
+        patient.dob,
+        v.loaded.plan.template.name,
+        r.template_id,
+        v.loaded.template.evidence_label()
     )?;
-    for w in &loaded.plan.warnings {
+    for w in &v.loaded.plan.warnings {
         writeln!(out, "! {w}")?;
     }
     let mut t = table(
         &[
-            "step", "planned", "vial", "volume", "dose", "given", "by", "local mm", "systemic",
+            "step", "planned", "given / due", "vial", "volume", "dose", "by", "local mm",
+            "systemic",
         ],
-        &[0, 7],
+        &[0, 4, 5, 7],
     );
-    let plain: Vec<course::Event> = events.iter().map(|e| e.event.clone()).collect();
-    for (s, r) in loaded
-        .plan
-        .steps
-        .iter()
-        .zip(step_records(&loaded.plan, &plain))
-    {
+    let plan_len = v.loaded.plan.steps.len();
+    for l in &lines {
         t.add_row(vec![
-            s.index.to_string(),
-            format!("{} {}", s.date, s.time.format("%H:%M")),
-            format!("{} ({})", s.vial_label, s.cap),
-            s.volume_ml.to_string(),
-            s.dose.to_string(),
-            r.given_at,
-            r.by,
-            r.local_mm,
-            r.systemic,
+            if l.step > plan_len {
+                format!("M{}", l.step - plan_len)
+            } else {
+                l.step.to_string()
+            },
+            l.planned
+                .map(|p| p.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "maintenance".into()),
+            format!(
+                "{}{}",
+                if l.given { "" } else { "due " },
+                l.at.format("%Y-%m-%d %H:%M")
+            ),
+            l.vial.clone(),
+            l.volume_ml.to_string(),
+            l.dose.to_string(),
+            l.by.clone().unwrap_or_default(),
+            l.local_mm.map(|m| m.to_string()).unwrap_or_default(),
+            l.systemic.clone().unwrap_or_default(),
         ]);
     }
     writeln!(out, "{t}")?;
-    writeln!(out, "Next: {}", describe_decision(&next))?;
-    for reason in &next.reasons {
-        writeln!(out, "  - {reason}")?;
-    }
-    Ok(())
+    writeln!(
+        out,
+        "Rows marked \"due\" are re-projected from the record: each at its earliest, assuming every dose is tolerated."
+    )?;
+    write!(out, "Next: ")?;
+    print_decision(out, &v, &next)
 }
 
 pub(super) fn course_log(
@@ -695,18 +586,17 @@ pub(super) fn course_log(
 }
 
 pub(super) fn course_verify(
-    store: &Store,
+    ward: &mut Ward,
     id: i64,
     json: bool,
     out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    store
+    ward.store
         .course(id)?
         .ok_or_else(|| CliError::Data(format!("no course has the id {id}")))?;
-    let v = store.verify(id)?;
+    let v = ward.store.verify(id)?;
     // The frozen plan must also reproduce from the frozen template and rules.
-    let frozen = load(store, id, err).err().map(|e| e.to_string());
+    let frozen = ward.load(id).err().map(|e| e.to_string());
     if json {
         #[derive(Serialize)]
         struct V<'a> {
@@ -747,241 +637,76 @@ pub(super) fn course_verify(
 // next and recording
 
 pub(super) fn next(
-    store: &Store,
+    ward: &mut Ward,
     id: i64,
     at: NaiveDateTime,
     json: bool,
     out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let (_, _, d) = decision_of(store, id, at, err)?;
+    let v = ward.view(id)?;
+    let d = v.decide(at)?;
     if json {
-        return write_json(out, &d);
+        return write_json(out, &decision_json(&d, &v));
     }
-    writeln!(out, "{}", describe_decision(&d))?;
-    for r in &d.reasons {
-        writeln!(out, "  - {r}")?;
-    }
-    Ok(())
+    print_decision(out, &v, &d)
 }
 
-/// What each recording command records.
-pub(super) enum Record {
-    Give {
-        step: usize,
-        volume: String,
-        pef: Option<String>,
-        screen_ok: bool,
-        lot: Option<String>,
-        site: Option<String>,
-        override_reason: Option<String>,
-    },
-    Observe {
-        local_mm: Option<u32>,
-    },
-    React {
-        grade: Option<String>,
-        onset_min: Option<u32>,
-        symptom: Option<String>,
-        treatment: Option<String>,
-        late_local_mm: Option<u32>,
-    },
-    Defer {
-        reason: String,
-    },
-    Review {
-        decision: String,
-        reason: Option<String>,
-    },
-    Note {
-        text: String,
-    },
-    Correct {
-        event: u64,
-        reason: String,
-    },
-}
-
-/// Records one event: checked against the course's state inside the store's transaction, so
-/// that nothing is written when it is refused, and two nurses cannot both give the same dose.
-#[allow(clippy::too_many_arguments)]
+/// Records one event and echoes the patient and what `next` now says.
 pub(super) fn record(
-    store: &mut Store,
+    ward: &mut Ward,
     id: i64,
     by: &str,
     at: Option<NaiveDateTime>,
     now: NaiveDateTime,
     what: Record,
+    json: bool,
     out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> Result<(), CliError> {
     if by.trim().is_empty() {
         return Err(CliError::Usage(
             "--by needs the name of the person recording".into(),
         ));
     }
-    let when = at.unwrap_or(now);
-    if when > now + chrono::Duration::minutes(1) {
-        return Err(CliError::Data(format!(
-            "--at {} is in the future; record what has happened",
-            when.format("%Y-%m-%d %H:%M")
-        )));
+    let r = ward.record(id, by, at.unwrap_or(now), now, what)?;
+    if json {
+        #[derive(Serialize)]
+        struct Out<'a> {
+            recorded: &'a StoredEvent,
+            course: i64,
+            patient: Option<&'a PatientRecord>,
+            next: DecisionJson<'a>,
+        }
+        return write_json(
+            out,
+            &Out {
+                recorded: &r.event,
+                course: id,
+                patient: r.patient.as_ref(),
+                next: decision_json(&r.next, &r.view),
+            },
+        );
     }
-    let late_entered = now - when > chrono::Duration::minutes(5);
-    // Input that can be checked without the course: refused before anything is opened.
-    let volume = match &what {
-        Record::Give { volume, .. } => Some(
-            parse_decimal(volume)
-                .filter(|v| *v > Decimal::ZERO)
-                .map(Volume::from_ml)
-                .ok_or_else(|| {
-                    CliError::Usage(format!("--volume {volume:?} is not a volume in mL"))
-                })?,
-        ),
-        _ => None,
+    let late = if r.event.late_entered {
+        " (entered late)"
+    } else {
+        ""
     };
-    let pef = match &what {
-        Record::Give { pef: Some(p), .. } => Some(
-            parse_decimal(p)
-                .filter(|v| *v > Decimal::ZERO && *v <= Decimal::from(200))
-                .ok_or_else(|| CliError::Usage(format!("--pef {p:?} is not a percentage")))?,
-        ),
-        _ => None,
-    };
-    let grade = match &what {
-        Record::React { grade: Some(g), .. } => {
-            Some(g.parse::<WaoGrade>().map_err(CliError::Usage)?)
-        }
-        _ => None,
-    };
-    let review = match &what {
-        Record::Review { decision, .. } => {
-            Some(decision.parse::<Review>().map_err(CliError::Usage)?)
-        }
-        _ => None,
-    };
-    let loaded = load(store, id, err)?;
-    let ctx = loaded.ctx()?;
-    let result = store.append(id, |events| -> Result<NewEvent, String> {
-        let plain: Vec<course::Event> = events.iter().map(|e| e.event.clone()).collect();
-        let state = course::replay(ctx, &plain);
-        let kind = match &what {
-            Record::Give {
-                step,
-                screen_ok,
-                lot,
-                site,
-                override_reason,
-                ..
-            } => {
-                let volume = volume.ok_or("no volume")?;
-                let dosing = course::check_give(
-                    ctx,
-                    &state,
-                    when,
-                    &Proposed {
-                        step: *step,
-                        volume_ml: volume,
-                        pef_percent: pef,
-                        screen_ok: *screen_ok,
-                        override_reason: override_reason.clone(),
-                    },
-                )?;
-                EventKind::DoseGiven {
-                    step: dosing.step,
-                    vial: dosing.vial,
-                    volume_ml: dosing.volume_ml,
-                    dose: dosing.dose,
-                    lot: lot.clone(),
-                    site: site.clone(),
-                    pef_percent: pef,
-                    screen_ok: *screen_ok,
-                    override_reason: override_reason.clone(),
-                }
-            }
-            Record::Observe { local_mm } => EventKind::ObservationEnded {
-                local_mm: *local_mm,
-            },
-            Record::React {
-                onset_min,
-                symptom,
-                treatment,
-                late_local_mm,
-                ..
-            } => match (grade, late_local_mm) {
-                (Some(grade), _) => EventKind::SystemicReaction {
-                    grade,
-                    onset_min: onset_min.ok_or("a systemic reaction needs --onset-min")?,
-                    symptom: symptom
-                        .clone()
-                        .filter(|s| !s.trim().is_empty())
-                        .ok_or("a systemic reaction needs --symptom")?,
-                    treatment: treatment.clone(),
-                },
-                (None, Some(mm)) => EventKind::LateLocalReaction { mm: *mm },
-                (None, None) => {
-                    return Err("give --grade (systemic reaction) or --late-local-mm".into());
-                }
-            },
-            Record::Defer { reason } => EventKind::DoseDeferred {
-                reason: reason.clone(),
-            },
-            Record::Review { reason, .. } => EventKind::PhysicianReview {
-                decision: review.clone().ok_or("no decision")?,
-                reason: reason.clone(),
-            },
-            Record::Note { text } => EventKind::Note { text: text.clone() },
-            Record::Correct { event, reason } => EventKind::Correction {
-                corrects: *event,
-                reason: reason.clone(),
-            },
-        };
-        course::admissible(&state, &plain, &kind)?;
-        Ok(NewEvent {
-            kind,
-            at: when,
-            by: by.to_string(),
-            recorded_at: now,
-            late_entered,
-        })
-    });
-    match result {
-        Ok(ev) => {
-            let late = if ev.late_entered {
-                " (entered late)"
-            } else {
-                ""
-            };
-            writeln!(out, "recorded #{} in course {id}{late}", ev.event.seq)?;
-            let events: Vec<course::Event> =
-                store.events(id)?.into_iter().map(|e| e.event).collect();
-            let state = course::replay(ctx, &events);
-            writeln!(
-                out,
-                "next: {}",
-                describe_decision(&course::next(ctx, &state, now))
-            )?;
-            Ok(())
-        }
-        Err(AppendError::Refused(why)) => Err(CliError::Refused(format!("not recorded: {why}"))),
-        Err(AppendError::Store(e)) => Err(e.into()),
-    }
+    let who = r
+        .patient
+        .as_ref()
+        .map(|p| format!("{} ({}, born {})", p.name, p.id, p.dob))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "recorded #{} in course {id} for {who}{late}",
+        r.event.event.seq
+    )?;
+    write!(out, "next: ")?;
+    print_decision(out, &r.view, &r.next)
 }
 
 // ---------------------------------------------------------------------------------------------
 // sheet
-
-#[derive(Serialize)]
-struct SheetLine {
-    course: i64,
-    patient: String,
-    name: String,
-    #[serde(flatten)]
-    row: course::SheetRow,
-    vial_label: Option<String>,
-    cap: Option<String>,
-    concentration: Option<String>,
-}
 
 /// Where `sheet --pdf` writes, and how.
 pub(super) struct PdfOut {
@@ -995,48 +720,14 @@ pub(super) struct PdfOut {
 
 /// `ritplan sheet --date DATE`: every active course's rows for the day, in time order.
 pub(super) fn sheet(
-    store: &Store,
+    ward: &mut Ward,
     date: NaiveDate,
+    now: NaiveDateTime,
     json: bool,
     pdf: Option<PdfOut>,
     out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let mut parsed = Parsed::default();
-    let patients: BTreeMap<String, PatientRecord> = store
-        .patients()?
-        .into_iter()
-        .map(|p| (p.id.clone(), p))
-        .collect();
-    let mut lines = Vec::new();
-    for record in store.courses()? {
-        let id = record.id;
-        let loaded = load_record(record, &mut parsed, err)?;
-        let events: Vec<course::Event> = store.events(id)?.into_iter().map(|e| e.event).collect();
-        let ctx = loaded.ctx()?;
-        let state = course::replay(ctx, &events);
-        let name = patients
-            .get(&loaded.record.patient_id)
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
-        for row in course::sheet_rows(ctx, &state, date, &loaded.calendar) {
-            let vial = row
-                .dosing
-                .as_ref()
-                .and_then(|d| loaded.template.vial(&d.vial));
-            lines.push(SheetLine {
-                course: id,
-                patient: loaded.record.patient_id.clone(),
-                name: name.clone(),
-                vial_label: vial.map(|v| v.label.clone()),
-                concentration: vial.map(|v| v.concentration.to_string()),
-                cap: vial.map(|v| v.cap.clone()),
-                row,
-            });
-        }
-    }
-    // Time order; DO NOT GIVE rows first, so that nobody misses them.
-    lines.sort_by_key(|l| (l.row.time, l.course));
+    let lines = ward.sheet(date, now)?;
     if let Some(pdf) = pdf {
         return sheet_pdf(&lines, date, &pdf, out);
     }
@@ -1049,12 +740,11 @@ pub(super) fn sheet(
         t.add_row(sheet_row(l));
     }
     writeln!(out, "{t}")?;
-    writeln!(
-        out,
-        "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose."
-    )?;
+    writeln!(out, "{SHEET_NOTE}")?;
     Ok(())
 }
+
+const SHEET_NOTE: &str = "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose. Two extracts of one patient are at least 30 min apart.";
 
 /// The sheet's columns, for the terminal and the PDF: title, PDF width share, right-aligned.
 const SHEET_COLUMNS: [(&str, f32, bool); 15] = [
@@ -1076,7 +766,7 @@ const SHEET_COLUMNS: [(&str, f32, bool); 15] = [
 ];
 
 /// One sheet line's cells; the columns after the observation are left blank for the nurses.
-fn sheet_row(l: &SheetLine) -> Vec<String> {
+fn sheet_row(l: &crate::ward::SheetLine) -> Vec<String> {
     let (step, vial, volume, dose) = sheet_cells(l);
     let mut r = vec![
         l.row
@@ -1097,16 +787,28 @@ fn sheet_row(l: &SheetLine) -> Vec<String> {
     r
 }
 
-fn sheet_cells(l: &SheetLine) -> (String, String, String, String) {
-    match (&l.row.dosing, &l.row.action) {
-        (_, ActionKind::PhysicianReview) => (
-            String::new(),
-            "DO NOT GIVE — physician review".to_string(),
-            String::new(),
-            String::new(),
-        ),
+fn sheet_cells(l: &crate::ward::SheetLine) -> (String, String, String, String) {
+    let until = l
+        .row
+        .time
+        .map(|t| t.format("%H:%M").to_string())
+        .unwrap_or_default();
+    let words = |s: String| (String::new(), s, String::new(), String::new());
+    match (&l.row.dosing, l.row.action) {
+        (_, ActionKind::PhysicianReview) => words("DO NOT GIVE — physician review".into()),
+        (_, ActionKind::PatientHold) => words(format!(
+            "DO NOT GIVE — course {} of this patient awaits a physician",
+            l.row.held_by.unwrap_or_default()
+        )),
+        (_, ActionKind::Observe) => words(format!("IN OBSERVATION until {until}")),
+        (_, ActionKind::ObservationNotClosed) => {
+            words(format!("OBSERVATION NOT CLOSED (since {until})"))
+        }
         (Some(d), _) => (
-            d.step.to_string(),
+            match d.maintenance {
+                Some(n) => format!("M{n}"),
+                None => d.step.to_string(),
+            },
             format!(
                 "{} ({}) {}",
                 l.vial_label.clone().unwrap_or_default(),
@@ -1116,12 +818,12 @@ fn sheet_cells(l: &SheetLine) -> (String, String, String, String) {
             d.volume_ml.to_string(),
             d.dose.to_string(),
         ),
-        _ => (String::new(), String::new(), String::new(), String::new()),
+        _ => words(String::new()),
     }
 }
 
 fn sheet_pdf(
-    lines: &[SheetLine],
+    lines: &[crate::ward::SheetLine],
     date: NaiveDate,
     pdf: &PdfOut,
     out: &mut dyn Write,
@@ -1136,10 +838,11 @@ fn sheet_pdf(
         &format!("Daily dosing sheet · {date} ({})", date.format("%A")),
     );
     w.paragraph(
-        "Doses as the record allows them at opening time. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose. DO NOT GIVE rows wait for a physician.",
+        "Doses as the record allows them. DO NOT GIVE rows wait for a physician; OBSERVATION NOT CLOSED rows must be recorded before any further dose.",
         8.5,
         false,
     );
+    w.paragraph(SHEET_NOTE, 8.5, false);
     w.space(4.0);
     let columns: Vec<_> = SHEET_COLUMNS
         .iter()
@@ -1153,7 +856,9 @@ fn sheet_pdf(
         .collect();
     let strong: Vec<bool> = lines
         .iter()
-        .map(|l| l.row.action == ActionKind::PhysicianReview)
+        .map(|l| {
+            l.row.action.do_not_give() || l.row.action == ActionKind::ObservationNotClosed
+        })
         .collect();
     let rows: Vec<Vec<String>> = lines.iter().map(sheet_row).collect();
     if rows.is_empty() {
@@ -1176,28 +881,26 @@ fn sheet_pdf(
     Ok(())
 }
 
-/// `ritplan course pdf`: the course's protocol, with what the record says of each step.
+/// `ritplan course pdf`: the course's protocol, with what the record says of each step and the
+/// rest of the course re-projected from the state.
 pub(super) fn course_pdf(
-    store: &Store,
+    ward: &mut Ward,
     id: i64,
     pdf: &PdfOut,
     now: NaiveDateTime,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let loaded = load(store, id, err)?;
-    let patient = store
-        .patient(&loaded.record.patient_id)?
-        .ok_or_else(|| CliError::Data(format!("course {id}: its patient is missing")))?;
-    let inputs: Inputs = serde_json::from_str(&loaded.record.inputs_json)
-        .map_err(|e| CliError::Data(e.to_string()))?;
-    let pat = inputs.patient()?;
+    let v = ward.view(id)?;
+    let patient = ward.patient(&v.loaded.record.patient_id)?;
+    let pat = v.loaded.inputs.patient()?;
     let weight = pat.require_weight()?;
-    let events: Vec<course::Event> = store.events(id)?.into_iter().map(|e| e.event).collect();
-    let recorded = step_records(&loaded.plan, &events);
-    let rule_set = loaded
+    let events = v.plain_events();
+    let recorded = step_records(&v.loaded.plan, &events);
+    let rule_set = v
+        .loaded
         .policy
-        .rule_set(&loaded.record.rule_set)
+        .rule_set(&v.loaded.record.rule_set)
         .ok_or_else(|| CliError::Data(format!("course {id}: rule set missing")))?;
     let who = crate::render::protocol::Identity {
         name: patient.name.clone(),
@@ -1206,21 +909,34 @@ pub(super) fn course_pdf(
         age_years: pat.age_years,
         weight_kg: weight,
     };
+    let projected: Vec<crate::render::protocol::ProjectedDose> = show_lines(&v, now)?
+        .into_iter()
+        .filter(|l| !l.given)
+        .map(|l| crate::render::protocol::ProjectedDose {
+            step: l.step,
+            at: l.at,
+            vial: l.vial,
+            volume: l.volume_ml.to_string(),
+            dose: l.dose.to_string(),
+        })
+        .collect();
     let doc = crate::render::protocol::Protocol {
         who: &who,
-        plan: &loaded.plan,
-        template: &loaded.template,
+        plan: &v.loaded.plan,
+        template: &v.loaded.template,
         rules: rule_set,
-        emergency: &loaded.policy.emergency,
-        epinephrine_mg: loaded
+        emergency: &v.loaded.policy.emergency,
+        epinephrine_mg: v
+            .loaded
             .policy
             .emergency
             .epinephrine_mg(pat.age_years, weight),
         recorded,
+        projected,
         title: format!("Course {id}"),
         hash: super::short_hash([
-            loaded.record.template_text.as_str(),
-            loaded.record.rules_json.as_str(),
+            v.loaded.record.template_text.as_str(),
+            v.loaded.record.rules_json.as_str(),
         ]),
         date: now.date(),
     };
@@ -1272,7 +988,12 @@ fn step_records(plan: &Plan, events: &[course::Event]) -> Vec<crate::render::pro
                         .late_local_mm
                         .map(|m| format!(" (late {m})"))
                         .unwrap_or_default();
-                    format!("{}{late}", opt(a.local_mm.map(|m| m.to_string())))
+                    let measured = if a.not_assessable {
+                        "n/a".to_string()
+                    } else {
+                        opt(a.local_mm.map(|m| m.to_string()))
+                    };
+                    format!("{measured}{late}")
                 }),
                 systemic: join(&list, &|a| opt(a.systemic.map(|g| g.to_string()))),
                 by: join(&list, &|a| a.by.clone()),

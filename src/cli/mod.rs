@@ -24,7 +24,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
+use rust_decimal::Decimal;
+
+use crate::course::{EventKind, LateKind, Review, WaoGrade};
 use crate::diag::{Located, SourceText};
+use crate::units::{Volume, parse_decimal};
+use crate::ward::Record;
 use crate::policy::{Policy, PolicyError};
 use crate::template::{Catalog, Checked, bundled_sources};
 
@@ -173,6 +178,10 @@ enum Command {
         /// The physician accepts a risk the rules refuse; the reason is printed on every output.
         #[arg(long, value_name = "REASON")]
         accept_risk: Option<String>,
+        /// The physician accepts treating a patient under the product's minimum age (Alutard
+        /// SQ: 5 years); the reason is printed on every output.
+        #[arg(long, value_name = "REASON")]
+        accept_age: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -231,19 +240,32 @@ enum Command {
         override_reason: Option<String>,
     },
     /// Record the end of a dose's observation, with the local reaction.
-    #[command(after_help = "Examples:\n  ritplan observe 3 --by 'RN Li' --local-mm 12")]
+    ///
+    /// The observation is measured from the injection: ending it before the planned minimum
+    /// (per step, risk-adjusted, the day's last) is refused unless --early gives the reason
+    /// (the patient left against advice); the visit then ends. The local reaction is required:
+    /// --local-mm N, or --not-assessable (escalation then waits for a physician).
+    #[command(
+        after_help = "Examples:\n  ritplan observe 3 --by 'RN Li' --local-mm 12\n  ritplan observe 3 --by 'RN Li' --not-assessable\n  ritplan observe 3 --by 'RN Li' --local-mm 0 --early 'left against advice'"
+    )]
     Observe {
         /// Course id.
         course: i64,
         /// Immediate local reaction (infiltrate diameter), mm.
-        #[arg(long, value_name = "MM")]
+        #[arg(long, value_name = "MM", required_unless_present = "not_assessable")]
         local_mm: Option<u32>,
+        /// The local reaction could not be assessed.
+        #[arg(long, conflicts_with = "local_mm")]
+        not_assessable: bool,
+        /// The observation ends before its planned minimum, for this reason.
+        #[arg(long, value_name = "REASON")]
+        early: Option<String>,
         #[command(flatten)]
         rec: RecordArgs,
     },
-    /// Record a systemic reaction (WAO grade) or a late local reaction.
+    /// Record a systemic reaction (WAO grade), a late local reaction, or a late reaction.
     #[command(
-        after_help = "Examples:\n  ritplan react 3 --grade 2a --onset-min 12 --symptom 'urticaria and wheeze' --by 'Dr Wang'\n  ritplan react 3 --late-local-mm 80 --by 'RN Li'"
+        after_help = "Examples:\n  ritplan react 3 --grade 2a --onset-min 12 --symptom 'urticaria and wheeze' --by 'Dr Wang'\n  ritplan react 3 --late-local-mm 80 --by 'RN Li'\n  ritplan react 3 --late type-iii --symptom 'fever, joint pain' --by 'Dr Wang'"
     )]
     React {
         /// Course id.
@@ -261,8 +283,12 @@ enum Command {
         #[arg(long)]
         treatment: Option<String>,
         /// A late local reaction, mm.
-        #[arg(long, value_name = "MM", conflicts_with = "grade")]
+        #[arg(long, value_name = "MM", conflicts_with_all = ["grade", "late"])]
         late_local_mm: Option<u32>,
+        /// A late (6-24 h) reaction: type-iii (fever, arthralgia, malaise), allergic-mild or
+        /// allergic-severe.
+        #[arg(long, value_name = "TYPE", conflicts_with = "grade")]
+        late: Option<String>,
         #[command(flatten)]
         rec: RecordArgs,
     },
@@ -278,6 +304,9 @@ enum Command {
         rec: RecordArgs,
     },
     /// Record a physician's review: continue, repeat, step-back:N, restart or stop.
+    ///
+    /// "step-back:N" is N distinct doses down the ladder of the course's phase. Every review
+    /// needs a reason; resuming a stopped course needs the correctable cause in it.
     #[command(
         after_help = "Examples:\n  ritplan review 3 --by 'Dr Wang' --decision step-back:2 --reason 'grade 2 SR, resolved'"
     )]
@@ -287,7 +316,7 @@ enum Command {
         /// continue | repeat | step-back:N | restart | stop
         #[arg(long)]
         decision: String,
-        /// Why (required to resume a stopped course).
+        /// Why (for a stopped course: the correctable cause).
         #[arg(long)]
         reason: Option<String>,
         #[command(flatten)]
@@ -404,6 +433,9 @@ struct RecordArgs {
     /// When it happened (default now); an earlier time is flagged as entered late.
     #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
     at: Option<chrono::NaiveDateTime>,
+    /// Print what was recorded and what `next` now says as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -572,6 +604,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             patient,
             calendar,
             accept_risk,
+            accept_age,
             json,
             pdf,
         } => plan::run(
@@ -581,6 +614,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             &patient,
             &calendar,
             accept_risk.as_deref(),
+            accept_age.as_deref(),
             json,
             &pdf,
             out,
@@ -595,18 +629,18 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             }
         }
         Command::Course(cmd) => {
-            let store = course::open_store(ctx.db.as_ref())?;
+            let mut ward = course::open_ward(ctx.db.as_ref())?;
             match cmd {
                 CourseCommand::Start(a) => {
-                    course::course_start(&ctx, &store, &a, now(), out, &mut err)
+                    course::course_start(&ctx, &mut ward, &a, now(), out, &mut err)
                 }
                 CourseCommand::List { active, json } => {
-                    course::course_list(&store, active, json, now(), out, &mut err)
+                    course::course_list(&mut ward, active, json, now(), out)
                 }
                 CourseCommand::Show { id, json } => {
-                    course::course_show(&store, id, json, now(), out, &mut err)
+                    course::course_show(&mut ward, id, json, now(), out)
                 }
-                CourseCommand::Log { id, json } => course::course_log(&store, id, json, out),
+                CourseCommand::Log { id, json } => course::course_log(&ward.store, id, json, out),
                 CourseCommand::Pdf {
                     id,
                     out: file,
@@ -618,10 +652,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                         paper,
                         font,
                     };
-                    course::course_pdf(&store, id, &pdf, now(), out, &mut err)
+                    course::course_pdf(&mut ward, id, &pdf, now(), out, &mut err)
                 }
                 CourseCommand::Verify { id, json } => {
-                    course::course_verify(&store, id, json, out, &mut err)
+                    course::course_verify(&mut ward, id, json, out)
                 }
             }
         }
@@ -630,8 +664,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             at,
             json,
         } => {
-            let store = course::open_store(ctx.db.as_ref())?;
-            course::next(&store, id, at.unwrap_or_else(now), json, out, &mut err)
+            let mut ward = course::open_ward(ctx.db.as_ref())?;
+            course::next(&mut ward, id, at.unwrap_or_else(now), json, out)
         }
         Command::Give {
             course: id,
@@ -644,28 +678,53 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             site,
             override_reason,
         } => {
-            let what = course::Record::Give {
-                step,
-                volume,
-                pef,
-                screen_ok: screen.is_some(),
+            let volume = parse_decimal(&volume)
+                .filter(|v| *v > Decimal::ZERO)
+                .map(Volume::from_ml)
+                .ok_or_else(|| {
+                    CliError::Usage(format!("--volume {volume:?} is not a volume in mL"))
+                })?;
+            let pef = pef
+                .map(|p| {
+                    parse_decimal(&p)
+                        .filter(|v| *v > Decimal::ZERO && *v <= Decimal::from(200))
+                        .ok_or_else(|| CliError::Usage(format!("--pef {p:?} is not a percentage")))
+                })
+                .transpose()?;
+            if override_reason.as_deref().is_some_and(|r| r.trim().is_empty()) {
+                return Err(CliError::Usage(
+                    "--override needs the physician's reason in words".into(),
+                ));
+            }
+            let what = Record::Give {
+                proposed: crate::course::Proposed {
+                    step,
+                    volume_ml: volume,
+                    pef_percent: pef,
+                    screen_ok: screen.is_some(),
+                    override_reason,
+                },
                 lot,
                 site,
-                override_reason,
             };
-            record(&ctx, id, rec, what, out, &mut err)
+            record(&ctx, id, rec, what, out)
         }
         Command::Observe {
             course: id,
             local_mm,
+            not_assessable,
+            early,
             rec,
         } => record(
             &ctx,
             id,
             rec,
-            course::Record::Observe { local_mm },
+            Record::Event(EventKind::ObservationEnded {
+                local_mm,
+                not_assessable,
+                early_reason: early,
+            }),
             out,
-            &mut err,
         ),
         Command::React {
             course: id,
@@ -674,16 +733,36 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             symptom,
             treatment,
             late_local_mm,
+            late,
             rec,
         } => {
-            let what = course::Record::React {
-                grade,
-                onset_min,
-                symptom,
-                treatment,
-                late_local_mm,
+            let kind = match (grade, late_local_mm, late) {
+                (Some(g), _, _) => EventKind::SystemicReaction {
+                    grade: g.parse::<WaoGrade>().map_err(CliError::Usage)?,
+                    onset_min: onset_min.ok_or_else(|| {
+                        CliError::Usage("a systemic reaction needs --onset-min".into())
+                    })?,
+                    symptom: symptom
+                        .filter(|s| !s.trim().is_empty())
+                        .ok_or_else(|| {
+                            CliError::Usage("a systemic reaction needs --symptom".into())
+                        })?,
+                    treatment,
+                },
+                (None, Some(mm), _) => EventKind::LateLocalReaction { mm },
+                (None, None, Some(t)) => EventKind::LateReaction {
+                    kind: t.parse::<LateKind>().map_err(CliError::Usage)?,
+                    symptom: symptom
+                        .filter(|s| !s.trim().is_empty())
+                        .ok_or_else(|| CliError::Usage("a late reaction needs --symptom".into()))?,
+                },
+                (None, None, None) => {
+                    return Err(CliError::Usage(
+                        "give --grade (systemic reaction), --late-local-mm or --late TYPE".into(),
+                    ));
+                }
             };
-            record(&ctx, id, rec, what, out, &mut err)
+            record(&ctx, id, rec, Record::Event(kind), out)
         }
         Command::Defer {
             course: id,
@@ -693,28 +772,29 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             &ctx,
             id,
             rec,
-            course::Record::Defer { reason },
+            Record::Event(EventKind::DoseDeferred { reason }),
             out,
-            &mut err,
         ),
         Command::Review {
             course: id,
             decision,
             reason,
             rec,
-        } => record(
-            &ctx,
-            id,
-            rec,
-            course::Record::Review { decision, reason },
-            out,
-            &mut err,
-        ),
+        } => {
+            let decision = decision.parse::<Review>().map_err(CliError::Usage)?;
+            record(
+                &ctx,
+                id,
+                rec,
+                Record::Event(EventKind::PhysicianReview { decision, reason }),
+                out,
+            )
+        }
         Command::Note {
             course: id,
             text,
             rec,
-        } => record(&ctx, id, rec, course::Record::Note { text }, out, &mut err),
+        } => record(&ctx, id, rec, Record::Event(EventKind::Note { text }), out),
         Command::Correct {
             course: id,
             event,
@@ -724,9 +804,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             &ctx,
             id,
             rec,
-            course::Record::Correct { event, reason },
+            Record::Event(EventKind::Correction {
+                corrects: event,
+                reason,
+            }),
             out,
-            &mut err,
         ),
         Command::Sheet {
             date,
@@ -735,9 +817,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             paper,
             font,
         } => {
-            let store = course::open_store(ctx.db.as_ref())?;
+            let mut ward = course::open_ward(ctx.db.as_ref())?;
             let pdf = pdf.map(|path| course::PdfOut { path, paper, font });
-            course::sheet(&store, date.unwrap_or_else(today), json, pdf, out, &mut err)
+            let now = now();
+            course::sheet(&mut ward, date.unwrap_or(now.date()), now, json, pdf, out)
         }
         Command::Risk { patient, on, json } => risk::risk(
             &ctx,
@@ -801,12 +884,11 @@ fn record(
     ctx: &Context,
     id: i64,
     rec: RecordArgs,
-    what: course::Record,
+    what: Record,
     out: &mut dyn Write,
-    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let mut store = course::open_store(ctx.db.as_ref())?;
-    course::record(&mut store, id, &rec.by, rec.at, now(), what, out, err)
+    let mut ward = course::open_ward(ctx.db.as_ref())?;
+    course::record(&mut ward, id, &rec.by, rec.at, now(), what, rec.json, out)
 }
 
 /// Today's date (see [`now`]).

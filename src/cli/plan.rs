@@ -80,6 +80,7 @@ pub(super) fn run(
     patient_args: &PatientArgs,
     calendar: &CalendarArgs,
     accept_risk: Option<&str>,
+    accept_age: Option<&str>,
     json: bool,
     pdf: &super::PdfArgs,
     out: &mut dyn Write,
@@ -88,6 +89,11 @@ pub(super) fn run(
     if accept_risk.is_some_and(|r| r.trim().is_empty()) {
         return Err(CliError::Usage(
             "--accept-risk needs the physician's reason in words".into(),
+        ));
+    }
+    if accept_age.is_some_and(|r| r.trim().is_empty()) {
+        return Err(CliError::Usage(
+            "--accept-age needs the physician's reason in words".into(),
         ));
     }
     let policy = ctx.policy(err)?;
@@ -106,6 +112,8 @@ pub(super) fn run(
         start: start_at,
         calendar: &cal,
         accept_risk,
+        eligibility: &policy.eligibility,
+        accept_age,
     };
     match plan(&req) {
         Err(PlanError::UnknownTemplate(id)) => Err(CliError::Data(format!(
@@ -125,6 +133,7 @@ pub(super) fn run(
                 print_refusal(out, &refusal)?;
             }
             Err(CliError::Refused(match &refusal {
+                Refusal::BelowMinimumAge { .. } => "no plan: the patient is under the product's minimum age".into(),
                 Refusal::Contraindicated { .. } => "no rush plan: a contraindication applies".into(),
                 Refusal::RiskNotAccepted { .. } => "no rush plan: the risk stratum requires pretreatment or the physician's acceptance".into(),
             }))
@@ -158,6 +167,7 @@ pub(super) fn run(
                     emergency: &policy.emergency,
                     epinephrine_mg: policy.emergency.epinephrine_mg(patient.age_years, weight),
                     recorded: Vec::new(),
+                    projected: Vec::new(),
                     title: "Plan".into(),
                     hash: super::short_hash(hashed.iter().map(String::as_str)),
                     date: start.0,
@@ -180,8 +190,32 @@ pub(super) fn run(
     }
 }
 
+/// The planner's refusal in one sentence.
+pub(super) fn refusal_text(r: &Refusal) -> String {
+    match r {
+        Refusal::BelowMinimumAge { age_years, product } => format!(
+            "the patient is {age_years}; {} is not given under {} years [{} {}] {}. A physician may accept it with --accept-age REASON, printed on every output",
+            product.name,
+            product.min_age_years,
+            product.provenance.evidence,
+            product.provenance.certainty,
+            product.provenance.source
+        ),
+        Refusal::Contraindicated { reasons, .. } => reasons
+            .iter()
+            .map(|r| r.reason.text.clone())
+            .collect::<Vec<_>>()
+            .join("; "),
+        Refusal::RiskNotAccepted { note, .. } => note.clone(),
+    }
+}
+
 fn print_refusal(out: &mut dyn Write, r: &Refusal) -> Result<(), CliError> {
     match r {
+        Refusal::BelowMinimumAge { .. } => {
+            writeln!(out, "NO PLAN: {}.", refusal_text(r))?;
+            Ok(())
+        }
         Refusal::Contraindicated {
             reasons,
             assessment,

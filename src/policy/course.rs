@@ -1,22 +1,37 @@
-//! Course rule sets (`rules/course-*.toml`): what the treatment-course state machine does after
-//! a local or systemic reaction, a late dose, or a failed pre-injection check.
+//! Course rule sets (`rules/course-*.toml`, `format = 2`): what the treatment-course state
+//! machine does after a local or systemic reaction, a late dose or a failed pre-injection check,
+//! how a maintenance dose that was reduced climbs back, and how far apart two extracts are given.
+//!
+//! The mechanism is here; the numbers are in the files. Bands over days or millimetres are
+//! written as the source writes them, with each edge inclusive or exclusive
+//! (`weeks = "[0, 10)"` is "< 10 weeks", `weeks = "(2, 4]"` is "more than 2, up to 4 weeks"),
+//! and must tile the whole line from 0 to no limit without gap or overlap.
+//!
+//! Safety floors that are in code on purpose (each says why where it is checked): a systemic
+//! reaction of WAO grade 2 or more never proceeds without a physician; grade 4 or more stops;
+//! grade 5 ends the course for good; a "review" or "stop" band always closes the visit.
+
+use std::fmt;
 
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::{Provenance, read_provenance};
 use crate::diag::Diagnostic;
-use crate::tomlread::{Diags, Table};
+use crate::tomlread::{Diags, Sp, Table};
+
+/// The course-rules format this code reads.
+pub const FORMAT: u32 = 2;
 
 /// What a band tells the state machine to do with the next dose.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
-    /// The next step of the plan.
+    /// The next dose of the schedule.
     Proceed,
-    /// The last dose again.
+    /// The last dose again (no escalation).
     Repeat,
-    /// `steps` plan steps below the last dose.
+    /// `steps` dose steps below the last dose (distinct doses; see [`DoseSteps`]).
     StepBack {
         /// How many.
         steps: u32,
@@ -26,26 +41,206 @@ pub enum Action {
         /// Percent.
         percent: Decimal,
     },
-    /// This volume of the maintenance vial.
+    /// This volume of the maintenance vial (a rung of the maintenance ladder).
     Volume {
         /// mL.
         volume_ml: Decimal,
     },
-    /// From the first step.
+    /// From the first step of the schedule.
     Restart,
     /// Nothing more until a physician reviews the course.
     Review,
-    /// The course stops (a physician review that records a reason may resume it).
+    /// The course stops; only a physician review that records why it may go on resumes it.
     Stop,
+    /// The course ends for good; only a correction of the record undoes it.
+    End,
 }
 
-/// A band over a number (mm, days): `from` exclusive or inclusive as documented per use, `to`.
+impl Action {
+    /// Whether the action asks for or imposes a physician's decision.
+    pub fn needs_physician(&self) -> bool {
+        matches!(self, Action::Review | Action::Stop | Action::End)
+    }
+}
+
+/// A closed range of whole numbers (days, mm) written with explicit edges.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Interval {
+    /// As written in the file, e.g. `"[0, 10)"` with its unit.
+    pub written: String,
+    /// The lowest whole number inside.
+    pub lo: u32,
+    /// The highest whole number inside (`None`: no limit).
+    pub hi: Option<u32>,
+}
+
+impl Interval {
+    /// Whether `x` lies inside.
+    pub fn contains(&self, x: i64) -> bool {
+        x >= i64::from(self.lo) && self.hi.is_none_or(|h| x <= i64::from(h))
+    }
+
+    /// Parses `"[a, b)"`, `"(a, b]"`, `"[a, ∞)"` (also `inf`); numbers are whole and are
+    /// multiplied by `scale` (7 for weeks). `None` with a sentence saying what is wrong.
+    pub fn parse(text: &str, scale: u32, unit: &str) -> Result<Interval, String> {
+        let t = text.trim();
+        let bad = || {
+            format!(
+                "{text:?} is not a range: write it with its edges, e.g. \"[0, 10)\" (0 up to but not including 10), \"(2, 4]\" or \"(12, ∞)\""
+            )
+        };
+        let mut chars = t.chars();
+        let open = chars.next().ok_or_else(bad)?;
+        let close = chars.next_back().ok_or_else(bad)?;
+        let lo_incl = match open {
+            '[' => true,
+            '(' => false,
+            _ => return Err(bad()),
+        };
+        let hi_incl = match close {
+            ']' => true,
+            ')' => false,
+            _ => return Err(bad()),
+        };
+        let inner = chars.as_str();
+        let (a, b) = inner.split_once(',').ok_or_else(bad)?;
+        let num = |s: &str| -> Result<Option<u32>, String> {
+            let s = s.trim().replace('_', "");
+            if s == "∞" || s.eq_ignore_ascii_case("inf") {
+                return Ok(None);
+            }
+            let n: u32 = s
+                .parse()
+                .map_err(|_| format!("{s:?} in {text:?} is not a whole number"))?;
+            n.checked_mul(scale)
+                .map(Some)
+                .ok_or_else(|| format!("{s:?} in {text:?} is too large"))
+        };
+        let lo = num(a)?.ok_or_else(|| format!("{text:?} cannot start at ∞"))?;
+        let hi = num(b)?;
+        if hi.is_none() && hi_incl {
+            return Err(format!("{text:?}: ∞ is never included; close it with ')'"));
+        }
+        let first = if lo_incl {
+            Some(lo)
+        } else {
+            lo.checked_add(1)
+        };
+        let last = match hi {
+            None => None,
+            Some(h) if hi_incl => Some(Some(h)),
+            Some(h) => Some(h.checked_sub(1)),
+        };
+        let (Some(first), last) = (first, last) else {
+            return Err(format!("{text:?} holds no whole {unit}"));
+        };
+        let last = match last {
+            None => None,
+            Some(None) => return Err(format!("{text:?} holds no whole {unit}")),
+            Some(Some(l)) => Some(l),
+        };
+        if last.is_some_and(|l| l < first) {
+            return Err(format!("{text:?} holds no whole {unit}"));
+        }
+        Ok(Interval {
+            written: format!("{t} {unit}"),
+            lo: first,
+            hi: last,
+        })
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.written)
+    }
+}
+
+/// A band over a number (mm, days).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Band {
-    /// Lower bound (`None`: from 0).
-    pub from: Option<u32>,
-    /// Upper bound (`None`: no limit).
-    pub to: Option<u32>,
+    /// Which numbers it covers.
+    pub range: Interval,
+    /// What to do.
+    pub action: Action,
+    /// No further injection at the visit where it was found (the action then applies to the
+    /// next visit). A band that proceeds may leave the visit open.
+    pub close_visit: bool,
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// A systemic-reaction rule for a range of WAO grades. Every systemic reaction closes the visit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SystemicRule {
+    /// Lowest grade, inclusive.
+    pub from_grade: u8,
+    /// Highest grade, inclusive.
+    pub to_grade: u8,
+    /// What to do.
+    pub action: Action,
+    /// Dose steps back that a physician's `continue` applies.
+    pub steps: u32,
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// The kinds of late (6-24 h) non-local reaction the Norwegian guide distinguishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LateKind {
+    /// Type III: fever, arthralgia, malaise.
+    TypeIii,
+    /// Late allergic or asthmatic reaction, mild.
+    AllergicMild,
+    /// Late allergic or asthmatic reaction, severe.
+    AllergicSevere,
+}
+
+impl LateKind {
+    /// Every value, as written in files and on the command line.
+    pub const NAMES: &'static str = "type-iii, allergic-mild, allergic-severe";
+
+    /// The word written in files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LateKind::TypeIii => "type-iii",
+            LateKind::AllergicMild => "allergic-mild",
+            LateKind::AllergicSevere => "allergic-severe",
+        }
+    }
+
+    /// All kinds.
+    pub const ALL: [LateKind; 3] = [
+        LateKind::TypeIii,
+        LateKind::AllergicMild,
+        LateKind::AllergicSevere,
+    ];
+}
+
+impl std::str::FromStr for LateKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        LateKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s.trim())
+            .ok_or_else(|| format!("{s:?} is not a late reaction type: {}", LateKind::NAMES))
+    }
+}
+
+impl fmt::Display for LateKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a late reaction of one kind does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LateRule {
+    /// The kind.
+    pub kind: LateKind,
     /// What to do.
     pub action: Action,
     /// Where it comes from.
@@ -53,19 +248,62 @@ pub struct Band {
     pub provenance: Provenance,
 }
 
-/// A systemic-reaction rule for a range of WAO grades.
+/// What late-dose bands count their days from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CountFrom {
+    /// Days since the previous dose.
+    LastDose,
+    /// Days after the scheduled date that was missed (the re-projected next visit).
+    MissedDate,
+}
+
+/// How late-dose bands count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct SystemicRule {
-    /// Lowest grade, inclusive.
-    pub from_grade: u8,
-    /// Highest grade, inclusive.
-    pub to_grade: u8,
-    /// No further injection that day.
-    pub end_day: bool,
-    /// What to do.
-    pub action: Action,
-    /// Plan steps back that a physician's `continue` applies.
-    pub steps: u32,
+pub struct LateCounting {
+    /// From what.
+    pub from: CountFrom,
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// What "a dose step" means for "reduce N dose steps".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DoseSteps {
+    /// The only meaning ritplan implements: the schedule's distinct doses in rising order.
+    pub meaning: String,
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// The maintenance ladder: the volumes of the maintenance vial the maintenance rules name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MaintenanceLadder {
+    /// The full maintenance volume the rules are written for; a template with another
+    /// maintenance volume gets no ladder (any reduction in maintenance asks the physician).
+    pub full_volume_ml: Decimal,
+    /// The rungs, rising, ending at the full volume.
+    pub volumes_ml: Vec<Decimal>,
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+/// How a maintenance dose reduced to one of `reduced_to_ml` climbs back to the full dose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Reescalation {
+    /// The reduced volumes this rule applies to.
+    pub reduced_to_ml: Vec<Decimal>,
+    /// Each higher rung of the ladder up to the full dose, not before this many weeks after the
+    /// previous dose ...
+    pub step_up_after_weeks: u32,
+    /// ... and not later than this many (beyond it the guide gives no rule: the physician
+    /// decides). `None`: the late-maintenance bands apply as usual.
+    pub step_up_within_weeks: Option<u32>,
+    /// Then the full dose after each of these intervals, then the steady maintenance interval.
+    pub full_after_weeks: Vec<u32>,
     /// Where it comes from.
     #[serde(flatten)]
     pub provenance: Provenance,
@@ -74,18 +312,32 @@ pub struct SystemicRule {
 /// A course rule set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CourseRules {
-    /// Local reaction bands, mm: `from` inclusive, `to` exclusive.
+    /// What a dose step is.
+    pub dose_steps: DoseSteps,
+    /// Local reaction bands, mm.
     pub local_reaction: Vec<Band>,
     /// Systemic reaction rules by WAO grade.
     pub systemic_reaction: Vec<SystemicRule>,
-    /// Late doses in up-dosing, days since the previous dose: `from` exclusive, `to` inclusive.
+    /// Late (6-24 h) non-local reactions by kind.
+    pub late_reaction: Vec<LateRule>,
+    /// What the late-dose bands count from.
+    pub late_counting: LateCounting,
+    /// Late doses in up-dosing, days.
     pub late_updosing: Vec<Band>,
-    /// Late doses in maintenance, same band semantics.
+    /// Late doses in maintenance, days since the previous dose.
     pub late_maintenance: Vec<Band>,
+    /// The maintenance ladder, if the rule set has one.
+    pub maintenance_ladder: Option<MaintenanceLadder>,
+    /// Re-escalation after a maintenance reduction.
+    pub reescalation: Vec<Reescalation>,
     /// A PEF/FEV1 below this % of the patient's best defers the dose.
     pub pre_injection_pef_below: Decimal,
     /// Its provenance.
     pub pre_injection_pef_provenance: Provenance,
+    /// Minutes between injections of two different extracts the same day.
+    pub between_extracts_min: u32,
+    /// Its provenance.
+    pub between_extracts_provenance: Provenance,
 }
 
 impl CourseRules {
@@ -93,7 +345,7 @@ impl CourseRules {
     pub fn local(&self, mm: u32) -> Option<&Band> {
         self.local_reaction
             .iter()
-            .find(|b| b.from.is_none_or(|f| mm >= f) && b.to.is_none_or(|t| mm < t))
+            .find(|b| b.range.contains(i64::from(mm)))
     }
 
     /// The systemic rule of a WAO grade.
@@ -103,23 +355,44 @@ impl CourseRules {
             .find(|r| (r.from_grade..=r.to_grade).contains(&grade))
     }
 
-    /// The late-dose band for `days` since the previous dose.
+    /// The rule for a late reaction kind.
+    pub fn late_reaction(&self, kind: LateKind) -> Option<&LateRule> {
+        self.late_reaction.iter().find(|r| r.kind == kind)
+    }
+
+    /// The late-dose band for `days` (counted as [`CourseRules::late_counting`] says).
     pub fn late(&self, maintenance: bool, days: i64) -> Option<&Band> {
         let bands = if maintenance {
             &self.late_maintenance
         } else {
             &self.late_updosing
         };
-        bands.iter().find(|b| {
-            b.from.is_none_or(|f| days > i64::from(f)) && b.to.is_none_or(|t| days <= i64::from(t))
-        })
+        bands.iter().find(|b| b.range.contains(days))
+    }
+
+    /// The re-escalation rule for a reduced maintenance volume.
+    pub fn reescalation_for(&self, volume_ml: Decimal) -> Option<&Reescalation> {
+        self.reescalation
+            .iter()
+            .find(|r| r.reduced_to_ml.contains(&volume_ml))
     }
 }
 
-fn action(t: &Table<'_, '_>, diags: &mut Diags) -> Option<Action> {
+fn action(t: &Table<'_, '_>, diags: &mut Diags) -> Option<Sp<Action>> {
     let a = t.string(diags, "action", true)?;
-    let steps = |diags: &mut Diags| t.count(diags, "steps", true).map(|s| s.value);
-    Some(match a.value.as_str() {
+    let steps = |diags: &mut Diags| {
+        let s = t.count(diags, "steps", true)?;
+        if s.value == 0 {
+            diags.push(Diagnostic::error(
+                "out-of-range",
+                s.at(),
+                "`steps` must be at least 1",
+            ));
+            return None;
+        }
+        Some(s.value)
+    };
+    let value = match a.value.as_str() {
         "proceed" => Action::Proceed,
         "repeat" => Action::Repeat,
         "step_back" => Action::StepBack {
@@ -137,12 +410,22 @@ fn action(t: &Table<'_, '_>, diags: &mut Diags) -> Option<Action> {
             }
             Action::Reduce { percent: p.value }
         }
-        "volume" => Action::Volume {
-            volume_ml: t.decimal(diags, "volume_ml", true)?.value,
-        },
+        "volume" => {
+            let v = t.decimal(diags, "volume_ml", true)?;
+            if v.value <= Decimal::ZERO {
+                diags.push(Diagnostic::error(
+                    "out-of-range",
+                    v.at(),
+                    "`volume_ml` must be above 0",
+                ));
+                return None;
+            }
+            Action::Volume { volume_ml: v.value }
+        }
         "restart" => Action::Restart,
         "review" => Action::Review,
         "stop" => Action::Stop,
+        "end" => Action::End,
         other => {
             diags.push(
                 Diagnostic::error(
@@ -151,92 +434,141 @@ fn action(t: &Table<'_, '_>, diags: &mut Diags) -> Option<Action> {
                     format!("unknown action {other:?}"),
                 )
                 .with_help(
-                    "use proceed, repeat, step_back, reduce, volume, restart, review or stop",
+                    "use proceed, repeat, step_back, reduce, volume, restart, review, stop or end",
                 ),
             );
             return None;
         }
+    };
+    Some(Sp {
+        value,
+        span: a.span,
     })
 }
 
-fn bands(doc: &Table<'_, '_>, diags: &mut Diags, key: &str, unit: &str) -> Vec<Band> {
-    let mut out: Vec<Band> = Vec::new();
-    for t in doc.tables(diags, key) {
-        let from_key = format!("from_{unit}");
-        let to_key = if unit == "mm" {
-            "below_mm".to_string()
-        } else {
-            format!("up_to_{unit}")
-        };
-        t.only_keys(
-            diags,
-            &[
-                &from_key,
-                &to_key,
-                "action",
-                "steps",
-                "percent",
-                "volume_ml",
-                "source",
-                "evidence",
-                "certainty",
-                "note",
-            ],
-        );
-        let from = t.count(diags, &from_key, false).map(|v| v.value);
-        let to = t.count(diags, &to_key, false).map(|v| v.value);
-        let action = action(&t, diags);
-        let provenance = read_provenance(&t, diags);
-        // Bands must tile the line: each starts where the previous ended.
-        let expected_from = out.last().and_then(|b| b.to);
-        if from != expected_from || (out.last().is_some_and(|b| b.to.is_none())) {
-            diags.push(Diagnostic::error(
-                "bad-bands",
-                t.at(),
-                format!("the [[{key}]] bands must follow each other without gap or overlap, from 0 to no limit"),
-            ));
-        }
-        if let (Some(action), Some(provenance)) = (action, provenance) {
-            out.push(Band {
-                from,
-                to,
-                action,
-                provenance,
-            });
+const PROVENANCE_KEYS: [&str; 4] = ["source", "evidence", "certainty", "note"];
+
+fn keys<'k>(own: &[&'k str]) -> Vec<&'k str> {
+    let mut k = own.to_vec();
+    k.extend(PROVENANCE_KEYS);
+    k
+}
+
+/// Reads a band's range from `days`, `weeks` or `mm`, as `unit` allows.
+fn range(t: &Table<'_, '_>, diags: &mut Diags, units: &[(&str, u32, &str)]) -> Option<Interval> {
+    let present: Vec<_> = units.iter().filter(|(k, _, _)| t.has(k)).collect();
+    let names: Vec<&str> = units.iter().map(|(k, _, _)| *k).collect();
+    let Some((key, scale, unit)) = present.first() else {
+        diags.push(Diagnostic::error(
+            "missing-field",
+            t.at(),
+            format!(
+                "{} needs its range: `{}` = \"[from, to)\"",
+                t.what,
+                names.join("` or `")
+            ),
+        ));
+        return None;
+    };
+    if present.len() > 1 {
+        diags.push(Diagnostic::error(
+            "conflicting-fields",
+            t.at(),
+            format!("{} gives its range twice: use only one of `{}`", t.what, names.join("`, `")),
+        ));
+    }
+    let s = t.string(diags, key, true)?;
+    match Interval::parse(&s.value, *scale, unit) {
+        Ok(i) => Some(i),
+        Err(why) => {
+            diags.push(Diagnostic::error("bad-range", s.at(), why));
+            None
         }
     }
-    if out.last().is_some_and(|b| b.to.is_some()) || out.is_empty() {
+}
+
+fn bands(
+    doc: &Table<'_, '_>,
+    diags: &mut Diags,
+    key: &str,
+    units: &[(&str, u32, &str)],
+) -> Vec<Band> {
+    let mut out: Vec<Band> = Vec::new();
+    let mut own: Vec<&str> = units.iter().map(|(k, _, _)| *k).collect();
+    own.extend(["action", "steps", "percent", "volume_ml", "close_visit"]);
+    for t in doc.tables(diags, key) {
+        t.only_keys(diags, &keys(&own));
+        let range = range(&t, diags, units);
+        let action = action(&t, diags);
+        let close = t.boolean(diags, "close_visit");
+        let provenance = read_provenance(&t, diags);
+        let (Some(range), Some(action), Some(close), Some(provenance)) =
+            (range, action, close, provenance)
+        else {
+            continue;
+        };
+        // A band that sends the course to the physician (or stops it) ends the visit: no
+        // injection is given while a physician's decision is pending, so "close_visit = false"
+        // on such a band is a contradiction, refused rather than silently corrected.
+        if action.value.needs_physician() && !close.value {
+            diags.push(Diagnostic::error(
+                "unsafe-rule",
+                close.at(),
+                format!(
+                    "{} sends the course to a physician: it must close the visit (close_visit = true)",
+                    t.what
+                ),
+            ));
+        }
+        // Bands must tile the whole numbers from 0 to no limit, each starting right after the
+        // previous one ends.
+        let expected = match out.last() {
+            None => Some(0),
+            Some(b) => b.range.hi.map(|h| h + 1),
+        };
+        if expected != Some(range.lo) {
+            let why = match (out.last(), expected) {
+                (Some(prev), None) => format!(
+                    "{} comes after {:?}, which already has no upper limit",
+                    t.what, prev.range.written
+                ),
+                (None, _) => format!(
+                    "the first [[{key}]] band must start at 0 (\"[0, ...\"), not {:?}",
+                    range.written
+                ),
+                (Some(prev), Some(e)) if range.lo > e => format!(
+                    "there is a gap between {:?} and {:?}: nothing covers {e}",
+                    prev.range.written, range.written
+                ),
+                (Some(prev), Some(_)) => format!(
+                    "{:?} overlaps {:?}: an edge shared by two bands must be inside one and outside the other",
+                    range.written, prev.range.written
+                ),
+            };
+            diags.push(Diagnostic::error("bad-bands", t.at(), why));
+        }
+        out.push(Band {
+            range,
+            action: action.value,
+            close_visit: close.value,
+            provenance,
+        });
+    }
+    if out.last().is_none_or(|b| b.range.hi.is_some()) {
         diags.push(Diagnostic::error(
             "bad-bands",
-            None,
-            format!("the [[{key}]] bands must end with one that has no upper limit"),
+            doc.at(),
+            format!("the [[{key}]] bands must end with one that has no upper limit (\"..., ∞)\")"),
         ));
     }
     out
 }
 
-/// Reads the rule bands of a `kind = "course-rules"` file.
-pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules> {
-    let local = bands(doc, diags, "local_reaction", "mm");
-    let late_up = bands(doc, diags, "late_updosing", "days");
-    let late_m = bands(doc, diags, "late_maintenance", "days");
-    let mut systemic = Vec::new();
+fn systemic(doc: &Table<'_, '_>, diags: &mut Diags) -> Vec<SystemicRule> {
+    let mut out: Vec<SystemicRule> = Vec::new();
     for t in doc.tables(diags, "systemic_reaction") {
-        t.only_keys(
-            diags,
-            &[
-                "grades",
-                "end_day",
-                "action",
-                "steps",
-                "source",
-                "evidence",
-                "certainty",
-                "note",
-            ],
-        );
+        t.only_keys(diags, &keys(&["grades", "action", "steps"]));
         let grades = t.counts(diags, "grades");
-        let end_day = t.boolean(diags, "end_day");
         let a = action(&t, diags);
         let steps = t.count(diags, "steps", false);
         let provenance = read_provenance(&t, diags);
@@ -253,67 +585,330 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules
                 continue;
             }
         };
-        if let (Some(end_day), Some(a), Some(provenance)) = (end_day, a, provenance) {
-            let steps = steps.map(|s| s.value).or(match a {
+        if let (Some(a), Some(provenance)) = (a, provenance) {
+            let steps = steps.map(|s| s.value).or(match a.value {
                 Action::StepBack { steps } => Some(steps),
                 _ => None,
             });
-            systemic.push(SystemicRule {
+            out.push(SystemicRule {
                 from_grade: from,
                 to_grade: to,
-                end_day: end_day.value,
                 steps: steps.unwrap_or(0),
-                action: a,
+                action: a.value,
                 provenance,
             });
         }
     }
-    // Every grade 1-5 must have a rule, and the floors hold whatever the file says:
-    // grade >= 2 never proceeds without a review, grade >= 4 stops.
+    // Floors in code, whatever the file says: a grade 2 or more reaction involves more than one
+    // organ system or the lower airway (WAO, clinical.md part 1 §3.1) and never proceeds
+    // without a physician; grade 4 (respiratory failure, hypotension) stops the course (Norwegian
+    // guide, §4.3 C); grade 5 is death and ends the course for good.
     for g in 1u8..=5 {
-        match systemic
+        let rules: Vec<&SystemicRule> = out
             .iter()
-            .find(|r| (r.from_grade..=r.to_grade).contains(&g))
-        {
-            None => diags.push(Diagnostic::error(
+            .filter(|r| (r.from_grade..=r.to_grade).contains(&g))
+            .collect();
+        let unsafe_rule = |why: String| Diagnostic::error("unsafe-rule", doc.at(), why);
+        match rules.as_slice() {
+            [] => diags.push(Diagnostic::error(
                 "uncovered-case",
-                None,
+                doc.at(),
                 format!("no [[systemic_reaction]] covers WAO grade {g}"),
             )),
-            Some(r) if g >= 2 && !matches!(r.action, Action::Review | Action::Stop) => {
-                diags.push(Diagnostic::error(
-                    "unsafe-rule",
-                    None,
-                    format!("WAO grade {g} must require a physician review or stop the course"),
-                ))
-            }
-            Some(r) if g >= 4 && r.action != Action::Stop => diags.push(Diagnostic::error(
-                "unsafe-rule",
-                None,
-                format!("WAO grade {g} must stop the course"),
+            [_, _, ..] => diags.push(Diagnostic::error(
+                "bad-grades",
+                doc.at(),
+                format!("more than one [[systemic_reaction]] covers WAO grade {g}"),
             )),
-            Some(_) => {}
+            [r] if g == 5 && r.action != Action::End => diags.push(unsafe_rule(
+                "WAO grade 5 must end the course (action = \"end\")".into(),
+            )),
+            [r] if g >= 4 && !matches!(r.action, Action::Stop | Action::End) => diags.push(
+                unsafe_rule(format!("WAO grade {g} must stop the course")),
+            ),
+            [r] if g >= 2 && !r.action.needs_physician() => diags.push(unsafe_rule(format!(
+                "WAO grade {g} must require a physician review or stop the course"
+            ))),
+            [_] => {}
         }
     }
-    let pef = doc
-        .sub_table(diags, "pre_injection_pef", true)
-        .and_then(|t| {
-            t.only_keys(
-                diags,
-                &["below_percent", "source", "evidence", "certainty", "note"],
-            );
-            let v = t.decimal(diags, "below_percent", true);
-            let p = read_provenance(&t, diags);
-            Some((v?.value, p?))
+    out
+}
+
+fn late_reactions(doc: &Table<'_, '_>, diags: &mut Diags) -> Vec<LateRule> {
+    let mut out: Vec<LateRule> = Vec::new();
+    for t in doc.tables(diags, "late_reaction") {
+        t.only_keys(diags, &keys(&["type", "action", "steps"]));
+        let kind = t.parsed::<LateKind>(diags, "type", true, "unknown-type", LateKind::NAMES);
+        let a = action(&t, diags);
+        let p = read_provenance(&t, diags);
+        if let (Some(kind), Some(a), Some(p)) = (kind, a, p) {
+            if out.iter().any(|r| r.kind == kind.value) {
+                diags.push(Diagnostic::error(
+                    "duplicate-id",
+                    kind.at(),
+                    format!("a second [[late_reaction]] for {}", kind.value),
+                ));
+            }
+            out.push(LateRule {
+                kind: kind.value,
+                action: a.value,
+                provenance: p,
+            });
+        }
+    }
+    for k in LateKind::ALL {
+        if !out.iter().any(|r| r.kind == k) {
+            diags.push(Diagnostic::error(
+                "uncovered-case",
+                doc.at(),
+                format!("no [[late_reaction]] covers type = \"{k}\""),
+            ));
+        }
+    }
+    out
+}
+
+fn ladder(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<MaintenanceLadder> {
+    let t = doc.sub_table(diags, "maintenance_ladder", false)?;
+    t.only_keys(diags, &keys(&["full_volume_ml", "volumes_ml"]));
+    let full = t.decimal(diags, "full_volume_ml", true);
+    let volumes = t.decimals(diags, "volumes_ml", true);
+    let p = read_provenance(&t, diags);
+    let (full, volumes, p) = (full?, volumes?, p?);
+    let vs: Vec<Decimal> = volumes.iter().map(|v| v.value).collect();
+    let rising = vs.windows(2).all(|w| w[0] < w[1]);
+    if vs.is_empty() || !rising || vs.first().is_some_and(|v| *v <= Decimal::ZERO) {
+        diags.push(Diagnostic::error(
+            "bad-ladder",
+            t.at(),
+            "`volumes_ml` must rise strictly, from above 0",
+        ));
+        return None;
+    }
+    if vs.last() != Some(&full.value) {
+        diags.push(Diagnostic::error(
+            "bad-ladder",
+            full.at(),
+            "the last of `volumes_ml` must be `full_volume_ml`",
+        ));
+        return None;
+    }
+    Some(MaintenanceLadder {
+        full_volume_ml: full.value,
+        volumes_ml: vs,
+        provenance: p,
+    })
+}
+
+fn reescalations(
+    doc: &Table<'_, '_>,
+    diags: &mut Diags,
+    ladder: Option<&MaintenanceLadder>,
+) -> Vec<Reescalation> {
+    let mut out: Vec<Reescalation> = Vec::new();
+    let tables = doc.tables(diags, "reescalation");
+    if ladder.is_none() && !tables.is_empty() {
+        diags.push(Diagnostic::error(
+            "missing-field",
+            doc.at(),
+            "[[reescalation]] needs a [maintenance_ladder]",
+        ));
+    }
+    for t in tables {
+        t.only_keys(
+            diags,
+            &keys(&[
+                "reduced_to_ml",
+                "step_up_after_weeks",
+                "step_up_within_weeks",
+                "full_after_weeks",
+            ]),
+        );
+        let reduced = t.decimals(diags, "reduced_to_ml", true);
+        let after = t.count(diags, "step_up_after_weeks", true);
+        let within = t.count(diags, "step_up_within_weeks", false);
+        let full = t.counts(diags, "full_after_weeks");
+        let p = read_provenance(&t, diags);
+        let (Some(reduced), Some(after), Some(full), Some(p)) = (reduced, after, full, p) else {
+            continue;
+        };
+        if after.value == 0 || full.iter().any(|f| f.value == 0) {
+            diags.push(Diagnostic::error(
+                "out-of-range",
+                after.at(),
+                "re-escalation intervals must be at least 1 week",
+            ));
+        }
+        if within.as_ref().is_some_and(|w| w.value < after.value) {
+            diags.push(Diagnostic::error(
+                "out-of-range",
+                within.as_ref().and_then(Sp::at),
+                "`step_up_within_weeks` must not be below `step_up_after_weeks`",
+            ));
+        }
+        out.push(Reescalation {
+            reduced_to_ml: reduced.iter().map(|r| r.value).collect(),
+            step_up_after_weeks: after.value,
+            step_up_within_weeks: within.map(|w| w.value),
+            full_after_weeks: full.iter().map(|f| f.value).collect(),
+            provenance: p,
         });
+    }
+    // Every rung below the full dose has exactly one re-escalation rule: a reduction the rules
+    // cannot climb back from would leave the course without a next dose.
+    if let Some(l) = ladder {
+        for v in &l.volumes_ml[..l.volumes_ml.len() - 1] {
+            let n = out.iter().filter(|r| r.reduced_to_ml.contains(v)).count();
+            if n != 1 {
+                diags.push(Diagnostic::error(
+                    if n == 0 { "uncovered-case" } else { "bad-ladder" },
+                    doc.at(),
+                    format!(
+                        "{} [[reescalation]] rules name {} mL; each rung below the full dose needs exactly one",
+                        n,
+                        v.normalize()
+                    ),
+                ));
+            }
+        }
+        for r in &out {
+            for v in &r.reduced_to_ml {
+                if !l.volumes_ml[..l.volumes_ml.len() - 1].contains(v) {
+                    diags.push(Diagnostic::error(
+                        "bad-ladder",
+                        doc.at(),
+                        format!(
+                            "[[reescalation]] names {} mL, which is not a rung below the full dose of the [maintenance_ladder]",
+                            v.normalize()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Reads a `kind = "course-rules"` file's rules.
+pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules> {
+    match doc.count(diags, "format", false) {
+        Some(f) if f.value == FORMAT => {}
+        Some(f) => {
+            diags.push(Diagnostic::error(
+                "unknown-format",
+                f.at(),
+                format!("course rules format {} is not one this ritplan reads ({FORMAT})", f.value),
+            ));
+            return None;
+        }
+        None => {
+            diags.push(
+                Diagnostic::error(
+                    "unknown-format",
+                    doc.at(),
+                    format!("these course rules have no `format = {FORMAT}`: they were written for an earlier ritplan"),
+                )
+                .with_help("format 2 writes band edges explicitly, says what late doses count from, and adds the maintenance ladder and late reaction types: see rules/course-norwegian-guide.toml"),
+            );
+            return None;
+        }
+    }
+    let days = [("days", 1, "days"), ("weeks", 7, "weeks")];
+    let local = bands(doc, diags, "local_reaction", &[("mm", 1, "mm")]);
+    let late_up = bands(doc, diags, "late_updosing", &days);
+    let late_m = bands(doc, diags, "late_maintenance", &days);
+    let systemic = systemic(doc, diags);
+    let late_r = late_reactions(doc, diags);
+    let ladder = ladder(doc, diags);
+    let rees = reescalations(doc, diags, ladder.as_ref());
+    for b in late_m.iter() {
+        if let Action::Volume { volume_ml } = b.action
+            && !ladder
+                .as_ref()
+                .is_some_and(|l| l.volumes_ml.contains(&volume_ml))
+        {
+            diags.push(Diagnostic::error(
+                "bad-ladder",
+                doc.at(),
+                format!(
+                    "a [[late_maintenance]] band reduces to {} mL, which is not a rung of the [maintenance_ladder]",
+                    volume_ml.normalize()
+                ),
+            ));
+        }
+    }
+    let sub = |diags: &mut Diags, key: &str, own: &[&str]| {
+        let t = doc.sub_table(diags, key, true)?;
+        t.only_keys(diags, &keys(own));
+        Some(t)
+    };
+    let steps = sub(diags, "dose_steps", &["meaning"]).and_then(|t| {
+        let m = t.string(diags, "meaning", true);
+        let p = read_provenance(&t, diags);
+        let m = m?;
+        if m.value != "distinct-dose" {
+            diags.push(
+                Diagnostic::error(
+                    "unknown-kind",
+                    m.at(),
+                    format!("dose step meaning {:?} is not one ritplan implements", m.value),
+                )
+                .with_help("use meaning = \"distinct-dose\""),
+            );
+            return None;
+        }
+        Some(DoseSteps {
+            meaning: m.value,
+            provenance: p?,
+        })
+    });
+    let counting = sub(diags, "late_doses", &["counted_from"]).and_then(|t| {
+        let c = t.string(diags, "counted_from", true);
+        let p = read_provenance(&t, diags);
+        let from = match c?.value.as_str() {
+            "last_dose" => CountFrom::LastDose,
+            "missed_date" => CountFrom::MissedDate,
+            other => {
+                diags.push(
+                    Diagnostic::error(
+                        "unknown-kind",
+                        t.at(),
+                        format!("`counted_from` {other:?} is not known"),
+                    )
+                    .with_help("use \"last_dose\" or \"missed_date\""),
+                );
+                return None;
+            }
+        };
+        Some(LateCounting { from, provenance: p? })
+    });
+    let pef = sub(diags, "pre_injection_pef", &["below_percent"]).and_then(|t| {
+        let v = t.decimal(diags, "below_percent", true);
+        let p = read_provenance(&t, diags);
+        Some((v?.value, p?))
+    });
+    let extracts = sub(diags, "between_extracts", &["min_minutes"]).and_then(|t| {
+        let v = t.count(diags, "min_minutes", true);
+        let p = read_provenance(&t, diags);
+        Some((v?.value, p?))
+    });
     let (pef, pef_p) = pef?;
+    let (extracts, extracts_p) = extracts?;
     Some(CourseRules {
+        dose_steps: steps?,
         local_reaction: local,
         systemic_reaction: systemic,
+        late_reaction: late_r,
+        late_counting: counting?,
         late_updosing: late_up,
         late_maintenance: late_m,
+        maintenance_ladder: ladder,
+        reescalation: rees,
         pre_injection_pef_below: pef,
         pre_injection_pef_provenance: pef_p,
+        between_extracts_min: extracts,
+        between_extracts_provenance: extracts_p,
     })
 }
 
@@ -321,7 +916,7 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules
 mod tests {
     use super::*;
     use crate::diag::SourceText;
-    use crate::policy::{BUNDLED, Policy};
+    use crate::policy::{BUNDLED, Policy, PolicyError};
 
     fn rules(id: &str) -> CourseRules {
         Policy::bundled()
@@ -332,65 +927,99 @@ mod tests {
             .clone()
     }
 
+    /// The bundled rules with one edit in `file`; the edit must change something.
+    fn edited(file: &str, from: &str, to: &str) -> Result<Policy, PolicyError> {
+        let (name, text) = BUNDLED.iter().find(|(n, _)| *n == file).expect("file");
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(&changed, text, "the edit {from:?} matched nothing");
+        let mut sources: Vec<SourceText> = BUNDLED
+            .iter()
+            .filter(|(n, _)| n != name)
+            .map(|(n, t)| SourceText::new(*n, *t))
+            .collect();
+        sources.push(SourceText::new(*name, changed));
+        Policy::from_sources(sources)
+    }
+
+    fn codes(r: Result<Policy, PolicyError>) -> Vec<&'static str> {
+        match r {
+            Ok(_) => Vec::new(),
+            Err(e) => e
+                .files
+                .into_iter()
+                .flat_map(|(_, d)| d)
+                .map(|d| d.code)
+                .collect(),
+        }
+    }
+
     #[test]
-    fn norwegian_late_updosing_bands() {
+    fn intervals_are_read_as_written() {
+        let i = Interval::parse("[0, 10)", 7, "days").expect("ok");
+        assert_eq!((i.lo, i.hi), (0, Some(69)));
+        let i = Interval::parse("(2, 4]", 7, "days").expect("ok");
+        assert_eq!((i.lo, i.hi), (15, Some(28)));
+        let i = Interval::parse("(12, ∞)", 7, "days").expect("ok");
+        assert_eq!((i.lo, i.hi), (85, None));
+        let i = Interval::parse("[8, 13]", 1, "days").expect("ok");
+        assert_eq!((i.lo, i.hi), (8, Some(13)));
+        for bad in ["0, 10", "[0, 10", "[a, 3]", "[5, 5)", "(5, 6)", "[3, ∞]", "[∞, 3)"] {
+            assert!(Interval::parse(bad, 1, "days").is_err(), "{bad}");
+        }
+        assert!(Interval::parse("[0, 4294967295]", 7, "days").is_err());
+    }
+
+    #[test]
+    fn norwegian_late_updosing_bands_follow_the_guide_cautious_at_shared_edges() {
         let r = rules("norwegian-guide");
         let a = |days| r.late(false, days).map(|b| b.action.clone());
-        assert_eq!(a(7), Some(Action::Proceed));
-        assert_eq!(a(14), Some(Action::Proceed));
+        assert_eq!(r.late_counting.from, CountFrom::LastDose);
+        assert_eq!(a(14), Some(Action::Proceed)); // <= 2 weeks
         assert_eq!(a(15), Some(Action::Repeat));
-        assert_eq!(a(28), Some(Action::Repeat));
-        assert_eq!(a(29), Some(Action::StepBack { steps: 1 }));
-        assert_eq!(a(43), Some(Action::StepBack { steps: 2 }));
-        assert_eq!(a(84), Some(Action::StepBack { steps: 3 }));
+        assert_eq!(a(27), Some(Action::Repeat));
+        assert_eq!(a(28), Some(Action::StepBack { steps: 1 })); // 4 weeks: the cautious row
+        assert_eq!(a(41), Some(Action::StepBack { steps: 1 }));
+        assert_eq!(a(42), Some(Action::StepBack { steps: 2 }));
+        assert_eq!(a(56), Some(Action::StepBack { steps: 3 }));
+        assert_eq!(a(84), Some(Action::StepBack { steps: 3 })); // "> 12 weeks" restarts
         assert_eq!(a(85), Some(Action::Restart));
         let m = |days| r.late(true, days).map(|b| b.action.clone());
-        assert_eq!(m(70), Some(Action::Proceed));
-        assert_eq!(
-            m(71),
+        let vol = |v: i64| {
             Some(Action::Volume {
-                volume_ml: Decimal::new(6, 1)
+                volume_ml: Decimal::new(v, 1),
             })
-        );
-        assert_eq!(
-            m(112),
-            Some(Action::Volume {
-                volume_ml: Decimal::new(4, 1)
-            })
-        );
+        };
+        assert_eq!(m(69), Some(Action::Proceed)); // < 10 weeks
+        assert_eq!(m(70), vol(6));
+        assert_eq!(m(84), vol(4));
+        assert_eq!(m(112), vol(2));
+        assert_eq!(m(182), vol(2));
         assert_eq!(m(183), Some(Action::Restart));
     }
 
     #[test]
-    fn us_late_updosing_bands() {
+    fn us_late_updosing_bands_count_from_the_missed_date() {
         let r = rules("us-practice-parameter");
+        assert_eq!(r.late_counting.from, CountFrom::MissedDate);
         let a = |days| r.late(false, days).map(|b| b.action.clone());
-        assert_eq!(a(14), Some(Action::Proceed));
-        assert_eq!(a(15), Some(Action::Repeat)); // 8 days after the missed injection
-        assert_eq!(
-            a(21),
-            Some(Action::Reduce {
-                percent: Decimal::new(25, 0)
-            })
-        );
-        assert_eq!(
-            a(28),
-            Some(Action::Reduce {
-                percent: Decimal::new(50, 0)
-            })
-        ); // day 21: the cautious row
-        assert_eq!(a(36), Some(Action::Review));
-        assert_eq!(
-            r.late(true, 71).map(|b| b.action.clone()),
-            Some(Action::Review)
-        );
+        assert_eq!(a(7), Some(Action::Proceed));
+        assert_eq!(a(8), Some(Action::Repeat));
+        assert_eq!(a(13), Some(Action::Repeat));
+        let pct = |p| Some(Action::Reduce { percent: Decimal::from(p) });
+        assert_eq!(a(14), pct(25));
+        assert_eq!(a(20), pct(25));
+        assert_eq!(a(21), pct(50)); // in both source rows: the cautious one
+        assert_eq!(a(28), pct(50));
+        assert_eq!(a(29), Some(Action::Review));
+        assert!(r.maintenance_ladder.is_none());
     }
 
     #[test]
-    fn reactions() {
+    fn reactions_and_the_maintenance_ladder() {
         let r = rules("norwegian-guide");
-        assert_eq!(r.local(0).map(|b| b.action.clone()), Some(Action::Proceed));
+        assert_eq!(r.local(24).map(|b| b.action.clone()), Some(Action::Proceed));
         assert_eq!(r.local(25).map(|b| b.action.clone()), Some(Action::Repeat));
+        assert!(r.local(25).is_some_and(|b| b.close_visit));
         assert_eq!(
             r.local(50).map(|b| b.action.clone()),
             Some(Action::StepBack { steps: 1 })
@@ -400,65 +1029,63 @@ mod tests {
             r.systemic(1).map(|s| s.action.clone()),
             Some(Action::StepBack { steps: 1 })
         );
-        assert!(r.systemic(1).is_some_and(|s| s.end_day));
-        assert_eq!(
-            r.systemic(2).map(|s| s.action.clone()),
-            Some(Action::Review)
-        );
+        assert_eq!(r.systemic(3).map(|s| s.action.clone()), Some(Action::Review));
         assert_eq!(r.systemic(4).map(|s| s.action.clone()), Some(Action::Stop));
+        assert_eq!(r.systemic(5).map(|s| s.action.clone()), Some(Action::End));
+        assert_eq!(
+            r.late_reaction(LateKind::TypeIii).map(|l| l.action.clone()),
+            Some(Action::Stop)
+        );
+        let l = r.maintenance_ladder.as_ref().expect("ladder");
+        assert_eq!(l.volumes_ml.last(), Some(&Decimal::ONE));
+        let back_to_full = r.reescalation_for(Decimal::new(6, 1)).expect("0.6");
+        assert_eq!(
+            (back_to_full.step_up_after_weeks, back_to_full.step_up_within_weeks),
+            (4, None)
+        );
+        assert_eq!(back_to_full.full_after_weeks, vec![8]);
+        let low = r.reescalation_for(Decimal::new(2, 1)).expect("0.2");
+        assert_eq!((low.step_up_after_weeks, low.step_up_within_weeks), (1, Some(2)));
+        assert_eq!(low.full_after_weeks, vec![2, 4, 8]);
+        assert_eq!(r.between_extracts_min, 30);
     }
 
     #[test]
-    fn a_rule_set_that_lets_grade_2_proceed_is_refused() {
-        let (name, text) = BUNDLED
-            .iter()
-            .find(|(n, _)| *n == "course-norwegian-guide.toml")
-            .expect("file");
-        let unsafe_text = text.replacen(
-            "grades = [2, 3]\nend_day = true\naction = \"review\"",
-            "grades = [2, 3]\nend_day = true\naction = \"proceed\"",
-            1,
-        );
-        assert_ne!(&unsafe_text, text);
-        let mut sources: Vec<SourceText> = BUNDLED
-            .iter()
-            .filter(|(n, _)| n != name)
-            .map(|(n, t)| SourceText::new(*n, *t))
-            .collect();
-        sources.push(SourceText::new(*name, unsafe_text));
-        let err = Policy::from_sources(sources).expect_err("refused");
-        assert!(
-            err.files
-                .iter()
-                .flat_map(|(_, d)| d)
-                .any(|d| d.code == "unsafe-rule")
-        );
+    fn unsafe_systemic_rules_are_refused() {
+        let f = "course-norwegian-guide.toml";
+        let c = codes(edited(f, "grades = [2, 3]\naction = \"review\"", "grades = [2, 3]\naction = \"proceed\""));
+        assert!(c.contains(&"unsafe-rule"), "{c:?}");
+        let c = codes(edited(f, "grades = [5, 5]\naction = \"end\"", "grades = [5, 5]\naction = \"stop\""));
+        assert!(c.contains(&"unsafe-rule"), "{c:?}");
+        let c = codes(edited(f, "grades = [5, 5]", "grades = [4, 5]"));
+        assert!(c.contains(&"bad-grades"), "{c:?}");
     }
 
     #[test]
-    fn bands_with_a_gap_are_refused() {
-        let (name, text) = BUNDLED
-            .iter()
-            .find(|(n, _)| *n == "course-norwegian-guide.toml")
-            .expect("file");
-        let gap = text.replacen(
-            "from_days = 14\nup_to_days = 28",
-            "from_days = 15\nup_to_days = 28",
-            1,
-        );
-        assert_ne!(&gap, text);
-        let mut sources: Vec<SourceText> = BUNDLED
-            .iter()
-            .filter(|(n, _)| n != name)
-            .map(|(n, t)| SourceText::new(*n, *t))
-            .collect();
-        sources.push(SourceText::new(*name, gap));
-        let err = Policy::from_sources(sources).expect_err("refused");
-        assert!(
-            err.files
-                .iter()
-                .flat_map(|(_, d)| d)
-                .any(|d| d.code == "bad-bands")
-        );
+    fn bands_with_a_gap_or_an_overlap_are_refused() {
+        let f = "course-norwegian-guide.toml";
+        let c = codes(edited(f, "weeks = \"(2, 4)\"", "weeks = \"(3, 4)\""));
+        assert!(c.contains(&"bad-bands"), "{c:?}");
+        let c = codes(edited(f, "weeks = \"(2, 4)\"", "weeks = \"[2, 4)\""));
+        assert!(c.contains(&"bad-bands"), "{c:?}");
+        let c = codes(edited(f, "weeks = \"(2, 4)\"", "weeks = \"(2; 4)\""));
+        assert!(c.contains(&"bad-range"), "{c:?}");
+        let c = codes(edited(f, "mm = \"[100, ∞)\"", "mm = \"[100, 200)\""));
+        assert!(c.contains(&"bad-bands"), "{c:?}");
+    }
+
+    #[test]
+    fn a_review_band_must_close_the_visit_and_old_formats_are_named() {
+        let f = "course-norwegian-guide.toml";
+        let c = codes(edited(
+            f,
+            "mm = \"[100, ∞)\"\naction = \"review\"\nclose_visit = true",
+            "mm = \"[100, ∞)\"\naction = \"review\"\nclose_visit = false",
+        ));
+        assert!(c.contains(&"unsafe-rule"), "{c:?}");
+        let c = codes(edited(f, "format = 2\n", ""));
+        assert!(c.contains(&"unknown-format"), "{c:?}");
+        let c = codes(edited(f, "reduced_to_ml = [0.6]", "reduced_to_ml = [0.5]"));
+        assert!(c.contains(&"uncovered-case") && c.contains(&"bad-ladder"), "{c:?}");
     }
 }

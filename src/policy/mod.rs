@@ -13,11 +13,13 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 pub mod course;
+pub mod eligibility;
 pub mod omalizumab;
 pub mod risk;
 
 use crate::diag::{Diagnostic, SourceText};
 use crate::tomlread::{Diags, Sp, Table, parse_document};
+use eligibility::Eligibility;
 use omalizumab::OmalizumabTable;
 use risk::RiskRules;
 
@@ -220,6 +222,8 @@ pub struct Policy {
     pub omalizumab: Vec<OmalizumabTable>,
     /// Emergency essentials for the protocol.
     pub emergency: Emergency,
+    /// Eligibility at course start: required values, product minimum ages.
+    pub eligibility: Eligibility,
 }
 
 /// Epinephrine dosing and the call-the-physician text, for printed protocols.
@@ -322,6 +326,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("risk.toml", include_str!("../../rules/risk.toml")),
     ("emergency.toml", include_str!("../../rules/emergency.toml")),
     (
+        "eligibility.toml",
+        include_str!("../../rules/eligibility.toml"),
+    ),
+    (
         "omalizumab-eu.toml",
         include_str!("../../rules/omalizumab-eu.toml"),
     ),
@@ -358,6 +366,7 @@ impl Policy {
         let mut checks = None;
         let mut risk_rules = None;
         let mut emergency = None;
+        let mut eligibility = None;
         let mut omalizumab = Vec::new();
         let mut rule_sets = Vec::new();
         let mut failed = Vec::new();
@@ -387,6 +396,9 @@ impl Policy {
                         Some(k) if k == "emergency" => {
                             emergency = read_emergency(&doc, &mut diags).or(emergency);
                         }
+                        Some(k) if k == "eligibility" => {
+                            eligibility = eligibility::read(&doc, &mut diags).or(eligibility);
+                        }
                         Some(k) if k == "risk" => {
                             risk_rules = risk::read(&doc, &mut diags).or(risk_rules);
                         }
@@ -402,7 +414,7 @@ impl Policy {
                                 None,
                                 format!("rules file of unknown kind {other:?}"),
                             )
-                            .with_help("use kind = \"template-checks\", \"course-rules\", \"risk\" or \"omalizumab-table\""),
+                            .with_help("use kind = \"template-checks\", \"course-rules\", \"risk\", \"eligibility\", \"emergency\" or \"omalizumab-table\""),
                         ),
                         None => {}
                     }
@@ -432,6 +444,7 @@ impl Policy {
             template_checks: checks.ok_or_else(|| missing("template-checks"))?,
             risk: risk_rules.ok_or_else(|| missing("risk"))?,
             emergency: emergency.ok_or_else(|| missing("emergency"))?,
+            eligibility: eligibility.ok_or_else(|| missing("eligibility"))?,
             rule_sets,
             omalizumab,
         })
@@ -514,11 +527,18 @@ fn read_rule_set(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RuleSetInfo> 
             "evidence",
             "certainty",
             "note",
+            "format",
+            "dose_steps",
             "local_reaction",
             "systemic_reaction",
+            "late_reaction",
+            "late_doses",
             "late_updosing",
             "late_maintenance",
+            "maintenance_ladder",
+            "reescalation",
             "pre_injection_pef",
+            "between_extracts",
         ],
     );
     let id = doc.string(diags, "id", true);

@@ -30,5 +30,6 @@ pub fn every_weeks(interval: u32, tolerance: u32) -> String {
         format!("{interval} weeks")
     }
 }
+pub mod course;
 pub mod pdf;
 pub mod protocol;

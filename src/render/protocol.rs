@@ -44,6 +44,21 @@ pub struct Recorded {
     pub by: String,
 }
 
+/// A dose the course would give next, re-projected from the record.
+#[derive(Clone, Debug)]
+pub struct ProjectedDose {
+    /// Plan step (above the plan's length: maintenance).
+    pub step: usize,
+    /// When, at the earliest.
+    pub at: chrono::NaiveDateTime,
+    /// Vial label.
+    pub vial: String,
+    /// Volume.
+    pub volume: String,
+    /// Dose.
+    pub dose: String,
+}
+
 /// Everything a protocol shows.
 pub struct Protocol<'a> {
     /// The patient.
@@ -60,6 +75,8 @@ pub struct Protocol<'a> {
     pub epinephrine_mg: Decimal,
     /// Recorded doses by plan step (index 0 = step 1); empty for a plan.
     pub recorded: Vec<Recorded>,
+    /// For a course: the rest of it re-projected from the record; empty for a plan.
+    pub projected: Vec<ProjectedDose>,
     /// What to print as the course's title ("Plan" or "Course 3").
     pub title: String,
     /// A short hash of the template and rules used.
@@ -68,87 +85,102 @@ pub struct Protocol<'a> {
     pub date: chrono::NaiveDate,
 }
 
-fn band_text(b: &Band, unit: &str) -> String {
-    let range = match (b.from, b.to) {
-        (None, Some(t)) => format!("below {t} {unit}"),
-        (Some(f), Some(t)) => format!("{f}–{t} {unit}"),
-        (Some(f), None) => format!("{f} {unit} or more"),
-        (None, None) => "any".into(),
-    };
+fn band_text(b: &Band) -> String {
     format!(
-        "{range}: {} [{} {}]",
-        action_text(&b.action),
+        "{}: {}{} [{} {}]",
+        b.range.written,
+        super::course::action(&b.action),
+        if b.close_visit && b.action != Action::Proceed {
+            ", at the next visit"
+        } else {
+            ""
+        },
         b.provenance.evidence,
         b.provenance.certainty
     )
 }
 
-fn action_text(a: &Action) -> String {
-    match a {
-        Action::Proceed => "proceed per schedule".into(),
-        Action::Repeat => "repeat the last dose".into(),
-        Action::StepBack { steps } => format!(
-            "step back {steps} dose step{}",
-            if *steps == 1 { "" } else { "s" }
-        ),
-        Action::Reduce { percent } => format!("reduce the last dose by {} %", percent.normalize()),
-        Action::Volume { volume_ml } => {
-            format!("give {} mL of the maintenance vial", volume_ml.normalize())
-        }
-        Action::Restart => "restart from step 1".into(),
-        Action::Review => "physician review before any further dose".into(),
-        Action::Stop => "stop; only a physician's review with a reason may resume".into(),
-    }
+fn bands(bands: &[Band]) -> String {
+    bands.iter().map(band_text).collect::<Vec<_>>().join("; ")
 }
 
 fn rules_in_short(r: &CourseRules) -> Vec<String> {
     let mut out = Vec::new();
     out.push(format!(
-        "Local reaction at the end of observation (mm): {}.",
-        r.local_reaction
-            .iter()
-            .map(|b| band_text(b, "mm"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        "Local reaction at the end of observation: {}.",
+        bands(&r.local_reaction)
     ));
     for s in &r.systemic_reaction {
         out.push(format!(
-            "Systemic reaction WAO grade {}{}: {}{} [{} {}].",
+            "Systemic reaction WAO grade {}{}: no further injection that day; {} [{} {}].",
             s.from_grade,
             if s.to_grade > s.from_grade {
                 format!("–{}", s.to_grade)
             } else {
                 String::new()
             },
-            action_text(&s.action),
-            if s.end_day {
-                "; no further injection that day"
-            } else {
-                ""
-            },
+            super::course::action(&s.action),
             s.provenance.evidence,
             s.provenance.certainty
         ));
     }
+    for l in &r.late_reaction {
+        out.push(format!(
+            "A {}: {} [{} {}].",
+            super::course::late_kind(l.kind),
+            super::course::action(&l.action),
+            l.provenance.evidence,
+            l.provenance.certainty
+        ));
+    }
+    let counted = match r.late_counting.from {
+        crate::policy::course::CountFrom::LastDose => "time since the last dose",
+        crate::policy::course::CountFrom::MissedDate => "days after the missed scheduled date",
+    };
     out.push(format!(
-        "Late dose in up-dosing (days since the last dose): {}.",
-        r.late_updosing
-            .iter()
-            .map(|b| band_text(b, "days"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        "Late dose in up-dosing ({counted}): {}.",
+        bands(&r.late_updosing)
     ));
     out.push(format!(
-        "Late dose in maintenance (days since the last dose): {}.",
-        r.late_maintenance
-            .iter()
-            .map(|b| band_text(b, "days"))
-            .collect::<Vec<_>>()
-            .join("; ")
+        "Late dose in maintenance ({counted}): {}.",
+        bands(&r.late_maintenance)
     ));
+    if let Some(l) = &r.maintenance_ladder {
+        out.push(format!(
+            "Maintenance ladder: {} mL; after a reduction the dose climbs back visit by visit ({}).",
+            l.volumes_ml
+                .iter()
+                .map(|v| v.normalize().to_string())
+                .collect::<Vec<_>>()
+                .join(" → "),
+            r.reescalation
+                .iter()
+                .map(|e| format!(
+                    "from {} mL: each step after {} week{}{}, then the full dose after {} weeks",
+                    e.reduced_to_ml
+                        .iter()
+                        .map(|v| v.normalize().to_string())
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                    e.step_up_after_weeks,
+                    if e.step_up_within_weeks.is_some() { "s" } else { if e.step_up_after_weeks == 1 { "" } else { "s" } },
+                    e.step_up_within_weeks
+                        .map(|w| format!(" (at most {w})"))
+                        .unwrap_or_default(),
+                    e.full_after_weeks
+                        .iter()
+                        .map(u32::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
     out.push(format!(
-        "Before each injection: PEF/FEV1 below {} % of the patient's best, fever, infection, asthma symptoms or a vaccination in the past week: defer the dose.",
-        r.pre_injection_pef_below.normalize()
+        "Before each injection: PEF/FEV1 below {} % of the patient's best, fever, infection, asthma symptoms or a vaccination in the past week: defer the dose. Two extracts on one day: at least {} min apart.",
+        r.pre_injection_pef_below.normalize(),
+        r.between_extracts_min
     ));
     out
 }
@@ -335,6 +367,43 @@ pub fn render(
             8.0,
             false,
         );
+    }
+    if !p.projected.is_empty() {
+        w.heading(&format!(
+            "Remaining doses, re-projected from the record on {}",
+            p.date
+        ));
+        w.paragraph(
+            "Each at its earliest, assuming every dose is tolerated; the record decides each dose (ritplan next).",
+            8.5,
+            false,
+        );
+        let plan_len = plan.steps.len();
+        let columns = [
+            col("step", 0.7, Align::Right),
+            col("not before", 2.0, Align::Left),
+            col("vial", 2.2, Align::Left),
+            col("volume", 1.0, Align::Right),
+            col("dose", 1.4, Align::Right),
+        ];
+        let rows: Vec<Vec<String>> = p
+            .projected
+            .iter()
+            .map(|x| {
+                vec![
+                    if x.step > plan_len {
+                        format!("M{}", x.step - plan_len)
+                    } else {
+                        x.step.to_string()
+                    },
+                    x.at.format("%a %Y-%m-%d %H:%M").to_string(),
+                    x.vial.clone(),
+                    x.volume.clone(),
+                    x.dose.clone(),
+                ]
+            })
+            .collect();
+        w.table(&columns, &rows, &[], 9.0, 12.0);
     }
     let m = &plan.maintenance;
     w.paragraph(

@@ -1,0 +1,299 @@
+//! What can happen in a course: the events of its append-only record. Stored as JSON, externally
+//! tagged (`{"dose_given": {...}}`) so that they round-trip exactly (serde_json's exact numbers do
+//! not survive internally tagged enums). Fields added after format 1 default when absent, so
+//! older records still read.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use crate::policy::course::LateKind;
+use crate::units::{Dose, Volume};
+
+/// A WAO systemic-reaction grade (1-5) with its epinephrine suffix (a, b, c, d, z).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaoGrade {
+    /// 1 to 5.
+    pub grade: u8,
+    /// a ≤5 min, b >5-≤10, c >10-≤20, d >20 min, z: epinephrine not given.
+    pub suffix: char,
+}
+
+impl FromStr for WaoGrade {
+    type Err = String;
+    /// `2a`, `1z`, `3c`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let mut chars = s.chars();
+        let (Some(g), Some(x), None) = (chars.next(), chars.next(), chars.next()) else {
+            return Err(format!(
+                "{s:?} is not a WAO grade: write the grade and the epinephrine suffix, e.g. 2a or 1z"
+            ));
+        };
+        let grade = g
+            .to_digit(10)
+            .filter(|d| (1..=5).contains(d))
+            .ok_or_else(|| format!("{s:?}: the WAO grade must be 1 to 5"))?;
+        let suffix = x.to_ascii_lowercase();
+        if !"abcdz".contains(suffix) {
+            return Err(format!(
+                "{s:?}: the epinephrine suffix must be a, b, c, d or z"
+            ));
+        }
+        Ok(WaoGrade {
+            grade: grade as u8,
+            suffix,
+        })
+    }
+}
+
+impl fmt::Display for WaoGrade {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.grade, self.suffix)
+    }
+}
+
+impl Serialize for WaoGrade {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for WaoGrade {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A physician's decision. "Step back N" is N distinct doses down the ladder of the course's
+/// phase (up-dosing doses, or the maintenance volumes), never N injections of the plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Review {
+    /// Go on as the rules say after the event that asked for the review.
+    Continue,
+    /// The last dose again.
+    Repeat,
+    /// `steps` dose steps below the last dose.
+    StepBack {
+        /// How many.
+        steps: u32,
+    },
+    /// From the first step.
+    Restart,
+    /// End the course (a later review with a reason may resume it).
+    Stop,
+}
+
+impl FromStr for Review {
+    type Err = String;
+    /// `continue`, `repeat`, `step-back:N`, `restart`, `stop`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "continue" => Ok(Review::Continue),
+            "repeat" => Ok(Review::Repeat),
+            "restart" => Ok(Review::Restart),
+            "stop" => Ok(Review::Stop),
+            other => other
+                .strip_prefix("step-back:")
+                .and_then(|n| n.parse().ok())
+                .filter(|n| (1..=100).contains(n))
+                .map(|steps| Review::StepBack { steps })
+                .ok_or_else(|| {
+                    format!(
+                        "{other:?} is not a decision: continue, repeat, step-back:N (N from 1 to 100), restart or stop"
+                    )
+                }),
+        }
+    }
+}
+
+impl fmt::Display for Review {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Review::Continue => f.write_str("continue"),
+            Review::Repeat => f.write_str("repeat"),
+            Review::StepBack { steps } => write!(f, "step-back:{steps}"),
+            Review::Restart => f.write_str("restart"),
+            Review::Stop => f.write_str("stop"),
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A dose was given.
+    DoseGiven {
+        /// The plan step (1-based); above the plan's last step: maintenance dose number
+        /// (step - plan length).
+        step: usize,
+        /// Vial id.
+        vial: String,
+        /// Volume.
+        volume_ml: Volume,
+        /// Dose.
+        #[serde(with = "crate::units::dose_with_unit")]
+        dose: Dose,
+        /// Lot number.
+        lot: Option<String>,
+        /// Arm.
+        site: Option<String>,
+        /// Pre-dose PEF or FEV1, % of the patient's best.
+        #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+        pef_percent: Option<Decimal>,
+        /// The pre-injection health questions were asked and all answered no.
+        screen_ok: bool,
+        /// A physician's reason for giving a lower dose than the one allowed.
+        override_reason: Option<String>,
+    },
+    /// The observation after a dose ended.
+    ObservationEnded {
+        /// Immediate local reaction (infiltrate diameter), mm.
+        local_mm: Option<u32>,
+        /// The local reaction could not be assessed: escalation waits for a physician.
+        #[serde(default, skip_serializing_if = "is_false")]
+        not_assessable: bool,
+        /// Why it ended before the planned minimum (e.g. the patient left against advice).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        early_reason: Option<String>,
+    },
+    /// A systemic reaction.
+    SystemicReaction {
+        /// WAO grade with suffix.
+        grade: WaoGrade,
+        /// Minutes from injection to onset.
+        onset_min: u32,
+        /// First symptom.
+        symptom: String,
+        /// Treatment given.
+        treatment: Option<String>,
+    },
+    /// A late local reaction (6-24 h).
+    LateLocalReaction {
+        /// Diameter, mm.
+        mm: u32,
+    },
+    /// A late (6-24 h) reaction other than a local one.
+    LateReaction {
+        /// Its type.
+        kind: LateKind,
+        /// What was seen.
+        symptom: String,
+    },
+    /// Today's dose is deferred.
+    DoseDeferred {
+        /// Why.
+        reason: String,
+    },
+    /// A physician reviewed the course.
+    PhysicianReview {
+        /// The decision.
+        decision: Review,
+        /// Why (required to resume a stopped course: the correctable cause).
+        reason: Option<String>,
+    },
+    /// An earlier event was wrong; it no longer counts.
+    Correction {
+        /// The sequence number of the event corrected.
+        corrects: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Free text.
+    Note {
+        /// Text.
+        text: String,
+    },
+}
+
+/// One recorded event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Its number in the course, from 1.
+    pub seq: u64,
+    /// When it happened.
+    pub at: NaiveDateTime,
+    /// Who recorded it.
+    pub by: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// The sequence numbers of the events a correction has voided.
+pub fn voided(events: &[Event]) -> Vec<u64> {
+    events
+        .iter()
+        .filter_map(|e| match e.kind {
+            EventKind::Correction { corrects, .. } => Some(corrects),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grades_and_decisions_parse() {
+        assert_eq!(
+            "2a".parse::<WaoGrade>(),
+            Ok(WaoGrade {
+                grade: 2,
+                suffix: 'a'
+            })
+        );
+        for bad in ["6a", "2", "2x", "", "12a"] {
+            assert!(bad.parse::<WaoGrade>().is_err(), "{bad}");
+        }
+        assert_eq!(
+            "step-back:2".parse::<Review>(),
+            Ok(Review::StepBack { steps: 2 })
+        );
+        for bad in ["step-back:0", "step-back:101", "step-back:x", "go"] {
+            assert!(bad.parse::<Review>().is_err(), "{bad}");
+        }
+        assert_eq!(Review::StepBack { steps: 3 }.to_string(), "step-back:3");
+    }
+
+    #[test]
+    fn an_old_observation_record_reads_and_new_ones_round_trip() {
+        let old = r#"{"observation_ended":{"local_mm":12}}"#;
+        let e: EventKind = serde_json::from_str(old).expect("old record");
+        assert_eq!(
+            e,
+            EventKind::ObservationEnded {
+                local_mm: Some(12),
+                not_assessable: false,
+                early_reason: None
+            }
+        );
+        assert_eq!(serde_json::to_string(&e).expect("json"), old);
+        let new = EventKind::ObservationEnded {
+            local_mm: None,
+            not_assessable: true,
+            early_reason: Some("left against advice".into()),
+        };
+        let text = serde_json::to_string(&new).expect("json");
+        assert_eq!(serde_json::from_str::<EventKind>(&text).expect("back"), new);
+        let late = EventKind::LateReaction {
+            kind: LateKind::TypeIii,
+            symptom: "fever".into(),
+        };
+        let text = serde_json::to_string(&late).expect("json");
+        assert!(text.contains("type-iii"), "{text}");
+        assert_eq!(serde_json::from_str::<EventKind>(&text).expect("back"), late);
+    }
+}

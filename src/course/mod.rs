@@ -1,0 +1,66 @@
+//! The treatment-course state machine. Pure: a course is its plan plus an append-only list of
+//! events; [`replay`] derives the state, [`next`] says what the next dose may be at a given
+//! moment, [`check_give`] and [`admissible`] refuse what the record must not take, and
+//! [`project`] runs the rest of the course forward. No clock, no disk.
+//!
+//! The model (see `shared/course-model.md`):
+//! - a course is in **up-dosing** (at a position of the plan) or **maintenance** (with its next
+//!   visit's volume and interval, and the re-escalation visits after a reduction);
+//! - doses belong to **visits**, one clinic day's injections of one course. A visit follows one
+//!   planned visit and never runs into the next; it closes after a systemic reaction, a
+//!   deferral, a reaction whose rule says so, a maintenance dose, a dose off the grid, the
+//!   plan's caps or an early end of observation. What a reaction sets is for the next visit;
+//! - "step back N" is N **distinct doses** down the ladder of the phase, never N injections;
+//! - **holds** are the gates: a pending physician review, a stop, an end, another course of the
+//!   same patient under a hold, an open observation. Only a physician review (with its reason)
+//!   or a correction of the record lifts them; an override only picks a lower dose.
+//!
+//! Fail closed: a reaction the rules send to the physician, a late dose they do not settle, a
+//! local reaction that was not measured, and a reduction the maintenance ladder cannot give all
+//! stop at "physician review".
+
+mod event;
+mod history;
+mod ladder;
+mod next;
+mod project;
+mod reason;
+mod record;
+mod sheet;
+mod state;
+
+pub use event::{Event, EventKind, LateKind, Review, WaoGrade, voided};
+pub use history::{Administration, administrations};
+pub use ladder::Ladder;
+pub use next::{
+    ActionKind, Decision, Dosing, OtherCourse, PatientView, VisitSoFar, late_band, next,
+    visit_start,
+};
+pub use project::{Projected, Projection, project};
+pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VisitClosed, Wait};
+pub use record::{Proposed, Refusal, admissible, check_give};
+pub use sheet::{SheetRow, sheet_moment, sheet_rows};
+pub use state::{
+    CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, Visit,
+    observation_until, replay, required_observation,
+};
+
+use crate::planner::{ClinicCalendar, Plan};
+use crate::policy::course::CourseRules;
+use crate::template::Template;
+
+/// What the state machine needs besides the events.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    /// The plan the course started with.
+    pub plan: &'a Plan,
+    /// The template (vials, timing, maintenance).
+    pub template: &'a Template,
+    /// The course rules.
+    pub rules: &'a CourseRules,
+    /// The clinic calendar the course was planned on.
+    pub calendar: &'a ClinicCalendar,
+}
+
+#[cfg(test)]
+mod tests;

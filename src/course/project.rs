@@ -1,0 +1,140 @@
+//! The rest of a course as the state machine would run it: every allowed dose given at its
+//! earliest moment and tolerated (its observation ended on time with no local reaction). `course
+//! show`, the course protocol and the daily sheet re-project the plan from the state this way,
+//! so that a delay or a step back moves every later date.
+
+use chrono::{Duration, NaiveDateTime};
+use serde::Serialize;
+
+use super::Context;
+use super::event::{Event, EventKind};
+use super::next::{ActionKind, Decision, Dosing, PatientView, next};
+use super::state::{CourseState, observation_until};
+
+/// One projected dose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Projected {
+    /// When, at the earliest.
+    pub at: NaiveDateTime,
+    /// What.
+    pub dosing: Dosing,
+    /// Its observation, minutes.
+    pub observation_min: u32,
+}
+
+/// Where a projection stopped, when it did not reach its end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Projection {
+    /// The projected doses.
+    pub doses: Vec<Projected>,
+    /// The decision that stopped it (a review, a stop, an observation never closed), if one did.
+    pub stopped_by: Option<Decision>,
+    /// The state after the projected doses.
+    pub state: CourseState,
+}
+
+/// Runs the course forward from `from`: until `until` (exclusive), or `max` doses.
+pub fn project(
+    ctx: Context<'_>,
+    state: &CourseState,
+    patient: &PatientView,
+    from: NaiveDateTime,
+    until: Option<NaiveDateTime>,
+    max: usize,
+) -> Projection {
+    let mut s = state.clone();
+    let mut t = from;
+    let mut doses = Vec::new();
+    let mut seq = u64::MAX / 2;
+    let mut event = |at: NaiveDateTime, kind: EventKind| {
+        seq += 1;
+        Event {
+            seq,
+            at,
+            by: "projection".into(),
+            kind,
+        }
+    };
+    let mut stopped_by = None;
+    // Each turn gives a dose or moves the clock forward; the bound only guards a rule set
+    // that would make no progress.
+    for _ in 0..(max * 4 + 16) {
+        if doses.len() >= max || until.is_some_and(|u| t >= u) {
+            break;
+        }
+        let d = next(ctx, &s, t, patient);
+        match d.action {
+            ActionKind::Give | ActionKind::MaintenanceDue => {
+                let Some(dosing) = d.dosing.clone() else {
+                    break;
+                };
+                s.apply(
+                    ctx,
+                    &event(
+                        t,
+                        EventKind::DoseGiven {
+                            step: dosing.step,
+                            vial: dosing.vial.clone(),
+                            volume_ml: dosing.volume_ml,
+                            dose: dosing.dose,
+                            lot: None,
+                            site: None,
+                            pef_percent: None,
+                            screen_ok: true,
+                            override_reason: None,
+                        },
+                    ),
+                );
+                let end = s
+                    .observation
+                    .as_ref()
+                    .map_or(t, |o| observation_until(ctx, &s, o));
+                doses.push(Projected {
+                    at: t,
+                    dosing,
+                    observation_min: u32::try_from((end - t).num_minutes()).unwrap_or(0),
+                });
+                s.apply(
+                    ctx,
+                    &event(
+                        end,
+                        EventKind::ObservationEnded {
+                            local_mm: Some(0),
+                            not_assessable: false,
+                            early_reason: None,
+                        },
+                    ),
+                );
+                t = end;
+            }
+            ActionKind::Observe => {
+                let end = d.observation_until.unwrap_or(t);
+                s.apply(
+                    ctx,
+                    &event(
+                        end,
+                        EventKind::ObservationEnded {
+                            local_mm: Some(0),
+                            not_assessable: false,
+                            early_reason: None,
+                        },
+                    ),
+                );
+                t = end.max(t);
+            }
+            ActionKind::Wait | ActionKind::VisitClosed => match d.not_before {
+                Some(nb) if nb > t => t = nb,
+                _ => t += Duration::days(1),
+            },
+            _ => {
+                stopped_by = Some(d);
+                break;
+            }
+        }
+    }
+    Projection {
+        doses,
+        stopped_by,
+        state: s,
+    }
+}

@@ -1,0 +1,485 @@
+//! Sentences for the course state machine's typed reasons, holds, decisions and refusals: the
+//! one place their English lives, shared by every front end. Provenance is printed as
+//! `[evidence certainty] source`.
+
+use std::fmt;
+
+use chrono::{NaiveDate, NaiveDateTime};
+
+use crate::course::{
+    ActionKind, Cause, Decision, Dosing, Hold, HoldKind, LateKind, MaintenanceBasis, Reason,
+    Refusal, Review, VisitClosed, Wait,
+};
+use crate::policy::Provenance;
+use crate::policy::course::{Action, CountFrom};
+use crate::template::Template;
+use crate::units::format_ml;
+
+fn plural(n: impl Into<i64>, word: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// `[guideline C] Norwegian guide ...`.
+pub fn cite(p: &Provenance) -> String {
+    format!("[{} {}] {}", p.evidence, p.certainty, p.source)
+}
+
+/// `2026-12-08 08:00 (Tue)`.
+pub fn when(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M (%a)").to_string()
+}
+
+fn day(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d (%a)").to_string()
+}
+
+/// What a rule's action does, as a clause.
+pub fn action(a: &Action) -> String {
+    match a {
+        Action::Proceed => "proceed per schedule".into(),
+        Action::Repeat => "repeat the last dose".into(),
+        Action::StepBack { steps } => format!("step back {}", plural(*steps, "dose step")),
+        Action::Reduce { percent } => format!("reduce the last dose by {} %", percent.normalize()),
+        Action::Volume { volume_ml } => {
+            format!("give {} of the maintenance vial", format_ml(*volume_ml))
+        }
+        Action::Restart => "restart from the first step".into(),
+        Action::Review => "physician review before any further dose".into(),
+        Action::Stop => {
+            "stop the course (a physician review that records the correctable cause may resume it)"
+                .into()
+        }
+        Action::End => "end the course for good".into(),
+    }
+}
+
+fn decision_clause(d: &Review) -> String {
+    match d {
+        Review::Continue => "continue as the rules say".into(),
+        Review::Repeat => "repeat the last dose".into(),
+        Review::StepBack { steps } => format!("step back {}", plural(*steps, "dose step")),
+        Review::Restart => "restart from the first step".into(),
+        Review::Stop => "stop the course".into(),
+    }
+}
+
+/// A late reaction type in words.
+pub fn late_kind(k: LateKind) -> &'static str {
+    match k {
+        LateKind::TypeIii => "late type III reaction (fever, arthralgia, malaise)",
+        LateKind::AllergicMild => "mild late allergic or asthmatic reaction",
+        LateKind::AllergicSevere => "severe late allergic or asthmatic reaction",
+    }
+}
+
+/// What caused a hold.
+pub fn cause(c: &Cause) -> String {
+    match c {
+        Cause::Systemic {
+            grade,
+            symptom,
+            onset_min,
+        } => format!(
+            "systemic reaction WAO grade {grade} ({symptom}, {} after the injection)",
+            plural(*onset_min, "min")
+        ),
+        Cause::LocalReaction { mm, late } => format!(
+            "a {}local reaction of {mm} mm",
+            if *late { "late " } else { "" }
+        ),
+        Cause::LocalNotAssessable => {
+            "the local reaction could not be assessed: escalation needs a physician's decision".into()
+        }
+        Cause::LocalNotRecorded => {
+            "the observation was closed without a local-reaction size: escalation needs a physician's decision".into()
+        }
+        Cause::LateReaction { kind } => format!("a {}", late_kind(*kind)),
+        Cause::LateDose { days } => format!(
+            "the dose is {} late and the rules give no dose for that",
+            plural(*days, "day")
+        ),
+        Cause::ReescalationOverdue { days, within_weeks } => format!(
+            "{} since the last dose, beyond the {} the maintenance re-escalation allows; the rules give no dose for that",
+            plural(*days, "day"),
+            plural(*within_weeks, "week")
+        ),
+        Cause::BelowMaintenanceLadder => {
+            "the reduction goes below the lowest volume of the maintenance ladder".into()
+        }
+        Cause::NoMaintenanceLadder => {
+            "the course rules have no maintenance ladder for this template's maintenance dose".into()
+        }
+        Cause::NoRuleForPhase { action: a } => format!(
+            "the rules say \"{}\", which gives no dose in this phase",
+            action(a)
+        ),
+        Cause::Physician { by, reason } => format!(
+            "physician's decision by {by}{}",
+            reason
+                .as_deref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// A hold, as a sentence.
+pub fn hold(h: &Hold) -> String {
+    let rule = h.rule.as_ref().map(|r| format!(" {}", cite(r))).unwrap_or_default();
+    match h.kind {
+        HoldKind::Review => format!(
+            "A physician must review the course before any further dose: {} (since {}).{rule}",
+            cause(&h.cause),
+            when(h.since)
+        ),
+        HoldKind::Stopped => format!(
+            "The course has stopped: {} (since {}). Only a physician review that records why it may go on (the correctable cause) resumes it.{rule}",
+            cause(&h.cause),
+            when(h.since)
+        ),
+        HoldKind::Ended => format!(
+            "The course has ended: {} (since {}). Only a correction of the record undoes this.{rule}",
+            cause(&h.cause),
+            when(h.since)
+        ),
+    }
+}
+
+/// Why a visit is closed, as a clause.
+pub fn visit_closed(v: &VisitClosed) -> String {
+    match v {
+        VisitClosed::Systemic => "a systemic reaction at this visit".into(),
+        VisitClosed::PatientSystemic { course } => {
+            format!("a systemic reaction today on course {course} of the same patient")
+        }
+        VisitClosed::Deferred { reason } => format!("the dose was deferred: {reason}"),
+        VisitClosed::Reaction => {
+            "a reaction whose rule gives the adjusted dose at the next visit".into()
+        }
+        VisitClosed::PlannedVisitComplete => {
+            "every injection of the planned visit has been given".into()
+        }
+        VisitClosed::MaintenanceGiven => "a maintenance visit holds one injection".into(),
+        VisitClosed::OffGrid => "a dose off the schedule's grid is the visit's only injection".into(),
+        VisitClosed::LateDose => "the late-dose rule makes its dose the visit's only injection".into(),
+        VisitClosed::InjectionCap { max } => {
+            format!("the plan allows at most {} per visit", plural(*max, "injection"))
+        }
+        VisitClosed::TotalDoseCap { max } => format!("the plan allows at most {max} per visit"),
+        VisitClosed::LeftEarly { reason } => format!("the observation ended early: {reason}"),
+        VisitClosed::ClosingTime => {
+            "the next injection's observation would end after closing time".into()
+        }
+    }
+}
+
+/// What a wait is for, as a clause.
+pub fn wait(w: &Wait) -> String {
+    match w {
+        Wait::PlannedStart => "the course's planned first day, at opening time".into(),
+        Wait::Interval {
+            after,
+            observation_min,
+            interval_min,
+        } => format!(
+            "{} after the injection at {} (its observation {} min, the minimum interval {} min)",
+            plural((*observation_min).max(*interval_min), "min"),
+            after.format("%H:%M"),
+            observation_min,
+            interval_min
+        ),
+        Wait::NextVisit { after, days } => format!(
+            "the schedule's interval, {} after the visit of {}, on a clinic day at opening time",
+            plural(*days, "day"),
+            day(*after)
+        ),
+        Wait::OtherExtract { course, at, min } => format!(
+            "{min} min after the injection of another extract at {} (course {course})",
+            at.format("%H:%M")
+        ),
+    }
+}
+
+fn basis(b: &MaintenanceBasis) -> String {
+    match b {
+        MaintenanceBasis::FirstInterval => "the template's first maintenance interval".into(),
+        MaintenanceBasis::Steady {
+            weeks,
+            tolerance_weeks,
+        } => format!(
+            "the steady interval of {}",
+            super::every_weeks(*weeks, *tolerance_weeks)
+        ),
+        MaintenanceBasis::StepUp => "one rung up the maintenance ladder after a reduction".into(),
+        MaintenanceBasis::FullAfterReduction => {
+            "the full dose again, on the re-escalation intervals".into()
+        }
+        MaintenanceBasis::Reduced => "reduced after a reaction or by a physician".into(),
+    }
+}
+
+/// One reason, as a sentence.
+pub fn reason(r: &Reason) -> String {
+    match r {
+        Reason::Given {
+            step,
+            maintenance,
+            at,
+            dose,
+            overridden,
+        } => format!(
+            "{} ({dose}) given at {}{}.",
+            match maintenance {
+                Some(n) => format!("Maintenance dose {n}"),
+                None => format!("Step {step}"),
+            },
+            when(*at),
+            if *overridden { ", a physician's override" } else { "" }
+        ),
+        Reason::ObservationEnded { at, early } => match early {
+            Some(why) => format!("Observation ended early at {}: {why}.", at.format("%H:%M")),
+            None => format!("Observation ended at {}.", at.format("%H:%M")),
+        },
+        Reason::Local {
+            mm,
+            late,
+            band,
+            action: a,
+            next_visit,
+            rule,
+        } => format!(
+            "{} {mm} mm (band {band}): {}{} {}",
+            if *late { "Late local reaction" } else { "Local reaction" },
+            action(a),
+            if *next_visit && *a != Action::Proceed { " at the next visit" } else { "" },
+            cite(rule)
+        ),
+        Reason::Systemic {
+            grade,
+            symptom,
+            onset_min,
+            action: a,
+            rule,
+        } => format!(
+            "Systemic reaction WAO grade {grade} ({symptom}, {onset_min} min): no further injection at this visit; {} {}",
+            action(a),
+            cite(rule)
+        ),
+        Reason::LateReaction {
+            kind,
+            action: a,
+            rule,
+        } => format!("A {}: {} {}", late_kind(*kind), action(a), cite(rule)),
+        Reason::Deferred { on, reason } => format!("Dose deferred on {}: {reason}.", day(*on)),
+        Reason::Reviewed {
+            decision,
+            by,
+            reason,
+        } => format!(
+            "Physician review by {by}: {}{}.",
+            decision_clause(decision),
+            reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+        ),
+        Reason::LadderFloor { asked } => format!(
+            "Stepping back {} reaches the schedule's first dose, which is given.",
+            plural(*asked, "dose step")
+        ),
+        Reason::Late {
+            days,
+            counted_from,
+            missed,
+            band,
+            action: a,
+            rule,
+        } => {
+            let counted = match (counted_from, missed) {
+                (CountFrom::MissedDate, Some(m)) => format!(
+                    "{} after the missed scheduled date {}",
+                    plural(*days, "day"),
+                    day(*m)
+                ),
+                _ => format!("{} since the last dose", plural(*days, "day")),
+            };
+            format!("{counted}, in the band {band}: {} {}", action(a), cite(rule))
+        }
+        Reason::MaintenanceSchedule {
+            volume_ml,
+            after_days,
+            basis: b,
+            rule,
+        } => format!(
+            "Next maintenance visit: {} of the maintenance vial, not before {} after this dose ({}).{}",
+            format_ml(*volume_ml),
+            plural(*after_days, "day"),
+            basis(b),
+            rule.as_ref().map(|r| format!(" {}", cite(r))).unwrap_or_default()
+        ),
+        Reason::VisitSoFar {
+            injections,
+            max_injections,
+            total,
+            max_total,
+        } => format!(
+            "This visit so far: {injections} of at most {}, {total} of at most {max_total}.",
+            plural(*max_injections, "injection")
+        ),
+        Reason::ContinuesVisit { visit } => {
+            format!("It continues planned visit {visit}, which was not finished.")
+        }
+        Reason::Reduced {
+            percent,
+            from,
+            volume_ml,
+        } => format!(
+            "{} % off the last dose ({from}) on its vial, rounded down to what the syringe measures: {volume_ml}.",
+            percent.normalize()
+        ),
+    }
+}
+
+/// A dose: `step 4: 0.2 mL of Vial 3 (yellow, 10 000 SQ-U/mL) = 2 000 SQ-U`.
+pub fn dosing(d: &Dosing, t: &Template) -> String {
+    let vial = t
+        .vial(&d.vial)
+        .map(|v| format!("{} ({}, {})", v.label, v.cap, v.concentration))
+        .unwrap_or_else(|| format!("vial {}", d.vial));
+    let what = match d.maintenance {
+        Some(n) => format!("maintenance dose {n} (step {})", d.step),
+        None => format!("step {}", d.step),
+    };
+    format!("{what}: {} of {vial} = {}", d.volume_ml, d.dose)
+}
+
+/// A decision's headline.
+pub fn headline(d: &Decision, t: &Template) -> String {
+    let dose = d.dosing.as_ref().map(|x| dosing(x, t)).unwrap_or_default();
+    let nb = d.not_before.map(when).unwrap_or_default();
+    match d.action {
+        ActionKind::Give | ActionKind::MaintenanceDue => format!("GIVE {dose}"),
+        ActionKind::Wait => format!("WAIT until {nb}, then {dose}"),
+        ActionKind::Observe => format!(
+            "IN OBSERVATION until {}; then record its end with the local reaction (observe --local-mm N)",
+            d.observation_until.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
+        ),
+        ActionKind::ObservationNotClosed => format!(
+            "OBSERVATION NOT CLOSED: it could have ended at {}; record its end with the local reaction before any further dose",
+            d.observation_until.map(when).unwrap_or_default()
+        ),
+        ActionKind::PhysicianReview => "DO NOT GIVE: a physician must review the course".into(),
+        ActionKind::PatientHold => format!(
+            "DO NOT GIVE: course {} of the same patient awaits a physician",
+            d.held_by.unwrap_or_default()
+        ),
+        ActionKind::VisitClosed => format!(
+            "NO MORE TODAY ({}). Next visit not before {nb}: {dose}",
+            d.visit_closed.as_ref().map(visit_closed).unwrap_or_default()
+        ),
+        ActionKind::Stopped => "STOPPED".into(),
+        ActionKind::Ended => "ENDED".into(),
+    }
+}
+
+/// Every line of a decision after its headline: the hold, the wait, then the reasons.
+pub fn details(d: &Decision) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(h) = &d.hold {
+        out.push(hold(h));
+    }
+    if let (Some(w), ActionKind::Wait) = (&d.wait, d.action) {
+        out.push(format!("Waiting for {}.", wait(w)));
+    }
+    out.extend(d.reasons.iter().map(reason));
+    out
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Refusal::Ended { hold: h } | Refusal::Stopped { hold: h } | Refusal::ReviewPending { hold: h } => {
+                hold(h)
+            }
+            Refusal::PatientHold { course, hold: h } => format!(
+                "course {course} of the same patient is on hold, and so is every course of this patient{}",
+                h.as_ref().map(|h| format!(": {}", hold(h))).unwrap_or_default()
+            ),
+            Refusal::Observing { until } => format!(
+                "the last dose's observation runs until {}",
+                until.format("%H:%M")
+            ),
+            Refusal::ObservationNotClosed { since } => format!(
+                "the last dose's observation was not recorded as ended (it could have ended at {}); record it with the local reaction first",
+                when(*since)
+            ),
+            Refusal::TooEarly { not_before, wait: w } => format!(
+                "too early: not before {}{}",
+                when(*not_before),
+                w.as_ref().map(|w| format!(" ({})", wait(w))).unwrap_or_default()
+            ),
+            Refusal::VisitClosed { why, next } => format!(
+                "no further injection at this visit: {}{}",
+                visit_closed(why),
+                next.map(|n| format!("; next visit not before {}", when(n))).unwrap_or_default()
+            ),
+            Refusal::WrongDose {
+                allowed,
+                step,
+                volume_ml,
+            } => format!(
+                "the allowed dose is step {} ({} = {}), not step {step} with {volume_ml}; a physician may choose a lower dose with --override REASON",
+                allowed.step, allowed.volume_ml, allowed.dose
+            ),
+            Refusal::OverrideAboveAllowed { allowed, proposed } => format!(
+                "an override may only choose a lower dose: {} is above the allowed {} (step {})",
+                proposed.dose, allowed.dose, allowed.step
+            ),
+            Refusal::AboveMaintenance {
+                proposed,
+                maintenance,
+            } => format!("{proposed} is above the maintenance dose {maintenance}"),
+            Refusal::UnknownStep { step } => {
+                format!("step {step} is not in the plan, or not the next maintenance dose")
+            }
+            Refusal::BadVolume {
+                volume_ml,
+                graduation,
+                max,
+            } => format!(
+                "{volume_ml} cannot be given: a volume above 0, at most {max}, that a syringe graduated in {graduation} measures"
+            ),
+            Refusal::NoPef => "no pre-dose PEF/FEV1 was recorded (--pef): a check that cannot be answered blocks the dose".into(),
+            Refusal::PefBelow { pef, below, rule } => format!(
+                "PEF/FEV1 {} % of best is below {} %: defer the dose {}",
+                pef.normalize(),
+                below.normalize(),
+                cite(rule)
+            ),
+            Refusal::ScreenNotOk => "the pre-injection health questions were not recorded as asked and answered no (--screen ok); any other answer goes through `defer`".into(),
+            Refusal::NothingToObserve => "no dose is awaiting the end of its observation".into(),
+            Refusal::ObservationTooShort { until } => format!(
+                "the observation cannot end before {} (its planned minimum, counted from the injection); if the patient leaves earlier, record why with --early REASON",
+                until.format("%H:%M")
+            ),
+            Refusal::NeedsLocalSize => "ending an observation needs the local reaction: --local-mm N, or --not-assessable".into(),
+            Refusal::SizeAndNotAssessable => "give --local-mm or --not-assessable, not both".into(),
+            Refusal::NoDoseGiven => "no dose has been given in this course".into(),
+            Refusal::NoSuchEvent { seq } => format!("there is no event #{seq}"),
+            Refusal::CorrectingACorrection => "a correction cannot itself be corrected; record the right event instead".into(),
+            Refusal::AlreadyCorrected { seq } => format!("event #{seq} is already corrected"),
+            Refusal::NoReason { what } => format!("{what} needs a reason (--reason)"),
+            Refusal::EndedIsFinal => "the course has ended; only a correction of the record (ritplan correct) undoes that".into(),
+            Refusal::BelowMaintenanceLadder { steps } => format!(
+                "step-back:{steps} goes below the lowest volume of the maintenance ladder; choose fewer steps, or restart"
+            ),
+            Refusal::BeforeLastEvent { last } => format!(
+                "the course's last event is at {}; a record cannot come before it",
+                when(*last)
+            ),
+        };
+        f.write_str(&s)
+    }
+}
