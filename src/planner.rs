@@ -805,6 +805,8 @@ mod tests {
             start,
             calendar: cal,
             accept_risk: accept,
+            eligibility: &f.policy.eligibility,
+            accept_age: None,
         })
     }
 

@@ -773,14 +773,20 @@ mod tests {
     fn events_round_trip_exactly_and_chain() {
         let (_d, mut s, c) = store_with_course();
         let a = s
-            .append(c, |_, _| Ok::<_, String>(ev(dose_event(), "2026-12-07 08:00")))
+            .append(c, |_, _| {
+                Ok::<_, String>(ev(dose_event(), "2026-12-07 08:00"))
+            })
             .map_err(|_| ())
             .expect("append");
         let b = s
             .append(c, |prior, _| {
                 assert_eq!(prior.len(), 1);
                 Ok::<_, String>(ev(
-                    EventKind::ObservationEnded { local_mm: Some(12), not_assessable: false, early_reason: None },
+                    EventKind::ObservationEnded {
+                        local_mm: Some(12),
+                        not_assessable: false,
+                        early_reason: None,
+                    },
                     "2026-12-07 08:30",
                 ))
             })
@@ -804,9 +810,11 @@ mod tests {
     #[test]
     fn events_cannot_be_updated_or_deleted() {
         let (_d, mut s, c) = store_with_course();
-        s.append(c, |_, _| Ok::<_, String>(ev(dose_event(), "2026-12-07 08:00")))
-            .map_err(|_| ())
-            .expect("append");
+        s.append(c, |_, _| {
+            Ok::<_, String>(ev(dose_event(), "2026-12-07 08:00"))
+        })
+        .map_err(|_| ())
+        .expect("append");
         let upd = s
             .conn
             .execute("UPDATE events SET recorded_by = 'someone else'", []);
@@ -826,7 +834,11 @@ mod tests {
         for (k, at) in [
             (dose_event(), "2026-12-07 08:00"),
             (
-                EventKind::ObservationEnded { local_mm: Some(5), not_assessable: false, early_reason: None },
+                EventKind::ObservationEnded {
+                    local_mm: Some(5),
+                    not_assessable: false,
+                    early_reason: None,
+                },
                 "2026-12-07 08:30",
             ),
         ] {

@@ -244,7 +244,10 @@ pub(super) fn course_start(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    for (flag, v) in [("--accept-risk", &a.accept_risk), ("--accept-age", &a.accept_age)] {
+    for (flag, v) in [
+        ("--accept-risk", &a.accept_risk),
+        ("--accept-age", &a.accept_age),
+    ] {
         if v.as_deref().is_some_and(|r| r.trim().is_empty()) {
             return Err(CliError::Usage(format!(
                 "{flag} needs the physician's reason in words"
@@ -515,7 +518,14 @@ pub(super) fn course_show(
     }
     let mut t = table(
         &[
-            "step", "planned", "given / due", "vial", "volume", "dose", "by", "local mm",
+            "step",
+            "planned",
+            "given / due",
+            "vial",
+            "volume",
+            "dose",
+            "by",
+            "local mm",
             "systemic",
         ],
         &[0, 4, 5, 7],
@@ -856,9 +866,7 @@ fn sheet_pdf(
         .collect();
     let strong: Vec<bool> = lines
         .iter()
-        .map(|l| {
-            l.row.action.do_not_give() || l.row.action == ActionKind::ObservationNotClosed
-        })
+        .map(|l| l.row.action.do_not_give() || l.row.action == ActionKind::ObservationNotClosed)
         .collect();
     let rows: Vec<Vec<String>> = lines.iter().map(sheet_row).collect();
     if rows.is_empty() {

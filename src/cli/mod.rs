@@ -28,10 +28,10 @@ use rust_decimal::Decimal;
 
 use crate::course::{EventKind, LateKind, Review, WaoGrade};
 use crate::diag::{Located, SourceText};
-use crate::units::{Volume, parse_decimal};
-use crate::ward::Record;
 use crate::policy::{Policy, PolicyError};
 use crate::template::{Catalog, Checked, bundled_sources};
+use crate::units::{Volume, parse_decimal};
+use crate::ward::Record;
 
 /// Success.
 pub const EXIT_OK: u8 = 0;
@@ -691,7 +691,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                         .ok_or_else(|| CliError::Usage(format!("--pef {p:?} is not a percentage")))
                 })
                 .transpose()?;
-            if override_reason.as_deref().is_some_and(|r| r.trim().is_empty()) {
+            if override_reason
+                .as_deref()
+                .is_some_and(|r| r.trim().is_empty())
+            {
                 return Err(CliError::Usage(
                     "--override needs the physician's reason in words".into(),
                 ));
@@ -742,11 +745,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                     onset_min: onset_min.ok_or_else(|| {
                         CliError::Usage("a systemic reaction needs --onset-min".into())
                     })?,
-                    symptom: symptom
-                        .filter(|s| !s.trim().is_empty())
-                        .ok_or_else(|| {
-                            CliError::Usage("a systemic reaction needs --symptom".into())
-                        })?,
+                    symptom: symptom.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+                        CliError::Usage("a systemic reaction needs --symptom".into())
+                    })?,
                     treatment,
                 },
                 (None, Some(mm), _) => EventKind::LateLocalReaction { mm },

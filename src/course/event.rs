@@ -294,6 +294,9 @@ mod tests {
         };
         let text = serde_json::to_string(&late).expect("json");
         assert!(text.contains("type-iii"), "{text}");
-        assert_eq!(serde_json::from_str::<EventKind>(&text).expect("back"), late);
+        assert_eq!(
+            serde_json::from_str::<EventKind>(&text).expect("back"),
+            late
+        );
     }
 }

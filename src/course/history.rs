@@ -102,9 +102,12 @@ pub fn administrations(events: &[Event]) -> Vec<Administration> {
             }
             EventKind::SystemicReaction { grade, .. } => {
                 if let Some(a) = out.last_mut() {
-                    a.systemic = Some(a.systemic.map_or(*grade, |g| {
-                        if g.grade >= grade.grade { g } else { *grade }
-                    }));
+                    a.systemic =
+                        Some(
+                            a.systemic.map_or(*grade, |g| {
+                                if g.grade >= grade.grade { g } else { *grade }
+                            }),
+                        );
                 }
             }
             EventKind::LateReaction { kind, .. } => {

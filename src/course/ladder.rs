@@ -35,10 +35,7 @@ impl Ladder {
 
     /// The rung of a dose: the highest rung not above it (0 for a dose below the first).
     pub fn rung(&self, dose: Decimal) -> usize {
-        self.doses
-            .iter()
-            .rposition(|d| *d <= dose)
-            .unwrap_or(0)
+        self.doses.iter().rposition(|d| *d <= dose).unwrap_or(0)
     }
 
     /// The dose `steps` rungs below `dose`'s rung, and whether the ladder ran out first.

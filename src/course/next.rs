@@ -146,15 +146,11 @@ impl OtherCourse {
     /// What a course's state imposes on the patient's other courses. A physician's own stop
     /// does not hold the others (the physician decided for that course); a reaction's does.
     pub fn of(course: i64, s: &CourseState) -> OtherCourse {
-        let hold = s
-            .ended
-            .clone()
-            .or_else(|| s.review.clone())
-            .or_else(|| {
-                s.stopped
-                    .clone()
-                    .filter(|h| !matches!(h.cause, Cause::Physician { .. }))
-            });
+        let hold = s.ended.clone().or_else(|| s.review.clone()).or_else(|| {
+            s.stopped
+                .clone()
+                .filter(|h| !matches!(h.cause, Cause::Physician { .. }))
+        });
         OtherCourse {
             course,
             hold,
@@ -167,7 +163,11 @@ impl OtherCourse {
 impl PatientView {
     /// The earliest time from `t` that is at least `min` minutes from every other course's
     /// injection, and the injection that moved it last.
-    pub fn apart(&self, t: NaiveDateTime, min: u32) -> (NaiveDateTime, Option<(i64, NaiveDateTime)>) {
+    pub fn apart(
+        &self,
+        t: NaiveDateTime,
+        min: u32,
+    ) -> (NaiveDateTime, Option<(i64, NaiveDateTime)>) {
         let gap = Duration::minutes(i64::from(min));
         let mut all: Vec<(NaiveDateTime, i64)> = self
             .others
@@ -262,11 +262,9 @@ pub fn late_band<'r>(
 /// visit's interval.
 pub fn visit_start(ctx: Context<'_>, s: &CourseState) -> NaiveDate {
     let Some(last) = s.given.last() else {
-        return ctx
-            .plan
-            .steps
-            .first()
-            .map_or(NaiveDate::MIN, |f| ctx.calendar.on_or_after(f.date).unwrap_or(f.date));
+        return ctx.plan.steps.first().map_or(NaiveDate::MIN, |f| {
+            ctx.calendar.on_or_after(f.date).unwrap_or(f.date)
+        });
     };
     let plan = ctx.plan;
     let days = match &s.phase {
@@ -275,7 +273,7 @@ pub fn visit_start(ctx: Context<'_>, s: &CourseState) -> NaiveDate {
             let next_visit = plan.steps.get(*cursor).map(|p| p.day);
             match plan.steps.get(last.step.wrapping_sub(1)) {
                 Some(lp) if !last.maintenance => {
-                    if next_visit == Some(lp.day) {
+                    if continues_visit(plan, last.step, *cursor) {
                         1
                     } else {
                         gap_after_visit(plan, lp.day)
@@ -289,6 +287,19 @@ pub fn visit_start(ctx: Context<'_>, s: &CourseState) -> NaiveDate {
     };
     let d = last.at.date() + Duration::days(days.max(1));
     ctx.calendar.on_or_after(d).unwrap_or(d)
+}
+
+/// Whether plan index `cursor` continues the planned visit of the last dose (step `last_step`,
+/// 1-based) after an interruption: later in the same planned visit. A repeat or a step back
+/// (the cursor at or before the last dose) is a new visit after the schedule's interval.
+fn continues_visit(plan: &crate::planner::Plan, last_step: usize, cursor: usize) -> bool {
+    match (
+        plan.steps.get(last_step.wrapping_sub(1)),
+        plan.steps.get(cursor),
+    ) {
+        (Some(lp), Some(np)) => cursor >= last_step && np.day == lp.day,
+        _ => false,
+    }
 }
 
 /// The dose of plan step `index` (0-based).
@@ -355,7 +366,12 @@ fn reduced(ctx: Context<'_>, s: &CourseState, percent: Decimal) -> Option<(Dosin
 }
 
 /// What the next dose may be at `now`, given the patient's other courses.
-pub fn next(ctx: Context<'_>, s: &CourseState, now: NaiveDateTime, patient: &PatientView) -> Decision {
+pub fn next(
+    ctx: Context<'_>,
+    s: &CourseState,
+    now: NaiveDateTime,
+    patient: &PatientView,
+) -> Decision {
     if let Some(h) = &s.ended {
         return held(s, ActionKind::Ended, h);
     }
@@ -409,9 +425,7 @@ pub fn next(ctx: Context<'_>, s: &CourseState, now: NaiveDateTime, patient: &Pat
             Err(d) => return *d,
         }
     };
-    if same_visit
-        && let Some(v) = s.visit_on(today)
-    {
+    if same_visit && let Some(v) = s.visit_on(today) {
         let limits = &ctx.plan.limits;
         let total = Dose::new(v.total, dosing.dose.unit());
         reasons.push(Reason::VisitSoFar {
@@ -441,17 +455,21 @@ pub fn next(ctx: Context<'_>, s: &CourseState, now: NaiveDateTime, patient: &Pat
             .map_or(0, |p| p.observation_min)
             .max(ctx.template.timing.last_of_day_observation_min);
         if start.date() != today
-            || start + Duration::minutes(i64::from(obs)) > NaiveDateTime::new(today, ctx.calendar.closes)
+            || start + Duration::minutes(i64::from(obs))
+                > NaiveDateTime::new(today, ctx.calendar.closes)
         {
             return visit_closed(ctx, s, today, patient, VisitClosed::ClosingTime);
         }
     }
-    let visit = s.visit_on(today).filter(|v| v.injections > 0).map(|v| VisitSoFar {
-        injections: v.injections,
-        max_injections: ctx.plan.limits.max_injections,
-        total: Dose::new(v.total, dosing.dose.unit()),
-        max_total: ctx.plan.limits.max_total_dose,
-    });
+    let visit = s
+        .visit_on(today)
+        .filter(|v| v.injections > 0)
+        .map(|v| VisitSoFar {
+            injections: v.injections,
+            max_injections: ctx.plan.limits.max_injections,
+            total: Dose::new(v.total, dosing.dose.unit()),
+            max_total: ctx.plan.limits.max_total_dose,
+        });
     let due = not_before.is_none_or(|t| now >= t);
     let action = match (due, dosing.maintenance.is_some()) {
         (false, _) => ActionKind::Wait,
@@ -478,10 +496,18 @@ type Next = (Dosing, Option<NaiveDateTime>, Option<Wait>);
 /// The next injection at a visit that has begun: the plan's next step, if it belongs to the
 /// same planned visit and fits the caps, after the previous injection's observation and the
 /// minimum interval.
-fn continue_visit(ctx: Context<'_>, s: &CourseState, today: NaiveDate) -> Result<Next, VisitClosed> {
+fn continue_visit(
+    ctx: Context<'_>,
+    s: &CourseState,
+    today: NaiveDate,
+) -> Result<Next, VisitClosed> {
     let plan = ctx.plan;
     let limits = &plan.limits;
-    let Phase::UpDosing { cursor, custom_percent } = &s.phase else {
+    let Phase::UpDosing {
+        cursor,
+        custom_percent,
+    } = &s.phase
+    else {
         return Err(VisitClosed::MaintenanceGiven);
     };
     if custom_percent.is_some() {
@@ -490,8 +516,10 @@ fn continue_visit(ctx: Context<'_>, s: &CourseState, today: NaiveDate) -> Result
     let Some(last) = s.given.last() else {
         return Err(VisitClosed::PlannedVisitComplete);
     };
-    let (Some(lp), Some(np)) = (plan.steps.get(last.step.wrapping_sub(1)), plan.steps.get(*cursor))
-    else {
+    let (Some(lp), Some(np)) = (
+        plan.steps.get(last.step.wrapping_sub(1)),
+        plan.steps.get(*cursor),
+    ) else {
         return Err(VisitClosed::PlannedVisitComplete);
     };
     // A visit never runs into the next planned visit's injections.
@@ -556,7 +584,14 @@ fn open_visit(
     };
     let Some(last) = s.given.last() else {
         let first = plan_dosing(ctx, 0).ok_or_else(|| {
-            refuse(ActionKind::PhysicianReview, Cause::NoRuleForPhase { action: Action::Proceed }, None, reasons)
+            refuse(
+                ActionKind::PhysicianReview,
+                Cause::NoRuleForPhase {
+                    action: Action::Proceed,
+                },
+                None,
+                reasons,
+            )
         })?;
         let start = visit_start(ctx, s);
         return Ok((
@@ -572,7 +607,10 @@ fn open_visit(
         days: (start - last.at.date()).num_days(),
     });
     let late = late_band(ctx, s, today);
-    let action = late.as_ref().map(|(b, _)| b.action.clone()).unwrap_or(Action::Proceed);
+    let action = late
+        .as_ref()
+        .map(|(b, _)| b.action.clone())
+        .unwrap_or(Action::Proceed);
     if let Some((band, reason)) = &late
         && band.action != Action::Proceed
     {
@@ -585,13 +623,28 @@ fn open_visit(
     let rule = late.as_ref().map(|(b, _)| b.provenance.clone());
     match &action {
         Action::Review => {
-            return Err(refuse(ActionKind::PhysicianReview, Cause::LateDose { days: late_days }, rule, reasons));
+            return Err(refuse(
+                ActionKind::PhysicianReview,
+                Cause::LateDose { days: late_days },
+                rule,
+                reasons,
+            ));
         }
         Action::Stop => {
-            return Err(refuse(ActionKind::Stopped, Cause::LateDose { days: late_days }, rule, reasons));
+            return Err(refuse(
+                ActionKind::Stopped,
+                Cause::LateDose { days: late_days },
+                rule,
+                reasons,
+            ));
         }
         Action::End => {
-            return Err(refuse(ActionKind::Ended, Cause::LateDose { days: late_days }, rule, reasons));
+            return Err(refuse(
+                ActionKind::Ended,
+                Cause::LateDose { days: late_days },
+                rule,
+                reasons,
+            ));
         }
         _ => {}
     }
@@ -605,7 +658,9 @@ fn open_visit(
             let mut index = *cursor;
             let mut percent = *custom_percent;
             match &action {
-                Action::Repeat => index = index.min(first_of_rung(plan, &l, l.rung(last.dose.amount()))),
+                Action::Repeat => {
+                    index = index.min(first_of_rung(plan, &l, l.rung(last.dose.amount())))
+                }
                 Action::StepBack { steps } => {
                     let (rung, floor) = l.below(last.dose.amount(), *steps);
                     if floor {
@@ -618,7 +673,9 @@ fn open_visit(
                 Action::Volume { .. } => {
                     return Err(refuse(
                         ActionKind::PhysicianReview,
-                        Cause::NoRuleForPhase { action: action.clone() },
+                        Cause::NoRuleForPhase {
+                            action: action.clone(),
+                        },
                         rule,
                         reasons,
                     ));
@@ -628,7 +685,11 @@ fn open_visit(
             let planned = plan_dosing(ctx, index);
             let dosing = match percent {
                 Some(p) => match reduced(ctx, s, p) {
-                    Some((d, why)) if planned.as_ref().is_none_or(|x| d.dose.amount() < x.dose.amount()) => {
+                    Some((d, why))
+                        if planned
+                            .as_ref()
+                            .is_none_or(|x| d.dose.amount() < x.dose.amount()) =>
+                    {
                         reasons.push(why);
                         Some(d)
                     }
@@ -640,14 +701,16 @@ fn open_visit(
             let dosing = dosing.ok_or_else(|| {
                 refuse(
                     ActionKind::PhysicianReview,
-                    Cause::NoRuleForPhase { action: action.clone() },
+                    Cause::NoRuleForPhase {
+                        action: action.clone(),
+                    },
                     rule.clone(),
                     reasons,
                 )
             })?;
-            if let Some(p) = plan.steps.get(index)
-                && plan.steps.get(last.step.wrapping_sub(1)).is_some_and(|lp| lp.day == p.day)
-                && !last.maintenance
+            if !last.maintenance
+                && continues_visit(plan, last.step, index)
+                && let Some(p) = plan.steps.get(index)
             {
                 reasons.push(Reason::ContinuesVisit { visit: p.day });
             }
@@ -672,7 +735,12 @@ fn open_visit(
             match &action {
                 Action::Volume { volume_ml } => {
                     if maintenance_ladder(ctx.rules, ctx.template).is_none() {
-                        return Err(refuse(ActionKind::PhysicianReview, Cause::NoMaintenanceLadder, rule, reasons));
+                        return Err(refuse(
+                            ActionKind::PhysicianReview,
+                            Cause::NoMaintenanceLadder,
+                            rule,
+                            reasons,
+                        ));
                     }
                     volume = volume.min(*volume_ml);
                 }
@@ -683,14 +751,23 @@ fn open_visit(
                 }
                 Action::Restart => {
                     let first = plan_dosing(ctx, 0).ok_or_else(|| {
-                        refuse(ActionKind::PhysicianReview, Cause::NoRuleForPhase { action: action.clone() }, rule.clone(), reasons)
+                        refuse(
+                            ActionKind::PhysicianReview,
+                            Cause::NoRuleForPhase {
+                                action: action.clone(),
+                            },
+                            rule.clone(),
+                            reasons,
+                        )
                     })?;
                     return Ok((first, not_before, wait));
                 }
                 Action::StepBack { .. } | Action::Reduce { .. } => {
                     return Err(refuse(
                         ActionKind::PhysicianReview,
-                        Cause::NoRuleForPhase { action: action.clone() },
+                        Cause::NoRuleForPhase {
+                            action: action.clone(),
+                        },
                         rule,
                         reasons,
                     ));
@@ -698,10 +775,22 @@ fn open_visit(
                 _ => {}
             }
             let dosing = maintenance_dosing(ctx, count + 1, volume).ok_or_else(|| {
-                refuse(ActionKind::PhysicianReview, Cause::NoRuleForPhase { action: action.clone() }, rule.clone(), reasons)
+                refuse(
+                    ActionKind::PhysicianReview,
+                    Cause::NoRuleForPhase {
+                        action: action.clone(),
+                    },
+                    rule.clone(),
+                    reasons,
+                )
             })?;
             if dosing.dose.amount() > ctx.plan.maintenance.dose.amount() {
-                return Err(refuse(ActionKind::PhysicianReview, Cause::NoRuleForPhase { action }, rule, reasons));
+                return Err(refuse(
+                    ActionKind::PhysicianReview,
+                    Cause::NoRuleForPhase { action },
+                    rule,
+                    reasons,
+                ));
             }
             Ok((dosing, not_before, wait))
         }

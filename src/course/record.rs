@@ -200,7 +200,10 @@ fn refusal(d: &Decision) -> Refusal {
             since: d.observation_until.unwrap_or(NaiveDateTime::MIN),
         },
         ActionKind::VisitClosed => Refusal::VisitClosed {
-            why: d.visit_closed.clone().unwrap_or(VisitClosed::PlannedVisitComplete),
+            why: d
+                .visit_closed
+                .clone()
+                .unwrap_or(VisitClosed::PlannedVisitComplete),
             next: d.not_before,
         },
         ActionKind::Wait | ActionKind::Give | ActionKind::MaintenanceDue => Refusal::TooEarly {
@@ -350,7 +353,9 @@ pub fn admissible(
                 return Err(Refusal::NoDoseGiven);
             }
             if empty(symptom) {
-                return Err(Refusal::NoReason { what: "a systemic reaction's first symptom" });
+                return Err(Refusal::NoReason {
+                    what: "a systemic reaction's first symptom",
+                });
             }
             Ok(())
         }
@@ -378,12 +383,14 @@ pub fn admissible(
                 });
             }
             // A step back below the maintenance ladder is not a dose the rules can give.
-            if let (Review::StepBack { steps }, Phase::Maintenance { .. }) = (decision, &state.phase)
+            if let (Review::StepBack { steps }, Phase::Maintenance { .. }) =
+                (decision, &state.phase)
                 && let Some(last) = state.given.last()
                 && last.maintenance
             {
                 let ladder = super::ladder::maintenance_ladder(ctx.rules, ctx.template);
-                let rung = ladder.and_then(|l| super::ladder::maintenance_rung(l, last.volume_ml.ml()));
+                let rung =
+                    ladder.and_then(|l| super::ladder::maintenance_rung(l, last.volume_ml.ml()));
                 if rung.is_none_or(|r| (*steps as usize) > r) {
                     return Err(Refusal::BelowMaintenanceLadder { steps: *steps });
                 }
@@ -404,7 +411,9 @@ pub fn admissible(
                 return Err(Refusal::AlreadyCorrected { seq: *corrects });
             }
             if empty(reason) {
-                return Err(Refusal::NoReason { what: "a correction" });
+                return Err(Refusal::NoReason {
+                    what: "a correction",
+                });
             }
             Ok(())
         }

@@ -48,7 +48,11 @@ fn opt_hhmm<S: Serializer>(t: &Option<NaiveTime>, s: S) -> Result<S::Ok, S::Erro
 /// The moment a sheet for `date` is computed at: now for today, the opening time otherwise.
 pub fn sheet_moment(ctx: Context<'_>, date: NaiveDate, now: NaiveDateTime) -> NaiveDateTime {
     let opens = NaiveDateTime::new(date, ctx.calendar.opens);
-    if date == now.date() { now.max(opens) } else { opens }
+    if date == now.date() {
+        now.max(opens)
+    } else {
+        opens
+    }
 }
 
 /// A course's rows on `date`'s sheet, made at `now`.
@@ -88,7 +92,12 @@ pub fn sheet_rows(
     }
     let end = NaiveDateTime::new(date, NaiveTime::MIN) + Duration::days(1);
     let p = project(ctx, state, patient, start, Some(end), 64);
-    for (i, x) in p.doses.into_iter().filter(|x| x.at.date() == date).enumerate() {
+    for (i, x) in p
+        .doses
+        .into_iter()
+        .filter(|x| x.at.date() == date)
+        .enumerate()
+    {
         rows.push(SheetRow {
             time: Some(x.at.time()),
             action: if x.dosing.maintenance.is_some() {
@@ -101,7 +110,11 @@ pub fn sheet_rows(
             assumes_tolerated: i > 0 || d.action == ActionKind::Observe,
             hold: None,
             held_by: None,
-            reasons: if i == 0 { d.reasons.clone() } else { Vec::new() },
+            reasons: if i == 0 {
+                d.reasons.clone()
+            } else {
+                Vec::new()
+            },
         });
     }
     rows

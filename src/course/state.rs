@@ -285,7 +285,8 @@ impl CourseState {
                     (a, g) if g >= 2 && !a.needs_physician() => Action::Review,
                     (a, _) => a.clone(),
                 };
-                self.continue_steps = rule.steps;
+                // What a physician's `continue` applies: the most any pending reaction asks.
+                self.continue_steps = self.continue_steps.max(rule.steps);
                 self.reasons.push(Reason::Systemic {
                     grade: *grade,
                     symptom: symptom.clone(),
@@ -307,7 +308,6 @@ impl CourseState {
                     action: rule.action.clone(),
                     rule: rule.provenance.clone(),
                 });
-                self.continue_steps = 0;
                 self.act(ctx, &rule.action, cause, e.at, Some(&rule.provenance));
             }
             EventKind::DoseDeferred { reason } => {
@@ -545,7 +545,6 @@ impl CourseState {
             next_visit: band.close_visit,
             rule: band.provenance.clone(),
         });
-        self.continue_steps = 0;
         self.act(ctx, &action, cause, e.at, Some(&band.provenance));
     }
 
@@ -757,8 +756,11 @@ fn steady(ctx: Context<'_>) -> MaintenanceVisit {
     let m = &ctx.template.maintenance;
     MaintenanceVisit {
         volume_ml: m.volume_ml.ml(),
-        after_days: i64::from(m.interval_weeks.saturating_sub(m.interval_tolerance_weeks).max(1))
-            * 7,
+        after_days: i64::from(
+            m.interval_weeks
+                .saturating_sub(m.interval_tolerance_weeks)
+                .max(1),
+        ) * 7,
         within_days: None,
         basis: MaintenanceBasis::Steady {
             weeks: m.interval_weeks,
@@ -812,6 +814,10 @@ pub fn required_observation(ctx: Context<'_>, state: &CourseState, obs: &Observa
 }
 
 /// When the observation may end at the earliest.
-pub fn observation_until(ctx: Context<'_>, state: &CourseState, obs: &Observation) -> NaiveDateTime {
+pub fn observation_until(
+    ctx: Context<'_>,
+    state: &CourseState,
+    obs: &Observation,
+) -> NaiveDateTime {
     obs.at + Duration::minutes(i64::from(required_observation(ctx, state, obs)))
 }

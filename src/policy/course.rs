@@ -121,11 +121,7 @@ impl Interval {
         if hi.is_none() && hi_incl {
             return Err(format!("{text:?}: ∞ is never included; close it with ')'"));
         }
-        let first = if lo_incl {
-            Some(lo)
-        } else {
-            lo.checked_add(1)
-        };
+        let first = if lo_incl { Some(lo) } else { lo.checked_add(1) };
         let last = match hi {
             None => None,
             Some(h) if hi_incl => Some(Some(h)),
@@ -474,7 +470,11 @@ fn range(t: &Table<'_, '_>, diags: &mut Diags, units: &[(&str, u32, &str)]) -> O
         diags.push(Diagnostic::error(
             "conflicting-fields",
             t.at(),
-            format!("{} gives its range twice: use only one of `{}`", t.what, names.join("`, `")),
+            format!(
+                "{} gives its range twice: use only one of `{}`",
+                t.what,
+                names.join("`, `")
+            ),
         ));
     }
     let s = t.string(diags, key, true)?;
@@ -623,9 +623,9 @@ fn systemic(doc: &Table<'_, '_>, diags: &mut Diags) -> Vec<SystemicRule> {
             [r] if g == 5 && r.action != Action::End => diags.push(unsafe_rule(
                 "WAO grade 5 must end the course (action = \"end\")".into(),
             )),
-            [r] if g >= 4 && !matches!(r.action, Action::Stop | Action::End) => diags.push(
-                unsafe_rule(format!("WAO grade {g} must stop the course")),
-            ),
+            [r] if g >= 4 && !matches!(r.action, Action::Stop | Action::End) => {
+                diags.push(unsafe_rule(format!("WAO grade {g} must stop the course")))
+            }
             [r] if g >= 2 && !r.action.needs_physician() => diags.push(unsafe_rule(format!(
                 "WAO grade {g} must require a physician review or stop the course"
             ))),
@@ -798,7 +798,10 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules
             diags.push(Diagnostic::error(
                 "unknown-format",
                 f.at(),
-                format!("course rules format {} is not one this ritplan reads ({FORMAT})", f.value),
+                format!(
+                    "course rules format {} is not one this ritplan reads ({FORMAT})",
+                    f.value
+                ),
             ));
             return None;
         }
@@ -852,7 +855,10 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules
                 Diagnostic::error(
                     "unknown-kind",
                     m.at(),
-                    format!("dose step meaning {:?} is not one ritplan implements", m.value),
+                    format!(
+                        "dose step meaning {:?} is not one ritplan implements",
+                        m.value
+                    ),
                 )
                 .with_help("use meaning = \"distinct-dose\""),
             );
@@ -881,7 +887,10 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules
                 return None;
             }
         };
-        Some(LateCounting { from, provenance: p? })
+        Some(LateCounting {
+            from,
+            provenance: p?,
+        })
     });
     let pef = sub(diags, "pre_injection_pef", &["below_percent"]).and_then(|t| {
         let v = t.decimal(diags, "below_percent", true);
@@ -963,7 +972,9 @@ mod tests {
         assert_eq!((i.lo, i.hi), (85, None));
         let i = Interval::parse("[8, 13]", 1, "days").expect("ok");
         assert_eq!((i.lo, i.hi), (8, Some(13)));
-        for bad in ["0, 10", "[0, 10", "[a, 3]", "[5, 5)", "(5, 6)", "[3, ∞]", "[∞, 3)"] {
+        for bad in [
+            "0, 10", "[0, 10", "[a, 3]", "[5, 5)", "(5, 6)", "[3, ∞]", "[∞, 3)",
+        ] {
             assert!(Interval::parse(bad, 1, "days").is_err(), "{bad}");
         }
         assert!(Interval::parse("[0, 4294967295]", 7, "days").is_err());
@@ -1005,7 +1016,11 @@ mod tests {
         assert_eq!(a(7), Some(Action::Proceed));
         assert_eq!(a(8), Some(Action::Repeat));
         assert_eq!(a(13), Some(Action::Repeat));
-        let pct = |p| Some(Action::Reduce { percent: Decimal::from(p) });
+        let pct = |p| {
+            Some(Action::Reduce {
+                percent: Decimal::from(p),
+            })
+        };
         assert_eq!(a(14), pct(25));
         assert_eq!(a(20), pct(25));
         assert_eq!(a(21), pct(50)); // in both source rows: the cautious one
@@ -1029,7 +1044,10 @@ mod tests {
             r.systemic(1).map(|s| s.action.clone()),
             Some(Action::StepBack { steps: 1 })
         );
-        assert_eq!(r.systemic(3).map(|s| s.action.clone()), Some(Action::Review));
+        assert_eq!(
+            r.systemic(3).map(|s| s.action.clone()),
+            Some(Action::Review)
+        );
         assert_eq!(r.systemic(4).map(|s| s.action.clone()), Some(Action::Stop));
         assert_eq!(r.systemic(5).map(|s| s.action.clone()), Some(Action::End));
         assert_eq!(
@@ -1040,12 +1058,18 @@ mod tests {
         assert_eq!(l.volumes_ml.last(), Some(&Decimal::ONE));
         let back_to_full = r.reescalation_for(Decimal::new(6, 1)).expect("0.6");
         assert_eq!(
-            (back_to_full.step_up_after_weeks, back_to_full.step_up_within_weeks),
+            (
+                back_to_full.step_up_after_weeks,
+                back_to_full.step_up_within_weeks
+            ),
             (4, None)
         );
         assert_eq!(back_to_full.full_after_weeks, vec![8]);
         let low = r.reescalation_for(Decimal::new(2, 1)).expect("0.2");
-        assert_eq!((low.step_up_after_weeks, low.step_up_within_weeks), (1, Some(2)));
+        assert_eq!(
+            (low.step_up_after_weeks, low.step_up_within_weeks),
+            (1, Some(2))
+        );
         assert_eq!(low.full_after_weeks, vec![2, 4, 8]);
         assert_eq!(r.between_extracts_min, 30);
     }
@@ -1053,9 +1077,17 @@ mod tests {
     #[test]
     fn unsafe_systemic_rules_are_refused() {
         let f = "course-norwegian-guide.toml";
-        let c = codes(edited(f, "grades = [2, 3]\naction = \"review\"", "grades = [2, 3]\naction = \"proceed\""));
+        let c = codes(edited(
+            f,
+            "grades = [2, 3]\naction = \"review\"",
+            "grades = [2, 3]\naction = \"proceed\"",
+        ));
         assert!(c.contains(&"unsafe-rule"), "{c:?}");
-        let c = codes(edited(f, "grades = [5, 5]\naction = \"end\"", "grades = [5, 5]\naction = \"stop\""));
+        let c = codes(edited(
+            f,
+            "grades = [5, 5]\naction = \"end\"",
+            "grades = [5, 5]\naction = \"stop\"",
+        ));
         assert!(c.contains(&"unsafe-rule"), "{c:?}");
         let c = codes(edited(f, "grades = [5, 5]", "grades = [4, 5]"));
         assert!(c.contains(&"bad-grades"), "{c:?}");
@@ -1086,6 +1118,9 @@ mod tests {
         let c = codes(edited(f, "format = 2\n", ""));
         assert!(c.contains(&"unknown-format"), "{c:?}");
         let c = codes(edited(f, "reduced_to_ml = [0.6]", "reduced_to_ml = [0.5]"));
-        assert!(c.contains(&"uncovered-case") && c.contains(&"bad-ladder"), "{c:?}");
+        assert!(
+            c.contains(&"uncovered-case") && c.contains(&"bad-ladder"),
+            "{c:?}"
+        );
     }
 }

@@ -61,7 +61,10 @@ impl Eligibility {
 
 /// Reads a `kind = "eligibility"` file.
 pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<Eligibility> {
-    doc.only_keys(diags, &["kind", "id", "name", "note", "before_start", "product"]);
+    doc.only_keys(
+        diags,
+        &["kind", "id", "name", "note", "before_start", "product"],
+    );
     let prov = ["source", "evidence", "certainty", "note"];
     let before = doc.sub_table(diags, "before_start", true).and_then(|t| {
         let mut k = vec!["require"];

@@ -130,7 +130,11 @@ pub fn cause(c: &Cause) -> String {
 
 /// A hold, as a sentence.
 pub fn hold(h: &Hold) -> String {
-    let rule = h.rule.as_ref().map(|r| format!(" {}", cite(r))).unwrap_or_default();
+    let rule = h
+        .rule
+        .as_ref()
+        .map(|r| format!(" {}", cite(r)))
+        .unwrap_or_default();
     match h.kind {
         HoldKind::Review => format!(
             "A physician must review the course before any further dose: {} (since {}).{rule}",
@@ -165,10 +169,17 @@ pub fn visit_closed(v: &VisitClosed) -> String {
             "every injection of the planned visit has been given".into()
         }
         VisitClosed::MaintenanceGiven => "a maintenance visit holds one injection".into(),
-        VisitClosed::OffGrid => "a dose off the schedule's grid is the visit's only injection".into(),
-        VisitClosed::LateDose => "the late-dose rule makes its dose the visit's only injection".into(),
+        VisitClosed::OffGrid => {
+            "a dose off the schedule's grid is the visit's only injection".into()
+        }
+        VisitClosed::LateDose => {
+            "the late-dose rule makes its dose the visit's only injection".into()
+        }
         VisitClosed::InjectionCap { max } => {
-            format!("the plan allows at most {} per visit", plural(*max, "injection"))
+            format!(
+                "the plan allows at most {} per visit",
+                plural(*max, "injection")
+            )
         }
         VisitClosed::TotalDoseCap { max } => format!("the plan allows at most {max} per visit"),
         VisitClosed::LeftEarly { reason } => format!("the observation ended early: {reason}"),
@@ -239,7 +250,11 @@ pub fn reason(r: &Reason) -> String {
                 None => format!("Step {step}"),
             },
             when(*at),
-            if *overridden { ", a physician's override" } else { "" }
+            if *overridden {
+                ", a physician's override"
+            } else {
+                ""
+            }
         ),
         Reason::ObservationEnded { at, early } => match early {
             Some(why) => format!("Observation ended early at {}: {why}.", at.format("%H:%M")),
@@ -254,9 +269,17 @@ pub fn reason(r: &Reason) -> String {
             rule,
         } => format!(
             "{} {mm} mm (band {band}): {}{} {}",
-            if *late { "Late local reaction" } else { "Local reaction" },
+            if *late {
+                "Late local reaction"
+            } else {
+                "Local reaction"
+            },
             action(a),
-            if *next_visit && *a != Action::Proceed { " at the next visit" } else { "" },
+            if *next_visit && *a != Action::Proceed {
+                " at the next visit"
+            } else {
+                ""
+            },
             cite(rule)
         ),
         Reason::Systemic {
@@ -283,7 +306,10 @@ pub fn reason(r: &Reason) -> String {
         } => format!(
             "Physician review by {by}: {}{}.",
             decision_clause(decision),
-            reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
         ),
         Reason::LadderFloor { asked } => format!(
             "Stepping back {} reaches the schedule's first dose, which is given.",
@@ -305,7 +331,11 @@ pub fn reason(r: &Reason) -> String {
                 ),
                 _ => format!("{} since the last dose", plural(*days, "day")),
             };
-            format!("{counted}, in the band {band}: {} {}", action(a), cite(rule))
+            format!(
+                "{counted}, in the band {band}: {} {}",
+                action(a),
+                cite(rule)
+            )
         }
         Reason::MaintenanceSchedule {
             volume_ml,
@@ -317,7 +347,9 @@ pub fn reason(r: &Reason) -> String {
             format_ml(*volume_ml),
             plural(*after_days, "day"),
             basis(b),
-            rule.as_ref().map(|r| format!(" {}", cite(r))).unwrap_or_default()
+            rule.as_ref()
+                .map(|r| format!(" {}", cite(r)))
+                .unwrap_or_default()
         ),
         Reason::VisitSoFar {
             injections,
@@ -364,7 +396,9 @@ pub fn headline(d: &Decision, t: &Template) -> String {
         ActionKind::Wait => format!("WAIT until {nb}, then {dose}"),
         ActionKind::Observe => format!(
             "IN OBSERVATION until {}; then record its end with the local reaction (observe --local-mm N)",
-            d.observation_until.map(|t| t.format("%H:%M").to_string()).unwrap_or_default()
+            d.observation_until
+                .map(|t| t.format("%H:%M").to_string())
+                .unwrap_or_default()
         ),
         ActionKind::ObservationNotClosed => format!(
             "OBSERVATION NOT CLOSED: it could have ended at {}; record its end with the local reaction before any further dose",
@@ -377,7 +411,10 @@ pub fn headline(d: &Decision, t: &Template) -> String {
         ),
         ActionKind::VisitClosed => format!(
             "NO MORE TODAY ({}). Next visit not before {nb}: {dose}",
-            d.visit_closed.as_ref().map(visit_closed).unwrap_or_default()
+            d.visit_closed
+                .as_ref()
+                .map(visit_closed)
+                .unwrap_or_default()
         ),
         ActionKind::Stopped => "STOPPED".into(),
         ActionKind::Ended => "ENDED".into(),

@@ -268,9 +268,7 @@ pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, 
         .get(&key)
         .ok_or_else(|| WardError::Data("cache".into()))?;
     let template = catalog.get(&record.template_id).cloned().ok_or_else(|| {
-        WardError::Data(format!(
-            "course {id}: its frozen template no longer checks"
-        ))
+        WardError::Data(format!("course {id}: its frozen template no longer checks"))
     })?;
     let inputs: Inputs = serde_json::from_str(&record.inputs_json)
         .map_err(|e| WardError::Data(format!("course {id}: frozen inputs unreadable: {e}")))?;
@@ -318,7 +316,12 @@ impl CourseView {
 
     /// The next-dose decision at `now`.
     pub fn decide(&self, now: NaiveDateTime) -> Result<Decision, WardError> {
-        Ok(course::next(self.loaded.ctx()?, &self.state, now, &self.patient))
+        Ok(course::next(
+            self.loaded.ctx()?,
+            &self.state,
+            now,
+            &self.patient,
+        ))
     }
 }
 
@@ -528,7 +531,9 @@ impl Ward {
         // One active course per extract and patient: two courses of one extract would double
         // the dose the schedule allows.
         for (other, state) in self.others(&p.id, i64::MIN)? {
-            if !state.inactive() && other.extract() == (template.product.as_str(), template.allergen.as_str()) {
+            if !state.inactive()
+                && other.extract() == (template.product.as_str(), template.allergen.as_str())
+            {
                 return Ok(Err(NotStarted::Eligibility(format!(
                     "the patient already has active course {} of the same extract ({}, {}); stop it (review --decision stop) before starting another",
                     other.record.id, template.product, template.allergen
@@ -536,7 +541,10 @@ impl Ward {
             }
         }
         let used = s.catalog.source(&plan.template.id).ok_or_else(|| {
-            WardError::Data(format!("template {:?} has no source text", plan.template.id))
+            WardError::Data(format!(
+                "template {:?} has no source text",
+                plan.template.id
+            ))
         })?;
         let rules_json: BTreeMap<String, String> = s
             .rule_sources
@@ -591,47 +599,51 @@ impl Ward {
             }
         }
         let ctx = loaded.ctx()?;
-        let result = self.store.append(id, |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
-            let state = replay_stored(ctx, events);
-            let mut view = PatientView::default();
-            for other in &others {
-                let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
-                view.others.push(OtherCourse::of(other.record.id, &s));
-            }
-            let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
-            let kind = match &what {
-                Record::Give {
-                    proposed,
-                    lot,
-                    site,
-                } => {
-                    let d = course::check_give(ctx, &state, &view, at, proposed)
-                        .map_err(WardError::Refused)?;
-                    EventKind::DoseGiven {
-                        step: d.step,
-                        vial: d.vial,
-                        volume_ml: d.volume_ml,
-                        dose: d.dose,
-                        lot: lot.clone(),
-                        site: site.clone(),
-                        pef_percent: proposed.pef_percent,
-                        screen_ok: proposed.screen_ok,
-                        override_reason: proposed.override_reason.clone(),
+        let result = self.store.append(
+            id,
+            |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
+                let state = replay_stored(ctx, events);
+                let mut view = PatientView::default();
+                for other in &others {
+                    let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
+                    view.others.push(OtherCourse::of(other.record.id, &s));
+                }
+                let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
+                let kind = match &what {
+                    Record::Give {
+                        proposed,
+                        lot,
+                        site,
+                    } => {
+                        let d = course::check_give(ctx, &state, &view, at, proposed)
+                            .map_err(WardError::Refused)?;
+                        EventKind::DoseGiven {
+                            step: d.step,
+                            vial: d.vial,
+                            volume_ml: d.volume_ml,
+                            dose: d.dose,
+                            lot: lot.clone(),
+                            site: site.clone(),
+                            pef_percent: proposed.pef_percent,
+                            screen_ok: proposed.screen_ok,
+                            override_reason: proposed.override_reason.clone(),
+                        }
                     }
-                }
-                Record::Event(kind) => {
-                    course::admissible(ctx, &state, &plain, at, kind).map_err(WardError::Refused)?;
-                    kind.clone()
-                }
-            };
-            Ok(NewEvent {
-                kind,
-                at,
-                by: by.to_string(),
-                recorded_at: now,
-                late_entered,
-            })
-        });
+                    Record::Event(kind) => {
+                        course::admissible(ctx, &state, &plain, at, kind)
+                            .map_err(WardError::Refused)?;
+                        kind.clone()
+                    }
+                };
+                Ok(NewEvent {
+                    kind,
+                    at,
+                    by: by.to_string(),
+                    recorded_at: now,
+                    late_entered,
+                })
+            },
+        );
         let event = match result {
             Ok(ev) => ev,
             Err(AppendError::Refused(e)) => return Err(e),
@@ -651,7 +663,11 @@ impl Ward {
     /// Every active course's sheet rows for `date`, made at `now`, with the patient and the
     /// course; a patient's courses are laid one after the other so that two extracts keep their
     /// spacing.
-    pub fn sheet(&mut self, date: NaiveDate, now: NaiveDateTime) -> Result<Vec<SheetLine>, WardError> {
+    pub fn sheet(
+        &mut self,
+        date: NaiveDate,
+        now: NaiveDateTime,
+    ) -> Result<Vec<SheetLine>, WardError> {
         let patients: BTreeMap<String, PatientRecord> = self
             .store
             .patients()?
@@ -660,7 +676,10 @@ impl Ward {
             .collect();
         let mut by_patient: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for c in self.store.courses()? {
-            by_patient.entry(c.patient_id.clone()).or_default().push(c.id);
+            by_patient
+                .entry(c.patient_id.clone())
+                .or_default()
+                .push(c.id);
         }
         let mut lines = Vec::new();
         for (pid, ids) in by_patient {
@@ -685,9 +704,15 @@ impl Ward {
                         .filter_map(|r| r.time.map(|t| NaiveDateTime::new(date, t)))
                         .collect(),
                 ));
-                let name = patients.get(&pid).map(|p| p.name.clone()).unwrap_or_default();
+                let name = patients
+                    .get(&pid)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default();
                 for row in rows {
-                    let vial = row.dosing.as_ref().and_then(|d| v.loaded.template.vial(&d.vial));
+                    let vial = row
+                        .dosing
+                        .as_ref()
+                        .and_then(|d| v.loaded.template.vial(&d.vial));
                     lines.push(SheetLine {
                         course: id,
                         patient: pid.clone(),
