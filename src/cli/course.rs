@@ -661,17 +661,27 @@ pub(super) fn next(
     print_decision(out, &v, &d)
 }
 
+/// Who records, when, and how to answer: the recording commands' shared flags, parsed.
+pub(super) struct Recording<'a> {
+    /// Who records.
+    pub by: &'a str,
+    /// When it happened (default now).
+    pub at: Option<NaiveDateTime>,
+    /// Now.
+    pub now: NaiveDateTime,
+    /// Answer in JSON.
+    pub json: bool,
+}
+
 /// Records one event and echoes the patient and what `next` now says.
 pub(super) fn record(
     ward: &mut Ward,
     id: i64,
-    by: &str,
-    at: Option<NaiveDateTime>,
-    now: NaiveDateTime,
+    rec: Recording<'_>,
     what: Record,
-    json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let Recording { by, at, now, json } = rec;
     if by.trim().is_empty() {
         return Err(CliError::Usage(
             "--by needs the name of the person recording".into(),

@@ -889,7 +889,13 @@ fn record(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let mut ward = course::open_ward(ctx.db.as_ref())?;
-    course::record(&mut ward, id, &rec.by, rec.at, now(), what, rec.json, out)
+    let rec = course::Recording {
+        by: &rec.by,
+        at: rec.at,
+        now: now(),
+        json: rec.json,
+    };
+    course::record(&mut ward, id, rec, what, out)
 }
 
 /// Today's date (see [`now`]).

@@ -97,6 +97,7 @@ struct OmalizumabJson<'a> {
     #[serde(flatten)]
     dosing: &'a Dosing,
     reminder: &'a str,
+    low_ige_condition: Option<&'a crate::policy::omalizumab::LowIge>,
 }
 
 pub(super) fn omalizumab(
@@ -133,6 +134,7 @@ pub(super) fn omalizumab(
     };
     let weight = patient.require_weight()?;
     let dosing = table.lookup(ige, weight, patient.age_years);
+    let condition = table.low_ige_condition(ige, patient.age_years);
     if json {
         write_json(
             out,
@@ -144,6 +146,7 @@ pub(super) fn omalizumab(
                 age_years: patient.age_years,
                 dosing: &dosing,
                 reminder: &table.reminder,
+                low_ige_condition: condition,
             },
         )?;
     } else {
@@ -194,6 +197,13 @@ pub(super) fn omalizumab(
                 )?;
             }
             Dosing::NoTable { note } => writeln!(out, "No table: {note}")?,
+        }
+        if let Some(c) = condition {
+            writeln!(
+                out,
+                "! Condition: {} [{} {}] {}",
+                c.text, c.provenance.evidence, c.provenance.certainty, c.provenance.source
+            )?;
         }
         writeln!(out, "Reminder: {}", table.reminder)?;
     }

@@ -744,10 +744,8 @@ fn open_visit(
                     }
                     volume = volume.min(*volume_ml);
                 }
-                Action::Repeat => {
-                    if last.maintenance {
-                        volume = volume.min(last.volume_ml.ml());
-                    }
+                Action::Repeat if last.maintenance => {
+                    volume = volume.min(last.volume_ml.ml());
                 }
                 Action::Restart => {
                     let first = plan_dosing(ctx, 0).ok_or_else(|| {

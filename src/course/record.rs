@@ -24,24 +24,24 @@ pub enum Refusal {
     /// The course has ended.
     Ended {
         /// The hold.
-        hold: Hold,
+        hold: Box<Hold>,
     },
     /// The course has stopped.
     Stopped {
         /// The hold.
-        hold: Hold,
+        hold: Box<Hold>,
     },
     /// A physician must review first.
     ReviewPending {
         /// The hold.
-        hold: Hold,
+        hold: Box<Hold>,
     },
     /// Another course of the patient holds this one.
     PatientHold {
         /// That course.
         course: i64,
         /// Its hold.
-        hold: Option<Hold>,
+        hold: Option<Box<Hold>>,
     },
     /// The previous dose's observation is running.
     Observing {
@@ -70,7 +70,7 @@ pub enum Refusal {
     /// Not the dose allowed (and no override).
     WrongDose {
         /// The allowed dose.
-        allowed: Dosing,
+        allowed: Box<Dosing>,
         /// Step proposed.
         step: usize,
         /// Volume proposed.
@@ -79,9 +79,9 @@ pub enum Refusal {
     /// An override asked for more than the allowed dose.
     OverrideAboveAllowed {
         /// The allowed dose.
-        allowed: Dosing,
+        allowed: Box<Dosing>,
         /// What was asked.
-        proposed: Dosing,
+        proposed: Box<Dosing>,
     },
     /// Above the maintenance dose.
     AboveMaintenance {
@@ -178,7 +178,7 @@ pub struct Proposed {
 
 /// The refusal a decision that is not a dose amounts to.
 fn refusal(d: &Decision) -> Refusal {
-    let hold = || d.hold.clone();
+    let hold = || d.hold.clone().map(Box::new);
     match d.action {
         ActionKind::Ended => hold().map_or(Refusal::EndedIsFinal, |hold| Refusal::Ended { hold }),
         ActionKind::Stopped => match hold() {
@@ -300,13 +300,16 @@ pub fn check_give(
         .is_some_and(|r| !r.trim().is_empty());
     if !overridden {
         return Err(Refusal::WrongDose {
-            allowed,
+            allowed: Box::new(allowed),
             step: p.step,
             volume_ml: p.volume_ml,
         });
     }
     if proposed.dose.amount() > allowed.dose.amount() {
-        return Err(Refusal::OverrideAboveAllowed { allowed, proposed });
+        return Err(Refusal::OverrideAboveAllowed {
+            allowed: Box::new(allowed),
+            proposed: Box::new(proposed),
+        });
     }
     // A maintenance dose keeps its number in the sequence.
     if proposed.maintenance.is_some() && proposed.maintenance != allowed.maintenance {

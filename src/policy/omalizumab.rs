@@ -55,6 +55,35 @@ pub struct OmalizumabTable {
     pub reminder: String,
     /// Provenance by interval: (every_weeks, provenance).
     pub provenance: Vec<(u32, Provenance)>,
+    /// Conditions the label attaches to low pre-treatment IgE, by age.
+    pub low_ige: Vec<LowIge>,
+}
+
+/// A condition the label attaches to a low pre-treatment total IgE in an age range.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LowIge {
+    /// From this age, inclusive.
+    pub from_age_years: u32,
+    /// Below this age (`None`: no upper limit).
+    pub below_age_years: Option<u32>,
+    /// Below this total IgE, IU/mL.
+    pub below_ige_iu_ml: Decimal,
+    /// What the label requires.
+    pub text: String,
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
+impl OmalizumabTable {
+    /// The label's low-IgE condition that applies to a patient, if any.
+    pub fn low_ige_condition(&self, ige: Decimal, age_years: u32) -> Option<&LowIge> {
+        self.low_ige.iter().find(|c| {
+            ige < c.below_ige_iu_ml
+                && age_years >= c.from_age_years
+                && c.below_age_years.is_none_or(|b| age_years < b)
+        })
+    }
 }
 
 /// What the label says for a patient.
@@ -249,8 +278,39 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
             "max_mg_per_site",
             "reminder",
             "provenance",
+            "low_ige",
         ],
     );
+    let mut low_ige = Vec::new();
+    for t in doc.tables(diags, "low_ige") {
+        t.only_keys(
+            diags,
+            &[
+                "from_age_years",
+                "below_age_years",
+                "below_ige_iu_ml",
+                "text",
+                "source",
+                "evidence",
+                "certainty",
+                "note",
+            ],
+        );
+        let from = t.count(diags, "from_age_years", true);
+        let below = t.count(diags, "below_age_years", false);
+        let ige = t.decimal(diags, "below_ige_iu_ml", true);
+        let text = t.string(diags, "text", true);
+        let p = super::read_provenance(&t, diags);
+        if let (Some(from), Some(ige), Some(text), Some(p)) = (from, ige, text, p) {
+            low_ige.push(LowIge {
+                from_age_years: from.value,
+                below_age_years: below.map(|b| b.value),
+                below_ige_iu_ml: ige.value,
+                text: text.value,
+                provenance: p,
+            });
+        }
+    }
     let reminder = doc.string(diags, "reminder", true);
     let id = doc.string(diags, "id", true);
     let name = doc.string(diags, "name", true);
@@ -386,6 +446,7 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
         max_mg_per_site: max_site,
         reminder: reminder?.value,
         provenance,
+        low_ige,
     })
 }
 

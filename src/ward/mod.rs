@@ -28,7 +28,7 @@ use crate::template::{Catalog, Template};
 pub enum WardError {
     /// A clinical refusal by the state machine; nothing was written.
     #[error("{0}")]
-    Refused(Refusal),
+    Refused(Box<Refusal>),
     /// A clinical refusal to start (eligibility, contraindication, risk, same extract).
     #[error("{0}")]
     NotStarted(String),
@@ -616,7 +616,7 @@ impl Ward {
                         site,
                     } => {
                         let d = course::check_give(ctx, &state, &view, at, proposed)
-                            .map_err(WardError::Refused)?;
+                            .map_err(|r| WardError::Refused(Box::new(r)))?;
                         EventKind::DoseGiven {
                             step: d.step,
                             vial: d.vial,
@@ -631,7 +631,7 @@ impl Ward {
                     }
                     Record::Event(kind) => {
                         course::admissible(ctx, &state, &plain, at, kind)
-                            .map_err(WardError::Refused)?;
+                            .map_err(|r| WardError::Refused(Box::new(r)))?;
                         kind.clone()
                     }
                 };

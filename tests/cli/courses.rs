@@ -8,201 +8,21 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::ritplan;
-
-struct Ward {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-}
-
-impl Ward {
-    fn new() -> Ward {
-        let dir = tempfile::tempdir().expect("tmp");
-        let db = dir.path().join("ward.db");
-        Ward { _dir: dir, db }
-    }
-
-    fn run(&self, now: &str, args: &[&str]) -> (Option<i32>, String, String) {
-        let out = ritplan()
-            .env("RITPLAN_DB", &self.db)
-            .env("RITPLAN_NOW", now)
-            .args(args)
-            .output()
-            .expect("run");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn ok(&self, now: &str, args: &[&str]) -> String {
-        let (code, out, err) = self.run(now, args);
-        assert_eq!(code, Some(0), "{args:?} at {now}: {err}{out}");
-        out
-    }
-
-    /// Adds a patient with FEV1 95 % and controlled asthma.
-    #[allow(clippy::too_many_arguments)]
-    fn add_patient(
-        &self,
-        now: &str,
-        id: &str,
-        name: &str,
-        dob: &str,
-        weight: &str,
-        sige: &str,
-        total: &str,
-    ) {
-        self.ok(
-            now,
-            &[
-                "patient",
-                "add",
-                "--id",
-                id,
-                "--name",
-                name,
-                "--dob",
-                dob,
-                "--weight",
-                weight,
-                "--sige",
-                sige,
-                "--total-ige",
-                total,
-                "--fev1",
-                "95",
-                "--asthma",
-                "controlled",
-            ],
-        );
-    }
-
-    fn next(&self, now: &str, course: &str) -> Value {
-        serde_json::from_str(&self.ok(now, &["next", course, "--json"])).expect("json")
-    }
-
-    /// A low-risk adult on the 3-day rush example, starting Monday 2026-12-07 08:00.
-    fn rush_course(&self) -> String {
-        self.ok(
-            "2026-12-01T09:00",
-            &[
-                "patient",
-                "add",
-                "--id",
-                "P1",
-                "--name",
-                "Zhāng Wěi",
-                "--dob",
-                "1990-05-01",
-                "--weight",
-                "70",
-                "--sige",
-                "2",
-                "--total-ige",
-                "410",
-                "--fev1",
-                "92",
-                "--asthma",
-                "controlled",
-            ],
-        );
-        self.ok(
-            "2026-12-01T09:00",
-            &[
-                "course",
-                "start",
-                "--patient",
-                "P1",
-                "--template",
-                "example-hdm-rush-3d",
-                "--start",
-                "2026-12-07T08:00",
-            ],
-        )
-        .trim()
-        .to_string()
-    }
-
-    fn give(
-        &self,
-        now: &str,
-        course: &str,
-        step: u64,
-        volume: &str,
-    ) -> (Option<i32>, String, String) {
-        self.run(
-            now,
-            &[
-                "give",
-                course,
-                "--step",
-                &step.to_string(),
-                "--volume",
-                volume,
-                "--by",
-                "RN Li",
-                "--pef",
-                "95",
-                "--screen",
-                "ok",
-            ],
-        )
-    }
-
-    /// Gives whatever `next` allows at `now` and ends its observation at `obs_end` with `mm`.
-    fn give_next(&self, now: &str, course: &str, obs_end: &str, mm: u32) {
-        let n = self.next(now, course);
-        assert_eq!(n["action"], "give", "{n}");
-        let (code, _, err) = self.give(
-            now,
-            course,
-            n["step"].as_u64().expect("step"),
-            &n["volume_ml"].to_string(),
-        );
-        assert_eq!(code, Some(0), "{err}");
-        self.ok(
-            obs_end,
-            &[
-                "observe",
-                course,
-                "--by",
-                "RN Li",
-                "--local-mm",
-                &mm.to_string(),
-            ],
-        );
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        std::fs::read(&self.db).expect("db bytes")
-    }
-}
-
-fn hh(day: u32, h: u32, m: u32) -> String {
-    format!("2026-12-{day:02}T{h:02}:{m:02}")
-}
+use crate::ward::{Ward, hh};
 
 #[test]
 fn an_uneventful_rush() {
     let w = Ward::new();
     let c = w.rush_course();
     assert_eq!(c, "1");
-    // Day 1: 4 injections, day 2: 3, day 3: 3, each 30 min apart.
-    for (day, n) in [(7, 4), (8, 3), (9, 3)] {
-        for i in 0..n {
-            let t = 8 * 60 + 30 * i;
-            w.give_next(
-                &hh(day, t / 60, t % 60),
-                &c,
-                &hh(day, (t + 30) / 60, (t + 30) % 60),
-                5,
-            );
-        }
-    }
+    // Day 1: 4 injections, day 2: 3, day 3: 3, each after the previous observation.
+    assert_eq!(w.give_visit(&hh(7, 8, 0), &c, 5), [1, 2, 3, 4]);
+    assert_eq!(w.give_visit(&hh(8, 8, 0), &c, 5), [5, 6, 7]);
+    assert_eq!(w.give_visit(&hh(9, 8, 0), &c, 5), [8, 9, 10]);
     let n = w.next("2026-12-10T08:00", &c);
     assert_eq!(n["action"], "wait");
-    assert_eq!(n["not_before"], "2026-12-23T00:00:00");
+    // Two weeks later, at the clinic's opening time (not midnight).
+    assert_eq!(n["not_before"], "2026-12-23T08:00:00");
     let n = w.next("2026-12-23T08:00", &c);
     assert_eq!(n["action"], "maintenance_due");
     assert_eq!(n["dose"].to_string(), "100000");
@@ -225,14 +45,19 @@ fn an_uneventful_rush() {
 fn a_large_local_reaction_and_a_grade_1_reaction_mid_day() {
     let w = Ward::new();
     let c = w.rush_course();
-    w.give_next(&hh(7, 8, 0), &c, &hh(7, 8, 30), 0);
-    w.give_next(&hh(7, 8, 30), &c, &hh(7, 9, 0), 0);
-    w.give_next(&hh(7, 9, 0), &c, &hh(7, 9, 30), 60); // 50-100 mm: back one step
+    w.give_next(&hh(7, 8, 0), &c, 0);
+    w.give_next(&hh(7, 8, 30), &c, 0);
+    w.give_next(&hh(7, 9, 0), &c, 60); // 50-100 mm: back one step, at the next visit
     let n = w.next(&hh(7, 9, 30), &c);
-    assert_eq!(n["step"], 2);
-    w.give_next(&hh(7, 9, 30), &c, &hh(7, 10, 0), 0);
+    assert_eq!(
+        (n["action"].as_str(), n["step"].as_u64()),
+        (Some("visit_closed"), Some(2)),
+        "{n}"
+    );
+    assert_eq!(w.give_visit(&hh(8, 8, 0), &c, 0), [2, 3, 4]);
+    w.give_next(&hh(9, 8, 0), &c, 0);
     w.ok(
-        &hh(7, 10, 5),
+        &hh(9, 8, 45),
         &[
             "react",
             &c,
@@ -245,15 +70,16 @@ fn a_large_local_reaction_and_a_grade_1_reaction_mid_day() {
             "--by",
             "RN Li",
             "--at",
-            &hh(7, 10, 0),
+            &hh(9, 8, 40),
         ],
     );
-    let n = w.next(&hh(7, 11, 0), &c);
-    assert_eq!(n["action"], "day_ended");
-    let n = w.next(&hh(8, 8, 0), &c);
+    // Step 5 (5 000 SQ-U) reacted: no more today; tomorrow one dose step down, 2 000 (step 4).
+    let n = w.next(&hh(9, 11, 0), &c);
+    assert_eq!(n["action"], "visit_closed");
+    let n = w.next(&hh(10, 8, 0), &c);
     assert_eq!(
         (n["action"].as_str(), n["step"].as_u64()),
-        (Some("give"), Some(1))
+        (Some("give"), Some(4))
     );
 }
 
@@ -261,8 +87,8 @@ fn a_large_local_reaction_and_a_grade_1_reaction_mid_day() {
 fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
     let w = Ward::new();
     let c = w.rush_course();
-    w.give_next(&hh(7, 8, 0), &c, &hh(7, 8, 30), 0);
-    w.give_next(&hh(7, 8, 30), &c, &hh(7, 9, 0), 0);
+    w.give_next(&hh(7, 8, 0), &c, 0);
+    w.give_next(&hh(7, 8, 30), &c, 0);
     w.ok(
         &hh(7, 9, 10),
         &[
@@ -282,7 +108,7 @@ fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
     let before = w.bytes();
     let (code, _, err) = w.give(&hh(8, 8, 0), &c, 3, "0.1");
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("physician review"), "{err}");
+    assert!(err.contains("physician must review"), "{err}");
     assert_eq!(before, w.bytes(), "a refused give changed the database");
     // Wrong step, wrong volume, too early: each refused, nothing written.
     w.ok(
@@ -309,28 +135,37 @@ fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
         (n["action"].as_str(), n["step"].as_u64()),
         (Some("give"), Some(1))
     );
-    // A physician's override is recorded with its reason.
-    w.ok(
-        &hh(8, 8, 0),
-        &[
-            "give",
-            &c,
-            "--step",
-            "2",
-            "--volume",
-            "0.1",
-            "--by",
-            "Dr Wang",
-            "--pef",
-            "95",
-            "--screen",
-            "ok",
-            "--override",
-            "tolerated step 2 yesterday",
-        ],
-    );
+    // A physician's override chooses a lower dose, and is recorded with its reason; a higher
+    // one is refused whatever the reason.
+    let over = |step: &str, vol: &str| {
+        w.run(
+            &hh(8, 8, 0),
+            &[
+                "give",
+                &c,
+                "--step",
+                step,
+                "--volume",
+                vol,
+                "--by",
+                "Dr Wang",
+                "--pef",
+                "95",
+                "--screen",
+                "ok",
+                "--override",
+                "half the first dose",
+            ],
+        )
+    };
+    let (code, _, err) = over("2", "0.1");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("only choose a lower dose"), "{err}");
+    let (code, out, err) = over("1", "0.05");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("physician's override"), "{out}");
     let log = w.ok(&hh(8, 8, 1), &["course", "log", &c]);
-    assert!(log.contains("tolerated step 2 yesterday"), "{log}");
+    assert!(log.contains("half the first dose"), "{log}");
 }
 
 #[test]
@@ -364,7 +199,7 @@ fn a_missed_week_on_the_conventional_schedule() {
     for week in 0..3 {
         let day = 2 + 7 * week;
         let now = format!("2026-11-{day:02}T08:00");
-        w.give_next(&now, &c, &format!("2026-11-{day:02}T08:30"), 0);
+        w.give_next(&now, &c, 0);
     }
     // Last dose on 2026-11-16; next on 2026-12-10 (24 days): Norwegian 2-4 weeks -> repeat step 3.
     let n = w.next("2026-12-10T08:00", &c);
@@ -381,7 +216,7 @@ fn a_missed_week_on_the_conventional_schedule() {
 fn a_physician_stop() {
     let w = Ward::new();
     let c = w.rush_course();
-    w.give_next(&hh(7, 8, 0), &c, &hh(7, 8, 30), 0);
+    w.give_next(&hh(7, 8, 0), &c, 0);
     w.ok(
         &hh(7, 9, 0),
         &[
@@ -666,7 +501,7 @@ fn the_daily_sheet_lists_doses_in_time_order_and_do_not_give_rows_first() {
         )
         .trim()
         .to_string();
-    w.give_next(&hh(7, 9, 0), &c2, &hh(7, 9, 30), 0);
+    w.give_next(&hh(7, 9, 0), &c2, 0);
     w.ok(
         &hh(7, 9, 40),
         &[
@@ -748,7 +583,7 @@ fn the_daily_sheet_as_pdf() {
         )
         .trim()
         .to_string();
-    w.give_next(&hh(7, 9, 0), &c2, &hh(7, 9, 30), 0);
+    w.give_next(&hh(7, 9, 0), &c2, 0);
     w.ok(
         &hh(7, 9, 40),
         &[
@@ -886,7 +721,7 @@ fn the_protocol_of_a_course_with_reactions() {
         )
         .trim()
         .to_string();
-    w.give_next(&hh(7, 8, 0), &c, &hh(7, 9, 0), 60);
+    w.give_next(&hh(7, 8, 0), &c, 60);
     w.ok(
         &hh(7, 9, 5),
         &[

@@ -3,7 +3,9 @@
 mod corpus;
 mod courses;
 mod planning;
+mod safety;
 mod templates;
+mod ward;
 
 use std::path::{Path, PathBuf};
 
