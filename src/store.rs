@@ -587,11 +587,17 @@ impl Store {
 
     /// The courses of one patient, by id.
     pub fn courses_of(&self, patient: &str) -> Result<Vec<CourseRecord>, StoreError> {
-        Ok(self
-            .courses()?
-            .into_iter()
-            .filter(|c| c.patient_id == patient)
-            .collect())
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM courses WHERE patient_id = ?1 ORDER BY id",
+            Self::COURSE_COLS
+        ))?;
+        let rows = stmt.query_map([patient], Self::course_row)?;
+        rows.map(|r| {
+            let (mut c, t) = r?;
+            c.created_at = parse_time(&t)?;
+            Ok(c)
+        })
+        .collect()
     }
 
     /// Appends one event in a single immediate transaction: reads the course's events, calls
