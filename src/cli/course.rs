@@ -694,6 +694,7 @@ pub(super) fn record(
             recorded: &'a StoredEvent,
             course: i64,
             patient: Option<&'a PatientRecord>,
+            overridden_allowed: Option<&'a crate::course::Dosing>,
             next: DecisionJson<'a>,
         }
         return write_json(
@@ -702,6 +703,7 @@ pub(super) fn record(
                 recorded: &r.event,
                 course: id,
                 patient: r.patient.as_ref(),
+                overridden_allowed: r.overridden.as_ref().map(|(a, _)| a),
                 next: decision_json(&r.next, &r.view),
             },
         );
@@ -721,6 +723,22 @@ pub(super) fn record(
         "recorded #{} in course {id} for {who}{late}",
         r.event.event.seq
     )?;
+    if let (
+        Some((allowed, why)),
+        crate::course::EventKind::DoseGiven {
+            step,
+            volume_ml,
+            dose,
+            ..
+        },
+    ) = (&r.overridden, &r.event.event.kind)
+    {
+        writeln!(
+            out,
+            "OVERRIDE by {}: step {step}, {volume_ml} = {dose} instead of the allowed step {}, {} = {} (reason: {why})",
+            r.event.event.by, allowed.step, allowed.volume_ml, allowed.dose
+        )?;
+    }
     write!(out, "next: ")?;
     print_decision(out, &r.view, &r.next)
 }

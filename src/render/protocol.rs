@@ -155,24 +155,26 @@ fn rules_in_short(r: &CourseRules) -> Vec<String> {
                 .join(" → "),
             r.reescalation
                 .iter()
-                .map(|e| format!(
-                    "from {} mL: each step after {} week{}{}, then the full dose after {} weeks",
-                    e.reduced_to_ml
-                        .iter()
-                        .map(|v| v.normalize().to_string())
-                        .collect::<Vec<_>>()
-                        .join(" or "),
-                    e.step_up_after_weeks,
-                    if e.step_up_within_weeks.is_some() { "s" } else { if e.step_up_after_weeks == 1 { "" } else { "s" } },
-                    e.step_up_within_weeks
-                        .map(|w| format!(" (at most {w})"))
-                        .unwrap_or_default(),
-                    e.full_after_weeks
-                        .iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
+                .map(|e| {
+                    let weeks = |n: u32| if n == 1 { "1 week".to_string() } else { format!("{n} weeks") };
+                    format!(
+                        "from {} mL: each step after {}{}, then the full dose after {} weeks",
+                        e.reduced_to_ml
+                            .iter()
+                            .map(|v| v.normalize().to_string())
+                            .collect::<Vec<_>>()
+                            .join(" or "),
+                        weeks(e.step_up_after_weeks),
+                        e.step_up_within_weeks
+                            .map(|w| format!(" (at most {})", weeks(w)))
+                            .unwrap_or_default(),
+                        e.full_after_weeks
+                            .iter()
+                            .map(u32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         ));
@@ -310,7 +312,11 @@ pub fn render(
         w.paragraph(&format!("! {warning}"), 8.5, true);
     }
 
-    w.heading("Steps");
+    w.heading(if p.recorded.is_empty() {
+        "Steps"
+    } else {
+        "Steps as first planned, with what the record says"
+    });
     let columns = [
         col("step", 0.6, Align::Right),
         col("date / time", 1.9, Align::Left),
@@ -408,7 +414,7 @@ pub fn render(
     let m = &plan.maintenance;
     w.paragraph(
         &format!(
-            "Maintenance: {} ({} of vial {}); first injections {}; then every {}.",
+            "Maintenance: {} ({} of vial {}); first injections {} (as first planned); then every {}.",
             m.dose,
             m.volume_ml,
             m.vial,

@@ -363,6 +363,8 @@ pub struct Recorded {
     pub view: CourseView,
     /// The next decision now.
     pub next: Decision,
+    /// For an override: the dose the rules allowed instead, and the reason.
+    pub overridden: Option<(course::Dosing, String)>,
 }
 
 /// What starting a course needs.
@@ -599,6 +601,7 @@ impl Ward {
             }
         }
         let ctx = loaded.ctx()?;
+        let mut overridden = None;
         let result = self.store.append(
             id,
             |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
@@ -615,8 +618,14 @@ impl Ward {
                         lot,
                         site,
                     } => {
+                        let allowed = course::next(ctx, &state, at, &view).dosing;
                         let d = course::check_give(ctx, &state, &view, at, proposed)
                             .map_err(|r| WardError::Refused(Box::new(r)))?;
+                        if let (Some(a), Some(why)) = (allowed, &proposed.override_reason)
+                            && (a.step, a.volume_ml) != (d.step, d.volume_ml)
+                        {
+                            overridden = Some((a, why.clone()));
+                        }
                         EventKind::DoseGiven {
                             step: d.step,
                             vial: d.vial,
@@ -657,6 +666,7 @@ impl Ward {
             patient,
             view,
             next,
+            overridden,
         })
     }
 

@@ -164,6 +164,10 @@ fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
     let (code, out, err) = over("1", "0.05");
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("physician's override"), "{out}");
+    assert!(
+        out.contains("OVERRIDE by Dr Wang: step 1, 0.05 mL = 5 SQ-U instead of the allowed step 1, 0.1 mL = 10 SQ-U"),
+        "{out}"
+    );
     let log = w.ok(&hh(8, 8, 1), &["course", "log", &c]);
     assert!(log.contains("half the first dose"), "{log}");
 }
