@@ -621,33 +621,31 @@ fn open_visit(
         _ => 0,
     };
     let rule = late.as_ref().map(|(b, _)| b.provenance.clone());
-    match &action {
-        Action::Review => {
-            return Err(refuse(
-                ActionKind::PhysicianReview,
-                Cause::LateDose { days: late_days },
-                rule,
-                reasons,
-            ));
-        }
-        Action::Stop => {
-            return Err(refuse(
-                ActionKind::Stopped,
-                Cause::LateDose { days: late_days },
-                rule,
-                reasons,
-            ));
-        }
-        Action::End => {
-            return Err(refuse(
-                ActionKind::Ended,
-                Cause::LateDose { days: late_days },
-                rule,
-                reasons,
-            ));
-        }
-        _ => {}
+    let held = match &action {
+        Action::Review => Some(ActionKind::PhysicianReview),
+        Action::Stop => Some(ActionKind::Stopped),
+        Action::End => Some(ActionKind::Ended),
+        _ => None,
+    };
+    if let Some(kind) = held {
+        return Err(refuse(
+            kind,
+            Cause::LateDose { days: late_days },
+            rule,
+            reasons,
+        ));
     }
+    // The rules say something that gives no dose here: the physician decides.
+    let no_rule = |reasons: &[Reason]| {
+        refuse(
+            ActionKind::PhysicianReview,
+            Cause::NoRuleForPhase {
+                action: action.clone(),
+            },
+            rule.clone(),
+            reasons,
+        )
+    };
     let plan = ctx.plan;
     match &s.phase {
         Phase::UpDosing {
@@ -671,14 +669,7 @@ fn open_visit(
                 Action::Restart => index = 0,
                 Action::Reduce { percent: p } => percent = Some(percent.map_or(*p, |x| x.max(*p))),
                 Action::Volume { .. } => {
-                    return Err(refuse(
-                        ActionKind::PhysicianReview,
-                        Cause::NoRuleForPhase {
-                            action: action.clone(),
-                        },
-                        rule,
-                        reasons,
-                    ));
+                    return Err(no_rule(reasons));
                 }
                 _ => {}
             }
@@ -698,16 +689,7 @@ fn open_visit(
                 },
                 None => planned,
             };
-            let dosing = dosing.ok_or_else(|| {
-                refuse(
-                    ActionKind::PhysicianReview,
-                    Cause::NoRuleForPhase {
-                        action: action.clone(),
-                    },
-                    rule.clone(),
-                    reasons,
-                )
-            })?;
+            let dosing = dosing.ok_or_else(|| no_rule(reasons))?;
             if !last.maintenance
                 && continues_visit(plan, last.step, index)
                 && let Some(p) = plan.steps.get(index)
@@ -748,47 +730,18 @@ fn open_visit(
                     volume = volume.min(last.volume_ml.ml());
                 }
                 Action::Restart => {
-                    let first = plan_dosing(ctx, 0).ok_or_else(|| {
-                        refuse(
-                            ActionKind::PhysicianReview,
-                            Cause::NoRuleForPhase {
-                                action: action.clone(),
-                            },
-                            rule.clone(),
-                            reasons,
-                        )
-                    })?;
+                    let first = plan_dosing(ctx, 0).ok_or_else(|| no_rule(reasons))?;
                     return Ok((first, not_before, wait));
                 }
                 Action::StepBack { .. } | Action::Reduce { .. } => {
-                    return Err(refuse(
-                        ActionKind::PhysicianReview,
-                        Cause::NoRuleForPhase {
-                            action: action.clone(),
-                        },
-                        rule,
-                        reasons,
-                    ));
+                    return Err(no_rule(reasons));
                 }
                 _ => {}
             }
-            let dosing = maintenance_dosing(ctx, count + 1, volume).ok_or_else(|| {
-                refuse(
-                    ActionKind::PhysicianReview,
-                    Cause::NoRuleForPhase {
-                        action: action.clone(),
-                    },
-                    rule.clone(),
-                    reasons,
-                )
-            })?;
+            let dosing =
+                maintenance_dosing(ctx, count + 1, volume).ok_or_else(|| no_rule(reasons))?;
             if dosing.dose.amount() > ctx.plan.maintenance.dose.amount() {
-                return Err(refuse(
-                    ActionKind::PhysicianReview,
-                    Cause::NoRuleForPhase { action },
-                    rule,
-                    reasons,
-                ));
+                return Err(no_rule(reasons));
             }
             Ok((dosing, not_before, wait))
         }

@@ -11,6 +11,13 @@ use super::event::{Event, EventKind};
 use super::next::{ActionKind, Decision, Dosing, PatientView, next};
 use super::state::{CourseState, observation_until};
 
+/// The end of a projected dose's observation: on time, no local reaction.
+const TOLERATED: EventKind = EventKind::ObservationEnded {
+    local_mm: Some(0),
+    not_assessable: false,
+    early_reason: None,
+};
+
 /// One projected dose.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Projected {
@@ -94,32 +101,12 @@ pub fn project(
                     dosing,
                     observation_min: u32::try_from((end - t).num_minutes()).unwrap_or(0),
                 });
-                s.apply(
-                    ctx,
-                    &event(
-                        end,
-                        EventKind::ObservationEnded {
-                            local_mm: Some(0),
-                            not_assessable: false,
-                            early_reason: None,
-                        },
-                    ),
-                );
+                s.apply(ctx, &event(end, TOLERATED));
                 t = end;
             }
             ActionKind::Observe => {
                 let end = d.observation_until.unwrap_or(t);
-                s.apply(
-                    ctx,
-                    &event(
-                        end,
-                        EventKind::ObservationEnded {
-                            local_mm: Some(0),
-                            not_assessable: false,
-                            early_reason: None,
-                        },
-                    ),
-                );
+                s.apply(ctx, &event(end, TOLERATED));
                 t = end.max(t);
             }
             ActionKind::Wait | ActionKind::VisitClosed => match d.not_before {
