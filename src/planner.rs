@@ -242,6 +242,8 @@ pub struct Request<'a> {
     pub eligibility: &'a crate::policy::eligibility::Eligibility,
     /// The physician's reason for treating a patient under the product's minimum age.
     pub accept_age: Option<&'a str>,
+    /// The physician's reason for starting a course without FEV1 or asthma status.
+    pub accept_missing: Option<&'a str>,
 }
 
 /// A step being adjusted, before dates.
@@ -324,6 +326,11 @@ pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
             }
         },
         Some(Some(_)) => {}
+    }
+    if let Some(reason) = req.accept_missing {
+        warnings.push(format!(
+            "STARTED WITHOUT FEV1 OR ASTHMA STATUS, ACCEPTED BY THE PHYSICIAN: the contraindications that need them were not checked. Reason given: \"{reason}\"."
+        ));
     }
     let operations = match (rule.decision, req.template.kind, req.accept_risk) {
         (Decision::Plan, _, _) => rule.operations.clone(),
@@ -807,6 +814,7 @@ mod tests {
             accept_risk: accept,
             eligibility: &f.policy.eligibility,
             accept_age: None,
+            accept_missing: None,
         })
     }
 

@@ -16,6 +16,7 @@ use crate::policy::risk::AsthmaControl;
 use crate::render::course as say;
 use crate::render::table;
 use crate::store::{PatientRecord, Store, StoreError, StoredEvent};
+
 use crate::ward::{CourseView, NotStarted, Record, Start, Ward, WardError};
 
 impl From<StoreError> for CliError {
@@ -28,7 +29,8 @@ impl From<WardError> for CliError {
     fn from(e: WardError) -> Self {
         match e {
             WardError::Refused(r) => CliError::Refused(format!("not recorded: {r}")),
-            WardError::NotStarted(m) => CliError::Refused(m),
+            WardError::NotStarted(m) | WardError::Forbidden(m) => CliError::Refused(m),
+            WardError::Auth(m) => CliError::Auth(m),
             WardError::Data(m) => CliError::Data(m),
             WardError::Store(s) => CliError::Io {
                 context: "record database".into(),
@@ -38,25 +40,31 @@ impl From<WardError> for CliError {
     }
 }
 
-/// Opens the record database: --db, else RITPLAN_DB, else the platform data directory.
-pub(super) fn open_store(db: Option<&PathBuf>) -> Result<Store, CliError> {
-    let path = db
-        .cloned()
-        .or_else(|| {
-            std::env::var_os("RITPLAN_DB")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(crate::store::default_path)
-        .ok_or_else(|| {
-            CliError::Usage("no database path: give --db PATH or set RITPLAN_DB".into())
-        })?;
-    Ok(Store::open(&path)?)
+/// Opens the ward (the record with the application layer over it): --db, else RITPLAN_DB,
+/// else the platform data directory. The record must exist.
+pub(super) fn open_ward(db: Option<&PathBuf>) -> Result<Ward, CliError> {
+    Ok(Ward::open(&super::staff::record_path(db)?)?)
 }
 
-/// Opens the ward (the record with the application layer over it).
-pub(super) fn open_ward(db: Option<&PathBuf>) -> Result<Ward, CliError> {
-    Ok(Ward::new(open_store(db)?))
+/// The patient's identity line, with a warning for every other patient of the same name and
+/// date of birth.
+pub(super) fn identity(
+    ward: &Ward,
+    p: &PatientRecord,
+    now: NaiveDateTime,
+) -> Result<Vec<String>, CliError> {
+    let age = crate::patient::age_on(p.dob, now.date()).map_or("?".to_string(), |a| a.to_string());
+    let mut lines = vec![format!(
+        "Patient: {} · ID {} · born {} ({age} years) · {} kg",
+        p.name, p.id, p.dob, p.weight_kg
+    )];
+    for o in ward.lookalikes(p)? {
+        lines.push(format!(
+            "! LOOK-ALIKE: {} ({}) has the same name and date of birth: check the ID before every dose",
+            o.name, o.id
+        ));
+    }
+    Ok(lines)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,20 +100,16 @@ pub struct PatientAdd {
     /// Takes a beta-blocker.
     #[arg(long)]
     beta_blocker: bool,
-    /// Who records it.
-    #[arg(long, default_value = "unknown")]
-    by: String,
 }
 
 pub(super) fn patient_add(
-    store: &Store,
+    ward: &mut Ward,
+    actor: &crate::ward::Actor,
     a: &PatientAdd,
     now: NaiveDateTime,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    if a.id.trim().is_empty() || a.name.trim().is_empty() {
-        return Err(CliError::Data("--id and --name must not be empty".into()));
-    }
     // Validate the values as the planner will read them.
     Patient::from_input(
         &PatientInput {
@@ -123,22 +127,26 @@ pub(super) fn patient_add(
         },
         now.date(),
     )?;
-    store.add_patient(
-        &PatientRecord {
-            id: a.id.clone(),
-            name: a.name.clone(),
-            dob: a.dob,
-            weight_kg: a.weight.clone(),
-            sige: a.sige.clone(),
-            total_ige: a.total_ige.clone(),
-            fev1_percent: a.fev1.clone(),
-            asthma: a.asthma.clone(),
-            beta_blocker: a.beta_blocker,
-        },
-        now,
-        &a.by,
-    )?;
-    writeln!(out, "{}", a.id)?;
+    let p = PatientRecord {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        dob: a.dob,
+        weight_kg: a.weight.clone(),
+        sige: a.sige.clone(),
+        total_ige: a.total_ige.clone(),
+        fev1_percent: a.fev1.clone(),
+        asthma: a.asthma.clone(),
+        beta_blocker: a.beta_blocker,
+    };
+    let lookalikes = ward.add_patient(actor, &p, now)?;
+    writeln!(out, "{}", p.id.trim())?;
+    for o in lookalikes {
+        writeln!(
+            err,
+            "! LOOK-ALIKE: {} ({}) has the same name and date of birth: check the ID before every dose",
+            o.name, o.id
+        )?;
+    }
     Ok(())
 }
 
@@ -226,11 +234,11 @@ pub struct CourseStart {
     /// The physician accepts treating a patient under the product's minimum age.
     #[arg(long, value_name = "REASON")]
     accept_age: Option<String>,
+    /// The physician accepts starting without FEV1 or asthma status recorded.
+    #[arg(long, value_name = "REASON")]
+    accept_missing: Option<String>,
     #[command(flatten)]
     calendar: super::plan::CalendarArgs,
-    /// Who starts it.
-    #[arg(long, default_value = "unknown")]
-    by: String,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -239,6 +247,7 @@ pub struct CourseStart {
 pub(super) fn course_start(
     ctx: &Context,
     ward: &mut Ward,
+    actor: &crate::ward::Actor,
     a: &CourseStart,
     now: NaiveDateTime,
     out: &mut dyn Write,
@@ -265,20 +274,23 @@ pub(super) fn course_start(
     };
     let catalog = ctx.catalog_from(extra, &policy, err)?;
     let cal = a.calendar.calendar();
-    let started = ward.start(Start {
-        patient_id: &a.patient,
-        template: &requested,
-        catalog: &catalog,
-        policy: &policy,
-        rule_sources,
-        start: NaiveDateTime::new(a.start.0, a.start.1.unwrap_or(cal.opens)),
-        calendar: cal,
-        omalizumab_weeks: a.omalizumab_weeks,
-        accept_risk: a.accept_risk.clone(),
-        accept_age: a.accept_age.clone(),
-        by: &a.by,
-        now,
-    })?;
+    let started = ward.start(
+        actor,
+        Start {
+            patient_id: &a.patient,
+            template: &requested,
+            catalog: &catalog,
+            policy: &policy,
+            rule_sources,
+            start: NaiveDateTime::new(a.start.0, a.start.1.unwrap_or(cal.opens)),
+            calendar: cal,
+            omalizumab_weeks: a.omalizumab_weeks,
+            accept_risk: a.accept_risk.clone(),
+            accept_age: a.accept_age.clone(),
+            accept_missing: a.accept_missing.clone(),
+            now,
+        },
+    )?;
     let started = match started {
         Ok(s) => s,
         Err(NotStarted::Plan(refusal)) => {
@@ -573,6 +585,14 @@ pub(super) fn course_log(
         .course(id)?
         .ok_or_else(|| CliError::Data(format!("no course has the id {id}")))?;
     let events = store.events(id)?;
+    let v = store.verify(id)?;
+    if !v.intact {
+        writeln!(
+            out,
+            "! course {id} DOES NOT VERIFY: {}",
+            v.problems.join("; ")
+        )?;
+    }
     if json {
         return write_json(out, &events);
     }
@@ -582,14 +602,24 @@ pub(super) fn course_log(
         } else {
             ""
         };
-        let body = serde_json::to_string(&e.event.kind).unwrap_or_default();
+        let order = if e.out_of_order {
+            " ! OUT OF ORDER"
+        } else {
+            ""
+        };
         writeln!(
             out,
-            "#{} {} by {}; recorded {}{late}: {body}",
+            "#{} {} by {}{}; recorded {}{late}{order}: {}",
             e.event.seq,
             e.event.at.format("%Y-%m-%d %H:%M"),
-            e.event.by,
-            e.recorded_at.format("%Y-%m-%d %H:%M:%S")
+            Ward::entry_author(e),
+            if e.os_user.is_empty() {
+                String::new()
+            } else {
+                format!(" as {}", e.os_user)
+            },
+            e.recorded_at.format("%Y-%m-%d %H:%M:%S"),
+            say::event(&e.event.kind)
         )?;
     }
     Ok(())
@@ -655,16 +685,34 @@ pub(super) fn next(
 ) -> Result<(), CliError> {
     let v = ward.view(id)?;
     let d = v.decide(at)?;
+    let p = ward.patient(&v.loaded.record.patient_id)?;
     if json {
-        return write_json(out, &decision_json(&d, &v));
+        #[derive(Serialize)]
+        struct Next<'a> {
+            #[serde(flatten)]
+            decision: DecisionJson<'a>,
+            patient: &'a PatientRecord,
+            lookalikes: Vec<PatientRecord>,
+        }
+        return write_json(
+            out,
+            &Next {
+                decision: decision_json(&d, &v),
+                patient: &p,
+                lookalikes: ward.lookalikes(&p)?,
+            },
+        );
+    }
+    for line in identity(ward, &p, at)? {
+        writeln!(out, "{line}")?;
     }
     print_decision(out, &v, &d)
 }
 
 /// Who records, when, and how to answer: the recording commands' shared flags, parsed.
 pub(super) struct Recording<'a> {
-    /// Who records.
-    pub by: &'a str,
+    /// Who records (logged in).
+    pub actor: &'a crate::ward::Actor,
     /// When it happened (default now).
     pub at: Option<NaiveDateTime>,
     /// Now.
@@ -681,19 +729,20 @@ pub(super) fn record(
     what: Record,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let Recording { by, at, now, json } = rec;
-    if by.trim().is_empty() {
-        return Err(CliError::Usage(
-            "--by needs the name of the person recording".into(),
-        ));
-    }
-    let r = ward.record(id, by, at.unwrap_or(now), now, what)?;
+    let Recording {
+        actor,
+        at,
+        now,
+        json,
+    } = rec;
+    let r = ward.record(actor, id, at.unwrap_or(now), now, what)?;
     if json {
         #[derive(Serialize)]
         struct Out<'a> {
             recorded: &'a StoredEvent,
             course: i64,
             patient: Option<&'a PatientRecord>,
+            lookalikes: &'a [PatientRecord],
             overridden_allowed: Option<&'a crate::course::Dosing>,
             next: DecisionJson<'a>,
         }
@@ -703,6 +752,7 @@ pub(super) fn record(
                 recorded: &r.event,
                 course: id,
                 patient: r.patient.as_ref(),
+                lookalikes: &r.lookalikes,
                 overridden_allowed: r.overridden.as_ref().map(|(a, _)| a),
                 next: decision_json(&r.next, &r.view),
             },
@@ -713,15 +763,22 @@ pub(super) fn record(
     } else {
         ""
     };
-    let who = r
-        .patient
-        .as_ref()
-        .map(|p| format!("{} ({}, born {})", p.name, p.id, p.dob))
-        .unwrap_or_default();
+    if let Some(p) = &r.patient {
+        for line in identity(ward, p, now)? {
+            writeln!(out, "{line}")?;
+        }
+    }
+    let order = if r.event.out_of_order {
+        " ! OUT OF ORDER: earlier than the course's previous entry"
+    } else {
+        ""
+    };
     writeln!(
         out,
-        "recorded #{} in course {id} for {who}{late}",
-        r.event.event.seq
+        "recorded #{} in course {id} by {}{late}{order}: {}",
+        r.event.event.seq,
+        Ward::entry_author(&r.event),
+        say::event(&r.event.event.kind)
     )?;
     if let (
         Some((allowed, why)),

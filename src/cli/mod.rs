@@ -16,6 +16,8 @@ mod course;
 mod patient_args;
 mod plan;
 mod risk;
+mod session;
+mod staff;
 mod templates;
 
 use std::ffi::OsString;
@@ -43,6 +45,8 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_DATA: u8 = 65;
 /// A file could not be read or written.
 pub const EXIT_IO: u8 = 74;
+/// Not logged in, the session ended, a wrong password, or a locked account.
+pub const EXIT_AUTH: u8 = 77;
 
 /// Why a command did not succeed.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +57,12 @@ pub enum CliError {
     /// Input data is wrong; its diagnostics have already been printed.
     #[error("{0}")]
     Data(String),
-    /// The tool declines for a clinical reason.
+    /// The tool declines for a clinical reason, or the account's role may not do this.
     #[error("{0}")]
     Refused(String),
+    /// Not logged in, the session ended, a wrong password, a locked account.
+    #[error("{0}")]
+    Auth(String),
     /// Reading or writing failed.
     #[error("{context}: {source}")]
     Io {
@@ -73,6 +80,7 @@ impl CliError {
             CliError::Usage(_) => EXIT_USAGE,
             CliError::Data(_) => EXIT_DATA,
             CliError::Refused(_) => EXIT_REFUSED,
+            CliError::Auth(_) => EXIT_AUTH,
             CliError::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe => EXIT_OK,
             CliError::Io { .. } => EXIT_IO,
         }
@@ -188,6 +196,43 @@ enum Command {
         #[command(flatten)]
         pdf: PdfArgs,
     },
+    /// Create a record (its database, key file and heads folder) and its first account, an admin.
+    #[command(
+        after_help = "Examples:\n  ritplan --db ward.db init --admin it.admin --name 'Ward admin'\n  printf 'a long password\\n' | ritplan --db training.db init --admin trainer --name Trainer --training --password-stdin"
+    )]
+    Init(staff::InitArgs),
+    /// Log in to the record (the session ends after the idle timeout or with `logout`).
+    #[command(
+        after_help = "Examples:\n  ritplan login rn.li\n  printf '%s\\n' \"$PASSWORD\" | ritplan login rn.li --password-stdin"
+    )]
+    Login {
+        /// Staff id.
+        id: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// End the session.
+    Logout,
+    /// Who is logged in.
+    Whoami {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Staff accounts: add, list, disable, password.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
+    /// The clinic's settings: show, set (admin).
+    #[command(subcommand)]
+    Settings(staff::SettingsCommand),
+    /// Check the whole record: every MAC, chain and head (exit 65 if anything was altered).
+    #[command(after_help = "Examples:\n  ritplan verify\n  ritplan verify --json")]
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Patients: add, list, show.
     #[command(subcommand)]
     Patient(PatientCommand),
@@ -208,13 +253,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Record a dose given. Refused (exit 1, nothing written) unless it is the dose `next` allows.
+    /// Record a dose given. Refused (exit 1, nothing written) unless it is the dose `next` allows,
+    /// for the patient named with --patient.
     #[command(
-        after_help = "Examples:\n  ritplan give 3 --step 1 --volume 0.1 --by 'RN Li' --pef 95 --screen ok --lot A123 --site left"
+        after_help = "Examples:\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --lot A123 --site left\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --checked-by rn.wu"
     )]
     Give {
         /// Course id.
         course: i64,
+        /// The patient's id, as on the patient's wristband or card: it must be the course's.
+        #[arg(long, value_name = "ID")]
+        patient: String,
+        /// A second person who checked the dose (their password is asked).
+        #[arg(long, value_name = "STAFF_ID")]
+        checked_by: Option<String>,
+        /// Read the checker's password from the first line of standard input.
+        #[arg(long, requires = "checked_by")]
+        checker_password_stdin: bool,
         /// Plan step.
         #[arg(long)]
         step: usize,
@@ -427,9 +482,9 @@ fn short_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
 /// Who records and when: on every recording command.
 #[derive(Debug, Clone, clap::Args)]
 struct RecordArgs {
-    /// Who records it.
+    /// Optional: the logged-in staff member's id or name (refused if it is anyone else's).
     #[arg(long)]
-    by: String,
+    by: Option<String>,
     /// When it happened (default now); an earlier time is flagged as entered late.
     #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
     at: Option<chrono::NaiveDateTime>,
@@ -620,25 +675,61 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             out,
             &mut err,
         ),
+        Command::Init(a) => {
+            let path = staff::record_path(ctx.db.as_ref())?;
+            staff::init(&path, &a, now(), out, &mut err)
+        }
+        Command::Login { id, password_stdin } => {
+            let (ward, now) = opened(&ctx, &mut err)?;
+            staff::login(&ward, &id, password_stdin, now, out)
+        }
+        Command::Logout => {
+            let (ward, _) = opened(&ctx, &mut err)?;
+            staff::logout(&ward, out)
+        }
+        Command::Whoami { json } => {
+            let (ward, now) = opened(&ctx, &mut err)?;
+            staff::whoami(&ward, json, now, out)
+        }
+        Command::Staff(cmd) => {
+            let (ward, now) = opened(&ctx, &mut err)?;
+            staff::staff(&ward, cmd, now, out)
+        }
+        Command::Settings(cmd) => {
+            let (ward, now) = opened(&ctx, &mut err)?;
+            staff::settings(&ward, cmd, now, out)
+        }
+        Command::Verify { json } => {
+            let (ward, _) = opened(&ctx, &mut err)?;
+            staff::verify(&ward, json, out)
+        }
         Command::Patient(cmd) => {
-            let store = course::open_store(ctx.db.as_ref())?;
+            let (mut ward, now) = opened(&ctx, &mut err)?;
             match cmd {
-                PatientCommand::Add(a) => course::patient_add(&store, &a, now(), out),
-                PatientCommand::List { json } => course::patient_list(&store, json, out),
-                PatientCommand::Show { id, json } => course::patient_show(&store, &id, json, out),
+                PatientCommand::Add(a) => {
+                    let actor = session::actor(&ward, now)?;
+                    course::patient_add(&mut ward, &actor, &a, now, out, &mut err)?;
+                    session::used(&ward, &actor, now)
+                }
+                PatientCommand::List { json } => course::patient_list(&ward.store, json, out),
+                PatientCommand::Show { id, json } => {
+                    course::patient_show(&ward.store, id.trim(), json, out)
+                }
             }
         }
         Command::Course(cmd) => {
-            let mut ward = course::open_ward(ctx.db.as_ref())?;
+            let (mut ward, now) = opened(&ctx, &mut err)?;
             match cmd {
                 CourseCommand::Start(a) => {
-                    course::course_start(&ctx, &mut ward, &a, now(), out, &mut err)
+                    let actor = session::actor(&ward, now)?;
+                    course::course_start(&ctx, &mut ward, &actor, &a, now, out, &mut err)?;
+                    session::used(&ward, &actor, now)
                 }
                 CourseCommand::List { active, json } => {
-                    course::course_list(&mut ward, active, json, now(), out)
+                    course::course_list(&mut ward, active, json, now, out)
                 }
                 CourseCommand::Show { id, json } => {
-                    course::course_show(&mut ward, id, json, now(), out)
+                    course::course_show(&mut ward, id, json, now, out)
                 }
                 CourseCommand::Log { id, json } => course::course_log(&ward.store, id, json, out),
                 CourseCommand::Pdf {
@@ -652,7 +743,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                         paper,
                         font,
                     };
-                    course::course_pdf(&mut ward, id, &pdf, now(), out, &mut err)
+                    course::course_pdf(&mut ward, id, &pdf, now, out, &mut err)
                 }
                 CourseCommand::Verify { id, json } => {
                     course::course_verify(&mut ward, id, json, out)
@@ -664,11 +755,14 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             at,
             json,
         } => {
-            let mut ward = course::open_ward(ctx.db.as_ref())?;
-            course::next(&mut ward, id, at.unwrap_or_else(now), json, out)
+            let (mut ward, now) = opened(&ctx, &mut err)?;
+            course::next(&mut ward, id, at.unwrap_or(now), json, out)
         }
         Command::Give {
             course: id,
+            patient,
+            checked_by,
+            checker_password_stdin,
             step,
             volume,
             rec,
@@ -699,6 +793,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                     "--override needs the physician's reason in words".into(),
                 ));
             }
+            let (mut ward, now) = opened(&ctx, &mut err)?;
+            let checker = match checked_by {
+                Some(c) => {
+                    let secret = session::read_secret(
+                        &format!("Password of {c}, who checks the dose: "),
+                        checker_password_stdin,
+                    )?;
+                    Some(ward.check_person(&c, &secret, &session::os_user(), now)?)
+                }
+                None => None,
+            };
             let what = Record::Give {
                 proposed: crate::course::Proposed {
                     step,
@@ -709,8 +814,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 },
                 lot,
                 site,
+                patient,
+                checked_by: checker,
             };
-            record(&ctx, id, rec, what, out)
+            record_on(&mut ward, now, id, rec, what, out)
         }
         Command::Observe {
             course: id,
@@ -818,9 +925,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             paper,
             font,
         } => {
-            let mut ward = course::open_ward(ctx.db.as_ref())?;
+            let (mut ward, now) = opened(&ctx, &mut err)?;
             let pdf = pdf.map(|path| course::PdfOut { path, paper, font });
-            let now = now();
             course::sheet(&mut ward, date.unwrap_or(now.date()), now, json, pdf, out)
         }
         Command::Risk { patient, on, json } => risk::risk(
@@ -855,9 +961,10 @@ struct Context {
     db: Option<PathBuf>,
 }
 
-/// The current local time: the only place ritplan reads the clock. `RITPLAN_NOW`
-/// (`2026-12-07T08:30`) sets it instead, for tests and training; an unreadable value is ignored
-/// with a warning rather than silently taken as now.
+/// The current local time for commands that need no record (and for a training record):
+/// `RITPLAN_NOW` (`2026-12-07T08:30`) sets it instead; an unreadable value is ignored with a
+/// warning rather than silently taken as now. A record that is not a training record always
+/// takes the system clock (see `opened`).
 #[allow(clippy::disallowed_methods)]
 fn now() -> chrono::NaiveDateTime {
     if let Some(v) = std::env::var_os("RITPLAN_NOW") {
@@ -868,6 +975,12 @@ fn now() -> chrono::NaiveDateTime {
             }
         }
     }
+    system_now()
+}
+
+/// The system clock, local time, to the second (a record's time outside training).
+#[allow(clippy::disallowed_methods)]
+fn system_now() -> chrono::NaiveDateTime {
     let t = chrono::Local::now().naive_local();
     t - chrono::Duration::nanoseconds(i64::from(chrono::Timelike::nanosecond(&t)))
 }
@@ -881,6 +994,36 @@ fn parse_datetime(s: &str) -> Result<chrono::NaiveDateTime, String> {
     ))
 }
 
+/// Opens the record and reads its clock: the system clock, or `RITPLAN_NOW` on a training
+/// record (said on stderr by every command on it).
+fn opened(
+    ctx: &Context,
+    err: &mut dyn Write,
+) -> Result<(crate::ward::Ward, chrono::NaiveDateTime), CliError> {
+    let ward = course::open_ward(ctx.db.as_ref())?;
+    let now = if ward.training() {
+        writeln!(
+            err,
+            "ritplan: TRAINING RECORD{}",
+            if std::env::var_os("RITPLAN_NOW").is_some() {
+                ": the clock is RITPLAN_NOW"
+            } else {
+                ""
+            }
+        )?;
+        now()
+    } else {
+        if std::env::var_os("RITPLAN_NOW").is_some() {
+            writeln!(
+                err,
+                "ritplan: warning: RITPLAN_NOW is ignored: this record is not a training record (ritplan init --training)"
+            )?;
+        }
+        system_now()
+    };
+    Ok((ward, now))
+}
+
 fn record(
     ctx: &Context,
     id: i64,
@@ -888,14 +1031,36 @@ fn record(
     what: Record,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let mut ward = course::open_ward(ctx.db.as_ref())?;
+    let (mut ward, now) = opened(ctx, &mut io::stderr().lock())?;
+    record_on(&mut ward, now, id, rec, what, out)
+}
+
+fn record_on(
+    ward: &mut crate::ward::Ward,
+    now: chrono::NaiveDateTime,
+    id: i64,
+    rec: RecordArgs,
+    what: Record,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let actor = session::actor(ward, now)?;
+    if let Some(by) = rec.by.as_deref().map(str::trim)
+        && by != actor.staff.id
+        && by != actor.staff.name
+    {
+        return Err(CliError::Usage(format!(
+            "--by {by:?} is not the logged-in staff member ({}, {}): entries are recorded under the login",
+            actor.staff.name, actor.staff.id
+        )));
+    }
     let rec = course::Recording {
-        by: &rec.by,
+        actor: &actor,
         at: rec.at,
-        now: now(),
+        now,
         json: rec.json,
     };
-    course::record(&mut ward, id, rec, what, out)
+    course::record(ward, id, rec, what, out)?;
+    session::used(ward, &actor, now)
 }
 
 /// Today's date (see [`now`]).

@@ -114,6 +114,7 @@ pub(super) fn run(
         accept_risk,
         eligibility: &policy.eligibility,
         accept_age,
+        accept_missing: None,
     };
     match plan(&req) {
         Err(PlanError::UnknownTemplate(id)) => Err(CliError::Data(format!(

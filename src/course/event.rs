@@ -156,6 +156,9 @@ pub enum EventKind {
         screen_ok: bool,
         /// A physician's reason for giving a lower dose than the one allowed.
         override_reason: Option<String>,
+        /// The staff account that checked the dose before it was given (a second person).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checked_by: Option<String>,
     },
     /// The observation after a dose ended.
     ObservationEnded {
@@ -214,6 +217,14 @@ pub enum EventKind {
     Note {
         /// Text.
         text: String,
+    },
+    /// The record was upgraded to the keyed chain; the events before this one were chained
+    /// without a key and recorded with free-text names (unauthenticated).
+    Migrated {
+        /// The schema version migrated from.
+        from_schema: u32,
+        /// Events before this one.
+        events: u64,
     },
 }
 

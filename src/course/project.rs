@@ -89,6 +89,7 @@ pub fn project(
                             pef_percent: None,
                             screen_ok: true,
                             override_reason: None,
+                            checked_by: None,
                         },
                     ),
                 );

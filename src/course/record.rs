@@ -400,6 +400,9 @@ pub fn admissible(
             }
             Ok(())
         }
+        EventKind::Migrated { .. } => Err(Refusal::NoReason {
+            what: "a migration (recorded only by the record's upgrade)",
+        }),
         EventKind::Note { text } if empty(text) => Err(Refusal::NoReason { what: "a note" }),
         EventKind::Note { .. } => Ok(()),
         EventKind::Correction { corrects, reason } => {

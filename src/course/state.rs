@@ -325,7 +325,7 @@ impl CourseState {
             EventKind::PhysicianReview { decision, reason } => {
                 self.review_decision(ctx, e, decision, reason.as_deref());
             }
-            EventKind::Correction { .. } | EventKind::Note { .. } => {}
+            EventKind::Correction { .. } | EventKind::Note { .. } | EventKind::Migrated { .. } => {}
         }
     }
 

@@ -25,6 +25,7 @@ fn make_plan(w: &World, template: &str, age: u32, sige: &str) -> Plan {
         accept_risk: None,
         eligibility: &w.policy.eligibility,
         accept_age: None,
+        accept_missing: None,
     })
     .expect("no error")
     .expect("a plan")
@@ -101,6 +102,7 @@ fn dose_event(d: &Dosing, override_reason: Option<&str>) -> EventKind {
         pef_percent: Some(Decimal::from(PEF)),
         screen_ok: true,
         override_reason: override_reason.map(str::to_string),
+        checked_by: None,
     }
 }
 

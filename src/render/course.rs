@@ -520,3 +520,91 @@ impl fmt::Display for Refusal {
         f.write_str(&s)
     }
 }
+
+/// An event, in words (for the log and the echo of a recording command).
+pub fn event(k: &crate::course::EventKind) -> String {
+    use crate::course::EventKind as K;
+    match k {
+        K::DoseGiven {
+            step,
+            vial,
+            volume_ml,
+            dose,
+            lot,
+            site,
+            pef_percent,
+            screen_ok,
+            override_reason,
+            checked_by,
+        } => format!(
+            "dose given: step {step}, {volume_ml} of vial {vial} = {dose}{}{}{}{}{}{}",
+            lot.as_deref()
+                .map(|l| format!(", lot {l}"))
+                .unwrap_or_default(),
+            site.as_deref()
+                .map(|s| format!(", {s} arm"))
+                .unwrap_or_default(),
+            pef_percent
+                .map(|p| format!(", PEF {} %", p.normalize()))
+                .unwrap_or_default(),
+            if *screen_ok { ", screen ok" } else { "" },
+            override_reason
+                .as_deref()
+                .map(|r| format!(", OVERRIDE: {r}"))
+                .unwrap_or_default(),
+            checked_by
+                .as_deref()
+                .map(|c| format!(", checked by {c}"))
+                .unwrap_or_default()
+        ),
+        K::ObservationEnded {
+            local_mm,
+            not_assessable,
+            early_reason,
+        } => format!(
+            "observation ended: {}{}",
+            match (local_mm, not_assessable) {
+                (_, true) => "local reaction not assessable".to_string(),
+                (Some(mm), false) => format!("local reaction {mm} mm"),
+                (None, false) => "no local-reaction size recorded".to_string(),
+            },
+            early_reason
+                .as_deref()
+                .map(|r| format!(", EARLY: {r}"))
+                .unwrap_or_default()
+        ),
+        K::SystemicReaction {
+            grade,
+            onset_min,
+            symptom,
+            treatment,
+        } => format!(
+            "systemic reaction WAO grade {grade}: {symptom}, {onset_min} min after the injection{}",
+            treatment
+                .as_deref()
+                .map(|t| format!("; treated with {t}"))
+                .unwrap_or_default()
+        ),
+        K::LateLocalReaction { mm } => format!("late local reaction {mm} mm"),
+        K::LateReaction { kind, symptom } => format!("{}: {symptom}", late_kind(*kind)),
+        K::DoseDeferred { reason } => format!("dose deferred: {reason}"),
+        K::PhysicianReview { decision, reason } => format!(
+            "physician review: {}{}",
+            decision_clause(decision),
+            reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        K::Correction { corrects, reason } => {
+            format!("correction: event #{corrects} no longer counts ({reason})")
+        }
+        K::Note { text } => format!("note: {text}"),
+        K::Migrated {
+            from_schema,
+            events,
+        } => format!(
+            "record upgraded from schema {from_schema} to the keyed chain; the {events} entries before this one were chained without a key and their names are not authenticated"
+        ),
+    }
+}

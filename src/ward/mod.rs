@@ -1,27 +1,38 @@
-//! The application layer between the front ends and the core: open the record, load a course
-//! from its frozen copies and check that its plan reproduces, gather the patient's other courses
-//! (the patient, not the course, is the unit of safety), decide, and record with every check
-//! inside the store's transaction. Front ends parse and render; they hold no clinical decision.
+//! The application layer between the front ends and the core: open the record, authenticate
+//! staff and check their role, load a course from its frozen copies, verify it (and the
+//! patient's other courses) before deciding or recording anything, gather the patient's other
+//! courses (the patient, not the course, is the unit of safety), decide, and record with every
+//! check inside the store's transaction. Front ends parse and render; they hold no clinical
+//! decision and no authority rule.
 
-use std::collections::{BTreeMap, HashMap};
+mod auth;
+mod load;
+mod sheet;
+mod staff;
+pub mod text;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDateTime;
 
 use crate::course::{
     self, Context, CourseState, Decision, Event, EventKind, OtherCourse, PatientView, Proposed,
     Refusal,
 };
 use crate::diag::SourceText;
-use crate::patient::{Patient, PatientError, PatientInput};
-use crate::planner::{self, ClinicCalendar, Plan, Request};
+use crate::patient::PatientError;
+use crate::planner::{self, ClinicCalendar, Plan};
 use crate::policy::Policy;
-use crate::risk::assess;
 use crate::store::{
-    AppendError, CourseRecord, NewCourse, NewEvent, PatientRecord, Store, StoreError, StoredEvent,
-    TxView,
+    AppendError, Author, NewCourse, NewEvent, PatientRecord, Store, StoreError, StoredEvent, TxView,
 };
 use crate::template::{Catalog, Template};
+
+pub use auth::{Actor, Credential, Role, SETTING_KEYS, Settings, hash_secret};
+pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
+pub use sheet::SheetLine;
+pub use staff::NewStaff;
 
 /// Why the ward did not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +43,13 @@ pub enum WardError {
     /// A clinical refusal to start (eligibility, contraindication, risk, same extract).
     #[error("{0}")]
     NotStarted(String),
-    /// Bad data: an unknown patient or course, a record that fails its checks.
+    /// The logged-in account's role may not do this; nothing was written.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Not logged in, the session ended, a wrong password, a locked account.
+    #[error("{0}")]
+    Auth(String),
+    /// Bad data: an unknown patient or course, a record that fails its checks, a bad value.
     #[error("{0}")]
     Data(String),
     /// The record database failed.
@@ -43,7 +60,10 @@ pub enum WardError {
 impl From<StoreError> for WardError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(m) | StoreError::Exists(m) => WardError::Data(m),
+            StoreError::NotFound(m) | StoreError::Exists(m) | StoreError::Tampered(m) => {
+                WardError::Data(m)
+            }
+            e @ StoreError::Foreign { .. } => WardError::Data(e.to_string()),
             other => WardError::Store(other),
         }
     }
@@ -53,247 +73,6 @@ impl From<PatientError> for WardError {
     fn from(e: PatientError) -> Self {
         WardError::Data(format!("patient value {}: {}", e.field, e.why))
     }
-}
-
-/// What a course froze at its start besides template and rules: enough to lay the same plan
-/// again, and check that it is the same.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Inputs {
-    /// Date of birth.
-    pub dob: NaiveDate,
-    /// Weight, kg, as entered.
-    pub weight_kg: String,
-    /// Mite sIgE, as entered.
-    pub sige: String,
-    /// Total IgE, as entered.
-    pub total_ige: String,
-    /// FEV1 % predicted.
-    pub fev1_percent: Option<String>,
-    /// Asthma control.
-    pub asthma: Option<String>,
-    /// Beta-blocker use.
-    pub beta_blocker: bool,
-    /// Omalizumab weeks at the start.
-    pub omalizumab_weeks: Option<u32>,
-    /// The first injection.
-    pub start: NaiveDateTime,
-    /// Opening time.
-    pub opens: NaiveTime,
-    /// Closing time.
-    pub closes: NaiveTime,
-    /// Clinic days.
-    pub clinic_days: Vec<String>,
-    /// The physician's reason for accepting a refused risk.
-    pub accept_risk: Option<String>,
-    /// The physician's reason for treating under the product's minimum age.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub accept_age: Option<String>,
-}
-
-impl Inputs {
-    /// The patient as the planner reads them.
-    pub fn patient(&self) -> Result<Patient, WardError> {
-        let input = PatientInput {
-            age: None,
-            dob: Some(self.dob),
-            weight_kg: Some(self.weight_kg.clone()),
-            sige: Some(self.sige.clone()),
-            total_ige: Some(self.total_ige.clone()),
-            fev1_percent: self.fev1_percent.clone(),
-            beta_blocker: self.beta_blocker,
-            asthma: self.asthma.as_deref().and_then(|a| a.parse().ok()),
-            omalizumab_weeks: self.omalizumab_weeks,
-            omalizumab_since: None,
-        };
-        Ok(Patient::from_input(&input, self.start.date())?)
-    }
-
-    /// The clinic calendar.
-    pub fn calendar(&self) -> ClinicCalendar {
-        ClinicCalendar {
-            opens: self.opens,
-            closes: self.closes,
-            days: self
-                .clinic_days
-                .iter()
-                .filter_map(|d| d.parse::<Weekday>().ok())
-                .collect(),
-        }
-    }
-}
-
-/// A course loaded from its frozen copies, its plan checked against the stored one.
-pub struct Loaded {
-    /// The stored course.
-    pub record: CourseRecord,
-    /// Its frozen template.
-    pub template: Template,
-    /// Its frozen rules.
-    pub policy: Policy,
-    /// Its plan, laid again from the frozen copies.
-    pub plan: Plan,
-    /// Its inputs.
-    pub inputs: Inputs,
-    /// Its clinic calendar.
-    pub calendar: ClinicCalendar,
-}
-
-impl Loaded {
-    /// The state machine's context.
-    pub fn ctx(&self) -> Result<Context<'_>, WardError> {
-        let rules = self.policy.rule_set(&self.record.rule_set).ok_or_else(|| {
-            WardError::Data(format!(
-                "course {}: its rule set {:?} is missing from its frozen rules",
-                self.record.id, self.record.rule_set
-            ))
-        })?;
-        Ok(Context {
-            plan: &self.plan,
-            template: &self.template,
-            rules: &rules.rules,
-            calendar: &self.calendar,
-        })
-    }
-
-    /// The extract the course gives: product and allergen of its template.
-    pub fn extract(&self) -> (&str, &str) {
-        (&self.template.product, &self.template.allergen)
-    }
-}
-
-/// Lays the plan of a course from its inputs.
-pub fn lay_plan(
-    template: &Template,
-    catalog: &Catalog,
-    policy: &Policy,
-    inputs: &Inputs,
-) -> Result<Result<Plan, planner::Refusal>, WardError> {
-    let patient = inputs.patient()?;
-    let assessment = assess(&patient, &policy.risk);
-    let cal = inputs.calendar();
-    planner::plan(&Request {
-        template,
-        catalog,
-        assessment: &assessment,
-        rules: &policy.risk,
-        start: inputs.start,
-        calendar: &cal,
-        accept_risk: inputs.accept_risk.as_deref(),
-        eligibility: &policy.eligibility,
-        accept_age: inputs.accept_age.as_deref(),
-    })
-    .map_err(|e| WardError::Data(e.to_string()))
-}
-
-/// Parsed frozen copies, shared by courses whose frozen rules and template are the same text.
-#[derive(Default)]
-pub struct Parsed {
-    by_text: HashMap<(String, String), (Policy, Catalog)>,
-}
-
-/// Whether a re-laid plan is the stored one. Plans stored by an earlier ritplan lack fields
-/// added since (`limits`, each step's `protocol_day`); those may be absent, every other field
-/// must be equal.
-fn same_plan(stored: &str, relaid: &Plan) -> bool {
-    let (Ok(stored), Ok(relaid)) = (
-        serde_json::from_str::<serde_json::Value>(stored),
-        serde_json::to_value(relaid),
-    ) else {
-        return false;
-    };
-    if stored == relaid {
-        return true;
-    }
-    let mut relaid = relaid;
-    let added_top = ["limits"];
-    let added_step = ["protocol_day"];
-    let (Some(s), Some(r)) = (stored.as_object(), relaid.as_object_mut()) else {
-        return false;
-    };
-    for k in added_top {
-        if !s.contains_key(k) {
-            r.remove(k);
-        }
-    }
-    if let (Some(ss), Some(rs)) = (
-        s.get("steps").and_then(|v| v.as_array()),
-        r.get_mut("steps").and_then(|v| v.as_array_mut()),
-    ) {
-        for (a, b) in ss.iter().zip(rs.iter_mut()) {
-            for k in added_step {
-                if a.get(k).is_none()
-                    && let Some(o) = b.as_object_mut()
-                {
-                    o.remove(k);
-                }
-            }
-        }
-    }
-    stored == relaid
-}
-
-/// Loads a course from its record, parsing its frozen copies (once per distinct text).
-pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, WardError> {
-    let id = record.id;
-    let key = (record.rules_json.clone(), record.template_text.clone());
-    if !parsed.by_text.contains_key(&key) {
-        let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
-            .map_err(|e| WardError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;
-        let policy = Policy::from_sources(
-            rules
-                .into_iter()
-                .map(|(n, t)| SourceText::new(n, t))
-                .collect(),
-        )
-        .map_err(|e| {
-            let first = e
-                .files
-                .iter()
-                .flat_map(|(src, d)| d.iter().map(move |d| format!("{}: {}", src.name, d.message)))
-                .next()
-                .unwrap_or_default();
-            WardError::Data(format!(
-                "course {id}: its frozen rules no longer load ({first}); a course started by an earlier ritplan must be stopped and started again"
-            ))
-        })?;
-        let source = SourceText::new(
-            format!("<course {id}>/{}.toml", record.template_id),
-            record.template_text.clone(),
-        );
-        let (catalog, _) = Catalog::build(vec![source], &policy);
-        parsed.by_text.insert(key.clone(), (policy, catalog));
-    }
-    let (policy, catalog) = parsed
-        .by_text
-        .get(&key)
-        .ok_or_else(|| WardError::Data("cache".into()))?;
-    let template = catalog.get(&record.template_id).cloned().ok_or_else(|| {
-        WardError::Data(format!("course {id}: its frozen template no longer checks"))
-    })?;
-    let inputs: Inputs = serde_json::from_str(&record.inputs_json)
-        .map_err(|e| WardError::Data(format!("course {id}: frozen inputs unreadable: {e}")))?;
-    let plan = match lay_plan(&template, catalog, policy, &inputs)? {
-        Ok(p) => p,
-        Err(_) => {
-            return Err(WardError::Data(format!(
-                "course {id}: its frozen plan can no longer be laid"
-            )));
-        }
-    };
-    if !same_plan(&record.plan_json, &plan) {
-        return Err(WardError::Data(format!(
-            "course {id}: its frozen plan does not reproduce from its frozen template and rules; the record may have been altered"
-        )));
-    }
-    let calendar = inputs.calendar();
-    Ok(Loaded {
-        record,
-        template,
-        policy: policy.clone(),
-        plan,
-        inputs,
-        calendar,
-    })
 }
 
 /// A course with its events and state.
@@ -348,6 +127,10 @@ pub enum Record {
         lot: Option<String>,
         /// Arm.
         site: Option<String>,
+        /// The patient the nurse has in front of them (must be the course's).
+        patient: String,
+        /// A second person who checked the dose, authenticated by the front end.
+        checked_by: Option<Actor>,
     },
     /// Any other event.
     Event(EventKind),
@@ -359,6 +142,8 @@ pub struct Recorded {
     pub event: StoredEvent,
     /// The patient.
     pub patient: Option<PatientRecord>,
+    /// Other patients with the same name and date of birth.
+    pub lookalikes: Vec<PatientRecord>,
     /// The course now.
     pub view: CourseView,
     /// The next decision now.
@@ -389,8 +174,8 @@ pub struct Start<'a> {
     pub accept_risk: Option<String>,
     /// The physician accepts treating under the product's minimum age.
     pub accept_age: Option<String>,
-    /// Who starts it.
-    pub by: &'a str,
+    /// The physician accepts starting without FEV1 or asthma status.
+    pub accept_missing: Option<String>,
     /// Now.
     pub now: NaiveDateTime,
 }
@@ -412,19 +197,56 @@ pub enum NotStarted {
 }
 
 impl Ward {
-    /// Wraps an opened store.
-    pub fn new(store: Store) -> Ward {
-        Ward {
-            store,
+    /// Opens the record at `path` (it must exist and be a ritplan record).
+    pub fn open(path: &Path) -> Result<Ward, WardError> {
+        Ok(Ward {
+            store: Store::open(path)?,
             parsed: Parsed::default(),
-        }
+        })
+    }
+
+    /// Whether the record is a training record (its clock may be set with `RITPLAN_NOW`).
+    pub fn training(&self) -> bool {
+        self.store.meta().training
     }
 
     /// A patient, or an error naming the id.
     pub fn patient(&self, id: &str) -> Result<PatientRecord, WardError> {
+        let id = id.trim();
         self.store
             .patient(id)?
             .ok_or_else(|| WardError::Data(format!("no patient has the id {id:?}")))
+    }
+
+    /// Other patients with the same name (ignoring case and spacing) and date of birth.
+    pub fn lookalikes(&self, p: &PatientRecord) -> Result<Vec<PatientRecord>, WardError> {
+        let norm = |s: &str| {
+            s.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        };
+        Ok(self
+            .store
+            .patients()?
+            .into_iter()
+            .filter(|o| o.id != p.id && o.dob == p.dob && norm(&o.name) == norm(&p.name))
+            .collect())
+    }
+
+    /// Adds a patient (nurse or physician); returns the patients who look alike.
+    pub fn add_patient(
+        &mut self,
+        actor: &Actor,
+        p: &PatientRecord,
+        now: NaiveDateTime,
+    ) -> Result<Vec<PatientRecord>, WardError> {
+        actor.require(&[Role::Nurse, Role::Physician], "adding a patient")?;
+        let mut p = p.clone();
+        p.id = text::text("--id", &p.id)?;
+        p.name = text::text("--name", &p.name)?;
+        self.store.add_patient(&p, now, &actor.author())?;
+        self.lookalikes(&p)
     }
 
     /// Loads a course.
@@ -436,7 +258,7 @@ impl Ward {
         load_record(record, &mut self.parsed)
     }
 
-    /// The patient's other courses, with their states.
+    /// The patient's other courses, with their states; each verified.
     fn others(
         &mut self,
         patient: &str,
@@ -448,6 +270,7 @@ impl Ward {
                 continue;
             }
             let id = r.id;
+            self.store.verify_or_refuse(id)?;
             let l = load_record(r, &mut self.parsed)?;
             let state = replay_stored(l.ctx()?, &self.store.events(id)?);
             out.push((l, state));
@@ -455,8 +278,19 @@ impl Ward {
         Ok(out)
     }
 
-    /// A course with its events, state and the patient's other courses.
+    /// A course with its events, state and the patient's other courses, after verifying it and
+    /// them: nothing is decided on a record that was changed outside ritplan.
     pub fn view(&mut self, id: i64) -> Result<CourseView, WardError> {
+        if self.store.course(id)?.is_none() {
+            return Err(WardError::Data(format!("no course has the id {id}")));
+        }
+        self.store.verify_or_refuse(id)?;
+        self.view_unverified(id)
+    }
+
+    /// A course's view without verifying it first: for `course verify` and `course log`, which
+    /// show what is there.
+    pub fn view_unverified(&mut self, id: i64) -> Result<CourseView, WardError> {
         let loaded = self.load(id)?;
         let events = self.store.events(id)?;
         let state = replay_stored(loaded.ctx()?, &events);
@@ -481,9 +315,30 @@ impl Ward {
         ids.into_iter().map(|id| self.view(id)).collect()
     }
 
-    /// Starts a course: eligibility, the patient's active courses, the planner; then freezes
-    /// the template, the rules and the plan in the record.
-    pub fn start(&mut self, s: Start<'_>) -> Result<Result<Started, NotStarted>, WardError> {
+    /// Starts a course (nurse or physician; accepting a refused risk, an age under the
+    /// product's minimum or a missing lung function is a physician's): eligibility, the
+    /// patient's active courses, the planner; then freezes the template, the rules and the plan.
+    pub fn start(
+        &mut self,
+        actor: &Actor,
+        s: Start<'_>,
+    ) -> Result<Result<Started, NotStarted>, WardError> {
+        actor.require(&[Role::Nurse, Role::Physician], "starting a course")?;
+        let accept_risk = text::opt_text("--accept-risk", s.accept_risk.as_deref())?;
+        let accept_age = text::opt_text("--accept-age", s.accept_age.as_deref())?;
+        let accept_missing = text::opt_text("--accept-missing", s.accept_missing.as_deref())?;
+        for (flag, v) in [
+            ("--accept-risk", &accept_risk),
+            ("--accept-age", &accept_age),
+            ("--accept-missing", &accept_missing),
+        ] {
+            if v.is_some() {
+                actor.require(
+                    &[Role::Physician],
+                    &format!("{flag} (accepting for the patient)"),
+                )?;
+            }
+        }
         let p = self.patient(s.patient_id)?;
         let missing: Vec<&str> = s
             .policy
@@ -496,10 +351,10 @@ impl Ward {
             })
             .map(|r| r.describe())
             .collect();
-        if !missing.is_empty() {
+        if !missing.is_empty() && accept_missing.is_none() {
             let prov = &s.policy.eligibility.require_provenance;
             return Ok(Err(NotStarted::Eligibility(format!(
-                "the patient record lacks {} [{} {}] {}",
+                "the patient record lacks {} [{} {}] {}; a physician may accept it with --accept-missing REASON",
                 missing.join(" and "),
                 prov.evidence,
                 prov.certainty,
@@ -519,8 +374,9 @@ impl Ward {
             opens: s.calendar.opens,
             closes: s.calendar.closes,
             clinic_days: s.calendar.days.iter().map(|d| d.to_string()).collect(),
-            accept_risk: s.accept_risk.clone(),
-            accept_age: s.accept_age.clone(),
+            accept_risk,
+            accept_age,
+            accept_missing: accept_missing.filter(|_| !missing.is_empty()),
         };
         let plan = match lay_plan(s.template, s.catalog, s.policy, &inputs)? {
             Ok(p) => p,
@@ -568,18 +424,84 @@ impl Ward {
             plan_json: json(&plan)?,
             inputs_json: json(&inputs)?,
         };
-        let id = self.store.add_course(&record, s.now, s.by)?;
+        let id = self.store.add_course(&record, s.now, &actor.author())?;
         Ok(Ok(Started { id, plan }))
     }
 
-    /// Records one event: checked against the course's state and the patient's other courses
-    /// inside the store's transaction, so that nothing is written when it is refused, two
-    /// nurses cannot both give the same dose, and two courses of one patient are not dosed
-    /// within the rules' spacing.
+    /// Whether `actor` may record `what` on the course whose events are `events`: the role each
+    /// entry needs (a refusal names it).
+    fn authorise(
+        &self,
+        actor: &Actor,
+        events: &[StoredEvent],
+        what: &Record,
+    ) -> Result<(), WardError> {
+        let clinical = [Role::Nurse, Role::Physician];
+        match what {
+            Record::Give {
+                proposed,
+                checked_by,
+                ..
+            } => {
+                actor.require(&clinical, "giving a dose")?;
+                if proposed.override_reason.is_some() {
+                    actor.require(&[Role::Physician], "give --override (a different dose)")?;
+                }
+                if let Some(c) = checked_by {
+                    if c.staff.id == actor.staff.id {
+                        return Err(WardError::Forbidden(
+                            "the second check must be made by another person (--checked-by)".into(),
+                        ));
+                    }
+                    c.require(&clinical, "checking a dose (--checked-by)")?;
+                } else if auth::Settings::load(&self.store)?.second_check {
+                    return Err(WardError::Forbidden(
+                        "this clinic's settings require a second person to check every dose: give --checked-by ID".into(),
+                    ));
+                }
+                Ok(())
+            }
+            Record::Event(EventKind::PhysicianReview { decision, .. }) => actor.require(
+                &[Role::Physician],
+                &format!("a physician review (--decision {decision})"),
+            ),
+            Record::Event(EventKind::Correction { corrects, .. }) => {
+                let target = events.iter().find(|e| e.event.seq == *corrects);
+                let decisive = target.is_some_and(|t| {
+                    matches!(
+                        t.event.kind,
+                        EventKind::SystemicReaction { .. } | EventKind::PhysicianReview { .. }
+                    )
+                });
+                if decisive {
+                    return actor.require(
+                        &[Role::Physician],
+                        "correcting a systemic reaction or a physician's review",
+                    );
+                }
+                actor.require(&clinical, "correcting an entry")?;
+                let own = target.is_some_and(|t| t.staff_id.as_deref() == Some(&actor.staff.id));
+                if actor.role == Role::Nurse && target.is_some() && !own {
+                    return Err(WardError::Forbidden(format!(
+                        "a nurse may correct only their own entries; event #{corrects} was recorded by {}; a physician may correct it",
+                        target.map_or("someone else", |t| t.event.by.as_str())
+                    )));
+                }
+                Ok(())
+            }
+            Record::Event(_) => actor.require(&clinical, "recording on a course"),
+        }
+    }
+
+    /// Records one event, as `actor`: their role is checked, the course and the patient's other
+    /// courses are verified, and the event is checked against the course's state and the
+    /// patient's other courses inside the store's transaction, so that nothing is written when
+    /// it is refused, two nurses cannot both give the same dose, and two courses of one patient
+    /// are not dosed within the rules' spacing.
     pub fn record(
         &mut self,
+        actor: &Actor,
         id: i64,
-        by: &str,
         at: NaiveDateTime,
         now: NaiveDateTime,
         what: Record,
@@ -590,18 +512,62 @@ impl Ward {
                 at.format("%Y-%m-%d %H:%M")
             )));
         }
-        let late_entered = now - at > chrono::Duration::minutes(5);
-        let loaded = self.load(id)?;
-        let patient_id = loaded.record.patient_id.clone();
-        // The other courses' frozen copies, parsed before the transaction takes its lock.
-        let mut others: Vec<Loaded> = Vec::new();
-        for r in self.store.courses_of(&patient_id)? {
-            if r.id != id {
-                others.push(load_record(r, &mut self.parsed)?);
+        let what = match what {
+            Record::Event(kind) => Record::Event(text::event(kind)?),
+            Record::Give {
+                proposed,
+                lot,
+                site,
+                patient,
+                checked_by,
+            } => {
+                let mut proposed = proposed;
+                proposed.override_reason =
+                    text::opt_text("--override", proposed.override_reason.as_deref())?;
+                Record::Give {
+                    proposed,
+                    lot: text::opt_text("--lot", lot.as_deref())?,
+                    site: text::opt_text("--site", site.as_deref())?,
+                    patient: text::text("--patient", &patient)?,
+                    checked_by,
+                }
             }
+        };
+        let late_entered = now - at > chrono::Duration::minutes(5);
+        let record = self
+            .store
+            .course(id)?
+            .ok_or_else(|| WardError::Data(format!("no course has the id {id}")))?;
+        if let Record::Give { patient, .. } = &what
+            && *patient != record.patient_id
+        {
+            let other = self.store.patient(patient)?;
+            return Err(WardError::Forbidden(format!(
+                "wrong patient: course {id} is {}'s ({}), not {}; nothing was recorded",
+                self.patient(&record.patient_id)
+                    .map(|p| p.name)
+                    .unwrap_or_default(),
+                record.patient_id,
+                match other {
+                    Some(o) => format!("{} ({})", o.name, o.id),
+                    None => format!("{patient:?}, which is no patient's id"),
+                }
+            )));
         }
+        self.store.verify_or_refuse(id)?;
+        let loaded = load_record(record, &mut self.parsed)?;
+        let patient_id = loaded.record.patient_id.clone();
+        self.authorise(actor, &self.store.events(id)?, &what)?;
+        // The other courses, verified, and their frozen copies parsed before the transaction
+        // takes its lock.
+        let others: Vec<Loaded> = self
+            .others(&patient_id, id)?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
         let ctx = loaded.ctx()?;
         let mut overridden = None;
+        let author = actor.author();
         let result = self.store.append(
             id,
             |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
@@ -617,6 +583,8 @@ impl Ward {
                         proposed,
                         lot,
                         site,
+                        checked_by,
+                        ..
                     } => {
                         let allowed = course::next(ctx, &state, at, &view).dosing;
                         let d = course::check_give(ctx, &state, &view, at, proposed)
@@ -636,6 +604,7 @@ impl Ward {
                             pef_percent: proposed.pef_percent,
                             screen_ok: proposed.screen_ok,
                             override_reason: proposed.override_reason.clone(),
+                            checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
                         }
                     }
                     Record::Event(kind) => {
@@ -647,7 +616,7 @@ impl Ward {
                 Ok(NewEvent {
                     kind,
                     at,
-                    by: by.to_string(),
+                    by: author.clone(),
                     recorded_at: now,
                     late_entered,
                 })
@@ -661,114 +630,38 @@ impl Ward {
         let view = self.view(id)?;
         let next = view.decide(now)?;
         let patient = self.store.patient(&patient_id)?;
+        let lookalikes = match &patient {
+            Some(p) => self.lookalikes(p)?,
+            None => Vec::new(),
+        };
         Ok(Recorded {
             event,
             patient,
+            lookalikes,
             view,
             next,
             overridden,
         })
     }
 
-    /// Every active course's sheet rows for `date`, made at `now`, with the patient and the
-    /// course; a patient's courses are laid one after the other so that two extracts keep their
-    /// spacing.
-    pub fn sheet(
-        &mut self,
-        date: NaiveDate,
-        now: NaiveDateTime,
-    ) -> Result<Vec<SheetLine>, WardError> {
-        let patients: BTreeMap<String, PatientRecord> = self
-            .store
-            .patients()?
-            .into_iter()
-            .map(|p| (p.id.clone(), p))
-            .collect();
-        let mut by_patient: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        for c in self.store.courses()? {
-            by_patient
-                .entry(c.patient_id.clone())
-                .or_default()
-                .push(c.id);
+    /// Who recorded an entry, as shown: the name, and "(unauthenticated)" for entries from
+    /// before staff accounts.
+    pub fn entry_author(e: &StoredEvent) -> String {
+        match &e.staff_id {
+            Some(id) => format!("{} ({id})", e.event.by),
+            None if matches!(e.event.kind, EventKind::Migrated { .. }) => e.event.by.clone(),
+            None => format!("{} (unauthenticated)", e.event.by),
         }
-        let mut lines = Vec::new();
-        for (pid, ids) in by_patient {
-            let mut planned: Vec<(i64, Vec<NaiveDateTime>)> = Vec::new();
-            for id in ids {
-                let mut v = self.view(id)?;
-                if v.state.inactive() {
-                    continue;
-                }
-                // The other courses' planned injections of the day count as injections.
-                for o in &mut v.patient.others {
-                    if let Some((_, times)) = planned.iter().find(|(c, _)| *c == o.course) {
-                        o.injections.extend(times.iter().copied());
-                    }
-                }
-                let ctx = v.loaded.ctx()?;
-                let rows = course::sheet_rows(ctx, &v.state, &v.patient, date, now);
-                planned.push((
-                    id,
-                    rows.iter()
-                        .filter(|r| r.dosing.is_some())
-                        .filter_map(|r| r.time.map(|t| NaiveDateTime::new(date, t)))
-                        .collect(),
-                ));
-                let name = patients
-                    .get(&pid)
-                    .map(|p| p.name.clone())
-                    .unwrap_or_default();
-                for row in rows {
-                    let vial = row
-                        .dosing
-                        .as_ref()
-                        .and_then(|d| v.loaded.template.vial(&d.vial));
-                    lines.push(SheetLine {
-                        course: id,
-                        patient: pid.clone(),
-                        name: name.clone(),
-                        vial_label: vial.map(|x| x.label.clone()),
-                        concentration: vial.map(|x| x.concentration.to_string()),
-                        cap: vial.map(|x| x.cap.clone()),
-                        evidence: v.loaded.template.evidence_label(),
-                        row,
-                    });
-                }
-            }
-        }
-        // DO NOT GIVE and observation rows first (no time, or the observation's end), then time.
-        lines.sort_by_key(|l| {
-            (
-                !(l.row.action.do_not_give()
-                    || l.row.action == course::ActionKind::ObservationNotClosed),
-                l.row.time,
-                l.course,
-            )
-        });
-        Ok(lines)
     }
-}
 
-/// One line of the day's sheet.
-#[derive(Serialize)]
-pub struct SheetLine {
-    /// Course id.
-    pub course: i64,
-    /// Patient id.
-    pub patient: String,
-    /// Patient name.
-    pub name: String,
-    /// The row.
-    #[serde(flatten)]
-    pub row: course::SheetRow,
-    /// Vial label.
-    pub vial_label: Option<String>,
-    /// Cap colour.
-    pub cap: Option<String>,
-    /// Vial strength.
-    pub concentration: Option<String>,
-    /// The template's evidence label.
-    pub evidence: String,
+    /// The author of entries the record writes itself.
+    pub fn system_author() -> Author {
+        Author {
+            name: "ritplan".into(),
+            staff_id: None,
+            os_user: String::new(),
+        }
+    }
 }
 
 mod erased {

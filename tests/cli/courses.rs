@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::ritplan;
-use crate::ward::{Ward, hh};
+use crate::ward::{As, Ward, hh};
 
 #[test]
 fn an_uneventful_rush() {
@@ -105,6 +105,7 @@ fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
         ],
     );
     assert_eq!(w.next(&hh(8, 8, 0), &c)["action"], "physician_review");
+    w.fresh(As::Nurse, &hh(8, 8, 0));
     let before = w.bytes();
     let (code, _, err) = w.give(&hh(8, 8, 0), &c, 3, "0.1");
     assert_eq!(code, Some(1), "{err}");
@@ -124,6 +125,7 @@ fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
             "resolved with salbutamol",
         ],
     );
+    w.fresh(As::Nurse, &hh(8, 8, 0));
     let before = w.bytes();
     for (step, vol) in [(3, "0.1"), (2, "0.5"), (9, "0.6")] {
         let (code, _, _) = w.give(&hh(8, 8, 0), &c, step, vol);
@@ -143,6 +145,8 @@ fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
             &[
                 "give",
                 &c,
+                "--patient",
+                "P1",
                 "--step",
                 step,
                 "--volume",
@@ -250,6 +254,8 @@ fn recording_errors() {
         &[
             "give",
             &c,
+            "--patient",
+            "P1",
             "--step",
             "1",
             "--volume",
@@ -310,6 +316,8 @@ fn recording_errors() {
         &[
             "give",
             &c,
+            "--patient",
+            "P1",
             "--step",
             "1",
             "--volume",
@@ -361,18 +369,12 @@ fn bin() -> PathBuf {
     PathBuf::from(assert_cmd::cargo::cargo_bin!("ritplan"))
 }
 
-fn note_cmd(db: &Path, course: &str, who: &str, i: usize) -> Command {
+fn note_cmd(w: &Ward, course: &str, who: &str, i: usize) -> Command {
     let mut c = Command::new(bin());
-    c.env("RITPLAN_DB", db)
+    c.env("RITPLAN_DB", &w.db)
         .env("RITPLAN_NOW", "2026-12-07T08:00")
-        .args([
-            "note",
-            course,
-            "--text",
-            &format!("note {i} from {who}"),
-            "--by",
-            who,
-        ])
+        .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
+        .args(["note", course, "--text", &format!("note {i} from {who}")])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     c
@@ -383,26 +385,23 @@ fn several_nurses_recording_at_once_lose_nothing() {
     let w = Ward::new();
     let c = w.rush_course();
     let nurses = ["RN A", "RN B", "RN C", "RN D"];
+    w.login(As::Nurse, "2026-12-07T08:00");
     let per = 15;
-    let handles: Vec<_> = nurses
-        .iter()
-        .map(|who| {
-            let (db, c, who) = (w.db.clone(), c.clone(), who.to_string());
-            std::thread::spawn(move || {
+    std::thread::scope(|scope| {
+        for who in nurses {
+            let (w, c) = (&w, &c);
+            scope.spawn(move || {
                 for i in 0..per {
-                    let out = note_cmd(&db, &c, &who, i).output().expect("spawn");
+                    let out = note_cmd(w, c, who, i).output().expect("spawn");
                     assert!(
                         out.status.success(),
                         "{}",
                         String::from_utf8_lossy(&out.stderr)
                     );
                 }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.join().expect("thread");
-    }
+            });
+        }
+    });
     let log: Value =
         serde_json::from_str(&w.ok("2026-12-07T08:00", &["course", "log", &c, "--json"]))
             .expect("json");
@@ -427,9 +426,20 @@ fn several_nurses_recording_at_once_lose_nothing() {
             let mut cmd = Command::new(bin());
             cmd.env("RITPLAN_DB", &w.db)
                 .env("RITPLAN_NOW", "2026-12-07T08:00")
+                .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
                 .args([
-                    "give", &c, "--step", "1", "--volume", "0.1", "--by", "RN A", "--pef", "95",
-                    "--screen", "ok",
+                    "give",
+                    &c,
+                    "--patient",
+                    "P1",
+                    "--step",
+                    "1",
+                    "--volume",
+                    "0.1",
+                    "--pef",
+                    "95",
+                    "--screen",
+                    "ok",
                 ])
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
@@ -448,12 +458,11 @@ fn several_nurses_recording_at_once_lose_nothing() {
 fn a_process_killed_mid_write_leaves_a_sound_database() {
     let w = Ward::new();
     let c = w.rush_course();
+    w.login(As::Nurse, "2026-12-07T08:00");
     // Kill recording processes at staggered moments, from before they open the database to
     // after they commit.
     for i in 0..40u64 {
-        let mut child = note_cmd(&w.db, &c, "RN K", i as usize)
-            .spawn()
-            .expect("spawn");
+        let mut child = note_cmd(&w, &c, "RN K", i as usize).spawn().expect("spawn");
         std::thread::sleep(std::time::Duration::from_micros((i * 397) % 6000));
         let _ = child.kill();
         let _ = child.wait();

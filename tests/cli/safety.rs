@@ -49,6 +49,7 @@ fn review(
 
 /// A refused command: exit 1, the message contains `needle`, and not a byte changed.
 fn refused(w: &Ward, now: &str, args: &[&str], needle: &str) {
+    w.ready(now, args);
     let before = w.bytes();
     let (code, out, err) = w.run(now, args);
     assert_eq!(code, Some(1), "{args:?}: {out}{err}");
@@ -58,7 +59,17 @@ fn refused(w: &Ward, now: &str, args: &[&str], needle: &str) {
 
 fn give_args<'a>(c: &'a str, step: &'a str, vol: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut a = vec![
-        "give", c, "--step", step, "--volume", vol, "--by", "RN Li", "--pef", "95", "--screen",
+        "give",
+        c,
+        "--patient",
+        "P1",
+        "--step",
+        step,
+        "--volume",
+        vol,
+        "--pef",
+        "95",
+        "--screen",
         "ok",
     ];
     a.extend_from_slice(extra);
@@ -574,6 +585,8 @@ fn the_patient_not_the_course_is_the_unit_of_safety() {
             clinic,
             "give",
             &b,
+            "--patient",
+            "P1",
             "--step",
             "1",
             "--volume",

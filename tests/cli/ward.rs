@@ -1,35 +1,273 @@
-//! A temporary ward: a database, the real binary, and helpers that act as a nurse would.
+//! A temporary ward: a training record, the real binary, three staff members each logged in
+//! with their own session folder, and helpers that act as a nurse would.
 
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::Stdio;
 
 use serde_json::Value;
 
 use crate::ritplan;
 
+/// Who runs a command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum As {
+    /// `rn.li`, "RN Li".
+    Nurse,
+    /// `dr.wang`, "Dr Wang".
+    Physician,
+    /// `admin`.
+    Admin,
+}
+
+impl As {
+    pub fn id(self) -> &'static str {
+        match self {
+            As::Nurse => "rn.li",
+            As::Physician => "dr.wang",
+            As::Admin => "admin",
+        }
+    }
+
+    pub fn password(self) -> &'static str {
+        match self {
+            As::Nurse => "nurse-password-1",
+            As::Physician => "doctor-password-1",
+            As::Admin => "admin-password-1",
+        }
+    }
+}
+
 pub struct Ward {
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     pub db: PathBuf,
+    /// When each staff member last used their session (as far as the tests know).
+    used: std::sync::Mutex<Vec<(As, String)>>,
+}
+
+impl Default for Ward {
+    fn default() -> Self {
+        Ward::new()
+    }
+}
+
+/// What a command does that only a physician may: the test helper runs it as the physician.
+fn physicians(args: &[&str]) -> bool {
+    let by_doctor = args
+        .windows(2)
+        .any(|w| w[0] == "--by" && w[1].starts_with("Dr"));
+    by_doctor
+        || args.first() == Some(&"review")
+        || args.iter().any(|a| {
+            matches!(
+                *a,
+                "--override" | "--accept-risk" | "--accept-age" | "--accept-missing"
+            )
+        })
+}
+
+/// The arguments without `--by NAME` (the login says who records).
+fn without_by<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut skip = false;
+    for a in args {
+        if skip {
+            skip = false;
+        } else if *a == "--by" {
+            skip = true;
+        } else {
+            out.push(*a);
+        }
+    }
+    out
 }
 
 impl Ward {
+    /// A new training record with an admin, a nurse and a physician, logged in.
     pub fn new() -> Ward {
         let dir = tempfile::tempdir().expect("tmp");
         let db = dir.path().join("ward.db");
-        Ward { _dir: dir, db }
+        let w = Ward {
+            dir,
+            db,
+            used: std::sync::Mutex::new(Vec::new()),
+        };
+        let now = "2026-10-01T08:00";
+        w.secret_ok(
+            As::Admin,
+            now,
+            &[
+                "init",
+                "--admin",
+                "admin",
+                "--name",
+                "Ward Admin",
+                "--training",
+                "--password-stdin",
+            ],
+            As::Admin.password(),
+        );
+        for (who, name, role) in [
+            (As::Nurse, "RN Li", "nurse"),
+            (As::Physician, "Dr Wang", "physician"),
+        ] {
+            w.secret_ok(
+                As::Admin,
+                now,
+                &[
+                    "staff",
+                    "add",
+                    "--id",
+                    who.id(),
+                    "--name",
+                    name,
+                    "--role",
+                    role,
+                    "--password-stdin",
+                ],
+                who.password(),
+            );
+        }
+        w.run_as(
+            As::Admin,
+            now,
+            &["settings", "set", "idle_timeout_min", "720"],
+        );
+        for who in [As::Nurse, As::Physician] {
+            w.login(who, now);
+        }
+        w
     }
 
-    pub fn run(&self, now: &str, args: &[&str]) -> (Option<i32>, String, String) {
-        let out = ritplan()
+    /// The session folder of one staff member.
+    pub fn sessions(&self, who: As) -> PathBuf {
+        self.dir.path().join(format!("run-{}", who.id()))
+    }
+
+    /// Runs with `secret` on standard input.
+    pub fn run_secret(
+        &self,
+        who: As,
+        now: &str,
+        args: &[&str],
+        secret: &str,
+    ) -> (Option<i32>, String, String) {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ritplan"))
+            .env_remove("RITPLAN_DB")
             .env("RITPLAN_DB", &self.db)
             .env("RITPLAN_NOW", now)
+            .env("XDG_RUNTIME_DIR", self.sessions(who))
+            .env("NO_COLOR", "1")
             .args(args)
-            .output()
-            .expect("run");
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{secret}\n").as_bytes())
+            .expect("write");
+        let out = child.wait_with_output().expect("wait");
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
             String::from_utf8_lossy(&out.stderr).into_owned(),
         )
+    }
+
+    fn secret_ok(&self, who: As, now: &str, args: &[&str], secret: &str) {
+        let (code, out, err) = self.run_secret(who, now, args, secret);
+        assert_eq!(code, Some(0), "{args:?}: {out}{err}");
+    }
+
+    /// Logs a staff member in at `now`.
+    pub fn login(&self, who: As, now: &str) {
+        self.secret_ok(
+            who,
+            now,
+            &["login", who.id(), "--password-stdin"],
+            who.password(),
+        );
+        self.mark(who, now);
+    }
+
+    fn mark(&self, who: As, now: &str) {
+        let mut used = self.used.lock().expect("lock");
+        used.retain(|(w, _)| *w != who);
+        used.push((who, now.to_string()));
+    }
+
+    /// Logs `who` in again if their session would have ended by `now` (the tests jump days):
+    /// call it before taking a snapshot that a refused command must leave unchanged.
+    pub fn fresh(&self, who: As, now: &str) {
+        let t = |s: &str| chrono::NaiveDateTime::parse_from_str(&s[..16], "%Y-%m-%dT%H:%M").ok();
+        let last = self
+            .used
+            .lock()
+            .expect("lock")
+            .iter()
+            .find(|(w, _)| *w == who)
+            .map(|(_, t)| t.clone());
+        let stale = match (last.as_deref().and_then(t), t(now)) {
+            (Some(l), Some(n)) => n - l > chrono::Duration::minutes(600),
+            _ => true,
+        };
+        if stale {
+            self.login(who, now);
+        }
+    }
+
+    /// [`Ward::fresh`] for whoever [`Ward::run`] would run `args` as.
+    pub fn ready(&self, now: &str, args: &[&str]) {
+        self.fresh(
+            if physicians(args) {
+                As::Physician
+            } else {
+                As::Nurse
+            },
+            now,
+        );
+    }
+
+    /// Runs a command as `who`, logging in first if their session would have ended (the tests
+    /// jump days and weeks).
+    pub fn run_as(&self, who: As, now: &str, args: &[&str]) -> (Option<i32>, String, String) {
+        if who != As::Admin {
+            self.fresh(who, now);
+        }
+        let go = || {
+            let out = ritplan()
+                .env("RITPLAN_DB", &self.db)
+                .env("RITPLAN_NOW", now)
+                .env("XDG_RUNTIME_DIR", self.sessions(who))
+                .args(args)
+                .output()
+                .expect("run");
+            (
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout).into_owned(),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            )
+        };
+        let result = go();
+        if result.0 == Some(0) {
+            self.mark(who, now);
+        }
+        result
+    }
+
+    /// Runs a command as the nurse, or as the physician for what only a physician does (a
+    /// review, an override, an accepted risk, or `--by 'Dr ...'`); `--by` is dropped.
+    pub fn run(&self, now: &str, args: &[&str]) -> (Option<i32>, String, String) {
+        let who = if physicians(args) {
+            As::Physician
+        } else {
+            As::Nurse
+        };
+        self.run_as(who, now, &without_by(args))
     }
 
     pub fn ok(&self, now: &str, args: &[&str]) -> String {
@@ -128,23 +366,32 @@ impl Ward {
         step: u64,
         volume: &str,
     ) -> (Option<i32>, String, String) {
+        let patient = self.patient_of(now, course);
         self.run(
             now,
             &[
                 "give",
                 course,
+                "--patient",
+                &patient,
                 "--step",
                 &step.to_string(),
                 "--volume",
                 volume,
-                "--by",
-                "RN Li",
                 "--pef",
                 "95",
                 "--screen",
                 "ok",
             ],
         )
+    }
+
+    /// The patient of a course, as `next` names them.
+    pub fn patient_of(&self, now: &str, course: &str) -> String {
+        let (_, out, err) = self.run(now, &["next", course, "--json"]);
+        let v: Value =
+            serde_json::from_str(&out).unwrap_or_else(|_| panic!("next {course}: {err}"));
+        v["patient"]["id"].as_str().expect("patient id").to_string()
     }
 
     /// Gives whatever `next` allows at `now` and ends its observation at its earliest end

@@ -1,0 +1,353 @@
+//! `ritplan init`, `login`, `logout`, `whoami`, `staff`, `settings` and `verify`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::session::{self, os_user, read_secret};
+use super::{CliError, write_json};
+use crate::render::table;
+use crate::ward::{NewStaff, Role, SETTING_KEYS, Ward};
+
+/// `ritplan init` arguments.
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The first account: an admin, who then adds the nurses and physicians.
+    #[arg(long, value_name = "ID")]
+    admin: String,
+    /// The admin's name.
+    #[arg(long)]
+    name: String,
+    /// A training record: its clock may be set with RITPLAN_NOW, and every output says so.
+    #[arg(long)]
+    training: bool,
+    /// Read the admin's password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// Creates a record, its key file and heads folder, and its admin, logged in.
+pub(super) fn init(
+    path: &std::path::Path,
+    a: &InitArgs,
+    now: chrono::NaiveDateTime,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let secret = read_secret("Password for the new admin account: ", a.password_stdin)?;
+    let admin = NewStaff {
+        id: a.admin.clone(),
+        name: a.name.clone(),
+        role: Role::Admin,
+        secret,
+    };
+    let (ward, actor, token) = Ward::init(path, a.training, admin, &os_user(), now)?;
+    session::save(&ward, &token)?;
+    writeln!(out, "{}", path.display())?;
+    writeln!(
+        err,
+        "Created the record {} with its key file {} and heads folder {}: back up all three together. {} ({}) is its admin and is logged in.{}",
+        path.display(),
+        crate::store::keyed::key_path(path).display(),
+        crate::store::keyed::heads_path(path).display(),
+        actor.staff.name,
+        actor.staff.id,
+        if a.training {
+            " This is a TRAINING record: its clock may be set with RITPLAN_NOW."
+        } else {
+            ""
+        }
+    )?;
+    Ok(())
+}
+
+/// `ritplan login ID`.
+pub(super) fn login(
+    ward: &Ward,
+    id: &str,
+    password_stdin: bool,
+    now: chrono::NaiveDateTime,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let secret = read_secret(&format!("Password for {id}: "), password_stdin)?;
+    let (actor, token) = ward.login(id, &secret, &os_user(), now)?;
+    session::save(ward, &token)?;
+    let s = ward.settings()?;
+    writeln!(
+        out,
+        "logged in as {} ({}, {}); the session ends after {} minutes without use or with `ritplan logout`",
+        actor.staff.name, actor.staff.id, actor.role, s.idle_timeout_min
+    )?;
+    Ok(())
+}
+
+/// `ritplan logout`.
+pub(super) fn logout(ward: &Ward, out: &mut dyn Write) -> Result<(), CliError> {
+    if let Some(token) = session::load(ward)? {
+        ward.logout(&token)?;
+    }
+    session::remove(ward)?;
+    writeln!(out, "logged out")?;
+    Ok(())
+}
+
+/// `ritplan whoami`.
+pub(super) fn whoami(
+    ward: &Ward,
+    json: bool,
+    now: chrono::NaiveDateTime,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let actor = session::actor(ward, now)?;
+    if json {
+        #[derive(Serialize)]
+        struct Who<'a> {
+            id: &'a str,
+            name: &'a str,
+            role: Role,
+            os_user: &'a str,
+            record: &'a str,
+            training: bool,
+        }
+        return write_json(
+            out,
+            &Who {
+                id: &actor.staff.id,
+                name: &actor.staff.name,
+                role: actor.role,
+                os_user: &actor.os_user,
+                record: &ward.store.meta().record_id,
+                training: ward.training(),
+            },
+        );
+    }
+    writeln!(
+        out,
+        "{} ({}, {}) as {}",
+        actor.staff.name, actor.staff.id, actor.role, actor.os_user
+    )?;
+    Ok(())
+}
+
+/// `ritplan staff` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum StaffCommand {
+    /// Add a staff account (admin only); its password is read from the terminal or stdin.
+    #[command(
+        after_help = "Examples:\n  ritplan staff add --id rn.li --name 'Li Na, RN' --role nurse\n  printf 'a long password\\n' | ritplan staff add --id dr.wang --name 'Dr Wang' --role physician --password-stdin"
+    )]
+    Add {
+        /// Login id: letters, digits, '.', '_', '-', '@'.
+        #[arg(long)]
+        id: String,
+        /// Name, as recorded on every entry.
+        #[arg(long)]
+        name: String,
+        /// nurse | physician | admin
+        #[arg(long, value_parser = ["nurse", "physician", "admin"])]
+        role: String,
+        /// Read the new account's password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the staff accounts.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable an account (admin only): it can no longer log in; its entries stay.
+    Disable {
+        /// The account.
+        id: String,
+    },
+    /// Set a new password (an admin for anyone, anyone for themselves); unlocks the account.
+    Password {
+        /// The account.
+        id: String,
+        /// Read the new password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+pub(super) fn staff(
+    ward: &Ward,
+    cmd: StaffCommand,
+    now: chrono::NaiveDateTime,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    match cmd {
+        StaffCommand::List { json } => {
+            let list = ward.store.staff_list()?;
+            if json {
+                return write_json(out, &list);
+            }
+            let mut t = table(&["id", "name", "role", "state"], &[]);
+            for s in &list {
+                let state = if s.disabled {
+                    "disabled".to_string()
+                } else if s.locked_until.is_some_and(|u| u > now) {
+                    format!(
+                        "locked until {}",
+                        s.locked_until
+                            .map(|u| u.format("%H:%M").to_string())
+                            .unwrap_or_default()
+                    )
+                } else {
+                    "active".to_string()
+                };
+                t.add_row(vec![s.id.clone(), s.name.clone(), s.role.clone(), state]);
+            }
+            writeln!(out, "{t}")?;
+            Ok(())
+        }
+        StaffCommand::Add {
+            id,
+            name,
+            role,
+            password_stdin,
+        } => {
+            let actor = session::actor(ward, now)?;
+            let role: Role = role.parse().map_err(CliError::Usage)?;
+            let secret = read_secret(
+                &format!("Password for the new account {id}: "),
+                password_stdin,
+            )?;
+            ward.staff_add(
+                &actor,
+                NewStaff {
+                    id: id.clone(),
+                    name,
+                    role,
+                    secret,
+                },
+                now,
+            )?;
+            session::used(ward, &actor, now)?;
+            writeln!(out, "{}", id.trim())?;
+            Ok(())
+        }
+        StaffCommand::Disable { id } => {
+            let actor = session::actor(ward, now)?;
+            ward.staff_disable(&actor, &id)?;
+            session::used(ward, &actor, now)?;
+            writeln!(out, "{} disabled", id.trim())?;
+            Ok(())
+        }
+        StaffCommand::Password { id, password_stdin } => {
+            let actor = session::actor(ward, now)?;
+            let secret = read_secret(&format!("New password for {id}: "), password_stdin)?;
+            ward.staff_password(&actor, &id, &secret)?;
+            session::used(ward, &actor, now)?;
+            writeln!(out, "password of {} set", id.trim())?;
+            Ok(())
+        }
+    }
+}
+
+/// `ritplan settings` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum SettingsCommand {
+    /// Show the settings.
+    Show {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a setting (admin only).
+    Set {
+        /// credential | idle_timeout_min | lock_after_failures | lock_minutes | second_check
+        key: String,
+        /// The value.
+        value: String,
+    },
+}
+
+pub(super) fn settings(
+    ward: &Ward,
+    cmd: SettingsCommand,
+    now: chrono::NaiveDateTime,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let show = |s: &crate::ward::Settings, out: &mut dyn Write| -> Result<(), CliError> {
+        let value = serde_json::to_value(s).map_err(|e| CliError::Data(e.to_string()))?;
+        let mut t = table(&["setting", "value", "meaning"], &[]);
+        for (k, what) in SETTING_KEYS {
+            let v = match &value[k] {
+                serde_json::Value::Bool(b) => if *b { "required" } else { "off" }.to_string(),
+                serde_json::Value::String(x) => x.clone(),
+                other => other.to_string(),
+            };
+            t.add_row(vec![k.to_string(), v, what.to_string()]);
+        }
+        writeln!(out, "{t}")?;
+        Ok(())
+    };
+    match cmd {
+        SettingsCommand::Show { json } => {
+            let s = ward.settings()?;
+            if json {
+                return write_json(out, &s);
+            }
+            show(&s, out)
+        }
+        SettingsCommand::Set { key, value } => {
+            let actor = session::actor(ward, now)?;
+            let s = ward.set_setting(&actor, &key, &value, now)?;
+            session::used(ward, &actor, now)?;
+            show(&s, out)
+        }
+    }
+}
+
+/// `ritplan verify`: the whole record.
+pub(super) fn verify(ward: &Ward, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    let v = ward.store.verify_all()?;
+    if json {
+        write_json(out, &v)?;
+    } else {
+        writeln!(
+            out,
+            "record: {} courses, {} events; {}",
+            v.courses.len(),
+            v.courses.iter().map(|c| c.events).sum::<usize>(),
+            if v.intact {
+                "intact"
+            } else {
+                "DOES NOT VERIFY"
+            }
+        )?;
+        for p in &v.problems {
+            writeln!(out, "  ! {p}")?;
+        }
+        for c in &v.courses {
+            for p in &c.problems {
+                writeln!(out, "  ! {p}")?;
+            }
+            for n in &c.notes {
+                writeln!(out, "  - {n}")?;
+            }
+        }
+    }
+    if v.intact {
+        Ok(())
+    } else {
+        Err(CliError::Data(
+            "the record does not verify: see the problems above; restore it from a backup, and keep the damaged copy for investigation".into(),
+        ))
+    }
+}
+
+/// The path of the record: --db, else RITPLAN_DB, else the platform data directory.
+pub(super) fn record_path(db: Option<&PathBuf>) -> Result<PathBuf, CliError> {
+    db.cloned()
+        .or_else(|| {
+            std::env::var_os("RITPLAN_DB")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(crate::store::default_path)
+        .ok_or_else(|| CliError::Usage("no database path: give --db PATH or set RITPLAN_DB".into()))
+}

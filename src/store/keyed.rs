@@ -1,0 +1,404 @@
+//! What makes the record tamper-evident: a secret key kept outside the database, HMAC-SHA-256
+//! over every row that decides a dose, and the head of each chain written outside the database
+//! as well, so that deleting the last events is seen.
+//!
+//! Files beside the record `ward.db` (all mode 0600, in a folder the OS user owns):
+//! - `ward.db.key`: 32 random bytes, hex. Created with the record; back it up with it. Without
+//!   it nothing can be verified, and ritplan refuses to open the record.
+//! - `ward.db.heads/`: one file per course chain (`course-12`: the number of events and the MAC
+//!   of the last) and `record` (how many patients, courses and staff accounts). A head only ever
+//!   moves forward: a head ahead of the database means rows were deleted.
+
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::StoreError;
+
+/// The record's secret key.
+#[derive(Clone)]
+pub struct Key([u8; 32]);
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(..)")
+    }
+}
+
+/// Where the key of a record at `db` lives.
+pub fn key_path(db: &Path) -> PathBuf {
+    sibling(db, ".key")
+}
+
+/// Where the heads of a record at `db` live.
+pub fn heads_path(db: &Path) -> PathBuf {
+    sibling(db, ".heads")
+}
+
+fn sibling(db: &Path, suffix: &str) -> PathBuf {
+    let mut s = db.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// Random bytes from the operating system.
+pub fn random<const N: usize>() -> Result<[u8; N], StoreError> {
+    let mut b = [0u8; N];
+    getrandom::fill(&mut b).map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    let s = s.trim();
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Creates `path` exclusively (never following or replacing what is there), mode 0600.
+pub fn create_private(path: &Path) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NOFOLLOW: a symlink planted at the name is refused, not followed.
+        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    o.open(path)
+}
+
+/// Writes `bytes` to `path` atomically and privately: a temporary file with a random name beside
+/// it, created exclusively with mode 0600 (a symlink planted there is never followed), synced,
+/// then renamed over `path`.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tag = random::<8>().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let tmp = dir.join(format!(".{name}.{}.tmp", hex(&tag)));
+    let mut f = create_private(&tmp)?;
+    let written = f.write_all(bytes).and_then(|()| f.sync_all());
+    drop(f);
+    written
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
+impl Key {
+    /// Creates a new key file for the record at `db`; refuses if one exists.
+    pub fn create(db: &Path) -> Result<Key, StoreError> {
+        let path = key_path(db);
+        let key = Key(random::<32>()?);
+        let mut f = create_private(&path).map_err(|e| StoreError::Open {
+            path: path.clone(),
+            message: format!("cannot create the key file: {e}"),
+        })?;
+        f.write_all(format!("{}\n", hex(&key.0)).as_bytes())
+            .and_then(|()| f.sync_all())
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        Ok(key)
+    }
+
+    /// Reads the key file of the record at `db`.
+    pub fn load(db: &Path) -> Result<Key, StoreError> {
+        let path = key_path(db);
+        let mut text = String::new();
+        File::open(&path)
+            .and_then(|mut f| f.read_to_string(&mut text))
+            .map_err(|e| StoreError::Open {
+                path: path.clone(),
+                message: format!(
+                    "the record's key file cannot be read ({e}); it is created with the record and must be restored from the backup made with it"
+                ),
+            })?;
+        let bytes = unhex(&text)
+            .filter(|b| b.len() == 32)
+            .ok_or_else(|| StoreError::Open {
+                path: path.clone(),
+                message: "the key file is not 64 hexadecimal digits".into(),
+            })?;
+        let mut k = [0u8; 32];
+        k.copy_from_slice(&bytes);
+        Ok(Key(k))
+    }
+
+    /// HMAC-SHA-256 over the parts, each length-prefixed, in hex.
+    pub fn mac(&self, parts: &[&str]) -> String {
+        // HMAC accepts a key of any length; 32 bytes cannot fail.
+        let Ok(mut m) = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        for p in parts {
+            m.update(&(p.len() as u64).to_le_bytes());
+            m.update(p.as_bytes());
+        }
+        hex(&m.finalize().into_bytes())
+    }
+}
+
+/// The head of one chain: how many entries, and the MAC of the last.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    /// Entries.
+    pub count: u64,
+    /// The last entry's MAC (the course row's MAC for a course without events).
+    pub mac: String,
+}
+
+/// How many rows the record held at the last write.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Patients.
+    pub patients: u64,
+    /// Courses.
+    pub courses: u64,
+    /// Staff accounts.
+    pub staff: u64,
+}
+
+/// The head files of a record.
+#[derive(Clone, Debug)]
+pub struct Heads {
+    dir: PathBuf,
+}
+
+impl Heads {
+    /// The heads folder of the record at `db`.
+    pub fn of(db: &Path) -> Heads {
+        Heads {
+            dir: heads_path(db),
+        }
+    }
+
+    /// Creates the folder (mode 0700).
+    pub fn create(&self) -> std::io::Result<()> {
+        let mut b = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        b.create(&self.dir)
+    }
+
+    /// Whether the folder exists.
+    pub fn exists(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    fn lock(&self) -> std::io::Result<File> {
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(".lock"))?;
+        f.lock()?;
+        Ok(f)
+    }
+
+    fn read_file(&self, name: &str) -> std::io::Result<Option<String>> {
+        match std::fs::read_to_string(self.dir.join(name)) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The head of a course's chain, if written.
+    pub fn course(&self, id: i64) -> std::io::Result<Option<Head>> {
+        Ok(self.read_file(&format!("course-{id}"))?.and_then(|s| {
+            let (count, mac) = s.trim().split_once(' ')?;
+            Some(Head {
+                count: count.parse().ok()?,
+                mac: mac.to_string(),
+            })
+        }))
+    }
+
+    /// The courses that have a head file.
+    pub fn course_ids(&self) -> std::io::Result<Vec<i64>> {
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&self.dir)? {
+            let name = e?.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_prefix("course-").and_then(|n| n.parse().ok()) {
+                out.push(id);
+            }
+        }
+        out.sort_unstable();
+        Ok(out)
+    }
+
+    /// Moves a course's head forward (never back: a slower writer that committed earlier does
+    /// not overwrite a later head).
+    pub fn advance_course(&self, id: i64, head: &Head) -> std::io::Result<()> {
+        let _lock = self.lock()?;
+        if self.course(id)?.is_some_and(|h| h.count > head.count) {
+            return Ok(());
+        }
+        write_private(
+            &self.dir.join(format!("course-{id}")),
+            format!("{} {}\n", head.count, head.mac).as_bytes(),
+        )
+    }
+
+    /// The record's counts, if written.
+    pub fn counts(&self) -> std::io::Result<Option<Counts>> {
+        Ok(self.read_file("record")?.map(|s| {
+            let mut c = Counts::default();
+            for line in s.lines() {
+                if let Some((k, v)) = line.split_once(' ') {
+                    let v = v.trim().parse().unwrap_or(0);
+                    match k {
+                        "patients" => c.patients = v,
+                        "courses" => c.courses = v,
+                        "staff" => c.staff = v,
+                        _ => {}
+                    }
+                }
+            }
+            c
+        }))
+    }
+
+    /// Raises the record's counts to at least `c`.
+    pub fn advance_counts(&self, c: &Counts) -> std::io::Result<()> {
+        let _lock = self.lock()?;
+        let old = self.counts()?.unwrap_or_default();
+        let new = Counts {
+            patients: old.patients.max(c.patients),
+            courses: old.courses.max(c.courses),
+            staff: old.staff.max(c.staff),
+        };
+        if new == old && self.dir.join("record").exists() {
+            return Ok(());
+        }
+        write_private(
+            &self.dir.join("record"),
+            format!(
+                "patients {}\ncourses {}\nstaff {}\n",
+                new.patients, new.courses, new.staff
+            )
+            .as_bytes(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn macs_depend_on_the_key_and_on_every_part() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("r.db");
+        let k = Key::create(&db).expect("key");
+        assert!(Key::create(&db).is_err(), "never replaced");
+        let again = Key::load(&db).expect("load");
+        assert_eq!(k.mac(&["a", "b"]), again.mac(&["a", "b"]));
+        assert_ne!(k.mac(&["a", "b"]), k.mac(&["ab", ""]), "length-prefixed");
+        let other = Key::create(&dir.path().join("s.db")).expect("key");
+        assert_ne!(k.mac(&["a"]), other.mac(&["a"]));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(key_path(&db))
+                .expect("meta")
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn heads_only_move_forward() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let h = Heads::of(&dir.path().join("r.db"));
+        h.create().expect("dir");
+        h.advance_course(
+            3,
+            &Head {
+                count: 5,
+                mac: "m5".into(),
+            },
+        )
+        .expect("w");
+        h.advance_course(
+            3,
+            &Head {
+                count: 4,
+                mac: "m4".into(),
+            },
+        )
+        .expect("w");
+        assert_eq!(
+            h.course(3).expect("r"),
+            Some(Head {
+                count: 5,
+                mac: "m5".into()
+            })
+        );
+        assert_eq!(h.course_ids().expect("ids"), vec![3]);
+        h.advance_counts(&Counts {
+            patients: 2,
+            courses: 1,
+            staff: 1,
+        })
+        .expect("w");
+        h.advance_counts(&Counts {
+            patients: 1,
+            courses: 3,
+            staff: 0,
+        })
+        .expect("w");
+        assert_eq!(
+            h.counts().expect("r"),
+            Some(Counts {
+                patients: 2,
+                courses: 3,
+                staff: 1
+            })
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_planted_symlink_is_not_followed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let target = dir.path().join("victim");
+        std::fs::write(&target, b"precious").expect("w");
+        let link = dir.path().join("out.pdf");
+        std::os::unix::fs::symlink(&target, &link).expect("link");
+        assert!(create_private(&link).is_err());
+        write_private(&link, b"new").expect("rename replaces the link itself");
+        assert_eq!(std::fs::read(&target).expect("r"), b"precious");
+        assert_eq!(std::fs::read(&link).expect("r"), b"new");
+    }
+}

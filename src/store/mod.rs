@@ -1,0 +1,1304 @@
+//! The record store: SQLite (bundled), one file, created explicitly (`ritplan init`) with mode
+//! 0600, never by opening.
+//!
+//! - Patients, courses (each with a frozen copy of its template text, its rules files and its
+//!   plan, so later edits to `schedules/` or `rules/` never change a running course), staff
+//!   accounts, sessions, settings, and an **append-only** event log: SQL triggers refuse UPDATE
+//!   and DELETE on events, patients and courses.
+//! - Every row that decides a dose carries an HMAC-SHA-256 under a key kept outside the
+//!   database ([`keyed`]); each course's events are chained to one another and to the course row;
+//!   the heads of the chains are also written outside the database. [`Store::verify`] and
+//!   [`Store::verify_all`] recompute everything.
+//! - WAL mode and a busy timeout, and every append runs in one `BEGIN IMMEDIATE` transaction that
+//!   reads the course's events, lets the caller check the new event against them (and against
+//!   the patient's other courses, through [`TxView`]), and inserts it: two nurses recording at
+//!   once are serialised, and the second sees the first's record. A refused record writes
+//!   nothing.
+//! - Opening refuses a file that does not exist, is not an SQLite database, or is a database
+//!   ritplan did not create, before writing anything to it. A record of schema 1 is upgraded in
+//!   place: its unkeyed chains are verified first, and each course's keyed chain starts from a
+//!   migration event.
+//!
+//! The store decides nothing clinical: the check passed to [`Store::append`] does.
+
+pub mod keyed;
+mod migrate;
+mod staff;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::course::{Event, EventKind};
+use keyed::{Counts, Head, Heads, Key};
+pub use staff::{SessionRow, StaffRow};
+
+/// The schema version this code writes (SQLite `user_version`).
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// SQLite `application_id` of a ritplan record ("RITP").
+pub const APPLICATION_ID: i64 = 0x5249_5450;
+
+/// Schema 1: patients, courses, events with an unkeyed SHA-256 chain.
+const SCHEMA_1: &str = r#"
+CREATE TABLE patients (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    dob          TEXT NOT NULL,
+    weight_kg    TEXT NOT NULL,
+    sige         TEXT NOT NULL,
+    total_ige    TEXT NOT NULL,
+    fev1_percent TEXT,
+    asthma       TEXT,
+    beta_blocker INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    created_by   TEXT NOT NULL
+);
+CREATE TABLE courses (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    patient_id    TEXT NOT NULL REFERENCES patients(id),
+    template_id   TEXT NOT NULL,
+    rule_set      TEXT NOT NULL,
+    template_text TEXT NOT NULL,
+    rules_json    TEXT NOT NULL,
+    plan_json     TEXT NOT NULL,
+    inputs_json   TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT NOT NULL
+);
+CREATE TABLE events (
+    course_id    INTEGER NOT NULL REFERENCES courses(id),
+    seq          INTEGER NOT NULL,
+    body_json    TEXT NOT NULL,
+    happened_at  TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    recorded_by  TEXT NOT NULL,
+    late_entered INTEGER NOT NULL DEFAULT 0,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    PRIMARY KEY (course_id, seq)
+);
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: record a correction instead'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'events are append-only: record a correction instead'); END;
+CREATE TRIGGER courses_no_update BEFORE UPDATE ON courses
+BEGIN SELECT RAISE(ABORT, 'a course''s frozen template, rules and plan never change'); END;
+CREATE TRIGGER courses_no_delete BEFORE DELETE ON courses
+BEGIN SELECT RAISE(ABORT, 'courses are never deleted'); END;
+"#;
+
+/// Schema 2, the columns and tables: who recorded (staff account and OS user), MACs, staff,
+/// sessions, settings, and the record's identity.
+const SCHEMA_2: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE staff (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL,
+    disabled     INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    failures     INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    mac          TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    staff_id   TEXT NOT NULL REFERENCES staff(id),
+    os_user    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used  TEXT NOT NULL,
+    ended      INTEGER NOT NULL DEFAULT 0,
+    mac        TEXT NOT NULL
+);
+CREATE TABLE settings (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    changed_by TEXT NOT NULL,
+    mac        TEXT NOT NULL
+);
+ALTER TABLE patients ADD COLUMN created_by_staff TEXT;
+ALTER TABLE patients ADD COLUMN os_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE patients ADD COLUMN mac TEXT NOT NULL DEFAULT '';
+ALTER TABLE courses ADD COLUMN created_by_staff TEXT;
+ALTER TABLE courses ADD COLUMN os_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE courses ADD COLUMN keyed_from INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE courses ADD COLUMN mac TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN staff_id TEXT;
+ALTER TABLE events ADD COLUMN os_user TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN out_of_order INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX courses_patient ON courses(patient_id);
+"#;
+
+/// The row triggers of schema 2 (created after a migration has filled in the MACs).
+const TRIGGERS_2: &str = r#"
+DROP TRIGGER IF EXISTS courses_no_update;
+CREATE TRIGGER courses_no_update BEFORE UPDATE ON courses
+BEGIN SELECT RAISE(ABORT, 'a course''s frozen template, rules and plan never change'); END;
+CREATE TRIGGER patients_no_update BEFORE UPDATE ON patients
+BEGIN SELECT RAISE(ABORT, 'patients are never changed in place'); END;
+CREATE TRIGGER patients_no_delete BEFORE DELETE ON patients
+BEGIN SELECT RAISE(ABORT, 'patients are never deleted'); END;
+"#;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be created or opened.
+    #[error("cannot open the record database {path}: {message}")]
+    Open {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// There is no record at the path.
+    #[error(
+        "there is no record database at {0}: check --db or RITPLAN_DB, or create one with `ritplan init`"
+    )]
+    Missing(PathBuf),
+    /// The file is not a ritplan record; it was not changed.
+    #[error("{path} is not a ritplan record ({what}); it was not changed")]
+    Foreign {
+        /// Where.
+        path: PathBuf,
+        /// What it is.
+        what: String,
+    },
+    /// The database was written by a newer ritplan.
+    #[error(
+        "the record database is at schema version {found}; this ritplan knows up to {SCHEMA_VERSION}: upgrade ritplan"
+    )]
+    TooNew {
+        /// The version found.
+        found: i64,
+    },
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    /// A stored record could not be read back.
+    #[error("a stored record is unreadable: {0}")]
+    Corrupt(String),
+    /// The record fails verification.
+    #[error("{0}")]
+    Tampered(String),
+    /// No such record.
+    #[error("{0}")]
+    NotFound(String),
+    /// The record already exists.
+    #[error("{0}")]
+    Exists(String),
+    /// A file beside the record (the heads) could not be written.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Who writes a row: the name shown, the authenticated staff account, and the OS user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Author {
+    /// The name recorded (the staff member's name).
+    pub name: String,
+    /// The staff account (`None` only for the record's own upgrade).
+    pub staff_id: Option<String>,
+    /// The operating-system user who ran the command.
+    pub os_user: String,
+}
+
+/// The record's identity.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Meta {
+    /// A random id, tying sessions and the key file to this record.
+    pub record_id: String,
+    /// A training record: the clock may be set with `RITPLAN_NOW`.
+    pub training: bool,
+}
+
+/// A stored patient.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PatientRecord {
+    /// Clinic id.
+    pub id: String,
+    /// Name, as the clinic writes it.
+    pub name: String,
+    /// Date of birth.
+    pub dob: chrono::NaiveDate,
+    /// Weight, kg, as entered.
+    pub weight_kg: String,
+    /// Mite sIgE, as entered (may be censored).
+    pub sige: String,
+    /// Total IgE, as entered.
+    pub total_ige: String,
+    /// FEV1 % predicted.
+    pub fev1_percent: Option<String>,
+    /// Asthma control.
+    pub asthma: Option<String>,
+    /// Beta-blocker use.
+    pub beta_blocker: bool,
+}
+
+/// A course to create.
+#[derive(Clone, Debug)]
+pub struct NewCourse {
+    /// The patient.
+    pub patient_id: String,
+    /// Template id.
+    pub template_id: String,
+    /// Course rule set id.
+    pub rule_set: String,
+    /// The template's TOML text, frozen.
+    pub template_text: String,
+    /// The rules files, frozen: JSON object of file name → text.
+    pub rules_json: String,
+    /// The plan, frozen, as JSON.
+    pub plan_json: String,
+    /// The planner's inputs (start, calendar, pretreatment, accepted risk), as JSON.
+    pub inputs_json: String,
+}
+
+/// A stored course.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CourseRecord {
+    /// Course id.
+    pub id: i64,
+    /// Patient id.
+    pub patient_id: String,
+    /// Template id.
+    pub template_id: String,
+    /// Course rule set id.
+    pub rule_set: String,
+    /// Frozen template text.
+    #[serde(skip)]
+    pub template_text: String,
+    /// Frozen rules files (JSON object of name → text).
+    #[serde(skip)]
+    pub rules_json: String,
+    /// Frozen plan (JSON).
+    #[serde(skip)]
+    pub plan_json: String,
+    /// Planner inputs (JSON).
+    #[serde(skip)]
+    pub inputs_json: String,
+    /// When it was started.
+    pub created_at: NaiveDateTime,
+    /// Who started it.
+    pub created_by: String,
+}
+
+/// A stored event with its audit fields.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredEvent {
+    /// The event.
+    #[serde(flatten)]
+    pub event: Event,
+    /// The staff account that recorded it (`None`: before staff accounts; the name is not
+    /// authenticated).
+    pub staff_id: Option<String>,
+    /// The OS user who ran the command.
+    pub os_user: String,
+    /// When it was recorded.
+    pub recorded_at: NaiveDateTime,
+    /// Entered after the fact (`--at` in the past).
+    pub late_entered: bool,
+    /// Its time (or the time of recording) is earlier than the course's previous event's.
+    pub out_of_order: bool,
+    /// The previous event's MAC ("" or the course's MAC for the first).
+    pub prev_hash: String,
+    /// This event's MAC (a SHA-256 for events from before the keyed chain).
+    pub hash: String,
+}
+
+/// An event to append.
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    /// What happened.
+    pub kind: EventKind,
+    /// When it happened.
+    pub at: NaiveDateTime,
+    /// Who records it.
+    pub by: Author,
+    /// When it is recorded.
+    pub recorded_at: NaiveDateTime,
+    /// Entered after the fact.
+    pub late_entered: bool,
+}
+
+/// The outcome of [`Store::verify`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    /// Course id.
+    pub course: i64,
+    /// Events checked.
+    pub events: usize,
+    /// Whether every MAC, link and head holds.
+    pub intact: bool,
+    /// Each problem found.
+    pub problems: Vec<String>,
+    /// What is not a failure but worth knowing (events after the last head: a crash after a
+    /// commit).
+    pub notes: Vec<String>,
+}
+
+/// The outcome of [`Store::verify_all`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordVerification {
+    /// Every course.
+    pub courses: Vec<Verification>,
+    /// Problems outside the courses' chains: patients, staff, settings, sessions, counts.
+    pub problems: Vec<String>,
+    /// Whether everything holds.
+    pub intact: bool,
+}
+
+/// Why an append did not happen: the caller's check refused it, or the store failed.
+#[derive(Debug)]
+pub enum AppendError<E> {
+    /// The check refused the event; nothing was written.
+    Refused(E),
+    /// The store failed; nothing was written.
+    Store(StoreError),
+}
+
+impl<E> From<rusqlite::Error> for AppendError<E> {
+    fn from(e: rusqlite::Error) -> Self {
+        AppendError::Store(StoreError::Sql(e))
+    }
+}
+
+impl<E> From<StoreError> for AppendError<E> {
+    fn from(e: StoreError) -> Self {
+        AppendError::Store(e)
+    }
+}
+
+/// What a check may read inside an append's transaction.
+pub struct TxView<'a> {
+    conn: &'a Connection,
+}
+
+impl TxView<'_> {
+    /// A course's events, as committed before this transaction.
+    pub fn events(&self, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        Store::read_events(self.conn, course)
+    }
+
+    /// The ids of a patient's courses.
+    pub fn course_ids_of(&self, patient: &str) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id FROM courses WHERE patient_id = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([patient], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// The record store.
+pub struct Store {
+    conn: Connection,
+    key: Key,
+    heads: Heads,
+    meta: Meta,
+}
+
+const TIME: &str = "%Y-%m-%dT%H:%M:%S";
+
+fn time_text(t: NaiveDateTime) -> String {
+    t.format(TIME).to_string()
+}
+
+fn parse_time(s: &str) -> Result<NaiveDateTime, StoreError> {
+    NaiveDateTime::parse_from_str(s, TIME)
+        .map_err(|e| StoreError::Corrupt(format!("time {s:?}: {e}")))
+}
+
+fn flag(b: bool) -> &'static str {
+    if b { "1" } else { "0" }
+}
+
+/// One row of the events table, as stored.
+struct RawEvent {
+    seq: i64,
+    body: String,
+    happened: String,
+    recorded: String,
+    by: String,
+    late: bool,
+    prev: String,
+    hash: String,
+    staff_id: Option<String>,
+    os_user: String,
+    out_of_order: bool,
+    keyed: bool,
+}
+
+const EVENT_COLS: &str = "seq, body_json, happened_at, recorded_at, recorded_by, late_entered, prev_hash, hash, staff_id, os_user, out_of_order, keyed";
+
+impl RawEvent {
+    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+        Ok(RawEvent {
+            seq: r.get(0)?,
+            body: r.get(1)?,
+            happened: r.get(2)?,
+            recorded: r.get(3)?,
+            by: r.get(4)?,
+            late: r.get::<_, i64>(5)? != 0,
+            prev: r.get(6)?,
+            hash: r.get(7)?,
+            staff_id: r.get(8)?,
+            os_user: r.get(9)?,
+            out_of_order: r.get::<_, i64>(10)? != 0,
+            keyed: r.get::<_, i64>(11)? != 0,
+        })
+    }
+
+    /// The unkeyed hash of schema 1, chained to `prev`: every field, length-prefixed.
+    fn sha_hash(&self, course: i64) -> String {
+        let mut h = Sha256::new();
+        let (course, seq) = (course.to_string(), self.seq.to_string());
+        for part in [
+            &self.prev,
+            &course,
+            &seq,
+            &self.body,
+            &self.happened,
+            &self.recorded,
+            &self.by,
+            flag(self.late),
+        ] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        let mut out = String::with_capacity(64);
+        for b in h.finalize() {
+            let _ = write!(out, "{b:02x}");
+        }
+        out
+    }
+
+    /// The keyed MAC: every field, the link to the previous event and the course row's MAC.
+    fn mac(&self, key: &Key, course: i64, course_mac: &str) -> String {
+        let (course, seq) = (course.to_string(), self.seq.to_string());
+        key.mac(&[
+            "event",
+            course_mac,
+            &self.prev,
+            &course,
+            &seq,
+            &self.body,
+            &self.happened,
+            &self.recorded,
+            &self.by,
+            self.staff_id.as_deref().unwrap_or(""),
+            &self.os_user,
+            flag(self.late),
+            flag(self.out_of_order),
+        ])
+    }
+
+    fn load(conn: &Connection, course: i64) -> Result<Vec<RawEvent>, StoreError> {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {EVENT_COLS} FROM events WHERE course_id = ?1 ORDER BY seq"
+        ))?;
+        let rows = stmt.query_map([course], RawEvent::from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn decode(self) -> Result<StoredEvent, StoreError> {
+        let kind: EventKind = serde_json::from_str(&self.body)
+            .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))?;
+        Ok(StoredEvent {
+            event: Event {
+                seq: self.seq as u64,
+                at: parse_time(&self.happened)?,
+                by: self.by,
+                kind,
+            },
+            staff_id: self.staff_id,
+            os_user: self.os_user,
+            recorded_at: parse_time(&self.recorded)?,
+            late_entered: self.late,
+            out_of_order: self.out_of_order,
+            prev_hash: self.prev,
+            hash: self.hash,
+        })
+    }
+}
+
+/// The default database path: `$XDG_DATA_HOME/ritplan/ritplan.db`, else
+/// `$HOME/.local/share/ritplan/ritplan.db`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local").join("share"))
+        })?;
+    Some(base.join("ritplan").join("ritplan.db"))
+}
+
+/// What a file at the path is, looked at read-only.
+enum Identity {
+    Ritplan(i64),
+    Foreign(String),
+}
+
+fn identify(path: &Path) -> Result<Identity, StoreError> {
+    let conn = match Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            return Err(StoreError::Open {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            });
+        }
+    };
+    let probe = || -> rusqlite::Result<(i64, i64, Vec<String>)> {
+        let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let mut stmt =
+            conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?;
+        let tables = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((app, version, tables))
+    };
+    let (app, version, tables) = match probe() {
+        Ok(x) => x,
+        Err(_) => return Ok(Identity::Foreign("not an SQLite database".into())),
+    };
+    let ours = ["courses", "events", "patients"]
+        .iter()
+        .all(|t| tables.iter().any(|x| x == t));
+    Ok(match (app, version) {
+        (APPLICATION_ID, v) => Identity::Ritplan(v),
+        (0, 1) if ours => Identity::Ritplan(1),
+        (0, 0) if tables.is_empty() => {
+            Identity::Foreign("an empty database; create a record with `ritplan init`".into())
+        }
+        (0, _) => Identity::Foreign(format!(
+            "an SQLite database of another program (tables: {})",
+            if tables.is_empty() {
+                "none".to_string()
+            } else {
+                tables.join(", ")
+            }
+        )),
+        (other, _) => Identity::Foreign(format!(
+            "an SQLite database of another program (application id {other:#x})"
+        )),
+    })
+}
+
+impl Store {
+    fn connect(path: &Path) -> Result<Connection, StoreError> {
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| {
+                StoreError::Open {
+                    path: path.to_path_buf(),
+                    message: e.to_string(),
+                }
+            })?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(conn)
+    }
+
+    /// Creates a new record at `path` (its folder is created if needed): the database (mode
+    /// 0600), its key file and its heads folder. Refuses if anything is already there.
+    pub fn create(path: &Path, training: bool) -> Result<Store, StoreError> {
+        let open_err = |message: String| StoreError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
+        if path.exists() || keyed::key_path(path).exists() || keyed::heads_path(path).exists() {
+            return Err(StoreError::Exists(format!(
+                "{} (or its key file or heads folder) already exists: a record is never created over another",
+                path.display()
+            )));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        }
+        keyed::create_private(path).map_err(|e| open_err(e.to_string()))?;
+        let key = Key::create(path)?;
+        let heads = Heads::of(path);
+        heads.create().map_err(|source| StoreError::Io {
+            path: keyed::heads_path(path),
+            source,
+        })?;
+        let mut conn = Self::connect(path)?;
+        let record_id = keyed::hex(&keyed::random::<16>()?);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        tx.execute_batch(SCHEMA_1)?;
+        tx.execute_batch(SCHEMA_2)?;
+        tx.execute_batch(TRIGGERS_2)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('record_id', ?1), ('training', ?2)",
+            params![record_id, flag(training)],
+        )?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
+        let store = Store {
+            conn,
+            key,
+            heads,
+            meta: Meta {
+                record_id,
+                training,
+            },
+        };
+        store.advance_counts()?;
+        Ok(store)
+    }
+
+    /// Opens the record at `path`: refuses a missing file, a file that is not a ritplan record
+    /// (unchanged), a newer schema, a missing key; upgrades a schema-1 record in place.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if !path.is_file() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let version = match identify(path)? {
+            Identity::Ritplan(v) => v,
+            Identity::Foreign(what) => {
+                return Err(StoreError::Foreign {
+                    path: path.to_path_buf(),
+                    what,
+                });
+            }
+        };
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { found: version });
+        }
+        if version < 2 {
+            // Refuse a broken record before the read-write connection touches its header.
+            let ro = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+            migrate::check_schema_1(&ro)?;
+        }
+        let mut conn = Self::connect(path)?;
+        let heads = Heads::of(path);
+        let key = if version < 2 {
+            migrate::migrate_1_to_2(&mut conn, path)?
+        } else {
+            Key::load(path)?
+        };
+        let meta = {
+            let get = |k: &str| -> Result<Option<String>, StoreError> {
+                Ok(conn
+                    .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
+                    .optional()?)
+            };
+            Meta {
+                record_id: get("record_id")?
+                    .ok_or_else(|| StoreError::Corrupt("the record has no id".into()))?,
+                training: get("training")?.as_deref() == Some("1"),
+            }
+        };
+        if !heads.exists() {
+            return Err(StoreError::Tampered(format!(
+                "the heads folder {} is missing: it is created with the record and must be restored with it",
+                keyed::heads_path(path).display()
+            )));
+        }
+        Ok(Store {
+            conn,
+            key,
+            heads,
+            meta,
+        })
+    }
+
+    /// The record's identity.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn io(&self, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: PathBuf::from("the heads folder"),
+            source,
+        }
+    }
+
+    fn count(&self, table: &str) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    fn advance_counts(&self) -> Result<(), StoreError> {
+        let c = Counts {
+            patients: self.count("patients")?,
+            courses: self.count("courses")?,
+            staff: self.count("staff")?,
+        };
+        self.heads.advance_counts(&c).map_err(|e| self.io(e))
+    }
+
+    fn patient_mac(key: &Key, r: &PatientRow) -> String {
+        key.mac(&[
+            "patient",
+            &r.p.id,
+            &r.p.name,
+            &r.dob_text,
+            &r.p.weight_kg,
+            &r.p.sige,
+            &r.p.total_ige,
+            r.p.fev1_percent.as_deref().unwrap_or("\u{0}"),
+            r.p.asthma.as_deref().unwrap_or("\u{0}"),
+            flag(r.p.beta_blocker),
+            &r.created_at,
+            &r.created_by,
+            r.created_by_staff.as_deref().unwrap_or(""),
+            &r.os_user,
+        ])
+    }
+
+    /// Adds a patient; an id already used is refused.
+    pub fn add_patient(
+        &self,
+        p: &PatientRecord,
+        at: NaiveDateTime,
+        by: &Author,
+    ) -> Result<(), StoreError> {
+        let row = PatientRow {
+            p: p.clone(),
+            dob_text: p.dob.to_string(),
+            created_at: time_text(at),
+            created_by: by.name.clone(),
+            created_by_staff: by.staff_id.clone(),
+            os_user: by.os_user.clone(),
+            mac: String::new(),
+        };
+        let mac = Self::patient_mac(&self.key, &row);
+        let r = self.conn.execute(
+            "INSERT INTO patients (id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by, created_by_staff, os_user, mac)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+            params![p.id, p.name, row.dob_text, p.weight_kg, p.sige, p.total_ige, p.fev1_percent, p.asthma, p.beta_blocker, row.created_at, row.created_by, row.created_by_staff, row.os_user, mac],
+        );
+        match r {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::Exists(format!(
+                    "a patient with the id {:?} already exists",
+                    p.id
+                )));
+            }
+            other => {
+                other?;
+            }
+        }
+        self.advance_counts()
+    }
+
+    const PATIENT_COLS: &'static str = "id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by, created_by_staff, os_user, mac";
+
+    fn patient_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PatientRow> {
+        Ok(PatientRow {
+            p: PatientRecord {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                dob: chrono::NaiveDate::MIN,
+                weight_kg: r.get(3)?,
+                sige: r.get(4)?,
+                total_ige: r.get(5)?,
+                fev1_percent: r.get(6)?,
+                asthma: r.get(7)?,
+                beta_blocker: r.get::<_, i64>(8)? != 0,
+            },
+            dob_text: r.get(2)?,
+            created_at: r.get(9)?,
+            created_by: r.get(10)?,
+            created_by_staff: r.get(11)?,
+            os_user: r.get(12)?,
+            mac: r.get(13)?,
+        })
+    }
+
+    fn finish_patient(mut r: PatientRow) -> Result<PatientRecord, StoreError> {
+        r.p.dob = r
+            .dob_text
+            .parse()
+            .map_err(|e| StoreError::Corrupt(format!("date of birth {:?}: {e}", r.dob_text)))?;
+        Ok(r.p)
+    }
+
+    fn patient_rows(&self, filter: Option<&str>) -> Result<Vec<PatientRow>, StoreError> {
+        let sql = match filter {
+            Some(_) => format!("SELECT {} FROM patients WHERE id = ?1", Self::PATIENT_COLS),
+            None => format!("SELECT {} FROM patients ORDER BY id", Self::PATIENT_COLS),
+        };
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = match filter {
+            Some(id) => stmt.query_map([id], Self::patient_row)?,
+            None => stmt.query_map([], Self::patient_row)?,
+        };
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One patient.
+    pub fn patient(&self, id: &str) -> Result<Option<PatientRecord>, StoreError> {
+        self.patient_rows(Some(id))?
+            .into_iter()
+            .next()
+            .map(Self::finish_patient)
+            .transpose()
+    }
+
+    /// All patients, by id.
+    pub fn patients(&self) -> Result<Vec<PatientRecord>, StoreError> {
+        self.patient_rows(None)?
+            .into_iter()
+            .map(Self::finish_patient)
+            .collect()
+    }
+
+    /// The problem with a patient's row, if its MAC does not hold.
+    fn patient_problem(&self, r: &PatientRow) -> Option<String> {
+        (Self::patient_mac(&self.key, r) != r.mac).then(|| {
+            format!(
+                "patient {:?}: the row does not match its MAC (changed outside ritplan)",
+                r.p.id
+            )
+        })
+    }
+
+    fn course_mac(key: &Key, r: &CourseRow) -> String {
+        let id = r.c.id.to_string();
+        let keyed_from = r.keyed_from.to_string();
+        key.mac(&[
+            "course",
+            &id,
+            &r.c.patient_id,
+            &r.c.template_id,
+            &r.c.rule_set,
+            &r.c.template_text,
+            &r.c.rules_json,
+            &r.c.plan_json,
+            &r.c.inputs_json,
+            &r.created_at,
+            &r.c.created_by,
+            r.created_by_staff.as_deref().unwrap_or(""),
+            &r.os_user,
+            &keyed_from,
+        ])
+    }
+
+    /// Creates a course; returns its id.
+    pub fn add_course(
+        &mut self,
+        c: &NewCourse,
+        at: NaiveDateTime,
+        by: &Author,
+    ) -> Result<i64, StoreError> {
+        if self.patient(&c.patient_id)?.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "no patient has the id {:?}",
+                c.patient_id
+            )));
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id: i64 = tx.query_row(
+            "SELECT max(coalesce((SELECT max(id) FROM courses), 0), coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'courses'), 0)) + 1",
+            [],
+            |r| r.get(0),
+        )?;
+        let row = CourseRow {
+            c: CourseRecord {
+                id,
+                patient_id: c.patient_id.clone(),
+                template_id: c.template_id.clone(),
+                rule_set: c.rule_set.clone(),
+                template_text: c.template_text.clone(),
+                rules_json: c.rules_json.clone(),
+                plan_json: c.plan_json.clone(),
+                inputs_json: c.inputs_json.clone(),
+                created_at: at,
+                created_by: by.name.clone(),
+            },
+            created_at: time_text(at),
+            created_by_staff: by.staff_id.clone(),
+            os_user: by.os_user.clone(),
+            keyed_from: 1,
+            mac: String::new(),
+        };
+        let mac = Self::course_mac(&self.key, &row);
+        tx.execute(
+            "INSERT INTO courses (id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13)",
+            params![id, c.patient_id, c.template_id, c.rule_set, c.template_text, c.rules_json, c.plan_json, c.inputs_json, row.created_at, by.name, by.staff_id, by.os_user, mac],
+        )?;
+        tx.commit()?;
+        self.heads
+            .advance_course(id, &Head { count: 0, mac })
+            .map_err(|e| self.io(e))?;
+        self.advance_counts()?;
+        Ok(id)
+    }
+
+    const COURSE_COLS: &'static str = "id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac";
+
+    fn course_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CourseRow> {
+        Ok(CourseRow {
+            c: CourseRecord {
+                id: r.get(0)?,
+                patient_id: r.get(1)?,
+                template_id: r.get(2)?,
+                rule_set: r.get(3)?,
+                template_text: r.get(4)?,
+                rules_json: r.get(5)?,
+                plan_json: r.get(6)?,
+                inputs_json: r.get(7)?,
+                created_at: NaiveDateTime::MIN,
+                created_by: r.get(9)?,
+            },
+            created_at: r.get(8)?,
+            created_by_staff: r.get(10)?,
+            os_user: r.get(11)?,
+            keyed_from: r.get(12)?,
+            mac: r.get(13)?,
+        })
+    }
+
+    fn course_rows(
+        conn: &Connection,
+        filter: &str,
+        arg: Option<&dyn rusqlite::ToSql>,
+    ) -> Result<Vec<CourseRow>, StoreError> {
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {} FROM courses {filter} ORDER BY id",
+            Self::COURSE_COLS
+        ))?;
+        let rows = match arg {
+            Some(a) => stmt.query_map([a], Self::course_row)?,
+            None => stmt.query_map([], Self::course_row)?,
+        };
+        rows.map(|r| {
+            let mut r = r?;
+            r.c.created_at = parse_time(&r.created_at)?;
+            Ok(r)
+        })
+        .collect()
+    }
+
+    /// One course.
+    pub fn course(&self, id: i64) -> Result<Option<CourseRecord>, StoreError> {
+        Ok(Self::course_rows(&self.conn, "WHERE id = ?1", Some(&id))?
+            .into_iter()
+            .next()
+            .map(|r| r.c))
+    }
+
+    /// All courses, by id.
+    pub fn courses(&self) -> Result<Vec<CourseRecord>, StoreError> {
+        Ok(Self::course_rows(&self.conn, "", None)?
+            .into_iter()
+            .map(|r| r.c)
+            .collect())
+    }
+
+    /// The courses of one patient, by id.
+    pub fn courses_of(&self, patient: &str) -> Result<Vec<CourseRecord>, StoreError> {
+        Ok(
+            Self::course_rows(&self.conn, "WHERE patient_id = ?1", Some(&patient))?
+                .into_iter()
+                .map(|r| r.c)
+                .collect(),
+        )
+    }
+
+    fn read_events(conn: &Connection, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        RawEvent::load(conn, course)?
+            .into_iter()
+            .map(RawEvent::decode)
+            .collect()
+    }
+
+    /// A course's events, in order.
+    pub fn events(&self, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        Self::read_events(&self.conn, course)
+    }
+
+    /// Appends one event in a single immediate transaction: reads the course's events, calls
+    /// `check` with them and a view of the database inside the same transaction (to read the
+    /// patient's other courses: no other writer can change them until the commit), and inserts
+    /// the event the check returns, chained to the last MAC. A refusal or an error writes
+    /// nothing. After the commit the course's head moves forward.
+    pub fn append<E>(
+        &mut self,
+        course: i64,
+        check: impl FnOnce(&[StoredEvent], &TxView<'_>) -> Result<NewEvent, E>,
+    ) -> Result<StoredEvent, AppendError<E>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row = Self::course_rows(&tx, "WHERE id = ?1", Some(&course))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                AppendError::Store(StoreError::NotFound(format!(
+                    "no course has the id {course}"
+                )))
+            })?;
+        let events = Self::read_events(&tx, course)?;
+        let new = check(&events, &TxView { conn: &tx }).map_err(AppendError::Refused)?;
+        let seq = events.last().map_or(1, |e| e.event.seq + 1);
+        let prev = events
+            .last()
+            .map_or_else(|| row.mac.clone(), |e| e.hash.clone());
+        let out_of_order = events
+            .last()
+            .is_some_and(|e| new.at < e.event.at || new.recorded_at < e.recorded_at);
+        let body =
+            serde_json::to_string(&new.kind).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut raw = RawEvent {
+            seq: seq as i64,
+            body,
+            happened: time_text(new.at),
+            recorded: time_text(new.recorded_at),
+            by: new.by.name,
+            late: new.late_entered,
+            prev,
+            hash: String::new(),
+            staff_id: new.by.staff_id,
+            os_user: new.by.os_user,
+            out_of_order,
+            keyed: true,
+        };
+        raw.hash = raw.mac(&self.key, course, &row.mac);
+        tx.execute(
+            &format!("INSERT INTO events (course_id, {EVENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+            params![course, raw.seq, raw.body, raw.happened, raw.recorded, raw.by, raw.late, raw.prev, raw.hash, raw.staff_id, raw.os_user, raw.out_of_order, raw.keyed],
+        )?;
+        tx.commit()?;
+        self.heads
+            .advance_course(
+                course,
+                &Head {
+                    count: seq,
+                    mac: raw.hash.clone(),
+                },
+            )
+            .map_err(|e| AppendError::Store(self.io(e)))?;
+        Ok(raw.decode()?)
+    }
+
+    /// Recomputes a course's chain from the stored bytes under the key, checks the course row
+    /// and its patient's row, and compares the chain with its head outside the database.
+    pub fn verify(&self, course: i64) -> Result<Verification, StoreError> {
+        let mut problems = Vec::new();
+        let mut notes = Vec::new();
+        // The head first: it is written after each commit, so a head read before the database
+        // can never be ahead of what the database then shows, unless rows were removed.
+        let head = self.heads.course(course).map_err(|e| self.io(e))?;
+        let Some(row) = Self::course_rows(&self.conn, "WHERE id = ?1", Some(&course))?
+            .into_iter()
+            .next()
+        else {
+            return Err(StoreError::NotFound(format!(
+                "no course has the id {course}"
+            )));
+        };
+        if Self::course_mac(&self.key, &row) != row.mac {
+            problems.push(format!(
+                "course {course}: its row (patient, frozen template, rules, inputs or plan) does not match its MAC: changed outside ritplan"
+            ));
+        }
+        match self.patient_rows(Some(&row.c.patient_id))?.first() {
+            None => problems.push(format!(
+                "course {course}: its patient {:?} is missing",
+                row.c.patient_id
+            )),
+            Some(p) => problems.extend(self.patient_problem(p)),
+        }
+        let rows = RawEvent::load(&self.conn, course)?;
+        let mut prev = String::new();
+        for (i, e) in rows.iter().enumerate() {
+            let seq = e.seq;
+            if seq != i as i64 + 1 {
+                problems.push(format!("event {seq}: expected number {}", i + 1));
+            }
+            let must_be_keyed = seq >= row.keyed_from;
+            if must_be_keyed != e.keyed {
+                problems.push(format!(
+                    "event {seq}: {} (changed outside ritplan)",
+                    if must_be_keyed {
+                        "recorded under the key, but marked as from before it"
+                    } else {
+                        "marked as keyed, but the course's keyed chain starts later"
+                    }
+                ));
+            }
+            // A keyed chain starts from the course row's MAC; a migrated course's keyed part
+            // starts with the migration event, linked to the last unkeyed event.
+            if seq == 1 && e.keyed {
+                prev = row.mac.clone();
+            }
+            if e.prev != prev {
+                problems.push(format!(
+                    "event {seq}: its link to the previous event does not match (an event was removed or changed)"
+                ));
+            }
+            let expected = if e.keyed {
+                e.mac(&self.key, course, &row.mac)
+            } else {
+                e.sha_hash(course)
+            };
+            if expected != e.hash {
+                problems.push(format!(
+                    "event {seq}: its content does not match its {} (changed after recording)",
+                    if e.keyed { "MAC" } else { "hash" }
+                ));
+            }
+            if serde_json::from_str::<EventKind>(&e.body).is_err() {
+                problems.push(format!("event {seq}: unreadable"));
+            }
+            prev = e.hash.clone();
+        }
+        match head {
+            None => problems.push(format!(
+                "course {course}: no head outside the database (the heads folder is incomplete)"
+            )),
+            Some(h) => {
+                let n = rows.len() as u64;
+                if h.count > n {
+                    problems.push(format!(
+                        "course {course}: {} recorded event{} missing at the end: the head outside the database names {} events, the database holds {n}",
+                        h.count - n,
+                        if h.count - n == 1 { " is" } else { "s are" },
+                        h.count
+                    ));
+                } else {
+                    let at_head = match h.count {
+                        0 => Some(row.mac.as_str()),
+                        c => rows.get(c as usize - 1).map(|e| e.hash.as_str()),
+                    };
+                    if at_head != Some(h.mac.as_str()) {
+                        problems.push(format!(
+                            "course {course}: the chain up to event {} no longer matches the head outside the database",
+                            h.count
+                        ));
+                    }
+                    if n > h.count {
+                        notes.push(format!(
+                            "course {course}: {} event(s) after the last head written outside the database (a process stopped after its commit?); the next record moves the head",
+                            n - h.count
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(Verification {
+            course,
+            events: rows.len(),
+            intact: problems.is_empty(),
+            problems,
+            notes,
+        })
+    }
+
+    /// Verifies the whole record: every course, every patient, staff, settings and sessions
+    /// row, and the counts and heads outside the database.
+    pub fn verify_all(&self) -> Result<RecordVerification, StoreError> {
+        let mut problems = Vec::new();
+        // What lies outside the database first (see `verify`).
+        let head_ids = self.heads.course_ids().map_err(|e| self.io(e))?;
+        let counts = self.heads.counts().map_err(|e| self.io(e))?;
+        let ids: Vec<i64> = self.courses()?.iter().map(|c| c.id).collect();
+        let mut courses = Vec::new();
+        for id in &ids {
+            courses.push(self.verify(*id)?);
+        }
+        for p in self.patient_rows(None)? {
+            problems.extend(self.patient_problem(&p));
+        }
+        problems.extend(self.staff_problems()?);
+        for id in head_ids {
+            if !ids.contains(&id) {
+                problems.push(format!(
+                    "course {id} has a head outside the database but no row in it: deleted"
+                ));
+            }
+        }
+        match counts {
+            None => problems.push("the record's counts outside the database are missing".into()),
+            Some(c) => {
+                for (what, head, now) in [
+                    ("patients", c.patients, self.count("patients")?),
+                    ("courses", c.courses, self.count("courses")?),
+                    ("staff accounts", c.staff, self.count("staff")?),
+                ] {
+                    if now < head {
+                        problems.push(format!(
+                            "{} {what} missing: the record held {head}, it holds {now}",
+                            head - now
+                        ));
+                    }
+                }
+            }
+        }
+        let intact = problems.is_empty() && courses.iter().all(|v| v.intact);
+        Ok(RecordVerification {
+            courses,
+            problems,
+            intact,
+        })
+    }
+
+    /// Fails with [`StoreError::Tampered`] unless the course (and its patient) verify.
+    pub fn verify_or_refuse(&self, course: i64) -> Result<(), StoreError> {
+        let v = self.verify(course)?;
+        if v.intact {
+            return Ok(());
+        }
+        Err(StoreError::Tampered(format!(
+            "course {course} does not verify, so nothing is decided or recorded on it: {}. Run `ritplan verify` and `ritplan course log {course}` to investigate, and restore the record from a backup",
+            v.problems.join("; ")
+        )))
+    }
+}
+
+/// A patient row with its audit fields.
+struct PatientRow {
+    p: PatientRecord,
+    dob_text: String,
+    created_at: String,
+    created_by: String,
+    created_by_staff: Option<String>,
+    os_user: String,
+    mac: String,
+}
+
+/// A course row with its audit fields.
+struct CourseRow {
+    c: CourseRecord,
+    created_at: String,
+    created_by_staff: Option<String>,
+    os_user: String,
+    keyed_from: i64,
+    mac: String,
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,361 @@
+//! Staff accounts, sessions and settings, in the record. Each row carries a MAC under the
+//! record's key over what decides who may do what (id, name, role, password hash, disabled);
+//! the lock-out counters and a session's last use are operational and not covered.
+
+use chrono::NaiveDateTime;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Author, Store, StoreError, flag, parse_time, time_text};
+
+/// A staff account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StaffRow {
+    /// Login id.
+    pub id: String,
+    /// Name, as recorded on entries.
+    pub name: String,
+    /// `nurse`, `physician` or `admin`.
+    pub role: String,
+    /// The Argon2id hash of the password or PIN (PHC string).
+    #[serde(skip)]
+    pub secret_hash: String,
+    /// Disabled: cannot log in.
+    pub disabled: bool,
+    /// Created.
+    pub created_at: NaiveDateTime,
+    /// By.
+    pub created_by: String,
+    /// Failed logins since the last success.
+    pub failures: u32,
+    /// Locked until.
+    pub locked_until: Option<NaiveDateTime>,
+}
+
+/// A login session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRow {
+    /// The SHA-256 of the session token (the token itself is only in the user's session file).
+    pub token_hash: String,
+    /// Who.
+    pub staff_id: String,
+    /// The OS user who logged in.
+    pub os_user: String,
+    /// When.
+    pub created_at: NaiveDateTime,
+    /// Last used.
+    pub last_used: NaiveDateTime,
+    /// Logged out.
+    pub ended: bool,
+}
+
+const STAFF_COLS: &str =
+    "id, name, role, secret_hash, disabled, created_at, created_by, failures, locked_until, mac";
+
+impl Store {
+    fn staff_mac(&self, s: &StaffRow) -> String {
+        let created = time_text(s.created_at);
+        self.key.mac(&[
+            "staff",
+            &s.id,
+            &s.name,
+            &s.role,
+            &s.secret_hash,
+            flag(s.disabled),
+            &created,
+            &s.created_by,
+        ])
+    }
+
+    fn staff_row(
+        r: &rusqlite::Row<'_>,
+    ) -> rusqlite::Result<(StaffRow, String, Option<String>, String)> {
+        Ok((
+            StaffRow {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                role: r.get(2)?,
+                secret_hash: r.get(3)?,
+                disabled: r.get::<_, i64>(4)? != 0,
+                created_at: NaiveDateTime::MIN,
+                created_by: r.get(6)?,
+                failures: r.get::<_, i64>(7)?.clamp(0, i64::from(u32::MAX)) as u32,
+                locked_until: None,
+            },
+            r.get(5)?,
+            r.get(8)?,
+            r.get(9)?,
+        ))
+    }
+
+    fn staff_rows(&self, id: Option<&str>) -> Result<Vec<(StaffRow, String)>, StoreError> {
+        let sql = match id {
+            Some(_) => format!("SELECT {STAFF_COLS} FROM staff WHERE id = ?1"),
+            None => format!("SELECT {STAFF_COLS} FROM staff ORDER BY id"),
+        };
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = match id {
+            Some(id) => stmt.query_map([id], Self::staff_row)?,
+            None => stmt.query_map([], Self::staff_row)?,
+        };
+        rows.map(|r| {
+            let (mut s, created, locked, mac) = r?;
+            s.created_at = parse_time(&created)?;
+            s.locked_until = locked.as_deref().map(parse_time).transpose()?;
+            Ok((s, mac))
+        })
+        .collect()
+    }
+
+    /// How many staff accounts the record has.
+    pub fn staff_count(&self) -> Result<u64, StoreError> {
+        self.count("staff")
+    }
+
+    /// One staff account.
+    pub fn staff(&self, id: &str) -> Result<Option<StaffRow>, StoreError> {
+        Ok(self
+            .staff_rows(Some(id))?
+            .into_iter()
+            .next()
+            .map(|(s, _)| s))
+    }
+
+    /// Every staff account, by id.
+    pub fn staff_list(&self) -> Result<Vec<StaffRow>, StoreError> {
+        Ok(self.staff_rows(None)?.into_iter().map(|(s, _)| s).collect())
+    }
+
+    /// Adds a staff account; an id already used is refused.
+    pub fn add_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
+        let mac = self.staff_mac(s);
+        let r = self.conn.execute(
+            &format!(
+                "INSERT INTO staff ({STAFF_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, NULL, ?8)"
+            ),
+            params![
+                s.id,
+                s.name,
+                s.role,
+                s.secret_hash,
+                s.disabled,
+                time_text(s.created_at),
+                s.created_by,
+                mac
+            ],
+        );
+        match r {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::Exists(format!(
+                    "a staff account with the id {:?} already exists",
+                    s.id
+                )));
+            }
+            other => {
+                other?;
+            }
+        }
+        self.advance_counts()
+    }
+
+    /// Rewrites an account's MAC-covered fields (a new password, disabled).
+    pub fn update_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
+        let mac = self.staff_mac(s);
+        let n = self.conn.execute(
+            "UPDATE staff SET name = ?2, role = ?3, secret_hash = ?4, disabled = ?5, mac = ?6, failures = 0, locked_until = NULL WHERE id = ?1",
+            params![s.id, s.name, s.role, s.secret_hash, s.disabled, mac],
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no staff account has the id {:?}",
+                s.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Records a failed login, and the lock when it reaches the limit.
+    pub fn login_failed(
+        &self,
+        id: &str,
+        locked_until: Option<NaiveDateTime>,
+    ) -> Result<u32, StoreError> {
+        self.conn.execute(
+            "UPDATE staff SET failures = failures + 1, locked_until = coalesce(?2, locked_until) WHERE id = ?1",
+            params![id, locked_until.map(time_text)],
+        )?;
+        Ok(self.staff(id)?.map_or(0, |s| s.failures))
+    }
+
+    /// Clears the failure count after a successful login.
+    pub fn login_succeeded(&self, id: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE staff SET failures = 0, locked_until = NULL WHERE id = ?1",
+            [id],
+        )?;
+        Ok(())
+    }
+
+    fn session_mac(&self, s: &SessionRow) -> String {
+        let created = time_text(s.created_at);
+        self.key.mac(&[
+            "session",
+            &s.token_hash,
+            &s.staff_id,
+            &s.os_user,
+            &created,
+            flag(s.ended),
+        ])
+    }
+
+    /// Stores a new session.
+    pub fn add_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT INTO sessions (token_hash, staff_id, os_user, created_at, last_used, ended, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![s.token_hash, s.staff_id, s.os_user, time_text(s.created_at), time_text(s.last_used), s.ended, self.session_mac(s)],
+        )?;
+        Ok(())
+    }
+
+    /// A session by its token's hash, if its MAC holds (a session row forged in the database is
+    /// not a session).
+    pub fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT token_hash, staff_id, os_user, created_at, last_used, ended, mac FROM sessions WHERE token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)? != 0,
+                        r.get::<_, String>(6)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((token_hash, staff_id, os_user, created, used, ended, mac)) = row else {
+            return Ok(None);
+        };
+        let s = SessionRow {
+            token_hash,
+            staff_id,
+            os_user,
+            created_at: parse_time(&created)?,
+            last_used: parse_time(&used)?,
+            ended,
+        };
+        Ok((self.session_mac(&s) == mac).then_some(s))
+    }
+
+    /// Marks a session used now.
+    pub fn touch_session(&self, token_hash: &str, at: NaiveDateTime) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE sessions SET last_used = ?2 WHERE token_hash = ?1 AND ended = 0",
+            params![token_hash, time_text(at)],
+        )?;
+        Ok(())
+    }
+
+    /// Ends a session.
+    pub fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        if let Some(mut s) = self.session(token_hash)? {
+            s.ended = true;
+            self.conn.execute(
+                "UPDATE sessions SET ended = 1, mac = ?2 WHERE token_hash = ?1",
+                params![token_hash, self.session_mac(&s)],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn setting_mac(&self, key: &str, value: &str, at: &str, by: &str) -> String {
+        self.key.mac(&["setting", key, value, at, by])
+    }
+
+    /// A setting's value, if set and its MAC holds.
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT value, changed_at, changed_by, mac FROM settings WHERE key = ?1",
+                [key],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        match row {
+            None => Ok(None),
+            Some((v, at, by, mac)) if self.setting_mac(key, &v, &at, &by) == mac => Ok(Some(v)),
+            Some(_) => Err(StoreError::Tampered(format!(
+                "the setting {key:?} does not match its MAC: changed outside ritplan"
+            ))),
+        }
+    }
+
+    /// Sets a setting.
+    pub fn set_setting(
+        &self,
+        key: &str,
+        value: &str,
+        at: NaiveDateTime,
+        by: &Author,
+    ) -> Result<(), StoreError> {
+        let at = time_text(at);
+        let who = by.staff_id.clone().unwrap_or_else(|| by.name.clone());
+        let mac = self.setting_mac(key, value, &at, &who);
+        self.conn.execute(
+            "INSERT INTO settings (key, value, changed_at, changed_by, mac) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(key) DO UPDATE SET value = ?2, changed_at = ?3, changed_by = ?4, mac = ?5",
+            params![key, value, at, who, mac],
+        )?;
+        Ok(())
+    }
+
+    /// Staff, session and settings rows whose MAC does not hold.
+    pub(super) fn staff_problems(&self) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for (s, mac) in self.staff_rows(None)? {
+            if self.staff_mac(&s) != mac {
+                out.push(format!(
+                    "staff account {:?}: the row does not match its MAC (its role, name, password or state was changed outside ritplan)",
+                    s.id
+                ));
+            }
+        }
+        let mut stmt = self.conn.prepare("SELECT key FROM settings ORDER BY key")?;
+        let keys: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for k in keys {
+            if let Err(StoreError::Tampered(m)) = self.setting(&k) {
+                out.push(m);
+            }
+        }
+        let mut stmt = self.conn.prepare("SELECT token_hash FROM sessions")?;
+        let tokens: Vec<String> = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for t in tokens {
+            if self.session(&t)?.is_none() {
+                out.push(
+                    "a session row does not match its MAC (forged or changed outside ritplan)"
+                        .into(),
+                );
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,550 @@
+//! The store: creation and opening, append-only events, the keyed chain and its heads, each
+//! tamper an attacker with the database file could make (triggers dropped), the upgrade of a
+//! schema-1 record, and foreign or missing files refused unchanged.
+
+use super::*;
+use crate::units::{AllergenUnit, Dose, Volume, parse_decimal};
+
+fn t(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
+}
+
+fn nurse() -> Author {
+    Author {
+        name: "RN Li".into(),
+        staff_id: Some("rn.li".into()),
+        os_user: "li (uid 1000)".into(),
+    }
+}
+
+fn patient() -> PatientRecord {
+    PatientRecord {
+        id: "P1".into(),
+        name: "Zhāng Wěi".into(),
+        dob: "1990-05-01".parse().expect("date"),
+        weight_kg: "70".into(),
+        sige: "<0.35".into(),
+        total_ige: "410".into(),
+        fev1_percent: Some("92".into()),
+        asthma: Some("controlled".into()),
+        beta_blocker: false,
+    }
+}
+
+fn new_course() -> NewCourse {
+    NewCourse {
+        patient_id: "P1".into(),
+        template_id: "x".into(),
+        rule_set: "norwegian-guide".into(),
+        template_text: "id = \"x\"".into(),
+        rules_json: "{\"r.toml\":\"a = 1\"}".into(),
+        plan_json: "{}".into(),
+        inputs_json: "{\"start\":\"2026-12-07T08:00:00\"}".into(),
+    }
+}
+
+fn store_with_course() -> (tempfile::TempDir, Store, i64) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut s = Store::create(&dir.path().join("sub/r.db"), false).expect("create");
+    s.add_patient(&patient(), t("2026-12-01 09:00"), &nurse())
+        .expect("patient");
+    let id = s
+        .add_course(&new_course(), t("2026-12-01 09:00"), &nurse())
+        .expect("course");
+    (dir, s, id)
+}
+
+fn db(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("sub/r.db")
+}
+
+fn dose_event() -> EventKind {
+    EventKind::DoseGiven {
+        step: 1,
+        vial: "1".into(),
+        volume_ml: Volume::from_ml(parse_decimal("0.1").expect("d")),
+        dose: Dose::new(parse_decimal("10").expect("d"), AllergenUnit::SqU),
+        lot: Some("L1".into()),
+        site: Some("left".into()),
+        pef_percent: Some(parse_decimal("95.5").expect("d")),
+        screen_ok: true,
+        override_reason: None,
+        checked_by: None,
+    }
+}
+
+fn obs(mm: u32) -> EventKind {
+    EventKind::ObservationEnded {
+        local_mm: Some(mm),
+        not_assessable: false,
+        early_reason: None,
+    }
+}
+
+fn ev(kind: EventKind, at: &str) -> NewEvent {
+    NewEvent {
+        kind,
+        at: t(at),
+        by: nurse(),
+        recorded_at: t(at),
+        late_entered: false,
+    }
+}
+
+fn append(s: &mut Store, c: i64, kind: EventKind, at: &str) -> StoredEvent {
+    s.append(c, |_, _| Ok::<_, String>(ev(kind, at)))
+        .map_err(|_| ())
+        .expect("append")
+}
+
+/// A store with three events on its course.
+fn busy() -> (tempfile::TempDir, Store, i64) {
+    let (d, mut s, c) = store_with_course();
+    append(&mut s, c, dose_event(), "2026-12-07 08:00");
+    append(&mut s, c, obs(5), "2026-12-07 08:30");
+    append(
+        &mut s,
+        c,
+        EventKind::Note {
+            text: "fine".into(),
+        },
+        "2026-12-07 08:31",
+    );
+    (d, s, c)
+}
+
+/// Opens the database as an attacker would: plain SQLite, triggers dropped.
+fn attacker(dir: &tempfile::TempDir) -> Connection {
+    let c = Connection::open(db(dir)).expect("open");
+    c.execute_batch(
+        "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;
+         DROP TRIGGER IF EXISTS courses_no_update; DROP TRIGGER IF EXISTS courses_no_delete;
+         DROP TRIGGER IF EXISTS patients_no_update; DROP TRIGGER IF EXISTS patients_no_delete;
+         PRAGMA foreign_keys = OFF;",
+    )
+    .expect("drop triggers");
+    c
+}
+
+fn problems(dir: &tempfile::TempDir) -> Vec<String> {
+    let s = Store::open(&db(dir)).expect("open");
+    let v = s.verify_all().expect("verify");
+    let mut out = v.problems;
+    for c in v.courses {
+        out.extend(c.problems);
+    }
+    out
+}
+
+#[test]
+fn created_private_with_its_key_and_heads_and_reopened() {
+    let (dir, s, c) = store_with_course();
+    let v: i64 = s
+        .conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("v");
+    assert_eq!(v, SCHEMA_VERSION);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for p in [db(&dir), keyed::key_path(&db(&dir))] {
+            let mode = std::fs::metadata(&p).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", p.display());
+        }
+    }
+    assert!(!s.meta().training);
+    drop(s);
+    let s = Store::open(&db(&dir)).expect("reopen");
+    assert_eq!(s.patients().expect("patients"), vec![patient()]);
+    assert!(s.verify(c).expect("verify").intact);
+    assert!(
+        Store::create(&db(&dir), false).is_err(),
+        "never over another"
+    );
+}
+
+#[test]
+fn events_round_trip_exactly_chain_and_name_who_recorded() {
+    let (_d, mut s, c) = store_with_course();
+    let a = append(&mut s, c, dose_event(), "2026-12-07 08:00");
+    let b = s
+        .append(c, |prior, _| {
+            assert_eq!(prior.len(), 1);
+            Ok::<_, String>(ev(obs(12), "2026-12-07 08:30"))
+        })
+        .map_err(|_| ())
+        .expect("append");
+    assert_eq!(b.prev_hash, a.hash);
+    let events = s.events(c).expect("events");
+    assert_eq!(events[0].event.kind, dose_event());
+    assert_eq!(events[1].event.seq, 2);
+    assert_eq!(events[1].staff_id.as_deref(), Some("rn.li"));
+    assert_eq!(events[1].os_user, "li (uid 1000)");
+    assert!(s.verify(c).expect("verify").intact);
+}
+
+#[test]
+fn a_stamp_earlier_than_the_last_one_is_flagged() {
+    let (_d, mut s, c) = store_with_course();
+    append(&mut s, c, dose_event(), "2026-12-07 08:00");
+    let late = append(&mut s, c, obs(0), "2026-12-07 07:55");
+    assert!(late.out_of_order);
+    assert!(s.verify(c).expect("verify").intact, "flagged, not broken");
+}
+
+#[test]
+fn a_refused_event_writes_nothing() {
+    let (_d, mut s, c) = store_with_course();
+    let r = s.append(c, |_, _| Err::<NewEvent, _>("too early"));
+    assert!(matches!(r, Err(AppendError::Refused("too early"))));
+    assert!(s.events(c).expect("events").is_empty());
+}
+
+#[test]
+fn rows_cannot_be_updated_or_deleted_through_sql() {
+    let (_d, s, _) = busy();
+    let upd = s
+        .conn
+        .execute("UPDATE events SET recorded_by = 'someone else'", []);
+    assert!(upd.is_err_and(|e| e.to_string().contains("append-only")));
+    assert!(s.conn.execute("DELETE FROM events", []).is_err());
+    assert!(
+        s.conn
+            .execute("UPDATE courses SET plan_json = '{}'", [])
+            .is_err()
+    );
+    assert!(
+        s.conn
+            .execute("UPDATE patients SET name = 'X'", [])
+            .is_err()
+    );
+    assert!(s.conn.execute("DELETE FROM patients", []).is_err());
+}
+
+#[test]
+fn every_tamper_is_detected() {
+    type Tamper = (&'static str, &'static str, &'static str);
+    let cases: &[Tamper] = &[
+        (
+            "delete the last event",
+            "DELETE FROM events WHERE seq = 3",
+            "missing at the end",
+        ),
+        (
+            "delete every event",
+            "DELETE FROM events",
+            "missing at the end",
+        ),
+        (
+            "edit an event's body",
+            "UPDATE events SET body_json = replace(body_json, '5', '50') WHERE seq = 2",
+            "does not match its MAC",
+        ),
+        (
+            "edit the frozen rules",
+            "UPDATE courses SET rules_json = '{\"r.toml\":\"a = 2\"}'",
+            "does not match its MAC",
+        ),
+        (
+            "edit the inputs",
+            "UPDATE courses SET inputs_json = '{}'",
+            "does not match its MAC",
+        ),
+        (
+            "move the course to another patient",
+            "UPDATE courses SET patient_id = 'P2'",
+            "does not match its MAC",
+        ),
+        (
+            "edit a patient",
+            "UPDATE patients SET dob = '2020-05-01'",
+            "patient \"P1\"",
+        ),
+        (
+            "mark a keyed event as old",
+            "UPDATE events SET keyed = 0 WHERE seq = 2",
+            "marked as from before",
+        ),
+        (
+            "delete the course",
+            "DELETE FROM events; DELETE FROM courses",
+            "no row in it",
+        ),
+        (
+            "delete the patient",
+            "DELETE FROM events; DELETE FROM courses; DELETE FROM patients",
+            "patients missing",
+        ),
+    ];
+    for (what, sql, needle) in cases {
+        let (dir, s, _) = busy();
+        drop(s);
+        attacker(&dir).execute_batch(sql).expect(what);
+        let p = problems(&dir);
+        assert!(
+            p.iter().any(|x| x.contains(needle)),
+            "{what}: {p:?} has no {needle:?}"
+        );
+    }
+}
+
+#[test]
+fn recomputing_the_old_unkeyed_hash_after_an_edit_does_not_help() {
+    let (dir, s, c) = busy();
+    drop(s);
+    let conn = attacker(&dir);
+    conn.execute(
+        "UPDATE events SET body_json = replace(body_json, '5', '50') WHERE seq = 2",
+        [],
+    )
+    .expect("edit");
+    // Recompute every hash of the chain as the schema-1 chain did, without the key.
+    let rows = RawEvent::load(&conn, c).expect("rows");
+    let mut prev = String::new();
+    for mut r in rows {
+        r.prev = prev.clone();
+        r.hash = r.sha_hash(c);
+        conn.execute(
+            "UPDATE events SET prev_hash = ?1, hash = ?2 WHERE course_id = ?3 AND seq = ?4",
+            params![r.prev, r.hash, c, r.seq],
+        )
+        .expect("rewrite");
+        prev = r.hash;
+    }
+    drop(conn);
+    let s = Store::open(&db(&dir)).expect("open");
+    let v = s.verify(c).expect("verify");
+    assert!(!v.intact, "{v:?}");
+    assert!(
+        s.verify_or_refuse(c)
+            .is_err_and(|e| e.to_string().contains("does not verify"))
+    );
+}
+
+#[test]
+fn staff_settings_and_sessions_are_under_the_key() {
+    let (dir, s, _) = busy();
+    let staff = StaffRow {
+        id: "rn.li".into(),
+        name: "RN Li".into(),
+        role: "nurse".into(),
+        secret_hash: "$argon2id$...".into(),
+        disabled: false,
+        created_at: t("2026-12-01 08:00"),
+        created_by: "admin".into(),
+        failures: 0,
+        locked_until: None,
+    };
+    s.add_staff(&staff).expect("staff");
+    s.set_setting("second_check", "required", t("2026-12-01 08:00"), &nurse())
+        .expect("setting");
+    s.add_session(&SessionRow {
+        token_hash: "abc".into(),
+        staff_id: "rn.li".into(),
+        os_user: "li".into(),
+        created_at: t("2026-12-01 08:00"),
+        last_used: t("2026-12-01 08:00"),
+        ended: false,
+    })
+    .expect("session");
+    assert!(s.session("abc").expect("session").is_some());
+    drop(s);
+    let conn = attacker(&dir);
+    conn.execute_batch(
+        "UPDATE staff SET role = 'physician';
+         UPDATE settings SET value = 'off';
+         INSERT INTO sessions VALUES ('forged', 'rn.li', 'x', '2026-12-01T08:00:00', '2026-12-01T08:00:00', 0, 'nope');",
+    )
+    .expect("tamper");
+    drop(conn);
+    let p = problems(&dir);
+    for needle in ["staff account \"rn.li\"", "second_check", "session row"] {
+        assert!(p.iter().any(|x| x.contains(needle)), "{needle}: {p:?}");
+    }
+    let s = Store::open(&db(&dir)).expect("open");
+    assert!(
+        s.session("forged").expect("read").is_none(),
+        "a forged session is none"
+    );
+}
+
+#[test]
+fn the_key_and_the_heads_must_be_there() {
+    let (dir, s, _) = busy();
+    drop(s);
+    std::fs::rename(keyed::key_path(&db(&dir)), dir.path().join("key.bak")).expect("mv");
+    assert!(Store::open(&db(&dir)).is_err_and(|e| e.to_string().contains("key file")));
+    std::fs::rename(dir.path().join("key.bak"), keyed::key_path(&db(&dir))).expect("mv");
+    std::fs::rename(keyed::heads_path(&db(&dir)), dir.path().join("heads.bak")).expect("mv");
+    assert!(Store::open(&db(&dir)).is_err_and(|e| e.to_string().contains("heads folder")));
+}
+
+fn file_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
+
+#[test]
+fn missing_foreign_and_empty_files_are_refused_unchanged() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let missing = dir.path().join("typo/ward.db");
+    assert!(matches!(Store::open(&missing), Err(StoreError::Missing(_))));
+    assert!(!dir.path().join("typo").exists(), "no folder created");
+    let foreign = dir.path().join("other.db");
+    let c = Connection::open(&foreign).expect("open");
+    c.execute_batch("CREATE TABLE invoices (n INTEGER); INSERT INTO invoices VALUES (1);")
+        .expect("foreign");
+    drop(c);
+    let empty = dir.path().join("empty.db");
+    Connection::open(&empty)
+        .and_then(|c| c.execute_batch("PRAGMA user_version = 0;"))
+        .expect("empty");
+    let text = dir.path().join("notes.db");
+    std::fs::write(&text, b"not a database at all").expect("w");
+    for (p, needle) in [
+        (&foreign, "another program"),
+        (&empty, "empty database"),
+        (&text, "not an SQLite database"),
+    ] {
+        let before = file_bytes(p);
+        let e = Store::open(p)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains(needle), "{}: {e}", p.display());
+        assert_eq!(before, file_bytes(p), "{} changed", p.display());
+        assert!(!keyed::key_path(p).exists());
+    }
+}
+
+/// Builds a schema-1 record the way ritplan 0.1 wrote it.
+fn schema_1(dir: &Path) -> (PathBuf, i64) {
+    let path = dir.join("old.db");
+    let conn = Connection::open(&path).expect("open");
+    conn.execute_batch(SCHEMA_1).expect("schema 1");
+    conn.pragma_update(None, "user_version", 1).expect("v");
+    conn.execute(
+        "INSERT INTO patients (id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by) VALUES ('P1', 'Old', '1980-01-01', '70', '2', '410', '95', 'controlled', 0, '2026-11-01T09:00:00', 'unknown')",
+        [],
+    )
+    .expect("patient");
+    conn.execute(
+        "INSERT INTO courses (patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by) VALUES ('P1', 'x', 'norwegian-guide', 't', '{}', '{}', '{}', '2026-11-01T09:00:00', 'unknown')",
+        [],
+    )
+    .expect("course");
+    let mut prev = String::new();
+    for (seq, body) in [
+        (1i64, serde_json::to_string(&dose_event())),
+        (2, serde_json::to_string(&obs(3))),
+    ] {
+        let mut r = RawEvent {
+            seq,
+            body: body.expect("json"),
+            happened: "2026-12-07T08:00:00".into(),
+            recorded: "2026-12-07T08:00:00".into(),
+            by: "RN Li".into(),
+            late: false,
+            prev: prev.clone(),
+            hash: String::new(),
+            staff_id: None,
+            os_user: String::new(),
+            out_of_order: false,
+            keyed: false,
+        };
+        r.hash = r.sha_hash(1);
+        conn.execute(
+            "INSERT INTO events (course_id, seq, body_json, happened_at, recorded_at, recorded_by, late_entered, prev_hash, hash) VALUES (1, ?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+            params![r.seq, r.body, r.happened, r.recorded, r.by, r.prev, r.hash],
+        )
+        .expect("event");
+        prev = r.hash;
+    }
+    (path, 1)
+}
+
+#[test]
+fn a_schema_1_record_is_upgraded_in_place_from_a_verified_migration_event() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (path, c) = schema_1(dir.path());
+    let mut s = Store::open(&path).expect("upgraded");
+    let events = s.events(c).expect("events");
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0].staff_id, None, "old names stay unauthenticated");
+    assert!(matches!(
+        events[2].event.kind,
+        EventKind::Migrated {
+            from_schema: 1,
+            events: 2
+        }
+    ));
+    assert!(s.verify_all().expect("verify").intact);
+    append(
+        &mut s,
+        c,
+        EventKind::Note {
+            text: "after".into(),
+        },
+        "2026-12-08 08:00",
+    );
+    assert!(s.verify(c).expect("verify").intact);
+    drop(s);
+    // Editing an old event afterwards (and recomputing its unkeyed hash) is detected: the
+    // migration event's MAC covers the old chain's last hash.
+    let conn = Connection::open(&path).expect("open");
+    conn.execute_batch("DROP TRIGGER events_no_update;")
+        .expect("drop");
+    let rows = RawEvent::load(&conn, c).expect("rows");
+    let mut r = rows.into_iter().next().expect("first");
+    r.body = r.body.replace("L1", "L9");
+    r.hash = r.sha_hash(c);
+    conn.execute(
+        "UPDATE events SET body_json = ?1, hash = ?2 WHERE seq = 1",
+        params![r.body, r.hash],
+    )
+    .expect("edit");
+    drop(conn);
+    let s = Store::open(&path).expect("open");
+    assert!(!s.verify(c).expect("verify").intact);
+}
+
+#[test]
+fn a_broken_schema_1_record_is_not_upgraded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (path, _) = schema_1(dir.path());
+    let conn = Connection::open(&path).expect("open");
+    conn.execute_batch(
+        "DROP TRIGGER events_no_update; UPDATE events SET body_json = replace(body_json, '3', '30') WHERE seq = 2;",
+    )
+    .expect("tamper");
+    drop(conn);
+    let before = file_bytes(&path);
+    let e = Store::open(&path)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("cannot be upgraded"), "{e}");
+    assert_eq!(before, file_bytes(&path));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+
+    /// Whatever was recorded before, a refused append leaves the database file byte-for-byte
+    /// as it was, and the chain stays intact.
+    #[test]
+    fn a_refused_append_changes_no_byte(plan in proptest::collection::vec(proptest::prelude::any::<bool>(), 1..10)) {
+        let (dir, mut s, c) = store_with_course();
+        let files = |d: &tempfile::TempDir| (file_bytes(&db(d)), file_bytes(&db(d).with_extension("db-wal")));
+        for (i, accept) in plan.into_iter().enumerate() {
+            let before = files(&dir);
+            let r = s.append(c, |_, _| if accept { Ok(ev(EventKind::Note { text: format!("n{i}") }, "2026-12-07 08:00")) } else { Err("refused") });
+            if accept {
+                proptest::prop_assert!(r.is_ok());
+            } else {
+                proptest::prop_assert!(matches!(r, Err(AppendError::Refused("refused"))));
+                proptest::prop_assert_eq!(before, files(&dir));
+            }
+        }
+        proptest::prop_assert!(s.verify(c).expect("verify").intact);
+    }
+}

@@ -1,0 +1,382 @@
+//! Who may do what: staff accounts with roles, passwords (or PINs) stored only as Argon2id
+//! hashes, lock-out after repeated failures, sessions with an idle timeout, and the settings an
+//! admin chooses. The front end keeps the session token (a file only the OS user can read, or
+//! a cookie); the record keeps only its hash, under the record's MAC.
+
+use std::fmt;
+use std::str::FromStr;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use chrono::{Duration, NaiveDateTime};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::WardError;
+use crate::store::keyed::{hex, random};
+use crate::store::{Author, StaffRow, Store};
+
+/// A staff role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Gives, observes and records reactions.
+    Nurse,
+    /// Everything a nurse does, and the decisions: reviews, overrides, accepted risks.
+    Physician,
+    /// Staff accounts and settings; no clinical entries.
+    Admin,
+}
+
+impl Role {
+    /// The word written in the record and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Nurse => "nurse",
+            Role::Physician => "physician",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether the role records clinical entries.
+    pub fn clinical(self) -> bool {
+        matches!(self, Role::Nurse | Role::Physician)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Role {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "nurse" => Ok(Role::Nurse),
+            "physician" => Ok(Role::Physician),
+            "admin" => Ok(Role::Admin),
+            other => Err(format!(
+                "{other:?} is not a role: nurse, physician or admin"
+            )),
+        }
+    }
+}
+
+/// What a secret is: a password, or a PIN of digits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Credential {
+    /// At least 10 characters.
+    Password,
+    /// At least 6 digits.
+    Pin,
+}
+
+/// The clinic's settings, with their defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Settings {
+    /// Passwords or PINs.
+    pub credential: Credential,
+    /// A session ends after this many minutes without use.
+    pub idle_timeout_min: u32,
+    /// An account locks after this many failed logins in a row ...
+    pub lock_after_failures: u32,
+    /// ... for this many minutes.
+    pub lock_minutes: u32,
+    /// Every dose needs a second person's check (`give --checked-by ID`).
+    pub second_check: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            credential: Credential::Password,
+            idle_timeout_min: 15,
+            lock_after_failures: 5,
+            lock_minutes: 15,
+            second_check: false,
+        }
+    }
+}
+
+/// The settings' keys, values and ranges, for `ritplan settings`.
+pub const SETTING_KEYS: &[(&str, &str)] = &[
+    (
+        "credential",
+        "password | pin (a PIN is at least 6 digits; a password at least 10 characters)",
+    ),
+    (
+        "idle_timeout_min",
+        "1-720: a session ends after this many minutes without use (default 15)",
+    ),
+    (
+        "lock_after_failures",
+        "1-100: failed logins in a row that lock an account (default 5)",
+    ),
+    (
+        "lock_minutes",
+        "1-1440: how long a locked account stays locked (default 15)",
+    ),
+    (
+        "second_check",
+        "off | required: every dose needs `give --checked-by ID` (default off)",
+    ),
+];
+
+impl Settings {
+    /// The record's settings (defaults where none is set).
+    pub fn load(store: &Store) -> Result<Settings, WardError> {
+        let mut s = Settings::default();
+        for (k, _) in SETTING_KEYS {
+            if let Some(v) = store.setting(k)? {
+                s.set(k, &v)
+                    .map_err(|e| WardError::Data(format!("setting {k}: {e}")))?;
+            }
+        }
+        Ok(s)
+    }
+
+    /// Sets one value, checking its range.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let number = |lo: u32, hi: u32| -> Result<u32, String> {
+            value
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (lo..=hi).contains(n))
+                .ok_or_else(|| format!("{value:?} must be a whole number from {lo} to {hi}"))
+        };
+        match key {
+            "credential" => {
+                self.credential = match value.trim() {
+                    "password" => Credential::Password,
+                    "pin" => Credential::Pin,
+                    _ => return Err(format!("{value:?} must be password or pin")),
+                }
+            }
+            "idle_timeout_min" => self.idle_timeout_min = number(1, 720)?,
+            "lock_after_failures" => self.lock_after_failures = number(1, 100)?,
+            "lock_minutes" => self.lock_minutes = number(1, 1440)?,
+            "second_check" => {
+                self.second_check = match value.trim() {
+                    "required" => true,
+                    "off" => false,
+                    _ => return Err(format!("{value:?} must be required or off")),
+                }
+            }
+            other => {
+                let known: Vec<&str> = SETTING_KEYS.iter().map(|(k, _)| *k).collect();
+                return Err(format!("{other:?} is not a setting: {}", known.join(", ")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a secret that is not of the chosen form.
+    pub fn check_secret(&self, secret: &str) -> Result<(), WardError> {
+        let bad = |why: &str| Err(WardError::Data(format!("the new {why}")));
+        if secret.chars().any(char::is_control) {
+            return bad("password must not contain control characters");
+        }
+        match self.credential {
+            Credential::Password if secret.chars().count() < 10 => {
+                bad("password must have at least 10 characters")
+            }
+            Credential::Pin
+                if secret.chars().count() < 6 || !secret.chars().all(|c| c.is_ascii_digit()) =>
+            {
+                bad("PIN must be at least 6 digits and only digits")
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Hashes a secret with Argon2id and a random salt (PHC string).
+pub fn hash_secret(secret: &str) -> Result<String, WardError> {
+    let salt = random::<16>()?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| WardError::Data(e.to_string()))?;
+    Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| WardError::Data(format!("cannot hash the password: {e}")))
+}
+
+fn verify_secret(hash: &str, secret: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+/// The SHA-256 of a session token, as the record keeps it.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// An authenticated staff member, as the record sees them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor {
+    /// The account.
+    pub staff: StaffRow,
+    /// Its role.
+    pub role: Role,
+    /// The OS user running the command.
+    pub os_user: String,
+    /// The session, for a logged-in actor.
+    pub token_hash: Option<String>,
+}
+
+impl Actor {
+    /// How the record names them on an entry.
+    pub fn author(&self) -> Author {
+        Author {
+            name: self.staff.name.clone(),
+            staff_id: Some(self.staff.id.clone()),
+            os_user: self.os_user.clone(),
+        }
+    }
+
+    /// Refuses unless the actor has one of `roles`, naming what `action` needs.
+    pub fn require(&self, roles: &[Role], action: &str) -> Result<(), WardError> {
+        if roles.contains(&self.role) {
+            return Ok(());
+        }
+        Err(WardError::Forbidden(format!(
+            "{action} needs a {} account; {} is logged in as a {}",
+            roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(" or "),
+            self.staff.id,
+            self.role
+        )))
+    }
+}
+
+fn actor_of(
+    staff: StaffRow,
+    os_user: &str,
+    token_hash: Option<String>,
+) -> Result<Actor, WardError> {
+    let role = staff
+        .role
+        .parse::<Role>()
+        .map_err(|e| WardError::Data(format!("staff account {:?}: {e}", staff.id)))?;
+    Ok(Actor {
+        staff,
+        role,
+        os_user: os_user.to_string(),
+        token_hash,
+    })
+}
+
+/// Checks a staff member's id and secret: disabled and locked accounts are refused, a wrong
+/// secret counts towards the lock.
+pub fn authenticate(
+    store: &Store,
+    settings: &Settings,
+    id: &str,
+    secret: &str,
+    os_user: &str,
+    now: NaiveDateTime,
+) -> Result<Actor, WardError> {
+    let denied = || WardError::Auth(format!("{id:?}: wrong staff id or password"));
+    let Some(staff) = store.staff(id)? else {
+        // The same answer as a wrong password, after the same work.
+        let _ = verify_secret(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA",
+            secret,
+        );
+        return Err(denied());
+    };
+    if staff.disabled {
+        return Err(WardError::Auth(format!(
+            "the staff account {id:?} is disabled"
+        )));
+    }
+    if let Some(until) = staff.locked_until
+        && now < until
+    {
+        return Err(WardError::Auth(format!(
+            "the staff account {id:?} is locked after {} failed logins, until {}",
+            staff.failures,
+            until.format("%Y-%m-%d %H:%M")
+        )));
+    }
+    if !verify_secret(&staff.secret_hash, secret) {
+        let failures = staff.failures + 1;
+        let lock = (failures >= settings.lock_after_failures)
+            .then(|| now + Duration::minutes(i64::from(settings.lock_minutes)));
+        store.login_failed(id, lock)?;
+        return Err(match lock {
+            Some(until) => WardError::Auth(format!(
+                "{id:?}: wrong password; the account is now locked until {}",
+                until.format("%Y-%m-%d %H:%M")
+            )),
+            None => denied(),
+        });
+    }
+    store.login_succeeded(id)?;
+    actor_of(staff, os_user, None)
+}
+
+/// A new session for an authenticated actor: returns the token to keep.
+pub fn open_session(
+    store: &Store,
+    actor: &mut Actor,
+    now: NaiveDateTime,
+) -> Result<String, WardError> {
+    let token = hex(&random::<32>()?);
+    let h = token_hash(&token);
+    store.add_session(&crate::store::SessionRow {
+        token_hash: h.clone(),
+        staff_id: actor.staff.id.clone(),
+        os_user: actor.os_user.clone(),
+        created_at: now,
+        last_used: now,
+        ended: false,
+    })?;
+    actor.token_hash = Some(h);
+    Ok(token)
+}
+
+/// The actor of a session token: the session must exist, be unended, not idle past the
+/// timeout, and its account enabled. Nothing is written (a refused command changes no byte):
+/// the front end marks the session used after a command that succeeded.
+pub fn session_actor(
+    store: &Store,
+    settings: &Settings,
+    token: &str,
+    os_user: &str,
+    now: NaiveDateTime,
+) -> Result<Actor, WardError> {
+    let h = token_hash(token);
+    let not_in = |why: &str| WardError::Auth(format!("{why}; log in with `ritplan login ID`"));
+    let Some(s) = store.session(&h)? else {
+        return Err(not_in("you are not logged in to this record"));
+    };
+    if s.ended {
+        return Err(not_in("you logged out"));
+    }
+    if now - s.last_used > Duration::minutes(i64::from(settings.idle_timeout_min)) {
+        return Err(not_in(&format!(
+            "your session ended after {} minutes without use",
+            settings.idle_timeout_min
+        )));
+    }
+    let Some(staff) = store.staff(&s.staff_id)? else {
+        return Err(not_in("the session's account no longer exists"));
+    };
+    if staff.disabled {
+        return Err(WardError::Auth(format!(
+            "the staff account {:?} is disabled",
+            staff.id
+        )));
+    }
+    actor_of(staff, os_user, Some(h))
+}

@@ -1,0 +1,262 @@
+//! Loading a course from its frozen copies: the inputs, template and rules it started with, and
+//! its plan laid again and compared with the stored one.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use serde::{Deserialize, Serialize};
+
+use super::WardError;
+use crate::course::Context;
+use crate::diag::SourceText;
+use crate::patient::{Patient, PatientInput};
+use crate::planner::{self, ClinicCalendar, Plan, Request};
+use crate::policy::Policy;
+use crate::risk::assess;
+use crate::store::CourseRecord;
+use crate::template::{Catalog, Template};
+
+/// What a course froze at its start besides template and rules: enough to lay the same plan
+/// again, and check that it is the same.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Inputs {
+    /// Date of birth.
+    pub dob: NaiveDate,
+    /// Weight, kg, as entered.
+    pub weight_kg: String,
+    /// Mite sIgE, as entered.
+    pub sige: String,
+    /// Total IgE, as entered.
+    pub total_ige: String,
+    /// FEV1 % predicted.
+    pub fev1_percent: Option<String>,
+    /// Asthma control.
+    pub asthma: Option<String>,
+    /// Beta-blocker use.
+    pub beta_blocker: bool,
+    /// Omalizumab weeks at the start.
+    pub omalizumab_weeks: Option<u32>,
+    /// The first injection.
+    pub start: NaiveDateTime,
+    /// Opening time.
+    pub opens: NaiveTime,
+    /// Closing time.
+    pub closes: NaiveTime,
+    /// Clinic days.
+    pub clinic_days: Vec<String>,
+    /// The physician's reason for accepting a refused risk.
+    pub accept_risk: Option<String>,
+    /// The physician's reason for treating under the product's minimum age.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_age: Option<String>,
+    /// The physician's reason for starting without FEV1 or asthma status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accept_missing: Option<String>,
+}
+
+impl Inputs {
+    /// The patient as the planner reads them.
+    pub fn patient(&self) -> Result<Patient, WardError> {
+        let input = PatientInput {
+            age: None,
+            dob: Some(self.dob),
+            weight_kg: Some(self.weight_kg.clone()),
+            sige: Some(self.sige.clone()),
+            total_ige: Some(self.total_ige.clone()),
+            fev1_percent: self.fev1_percent.clone(),
+            beta_blocker: self.beta_blocker,
+            asthma: self.asthma.as_deref().and_then(|a| a.parse().ok()),
+            omalizumab_weeks: self.omalizumab_weeks,
+            omalizumab_since: None,
+        };
+        Ok(Patient::from_input(&input, self.start.date())?)
+    }
+
+    /// The clinic calendar.
+    pub fn calendar(&self) -> ClinicCalendar {
+        ClinicCalendar {
+            opens: self.opens,
+            closes: self.closes,
+            days: self
+                .clinic_days
+                .iter()
+                .filter_map(|d| d.parse::<Weekday>().ok())
+                .collect(),
+        }
+    }
+}
+
+/// A course loaded from its frozen copies, its plan checked against the stored one.
+pub struct Loaded {
+    /// The stored course.
+    pub record: CourseRecord,
+    /// Its frozen template.
+    pub template: Template,
+    /// Its frozen rules.
+    pub policy: Policy,
+    /// Its plan, laid again from the frozen copies.
+    pub plan: Plan,
+    /// Its inputs.
+    pub inputs: Inputs,
+    /// Its clinic calendar.
+    pub calendar: ClinicCalendar,
+}
+
+impl Loaded {
+    /// The state machine's context.
+    pub fn ctx(&self) -> Result<Context<'_>, WardError> {
+        let rules = self.policy.rule_set(&self.record.rule_set).ok_or_else(|| {
+            WardError::Data(format!(
+                "course {}: its rule set {:?} is missing from its frozen rules",
+                self.record.id, self.record.rule_set
+            ))
+        })?;
+        Ok(Context {
+            plan: &self.plan,
+            template: &self.template,
+            rules: &rules.rules,
+            calendar: &self.calendar,
+        })
+    }
+
+    /// The extract the course gives: product and allergen of its template.
+    pub fn extract(&self) -> (&str, &str) {
+        (&self.template.product, &self.template.allergen)
+    }
+}
+
+/// Lays the plan of a course from its inputs.
+pub fn lay_plan(
+    template: &Template,
+    catalog: &Catalog,
+    policy: &Policy,
+    inputs: &Inputs,
+) -> Result<Result<Plan, planner::Refusal>, WardError> {
+    let patient = inputs.patient()?;
+    let assessment = assess(&patient, &policy.risk);
+    let cal = inputs.calendar();
+    planner::plan(&Request {
+        template,
+        catalog,
+        assessment: &assessment,
+        rules: &policy.risk,
+        start: inputs.start,
+        calendar: &cal,
+        accept_risk: inputs.accept_risk.as_deref(),
+        eligibility: &policy.eligibility,
+        accept_age: inputs.accept_age.as_deref(),
+        accept_missing: inputs.accept_missing.as_deref(),
+    })
+    .map_err(|e| WardError::Data(e.to_string()))
+}
+
+/// Parsed frozen copies, shared by courses whose frozen rules and template are the same text.
+#[derive(Default)]
+pub struct Parsed {
+    by_text: HashMap<(String, String), (Policy, Catalog)>,
+}
+
+/// Whether a re-laid plan is the stored one. Plans stored by an earlier ritplan lack fields
+/// added since (`limits`, each step's `protocol_day`); those may be absent, every other field
+/// must be equal.
+fn same_plan(stored: &str, relaid: &Plan) -> bool {
+    let (Ok(stored), Ok(relaid)) = (
+        serde_json::from_str::<serde_json::Value>(stored),
+        serde_json::to_value(relaid),
+    ) else {
+        return false;
+    };
+    if stored == relaid {
+        return true;
+    }
+    let mut relaid = relaid;
+    let added_top = ["limits"];
+    let added_step = ["protocol_day"];
+    let (Some(s), Some(r)) = (stored.as_object(), relaid.as_object_mut()) else {
+        return false;
+    };
+    for k in added_top {
+        if !s.contains_key(k) {
+            r.remove(k);
+        }
+    }
+    if let (Some(ss), Some(rs)) = (
+        s.get("steps").and_then(|v| v.as_array()),
+        r.get_mut("steps").and_then(|v| v.as_array_mut()),
+    ) {
+        for (a, b) in ss.iter().zip(rs.iter_mut()) {
+            for k in added_step {
+                if a.get(k).is_none()
+                    && let Some(o) = b.as_object_mut()
+                {
+                    o.remove(k);
+                }
+            }
+        }
+    }
+    stored == relaid
+}
+
+/// Loads a course from its record, parsing its frozen copies (once per distinct text).
+pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, WardError> {
+    let id = record.id;
+    let key = (record.rules_json.clone(), record.template_text.clone());
+    if !parsed.by_text.contains_key(&key) {
+        let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
+            .map_err(|e| WardError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;
+        let policy = Policy::from_sources(
+            rules
+                .into_iter()
+                .map(|(n, t)| SourceText::new(n, t))
+                .collect(),
+        )
+        .map_err(|e| {
+            let first = e
+                .files
+                .iter()
+                .flat_map(|(src, d)| d.iter().map(move |d| format!("{}: {}", src.name, d.message)))
+                .next()
+                .unwrap_or_default();
+            WardError::Data(format!(
+                "course {id}: its frozen rules no longer load ({first}); a course started by an earlier ritplan must be stopped and started again"
+            ))
+        })?;
+        let source = SourceText::new(
+            format!("<course {id}>/{}.toml", record.template_id),
+            record.template_text.clone(),
+        );
+        let (catalog, _) = Catalog::build(vec![source], &policy);
+        parsed.by_text.insert(key.clone(), (policy, catalog));
+    }
+    let (policy, catalog) = parsed
+        .by_text
+        .get(&key)
+        .ok_or_else(|| WardError::Data("cache".into()))?;
+    let template = catalog.get(&record.template_id).cloned().ok_or_else(|| {
+        WardError::Data(format!("course {id}: its frozen template no longer checks"))
+    })?;
+    let inputs: Inputs = serde_json::from_str(&record.inputs_json)
+        .map_err(|e| WardError::Data(format!("course {id}: frozen inputs unreadable: {e}")))?;
+    let plan = match lay_plan(&template, catalog, policy, &inputs)? {
+        Ok(p) => p,
+        Err(_) => {
+            return Err(WardError::Data(format!(
+                "course {id}: its frozen plan can no longer be laid"
+            )));
+        }
+    };
+    if !same_plan(&record.plan_json, &plan) {
+        return Err(WardError::Data(format!(
+            "course {id}: its frozen plan does not reproduce from its frozen template and rules; the record may have been altered"
+        )));
+    }
+    let calendar = inputs.calendar();
+    Ok(Loaded {
+        record,
+        template,
+        policy: policy.clone(),
+        plan,
+        inputs,
+        calendar,
+    })
+}

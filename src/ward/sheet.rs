@@ -1,0 +1,113 @@
+//! The day's dosing sheet over every active course: the patient's courses laid one after the
+//! other so that two extracts keep their spacing.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+use super::{Ward, WardError};
+use crate::course;
+use crate::store::PatientRecord;
+
+impl Ward {
+    /// Every active course's sheet rows for `date`, made at `now`, with the patient and the
+    /// course; a patient's courses are laid one after the other so that two extracts keep their
+    /// spacing.
+    pub fn sheet(
+        &mut self,
+        date: NaiveDate,
+        now: NaiveDateTime,
+    ) -> Result<Vec<SheetLine>, WardError> {
+        let patients: BTreeMap<String, PatientRecord> = self
+            .store
+            .patients()?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect();
+        let mut by_patient: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+        for c in self.store.courses()? {
+            by_patient
+                .entry(c.patient_id.clone())
+                .or_default()
+                .push(c.id);
+        }
+        let mut lines = Vec::new();
+        for (pid, ids) in by_patient {
+            let mut planned: Vec<(i64, Vec<NaiveDateTime>)> = Vec::new();
+            for id in ids {
+                let mut v = self.view(id)?;
+                if v.state.inactive() {
+                    continue;
+                }
+                // The other courses' planned injections of the day count as injections.
+                for o in &mut v.patient.others {
+                    if let Some((_, times)) = planned.iter().find(|(c, _)| *c == o.course) {
+                        o.injections.extend(times.iter().copied());
+                    }
+                }
+                let ctx = v.loaded.ctx()?;
+                let rows = course::sheet_rows(ctx, &v.state, &v.patient, date, now);
+                planned.push((
+                    id,
+                    rows.iter()
+                        .filter(|r| r.dosing.is_some())
+                        .filter_map(|r| r.time.map(|t| NaiveDateTime::new(date, t)))
+                        .collect(),
+                ));
+                let name = patients
+                    .get(&pid)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default();
+                for row in rows {
+                    let vial = row
+                        .dosing
+                        .as_ref()
+                        .and_then(|d| v.loaded.template.vial(&d.vial));
+                    lines.push(SheetLine {
+                        course: id,
+                        patient: pid.clone(),
+                        name: name.clone(),
+                        vial_label: vial.map(|x| x.label.clone()),
+                        concentration: vial.map(|x| x.concentration.to_string()),
+                        cap: vial.map(|x| x.cap.clone()),
+                        evidence: v.loaded.template.evidence_label(),
+                        row,
+                    });
+                }
+            }
+        }
+        // DO NOT GIVE and observation rows first (no time, or the observation's end), then time.
+        lines.sort_by_key(|l| {
+            (
+                !(l.row.action.do_not_give()
+                    || l.row.action == course::ActionKind::ObservationNotClosed),
+                l.row.time,
+                l.course,
+            )
+        });
+        Ok(lines)
+    }
+}
+
+/// One line of the day's sheet.
+#[derive(Serialize)]
+pub struct SheetLine {
+    /// Course id.
+    pub course: i64,
+    /// Patient id.
+    pub patient: String,
+    /// Patient name.
+    pub name: String,
+    /// The row.
+    #[serde(flatten)]
+    pub row: course::SheetRow,
+    /// Vial label.
+    pub vial_label: Option<String>,
+    /// Cap colour.
+    pub cap: Option<String>,
+    /// Vial strength.
+    pub concentration: Option<String>,
+    /// The template's evidence label.
+    pub evidence: String,
+}

@@ -1,0 +1,193 @@
+//! Creating a record, staff accounts, logins and settings. The first account of a new record is
+//! an admin (created with the record); every later change to accounts or settings needs an
+//! admin. A password (or PIN) is checked for the form the settings ask, and stored only as an
+//! Argon2id hash.
+
+use std::path::Path;
+
+use chrono::NaiveDateTime;
+
+use super::auth::{self, Actor, Role, Settings};
+use super::{Ward, WardError, text};
+use crate::store::{StaffRow, Store};
+
+/// A staff account to create.
+#[derive(Clone, Debug)]
+pub struct NewStaff {
+    /// Login id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// The password or PIN.
+    pub secret: String,
+}
+
+impl Ward {
+    /// Creates a new record at `path` with its first account, an admin; returns the record and
+    /// the admin, logged in.
+    pub fn init(
+        path: &Path,
+        training: bool,
+        admin: NewStaff,
+        os_user: &str,
+        now: NaiveDateTime,
+    ) -> Result<(Ward, Actor, String), WardError> {
+        if admin.role != Role::Admin {
+            return Err(WardError::Data(
+                "the first account of a new record is an admin".into(),
+            ));
+        }
+        let settings = Settings::default();
+        settings.check_secret(&admin.secret)?;
+        let id = text::staff_id(&admin.id)?;
+        let name = text::text("--name", &admin.name)?;
+        let hash = auth::hash_secret(&admin.secret)?;
+        let store = Store::create(path, training)?;
+        store.add_staff(&StaffRow {
+            id: id.clone(),
+            name,
+            role: Role::Admin.as_str().into(),
+            secret_hash: hash,
+            disabled: false,
+            created_at: now,
+            created_by: "ritplan init".into(),
+            failures: 0,
+            locked_until: None,
+        })?;
+        let ward = Ward {
+            store,
+            parsed: super::Parsed::default(),
+        };
+        let (actor, token) = ward.login(&id, &admin.secret, os_user, now)?;
+        Ok((ward, actor, token))
+    }
+
+    /// The record's settings.
+    pub fn settings(&self) -> Result<Settings, WardError> {
+        Settings::load(&self.store)
+    }
+
+    /// Logs a staff member in: returns them and the session token to keep.
+    pub fn login(
+        &self,
+        id: &str,
+        secret: &str,
+        os_user: &str,
+        now: NaiveDateTime,
+    ) -> Result<(Actor, String), WardError> {
+        let settings = self.settings()?;
+        let mut actor =
+            auth::authenticate(&self.store, &settings, id.trim(), secret, os_user, now)?;
+        let token = auth::open_session(&self.store, &mut actor, now)?;
+        Ok((actor, token))
+    }
+
+    /// Authenticates a second person (for `give --checked-by`), without a session.
+    pub fn check_person(
+        &self,
+        id: &str,
+        secret: &str,
+        os_user: &str,
+        now: NaiveDateTime,
+    ) -> Result<Actor, WardError> {
+        let settings = self.settings()?;
+        auth::authenticate(&self.store, &settings, id.trim(), secret, os_user, now)
+    }
+
+    /// The actor of a session token (see [`auth::session_actor`]).
+    pub fn actor(
+        &self,
+        token: &str,
+        os_user: &str,
+        now: NaiveDateTime,
+    ) -> Result<Actor, WardError> {
+        let settings = self.settings()?;
+        auth::session_actor(&self.store, &settings, token, os_user, now)
+    }
+
+    /// Marks the actor's session used now (after a command that succeeded: the idle timeout
+    /// counts from the last thing done).
+    pub fn touch(&self, actor: &Actor, now: NaiveDateTime) -> Result<(), WardError> {
+        if let Some(h) = &actor.token_hash {
+            self.store.touch_session(h, now)?;
+        }
+        Ok(())
+    }
+
+    /// Ends a session.
+    pub fn logout(&self, token: &str) -> Result<(), WardError> {
+        Ok(self.store.end_session(&auth::token_hash(token))?)
+    }
+
+    /// Adds a staff account (admin only).
+    pub fn staff_add(
+        &self,
+        actor: &Actor,
+        s: NewStaff,
+        now: NaiveDateTime,
+    ) -> Result<(), WardError> {
+        actor.require(&[Role::Admin], "adding a staff account")?;
+        self.settings()?.check_secret(&s.secret)?;
+        let id = text::staff_id(&s.id)?;
+        Ok(self.store.add_staff(&StaffRow {
+            id,
+            name: text::text("--name", &s.name)?,
+            role: s.role.as_str().into(),
+            secret_hash: auth::hash_secret(&s.secret)?,
+            disabled: false,
+            created_at: now,
+            created_by: actor.staff.id.clone(),
+            failures: 0,
+            locked_until: None,
+        })?)
+    }
+
+    fn staff_row(&self, id: &str) -> Result<StaffRow, WardError> {
+        self.store
+            .staff(id.trim())?
+            .ok_or_else(|| WardError::Data(format!("no staff account has the id {:?}", id.trim())))
+    }
+
+    /// Disables a staff account (admin only); its sessions end with it.
+    pub fn staff_disable(&self, actor: &Actor, id: &str) -> Result<(), WardError> {
+        actor.require(&[Role::Admin], "disabling a staff account")?;
+        let mut s = self.staff_row(id)?;
+        if s.id == actor.staff.id {
+            return Err(WardError::Forbidden(
+                "an admin cannot disable their own account".into(),
+            ));
+        }
+        s.disabled = true;
+        Ok(self.store.update_staff(&s)?)
+    }
+
+    /// Sets a new password or PIN: an admin for anyone, anyone for themselves. It also unlocks
+    /// the account.
+    pub fn staff_password(&self, actor: &Actor, id: &str, secret: &str) -> Result<(), WardError> {
+        let mut s = self.staff_row(id)?;
+        if s.id != actor.staff.id {
+            actor.require(&[Role::Admin], "setting another person's password")?;
+        }
+        self.settings()?.check_secret(secret)?;
+        s.secret_hash = auth::hash_secret(secret)?;
+        Ok(self.store.update_staff(&s)?)
+    }
+
+    /// Changes a setting (admin only).
+    pub fn set_setting(
+        &self,
+        actor: &Actor,
+        key: &str,
+        value: &str,
+        now: NaiveDateTime,
+    ) -> Result<Settings, WardError> {
+        actor.require(&[Role::Admin], "changing a setting")?;
+        let mut s = self.settings()?;
+        s.set(key, value).map_err(WardError::Data)?;
+        self.store
+            .set_setting(key, value.trim(), now, &actor.author())?;
+        Ok(s)
+    }
+}

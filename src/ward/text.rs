@@ -1,0 +1,130 @@
+//! Hygiene for what people type: every free-text field (names, ids, lots, reasons, notes,
+//! symptoms) is trimmed and refused if it holds a control character (an escape sequence or a
+//! newline would be printed raw to a terminal, or forge a line of the log). Ids are trimmed and
+//! then compared exactly, case-sensitively.
+
+use super::WardError;
+use crate::course::EventKind;
+
+/// A free-text value: trimmed, not empty, no control character.
+pub fn text(field: &str, value: &str) -> Result<String, WardError> {
+    let t = value.trim();
+    if t.is_empty() {
+        return Err(WardError::Data(format!("{field} is empty")));
+    }
+    if let Some(c) = t.chars().find(|c| c.is_control()) {
+        return Err(WardError::Data(format!(
+            "{field} contains a control character ({}): only printable text is recorded",
+            c.escape_unicode()
+        )));
+    }
+    Ok(t.to_string())
+}
+
+/// An optional free-text value.
+pub fn opt_text(field: &str, value: Option<&str>) -> Result<Option<String>, WardError> {
+    value.map(|v| text(field, v)).transpose()
+}
+
+/// A staff account id: letters, digits, '.', '_', '-' and '@' (what a person types to log in).
+pub fn staff_id(value: &str) -> Result<String, WardError> {
+    let t = text("the staff id", value)?;
+    if !t
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
+    {
+        return Err(WardError::Data(format!(
+            "the staff id {t:?} may hold only letters, digits, '.', '_', '-' and '@'"
+        )));
+    }
+    Ok(t)
+}
+
+/// The free text inside an event, cleaned.
+pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
+    Ok(match kind {
+        EventKind::DoseGiven {
+            step,
+            vial,
+            volume_ml,
+            dose,
+            lot,
+            site,
+            pef_percent,
+            screen_ok,
+            override_reason,
+            checked_by,
+        } => EventKind::DoseGiven {
+            step,
+            vial,
+            volume_ml,
+            dose,
+            lot: opt_text("--lot", lot.as_deref())?,
+            site: opt_text("--site", site.as_deref())?,
+            pef_percent,
+            screen_ok,
+            override_reason: opt_text("--override", override_reason.as_deref())?,
+            checked_by,
+        },
+        EventKind::ObservationEnded {
+            local_mm,
+            not_assessable,
+            early_reason,
+        } => EventKind::ObservationEnded {
+            local_mm,
+            not_assessable,
+            early_reason: opt_text("--early", early_reason.as_deref())?,
+        },
+        EventKind::SystemicReaction {
+            grade,
+            onset_min,
+            symptom,
+            treatment,
+        } => EventKind::SystemicReaction {
+            grade,
+            onset_min,
+            symptom: text("--symptom", &symptom)?,
+            treatment: opt_text("--treatment", treatment.as_deref())?,
+        },
+        EventKind::LateReaction { kind, symptom } => EventKind::LateReaction {
+            kind,
+            symptom: text("--symptom", &symptom)?,
+        },
+        EventKind::DoseDeferred { reason } => EventKind::DoseDeferred {
+            reason: text("--reason", &reason)?,
+        },
+        EventKind::PhysicianReview { decision, reason } => EventKind::PhysicianReview {
+            decision,
+            reason: opt_text("--reason", reason.as_deref())?,
+        },
+        EventKind::Correction { corrects, reason } => EventKind::Correction {
+            corrects,
+            reason: text("--reason", &reason)?,
+        },
+        EventKind::Note { text: t } => EventKind::Note {
+            text: text("--text", &t)?,
+        },
+        other => other,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_refused_and_ids_trimmed() {
+        assert_eq!(text("name", " Li Na ").ok().as_deref(), Some("Li Na"));
+        for bad in ["Li\u{1b}[31mNa", "Li\nNa", "\u{7}", "a\u{0}b", "x\u{9b}y"] {
+            let e = text("--name", bad).expect_err(bad);
+            assert!(
+                e.to_string()
+                    .contains("--name contains a control character"),
+                "{e}"
+            );
+        }
+        assert!(text("--lot", "   ").is_err());
+        assert_eq!(staff_id(" rn.li ").ok().as_deref(), Some("rn.li"));
+        assert!(staff_id("rn li").is_err());
+    }
+}
