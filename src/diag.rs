@@ -10,13 +10,24 @@ use std::ops::Range;
 use serde::Serialize;
 
 /// A data file's name (as the user gave it) and its text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct SourceText {
     /// The path or name shown in messages, e.g. `schedules/rush.toml` or `<bundled>/rush.toml`.
     pub name: String,
     /// The whole file.
     pub text: String,
+    /// Where each line starts (byte offsets), computed once on first use: locating thousands of
+    /// diagnostics then costs one pass over the file, not one per diagnostic.
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
+
+impl PartialEq for SourceText {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.text == other.text
+    }
+}
+
+impl Eq for SourceText {}
 
 impl SourceText {
     /// A named text.
@@ -24,7 +35,16 @@ impl SourceText {
         SourceText {
             name: name.into(),
             text: text.into(),
+            line_starts: std::sync::OnceLock::new(),
         }
+    }
+
+    fn starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        })
     }
 
     /// 1-based line and column (in characters) of a byte offset. An offset past the end, or
@@ -34,18 +54,22 @@ impl SourceText {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;
         }
-        let before = &self.text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let starts = self.starts();
+        let line = starts.partition_point(|s| *s <= offset).max(1);
+        let line_start = starts[line - 1];
         let col = self.text[line_start..offset].chars().count() + 1;
         (line, col)
     }
 
     /// The text of 1-based line `line`, without its line ending.
     fn line_text(&self, line: usize) -> &str {
+        let starts = self.starts();
+        let Some(start) = line.checked_sub(1).and_then(|i| starts.get(i)) else {
+            return "";
+        };
+        let end = starts.get(line).map_or(self.text.len(), |e| e - 1);
         self.text
-            .split('\n')
-            .nth(line - 1)
+            .get(*start..end.max(*start))
             .unwrap_or("")
             .trim_end_matches('\r')
     }

@@ -181,6 +181,14 @@ fn lab(field: &'static str, text: Option<&str>) -> Result<LabValue, PatientError
             format!("{v} is negative; an IgE concentration cannot be below 0"),
         ));
     }
+    // Plausibility, not policy: no laboratory reports an IgE of a million kU/L; a larger value
+    // is a typing error (and would overflow the ratio's arithmetic).
+    if v.value > Decimal::from(1_000_000) {
+        return Err(bad(
+            field,
+            format!("{v} is not a plausible IgE concentration (above 1 000 000)"),
+        ));
+    }
     if v.censor == Censor::Below && v.value.is_zero() {
         return Err(bad(
             field,

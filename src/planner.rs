@@ -39,7 +39,7 @@ impl ClinicCalendar {
     /// The first clinic day on or after `d` (`None` if the calendar has no clinic day).
     pub fn on_or_after(&self, d: NaiveDate) -> Option<NaiveDate> {
         (0..7)
-            .map(|i| d + Duration::days(i))
+            .filter_map(|i| d.checked_add_days(chrono::Days::new(i)))
             .find(|x| self.is_clinic_day(*x))
     }
 }
@@ -684,7 +684,14 @@ fn next_clinic_day(
     from: NaiveDate,
     days: i64,
 ) -> Result<NaiveDate, PlanError> {
-    cal.on_or_after(from + Duration::days(days))
+    let d = Duration::try_days(days)
+        .and_then(|d| from.checked_add_signed(d))
+        .ok_or_else(|| {
+            PlanError::BadCalendar(format!(
+                "the schedule runs past the calendar's last date ({days} days after {from})"
+            ))
+        })?;
+    cal.on_or_after(d)
         .ok_or_else(|| PlanError::BadCalendar("the clinic calendar has no clinic day".into()))
 }
 
@@ -704,8 +711,12 @@ fn split_increments(
     while i < work.len() {
         let prev = work[i - 1].dose;
         let next = work[i].clone();
-        if prev.amount() > Decimal::ZERO && next.dose.amount() > prev.amount() * max_factor {
-            let target = Dose::new(prev.amount() * max_factor, next.dose.unit());
+        let limit = prev.amount().checked_mul(max_factor);
+        if let Some(limit) = limit
+            && prev.amount() > Decimal::ZERO
+            && next.dose.amount() > limit
+        {
+            let target = Dose::new(limit, next.dose.unit());
             let best = [work[i - 1].vial, next.vial]
                 .into_iter()
                 .filter_map(|v| {

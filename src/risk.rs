@@ -63,7 +63,13 @@ impl Ratio {
         if t.value.is_zero() {
             return Ratio::Unknown;
         }
-        let pct = s.value / t.value * Decimal::ONE_HUNDRED;
+        let Some(pct) = s
+            .value
+            .checked_div(t.value)
+            .and_then(|r| r.checked_mul(Decimal::ONE_HUNDRED))
+        else {
+            return Ratio::Unknown;
+        };
         match (s.censor, t.censor) {
             (Censor::Exact, Censor::Exact) => Ratio::Exact(pct),
             (Censor::Below, Censor::Exact | Censor::Above) | (Censor::Exact, Censor::Above) => {

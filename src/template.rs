@@ -374,6 +374,32 @@ const TOP_KEYS: &[&str] = &[
 
 const PROVENANCE_KEYS: &[&str] = &["evidence", "certainty", "source", "note"];
 
+/// The largest values a template may hold. Not clinical limits: bounds that keep every date,
+/// time and dose the planner computes from a template inside what the calendar and exact
+/// decimal arithmetic can hold (ten years of protocol days, a day of minutes, ten years of
+/// weeks, a billion units per mL, ten mL per injection), so that no template makes it fail.
+const MAX_DAY: u32 = 3_650;
+const MAX_MINUTES: u32 = 1_440;
+const MAX_WEEKS: u32 = 520;
+const MAX_CONCENTRATION: i64 = 1_000_000_000;
+const MAX_VOLUME_ML: i64 = 10;
+
+/// Reports a number above `max`.
+fn bounded(diags: &mut Diags, v: &Sp<u32>, max: u32, what: &str) -> bool {
+    if v.value > max {
+        diags.push(Diagnostic::error(
+            "out-of-range",
+            v.at(),
+            format!(
+                "{what} of {} is above the largest ritplan accepts ({max})",
+                v.value
+            ),
+        ));
+        return false;
+    }
+    true
+}
+
 /// What one step says, before cross-checks.
 struct RawStep {
     index: usize,
@@ -631,7 +657,10 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
             } else if pdose.amount() > Decimal::ZERO {
                 let factor = dose.amount() / pdose.amount();
                 let near = maintenance.as_ref().is_some_and(|m| {
-                    pdose.amount() >= m.dose.amount() * checks.near_maintenance_from_fraction.value
+                    m.dose
+                        .amount()
+                        .checked_mul(checks.near_maintenance_from_fraction.value)
+                        .is_some_and(|from| pdose.amount() >= from)
                 });
                 if near && factor > checks.near_maintenance_max_factor.value {
                     diags.push(Diagnostic::warning(
@@ -895,6 +924,18 @@ fn read_vials(
                 "a vial's concentration must be above zero",
             ));
         }
+        if let Some(c) = &conc
+            && c.value > Decimal::from(MAX_CONCENTRATION)
+        {
+            diags.push(Diagnostic::error(
+                "out-of-range",
+                c.at(),
+                format!(
+                    "a concentration of {} per mL is above the largest ritplan accepts ({MAX_CONCENTRATION})",
+                    c.value.normalize()
+                ),
+            ));
+        }
         let (Some(id), Some(label), Some(cap), Some(conc)) = (id, label, cap, conc) else {
             continue;
         };
@@ -939,6 +980,9 @@ fn read_timing(
     let obs = t.count(diags, "observation_min", true);
     let last = t.count(diags, "last_of_day_observation_min", true);
     let interval = t.count(diags, "min_interval_min", true);
+    let obs = obs.filter(|v| bounded(diags, v, MAX_MINUTES, "an observation"));
+    let last = last.filter(|v| bounded(diags, v, MAX_MINUTES, "an observation"));
+    let interval = interval.filter(|v| bounded(diags, v, MAX_MINUTES, "an interval"));
     let checks = &policy.template_checks;
     for o in [&obs, &last].into_iter().flatten() {
         check_observation(o, policy, diags);
@@ -1026,6 +1070,17 @@ fn read_injection(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<Injection> {
             ));
             return None;
         }
+        if v.value > Decimal::from(MAX_VOLUME_ML) {
+            diags.push(Diagnostic::error(
+                "out-of-range",
+                v.at(),
+                format!(
+                    "{} mL is above the largest ritplan accepts ({MAX_VOLUME_ML} mL)",
+                    v.value.normalize()
+                ),
+            ));
+            return None;
+        }
     }
     Some(Injection {
         max_volume_ml: Volume::from_ml(max?.value),
@@ -1102,12 +1157,17 @@ fn read_step(
             "days are counted from 1 (the first injection day)",
         ));
     }
+    let day = day.filter(|d| bounded(diags, d, MAX_DAY, "a protocol day"));
     let time = t.time(diags, "time");
-    let after_min = t.count(diags, "after_min", false);
+    let after_min = t
+        .count(diags, "after_min", false)
+        .filter(|v| bounded(diags, v, MAX_MINUTES, "an interval"));
     let vial = t.string(diags, "vial", true);
     let volume = t.decimal(diags, "volume_ml", true);
     let stated_dose = t.decimal(diags, "dose", false);
-    let observation_min = t.count(diags, "observation_min", false);
+    let observation_min = t
+        .count(diags, "observation_min", false)
+        .filter(|v| bounded(diags, v, MAX_MINUTES, "an observation"));
     let provenance = read_provenance_override(t, source_ids, diags);
     Some(RawStep {
         index,
@@ -1147,8 +1207,15 @@ fn read_maintenance(
     let vial = t.string(diags, "vial", true);
     let volume = t.decimal(diags, "volume_ml", true);
     let dose = t.decimal(diags, "dose", true);
-    let first = t.counts(diags, "first_intervals_weeks").unwrap_or_default();
-    let interval = t.count(diags, "interval_weeks", true);
+    let first: Vec<Sp<u32>> = t
+        .counts(diags, "first_intervals_weeks")
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|w| bounded(diags, w, MAX_WEEKS, "an interval in weeks"))
+        .collect();
+    let interval = t
+        .count(diags, "interval_weeks", true)
+        .filter(|w| bounded(diags, w, MAX_WEEKS, "an interval in weeks"));
     let tolerance = t.count(diags, "interval_tolerance_weeks", false);
     for w in first.iter().chain(interval.iter()) {
         if w.value == 0 {

@@ -48,20 +48,28 @@ fn parse_weekday(s: &str) -> Result<Weekday, String> {
         .map_err(|_| format!("{s:?} is not a weekday (mon, tue, ...)"))
 }
 
-/// `2026-12-07` (at opening time) or `2026-12-07T08:30`.
+/// `2026-12-07` (at opening time) or `2026-12-07T08:30`, in the years 1900 to 2199 (a wider
+/// date is a typing error, and would run a schedule off the calendar).
 pub fn parse_start(s: &str) -> Result<(NaiveDate, Option<NaiveTime>), String> {
     let s = s.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok((d, None));
+    let parsed = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map(|d| (d, None))
+        .ok()
+        .or_else(|| {
+            ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+                .map(|dt| (dt.date(), Some(dt.time())))
+        });
+    match parsed {
+        Some((d, t)) if (1900..=2199).contains(&chrono::Datelike::year(&d)) => Ok((d, t)),
+        Some((d, _)) => Err(format!(
+            "{d} is outside the years 1900 to 2199 that ritplan plans in"
+        )),
+        None => Err(format!(
+            "{s:?} is not a date (2026-12-07) or a date and time (2026-12-07T08:00)"
+        )),
     }
-    for f in ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
-            return Ok((dt.date(), Some(dt.time())));
-        }
-    }
-    Err(format!(
-        "{s:?} is not a date (2026-12-07) or a date and time (2026-12-07T08:00)"
-    ))
 }
 
 #[derive(Serialize)]

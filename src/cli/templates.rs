@@ -389,6 +389,10 @@ struct CheckFileJson<'a> {
     diagnostics: Vec<DiagnosticJson<'a>>,
 }
 
+fn broken_count(checked: &[Checked]) -> usize {
+    checked.iter().filter(|c| c.has_errors()).count()
+}
+
 pub(super) fn check_files(
     ctx: &Context,
     files: &[PathBuf],
@@ -401,13 +405,17 @@ pub(super) fn check_files(
     // broken one, and the others are still checked.
     let mut checked: Vec<Checked> = Vec::new();
     let mut unreadable = Vec::new();
+    let mut not_text = Vec::new();
     for f in files {
         match read_source(f) {
             Ok(src) => checked.push(check(src, &policy)),
+            // A file that is there but is not UTF-8 text is bad data (65), not an I/O error.
+            Err(CliError::Data(e)) => not_text.push(e),
             Err(e) => unreadable.push(e.to_string()),
         }
     }
-    let broken = checked.iter().filter(|c| c.has_errors()).count() + unreadable.len();
+    let broken = broken_count(&checked) + not_text.len();
+    let broken = broken + unreadable.len();
     if json {
         let rows: Vec<CheckFileJson> = checked
             .iter()
@@ -444,7 +452,7 @@ pub(super) fn check_files(
             )?;
         }
     }
-    for u in &unreadable {
+    for u in unreadable.iter().chain(&not_text) {
         writeln!(err, "ritplan: error: {u}")?;
     }
     if !unreadable.is_empty() {
