@@ -181,12 +181,13 @@ pub(super) fn patient_list(store: &Store, json: bool, out: &mut dyn Write) -> Re
 }
 
 pub(super) fn patient_show(
-    store: &Store,
+    ward: &Ward,
     id: &str,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let p = store
+    let p = ward
+        .store
         .patient(id)?
         .ok_or_else(|| CliError::Data(format!("no patient has the id {id:?}")))?;
     if json {
@@ -207,6 +208,13 @@ pub(super) fn patient_show(
         p.asthma.as_deref().unwrap_or("not given"),
         if p.beta_blocker { "yes" } else { "no" }
     )?;
+    for o in ward.lookalikes(&p)? {
+        writeln!(
+            out,
+            "! LOOK-ALIKE: {} ({}) has the same name and date of birth: check the ID before every dose",
+            o.name, o.id
+        )?;
+    }
     Ok(())
 }
 

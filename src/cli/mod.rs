@@ -677,7 +677,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         ),
         Command::Init(a) => {
             let path = staff::record_path(ctx.db.as_ref())?;
-            staff::init(&path, &a, now(), out, &mut err)
+            let now = record_clock(a.training, &mut err)?;
+            staff::init(&path, &a, now, out, &mut err)
         }
         Command::Login { id, password_stdin } => {
             let (ward, now) = opened(&ctx, &mut err)?;
@@ -713,7 +714,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 }
                 PatientCommand::List { json } => course::patient_list(&ward.store, json, out),
                 PatientCommand::Show { id, json } => {
-                    course::patient_show(&ward.store, id.trim(), json, out)
+                    course::patient_show(&ward, id.trim(), json, out)
                 }
             }
         }
@@ -994,34 +995,35 @@ fn parse_datetime(s: &str) -> Result<chrono::NaiveDateTime, String> {
     ))
 }
 
-/// Opens the record and reads its clock: the system clock, or `RITPLAN_NOW` on a training
-/// record (said on stderr by every command on it).
+/// Opens the record and reads its clock (see [`record_clock`]).
 fn opened(
     ctx: &Context,
     err: &mut dyn Write,
 ) -> Result<(crate::ward::Ward, chrono::NaiveDateTime), CliError> {
     let ward = course::open_ward(ctx.db.as_ref())?;
-    let now = if ward.training() {
+    let now = record_clock(ward.training(), err)?;
+    Ok((ward, now))
+}
+
+/// A record's clock: the system clock, or `RITPLAN_NOW` on a training record (said on stderr
+/// by every command on it); on any other record `RITPLAN_NOW` is ignored with a warning.
+fn record_clock(training: bool, err: &mut dyn Write) -> Result<chrono::NaiveDateTime, CliError> {
+    let set = std::env::var_os("RITPLAN_NOW").is_some();
+    if training {
         writeln!(
             err,
             "ritplan: TRAINING RECORD{}",
-            if std::env::var_os("RITPLAN_NOW").is_some() {
-                ": the clock is RITPLAN_NOW"
-            } else {
-                ""
-            }
+            if set { ": the clock is RITPLAN_NOW" } else { "" }
         )?;
-        now()
-    } else {
-        if std::env::var_os("RITPLAN_NOW").is_some() {
-            writeln!(
-                err,
-                "ritplan: warning: RITPLAN_NOW is ignored: this record is not a training record (ritplan init --training)"
-            )?;
-        }
-        system_now()
-    };
-    Ok((ward, now))
+        return Ok(now());
+    }
+    if set {
+        writeln!(
+            err,
+            "ritplan: warning: RITPLAN_NOW is ignored: this record is not a training record (ritplan init --training)"
+        )?;
+    }
+    Ok(system_now())
 }
 
 fn record(
@@ -1190,25 +1192,14 @@ fn write_protocol(
     Ok(())
 }
 
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename.
+/// Writes `bytes` to `path` atomically and readable by the owner only
+/// (patient documents): a fresh temporary file beside it that is never a
+/// followed link, then a rename that replaces a planted link rather than
+/// writing through it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    let io = |source| CliError::Io {
+    crate::store::keyed::write_private(path, bytes).map_err(|source| CliError::Io {
         context: format!("cannot write {}", path.display()),
         source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
     })
 }
 

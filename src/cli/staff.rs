@@ -21,7 +21,7 @@ pub struct InitArgs {
     name: String,
     /// A training record: its clock may be set with RITPLAN_NOW, and every output says so.
     #[arg(long)]
-    training: bool,
+    pub(super) training: bool,
     /// Read the admin's password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
@@ -162,11 +162,13 @@ pub enum StaffCommand {
         /// The account.
         id: String,
     },
-    /// Set a new password (an admin for anyone, anyone for themselves); unlocks the account.
+    /// Set a new password (an admin for anyone, anyone for themselves with their current
+    /// password); unlocks the account.
     Password {
         /// The account.
         id: String,
-        /// Read the new password from the first line of standard input.
+        /// Read the password(s) from standard input: for one's own account the current one on
+        /// the first line and the new one on the second; for another's, the new one.
         #[arg(long)]
         password_stdin: bool,
     },
@@ -211,6 +213,8 @@ pub(super) fn staff(
         } => {
             let actor = session::actor(ward, now)?;
             let role: Role = role.parse().map_err(CliError::Usage)?;
+            // Refused before anyone types a password for nothing; the ward checks again.
+            actor.require(&[Role::Admin], "adding a staff account")?;
             let secret = read_secret(
                 &format!("Password for the new account {id}: "),
                 password_stdin,
@@ -238,8 +242,18 @@ pub(super) fn staff(
         }
         StaffCommand::Password { id, password_stdin } => {
             let actor = session::actor(ward, now)?;
-            let secret = read_secret(&format!("New password for {id}: "), password_stdin)?;
-            ward.staff_password(&actor, &id, &secret)?;
+            let own = id.trim() == actor.staff.id;
+            if !own {
+                // Refused before anyone types a password for nothing; the ward checks again.
+                actor.require(&[Role::Admin], "setting another person's password")?;
+            }
+            let current = if own {
+                Some(read_secret("Current password: ", password_stdin)?)
+            } else {
+                None
+            };
+            let secret = read_secret(&format!("New password for {}: ", id.trim()), password_stdin)?;
+            ward.staff_password(&actor, &id, current.as_deref(), &secret, now)?;
             session::used(ward, &actor, now)?;
             writeln!(out, "password of {} set", id.trim())?;
             Ok(())

@@ -245,14 +245,21 @@ impl Actor {
         if roles.contains(&self.role) {
             return Ok(());
         }
+        let article = |r: &str| {
+            if r.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            }
+        };
+        let needed = roles.iter().map(|r| r.as_str()).collect::<Vec<_>>();
+        let first = needed.first().copied().unwrap_or("other");
         Err(WardError::Forbidden(format!(
-            "{action} needs a {} account; {} is logged in as a {}",
-            roles
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .join(" or "),
+            "{action} needs {} {} account; {} is logged in as {} {}",
+            article(first),
+            needed.join(" or "),
             self.staff.id,
+            article(self.role.as_str()),
             self.role
         )))
     }

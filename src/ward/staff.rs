@@ -165,13 +165,33 @@ impl Ward {
 
     /// Sets a new password or PIN: an admin for anyone, anyone for themselves. It also unlocks
     /// the account.
-    pub fn staff_password(&self, actor: &Actor, id: &str, secret: &str) -> Result<(), WardError> {
+    ///
+    /// Changing one's own password takes the current one (`current`), so that a session left
+    /// open cannot be used to take over the account; a wrong one counts as a failed login.
+    pub fn staff_password(
+        &self,
+        actor: &Actor,
+        id: &str,
+        current: Option<&str>,
+        secret: &str,
+        now: NaiveDateTime,
+    ) -> Result<(), WardError> {
         let mut s = self.staff_row(id)?;
-        if s.id != actor.staff.id {
+        if s.id == actor.staff.id {
+            let Some(current) = current else {
+                return Err(WardError::Auth(
+                    "changing your own password needs your current password".into(),
+                ));
+            };
+            self.check_person(&s.id, current, &actor.os_user, now)?;
+            s = self.staff_row(id)?;
+        } else {
             actor.require(&[Role::Admin], "setting another person's password")?;
         }
         self.settings()?.check_secret(secret)?;
         s.secret_hash = auth::hash_secret(secret)?;
+        s.failures = 0;
+        s.locked_until = None;
         Ok(self.store.update_staff(&s)?)
     }
 

@@ -1,5 +1,6 @@
 //! Integration tests: the broken-template corpus (through the library) and the real binary.
 
+mod access;
 mod corpus;
 mod courses;
 mod planning;
