@@ -1013,7 +1013,11 @@ fn record_clock(training: bool, err: &mut dyn Write) -> Result<chrono::NaiveDate
         writeln!(
             err,
             "ritplan: TRAINING RECORD{}",
-            if set { ": the clock is RITPLAN_NOW" } else { "" }
+            if set {
+                ": the clock is RITPLAN_NOW"
+            } else {
+                ""
+            }
         )?;
         return Ok(now());
     }

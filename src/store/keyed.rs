@@ -6,8 +6,9 @@
 //! - `ward.db.key`: 32 random bytes, hex. Created with the record; back it up with it. Without
 //!   it nothing can be verified, and ritplan refuses to open the record.
 //! - `ward.db.heads/`: one file per course chain (`course-12`: the number of events and the MAC
-//!   of the last) and `record` (how many patients, courses and staff accounts). A head only ever
-//!   moves forward: a head ahead of the database means rows were deleted.
+//!   of the last) and `record` (how many patients, courses and staff accounts, and a digest of
+//!   the staff and settings rows). A head only ever moves forward: a head ahead of the
+//!   database means rows were deleted; a digest that differs, a row put back to an older copy.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -173,7 +174,9 @@ pub struct Head {
     pub mac: String,
 }
 
-/// How many rows the record held at the last write.
+/// How many rows the record held at the last write, and digests of the tables whose rows
+/// change in place (staff accounts, settings), so that a deleted row or a row put back to an
+/// older copy of itself (with its older, valid MAC) is seen.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     /// Patients.
@@ -182,6 +185,42 @@ pub struct Counts {
     pub courses: u64,
     /// Staff accounts.
     pub staff: u64,
+    /// The MAC over every staff row's MAC, as last written.
+    pub staff_rows: Option<String>,
+    /// The MAC over every settings row's MAC, as last written.
+    pub settings_rows: Option<String>,
+}
+
+impl Counts {
+    /// The counts raised to at least `c`'s, and `c`'s digests where it has them.
+    fn merged(&self, c: &Counts) -> Counts {
+        Counts {
+            patients: self.patients.max(c.patients),
+            courses: self.courses.max(c.courses),
+            staff: self.staff.max(c.staff),
+            staff_rows: c.staff_rows.clone().or_else(|| self.staff_rows.clone()),
+            settings_rows: c
+                .settings_rows
+                .clone()
+                .or_else(|| self.settings_rows.clone()),
+        }
+    }
+
+    fn text(&self) -> String {
+        let mut out = format!(
+            "patients {}\ncourses {}\nstaff {}\n",
+            self.patients, self.courses, self.staff
+        );
+        for (k, v) in [
+            ("staff_rows", &self.staff_rows),
+            ("settings_rows", &self.settings_rows),
+        ] {
+            if let Some(v) = v {
+                let _ = writeln!(out, "{k} {v}");
+            }
+        }
+        out
+    }
 }
 
 /// The head files of a record.
@@ -214,14 +253,49 @@ impl Heads {
         self.dir.is_dir()
     }
 
-    fn lock(&self) -> std::io::Result<File> {
-        let f = OpenOptions::new()
+    fn lock_file(&self) -> std::io::Result<File> {
+        OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(self.dir.join(".lock"))?;
+            .open(self.dir.join(".lock"))
+    }
+
+    fn lock(&self) -> std::io::Result<File> {
+        let f = self.lock_file()?;
         f.lock()?;
         Ok(f)
+    }
+
+    fn io(&self, source: std::io::Error) -> StoreError {
+        StoreError::Io {
+            path: self.dir.clone(),
+            source,
+        }
+    }
+
+    /// Runs `write` (a change to rows that change in place) under the exclusive lock and
+    /// writes the counts it returns before the lock is released: a reader holding the shared
+    /// lock ([`Heads::shared`]) never sees the database ahead of the digests.
+    pub fn exclusive<T>(
+        &self,
+        write: impl FnOnce() -> Result<(T, Counts), StoreError>,
+    ) -> Result<T, StoreError> {
+        let _lock = self.lock().map_err(|e| self.io(e))?;
+        let (t, c) = write()?;
+        self.write_counts(&c).map_err(|e| self.io(e))?;
+        Ok(t)
+    }
+
+    /// Runs `read` with the record's counts under the shared lock (see [`Heads::exclusive`]).
+    pub fn shared<T>(
+        &self,
+        read: impl FnOnce(Option<Counts>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let f = self.lock_file().map_err(|e| self.io(e))?;
+        f.lock_shared().map_err(|e| self.io(e))?;
+        let counts = self.counts().map_err(|e| self.io(e))?;
+        read(counts)
     }
 
     fn read_file(&self, name: &str) -> std::io::Result<Option<String>> {
@@ -275,11 +349,13 @@ impl Heads {
             let mut c = Counts::default();
             for line in s.lines() {
                 if let Some((k, v)) = line.split_once(' ') {
-                    let v = v.trim().parse().unwrap_or(0);
+                    let n = || v.trim().parse().unwrap_or(0);
                     match k {
-                        "patients" => c.patients = v,
-                        "courses" => c.courses = v,
-                        "staff" => c.staff = v,
+                        "patients" => c.patients = n(),
+                        "courses" => c.courses = n(),
+                        "staff" => c.staff = n(),
+                        "staff_rows" => c.staff_rows = Some(v.trim().to_string()),
+                        "settings_rows" => c.settings_rows = Some(v.trim().to_string()),
                         _ => {}
                     }
                 }
@@ -288,26 +364,20 @@ impl Heads {
         }))
     }
 
-    /// Raises the record's counts to at least `c`.
+    /// Raises the record's counts to at least `c` and takes its digests.
     pub fn advance_counts(&self, c: &Counts) -> std::io::Result<()> {
         let _lock = self.lock()?;
+        self.write_counts(c)
+    }
+
+    /// [`Heads::advance_counts`], the lock held.
+    fn write_counts(&self, c: &Counts) -> std::io::Result<()> {
         let old = self.counts()?.unwrap_or_default();
-        let new = Counts {
-            patients: old.patients.max(c.patients),
-            courses: old.courses.max(c.courses),
-            staff: old.staff.max(c.staff),
-        };
+        let new = old.merged(c);
         if new == old && self.dir.join("record").exists() {
             return Ok(());
         }
-        write_private(
-            &self.dir.join("record"),
-            format!(
-                "patients {}\ncourses {}\nstaff {}\n",
-                new.patients, new.courses, new.staff
-            )
-            .as_bytes(),
-        )
+        write_private(&self.dir.join("record"), new.text().as_bytes())
     }
 }
 
@@ -370,12 +440,16 @@ mod tests {
             patients: 2,
             courses: 1,
             staff: 1,
+            staff_rows: Some("s1".into()),
+            settings_rows: Some("t1".into()),
         })
         .expect("w");
         h.advance_counts(&Counts {
             patients: 1,
             courses: 3,
             staff: 0,
+            staff_rows: Some("s2".into()),
+            settings_rows: None,
         })
         .expect("w");
         assert_eq!(
@@ -383,8 +457,11 @@ mod tests {
             Some(Counts {
                 patients: 2,
                 courses: 3,
-                staff: 1
-            })
+                staff: 1,
+                staff_rows: Some("s2".into()),
+                settings_rows: Some("t1".into()),
+            }),
+            "counts only rise; a digest is replaced by the newer one"
         );
     }
 

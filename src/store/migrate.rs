@@ -180,6 +180,7 @@ pub(super) fn migrate_1_to_2(conn: &mut Connection, path: &Path) -> Result<Key, 
             patients: count("patients")?,
             courses: count("courses")?,
             staff: count("staff")?,
+            ..Counts::default()
         })
         .map_err(io)?;
     Ok(key)

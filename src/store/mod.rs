@@ -717,12 +717,17 @@ impl Store {
                 keyed::heads_path(path).display()
             )));
         }
-        Ok(Store {
+        let store = Store {
             conn,
             key,
             heads,
             meta,
-        })
+        };
+        if version < 2 {
+            // The digests of the (new, empty) staff and settings tables.
+            store.advance_counts()?;
+        }
+        Ok(store)
     }
 
     /// The record's identity.
@@ -744,13 +749,96 @@ impl Store {
         Ok(n as u64)
     }
 
-    fn advance_counts(&self) -> Result<(), StoreError> {
-        let c = Counts {
+    /// The counts and digests of the database as it is now.
+    fn current_counts(&self) -> Result<Counts, StoreError> {
+        Ok(Counts {
             patients: self.count("patients")?,
             courses: self.count("courses")?,
             staff: self.count("staff")?,
-        };
-        self.heads.advance_counts(&c).map_err(|e| self.io(e))
+            staff_rows: Some(self.table_digest("staff", "id")?),
+            settings_rows: Some(self.table_digest("settings", "key")?),
+        })
+    }
+
+    /// The MAC over every row's own MAC of a table whose rows change in place.
+    fn table_digest(&self, table: &str, id: &str) -> Result<String, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {id}, mac FROM {table} ORDER BY {id}"))?;
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut parts = vec![table];
+        for (id, mac) in &rows {
+            parts.push(id);
+            parts.push(mac);
+        }
+        Ok(self.key.mac(&parts))
+    }
+
+    fn advance_counts(&self) -> Result<(), StoreError> {
+        self.heads.exclusive(|| Ok(((), self.current_counts()?)))
+    }
+
+    /// Runs a change to the staff or settings tables and writes their digests outside the
+    /// database under the same lock (see [`Heads::exclusive`]).
+    pub(super) fn accounts_write<T>(
+        &self,
+        write: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.heads.exclusive(|| {
+            let t = write()?;
+            Ok((t, self.current_counts()?))
+        })
+    }
+
+    /// What does not match between the staff and settings tables (and the row counts) and the
+    /// record file outside the database: a deleted row, or a row put back to an older copy.
+    pub fn account_problems(&self) -> Result<Vec<String>, StoreError> {
+        self.heads.shared(|head| {
+            let mut problems = Vec::new();
+            let Some(head) = head else {
+                problems.push("the record's counts outside the database are missing".into());
+                return Ok(problems);
+            };
+            let now = self.current_counts()?;
+            for (what, head, now) in [
+                ("patients", head.patients, now.patients),
+                ("courses", head.courses, now.courses),
+                ("staff accounts", head.staff, now.staff),
+            ] {
+                if now < head {
+                    problems.push(format!(
+                        "{} {what} missing: the record held {head}, it holds {now}",
+                        head - now
+                    ));
+                }
+            }
+            for (what, head, now) in [
+                ("staff accounts", head.staff_rows, now.staff_rows),
+                ("settings", head.settings_rows, now.settings_rows),
+            ] {
+                if head != now {
+                    problems.push(format!(
+                        "the {what} do not match their digest outside the database: a row was deleted, added, or put back to an older copy of itself"
+                    ));
+                }
+            }
+            Ok(problems)
+        })
+    }
+
+    /// Fails with [`StoreError::Tampered`] unless the staff and settings tables match the
+    /// record file outside the database (see [`Store::account_problems`]).
+    pub fn verify_accounts(&self) -> Result<(), StoreError> {
+        let problems = self.account_problems()?;
+        if problems.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::Tampered(format!(
+            "the record's accounts do not verify, so nobody is logged in or recorded: {}. Run `ritplan verify` to investigate, and restore the record from a backup",
+            problems.join("; ")
+        )))
     }
 
     fn patient_mac(key: &Key, r: &PatientRow) -> String {
@@ -1224,7 +1312,6 @@ impl Store {
         let mut problems = Vec::new();
         // What lies outside the database first (see `verify`).
         let head_ids = self.heads.course_ids().map_err(|e| self.io(e))?;
-        let counts = self.heads.counts().map_err(|e| self.io(e))?;
         let ids: Vec<i64> = self.courses()?.iter().map(|c| c.id).collect();
         let mut courses = Vec::new();
         for id in &ids {
@@ -1241,23 +1328,7 @@ impl Store {
                 ));
             }
         }
-        match counts {
-            None => problems.push("the record's counts outside the database are missing".into()),
-            Some(c) => {
-                for (what, head, now) in [
-                    ("patients", c.patients, self.count("patients")?),
-                    ("courses", c.courses, self.count("courses")?),
-                    ("staff accounts", c.staff, self.count("staff")?),
-                ] {
-                    if now < head {
-                        problems.push(format!(
-                            "{} {what} missing: the record held {head}, it holds {now}",
-                            head - now
-                        ));
-                    }
-                }
-            }
-        }
+        problems.extend(self.account_problems()?);
         let intact = problems.is_empty() && courses.iter().all(|v| v.intact);
         Ok(RecordVerification {
             courses,

@@ -128,6 +128,10 @@ impl Store {
 
     /// Adds a staff account; an id already used is refused.
     pub fn add_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
+        self.accounts_write(|| self.insert_staff(s))
+    }
+
+    fn insert_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
         let mac = self.staff_mac(s);
         let r = self.conn.execute(
             &format!(
@@ -157,16 +161,18 @@ impl Store {
                 other?;
             }
         }
-        self.advance_counts()
+        Ok(())
     }
 
     /// Rewrites an account's MAC-covered fields (a new password, disabled).
     pub fn update_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
         let mac = self.staff_mac(s);
-        let n = self.conn.execute(
-            "UPDATE staff SET name = ?2, role = ?3, secret_hash = ?4, disabled = ?5, mac = ?6, failures = 0, locked_until = NULL WHERE id = ?1",
-            params![s.id, s.name, s.role, s.secret_hash, s.disabled, mac],
-        )?;
+        let n = self.accounts_write(|| {
+            Ok(self.conn.execute(
+                "UPDATE staff SET name = ?2, role = ?3, secret_hash = ?4, disabled = ?5, mac = ?6, failures = 0, locked_until = NULL WHERE id = ?1",
+                params![s.id, s.name, s.role, s.secret_hash, s.disabled, mac],
+            )?)
+        })?;
         if n == 0 {
             return Err(StoreError::NotFound(format!(
                 "no staff account has the id {:?}",
@@ -316,12 +322,14 @@ impl Store {
         let at = time_text(at);
         let who = by.staff_id.clone().unwrap_or_else(|| by.name.clone());
         let mac = self.setting_mac(key, value, &at, &who);
-        self.conn.execute(
-            "INSERT INTO settings (key, value, changed_at, changed_by, mac) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(key) DO UPDATE SET value = ?2, changed_at = ?3, changed_by = ?4, mac = ?5",
-            params![key, value, at, who, mac],
-        )?;
-        Ok(())
+        self.accounts_write(|| {
+            self.conn.execute(
+                "INSERT INTO settings (key, value, changed_at, changed_by, mac) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(key) DO UPDATE SET value = ?2, changed_at = ?3, changed_by = ?4, mac = ?5",
+                params![key, value, at, who, mac],
+            )?;
+            Ok(())
+        })
     }
 
     /// Staff, session and settings rows whose MAC does not hold.

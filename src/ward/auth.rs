@@ -292,6 +292,9 @@ pub fn authenticate(
     os_user: &str,
     now: NaiveDateTime,
 ) -> Result<Actor, WardError> {
+    // The accounts and settings first: a row put back to an older copy (an old password, an
+    // account before it was disabled) verifies on its own.
+    store.verify_accounts()?;
     let denied = || WardError::Auth(format!("{id:?}: wrong staff id or password"));
     let Some(staff) = store.staff(id)? else {
         // The same answer as a wrong password, after the same work.
@@ -362,6 +365,7 @@ pub fn session_actor(
     os_user: &str,
     now: NaiveDateTime,
 ) -> Result<Actor, WardError> {
+    store.verify_accounts()?;
     let h = token_hash(token);
     let not_in = |why: &str| WardError::Auth(format!("{why}; log in with `ritplan login ID`"));
     let Some(s) = store.session(&h)? else {

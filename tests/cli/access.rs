@@ -161,7 +161,14 @@ fn each_physician_only_action_refuses_a_nurse_naming_the_role() {
     let (code, _, err) = w.run_as(
         As::Physician,
         &hh(7, 9, 10),
-        &["correct", &c, "--event", &review, "--reason", "wrong course"],
+        &[
+            "correct",
+            &c,
+            "--event",
+            &review,
+            "--reason",
+            "wrong course",
+        ],
     );
     assert_eq!(code, Some(0), "{err}");
 }
@@ -202,8 +209,18 @@ fn a_nurse_corrects_only_their_own_entries_and_an_admin_records_nothing_clinical
         As::Admin,
         &hh(7, 8, 40),
         &[
-            "give", &c, "--patient", "P1", "--step", "2", "--volume", "0.2", "--pef", "95",
-            "--screen", "ok",
+            "give",
+            &c,
+            "--patient",
+            "P1",
+            "--step",
+            "2",
+            "--volume",
+            "0.2",
+            "--pef",
+            "95",
+            "--screen",
+            "ok",
         ],
         1,
         "giving a dose needs a nurse or physician account",
@@ -234,7 +251,11 @@ fn a_session_ends_after_the_idle_timeout_and_with_logout() {
     let w = Ward::new();
     let t0 = "2026-12-01T09:00";
     w.login(As::Admin, t0);
-    w.run_as(As::Admin, t0, &["settings", "set", "idle_timeout_min", "15"]);
+    w.run_as(
+        As::Admin,
+        t0,
+        &["settings", "set", "idle_timeout_min", "15"],
+    );
     w.login(As::Nurse, t0);
     let add = [
         "patient",
@@ -367,7 +388,10 @@ fn repeated_failures_lock_an_account_for_a_while() {
         "whatever-1",
     );
     assert_eq!(code, Some(77));
-    assert!(err.contains("\"nobody\": wrong staff id or password"), "{err}");
+    assert!(
+        err.contains("\"nobody\": wrong staff id or password"),
+        "{err}"
+    );
     // A disabled account cannot log in, and its session ends with it.
     w.login(As::Admin, t);
     let (code, _, _) = w.run_as(As::Admin, t, &["staff", "disable", "dr.wang"]);
@@ -511,7 +535,10 @@ fn a_clinic_that_asks_for_a_second_check_gets_one_from_another_person() {
     assert!(err.contains("must be made by another person"), "{err}");
     let (code, _, err) = w.run_secret(As::Nurse, &now, &with("admin"), As::Admin.password());
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("checking a dose (--checked-by) needs"), "{err}");
+    assert!(
+        err.contains("checking a dose (--checked-by) needs"),
+        "{err}"
+    );
     assert!(before == w.bytes(), "a refusal changed the database");
     let (code, out, err) =
         w.run_secret(As::Nurse, &now, &with("dr.wang"), As::Physician.password());
@@ -526,7 +553,14 @@ fn control_characters_are_refused_in_every_free_text_field() {
     let w = Ward::new();
     let c = started(&w);
     let t = hh(7, 8, 10);
-    let evil = ["a\u{1b}[2J", "two\nlines", "tab\there", "bell\u{7}", "del\u{7f}", "csi\u{9b}31m"];
+    let evil = [
+        "a\u{1b}[2J",
+        "two\nlines",
+        "tab\there",
+        "bell\u{7}",
+        "del\u{7f}",
+        "csi\u{9b}31m",
+    ];
     let cases: Vec<(As, Vec<String>, &str)> = evil
         .iter()
         .flat_map(|e| {
@@ -676,7 +710,10 @@ fn control_characters_are_refused_in_every_free_text_field() {
     );
     assert_eq!(code, Some(65), "{err}");
     assert!(err.contains("--name contains a control character"), "{err}");
-    assert!(!err.contains('\u{1b}'), "the message itself is clean: {err:?}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "the message itself is clean: {err:?}"
+    );
     assert!(before == w.bytes(), "a refusal changed the database");
 }
 
@@ -767,7 +804,11 @@ fn one_s_own_password_takes_the_current_one_and_an_admin_s_reset_unlocks() {
     let (code, _, err) = w.run_secret(As::Nurse, t, &own, "guess\nnew-password-22");
     assert_eq!(code, Some(77), "{err}");
     assert!(err.contains("wrong"), "{err}");
-    assert_ne!(before, w.bytes(), "a wrong current password counts as a failed login");
+    assert_ne!(
+        before,
+        w.bytes(),
+        "a wrong current password counts as a failed login"
+    );
     let (code, out, err) = w.run_secret(
         As::Nurse,
         t,
