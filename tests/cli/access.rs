@@ -745,6 +745,7 @@ fn stamps_earlier_than_the_course_s_last_are_flagged() {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // the test compares the record's stamp with the clock
 fn only_a_training_record_follows_ritplan_now() {
     let dir = tempfile::tempdir().expect("tmp");
     let db = dir.path().join("clinic.db");
