@@ -135,16 +135,20 @@ impl Key {
         File::open(&path)
             .and_then(|mut f| f.read_to_string(&mut text))
             .map_err(|e| StoreError::Open {
-                path: path.clone(),
+                path: db.to_path_buf(),
                 message: format!(
-                    "the record's key file cannot be read ({e}); it is created with the record and must be restored from the backup made with it"
+                    "its key file {} cannot be read ({e}); it is created with the record and must be restored from the backup made with it",
+                    path.display()
                 ),
             })?;
         let bytes = unhex(&text)
             .filter(|b| b.len() == 32)
             .ok_or_else(|| StoreError::Open {
-                path: path.clone(),
-                message: "the key file is not 64 hexadecimal digits".into(),
+                path: db.to_path_buf(),
+                message: format!(
+                    "its key file {} is not 64 hexadecimal digits; restore it from the backup made with the record",
+                    path.display()
+                ),
             })?;
         let mut k = [0u8; 32];
         k.copy_from_slice(&bytes);

@@ -792,15 +792,17 @@ impl Store {
         })
     }
 
-    /// What does not match between the staff and settings tables (and the row counts) and the
-    /// record file outside the database: a deleted row, or a row put back to an older copy.
+    /// Staff, settings and session rows whose MAC does not hold, and what does not match
+    /// between those tables (and the row counts) and the record file outside the database: a
+    /// deleted row, or a row put back to an older copy.
     pub fn account_problems(&self) -> Result<Vec<String>, StoreError> {
         self.heads.shared(|head| {
-            let mut problems = Vec::new();
             let Some(head) = head else {
-                problems.push("the record's counts outside the database are missing".into());
-                return Ok(problems);
+                return Ok(vec![
+                    "the record's counts outside the database are missing".into(),
+                ]);
             };
+            let mut problems = self.staff_problems()?;
             let now = self.current_counts()?;
             for (what, head, now) in [
                 ("patients", head.patients, now.patients),
@@ -1320,7 +1322,6 @@ impl Store {
         for p in self.patient_rows(None)? {
             problems.extend(self.patient_problem(&p));
         }
-        problems.extend(self.staff_problems()?);
         for id in head_ids {
             if !ids.contains(&id) {
                 problems.push(format!(
@@ -1329,6 +1330,8 @@ impl Store {
             }
         }
         problems.extend(self.account_problems()?);
+        // A patient's row is named once: under its course if it has one.
+        problems.retain(|p| !courses.iter().any(|c| c.problems.contains(p)));
         let intact = problems.is_empty() && courses.iter().all(|v| v.intact);
         Ok(RecordVerification {
             courses,

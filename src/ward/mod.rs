@@ -538,6 +538,9 @@ impl Ward {
             .store
             .course(id)?
             .ok_or_else(|| WardError::Data(format!("no course has the id {id}")))?;
+        // Verified before anything is compared with it: a course moved to another patient in
+        // the database is a changed record, not a wrong patient.
+        self.store.verify_or_refuse(id)?;
         if let Record::Give { patient, .. } = &what
             && *patient != record.patient_id
         {
@@ -554,7 +557,6 @@ impl Ward {
                 }
             )));
         }
-        self.store.verify_or_refuse(id)?;
         let loaded = load_record(record, &mut self.parsed)?;
         let patient_id = loaded.record.patient_id.clone();
         self.authorise(actor, &self.store.events(id)?, &what)?;

@@ -5,6 +5,7 @@ mod corpus;
 mod courses;
 mod planning;
 mod safety;
+mod tamper;
 mod templates;
 mod ward;
 

@@ -476,6 +476,32 @@ impl Ward {
         self.ok(now, &args).trim().to_string()
     }
 
+    /// A copy of this ward in a new folder: the record (database, key file, heads folder) and
+    /// the sessions, for an attacker to change.
+    pub fn copy(&self) -> Ward {
+        fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+            std::fs::create_dir_all(to).expect("mkdir");
+            for e in std::fs::read_dir(from).expect("read dir") {
+                let e = e.expect("entry");
+                let target = to.join(e.file_name());
+                if e.file_type().expect("type").is_dir() {
+                    copy_dir(&e.path(), &target);
+                } else {
+                    std::fs::copy(e.path(), &target).expect("copy");
+                }
+            }
+        }
+        let dir = tempfile::tempdir().expect("tmp");
+        copy_dir(self.dir.path(), dir.path());
+        let db = dir.path().join("ward.db");
+        let used = self.used.lock().expect("lock").clone();
+        Ward {
+            dir,
+            db,
+            used: std::sync::Mutex::new(used),
+        }
+    }
+
     pub fn bytes(&self) -> Vec<u8> {
         std::fs::read(&self.db).expect("db bytes")
     }
