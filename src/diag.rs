@@ -57,7 +57,11 @@ impl SourceText {
         let starts = self.starts();
         let line = starts.partition_point(|s| *s <= offset).max(1);
         let line_start = starts[line - 1];
-        let col = self.text[line_start..offset].chars().count() + 1;
+        // `get`: the text is a public field; a stale table gives column 1, never a panic.
+        let col = self
+            .text
+            .get(line_start..offset)
+            .map_or(1, |s| s.chars().count() + 1);
         (line, col)
     }
 

@@ -1128,4 +1128,87 @@ mod tests {
             }
         }
     }
+
+    /// The byte ranges of the number literals in a TOML text (digits, with a point or
+    /// exponent), in strings too.
+    fn numbers(text: &str) -> Vec<(usize, usize)> {
+        let b = text.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i].is_ascii_digit() {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.' || b[i] == b'_') {
+                    i += 1;
+                }
+                out.push((start, i));
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(800))]
+
+        /// A template that `template check` accepts never makes the planner panic, however its
+        /// numbers were changed: huge days, intervals, concentrations, volumes, zeros. (Run on
+        /// the planner and checker before their bounds, it finds the calendar overflow within
+        /// 800 cases; sIgE 18 is the intermediate stratum, whose steps are split.)
+        #[test]
+        fn checked_templates_never_make_plan_panic(
+            which in 0usize..4,
+            edits in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![
+                "0", "1", "2", "7", "59", "1440", "1441", "3650", "3651", "9999", "65535", "65536",
+                "262142", "4294967295", "4294967296", "9223372036854775807",
+                "18446744073709551616", "79228162514264337593543950335", "1000000000",
+                "1000000001", "0.001", "0.0000000001", "10.0", "10.01", "99999999999.999",
+            ])), 1..4),
+            start_year in prop::sample::select(vec![1900i32, 2026, 2199]),
+            sige in prop::sample::select(vec!["2", "18", "52"]),
+        ) {
+            let f = fixture();
+            let mut sources = crate::template::bundled_sources();
+            let mut text = sources[which].text.clone();
+            for (at, value) in &edits {
+                let spots = numbers(&text);
+                if spots.is_empty() { break; }
+                let (a, b) = spots[at.index(spots.len())];
+                text.replace_range(a..b, value);
+            }
+            let name = sources[which].name.clone();
+            sources[which] = crate::diag::SourceText::new(name, text);
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // What `template check` says of the changed file; only an accepted one is planned.
+                let checked = crate::template::check(sources[which].clone(), &f.policy);
+                let Some(id) = checked.template.map(|t| t.id) else {
+                    return;
+                };
+                let (catalog, _) = Catalog::build(sources, &f.policy);
+                let Some(t) = catalog.get(&id) else {
+                    return;
+                };
+                let a = assess(&patient(30, sige, "410", Some(8)), &f.policy.risk);
+                let cal = weekdays();
+                let Some(d) = NaiveDate::from_ymd_opt(start_year, 1, 5).and_then(|d| cal.on_or_after(d)) else {
+                    return;
+                };
+                let start = NaiveDateTime::new(d, NaiveTime::from_hms_opt(8, 0, 0).expect("time"));
+                let _ = plan(&Request {
+                    template: t,
+                    catalog: &catalog,
+                    assessment: &a,
+                    rules: &f.policy.risk,
+                    start,
+                    calendar: &cal,
+                    accept_risk: Some("accepted in test"),
+                    eligibility: &f.policy.eligibility,
+                    accept_age: None,
+                    accept_missing: None,
+                });
+            }));
+            prop_assert!(outcome.is_ok(), "checking or planning panicked on {edits:?}");
+        }
+    }
 }

@@ -980,9 +980,9 @@ fn read_timing(
     let obs = t.count(diags, "observation_min", true);
     let last = t.count(diags, "last_of_day_observation_min", true);
     let interval = t.count(diags, "min_interval_min", true);
-    let obs = obs.filter(|v| bounded(diags, v, MAX_MINUTES, "an observation"));
-    let last = last.filter(|v| bounded(diags, v, MAX_MINUTES, "an observation"));
-    let interval = interval.filter(|v| bounded(diags, v, MAX_MINUTES, "an interval"));
+    let obs = obs.filter(|v| bounded(diags, v, MAX_MINUTES, "an observation in minutes"));
+    let last = last.filter(|v| bounded(diags, v, MAX_MINUTES, "an observation in minutes"));
+    let interval = interval.filter(|v| bounded(diags, v, MAX_MINUTES, "an interval in minutes"));
     let checks = &policy.template_checks;
     for o in [&obs, &last].into_iter().flatten() {
         check_observation(o, policy, diags);
@@ -1161,13 +1161,13 @@ fn read_step(
     let time = t.time(diags, "time");
     let after_min = t
         .count(diags, "after_min", false)
-        .filter(|v| bounded(diags, v, MAX_MINUTES, "an interval"));
+        .filter(|v| bounded(diags, v, MAX_MINUTES, "an interval in minutes"));
     let vial = t.string(diags, "vial", true);
     let volume = t.decimal(diags, "volume_ml", true);
     let stated_dose = t.decimal(diags, "dose", false);
     let observation_min = t
         .count(diags, "observation_min", false)
-        .filter(|v| bounded(diags, v, MAX_MINUTES, "an observation"));
+        .filter(|v| bounded(diags, v, MAX_MINUTES, "an observation in minutes"));
     let provenance = read_provenance_override(t, source_ids, diags);
     Some(RawStep {
         index,

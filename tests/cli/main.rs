@@ -3,6 +3,7 @@
 mod access;
 mod corpus;
 mod courses;
+mod inputs;
 mod planning;
 mod safety;
 mod tamper;
