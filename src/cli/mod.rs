@@ -5,10 +5,11 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success (also when the reader of our output went away: a broken pipe) |
-//! | 1 | clinical refusal: the tool declines to proceed |
+//! | 1 | refusal: the rules decline (no plan, no dose), or the logged-in role may not do it |
 //! | 2 | usage error: unknown command, flag, or template id |
-//! | 65 | bad input data: a template or rules file with errors, an patient value |
-//! | 74 | I/O error: a file that cannot be read or written |
+//! | 65 | bad input data: a template or rules file with errors, an impossible patient value, a control character, a database that is not a ritplan record, a record that fails verification |
+//! | 74 | I/O error: a file that cannot be read or written, a record or key file that does not exist |
+//! | 77 | not permitted: not logged in, the session ended, a wrong password, a locked or disabled account |
 //!
 //! Results go to stdout; diagnostics and errors go to stderr. No colour is ever printed.
 
@@ -111,7 +112,7 @@ impl From<io::Error> for CliError {
 #[derive(Debug, Parser)]
 #[command(name = "ritplan", version, about, long_about = None)]
 #[command(
-    after_help = "Examples:\n  ritplan templates\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template check my-schedule.toml\n\nExit codes: 0 ok, 1 clinical refusal, 2 usage error, 65 bad input data, 74 I/O error."
+    after_help = "Examples:\n  ritplan templates\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template check my-schedule.toml\n\nExit codes: 0 ok, 1 refusal (the rules, or the role), 2 usage error, 65 bad input data or a record that fails verification, 74 I/O error or no such record, 77 not logged in."
 )]
 pub struct Args {
     /// Also load every *.toml schedule template in DIR (may be given more than once).

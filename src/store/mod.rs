@@ -28,7 +28,7 @@ mod staff;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -136,6 +136,7 @@ ALTER TABLE events ADD COLUMN os_user TEXT NOT NULL DEFAULT '';
 ALTER TABLE events ADD COLUMN out_of_order INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX courses_patient ON courses(patient_id);
+CREATE INDEX patients_dob ON patients(dob);
 "#;
 
 /// The row triggers of schema 2 (created after a migration has filled in the MACs).
@@ -952,6 +953,18 @@ impl Store {
             .next()
             .map(Self::finish_patient)
             .transpose()
+    }
+
+    /// The patients born on `dob`, by id (for look-alikes: indexed, not a scan of the ward).
+    pub fn patients_born(&self, dob: NaiveDate) -> Result<Vec<PatientRecord>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {} FROM patients WHERE dob = ?1 ORDER BY id",
+            Self::PATIENT_COLS
+        ))?;
+        let rows = stmt
+            .query_map([dob.to_string()], Self::patient_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter().map(Self::finish_patient).collect()
     }
 
     /// All patients, by id.

@@ -228,9 +228,9 @@ impl Ward {
         };
         Ok(self
             .store
-            .patients()?
+            .patients_born(p.dob)?
             .into_iter()
-            .filter(|o| o.id != p.id && o.dob == p.dob && norm(&o.name) == norm(&p.name))
+            .filter(|o| o.id != p.id && norm(&o.name) == norm(&p.name))
             .collect())
     }
 

@@ -1,0 +1,46 @@
+//! Benchmark helper (bench/run): fills a record with a large ward. Copies patient P1 and its
+//! course 1 to patients P2..PN with one course each, through the store, so that every row
+//! carries its MAC and every course its head, exactly as ritplan writes them.
+//!
+//!     cargo run --release --example seed_ward -- RECORD.db N
+
+use std::path::PathBuf;
+
+use ritplan::store::{Author, NewCourse, Store};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(db), Some(n)) = (args.next(), args.next()) else {
+        return Err("usage: seed_ward RECORD.db N".into());
+    };
+    let n: u32 = n.parse()?;
+    let mut store = Store::open(&PathBuf::from(db))?;
+    let p = store.patient("P1")?.ok_or("the record has no patient P1")?;
+    let c = store.course(1)?.ok_or("the record has no course 1")?;
+    let by = Author {
+        name: "Bench".into(),
+        staff_id: Some("bench".into()),
+        os_user: "bench".into(),
+    };
+    for i in 2..=n {
+        let mut q = p.clone();
+        q.id = format!("P{i}");
+        // A name of their own: ten thousand look-alikes would flag every patient.
+        q.name = format!("{} {i}", p.name);
+        store.add_patient(&q, c.created_at, &by)?;
+        store.add_course(
+            &NewCourse {
+                patient_id: q.id.clone(),
+                template_id: c.template_id.clone(),
+                rule_set: c.rule_set.clone(),
+                template_text: c.template_text.clone(),
+                rules_json: c.rules_json.clone(),
+                plan_json: c.plan_json.clone(),
+                inputs_json: c.inputs_json.clone(),
+            },
+            c.created_at,
+            &by,
+        )?;
+    }
+    Ok(())
+}
