@@ -322,11 +322,17 @@ pub(super) fn verify(ward: &Ward, json: bool, out: &mut dyn Write) -> Result<(),
     if json {
         write_json(out, &v)?;
     } else {
+        let n =
+            |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
         writeln!(
             out,
-            "record: {} courses, {} events; {}",
-            v.courses.len(),
-            v.courses.iter().map(|c| c.events).sum::<usize>(),
+            "record: {}, {}; {}",
+            n(v.courses.len(), "course", "courses"),
+            n(
+                v.courses.iter().map(|c| c.events).sum::<usize>(),
+                "event",
+                "events"
+            ),
             if v.intact {
                 "intact"
             } else {

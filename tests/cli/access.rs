@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::ward::{As, Ward, hh};
+use crate::ward::{As, Ward, give_args, hh};
 
 /// Runs `args` as `who` and expects exit `code`, `needle` in the message, and no byte changed.
 fn refused_as(w: &Ward, who: As, now: &str, args: &[&str], code: i32, needle: &str) {
@@ -61,22 +61,7 @@ fn each_physician_only_action_refuses_a_nurse_naming_the_role() {
         &w,
         As::Nurse,
         &hh(7, 8, 40),
-        &[
-            "give",
-            &c,
-            "--patient",
-            "P1",
-            "--step",
-            "1",
-            "--volume",
-            "0.1",
-            "--pef",
-            "95",
-            "--screen",
-            "ok",
-            "--override",
-            "repeat",
-        ],
+        &give_args(&c, "P1", "1", "0.1", &["--override", "repeat"]),
         1,
         needs,
     );
@@ -208,20 +193,7 @@ fn a_nurse_corrects_only_their_own_entries_and_an_admin_records_nothing_clinical
         &w,
         As::Admin,
         &hh(7, 8, 40),
-        &[
-            "give",
-            &c,
-            "--patient",
-            "P1",
-            "--step",
-            "2",
-            "--volume",
-            "0.2",
-            "--pef",
-            "95",
-            "--screen",
-            "ok",
-        ],
+        &give_args(&c, "P1", "2", "0.2", &[]),
         1,
         "giving a dose needs a nurse or physician account",
     );
@@ -430,32 +402,12 @@ fn the_wrong_patient_is_refused_and_look_alikes_are_flagged_on_both() {
         out.contains("! LOOK-ALIKE: Li Na (P2) has the same name and date of birth"),
         "{out}"
     );
-    let give = |patient: &str| {
-        [
-            "give",
-            &c,
-            "--patient",
-            patient,
-            "--step",
-            "1",
-            "--volume",
-            "0.1",
-            "--pef",
-            "95",
-            "--screen",
-            "ok",
-        ]
-        .map(String::from)
-    };
     for wrong in ["P2", "P3", "p1", "nobody"] {
-        let args = give(wrong);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let args = give_args(&c, wrong, "1", "0.1", &[]);
         refused_as(&w, As::Nurse, &now, &args, 1, "wrong patient: course");
     }
     // Ids are trimmed: " P1 " is P1.
-    let args = give(" P1 ");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, out, err) = w.run(&now, &args);
+    let (code, out, err) = w.run(&now, &give_args(&c, " P1 ", "1", "0.1", &[]));
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("Patient: Li Na · ID P1"), "{out}");
     assert!(out.contains("recorded #1 in course"), "{out}");
@@ -497,20 +449,7 @@ fn a_clinic_that_asks_for_a_second_check_gets_one_from_another_person() {
     );
     assert_eq!(code, Some(0), "{err}");
     let now = hh(7, 8, 0);
-    let dose = [
-        "give",
-        &c,
-        "--patient",
-        "P1",
-        "--step",
-        "1",
-        "--volume",
-        "0.1",
-        "--pef",
-        "95",
-        "--screen",
-        "ok",
-    ];
+    let dose = give_args(&c, "P1", "1", "0.1", &[]);
     refused_as(
         &w,
         As::Nurse,
@@ -650,24 +589,13 @@ fn control_characters_are_refused_in_every_free_text_field() {
                 ),
                 (
                     As::Nurse,
-                    s(&[
-                        "give",
+                    s(&give_args(
                         &c,
-                        "--patient",
                         "P1",
-                        "--step",
                         "2",
-                        "--volume",
                         "0.2",
-                        "--pef",
-                        "95",
-                        "--screen",
-                        "ok",
-                        "--lot",
-                        "EVIL",
-                        "--at",
-                        "2026-12-07T08:40",
-                    ]),
+                        &["--lot", "EVIL", "--at", "2026-12-07T08:40"],
+                    )),
                     "--lot",
                 ),
             ]

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use serde_json::Value;
 
 use crate::ritplan;
-use crate::ward::{As, Ward, hh};
+use crate::ward::{As, Ward, give_args, hh};
 
 #[test]
 fn an_uneventful_rush() {
@@ -142,24 +142,13 @@ fn a_grade_2_reaction_pauses_the_course_and_give_is_refused_without_a_write() {
     let over = |step: &str, vol: &str| {
         w.run(
             &hh(8, 8, 0),
-            &[
-                "give",
+            &give_args(
                 &c,
-                "--patient",
                 "P1",
-                "--step",
                 step,
-                "--volume",
                 vol,
-                "--by",
-                "Dr Wang",
-                "--pef",
-                "95",
-                "--screen",
-                "ok",
-                "--override",
-                "half the first dose",
-            ],
+                &["--by", "Dr Wang", "--override", "half the first dose"],
+            ),
         )
     };
     let (code, _, err) = over("2", "0.1");
@@ -251,24 +240,13 @@ fn recording_errors() {
     let c = w.rush_course();
     let (code, _, err) = w.run(
         &hh(7, 8, 0),
-        &[
-            "give",
+        &give_args(
             &c,
-            "--patient",
             "P1",
-            "--step",
             "1",
-            "--volume",
             "0.1",
-            "--by",
-            "RN Li",
-            "--pef",
-            "95",
-            "--screen",
-            "ok",
-            "--at",
-            "2026-12-07T09:00",
-        ],
+            &["--by", "RN Li", "--at", "2026-12-07T09:00"],
+        ),
     );
     assert_eq!(code, Some(65), "{err}");
     assert!(err.contains("in the future"));
@@ -313,24 +291,13 @@ fn recording_errors() {
     // Late entry is flagged.
     let out = w.ok(
         &hh(7, 10, 0),
-        &[
-            "give",
+        &give_args(
             &c,
-            "--patient",
             "P1",
-            "--step",
             "1",
-            "--volume",
             "0.1",
-            "--by",
-            "RN Li",
-            "--pef",
-            "95",
-            "--screen",
-            "ok",
-            "--at",
-            "2026-12-07T08:00",
-        ],
+            &["--by", "RN Li", "--at", "2026-12-07T08:00"],
+        ),
     );
     assert!(out.contains("entered late"), "{out}");
     // A course cannot start for a high-risk unpretreated patient (the planner refuses).
@@ -427,20 +394,7 @@ fn several_nurses_recording_at_once_lose_nothing() {
             cmd.env("RITPLAN_DB", &w.db)
                 .env("RITPLAN_NOW", "2026-12-07T08:00")
                 .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
-                .args([
-                    "give",
-                    &c,
-                    "--patient",
-                    "P1",
-                    "--step",
-                    "1",
-                    "--volume",
-                    "0.1",
-                    "--pef",
-                    "95",
-                    "--screen",
-                    "ok",
-                ])
+                .args(give_args(&c, "P1", "1", "0.1", &[]))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null());
             cmd.spawn().expect("spawn")

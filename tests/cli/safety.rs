@@ -57,23 +57,9 @@ fn refused(w: &Ward, now: &str, args: &[&str], needle: &str) {
     assert_eq!(before, w.bytes(), "{args:?} changed the database");
 }
 
+/// A dose for P1 (see [`crate::ward::give_args`]).
 fn give_args<'a>(c: &'a str, step: &'a str, vol: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut a = vec![
-        "give",
-        c,
-        "--patient",
-        "P1",
-        "--step",
-        step,
-        "--volume",
-        vol,
-        "--pef",
-        "95",
-        "--screen",
-        "ok",
-    ];
-    a.extend_from_slice(extra);
-    a
+    crate::ward::give_args(c, "P1", step, vol, extra)
 }
 
 fn adult(w: &Ward, id: &str, sige: &str) {

@@ -5,7 +5,7 @@
 
 use rusqlite::Connection;
 
-use crate::ward::{As, Ward, hh};
+use crate::ward::{As, Ward, give_args, hh};
 
 /// Opens the copy's database as an attacker would: triggers dropped, foreign keys off.
 fn attacker(w: &Ward) -> Connection {
@@ -63,20 +63,7 @@ fn refused_everywhere(w: &Ward, what: &str, needle: &str, course_too: bool) {
     assert_eq!(code, Some(65), "{what}: verify said {out}{err}");
     let said = format!("{out}{err}");
     assert!(said.contains(needle), "{what}: {needle:?} not in {said}");
-    let give = [
-        "give",
-        "1",
-        "--patient",
-        "P1",
-        "--step",
-        "2",
-        "--volume",
-        "0.2",
-        "--pef",
-        "95",
-        "--screen",
-        "ok",
-    ];
+    let give = give_args("1", "P1", "2", "0.2", &[]);
     for args in [&give[..], &["note", "1", "--text", "anything"][..]] {
         let before = w.bytes();
         let (code, out, err) = w.run_as(As::Nurse, &now, args);

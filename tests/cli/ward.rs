@@ -367,23 +367,8 @@ impl Ward {
         volume: &str,
     ) -> (Option<i32>, String, String) {
         let patient = self.patient_of(now, course);
-        self.run(
-            now,
-            &[
-                "give",
-                course,
-                "--patient",
-                &patient,
-                "--step",
-                &step.to_string(),
-                "--volume",
-                volume,
-                "--pef",
-                "95",
-                "--screen",
-                "ok",
-            ],
-        )
+        let step = step.to_string();
+        self.run(now, &give_args(course, &patient, &step, volume, &[]))
     }
 
     /// The patient of a course, as `next` names them.
@@ -505,6 +490,32 @@ impl Ward {
     pub fn bytes(&self) -> Vec<u8> {
         std::fs::read(&self.db).expect("db bytes")
     }
+}
+
+/// `give COURSE --patient PATIENT --step STEP --volume ML --pef 95 --screen ok`, then `extra`.
+pub fn give_args<'a>(
+    course: &'a str,
+    patient: &'a str,
+    step: &'a str,
+    volume: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut a = vec![
+        "give",
+        course,
+        "--patient",
+        patient,
+        "--step",
+        step,
+        "--volume",
+        volume,
+        "--pef",
+        "95",
+        "--screen",
+        "ok",
+    ];
+    a.extend_from_slice(extra);
+    a
 }
 
 /// `2026-12-DDTHH:MM`.
