@@ -25,8 +25,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 2..=n {
         let mut q = p.clone();
         q.id = format!("P{i}");
-        // A name of their own: ten thousand look-alikes would flag every patient.
+        // A name and a birthday of their own: ten thousand look-alikes would flag everyone.
         q.name = format!("{} {i}", p.name);
+        q.dob = p.dob - chrono::Duration::days(i64::from(i % 7000));
         store.add_patient(&q, c.created_at, &by)?;
         store.add_course(
             &NewCourse {
