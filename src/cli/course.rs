@@ -832,7 +832,7 @@ pub(super) fn sheet(
 ) -> Result<(), CliError> {
     let lines = ward.sheet(date, now)?;
     if let Some(pdf) = pdf {
-        return sheet_pdf(&lines, date, &pdf, out);
+        return sheet_pdf(&lines, date, ward.training(), &pdf, out);
     }
     if json {
         return write_json(out, &lines);
@@ -928,6 +928,7 @@ fn sheet_cells(l: &crate::ward::SheetLine) -> (String, String, String, String) {
 fn sheet_pdf(
     lines: &[crate::ward::SheetLine],
     date: NaiveDate,
+    training: bool,
     pdf: &PdfOut,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -938,7 +939,15 @@ fn sheet_pdf(
         &fonts,
         pdf.paper,
         true,
-        &format!("Daily dosing sheet · {date} ({})", date.format("%A")),
+        &format!(
+            "{}Daily dosing sheet · {date} ({})",
+            if training {
+                format!("{} · ", crate::render::protocol::TRAINING)
+            } else {
+                String::new()
+            },
+            date.format("%A")
+        ),
     );
     w.paragraph(
         "Doses as the record allows them. DO NOT GIVE rows wait for a physician; OBSERVATION NOT CLOSED rows must be recorded before any further dose.",
@@ -1035,6 +1044,7 @@ pub(super) fn course_pdf(
         recorded,
         projected,
         title: format!("Course {id}"),
+        training: ward.training(),
         hash: super::short_hash([
             v.loaded.record.template_text.as_str(),
             v.loaded.record.rules_json.as_str(),

@@ -180,6 +180,8 @@ pub(super) fn run(
                     title: "Plan".into(),
                     hash: super::short_hash(hashed.iter().map(String::as_str)),
                     date: start.0,
+                    // A plan is not from a record.
+                    training: false,
                 };
                 super::write_protocol(
                     &doc,

@@ -83,7 +83,12 @@ pub struct Protocol<'a> {
     pub hash: String,
     /// The document's date.
     pub date: chrono::NaiveDate,
+    /// From a training record: every page says so.
+    pub training: bool,
 }
+
+/// What every page of a document from a training record says first.
+pub const TRAINING: &str = "TRAINING RECORD, not a patient's record";
 
 fn band_text(b: &Band) -> String {
     format!(
@@ -202,6 +207,11 @@ pub fn render(
         who.age_years,
         who.weight_kg.normalize()
     );
+    let header = if p.training {
+        format!("{TRAINING} · {header}")
+    } else {
+        header
+    };
     let mut w = Writer::new(fonts, paper, true, &header);
     let plan = p.plan;
     let t = p.template;

@@ -591,6 +591,13 @@ fn the_daily_sheet_as_pdf() {
         "{text}"
     );
     assert!(text.contains("Page 1 of"), "{text}");
+    for page in &pages {
+        assert!(
+            page.join("\n")
+                .contains("TRAINING RECORD, not a patient's record"),
+            "every page of a training record's sheet says so"
+        );
+    }
     // A name no font can print: refused, naming the character, and no file written.
     w.add_patient(
         "2026-12-01T09:00",
@@ -723,6 +730,10 @@ fn the_protocol_of_a_course_with_reactions() {
     let n = pages.len();
     assert!(n >= 3, "{n} pages");
     for (i, p) in pages.iter().enumerate() {
+        assert!(
+            p.contains("TRAINING RECORD, not a patient's record"),
+            "page {i} of a training record's protocol says so"
+        );
         assert!(
             p.contains("Emma Dubois")
                 && p.contains("K7")
