@@ -9,11 +9,12 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 
 use super::{CliError, Context, policy_from, write_json};
-use crate::course::{self, ActionKind, Decision};
+use crate::course::{self, Decision};
 use crate::patient::{Patient, PatientInput};
 use crate::planner::Plan;
 use crate::policy::risk::AsthmaControl;
 use crate::render::course as say;
+use crate::render::sheet as sheet_render;
 use crate::render::table;
 use crate::store::{PatientRecord, Store, StoreError, StoredEvent};
 
@@ -838,91 +839,16 @@ pub(super) fn sheet(
         return write_json(out, &lines);
     }
     writeln!(out, "Dosing sheet {date} ({})", date.format("%A"))?;
-    let mut t = table(&SHEET_COLUMNS.map(|(title, _, _)| title), &[2, 4, 5, 6]);
+    let mut t = table(
+        &sheet_render::COLUMNS.map(|(title, _, _)| title),
+        &[2, 4, 5, 6],
+    );
     for l in &lines {
-        t.add_row(sheet_row(l));
+        t.add_row(sheet_render::row(l));
     }
     writeln!(out, "{t}")?;
-    writeln!(out, "{SHEET_NOTE}")?;
+    writeln!(out, "{}", sheet_render::NOTE)?;
     Ok(())
-}
-
-const SHEET_NOTE: &str = "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose. Two extracts of one patient are at least 30 min apart.";
-
-/// The sheet's columns, for the terminal and the PDF: title, PDF width share, right-aligned.
-const SHEET_COLUMNS: [(&str, f32, bool); 15] = [
-    ("time", 0.9, false),
-    ("patient", 2.5, false),
-    ("step", 0.7, true),
-    ("vial", 2.9, false),
-    ("volume", 1.1, true),
-    ("dose", 1.6, true),
-    ("obs min", 0.9, true),
-    ("PEF %", 0.9, false),
-    ("screen ✓", 1.2, false),
-    ("given at", 1.1, false),
-    ("site L/R", 0.9, false),
-    ("lot", 1.0, false),
-    ("reaction", 1.2, false),
-    ("nurse", 1.0, false),
-    ("check", 1.0, false),
-];
-
-/// One sheet line's cells; the columns after the observation are left blank for the nurses.
-fn sheet_row(l: &crate::ward::SheetLine) -> Vec<String> {
-    let (step, vial, volume, dose) = sheet_cells(l);
-    let mut r = vec![
-        l.row
-            .time
-            .map(|t| t.format("%H:%M").to_string())
-            .unwrap_or_else(|| "--:--".into()),
-        format!("{} ({}, course {})", l.name, l.patient, l.course),
-        step,
-        vial,
-        volume,
-        dose,
-        l.row
-            .observation_min
-            .map(|o| o.to_string())
-            .unwrap_or_default(),
-    ];
-    r.resize(SHEET_COLUMNS.len(), String::new());
-    r
-}
-
-fn sheet_cells(l: &crate::ward::SheetLine) -> (String, String, String, String) {
-    let until = l
-        .row
-        .time
-        .map(|t| t.format("%H:%M").to_string())
-        .unwrap_or_default();
-    let words = |s: String| (String::new(), s, String::new(), String::new());
-    match (&l.row.dosing, l.row.action) {
-        (_, ActionKind::PhysicianReview) => words("DO NOT GIVE — physician review".into()),
-        (_, ActionKind::PatientHold) => words(format!(
-            "DO NOT GIVE — course {} of this patient awaits a physician",
-            l.row.held_by.unwrap_or_default()
-        )),
-        (_, ActionKind::Observe) => words(format!("IN OBSERVATION until {until}")),
-        (_, ActionKind::ObservationNotClosed) => {
-            words(format!("OBSERVATION NOT CLOSED (since {until})"))
-        }
-        (Some(d), _) => (
-            match d.maintenance {
-                Some(n) => format!("M{n}"),
-                None => d.step.to_string(),
-            },
-            format!(
-                "{} ({}) {}",
-                l.vial_label.clone().unwrap_or_default(),
-                l.cap.clone().unwrap_or_default(),
-                l.concentration.clone().unwrap_or_default()
-            ),
-            d.volume_ml.to_string(),
-            d.dose.to_string(),
-        ),
-        _ => words(String::new()),
-    }
 }
 
 fn sheet_pdf(
@@ -932,56 +858,9 @@ fn sheet_pdf(
     pdf: &PdfOut,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    use crate::render::pdf::{Align, Writer, col};
     let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
     let fonts = super::pdf_fonts(&names, pdf.font.as_deref())?;
-    let mut w = Writer::new(
-        &fonts,
-        pdf.paper,
-        true,
-        &format!(
-            "{}Daily dosing sheet · {date} ({})",
-            if training {
-                format!("{} · ", crate::render::protocol::TRAINING)
-            } else {
-                String::new()
-            },
-            date.format("%A")
-        ),
-    );
-    w.paragraph(
-        "Doses as the record allows them. DO NOT GIVE rows wait for a physician; OBSERVATION NOT CLOSED rows must be recorded before any further dose.",
-        8.5,
-        false,
-    );
-    w.paragraph(SHEET_NOTE, 8.5, false);
-    w.space(4.0);
-    let columns: Vec<_> = SHEET_COLUMNS
-        .iter()
-        .map(|(title, weight, right)| {
-            col(
-                title,
-                *weight,
-                if *right { Align::Right } else { Align::Left },
-            )
-        })
-        .collect();
-    let strong: Vec<bool> = lines
-        .iter()
-        .map(|l| l.row.action.do_not_give() || l.row.action == ActionKind::ObservationNotClosed)
-        .collect();
-    let rows: Vec<Vec<String>> = lines.iter().map(sheet_row).collect();
-    if rows.is_empty() {
-        w.paragraph("No injection is due on this day.", 11.0, true);
-    } else {
-        w.table(&columns, &rows, &strong, 8.5, 24.0);
-    }
-    let footer = format!(
-        "ritplan {} · dosing sheet {date}",
-        env!("CARGO_PKG_VERSION")
-    );
-    let (bytes, warnings) = w
-        .finish(&format!("Dosing sheet {date}"), &footer, date)
+    let (bytes, warnings) = sheet_render::pdf(lines, date, training, &fonts, pdf.paper)
         .map_err(|e| CliError::Data(e.to_string()))?;
     super::write_atomically(&pdf.path, &bytes)?;
     for warning in warnings {

@@ -33,3 +33,4 @@ pub fn every_weeks(interval: u32, tolerance: u32) -> String {
 pub mod course;
 pub mod pdf;
 pub mod protocol;
+pub mod sheet;

@@ -1,0 +1,144 @@
+//! The nurses' daily dosing sheet: its columns and cells for the terminal, and its landscape
+//! PDF. It lays out the rows the ward layer built; it decides nothing.
+
+use chrono::NaiveDate;
+
+use crate::course::ActionKind;
+use crate::render::pdf::{Align, Fonts, Paper, PdfError, Writer, col};
+use crate::ward::SheetLine;
+
+/// What the sheet says under its table.
+pub const NOTE: &str = "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose. Two extracts of one patient are at least 30 min apart.";
+
+/// The sheet's columns, for the terminal and the PDF: title, PDF width share, right-aligned.
+pub const COLUMNS: [(&str, f32, bool); 15] = [
+    ("time", 0.9, false),
+    ("patient", 2.5, false),
+    ("step", 0.7, true),
+    ("vial", 2.9, false),
+    ("volume", 1.1, true),
+    ("dose", 1.6, true),
+    ("obs min", 0.9, true),
+    ("PEF %", 0.9, false),
+    ("screen ✓", 1.2, false),
+    ("given at", 1.1, false),
+    ("site L/R", 0.9, false),
+    ("lot", 1.0, false),
+    ("reaction", 1.2, false),
+    ("nurse", 1.0, false),
+    ("check", 1.0, false),
+];
+
+/// One sheet line's cells; the columns after the observation are left blank for the nurses.
+pub fn row(l: &SheetLine) -> Vec<String> {
+    let (step, vial, volume, dose) = cells(l);
+    let mut r = vec![
+        l.row
+            .time
+            .map(|t| t.format("%H:%M").to_string())
+            .unwrap_or_else(|| "--:--".into()),
+        format!("{} ({}, course {})", l.name, l.patient, l.course),
+        step,
+        vial,
+        volume,
+        dose,
+        l.row
+            .observation_min
+            .map(|o| o.to_string())
+            .unwrap_or_default(),
+    ];
+    r.resize(COLUMNS.len(), String::new());
+    r
+}
+
+fn cells(l: &SheetLine) -> (String, String, String, String) {
+    let until = l
+        .row
+        .time
+        .map(|t| t.format("%H:%M").to_string())
+        .unwrap_or_default();
+    let words = |s: String| (String::new(), s, String::new(), String::new());
+    match (&l.row.dosing, l.row.action) {
+        (_, ActionKind::PhysicianReview) => words("DO NOT GIVE — physician review".into()),
+        (_, ActionKind::PatientHold) => words(format!(
+            "DO NOT GIVE — course {} of this patient awaits a physician",
+            l.row.held_by.unwrap_or_default()
+        )),
+        (_, ActionKind::Observe) => words(format!("IN OBSERVATION until {until}")),
+        (_, ActionKind::ObservationNotClosed) => {
+            words(format!("OBSERVATION NOT CLOSED (since {until})"))
+        }
+        (Some(d), _) => (
+            match d.maintenance {
+                Some(n) => format!("M{n}"),
+                None => d.step.to_string(),
+            },
+            format!(
+                "{} ({}) {}",
+                l.vial_label.clone().unwrap_or_default(),
+                l.cap.clone().unwrap_or_default(),
+                l.concentration.clone().unwrap_or_default()
+            ),
+            d.volume_ml.to_string(),
+            d.dose.to_string(),
+        ),
+        _ => words(String::new()),
+    }
+}
+
+/// The sheet as a PDF (landscape, every page headed with the date, and with TRAINING RECORD
+/// for a training record): the bytes and the PDF writer's warnings.
+pub fn pdf(
+    lines: &[SheetLine],
+    date: NaiveDate,
+    training: bool,
+    fonts: &Fonts,
+    paper: Paper,
+) -> Result<(Vec<u8>, Vec<String>), PdfError> {
+    let mut w = Writer::new(
+        fonts,
+        paper,
+        true,
+        &format!(
+            "{}Daily dosing sheet · {date} ({})",
+            if training {
+                format!("{} · ", crate::render::protocol::TRAINING)
+            } else {
+                String::new()
+            },
+            date.format("%A")
+        ),
+    );
+    w.paragraph(
+        "Doses as the record allows them. DO NOT GIVE rows wait for a physician; OBSERVATION NOT CLOSED rows must be recorded before any further dose.",
+        8.5,
+        false,
+    );
+    w.paragraph(NOTE, 8.5, false);
+    w.space(4.0);
+    let columns: Vec<_> = COLUMNS
+        .iter()
+        .map(|(title, weight, right)| {
+            col(
+                title,
+                *weight,
+                if *right { Align::Right } else { Align::Left },
+            )
+        })
+        .collect();
+    let strong: Vec<bool> = lines
+        .iter()
+        .map(|l| l.row.action.do_not_give() || l.row.action == ActionKind::ObservationNotClosed)
+        .collect();
+    let rows: Vec<Vec<String>> = lines.iter().map(row).collect();
+    if rows.is_empty() {
+        w.paragraph("No injection is due on this day.", 11.0, true);
+    } else {
+        w.table(&columns, &rows, &strong, 8.5, 24.0);
+    }
+    let footer = format!(
+        "ritplan {} · dosing sheet {date}",
+        env!("CARGO_PKG_VERSION")
+    );
+    w.finish(&format!("Dosing sheet {date}"), &footer, date)
+}
