@@ -9,7 +9,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use serde::Serialize;
 
 use super::{CliError, Context, policy_from, write_json};
-use crate::course::{self, Decision};
+use crate::course::Decision;
 use crate::patient::{Patient, PatientInput};
 use crate::planner::Plan;
 use crate::policy::risk::AsthmaControl;
@@ -418,77 +418,6 @@ fn print_decision(out: &mut dyn Write, v: &CourseView, d: &Decision) -> Result<(
     Ok(())
 }
 
-/// One line of `course show`: a dose given, or one the course would give next.
-#[derive(Serialize)]
-struct ShowLine {
-    step: usize,
-    /// The original plan's date and time (none for maintenance).
-    planned: Option<NaiveDateTime>,
-    /// Given at, or re-projected at.
-    at: NaiveDateTime,
-    given: bool,
-    vial: String,
-    #[serde(with = "crate::units::dose_with_unit")]
-    dose: crate::units::Dose,
-    volume_ml: crate::units::Volume,
-    by: Option<String>,
-    local_mm: Option<u32>,
-    systemic: Option<String>,
-}
-
-fn show_lines(v: &CourseView, now: NaiveDateTime) -> Result<Vec<ShowLine>, CliError> {
-    let plan = &v.loaded.plan;
-    let planned = |step: usize| {
-        plan.steps
-            .get(step.wrapping_sub(1))
-            .map(|s| NaiveDateTime::new(s.date, s.time))
-    };
-    let mut lines: Vec<ShowLine> = course::administrations(&v.plain_events())
-        .into_iter()
-        .map(|a| ShowLine {
-            step: a.step,
-            planned: planned(a.step),
-            at: a.at,
-            given: true,
-            vial: a.vial,
-            dose: a.dose,
-            volume_ml: a.volume_ml,
-            by: Some(a.by),
-            local_mm: a.local_mm,
-            systemic: a.systemic.map(|g| g.to_string()),
-        })
-        .collect();
-    let ctx = v.loaded.ctx()?;
-    let remaining = plan.steps.len().saturating_sub(match &v.state.phase {
-        course::Phase::UpDosing { cursor, .. } => *cursor,
-        course::Phase::Maintenance { .. } => plan.steps.len(),
-    });
-    let p = course::project(ctx, &v.state, &v.patient, now, None, remaining + 3);
-    for x in p.doses {
-        lines.push(ShowLine {
-            step: x.dosing.step,
-            planned: planned(x.dosing.step),
-            at: x.at,
-            given: false,
-            vial: x.dosing.vial.clone(),
-            dose: x.dosing.dose,
-            volume_ml: x.dosing.volume_ml,
-            by: None,
-            local_mm: None,
-            systemic: None,
-        });
-    }
-    for l in &mut lines {
-        l.vial = v
-            .loaded
-            .template
-            .vial(&l.vial)
-            .map(|x| format!("{} ({})", x.label, x.cap))
-            .unwrap_or_else(|| l.vial.clone());
-    }
-    Ok(lines)
-}
-
 pub(super) fn course_show(
     ward: &mut Ward,
     id: i64,
@@ -499,14 +428,14 @@ pub(super) fn course_show(
     let v = ward.view(id)?;
     let next = v.decide(now)?;
     let patient = ward.patient(&v.loaded.record.patient_id)?;
-    let lines = show_lines(&v, now)?;
+    let lines = v.schedule(now)?;
     if json {
         #[derive(Serialize)]
         struct Show<'a> {
             course: &'a crate::store::CourseRecord,
             patient: &'a PatientRecord,
             plan: &'a Plan,
-            schedule: &'a [ShowLine],
+            schedule: &'a [crate::ward::ScheduleLine],
             events: &'a [StoredEvent],
             next: DecisionJson<'a>,
         }
@@ -871,7 +800,7 @@ fn sheet_pdf(
 }
 
 /// `ritplan course pdf`: the course's protocol, with what the record says of each step and the
-/// rest of the course re-projected from the state.
+/// rest of the course re-projected from the state (assembled by the ward layer).
 pub(super) fn course_pdf(
     ward: &mut Ward,
     id: i64,
@@ -880,59 +809,11 @@ pub(super) fn course_pdf(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let v = ward.view(id)?;
-    let patient = ward.patient(&v.loaded.record.patient_id)?;
-    let pat = v.loaded.inputs.patient()?;
-    let weight = pat.require_weight()?;
-    let events = v.plain_events();
-    let recorded = step_records(&v.loaded.plan, &events);
-    let rule_set = v
-        .loaded
-        .policy
-        .rule_set(&v.loaded.record.rule_set)
-        .ok_or_else(|| CliError::Data(format!("course {id}: rule set missing")))?;
-    let who = crate::render::protocol::Identity {
-        name: patient.name.clone(),
-        id: patient.id.clone(),
-        dob: Some(patient.dob),
-        age_years: pat.age_years,
-        weight_kg: weight,
-    };
-    let projected: Vec<crate::render::protocol::ProjectedDose> = show_lines(&v, now)?
-        .into_iter()
-        .filter(|l| !l.given)
-        .map(|l| crate::render::protocol::ProjectedDose {
-            step: l.step,
-            at: l.at,
-            vial: l.vial,
-            volume: l.volume_ml.to_string(),
-            dose: l.dose.to_string(),
-        })
-        .collect();
-    let doc = crate::render::protocol::Protocol {
-        who: &who,
-        plan: &v.loaded.plan,
-        template: &v.loaded.template,
-        rules: rule_set,
-        emergency: &v.loaded.policy.emergency,
-        epinephrine_mg: v
-            .loaded
-            .policy
-            .emergency
-            .epinephrine_mg(pat.age_years, weight),
-        recorded,
-        projected,
-        title: format!("Course {id}"),
-        training: ward.training(),
-        hash: super::short_hash([
-            v.loaded.record.template_text.as_str(),
-            v.loaded.record.rules_json.as_str(),
-        ]),
-        date: now.date(),
-    };
+    let protocol = ward.course_protocol(id, now)?;
+    let doc = protocol.doc();
     super::write_protocol(
         &doc,
-        &[who.name.as_str()],
+        &[doc.who.name.as_str()],
         pdf.paper,
         pdf.font.as_deref(),
         &pdf.path,
@@ -940,54 +821,4 @@ pub(super) fn course_pdf(
     )?;
     writeln!(out, "{}", pdf.path.display())?;
     Ok(())
-}
-
-/// What the record says of each planned step (index 0 = step 1): every administration of the
-/// step, joined in order ("12-07 08:00; 12-07 10:00"), each with its own reactions.
-fn step_records(plan: &Plan, events: &[course::Event]) -> Vec<crate::render::protocol::Recorded> {
-    use crate::render::protocol::Recorded;
-    let adms = course::administrations(events);
-    let join = |list: &[&course::Administration],
-                f: &dyn Fn(&course::Administration) -> String|
-     -> String {
-        let cells: Vec<String> = list.iter().map(|a| f(a)).collect();
-        if cells.len() < 2 {
-            return cells.into_iter().next().unwrap_or_default();
-        }
-        cells
-            .into_iter()
-            .map(|c| if c.is_empty() { "–".to_string() } else { c })
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    plan.steps
-        .iter()
-        .map(|s| {
-            let list: Vec<&course::Administration> =
-                adms.iter().filter(|a| a.step == s.index).collect();
-            let opt = |o: Option<String>| o.unwrap_or_default();
-            Recorded {
-                given_at: join(&list, &|a| a.at.format("%m-%d %H:%M").to_string()),
-                site: join(&list, &|a| opt(a.site.clone())),
-                lot: join(&list, &|a| opt(a.lot.clone())),
-                pef: join(&list, &|a| {
-                    opt(a.pef_percent.map(|p| p.normalize().to_string()))
-                }),
-                local_mm: join(&list, &|a| {
-                    let late = a
-                        .late_local_mm
-                        .map(|m| format!(" (late {m})"))
-                        .unwrap_or_default();
-                    let measured = if a.not_assessable {
-                        "n/a".to_string()
-                    } else {
-                        opt(a.local_mm.map(|m| m.to_string()))
-                    };
-                    format!("{measured}{late}")
-                }),
-                systemic: join(&list, &|a| opt(a.systemic.map(|g| g.to_string()))),
-                by: join(&list, &|a| a.by.clone()),
-            }
-        })
-        .collect()
 }

@@ -178,7 +178,7 @@ pub(super) fn run(
                     recorded: Vec::new(),
                     projected: Vec::new(),
                     title: "Plan".into(),
-                    hash: super::short_hash(hashed.iter().map(String::as_str)),
+                    hash: crate::render::short_hash(hashed.iter().map(String::as_str)),
                     date: start.0,
                     // A plan is not from a record.
                     training: false,

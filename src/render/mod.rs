@@ -30,6 +30,22 @@ pub fn every_weeks(interval: u32, tolerance: u32) -> String {
         format!("{interval} weeks")
     }
 }
+
+/// A short hash of the texts a document was made from (template and rules), for its footer.
+pub fn short_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize()
+        .iter()
+        .take(5)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub mod course;
 pub mod pdf;
 pub mod protocol;

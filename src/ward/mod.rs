@@ -8,6 +8,7 @@
 mod auth;
 mod load;
 mod sheet;
+mod show;
 mod staff;
 pub mod text;
 
@@ -32,6 +33,7 @@ use crate::template::{Catalog, Template};
 pub use auth::{Actor, Credential, Role, SETTING_KEYS, Settings, hash_secret};
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use sheet::SheetLine;
+pub use show::{CourseProtocol, ScheduleLine};
 pub use staff::NewStaff;
 
 /// Why the ward did not do what was asked.
