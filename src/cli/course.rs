@@ -741,6 +741,47 @@ pub(super) fn record(
 // ---------------------------------------------------------------------------------------------
 // sheet
 
+/// `ritplan board`: the ward's board at `now`.
+pub(super) fn board(
+    ward: &mut Ward,
+    now: NaiveDateTime,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let rows = ward.board(now)?;
+    if json {
+        return write_json(out, &rows);
+    }
+    writeln!(
+        out,
+        "Board {} ({})",
+        now.format("%Y-%m-%d %H:%M"),
+        now.format("%A")
+    )?;
+    let mut t = table(&["status", "time", "patient", "course", "next"], &[3]);
+    for r in &rows {
+        t.add_row(vec![
+            r.status.label().to_string(),
+            r.at.map(|t| t.format("%H:%M").to_string())
+                .unwrap_or_default(),
+            format!(
+                "{} · {} · born {}{}",
+                r.patient.name,
+                r.patient.id,
+                r.patient.dob,
+                if r.lookalike { " · ! LOOK-ALIKE" } else { "" }
+            ),
+            r.course.to_string(),
+            r.text.clone(),
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    if rows.is_empty() {
+        writeln!(out, "Nothing is due today.")?;
+    }
+    Ok(())
+}
+
 /// Where `sheet --pdf` writes, and how.
 pub(super) struct PdfOut {
     /// The file.

@@ -427,6 +427,15 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         font: Option<PathBuf>,
     },
+    /// The ward's board now: every course due now, in observation (until when), with its
+    /// observation overdue, waiting until later today, DO NOT GIVE (with the reason), or done
+    /// for today, in the order to work through them.
+    #[command(after_help = "Examples:\n  ritplan board\n  ritplan board --json")]
+    Board {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Look up the omalizumab dose in the label's table (exact cells, no interpolation).
     ///
     /// Exit 1 when the label gives no dose (outside the table), when the cell is one the
@@ -915,6 +924,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             let (mut ward, now) = opened(&ctx, &mut err)?;
             let pdf = pdf.map(|path| course::PdfOut { path, paper, font });
             course::sheet(&mut ward, date.unwrap_or(now.date()), now, json, pdf, out)
+        }
+        Command::Board { json } => {
+            let (mut ward, now) = opened(&ctx, &mut err)?;
+            course::board(&mut ward, now, json, out)
         }
         Command::Risk { patient, on, json } => risk::risk(
             &ctx,

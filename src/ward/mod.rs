@@ -6,6 +6,7 @@
 //! decision and no authority rule.
 
 mod auth;
+mod board;
 mod load;
 mod sheet;
 mod show;
@@ -31,6 +32,7 @@ use crate::store::{
 use crate::template::{Catalog, Template};
 
 pub use auth::{Actor, Credential, Role, SETTING_KEYS, Settings, hash_secret};
+pub use board::{BoardRow, BoardStatus};
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use sheet::SheetLine;
 pub use show::{CourseProtocol, ScheduleLine};

@@ -1,0 +1,131 @@
+//! `ritplan board`: the ward at a glance, built by the ward layer from each course's decision.
+
+use serde_json::Value;
+
+use crate::ward::{Ward, hh};
+
+fn board(w: &Ward, now: &str) -> Vec<(String, i64, String)> {
+    let v: Value = serde_json::from_str(&w.ok(now, &["board", "--json"])).expect("json");
+    v.as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().expect("status").to_string(),
+                r["course"].as_i64().expect("course"),
+                r["at"]
+                    .as_str()
+                    .map(|t| t[11..16].to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_board_orders_the_ward_as_a_nurse_works_through_it() {
+    let w = Ward::new();
+    let c1 = w.rush_course();
+    w.add_patient(
+        "2026-12-01T09:00",
+        "P2",
+        "Ana Souza",
+        "1985-01-01",
+        "70",
+        "2",
+        "410",
+    );
+    let c2 = w.start(
+        "2026-12-01T09:00",
+        "P2",
+        "example-hdm-rush-3d",
+        "2026-12-07T08:00",
+        &[],
+    );
+    w.add_patient(
+        "2026-12-01T09:00",
+        "P3",
+        "Wu Fang",
+        "1980-01-01",
+        "70",
+        "2",
+        "410",
+    );
+    let c3 = w.start(
+        "2026-12-01T09:00",
+        "P3",
+        "example-hdm-rush-3d",
+        "2026-12-14T08:00",
+        &[],
+    );
+    let (c1n, c2n, c3n): (i64, i64, i64) = (
+        c1.parse().expect("id"),
+        c2.parse().expect("id"),
+        c3.parse().expect("id"),
+    );
+    // Before the first day nothing is due; the course starting next week is never listed.
+    assert!(board(&w, &hh(4, 9, 0)).is_empty());
+    // Two doses due at the same time: by name (Ana Souza, then Zhāng Wěi).
+    let b = board(&w, &hh(7, 8, 0));
+    assert_eq!(
+        b,
+        [
+            ("due_now".to_string(), c2n, "08:00".to_string()),
+            ("due_now".to_string(), c1n, "08:00".to_string()),
+        ]
+    );
+    let (code, _, err) = w.give(&hh(7, 8, 0), &c1, 1, "0.1");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = w.give(&hh(7, 8, 5), &c2, 1, "0.1");
+    assert_eq!(code, Some(0), "{err}");
+    // P2 reacts (grade 2): DO NOT GIVE; P1's observation runs until 08:30, then is overdue.
+    w.ok(
+        &hh(7, 8, 20),
+        &[
+            "react",
+            &c2,
+            "--grade",
+            "2a",
+            "--onset-min",
+            "15",
+            "--symptom",
+            "wheeze",
+        ],
+    );
+    let b = board(&w, &hh(7, 8, 20));
+    assert_eq!(
+        b,
+        [
+            ("in_observation".to_string(), c1n, "08:30".to_string()),
+            ("do_not_give".to_string(), c2n, String::new()),
+        ]
+    );
+    let b = board(&w, &hh(7, 8, 40));
+    assert_eq!(
+        b[0],
+        ("observation_overdue".to_string(), c1n, "08:30".to_string())
+    );
+    assert!(!b.iter().any(|r| r.1 == c3n));
+    // The human board names the patient and says what to do.
+    let text = w.ok(&hh(7, 8, 40), &["board"]);
+    assert!(text.contains("OBSERVATION OVERDUE"), "{text}");
+    assert!(text.contains("Zhāng Wěi · P1 · born 1990-05-01"), "{text}");
+    assert!(
+        text.contains("DO NOT GIVE: a physician must review the course"),
+        "{text}"
+    );
+    // After the observation and the rest of the visit: done for today, P2 still held.
+    w.observe(&hh(7, 8, 41), &c1, 0);
+    w.give_visit(&hh(7, 8, 41), &c1, 0);
+    let b = board(&w, &hh(7, 16, 59));
+    assert_eq!(
+        b.first().map(|r| r.0.as_str()),
+        Some("do_not_give"),
+        "{b:?}"
+    );
+    assert_eq!(
+        b.last().map(|r| (r.0.as_str(), r.1)),
+        Some(("done_today", c1n)),
+        "{b:?}"
+    );
+}
