@@ -151,8 +151,11 @@ pub(super) fn patient_add(
     Ok(())
 }
 
-pub(super) fn patient_list(store: &Store, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
-    let ps = store.patients()?;
+pub(super) fn patient_list(
+    ps: &[PatientRecord],
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     if json {
         return write_json(out, &ps);
     }
@@ -167,7 +170,7 @@ pub(super) fn patient_list(store: &Store, json: bool, out: &mut dyn Write) -> Re
         ],
         &[],
     );
-    for p in &ps {
+    for p in ps {
         t.add_row(vec![
             p.id.clone(),
             p.name.clone(),

@@ -502,6 +502,17 @@ enum PatientCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Find patients by ID or by a part of their name (case and spacing ignored).
+    #[command(
+        after_help = "Examples:\n  ritplan patient find 'li na'\n  ritplan patient find P001 --json"
+    )]
+    Find {
+        /// An ID, or a part of a name.
+        query: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show a patient.
     #[command(after_help = "Examples:\n  ritplan patient show P001")]
     Show {
@@ -707,7 +718,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                     course::patient_add(&mut ward, &actor, &a, now, out, &mut err)?;
                     session::used(&ward, &actor, now)
                 }
-                PatientCommand::List { json } => course::patient_list(&ward.store, json, out),
+                PatientCommand::List { json } => {
+                    course::patient_list(&ward.store.patients()?, json, out)
+                }
+                PatientCommand::Find { query, json } => {
+                    course::patient_list(&ward.find_patients(&query)?, json, out)
+                }
                 PatientCommand::Show { id, json } => {
                     course::patient_show(&ward, id.trim(), json, out)
                 }

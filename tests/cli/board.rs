@@ -129,3 +129,25 @@ fn the_board_orders_the_ward_as_a_nurse_works_through_it() {
         "{b:?}"
     );
 }
+
+#[test]
+fn patients_are_found_by_id_or_a_part_of_the_name() {
+    let w = Ward::new();
+    let t = "2026-12-01T09:00";
+    w.add_patient(t, "P1", "Li  Na", "1990-03-04", "60", "2", "300");
+    w.add_patient(t, "P2", "Lina Berg", "1980-01-01", "60", "2", "300");
+    w.add_patient(t, "P3", "Wu Fang", "1980-01-01", "60", "2", "300");
+    let ids = |q: &str| -> Vec<String> {
+        let v: Value =
+            serde_json::from_str(&w.ok(t, &["patient", "find", q, "--json"])).expect("json");
+        v.as_array()
+            .expect("rows")
+            .iter()
+            .map(|p| p["id"].as_str().expect("id").to_string())
+            .collect()
+    };
+    assert_eq!(ids("li na"), ["P1"], "case and spacing ignored");
+    assert_eq!(ids("LI"), ["P1", "P2"], "by name");
+    assert_eq!(ids("P3"), ["P3"], "by ID");
+    assert!(ids("nobody").is_empty());
+}
