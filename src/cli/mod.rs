@@ -419,13 +419,8 @@ enum Command {
         /// Write a PDF to FILE (landscape) instead of the terminal table.
         #[arg(long, value_name = "FILE")]
         pdf: Option<PathBuf>,
-        /// Paper size for --pdf.
-        #[arg(long, value_enum, default_value = "a4")]
-        paper: crate::render::pdf::Paper,
-        /// A TrueType/OpenType font for characters DejaVu Sans lacks (e.g. Chinese names);
-        /// without it the usual system locations are searched when a name needs one.
-        #[arg(long, value_name = "FILE")]
-        font: Option<PathBuf>,
+        #[command(flatten)]
+        print: PaperArgs,
     },
     /// The ward's board now: every course due now, in observation (until when), with its
     /// observation overdue, waiting until later today, DO NOT GIVE (with the reason), or done
@@ -459,12 +454,9 @@ enum Command {
     },
 }
 
-/// Where to write a PDF, and how.
+/// How a PDF is printed: the flags every PDF-writing command shares, declared once.
 #[derive(Debug, Clone, clap::Args)]
-struct PdfArgs {
-    /// Also write the printable protocol to FILE (PDF).
-    #[arg(long, value_name = "FILE")]
-    pdf: Option<PathBuf>,
+struct PaperArgs {
     /// Paper size.
     #[arg(long, value_enum, default_value = "a4")]
     paper: crate::render::pdf::Paper,
@@ -472,6 +464,27 @@ struct PdfArgs {
     /// it the usual system locations are searched when a name needs one.
     #[arg(long, value_name = "FILE")]
     font: Option<PathBuf>,
+}
+
+impl PaperArgs {
+    /// Where and how to write a PDF.
+    fn to(&self, path: PathBuf) -> course::PdfOut {
+        course::PdfOut {
+            path,
+            paper: self.paper,
+            font: self.font.clone(),
+        }
+    }
+}
+
+/// Where to write a plan's PDF, and how.
+#[derive(Debug, Clone, clap::Args)]
+struct PdfArgs {
+    /// Also write the printable protocol to FILE (PDF).
+    #[arg(long, value_name = "FILE")]
+    pdf: Option<PathBuf>,
+    #[command(flatten)]
+    print: PaperArgs,
 }
 
 /// Who records and when: on every recording command.
@@ -570,12 +583,8 @@ enum CourseCommand {
         /// The PDF file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        /// Paper size.
-        #[arg(long, value_enum, default_value = "a4")]
-        paper: crate::render::pdf::Paper,
-        /// A font for characters DejaVu Sans lacks.
-        #[arg(long, value_name = "FILE")]
-        font: Option<PathBuf>,
+        #[command(flatten)]
+        print: PaperArgs,
     },
     /// Check the hash chain and the frozen copies (exit 65 if anything was altered).
     #[command(after_help = "Examples:\n  ritplan course verify 3")]
@@ -747,16 +756,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 CourseCommand::Pdf {
                     id,
                     out: file,
-                    paper,
-                    font,
-                } => {
-                    let pdf = course::PdfOut {
-                        path: file,
-                        paper,
-                        font,
-                    };
-                    course::course_pdf(&mut ward, id, &pdf, now, out, &mut err)
-                }
+                    print,
+                } => course::course_pdf(&mut ward, id, &print.to(file), now, out, &mut err),
                 CourseCommand::Verify { id, json } => {
                     course::course_verify(&mut ward, id, json, out)
                 }
@@ -934,11 +935,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             date,
             json,
             pdf,
-            paper,
-            font,
+            print,
         } => {
             let (mut ward, now) = opened(&ctx, &mut err)?;
-            let pdf = pdf.map(|path| course::PdfOut { path, paper, font });
+            let pdf = pdf.map(|path| print.to(path));
             course::sheet(&mut ward, date.unwrap_or(now.date()), now, json, pdf, out)
         }
         Command::Board { json } => {

@@ -186,8 +186,8 @@ pub(super) fn run(
                 super::write_protocol(
                     &doc,
                     &[who.name.as_str()],
-                    pdf.paper,
-                    pdf.font.as_deref(),
+                    pdf.print.paper,
+                    pdf.print.font.as_deref(),
                     path,
                     err,
                 )?;
