@@ -90,7 +90,7 @@ pub(super) fn run(
     accept_risk: Option<&str>,
     accept_age: Option<&str>,
     json: bool,
-    pdf: &super::PdfArgs,
+    pdf: &super::args::PdfArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {

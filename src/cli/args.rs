@@ -1,0 +1,531 @@
+//! The command line's types: one variant (or args struct) per command, and the flag groups
+//! several commands share, declared once. Values are parsed into typed values here, by clap,
+//! before any record is opened.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use super::{course, parse_datetime, patient_args, plan, staff};
+
+/// ritplan: plan allergen rush immunotherapy from schedule templates.
+///
+/// ritplan supports clinical judgement; it never replaces it. Every schedule it shows carries
+/// the evidence it rests on.
+#[derive(Debug, Parser)]
+#[command(name = "ritplan", version, about, long_about = None)]
+#[command(
+    after_help = "Examples:\n  ritplan templates\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template check my-schedule.toml\n\nExit codes: 0 ok, 1 refusal (the rules, or the role), 2 usage error, 65 bad input data or a record that fails verification, 74 I/O error or no such record, 77 not logged in."
+)]
+pub struct Args {
+    /// Also load every *.toml schedule template in DIR (may be given more than once).
+    #[arg(long = "templates", value_name = "DIR", global = true)]
+    pub templates: Vec<PathBuf>,
+
+    /// The record database (default: $RITPLAN_DB, else the platform data directory).
+    #[arg(long = "db", value_name = "PATH", global = true)]
+    pub db: Option<PathBuf>,
+
+    /// Read rules from DIR: a file there replaces the bundled rules file of the same name
+    /// (risk.toml, omalizumab-eu.toml, ...); other *.toml files are added.
+    #[arg(long = "rules", value_name = "DIR", global = true)]
+    pub rules: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the schedule templates: bundled ones and those in --templates directories.
+    #[command(
+        after_help = "Examples:\n  ritplan templates\n  ritplan templates --json\n  ritplan templates --templates ./clinic-schedules"
+    )]
+    Templates {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show or check schedule templates.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// Assess a patient's risk of systemic reactions during rush immunotherapy.
+    ///
+    /// Prints the stratum (low, intermediate, high), the sIgE class, the sIgE/total-IgE ratio,
+    /// the age group, whether a favourable response is predicted, contraindications, and every
+    /// reason with the rule it comes from.
+    #[command(
+        after_help = "Examples:\n  ritplan risk --age 9 --sige 52 --total-ige 410\n  ritplan risk --dob 2017-03-02 --sige '>100' --total-ige 410 --fev1 85 --json"
+    )]
+    Risk {
+        #[command(flatten)]
+        patient: patient_args::PatientArgs,
+        /// Assess as of this date (for --dob and --omalizumab-since); default today.
+        #[arg(long, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan a dated, risk-adjusted schedule for a patient from a template.
+    ///
+    /// Assesses the risk, applies the adjustments the rules give for the stratum, age group and
+    /// omalizumab pretreatment, and lays the steps on clinic days and times. Refuses (exit 1)
+    /// when a contraindication applies, or for a high-risk patient without sufficient
+    /// pretreatment unless the physician passes --accept-risk with a reason.
+    #[command(
+        after_help = "Examples:\n  ritplan plan --template example-hdm-rush-3d --start 2026-12-07T08:00 --age 34 --weight 70 --sige 2 --total-ige 410 --fev1 92 --asthma controlled\n  ritplan plan --template alutard-hdm-cluster-7w --start 2026-12-07 --patient patient.toml --json"
+    )]
+    Plan {
+        /// A template id (see `ritplan templates`) or a template file.
+        #[arg(long, value_name = "ID|FILE")]
+        template: String,
+        /// First injection: a date (at opening time) or a date and time, e.g. 2026-12-07T08:00.
+        #[arg(long, value_name = "DATE[THH:MM]", value_parser = plan::parse_start)]
+        start: (chrono::NaiveDate, Option<chrono::NaiveTime>),
+        #[command(flatten)]
+        patient: patient_args::PatientArgs,
+        #[command(flatten)]
+        calendar: plan::CalendarArgs,
+        /// The physician accepts a risk the rules refuse; the reason is printed on every output.
+        #[arg(long, value_name = "REASON")]
+        accept_risk: Option<String>,
+        /// The physician accepts treating a patient under the product's minimum age (Alutard
+        /// SQ: 5 years); the reason is printed on every output.
+        #[arg(long, value_name = "REASON")]
+        accept_age: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        pdf: PdfArgs,
+    },
+    /// Create a record (its database, key file and heads folder) and its first account, an admin.
+    #[command(
+        after_help = "Examples:\n  ritplan --db ward.db init --admin it.admin --name 'Ward admin'\n  printf 'a long password\\n' | ritplan --db training.db init --admin trainer --name Trainer --training --password-stdin"
+    )]
+    Init(staff::InitArgs),
+    /// Log in to the record (the session ends after the idle timeout or with `logout`).
+    #[command(
+        after_help = "Examples:\n  ritplan login rn.li\n  printf '%s\\n' \"$PASSWORD\" | ritplan login rn.li --password-stdin"
+    )]
+    Login {
+        /// Staff id.
+        id: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// End the session.
+    Logout,
+    /// Who is logged in.
+    Whoami {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Staff accounts: add, list, disable, password.
+    #[command(subcommand)]
+    Staff(staff::StaffCommand),
+    /// The clinic's settings: show, set (admin).
+    #[command(subcommand)]
+    Settings(staff::SettingsCommand),
+    /// Check the whole record: every MAC, chain and head (exit 65 if anything was altered).
+    #[command(after_help = "Examples:\n  ritplan verify\n  ritplan verify --json")]
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Patients: add, list, show.
+    #[command(subcommand)]
+    Patient(PatientCommand),
+    /// Treatment courses: start, list, show, log, verify.
+    #[command(subcommand)]
+    Course(CourseCommand),
+    /// What the next dose of a course may be, and when.
+    #[command(
+        after_help = "Examples:\n  ritplan next 3\n  ritplan next 3 --at 2026-12-08T08:00 --json"
+    )]
+    Next {
+        /// Course id.
+        course: i64,
+        /// As of this time (default now).
+        #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
+        at: Option<chrono::NaiveDateTime>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record a dose given. Refused (exit 1, nothing written) unless it is the dose `next` allows,
+    /// for the patient named with --patient.
+    #[command(
+        after_help = "Examples:\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --lot A123 --site left\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --checked-by rn.wu"
+    )]
+    Give {
+        /// Course id.
+        course: i64,
+        /// The patient's id, as on the patient's wristband or card: it must be the course's.
+        #[arg(long, value_name = "ID")]
+        patient: String,
+        /// A second person who checked the dose (their password is asked).
+        #[arg(long, value_name = "STAFF_ID")]
+        checked_by: Option<String>,
+        /// Read the checker's password from the first line of standard input.
+        #[arg(long, requires = "checked_by")]
+        checker_password_stdin: bool,
+        /// Plan step.
+        #[arg(long)]
+        step: usize,
+        /// Volume in mL.
+        #[arg(long, value_name = "ML")]
+        volume: String,
+        #[command(flatten)]
+        rec: RecordArgs,
+        /// Pre-dose PEF/FEV1, % of the patient's best.
+        #[arg(long, value_name = "PERCENT")]
+        pef: Option<String>,
+        /// `ok`: the pre-injection health questions were asked and all answered no.
+        #[arg(long, value_parser = ["ok"])]
+        screen: Option<String>,
+        /// Lot number.
+        #[arg(long)]
+        lot: Option<String>,
+        /// Arm.
+        #[arg(long, value_parser = ["left", "right"])]
+        site: Option<String>,
+        /// A physician gives a dose other than the allowed one, for this reason (recorded).
+        #[arg(long = "override", value_name = "REASON")]
+        override_reason: Option<String>,
+    },
+    /// Record the end of a dose's observation, with the local reaction.
+    ///
+    /// The observation is measured from the injection: ending it before the planned minimum
+    /// (per step, risk-adjusted, the day's last) is refused unless --early gives the reason
+    /// (the patient left against advice); the visit then ends. The local reaction is required:
+    /// --local-mm N, or --not-assessable (escalation then waits for a physician).
+    #[command(
+        after_help = "Examples:\n  ritplan observe 3 --by 'RN Li' --local-mm 12\n  ritplan observe 3 --by 'RN Li' --not-assessable\n  ritplan observe 3 --by 'RN Li' --local-mm 0 --early 'left against advice'"
+    )]
+    Observe {
+        /// Course id.
+        course: i64,
+        /// Immediate local reaction (infiltrate diameter), mm.
+        #[arg(long, value_name = "MM", required_unless_present = "not_assessable")]
+        local_mm: Option<u32>,
+        /// The local reaction could not be assessed.
+        #[arg(long, conflicts_with = "local_mm")]
+        not_assessable: bool,
+        /// The observation ends before its planned minimum, for this reason.
+        #[arg(long, value_name = "REASON")]
+        early: Option<String>,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record a systemic reaction (WAO grade), a late local reaction, or a late reaction.
+    #[command(
+        after_help = "Examples:\n  ritplan react 3 --grade 2a --onset-min 12 --symptom 'urticaria and wheeze' --by 'Dr Wang'\n  ritplan react 3 --late-local-mm 80 --by 'RN Li'\n  ritplan react 3 --late type-iii --symptom 'fever, joint pain' --by 'Dr Wang'"
+    )]
+    React {
+        /// Course id.
+        course: i64,
+        /// WAO grade with the epinephrine suffix (1a ... 5z).
+        #[arg(long)]
+        grade: Option<String>,
+        /// Minutes from injection to onset.
+        #[arg(long, value_name = "MIN")]
+        onset_min: Option<u32>,
+        /// First symptom.
+        #[arg(long)]
+        symptom: Option<String>,
+        /// Treatment given.
+        #[arg(long)]
+        treatment: Option<String>,
+        /// A late local reaction, mm.
+        #[arg(long, value_name = "MM", conflicts_with_all = ["grade", "late"])]
+        late_local_mm: Option<u32>,
+        /// A late (6-24 h) reaction: type-iii (fever, arthralgia, malaise), allergic-mild or
+        /// allergic-severe.
+        #[arg(long, value_name = "TYPE", conflicts_with = "grade")]
+        late: Option<String>,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record that today's dose is deferred (fever, infection, asthma symptoms, vaccination, low PEF).
+    #[command(after_help = "Examples:\n  ritplan defer 3 --reason 'fever 38.4' --by 'RN Li'")]
+    Defer {
+        /// Course id.
+        course: i64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record a physician's review: continue, repeat, step-back:N, restart or stop.
+    ///
+    /// "step-back:N" is N distinct doses down the ladder of the course's phase. Every review
+    /// needs a reason; resuming a stopped course needs the correctable cause in it.
+    #[command(
+        after_help = "Examples:\n  ritplan review 3 --by 'Dr Wang' --decision step-back:2 --reason 'grade 2 SR, resolved'"
+    )]
+    Review {
+        /// Course id.
+        course: i64,
+        /// continue | repeat | step-back:N | restart | stop
+        #[arg(long)]
+        decision: String,
+        /// Why (for a stopped course: the correctable cause).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record a note.
+    #[command(after_help = "Examples:\n  ritplan note 3 --text 'mother present' --by 'RN Li'")]
+    Note {
+        /// Course id.
+        course: i64,
+        /// Text.
+        #[arg(long)]
+        text: String,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// Record that an earlier event was wrong; it no longer counts (it stays in the log).
+    #[command(
+        after_help = "Examples:\n  ritplan correct 3 --event 5 --reason 'recorded on the wrong course' --by 'RN Li'"
+    )]
+    Correct {
+        /// Course id.
+        course: i64,
+        /// The event number (see `course log`).
+        #[arg(long)]
+        event: u64,
+        /// Why.
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        rec: RecordArgs,
+    },
+    /// The nurses' dosing sheet for a day: every active course's doses in time order.
+    #[command(
+        after_help = "Examples:\n  ritplan sheet --date 2026-12-07\n  ritplan sheet --date 2026-12-07 --json"
+    )]
+    Sheet {
+        /// The day (default today).
+        #[arg(long, value_name = "DATE")]
+        date: Option<chrono::NaiveDate>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// Write a PDF to FILE (landscape) instead of the terminal table.
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
+        #[command(flatten)]
+        print: PaperArgs,
+    },
+    /// The ward's board now: every course due now, in observation (until when), with its
+    /// observation overdue, waiting until later today, DO NOT GIVE (with the reason), or done
+    /// for today, in the order to work through them.
+    #[command(after_help = "Examples:\n  ritplan board\n  ritplan board --json")]
+    Board {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Look up the omalizumab dose in the label's table (exact cells, no interpolation).
+    ///
+    /// Exit 1 when the label gives no dose (outside the table), when the cell is one the
+    /// sources dispute (shown as unverified, with the candidates), or when ritplan holds no table
+    /// for the patient's age.
+    #[command(
+        after_help = "Examples:\n  ritplan omalizumab --total-ige 410 --weight 31 --age 9\n  ritplan omalizumab --total-ige 410 --weight 70 --age 30 --label us --json"
+    )]
+    Omalizumab {
+        #[command(flatten)]
+        patient: patient_args::PatientArgs,
+        /// Which label's table: eu (default; China follows it) or us.
+        #[arg(long, default_value = "eu", value_parser = ["eu", "us"])]
+        label: String,
+        /// Compute ages as of this date (for --dob); default today.
+        #[arg(long, value_name = "DATE")]
+        on: Option<chrono::NaiveDate>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// How a PDF is printed: the flags every PDF-writing command shares, declared once.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PaperArgs {
+    /// Paper size.
+    #[arg(long, value_enum, default_value = "a4")]
+    pub paper: crate::render::pdf::Paper,
+    /// A TrueType/OpenType font for characters DejaVu Sans lacks (e.g. Chinese names); without
+    /// it the usual system locations are searched when a name needs one.
+    #[arg(long, value_name = "FILE")]
+    pub font: Option<PathBuf>,
+}
+
+impl PaperArgs {
+    /// Where and how to write a PDF.
+    pub(super) fn to(&self, path: PathBuf) -> course::PdfOut {
+        course::PdfOut {
+            path,
+            paper: self.paper,
+            font: self.font.clone(),
+        }
+    }
+}
+
+/// Where to write a plan's PDF, and how.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PdfArgs {
+    /// Also write the printable protocol to FILE (PDF).
+    #[arg(long, value_name = "FILE")]
+    pub pdf: Option<PathBuf>,
+    #[command(flatten)]
+    pub print: PaperArgs,
+}
+
+/// Who records and when: on every recording command.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RecordArgs {
+    /// Optional: the logged-in staff member's id or name (refused if it is anyone else's).
+    #[arg(long)]
+    pub by: Option<String>,
+    /// When it happened (default now); an earlier time is flagged as entered late.
+    #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
+    pub at: Option<chrono::NaiveDateTime>,
+    /// Print what was recorded and what `next` now says as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PatientCommand {
+    /// Add a patient.
+    #[command(
+        after_help = "Examples:\n  ritplan patient add --id P001 --name 'Li Na' --dob 2017-03-02 --weight 31 --sige 52 --total-ige 410 --fev1 95 --asthma controlled"
+    )]
+    Add(course::PatientAdd),
+    /// List patients.
+    #[command(after_help = "Examples:\n  ritplan patient list --json")]
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Find patients by ID or by a part of their name (case and spacing ignored).
+    #[command(
+        after_help = "Examples:\n  ritplan patient find 'li na'\n  ritplan patient find P001 --json"
+    )]
+    Find {
+        /// An ID, or a part of a name.
+        query: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a patient.
+    #[command(after_help = "Examples:\n  ritplan patient show P001")]
+    Show {
+        /// Patient id.
+        id: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CourseCommand {
+    /// Start a course: runs the planner (and refuses as it refuses), then freezes the template,
+    /// the rules and the plan in the record. Prints the course id.
+    #[command(
+        after_help = "Examples:\n  ritplan course start --patient P001 --template example-hdm-rush-3d --start 2026-12-07T08:00 --omalizumab-weeks 10"
+    )]
+    Start(course::CourseStart),
+    /// List courses with their next action.
+    #[command(after_help = "Examples:\n  ritplan course list --active")]
+    List {
+        /// Leave out stopped courses.
+        #[arg(long)]
+        active: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan versus given, step by step, with reactions, and the next action.
+    #[command(after_help = "Examples:\n  ritplan course show 3")]
+    Show {
+        /// Course id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit trail: every event, who recorded it, when.
+    #[command(after_help = "Examples:\n  ritplan course log 3 --json")]
+    Log {
+        /// Course id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the course's printable protocol: the plan with the doses given and the reactions.
+    #[command(
+        after_help = "Examples:\n  ritplan course pdf 3 --out course-3.pdf\n  ritplan course pdf 3 --out course-3.pdf --paper letter --font /usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    )]
+    Pdf {
+        /// Course id.
+        id: i64,
+        /// The PDF file to write.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        print: PaperArgs,
+    },
+    /// Check the hash chain and the frozen copies (exit 65 if anything was altered).
+    #[command(after_help = "Examples:\n  ritplan course verify 3")]
+    Verify {
+        /// Course id.
+        id: i64,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// Show one template's steps: vial, volume, dose, cumulative dose, observation.
+    #[command(
+        after_help = "Examples:\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template show ./my-schedule.toml --json"
+    )]
+    Show {
+        /// A template id (see `ritplan templates`) or the path of a template file.
+        template: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check template files and report every problem with its line and column.
+    ///
+    /// Errors mean the template must not be used (exit 65); warnings are printed and the
+    /// template stays usable (exit 0).
+    #[command(
+        after_help = "Examples:\n  ritplan template check my-schedule.toml\n  ritplan template check schedules/*.toml --json"
+    )]
+    Check {
+        /// Template files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Print the problems as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}

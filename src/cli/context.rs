@@ -1,0 +1,206 @@
+//! What a command works in: where the user's templates, rules and record are, the record's
+//! clock (the system clock; `RITPLAN_NOW` on a training record), and reading data files.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use super::{CliError, course, plan, plural, print_checked, print_diagnostics};
+use crate::diag::SourceText;
+use crate::policy::{Policy, PolicyError};
+use crate::template::{Catalog, bundled_sources};
+
+/// What every command may need: where the user's data lives.
+pub(super) struct Context {
+    pub(super) template_dirs: Vec<PathBuf>,
+    pub(super) rules_dir: Option<PathBuf>,
+    pub(super) db: Option<PathBuf>,
+}
+
+/// The current local time for commands that need no record (and for a training record):
+/// `RITPLAN_NOW` (`2026-12-07T08:30`) sets it instead; an unreadable value is ignored with a
+/// warning rather than silently taken as now. A record that is not a training record always
+/// takes the system clock (see `opened`).
+#[allow(clippy::disallowed_methods)]
+pub(super) fn now() -> chrono::NaiveDateTime {
+    if let Some(v) = std::env::var_os("RITPLAN_NOW") {
+        match parse_datetime(&v.to_string_lossy()) {
+            Ok(t) => return t,
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "ritplan: warning: RITPLAN_NOW ignored: {e}");
+            }
+        }
+    }
+    system_now()
+}
+
+/// The system clock, local time, to the second (a record's time outside training).
+#[allow(clippy::disallowed_methods)]
+pub(super) fn system_now() -> chrono::NaiveDateTime {
+    let t = chrono::Local::now().naive_local();
+    t - chrono::Duration::nanoseconds(i64::from(chrono::Timelike::nanosecond(&t)))
+}
+
+/// `2026-12-07T08:30`, `2026-12-07 08:30` or `2026-12-07` (midnight).
+pub(super) fn parse_datetime(s: &str) -> Result<chrono::NaiveDateTime, String> {
+    let (d, t) = plan::parse_start(s)?;
+    Ok(chrono::NaiveDateTime::new(
+        d,
+        t.unwrap_or(chrono::NaiveTime::MIN),
+    ))
+}
+
+/// Opens the record and reads its clock (see [`record_clock`]).
+pub(super) fn opened(
+    ctx: &Context,
+    err: &mut dyn Write,
+) -> Result<(crate::ward::Ward, chrono::NaiveDateTime), CliError> {
+    let ward = course::open_ward(ctx.db.as_ref())?;
+    let now = record_clock(ward.training(), err)?;
+    Ok((ward, now))
+}
+
+/// A record's clock: the system clock, or `RITPLAN_NOW` on a training record (said on stderr
+/// by every command on it); on any other record `RITPLAN_NOW` is ignored with a warning.
+pub(super) fn record_clock(
+    training: bool,
+    err: &mut dyn Write,
+) -> Result<chrono::NaiveDateTime, CliError> {
+    let set = std::env::var_os("RITPLAN_NOW").is_some();
+    if training {
+        writeln!(
+            err,
+            "ritplan: TRAINING RECORD{}",
+            if set {
+                ": the clock is RITPLAN_NOW"
+            } else {
+                ""
+            }
+        )?;
+        return Ok(now());
+    }
+    if set {
+        writeln!(
+            err,
+            "ritplan: warning: RITPLAN_NOW is ignored: this record is not a training record (ritplan init --training)"
+        )?;
+    }
+    Ok(system_now())
+}
+
+/// Today's date (see [`now`]).
+pub(super) fn today() -> chrono::NaiveDate {
+    now().date()
+}
+
+impl Context {
+    /// The rules in force.
+    pub(super) fn policy(&self, err: &mut dyn Write) -> Result<Policy, CliError> {
+        policy_from(self.rule_sources()?, err)
+    }
+
+    /// The rules files in force: bundled, with any of the same name from --rules DIR instead.
+    pub(super) fn rule_sources(&self) -> Result<Vec<SourceText>, CliError> {
+        let mut sources = crate::policy::bundled_sources();
+        if let Some(dir) = &self.rules_dir {
+            for src in read_dir_toml(dir)? {
+                let file = Path::new(&src.name)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned());
+                sources.retain(|b| {
+                    Path::new(&b.name)
+                        .file_name()
+                        .map(|f| f.to_string_lossy().into_owned())
+                        != file
+                });
+                sources.push(src);
+            }
+        }
+        Ok(sources)
+    }
+
+    /// Every template: bundled, then each --templates directory in order. A file with errors
+    /// is reported on `err` and makes the command fail after it has been reported, so that a
+    /// broken clinic template is never silently skipped.
+    pub(super) fn catalog(
+        &self,
+        policy: &Policy,
+        err: &mut dyn Write,
+    ) -> Result<Catalog, CliError> {
+        self.catalog_from(Vec::new(), policy, err)
+    }
+
+    /// The catalogue with `extra` template files after the bundled and --templates ones.
+    pub(super) fn catalog_from(
+        &self,
+        extra: Vec<SourceText>,
+        policy: &Policy,
+        err: &mut dyn Write,
+    ) -> Result<Catalog, CliError> {
+        let mut sources = bundled_sources();
+        for dir in &self.template_dirs {
+            sources.extend(read_dir_toml(dir)?);
+        }
+        sources.extend(extra);
+        let (catalog, problems) = Catalog::build(sources, policy);
+        let mut broken = 0;
+        for c in &problems {
+            if c.has_errors() {
+                broken += 1;
+                print_checked(err, c)?;
+            }
+        }
+        if broken > 0 {
+            return Err(CliError::Data(format!(
+                "{broken} template file{} could not be used; fix {} or remove {} from the --templates directory",
+                plural(broken),
+                if broken == 1 { "it" } else { "them" },
+                if broken == 1 { "it" } else { "them" },
+            )));
+        }
+        Ok(catalog)
+    }
+}
+
+/// Reads rules from sources, printing every problem.
+pub(super) fn policy_from(
+    sources: Vec<SourceText>,
+    err: &mut dyn Write,
+) -> Result<Policy, CliError> {
+    Policy::from_sources(sources).or_else(|e: PolicyError| {
+        for (src, diags) in &e.files {
+            print_diagnostics(err, src, diags)?;
+        }
+        Err(CliError::Data("the rules files have errors".into()))
+    })
+}
+
+/// Reads a whole file as UTF-8 text, naming the file in any error.
+pub(super) fn read_source(path: &Path) -> Result<SourceText, CliError> {
+    let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+        context: format!("cannot read {}", path.display()),
+        source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        CliError::Data(format!(
+            "{} is not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    Ok(SourceText::new(path.display().to_string(), text))
+}
+
+/// Every `*.toml` file of a directory, sorted by name.
+pub(super) fn read_dir_toml(dir: &Path) -> Result<Vec<SourceText>, CliError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| CliError::Io {
+        context: format!("cannot read template directory {}", dir.display()),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| read_source(p)).collect()
+}

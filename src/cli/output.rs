@@ -1,0 +1,117 @@
+//! What a command writes: JSON, diagnostics, and PDF files (fonts found, written privately
+//! and atomically).
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use super::CliError;
+use crate::diag::{Located, SourceText};
+use crate::template::Checked;
+
+/// Where fonts for Chinese, Japanese and Korean usually are on Linux (Debian packages
+/// fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming, fonts-droid-fallback).
+const CJK_FONTS: &[&str] = &[
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+];
+
+/// DejaVu Sans, plus `font` if given, else a system CJK font when some text needs one.
+pub(super) fn pdf_fonts(
+    texts: &[&str],
+    font: Option<&Path>,
+) -> Result<crate::render::pdf::Fonts, CliError> {
+    use crate::render::pdf::Fonts;
+    let bad = |e: crate::render::pdf::PdfError| CliError::Data(e.to_string());
+    if let Some(path) = font {
+        let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+            context: format!("cannot read font {}", path.display()),
+            source,
+        })?;
+        return Fonts::new(Some(&bytes))
+            .map_err(|e| CliError::Data(format!("{}: {e}", path.display())));
+    }
+    let plain = Fonts::new(None).map_err(bad)?;
+    if texts.iter().all(|t| plain.missing(t).is_none()) {
+        return Ok(plain);
+    }
+    for candidate in CJK_FONTS {
+        if let Ok(bytes) = std::fs::read(candidate)
+            && let Ok(fonts) = Fonts::new(Some(&bytes))
+        {
+            return Ok(fonts);
+        }
+    }
+    // No font found: the PDF writer will refuse, naming the character.
+    Ok(plain)
+}
+
+/// Renders a protocol and writes it atomically; reports the file on stderr.
+pub(super) fn write_protocol(
+    doc: &crate::render::protocol::Protocol<'_>,
+    names: &[&str],
+    paper: crate::render::pdf::Paper,
+    font: Option<&Path>,
+    path: &Path,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let fonts = pdf_fonts(names, font)?;
+    let (bytes, warnings) = crate::render::protocol::render(doc, &fonts, paper)
+        .map_err(|e| CliError::Data(e.to_string()))?;
+    write_atomically(path, &bytes)?;
+    for w in warnings {
+        writeln!(err, "warning from the PDF writer: {w}")?;
+    }
+    writeln!(err, "protocol written to {}", path.display())?;
+    Ok(())
+}
+
+/// Writes `bytes` to `path` atomically and readable by the owner only
+/// (patient documents): a fresh temporary file beside it that is never a
+/// followed link, then a rename that replaces a planted link rather than
+/// writing through it.
+pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    crate::store::keyed::write_private(path, bytes).map_err(|source| CliError::Io {
+        context: format!("cannot write {}", path.display()),
+        source,
+    })
+}
+
+pub(super) fn print_diagnostics(
+    w: &mut dyn Write,
+    source: &SourceText,
+    diags: &[crate::diag::Diagnostic],
+) -> io::Result<()> {
+    for d in diags {
+        write!(
+            w,
+            "{}",
+            Located {
+                source,
+                diagnostic: d
+            }
+        )?;
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+pub(super) fn print_checked(w: &mut dyn Write, c: &Checked) -> io::Result<()> {
+    print_diagnostics(w, &c.source, &c.diagnostics)
+}
+
+pub(super) fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+pub(super) fn write_json(
+    out: &mut dyn Write,
+    value: &impl serde::Serialize,
+) -> Result<(), CliError> {
+    serde_json::to_writer_pretty(&mut *out, value)
+        .map_err(|e| CliError::from(io::Error::from(e)))?;
+    writeln!(out)?;
+    Ok(())
+}
