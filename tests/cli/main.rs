@@ -7,6 +7,7 @@ mod courses;
 mod inputs;
 mod planning;
 mod safety;
+mod snapshots;
 mod tamper;
 mod templates;
 mod ward;
