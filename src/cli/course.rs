@@ -16,30 +16,9 @@ use crate::policy::risk::AsthmaControl;
 use crate::render::course as say;
 use crate::render::sheet as sheet_render;
 use crate::render::table;
-use crate::store::{PatientRecord, Store, StoreError, StoredEvent};
+use crate::store::{PatientRecord, Store, StoredEvent};
 
-use crate::ward::{CourseView, NotStarted, Record, Start, Ward, WardError};
-
-impl From<StoreError> for CliError {
-    fn from(e: StoreError) -> Self {
-        WardError::from(e).into()
-    }
-}
-
-impl From<WardError> for CliError {
-    fn from(e: WardError) -> Self {
-        match e {
-            WardError::Refused(r) => CliError::Refused(format!("not recorded: {r}")),
-            WardError::NotStarted(m) | WardError::Forbidden(m) => CliError::Refused(m),
-            WardError::Auth(m) => CliError::Auth(m),
-            WardError::Data(m) => CliError::Data(m),
-            WardError::Store(s) => CliError::Io {
-                context: "record database".into(),
-                source: std::io::Error::other(s.to_string()),
-            },
-        }
-    }
-}
+use crate::ward::{CourseView, NotStarted, Record, Start, Ward};
 
 /// Opens the ward (the record with the application layer over it): --db, else RITPLAN_DB,
 /// else the platform data directory. The record must exist.

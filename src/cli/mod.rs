@@ -102,6 +102,30 @@ impl From<crate::patient::PatientError> for CliError {
     }
 }
 
+impl From<crate::store::StoreError> for CliError {
+    fn from(e: crate::store::StoreError) -> Self {
+        crate::ward::WardError::from(e).into()
+    }
+}
+
+impl From<crate::ward::WardError> for CliError {
+    /// The ward layer's errors, by kind: a refusal or a role (1), a login (77), bad data (65),
+    /// the record (74).
+    fn from(e: crate::ward::WardError) -> Self {
+        use crate::ward::WardError;
+        match e {
+            WardError::Refused(r) => CliError::Refused(format!("not recorded: {r}")),
+            WardError::NotStarted(m) | WardError::Forbidden(m) => CliError::Refused(m),
+            WardError::Auth(m) => CliError::Auth(m),
+            WardError::Data(m) => CliError::Data(m),
+            WardError::Store(s) => CliError::Io {
+                context: "record database".into(),
+                source: std::io::Error::other(s.to_string()),
+            },
+        }
+    }
+}
+
 impl From<io::Error> for CliError {
     /// Errors writing our own output (stdout or stderr).
     fn from(source: io::Error) -> Self {
