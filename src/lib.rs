@@ -32,3 +32,5 @@ mod testkit;
 pub mod tomlread;
 pub mod units;
 pub mod ward;
+#[cfg(feature = "web")]
+pub mod web;

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "web")]
+use super::serve;
 use super::{course, parse_datetime, patient_args, plan, staff};
 
 /// ritplan: plan allergen rush immunotherapy from schedule templates.
@@ -325,6 +327,10 @@ pub enum Command {
         #[command(flatten)]
         print: PaperArgs,
     },
+    /// Serve the ward page (log in, the board) on this machine: http://127.0.0.1:8470/.
+    #[cfg(feature = "web")]
+    #[command(after_help = "Examples:\n  ritplan serve\n  ritplan serve --listen 127.0.0.1:9000")]
+    Serve(serve::ServeArgs),
     /// The ward's board now: every course due now, in observation (until when), with its
     /// observation overdue, waiting until later today, DO NOT GIVE (with the reason), or done
     /// for today, in the order to work through them.

@@ -20,6 +20,8 @@ mod output;
 mod patient_args;
 mod plan;
 mod risk;
+#[cfg(feature = "web")]
+mod serve;
 mod session;
 mod staff;
 mod templates;
@@ -450,6 +452,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             let pdf = pdf.map(|path| print.to(path));
             course::sheet(&mut ward, date.unwrap_or(now.date()), now, json, pdf, out)
         }
+        #[cfg(feature = "web")]
+        Command::Serve(a) => serve::run(&ctx, &a, &mut err),
         Command::Board { json } => {
             let (mut ward, now) = opened(&ctx, &mut err)?;
             course::board(&mut ward, now, json, out)

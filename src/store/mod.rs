@@ -731,6 +731,11 @@ impl Store {
         Ok(store)
     }
 
+    /// A MAC under the record's key, for tokens the application layer hands out.
+    pub(crate) fn mac(&self, parts: &[&str]) -> String {
+        self.key.mac(parts)
+    }
+
     /// The record's identity.
     pub fn meta(&self) -> &Meta {
         &self.meta

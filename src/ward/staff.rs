@@ -116,7 +116,13 @@ impl Ward {
         Ok(())
     }
 
-    /// Ends a session.
+    /// The token that every form of a web session carries (a MAC of the session token's
+    /// hash under the record's key): a page of another site cannot know it.
+    pub fn csrf_token(&self, token: &str) -> String {
+        self.store.mac(&["csrf", &auth::token_hash(token)])
+    }
+
+    /// Ends the session of `token`.
     pub fn logout(&self, token: &str) -> Result<(), WardError> {
         Ok(self.store.end_session(&auth::token_hash(token))?)
     }

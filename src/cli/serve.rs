@@ -1,0 +1,72 @@
+//! `ritplan serve`: the ward page on this machine (see `crate::web`).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use super::{CliError, Context, context};
+
+/// `ritplan serve` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The address to listen on. Only this machine (127.0.0.1, ::1) unless --behind-proxy.
+    #[arg(long, default_value = "127.0.0.1:8470")]
+    listen: SocketAddr,
+    /// Listen on another address because a reverse proxy in front terminates TLS (see the
+    /// README); the cookies are then marked Secure.
+    #[arg(long)]
+    behind_proxy: bool,
+}
+
+/// Serves until stopped.
+pub(super) fn run(ctx: &Context, a: &ServeArgs, err: &mut dyn Write) -> Result<(), CliError> {
+    if !a.listen.ip().is_loopback() && !a.behind_proxy {
+        return Err(CliError::Usage(format!(
+            "--listen {} is reachable from other machines: the page serves only this machine, unless a reverse proxy with TLS stands in front (--behind-proxy; see the README)",
+            a.listen
+        )));
+    }
+    let (ward, _) = context::opened(ctx, err)?;
+    let training = ward.training();
+    let db = super::staff::record_path(ctx.db.as_ref())?;
+    let app = Arc::new(crate::web::App {
+        ward: Mutex::new(ward),
+        clock: Box::new(move || {
+            if training {
+                context::now()
+            } else {
+                context::system_now()
+            }
+        }),
+        secure: a.behind_proxy,
+        os_user: super::session::os_user(),
+        db,
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|source| CliError::Io {
+            context: "cannot start the web server".into(),
+            source,
+        })?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(a.listen)
+            .await
+            .map_err(|source| CliError::Io {
+                context: format!("cannot listen on {}", a.listen),
+                source,
+            })?;
+        writeln!(
+            err,
+            "ritplan: serving the ward page on http://{}/ (Ctrl-C stops it)",
+            a.listen
+        )?;
+        crate::web::serve(app, listener)
+            .await
+            .map_err(|source| CliError::Io {
+                context: "the web server stopped".into(),
+                source,
+            })
+    })
+}

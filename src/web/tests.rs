@@ -1,0 +1,193 @@
+//! Handler tests without a browser (`tower::ServiceExt::oneshot`): login with its CSRF
+//! cookie, the board behind the login, logout with the session's CSRF token.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use tower::ServiceExt;
+
+use super::{App, router};
+use crate::ward::{NewStaff, Role, Ward};
+
+fn at(s: &str) -> chrono::NaiveDateTime {
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
+}
+
+fn app(dir: &tempfile::TempDir) -> Arc<App> {
+    let db = dir.path().join("ward.db");
+    let now = at("2026-12-07 08:00");
+    let (ward, admin, _) = Ward::init(
+        &db,
+        true,
+        NewStaff {
+            id: "admin".into(),
+            name: "Ward Admin".into(),
+            role: Role::Admin,
+            secret: "admin-password-1".into(),
+        },
+        "test",
+        now,
+    )
+    .expect("init");
+    ward.staff_add(
+        &admin,
+        NewStaff {
+            id: "rn.li".into(),
+            name: "RN Li".into(),
+            role: Role::Nurse,
+            secret: "nurse-password-1".into(),
+        },
+        now,
+    )
+    .expect("nurse");
+    Arc::new(App {
+        ward: Mutex::new(ward),
+        clock: Box::new(move || now),
+        secure: false,
+        os_user: "test".into(),
+        db,
+    })
+}
+
+async fn send(app: &Arc<App>, req: Request<Body>) -> (StatusCode, Vec<String>, String) {
+    let r = router(app.clone()).oneshot(req).await.expect("response");
+    let status = r.status();
+    let cookies = r
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(String::from))
+        .collect();
+    let body = axum::body::to_bytes(r.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (status, cookies, String::from_utf8_lossy(&body).into_owned())
+}
+
+fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut b = Request::get(path);
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::empty()).expect("request")
+}
+
+fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
+    let mut b =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        b = b.header(header::COOKIE, c);
+    }
+    b.body(Body::from(form.to_string())).expect("request")
+}
+
+fn value_of(cookies: &[String], name: &str) -> String {
+    cookies
+        .iter()
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .expect("cookie")
+        .to_string()
+}
+
+/// Logs the nurse in; returns the session cookie.
+async fn logged_in(app: &Arc<App>) -> String {
+    let (_, cookies, _) = send(app, get("/login", None)).await;
+    let pre = value_of(&cookies, "ritplan_login");
+    let (status, cookies, _) = send(
+        app,
+        post(
+            "/login",
+            Some(&format!("ritplan_login={pre}")),
+            &format!("id=rn.li&password=nurse-password-1&csrf={pre}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    format!("ritplan_session={}", value_of(&cookies, "ritplan_session"))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_board_is_behind_the_login() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(&dir);
+    let (status, _, _) = send(&app, get("/", None)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "to the login page");
+    let (status, _, _) = send(&app, get("/board", Some("ritplan_session=forged"))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let session = logged_in(&app).await;
+    let (status, _, body) = send(&app, get("/", Some(&session))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("RN Li (rn.li, nurse)"),
+        "the user's name is shown"
+    );
+    assert!(body.contains("TRAINING RECORD"));
+    assert!(
+        body.contains(r#"hx-get="/board""#),
+        "the board refreshes itself"
+    );
+    assert!(body.contains("Nothing is due today."));
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn login_needs_its_csrf_cookie_and_the_right_password() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(&dir);
+    let (_, cookies, body) = send(&app, get("/login", None)).await;
+    let pre = value_of(&cookies, "ritplan_login");
+    assert!(body.contains(r#"<label for="id">"#), "labelled fields");
+    assert!(
+        cookies
+            .iter()
+            .all(|c| c.contains("HttpOnly") && c.contains("SameSite=Strict"))
+    );
+    // Another site's form cannot know the cookie.
+    let (status, cookies, _) = send(
+        &app,
+        post(
+            "/login",
+            Some(&format!("ritplan_login={pre}")),
+            "id=rn.li&password=nurse-password-1&csrf=guessed",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(cookies.iter().all(|c| !c.starts_with("ritplan_session=")));
+    let (status, _, body) = send(
+        &app,
+        post(
+            "/login",
+            Some(&format!("ritplan_login={pre}")),
+            &format!("id=rn.li&password=wrong&csrf={pre}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("wrong staff id or password"), "{body}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn logout_needs_the_session_s_csrf_token() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = app(&dir);
+    let session = logged_in(&app).await;
+    let (status, _, _) = send(&app, post("/logout", Some(&session), "csrf=nope")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (_, _, body) = send(&app, get("/", Some(&session))).await;
+    let token = body
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("csrf in the page")
+        .to_string();
+    let (status, _, _) = send(
+        &app,
+        post("/logout", Some(&session), &format!("csrf={token}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = send(&app, get("/", Some(&session))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "the session has ended");
+}
