@@ -40,6 +40,7 @@ tr.done_today { color: #555; }
 label { display: block; font-weight: bold; margin-top: .6em; }
 input, button { font-size: 1em; padding: .3em .5em; }
 .error { color: #900; font-weight: bold; }
+.nowrap { white-space: nowrap; }
 "#;
 
 fn layout(title: &str, page: Option<&Page<'_>>, training: bool, body: Markup) -> Markup {
@@ -130,7 +131,7 @@ pub fn board(rows: &[BoardRow], now: NaiveDateTime) -> Markup {
                                 td {
                                     span.name { (r.patient.name) }
                                     br;
-                                    "ID " (r.patient.id) " · born " (r.patient.dob)
+                                    span.nowrap { "ID " (r.patient.id) } " · " span.nowrap { "born " (r.patient.dob) }
                                     @if r.lookalike { br; strong { "! LOOK-ALIKE: another patient has this name and date of birth" } }
                                 }
                                 td { (r.course) }
