@@ -244,16 +244,6 @@ pub(super) fn course_start(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    for (flag, v) in [
-        ("--accept-risk", &a.accept_risk),
-        ("--accept-age", &a.accept_age),
-    ] {
-        if v.as_deref().is_some_and(|r| r.trim().is_empty()) {
-            return Err(CliError::Usage(format!(
-                "{flag} needs the physician's reason in words"
-            )));
-        }
-    }
     let rule_sources = ctx.rule_sources()?;
     let policy = policy_from(rule_sources.clone(), err)?;
     let (requested, _, _) = super::templates::resolve(ctx, &policy, &a.template, err)?;

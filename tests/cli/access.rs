@@ -778,3 +778,39 @@ fn one_s_own_password_takes_the_current_one_and_an_admin_s_reset_unlocks() {
     );
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn an_acceptance_or_an_override_without_words_is_refused_by_the_ward() {
+    let w = Ward::new();
+    let c = started(&w);
+    let t = hh(7, 8, 10);
+    for flag in ["--accept-risk", "--accept-age", "--accept-missing"] {
+        refused_as(
+            &w,
+            As::Physician,
+            &t,
+            &[
+                "course",
+                "start",
+                "--patient",
+                "P1",
+                "--template",
+                "alutard-hdm-cluster-7w",
+                "--start",
+                "2027-03-01T08:00",
+                flag,
+                "  ",
+            ],
+            65,
+            &format!("{flag} is empty"),
+        );
+    }
+    refused_as(
+        &w,
+        As::Physician,
+        &hh(7, 8, 40),
+        &give_args(&c, "P1", "2", "0.1", &["--override", " "]),
+        65,
+        "--override is empty",
+    );
+}
