@@ -39,10 +39,8 @@ use output::{
     write_protocol,
 };
 
-use rust_decimal::Decimal;
 
 use crate::course::{EventKind, LateKind, Review, WaoGrade};
-use crate::units::{Volume, parse_decimal};
 use crate::ward::Record;
 
 /// Success.
@@ -117,7 +115,10 @@ impl From<crate::ward::WardError> for CliError {
         use crate::ward::WardError;
         match e {
             WardError::Refused(r) => CliError::Refused(format!("not recorded: {r}")),
-            WardError::NotStarted(m) | WardError::Forbidden(m) => CliError::Refused(m),
+            WardError::NotStarted(m)
+            | WardError::Forbidden(m)
+            | WardError::WrongPatient(m)
+            | WardError::Stale(m) => CliError::Refused(m),
             WardError::Auth(m) => CliError::Auth(m),
             WardError::Data(m) => CliError::Data(m),
             WardError::Store(s) => CliError::Io {
@@ -296,17 +297,11 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             site,
             override_reason,
         } => {
-            let volume = parse_decimal(&volume)
-                .filter(|v| *v > Decimal::ZERO)
-                .map(Volume::from_ml)
-                .ok_or_else(|| {
-                    CliError::Usage(format!("--volume {volume:?} is not a volume in mL"))
-                })?;
+            let volume = crate::ward::text::volume(&volume)
+                .map_err(|why| CliError::Usage(format!("--volume {why}")))?;
             let pef = pef
                 .map(|p| {
-                    parse_decimal(&p)
-                        .filter(|v| *v > Decimal::ZERO && *v <= Decimal::from(200))
-                        .ok_or_else(|| CliError::Usage(format!("--pef {p:?} is not a percentage")))
+                    crate::ward::text::pef(&p).map_err(|why| CliError::Usage(format!("--pef {why}")))
                 })
                 .transpose()?;
             let (mut ward, now) = opened(&ctx, &mut err)?;

@@ -395,7 +395,7 @@ pub fn headline(d: &Decision, t: &Template) -> String {
         ActionKind::Give | ActionKind::MaintenanceDue => format!("GIVE {dose}"),
         ActionKind::Wait => format!("WAIT until {nb}, then {dose}"),
         ActionKind::Observe => format!(
-            "IN OBSERVATION until {}; then record its end with the local reaction (observe --local-mm N)",
+            "IN OBSERVATION until {}; then record its end with the local reaction's size",
             d.observation_until
                 .map(|t| t.format("%H:%M").to_string())
                 .unwrap_or_default()
@@ -434,15 +434,74 @@ pub fn details(d: &Decision) -> Vec<String> {
     out
 }
 
+/// Who reads a refusal: a command line names the flags to type, the ward page the fields to
+/// fill in. The clinical words are the same.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Voice {
+    /// The CLI.
+    Cli,
+    /// The ward page.
+    Page,
+}
+
+struct Names {
+    pef: &'static str,
+    screen: &'static str,
+    defer: &'static str,
+    override_: &'static str,
+    early: &'static str,
+    local: &'static str,
+    both: &'static str,
+    reason: &'static str,
+    correct: &'static str,
+}
+
+const CLI: Names = Names {
+    pef: "(--pef)",
+    screen: "(--screen ok)",
+    defer: "`defer`",
+    override_: "with --override REASON",
+    early: "with --early REASON",
+    local: "--local-mm N, or --not-assessable",
+    both: "give --local-mm or --not-assessable, not both",
+    reason: "(--reason)",
+    correct: "(ritplan correct)",
+};
+
+const PAGE: Names = Names {
+    pef: "(the PEF field)",
+    screen: "(the health questions)",
+    defer: "Defer",
+    override_: "by writing an override reason",
+    early: "by writing why it ends early",
+    local: "its size in mm, or \"not assessable\"",
+    both: "give a size in mm or \"not assessable\", not both",
+    reason: "(the reason field)",
+    correct: "(Correct, on the course page)",
+};
+
 impl fmt::Display for Refusal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            Refusal::Ended { hold: h } | Refusal::Stopped { hold: h } | Refusal::ReviewPending { hold: h } => {
-                hold(h)
-            }
+        f.write_str(&refusal(self, Voice::Cli))
+    }
+}
+
+/// A refusal in words, for `voice`.
+pub fn refusal(r: &Refusal, voice: Voice) -> String {
+    let n = match voice {
+        Voice::Cli => &CLI,
+        Voice::Page => &PAGE,
+    };
+    {
+        match r {
+            Refusal::Ended { hold: h }
+            | Refusal::Stopped { hold: h }
+            | Refusal::ReviewPending { hold: h } => hold(h),
             Refusal::PatientHold { course, hold: h } => format!(
                 "course {course} of the same patient is on hold, and so is every course of this patient{}",
-                h.as_ref().map(|h| format!(": {}", hold(h))).unwrap_or_default()
+                h.as_ref()
+                    .map(|h| format!(": {}", hold(h)))
+                    .unwrap_or_default()
             ),
             Refusal::Observing { until } => format!(
                 "the last dose's observation runs until {}",
@@ -452,23 +511,29 @@ impl fmt::Display for Refusal {
                 "the last dose's observation was not recorded as ended (it could have ended at {}); record it with the local reaction first",
                 when(*since)
             ),
-            Refusal::TooEarly { not_before, wait: w } => format!(
+            Refusal::TooEarly {
+                not_before,
+                wait: w,
+            } => format!(
                 "too early: not before {}{}",
                 when(*not_before),
-                w.as_ref().map(|w| format!(" ({})", wait(w))).unwrap_or_default()
+                w.as_ref()
+                    .map(|w| format!(" ({})", wait(w)))
+                    .unwrap_or_default()
             ),
             Refusal::VisitClosed { why, next } => format!(
                 "no further injection at this visit: {}{}",
                 visit_closed(why),
-                next.map(|n| format!("; next visit not before {}", when(n))).unwrap_or_default()
+                next.map(|n| format!("; next visit not before {}", when(n)))
+                    .unwrap_or_default()
             ),
             Refusal::WrongDose {
                 allowed,
                 step,
                 volume_ml,
             } => format!(
-                "the allowed dose is step {} ({} = {}), not step {step} with {volume_ml}; a physician may choose a lower dose with --override REASON",
-                allowed.step, allowed.volume_ml, allowed.dose
+                "the allowed dose is step {} ({} = {}), not step {step} with {volume_ml}; a physician may choose a lower dose {}",
+                allowed.step, allowed.volume_ml, allowed.dose, n.override_
             ),
             Refusal::OverrideAboveAllowed { allowed, proposed } => format!(
                 "an override may only choose a lower dose: {} is above the allowed {} (step {})",
@@ -488,27 +553,42 @@ impl fmt::Display for Refusal {
             } => format!(
                 "{volume_ml} cannot be given: a volume above 0, at most {max}, that a syringe graduated in {graduation} measures"
             ),
-            Refusal::NoPef => "no pre-dose PEF/FEV1 was recorded (--pef): a check that cannot be answered blocks the dose".into(),
+            Refusal::NoPef => format!(
+                "no pre-dose PEF/FEV1 was recorded {}: a check that cannot be answered blocks the dose",
+                n.pef
+            ),
             Refusal::PefBelow { pef, below, rule } => format!(
                 "PEF/FEV1 {} % of best is below {} %: defer the dose {}",
                 pef.normalize(),
                 below.normalize(),
                 cite(rule)
             ),
-            Refusal::ScreenNotOk => "the pre-injection health questions were not recorded as asked and answered no (--screen ok); any other answer goes through `defer`".into(),
+            Refusal::ScreenNotOk => format!(
+                "the pre-injection health questions were not recorded as asked and answered no {}; any other answer goes through {}",
+                n.screen, n.defer
+            ),
             Refusal::NothingToObserve => "no dose is awaiting the end of its observation".into(),
             Refusal::ObservationTooShort { until } => format!(
-                "the observation cannot end before {} (its planned minimum, counted from the injection); if the patient leaves earlier, record why with --early REASON",
-                until.format("%H:%M")
+                "the observation cannot end before {} (its planned minimum, counted from the injection); if the patient leaves earlier, record why {}",
+                until.format("%H:%M"),
+                n.early
             ),
-            Refusal::NeedsLocalSize => "ending an observation needs the local reaction: --local-mm N, or --not-assessable".into(),
-            Refusal::SizeAndNotAssessable => "give --local-mm or --not-assessable, not both".into(),
+            Refusal::NeedsLocalSize => format!(
+                "ending an observation needs the local reaction: {}",
+                n.local
+            ),
+            Refusal::SizeAndNotAssessable => n.both.into(),
             Refusal::NoDoseGiven => "no dose has been given in this course".into(),
             Refusal::NoSuchEvent { seq } => format!("there is no event #{seq}"),
-            Refusal::CorrectingACorrection => "a correction cannot itself be corrected; record the right event instead".into(),
+            Refusal::CorrectingACorrection => {
+                "a correction cannot itself be corrected; record the right event instead".into()
+            }
             Refusal::AlreadyCorrected { seq } => format!("event #{seq} is already corrected"),
-            Refusal::NoReason { what } => format!("{what} needs a reason (--reason)"),
-            Refusal::EndedIsFinal => "the course has ended; only a correction of the record (ritplan correct) undoes that".into(),
+            Refusal::NoReason { what } => format!("{what} needs a reason {}", n.reason),
+            Refusal::EndedIsFinal => format!(
+                "the course has ended; only a correction of the record {} undoes that",
+                n.correct
+            ),
             Refusal::BelowMaintenanceLadder { steps } => format!(
                 "step-back:{steps} goes below the lowest volume of the maintenance ladder; choose fewer steps, or restart"
             ),
@@ -516,8 +596,7 @@ impl fmt::Display for Refusal {
                 "the course's last event is at {}; a record cannot come before it",
                 when(*last)
             ),
-        };
-        f.write_str(&s)
+        }
     }
 }
 

@@ -53,6 +53,12 @@ pub enum WardError {
     /// Not logged in, the session ended, a wrong password, a locked account.
     #[error("{0}")]
     Auth(String),
+    /// The patient in front of the nurse is not the course's; nothing was written.
+    #[error("{0}")]
+    WrongPatient(String),
+    /// The course changed since the form was shown; nothing was written.
+    #[error("{0}")]
+    Stale(String),
     /// Bad data: an unknown patient or course, a record that fails its checks, a bad value.
     #[error("{0}")]
     Data(String),
@@ -510,6 +516,110 @@ impl Ward {
         now: NaiveDateTime,
         what: Record,
     ) -> Result<Recorded, WardError> {
+        self.record_if(actor, id, at, now, what, None)
+    }
+
+    /// [`Ward::record`], refused as stale (nothing written) unless the course's last event is
+    /// still `seen` (the number of its last event when the form was shown, 0 for none): a form
+    /// filled in while another person recorded on the course is not saved over their entry.
+    /// The comparison is made inside the store's transaction.
+    pub fn record_if(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: Record,
+        seen: Option<u64>,
+    ) -> Result<Recorded, WardError> {
+        let p = self.prepare(actor, id, at, now, what)?;
+        let ctx = p.loaded.ctx()?;
+        let mut overridden = None;
+        let author = actor.author();
+        let result = self.store.append(
+            id,
+            |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
+                let last = events.last().map_or(0, |e| e.event.seq);
+                if let Some(seen) = seen
+                    && seen != last
+                {
+                    return Err(WardError::Stale(format!(
+                        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
+                    )));
+                }
+                let mut view = PatientView::default();
+                for other in &p.others {
+                    let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
+                    view.others.push(OtherCourse::of(other.record.id, &s));
+                }
+                let (kind, o) = check(ctx, events, &view, at, &p.what)?;
+                overridden = o;
+                Ok(NewEvent {
+                    kind,
+                    at,
+                    by: author.clone(),
+                    recorded_at: now,
+                    late_entered: p.late_entered,
+                })
+            },
+        );
+        let event = match result {
+            Ok(ev) => ev,
+            Err(AppendError::Refused(e)) => return Err(e),
+            Err(AppendError::Store(e)) => return Err(e.into()),
+        };
+        let view = self.view(id)?;
+        let next = view.decide(now)?;
+        let patient = self.store.patient(&p.patient_id)?;
+        let lookalikes = match &patient {
+            Some(p) => self.lookalikes(p)?,
+            None => Vec::new(),
+        };
+        Ok(Recorded {
+            event,
+            patient,
+            lookalikes,
+            view,
+            next,
+            overridden,
+        })
+    }
+
+    /// What [`Ward::record`] would record now, with every check it makes, and nothing written:
+    /// for a confirmation step (the record re-checks everything inside its transaction).
+    pub fn preview(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: Record,
+    ) -> Result<Preview, WardError> {
+        let p = self.prepare(actor, id, at, now, what)?;
+        let events = self.store.events(id)?;
+        let mut view = PatientView::default();
+        for other in &p.others {
+            let s = replay_stored(other.ctx()?, &self.store.events(other.record.id)?);
+            view.others.push(OtherCourse::of(other.record.id, &s));
+        }
+        let (kind, overridden) = check(p.loaded.ctx()?, &events, &view, at, &p.what)?;
+        Ok(Preview {
+            kind,
+            overridden,
+            seen: events.last().map_or(0, |e| e.event.seq),
+        })
+    }
+
+    /// Everything [`Ward::record`] checks before its transaction: the time, the text, the
+    /// course's chain, the patient, the role; the other courses loaded.
+    fn prepare(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: Record,
+    ) -> Result<Prepared, WardError> {
         if at > now + chrono::Duration::minutes(1) {
             return Err(WardError::Data(format!(
                 "--at {} is in the future; record what has happened",
@@ -549,7 +659,7 @@ impl Ward {
             && *patient != record.patient_id
         {
             let other = self.store.patient(patient)?;
-            return Err(WardError::Forbidden(format!(
+            return Err(WardError::WrongPatient(format!(
                 "wrong patient: course {id} is {}'s ({}), not {}; nothing was recorded",
                 self.patient(&record.patient_id)
                     .map(|p| p.name)
@@ -571,82 +681,12 @@ impl Ward {
             .into_iter()
             .map(|(l, _)| l)
             .collect();
-        let ctx = loaded.ctx()?;
-        let mut overridden = None;
-        let author = actor.author();
-        let result = self.store.append(
-            id,
-            |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
-                let state = replay_stored(ctx, events);
-                let mut view = PatientView::default();
-                for other in &others {
-                    let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
-                    view.others.push(OtherCourse::of(other.record.id, &s));
-                }
-                let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
-                let kind = match &what {
-                    Record::Give {
-                        proposed,
-                        lot,
-                        site,
-                        checked_by,
-                        ..
-                    } => {
-                        let allowed = course::next(ctx, &state, at, &view).dosing;
-                        let d = course::check_give(ctx, &state, &view, at, proposed)
-                            .map_err(|r| WardError::Refused(Box::new(r)))?;
-                        if let (Some(a), Some(why)) = (allowed, &proposed.override_reason)
-                            && (a.step, a.volume_ml) != (d.step, d.volume_ml)
-                        {
-                            overridden = Some((a, why.clone()));
-                        }
-                        EventKind::DoseGiven {
-                            step: d.step,
-                            vial: d.vial,
-                            volume_ml: d.volume_ml,
-                            dose: d.dose,
-                            lot: lot.clone(),
-                            site: site.clone(),
-                            pef_percent: proposed.pef_percent,
-                            screen_ok: proposed.screen_ok,
-                            override_reason: proposed.override_reason.clone(),
-                            checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
-                        }
-                    }
-                    Record::Event(kind) => {
-                        course::admissible(ctx, &state, &plain, at, kind)
-                            .map_err(|r| WardError::Refused(Box::new(r)))?;
-                        kind.clone()
-                    }
-                };
-                Ok(NewEvent {
-                    kind,
-                    at,
-                    by: author.clone(),
-                    recorded_at: now,
-                    late_entered,
-                })
-            },
-        );
-        let event = match result {
-            Ok(ev) => ev,
-            Err(AppendError::Refused(e)) => return Err(e),
-            Err(AppendError::Store(e)) => return Err(e.into()),
-        };
-        let view = self.view(id)?;
-        let next = view.decide(now)?;
-        let patient = self.store.patient(&patient_id)?;
-        let lookalikes = match &patient {
-            Some(p) => self.lookalikes(p)?,
-            None => Vec::new(),
-        };
-        Ok(Recorded {
-            event,
-            patient,
-            lookalikes,
-            view,
-            next,
-            overridden,
+        Ok(Prepared {
+            what,
+            loaded,
+            others,
+            late_entered,
+            patient_id,
         })
     }
 
@@ -666,6 +706,76 @@ impl Ward {
             name: "ritplan".into(),
             staff_id: None,
             os_user: String::new(),
+        }
+    }
+}
+
+/// What a recording would record (see [`Ward::preview`]).
+pub struct Preview {
+    /// The event as it would be stored.
+    pub kind: EventKind,
+    /// For an override: the dose the rules allowed instead, and the reason.
+    pub overridden: Option<(course::Dosing, String)>,
+    /// The course's last event number the preview was made on (for [`Ward::record_if`]).
+    pub seen: u64,
+}
+
+struct Prepared {
+    what: Record,
+    loaded: Loaded,
+    others: Vec<Loaded>,
+    late_entered: bool,
+    patient_id: String,
+}
+
+/// The clinical check of one recording against the course's events and the patient's other
+/// courses: the event to store, and for an override the dose the rules allowed.
+fn check(
+    ctx: Context<'_>,
+    events: &[StoredEvent],
+    view: &PatientView,
+    at: NaiveDateTime,
+    what: &Record,
+) -> Result<(EventKind, Option<(course::Dosing, String)>), WardError> {
+    let state = replay_stored(ctx, events);
+    match what {
+        Record::Give {
+            proposed,
+            lot,
+            site,
+            checked_by,
+            ..
+        } => {
+            let allowed = course::next(ctx, &state, at, view).dosing;
+            let d = course::check_give(ctx, &state, view, at, proposed)
+                .map_err(|r| WardError::Refused(Box::new(r)))?;
+            let overridden = match (allowed, &proposed.override_reason) {
+                (Some(a), Some(why)) if (a.step, a.volume_ml) != (d.step, d.volume_ml) => {
+                    Some((a, why.clone()))
+                }
+                _ => None,
+            };
+            Ok((
+                EventKind::DoseGiven {
+                    step: d.step,
+                    vial: d.vial,
+                    volume_ml: d.volume_ml,
+                    dose: d.dose,
+                    lot: lot.clone(),
+                    site: site.clone(),
+                    pef_percent: proposed.pef_percent,
+                    screen_ok: proposed.screen_ok,
+                    override_reason: proposed.override_reason.clone(),
+                    checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
+                },
+                overridden,
+            ))
+        }
+        Record::Event(kind) => {
+            let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
+            course::admissible(ctx, &state, &plain, at, kind)
+                .map_err(|r| WardError::Refused(Box::new(r)))?;
+            Ok((kind.clone(), None))
         }
     }
 }

@@ -4,7 +4,10 @@
 //! then compared exactly, case-sensitively.
 
 use super::WardError;
+use rust_decimal::Decimal;
+
 use crate::course::EventKind;
+use crate::units::Volume;
 
 /// A free-text value: trimmed, not empty, no control character.
 pub fn text(field: &str, value: &str) -> Result<String, WardError> {
@@ -38,6 +41,24 @@ pub fn staff_id(value: &str) -> Result<String, WardError> {
         )));
     }
     Ok(t)
+}
+
+/// A pre-dose PEF or FEV1 as typed: a percentage of the patient's best above 0 and at most
+/// 200 (a value above that is a typing error, not a lung). The error says why, without the
+/// field's name (each front end names its own field).
+pub fn pef(value: &str) -> Result<Decimal, String> {
+    crate::units::parse_decimal(value.trim())
+        .filter(|v| *v > Decimal::ZERO && *v <= Decimal::from(200))
+        .ok_or_else(|| format!("{:?} is not a percentage of the best above 0 and at most 200", value.trim()))
+}
+
+/// A volume as typed, in mL: a number above 0 (the course's check then holds it to what the
+/// syringe measures and the vial allows).
+pub fn volume(value: &str) -> Result<Volume, String> {
+    crate::units::parse_decimal(value.trim())
+        .filter(|v| *v > Decimal::ZERO)
+        .map(Volume::from_ml)
+        .ok_or_else(|| format!("{:?} is not a volume in mL above 0", value.trim()))
 }
 
 /// The free text inside an event, cleaned.
@@ -126,5 +147,18 @@ mod tests {
         assert!(text("--lot", "   ").is_err());
         assert_eq!(staff_id(" rn.li ").ok().as_deref(), Some("rn.li"));
         assert!(staff_id("rn li").is_err());
+    }
+
+    #[test]
+    fn pef_and_volume_are_bounded() {
+        assert_eq!(pef(" 95 ").ok(), Some(Decimal::from(95)));
+        assert_eq!(pef("200").ok(), Some(Decimal::from(200)));
+        for bad in ["0", "-5", "200.1", "ninety", "", "1e9"] {
+            assert!(pef(bad).is_err(), "{bad}");
+        }
+        assert!(volume("0.1").is_ok());
+        for bad in ["0", "-0.1", "a lot", ""] {
+            assert!(volume(bad).is_err(), "{bad}");
+        }
     }
 }

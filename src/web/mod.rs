@@ -98,9 +98,11 @@ fn session(app: &App, ward: &Ward, headers: &HeaderMap) -> Result<(Actor, String
 fn failure(e: &WardError) -> Response {
     let status = match e {
         WardError::Auth(_) => StatusCode::UNAUTHORIZED,
-        WardError::Forbidden(_) | WardError::Refused(_) | WardError::NotStarted(_) => {
-            StatusCode::FORBIDDEN
-        }
+        WardError::Forbidden(_)
+        | WardError::Refused(_)
+        | WardError::NotStarted(_)
+        | WardError::WrongPatient(_) => StatusCode::FORBIDDEN,
+        WardError::Stale(_) => StatusCode::CONFLICT,
         WardError::Data(_) => StatusCode::UNPROCESSABLE_ENTITY,
         WardError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
