@@ -39,7 +39,6 @@ use output::{
     write_protocol,
 };
 
-
 use crate::course::{EventKind, LateKind, Review, WaoGrade};
 use crate::ward::Record;
 
@@ -301,7 +300,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 .map_err(|why| CliError::Usage(format!("--volume {why}")))?;
             let pef = pef
                 .map(|p| {
-                    crate::ward::text::pef(&p).map_err(|why| CliError::Usage(format!("--pef {why}")))
+                    crate::ward::text::pef(&p)
+                        .map_err(|why| CliError::Usage(format!("--pef {why}")))
                 })
                 .transpose()?;
             let (mut ward, now) = opened(&ctx, &mut err)?;

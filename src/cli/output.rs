@@ -8,16 +8,6 @@ use super::CliError;
 use crate::diag::{Located, SourceText};
 use crate::template::Checked;
 
-/// Where fonts for Chinese, Japanese and Korean usually are on Linux (Debian packages
-/// fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming, fonts-droid-fallback).
-const CJK_FONTS: &[&str] = &[
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-];
-
 /// DejaVu Sans, plus `font` if given, else a system CJK font when some text needs one.
 pub(super) fn pdf_fonts(
     texts: &[&str],
@@ -33,19 +23,7 @@ pub(super) fn pdf_fonts(
         return Fonts::new(Some(&bytes))
             .map_err(|e| CliError::Data(format!("{}: {e}", path.display())));
     }
-    let plain = Fonts::new(None).map_err(bad)?;
-    if texts.iter().all(|t| plain.missing(t).is_none()) {
-        return Ok(plain);
-    }
-    for candidate in CJK_FONTS {
-        if let Ok(bytes) = std::fs::read(candidate)
-            && let Ok(fonts) = Fonts::new(Some(&bytes))
-        {
-            return Ok(fonts);
-        }
-    }
-    // No font found: the PDF writer will refuse, naming the character.
-    Ok(plain)
+    Fonts::for_texts(texts).map_err(bad)
 }
 
 /// Renders a protocol and writes it atomically; reports the file on stderr.

@@ -31,13 +31,13 @@ pub(super) fn run(ctx: &Context, a: &ServeArgs, err: &mut dyn Write) -> Result<(
     let db = super::staff::record_path(ctx.db.as_ref())?;
     let app = Arc::new(crate::web::App {
         ward: Mutex::new(ward),
-        clock: Box::new(move || {
-            if training {
-                context::now()
-            } else {
-                context::system_now()
-            }
-        }),
+        // A training record's clock starts at RITPLAN_NOW (or the system's time) and may be
+        // set on the page; a patient record's is the system's.
+        clock: if training {
+            crate::web::Clock::training(context::now())
+        } else {
+            crate::web::Clock::system(context::system_now)
+        },
         secure: a.behind_proxy,
         os_user: super::session::os_user(),
         db,

@@ -41,6 +41,20 @@ pub struct Product {
     pub provenance: Provenance,
 }
 
+/// One question asked before each injection; a dose is given only when every answer is "no".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Question {
+    /// Its id (the form's field).
+    pub id: String,
+    /// The question, asked of the patient.
+    pub question: String,
+    /// What to do when the answer is yes (the dose is not given now).
+    pub if_yes: String,
+    /// Where it comes from.
+    #[serde(flatten)]
+    pub provenance: Provenance,
+}
+
 /// Eligibility rules.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Eligibility {
@@ -50,6 +64,9 @@ pub struct Eligibility {
     pub require_provenance: Provenance,
     /// Products.
     pub products: Vec<Product>,
+    /// The pre-injection questions (none in rules frozen before they were data: the page then
+    /// asks the one question the CLI's `--screen ok` stands for).
+    pub questions: Vec<Question>,
 }
 
 impl Eligibility {
@@ -63,7 +80,15 @@ impl Eligibility {
 pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<Eligibility> {
     doc.only_keys(
         diags,
-        &["kind", "id", "name", "note", "before_start", "product"],
+        &[
+            "kind",
+            "id",
+            "name",
+            "note",
+            "before_start",
+            "product",
+            "pre_injection",
+        ],
     );
     let prov = ["source", "evidence", "certainty", "note"];
     let before = doc.sub_table(diags, "before_start", true).and_then(|t| {
@@ -115,10 +140,45 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<Eligibility
             });
         }
     }
+    let mut questions: Vec<Question> = Vec::new();
+    for t in doc.tables(diags, "pre_injection") {
+        let mut k = vec!["id", "question", "if_yes"];
+        k.extend(prov);
+        t.only_keys(diags, &k);
+        let id = t.string(diags, "id", true);
+        let question = t.string(diags, "question", true);
+        let if_yes = t.string(diags, "if_yes", true);
+        let p = read_provenance(&t, diags);
+        if let (Some(id), Some(question), Some(if_yes), Some(p)) = (id, question, if_yes, p) {
+            if questions.iter().any(|x| x.id == id.value)
+                || !id
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                diags.push(Diagnostic::error(
+                    "duplicate-id",
+                    id.at(),
+                    format!(
+                        "{:?}: each [[pre_injection]] needs its own id of letters, digits and '-'",
+                        id.value
+                    ),
+                ));
+                continue;
+            }
+            questions.push(Question {
+                id: id.value,
+                question: question.value,
+                if_yes: if_yes.value,
+                provenance: p,
+            });
+        }
+    }
     let (require, require_provenance) = before?;
     Some(Eligibility {
         require,
         require_provenance,
         products,
+        questions,
     })
 }

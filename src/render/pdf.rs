@@ -57,6 +57,16 @@ pub struct Fonts {
     extra: Option<ParsedFont>,
 }
 
+/// Where fonts for Chinese, Japanese and Korean usually are on Linux (Debian packages
+/// fonts-noto-cjk, fonts-wqy-microhei, fonts-wqy-zenhei, fonts-arphic-uming, fonts-droid-fallback).
+pub const CJK_FONTS: &[&str] = &[
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+    "/usr/share/fonts/truetype/arphic/uming.ttc",
+];
+
 impl Fonts {
     /// DejaVu Sans, with `extra` (e.g. a CJK font's bytes) for characters DejaVu lacks.
     pub fn new(extra: Option<&[u8]>) -> Result<Fonts, PdfError> {
@@ -69,6 +79,23 @@ impl Fonts {
             bold: parse(dejavu::sans::bold())?,
             extra: extra.map(parse).transpose()?,
         })
+    }
+
+    /// DejaVu Sans, and a system CJK font (the first of [`CJK_FONTS`] that reads) when some
+    /// of `texts` needs one; without one the writer refuses later, naming the character.
+    pub fn for_texts(texts: &[&str]) -> Result<Fonts, PdfError> {
+        let plain = Fonts::new(None)?;
+        if texts.iter().all(|t| plain.missing(t).is_none()) {
+            return Ok(plain);
+        }
+        for candidate in CJK_FONTS {
+            if let Ok(bytes) = std::fs::read(candidate)
+                && let Ok(fonts) = Fonts::new(Some(&bytes))
+            {
+                return Ok(fonts);
+            }
+        }
+        Ok(plain)
     }
 
     fn get(&self, i: usize) -> &ParsedFont {

@@ -49,7 +49,12 @@ pub fn staff_id(value: &str) -> Result<String, WardError> {
 pub fn pef(value: &str) -> Result<Decimal, String> {
     crate::units::parse_decimal(value.trim())
         .filter(|v| *v > Decimal::ZERO && *v <= Decimal::from(200))
-        .ok_or_else(|| format!("{:?} is not a percentage of the best above 0 and at most 200", value.trim()))
+        .ok_or_else(|| {
+            format!(
+                "{:?} is not a percentage of the best above 0 and at most 200",
+                value.trim()
+            )
+        })
 }
 
 /// A volume as typed, in mL: a number above 0 (the course's check then holds it to what the

@@ -4,11 +4,17 @@
 //! form carries a CSRF token, and the roles are the ward layer's. It decides nothing: each
 //! handler parses, calls the ward, and renders.
 //!
-//! So far: log in, the board (refreshing itself), patient search, log out.
+//! Screens: log in, the board (refreshing itself), patient search, a course's page with its
+//! forms (`course`, `screens`), the PDFs, log out.
 
+mod clock;
+mod course;
 mod pages;
+mod screens;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_course;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -18,8 +24,9 @@ use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::NaiveDateTime;
 use serde::Deserialize;
+
+pub use clock::Clock;
 
 use crate::ward::{Actor, Ward, WardError};
 
@@ -35,7 +42,7 @@ pub struct App {
     /// The record, with the application layer over it (rusqlite is not `Sync`: one at a time).
     pub ward: Mutex<Ward>,
     /// The record's clock (the front end chooses it, as the CLI does).
-    pub clock: Box<dyn Fn() -> NaiveDateTime + Send + Sync>,
+    pub clock: Clock,
     /// Set the cookies' `Secure` flag (behind a TLS reverse proxy).
     pub secure: bool,
     /// Shown as the OS user of the entries made through the page.
@@ -51,6 +58,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/board", get(board_fragment))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/course/{id}", get(course::page))
+        .route("/course/{id}/protocol.pdf", get(course::protocol_pdf))
+        .route("/course/{id}/{form}", post(course::submit))
+        .route("/sheet.pdf", get(course::sheet_pdf))
+        .route("/training/clock", post(course::set_clock))
         .route("/assets/htmx.min.js", get(htmx))
         .with_state(app)
 }
@@ -87,7 +99,7 @@ fn session(app: &App, ward: &Ward, headers: &HeaderMap) -> Result<(Actor, String
     let Some(token) = cookie(headers, COOKIE) else {
         return Err(Box::new(Redirect::to("/login").into_response()));
     };
-    match ward.actor(&token, &app.os_user, (app.clock)()) {
+    match ward.actor(&token, &app.os_user, app.clock.now()) {
         Ok(a) => Ok((a, token)),
         Err(WardError::Auth(_)) => Err(Box::new(Redirect::to("/login").into_response())),
         Err(e) => Err(Box::new(failure(&e))),
@@ -107,6 +119,18 @@ fn failure(e: &WardError) -> Response {
         WardError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, pages::message("Not done", &e.to_string())).into_response()
+}
+
+/// A form whose CSRF token is not the session's: refused, nothing written.
+fn csrf_refused() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        pages::message(
+            "Not done",
+            "the form's token does not match your session: nothing was recorded; reload the page",
+        ),
+    )
+        .into_response()
 }
 
 fn lock(app: &App) -> std::sync::MutexGuard<'_, Ward> {
@@ -129,7 +153,7 @@ async fn board_page(
         Ok(x) => x,
         Err(r) => return *r,
     };
-    let now = (app.clock)();
+    let now = app.clock.now();
     let rows = match ward.board(now) {
         Ok(r) => r,
         Err(e) => return failure(&e),
@@ -144,8 +168,22 @@ async fn board_page(
         csrf: ward.csrf_token(&token),
         training: ward.training(),
         now,
+        clock: app.clock.settable(),
     };
-    pages::board_page(&page, &rows, s.q.as_deref(), found.as_deref()).into_response()
+    let mut courses = Vec::new();
+    for p in found.iter().flatten() {
+        match ward.store.courses_of(&p.id) {
+            Ok(cs) => courses.extend(cs.into_iter().map(|c| {
+                (
+                    p.id.clone(),
+                    c.id,
+                    format!("course {} ({})", c.id, c.template_id),
+                )
+            })),
+            Err(e) => return failure(&WardError::from(e)),
+        }
+    }
+    pages::board_page(&page, &rows, s.q.as_deref(), found.as_deref(), &courses).into_response()
 }
 
 async fn board_fragment(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
@@ -153,7 +191,7 @@ async fn board_fragment(State(app): State<Arc<App>>, headers: HeaderMap) -> Resp
     if let Err(r) = session(&app, &ward, &headers) {
         return *r;
     }
-    let now = (app.clock)();
+    let now = app.clock.now();
     match ward.board(now) {
         Ok(rows) => pages::board(&rows, now).into_response(),
         Err(e) => failure(&e),
@@ -198,7 +236,7 @@ async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<Lo
         )
             .into_response();
     }
-    let result = lock(&app).login(&f.id, &f.password, &app.os_user, (app.clock)());
+    let result = lock(&app).login(&f.id, &f.password, &app.os_user, app.clock.now());
     match result {
         Ok((_, token)) => {
             let mut r = Redirect::to("/").into_response();
@@ -225,11 +263,7 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<C
         Err(r) => return *r,
     };
     if f.csrf != ward.csrf_token(&token) {
-        return (
-            StatusCode::FORBIDDEN,
-            pages::message("Not done", "the form's token does not match your session"),
-        )
-            .into_response();
+        return csrf_refused();
     }
     if let Err(e) = ward.logout(&token) {
         return failure(&e);

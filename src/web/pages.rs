@@ -18,6 +18,8 @@ pub struct Page<'a> {
     pub training: bool,
     /// The record's clock.
     pub now: NaiveDateTime,
+    /// The clock may be set on the page (a training record).
+    pub clock: bool,
 }
 
 const CSS: &str = r#"
@@ -39,11 +41,42 @@ tr.due_now .status::before { content: "▶ "; }
 tr.done_today { color: #555; }
 label { display: block; font-weight: bold; margin-top: .6em; }
 input, button { font-size: 1em; padding: .3em .5em; }
-.error { color: #900; font-weight: bold; }
+.error { color: #900; font-weight: bold; margin: .2em 0; }
+.big { font-size: 1.6em; font-weight: bold; }
+.huge { font-size: 2.4em; font-weight: bold; margin: 0 0 .3em 0; }
+.banner { display: flex; flex-wrap: wrap; gap: 1.2em; align-items: baseline; padding: .6em 1em; background: #f4f4f4; border: 2px solid #334; }
+.lookalike, .warning { color: #900; font-weight: bold; width: 100%; }
+.decision { border: 3px solid #334; padding: .5em 1em; margin: 1em 0; }
+.decision .headline { font-size: 1.5em; font-weight: bold; margin: .2em 0; }
+.decision.stop { border-color: #900; background: #fbd5d5; }
+.decision.stop .headline::before { content: "⛔ "; }
+.decision.overdue { border-color: #a60; background: #fde9c8; }
+.decision.overdue .headline::before { content: "⚠ "; }
+.decision.due { border-color: #060; background: #e3f5e3; }
+.decision.due .headline::before { content: "▶ "; }
+.notice { padding: .5em 1em; font-weight: bold; }
+.notice.ok { background: #e3f5e3; border-left: 6px solid #060; }
+.notice.bad { background: #fbd5d5; border-left: 6px solid #900; }
+details.form { border: 1px solid #99a; margin: .8em 0; padding: 0 1em; }
+details.form[open] { border-width: 2px; }
+summary h2 { display: inline; font-size: 1.2em; }
+summary { cursor: pointer; padding: .5em 0; }
+.field input[type=text], .field input[type=number], .field select { width: min(32em, 100%); }
+.field.check label { display: inline; }
+label.inline { display: inline; font-weight: normal; margin-right: 1em; }
+.help { display: block; color: #444; font-size: .9em; }
+fieldset { margin-top: .8em; }
+.question { margin: .4em 0 .8em 0; }
+dl.confirm dt { font-size: 1.1em; color: #444; }
+dl.confirm dd { margin-left: 0; }
+a.button, button { display: inline-block; font-size: 1em; padding: .4em .8em; border: 2px solid #334; background: #eef; color: #111; text-decoration: none; border-radius: 4px; cursor: pointer; }
+button.big { font-size: 1.4em; background: #060; color: #fff; }
+:focus-visible { outline: 3px solid #06c; outline-offset: 2px; }
 .nowrap { white-space: nowrap; }
 "#;
 
-fn layout(title: &str, page: Option<&Page<'_>>, training: bool, body: Markup) -> Markup {
+/// Every page: the header with the person logged in, a training banner, the body.
+pub fn layout(title: &str, page: Option<&Page<'_>>, training: bool, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -129,7 +162,7 @@ pub fn board(rows: &[BoardRow], now: NaiveDateTime) -> Markup {
                                     }
                                 }
                                 td {
-                                    span.name { (r.patient.name) }
+                                    a.name href=(format!("/course/{}", r.course)) { (r.patient.name) }
                                     br;
                                     span.nowrap { "ID " (r.patient.id) } " · " span.nowrap { "born " (r.patient.dob) }
                                     @if r.lookalike { br; strong { "! LOOK-ALIKE: another patient has this name and date of birth" } }
@@ -143,6 +176,18 @@ pub fn board(rows: &[BoardRow], now: NaiveDateTime) -> Markup {
             }
         }
     }
+}
+
+/// A found patient's courses: (course id, its label).
+fn courses_of<'a>(
+    p: &PatientRecord,
+    courses: &'a [(String, i64, String)],
+) -> impl Iterator<Item = (i64, &'a str)> {
+    let id = p.id.clone();
+    courses
+        .iter()
+        .filter(move |(pid, _, _)| *pid == id)
+        .map(|(_, c, l)| (*c, l.as_str()))
 }
 
 fn status_class(s: BoardStatus) -> &'static str {
@@ -162,6 +207,7 @@ pub fn board_page(
     rows: &[BoardRow],
     query: Option<&str>,
     found: Option<&[PatientRecord]>,
+    courses: &[(String, i64, String)],
 ) -> Markup {
     layout(
         "Board",
@@ -177,12 +223,26 @@ pub fn board_page(
                 @if found.is_empty() { p { "No patient matches." } }
                 ul {
                     @for p in found {
-                        li { span.name { (p.name) } " · ID " (p.id) " · born " (p.dob) }
+                        li {
+                            span.name { (p.name) } " · ID " (p.id) " · born " (p.dob) " · "
+                            @for (c, label) in courses_of(p, courses) {
+                                a href=(format!("/course/{c}")) { (label) } " "
+                            }
+                        }
                     }
                 }
             }
             h1 { "Board" }
             (board(rows, page.now))
+            p.print { a.button href=(format!("/sheet.pdf?date={}", page.now.date())) target="_blank" { "🖶 Print today's sheet (PDF)" } }
+            @if page.training && page.clock {
+                form.clock method="post" action="/training/clock" {
+                    input type="hidden" name="csrf" value=(page.csrf);
+                    label for="clock-at" { "Training clock (this training record only)" }
+                    input id="clock-at" name="at" type="datetime-local" value=(page.now.format("%Y-%m-%dT%H:%M"));
+                    " " button type="submit" { "Set the clock" }
+                }
+            }
         },
     )
 }

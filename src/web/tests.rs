@@ -10,11 +10,11 @@ use tower::ServiceExt;
 use super::{App, router};
 use crate::ward::{NewStaff, Role, Ward};
 
-fn at(s: &str) -> chrono::NaiveDateTime {
+pub(super) fn at(s: &str) -> chrono::NaiveDateTime {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
 }
 
-fn app(dir: &tempfile::TempDir) -> Arc<App> {
+pub(super) fn app(dir: &tempfile::TempDir) -> Arc<App> {
     let db = dir.path().join("ward.db");
     let now = at("2026-12-07 08:00");
     let (ward, admin, _) = Ward::init(
@@ -43,14 +43,14 @@ fn app(dir: &tempfile::TempDir) -> Arc<App> {
     .expect("nurse");
     Arc::new(App {
         ward: Mutex::new(ward),
-        clock: Box::new(move || now),
+        clock: super::Clock::training(now),
         secure: false,
         os_user: "test".into(),
         db,
     })
 }
 
-async fn send(app: &Arc<App>, req: Request<Body>) -> (StatusCode, Vec<String>, String) {
+pub(super) async fn send(app: &Arc<App>, req: Request<Body>) -> (StatusCode, Vec<String>, String) {
     let r = router(app.clone()).oneshot(req).await.expect("response");
     let status = r.status();
     let cookies = r
@@ -65,7 +65,7 @@ async fn send(app: &Arc<App>, req: Request<Body>) -> (StatusCode, Vec<String>, S
     (status, cookies, String::from_utf8_lossy(&body).into_owned())
 }
 
-fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
+pub(super) fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
     let mut b = Request::get(path);
     if let Some(c) = cookie {
         b = b.header(header::COOKIE, c);
@@ -73,7 +73,7 @@ fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
     b.body(Body::empty()).expect("request")
 }
 
-fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
+pub(super) fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
     let mut b =
         Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(c) = cookie {
@@ -82,7 +82,7 @@ fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
     b.body(Body::from(form.to_string())).expect("request")
 }
 
-fn value_of(cookies: &[String], name: &str) -> String {
+pub(super) fn value_of(cookies: &[String], name: &str) -> String {
     cookies
         .iter()
         .find_map(|c| c.strip_prefix(&format!("{name}=")))
@@ -92,7 +92,7 @@ fn value_of(cookies: &[String], name: &str) -> String {
 }
 
 /// Logs the nurse in; returns the session cookie.
-async fn logged_in(app: &Arc<App>) -> String {
+pub(super) async fn logged_in(app: &Arc<App>) -> String {
     let (_, cookies, _) = send(app, get("/login", None)).await;
     let pre = value_of(&cookies, "ritplan_login");
     let (status, cookies, _) = send(

@@ -1,0 +1,682 @@
+//! The patient's course page and its forms: give (with its confirmation step), observe, react,
+//! defer, note, correct, a physician's review; the protocol and sheet PDFs. Each handler parses
+//! the form into the ward's `Record`, with an error next to each bad field, and lets the ward
+//! decide and record. A form carries the number of the course's last entry when it was shown:
+//! if another entry came meanwhile, it is refused (nothing written) and the page re-shown.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::NaiveDateTime;
+use serde::Deserialize;
+
+use super::screens::{self, CourseScreen, Notice};
+use super::{App, failure, lock, pages, session};
+use crate::course::{EventKind, LateKind, Proposed, Review, WaoGrade};
+use crate::ward::{Actor, CourseView, Record, Role, Ward, WardError, text};
+
+/// A submitted form, field by field.
+pub type Fields = BTreeMap<String, String>;
+/// Errors by field name.
+pub type Errors = BTreeMap<String, String>;
+
+/// The forms of the course page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormKind {
+    /// A dose.
+    Give,
+    /// The end of an observation.
+    Observe,
+    /// A reaction.
+    React,
+    /// A deferred dose.
+    Defer,
+    /// A note.
+    Note,
+    /// A correction of an entry.
+    Correct,
+    /// A physician's review.
+    Review,
+}
+
+impl FormKind {
+    /// Its path segment, `/course/{id}/{segment}`.
+    pub fn segment(self) -> &'static str {
+        match self {
+            FormKind::Give => "give",
+            FormKind::Observe => "observe",
+            FormKind::React => "react",
+            FormKind::Defer => "defer",
+            FormKind::Note => "note",
+            FormKind::Correct => "correct",
+            FormKind::Review => "review",
+        }
+    }
+
+    fn parse(s: &str) -> Option<FormKind> {
+        [
+            FormKind::Give,
+            FormKind::Observe,
+            FormKind::React,
+            FormKind::Defer,
+            FormKind::Note,
+            FormKind::Correct,
+            FormKind::Review,
+        ]
+        .into_iter()
+        .find(|k| k.segment() == s)
+    }
+}
+
+fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.get(name).map_or("", |v| v.trim())
+}
+
+/// A required free-text field, cleaned, or an error next to it.
+fn required(f: &Fields, name: &str, label: &str, errors: &mut Errors) -> Option<String> {
+    match text::text(label, field(f, name)) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let why = match field(f, name) {
+                "" => format!("{label} is required"),
+                _ => e.to_string(),
+            };
+            errors.insert(name.into(), why);
+            None
+        }
+    }
+}
+
+/// An optional free-text field.
+fn optional(f: &Fields, name: &str, label: &str, errors: &mut Errors) -> Option<String> {
+    if field(f, name).is_empty() {
+        return None;
+    }
+    required(f, name, label, errors)
+}
+
+/// A whole number in `range`, or an error next to it.
+fn number(
+    f: &Fields,
+    name: &str,
+    label: &str,
+    range: std::ops::RangeInclusive<u32>,
+    errors: &mut Errors,
+) -> Option<u32> {
+    let v = field(f, name);
+    if v.is_empty() {
+        errors.insert(name.into(), format!("{label} is required"));
+        return None;
+    }
+    match v.parse::<u32>() {
+        Ok(n) if range.contains(&n) => Some(n),
+        _ => {
+            errors.insert(
+                name.into(),
+                format!(
+                    "{label}: {v:?} is not a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The give form, parsed: the record, or the errors by field. `questions` are the course's
+/// pre-injection questions; every one must be answered, and a dose goes only with every "no".
+fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Errors> {
+    let mut e = Errors::new();
+    let patient = required(f, "patient", "The patient's ID", &mut e);
+    let step = match field(f, "step").parse::<usize>() {
+        Ok(s) if (1..=10_000).contains(&s) => Some(s),
+        _ => {
+            e.insert(
+                "step".into(),
+                "the step is not a step of this course".into(),
+            );
+            None
+        }
+    };
+    let volume = text::volume(field(f, "volume"))
+        .map_err(|why| e.insert("volume".into(), format!("The volume: {why}")))
+        .ok();
+    let pef = match field(f, "pef") {
+        "" => {
+            e.insert(
+                "pef".into(),
+                "the pre-dose PEF/FEV1 is required: a check that cannot be answered blocks the dose"
+                    .into(),
+            );
+            None
+        }
+        p => text::pef(p)
+            .map_err(|why| e.insert("pef".into(), format!("PEF/FEV1: {why}")))
+            .ok(),
+    };
+    let mut screen_ok = true;
+    for q in screens::questions(v) {
+        match field(f, &q.field) {
+            "no" => {}
+            "yes" => {
+                screen_ok = false;
+                e.insert(
+                    q.field.clone(),
+                    format!("Answered yes: this dose is not given now; {}", q.if_yes),
+                );
+            }
+            _ => {
+                screen_ok = false;
+                e.insert(q.field.clone(), "answer yes or no".into());
+            }
+        }
+    }
+    let lot = optional(f, "lot", "The lot", &mut e);
+    let site = match field(f, "site") {
+        "" => None,
+        s @ ("left" | "right") => Some(s.to_string()),
+        _ => {
+            e.insert("site".into(), "the arm is left or right".into());
+            None
+        }
+    };
+    // Only a physician's form has the field; the ward refuses a nurse's override anyway.
+    let override_reason = match actor.role {
+        Role::Physician => optional(f, "override", "The override reason", &mut e),
+        _ => None,
+    };
+    match (patient, step, volume, e.is_empty()) {
+        (Some(patient), Some(step), Some(volume_ml), true) => Ok(Record::Give {
+            proposed: Proposed {
+                step,
+                volume_ml,
+                pef_percent: pef,
+                screen_ok,
+                override_reason,
+            },
+            lot,
+            site,
+            patient,
+            checked_by: None,
+        }),
+        _ => Err(e),
+    }
+}
+
+/// Any other form, parsed.
+fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
+    let mut e = Errors::new();
+    let event = match kind {
+        FormKind::Give => None,
+        FormKind::Observe => {
+            let not_assessable = field(f, "not_assessable") == "yes";
+            let local_mm = match (field(f, "local_mm"), not_assessable) {
+                ("", true) => None,
+                ("", false) => {
+                    e.insert(
+                        "local_mm".into(),
+                        "the local reaction's size in mm is required, or tick \"not assessable\""
+                            .into(),
+                    );
+                    None
+                }
+                (_, true) => {
+                    e.insert(
+                        "local_mm".into(),
+                        "give a size or tick \"not assessable\", not both".into(),
+                    );
+                    None
+                }
+                (_, false) => number(f, "local_mm", "The local reaction", 0..=500, &mut e),
+            };
+            let early_reason = optional(f, "early", "Why it ends early", &mut e);
+            Some(EventKind::ObservationEnded {
+                local_mm,
+                not_assessable,
+                early_reason,
+            })
+        }
+        FormKind::React => match field(f, "type") {
+            "systemic" => {
+                let grade = match field(f, "grade") {
+                    "" => {
+                        e.insert(
+                            "grade".into(),
+                            "the WAO grade with its suffix is required".into(),
+                        );
+                        None
+                    }
+                    g => g
+                        .parse::<WaoGrade>()
+                        .map_err(|why| e.insert("grade".into(), why))
+                        .ok(),
+                };
+                let onset = number(f, "onset_min", "The onset", 0..=2880, &mut e);
+                let symptom = required(f, "symptom", "The first symptom", &mut e);
+                let treatment = optional(f, "treatment", "The treatment", &mut e);
+                match (grade, onset, symptom) {
+                    (Some(grade), Some(onset_min), Some(symptom)) => {
+                        Some(EventKind::SystemicReaction {
+                            grade,
+                            onset_min,
+                            symptom,
+                            treatment,
+                        })
+                    }
+                    _ => None,
+                }
+            }
+            "late-local" => number(f, "late_mm", "The late local reaction", 0..=500, &mut e)
+                .map(|mm| EventKind::LateLocalReaction { mm }),
+            "late" => {
+                let late = serde_json::from_value::<LateKind>(serde_json::Value::String(
+                    field(f, "late_kind").to_string(),
+                ))
+                .map_err(|_| {
+                    e.insert(
+                        "late_kind".into(),
+                        format!("choose the late reaction's kind ({})", LateKind::NAMES),
+                    )
+                })
+                .ok();
+                let symptom = required(f, "symptom", "What was seen", &mut e);
+                match (late, symptom) {
+                    (Some(kind), Some(symptom)) => Some(EventKind::LateReaction { kind, symptom }),
+                    _ => None,
+                }
+            }
+            _ => {
+                e.insert(
+                    "type".into(),
+                    "choose the reaction: systemic, late local or another late reaction".into(),
+                );
+                None
+            }
+        },
+        FormKind::Defer => required(f, "reason", "The reason", &mut e)
+            .map(|reason| EventKind::DoseDeferred { reason }),
+        FormKind::Note => {
+            required(f, "text", "The note", &mut e).map(|text| EventKind::Note { text })
+        }
+        FormKind::Correct => {
+            let corrects = match field(f, "event").parse::<u64>() {
+                Ok(n) if n >= 1 => Some(n),
+                _ => {
+                    e.insert("event".into(), "choose the entry to correct".into());
+                    None
+                }
+            };
+            let reason = required(f, "reason", "The reason", &mut e);
+            match (corrects, reason) {
+                (Some(corrects), Some(reason)) => Some(EventKind::Correction { corrects, reason }),
+                _ => None,
+            }
+        }
+        FormKind::Review => {
+            let decision = match field(f, "decision") {
+                "step-back" => number(f, "steps", "The steps back", 1..=100, &mut e)
+                    .map(|steps| Review::StepBack { steps }),
+                d => d
+                    .parse::<Review>()
+                    .map_err(|_| e.insert("decision".into(), "choose a decision".into()))
+                    .ok(),
+            };
+            let reason = optional(f, "reason", "The reason", &mut e);
+            decision.map(|decision| EventKind::PhysicianReview { decision, reason })
+        }
+    };
+    match (event, e.is_empty()) {
+        (Some(k), true) => Ok(Record::Event(k)),
+        _ => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct Done {
+    done: Option<u64>,
+}
+
+/// The course page.
+pub(super) async fn page(
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Query(q): Query<Done>,
+) -> Response {
+    let mut ward = lock(&app);
+    let (actor, token) = match session(&app, &ward, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    let notice = q.done.map(Notice::Recorded);
+    show(
+        &app,
+        &mut ward,
+        &actor,
+        &token,
+        id,
+        notice,
+        None,
+        StatusCode::OK,
+    )
+}
+
+/// Renders the course page as it is now, with a notice and, for a form sent back, its values
+/// and errors.
+#[allow(clippy::too_many_arguments)]
+fn show(
+    app: &App,
+    ward: &mut Ward,
+    actor: &Actor,
+    token: &str,
+    id: i64,
+    notice: Option<Notice>,
+    open: Option<(FormKind, &Fields, &Errors)>,
+    status: StatusCode,
+) -> Response {
+    let now = app.clock.now();
+    let built = (|| -> Result<_, WardError> {
+        let v = ward.view(id)?;
+        let d = v.decide(now)?;
+        let patient = ward.patient(&v.loaded.record.patient_id)?;
+        let lookalikes = ward.lookalikes(&patient)?;
+        let schedule = v.schedule(now)?;
+        Ok((v, d, patient, lookalikes, schedule))
+    })();
+    let (v, d, patient, lookalikes, schedule) = match built {
+        Ok(x) => x,
+        Err(e) => return failure(&e),
+    };
+    let page = pages::Page {
+        actor,
+        csrf: ward.csrf_token(token),
+        training: ward.training(),
+        now,
+        clock: app.clock.settable(),
+    };
+    let screen = CourseScreen {
+        page: &page,
+        view: &v,
+        patient: &patient,
+        lookalikes: &lookalikes,
+        decision: &d,
+        schedule: &schedule,
+        notice,
+        open,
+    };
+    (status, screens::course(&screen)).into_response()
+}
+
+fn seen(f: &Fields) -> Option<u64> {
+    field(f, "seen").parse().ok()
+}
+
+/// A form sent from the course page.
+pub(super) async fn submit(
+    State(app): State<Arc<App>>,
+    Path((id, form)): Path<(i64, String)>,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Response {
+    let Some(kind) = FormKind::parse(&form) else {
+        return (
+            StatusCode::NOT_FOUND,
+            pages::message("Not found", "no such form"),
+        )
+            .into_response();
+    };
+    let mut ward = lock(&app);
+    let (actor, token) = match session(&app, &ward, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if field(&f, "csrf") != ward.csrf_token(&token) {
+        return super::csrf_refused();
+    }
+    // A form without the number of the entry it was shown on cannot be checked for staleness:
+    // refused like a stale one.
+    let Some(seen) = seen(&f) else {
+        return show(
+            &app,
+            &mut ward,
+            &actor,
+            &token,
+            id,
+            Some(Notice::Stale(
+                "the form did not say which state of the course it was filled in on: nothing was recorded; here is the course now".into(),
+            )),
+            None,
+            StatusCode::CONFLICT,
+        );
+    };
+    let now = app.clock.now();
+    let parsed = match kind {
+        FormKind::Give => match ward.view(id) {
+            Ok(v) => parse_give(&f, &v, &actor),
+            Err(e) => return failure(&e),
+        },
+        other => parse_event(other, &f),
+    };
+    let what = match parsed {
+        Ok(w) => w,
+        Err(errors) => {
+            return show(
+                &app,
+                &mut ward,
+                &actor,
+                &token,
+                id,
+                Some(Notice::Fields),
+                Some((kind, &f, &errors)),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            );
+        }
+    };
+    // The dose is confirmed on a second screen before it is saved.
+    if kind == FormKind::Give && field(&f, "confirm") != "yes" {
+        let preview = ward
+            .preview(&actor, id, now, now, what)
+            .and_then(|p| match p.seen == seen {
+                true => Ok(p),
+                false => Err(stale(id, seen, p.seen)),
+            });
+        return match preview {
+            Ok(p) => {
+                let patient = match ward
+                    .view(id)
+                    .and_then(|v| ward.patient(&v.loaded.record.patient_id).map(|p| (v, p)))
+                {
+                    Ok(x) => x,
+                    Err(e) => return failure(&e),
+                };
+                let page = pages::Page {
+                    actor: &actor,
+                    csrf: ward.csrf_token(&token),
+                    training: ward.training(),
+                    now,
+                    clock: app.clock.settable(),
+                };
+                screens::confirm_give(&page, &patient.0, &patient.1, &p, &f).into_response()
+            }
+            Err(e) => refused(&app, &mut ward, &actor, &token, id, kind, &f, e),
+        };
+    }
+    match ward.record_if(&actor, id, now, now, what, Some(seen)) {
+        Ok(r) => Redirect::to(&format!("/course/{id}?done={}", r.event.event.seq)).into_response(),
+        Err(e) => refused(&app, &mut ward, &actor, &token, id, kind, &f, e),
+    }
+}
+
+fn stale(id: i64, seen: u64, last: u64) -> WardError {
+    WardError::Stale(format!(
+        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
+    ))
+}
+
+/// A refusal by the ward: the course page again, the refusal in plain words above the form (a
+/// stale form is shown afresh, on the course as it is now).
+#[allow(clippy::too_many_arguments)]
+fn refused(
+    app: &App,
+    ward: &mut Ward,
+    actor: &Actor,
+    token: &str,
+    id: i64,
+    kind: FormKind,
+    f: &Fields,
+    e: WardError,
+) -> Response {
+    let empty = Errors::new();
+    let (notice, open, status) = match e {
+        WardError::Stale(m) => (Notice::Stale(m), None, StatusCode::CONFLICT),
+        WardError::Refused(r) => (
+            Notice::Refused(crate::render::course::refusal(
+                &r,
+                crate::render::course::Voice::Page,
+            )),
+            Some((kind, f, &empty)),
+            StatusCode::FORBIDDEN,
+        ),
+        WardError::WrongPatient(m) => {
+            let mut errors = Errors::new();
+            errors.insert("patient".into(), m.clone());
+            return show(
+                app,
+                ward,
+                actor,
+                token,
+                id,
+                Some(Notice::Refused(m)),
+                Some((kind, f, &errors)),
+                StatusCode::FORBIDDEN,
+            );
+        }
+        WardError::Forbidden(m) | WardError::Data(m) => (
+            Notice::Refused(m),
+            Some((kind, f, &empty)),
+            StatusCode::FORBIDDEN,
+        ),
+        other => return failure(&other),
+    };
+    show(app, ward, actor, token, id, Some(notice), open, status)
+}
+
+/// A course's protocol, as the CLI's `course pdf` makes it.
+pub(super) async fn protocol_pdf(
+    State(app): State<Arc<App>>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Response {
+    let mut ward = lock(&app);
+    if let Err(r) = session(&app, &ward, &headers) {
+        return *r;
+    }
+    let protocol = match ward.course_protocol(id, app.clock.now()) {
+        Ok(p) => p,
+        Err(e) => return failure(&e),
+    };
+    let doc = protocol.doc();
+    let bytes = crate::render::pdf::Fonts::for_texts(&[doc.who.name.as_str()])
+        .and_then(|fonts| crate::render::protocol::render(&doc, &fonts, paper()));
+    pdf(bytes, &format!("course-{id}.pdf"))
+}
+
+#[derive(Deserialize)]
+pub(super) struct SheetDate {
+    date: Option<chrono::NaiveDate>,
+}
+
+/// The day's sheet, as the CLI's `sheet --pdf` makes it.
+pub(super) async fn sheet_pdf(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<SheetDate>,
+) -> Response {
+    let mut ward = lock(&app);
+    if let Err(r) = session(&app, &ward, &headers) {
+        return *r;
+    }
+    let now = app.clock.now();
+    let date = q.date.unwrap_or(now.date());
+    let lines = match ward.sheet(date, now) {
+        Ok(l) => l,
+        Err(e) => return failure(&e),
+    };
+    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+    let bytes = crate::render::pdf::Fonts::for_texts(&names).and_then(|fonts| {
+        crate::render::sheet::pdf(&lines, date, ward.training(), &fonts, paper())
+    });
+    pdf(bytes, &format!("sheet-{date}.pdf"))
+}
+
+/// A4, the CLI's default paper.
+fn paper() -> crate::render::pdf::Paper {
+    crate::render::pdf::Paper::A4
+}
+
+fn pdf(
+    bytes: Result<(Vec<u8>, Vec<String>), crate::render::pdf::PdfError>,
+    name: &str,
+) -> Response {
+    match bytes {
+        Ok((bytes, _)) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"{name}\""),
+                ),
+                // A patient document: not kept in a shared browser's cache.
+                (header::CACHE_CONTROL, "no-store".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => failure(&WardError::Data(e.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct SetClock {
+    csrf: String,
+    at: String,
+}
+
+/// Sets a training record's clock (refused for a patient record).
+pub(super) async fn set_clock(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Form(f): Form<SetClock>,
+) -> Response {
+    let ward = lock(&app);
+    let (_, token) = match session(&app, &ward, &headers) {
+        Ok(x) => x,
+        Err(r) => return *r,
+    };
+    if f.csrf != ward.csrf_token(&token) {
+        return super::csrf_refused();
+    }
+    let at = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|fmt| NaiveDateTime::parse_from_str(f.at.trim(), fmt).ok());
+    match at {
+        Some(at) if ward.training() && app.clock.set(at) => Redirect::to("/").into_response(),
+        Some(_) => (
+            StatusCode::FORBIDDEN,
+            pages::message(
+                "Not done",
+                "only a training record's clock can be set; a patient record runs on the system clock",
+            ),
+        )
+            .into_response(),
+        None => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            pages::message("Not done", &format!("{:?} is not a date and time", f.at)),
+        )
+            .into_response(),
+    }
+}

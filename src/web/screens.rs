@@ -1,0 +1,555 @@
+//! The course page's HTML: the identity banner, the next decision with its reasons and the
+//! template's evidence label, the forms, the plan against what was given, the reactions and the
+//! record; the give confirmation in large type. Every field has a label; an error stands next
+//! to its field; the decision is in words as well as colour.
+
+use maud::{Markup, html};
+
+use super::course::{Errors, Fields, FormKind};
+use super::pages::{Page, layout};
+use crate::course::{ActionKind, Decision, EventKind, voided};
+use crate::render::course as say;
+use crate::store::PatientRecord;
+use crate::ward::{CourseView, Preview, Role, ScheduleLine, Ward};
+
+/// What the page says above the course.
+pub enum Notice {
+    /// An entry was recorded (its number).
+    Recorded(u64),
+    /// Some fields need correcting (they say which).
+    Fields,
+    /// The ward refused, in plain words.
+    Refused(String),
+    /// The course changed since the form was shown.
+    Stale(String),
+}
+
+/// Everything the course page shows.
+pub struct CourseScreen<'a> {
+    /// The session's page.
+    pub page: &'a Page<'a>,
+    /// The course.
+    pub view: &'a CourseView,
+    /// Its patient.
+    pub patient: &'a PatientRecord,
+    /// Patients with the same name and date of birth.
+    pub lookalikes: &'a [PatientRecord],
+    /// The next decision.
+    pub decision: &'a Decision,
+    /// Plan against given, and the rest re-projected.
+    pub schedule: &'a [ScheduleLine],
+    /// A notice.
+    pub notice: Option<Notice>,
+    /// A form sent back: which, its values and its errors.
+    pub open: Option<(FormKind, &'a Fields, &'a Errors)>,
+}
+
+/// A pre-injection question as the give form asks it.
+pub struct Question {
+    /// The form's field.
+    pub field: String,
+    /// The question.
+    pub question: String,
+    /// What a yes means.
+    pub if_yes: String,
+    /// Its source and evidence.
+    pub source: String,
+}
+
+/// The course's pre-injection questions, from its frozen rules; rules frozen before the
+/// questions were data get the one question the CLI's `--screen ok` stands for.
+pub fn questions(v: &CourseView) -> Vec<Question> {
+    let qs = &v.loaded.policy.eligibility.questions;
+    if qs.is_empty() {
+        return vec![Question {
+            field: "q-screen".into(),
+            question: "Did any of the clinic's pre-injection health questions get a yes?".into(),
+            if_yes: "defer the dose (Defer) and tell the physician".into(),
+            source: "the course's rules predate the page's question list".into(),
+        }];
+    }
+    qs.iter()
+        .map(|q| Question {
+            field: format!("q-{}", q.id),
+            question: q.question.clone(),
+            if_yes: q.if_yes.clone(),
+            source: format!(
+                "{} · {} [{}]",
+                q.provenance.source, q.provenance.evidence, q.provenance.certainty
+            ),
+        })
+        .collect()
+}
+
+/// A form's values and errors: those sent back for the open form, defaults for the others.
+struct FormState<'a> {
+    form: FormKind,
+    values: Option<&'a Fields>,
+    errors: Option<&'a Errors>,
+}
+
+impl<'a> FormState<'a> {
+    fn of(form: FormKind, open: Option<(FormKind, &'a Fields, &'a Errors)>) -> FormState<'a> {
+        match open {
+            Some((k, v, e)) if k == form => FormState {
+                form,
+                values: Some(v),
+                errors: Some(e),
+            },
+            _ => FormState {
+                form,
+                values: None,
+                errors: None,
+            },
+        }
+    }
+
+    fn is_open(&self) -> bool {
+        self.values.is_some()
+    }
+
+    fn value(&self, name: &str, default: &str) -> String {
+        match self.values {
+            Some(v) => v.get(name).cloned().unwrap_or_default(),
+            None => default.to_string(),
+        }
+    }
+
+    fn error(&self, name: &str) -> Option<&str> {
+        self.errors.and_then(|e| e.get(name)).map(String::as_str)
+    }
+
+    fn id(&self, name: &str) -> String {
+        format!("{}-{name}", self.form.segment())
+    }
+}
+
+/// A labelled input, its help and its error.
+fn input(
+    fs: &FormState<'_>,
+    name: &str,
+    label: &str,
+    kind: &str,
+    default: &str,
+    help: Option<&str>,
+) -> Markup {
+    let id = fs.id(name);
+    let err = fs.error(name);
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            @if let Some(h) = help { span.help { (h) } }
+            input id=(id) name=(name) type=(kind) value=(fs.value(name, default))
+                aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| format!("{id}-error"))];
+            @if let Some(e) = err { p.error id=(format!("{id}-error")) { "⚠ " (e) } }
+        }
+    }
+}
+
+/// A labelled select.
+fn select(
+    fs: &FormState<'_>,
+    name: &str,
+    label: &str,
+    options: &[(&str, &str)],
+    default: &str,
+) -> Markup {
+    let id = fs.id(name);
+    let err = fs.error(name);
+    let chosen = fs.value(name, default);
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            select id=(id) name=(name) aria-invalid=[err.map(|_| "true")] {
+                @for (v, l) in options {
+                    option value=(v) selected[chosen == *v] { (l) }
+                }
+            }
+            @if let Some(e) = err { p.error id=(format!("{id}-error")) { "⚠ " (e) } }
+        }
+    }
+}
+
+/// A labelled checkbox (value "yes").
+fn checkbox(fs: &FormState<'_>, name: &str, label: &str) -> Markup {
+    let id = fs.id(name);
+    html! {
+        div.field.check {
+            input id=(id) name=(name) type="checkbox" value="yes" checked[fs.value(name, "") == "yes"];
+            label for=(id) { (label) }
+            @if let Some(e) = fs.error(name) { p.error { "⚠ " (e) } }
+        }
+    }
+}
+
+/// The hidden fields every course form carries: the CSRF token and the entry it was shown on.
+fn hidden(page: &Page<'_>, v: &CourseView) -> Markup {
+    html! {
+        input type="hidden" name="csrf" value=(page.csrf);
+        input type="hidden" name="seen" value=(v.events.last().map_or(0, |e| e.event.seq));
+    }
+}
+
+/// One form of the course page, folded unless it is the main one or was sent back.
+fn section(
+    s: &CourseScreen<'_>,
+    fs: &FormState<'_>,
+    title: &str,
+    open: bool,
+    submit: &str,
+    body: Markup,
+) -> Markup {
+    let action = format!("/course/{}/{}", s.view.loaded.record.id, fs.form.segment());
+    html! {
+        details.form open[open || fs.is_open()] id=(format!("form-{}", fs.form.segment())) {
+            summary { h2 { (title) } }
+            form method="post" action=(action) novalidate {
+                (hidden(s.page, s.view))
+                (body)
+                p { button type="submit" { (submit) } }
+            }
+        }
+    }
+}
+
+/// The identity banner: on every screen of a patient.
+pub fn banner(
+    p: &PatientRecord,
+    lookalikes: &[PatientRecord],
+    now: chrono::NaiveDateTime,
+) -> Markup {
+    let age = crate::patient::age_on(p.dob, now.date()).map_or("?".to_string(), |a| a.to_string());
+    html! {
+        section.banner aria-label="Patient" {
+            span.name.big { (p.name) }
+            span { "ID " strong { (p.id) } }
+            span { "born " (p.dob) " (" (age) " years)" }
+            span { (p.weight_kg) " kg" }
+            @for o in lookalikes {
+                p.lookalike role="alert" {
+                    "⚠ LOOK-ALIKE: " (o.name) " (" (o.id) ") has the same name and date of birth: check the ID before every dose"
+                }
+            }
+        }
+    }
+}
+
+fn decision_class(d: &Decision) -> &'static str {
+    match d.action {
+        ActionKind::Give | ActionKind::MaintenanceDue => "due",
+        ActionKind::PhysicianReview
+        | ActionKind::PatientHold
+        | ActionKind::Stopped
+        | ActionKind::Ended => "stop",
+        ActionKind::ObservationNotClosed => "overdue",
+        _ => "wait",
+    }
+}
+
+const GRADES: [&str; 25] = [
+    "1a", "1b", "1c", "1d", "1z", "2a", "2b", "2c", "2d", "2z", "3a", "3b", "3c", "3d", "3z", "4a",
+    "4b", "4c", "4d", "4z", "5a", "5b", "5c", "5d", "5z",
+];
+
+/// The course page.
+pub fn course(s: &CourseScreen<'_>) -> Markup {
+    let v = s.view;
+    let d = s.decision;
+    let t = &v.loaded.template;
+    let id = v.loaded.record.id;
+    let physician = s.page.actor.role == Role::Physician;
+    let given = v
+        .events
+        .iter()
+        .any(|e| matches!(e.event.kind, EventKind::DoseGiven { .. }));
+    let due = matches!(d.action, ActionKind::Give | ActionKind::MaintenanceDue);
+    let observing = matches!(
+        d.action,
+        ActionKind::Observe | ActionKind::ObservationNotClosed
+    );
+    let held = matches!(
+        d.action,
+        ActionKind::PhysicianReview | ActionKind::PatientHold | ActionKind::Stopped
+    );
+    let body = html! {
+        (banner(s.patient, s.lookalikes, s.page.now))
+        p { "Course " (id) " · " (v.loaded.plan.template.name) " · evidence " strong { (t.evidence_label()) } }
+        @for w in &v.loaded.plan.warnings { p.warning { "⚠ " (w) } }
+        @match &s.notice {
+            Some(Notice::Recorded(n)) => {
+                p.notice.ok role="status" { "✔ Recorded entry #" (n) "." }
+            }
+            Some(Notice::Fields) => {
+                p.notice.bad role="alert" { "✖ Not recorded: correct the fields marked ⚠ below." }
+            }
+            Some(Notice::Refused(m)) => {
+                p.notice.bad role="alert" { "✖ Not recorded: " (m) }
+            }
+            Some(Notice::Stale(m)) => {
+                p.notice.bad role="alert" { "✖ " (m) }
+            }
+            None => {}
+        }
+        section.decision class=(decision_class(d)) aria-label="Next" {
+            p.headline { (say::headline(d, t)) }
+            ul { @for line in say::details(d) { li { (line) } } }
+        }
+        @if due {
+            @if let Some(dose) = &d.dosing {
+                @let fs = FormState::of(FormKind::Give, s.open);
+                (section(s, &fs, "Give this dose", true, "Check the dose", html! {
+                    p.big { (say::dosing(dose, t)) }
+                    (input(&fs, "patient", "Patient ID (read it from the wristband)", "text", "", None))
+                    @if physician {
+                        (input(&fs, "step", "Step", "number", &dose.step.to_string(), None))
+                        (input(&fs, "volume", "Volume, mL", "text", &dose.volume_ml.ml().to_string(), Some("a lower dose than the allowed one needs an override reason")))
+                        (input(&fs, "override", "Override reason (physician: a lower dose)", "text", "", None))
+                    } @else {
+                        input type="hidden" name="step" value=(dose.step);
+                        input type="hidden" name="volume" value=(dose.volume_ml.ml());
+                    }
+                    (input(&fs, "pef", "Pre-dose PEF/FEV1, % of the patient's best", "text", "", None))
+                    fieldset {
+                        legend { "Pre-injection questions (every answer must be no)" }
+                        @for q in questions(v) {
+                            @let err = fs.error(&q.field);
+                            @let val = fs.value(&q.field, "");
+                            div.question {
+                                p { (q.question) br; small { (q.source) } }
+                                input type="radio" id=(format!("{}-no", q.field)) name=(q.field) value="no" checked[val == "no"];
+                                label.inline for=(format!("{}-no", q.field)) { "No" }
+                                " "
+                                input type="radio" id=(format!("{}-yes", q.field)) name=(q.field) value="yes" checked[val == "yes"];
+                                label.inline for=(format!("{}-yes", q.field)) { "Yes" }
+                                @if let Some(e) = err { p.error { "⚠ " (e) } }
+                            }
+                        }
+                    }
+                    (input(&fs, "lot", "Lot number", "text", "", None))
+                    (select(&fs, "site", "Arm", &[("", "(not recorded)"), ("left", "left"), ("right", "right")], ""))
+                }))
+            }
+        }
+        @if observing {
+            @let fs = FormState::of(FormKind::Observe, s.open);
+            (section(s, &fs, "End the observation", true, "Record the end of the observation", html! {
+                (input(&fs, "local_mm", "Local reaction at the injection site, mm (0 for none)", "number", "", None))
+                (checkbox(&fs, "not_assessable", "The local reaction cannot be assessed (a physician then decides)"))
+                (input(&fs, "early", "Ends before its minimum because… (only if the patient leaves early)", "text", "", None))
+            }))
+        }
+        @if held && !physician {
+            p.notice.bad { "⛔ DO NOT GIVE. Only a physician can review this course: ask a physician to log in and record the review." }
+        }
+        @if physician {
+            @let fs = FormState::of(FormKind::Review, s.open);
+            (section(s, &fs, "Physician's review", held, "Record the review", html! {
+                (select(&fs, "decision", "Decision", &[
+                    ("", "(choose)"),
+                    ("continue", "continue as the rules say"),
+                    ("repeat", "repeat the last dose"),
+                    ("step-back", "step back some distinct doses"),
+                    ("restart", "restart the course"),
+                    ("stop", "stop the course"),
+                ], ""))
+                (input(&fs, "steps", "Steps back (for step back)", "number", "1", None))
+                (input(&fs, "reason", "Reason (required to resume a stopped course: the correctable cause)", "text", "", None))
+            }))
+        }
+        @if given {
+            @let fs = FormState::of(FormKind::React, s.open);
+            (section(s, &fs, "Record a reaction", false, "Record the reaction", html! {
+                (select(&fs, "type", "Reaction", &[
+                    ("", "(choose)"),
+                    ("systemic", "systemic reaction (WAO grade)"),
+                    ("late-local", "late local reaction (6–24 h)"),
+                    ("late", "another late reaction (6–24 h)"),
+                ], ""))
+                @let grades: Vec<(&str, &str)> = std::iter::once(("", "(choose)")).chain(GRADES.iter().map(|g| (*g, *g))).collect();
+                (select(&fs, "grade", "WAO grade and epinephrine suffix (a ≤5 min, b >5–10, c >10–20, d >20, z none) — systemic", &grades, ""))
+                (input(&fs, "onset_min", "Onset, minutes after the injection — systemic", "number", "", None))
+                (input(&fs, "symptom", "First symptom, or what was seen — systemic and other late", "text", "", None))
+                (input(&fs, "treatment", "Treatment given — systemic", "text", "", None))
+                (input(&fs, "late_mm", "Late local reaction, mm", "number", "", None))
+                (select(&fs, "late_kind", "Kind of late reaction", &[
+                    ("", "(choose)"),
+                    ("type-iii", "type III (fever, arthralgia, malaise)"),
+                    ("allergic-mild", "late allergic or asthmatic, mild"),
+                    ("allergic-severe", "late allergic or asthmatic, severe"),
+                ], ""))
+            }))
+        }
+        @if d.dosing.is_some() && !held {
+            @let fs = FormState::of(FormKind::Defer, s.open);
+            (section(s, &fs, "Defer today's dose", false, "Defer the dose", html! {
+                (input(&fs, "reason", "Reason", "text", "", None))
+            }))
+        }
+        @let fs = FormState::of(FormKind::Note, s.open);
+        (section(s, &fs, "Add a note", false, "Add the note", html! {
+            (input(&fs, "text", "Note", "text", "", None))
+        }))
+        @if !v.events.is_empty() {
+            @let fs = FormState::of(FormKind::Correct, s.open);
+            @let gone = voided(&v.plain_events());
+            @let options = correctable(v, &gone);
+            @let refs: Vec<(&str, &str)> = options.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+            (section(s, &fs, "Correct an entry", false, "Record the correction", html! {
+                (select(&fs, "event", "Entry that was wrong", &refs, ""))
+                (input(&fs, "reason", "Why it was wrong", "text", "", None))
+            }))
+        }
+        p.print {
+            a.button href=(format!("/course/{id}/protocol.pdf")) target="_blank" { "🖶 Print this patient's protocol (PDF)" }
+            " "
+            a.button href=(format!("/sheet.pdf?date={}", s.page.now.date())) target="_blank" { "🖶 Print today's sheet (PDF)" }
+        }
+        h2 { "Plan and doses" }
+        (schedule(s))
+        h2 { "Reactions" }
+        (reactions(v))
+        details {
+            summary { h2 { "The record of this course" } }
+            ol {
+                @for e in &v.events {
+                    li value=(e.event.seq) {
+                        (e.event.at.format("%Y-%m-%d %H:%M")) " · " (Ward::entry_author(e)) " · " (say::event(&e.event.kind))
+                    }
+                }
+            }
+        }
+    };
+    layout(&s.patient.name, Some(s.page), s.page.training, body)
+}
+
+/// The entries a correction may name (newest first): not voided, not a correction.
+fn correctable(v: &CourseView, gone: &[u64]) -> Vec<(String, String)> {
+    std::iter::once((String::new(), "(choose)".to_string()))
+        .chain(
+            v.events
+                .iter()
+                .rev()
+                .filter(|e| !gone.contains(&e.event.seq))
+                .filter(|e| {
+                    !matches!(
+                        e.event.kind,
+                        EventKind::Correction { .. } | EventKind::Migrated { .. }
+                    )
+                })
+                .map(|e| {
+                    (
+                        e.event.seq.to_string(),
+                        format!(
+                            "#{} {} — {}",
+                            e.event.seq,
+                            e.event.at.format("%H:%M"),
+                            say::event(&e.event.kind)
+                        ),
+                    )
+                }),
+        )
+        .collect()
+}
+
+fn schedule(s: &CourseScreen<'_>) -> Markup {
+    let plan_len = s.view.loaded.plan.steps.len();
+    html! {
+        table.schedule {
+            thead { tr { th { "Step" } th { "Planned" } th { "Given / due" } th { "Vial" } th { "Volume" } th { "Dose" } th { "By" } th { "Local mm" } th { "Systemic" } } }
+            tbody {
+                @for l in s.schedule {
+                    tr class=(if l.given { "given" } else { "due" }) {
+                        td { @if l.step > plan_len { "M" (l.step - plan_len) } @else { (l.step) } }
+                        td { @if let Some(p) = l.planned { (p.format("%a %m-%d %H:%M")) } @else { "maintenance" } }
+                        td { @if l.given { "given " } @else { "due " } (l.at.format("%a %m-%d %H:%M")) }
+                        td { (l.vial) }
+                        td.nowrap { (l.volume_ml) }
+                        td.nowrap { (l.dose) }
+                        td { (l.by.clone().unwrap_or_default()) }
+                        td { (l.local_mm.map(|m| m.to_string()).unwrap_or_default()) }
+                        td { (l.systemic.clone().unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+        p.help { "Rows marked \"due\" are re-projected from the record: each at its earliest, assuming every dose is tolerated." }
+    }
+}
+
+fn reactions(v: &CourseView) -> Markup {
+    let gone = voided(&v.plain_events());
+    let list: Vec<_> = v
+        .events
+        .iter()
+        .filter(|e| !gone.contains(&e.event.seq))
+        .filter(|e| match &e.event.kind {
+            EventKind::SystemicReaction { .. }
+            | EventKind::LateLocalReaction { .. }
+            | EventKind::LateReaction { .. } => true,
+            EventKind::ObservationEnded {
+                local_mm,
+                not_assessable,
+                ..
+            } => *not_assessable || local_mm.is_some_and(|m| m > 0),
+            _ => false,
+        })
+        .collect();
+    html! {
+        @if list.is_empty() { p { "None recorded." } }
+        ul {
+            @for e in list {
+                li { "#" (e.event.seq) " " (e.event.at.format("%Y-%m-%d %H:%M")) ": " (say::event(&e.event.kind)) " (" (e.event.by) ")" }
+            }
+        }
+    }
+}
+
+/// The give confirmation: name, dose, volume and vial in large type, and the form again, hidden,
+/// to be saved with one more press.
+pub fn confirm_give(
+    page: &Page<'_>,
+    v: &CourseView,
+    patient: &PatientRecord,
+    p: &Preview,
+    f: &Fields,
+) -> Markup {
+    let t = &v.loaded.template;
+    let id = v.loaded.record.id;
+    let body = html! {
+        (banner(patient, &[], page.now))
+        h1 { "Check before you inject" }
+        @if let EventKind::DoseGiven { step, vial, volume_ml, dose, pef_percent, lot, site, .. } = &p.kind {
+            @let vial_label = t.vial(vial).map(|x| format!("{} ({}, {})", x.label, x.cap, x.concentration)).unwrap_or_else(|| vial.clone());
+            dl.confirm {
+                dt { "Patient" } dd.huge { (patient.name) " · ID " (patient.id) }
+                dt { "Dose" } dd.huge { (dose) }
+                dt { "Volume" } dd.huge { (volume_ml) }
+                dt { "Vial" } dd.huge { (vial_label) }
+                dt { "Step" } dd { (step) }
+                dt { "PEF/FEV1" } dd { @if let Some(x) = pef_percent { (x.normalize()) " % of best" } }
+                dt { "Health questions" } dd { "all answered no" }
+                @if let Some(l) = lot { dt { "Lot" } dd { (l) } }
+                @if let Some(s) = site { dt { "Arm" } dd { (s) } }
+            }
+            @if let Some((allowed, why)) = &p.overridden {
+                p.notice.bad { "OVERRIDE: the rules allow step " (allowed.step) ", " (allowed.volume_ml) " = " (allowed.dose) "; you give this lower dose because: " (why) }
+            }
+        }
+        form method="post" action=(format!("/course/{id}/give")) {
+            @for (k, val) in f {
+                @if k != "csrf" && k != "seen" && k != "confirm" {
+                    input type="hidden" name=(k) value=(val);
+                }
+            }
+            input type="hidden" name="csrf" value=(page.csrf);
+            input type="hidden" name="seen" value=(p.seen);
+            input type="hidden" name="confirm" value="yes";
+            p {
+                button.big type="submit" { "Save: this dose is given" }
+                " "
+                a.button href=(format!("/course/{id}")) { "Back: do not save" }
+            }
+        }
+    };
+    layout("Check the dose", Some(page), page.training, body)
+}
