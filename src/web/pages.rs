@@ -36,11 +36,12 @@ tr.observation_overdue { background: #fde9c8; }
 tr.observation_overdue .status::before { content: "⚠ "; }
 tr.do_not_give { background: #fbd5d5; }
 tr.do_not_give .status { color: #900; }
-tr.do_not_give .status::before { content: "⛔ "; }
+tr.do_not_give .status::before { content: "✖ "; }
 tr.due_now .status::before { content: "▶ "; }
 tr.done_today { color: #555; }
 label { display: block; font-weight: bold; margin-top: .6em; }
-input, button { font-size: 1em; padding: .3em .5em; }
+input, button, select { font-size: 1em; padding: .3em .5em; }
+input[type=radio], input[type=checkbox] { width: 1.4em; height: 1.4em; vertical-align: middle; margin-right: .3em; }
 .error { color: #900; font-weight: bold; margin: .2em 0; }
 .big { font-size: 1.6em; font-weight: bold; }
 .huge { font-size: 2.4em; font-weight: bold; margin: 0 0 .3em 0; }
@@ -49,7 +50,7 @@ input, button { font-size: 1em; padding: .3em .5em; }
 .decision { border: 3px solid #334; padding: .5em 1em; margin: 1em 0; }
 .decision .headline { font-size: 1.5em; font-weight: bold; margin: .2em 0; }
 .decision.stop { border-color: #900; background: #fbd5d5; }
-.decision.stop .headline::before { content: "⛔ "; }
+.decision.stop .headline::before { content: "✖ "; }
 .decision.overdue { border-color: #a60; background: #fde9c8; }
 .decision.overdue .headline::before { content: "⚠ "; }
 .decision.due { border-color: #060; background: #e3f5e3; }
@@ -234,7 +235,7 @@ pub fn board_page(
             }
             h1 { "Board" }
             (board(rows, page.now))
-            p.print { a.button href=(format!("/sheet.pdf?date={}", page.now.date())) target="_blank" { "🖶 Print today's sheet (PDF)" } }
+            p.print { a.button href=(format!("/sheet.pdf?date={}", page.now.date())) target="_blank" { "Print today's sheet (PDF)" } }
             @if page.training && page.clock {
                 form.clock method="post" action="/training/clock" {
                     input type="hidden" name="csrf" value=(page.csrf);

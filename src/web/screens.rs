@@ -290,7 +290,7 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
             }
             None => {}
         }
-        section.decision class=(decision_class(d)) aria-label="Next" {
+        section class=(format!("decision {}", decision_class(d))) aria-label="Next" {
             p.headline { (say::headline(d, t)) }
             ul { @for line in say::details(d) { li { (line) } } }
         }
@@ -339,7 +339,7 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
             }))
         }
         @if held && !physician {
-            p.notice.bad { "⛔ DO NOT GIVE. Only a physician can review this course: ask a physician to log in and record the review." }
+            p.notice.bad { "✖ DO NOT GIVE. Only a physician can review this course: ask a physician to log in and record the review." }
         }
         @if physician {
             @let fs = FormState::of(FormKind::Review, s.open);
@@ -400,9 +400,9 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
             }))
         }
         p.print {
-            a.button href=(format!("/course/{id}/protocol.pdf")) target="_blank" { "🖶 Print this patient's protocol (PDF)" }
+            a.button href=(format!("/course/{id}/protocol.pdf")) target="_blank" { "Print this patient's protocol (PDF)" }
             " "
-            a.button href=(format!("/sheet.pdf?date={}", s.page.now.date())) target="_blank" { "🖶 Print today's sheet (PDF)" }
+            a.button href=(format!("/sheet.pdf?date={}", s.page.now.date())) target="_blank" { "Print today's sheet (PDF)" }
         }
         h2 { "Plan and doses" }
         (schedule(s))
