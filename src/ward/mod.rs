@@ -445,6 +445,7 @@ impl Ward {
         actor: &Actor,
         events: &[StoredEvent],
         what: &Record,
+        preview: bool,
     ) -> Result<(), WardError> {
         let clinical = [Role::Nurse, Role::Physician];
         match what {
@@ -464,9 +465,9 @@ impl Ward {
                         ));
                     }
                     c.require(&clinical, "checking a dose (--checked-by)")?;
-                } else if auth::Settings::load(&self.store)?.second_check {
+                } else if !preview && auth::Settings::load(&self.store)?.second_check {
                     return Err(WardError::Forbidden(
-                        "this clinic's settings require a second person to check every dose: give --checked-by ID".into(),
+                        "this clinic's settings require a second person to check every dose (the CLI's give --checked-by ID; on the page, the second check on the confirmation screen)".into(),
                     ));
                 }
                 Ok(())
@@ -532,7 +533,7 @@ impl Ward {
         what: Record,
         seen: Option<u64>,
     ) -> Result<Recorded, WardError> {
-        let p = self.prepare(actor, id, at, now, what)?;
+        let p = self.prepare(actor, id, at, now, what, false)?;
         let ctx = p.loaded.ctx()?;
         let mut overridden = None;
         let author = actor.author();
@@ -586,7 +587,8 @@ impl Ward {
     }
 
     /// What [`Ward::record`] would record now, with every check it makes, and nothing written:
-    /// for a confirmation step (the record re-checks everything inside its transaction).
+    /// for a confirmation step (the record re-checks everything inside its transaction). A
+    /// clinic's second check is not asked for yet: the second person signs the confirmation.
     pub fn preview(
         &mut self,
         actor: &Actor,
@@ -595,7 +597,7 @@ impl Ward {
         now: NaiveDateTime,
         what: Record,
     ) -> Result<Preview, WardError> {
-        let p = self.prepare(actor, id, at, now, what)?;
+        let p = self.prepare(actor, id, at, now, what, true)?;
         let events = self.store.events(id)?;
         let mut view = PatientView::default();
         for other in &p.others {
@@ -619,6 +621,7 @@ impl Ward {
         at: NaiveDateTime,
         now: NaiveDateTime,
         what: Record,
+        preview: bool,
     ) -> Result<Prepared, WardError> {
         if at > now + chrono::Duration::minutes(1) {
             return Err(WardError::Data(format!(
@@ -673,7 +676,7 @@ impl Ward {
         }
         let loaded = load_record(record, &mut self.parsed)?;
         let patient_id = loaded.record.patient_id.clone();
-        self.authorise(actor, &self.store.events(id)?, &what)?;
+        self.authorise(actor, &self.store.events(id)?, &what, preview)?;
         // The other courses, verified, and their frozen copies parsed before the transaction
         // takes its lock.
         let others: Vec<Loaded> = self

@@ -486,10 +486,14 @@ pub(super) async fn submit(
             });
         return match preview {
             Ok(p) => {
-                let patient = match ward
-                    .view(id)
-                    .and_then(|v| ward.patient(&v.loaded.record.patient_id).map(|p| (v, p)))
-                {
+                let shown = (|| -> Result<_, WardError> {
+                    let v = ward.view(id)?;
+                    let patient = ward.patient(&v.loaded.record.patient_id)?;
+                    let lookalikes = ward.lookalikes(&patient)?;
+                    let second = ward.settings()?.second_check;
+                    Ok((v, patient, lookalikes, second))
+                })();
+                let (v, patient, lookalikes, second) = match shown {
                     Ok(x) => x,
                     Err(e) => return failure(&e),
                 };
@@ -500,11 +504,49 @@ pub(super) async fn submit(
                     now,
                     clock: app.clock.settable(),
                 };
-                screens::confirm_give(&page, &patient.0, &patient.1, &p, &f).into_response()
+                let shown = screens::Confirm {
+                    page: &page,
+                    view: &v,
+                    patient: &patient,
+                    lookalikes: &lookalikes,
+                    preview: &p,
+                    fields: &f,
+                    second_check: second,
+                };
+                screens::confirm_give(&shown).into_response()
             }
             Err(e) => refused(&app, &mut ward, &actor, &token, id, kind, &f, e),
         };
     }
+    // The second person who checked the dose on the confirmation screen, authenticated here;
+    // their password is never sent back in a page.
+    let checker = field(&f, "checker");
+    let what = match what {
+        Record::Give {
+            proposed,
+            lot,
+            site,
+            patient,
+            ..
+        } if !checker.is_empty() => {
+            let secret = f.get("checker_password").map_or("", String::as_str);
+            match ward.check_person(checker, secret, &app.os_user, now) {
+                Ok(c) => Record::Give {
+                    proposed,
+                    lot,
+                    site,
+                    patient,
+                    checked_by: Some(c),
+                },
+                Err(e) => {
+                    let mut kept = f.clone();
+                    kept.remove("checker_password");
+                    return refused(&app, &mut ward, &actor, &token, id, kind, &kept, e);
+                }
+            }
+        }
+        other => other,
+    };
     match ward.record_if(&actor, id, now, now, what, Some(seen)) {
         Ok(r) => Redirect::to(&format!("/course/{id}?done={}", r.event.event.seq)).into_response(),
         Err(e) => refused(&app, &mut ward, &actor, &token, id, kind, &f, e),
@@ -555,7 +597,7 @@ fn refused(
                 StatusCode::FORBIDDEN,
             );
         }
-        WardError::Forbidden(m) | WardError::Data(m) => (
+        WardError::Forbidden(m) | WardError::Data(m) | WardError::Auth(m) => (
             Notice::Refused(m),
             Some((kind, f, &empty)),
             StatusCode::FORBIDDEN,

@@ -504,19 +504,32 @@ fn reactions(v: &CourseView) -> Markup {
     }
 }
 
+/// What the give confirmation shows.
+pub struct Confirm<'a> {
+    /// The session's page.
+    pub page: &'a Page<'a>,
+    /// The course.
+    pub view: &'a CourseView,
+    /// Its patient.
+    pub patient: &'a PatientRecord,
+    /// Patients with the same name and date of birth.
+    pub lookalikes: &'a [PatientRecord],
+    /// What would be recorded.
+    pub preview: &'a Preview,
+    /// The give form as sent.
+    pub fields: &'a Fields,
+    /// The clinic requires a second person to check every dose.
+    pub second_check: bool,
+}
+
 /// The give confirmation: name, dose, volume and vial in large type, and the form again, hidden,
-/// to be saved with one more press.
-pub fn confirm_give(
-    page: &Page<'_>,
-    v: &CourseView,
-    patient: &PatientRecord,
-    p: &Preview,
-    f: &Fields,
-) -> Markup {
+/// to be saved with one more press; the second person's check, when the clinic asks for one.
+pub fn confirm_give(c: &Confirm<'_>) -> Markup {
+    let (page, v, patient, p, f) = (c.page, c.view, c.patient, c.preview, c.fields);
     let t = &v.loaded.template;
     let id = v.loaded.record.id;
     let body = html! {
-        (banner(patient, &[], page.now))
+        (banner(patient, c.lookalikes, page.now))
         h1 { "Check before you inject" }
         @if let EventKind::DoseGiven { step, vial, volume_ml, dose, pef_percent, lot, site, .. } = &p.kind {
             @let vial_label = t.vial(vial).map(|x| format!("{} ({}, {})", x.label, x.cap, x.concentration)).unwrap_or_else(|| vial.clone());
@@ -544,6 +557,14 @@ pub fn confirm_give(
             input type="hidden" name="csrf" value=(page.csrf);
             input type="hidden" name="seen" value=(p.seen);
             input type="hidden" name="confirm" value="yes";
+            fieldset {
+                legend { @if c.second_check { "Second check (this clinic requires it)" } @else { "Second check (optional)" } }
+                p.help { "Another nurse or physician checks the patient, the dose, the volume and the vial on this screen, and signs with their own account." }
+                label for="checker" { "Checked by: staff ID" }
+                input id="checker" name="checker" autocomplete="off" required[c.second_check];
+                label for="checker_password" { "Their password or PIN" }
+                input id="checker_password" name="checker_password" type="password" autocomplete="off" required[c.second_check];
+            }
             p {
                 button.big type="submit" { "Save: this dose is given" }
                 " "

@@ -606,3 +606,61 @@ async fn the_pdfs_come_from_a_button_and_only_a_training_clock_is_set() {
     );
     assert_eq!(system.now(), at("2026-12-07 10:00"));
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_clinic_s_second_check_is_signed_on_the_confirmation_screen() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = ward_with_a_course(&dir);
+    {
+        let ward = app.ward.lock().expect("ward");
+        let now = at("2026-12-07 08:00");
+        let (admin, _) = ward
+            .login("admin", "admin-password-1", "test", now)
+            .expect("admin");
+        ward.set_setting(&admin, "second_check", "required", now)
+            .expect("setting");
+    }
+    let nurse = login_as(&app, "rn.li", "nurse-password-1").await;
+    let (csrf, seen) = tokens(&app, &nurse).await;
+    let form = give_form(&csrf, &seen, &[]);
+    let (status, _, body) = send(&app, post("/course/1/give", Some(&nurse), &encode(&form))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Second check (this clinic requires it)"),
+        "{body}"
+    );
+    let mut confirmed = form.clone();
+    confirmed.push(("confirm", "yes"));
+    // Without the second person, by oneself, or with a wrong password: refused, nothing written.
+    for extra in [
+        vec![],
+        vec![
+            ("checker", "rn.li"),
+            ("checker_password", "nurse-password-1"),
+        ],
+        vec![("checker", "dr.ng"), ("checker_password", "wrong-password")],
+    ] {
+        let mut f = confirmed.clone();
+        f.extend(extra.iter().copied());
+        let (status, _, body) = send(&app, post("/course/1/give", Some(&nurse), &encode(&f))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{extra:?}: {body}");
+        assert!(
+            !body.contains("wrong-password"),
+            "a password is never sent back"
+        );
+        assert_eq!(events(&app), 0, "{extra:?}");
+    }
+    let mut f = confirmed.clone();
+    f.extend([
+        ("checker", "dr.ng"),
+        ("checker_password", "doctor-password-1"),
+    ]);
+    recorded(&app, post("/course/1/give", Some(&nurse), &encode(&f))).await;
+    let ward = app.ward.lock().expect("ward");
+    let e = ward.store.events(1).expect("events");
+    assert!(
+        matches!(&e[0].event.kind, crate::course::EventKind::DoseGiven { checked_by: Some(c), .. } if c == "dr.ng"),
+        "{:?}",
+        e[0].event.kind
+    );
+}
