@@ -467,7 +467,7 @@ impl Ward {
                     c.require(&clinical, "checking a dose (--checked-by)")?;
                 } else if !preview && auth::Settings::load(&self.store)?.second_check {
                     return Err(WardError::Forbidden(
-                        "this clinic's settings require a second person to check every dose (the CLI's give --checked-by ID; on the page, the second check on the confirmation screen)".into(),
+                        "this clinic's settings require a second person to check every dose: give --checked-by ID (on the ward page: the second check on the confirmation screen)".into(),
                     ));
                 }
                 Ok(())
