@@ -617,7 +617,17 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // FULL: each commit syncs the WAL, so a recorded dose survives a power cut (NORMAL
+        // would lose the last commits). The WAL is kept between processes (no checkpoint when
+        // a process closes the record): a recording command then costs that one sync, not the
+        // four of creating, checkpointing and deleting the WAL each time. SQLite checkpoints
+        // by itself when the WAL reaches 1 000 pages; copy the record with the backup API
+        // (`ritplan db backup`, or sqlite3's `.backup`), never the file alone.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )?;
         Ok(conn)
     }
 

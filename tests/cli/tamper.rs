@@ -216,7 +216,7 @@ fn files_outside_the_database_changed_or_rolled_back() {
     let (w, before) = ward();
     // The database put back to a copy from before the observation: the heads are ahead.
     let t = w.copy();
-    std::fs::copy(&before.db, &t.db).expect("roll back");
+    t.roll_back_to(&before);
     refused_everywhere(
         &t,
         "the database rolled back",

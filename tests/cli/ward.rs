@@ -487,9 +487,31 @@ impl Ward {
         }
     }
 
+    /// The record's bytes: the database and its write-ahead log (kept between processes; the
+    /// `-shm` index is not data).
     pub fn bytes(&self) -> Vec<u8> {
-        std::fs::read(&self.db).expect("db bytes")
+        let mut b = std::fs::read(&self.db).expect("db bytes");
+        if let Ok(wal) = std::fs::read(wal(&self.db)) {
+            b.extend(b"--wal--");
+            b.extend(wal);
+        }
+        b
     }
+
+    /// Puts this record's database back to `from`'s (the file and its log), leaving the rest.
+    pub fn roll_back_to(&self, from: &Ward) {
+        std::fs::copy(&from.db, &self.db).expect("roll back");
+        let _ = std::fs::remove_file(wal(&self.db));
+        let _ = std::fs::remove_file(self.db.with_extension("db-shm"));
+        if wal(&from.db).exists() {
+            std::fs::copy(wal(&from.db), wal(&self.db)).expect("roll back the log");
+        }
+    }
+}
+
+/// The write-ahead log beside a database.
+pub fn wal(db: &std::path::Path) -> std::path::PathBuf {
+    db.with_extension("db-wal")
 }
 
 /// `give COURSE --patient PATIENT --step STEP --volume ML --pef 95 --screen ok`, then `extra`.
