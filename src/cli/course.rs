@@ -344,7 +344,11 @@ pub(super) fn course_list(
     now: NaiveDateTime,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let views = ward.views()?;
+    let views = if active {
+        ward.live_views(now.date())?
+    } else {
+        ward.views()?
+    };
     let decisions: Vec<Decision> = views
         .iter()
         .map(|v| v.decide(now))

@@ -10,8 +10,7 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::keyed::{self, Counts, Head, Heads, Key};
 use super::{
-    APPLICATION_ID, EVENT_COLS, PatientRow, RawEvent, SCHEMA_2, SCHEMA_VERSION, Store, StoreError,
-    TRIGGERS_2,
+    APPLICATION_ID, EVENT_COLS, PatientRow, RawEvent, SCHEMA_2, Store, StoreError, TRIGGERS_2,
 };
 use crate::course::EventKind;
 
@@ -162,7 +161,8 @@ pub(super) fn migrate_1_to_2(conn: &mut Connection, path: &Path) -> Result<Key, 
     }
     tx.execute_batch(TRIGGERS_2)?;
     tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    // Schema 2 here; `Store::open` then upgrades to the current schema.
+    tx.pragma_update(None, "user_version", 2)?;
     tx.commit()?;
     let io = |source| StoreError::Io {
         path: keyed::heads_path(path),

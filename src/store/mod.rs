@@ -38,7 +38,7 @@ use keyed::{Counts, Head, Heads, Key};
 pub use staff::{SessionRow, StaffRow};
 
 /// The schema version this code writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// SQLite `application_id` of a ritplan record ("RITP").
 pub const APPLICATION_ID: i64 = 0x5249_5450;
@@ -90,6 +90,22 @@ CREATE TRIGGER courses_no_update BEFORE UPDATE ON courses
 BEGIN SELECT RAISE(ABORT, 'a course''s frozen template, rules and plan never change'); END;
 CREATE TRIGGER courses_no_delete BEFORE DELETE ON courses
 BEGIN SELECT RAISE(ABORT, 'courses are never deleted'); END;
+"#;
+
+/// Schema 3: each course's derived state (active or not, its number of events, its latest
+/// event time), kept by every write in the same transaction so that the board, the sheet and
+/// `course list --active` read only what is live. A hint, never trusted over replay: MACed,
+/// compared with the chain's length on every read, and a course without one is read anyway.
+/// Rows with `events = -1` (written by the upgrade from schema 2) are rebuilt by replay.
+const SCHEMA_3: &str = r#"
+CREATE TABLE course_state (
+    course_id INTEGER PRIMARY KEY REFERENCES courses(id),
+    active    INTEGER NOT NULL,
+    events    INTEGER NOT NULL,
+    last_at   TEXT NOT NULL,
+    mac       TEXT NOT NULL
+);
+CREATE INDEX course_state_live ON course_state(active, last_at);
 "#;
 
 /// Schema 2, the columns and tables: who recorded (staff account and OS user), MACs, staff,
@@ -334,6 +350,9 @@ pub struct NewEvent {
     pub recorded_at: NaiveDateTime,
     /// Entered after the fact.
     pub late_entered: bool,
+    /// Whether the course is active after this event, as the application layer replayed it
+    /// (kept in `course_state`, a derived hint).
+    pub active: bool,
 }
 
 /// The outcome of [`Store::verify`].
@@ -422,6 +441,17 @@ fn time_text(t: NaiveDateTime) -> String {
 fn parse_time(s: &str) -> Result<NaiveDateTime, StoreError> {
     NaiveDateTime::parse_from_str(s, TIME)
         .map_err(|e| StoreError::Corrupt(format!("time {s:?}: {e}")))
+}
+
+/// The MAC of a course's derived state row.
+fn state_mac(key: &Key, course: i64, active: bool, events: i64, last_at: &str) -> String {
+    key.mac(&[
+        "course_state",
+        &course.to_string(),
+        flag(active),
+        &events.to_string(),
+        last_at,
+    ])
 }
 
 fn flag(b: bool) -> &'static str {
@@ -660,6 +690,7 @@ impl Store {
         tx.execute_batch(SCHEMA_1)?;
         tx.execute_batch(SCHEMA_2)?;
         tx.execute_batch(TRIGGERS_2)?;
+        tx.execute_batch(SCHEMA_3)?;
         tx.execute(
             "INSERT INTO meta (key, value) VALUES ('record_id', ?1), ('training', ?2)",
             params![record_id, flag(training)],
@@ -710,6 +741,25 @@ impl Store {
         } else {
             Key::load(path)?
         };
+        if version < 3 {
+            // Every course gets a state row marked "to rebuild" (and so read as live).
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(SCHEMA_3)?;
+            let ids: Vec<i64> = {
+                let mut stmt = tx.prepare("SELECT id FROM courses ORDER BY id")?;
+                stmt.query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            };
+            for id in ids {
+                let mac = state_mac(&key, id, true, -1, "");
+                tx.execute(
+                    "INSERT INTO course_state (course_id, active, events, last_at, mac) VALUES (?1, 1, -1, '', ?2)",
+                    params![id, mac],
+                )?;
+            }
+            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            tx.commit()?;
+        }
         let meta = {
             let get = |k: &str| -> Result<Option<String>, StoreError> {
                 Ok(conn
@@ -1067,6 +1117,7 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13)",
             params![id, c.patient_id, c.template_id, c.rule_set, c.template_text, c.rules_json, c.plan_json, c.inputs_json, row.created_at, by.name, by.staff_id, by.os_user, mac],
         )?;
+        Self::put_state(&tx, &self.key, id, true, 0, &row.created_at)?;
         tx.commit()?;
         self.heads
             .advance_course(id, &Head { count: 0, mac })
@@ -1134,6 +1185,18 @@ impl Store {
             .into_iter()
             .map(|r| r.c)
             .collect())
+    }
+
+    /// The patient of a course (without reading its frozen copies).
+    pub fn patient_of(&self, course: i64) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT patient_id FROM courses WHERE id = ?1",
+                [course],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     /// The courses of one patient, by id.
@@ -1209,6 +1272,13 @@ impl Store {
             &format!("INSERT INTO events (course_id, {EVENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
             params![course, raw.seq, raw.body, raw.happened, raw.recorded, raw.by, raw.late, raw.prev, raw.hash, raw.staff_id, raw.os_user, raw.out_of_order, raw.keyed],
         )?;
+        let last_at = events
+            .iter()
+            .map(|e| e.event.at)
+            .chain([new.at])
+            .max()
+            .map_or_else(String::new, time_text);
+        Self::put_state(&tx, &self.key, course, new.active, seq as i64, &last_at)?;
         tx.commit()?;
         self.heads
             .advance_course(
@@ -1220,6 +1290,100 @@ impl Store {
             )
             .map_err(|e| AppendError::Store(self.io(e)))?;
         Ok(raw.decode()?)
+    }
+
+    fn put_state(
+        conn: &Connection,
+        key: &Key,
+        course: i64,
+        active: bool,
+        events: i64,
+        last_at: &str,
+    ) -> Result<(), StoreError> {
+        conn.execute(
+            "INSERT OR REPLACE INTO course_state (course_id, active, events, last_at, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![course, active, events, last_at, state_mac(key, course, active, events, last_at)],
+        )?;
+        Ok(())
+    }
+
+    /// Sets a course's derived state after replaying it (for rows the upgrade left to
+    /// rebuild): written only if the chain still has `events` entries.
+    pub fn rebuild_state(
+        &mut self,
+        course: i64,
+        active: bool,
+        events: u64,
+        last_at: Option<NaiveDateTime>,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now: i64 = tx.query_row(
+            "SELECT coalesce(max(seq), 0) FROM events WHERE course_id = ?1",
+            [course],
+            |r| r.get(0),
+        )?;
+        if now == events as i64 {
+            let last = last_at.map_or_else(String::new, time_text);
+            Self::put_state(&tx, &self.key, course, active, now, &last)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The courses whose derived state the upgrade left to rebuild.
+    pub fn states_to_rebuild(&self) -> Result<Vec<i64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT course_id FROM course_state WHERE events < 0 ORDER BY course_id")?;
+        let ids = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// The ids of the courses live on `since` or later: active ones, those with an event on
+    /// or after `since`, and — failing closed — every course whose state row is missing, to
+    /// rebuild, out of step with its chain, or fails its MAC. Reads the small state table and
+    /// one index entry per course, never the frozen copies of finished courses.
+    pub fn live_course_ids(&self, since: NaiveDate) -> Result<Vec<i64>, StoreError> {
+        let courses: i64 =
+            self.conn
+                .query_row("SELECT coalesce(max(id), 0) FROM courses", [], |r| r.get(0))?;
+        let states: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM course_state", [], |r| r.get(0))?;
+        if states != courses {
+            // A state row is missing: every course is read (and verified).
+            return Ok(self.courses()?.iter().map(|c| c.id).collect());
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT s.course_id, s.active, s.events, s.last_at, s.mac,
+                    coalesce((SELECT max(seq) FROM events e WHERE e.course_id = s.course_id), 0)
+             FROM course_state s ORDER BY s.course_id",
+        )?;
+        let since = format!("{since}");
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, active, events, last_at, mac, chain) = row?;
+            let trusted =
+                events == chain && mac == state_mac(&self.key, id, active, events, &last_at);
+            if !trusted || active || last_at.as_str() >= since.as_str() {
+                out.push(id);
+            }
+        }
+        Ok(out)
     }
 
     /// Recomputes a course's chain from the stored bytes under the key, checks the course row

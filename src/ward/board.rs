@@ -68,7 +68,7 @@ impl Ward {
     pub fn board(&mut self, now: NaiveDateTime) -> Result<Vec<BoardRow>, WardError> {
         let today = now.date();
         let mut rows = Vec::new();
-        for v in self.views()? {
+        for v in self.live_views(today)? {
             let touched_today = v.events.iter().any(|e| e.event.at.date() == today);
             if v.state.inactive() && !touched_today {
                 continue;

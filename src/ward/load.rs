@@ -150,10 +150,22 @@ pub fn lay_plan(
     .map_err(|e| WardError::Data(e.to_string()))
 }
 
-/// Parsed frozen copies, shared by courses whose frozen rules and template are the same text.
+/// Parsed frozen copies, shared by courses whose frozen rules and template are the same text,
+/// keyed by the SHA-256 of the two texts (not the 40 KB of text itself).
 #[derive(Default)]
 pub struct Parsed {
-    by_text: HashMap<(String, String), (Policy, Catalog)>,
+    by_text: HashMap<[u8; 32], (Policy, Catalog)>,
+}
+
+/// The cache key of a course's frozen rules and template: each length-prefixed, hashed.
+fn content_key(rules_json: &str, template_text: &str) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in [rules_json, template_text] {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize().into()
 }
 
 /// Whether a re-laid plan is the stored one. Plans stored by an earlier ritplan lack fields
@@ -200,7 +212,7 @@ fn same_plan(stored: &str, relaid: &Plan) -> bool {
 /// Loads a course from its record, parsing its frozen copies (once per distinct text).
 pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, WardError> {
     let id = record.id;
-    let key = (record.rules_json.clone(), record.template_text.clone());
+    let key = content_key(&record.rules_json, &record.template_text);
     if !parsed.by_text.contains_key(&key) {
         let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
             .map_err(|e| WardError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;

@@ -209,10 +209,25 @@ pub enum NotStarted {
 impl Ward {
     /// Opens the record at `path` (it must exist and be a ritplan record).
     pub fn open(path: &Path) -> Result<Ward, WardError> {
-        Ok(Ward {
+        let mut ward = Ward {
             store: Store::open(path)?,
             parsed: Parsed::default(),
-        })
+        };
+        ward.rebuild_states()?;
+        Ok(ward)
+    }
+
+    /// Rebuilds by replay the derived state rows the upgrade to schema 3 left (once per
+    /// course); a course that does not verify keeps its row to rebuild, and so stays live.
+    fn rebuild_states(&mut self) -> Result<(), WardError> {
+        for id in self.store.states_to_rebuild()? {
+            let Ok(v) = self.view(id) else { continue };
+            let last = v.events.iter().map(|e| e.event.at).max();
+            let count = v.events.last().map_or(0, |e| e.event.seq);
+            self.store
+                .rebuild_state(id, !v.state.inactive(), count, last)?;
+        }
+        Ok(())
     }
 
     /// Whether the record is a training record (its clock may be set with `RITPLAN_NOW`).
@@ -322,6 +337,15 @@ impl Ward {
     /// Every course, each with its view (for `course list`).
     pub fn views(&mut self) -> Result<Vec<CourseView>, WardError> {
         let ids: Vec<i64> = self.store.courses()?.iter().map(|c| c.id).collect();
+        ids.into_iter().map(|id| self.view(id)).collect()
+    }
+
+    /// The views of the courses live on `since` or later (active, or with an event since),
+    /// from the store's derived state (see [`Store::live_course_ids`]), each verified: what the
+    /// board, the sheet and `course list --active` read, whatever the number of finished
+    /// courses.
+    pub fn live_views(&mut self, since: chrono::NaiveDate) -> Result<Vec<CourseView>, WardError> {
+        let ids = self.store.live_course_ids(since)?;
         ids.into_iter().map(|id| self.view(id)).collect()
     }
 
@@ -555,12 +579,22 @@ impl Ward {
                 }
                 let (kind, o) = check(ctx, events, &view, at, &p.what)?;
                 overridden = o;
+                // The course's state after this event, for the store's derived state row.
+                let mut after: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
+                after.push(Event {
+                    seq: last + 1,
+                    at,
+                    by: author.name.clone(),
+                    kind: kind.clone(),
+                });
+                let active = !course::replay(ctx, &after).inactive();
                 Ok(NewEvent {
                     kind,
                     at,
                     by: author.clone(),
                     recorded_at: now,
                     late_entered: p.late_entered,
+                    active,
                 })
             },
         );

@@ -19,18 +19,18 @@ impl Ward {
         date: NaiveDate,
         now: NaiveDateTime,
     ) -> Result<Vec<SheetLine>, WardError> {
-        let patients: BTreeMap<String, PatientRecord> = self
-            .store
-            .patients()?
-            .into_iter()
-            .map(|p| (p.id.clone(), p))
-            .collect();
+        // Only the courses live on the day: finished ones are never read.
         let mut by_patient: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        for c in self.store.courses()? {
-            by_patient
-                .entry(c.patient_id.clone())
-                .or_default()
-                .push(c.id);
+        for id in self.store.live_course_ids(date)? {
+            if let Some(pid) = self.store.patient_of(id)? {
+                by_patient.entry(pid).or_default().push(id);
+            }
+        }
+        let mut patients: BTreeMap<String, PatientRecord> = BTreeMap::new();
+        for pid in by_patient.keys() {
+            if let Some(p) = self.store.patient(pid)? {
+                patients.insert(pid.clone(), p);
+            }
         }
         let mut lines = Vec::new();
         for (pid, ids) in by_patient {
