@@ -2,11 +2,15 @@
 //! course 1 to patients P2..PN with one course each, through the store, so that every row
 //! carries its MAC and every course its head, exactly as ritplan writes them.
 //!
-//!     cargo run --release --example seed_ward -- RECORD.db N
+//!     cargo run --release --example seed_ward -- RECORD.db N [ACTIVE]
+//!
+//! With ACTIVE, only courses 1..=ACTIVE stay active: each later one is stopped by a physician's
+//! review at its start (a finished course, as a record of years holds thousands of).
 
 use std::path::PathBuf;
 
-use ritplan::store::{Author, NewCourse, Store};
+use ritplan::course::{EventKind, Review};
+use ritplan::store::{Author, NewCourse, NewEvent, Store};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -14,6 +18,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: seed_ward RECORD.db N".into());
     };
     let n: u32 = n.parse()?;
+    let active: u32 = match args.next() {
+        Some(a) => a.parse()?,
+        None => n,
+    };
     let mut store = Store::open(&PathBuf::from(db))?;
     let p = store.patient("P1")?.ok_or("the record has no patient P1")?;
     let c = store.course(1)?.ok_or("the record has no course 1")?;
@@ -29,7 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         q.name = format!("{} {i}", p.name);
         q.dob = p.dob - chrono::Duration::days(i64::from(i % 7000));
         store.add_patient(&q, c.created_at, &by)?;
-        store.add_course(
+        let id = store.add_course(
             &NewCourse {
                 patient_id: q.id.clone(),
                 template_id: c.template_id.clone(),
@@ -42,6 +50,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             c.created_at,
             &by,
         )?;
+        if i > active {
+            let stop = NewEvent {
+                kind: EventKind::PhysicianReview {
+                    decision: Review::Stop,
+                    reason: Some("bench: a finished course".into()),
+                },
+                at: c.created_at,
+                by: by.clone(),
+                recorded_at: c.created_at,
+                late_entered: false,
+                active: false,
+            };
+            store
+                .append(id, |_, _| Ok::<_, String>(stop))
+                .map_err(|_| format!("course {id} could not be stopped"))?;
+        }
     }
     Ok(())
 }

@@ -241,6 +241,26 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 PatientCommand::List { json } => {
                     course::patient_list(&ward.store.patients()?, json, out)
                 }
+                PatientCommand::Import { file } => {
+                    let actor = session::actor(&ward, now)?;
+                    let src = read_source(&file)?;
+                    match ward.import_patients(&actor, &src.text, now) {
+                        Ok(n) => writeln!(out, "imported {n} patient{}", plural(n))?,
+                        Err(crate::ward::import::ImportError::Rows(rows)) => {
+                            for r in &rows {
+                                writeln!(err, "{}:{}: {}", file.display(), r.line, r.message)?;
+                            }
+                            return Err(CliError::Data(format!(
+                                "no patient imported: {} error{} in {}",
+                                rows.len(),
+                                plural(rows.len()),
+                                file.display()
+                            )));
+                        }
+                        Err(crate::ward::import::ImportError::Ward(e)) => return Err(e.into()),
+                    }
+                    session::used(&ward, &actor, now)
+                }
                 PatientCommand::Find { query, json } => {
                     course::patient_list(&ward.find_patients(&query)?, json, out)
                 }

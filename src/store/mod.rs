@@ -935,6 +935,34 @@ impl Store {
         at: NaiveDateTime,
         by: &Author,
     ) -> Result<(), StoreError> {
+        Self::insert_patient(&self.conn, &self.key, p, at, by)?;
+        self.advance_counts()
+    }
+
+    /// Adds several patients in one transaction: all of them, or none.
+    pub fn add_patients(
+        &mut self,
+        ps: &[PatientRecord],
+        at: NaiveDateTime,
+        by: &Author,
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for p in ps {
+            Self::insert_patient(&tx, &self.key, p, at, by)?;
+        }
+        tx.commit()?;
+        self.advance_counts()
+    }
+
+    fn insert_patient(
+        conn: &Connection,
+        key: &Key,
+        p: &PatientRecord,
+        at: NaiveDateTime,
+        by: &Author,
+    ) -> Result<(), StoreError> {
         let row = PatientRow {
             p: p.clone(),
             dob_text: p.dob.to_string(),
@@ -944,8 +972,8 @@ impl Store {
             os_user: by.os_user.clone(),
             mac: String::new(),
         };
-        let mac = Self::patient_mac(&self.key, &row);
-        let r = self.conn.execute(
+        let mac = Self::patient_mac(key, &row);
+        let r = conn.execute(
             "INSERT INTO patients (id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by, created_by_staff, os_user, mac)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
             params![p.id, p.name, row.dob_text, p.weight_kg, p.sige, p.total_ige, p.fev1_percent, p.asthma, p.beta_blocker, row.created_at, row.created_by, row.created_by_staff, row.os_user, mac],
@@ -954,16 +982,16 @@ impl Store {
             Err(rusqlite::Error::SqliteFailure(e, _))
                 if e.code == rusqlite::ErrorCode::ConstraintViolation =>
             {
-                return Err(StoreError::Exists(format!(
+                Err(StoreError::Exists(format!(
                     "a patient with the id {:?} already exists",
                     p.id
-                )));
+                )))
             }
             other => {
                 other?;
+                Ok(())
             }
         }
-        self.advance_counts()
     }
 
     const PATIENT_COLS: &'static str = "id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by, created_by_staff, os_user, mac";
@@ -1344,9 +1372,12 @@ impl Store {
     }
 
     /// The ids of the courses live on `since` or later: active ones, those with an event on
-    /// or after `since`, and — failing closed — every course whose state row is missing, to
-    /// rebuild, out of step with its chain, or fails its MAC. Reads the small state table and
-    /// one index entry per course, never the frozen copies of finished courses.
+    /// or after `since`, and those whose state the upgrade left to rebuild. Reads the small
+    /// state table through its index, never the rows of finished courses: its cost is what is
+    /// live. A course without a state row makes every course read (failing closed). A finished
+    /// course's row is trusted here between full verifications ([`Store::verify_all`] checks
+    /// every row's MAC and that it is in step with its chain); a live course is verified in
+    /// full before anything is decided on it.
     pub fn live_course_ids(&self, since: NaiveDate) -> Result<Vec<i64>, StoreError> {
         let courses: i64 =
             self.conn
@@ -1359,11 +1390,22 @@ impl Store {
             return Ok(self.courses()?.iter().map(|c| c.id).collect());
         }
         let mut stmt = self.conn.prepare(
+            "SELECT course_id FROM course_state WHERE active = 1 OR last_at >= ?1 OR events < 0
+             ORDER BY course_id",
+        )?;
+        let ids = stmt
+            .query_map([since.to_string()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        Ok(ids)
+    }
+
+    /// The problems of the derived state rows: a bad MAC, or out of step with the chain.
+    fn state_problems(&self) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(
             "SELECT s.course_id, s.active, s.events, s.last_at, s.mac,
                     coalesce((SELECT max(seq) FROM events e WHERE e.course_id = s.course_id), 0)
              FROM course_state s ORDER BY s.course_id",
         )?;
-        let since = format!("{since}");
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -1377,11 +1419,27 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (id, active, events, last_at, mac, chain) = row?;
-            let trusted =
-                events == chain && mac == state_mac(&self.key, id, active, events, &last_at);
-            if !trusted || active || last_at.as_str() >= since.as_str() {
-                out.push(id);
+            if mac != state_mac(&self.key, id, active, events, &last_at) {
+                out.push(format!(
+                    "course {id}'s state row was changed outside ritplan (its MAC does not match)"
+                ));
+            } else if events >= 0 && events != chain {
+                out.push(format!(
+                    "course {id}'s state row says {events} events, its chain has {chain}: an older row was put back"
+                ));
             }
+        }
+        let courses: i64 =
+            self.conn
+                .query_row("SELECT coalesce(max(id), 0) FROM courses", [], |r| r.get(0))?;
+        let states: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM course_state", [], |r| r.get(0))?;
+        if states != courses {
+            out.push(format!(
+                "{} of {courses} courses have no state row: rows were deleted outside ritplan",
+                courses - states
+            ));
         }
         Ok(out)
     }
@@ -1522,6 +1580,7 @@ impl Store {
             }
         }
         problems.extend(self.account_problems()?);
+        problems.extend(self.state_problems()?);
         // A patient's row is named once: under its course if it has one.
         problems.retain(|p| !courses.iter().any(|c| c.problems.contains(p)));
         let intact = problems.is_empty() && courses.iter().all(|v| v.intact);

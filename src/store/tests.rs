@@ -610,7 +610,7 @@ fn day(s: &str) -> NaiveDate {
 }
 
 #[test]
-fn the_live_courses_come_from_the_derived_state_and_fail_closed() {
+fn the_live_courses_come_from_the_derived_state_and_verify_checks_it() {
     let (dir, mut s, a) = store_with_course();
     let b = s
         .add_course(&new_course(), t("2026-12-01 09:00"), &nurse())
@@ -637,15 +637,9 @@ fn the_live_courses_come_from_the_derived_state_and_fail_closed() {
         vec![a],
         "finished"
     );
-    // An attacker marks the active course inactive: its MAC no longer matches, so it is read.
+    assert!(s.verify_all().expect("verify").intact);
     let c = attacker(&dir);
-    c.execute(
-        "UPDATE course_state SET active = 0 WHERE course_id = ?1",
-        [a],
-    )
-    .expect("tamper");
-    assert_eq!(s.live_course_ids(day("2026-12-03")).expect("live"), vec![a]);
-    // An older (validly MACed) row put back: it is out of step with the chain, so it is read.
+    // An older (validly MACed) row put back, or a row changed: the full verification says so.
     let old: (i64, String, String) = c
         .query_row(
             "SELECT events, last_at, mac FROM course_state WHERE course_id = ?1",
@@ -661,25 +655,45 @@ fn the_live_courses_come_from_the_derived_state_and_fail_closed() {
         },
         "2026-12-02 11:00",
     );
-    let mut e = ev(EventKind::Note { text: "x".into() }, "2026-12-02 12:00");
-    e.active = false;
-    s.append(b, |_, _| Ok::<_, String>(e)).expect("append");
     c.execute(
-        "UPDATE course_state SET events = ?1, last_at = ?2, mac = ?3 WHERE course_id = ?4",
+        "UPDATE course_state SET active = 0, events = ?1, last_at = ?2, mac = ?3 WHERE course_id = ?4",
         params![old.0, old.1, old.2, b],
     )
     .expect("restore");
+    let v = s.verify_all().expect("verify");
+    assert!(!v.intact);
     assert!(
-        s.live_course_ids(day("2026-12-09"))
-            .expect("live")
-            .contains(&b)
+        v.problems
+            .iter()
+            .any(|p| p.contains("course 2's state row says 1 events, its chain has 2")),
+        "{:?}",
+        v.problems
     );
-    // A deleted row: every course is read.
+    c.execute(
+        "UPDATE course_state SET active = 0 WHERE course_id = ?1",
+        [a],
+    )
+    .expect("tamper");
+    let v = s.verify_all().expect("verify");
+    assert!(
+        v.problems
+            .iter()
+            .any(|p| p.contains("course 1's state row was changed")),
+        "{:?}",
+        v.problems
+    );
+    // A deleted row: every course is read, and verification says so.
     c.execute("DELETE FROM course_state WHERE course_id = ?1", [b])
         .expect("delete");
     assert_eq!(
         s.live_course_ids(day("2026-12-09")).expect("live"),
         vec![a, b]
+    );
+    let v = s.verify_all().expect("verify");
+    assert!(
+        v.problems.iter().any(|p| p.contains("have no state row")),
+        "{:?}",
+        v.problems
     );
 }
 

@@ -238,7 +238,7 @@ pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, 
             record.template_text.clone(),
         );
         let (catalog, _) = Catalog::build(vec![source], &policy);
-        parsed.by_text.insert(key.clone(), (policy, catalog));
+        parsed.by_text.insert(key, (policy, catalog));
     }
     let (policy, catalog) = parsed
         .by_text

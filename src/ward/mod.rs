@@ -7,6 +7,7 @@
 
 mod auth;
 mod board;
+pub mod import;
 mod load;
 mod sheet;
 mod show;

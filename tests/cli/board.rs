@@ -151,3 +151,44 @@ fn patients_are_found_by_id_or_a_part_of_the_name() {
     assert_eq!(ids("P3"), ["P3"], "by ID");
     assert!(ids("nobody").is_empty());
 }
+
+#[test]
+fn patients_are_imported_from_csv_all_or_none_with_errors_by_line() {
+    let w = Ward::new();
+    let now = "2026-12-01T09:00";
+    w.login(crate::ward::As::Nurse, now);
+    let bad = w.db.with_file_name("bad.csv");
+    std::fs::write(
+        &bad,
+        "id,name,dob,weight,sige,total_ige\nP1,Li Na,1990-05-01,70,2,410\nP2,Ana,1990-02-30,70,2,410\nP3,\"Souza, Ana\",1980-01-01,abc,2,410\n",
+    )
+    .expect("write");
+    let before = w.bytes();
+    let (code, out, err) = w.run(now, &["patient", "import", bad.to_str().expect("path")]);
+    assert_eq!(code, Some(65), "{out}{err}");
+    assert!(
+        err.contains("bad.csv:3: dob \"1990-02-30\" is not a date"),
+        "{err}"
+    );
+    assert!(err.contains("bad.csv:4: weight"), "{err}");
+    assert!(err.contains("no patient imported: 2 errors"), "{err}");
+    assert_eq!(before, w.bytes(), "nothing written");
+    let good = w.db.with_file_name("good.csv");
+    std::fs::write(
+        &good,
+        "name,id,dob,weight,sige,total_ige,fev1,asthma\n\"Souza, Ana\",P7,1980-01-01,61,<0.35,120,95,controlled\nLi Na,P8,1990-05-01,70,2,410,,\n",
+    )
+    .expect("write");
+    let out = w.ok(now, &["patient", "import", good.to_str().expect("path")]);
+    assert_eq!(out.trim(), "imported 2 patients");
+    assert!(w.ok(now, &["patient", "show", "P7"]).contains("Souza, Ana"));
+    // The same file again: both ids are taken, nothing is added.
+    let before = w.bytes();
+    let (code, _, err) = w.run(now, &["patient", "import", good.to_str().expect("path")]);
+    assert_eq!(code, Some(65));
+    assert!(
+        err.contains("good.csv:2: a patient with the id \"P7\" is already in the record"),
+        "{err}"
+    );
+    assert_eq!(before, w.bytes());
+}
