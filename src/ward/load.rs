@@ -213,7 +213,7 @@ fn same_plan(stored: &str, relaid: &Plan) -> bool {
 pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, WardError> {
     let id = record.id;
     let key = content_key(&record.rules_json, &record.template_text);
-    if !parsed.by_text.contains_key(&key) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = parsed.by_text.entry(key) {
         let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
             .map_err(|e| WardError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;
         let policy = Policy::from_sources(
@@ -238,7 +238,7 @@ pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, 
             record.template_text.clone(),
         );
         let (catalog, _) = Catalog::build(vec![source], &policy);
-        parsed.by_text.insert(key, (policy, catalog));
+        slot.insert((policy, catalog));
     }
     let (policy, catalog) = parsed
         .by_text
