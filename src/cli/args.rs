@@ -132,6 +132,9 @@ pub enum Command {
     /// The clinic's settings: show, set (admin).
     #[command(subcommand)]
     Settings(staff::SettingsCommand),
+    /// The record database itself: backups (admin).
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Check the whole record: every MAC, chain and head (exit 65 if anything was altered).
     #[command(after_help = "Examples:\n  ritplan verify\n  ritplan verify --json")]
     Verify {
@@ -541,5 +544,20 @@ pub enum TemplateCommand {
         /// Print the problems as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// `ritplan db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Back the record up: a consistent copy of the database (with its write-ahead log), its
+    /// key file and its heads, verified before it is reported (admin).
+    #[command(
+        after_help = "Copying ward.db alone loses the entries still in ward.db-wal and the key that checks them: back up with this, then store the three (ward.db, ward.db.key, ward.db.heads/) together and privately.\n\nExamples:\n  ritplan db backup --out /backups/ward-2026-12-01.db"
+    )]
+    Backup {
+        /// Where the copy goes (its key file and heads folder beside it); must not exist.
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }

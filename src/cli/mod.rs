@@ -32,7 +32,7 @@ use std::io::{self, Write};
 use clap::Parser;
 
 pub use args::Args;
-use args::{Command, CourseCommand, PatientCommand, RecordArgs, TemplateCommand};
+use args::{Command, CourseCommand, DbCommand, PatientCommand, RecordArgs, TemplateCommand};
 use context::{Context, opened, parse_datetime, policy_from, read_source, record_clock, today};
 use output::{
     pdf_fonts, plural, print_checked, print_diagnostics, write_atomically, write_json,
@@ -225,6 +225,29 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Settings(cmd) => {
             let (ward, now) = opened(&ctx, &mut err)?;
             staff::settings(&ward, cmd, now, out)
+        }
+        Command::Db(DbCommand::Backup { out: dest }) => {
+            let (ward, now) = opened(&ctx, &mut err)?;
+            let actor = session::actor(&ward, now)?;
+            let v = ward.backup(&actor, &dest)?;
+            session::used(&ward, &actor, now)?;
+            if !v.intact {
+                return Err(CliError::Data(format!(
+                    "the backup {} does not verify: {}",
+                    dest.display(),
+                    v.problems.join("; ")
+                )));
+            }
+            writeln!(
+                out,
+                "backed up {} course{} to {} (with {} and {}); the copy verifies",
+                v.courses.len(),
+                plural(v.courses.len()),
+                dest.display(),
+                crate::store::keyed::key_path(&dest).display(),
+                crate::store::keyed::heads_path(&dest).display()
+            )?;
+            Ok(())
         }
         Command::Verify { json } => {
             let (ward, _) = opened(&ctx, &mut err)?;

@@ -111,6 +111,14 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 impl Key {
+    /// Writes this key as the key file of the record at `db` (a backup's); refuses if one
+    /// exists.
+    pub fn copy_to(&self, db: &Path) -> std::io::Result<()> {
+        let mut f = create_private(&key_path(db))?;
+        f.write_all(format!("{}\n", hex(&self.0)).as_bytes())
+            .and_then(|()| f.sync_all())
+    }
+
     /// Creates a new key file for the record at `db`; refuses if one exists.
     pub fn create(db: &Path) -> Result<Key, StoreError> {
         let path = key_path(db);
@@ -300,6 +308,21 @@ impl Heads {
         f.lock_shared().map_err(|e| self.io(e))?;
         let counts = self.counts().map_err(|e| self.io(e))?;
         read(counts)
+    }
+
+    /// Copies every head file into a new heads folder `to` (for a backup), privately.
+    pub fn copy_to(&self, to: &Heads) -> std::io::Result<()> {
+        to.create()?;
+        for e in std::fs::read_dir(&self.dir)? {
+            let e = e?;
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || !e.file_type()?.is_file() {
+                continue;
+            }
+            write_private(&to.dir.join(&*name), &std::fs::read(e.path())?)?;
+        }
+        Ok(())
     }
 
     fn read_file(&self, name: &str) -> std::io::Result<Option<String>> {

@@ -791,6 +791,41 @@ impl Store {
         Ok(store)
     }
 
+    /// Backs the record up to `dest`: the database through SQLite's `VACUUM INTO` (a
+    /// consistent snapshot, the write-ahead log included, which copying the file would miss),
+    /// its key file and its heads, written privately, under the heads' shared lock so that the
+    /// copy's digests match its rows (heads first, then the database: the copy's database is
+    /// never behind its heads). Then the copy is opened and verified in full. Refuses if
+    /// anything is already at `dest`.
+    pub fn backup_to(&self, dest: &Path) -> Result<RecordVerification, StoreError> {
+        let io = |path: &Path, source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if dest.exists() || keyed::key_path(dest).exists() || keyed::heads_path(dest).exists() {
+            return Err(StoreError::Exists(format!(
+                "{} (or its key file or heads folder) already exists: a backup is never written over another file",
+                dest.display()
+            )));
+        }
+        self.heads.shared(|_| {
+            self.heads
+                .copy_to(&Heads::of(dest))
+                .map_err(|e| io(&keyed::heads_path(dest), e))?;
+            drop(keyed::create_private(dest).map_err(|e| io(dest, e))?);
+            let target = dest.to_str().ok_or_else(|| StoreError::Open {
+                path: dest.to_path_buf(),
+                message: "the backup's path is not UTF-8".into(),
+            })?;
+            self.conn.execute("VACUUM INTO ?1", [target])?;
+            Ok(())
+        })?;
+        self.key
+            .copy_to(dest)
+            .map_err(|e| io(&keyed::key_path(dest), e))?;
+        Store::open(dest)?.verify_all()
+    }
+
     /// A MAC under the record's key, for tokens the application layer hands out.
     pub(crate) fn mac(&self, parts: &[&str]) -> String {
         self.key.mac(parts)

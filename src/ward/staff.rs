@@ -201,6 +201,17 @@ impl Ward {
         Ok(self.store.update_staff(&s)?)
     }
 
+    /// Backs the record up to `dest` and verifies the copy (admin only: a backup holds every
+    /// patient's record and the key).
+    pub fn backup(
+        &self,
+        actor: &Actor,
+        dest: &std::path::Path,
+    ) -> Result<crate::store::RecordVerification, WardError> {
+        actor.require(&[Role::Admin], "backing up the record")?;
+        Ok(self.store.backup_to(dest)?)
+    }
+
     /// Changes a setting (admin only).
     pub fn set_setting(
         &self,

@@ -262,3 +262,50 @@ fn files_outside_the_database_changed_or_rolled_back() {
         assert!(before == t.bytes(), "{gone}: the record was changed");
     }
 }
+
+#[test]
+fn a_backup_is_a_verified_copy_with_the_log_the_key_and_the_heads() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    let (code, _, err) = w.give(&hh(7, 8, 0), &c, 1, "0.1");
+    assert_eq!(code, Some(0), "{err}");
+    let dest = w.db.with_file_name("backup.db");
+    let d = dest.to_str().expect("path");
+    let (code, _, err) = w.run_as(As::Nurse, &hh(7, 8, 5), &["db", "backup", "--out", d]);
+    assert_eq!(code, Some(1), "a nurse may not: {err}");
+    assert!(err.contains("admin"), "{err}");
+    w.login(As::Admin, &hh(7, 8, 5));
+    let (code, out, err) = w.run_as(As::Admin, &hh(7, 8, 5), &["db", "backup", "--out", d]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("the copy verifies"), "{out}");
+    // The dose is in the copy (it was still in the live record's write-ahead log).
+    let log = |db: &std::path::Path| {
+        let o = crate::ritplan()
+            .env("RITPLAN_DB", db)
+            .args(["course", "log", "1", "--json"])
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert_eq!(log(&w.db), log(&dest));
+    assert!(log(&dest).contains("dose_given"));
+    let o = crate::ritplan()
+        .env("RITPLAN_DB", &dest)
+        .arg("verify")
+        .output()
+        .expect("run");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for f in [dest.clone(), dest.with_file_name("backup.db.key")] {
+            let mode = std::fs::metadata(&f).expect("meta").permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", f.display());
+        }
+    }
+    // Never over an existing file.
+    let (code, _, err) = w.run_as(As::Admin, &hh(7, 8, 6), &["db", "backup", "--out", d]);
+    assert_eq!(code, Some(65), "{err}");
+    assert!(err.contains("already exists"), "{err}");
+}
