@@ -651,9 +651,14 @@ impl Store {
         // would lose the last commits). The WAL is kept between processes (no checkpoint when
         // a process closes the record): a recording command then costs that one sync, not the
         // four of creating, checkpointing and deleting the WAL each time. SQLite checkpoints
-        // by itself when the WAL reaches 1 000 pages; copy the record with the backup API
+        // by itself (below); copy the record with the backup API
         // (`ritplan db backup`, or sqlite3's `.backup`), never the file alone.
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // Every process that opens the record rebuilds the log's index by reading the whole
+        // log, so the log is kept short: a checkpoint every 64 pages (about 16 recordings)
+        // instead of SQLite's 1 000, and the file truncated back to 1 MiB at most.
+        conn.pragma_update(None, "wal_autocheckpoint", 64)?;
+        conn.pragma_update(None, "journal_size_limit", 1 << 20)?;
         conn.set_db_config(
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
             true,
