@@ -106,6 +106,7 @@ CREATE TABLE course_state (
     mac       TEXT NOT NULL
 );
 CREATE INDEX course_state_live ON course_state(active, last_at);
+CREATE INDEX course_state_rebuild ON course_state(course_id) WHERE events < 0;
 "#;
 
 /// Schema 2, the columns and tables: who recorded (staff account and OS user), MACs, staff,
