@@ -135,6 +135,23 @@ pub enum Command {
     /// The record database itself: backups (admin).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  ritplan completions bash > ~/.local/share/bash-completion/completions/ritplan\n  ritplan completions zsh > ~/.zfunc/_ritplan\n  ritplan completions fish > ~/.config/fish/completions/ritplan.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write one page per command into a folder.
+    #[command(
+        after_help = "Examples:\n  ritplan man | man -l -\n  ritplan man --out-dir ~/.local/share/man/man1"
+    )]
+    Man {
+        /// Write ritplan.1 and a page per command (ritplan-give.1, ...) into this folder.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<std::path::PathBuf>,
+    },
     /// Check the whole record: every MAC, chain and head (exit 65 if anything was altered).
     #[command(after_help = "Examples:\n  ritplan verify\n  ritplan verify --json")]
     Verify {

@@ -249,6 +249,15 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             )?;
             Ok(())
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Args as clap::CommandFactory>::command();
+            // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "ritplan", &mut script);
+            out.write_all(&script)?;
+            Ok(())
+        }
+        Command::Man { out_dir } => output::man_pages(out_dir.as_deref(), out),
         Command::Verify { json } => {
             let (ward, _) = opened(&ctx, &mut err)?;
             staff::verify(&ward, json, out)

@@ -351,3 +351,50 @@ fn a_closed_pipe_is_not_an_error() {
     assert_eq!(status.code(), Some(0), "stderr: {err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn completions_and_manual_pages() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let o = crate::ritplan()
+            .args(["completions", shell])
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            script.contains("course") && script.contains("give"),
+            "{shell}"
+        );
+    }
+    let bash = crate::ritplan()
+        .args(["completions", "bash"])
+        .output()
+        .expect("run");
+    let dir = tempfile::tempdir().expect("tmp");
+    let f = dir.path().join("ritplan.bash");
+    std::fs::write(&f, &bash.stdout).expect("write");
+    let check = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&f)
+        .status()
+        .expect("bash");
+    assert!(check.success(), "the bash script parses");
+    let o = crate::ritplan().arg("man").output().expect("run");
+    let page = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        page.contains(".TH ritplan 1") && page.contains(".SH SUBCOMMANDS"),
+        "{page}"
+    );
+    let out = dir.path().join("man1");
+    let o = crate::ritplan()
+        .args(["man", "--out-dir", out.to_str().expect("path")])
+        .output()
+        .expect("run");
+    assert!(o.status.success());
+    let give = std::fs::read_to_string(out.join("ritplan-give.1")).expect("page");
+    assert!(
+        give.contains("ritplan\\-give") && give.contains("\\-\\-patient"),
+        "{give}"
+    );
+    assert!(out.join("ritplan-course-start.1").is_file());
+}
