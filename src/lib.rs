@@ -20,6 +20,7 @@
 pub mod cli;
 pub mod course;
 pub mod diag;
+pub mod export;
 pub mod patient;
 pub mod planner;
 pub mod policy;

@@ -135,6 +135,9 @@ pub enum Command {
     /// The record database itself: backups (admin).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Export a course in a clinic's standard format.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Print a shell completion script.
     #[command(
         after_help = "Examples:\n  ritplan completions bash > ~/.local/share/bash-completion/completions/ritplan\n  ritplan completions zsh > ~/.zfunc/_ritplan\n  ritplan completions fish > ~/.config/fish/completions/ritplan.fish"
@@ -576,5 +579,26 @@ pub enum DbCommand {
         /// Where the copy goes (its key file and heads folder beside it); must not exist.
         #[arg(long)]
         out: std::path::PathBuf,
+    },
+}
+
+/// `ritplan export` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// A FHIR R4 (4.0.1) JSON Bundle: the patient, the planned steps, the doses given or
+    /// deferred, the reactions and the measurements; the same course exports identically twice.
+    #[command(
+        after_help = "Examples:\n  ritplan export fhir 3 --out course-3.fhir.json\n  ritplan export fhir --patient P001"
+    )]
+    Fhir {
+        /// The course (or --patient for every course of a patient).
+        #[arg(required_unless_present = "patient", conflicts_with = "patient")]
+        course: Option<i64>,
+        /// Every course of this patient.
+        #[arg(long, value_name = "ID")]
+        patient: Option<String>,
+        /// Write to this file (private, atomic) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
     },
 }

@@ -32,7 +32,9 @@ use std::io::{self, Write};
 use clap::Parser;
 
 pub use args::Args;
-use args::{Command, CourseCommand, DbCommand, PatientCommand, RecordArgs, TemplateCommand};
+use args::{
+    Command, CourseCommand, DbCommand, ExportCommand, PatientCommand, RecordArgs, TemplateCommand,
+};
 use context::{Context, opened, parse_datetime, policy_from, read_source, record_clock, today};
 use output::{
     pdf_fonts, plural, print_checked, print_diagnostics, write_atomically, write_json,
@@ -247,6 +249,25 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 crate::store::keyed::key_path(&dest).display(),
                 crate::store::keyed::heads_path(&dest).display()
             )?;
+            Ok(())
+        }
+        Command::Export(ExportCommand::Fhir {
+            course,
+            patient,
+            out: file,
+        }) => {
+            let (mut ward, _) = opened(&ctx, &mut err)?;
+            let bundle = ward.fhir(course, patient.as_deref())?;
+            let mut text =
+                serde_json::to_vec_pretty(&bundle).map_err(|e| CliError::Data(e.to_string()))?;
+            text.push(b'\n');
+            match file {
+                Some(path) => {
+                    write_atomically(&path, &text)?;
+                    writeln!(out, "{}", path.display())?;
+                }
+                None => out.write_all(&text)?,
+            }
             Ok(())
         }
         Command::Completions { shell } => {

@@ -231,3 +231,44 @@ fn step_records(plan: &Plan, events: &[Event]) -> Vec<Recorded> {
         })
         .collect()
 }
+
+impl Ward {
+    /// A FHIR R4 Bundle of a course, or of every course of a patient (`course` None), each
+    /// verified first.
+    pub fn fhir(
+        &mut self,
+        course: Option<i64>,
+        patient: Option<&str>,
+    ) -> Result<serde_json::Value, WardError> {
+        let (pid, ids) = match (course, patient) {
+            (Some(id), _) => {
+                let pid = self
+                    .store
+                    .patient_of(id)?
+                    .ok_or_else(|| WardError::Data(format!("no course has the id {id}")))?;
+                (pid, vec![id])
+            }
+            (None, Some(p)) => {
+                let p = self.patient(p)?;
+                let ids = self.store.courses_of(&p.id)?.iter().map(|c| c.id).collect();
+                (p.id, ids)
+            }
+            (None, None) => {
+                return Err(WardError::Data(
+                    "name a course, or a patient with --patient".into(),
+                ));
+            }
+        };
+        let patient = self.patient(&pid)?;
+        let views = ids
+            .into_iter()
+            .map(|id| self.view(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        let refs: Vec<&CourseView> = views.iter().collect();
+        Ok(crate::export::fhir::bundle(
+            &self.store.meta().record_id,
+            &patient,
+            &refs,
+        ))
+    }
+}

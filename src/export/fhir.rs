@@ -1,0 +1,387 @@
+//! FHIR R4 (4.0.1) export: a `collection` Bundle of the patient, one MedicationRequest per
+//! planned step, one MedicationAdministration per dose given (or deferred: `not-done`), an
+//! AdverseEvent per systemic or late reaction, and Observations for local-reaction sizes and
+//! pre-dose PEF. Written by hand as JSON (the maintained Rust FHIR crates lack R4 or are not
+//! maintained). Every `id` and `fullUrl` is a `urn:uuid:` derived from the record's id and the
+//! entry's place in it, so the same course exports byte for byte the same twice.
+//!
+//! Codes: SNOMED CT 34206005 "Subcutaneous route" for the route; UCUM for mL, mm, % and µg.
+//! Allergen units (SQ-U, TU, ...) have no UCUM code: they are given as `unit` text only. No
+//! code is invented: the medication, the reactions, the local-reaction size and the PEF are
+//! coded as text.
+
+use chrono::{NaiveDateTime, TimeZone};
+use serde_json::{Map, Value, json};
+
+use crate::course::{EventKind, voided};
+use crate::store::PatientRecord;
+use crate::units::{AllergenUnit, Dose};
+use crate::ward::CourseView;
+
+const UCUM: &str = "http://unitsofmeasure.org";
+const SNOMED: &str = "http://snomed.info/sct";
+/// The extension carrying the WAO grade with its epinephrine suffix, as written (`2a`).
+pub const WAO_EXTENSION: &str = "urn:ritplan:fhir:StructureDefinition:wao-grade";
+
+/// A name-based UUID (RFC 9562 version 8: SHA-256 of the parts) as `urn:uuid:…`.
+fn uuid(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    let mut b: [u8; 16] = [0; 16];
+    b.copy_from_slice(&h.finalize()[..16]);
+    b[6] = (b[6] & 0x0f) | 0x80;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x: String = b.iter().map(|v| format!("{v:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
+}
+
+/// A FHIR dateTime: the record's local time with this machine's offset for that moment.
+fn date_time(t: NaiveDateTime) -> String {
+    match chrono::Local.from_local_datetime(&t).earliest() {
+        Some(l) => l.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        // A local time that does not exist (a DST gap): stated without pretending an offset.
+        None => t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
+    }
+}
+
+/// An exact decimal as a JSON number.
+fn number(d: rust_decimal::Decimal) -> Value {
+    d.normalize()
+        .to_string()
+        .parse::<serde_json::Number>()
+        .map_or(Value::Null, Value::Number)
+}
+
+fn dose_quantity(d: Dose) -> Value {
+    match d.unit() {
+        AllergenUnit::Microgram => {
+            json!({"value": number(d.amount()), "unit": "µg", "system": UCUM, "code": "ug"})
+        }
+        u => json!({"value": number(d.amount()), "unit": u.symbol()}),
+    }
+}
+
+fn route() -> Value {
+    json!({"coding": [{"system": SNOMED, "code": "34206005", "display": "Subcutaneous route"}]})
+}
+
+struct Entries {
+    out: Vec<Value>,
+}
+
+impl Entries {
+    fn push(&mut self, id: &str, mut resource: Map<String, Value>) {
+        resource.insert("id".into(), Value::String(id.into()));
+        self.out
+            .push(json!({"fullUrl": format!("urn:uuid:{id}"), "resource": resource}));
+    }
+}
+
+fn object(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The Bundle of `patient` and `courses` (the record is named by `record_id`).
+pub fn bundle(record_id: &str, patient: &PatientRecord, courses: &[&CourseView]) -> Value {
+    let mut e = Entries { out: Vec::new() };
+    let patient_id = uuid(&[record_id, "patient", &patient.id]);
+    let subject = json!({"reference": format!("urn:uuid:{patient_id}"), "display": patient.name});
+    e.push(
+        &patient_id,
+        object(json!({
+            "resourceType": "Patient",
+            "identifier": [{"system": format!("urn:ritplan:record:{record_id}:patient-id"), "value": patient.id}],
+            "name": [{"text": patient.name}],
+            "birthDate": patient.dob.to_string(),
+        })),
+    );
+    let mut ids: Vec<&str> = vec!["bundle", record_id, &patient.id];
+    let course_ids: Vec<String> = courses
+        .iter()
+        .map(|v| v.loaded.record.id.to_string())
+        .collect();
+    ids.extend(course_ids.iter().map(String::as_str));
+    for v in courses {
+        course(&mut e, record_id, v, &subject);
+    }
+    json!({
+        "resourceType": "Bundle",
+        "id": uuid(&ids),
+        "type": "collection",
+        "entry": e.out,
+    })
+}
+
+fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
+    let r = &v.loaded.record;
+    let t = &v.loaded.template;
+    let cid = r.id.to_string();
+    let key = |kind: &str, n: &str| uuid(&[record_id, "course", &cid, kind, n]);
+    let medication = json!({"text": format!("{} — {} ({}), subcutaneous allergen immunotherapy", t.product, t.allergen, t.manufacturer)});
+    let group = json!({"system": format!("urn:ritplan:record:{record_id}:course"), "value": cid});
+    let plain = v.plain_events();
+    let gone = voided(&plain);
+    let given: Vec<usize> = v
+        .events
+        .iter()
+        .filter(|x| !gone.contains(&x.event.seq))
+        .filter_map(|x| match x.event.kind {
+            EventKind::DoseGiven { step, .. } => Some(step),
+            _ => None,
+        })
+        .collect();
+    let course_status = if v.state.inactive() {
+        "stopped"
+    } else {
+        "active"
+    };
+    for s in &v.loaded.plan.steps {
+        let n = s.index.to_string();
+        let status = if given.contains(&s.index) {
+            "completed"
+        } else {
+            course_status
+        };
+        let at = NaiveDateTime::new(s.date, s.time);
+        e.push(
+            &key("request", &n),
+            object(json!({
+                "resourceType": "MedicationRequest",
+                "status": status,
+                "intent": "plan",
+                "groupIdentifier": group,
+                "medicationCodeableConcept": medication,
+                "subject": subject,
+                "authoredOn": date_time(r.created_at),
+                "dosageInstruction": [{
+                    "sequence": s.index,
+                    "text": format!("step {}: {} of {} ({}, {}) = {}", s.index, s.volume_ml, s.vial_label, s.cap, s.concentration, s.dose),
+                    "timing": {"event": [date_time(at)]},
+                    "route": route(),
+                    "doseAndRate": [{"doseQuantity": dose_quantity(s.dose)}],
+                }],
+            })),
+        );
+    }
+    let plan_len = v.loaded.plan.steps.len();
+    let mut last_admin: Option<String> = None;
+    for x in &v.events {
+        let seq = x.event.seq.to_string();
+        let at = date_time(x.event.at);
+        let performer = json!([{"actor": {"display": Ward::entry_author(x)}}]);
+        let error = gone.contains(&x.event.seq);
+        // A corrected entry no longer counts: a dose stays, marked entered-in-error (it is
+        // referred to); anything else corrected is left out.
+        if error && !matches!(x.event.kind, EventKind::DoseGiven { .. }) {
+            continue;
+        }
+        match &x.event.kind {
+            EventKind::DoseGiven {
+                step,
+                vial,
+                volume_ml,
+                dose,
+                lot,
+                site,
+                pef_percent,
+                ..
+            } => {
+                let id = key("administration", &seq);
+                let mut m = object(json!({
+                    "resourceType": "MedicationAdministration",
+                    "status": if error { "entered-in-error" } else { "completed" },
+                    "medicationCodeableConcept": medication,
+                    "subject": subject,
+                    "effectiveDateTime": at,
+                    "performer": performer,
+                    "dosage": {
+                        "text": format!("{volume_ml} of vial {vial} = {dose}"),
+                        "route": route(),
+                        "dose": dose_quantity(*dose),
+                    },
+                }));
+                if let Some(s) = site
+                    && let Some(d) = m.get_mut("dosage").and_then(Value::as_object_mut)
+                {
+                    d.insert("site".into(), json!({"text": format!("{s} arm")}));
+                }
+                if *step <= plan_len {
+                    m.insert(
+                        "request".into(),
+                        json!({"reference": format!("urn:uuid:{}", key("request", &step.to_string()))}),
+                    );
+                }
+                if let Some(l) = lot {
+                    m.insert("note".into(), json!([{"text": format!("lot {l}")}]));
+                }
+                e.push(&id, m);
+                if let Some(p) = pef_percent {
+                    e.push(
+                        &key("pef", &seq),
+                        object(json!({
+                            "resourceType": "Observation",
+                            "status": if error { "entered-in-error" } else { "final" },
+                            "code": {"text": "Pre-dose peak expiratory flow (or FEV1), % of the patient's best"},
+                            "subject": subject,
+                            "effectiveDateTime": at,
+                            "partOf": [{"reference": format!("urn:uuid:{id}")}],
+                            "valueQuantity": {"value": number(*p), "unit": "%", "system": UCUM, "code": "%"},
+                        })),
+                    );
+                }
+                if !error {
+                    last_admin = Some(id);
+                }
+            }
+            EventKind::DoseDeferred { reason } => {
+                e.push(
+                    &key("deferred", &seq),
+                    object(json!({
+                        "resourceType": "MedicationAdministration",
+                        "status": "not-done",
+                        "statusReason": [{"text": reason}],
+                        "medicationCodeableConcept": medication,
+                        "subject": subject,
+                        "effectiveDateTime": at,
+                        "performer": performer,
+                    })),
+                );
+            }
+            EventKind::ObservationEnded {
+                local_mm: Some(mm), ..
+            } => {
+                let mut m = object(json!({
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "Immediate local reaction at the injection site, largest diameter"},
+                    "subject": subject,
+                    "effectiveDateTime": at,
+                    "valueQuantity": {"value": mm, "unit": "mm", "system": UCUM, "code": "mm"},
+                }));
+                if let Some(a) = &last_admin {
+                    m.insert(
+                        "partOf".into(),
+                        json!([{"reference": format!("urn:uuid:{a}")}]),
+                    );
+                }
+                e.push(&key("local", &seq), m);
+            }
+            EventKind::LateLocalReaction { mm } => {
+                let mut m = object(json!({
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"text": "Late local reaction (6-24 h) at the injection site, largest diameter"},
+                    "subject": subject,
+                    "effectiveDateTime": at,
+                    "valueQuantity": {"value": mm, "unit": "mm", "system": UCUM, "code": "mm"},
+                }));
+                if let Some(a) = &last_admin {
+                    m.insert(
+                        "partOf".into(),
+                        json!([{"reference": format!("urn:uuid:{a}")}]),
+                    );
+                }
+                e.push(&key("late-local", &seq), m);
+            }
+            EventKind::SystemicReaction {
+                grade,
+                onset_min,
+                symptom,
+                treatment,
+            } => {
+                let mut m = object(json!({
+                    "resourceType": "AdverseEvent",
+                    "extension": [{"url": WAO_EXTENSION, "valueString": grade.to_string()}],
+                    "actuality": "actual",
+                    "event": {"text": format!("systemic reaction: {symptom}")},
+                    "subject": subject,
+                    "date": at,
+                    "recordedDate": date_time(x.recorded_at),
+                    "recorder": {"display": Ward::entry_author(x)},
+                    "severity": {"text": format!("WAO grade {grade} (World Allergy Organization subcutaneous immunotherapy systemic reaction grading; the letter is the epinephrine timing)")},
+                    "seriousness": {"text": format!("WAO grade {grade}, onset {onset_min} min after the injection")},
+                }));
+                if let Some(tr) = treatment {
+                    m.insert("outcome".into(), json!({"text": format!("treated: {tr}")}));
+                }
+                if let Some(a) = &last_admin {
+                    m.insert(
+                        "suspectEntity".into(),
+                        json!([{"instance": {"reference": format!("urn:uuid:{a}")}}]),
+                    );
+                }
+                e.push(&key("reaction", &seq), m);
+            }
+            EventKind::LateReaction { kind, symptom } => {
+                let mut m = object(json!({
+                    "resourceType": "AdverseEvent",
+                    "actuality": "actual",
+                    "event": {"text": format!("late reaction ({}): {symptom}", kind.as_str())},
+                    "subject": subject,
+                    "date": at,
+                    "recordedDate": date_time(x.recorded_at),
+                    "recorder": {"display": Ward::entry_author(x)},
+                }));
+                if let Some(a) = &last_admin {
+                    m.insert(
+                        "suspectEntity".into(),
+                        json!([{"instance": {"reference": format!("urn:uuid:{a}")}}]),
+                    );
+                }
+                e.push(&key("late", &seq), m);
+            }
+            _ => {}
+        }
+    }
+}
+
+use crate::ward::Ward;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_rfc_9562_uuids_and_decimals_exact() {
+        let a = uuid(&["rec", "course", "1", "request", "2"]);
+        assert_eq!(a, uuid(&["rec", "course", "1", "request", "2"]));
+        assert_ne!(a, uuid(&["rec", "course", "1", "request", "3"]));
+        assert_ne!(
+            uuid(&["ab", "c"]),
+            uuid(&["a", "bc"]),
+            "parts are length-prefixed"
+        );
+        let parts: Vec<&str> = a.split('-').collect();
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            [8, 4, 4, 4, 12]
+        );
+        assert!(parts[2].starts_with('8'), "version 8");
+        assert!("89ab".contains(&parts[3][..1]), "RFC variant");
+        let d = crate::units::parse_decimal("96.50").expect("decimal");
+        assert_eq!(serde_json::to_string(&number(d)).expect("json"), "96.5");
+        let q = dose_quantity(Dose::new(d, AllergenUnit::SqU));
+        assert_eq!(
+            q,
+            json!({"value": number(d), "unit": "SQ-U"}),
+            "no invented UCUM code"
+        );
+        let text = serde_json::to_string(&q).expect("json");
+        let back: Value = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back, q, "round-trips through serde_json");
+    }
+}

@@ -1,0 +1,4 @@
+//! Exports in the clinic's standards: FHIR R4 (`fhir`). Pure: they take what the ward layer
+//! loaded and verified, and return a document.
+
+pub mod fhir;
