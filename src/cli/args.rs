@@ -601,4 +601,22 @@ pub enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
+    /// An iCalendar file of the course's visits for the patient's calendar: one event per
+    /// visit, with a UID that stays when the course is re-projected.
+    #[command(
+        after_help = "SUMMARY holds only the clinic's name; the steps and doses are added to DESCRIPTION only with --details.\n\nExamples:\n  ritplan export ics 3 --clinic 'Allergy clinic, Ward 4' --out course-3.ics"
+    )]
+    Ics {
+        /// The course.
+        course: i64,
+        /// The clinic's name, the only thing each event's title shows.
+        #[arg(long, default_value = "Allergy clinic")]
+        clinic: String,
+        /// Add the visit's steps and doses to each event's description.
+        #[arg(long)]
+        details: bool,
+        /// Write to this file (private, atomic) instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
 }

@@ -270,6 +270,23 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Export(ExportCommand::Ics {
+            course,
+            clinic,
+            details,
+            out: file,
+        }) => {
+            let (mut ward, now) = opened(&ctx, &mut err)?;
+            let text = ward.ics(course, now, &clinic, details)?;
+            match file {
+                Some(path) => {
+                    write_atomically(&path, text.as_bytes())?;
+                    writeln!(out, "{}", path.display())?;
+                }
+                None => out.write_all(text.as_bytes())?,
+            }
+            Ok(())
+        }
         Command::Completions { shell } => {
             let mut cmd = <Args as clap::CommandFactory>::command();
             // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).

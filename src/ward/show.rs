@@ -272,3 +272,26 @@ impl Ward {
         ))
     }
 }
+
+impl Ward {
+    /// A course's visits as an iCalendar file (the course verified first).
+    pub fn ics(
+        &mut self,
+        id: i64,
+        now: NaiveDateTime,
+        clinic: &str,
+        details: bool,
+    ) -> Result<String, WardError> {
+        let clinic = super::text::text("--clinic", clinic)?;
+        let v = self.view(id)?;
+        crate::export::ics::calendar(
+            &v,
+            &crate::export::ics::IcsOptions {
+                clinic: &clinic,
+                details,
+                record_id: &self.store.meta().record_id,
+                now,
+            },
+        )
+    }
+}

@@ -1,6 +1,6 @@
 // Validates a FHIR R4 JSON file with FHIR.js (npm package `fhir`, R4 by default), offline:
 // the Bundle and every entry's resource. Prints each message; exits 1 if any is an error.
-//   node tests/fhir/validate.js FILE.json
+//   node tests/export/validate.js FILE.json
 const fs = require('fs');
 const { Fhir } = require('fhir');
 
