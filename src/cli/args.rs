@@ -182,6 +182,30 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What-if: the rest of the course as the state machine would run it if these things
+    /// happened (nothing is written).
+    #[command(
+        after_help = "Each --reaction STEP=GRADE is a systemic reaction (WAO grade with its epinephrine suffix) after that step's dose; each --local STEP=MM a local reaction of that size; each --miss DATE a day the patient does not come.\n\nExamples:\n  ritplan forecast 3 --local 4=60\n  ritplan forecast 3 --reaction 5=1z --miss 2026-12-09 --json"
+    )]
+    Forecast {
+        /// Course id.
+        course: i64,
+        /// A systemic reaction after a step's dose: STEP=GRADE, e.g. 5=1z.
+        #[arg(long, value_name = "STEP=GRADE", value_parser = parse_reaction)]
+        reaction: Vec<(usize, crate::course::WaoGrade)>,
+        /// A local reaction at the end of a step's observation: STEP=MM, e.g. 4=60.
+        #[arg(long, value_name = "STEP=MM", value_parser = parse_local)]
+        local: Vec<(usize, u32)>,
+        /// A day the patient does not come.
+        #[arg(long, value_name = "DATE")]
+        miss: Vec<chrono::NaiveDate>,
+        /// From this time (default now).
+        #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
+        at: Option<chrono::NaiveDateTime>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Record a dose given. Refused (exit 1, nothing written) unless it is the dose `next` allows,
     /// for the patient named with --patient.
     #[command(
@@ -619,4 +643,32 @@ pub enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
+}
+
+fn step_of(s: &str) -> Result<(usize, &str), String> {
+    let (step, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: write STEP=VALUE, e.g. 4=60"))?;
+    let step = step
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=10_000).contains(n))
+        .ok_or_else(|| format!("{s:?}: the step must be a number from 1"))?;
+    Ok((step, v.trim()))
+}
+
+fn parse_reaction(s: &str) -> Result<(usize, crate::course::WaoGrade), String> {
+    let (step, g) = step_of(s)?;
+    Ok((step, g.parse()?))
+}
+
+fn parse_local(s: &str) -> Result<(usize, u32), String> {
+    let (step, mm) = step_of(s)?;
+    let mm = mm
+        .parse::<u32>()
+        .ok()
+        .filter(|m| *m <= 500)
+        .ok_or_else(|| format!("{s:?}: the size is whole mm from 0 to 500"))?;
+    Ok((step, mm))
 }

@@ -839,3 +839,109 @@ pub(super) fn course_pdf(
     writeln!(out, "{}", pdf.path.display())?;
     Ok(())
 }
+
+/// `ritplan forecast`: the rest of the course under a what-if, with the rules behind each dose.
+pub(super) fn forecast(
+    ward: &mut Ward,
+    id: i64,
+    from: NaiveDateTime,
+    scenario: &crate::course::Scenario,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let (v, p) = ward.forecast(id, from, scenario)?;
+    let plan_len = v.loaded.plan.steps.len();
+    // The rules that changed something: cited reasons, not a tolerated dose's "proceed".
+    let cited = |r: &crate::course::Reason| {
+        if let crate::course::Reason::Local {
+            action: crate::policy::course::Action::Proceed,
+            ..
+        } = r
+        {
+            return None;
+        }
+        let t = say::reason(r);
+        t.contains('[').then_some(t)
+    };
+    if json {
+        #[derive(Serialize)]
+        struct Dose<'a> {
+            at: NaiveDateTime,
+            #[serde(flatten)]
+            dosing: &'a crate::course::Dosing,
+            observation_min: u32,
+            rules: Vec<String>,
+        }
+        #[derive(Serialize)]
+        struct Forecast<'a> {
+            course: i64,
+            from: NaiveDateTime,
+            doses: Vec<Dose<'a>>,
+            stops: Option<String>,
+            written: bool,
+        }
+        return write_json(
+            out,
+            &Forecast {
+                course: id,
+                from,
+                doses: p
+                    .doses
+                    .iter()
+                    .map(|d| Dose {
+                        at: d.at,
+                        dosing: &d.dosing,
+                        observation_min: d.observation_min,
+                        rules: d.reasons.iter().filter_map(cited).collect(),
+                    })
+                    .collect(),
+                stops: p
+                    .stopped_by
+                    .as_ref()
+                    .map(|d| say::headline(d, &v.loaded.template)),
+                written: false,
+            },
+        );
+    }
+    writeln!(
+        out,
+        "Forecast for course {id} from {} (what if; nothing is recorded):",
+        from.format("%Y-%m-%d %H:%M")
+    )?;
+    let mut t = table(
+        &["when", "step", "vial", "volume", "dose", "rule behind it"],
+        &[1, 3, 4],
+    );
+    for d in &p.doses {
+        let rules: Vec<String> = d.reasons.iter().filter_map(cited).collect();
+        t.add_row(vec![
+            d.at.format("%a %Y-%m-%d %H:%M").to_string(),
+            if d.dosing.step > plan_len {
+                format!("M{}", d.dosing.step - plan_len)
+            } else {
+                d.dosing.step.to_string()
+            },
+            v.loaded
+                .template
+                .vial(&d.dosing.vial)
+                .map_or(d.dosing.vial.clone(), |x| {
+                    format!("{} ({})", x.label, x.cap)
+                }),
+            d.dosing.volume_ml.to_string(),
+            d.dosing.dose.to_string(),
+            if rules.is_empty() {
+                "the schedule goes on".into()
+            } else {
+                rules.join("; ")
+            },
+        ]);
+    }
+    writeln!(out, "{t}")?;
+    if let Some(d) = &p.stopped_by {
+        writeln!(out, "Then: {}", say::headline(d, &v.loaded.template))?;
+        for line in say::details(d).into_iter().filter(|l| l.contains('[')) {
+            writeln!(out, "  - {line}")?;
+        }
+    }
+    Ok(())
+}

@@ -372,6 +372,22 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             let (mut ward, now) = opened(&ctx, &mut err)?;
             course::next(&mut ward, id, at.unwrap_or(now), json, out)
         }
+        Command::Forecast {
+            course: id,
+            reaction,
+            local,
+            miss,
+            at,
+            json,
+        } => {
+            let (mut ward, now) = opened(&ctx, &mut err)?;
+            let scenario = crate::course::Scenario {
+                reactions: reaction,
+                local,
+                miss,
+            };
+            course::forecast(&mut ward, id, at.unwrap_or(now), &scenario, json, out)
+        }
         Command::Give {
             course: id,
             patient,

@@ -27,6 +27,21 @@ pub struct Projected {
     pub dosing: Dosing,
     /// Its observation, minutes.
     pub observation_min: u32,
+    /// Why the state machine allowed this dose (the decision's reasons).
+    pub reasons: Vec<super::Reason>,
+}
+
+/// What-ifs for a projection (`ritplan forecast`): reactions and local sizes at given steps,
+/// and dates the patient does not come. The default is every dose tolerated and every visit
+/// kept.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Scenario {
+    /// A systemic reaction of this grade after the dose of this step (first time it is given).
+    pub reactions: Vec<(usize, super::WaoGrade)>,
+    /// This local reaction (mm) at the end of the observation of this step's dose.
+    pub local: Vec<(usize, u32)>,
+    /// Days the patient does not come: no dose is given on them.
+    pub miss: Vec<chrono::NaiveDate>,
 }
 
 /// Where a projection stopped, when it did not reach its end.
@@ -49,6 +64,22 @@ pub fn project(
     until: Option<NaiveDateTime>,
     max: usize,
 ) -> Projection {
+    project_with(ctx, state, patient, from, until, max, &Scenario::default())
+}
+
+/// [`project`] under a [`Scenario`]: the state machine decides every dose as it would if those
+/// things happened; it stops where the course would wait for a physician.
+pub fn project_with(
+    ctx: Context<'_>,
+    state: &CourseState,
+    patient: &PatientView,
+    from: NaiveDateTime,
+    until: Option<NaiveDateTime>,
+    max: usize,
+    scenario: &Scenario,
+) -> Projection {
+    let mut reacted: Vec<usize> = Vec::new();
+    let mut sized: Vec<usize> = Vec::new();
     let mut s = state.clone();
     let mut t = from;
     let mut doses = Vec::new();
@@ -71,6 +102,10 @@ pub fn project(
         }
         let d = next(ctx, &s, t, patient);
         match d.action {
+            ActionKind::Give | ActionKind::MaintenanceDue if scenario.miss.contains(&t.date()) => {
+                // The patient does not come that day: the clinic's next opening.
+                t = NaiveDateTime::new(t.date() + Duration::days(1), ctx.calendar.opens);
+            }
             ActionKind::Give | ActionKind::MaintenanceDue => {
                 let Some(dosing) = d.dosing.clone() else {
                     break;
@@ -97,12 +132,60 @@ pub fn project(
                     .observation
                     .as_ref()
                     .map_or(t, |o| observation_until(ctx, &s, o));
+                let step = dosing.step;
                 doses.push(Projected {
                     at: t,
                     dosing,
                     observation_min: u32::try_from((end - t).num_minutes()).unwrap_or(0),
+                    reasons: d.reasons.clone(),
                 });
-                s.apply(ctx, &event(end, TOLERATED));
+                let reaction = scenario
+                    .reactions
+                    .iter()
+                    .find(|(st, _)| *st == step && !reacted.contains(st));
+                if let Some((_, grade)) = reaction {
+                    reacted.push(step);
+                    // Within the observation, so that it is the dose's reaction.
+                    let onset = ((end - t).num_minutes() / 2).max(1);
+                    s.apply(
+                        ctx,
+                        &event(
+                            t + Duration::minutes(onset),
+                            EventKind::SystemicReaction {
+                                grade: *grade,
+                                onset_min: u32::try_from(onset).unwrap_or(1),
+                                symptom: "forecast".into(),
+                                treatment: None,
+                            },
+                        ),
+                    );
+                }
+                let mm = scenario
+                    .local
+                    .iter()
+                    .find(|(st, _)| *st == step && !sized.contains(st))
+                    .map(|(st, mm)| (*st, *mm));
+                let end = s
+                    .observation
+                    .as_ref()
+                    .map_or(end, |o| observation_until(ctx, &s, o).max(end));
+                match mm {
+                    Some((st, mm)) => {
+                        sized.push(st);
+                        s.apply(
+                            ctx,
+                            &event(
+                                end,
+                                EventKind::ObservationEnded {
+                                    local_mm: Some(mm),
+                                    not_assessable: false,
+                                    early_reason: None,
+                                },
+                            ),
+                        );
+                    }
+                    None => s.apply(ctx, &event(end, TOLERATED)),
+                }
                 t = end;
             }
             ActionKind::Observe => {

@@ -295,3 +295,32 @@ impl Ward {
         )
     }
 }
+
+impl Ward {
+    /// What-if: the rest of a course under `scenario`, from `now` (the course verified first;
+    /// nothing is written).
+    pub fn forecast(
+        &mut self,
+        id: i64,
+        now: NaiveDateTime,
+        scenario: &course::Scenario,
+    ) -> Result<(CourseView, course::Projection), WardError> {
+        let v = self.view(id)?;
+        let ctx = v.loaded.ctx()?;
+        let plan_len = v.loaded.plan.steps.len();
+        let remaining = plan_len.saturating_sub(match &v.state.phase {
+            course::Phase::UpDosing { cursor, .. } => *cursor,
+            course::Phase::Maintenance { .. } => plan_len,
+        });
+        let p = course::project_with(
+            ctx,
+            &v.state,
+            &v.patient,
+            now,
+            None,
+            remaining + 3,
+            scenario,
+        );
+        Ok((v, p))
+    }
+}

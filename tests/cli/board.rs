@@ -192,3 +192,65 @@ fn patients_are_imported_from_csv_all_or_none_with_errors_by_line() {
     );
     assert_eq!(before, w.bytes());
 }
+
+#[test]
+fn a_forecast_runs_the_state_machine_on_a_what_if_and_writes_nothing() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    let now = "2026-12-07T07:30";
+    let plain = w.ok(now, &["forecast", &c]);
+    // (The harness's login for the first command is a write; the forecasts after it are not.)
+    let before = w.bytes();
+    assert!(plain.contains("nothing is recorded"), "{plain}");
+    // A 60 mm local reaction at step 4: the next visit steps back, and the rule is named.
+    let local = w.ok(now, &["forecast", &c, "--local", "4=60", "--json"]);
+    let v: Value = serde_json::from_str(&local).expect("json");
+    assert_eq!(v["written"], false);
+    let doses = v["doses"].as_array().expect("doses");
+    let after_4 = doses
+        .iter()
+        .skip_while(|d| d["step"] != 4)
+        .nth(1)
+        .expect("a dose after step 4");
+    assert_eq!(after_4["step"], 3, "one dose step back: {after_4}");
+    assert!(
+        after_4["rules"][0]
+            .as_str()
+            .expect("rule")
+            .contains("Local reaction 60 mm"),
+        "{after_4}"
+    );
+    assert_ne!(
+        after_4["at"].as_str().expect("at")[..10],
+        *"2026-12-07",
+        "at the next visit"
+    );
+    // A grade 2 reaction at step 2: the forecast stops where a physician must review.
+    let sr = w.ok(now, &["forecast", &c, "--reaction", "2=2a"]);
+    assert!(
+        sr.contains("Then: DO NOT GIVE: a physician must review"),
+        "{sr}"
+    );
+    // A missed day: no dose that day.
+    let miss = w.ok(now, &["forecast", &c, "--miss", "2026-12-08", "--json"]);
+    let v: Value = serde_json::from_str(&miss).expect("json");
+    assert!(
+        v["doses"]
+            .as_array()
+            .expect("doses")
+            .iter()
+            .all(|d| !d["at"].as_str().expect("at").starts_with("2026-12-08"))
+    );
+    for bad in [
+        ["--reaction", "2=9q"],
+        ["--local", "x=5"],
+        ["--local", "3=9999"],
+    ] {
+        let (code, _, err) = w.run(now, &["forecast", &c, bad[0], bad[1]]);
+        assert_eq!(code, Some(2), "{bad:?}: {err}");
+    }
+    assert!(
+        before == w.bytes(),
+        "a forecast changes no byte of the record"
+    );
+}
