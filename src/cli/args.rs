@@ -224,15 +224,15 @@ pub enum Command {
         #[arg(long, requires = "checked_by")]
         checker_password_stdin: bool,
         /// Plan step.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true)]
         step: usize,
         /// Volume in mL.
-        #[arg(long, value_name = "ML")]
+        #[arg(long, allow_negative_numbers = true, value_name = "ML")]
         volume: String,
         #[command(flatten)]
         rec: RecordArgs,
         /// Pre-dose PEF/FEV1, % of the patient's best.
-        #[arg(long, value_name = "PERCENT")]
+        #[arg(long, allow_negative_numbers = true, value_name = "PERCENT")]
         pef: Option<String>,
         /// `ok`: the pre-injection health questions were asked and all answered no.
         #[arg(long, value_parser = ["ok"])]
@@ -260,7 +260,12 @@ pub enum Command {
         /// Course id.
         course: i64,
         /// Immediate local reaction (infiltrate diameter), mm.
-        #[arg(long, value_name = "MM", required_unless_present = "not_assessable")]
+        #[arg(
+            long,
+            allow_negative_numbers = true,
+            value_name = "MM",
+            required_unless_present = "not_assessable"
+        )]
         local_mm: Option<u32>,
         /// The local reaction could not be assessed.
         #[arg(long, conflicts_with = "local_mm")]
@@ -282,7 +287,7 @@ pub enum Command {
         #[arg(long)]
         grade: Option<String>,
         /// Minutes from injection to onset.
-        #[arg(long, value_name = "MIN")]
+        #[arg(long, allow_negative_numbers = true, value_name = "MIN")]
         onset_min: Option<u32>,
         /// First symptom.
         #[arg(long)]
@@ -291,7 +296,7 @@ pub enum Command {
         #[arg(long)]
         treatment: Option<String>,
         /// A late local reaction, mm.
-        #[arg(long, value_name = "MM", conflicts_with_all = ["grade", "late"])]
+        #[arg(long, allow_negative_numbers = true, value_name = "MM", conflicts_with_all = ["grade", "late"])]
         late_local_mm: Option<u32>,
         /// A late (6-24 h) reaction: type-iii (fever, arthralgia, malaise), allergic-mild or
         /// allergic-severe.

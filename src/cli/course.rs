@@ -63,7 +63,7 @@ pub struct PatientAdd {
     #[arg(long, value_name = "DATE")]
     dob: NaiveDate,
     /// Weight, kg.
-    #[arg(long, value_name = "KG")]
+    #[arg(long, allow_negative_numbers = true, value_name = "KG")]
     weight: String,
     /// Mite sIgE, kUA/L (censored values such as <0.35 allowed).
     #[arg(long, allow_hyphen_values = true)]
@@ -72,7 +72,7 @@ pub struct PatientAdd {
     #[arg(long = "total-ige", allow_hyphen_values = true)]
     total_ige: String,
     /// FEV1 % predicted (required before a course starts).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     fev1: Option<String>,
     /// Asthma control (required before a course starts).
     #[arg(long, value_parser = ["controlled", "partly", "uncontrolled"])]
@@ -217,7 +217,7 @@ pub struct CourseStart {
     #[arg(long, value_name = "DATETIME", value_parser = super::plan::parse_start)]
     start: (NaiveDate, Option<NaiveTime>),
     /// Weeks of omalizumab pretreatment so far.
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_negative_numbers = true, value_name = "N")]
     omalizumab_weeks: Option<u32>,
     /// The physician accepts a risk the rules refuse.
     #[arg(long, value_name = "REASON")]

@@ -24,13 +24,13 @@ pub struct PatientArgs {
     #[arg(long)]
     id: Option<String>,
     /// Age in years.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     age: Option<u32>,
     /// Date of birth (YYYY-MM-DD); the age is computed at the plan date.
     #[arg(long, value_name = "DATE")]
     dob: Option<NaiveDate>,
     /// Weight in kg.
-    #[arg(long, value_name = "KG")]
+    #[arg(long, allow_negative_numbers = true, value_name = "KG")]
     weight: Option<String>,
     /// Mite-specific IgE in kUA/L; censored values such as <0.35 or >100 are accepted.
     #[arg(long, value_name = "KUA_L", allow_hyphen_values = true)]
@@ -39,7 +39,7 @@ pub struct PatientArgs {
     #[arg(long = "total-ige", value_name = "KU_L", allow_hyphen_values = true)]
     total_ige: Option<String>,
     /// FEV1 in % of predicted.
-    #[arg(long, value_name = "PERCENT")]
+    #[arg(long, allow_negative_numbers = true, value_name = "PERCENT")]
     fev1: Option<String>,
     /// The patient takes a beta-blocker (including eye drops).
     #[arg(long)]
@@ -48,7 +48,12 @@ pub struct PatientArgs {
     #[arg(long, value_parser = ["controlled", "partly", "uncontrolled"])]
     asthma: Option<String>,
     /// Weeks of omalizumab pretreatment so far.
-    #[arg(long, value_name = "N", conflicts_with = "omalizumab_since")]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "N",
+        conflicts_with = "omalizumab_since"
+    )]
     omalizumab_weeks: Option<u32>,
     /// Date omalizumab pretreatment started (YYYY-MM-DD).
     #[arg(long, value_name = "DATE")]

@@ -240,3 +240,35 @@ fn pdfs_are_private_and_a_planted_link_is_replaced_not_followed() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn negative_numbers_reach_the_value_checks() {
+    let o = crate::ritplan()
+        .args([
+            "plan",
+            "--template",
+            "example-hdm-rush-3d",
+            "--start",
+            "2026-12-07",
+            "--age",
+            "34",
+            "--weight",
+            "-70",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+        ])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(65), "{err}");
+    assert!(err.contains("--weight: -70 kg is impossible"), "{err}");
+    let o = crate::ritplan()
+        .args(["risk", "--age", "-3", "--sige", "2", "--total-ige", "410"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("invalid value '-3' for '--age"), "{err}");
+}
