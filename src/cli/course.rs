@@ -779,7 +779,7 @@ pub(super) fn sheet(
 ) -> Result<(), CliError> {
     let lines = ward.sheet(date, now)?;
     if let Some(pdf) = pdf {
-        return sheet_pdf(&lines, date, ward.training(), &pdf, out);
+        return sheet_pdf(&lines, date, now, ward.training(), &pdf, out);
     }
     if json {
         return write_json(out, &lines);
@@ -800,13 +800,14 @@ pub(super) fn sheet(
 fn sheet_pdf(
     lines: &[crate::ward::SheetLine],
     date: NaiveDate,
+    made: NaiveDateTime,
     training: bool,
     pdf: &PdfOut,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
     let fonts = super::pdf_fonts(&names, pdf.font.as_deref())?;
-    let (bytes, warnings) = sheet_render::pdf(lines, date, training, &fonts, pdf.paper)
+    let (bytes, warnings) = sheet_render::pdf(lines, date, made, training, &fonts, pdf.paper)
         .map_err(|e| CliError::Data(e.to_string()))?;
     super::write_atomically(&pdf.path, &bytes)?;
     for warning in warnings {

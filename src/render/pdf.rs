@@ -165,6 +165,8 @@ pub struct Column {
     pub weight: f32,
     /// Alignment.
     pub align: Align,
+    /// Printed larger and bold: what a nurse reads at arm's length (name, dose, volume, vial).
+    pub emphasis: bool,
 }
 
 /// A column.
@@ -173,8 +175,32 @@ pub fn col(title: &str, weight: f32, align: Align) -> Column {
         title: title.into(),
         weight,
         align,
+        emphasis: false,
     }
 }
+
+impl Column {
+    /// The column printed larger and bold.
+    pub fn emphasised(mut self) -> Column {
+        self.emphasis = true;
+        self
+    }
+}
+
+/// How a table row is printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowStyle {
+    /// Plain.
+    #[default]
+    Plain,
+    /// Bold on a tinted background.
+    Strong,
+    /// One cell across the whole table, large, bold, tinted: DO NOT GIVE.
+    Banner,
+}
+
+/// How much larger an emphasised column or a banner prints.
+const EMPHASIS: f32 = 1.35;
 
 /// A document being laid out.
 pub struct Writer<'f> {
@@ -395,13 +421,14 @@ impl<'f> Writer<'f> {
     }
 
     /// A table with a grid; the header row is repeated on every page the table spans. Cells
-    /// wrap; `min_row` keeps rows tall enough to write in by hand; rows whose `strong` flag is
-    /// set are printed bold on a tinted background (what must not be missed).
+    /// wrap (at word boundaries); `min_row` keeps rows tall enough to write in by hand;
+    /// emphasised columns print larger and bold; a `Strong` row prints bold on a tinted
+    /// background, a `Banner` row as one large cell across the table (what must not be missed).
     pub fn table(
         &mut self,
         columns: &[Column],
         rows: &[Vec<String>],
-        strong: &[bool],
+        styles: &[RowStyle],
         size: f32,
         min_row: f32,
     ) {
@@ -412,29 +439,47 @@ impl<'f> Writer<'f> {
             .collect();
         let pad = 2.5;
         let lead = size * 1.25;
-        let layout = |w: &Self, cells: &[String], bold: bool| -> (Vec<Vec<String>>, f32) {
-            let wrapped: Vec<Vec<String>> = cells
-                .iter()
-                .zip(&widths)
-                .map(|(c, cw)| w.wrap(c, cw - 2.0 * pad, size, bold))
-                .collect();
-            let n = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
-            (wrapped, n as f32 * lead + 2.0 * pad)
+        let cell_size = |c: &Column, header: bool| {
+            if c.emphasis && !header {
+                size * EMPHASIS
+            } else {
+                size
+            }
         };
+        let layout =
+            |w: &Self, cells: &[String], bold: bool, header: bool| -> (Vec<Vec<String>>, f32) {
+                let wrapped: Vec<Vec<String>> = cells
+                    .iter()
+                    .zip(&widths)
+                    .zip(columns)
+                    .map(|((c, cw), column)| {
+                        let sz = cell_size(column, header);
+                        w.wrap(c, cw - 2.0 * pad, sz, bold || (column.emphasis && !header))
+                    })
+                    .collect();
+                let h = wrapped
+                    .iter()
+                    .zip(columns)
+                    .map(|(l, c)| l.len().max(1) as f32 * cell_size(c, header) * 1.25)
+                    .fold(lead, f32::max);
+                (wrapped, h + 2.0 * pad)
+            };
         let titles: Vec<String> = columns.iter().map(|c| c.title.clone()).collect();
-        let (header, header_h) = layout(self, &titles, true);
-        let draw_row = |w: &mut Self, cells: &[Vec<String>], h: f32, bold: bool| {
+        let (header, header_h) = layout(self, &titles, true, true);
+        let draw_row = |w: &mut Self, cells: &[Vec<String>], h: f32, bold: bool, header: bool| {
             let top = w.y;
             let mut x = w.margin;
             for ((lines, cw), column) in cells.iter().zip(&widths).zip(columns) {
+                let sz = cell_size(column, header);
+                let b = bold || (column.emphasis && !header);
                 let mut y = top - pad;
                 for l in lines {
-                    y -= lead;
+                    y -= sz * 1.25;
                     let tx = match column.align {
                         Align::Left => x + pad,
-                        Align::Right => x + cw - pad - w.fonts.width(l, size, bold),
+                        Align::Right => x + cw - pad - w.fonts.width(l, sz, b),
                     };
-                    w.text_at(tx, y + size * 0.25, l, size, bold);
+                    w.text_at(tx, y + sz * 0.25, l, sz, b);
                 }
                 w.vline(x, top, top - h);
                 x += cw;
@@ -449,51 +494,84 @@ impl<'f> Writer<'f> {
             let x1 = w.margin + widths.iter().sum::<f32>();
             let x0 = w.margin;
             w.hline(x0, x1, top, 1.0);
-            draw_row(w, &header, header_h, true);
+            draw_row(w, &header, header_h, true, true);
         };
         self.ensure(header_h + min_row.max(lead + 2.0 * pad));
         draw_header(self);
+        let table_width = widths.iter().sum::<f32>();
         for (i, row) in rows.iter().enumerate() {
-            let bold = strong.get(i).copied().unwrap_or(false);
-            let (cells, h) = layout(self, row, bold);
+            let style = styles.get(i).copied().unwrap_or_default();
+            let bold = style != RowStyle::Plain;
+            if style == RowStyle::Banner {
+                let text = row
+                    .iter()
+                    .filter(|c| !c.trim().is_empty())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join("  ·  ");
+                let sz = size * EMPHASIS;
+                let lines = self.wrap(&text, table_width - 2.0 * pad, sz, true);
+                let h = (lines.len().max(1) as f32 * sz * 1.25 + 2.0 * pad).max(min_row);
+                if self.ensure(h) {
+                    draw_header(self);
+                }
+                let top = self.y;
+                self.tint(self.margin, top - h, table_width, h);
+                let mut y = top - pad;
+                for l in &lines {
+                    y -= sz * 1.25;
+                    self.text_at(self.margin + pad, y + sz * 0.25, l, sz, true);
+                }
+                let (x0, x1) = (self.margin, self.margin + table_width);
+                self.vline(x0, top, top - h);
+                self.vline(x1, top, top - h);
+                self.hline(x0, x1, top - h, 1.0);
+                self.y = top - h;
+                continue;
+            }
+            let (cells, h) = layout(self, row, bold, false);
             let h = h.max(min_row);
             if self.ensure(h) {
                 draw_header(self);
             }
             if bold {
-                let (x, y, width) = (self.margin, self.y - h, widths.iter().sum::<f32>());
-                self.ops().extend([
-                    Op::SetFillColor {
-                        col: Color::Rgb(Rgb {
-                            r: 1.0,
-                            g: 0.85,
-                            b: 0.85,
-                            icc_profile: None,
-                        }),
-                    },
-                    Op::DrawRectangle {
-                        rectangle: Rect {
-                            x: Pt(x),
-                            y: Pt(y),
-                            width: Pt(width),
-                            height: Pt(h),
-                            mode: Some(printpdf::PaintMode::Fill),
-                            winding_order: None,
-                        },
-                    },
-                    Op::SetFillColor {
-                        col: Color::Rgb(Rgb {
-                            r: 0.0,
-                            g: 0.0,
-                            b: 0.0,
-                            icc_profile: None,
-                        }),
-                    },
-                ]);
+                self.tint(self.margin, self.y - h, table_width, h);
             }
-            draw_row(self, &cells, h, bold);
+            draw_row(self, &cells, h, bold, false);
         }
         self.y -= 4.0;
+    }
+
+    /// A tinted rectangle (the background of what must not be missed).
+    fn tint(&mut self, x: f32, y: f32, width: f32, height: f32) {
+        self.ops().extend([
+            Op::SetFillColor {
+                col: Color::Rgb(Rgb {
+                    r: 1.0,
+                    g: 0.85,
+                    b: 0.85,
+                    icc_profile: None,
+                }),
+            },
+            Op::DrawRectangle {
+                rectangle: Rect {
+                    x: Pt(x),
+                    y: Pt(y),
+                    width: Pt(width),
+                    height: Pt(height),
+                    mode: Some(printpdf::PaintMode::Fill),
+                    winding_order: None,
+                },
+            },
+            Op::SetFillColor {
+                col: Color::Rgb(Rgb {
+                    r: 0.0,
+                    g: 0.0,
+                    b: 0.0,
+                    icc_profile: None,
+                }),
+            },
+        ]);
     }
 
     /// A signature line with a caption.
@@ -564,14 +642,23 @@ impl<'f> Writer<'f> {
 
 /// The words of `text`, keeping a number's thousands groups together (`1 000 SQ-U/mL` never
 /// breaks between `1` and `000`, which a reader could take for two numbers).
+/// Units kept on the line of their number.
+const UNITS: [&str; 12] = [
+    "SQ-U", "TU", "AU", "BAU", "IR", "PNU", "BU", "µg", "mL", "mm", "min", "%",
+];
+
 fn unbreakable_words(text: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     for w in text.split(' ') {
         let joins = words.last().is_some_and(|prev: &String| {
-            prev.ends_with(|c: char| c.is_ascii_digit())
-                && w.len() >= 3
+            let after_number = prev.ends_with(|c: char| c.is_ascii_digit());
+            // A digit group (the thousands of "2 000"), or a unit after its number ("2 000
+            // SQ-U", "0.5 mL"): never split from the number.
+            let group = w.len() >= 3
                 && w.chars().take(3).all(|c| c.is_ascii_digit())
-                && !w.chars().nth(3).is_some_and(|c| c.is_ascii_digit())
+                && !w.chars().nth(3).is_some_and(|c| c.is_ascii_digit());
+            let unit = UNITS.contains(&w.trim_end_matches([',', ';', ')']));
+            after_number && (group || unit)
         });
         match words.last_mut() {
             Some(prev) if joins => {

@@ -330,9 +330,9 @@ pub fn render(
     let columns = [
         col("step", 0.6, Align::Right),
         col("date / time", 1.9, Align::Left),
-        col("vial", 2.0, Align::Left),
-        col("volume", 0.9, Align::Right),
-        col("dose", 1.3, Align::Right),
+        col("vial", 2.0, Align::Left).emphasised(),
+        col("volume", 0.9, Align::Right).emphasised(),
+        col("dose", 1.3, Align::Right).emphasised(),
         col("cumulative", 1.4, Align::Right),
         col("obs min", 0.8, Align::Right),
         col("given at", 1.1, Align::Left),
@@ -398,9 +398,9 @@ pub fn render(
         let columns = [
             col("step", 0.7, Align::Right),
             col("not before", 2.0, Align::Left),
-            col("vial", 2.2, Align::Left),
-            col("volume", 1.0, Align::Right),
-            col("dose", 1.4, Align::Right),
+            col("vial", 2.2, Align::Left).emphasised(),
+            col("volume", 1.0, Align::Right).emphasised(),
+            col("dose", 1.4, Align::Right).emphasised(),
         ];
         let rows: Vec<Vec<String>> = p
             .projected

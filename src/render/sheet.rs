@@ -1,10 +1,10 @@
 //! The nurses' daily dosing sheet: its columns and cells for the terminal, and its landscape
 //! PDF. It lays out the rows the ward layer built; it decides nothing.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::course::ActionKind;
-use crate::render::pdf::{Align, Fonts, Paper, PdfError, Writer, col};
+use crate::render::pdf::{Align, Fonts, Paper, PdfError, RowStyle, Writer, col};
 use crate::ward::SheetLine;
 
 /// What the sheet says under its table.
@@ -13,12 +13,12 @@ pub const NOTE: &str = "Times are the earliest; each dose follows the previous o
 /// The sheet's columns, for the terminal and the PDF: title, PDF width share, right-aligned.
 pub const COLUMNS: [(&str, f32, bool); 15] = [
     ("time", 0.9, false),
-    ("patient", 2.5, false),
-    ("step", 0.7, true),
-    ("vial", 2.9, false),
-    ("volume", 1.1, true),
-    ("dose", 1.6, true),
-    ("obs min", 0.9, true),
+    ("patient", 2.4, false),
+    ("step", 0.75, true),
+    ("vial", 2.7, false),
+    ("volume", 1.5, true),
+    ("dose", 2.3, true),
+    ("obs min", 0.8, true),
     ("PEF %", 0.9, false),
     ("screen ✓", 1.2, false),
     ("given at", 1.1, false),
@@ -91,6 +91,7 @@ fn cells(l: &SheetLine) -> (String, String, String, String) {
 pub fn pdf(
     lines: &[SheetLine],
     date: NaiveDate,
+    made: NaiveDateTime,
     training: bool,
     fonts: &Fonts,
     paper: Paper,
@@ -115,22 +116,54 @@ pub fn pdf(
         false,
     );
     w.paragraph(NOTE, 8.5, false);
+    w.paragraph(
+        &format!(
+            "Made {} from the record: a later entry is not on this paper.",
+            made.format("%Y-%m-%d %H:%M")
+        ),
+        8.5,
+        true,
+    );
     w.space(4.0);
     let columns: Vec<_> = COLUMNS
         .iter()
         .map(|(title, weight, right)| {
-            col(
+            let c = col(
                 title,
                 *weight,
                 if *right { Align::Right } else { Align::Left },
-            )
+            );
+            // What a nurse reads at arm's length: who, which vial, how much.
+            match *title {
+                "patient" | "vial" | "volume" | "dose" => c.emphasised(),
+                _ => c,
+            }
         })
         .collect();
-    let strong: Vec<bool> = lines
+    let strong: Vec<RowStyle> = lines
         .iter()
-        .map(|l| l.row.action.do_not_give() || l.row.action == ActionKind::ObservationNotClosed)
+        .map(|l| {
+            if l.row.action.do_not_give() {
+                RowStyle::Banner
+            } else if l.row.action == ActionKind::ObservationNotClosed {
+                RowStyle::Strong
+            } else {
+                RowStyle::Plain
+            }
+        })
         .collect();
-    let rows: Vec<Vec<String>> = lines.iter().map(row).collect();
+    let rows: Vec<Vec<String>> = lines
+        .iter()
+        .zip(&strong)
+        .map(|(l, style)| {
+            let mut r = row(l);
+            // A banner has no time to fill in.
+            if *style == RowStyle::Banner && r[0] == "--:--" {
+                r[0].clear();
+            }
+            r
+        })
+        .collect();
     if rows.is_empty() {
         w.paragraph("No injection is due on this day.", 11.0, true);
     } else {

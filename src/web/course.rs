@@ -650,7 +650,7 @@ pub(super) async fn sheet_pdf(
     };
     let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
     let bytes = crate::render::pdf::Fonts::for_texts(&names).and_then(|fonts| {
-        crate::render::sheet::pdf(&lines, date, ward.training(), &fonts, paper())
+        crate::render::sheet::pdf(&lines, date, now, ward.training(), &fonts, paper())
     });
     pdf(bytes, &format!("sheet-{date}.pdf"))
 }

@@ -524,7 +524,7 @@ fn the_daily_sheet_lists_doses_in_time_order_and_do_not_give_rows_first() {
 #[test]
 fn the_daily_sheet_as_pdf() {
     let w = Ward::new();
-    let c1 = w.rush_course();
+    let _c1 = w.rush_course();
     w.add_patient(
         "2026-12-01T09:00",
         "P2",
@@ -583,7 +583,7 @@ fn the_daily_sheet_as_pdf() {
     assert!(text.contains("DO NOT GIVE"), "{text}");
     assert!(text.contains("José Núñez"), "{text}");
     assert!(
-        text.contains("Zhāng Wěi (P1,") && text.contains(&format!("course {c1})")),
+        text.contains("Zhāng Wěi") && text.contains("(P1, course"),
         "{text}"
     );
     assert!(
@@ -591,6 +591,16 @@ fn the_daily_sheet_as_pdf() {
         "{text}"
     );
     assert!(text.contains("Page 1 of"), "{text}");
+    assert!(
+        text.contains("Made 2026-12-08 07:00 from the record"),
+        "the time the sheet was made: {text}"
+    );
+    // DO NOT GIVE is one banner across the table: the patient and the words on one line.
+    assert!(
+        text.lines()
+            .any(|l| l.contains("DO NOT GIVE") && l.contains("José Núñez (P2, course")),
+        "{text}"
+    );
     for page in &pages {
         assert!(
             page.join("\n")
@@ -598,6 +608,7 @@ fn the_daily_sheet_as_pdf() {
             "every page of a training record's sheet says so"
         );
     }
+    assert_pages_not_blank(&pdf);
     // A name no font can print: refused, naming the character, and no file written.
     w.add_patient(
         "2026-12-01T09:00",
@@ -653,6 +664,35 @@ fn the_daily_sheet_as_pdf() {
         assert!(err.contains("'王'"), "{err}");
         assert!(!other.exists());
     }
+}
+
+/// Renders every page with poppler's `pdftoppm` (grey, 20 dpi) and checks that each has ink.
+fn assert_pages_not_blank(pdf: &Path) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-gray", "-r", "20"])
+        .arg(pdf)
+        .arg(dir.path().join("page"))
+        .status()
+        .expect("pdftoppm (poppler-utils) is installed");
+    assert!(status.success());
+    let mut pages = 0;
+    for e in std::fs::read_dir(dir.path()).expect("pages") {
+        let bytes = std::fs::read(e.expect("entry").path()).expect("pgm");
+        // P5: "P5\nW H\n255\n" then one byte per pixel.
+        let header_end = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(2)
+            .map(|(i, _)| i + 1)
+            .expect("a PGM header");
+        assert!(bytes.starts_with(b"P5"));
+        let ink = bytes[header_end..].iter().filter(|p| **p < 128).count();
+        assert!(ink > 200, "page {} is blank ({ink} dark pixels)", pages + 1);
+        pages += 1;
+    }
+    assert!(pages >= 1);
 }
 
 const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
