@@ -831,7 +831,12 @@ mod tests {
         assert!(lines.iter().any(|l| l.contains("1 000")), "{lines:?}");
         assert_eq!(
             unbreakable_words("1 000 000 SQ-U at 2 1000"),
-            ["1 000 000", "SQ-U", "at", "2", "1000"]
+            ["1 000 000 SQ-U", "at", "2", "1000"]
+        );
+        assert_eq!(
+            unbreakable_words("0.5 mL of Vial SQ-U"),
+            ["0.5 mL", "of", "Vial", "SQ-U"],
+            "a unit stays with its number, not with a word"
         );
     }
 
