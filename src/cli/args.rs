@@ -373,8 +373,9 @@ pub enum Command {
         /// Print JSON.
         #[arg(long)]
         json: bool,
-        /// Write a PDF to FILE (landscape) instead of the terminal table.
-        #[arg(long, value_name = "FILE")]
+        /// Write a PDF to FILE (landscape) instead of the terminal table (`--pdf` is the old
+        /// name).
+        #[arg(long = "out", visible_alias = "pdf", value_name = "FILE")]
         pdf: Option<PathBuf>,
         #[command(flatten)]
         print: PaperArgs,
@@ -441,8 +442,8 @@ impl PaperArgs {
 /// Where to write a plan's PDF, and how.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PdfArgs {
-    /// Also write the printable protocol to FILE (PDF).
-    #[arg(long, value_name = "FILE")]
+    /// Also write the printable protocol to FILE (PDF; `--pdf` is the old name).
+    #[arg(long = "out", visible_alias = "pdf", value_name = "FILE")]
     pub pdf: Option<PathBuf>,
     #[command(flatten)]
     pub print: PaperArgs,
