@@ -182,6 +182,8 @@ pub(super) fn run(
                     date: start.0,
                     // A plan is not from a record.
                     training: false,
+                    checked_against: None,
+                    clinical_record: Vec::new(),
                 };
                 super::write_protocol(
                     &doc,

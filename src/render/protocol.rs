@@ -85,6 +85,10 @@ pub struct Protocol<'a> {
     pub date: chrono::NaiveDate,
     /// From a training record: every page says so.
     pub training: bool,
+    /// The contraindication inputs the plan was checked against (FEV1, asthma, beta-blocker).
+    pub checked_against: Option<String>,
+    /// For a course: its reactions, reviews, deferrals and corrections, in words, in order.
+    pub clinical_record: Vec<String>,
 }
 
 /// What every page of a document from a training record says first.
@@ -268,6 +272,10 @@ pub fn render(
         );
     }
 
+    if let Some(c) = &p.checked_against {
+        w.paragraph(&format!("Checked against: {c}"), 9.5, true);
+    }
+
     w.heading("Schedule template and evidence");
     w.paragraph(
         &format!(
@@ -329,10 +337,10 @@ pub fn render(
     });
     let columns = [
         col("step", 0.6, Align::Right),
-        col("date / time", 1.9, Align::Left),
-        col("vial", 2.0, Align::Left).emphasised(),
-        col("volume", 0.9, Align::Right).emphasised(),
-        col("dose", 1.3, Align::Right).emphasised(),
+        col("date / time", 1.4, Align::Left),
+        col("vial", 2.4, Align::Left).emphasised(),
+        col("volume", 1.35, Align::Right).emphasised(),
+        col("dose", 2.0, Align::Right).emphasised(),
         col("cumulative", 1.4, Align::Right),
         col("obs min", 0.8, Align::Right),
         col("given at", 1.1, Align::Left),
@@ -438,6 +446,13 @@ pub fn render(
         9.5,
         true,
     );
+
+    if !p.clinical_record.is_empty() {
+        w.heading("Reactions, reviews and deferrals");
+        for line in &p.clinical_record {
+            w.paragraph(&format!("• {line}"), 9.0, false);
+        }
+    }
 
     w.heading(&format!(
         "Rules in force: {} [{} {}]",

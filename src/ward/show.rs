@@ -100,6 +100,8 @@ pub struct CourseProtocol {
     rules: crate::policy::RuleSetInfo,
     training: bool,
     date: chrono::NaiveDate,
+    checked_against: String,
+    clinical_record: Vec<String>,
 }
 
 impl CourseProtocol {
@@ -122,6 +124,8 @@ impl CourseProtocol {
                 l.record.rules_json.as_str(),
             ]),
             date: self.date,
+            checked_against: Some(self.checked_against.clone()),
+            clinical_record: self.clinical_record.clone(),
         }
     }
 }
@@ -159,7 +163,52 @@ impl Ward {
                 dose: l.dose.to_string(),
             })
             .collect();
+        let i = &view.loaded.inputs;
+        let checked_against = format!(
+            "FEV1 {} · asthma {} · beta-blocker {}",
+            i.fev1_percent
+                .as_deref()
+                .map_or("not recorded".to_string(), |f| format!("{f} % predicted")),
+            i.asthma.as_deref().unwrap_or("not recorded"),
+            if i.beta_blocker { "yes" } else { "no" }
+        );
+        let gone = course::voided(&view.plain_events());
+        let clinical_record = view
+            .events
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.event.kind,
+                    course::EventKind::SystemicReaction { .. }
+                        | course::EventKind::LateLocalReaction { .. }
+                        | course::EventKind::LateReaction { .. }
+                        | course::EventKind::DoseDeferred { .. }
+                        | course::EventKind::PhysicianReview { .. }
+                        | course::EventKind::Correction { .. }
+                ) || matches!(
+                    e.event.kind,
+                    course::EventKind::ObservationEnded { local_mm, not_assessable, .. }
+                        if not_assessable || local_mm.is_some_and(|m| m > 0)
+                )
+            })
+            .map(|e| {
+                format!(
+                    "#{} {} · {} · {}{}",
+                    e.event.seq,
+                    e.event.at.format("%Y-%m-%d %H:%M"),
+                    Ward::entry_author(e),
+                    crate::render::course::event(&e.event.kind),
+                    if gone.contains(&e.event.seq) {
+                        " (corrected: no longer counts)"
+                    } else {
+                        ""
+                    }
+                )
+            })
+            .collect();
         Ok(CourseProtocol {
+            checked_against,
+            clinical_record,
             who: Identity {
                 name: patient.name.clone(),
                 id: patient.id.clone(),

@@ -804,9 +804,15 @@ fn the_protocol_of_a_course_with_reactions() {
         "Physician: name, signature, date",
         "60",
         "1z",
+        // The inputs the plan was checked against, and the reactions in words.
+        "Checked against: FEV1 95 % predicted · asthma controlled · beta-blocker no",
+        "Reactions, reviews and deferrals",
+        "local reaction 60 mm",
+        "systemic reaction WAO grade 1z: urticaria, 50 min after the injection",
     ] {
         assert!(all.contains(needle), "{needle:?} missing");
     }
+    assert_pages_not_blank(&pdf);
     // Every planned step's dose and volume is printed.
     let plan: Value = serde_json::from_str(&w.ok(&hh(7, 12, 0), &["course", "show", &c, "--json"]))
         .expect("json");
