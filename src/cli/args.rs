@@ -24,9 +24,15 @@ pub struct Args {
     #[arg(long = "templates", value_name = "DIR", global = true)]
     pub templates: Vec<PathBuf>,
 
-    /// The record database (default: $RITPLAN_DB, else the platform data directory).
+    /// The record database (default: $RITPLAN_DB, else the configuration file's `db`, else
+    /// the platform data directory).
     #[arg(long = "db", value_name = "PATH", global = true)]
     pub db: Option<PathBuf>,
+
+    /// The clinic's configuration file (default: $XDG_CONFIG_HOME/ritplan/config.toml, else
+    /// /etc/ritplan/config.toml, if present): hours, days, record, clinic name.
+    #[arg(long = "config", value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
 
     /// Read rules from DIR: a file there replaces the bundled rules file of the same name
     /// (risk.toml, omalizumab-eu.toml, ...); other *.toml files are added.
@@ -639,9 +645,10 @@ pub enum ExportCommand {
     Ics {
         /// The course.
         course: i64,
-        /// The clinic's name, the only thing each event's title shows.
-        #[arg(long, default_value = "Allergy clinic")]
-        clinic: String,
+        /// The clinic's name, the only thing each event's title shows (default: the
+        /// configuration file's `clinic_name`, else "Allergy clinic").
+        #[arg(long)]
+        clinic: Option<String>,
         /// Add the visit's steps and doses to each event's description.
         #[arg(long)]
         details: bool,

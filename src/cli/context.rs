@@ -14,6 +14,8 @@ pub(super) struct Context {
     pub(super) template_dirs: Vec<PathBuf>,
     pub(super) rules_dir: Option<PathBuf>,
     pub(super) db: Option<PathBuf>,
+    /// The clinic's configuration file.
+    pub(super) config: super::config::Config,
 }
 
 /// The current local time for commands that need no record (and for a training record):

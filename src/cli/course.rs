@@ -254,7 +254,7 @@ pub(super) fn course_start(
         Vec::new()
     };
     let catalog = ctx.catalog_from(extra, &policy, err)?;
-    let cal = a.calendar.calendar();
+    let cal = a.calendar.calendar(&ctx.config);
     let started = ward.start(
         actor,
         Start {

@@ -14,6 +14,7 @@
 //! Results go to stdout; diagnostics and errors go to stderr. No colour is ever printed.
 
 mod args;
+mod config;
 mod context;
 mod course;
 mod output;
@@ -168,10 +169,19 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
 /// Runs parsed arguments, writing results to `out` and diagnostics to stderr.
 pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
     let mut err = io::stderr().lock();
+    let config = config::Config::load(args.config.as_deref())?;
+    // --db, then RITPLAN_DB (read where the record is opened), then the configuration file.
+    let db = args.db.or_else(|| {
+        std::env::var_os("RITPLAN_DB")
+            .is_none()
+            .then(|| config.db.clone())
+            .flatten()
+    });
     let ctx = Context {
         template_dirs: args.templates,
         rules_dir: args.rules,
-        db: args.db,
+        db,
+        config,
     };
     match args.command {
         Command::Templates { json } => templates::list(&ctx, json, out, &mut err),
@@ -277,6 +287,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             out: file,
         }) => {
             let (mut ward, now) = opened(&ctx, &mut err)?;
+            let clinic = clinic
+                .or_else(|| ctx.config.clinic_name.clone())
+                .unwrap_or_else(|| "Allergy clinic".into());
             let text = ward.ics(course, now, &clinic, details)?;
             match file {
                 Some(path) => {

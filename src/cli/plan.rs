@@ -16,24 +16,39 @@ use crate::risk::assess;
 /// Clinic calendar flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CalendarArgs {
-    /// Clinic opening time.
-    #[arg(long, value_name = "HH:MM", default_value = "08:00", value_parser = parse_hhmm)]
-    opens: NaiveTime,
-    /// Clinic closing time: the day's last observation must end by then.
-    #[arg(long, value_name = "HH:MM", default_value = "17:00", value_parser = parse_hhmm)]
-    closes: NaiveTime,
-    /// Clinic days, comma-separated.
-    #[arg(long, value_name = "DAYS", default_value = "mon,tue,wed,thu,fri", value_delimiter = ',', value_parser = parse_weekday)]
+    /// Clinic opening time [default: the configuration file's, else 08:00].
+    #[arg(long, value_name = "HH:MM", value_parser = parse_hhmm)]
+    opens: Option<NaiveTime>,
+    /// Clinic closing time: the day's last observation must end by then [default: the
+    /// configuration file's, else 17:00].
+    #[arg(long, value_name = "HH:MM", value_parser = parse_hhmm)]
+    closes: Option<NaiveTime>,
+    /// Clinic days, comma-separated [default: the configuration file's, else
+    /// mon,tue,wed,thu,fri].
+    #[arg(long, value_name = "DAYS", value_delimiter = ',', value_parser = parse_weekday)]
     clinic_days: Vec<Weekday>,
 }
 
 impl CalendarArgs {
-    /// The calendar.
-    pub fn calendar(&self) -> ClinicCalendar {
+    /// The calendar: each flag, else the configuration file, else the default.
+    pub fn calendar(&self, cfg: &super::config::Config) -> ClinicCalendar {
+        let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
         ClinicCalendar {
-            opens: self.opens,
-            closes: self.closes,
-            days: self.clinic_days.clone(),
+            opens: self.opens.or(cfg.opens).unwrap_or(hm(8, 0)),
+            closes: self.closes.or(cfg.closes).unwrap_or(hm(17, 0)),
+            days: if self.clinic_days.is_empty() {
+                cfg.clinic_days.clone().unwrap_or_else(|| {
+                    vec![
+                        Weekday::Mon,
+                        Weekday::Tue,
+                        Weekday::Wed,
+                        Weekday::Thu,
+                        Weekday::Fri,
+                    ]
+                })
+            } else {
+                self.clinic_days.clone()
+            },
         }
     }
 }
@@ -110,7 +125,7 @@ pub(super) fn run(
     let patient = patient_args.patient(start.0)?;
     patient.require_weight()?;
     let assessment = assess(&patient, &policy.risk);
-    let cal = calendar.calendar();
+    let cal = calendar.calendar(&ctx.config);
     let start_at = NaiveDateTime::new(start.0, start.1.unwrap_or(cal.opens));
     let req = Request {
         template: &template,

@@ -27,6 +27,9 @@ pub fn fixture(rel: &str) -> PathBuf {
 /// The real binary, with a clean environment for what ritplan reads.
 pub fn ritplan() -> assert_cmd::Command {
     let mut c = assert_cmd::cargo::cargo_bin_cmd!("ritplan");
-    c.env_remove("RITPLAN_DB").env("NO_COLOR", "1");
+    // No user configuration file either: the tests say what they use.
+    c.env_remove("RITPLAN_DB")
+        .env("NO_COLOR", "1")
+        .env("XDG_CONFIG_HOME", "/nonexistent/ritplan-tests");
     c
 }

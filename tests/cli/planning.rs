@@ -516,3 +516,107 @@ fn rules_directory_overrides_a_bundled_rule() {
         "{err}"
     );
 }
+
+#[test]
+fn the_clinic_s_configuration_file_sets_hours_days_and_the_record() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "opens = \"09:15\"\ncloses = \"16:00\"\nclinic_days = [\"mon\", \"wed\"]\nclinic_name = \"Ward 4\"\n",
+    )
+    .expect("write");
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "--config",
+            cfg.to_str().expect("path"),
+            "plan",
+            "--template",
+            "example-hdm-rush-3d",
+            "--start",
+            "2026-12-07",
+            "--age",
+            "34",
+            "--weight",
+            "70",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+            "--fev1",
+            "92",
+            "--asthma",
+            "controlled",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let o = crate::ritplan().args(&args).output().expect("run");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v
+    };
+    let v = plan(&[]);
+    let steps = v["steps"].as_array().expect("steps");
+    assert_eq!(steps[0]["time"], "09:15", "opening time from the file");
+    assert!(
+        steps.iter().all(|s| {
+            let d =
+                chrono::NaiveDate::parse_from_str(s["date"].as_str().expect("date"), "%Y-%m-%d")
+                    .expect("date");
+            matches!(
+                chrono::Datelike::weekday(&d),
+                chrono::Weekday::Mon | chrono::Weekday::Wed
+            )
+        }),
+        "clinic days from the file"
+    );
+    // A flag wins over the file.
+    let v = plan(&["--opens", "08:00"]);
+    assert_eq!(v["steps"][0]["time"], "08:00");
+    // A bad file: its line and column, exit 65; a missing --config file: exit 74.
+    std::fs::write(
+        &cfg,
+        "opens = \"09:15\"\nclinic_days = [\"mon\", \"someday\"]\n",
+    )
+    .expect("write");
+    let o = crate::ritplan()
+        .args([
+            "--config",
+            cfg.to_str().expect("path"),
+            "risk",
+            "--age",
+            "9",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+        ])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(65), "{err}");
+    assert!(
+        err.contains("config.toml:2:") && err.contains("\"someday\" is not a weekday"),
+        "{err}"
+    );
+    let o = crate::ritplan()
+        .args([
+            "--config",
+            "/nonexistent/ritplan.toml",
+            "risk",
+            "--age",
+            "9",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(
+        o.status.code(),
+        Some(74),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
