@@ -107,6 +107,8 @@ pub enum Command {
         json: bool,
         #[command(flatten)]
         pdf: PdfArgs,
+        #[command(flatten)]
+        what_if: Box<WhatIf>,
     },
     /// Create a record (its database, key file and heads folder) and its first account, an admin.
     #[command(
@@ -196,15 +198,8 @@ pub enum Command {
     Forecast {
         /// Course id.
         course: i64,
-        /// A systemic reaction after a step's dose: STEP=GRADE, e.g. 5=1z.
-        #[arg(long, value_name = "STEP=GRADE", value_parser = parse_reaction)]
-        reaction: Vec<(usize, crate::course::WaoGrade)>,
-        /// A local reaction at the end of a step's observation: STEP=MM, e.g. 4=60.
-        #[arg(long, value_name = "STEP=MM", value_parser = parse_local)]
-        local: Vec<(usize, u32)>,
-        /// A day the patient does not come.
-        #[arg(long, value_name = "DATE")]
-        miss: Vec<chrono::NaiveDate>,
+        #[command(flatten)]
+        what_if: WhatIf,
         /// From this time (default now).
         #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
         at: Option<chrono::NaiveDateTime>,
@@ -684,4 +679,32 @@ fn parse_local(s: &str) -> Result<(usize, u32), String> {
         .filter(|m| *m <= 500)
         .ok_or_else(|| format!("{s:?}: the size is whole mm from 0 to 500"))?;
     Ok((step, mm))
+}
+
+/// What-ifs for `forecast` and `plan`: the state machine runs the rest as if these happened.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WhatIf {
+    /// A systemic reaction after a step's dose: STEP=GRADE, e.g. 5=1z.
+    #[arg(long, value_name = "STEP=GRADE", value_parser = parse_reaction)]
+    pub reaction: Vec<(usize, crate::course::WaoGrade)>,
+    /// A local reaction at the end of a step's observation: STEP=MM, e.g. 4=60.
+    #[arg(long, value_name = "STEP=MM", value_parser = parse_local)]
+    pub local: Vec<(usize, u32)>,
+    /// A day the patient does not come.
+    #[arg(long, value_name = "DATE")]
+    pub miss: Vec<chrono::NaiveDate>,
+}
+
+impl WhatIf {
+    /// The scenario, or none when nothing is asked.
+    pub fn scenario(&self) -> Option<crate::course::Scenario> {
+        if self.reaction.is_empty() && self.local.is_empty() && self.miss.is_empty() {
+            return None;
+        }
+        Some(crate::course::Scenario {
+            reactions: self.reaction.clone(),
+            local: self.local.clone(),
+            miss: self.miss.clone(),
+        })
+    }
 }

@@ -841,72 +841,75 @@ pub(super) fn course_pdf(
     Ok(())
 }
 
-/// `ritplan forecast`: the rest of the course under a what-if, with the rules behind each dose.
-pub(super) fn forecast(
-    ward: &mut Ward,
-    id: i64,
-    from: NaiveDateTime,
-    scenario: &crate::course::Scenario,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<(), CliError> {
-    let (v, p) = ward.forecast(id, from, scenario)?;
-    let plan_len = v.loaded.plan.steps.len();
-    // The rules that changed something: cited reasons, not a tolerated dose's "proceed".
-    let cited = |r: &crate::course::Reason| {
-        if let crate::course::Reason::Local {
-            action: crate::policy::course::Action::Proceed,
-            ..
-        } = r
-        {
-            return None;
-        }
-        let t = say::reason(r);
-        t.contains('[').then_some(t)
-    };
-    if json {
-        #[derive(Serialize)]
-        struct Dose<'a> {
-            at: NaiveDateTime,
-            #[serde(flatten)]
-            dosing: &'a crate::course::Dosing,
-            observation_min: u32,
-            rules: Vec<String>,
-        }
-        #[derive(Serialize)]
-        struct Forecast<'a> {
-            course: i64,
-            from: NaiveDateTime,
-            doses: Vec<Dose<'a>>,
-            stops: Option<String>,
-            written: bool,
-        }
-        return write_json(
-            out,
-            &Forecast {
-                course: id,
-                from,
-                doses: p
-                    .doses
-                    .iter()
-                    .map(|d| Dose {
-                        at: d.at,
-                        dosing: &d.dosing,
-                        observation_min: d.observation_min,
-                        rules: d.reasons.iter().filter_map(cited).collect(),
-                    })
-                    .collect(),
-                stops: p
-                    .stopped_by
-                    .as_ref()
-                    .map(|d| say::headline(d, &v.loaded.template)),
-                written: false,
-            },
-        );
+/// The rules that changed a dose: cited reasons, not a tolerated dose's "proceed".
+fn cited(r: &crate::course::Reason) -> Option<String> {
+    if let crate::course::Reason::Local {
+        action: crate::policy::course::Action::Proceed,
+        ..
+    } = r
+    {
+        return None;
     }
+    let t = say::reason(r);
+    t.contains('[').then_some(t)
+}
+
+#[derive(Serialize)]
+pub(super) struct ForecastDose<'a> {
+    at: NaiveDateTime,
+    #[serde(flatten)]
+    dosing: &'a crate::course::Dosing,
+    observation_min: u32,
+    rules: Vec<String>,
+}
+
+/// A forecast as JSON.
+#[derive(Serialize)]
+pub(super) struct ForecastJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    course: Option<i64>,
+    from: NaiveDateTime,
+    doses: Vec<ForecastDose<'a>>,
+    stops: Option<String>,
+    written: bool,
+}
+
+pub(super) fn forecast_json<'a>(
+    course: Option<i64>,
+    from: NaiveDateTime,
+    template: &crate::template::Template,
+    p: &'a crate::course::Projection,
+) -> ForecastJson<'a> {
+    ForecastJson {
+        course,
+        from,
+        doses: p
+            .doses
+            .iter()
+            .map(|d| ForecastDose {
+                at: d.at,
+                dosing: &d.dosing,
+                observation_min: d.observation_min,
+                rules: d.reasons.iter().filter_map(cited).collect(),
+            })
+            .collect(),
+        stops: p.stopped_by.as_ref().map(|d| say::headline(d, template)),
+        written: false,
+    }
+}
+
+/// A forecast as a table, with the rule behind each changed dose and where it stops.
+pub(super) fn print_forecast(
+    out: &mut dyn Write,
+    what: &str,
+    from: NaiveDateTime,
+    template: &crate::template::Template,
+    plan_len: usize,
+    p: &crate::course::Projection,
+) -> Result<(), CliError> {
     writeln!(
         out,
-        "Forecast for course {id} from {} (what if; nothing is recorded):",
+        "Forecast for {what} from {} (what if; nothing is recorded):",
         from.format("%Y-%m-%d %H:%M")
     )?;
     let mut t = table(
@@ -922,8 +925,7 @@ pub(super) fn forecast(
             } else {
                 d.dosing.step.to_string()
             },
-            v.loaded
-                .template
+            template
                 .vial(&d.dosing.vial)
                 .map_or(d.dosing.vial.clone(), |x| {
                     format!("{} ({})", x.label, x.cap)
@@ -939,10 +941,33 @@ pub(super) fn forecast(
     }
     writeln!(out, "{t}")?;
     if let Some(d) = &p.stopped_by {
-        writeln!(out, "Then: {}", say::headline(d, &v.loaded.template))?;
+        writeln!(out, "Then: {}", say::headline(d, template))?;
         for line in say::details(d).into_iter().filter(|l| l.contains('[')) {
             writeln!(out, "  - {line}")?;
         }
     }
     Ok(())
+}
+
+/// `ritplan forecast`: the rest of the course under a what-if, with the rules behind each dose.
+pub(super) fn forecast(
+    ward: &mut Ward,
+    id: i64,
+    from: NaiveDateTime,
+    scenario: &crate::course::Scenario,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let (v, p) = ward.forecast(id, from, scenario)?;
+    if json {
+        return write_json(out, &forecast_json(Some(id), from, &v.loaded.template, &p));
+    }
+    print_forecast(
+        out,
+        &format!("course {id}"),
+        from,
+        &v.loaded.template,
+        v.loaded.plan.steps.len(),
+        &p,
+    )
 }

@@ -200,6 +200,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             accept_age,
             json,
             pdf,
+            what_if,
         } => plan::run(
             &ctx,
             &template,
@@ -210,6 +211,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             accept_age.as_deref(),
             json,
             &pdf,
+            what_if.scenario().as_ref(),
             out,
             &mut err,
         ),
@@ -387,18 +389,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         }
         Command::Forecast {
             course: id,
-            reaction,
-            local,
-            miss,
+            what_if,
             at,
             json,
         } => {
             let (mut ward, now) = opened(&ctx, &mut err)?;
-            let scenario = crate::course::Scenario {
-                reactions: reaction,
-                local,
-                miss,
-            };
+            let scenario = what_if.scenario().unwrap_or_default();
             course::forecast(&mut ward, id, at.unwrap_or(now), &scenario, json, out)
         }
         Command::Give {

@@ -106,6 +106,7 @@ pub(super) fn run(
     accept_age: Option<&str>,
     json: bool,
     pdf: &super::args::PdfArgs,
+    what_if: Option<&crate::course::Scenario>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
@@ -209,11 +210,60 @@ pub(super) fn run(
                     err,
                 )?;
             }
+            let Some(scenario) = what_if else {
+                return if json {
+                    write_json(out, &p)
+                } else {
+                    print_plan(out, &p)
+                };
+            };
+            // What if: the state machine runs the plan as a course from its first dose.
+            let used = catalog
+                .get(&p.template.id)
+                .ok_or_else(|| CliError::Data(format!("template {:?} vanished", p.template.id)))?;
+            let rules = policy.rule_set(&used.rules).ok_or_else(|| {
+                CliError::Data(format!("the rule set {:?} is missing", used.rules))
+            })?;
+            let cctx = crate::course::Context {
+                plan: &p,
+                template: used,
+                rules: &rules.rules,
+                calendar: &cal,
+            };
+            let state = crate::course::replay(cctx, &[]);
+            let projection = crate::course::project_with(
+                cctx,
+                &state,
+                &crate::course::PatientView::default(),
+                start_at,
+                None,
+                p.steps.len() + 3,
+                scenario,
+            );
             if json {
-                write_json(out, &p)
-            } else {
-                print_plan(out, &p)
+                #[derive(serde::Serialize)]
+                struct PlanWhatIf<'a> {
+                    plan: &'a crate::planner::Plan,
+                    forecast: super::course::ForecastJson<'a>,
+                }
+                return write_json(
+                    out,
+                    &PlanWhatIf {
+                        plan: &p,
+                        forecast: super::course::forecast_json(None, start_at, used, &projection),
+                    },
+                );
             }
+            print_plan(out, &p)?;
+            writeln!(out)?;
+            super::course::print_forecast(
+                out,
+                "the plan",
+                start_at,
+                used,
+                p.steps.len(),
+                &projection,
+            )
         }
     }
 }

@@ -620,3 +620,63 @@ fn the_clinic_s_configuration_file_sets_hours_days_and_the_record() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+#[test]
+fn a_plan_takes_the_forecast_s_what_ifs() {
+    let base = [
+        "plan",
+        "--template",
+        "example-hdm-rush-3d",
+        "--start",
+        "2026-12-07T08:00",
+        "--age",
+        "34",
+        "--weight",
+        "70",
+        "--sige",
+        "2",
+        "--total-ige",
+        "410",
+        "--fev1",
+        "92",
+        "--asthma",
+        "controlled",
+    ];
+    let o = crate::ritplan()
+        .args(base)
+        .args(["--local", "4=60"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success());
+    assert!(
+        text.contains("Forecast for the plan from 2026-12-07 08:00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Local reaction 60 mm (band [50, 100) mm): step back 1 dose step"),
+        "{text}"
+    );
+    let o = crate::ritplan()
+        .args(base)
+        .args(["--reaction", "2=2a", "--json"])
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(v["plan"]["steps"].as_array().map(Vec::len), Some(10));
+    assert_eq!(v["forecast"]["doses"].as_array().map(Vec::len), Some(2));
+    assert!(
+        v["forecast"]["stops"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("DO NOT GIVE")),
+        "{v}"
+    );
+    // Without what-ifs the plan's JSON is the plan itself, as before.
+    let o = crate::ritplan()
+        .args(base)
+        .arg("--json")
+        .output()
+        .expect("run");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(v.get("forecast").is_none() && v.get("steps").is_some());
+}
