@@ -28,17 +28,24 @@ pub struct ClinicCalendar {
     pub closes: NaiveTime,
     /// Clinic weekdays.
     pub days: Vec<Weekday>,
+    /// Dates the clinic is closed (holidays): no plan or course puts an injection on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closed: Vec<NaiveDate>,
 }
 
+/// At most this many closed dates (a bound on the search for the next clinic day).
+pub const MAX_CLOSED: usize = 366;
+
 impl ClinicCalendar {
-    /// Whether `d` is a clinic day.
+    /// Whether `d` is a clinic day: a clinic weekday the clinic is not closed on.
     pub fn is_clinic_day(&self, d: NaiveDate) -> bool {
-        self.days.contains(&d.weekday())
+        self.days.contains(&d.weekday()) && !self.closed.contains(&d)
     }
 
-    /// The first clinic day on or after `d` (`None` if the calendar has no clinic day).
+    /// The first clinic day on or after `d` (`None` if the calendar has no clinic day within
+    /// the bound that closed dates can push it to).
     pub fn on_or_after(&self, d: NaiveDate) -> Option<NaiveDate> {
-        (0..7)
+        (0..(7 + 7 * MAX_CLOSED as u64))
             .filter_map(|i| d.checked_add_days(chrono::Days::new(i)))
             .find(|x| self.is_clinic_day(*x))
     }
@@ -1045,6 +1052,21 @@ mod tests {
             run(&f, "example-hdm-rush-3d", &p, "2026-12-07T06:00", None),
             Err(PlanError::BadStart(_))
         ));
+    }
+
+    #[test]
+    fn closed_dates_are_not_clinic_days() {
+        let cal = ClinicCalendar {
+            closed: vec![date("2026-12-24"), date("2026-12-25")],
+            ..weekdays()
+        };
+        assert!(!cal.is_clinic_day(date("2026-12-24")));
+        assert_eq!(cal.on_or_after(date("2026-12-24")), Some(date("2026-12-28")));
+        let none = ClinicCalendar {
+            days: Vec::new(),
+            ..weekdays()
+        };
+        assert_eq!(none.on_or_after(date("2026-12-24")), None, "bounded search");
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn weekdays() -> ClinicCalendar {
             Weekday::Thu,
             Weekday::Fri,
         ],
+        closed: Vec::new(),
     }
 }
 

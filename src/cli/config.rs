@@ -10,6 +10,7 @@
 //! closes = "16:00"
 //! clinic_days = ["mon", "tue", "wed", "thu"]
 //! clinic_name = "Allergy clinic, Ward 4"
+//! closed = ["2026-12-24", "2026-12-25", "2026-12-31"]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,8 @@ pub struct Config {
     pub clinic_days: Option<Vec<Weekday>>,
     /// The clinic's name (calendar titles).
     pub clinic_name: Option<String>,
+    /// Dates the clinic is closed.
+    pub closed: Vec<chrono::NaiveDate>,
 }
 
 /// The file to read: the one asked for, else the first that exists.
@@ -72,7 +75,14 @@ impl Config {
                 let doc = doc.named("the configuration file");
                 doc.only_keys(
                     &mut diags,
-                    &["db", "opens", "closes", "clinic_days", "clinic_name"],
+                    &[
+                        "db",
+                        "opens",
+                        "closes",
+                        "clinic_days",
+                        "clinic_name",
+                        "closed",
+                    ],
                 );
                 cfg.db = doc
                     .string(&mut diags, "db", false)
@@ -98,6 +108,29 @@ impl Config {
                         }
                     }
                     cfg.clinic_days = Some(out);
+                }
+                if let Some(dates) = doc.strings(&mut diags, "closed", false) {
+                    if dates.len() > crate::planner::MAX_CLOSED {
+                        diags.push(Diagnostic::error(
+                            "bad-range",
+                            doc.at(),
+                            format!(
+                                "closed lists {} dates; at most {} (one year)",
+                                dates.len(),
+                                crate::planner::MAX_CLOSED
+                            ),
+                        ));
+                    }
+                    for d in dates {
+                        match d.value.trim().parse::<chrono::NaiveDate>() {
+                            Ok(x) => cfg.closed.push(x),
+                            Err(_) => diags.push(Diagnostic::error(
+                                "bad-date",
+                                d.at(),
+                                format!("{:?} is not a date (YYYY-MM-DD)", d.value),
+                            )),
+                        }
+                    }
                 }
                 if let (Some(o), Some(c)) = (cfg.opens, cfg.closes)
                     && c <= o

@@ -27,6 +27,10 @@ pub struct CalendarArgs {
     /// mon,tue,wed,thu,fri].
     #[arg(long, value_name = "DAYS", value_delimiter = ',', value_parser = parse_weekday)]
     clinic_days: Vec<Weekday>,
+    /// Dates the clinic is closed, comma-separated (added to the configuration file's
+    /// `closed`).
+    #[arg(long, value_name = "DATES", value_delimiter = ',')]
+    closed: Vec<NaiveDate>,
 }
 
 impl CalendarArgs {
@@ -48,6 +52,13 @@ impl CalendarArgs {
                 })
             } else {
                 self.clinic_days.clone()
+            },
+            closed: {
+                let mut c = cfg.closed.clone();
+                c.extend(self.closed.iter().copied());
+                c.sort();
+                c.dedup();
+                c
             },
         }
     }

@@ -44,6 +44,9 @@ pub struct Inputs {
     pub closes: NaiveTime,
     /// Clinic days.
     pub clinic_days: Vec<String>,
+    /// Dates the clinic is closed (absent in courses started before holidays were known).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub closed_dates: Vec<NaiveDate>,
     /// The physician's reason for accepting a refused risk.
     pub accept_risk: Option<String>,
     /// The physician's reason for treating under the product's minimum age.
@@ -82,6 +85,7 @@ impl Inputs {
                 .iter()
                 .filter_map(|d| d.parse::<Weekday>().ok())
                 .collect(),
+            closed: self.closed_dates.clone(),
         }
     }
 }

@@ -409,6 +409,7 @@ impl Ward {
             opens: s.calendar.opens,
             closes: s.calendar.closes,
             clinic_days: s.calendar.days.iter().map(|d| d.to_string()).collect(),
+            closed_dates: s.calendar.closed.clone(),
             accept_risk,
             accept_age,
             accept_missing: accept_missing.filter(|_| !missing.is_empty()),

@@ -680,3 +680,70 @@ fn a_plan_takes_the_forecast_s_what_ifs() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert!(v.get("forecast").is_none() && v.get("steps").is_some());
 }
+
+#[test]
+fn closed_dates_are_skipped_by_the_plan_and_come_from_flags_or_the_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "closed = [\"2026-12-08\"]\n").expect("write");
+    let days = |extra: &[&str]| -> Vec<String> {
+        let o = crate::ritplan()
+            .args(["--config", cfg.to_str().expect("path")])
+            .args([
+                "plan",
+                "--template",
+                "example-hdm-rush-3d",
+                "--start",
+                "2026-12-07T08:00",
+                "--age",
+                "34",
+                "--weight",
+                "70",
+                "--sige",
+                "2",
+                "--total-ige",
+                "410",
+                "--fev1",
+                "92",
+                "--asthma",
+                "controlled",
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .expect("run");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .map(|s| s["date"].as_str().expect("date").to_string())
+            .collect()
+    };
+    let d = days(&[]);
+    assert!(!d.contains(&"2026-12-08".to_string()), "{d:?}");
+    assert!(d.contains(&"2026-12-09".to_string()), "{d:?}");
+    let d = days(&["--closed", "2026-12-09"]);
+    assert!(
+        !d.iter().any(|x| x == "2026-12-08" || x == "2026-12-09"),
+        "the flag adds to the file: {d:?}"
+    );
+    std::fs::write(&cfg, "closed = [\"2026-13-01\"]\n").expect("write");
+    let o = crate::ritplan()
+        .args([
+            "--config",
+            cfg.to_str().expect("path"),
+            "risk",
+            "--age",
+            "9",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"2026-13-01\" is not a date"));
+}
