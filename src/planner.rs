@@ -1061,7 +1061,10 @@ mod tests {
             ..weekdays()
         };
         assert!(!cal.is_clinic_day(date("2026-12-24")));
-        assert_eq!(cal.on_or_after(date("2026-12-24")), Some(date("2026-12-28")));
+        assert_eq!(
+            cal.on_or_after(date("2026-12-24")),
+            Some(date("2026-12-28"))
+        );
         let none = ClinicCalendar {
             days: Vec::new(),
             ..weekdays()

@@ -126,6 +126,25 @@ pub fn bundle(record_id: &str, patient: &PatientRecord, courses: &[&CourseView])
     })
 }
 
+/// An Observation of a local reaction's size, part of the dose it follows.
+fn size(what: &str, mm: u32, at: &str, subject: &Value, admin: Option<&str>) -> Map<String, Value> {
+    let mut m = object(json!({
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": what},
+        "subject": subject,
+        "effectiveDateTime": at,
+        "valueQuantity": {"value": mm, "unit": "mm", "system": UCUM, "code": "mm"},
+    }));
+    if let Some(a) = admin {
+        m.insert(
+            "partOf".into(),
+            json!([{"reference": format!("urn:uuid:{a}")}]),
+        );
+    }
+    m
+}
+
 fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
     let r = &v.loaded.record;
     let t = &v.loaded.template;
@@ -263,40 +282,26 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
             }
             EventKind::ObservationEnded {
                 local_mm: Some(mm), ..
-            } => {
-                let mut m = object(json!({
-                    "resourceType": "Observation",
-                    "status": "final",
-                    "code": {"text": "Immediate local reaction at the injection site, largest diameter"},
-                    "subject": subject,
-                    "effectiveDateTime": at,
-                    "valueQuantity": {"value": mm, "unit": "mm", "system": UCUM, "code": "mm"},
-                }));
-                if let Some(a) = &last_admin {
-                    m.insert(
-                        "partOf".into(),
-                        json!([{"reference": format!("urn:uuid:{a}")}]),
-                    );
-                }
-                e.push(&key("local", &seq), m);
-            }
-            EventKind::LateLocalReaction { mm } => {
-                let mut m = object(json!({
-                    "resourceType": "Observation",
-                    "status": "final",
-                    "code": {"text": "Late local reaction (6-24 h) at the injection site, largest diameter"},
-                    "subject": subject,
-                    "effectiveDateTime": at,
-                    "valueQuantity": {"value": mm, "unit": "mm", "system": UCUM, "code": "mm"},
-                }));
-                if let Some(a) = &last_admin {
-                    m.insert(
-                        "partOf".into(),
-                        json!([{"reference": format!("urn:uuid:{a}")}]),
-                    );
-                }
-                e.push(&key("late-local", &seq), m);
-            }
+            } => e.push(
+                &key("local", &seq),
+                size(
+                    "Immediate local reaction at the injection site, largest diameter",
+                    *mm,
+                    &at,
+                    subject,
+                    last_admin.as_deref(),
+                ),
+            ),
+            EventKind::LateLocalReaction { mm } => e.push(
+                &key("late-local", &seq),
+                size(
+                    "Late local reaction (6-24 h) at the injection site, largest diameter",
+                    *mm,
+                    &at,
+                    subject,
+                    last_admin.as_deref(),
+                ),
+            ),
             EventKind::SystemicReaction {
                 grade,
                 onset_min,
