@@ -579,20 +579,7 @@ fn the_clinic_s_configuration_file_sets_hours_days_and_the_record() {
         "opens = \"09:15\"\nclinic_days = [\"mon\", \"someday\"]\n",
     )
     .expect("write");
-    let o = crate::ritplan()
-        .args([
-            "--config",
-            cfg.to_str().expect("path"),
-            "risk",
-            "--age",
-            "9",
-            "--sige",
-            "2",
-            "--total-ige",
-            "410",
-        ])
-        .output()
-        .expect("run");
+    let o = risk_with_config(&cfg);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(65), "{err}");
     assert!(
@@ -730,20 +717,16 @@ fn closed_dates_are_skipped_by_the_plan_and_come_from_flags_or_the_file() {
         "the flag adds to the file: {d:?}"
     );
     std::fs::write(&cfg, "closed = [\"2026-13-01\"]\n").expect("write");
-    let o = crate::ritplan()
-        .args([
-            "--config",
-            cfg.to_str().expect("path"),
-            "risk",
-            "--age",
-            "9",
-            "--sige",
-            "2",
-            "--total-ige",
-            "410",
-        ])
-        .output()
-        .expect("run");
+    let o = risk_with_config(&cfg);
     assert_eq!(o.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&o.stderr).contains("\"2026-13-01\" is not a date"));
+}
+
+/// `ritplan --config FILE risk ...` (a command that reads the configuration file and no record).
+fn risk_with_config(cfg: &std::path::Path) -> std::process::Output {
+    crate::ritplan()
+        .args(["--config", cfg.to_str().expect("path")])
+        .args(["risk", "--age", "9", "--sige", "2", "--total-ige", "410"])
+        .output()
+        .expect("run")
 }
