@@ -169,6 +169,12 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
 /// Runs parsed arguments, writing results to `out` and diagnostics to stderr.
 pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
     let mut err = io::stderr().lock();
+    // Tables fit a terminal's width; a pipe or a file gets them whole.
+    if io::IsTerminal::is_terminal(&io::stdout())
+        && let Some((terminal_size::Width(w), _)) = terminal_size::terminal_size()
+    {
+        crate::render::fit_tables_to(w);
+    }
     let config = config::Config::load(args.config.as_deref())?;
     // --db, then RITPLAN_DB (read where the record is opened), then the configuration file.
     let db = args.db.or_else(|| {

@@ -7,13 +7,27 @@ use comfy_table::{Cell, CellAlignment, ContentArrangement, Table};
 /// 7th characters are the header line and its intersections; a space draws nothing).
 const HEADER_RULE_ONLY: &str = "     ──            ";
 
+/// The width tables fit, when the front end knows one (a terminal); unset, tables take the
+/// width their cells need (a pipe, a file).
+static WIDTH: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+
+/// Sets the width terminal tables fit (once, by the front end, from the terminal's size).
+pub fn fit_tables_to(width: u16) {
+    let _ = WIDTH.set(width.max(40));
+}
+
 /// A table with a header row, in the house style: thin rules, no colour (so `NO_COLOR` and
-/// pipes need no special case), right-aligned numeric columns.
+/// pipes need no special case), right-aligned numeric columns; on a terminal, its cells wrap
+/// to fit the terminal's width.
 pub fn table(header: &[&str], right_aligned: &[usize]) -> Table {
     let mut t = Table::new();
     t.load_preset(HEADER_RULE_ONLY)
         .set_content_arrangement(ContentArrangement::Disabled)
         .set_header(header.iter().map(|h| Cell::new(*h)));
+    if let Some(w) = WIDTH.get() {
+        t.set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(*w);
+    }
     for &i in right_aligned {
         if let Some(c) = t.column_mut(i) {
             c.set_cell_alignment(CellAlignment::Right);

@@ -398,3 +398,39 @@ fn completions_and_manual_pages() {
     );
     assert!(out.join("ritplan-course-start.1").is_file());
 }
+
+#[test]
+fn tables_fit_the_terminal_and_stay_whole_in_a_pipe() {
+    let bin = assert_cmd::cargo::cargo_bin!("ritplan");
+    // A terminal of 72 columns (util-linux `script` gives the command a pseudo-terminal).
+    let o = std::process::Command::new("script")
+        .args([
+            "-qc",
+            &format!("stty rows 40 cols 72; {} templates", bin.display()),
+            "/dev/null",
+        ])
+        .env("NO_COLOR", "1")
+        .env("XDG_CONFIG_HOME", "/nonexistent/ritplan-tests")
+        .output()
+        .expect("script (util-linux)");
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("example-hdm-rush-3d"), "{text}");
+    // The table's lines (its rows start with a cell's padding; its rule is ─); the prose
+    // note under it is the terminal's to wrap.
+    let table: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(' ') || l.starts_with('─'))
+        .collect();
+    assert!(table.len() > 3, "{text}");
+    for line in table {
+        assert!(
+            line.trim_end().chars().count() <= 72,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    // In a pipe, the same table is as wide as its cells.
+    let o = crate::ritplan().arg("templates").output().expect("run");
+    let piped = String::from_utf8_lossy(&o.stdout);
+    assert!(piped.lines().any(|l| l.chars().count() > 72), "{piped}");
+}
