@@ -544,13 +544,18 @@ pub enum CourseCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Write the course's printable protocol: the plan with the doses given and the reactions.
+    /// Write courses' printable protocols: the plan with the doses given and the reactions
+    /// (several courses: one file, each protocol on its own pages).
     #[command(
-        after_help = "Examples:\n  ritplan course pdf 3 --out course-3.pdf\n  ritplan course pdf 3 --out course-3.pdf --paper letter --font /usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+        after_help = "Examples:\n  ritplan course pdf 3 --out course-3.pdf\n  ritplan course pdf 1 2 3 --out ward.pdf\n  ritplan course pdf --all-active --out ward.pdf\n  ritplan course pdf 3 --out course-3.pdf --paper letter --font /usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
     )]
     Pdf {
-        /// Course id.
-        id: i64,
+        /// Course ids.
+        #[arg(required_unless_present = "all_active", conflicts_with = "all_active")]
+        id: Vec<i64>,
+        /// Every active course.
+        #[arg(long)]
+        all_active: bool,
         /// The PDF file to write.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,

@@ -821,17 +821,28 @@ fn sheet_pdf(
 /// rest of the course re-projected from the state (assembled by the ward layer).
 pub(super) fn course_pdf(
     ward: &mut Ward,
-    id: i64,
+    ids: &[i64],
     pdf: &PdfOut,
     now: NaiveDateTime,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let protocol = ward.course_protocol(id, now)?;
-    let doc = protocol.doc();
-    super::write_protocol(
-        &doc,
-        &[doc.who.name.as_str()],
+    let mut protocols = Vec::new();
+    for &id in ids {
+        let p = ward.course_protocol(id, now)?;
+        // --all-active lists the live courses of the day; a finished one is not printed.
+        if ids.len() == 1 || !p.finished() {
+            protocols.push(p);
+        }
+    }
+    if protocols.is_empty() {
+        return Err(CliError::Data("no active course to print".into()));
+    }
+    let docs: Vec<_> = protocols.iter().map(|p| p.doc()).collect();
+    let names: Vec<&str> = docs.iter().map(|d| d.who.name.as_str()).collect();
+    super::write_protocols(
+        &docs,
+        &names,
         pdf.paper,
         pdf.font.as_deref(),
         &pdf.path,

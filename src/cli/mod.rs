@@ -39,7 +39,7 @@ use args::{
 use context::{Context, opened, parse_datetime, policy_from, read_source, record_clock, today};
 use output::{
     pdf_fonts, plural, print_checked, print_diagnostics, write_atomically, write_json,
-    write_protocol,
+    write_protocol, write_protocols,
 };
 
 use crate::course::{EventKind, LateKind, Review, WaoGrade};
@@ -377,9 +377,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 CourseCommand::Log { id, json } => course::course_log(&ward.store, id, json, out),
                 CourseCommand::Pdf {
                     id,
+                    all_active,
                     out: file,
                     print,
-                } => course::course_pdf(&mut ward, id, &print.to(file), now, out, &mut err),
+                } => {
+                    let ids = if all_active {
+                        ward.store.live_course_ids(now.date())?
+                    } else {
+                        id
+                    };
+                    course::course_pdf(&mut ward, &ids, &print.to(file), now, out, &mut err)
+                }
                 CourseCommand::Verify { id, json } => {
                     course::course_verify(&mut ward, id, json, out)
                 }

@@ -46,6 +46,34 @@ pub(super) fn write_protocol(
     Ok(())
 }
 
+/// Renders several protocols into one file (each on its own pages) and writes it atomically.
+pub(super) fn write_protocols(
+    docs: &[crate::render::protocol::Protocol<'_>],
+    names: &[&str],
+    paper: crate::render::pdf::Paper,
+    font: Option<&Path>,
+    path: &Path,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    if let [one] = docs {
+        return write_protocol(one, names, paper, font, path, err);
+    }
+    let fonts = pdf_fonts(names, font)?;
+    let (bytes, warnings) = crate::render::protocol::render_many(docs, &fonts, paper)
+        .map_err(|e| CliError::Data(e.to_string()))?;
+    write_atomically(path, &bytes)?;
+    for w in warnings {
+        writeln!(err, "warning from the PDF writer: {w}")?;
+    }
+    writeln!(
+        err,
+        "{} protocols written to {}",
+        docs.len(),
+        path.display()
+    )?;
+    Ok(())
+}
+
 /// Writes `bytes` to `path` atomically and readable by the owner only
 /// (patient documents): a fresh temporary file beside it that is never a
 /// followed link, then a rename that replaces a planted link rather than

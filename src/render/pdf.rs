@@ -212,6 +212,8 @@ pub struct Writer<'f> {
     y: f32,
     header: String,
     missing: Option<PdfError>,
+    /// Documents after the first, in one file: (first page, footer).
+    docs: Vec<(usize, String)>,
 }
 
 const FOOTER_SPACE: f32 = 28.0;
@@ -229,9 +231,24 @@ impl<'f> Writer<'f> {
             y: 0.0,
             header: header.to_string(),
             missing: None,
+            docs: Vec::new(),
         };
         w.new_page();
         w
+    }
+
+    /// Starts another document in the same file (several patients' protocols): a new page
+    /// with its own header; its pages are numbered on their own, with `footer`. The first
+    /// document is the one [`Writer::new`] began; call this for it too (with `first`), before
+    /// anything is written, to give it its footer.
+    pub fn begin_document(&mut self, header: &str, footer: &str, first: bool) {
+        if first {
+            self.docs.push((0, footer.to_string()));
+            return;
+        }
+        self.header = header.to_string();
+        self.new_page();
+        self.docs.push((self.pages.len() - 1, footer.to_string()));
     }
 
     /// The usable width, pt.
@@ -595,8 +612,19 @@ impl<'f> Writer<'f> {
         date: chrono::NaiveDate,
     ) -> Result<(Vec<u8>, Vec<String>), PdfError> {
         let n = self.pages.len();
-        for i in 0..n {
-            let text = format!("Page {} of {n} · {footer}", i + 1);
+        // Each document's pages are numbered on their own.
+        let mut docs = self.docs.clone();
+        if docs.is_empty() {
+            docs.push((0, footer.to_string()));
+        }
+        let ends: Vec<usize> = docs.iter().skip(1).map(|(s, _)| *s).chain([n]).collect();
+        let mut labels = Vec::with_capacity(n);
+        for ((start, f), end) in docs.iter().zip(ends) {
+            for k in *start..end {
+                labels.push(format!("Page {} of {} · {f}", k - start + 1, end - start));
+            }
+        }
+        for (i, text) in labels.into_iter().enumerate().take(n) {
             self.check(&text);
             let y = self.margin - 4.0;
             let mut ops = vec![

@@ -202,6 +202,32 @@ pub fn render(
     fonts: &Fonts,
     paper: Paper,
 ) -> Result<(Vec<u8>, Vec<String>), PdfError> {
+    let mut w = Writer::new(fonts, paper, true, &header(p));
+    w.begin_document(&header(p), &footer(p), true);
+    write(&mut w, p);
+    w.finish(&format!("RIT protocol {}", p.who.id), &footer(p), p.date)
+}
+
+/// Several protocols in one file (a ward's printing): each starts on a new page with its own
+/// header, and numbers its pages on its own.
+pub fn render_many(
+    ps: &[Protocol<'_>],
+    fonts: &Fonts,
+    paper: Paper,
+) -> Result<(Vec<u8>, Vec<String>), PdfError> {
+    let Some(first) = ps.first() else {
+        return Err(PdfError::BadFont("no protocol to print".into()));
+    };
+    let mut w = Writer::new(fonts, paper, true, &header(first));
+    for (i, p) in ps.iter().enumerate() {
+        w.begin_document(&header(p), &footer(p), i == 0);
+        write(&mut w, p);
+    }
+    w.finish("RIT protocols", &footer(first), first.date)
+}
+
+/// Every page's header: the patient's identity (and TRAINING RECORD).
+fn header(p: &Protocol<'_>) -> String {
     let who = p.who;
     let header = format!(
         "{} · ID {} · born {} · {} years · {} kg",
@@ -211,12 +237,25 @@ pub fn render(
         who.age_years,
         who.weight_kg.normalize()
     );
-    let header = if p.training {
+    if p.training {
         format!("{TRAINING} · {header}")
     } else {
         header
-    };
-    let mut w = Writer::new(fonts, paper, true, &header);
+    }
+}
+
+/// Every page's footer.
+fn footer(p: &Protocol<'_>) -> String {
+    format!(
+        "ritplan {} · template and rules {}",
+        env!("CARGO_PKG_VERSION"),
+        p.hash
+    )
+}
+
+/// Lays one protocol out.
+fn write(w: &mut Writer<'_>, p: &Protocol<'_>) {
+    let who = p.who;
     let plan = p.plan;
     let t = p.template;
     w.paragraph(
@@ -490,10 +529,4 @@ pub fn render(
     );
     w.paragraph(&e.call_physician, 9.5, false);
     w.signature("Physician: name, signature, date");
-    let footer = format!(
-        "ritplan {} · template and rules {}",
-        env!("CARGO_PKG_VERSION"),
-        p.hash
-    );
-    w.finish(&format!("RIT protocol {}", who.id), &footer, p.date)
 }

@@ -105,6 +105,11 @@ pub struct CourseProtocol {
 }
 
 impl CourseProtocol {
+    /// Whether the course has ended or been stopped.
+    pub fn finished(&self) -> bool {
+        self.view.state.inactive()
+    }
+
     /// The protocol document, for `render::protocol::render`.
     pub fn doc(&self) -> Protocol<'_> {
         let l = &self.view.loaded;

@@ -918,3 +918,50 @@ fn a_plan_protocol_on_letter_paper_and_a_chinese_name() {
         assert!(pages[0].contains("evidence label [C-partial]"));
     }
 }
+
+#[test]
+fn several_protocols_print_into_one_file_each_on_its_own_pages() {
+    let w = Ward::new();
+    let c1 = w.rush_course();
+    w.add_patient(
+        "2026-12-01T09:00",
+        "P2",
+        "Ana Souza",
+        "1985-01-01",
+        "70",
+        "2",
+        "410",
+    );
+    let c2 = w.start(
+        "2026-12-01T09:00",
+        "P2",
+        "example-hdm-rush-3d",
+        "2026-12-07T08:00",
+        &[],
+    );
+    let pdf = w.db.with_file_name("ward.pdf");
+    let out = pdf.to_str().expect("path");
+    w.ok(&hh(7, 7, 0), &["course", "pdf", &c1, &c2, "--out", out]);
+    let pages = pdf_text(&pdf);
+    let first: Vec<&String> = pages.iter().filter(|p| p.contains("ID P1 ·")).collect();
+    let second: Vec<&String> = pages.iter().filter(|p| p.contains("ID P2 ·")).collect();
+    assert!(!first.is_empty() && !second.is_empty());
+    assert_eq!(
+        first.len() + second.len(),
+        pages.len(),
+        "one patient per page"
+    );
+    assert!(pages[0].contains("ID P1 ·") && pages[pages.len() - 1].contains("ID P2 ·"));
+    let n = second.len();
+    assert!(
+        second[0].contains(&format!("Page 1 of {n}")),
+        "each protocol numbers its pages"
+    );
+    // --all-active: the same two.
+    w.ok(
+        &hh(7, 7, 0),
+        &["course", "pdf", "--all-active", "--out", out],
+    );
+    assert_eq!(pdf_text(&pdf).len(), pages.len());
+    assert_pages_not_blank(&pdf);
+}
