@@ -55,7 +55,10 @@ pub enum Command {
         json: bool,
     },
     /// Show or check schedule templates.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan template show alutard-hdm-cluster-7w\n  ritplan template check my-schedule.toml"
+    )]
     Template(TemplateCommand),
     /// Assess a patient's risk of systemic reactions during rush immunotherapy.
     ///
@@ -135,16 +138,28 @@ pub enum Command {
         json: bool,
     },
     /// Staff accounts: add, list, disable, password.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan staff add --id rn.li --name 'RN Li' --role nurse\n  ritplan staff list\n  ritplan staff disable rn.li"
+    )]
     Staff(staff::StaffCommand),
     /// The clinic's settings: show, set (admin).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan settings show\n  ritplan settings set second_check required"
+    )]
     Settings(staff::SettingsCommand),
     /// The record database itself: backups (admin).
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan db backup --out /backups/ward-2026-12-01.db"
+    )]
     Db(DbCommand),
     /// Export a course in a clinic's standard format.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan export fhir 3 --out course-3.fhir.json\n  ritplan export ics 3 --clinic 'Allergy clinic, Ward 4' --out course-3.ics"
+    )]
     Export(ExportCommand),
     /// Print a shell completion script.
     #[command(
@@ -170,11 +185,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Patients: add, list, show.
-    #[command(subcommand)]
+    /// Patients: add, list, find, show, import.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan patient add --id P001 --name 'Li Na' --dob 2017-03-02 --weight 31 --sige 52 --total-ige 410 --fev1 95 --asthma controlled\n  ritplan patient find 'li na'\n  ritplan patient import cohort.csv"
+    )]
     Patient(PatientCommand),
-    /// Treatment courses: start, list, show, log, verify.
-    #[command(subcommand)]
+    /// Treatment courses: start, list, show, log, pdf, verify.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan course start --patient P001 --template example-hdm-rush-3d --start 2026-12-07T08:00\n  ritplan course list --active\n  ritplan course show 3\n  ritplan course pdf --all-active --out ward.pdf"
+    )]
     Course(CourseCommand),
     /// What the next dose of a course may be, and when.
     #[command(
