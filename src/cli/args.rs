@@ -426,9 +426,10 @@ pub enum Command {
     Omalizumab {
         #[command(flatten)]
         patient: patient_args::PatientArgs,
-        /// Which label's table: eu (default; China follows it) or us.
-        #[arg(long, default_value = "eu", value_parser = ["eu", "us"])]
-        label: String,
+        /// Which label's table: eu (China follows it) or us [default: the configuration file's
+        /// `omalizumab_label`, else eu].
+        #[arg(long, value_parser = ["eu", "us"])]
+        label: Option<String>,
         /// Compute ages as of this date (for --dob); default today.
         #[arg(long, value_name = "DATE")]
         on: Option<chrono::NaiveDate>,

@@ -11,6 +11,7 @@
 //! clinic_days = ["mon", "tue", "wed", "thu"]
 //! clinic_name = "Allergy clinic, Ward 4"
 //! closed = ["2026-12-24", "2026-12-25", "2026-12-31"]
+//! omalizumab_label = "us"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -38,6 +39,8 @@ pub struct Config {
     pub clinic_name: Option<String>,
     /// Dates the clinic is closed.
     pub closed: Vec<chrono::NaiveDate>,
+    /// The omalizumab label whose table `ritplan omalizumab` reads by default (eu or us).
+    pub omalizumab_label: Option<String>,
 }
 
 /// The file to read: the one asked for, else the first that exists.
@@ -82,6 +85,7 @@ impl Config {
                         "clinic_days",
                         "clinic_name",
                         "closed",
+                        "omalizumab_label",
                     ],
                 );
                 cfg.db = doc
@@ -92,6 +96,20 @@ impl Config {
                 cfg.clinic_name = doc
                     .string(&mut diags, "clinic_name", false)
                     .map(|s| s.value);
+                if let Some(l) = doc.string(&mut diags, "omalizumab_label", false) {
+                    if matches!(l.value.as_str(), "eu" | "us") {
+                        cfg.omalizumab_label = Some(l.value);
+                    } else {
+                        diags.push(
+                            Diagnostic::error(
+                                "unknown-kind",
+                                l.at(),
+                                format!("{:?} is not an omalizumab label ritplan has", l.value),
+                            )
+                            .with_help("use \"eu\" (China follows it) or \"us\""),
+                        );
+                    }
+                }
                 if let Some(days) = doc.strings(&mut diags, "clinic_days", false) {
                     let mut out = Vec::new();
                     for d in days {

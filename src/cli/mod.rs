@@ -590,7 +590,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         } => risk::omalizumab(
             &ctx,
             &patient,
-            &label,
+            label
+                .as_deref()
+                .or(ctx.config.omalizumab_label.as_deref())
+                .unwrap_or("eu"),
             on.unwrap_or_else(today),
             json,
             out,

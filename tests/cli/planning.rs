@@ -730,3 +730,34 @@ fn risk_with_config(cfg: &std::path::Path) -> std::process::Output {
         .output()
         .expect("run")
 }
+
+#[test]
+fn the_configuration_file_chooses_the_omalizumab_label_and_a_flag_overrides_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "omalizumab_label = \"us\"\n").expect("write");
+    let label = |extra: &[&str]| -> String {
+        let o = crate::ritplan()
+            .args(["--config", cfg.to_str().expect("path"), "omalizumab"])
+            .args([
+                "--total-ige",
+                "410",
+                "--weight",
+                "70",
+                "--age",
+                "30",
+                "--json",
+            ])
+            .args(extra)
+            .output()
+            .expect("run");
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+        v["label"].as_str().expect("label").to_string()
+    };
+    assert_eq!(label(&[]), "us");
+    assert_eq!(label(&["--label", "eu"]), "eu");
+    std::fs::write(&cfg, "omalizumab_label = \"uk\"\n").expect("write");
+    let o = risk_with_config(&cfg);
+    assert_eq!(o.status.code(), Some(65));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("\"uk\" is not an omalizumab label"));
+}
