@@ -331,7 +331,23 @@ impl<'f> Writer<'f> {
                 if !line.is_empty() {
                     lines.push(std::mem::take(&mut line));
                 }
-                // The word alone may still be too wide: break it by characters.
+                // The word alone may still be too wide: break it after a hyphen or a slash
+                // where the part fits (a lot number "L-2026-117"), else by characters.
+                let mut rest = word;
+                while self.fonts.width(rest, size, bold) > width {
+                    let cut = rest
+                        .char_indices()
+                        .filter(|(_, c)| matches!(c, '-' | '/'))
+                        .map(|(i, c)| i + c.len_utf8())
+                        .filter(|&i| {
+                            i < rest.len() && self.fonts.width(&rest[..i], size, bold) <= width
+                        })
+                        .last();
+                    let Some(cut) = cut else { break };
+                    lines.push(rest[..cut].to_string());
+                    rest = &rest[cut..];
+                }
+                let word = rest;
                 for c in word.chars() {
                     let mut next = line.clone();
                     next.push(c);
@@ -848,6 +864,19 @@ mod tests {
             w.finish("t", "f", d()).expect("pdf").0
         };
         assert_eq!(extract_text(&make()), extract_text(&make()));
+    }
+
+    #[test]
+    fn long_lot_numbers_break_after_a_hyphen() {
+        let fonts = Fonts::new(None).expect("fonts");
+        let w = Writer::new(&fonts, Paper::A4, false, "");
+        let width = fonts.width("ALK-2026-", 8.5, false) + 1.0;
+        let lines = w.wrap("ALK-2026-117-B", width, 8.5, false);
+        assert_eq!(lines[0], "ALK-2026-", "{lines:?}");
+        assert_eq!(lines.concat(), "ALK-2026-117-B", "nothing lost");
+        for l in &lines {
+            assert!(fonts.width(l, 8.5, false) <= width, "{lines:?}");
+        }
     }
 
     #[test]
