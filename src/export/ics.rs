@@ -46,7 +46,7 @@ fn visits(v: &CourseView, events: &[Event], from: NaiveDateTime) -> Result<Vec<V
             .steps
             .get(step.wrapping_sub(1))
             .or(plan.steps.last())
-            .map_or(30, |s| s.observation_min);
+            .map_or(0, |s| s.observation_min);
         Duration::minutes(i64::from(s))
     };
     let mut doses: Vec<(NaiveDateTime, usize, String)> = course::administrations(events)

@@ -1420,12 +1420,7 @@ impl Store {
     /// every row's MAC and that it is in step with its chain); a live course is verified in
     /// full before anything is decided on it.
     pub fn live_course_ids(&self, since: NaiveDate) -> Result<Vec<i64>, StoreError> {
-        let courses: i64 =
-            self.conn
-                .query_row("SELECT coalesce(max(id), 0) FROM courses", [], |r| r.get(0))?;
-        let states: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM course_state", [], |r| r.get(0))?;
+        let (courses, states) = self.state_rows()?;
         if states != courses {
             // A state row is missing: every course is read (and verified).
             return Ok(self.courses()?.iter().map(|c| c.id).collect());
@@ -1438,6 +1433,18 @@ impl Store {
             .query_map([since.to_string()], |r| r.get(0))?
             .collect::<Result<_, _>>()?;
         Ok(ids)
+    }
+
+    /// The number of courses (their ids run from 1 without gaps: courses are never deleted)
+    /// and of derived state rows.
+    fn state_rows(&self) -> Result<(i64, i64), StoreError> {
+        let courses: i64 =
+            self.conn
+                .query_row("SELECT coalesce(max(id), 0) FROM courses", [], |r| r.get(0))?;
+        let states: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM course_state", [], |r| r.get(0))?;
+        Ok((courses, states))
     }
 
     /// The problems of the derived state rows: a bad MAC, or out of step with the chain.
@@ -1470,12 +1477,7 @@ impl Store {
                 ));
             }
         }
-        let courses: i64 =
-            self.conn
-                .query_row("SELECT coalesce(max(id), 0) FROM courses", [], |r| r.get(0))?;
-        let states: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM course_state", [], |r| r.get(0))?;
+        let (courses, states) = self.state_rows()?;
         if states != courses {
             out.push(format!(
                 "{} of {courses} courses have no state row: rows were deleted outside ritplan",
