@@ -248,7 +248,7 @@ pub(super) fn run(
                 &crate::course::PatientView::default(),
                 start_at,
                 None,
-                p.steps.len() + 3,
+                crate::course::horizon(&state, p.steps.len()),
                 scenario,
             );
             if json {

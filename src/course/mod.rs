@@ -36,7 +36,7 @@ pub use next::{
     ActionKind, Decision, Dosing, OtherCourse, PatientView, VisitSoFar, late_band, next,
     visit_start,
 };
-pub use project::{Projected, Projection, Scenario, project, project_with};
+pub use project::{Projected, Projection, Scenario, horizon, project, project_with};
 pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VisitClosed, Wait};
 pub use record::{Proposed, Refusal, admissible, check_give};
 pub use sheet::{SheetRow, sheet_moment, sheet_rows};

@@ -55,6 +55,16 @@ pub struct Projection {
     pub state: CourseState,
 }
 
+/// How many doses a projection of the rest of a course shows: the up-dosing steps still to
+/// give and the first three maintenance doses (a display horizon, not a clinical rule).
+pub fn horizon(state: &CourseState, plan_len: usize) -> usize {
+    let given = match &state.phase {
+        super::Phase::UpDosing { cursor, .. } => *cursor,
+        super::Phase::Maintenance { .. } => plan_len,
+    };
+    plan_len.saturating_sub(given) + 3
+}
+
 /// Runs the course forward from `from`: until `until` (exclusive), or `max` doses.
 pub fn project(
     ctx: Context<'_>,

@@ -60,11 +60,8 @@ fn visits(v: &CourseView, events: &[Event], from: NaiveDateTime) -> Result<Vec<V
         })
         .collect();
     let state = course::replay(ctx, events);
-    let remaining = plan.steps.len().saturating_sub(match &state.phase {
-        course::Phase::UpDosing { cursor, .. } => *cursor,
-        course::Phase::Maintenance { .. } => plan.steps.len(),
-    });
-    let p = course::project(ctx, &state, &v.patient, from, None, remaining + 3);
+    let max = course::horizon(&state, plan.steps.len());
+    let p = course::project(ctx, &state, &v.patient, from, None, max);
     doses.extend(p.doses.into_iter().map(|x| {
         (
             x.at,

@@ -56,11 +56,8 @@ impl CourseView {
             })
             .collect();
         let ctx = v.loaded.ctx()?;
-        let remaining = plan.steps.len().saturating_sub(match &v.state.phase {
-            course::Phase::UpDosing { cursor, .. } => *cursor,
-            course::Phase::Maintenance { .. } => plan.steps.len(),
-        });
-        let p = course::project(ctx, &v.state, &v.patient, now, None, remaining + 3);
+        let max = course::horizon(&v.state, plan.steps.len());
+        let p = course::project(ctx, &v.state, &v.patient, now, None, max);
         for x in p.doses {
             lines.push(ScheduleLine {
                 step: x.dosing.step,
@@ -361,20 +358,8 @@ impl Ward {
     ) -> Result<(CourseView, course::Projection), WardError> {
         let v = self.view(id)?;
         let ctx = v.loaded.ctx()?;
-        let plan_len = v.loaded.plan.steps.len();
-        let remaining = plan_len.saturating_sub(match &v.state.phase {
-            course::Phase::UpDosing { cursor, .. } => *cursor,
-            course::Phase::Maintenance { .. } => plan_len,
-        });
-        let p = course::project_with(
-            ctx,
-            &v.state,
-            &v.patient,
-            now,
-            None,
-            remaining + 3,
-            scenario,
-        );
+        let max = course::horizon(&v.state, v.loaded.plan.steps.len());
+        let p = course::project_with(ctx, &v.state, &v.patient, now, None, max, scenario);
         Ok((v, p))
     }
 }
