@@ -7,6 +7,7 @@
 
 mod auth;
 mod board;
+pub mod checklist;
 pub mod import;
 mod load;
 mod sheet;

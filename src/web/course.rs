@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::screens::{self, CourseScreen, Notice};
 use super::{App, failure, lock, pages, session};
 use crate::course::{EventKind, LateKind, Proposed, Review, WaoGrade};
-use crate::ward::{Actor, CourseView, Record, Role, Ward, WardError, text};
+use crate::ward::{Actor, CourseView, Record, Role, Ward, WardError, checklist, text};
 
 /// A submitted form, field by field.
 pub type Fields = BTreeMap<String, String>;
@@ -158,23 +158,23 @@ fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Error
             .map_err(|why| e.insert("pef".into(), format!("PEF/FEV1: {why}")))
             .ok(),
     };
-    let mut screen_ok = true;
-    for q in screens::questions(v) {
-        match field(f, &q.field) {
-            "no" => {}
-            "yes" => {
-                screen_ok = false;
-                e.insert(
-                    q.field.clone(),
-                    format!("Answered yes: this dose is not given now; {}", q.if_yes),
-                );
-            }
-            _ => {
-                screen_ok = false;
-                e.insert(q.field.clone(), "answer yes or no".into());
-            }
+    // The ward's checklist decides; the page only reads the radio buttons.
+    let questions = v.pre_injection_questions();
+    let screen_ok = match checklist::cleared(&questions, |q| {
+        match field(f, &screens::question_field(&q.id)) {
+            "no" => Some(false),
+            "yes" => Some(true),
+            _ => None,
         }
-    }
+    }) {
+        Ok(()) => true,
+        Err(not) => {
+            for n in not {
+                e.insert(screens::question_field(&n.id), n.why);
+            }
+            false
+        }
+    };
     let lot = optional(f, "lot", "The lot", &mut e);
     let site = match field(f, "site") {
         "" => None,

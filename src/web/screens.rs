@@ -44,41 +44,9 @@ pub struct CourseScreen<'a> {
     pub open: Option<(FormKind, &'a Fields, &'a Errors)>,
 }
 
-/// A pre-injection question as the give form asks it.
-pub struct Question {
-    /// The form's field.
-    pub field: String,
-    /// The question.
-    pub question: String,
-    /// What a yes means.
-    pub if_yes: String,
-    /// Its source and evidence.
-    pub source: String,
-}
-
-/// The course's pre-injection questions, from its frozen rules; rules frozen before the
-/// questions were data get the one question the CLI's `--screen ok` stands for.
-pub fn questions(v: &CourseView) -> Vec<Question> {
-    let qs = &v.loaded.policy.eligibility.questions;
-    if qs.is_empty() {
-        return vec![Question {
-            field: "q-screen".into(),
-            question: "Did any of the clinic's pre-injection health questions get a yes?".into(),
-            if_yes: "defer the dose (Defer) and tell the physician".into(),
-            source: "the course's rules predate the page's question list".into(),
-        }];
-    }
-    qs.iter()
-        .map(|q| Question {
-            field: format!("q-{}", q.id),
-            question: q.question.clone(),
-            if_yes: q.if_yes.clone(),
-            source: format!(
-                "{} · {} [{}]",
-                q.provenance.source, q.provenance.evidence, q.provenance.certainty
-            ),
-        })
-        .collect()
+/// A question's form field, from its id.
+pub fn question_field(id: &str) -> String {
+    format!("q-{id}")
 }
 
 /// A form's values and errors: those sent back for the open form, defaults for the others.
@@ -311,16 +279,17 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
                     (input(&fs, "pef", "Pre-dose PEF/FEV1, % of the patient's best", "text", "", None))
                     fieldset {
                         legend { "Pre-injection questions (every answer must be no)" }
-                        @for q in questions(v) {
-                            @let err = fs.error(&q.field);
-                            @let val = fs.value(&q.field, "");
+                        @for q in v.pre_injection_questions() {
+                            @let field = question_field(&q.id);
+                            @let err = fs.error(&field);
+                            @let val = fs.value(&field, "");
                             div.question {
                                 p { (q.question) br; small { (q.source) } }
-                                input type="radio" id=(format!("{}-no", q.field)) name=(q.field) value="no" checked[val == "no"];
-                                label.inline for=(format!("{}-no", q.field)) { "No" }
+                                input type="radio" id=(format!("{field}-no")) name=(field) value="no" checked[val == "no"];
+                                label.inline for=(format!("{field}-no")) { "No" }
                                 " "
-                                input type="radio" id=(format!("{}-yes", q.field)) name=(q.field) value="yes" checked[val == "yes"];
-                                label.inline for=(format!("{}-yes", q.field)) { "Yes" }
+                                input type="radio" id=(format!("{field}-yes")) name=(field) value="yes" checked[val == "yes"];
+                                label.inline for=(format!("{field}-yes")) { "Yes" }
                                 @if let Some(e) = err { p.error { "⚠ " (e) } }
                             }
                         }
