@@ -610,25 +610,7 @@ fn the_clinic_s_configuration_file_sets_hours_days_and_the_record() {
 
 #[test]
 fn a_plan_takes_the_forecast_s_what_ifs() {
-    let base = [
-        "plan",
-        "--template",
-        "example-hdm-rush-3d",
-        "--start",
-        "2026-12-07T08:00",
-        "--age",
-        "34",
-        "--weight",
-        "70",
-        "--sige",
-        "2",
-        "--total-ige",
-        "410",
-        "--fev1",
-        "92",
-        "--asthma",
-        "controlled",
-    ];
+    let base = ADULT_PLAN;
     let o = crate::ritplan()
         .args(base)
         .args(["--local", "4=60"])
@@ -676,26 +658,8 @@ fn closed_dates_are_skipped_by_the_plan_and_come_from_flags_or_the_file() {
     let days = |extra: &[&str]| -> Vec<String> {
         let o = crate::ritplan()
             .args(["--config", cfg.to_str().expect("path")])
-            .args([
-                "plan",
-                "--template",
-                "example-hdm-rush-3d",
-                "--start",
-                "2026-12-07T08:00",
-                "--age",
-                "34",
-                "--weight",
-                "70",
-                "--sige",
-                "2",
-                "--total-ige",
-                "410",
-                "--fev1",
-                "92",
-                "--asthma",
-                "controlled",
-                "--json",
-            ])
+            .args(ADULT_PLAN)
+            .arg("--json")
             .args(extra)
             .output()
             .expect("run");
@@ -761,3 +725,24 @@ fn the_configuration_file_chooses_the_omalizumab_label_and_a_flag_overrides_it()
     assert_eq!(o.status.code(), Some(65));
     assert!(String::from_utf8_lossy(&o.stderr).contains("\"uk\" is not an omalizumab label"));
 }
+
+/// A low-risk adult's plan of the bundled 3-day rush from Monday 2026-12-07 08:00.
+const ADULT_PLAN: [&str; 17] = [
+    "plan",
+    "--template",
+    "example-hdm-rush-3d",
+    "--start",
+    "2026-12-07T08:00",
+    "--age",
+    "34",
+    "--weight",
+    "70",
+    "--sige",
+    "2",
+    "--total-ige",
+    "410",
+    "--fev1",
+    "92",
+    "--asthma",
+    "controlled",
+];
