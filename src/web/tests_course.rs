@@ -107,6 +107,16 @@ fn encode(fields: &[(&str, &str)]) -> String {
         .join("&")
 }
 
+/// Posts a form as `session`.
+async fn post_form(
+    app: &Arc<App>,
+    path: &str,
+    session: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, Vec<String>, String) {
+    send(app, post(path, Some(session), &encode(fields))).await
+}
+
 /// The page's CSRF token and the course's last entry as the page shows them.
 async fn tokens(app: &Arc<App>, session: &str) -> (String, String) {
     let (status, _, body) = send(app, get("/course/1", Some(session))).await;
@@ -241,7 +251,7 @@ async fn a_give_form_with_bad_fields_comes_back_with_the_errors_and_writes_nothi
             ("site", "leg"),
         ],
     );
-    let (status, _, body) = send(&app, post("/course/1/give", Some(&nurse), &encode(&form))).await;
+    let (status, _, body) = post_form(&app, "/course/1/give", &nurse, &form).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("correct the fields marked"), "{body}");
     assert!(
@@ -261,13 +271,11 @@ async fn a_dose_is_saved_only_after_its_confirmation_and_a_wrong_patient_is_refu
     let app = ward_with_a_course(&dir);
     let nurse = login_as(&app, "rn.li", "nurse-password-1").await;
     let (csrf, seen) = tokens(&app, &nurse).await;
-    let (status, _, body) = send(
+    let (status, _, body) = post_form(
         &app,
-        post(
-            "/course/1/give",
-            Some(&nurse),
-            &encode(&give_form(&csrf, &seen, &[("patient", "P2")])),
-        ),
+        "/course/1/give",
+        &nurse,
+        &give_form(&csrf, &seen, &[("patient", "P2")]),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -278,7 +286,7 @@ async fn a_dose_is_saved_only_after_its_confirmation_and_a_wrong_patient_is_refu
     assert_eq!(events(&app), 0);
     // The right patient: the confirmation first, nothing saved yet.
     let form = give_form(&csrf, &seen, &[]);
-    let (status, _, body) = send(&app, post("/course/1/give", Some(&nurse), &encode(&form))).await;
+    let (status, _, body) = post_form(&app, "/course/1/give", &nurse, &form).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.contains("Check before you inject"));
     assert!(
@@ -301,11 +309,7 @@ async fn a_dose_is_saved_only_after_its_confirmation_and_a_wrong_patient_is_refu
     assert!(page.contains("Recorded entry #1"));
     assert!(page.contains("IN OBSERVATION until"), "the decision now");
     // The same confirmation sent twice (a double click, a second nurse's stale form) is stale.
-    let (status, _, body) = send(
-        &app,
-        post("/course/1/give", Some(&nurse), &encode(&confirmed)),
-    )
-    .await;
+    let (status, _, body) = post_form(&app, "/course/1/give", &nurse, &confirmed).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(
         body.contains("has changed since this form was shown"),
@@ -320,23 +324,19 @@ async fn forms_without_the_session_s_token_or_the_course_s_state_are_refused() {
     let app = ward_with_a_course(&dir);
     let nurse = login_as(&app, "rn.li", "nurse-password-1").await;
     let (csrf, _) = tokens(&app, &nurse).await;
-    let (status, _, _) = send(
+    let (status, _, _) = post_form(
         &app,
-        post(
-            "/course/1/note",
-            Some(&nurse),
-            &encode(&[("csrf", "forged"), ("seen", "0"), ("text", "x")]),
-        ),
+        "/course/1/note",
+        &nurse,
+        &[("csrf", "forged"), ("seen", "0"), ("text", "x")],
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, body) = send(
+    let (status, _, body) = post_form(
         &app,
-        post(
-            "/course/1/note",
-            Some(&nurse),
-            &encode(&[("csrf", &csrf), ("text", "x")]),
-        ),
+        "/course/1/note",
+        &nurse,
+        &[("csrf", &csrf), ("text", "x")],
     )
     .await;
     assert_eq!(
@@ -370,13 +370,11 @@ async fn forms_without_the_session_s_token_or_the_course_s_state_are_refused() {
         ),
     )
     .await;
-    let (status, _, body) = send(
+    let (status, _, body) = post_form(
         &app,
-        post(
-            "/course/1/defer",
-            Some(&nurse),
-            &encode(&[("csrf", &csrf), ("seen", "0"), ("reason", "fever")]),
-        ),
+        "/course/1/defer",
+        &nurse,
+        &[("csrf", &csrf), ("seen", "0"), ("reason", "fever")],
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT);
@@ -387,13 +385,11 @@ async fn forms_without_the_session_s_token_or_the_course_s_state_are_refused() {
     assert!(body.contains("arrived"), "re-shown with the new state");
     assert_eq!(events(&app), 1);
     // An empty required field: the error next to it.
-    let (status, _, body) = send(
+    let (status, _, body) = post_form(
         &app,
-        post(
-            "/course/1/defer",
-            Some(&nurse),
-            &encode(&[("csrf", &csrf), ("seen", "1"), ("reason", "  ")]),
-        ),
+        "/course/1/defer",
+        &nurse,
+        &[("csrf", &csrf), ("seen", "1"), ("reason", "  ")],
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -411,13 +407,11 @@ async fn observe_react_and_review_through_the_page() {
     form.push(("confirm", "yes"));
     recorded(&app, post("/course/1/give", Some(&nurse), &encode(&form))).await;
     // Too early, no size: the form comes back.
-    let (status, _, body) = send(
+    let (status, _, body) = post_form(
         &app,
-        post(
-            "/course/1/observe",
-            Some(&nurse),
-            &encode(&[("csrf", &csrf), ("seen", "1")]),
-        ),
+        "/course/1/observe",
+        &nurse,
+        &[("csrf", &csrf), ("seen", "1")],
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -426,13 +420,11 @@ async fn observe_react_and_review_through_the_page() {
             || body.contains("the local reaction's size in mm is required"),
         "{body}"
     );
-    let (status, _, body) = send(
+    let (status, _, body) = post_form(
         &app,
-        post(
-            "/course/1/observe",
-            Some(&nurse),
-            &encode(&[("csrf", &csrf), ("seen", "1"), ("local_mm", "5")]),
-        ),
+        "/course/1/observe",
+        &nurse,
+        &[("csrf", &csrf), ("seen", "1"), ("local_mm", "5")],
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -457,19 +449,17 @@ async fn observe_react_and_review_through_the_page() {
         ),
     )
     .await;
-    let (status, _, body) = send(
+    let (status, _, body) = post_form(
         &app,
-        post(
-            "/course/1/react",
-            Some(&nurse),
-            &encode(&[
-                ("csrf", &csrf),
-                ("seen", "2"),
-                ("type", "systemic"),
-                ("grade", "2x"),
-                ("onset_min", "12"),
-            ]),
-        ),
+        "/course/1/react",
+        &nurse,
+        &[
+            ("csrf", &csrf),
+            ("seen", "2"),
+            ("type", "systemic"),
+            ("grade", "2x"),
+            ("onset_min", "12"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -505,18 +495,16 @@ async fn observe_react_and_review_through_the_page() {
     let (_, _, board) = send(&app, get("/board", Some(&nurse))).await;
     assert!(board.contains(r#"class="do_not_give""#), "{board}");
     // A nurse's review is refused by the ward, in words.
-    let (status, _, body) = send(
+    let (status, _, body) = post_form(
         &app,
-        post(
-            "/course/1/review",
-            Some(&nurse),
-            &encode(&[
-                ("csrf", &csrf),
-                ("seen", "3"),
-                ("decision", "repeat"),
-                ("reason", "x"),
-            ]),
-        ),
+        "/course/1/review",
+        &nurse,
+        &[
+            ("csrf", &csrf),
+            ("seen", "3"),
+            ("decision", "repeat"),
+            ("reason", "x"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -546,18 +534,16 @@ async fn observe_react_and_review_through_the_page() {
     assert!(!page.contains("Only a physician can review"), "{page}");
     // A correction of the reaction is the physician's too; the nurse's is refused.
     let (csrf_n, _) = tokens(&app, &nurse).await;
-    let (status, _, _) = send(
+    let (status, _, _) = post_form(
         &app,
-        post(
-            "/course/1/correct",
-            Some(&nurse),
-            &encode(&[
-                ("csrf", &csrf_n),
-                ("seen", "4"),
-                ("event", "3"),
-                ("reason", "wrong patient"),
-            ]),
-        ),
+        "/course/1/correct",
+        &nurse,
+        &[
+            ("csrf", &csrf_n),
+            ("seen", "4"),
+            ("event", "3"),
+            ("reason", "wrong patient"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -588,13 +574,11 @@ async fn the_pdfs_come_from_a_button_and_only_a_training_clock_is_set() {
     let (status, _, _) = send(&app, get("/course/1/protocol.pdf", None)).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "behind the login");
     let (csrf, _) = tokens(&app, &nurse).await;
-    let (status, _, _) = send(
+    let (status, _, _) = post_form(
         &app,
-        post(
-            "/training/clock",
-            Some(&nurse),
-            &encode(&[("csrf", &csrf), ("at", "2026-12-07T09:15")]),
-        ),
+        "/training/clock",
+        &nurse,
+        &[("csrf", &csrf), ("at", "2026-12-07T09:15")],
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -623,7 +607,7 @@ async fn a_clinic_s_second_check_is_signed_on_the_confirmation_screen() {
     let nurse = login_as(&app, "rn.li", "nurse-password-1").await;
     let (csrf, seen) = tokens(&app, &nurse).await;
     let form = give_form(&csrf, &seen, &[]);
-    let (status, _, body) = send(&app, post("/course/1/give", Some(&nurse), &encode(&form))).await;
+    let (status, _, body) = post_form(&app, "/course/1/give", &nurse, &form).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
         body.contains("Second check (this clinic requires it)"),
@@ -642,7 +626,7 @@ async fn a_clinic_s_second_check_is_signed_on_the_confirmation_screen() {
     ] {
         let mut f = confirmed.clone();
         f.extend(extra.iter().copied());
-        let (status, _, body) = send(&app, post("/course/1/give", Some(&nurse), &encode(&f))).await;
+        let (status, _, body) = post_form(&app, "/course/1/give", &nurse, &f).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{extra:?}: {body}");
         assert!(
             !body.contains("wrong-password"),
