@@ -209,7 +209,14 @@ pub(super) fn run(
                     date: start.0,
                     // A plan is not from a record.
                     training: false,
-                    checked_against: None,
+                    checked_against: Some(crate::render::protocol::checked_against(
+                        patient
+                            .fev1_percent
+                            .map(|f| f.normalize().to_string())
+                            .as_deref(),
+                        patient.asthma.map(|a| a.as_str()),
+                        patient.beta_blocker,
+                    )),
                     clinical_record: Vec::new(),
                 };
                 super::write_protocol(

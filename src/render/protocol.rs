@@ -91,6 +91,20 @@ pub struct Protocol<'a> {
     pub clinical_record: Vec<String>,
 }
 
+/// The contraindication inputs a plan was checked against, in words.
+pub fn checked_against(
+    fev1_percent: Option<&str>,
+    asthma: Option<&str>,
+    beta_blocker: bool,
+) -> String {
+    format!(
+        "FEV1 {} · asthma {} · beta-blocker {}",
+        fev1_percent.map_or("not recorded".to_string(), |f| format!("{f} % predicted")),
+        asthma.unwrap_or("not recorded"),
+        if beta_blocker { "yes" } else { "no" }
+    )
+}
+
 /// What every page of a document from a training record says first.
 pub const TRAINING: &str = "TRAINING RECORD, not a patient's record";
 

@@ -166,13 +166,10 @@ impl Ward {
             })
             .collect();
         let i = &view.loaded.inputs;
-        let checked_against = format!(
-            "FEV1 {} · asthma {} · beta-blocker {}",
-            i.fev1_percent
-                .as_deref()
-                .map_or("not recorded".to_string(), |f| format!("{f} % predicted")),
-            i.asthma.as_deref().unwrap_or("not recorded"),
-            if i.beta_blocker { "yes" } else { "no" }
+        let checked_against = crate::render::protocol::checked_against(
+            i.fev1_percent.as_deref(),
+            i.asthma.as_deref(),
+            i.beta_blocker,
         );
         let gone = course::voided(&view.plain_events());
         let clinical_record = view

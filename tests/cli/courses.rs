@@ -916,6 +916,12 @@ fn a_plan_protocol_on_letter_paper_and_a_chinese_name() {
             "{pages:?}"
         );
         assert!(pages[0].contains("evidence label [C-partial]"));
+        assert!(
+            pages.concat().contains(
+                "Checked against: FEV1 95 % predicted · asthma controlled · beta-blocker no"
+            ),
+            "a plan's protocol names the inputs it was checked against"
+        );
     }
 }
 
