@@ -6,8 +6,9 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::Connection;
 
+use super::db::{Begin, Db, vals};
 use super::keyed::{self, Counts, Head, Heads, Key};
 use super::{
     APPLICATION_ID, EVENT_COLS, PatientRow, RawEvent, SCHEMA_2, Store, StoreError, TRIGGERS_2,
@@ -64,15 +65,18 @@ pub(super) fn check_schema_1(conn: &Connection) -> Result<Vec<(i64, u64, String)
 /// Upgrades a schema-1 record in place: verifies every unkeyed chain first (an upgrade never
 /// blesses a record that was already altered), creates the key, fills in the MACs, and starts
 /// each course's keyed chain with a migration event that links to its last unkeyed event.
-pub(super) fn migrate_1_to_2(conn: &mut Connection, path: &Path) -> Result<Key, StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+pub(super) fn migrate_1_to_2(db: &Db, path: &Path) -> Result<Key, StoreError> {
+    let tx = db.begin(Begin::Write)?;
+    let version = tx.query_int("PRAGMA user_version", &[])?;
     if version >= 2 {
         // Another process upgraded it between our look and our lock.
         drop(tx);
         return Key::load(path);
     }
-    let heads_old = check_schema_1(&tx)?;
+    let conn = tx
+        .sqlite()
+        .ok_or_else(|| StoreError::Corrupt("schema 1 is SQLite's".into()))?;
+    let heads_old = check_schema_1(conn)?;
     let key = match Key::load(path) {
         Ok(k) => k,
         Err(_) => Key::create(path)?,
@@ -84,49 +88,50 @@ pub(super) fn migrate_1_to_2(conn: &mut Connection, path: &Path) -> Result<Key, 
             source,
         })?;
     }
-    tx.execute_batch(SCHEMA_2)?;
-    tx.execute_batch("DROP TRIGGER IF EXISTS courses_no_update;")?;
+    tx.batch(SCHEMA_2)?;
+    tx.batch("DROP TRIGGER IF EXISTS courses_no_update;")?;
     let record_id = keyed::hex(&keyed::random::<16>()?);
-    tx.execute(
+    tx.exec(
         "INSERT INTO meta (key, value) VALUES ('record_id', ?1), ('training', '0')",
-        params![record_id],
+        vals![record_id],
     )?;
     // Patients: MAC each row as it stands.
-    let patients: Vec<PatientRow> = {
-        let mut stmt = tx.prepare(&format!("SELECT {} FROM patients", Store::PATIENT_COLS))?;
-        stmt.query_map([], Store::patient_row)?
-            .collect::<Result<_, _>>()?
-    };
+    let patients: Vec<PatientRow> = tx
+        .query(
+            &format!("SELECT {} FROM patients", Store::PATIENT_COLS),
+            &[],
+        )?
+        .into_iter()
+        .map(Store::patient_row)
+        .collect::<Result<_, _>>()?;
     for p in &patients {
-        tx.execute(
+        tx.exec(
             "UPDATE patients SET mac = ?1 WHERE id = ?2",
-            params![Store::patient_mac(&key, p), p.p.id],
+            vals![Store::patient_mac(&key, p), &p.p.id],
         )?;
     }
     let mut new_heads = Vec::new();
     for (id, n, last) in heads_old {
         let keyed_from = n as i64 + 1;
-        tx.execute(
+        tx.exec(
             "UPDATE courses SET keyed_from = ?1 WHERE id = ?2",
-            params![keyed_from, id],
+            vals![keyed_from, id],
         )?;
-        let row = Store::course_rows(&tx, "WHERE id = ?1", Some(&id))?
+        let row = Store::course_rows(&tx, "WHERE id = ?1", Some(id.into()))?
             .into_iter()
             .next()
             .ok_or_else(|| StoreError::Corrupt(format!("course {id} vanished")))?;
         let mac = Store::course_mac(&key, &row);
-        tx.execute(
-            "UPDATE courses SET mac = ?1 WHERE id = ?2",
-            params![mac, id],
-        )?;
+        tx.exec("UPDATE courses SET mac = ?1 WHERE id = ?2", vals![&mac, id])?;
         // The migration event: its time is the last event's (or the course's), so that it
         // never stands out of order.
-        let at: String = tx
-            .query_row(
+        let at = tx
+            .query_opt(
                 "SELECT coalesce((SELECT max(recorded_at) FROM events WHERE course_id = ?1), (SELECT created_at FROM courses WHERE id = ?1))",
-                [id],
-                |r| r.get(0),
-            )?;
+                vals![id],
+            )?
+            .ok_or_else(|| StoreError::Corrupt(format!("course {id} vanished")))?
+            .text()?;
         let body = serde_json::to_string(&EventKind::Migrated {
             from_schema: 1,
             events: n,
@@ -147,9 +152,9 @@ pub(super) fn migrate_1_to_2(conn: &mut Connection, path: &Path) -> Result<Key, 
             keyed: true,
         };
         raw.hash = raw.mac(&key, id, &mac);
-        tx.execute(
+        tx.exec(
             &format!("INSERT INTO events (course_id, {EVENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
-            params![id, raw.seq, raw.body, raw.happened, raw.recorded, raw.by, raw.late, raw.prev, raw.hash, raw.staff_id, raw.os_user, raw.out_of_order, raw.keyed],
+            vals![id, raw.seq, &raw.body, &raw.happened, &raw.recorded, &raw.by, raw.late, &raw.prev, &raw.hash, &raw.staff_id, &raw.os_user, raw.out_of_order, raw.keyed],
         )?;
         new_heads.push((
             id,
@@ -159,10 +164,11 @@ pub(super) fn migrate_1_to_2(conn: &mut Connection, path: &Path) -> Result<Key, 
             },
         ));
     }
-    tx.execute_batch(TRIGGERS_2)?;
-    tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+    tx.batch(TRIGGERS_2)?;
     // Schema 2 here; `Store::open` then upgrades to the current schema.
-    tx.pragma_update(None, "user_version", 2)?;
+    tx.batch(&format!(
+        "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = 2;"
+    ))?;
     tx.commit()?;
     let io = |source| StoreError::Io {
         path: keyed::heads_path(path),
@@ -172,8 +178,8 @@ pub(super) fn migrate_1_to_2(conn: &mut Connection, path: &Path) -> Result<Key, 
         heads.advance_course(id, &h).map_err(io)?;
     }
     let count = |t: &str| -> Result<u64, StoreError> {
-        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?;
-        Ok(n as u64)
+        let n = db.query_int(&format!("SELECT count(*) FROM {t}"), &[])?;
+        Ok(n.max(0) as u64)
     };
     heads
         .advance_counts(&Counts {

@@ -21,6 +21,7 @@
 //!
 //! The store decides nothing clinical: the check passed to [`Store::append`] does.
 
+pub mod db;
 pub mod keyed;
 mod migrate;
 mod staff;
@@ -29,7 +30,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
+use db::{Begin, Db, Row, vals};
+use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -199,9 +201,9 @@ pub enum StoreError {
         /// The version found.
         found: i64,
     },
-    /// SQLite reported an error.
+    /// The database reported an error.
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(db::DbError),
     /// A stored record could not be read back.
     #[error("a stored record is unreadable: {0}")]
     Corrupt(String),
@@ -392,12 +394,6 @@ pub enum AppendError<E> {
     Store(StoreError),
 }
 
-impl<E> From<rusqlite::Error> for AppendError<E> {
-    fn from(e: rusqlite::Error) -> Self {
-        AppendError::Store(StoreError::Sql(e))
-    }
-}
-
 impl<E> From<StoreError> for AppendError<E> {
     fn from(e: StoreError) -> Self {
         AppendError::Store(e)
@@ -406,28 +402,31 @@ impl<E> From<StoreError> for AppendError<E> {
 
 /// What a check may read inside an append's transaction.
 pub struct TxView<'a> {
-    conn: &'a Connection,
+    db: &'a Db,
 }
 
 impl TxView<'_> {
     /// A course's events, as committed before this transaction.
     pub fn events(&self, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        Store::read_events(self.conn, course)
+        Store::read_events(self.db, course)
     }
 
     /// The ids of a patient's courses.
     pub fn course_ids_of(&self, patient: &str) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id FROM courses WHERE patient_id = ?1 ORDER BY id")?;
-        let rows = stmt.query_map([patient], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        self.db
+            .query(
+                "SELECT id FROM courses WHERE patient_id = ?1 ORDER BY id",
+                vals![patient],
+            )?
+            .into_iter()
+            .map(|mut r| r.int())
+            .collect()
     }
 }
 
 /// The record store.
 pub struct Store {
-    conn: Connection,
+    db: Db,
     key: Key,
     heads: Heads,
     meta: Meta,
@@ -478,20 +477,20 @@ struct RawEvent {
 const EVENT_COLS: &str = "seq, body_json, happened_at, recorded_at, recorded_by, late_entered, prev_hash, hash, staff_id, os_user, out_of_order, keyed";
 
 impl RawEvent {
-    fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawEvent> {
+    fn from_row(mut r: Row) -> Result<RawEvent, StoreError> {
         Ok(RawEvent {
-            seq: r.get(0)?,
-            body: r.get(1)?,
-            happened: r.get(2)?,
-            recorded: r.get(3)?,
-            by: r.get(4)?,
-            late: r.get::<_, i64>(5)? != 0,
-            prev: r.get(6)?,
-            hash: r.get(7)?,
-            staff_id: r.get(8)?,
-            os_user: r.get(9)?,
-            out_of_order: r.get::<_, i64>(10)? != 0,
-            keyed: r.get::<_, i64>(11)? != 0,
+            seq: r.int()?,
+            body: r.text()?,
+            happened: r.text()?,
+            recorded: r.text()?,
+            by: r.text()?,
+            late: r.flag()?,
+            prev: r.text()?,
+            hash: r.text()?,
+            staff_id: r.opt_text()?,
+            os_user: r.text()?,
+            out_of_order: r.flag()?,
+            keyed: r.flag()?,
         })
     }
 
@@ -539,12 +538,14 @@ impl RawEvent {
         ])
     }
 
-    fn load(conn: &Connection, course: i64) -> Result<Vec<RawEvent>, StoreError> {
-        let mut stmt = conn.prepare(&format!(
-            "SELECT {EVENT_COLS} FROM events WHERE course_id = ?1 ORDER BY seq"
-        ))?;
-        let rows = stmt.query_map([course], RawEvent::from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    fn load(db: &Db, course: i64) -> Result<Vec<RawEvent>, StoreError> {
+        db.query(
+            &format!("SELECT {EVENT_COLS} FROM events WHERE course_id = ?1 ORDER BY seq"),
+            vals![course],
+        )?
+        .into_iter()
+        .map(RawEvent::from_row)
+        .collect()
     }
 
     fn decode(self) -> Result<StoredEvent, StoreError> {
@@ -690,22 +691,23 @@ impl Store {
             path: keyed::heads_path(path),
             source,
         })?;
-        let mut conn = Self::connect(path)?;
+        let db = Db::sqlite_conn(Self::connect(path)?);
         let record_id = keyed::hex(&keyed::random::<16>()?);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-        tx.execute_batch(SCHEMA_1)?;
-        tx.execute_batch(SCHEMA_2)?;
-        tx.execute_batch(TRIGGERS_2)?;
-        tx.execute_batch(SCHEMA_3)?;
-        tx.execute(
+        let tx = db.begin(Begin::Write)?;
+        tx.batch(SCHEMA_1)?;
+        tx.batch(SCHEMA_2)?;
+        tx.batch(TRIGGERS_2)?;
+        tx.batch(SCHEMA_3)?;
+        tx.exec(
             "INSERT INTO meta (key, value) VALUES ('record_id', ?1), ('training', ?2)",
-            params![record_id, flag(training)],
+            vals![&record_id, flag(training)],
         )?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.batch(&format!(
+            "PRAGMA application_id = {APPLICATION_ID}; PRAGMA user_version = {SCHEMA_VERSION};"
+        ))?;
         tx.commit()?;
         let store = Store {
-            conn,
+            db,
             key,
             heads,
             meta: Meta {
@@ -740,44 +742,22 @@ impl Store {
             let ro = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
             migrate::check_schema_1(&ro)?;
         }
-        let mut conn = Self::connect(path)?;
+        let db = Db::sqlite_conn(Self::connect(path)?);
         let heads = Heads::of(path);
         let key = if version < 2 {
-            migrate::migrate_1_to_2(&mut conn, path)?
+            migrate::migrate_1_to_2(&db, path)?
         } else {
             Key::load(path)?
         };
         if version < 3 {
             // Every course gets a state row marked "to rebuild" (and so read as live).
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Exclusive)?;
-            tx.execute_batch(SCHEMA_3)?;
-            let ids: Vec<i64> = {
-                let mut stmt = tx.prepare("SELECT id FROM courses ORDER BY id")?;
-                stmt.query_map([], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?
-            };
-            for id in ids {
-                let mac = state_mac(&key, id, true, -1, "");
-                tx.execute(
-                    "INSERT INTO course_state (course_id, active, events, last_at, mac) VALUES (?1, 1, -1, '', ?2)",
-                    params![id, mac],
-                )?;
-            }
-            tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+            let tx = db.begin(Begin::Write)?;
+            tx.batch(SCHEMA_3)?;
+            Self::mark_states_to_rebuild(&tx, &key)?;
+            tx.batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             tx.commit()?;
         }
-        let meta = {
-            let get = |k: &str| -> Result<Option<String>, StoreError> {
-                Ok(conn
-                    .query_row("SELECT value FROM meta WHERE key = ?1", [k], |r| r.get(0))
-                    .optional()?)
-            };
-            Meta {
-                record_id: get("record_id")?
-                    .ok_or_else(|| StoreError::Corrupt("the record has no id".into()))?,
-                training: get("training")?.as_deref() == Some("1"),
-            }
-        };
+        let meta = Self::read_meta(&db)?;
         if !heads.exists() {
             return Err(StoreError::Tampered(format!(
                 "the heads folder {} is missing: it is created with the record and must be restored with it",
@@ -785,7 +765,7 @@ impl Store {
             )));
         }
         let store = Store {
-            conn,
+            db,
             key,
             heads,
             meta,
@@ -795,6 +775,33 @@ impl Store {
             store.advance_counts()?;
         }
         Ok(store)
+    }
+
+    /// Gives every course a state row marked "to rebuild" (by replay, in the ward).
+    fn mark_states_to_rebuild(db: &Db, key: &Key) -> Result<(), StoreError> {
+        for mut r in db.query("SELECT id FROM courses ORDER BY id", &[])? {
+            let id = r.int()?;
+            let mac = state_mac(key, id, true, -1, "");
+            db.exec(
+                "INSERT INTO course_state (course_id, active, events, last_at, mac) VALUES (?1, 1, -1, '', ?2)",
+                vals![id, mac],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The record's identity, from its `meta` table.
+    fn read_meta(db: &Db) -> Result<Meta, StoreError> {
+        let get = |k: &str| -> Result<Option<String>, StoreError> {
+            db.query_opt("SELECT value FROM meta WHERE key = ?1", vals![k])?
+                .map(|mut r| r.text())
+                .transpose()
+        };
+        Ok(Meta {
+            record_id: get("record_id")?
+                .ok_or_else(|| StoreError::Corrupt("the record has no id".into()))?,
+            training: get("training")?.as_deref() == Some("1"),
+        })
     }
 
     /// Backs the record up to `dest`: the database through SQLite's `VACUUM INTO` (a
@@ -823,7 +830,13 @@ impl Store {
                 path: dest.to_path_buf(),
                 message: "the backup's path is not UTF-8".into(),
             })?;
-            self.conn.execute("VACUUM INTO ?1", [target])?;
+            let Some(conn) = self.db.sqlite() else {
+                return Err(StoreError::Open {
+                    path: dest.to_path_buf(),
+                    message: "a record on a PostgreSQL server is backed up with pg_dump, or copied to a file with `ritplan db copy`".into(),
+                });
+            };
+            conn.execute("VACUUM INTO ?1", [target])?;
             Ok(())
         })?;
         self.key
@@ -850,10 +863,10 @@ impl Store {
     }
 
     fn count(&self, table: &str) -> Result<u64, StoreError> {
-        let n: i64 = self
-            .conn
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
-        Ok(n as u64)
+        let n = self
+            .db
+            .query_int(&format!("SELECT count(*) FROM {table}"), &[])?;
+        Ok(n.max(0) as u64)
     }
 
     /// The counts and digests of the database as it is now.
@@ -869,12 +882,12 @@ impl Store {
 
     /// The MAC over every row's own MAC of a table whose rows change in place.
     fn table_digest(&self, table: &str, id: &str) -> Result<String, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(&format!("SELECT {id}, mac FROM {table} ORDER BY {id}"))?;
-        let rows: Vec<(String, String)> = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
+        let rows: Vec<(String, String)> = self
+            .db
+            .query(&format!("SELECT {id}, mac FROM {table} ORDER BY {id}"), &[])?
+            .into_iter()
+            .map(|mut r| Ok((r.text()?, r.text()?)))
+            .collect::<Result<_, StoreError>>()?;
         let mut parts = vec![table];
         for (id, mac) in &rows {
             parts.push(id);
@@ -976,7 +989,7 @@ impl Store {
         at: NaiveDateTime,
         by: &Author,
     ) -> Result<(), StoreError> {
-        Self::insert_patient(&self.conn, &self.key, p, at, by)?;
+        Self::insert_patient(&self.db, &self.key, p, at, by)?;
         self.advance_counts()
     }
 
@@ -987,9 +1000,7 @@ impl Store {
         at: NaiveDateTime,
         by: &Author,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.db.begin(Begin::Write)?;
         for p in ps {
             Self::insert_patient(&tx, &self.key, p, at, by)?;
         }
@@ -998,7 +1009,7 @@ impl Store {
     }
 
     fn insert_patient(
-        conn: &Connection,
+        db: &Db,
         key: &Key,
         p: &PatientRecord,
         at: NaiveDateTime,
@@ -1014,20 +1025,16 @@ impl Store {
             mac: String::new(),
         };
         let mac = Self::patient_mac(key, &row);
-        let r = conn.execute(
+        let r = db.exec(
             "INSERT INTO patients (id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by, created_by_staff, os_user, mac)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-            params![p.id, p.name, row.dob_text, p.weight_kg, p.sige, p.total_ige, p.fev1_percent, p.asthma, p.beta_blocker, row.created_at, row.created_by, row.created_by_staff, row.os_user, mac],
+            vals![&p.id, &p.name, &row.dob_text, &p.weight_kg, &p.sige, &p.total_ige, &p.fev1_percent, &p.asthma, p.beta_blocker, &row.created_at, &row.created_by, &row.created_by_staff, &row.os_user, mac],
         );
         match r {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::Exists(format!(
-                    "a patient with the id {:?} already exists",
-                    p.id
-                )))
-            }
+            Err(StoreError::Sql(e)) if e.is_unique_violation() => Err(StoreError::Exists(format!(
+                "a patient with the id {:?} already exists",
+                p.id
+            ))),
             other => {
                 other?;
                 Ok(())
@@ -1037,25 +1044,26 @@ impl Store {
 
     const PATIENT_COLS: &'static str = "id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by, created_by_staff, os_user, mac";
 
-    fn patient_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PatientRow> {
+    fn patient_row(mut r: Row) -> Result<PatientRow, StoreError> {
+        let (id, name, dob_text) = (r.text()?, r.text()?, r.text()?);
         Ok(PatientRow {
             p: PatientRecord {
-                id: r.get(0)?,
-                name: r.get(1)?,
+                id,
+                name,
                 dob: chrono::NaiveDate::MIN,
-                weight_kg: r.get(3)?,
-                sige: r.get(4)?,
-                total_ige: r.get(5)?,
-                fev1_percent: r.get(6)?,
-                asthma: r.get(7)?,
-                beta_blocker: r.get::<_, i64>(8)? != 0,
+                weight_kg: r.text()?,
+                sige: r.text()?,
+                total_ige: r.text()?,
+                fev1_percent: r.opt_text()?,
+                asthma: r.opt_text()?,
+                beta_blocker: r.flag()?,
             },
-            dob_text: r.get(2)?,
-            created_at: r.get(9)?,
-            created_by: r.get(10)?,
-            created_by_staff: r.get(11)?,
-            os_user: r.get(12)?,
-            mac: r.get(13)?,
+            dob_text,
+            created_at: r.text()?,
+            created_by: r.text()?,
+            created_by_staff: r.opt_text()?,
+            os_user: r.text()?,
+            mac: r.text()?,
         })
     }
 
@@ -1072,12 +1080,11 @@ impl Store {
             Some(_) => format!("SELECT {} FROM patients WHERE id = ?1", Self::PATIENT_COLS),
             None => format!("SELECT {} FROM patients ORDER BY id", Self::PATIENT_COLS),
         };
-        let mut stmt = self.conn.prepare(&sql)?;
         let rows = match filter {
-            Some(id) => stmt.query_map([id], Self::patient_row)?,
-            None => stmt.query_map([], Self::patient_row)?,
+            Some(id) => self.db.query(&sql, vals![id])?,
+            None => self.db.query(&sql, &[])?,
         };
-        Ok(rows.collect::<Result<_, _>>()?)
+        rows.into_iter().map(Self::patient_row).collect()
     }
 
     /// One patient.
@@ -1091,14 +1098,17 @@ impl Store {
 
     /// The patients born on `dob`, by id (for look-alikes: indexed, not a scan of the ward).
     pub fn patients_born(&self, dob: NaiveDate) -> Result<Vec<PatientRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(&format!(
-            "SELECT {} FROM patients WHERE dob = ?1 ORDER BY id",
-            Self::PATIENT_COLS
-        ))?;
-        let rows = stmt
-            .query_map([dob.to_string()], Self::patient_row)?
-            .collect::<Result<Vec<_>, _>>()?;
-        rows.into_iter().map(Self::finish_patient).collect()
+        self.db
+            .query(
+                &format!(
+                    "SELECT {} FROM patients WHERE dob = ?1 ORDER BY id",
+                    Self::PATIENT_COLS
+                ),
+                vals![dob.to_string()],
+            )?
+            .into_iter()
+            .map(|r| Self::finish_patient(Self::patient_row(r)?))
+            .collect()
     }
 
     /// All patients, by id.
@@ -1153,14 +1163,8 @@ impl Store {
                 c.patient_id
             )));
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let id: i64 = tx.query_row(
-            "SELECT max(coalesce((SELECT max(id) FROM courses), 0), coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'courses'), 0)) + 1",
-            [],
-            |r| r.get(0),
-        )?;
+        let tx = self.db.begin(Begin::Write)?;
+        let id = Self::next_course_id(&tx)?;
         let row = CourseRow {
             c: CourseRecord {
                 id,
@@ -1181,10 +1185,10 @@ impl Store {
             mac: String::new(),
         };
         let mac = Self::course_mac(&self.key, &row);
-        tx.execute(
+        tx.exec(
             "INSERT INTO courses (id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13)",
-            params![id, c.patient_id, c.template_id, c.rule_set, c.template_text, c.rules_json, c.plan_json, c.inputs_json, row.created_at, by.name, by.staff_id, by.os_user, mac],
+            vals![id, &c.patient_id, &c.template_id, &c.rule_set, &c.template_text, &c.rules_json, &c.plan_json, &c.inputs_json, &row.created_at, &by.name, &by.staff_id, &by.os_user, &mac],
         )?;
         Self::put_state(&tx, &self.key, id, true, 0, &row.created_at)?;
         tx.commit()?;
@@ -1197,60 +1201,64 @@ impl Store {
 
     const COURSE_COLS: &'static str = "id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac";
 
-    fn course_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CourseRow> {
+    fn course_row(mut r: Row) -> Result<CourseRow, StoreError> {
+        let c = CourseRecord {
+            id: r.int()?,
+            patient_id: r.text()?,
+            template_id: r.text()?,
+            rule_set: r.text()?,
+            template_text: r.text()?,
+            rules_json: r.text()?,
+            plan_json: r.text()?,
+            inputs_json: r.text()?,
+            created_at: NaiveDateTime::MIN,
+            created_by: String::new(),
+        };
+        let created_at = r.text()?;
+        let c = CourseRecord {
+            created_at: parse_time(&created_at)?,
+            created_by: r.text()?,
+            ..c
+        };
         Ok(CourseRow {
-            c: CourseRecord {
-                id: r.get(0)?,
-                patient_id: r.get(1)?,
-                template_id: r.get(2)?,
-                rule_set: r.get(3)?,
-                template_text: r.get(4)?,
-                rules_json: r.get(5)?,
-                plan_json: r.get(6)?,
-                inputs_json: r.get(7)?,
-                created_at: NaiveDateTime::MIN,
-                created_by: r.get(9)?,
-            },
-            created_at: r.get(8)?,
-            created_by_staff: r.get(10)?,
-            os_user: r.get(11)?,
-            keyed_from: r.get(12)?,
-            mac: r.get(13)?,
+            c,
+            created_at,
+            created_by_staff: r.opt_text()?,
+            os_user: r.text()?,
+            keyed_from: r.int()?,
+            mac: r.text()?,
         })
     }
 
     fn course_rows(
-        conn: &Connection,
+        db: &Db,
         filter: &str,
-        arg: Option<&dyn rusqlite::ToSql>,
+        arg: Option<db::Value>,
     ) -> Result<Vec<CourseRow>, StoreError> {
-        let mut stmt = conn.prepare(&format!(
+        let sql = format!(
             "SELECT {} FROM courses {filter} ORDER BY id",
             Self::COURSE_COLS
-        ))?;
+        );
         let rows = match arg {
-            Some(a) => stmt.query_map([a], Self::course_row)?,
-            None => stmt.query_map([], Self::course_row)?,
+            Some(a) => db.query(&sql, &[a])?,
+            None => db.query(&sql, &[])?,
         };
-        rows.map(|r| {
-            let mut r = r?;
-            r.c.created_at = parse_time(&r.created_at)?;
-            Ok(r)
-        })
-        .collect()
+        rows.into_iter().map(Self::course_row).collect()
     }
 
     /// One course.
     pub fn course(&self, id: i64) -> Result<Option<CourseRecord>, StoreError> {
-        Ok(Self::course_rows(&self.conn, "WHERE id = ?1", Some(&id))?
-            .into_iter()
-            .next()
-            .map(|r| r.c))
+        Ok(
+            Self::course_rows(&self.db, "WHERE id = ?1", Some(id.into()))?
+                .into_iter()
+                .next()
+                .map(|r| r.c),
+        )
     }
 
     /// All courses, by id.
     pub fn courses(&self) -> Result<Vec<CourseRecord>, StoreError> {
-        Ok(Self::course_rows(&self.conn, "", None)?
+        Ok(Self::course_rows(&self.db, "", None)?
             .into_iter()
             .map(|r| r.c)
             .collect())
@@ -1258,28 +1266,27 @@ impl Store {
 
     /// The patient of a course (without reading its frozen copies).
     pub fn patient_of(&self, course: i64) -> Result<Option<String>, StoreError> {
-        Ok(self
-            .conn
-            .query_row(
+        self.db
+            .query_opt(
                 "SELECT patient_id FROM courses WHERE id = ?1",
-                [course],
-                |r| r.get(0),
-            )
-            .optional()?)
+                vals![course],
+            )?
+            .map(|mut r| r.text())
+            .transpose()
     }
 
     /// The courses of one patient, by id.
     pub fn courses_of(&self, patient: &str) -> Result<Vec<CourseRecord>, StoreError> {
         Ok(
-            Self::course_rows(&self.conn, "WHERE patient_id = ?1", Some(&patient))?
+            Self::course_rows(&self.db, "WHERE patient_id = ?1", Some(patient.into()))?
                 .into_iter()
                 .map(|r| r.c)
                 .collect(),
         )
     }
 
-    fn read_events(conn: &Connection, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        RawEvent::load(conn, course)?
+    fn read_events(db: &Db, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        RawEvent::load(db, course)?
             .into_iter()
             .map(RawEvent::decode)
             .collect()
@@ -1287,7 +1294,7 @@ impl Store {
 
     /// A course's events, in order.
     pub fn events(&self, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        Self::read_events(&self.conn, course)
+        Self::read_events(&self.db, course)
     }
 
     /// Appends one event in a single immediate transaction: reads the course's events, calls
@@ -1300,10 +1307,9 @@ impl Store {
         course: i64,
         check: impl FnOnce(&[StoredEvent], &TxView<'_>) -> Result<NewEvent, E>,
     ) -> Result<StoredEvent, AppendError<E>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let row = Self::course_rows(&tx, "WHERE id = ?1", Some(&course))?
+        let tx = self.db.begin(Begin::Write)?;
+        Self::lock_course(&tx, course)?;
+        let row = Self::course_rows(&tx, "WHERE id = ?1", Some(course.into()))?
             .into_iter()
             .next()
             .ok_or_else(|| {
@@ -1312,7 +1318,7 @@ impl Store {
                 )))
             })?;
         let events = Self::read_events(&tx, course)?;
-        let new = check(&events, &TxView { conn: &tx }).map_err(AppendError::Refused)?;
+        let new = check(&events, &TxView { db: &tx }).map_err(AppendError::Refused)?;
         let seq = events.last().map_or(1, |e| e.event.seq + 1);
         let prev = events
             .last()
@@ -1337,9 +1343,9 @@ impl Store {
             keyed: true,
         };
         raw.hash = raw.mac(&self.key, course, &row.mac);
-        tx.execute(
+        tx.exec(
             &format!("INSERT INTO events (course_id, {EVENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
-            params![course, raw.seq, raw.body, raw.happened, raw.recorded, raw.by, raw.late, raw.prev, raw.hash, raw.staff_id, raw.os_user, raw.out_of_order, raw.keyed],
+            vals![course, raw.seq, &raw.body, &raw.happened, &raw.recorded, &raw.by, raw.late, &raw.prev, &raw.hash, &raw.staff_id, &raw.os_user, raw.out_of_order, raw.keyed],
         )?;
         let last_at = events
             .iter()
@@ -1362,17 +1368,49 @@ impl Store {
     }
 
     fn put_state(
-        conn: &Connection,
+        db: &Db,
         key: &Key,
         course: i64,
         active: bool,
         events: i64,
         last_at: &str,
     ) -> Result<(), StoreError> {
-        conn.execute(
-            "INSERT OR REPLACE INTO course_state (course_id, active, events, last_at, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![course, active, events, last_at, state_mac(key, course, active, events, last_at)],
+        db.exec(
+            "INSERT INTO course_state (course_id, active, events, last_at, mac) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (course_id) DO UPDATE SET active = excluded.active, events = excluded.events, last_at = excluded.last_at, mac = excluded.mac",
+            vals![course, active, events, last_at, state_mac(key, course, active, events, last_at)],
         )?;
+        Ok(())
+    }
+
+    /// The next course id. Course ids are part of every MAC, so the id is chosen before the
+    /// insert, inside the write transaction: SQLite's write lock keeps it unique (and never
+    /// reuses an id, `sqlite_sequence`); on PostgreSQL the courses table is locked against
+    /// other inserts until the commit.
+    fn next_course_id(db: &Db) -> Result<i64, StoreError> {
+        match db.dialect() {
+            db::Dialect::Sqlite => db.query_int(
+                "SELECT max(coalesce((SELECT max(id) FROM courses), 0), coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'courses'), 0)) + 1",
+                &[],
+            ),
+            db::Dialect::Postgres => {
+                db.batch("LOCK TABLE courses IN SHARE ROW EXCLUSIVE MODE")?;
+                db.query_int("SELECT coalesce(max(id), 0) + 1 FROM courses", &[])
+            }
+        }
+    }
+
+    /// Serialises the writers of one course (and of its patient's other courses, which a check
+    /// may read) until the commit. SQLite: the transaction already holds the database's write
+    /// lock. PostgreSQL: the patient's row is locked (`FOR UPDATE`), so two rooms recording on
+    /// one patient's courses take turns, and rooms recording on other patients do not wait.
+    fn lock_course(db: &Db, course: i64) -> Result<(), StoreError> {
+        if db.dialect() == db::Dialect::Postgres {
+            db.query(
+                "SELECT p.id FROM patients p JOIN courses c ON c.patient_id = p.id WHERE c.id = ?1 FOR UPDATE OF p",
+                vals![course],
+            )?;
+        }
         Ok(())
     }
 
@@ -1385,13 +1423,11 @@ impl Store {
         events: u64,
         last_at: Option<NaiveDateTime>,
     ) -> Result<(), StoreError> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now: i64 = tx.query_row(
+        let tx = self.db.begin(Begin::Write)?;
+        Self::lock_course(&tx, course)?;
+        let now = tx.query_int(
             "SELECT coalesce(max(seq), 0) FROM events WHERE course_id = ?1",
-            [course],
-            |r| r.get(0),
+            vals![course],
         )?;
         if now == events as i64 {
             let last = last_at.map_or_else(String::new, time_text);
@@ -1403,13 +1439,14 @@ impl Store {
 
     /// The courses whose derived state the upgrade left to rebuild.
     pub fn states_to_rebuild(&self) -> Result<Vec<i64>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT course_id FROM course_state WHERE events < 0 ORDER BY course_id")?;
-        let ids = stmt
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(ids)
+        self.db
+            .query(
+                "SELECT course_id FROM course_state WHERE events < 0 ORDER BY course_id",
+                &[],
+            )?
+            .into_iter()
+            .map(|mut r| r.int())
+            .collect()
     }
 
     /// The ids of the courses live on `since` or later: active ones, those with an event on
@@ -1425,48 +1462,47 @@ impl Store {
             // A state row is missing: every course is read (and verified).
             return Ok(self.courses()?.iter().map(|c| c.id).collect());
         }
-        let mut stmt = self.conn.prepare(
-            "SELECT course_id FROM course_state WHERE active = 1 OR last_at >= ?1 OR events < 0
-             ORDER BY course_id",
-        )?;
-        let ids = stmt
-            .query_map([since.to_string()], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        Ok(ids)
+        self.db
+            .query(
+                "SELECT course_id FROM course_state WHERE active = 1 OR last_at >= ?1 OR events < 0
+                 ORDER BY course_id",
+                vals![since.to_string()],
+            )?
+            .into_iter()
+            .map(|mut r| r.int())
+            .collect()
     }
 
     /// The number of courses (their ids run from 1 without gaps: courses are never deleted)
     /// and of derived state rows.
     fn state_rows(&self) -> Result<(i64, i64), StoreError> {
-        let courses: i64 =
-            self.conn
-                .query_row("SELECT coalesce(max(id), 0) FROM courses", [], |r| r.get(0))?;
-        let states: i64 = self
-            .conn
-            .query_row("SELECT count(*) FROM course_state", [], |r| r.get(0))?;
+        let courses = self
+            .db
+            .query_int("SELECT coalesce(max(id), 0) FROM courses", &[])?;
+        let states = self
+            .db
+            .query_int("SELECT count(*) FROM course_state", &[])?;
         Ok((courses, states))
     }
 
     /// The problems of the derived state rows: a bad MAC, or out of step with the chain.
     fn state_problems(&self) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.conn.prepare(
+        let rows = self.db.query(
             "SELECT s.course_id, s.active, s.events, s.last_at, s.mac,
                     coalesce((SELECT max(seq) FROM events e WHERE e.course_id = s.course_id), 0)
              FROM course_state s ORDER BY s.course_id",
+            &[],
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, bool>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-            ))
-        })?;
         let mut out = Vec::new();
-        for row in rows {
-            let (id, active, events, last_at, mac, chain) = row?;
+        for mut r in rows {
+            let (id, active, events, last_at, mac, chain) = (
+                r.int()?,
+                r.flag()?,
+                r.int()?,
+                r.text()?,
+                r.text()?,
+                r.int()?,
+            );
             if mac != state_mac(&self.key, id, active, events, &last_at) {
                 out.push(format!(
                     "course {id}'s state row was changed outside ritplan (its MAC does not match)"
@@ -1495,7 +1531,7 @@ impl Store {
         // The head first: it is written after each commit, so a head read before the database
         // can never be ahead of what the database then shows, unless rows were removed.
         let head = self.heads.course(course).map_err(|e| self.io(e))?;
-        let Some(row) = Self::course_rows(&self.conn, "WHERE id = ?1", Some(&course))?
+        let Some(row) = Self::course_rows(&self.db, "WHERE id = ?1", Some(course.into()))?
             .into_iter()
             .next()
         else {
@@ -1515,7 +1551,7 @@ impl Store {
             )),
             Some(p) => problems.extend(self.patient_problem(p)),
         }
-        let rows = RawEvent::load(&self.conn, course)?;
+        let rows = RawEvent::load(&self.db, course)?;
         let mut prev = String::new();
         for (i, e) in rows.iter().enumerate() {
             let seq = e.seq;

@@ -2,8 +2,8 @@
 //! record's key over what decides who may do what (id, name, role, password hash, disabled);
 //! the lock-out counters and a session's last use are operational and not covered.
 
+use super::db::{Row, vals};
 use chrono::NaiveDateTime;
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Author, Store, StoreError, flag, parse_time, time_text};
@@ -67,24 +67,26 @@ impl Store {
         ])
     }
 
-    fn staff_row(
-        r: &rusqlite::Row<'_>,
-    ) -> rusqlite::Result<(StaffRow, String, Option<String>, String)> {
+    fn staff_row(mut r: Row) -> Result<(StaffRow, String), StoreError> {
+        let (id, name, role, secret_hash, disabled) =
+            (r.text()?, r.text()?, r.text()?, r.text()?, r.flag()?);
+        let created_at = parse_time(&r.text()?)?;
+        let created_by = r.text()?;
+        let failures = r.int()?.clamp(0, i64::from(u32::MAX)) as u32;
+        let locked_until = r.opt_text()?.as_deref().map(parse_time).transpose()?;
         Ok((
             StaffRow {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                role: r.get(2)?,
-                secret_hash: r.get(3)?,
-                disabled: r.get::<_, i64>(4)? != 0,
-                created_at: NaiveDateTime::MIN,
-                created_by: r.get(6)?,
-                failures: r.get::<_, i64>(7)?.clamp(0, i64::from(u32::MAX)) as u32,
-                locked_until: None,
+                id,
+                name,
+                role,
+                secret_hash,
+                disabled,
+                created_at,
+                created_by,
+                failures,
+                locked_until,
             },
-            r.get(5)?,
-            r.get(8)?,
-            r.get(9)?,
+            r.text()?,
         ))
     }
 
@@ -93,18 +95,11 @@ impl Store {
             Some(_) => format!("SELECT {STAFF_COLS} FROM staff WHERE id = ?1"),
             None => format!("SELECT {STAFF_COLS} FROM staff ORDER BY id"),
         };
-        let mut stmt = self.conn.prepare(&sql)?;
         let rows = match id {
-            Some(id) => stmt.query_map([id], Self::staff_row)?,
-            None => stmt.query_map([], Self::staff_row)?,
+            Some(id) => self.db.query(&sql, vals![id])?,
+            None => self.db.query(&sql, &[])?,
         };
-        rows.map(|r| {
-            let (mut s, created, locked, mac) = r?;
-            s.created_at = parse_time(&created)?;
-            s.locked_until = locked.as_deref().map(parse_time).transpose()?;
-            Ok((s, mac))
-        })
-        .collect()
+        rows.into_iter().map(Self::staff_row).collect()
     }
 
     /// How many staff accounts the record has.
@@ -133,25 +128,23 @@ impl Store {
 
     fn insert_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
         let mac = self.staff_mac(s);
-        let r = self.conn.execute(
+        let r = self.db.exec(
             &format!(
                 "INSERT INTO staff ({STAFF_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, NULL, ?8)"
             ),
-            params![
-                s.id,
-                s.name,
-                s.role,
-                s.secret_hash,
+            vals![
+                &s.id,
+                &s.name,
+                &s.role,
+                &s.secret_hash,
                 s.disabled,
                 time_text(s.created_at),
-                s.created_by,
+                &s.created_by,
                 mac
             ],
         );
         match r {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
+            Err(StoreError::Sql(e)) if e.is_unique_violation() => {
                 return Err(StoreError::Exists(format!(
                     "a staff account with the id {:?} already exists",
                     s.id
@@ -168,10 +161,10 @@ impl Store {
     pub fn update_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
         let mac = self.staff_mac(s);
         let n = self.accounts_write(|| {
-            Ok(self.conn.execute(
+            self.db.exec(
                 "UPDATE staff SET name = ?2, role = ?3, secret_hash = ?4, disabled = ?5, mac = ?6, failures = 0, locked_until = NULL WHERE id = ?1",
-                params![s.id, s.name, s.role, s.secret_hash, s.disabled, mac],
-            )?)
+                vals![&s.id, &s.name, &s.role, &s.secret_hash, s.disabled, &mac],
+            )
         })?;
         if n == 0 {
             return Err(StoreError::NotFound(format!(
@@ -188,18 +181,18 @@ impl Store {
         id: &str,
         locked_until: Option<NaiveDateTime>,
     ) -> Result<u32, StoreError> {
-        self.conn.execute(
+        self.db.exec(
             "UPDATE staff SET failures = failures + 1, locked_until = coalesce(?2, locked_until) WHERE id = ?1",
-            params![id, locked_until.map(time_text)],
+            vals![id, locked_until.map(time_text)],
         )?;
         Ok(self.staff(id)?.map_or(0, |s| s.failures))
     }
 
     /// Clears the failure count after a successful login.
     pub fn login_succeeded(&self, id: &str) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.db.exec(
             "UPDATE staff SET failures = 0, locked_until = NULL WHERE id = ?1",
-            [id],
+            vals![id],
         )?;
         Ok(())
     }
@@ -218,9 +211,9 @@ impl Store {
 
     /// Stores a new session.
     pub fn add_session(&self, s: &SessionRow) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.db.exec(
             "INSERT INTO sessions (token_hash, staff_id, os_user, created_at, last_used, ended, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![s.token_hash, s.staff_id, s.os_user, time_text(s.created_at), time_text(s.last_used), s.ended, self.session_mac(s)],
+            vals![&s.token_hash, &s.staff_id, &s.os_user, time_text(s.created_at), time_text(s.last_used), s.ended, self.session_mac(s)],
         )?;
         Ok(())
     }
@@ -228,27 +221,22 @@ impl Store {
     /// A session by its token's hash, if its MAC holds (a session row forged in the database is
     /// not a session).
     pub fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT token_hash, staff_id, os_user, created_at, last_used, ended, mac FROM sessions WHERE token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)? != 0,
-                        r.get::<_, String>(6)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((token_hash, staff_id, os_user, created, used, ended, mac)) = row else {
+        let Some(mut r) = self.db.query_opt(
+            "SELECT token_hash, staff_id, os_user, created_at, last_used, ended, mac FROM sessions WHERE token_hash = ?1",
+            vals![token_hash],
+        )?
+        else {
             return Ok(None);
         };
+        let (token_hash, staff_id, os_user, created, used, ended, mac) = (
+            r.text()?,
+            r.text()?,
+            r.text()?,
+            r.text()?,
+            r.text()?,
+            r.flag()?,
+            r.text()?,
+        );
         let s = SessionRow {
             token_hash,
             staff_id,
@@ -262,9 +250,9 @@ impl Store {
 
     /// Marks a session used now.
     pub fn touch_session(&self, token_hash: &str, at: NaiveDateTime) -> Result<(), StoreError> {
-        self.conn.execute(
+        self.db.exec(
             "UPDATE sessions SET last_used = ?2 WHERE token_hash = ?1 AND ended = 0",
-            params![token_hash, time_text(at)],
+            vals![token_hash, time_text(at)],
         )?;
         Ok(())
     }
@@ -273,9 +261,9 @@ impl Store {
     pub fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
         if let Some(mut s) = self.session(token_hash)? {
             s.ended = true;
-            self.conn.execute(
+            self.db.exec(
                 "UPDATE sessions SET ended = 1, mac = ?2 WHERE token_hash = ?1",
-                params![token_hash, self.session_mac(&s)],
+                vals![token_hash, self.session_mac(&s)],
             )?;
         }
         Ok(())
@@ -288,20 +276,13 @@ impl Store {
     /// A setting's value, if set and its MAC holds.
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         let row = self
-            .conn
-            .query_row(
+            .db
+            .query_opt(
                 "SELECT value, changed_at, changed_by, mac FROM settings WHERE key = ?1",
-                [key],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                },
-            )
-            .optional()?;
+                vals![key],
+            )?
+            .map(|mut r| Ok::<_, StoreError>((r.text()?, r.text()?, r.text()?, r.text()?)))
+            .transpose()?;
         match row {
             None => Ok(None),
             Some((v, at, by, mac)) if self.setting_mac(key, &v, &at, &by) == mac => Ok(Some(v)),
@@ -323,10 +304,10 @@ impl Store {
         let who = by.staff_id.clone().unwrap_or_else(|| by.name.clone());
         let mac = self.setting_mac(key, value, &at, &who);
         self.accounts_write(|| {
-            self.conn.execute(
+            self.db.exec(
                 "INSERT INTO settings (key, value, changed_at, changed_by, mac) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT(key) DO UPDATE SET value = ?2, changed_at = ?3, changed_by = ?4, mac = ?5",
-                params![key, value, at, who, mac],
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at, changed_by = excluded.changed_by, mac = excluded.mac",
+                vals![key, value, &at, &who, &mac],
             )?;
             Ok(())
         })
@@ -343,18 +324,22 @@ impl Store {
                 ));
             }
         }
-        let mut stmt = self.conn.prepare("SELECT key FROM settings ORDER BY key")?;
-        let keys: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
+        let keys: Vec<String> = self
+            .db
+            .query("SELECT key FROM settings ORDER BY key", &[])?
+            .into_iter()
+            .map(|mut r| r.text())
             .collect::<Result<_, _>>()?;
         for k in keys {
             if let Err(StoreError::Tampered(m)) = self.setting(&k) {
                 out.push(m);
             }
         }
-        let mut stmt = self.conn.prepare("SELECT token_hash FROM sessions")?;
-        let tokens: Vec<String> = stmt
-            .query_map([], |r| r.get(0))?
+        let tokens: Vec<String> = self
+            .db
+            .query("SELECT token_hash FROM sessions ORDER BY token_hash", &[])?
+            .into_iter()
+            .map(|mut r| r.text())
             .collect::<Result<_, _>>()?;
         for t in tokens {
             if self.session(&t)?.is_none() {

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::units::{AllergenUnit, Dose, Volume, parse_decimal};
+use rusqlite::params;
 
 fn t(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
@@ -140,10 +141,11 @@ fn problems(dir: &tempfile::TempDir) -> Vec<String> {
 #[test]
 fn created_private_with_its_key_and_heads_and_reopened() {
     let (dir, s, c) = store_with_course();
-    let v: i64 = s
-        .conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("v");
+    let v: i64 =
+        s.db.sqlite()
+            .expect("sqlite")
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("v");
     assert_eq!(v, SCHEMA_VERSION);
     #[cfg(unix)]
     {
@@ -204,22 +206,35 @@ fn a_refused_event_writes_nothing() {
 #[test]
 fn rows_cannot_be_updated_or_deleted_through_sql() {
     let (_d, s, _) = busy();
-    let upd = s
-        .conn
-        .execute("UPDATE events SET recorded_by = 'someone else'", []);
+    let upd =
+        s.db.sqlite()
+            .expect("sqlite")
+            .execute("UPDATE events SET recorded_by = 'someone else'", []);
     assert!(upd.is_err_and(|e| e.to_string().contains("append-only")));
-    assert!(s.conn.execute("DELETE FROM events", []).is_err());
     assert!(
-        s.conn
+        s.db.sqlite()
+            .expect("sqlite")
+            .execute("DELETE FROM events", [])
+            .is_err()
+    );
+    assert!(
+        s.db.sqlite()
+            .expect("sqlite")
             .execute("UPDATE courses SET plan_json = '{}'", [])
             .is_err()
     );
     assert!(
-        s.conn
+        s.db.sqlite()
+            .expect("sqlite")
             .execute("UPDATE patients SET name = 'X'", [])
             .is_err()
     );
-    assert!(s.conn.execute("DELETE FROM patients", []).is_err());
+    assert!(
+        s.db.sqlite()
+            .expect("sqlite")
+            .execute("DELETE FROM patients", [])
+            .is_err()
+    );
 }
 
 #[test]
@@ -300,7 +315,11 @@ fn recomputing_the_old_unkeyed_hash_after_an_edit_does_not_help() {
     )
     .expect("edit");
     // Recompute every hash of the chain as the schema-1 chain did, without the key.
-    let rows = RawEvent::load(&conn, c).expect("rows");
+    let rows = RawEvent::load(
+        &Db::sqlite_conn(Connection::open(db(&dir)).expect("open")),
+        c,
+    )
+    .expect("rows");
     let mut prev = String::new();
     for mut r in rows {
         r.prev = prev.clone();
@@ -549,7 +568,8 @@ fn a_schema_1_record_is_upgraded_in_place_from_a_verified_migration_event() {
     let conn = Connection::open(&path).expect("open");
     conn.execute_batch("DROP TRIGGER events_no_update;")
         .expect("drop");
-    let rows = RawEvent::load(&conn, c).expect("rows");
+    let rows =
+        RawEvent::load(&Db::sqlite_conn(Connection::open(&path).expect("open")), c).expect("rows");
     let mut r = rows.into_iter().next().expect("first");
     r.body = r.body.replace("L1", "L9");
     r.hash = r.sha_hash(c);
@@ -726,9 +746,10 @@ fn a_schema_2_record_gets_state_rows_to_rebuild_and_they_are_rebuilt() {
     append(&mut s, a, obs(0), "2026-12-07 08:30");
     s.rebuild_state(a, false, 1, None).expect("rebuild");
     assert_eq!(s.live_course_ids(day("2030-01-01")).expect("live"), vec![a]);
-    let v: i64 = s
-        .conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .expect("version");
+    let v: i64 =
+        s.db.sqlite()
+            .expect("sqlite")
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .expect("version");
     assert_eq!(v, SCHEMA_VERSION);
 }

@@ -1,0 +1,526 @@
+//! The SQL the store runs, on either backend: SQLite (embedded, the default) or PostgreSQL (a
+//! clinic's server, feature `postgres`). The store writes one dialect-neutral SQL for nearly
+//! everything (`?1` placeholders, rewritten to `$1` for PostgreSQL; integers and text only:
+//! flags are 0/1 integers on both) and asks [`Db::dialect`] for the few statements that differ
+//! (schema, pragmas, the next course id, locking a course).
+//!
+//! Rows come back owned ([`Row`]), read column by column in order; every statement borrows the
+//! connection only while it runs, so the store's methods keep taking `&self`. Transactions are
+//! explicit ([`Db::begin`]): a guard that rolls back unless committed, and that nests (an inner
+//! `begin` joins the outer transaction), so a helper that needs a transaction may be called
+//! inside another without committing it early.
+
+use std::cell::Cell;
+#[cfg(feature = "postgres")]
+use std::cell::RefCell;
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Which SQL dialect a record speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// The embedded file.
+    Sqlite,
+    /// A PostgreSQL server.
+    Postgres,
+}
+
+/// A database error from either backend.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// SQLite.
+    #[error("{0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL.
+    #[cfg(feature = "postgres")]
+    #[error("{}", pg_message(.0))]
+    Postgres(#[from] postgres::Error),
+}
+
+/// A PostgreSQL error with the server's message, detail and hint (the crate's `Display` shows
+/// only "db error").
+#[cfg(feature = "postgres")]
+pub fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(d) => {
+            let mut s = format!("{}: {}", d.severity(), d.message());
+            if let Some(x) = d.detail() {
+                s.push_str(&format!(" ({x})"));
+            }
+            if let Some(x) = d.hint() {
+                s.push_str(&format!("; hint: {x}"));
+            }
+            s
+        }
+        None => {
+            // The source says what failed (a refused connection, a TLS handshake).
+            let mut s = e.to_string();
+            let mut src = std::error::Error::source(e);
+            while let Some(x) = src {
+                s.push_str(&format!(": {x}"));
+                src = x.source();
+            }
+            s
+        }
+    }
+}
+
+impl DbError {
+    /// A unique or primary-key constraint refused the row.
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::ConstraintViolation
+            }
+            DbError::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            DbError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
+        }
+    }
+
+    /// The connection to the server is gone (PostgreSQL: closed or broken).
+    pub fn is_connection(&self) -> bool {
+        match self {
+            DbError::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            DbError::Postgres(e) => {
+                e.is_closed() || e.as_db_error().is_none() && e.code().is_none()
+            }
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Sql(DbError::Sqlite(e))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        StoreError::Sql(DbError::Postgres(e))
+    }
+}
+
+/// A value bound to or read from a statement.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer (flags are 0 and 1).
+    Int(i64),
+    /// Text.
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Int(i64::from(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Text(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Self {
+        Value::Text(v.clone())
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+impl<T: Clone + Into<Value>> From<&Option<T>> for Value {
+    fn from(v: &Option<T>) -> Self {
+        v.clone().map_or(Value::Null, Into::into)
+    }
+}
+
+/// The values of a statement's placeholders, in order: `vals![a, b, c]`.
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { &[$($crate::store::db::Value::from($v)),*][..] };
+}
+pub(crate) use vals;
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(i) => ValueRef::Integer(*i),
+            Value::Text(s) => ValueRef::Text(s.as_bytes()),
+        }))
+    }
+}
+
+/// One row, owned; read its columns in order with [`Row::int`], [`Row::text`] and the rest.
+#[derive(Clone, Debug)]
+pub struct Row {
+    values: std::vec::IntoIter<Value>,
+}
+
+impl Row {
+    fn new(values: Vec<Value>) -> Row {
+        Row {
+            values: values.into_iter(),
+        }
+    }
+
+    /// Every column left, in order.
+    pub fn into_values(self) -> Vec<Value> {
+        self.values.collect()
+    }
+
+    fn next(&mut self) -> Result<Value, StoreError> {
+        self.values
+            .next()
+            .ok_or_else(|| StoreError::Corrupt("a row has fewer columns than expected".into()))
+    }
+
+    /// The next column, an integer.
+    pub fn int(&mut self) -> Result<i64, StoreError> {
+        match self.next()? {
+            Value::Int(i) => Ok(i),
+            other => Err(StoreError::Corrupt(format!(
+                "expected an integer, found {other:?}"
+            ))),
+        }
+    }
+
+    /// The next column, a 0/1 flag (any non-zero integer is set).
+    pub fn flag(&mut self) -> Result<bool, StoreError> {
+        Ok(self.int()? != 0)
+    }
+
+    /// The next column, text.
+    pub fn text(&mut self) -> Result<String, StoreError> {
+        self.opt_text()?
+            .ok_or_else(|| StoreError::Corrupt("expected text, found NULL".into()))
+    }
+
+    /// The next column, text or NULL.
+    pub fn opt_text(&mut self) -> Result<Option<String>, StoreError> {
+        match self.next()? {
+            Value::Text(s) => Ok(Some(s)),
+            Value::Null => Ok(None),
+            other => Err(StoreError::Corrupt(format!(
+                "expected text, found {other:?}"
+            ))),
+        }
+    }
+}
+
+/// What a transaction is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Begin {
+    /// A write: SQLite takes the write lock at once (`BEGIN IMMEDIATE`), so that what the
+    /// transaction reads is still true at its commit; PostgreSQL starts a read-committed
+    /// transaction and the caller locks the rows it decides on (`SELECT … FOR UPDATE`).
+    Write,
+    /// A consistent snapshot for reading several tables.
+    Snapshot,
+}
+
+/// A connection to a record's database.
+pub struct Db {
+    conn: Conn,
+    /// How many transactions are open (inner ones join the outer).
+    depth: Cell<u32>,
+}
+
+enum Conn {
+    /// The embedded file.
+    Sqlite(Connection),
+    /// A PostgreSQL server (the client needs `&mut`; every statement borrows it only while it
+    /// runs).
+    #[cfg(feature = "postgres")]
+    Postgres(RefCell<postgres::Client>),
+}
+
+/// A transaction: rolled back when dropped uncommitted. It dereferences to the [`Db`].
+pub struct Tx<'a> {
+    db: &'a Db,
+    outer: bool,
+    done: bool,
+}
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        self.db
+    }
+}
+
+impl Tx<'_> {
+    /// Commits (a nested transaction leaves the commit to the outer one).
+    pub fn commit(mut self) -> Result<(), StoreError> {
+        self.done = true;
+        self.db.depth.set(self.db.depth.get().saturating_sub(1));
+        if self.outer {
+            self.db.batch("COMMIT")?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.db.depth.set(self.db.depth.get().saturating_sub(1));
+            if self.outer {
+                // Nothing to report to: the error that dropped the transaction is returned.
+                let _ = self.db.batch("ROLLBACK");
+            }
+        }
+    }
+}
+
+/// `?1` → `$1` outside quoted text.
+#[cfg(feature = "postgres")]
+fn pg_sql(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('?') {
+        return sql.into();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut quoted = false;
+    for c in sql.chars() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => out.push('$'),
+            _ => out.push(c),
+        }
+    }
+    out.into()
+}
+
+#[cfg(feature = "postgres")]
+fn pg_params(params: &[Value]) -> Vec<Box<dyn postgres::types::ToSql + Sync>> {
+    params
+        .iter()
+        .map(|v| -> Box<dyn postgres::types::ToSql + Sync> {
+            match v {
+                // Every NULL the store binds is text (an optional name, time or value).
+                Value::Null => Box::new(None::<String>),
+                Value::Int(i) => Box::new(*i),
+                Value::Text(s) => Box::new(s.clone()),
+            }
+        })
+        .collect()
+}
+
+#[cfg(feature = "postgres")]
+fn pg_row(r: &postgres::Row) -> Result<Row, StoreError> {
+    use postgres::types::Type;
+    let mut out = Vec::with_capacity(r.len());
+    for (i, col) in r.columns().iter().enumerate() {
+        let t = col.type_();
+        let v = if *t == Type::INT8 {
+            r.try_get::<_, Option<i64>>(i)?
+                .map_or(Value::Null, Value::Int)
+        } else if *t == Type::INT4 {
+            r.try_get::<_, Option<i32>>(i)?
+                .map_or(Value::Null, |v| Value::Int(v.into()))
+        } else if *t == Type::INT2 {
+            r.try_get::<_, Option<i16>>(i)?
+                .map_or(Value::Null, |v| Value::Int(v.into()))
+        } else if *t == Type::BOOL {
+            r.try_get::<_, Option<bool>>(i)?
+                .map_or(Value::Null, Value::from)
+        } else {
+            r.try_get::<_, Option<String>>(i)?
+                .map_or(Value::Null, Value::Text)
+        };
+        out.push(v);
+    }
+    Ok(Row::new(out))
+}
+
+impl Db {
+    /// An SQLite connection.
+    pub fn sqlite_conn(conn: Connection) -> Db {
+        Db {
+            conn: Conn::Sqlite(conn),
+            depth: Cell::new(0),
+        }
+    }
+
+    /// A PostgreSQL connection.
+    #[cfg(feature = "postgres")]
+    pub fn postgres_client(client: postgres::Client) -> Db {
+        Db {
+            conn: Conn::Postgres(RefCell::new(client)),
+            depth: Cell::new(0),
+        }
+    }
+
+    /// The SQLite connection, mutably (the schema-1 upgrade).
+    pub fn sqlite_mut(&mut self) -> Option<&mut Connection> {
+        match &mut self.conn {
+            Conn::Sqlite(c) => Some(c),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => None,
+        }
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        match &self.conn {
+            Conn::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The SQLite connection (for what only SQLite has: the schema-1 upgrade, pragmas, the
+    /// backup).
+    pub fn sqlite(&self) -> Option<&Connection> {
+        match &self.conn {
+            Conn::Sqlite(c) => Some(c),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => None,
+        }
+    }
+
+    /// Runs one statement; returns the rows changed.
+    pub fn exec(&self, sql: &str, params: &[Value]) -> Result<usize, StoreError> {
+        match &self.conn {
+            Conn::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                Ok(stmt.execute(rusqlite::params_from_iter(params))?)
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(c) => {
+                let p = pg_params(params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    p.iter().map(|b| b.as_ref()).collect();
+                let n = c.borrow_mut().execute(pg_sql(sql).as_ref(), &refs)?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+        }
+    }
+
+    /// Runs one query; returns every row.
+    pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        match &self.conn {
+            Conn::Sqlite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                let n = stmt.column_count();
+                let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    let mut vals = Vec::with_capacity(n);
+                    for i in 0..n {
+                        use rusqlite::types::ValueRef;
+                        vals.push(match r.get_ref(i)? {
+                            ValueRef::Null => Value::Null,
+                            ValueRef::Integer(i) => Value::Int(i),
+                            ValueRef::Text(t) => Value::Text(
+                                std::str::from_utf8(t)
+                                    .map_err(|e| StoreError::Corrupt(format!("text: {e}")))?
+                                    .to_string(),
+                            ),
+                            other => {
+                                return Err(StoreError::Corrupt(format!(
+                                    "unexpected {:?} in column {i}",
+                                    other.data_type()
+                                )));
+                            }
+                        });
+                    }
+                    out.push(Row::new(vals));
+                }
+                Ok(out)
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(c) => {
+                let p = pg_params(params);
+                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+                    p.iter().map(|b| b.as_ref()).collect();
+                let rows = c.borrow_mut().query(pg_sql(sql).as_ref(), &refs)?;
+                rows.iter().map(pg_row).collect()
+            }
+        }
+    }
+
+    /// The first row of a query, if any.
+    pub fn query_opt(&self, sql: &str, params: &[Value]) -> Result<Option<Row>, StoreError> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// One integer (a count, a maximum).
+    pub fn query_int(&self, sql: &str, params: &[Value]) -> Result<i64, StoreError> {
+        self.query_opt(sql, params)?
+            .ok_or_else(|| StoreError::Corrupt(format!("no row from {sql}")))?
+            .int()
+    }
+
+    /// Runs statements without parameters.
+    pub fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        match &self.conn {
+            Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(c) => Ok(c.borrow_mut().batch_execute(sql)?),
+        }
+    }
+
+    /// Starts a transaction (or joins the one already open).
+    pub fn begin(&self, kind: Begin) -> Result<Tx<'_>, StoreError> {
+        let depth = &self.depth;
+        let outer = depth.get() == 0;
+        if outer {
+            self.batch(match (self.dialect(), kind) {
+                (Dialect::Sqlite, Begin::Write) => "BEGIN IMMEDIATE",
+                (Dialect::Sqlite, Begin::Snapshot) => "BEGIN DEFERRED",
+                (Dialect::Postgres, Begin::Write) => "BEGIN",
+                (Dialect::Postgres, Begin::Snapshot) => {
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+                }
+            })?;
+        }
+        depth.set(depth.get() + 1);
+        Ok(Tx {
+            db: self,
+            outer,
+            done: false,
+        })
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_rewritten_outside_quoted_text() {
+        assert_eq!(
+            pg_sql("SELECT '?1', a FROM t WHERE b = ?1 AND c = ?12"),
+            "SELECT '?1', a FROM t WHERE b = $1 AND c = $12"
+        );
+        assert_eq!(pg_sql("SELECT 'it''s ?' , ?2"), "SELECT 'it''s ?' , $2");
+    }
+}
