@@ -44,13 +44,23 @@ pub(super) fn init(
     };
     let (ward, actor, token) = Ward::init(path, a.training, admin, &os_user(), now)?;
     session::save(&ward, &token)?;
-    writeln!(out, "{}", path.display())?;
+    let (place, key_file, on_server) = ward.place();
+    writeln!(out, "{place}")?;
+    let files = if on_server {
+        format!(
+            "in its database; its key file is {}: copy it (mode 0600) to every workstation that records on this record (or point RITPLAN_KEY at it), and keep it with the database's backups",
+            key_file.display()
+        )
+    } else {
+        format!(
+            "with its key file {} and heads folder {}: back up all three together",
+            key_file.display(),
+            crate::store::keyed::heads_path(path).display()
+        )
+    };
     writeln!(
         err,
-        "Created the record {} with its key file {} and heads folder {}: back up all three together. {} ({}) is its admin and is logged in.{}",
-        path.display(),
-        crate::store::keyed::key_path(path).display(),
-        crate::store::keyed::heads_path(path).display(),
+        "Created the record {place} {files}. {} ({}) is its admin and is logged in.{}",
         actor.staff.name,
         actor.staff.id,
         if a.training {

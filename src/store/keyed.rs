@@ -114,14 +114,41 @@ impl Key {
     /// Writes this key as the key file of the record at `db` (a backup's); refuses if one
     /// exists.
     pub fn copy_to(&self, db: &Path) -> std::io::Result<()> {
-        let mut f = create_private(&key_path(db))?;
+        self.write_file(&key_path(db))
+    }
+
+    /// Writes this key to a new file at `path`; refuses if one exists.
+    pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
+        let mut f = create_private(path)?;
         f.write_all(format!("{}\n", hex(&self.0)).as_bytes())
             .and_then(|()| f.sync_all())
     }
 
     /// Creates a new key file for the record at `db`; refuses if one exists.
     pub fn create(db: &Path) -> Result<Key, StoreError> {
-        let path = key_path(db);
+        Key::create_file(&key_path(db))
+    }
+
+    /// Creates a new key file at `path` (its folder is created, mode 0700); refuses if one
+    /// exists.
+    pub fn create_file(path: &Path) -> Result<Key, StoreError> {
+        let path = path.to_path_buf();
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(dir).map_err(|e| StoreError::Open {
+                path: path.clone(),
+                message: format!("cannot create the key file's folder: {e}"),
+            })?;
+        }
         let key = Key(random::<32>()?);
         let mut f = create_private(&path).map_err(|e| StoreError::Open {
             path: path.clone(),
@@ -138,7 +165,12 @@ impl Key {
 
     /// Reads the key file of the record at `db`.
     pub fn load(db: &Path) -> Result<Key, StoreError> {
-        let path = key_path(db);
+        Key::load_file(&key_path(db), db)
+    }
+
+    /// Reads the key file at `path` of the record `db` (named in errors).
+    pub fn load_file(path: &Path, db: &Path) -> Result<Key, StoreError> {
+        let path = path.to_path_buf();
         let mut text = String::new();
         File::open(&path)
             .and_then(|mut f| f.read_to_string(&mut text))
@@ -205,7 +237,7 @@ pub struct Counts {
 
 impl Counts {
     /// The counts raised to at least `c`'s, and `c`'s digests where it has them.
-    fn merged(&self, c: &Counts) -> Counts {
+    pub(crate) fn merged(&self, c: &Counts) -> Counts {
         Counts {
             patients: self.patients.max(c.patients),
             courses: self.courses.max(c.courses),
@@ -218,7 +250,27 @@ impl Counts {
         }
     }
 
-    fn text(&self) -> String {
+    /// Reads [`Counts::text`] back (a line it does not know is skipped; a count that is not a
+    /// number reads as 0, which only makes a later comparison stricter).
+    pub(crate) fn parse(s: &str) -> Counts {
+        let mut c = Counts::default();
+        for line in s.lines() {
+            if let Some((k, v)) = line.split_once(' ') {
+                let n = || v.trim().parse().unwrap_or(0);
+                match k {
+                    "patients" => c.patients = n(),
+                    "courses" => c.courses = n(),
+                    "staff" => c.staff = n(),
+                    "staff_rows" => c.staff_rows = Some(v.trim().to_string()),
+                    "settings_rows" => c.settings_rows = Some(v.trim().to_string()),
+                    _ => {}
+                }
+            }
+        }
+        c
+    }
+
+    pub(crate) fn text(&self) -> String {
         let mut out = format!(
             "patients {}\ncourses {}\nstaff {}\n",
             self.patients, self.courses, self.staff
@@ -279,7 +331,7 @@ impl Heads {
         Ok(f)
     }
 
-    fn io(&self, source: std::io::Error) -> StoreError {
+    pub(crate) fn io(&self, source: std::io::Error) -> StoreError {
         StoreError::Io {
             path: self.dir.clone(),
             source,
@@ -372,23 +424,7 @@ impl Heads {
 
     /// The record's counts, if written.
     pub fn counts(&self) -> std::io::Result<Option<Counts>> {
-        Ok(self.read_file("record")?.map(|s| {
-            let mut c = Counts::default();
-            for line in s.lines() {
-                if let Some((k, v)) = line.split_once(' ') {
-                    let n = || v.trim().parse().unwrap_or(0);
-                    match k {
-                        "patients" => c.patients = n(),
-                        "courses" => c.courses = n(),
-                        "staff" => c.staff = n(),
-                        "staff_rows" => c.staff_rows = Some(v.trim().to_string()),
-                        "settings_rows" => c.settings_rows = Some(v.trim().to_string()),
-                        _ => {}
-                    }
-                }
-            }
-            c
-        }))
+        Ok(self.read_file("record")?.map(|s| Counts::parse(&s)))
     }
 
     /// Raises the record's counts to at least `c` and takes its digests.

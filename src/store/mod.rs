@@ -22,8 +22,11 @@
 //! The store decides nothing clinical: the check passed to [`Store::append`] does.
 
 pub mod db;
+mod heads;
 pub mod keyed;
 mod migrate;
+#[cfg(feature = "postgres")]
+pub mod server;
 mod staff;
 
 use std::fmt::Write as _;
@@ -36,6 +39,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::course::{Event, EventKind};
+use heads::HeadStore;
 use keyed::{Counts, Head, Heads, Key};
 pub use staff::{SessionRow, StaffRow};
 
@@ -428,8 +432,39 @@ impl TxView<'_> {
 pub struct Store {
     db: Db,
     key: Key,
-    heads: Heads,
+    heads: HeadStore,
     meta: Meta,
+    /// Where the record is, for messages: the file, or the server's URL without a password.
+    place: String,
+    /// Its key file.
+    key_file: PathBuf,
+}
+
+/// The URL of a record on a PostgreSQL server, if `db` names one (`postgres://…` or
+/// `postgresql://…`) rather than a file.
+pub fn server_url(db: &Path) -> Option<&str> {
+    db.to_str()
+        .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
+#[cfg(not(feature = "postgres"))]
+mod server {
+    use super::{Store, StoreError};
+
+    fn unsupported(url: &str) -> StoreError {
+        StoreError::Open {
+            path: url.into(),
+            message: "this ritplan was built without PostgreSQL (feature `postgres`)".into(),
+        }
+    }
+
+    pub fn create(url: &str, _training: bool) -> Result<Store, StoreError> {
+        Err(unsupported(url))
+    }
+
+    pub fn open(url: &str) -> Result<Store, StoreError> {
+        Err(unsupported(url))
+    }
 }
 
 const TIME: &str = "%Y-%m-%dT%H:%M:%S";
@@ -671,6 +706,9 @@ impl Store {
     /// Creates a new record at `path` (its folder is created if needed): the database (mode
     /// 0600), its key file and its heads folder. Refuses if anything is already there.
     pub fn create(path: &Path, training: bool) -> Result<Store, StoreError> {
+        if let Some(url) = server_url(path) {
+            return server::create(url, training);
+        }
         let open_err = |message: String| StoreError::Open {
             path: path.to_path_buf(),
             message,
@@ -709,11 +747,13 @@ impl Store {
         let store = Store {
             db,
             key,
-            heads,
+            heads: HeadStore::Files(heads),
             meta: Meta {
                 record_id,
                 training,
             },
+            place: path.display().to_string(),
+            key_file: keyed::key_path(path),
         };
         store.advance_counts()?;
         Ok(store)
@@ -722,6 +762,9 @@ impl Store {
     /// Opens the record at `path`: refuses a missing file, a file that is not a ritplan record
     /// (unchanged), a newer schema, a missing key; upgrades a schema-1 record in place.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(url) = server_url(path) {
+            return server::open(url);
+        }
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
@@ -767,8 +810,10 @@ impl Store {
         let store = Store {
             db,
             key,
-            heads,
+            heads: HeadStore::Files(heads),
             meta,
+            place: path.display().to_string(),
+            key_file: keyed::key_path(path),
         };
         if version < 2 {
             // The digests of the (new, empty) staff and settings tables.
@@ -821,8 +866,14 @@ impl Store {
                 dest.display()
             )));
         }
-        self.heads.shared(|_| {
-            self.heads
+        let HeadStore::Files(heads) = &self.heads else {
+            return Err(StoreError::Open {
+                path: dest.to_path_buf(),
+                message: "a record on a PostgreSQL server is backed up with pg_dump, or copied to a file with `ritplan db copy`".into(),
+            });
+        };
+        heads.shared(|_| {
+            heads
                 .copy_to(&Heads::of(dest))
                 .map_err(|e| io(&keyed::heads_path(dest), e))?;
             drop(keyed::create_private(dest).map_err(|e| io(dest, e))?);
@@ -830,13 +881,9 @@ impl Store {
                 path: dest.to_path_buf(),
                 message: "the backup's path is not UTF-8".into(),
             })?;
-            let Some(conn) = self.db.sqlite() else {
-                return Err(StoreError::Open {
-                    path: dest.to_path_buf(),
-                    message: "a record on a PostgreSQL server is backed up with pg_dump, or copied to a file with `ritplan db copy`".into(),
-                });
-            };
-            conn.execute("VACUUM INTO ?1", [target])?;
+            if let Some(conn) = self.db.sqlite() {
+                conn.execute("VACUUM INTO ?1", [target])?;
+            }
             Ok(())
         })?;
         self.key
@@ -850,16 +897,24 @@ impl Store {
         self.key.mac(parts)
     }
 
+    /// Where the record is: its file, or its server's URL without the password.
+    pub fn place(&self) -> &str {
+        &self.place
+    }
+
+    /// The record's key file.
+    pub fn key_file(&self) -> &Path {
+        &self.key_file
+    }
+
+    /// Whether the record is on a server (its heads in its database, not in files).
+    pub fn on_server(&self) -> bool {
+        self.heads.in_database()
+    }
+
     /// The record's identity.
     pub fn meta(&self) -> &Meta {
         &self.meta
-    }
-
-    fn io(&self, source: std::io::Error) -> StoreError {
-        StoreError::Io {
-            path: PathBuf::from("the heads folder"),
-            source,
-        }
     }
 
     fn count(&self, table: &str) -> Result<u64, StoreError> {
@@ -897,7 +952,8 @@ impl Store {
     }
 
     fn advance_counts(&self) -> Result<(), StoreError> {
-        self.heads.exclusive(|| Ok(((), self.current_counts()?)))
+        self.heads
+            .exclusive(&self.db, || Ok(((), self.current_counts()?)))
     }
 
     /// Runs a change to the staff or settings tables and writes their digests outside the
@@ -906,7 +962,7 @@ impl Store {
         &self,
         write: impl FnOnce() -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.heads.exclusive(|| {
+        self.heads.exclusive(&self.db, || {
             let t = write()?;
             Ok((t, self.current_counts()?))
         })
@@ -916,7 +972,7 @@ impl Store {
     /// between those tables (and the row counts) and the record file outside the database: a
     /// deleted row, or a row put back to an older copy.
     pub fn account_problems(&self) -> Result<Vec<String>, StoreError> {
-        self.heads.shared(|head| {
+        self.heads.shared(&self.db, |head| {
             let Some(head) = head else {
                 return Ok(vec![
                     "the record's counts outside the database are missing".into(),
@@ -1191,12 +1247,22 @@ impl Store {
             vals![id, &c.patient_id, &c.template_id, &c.rule_set, &c.template_text, &c.rules_json, &c.plan_json, &c.inputs_json, &row.created_at, &by.name, &by.staff_id, &by.os_user, &mac],
         )?;
         Self::put_state(&tx, &self.key, id, true, 0, &row.created_at)?;
-        tx.commit()?;
-        self.heads
-            .advance_course(id, &Head { count: 0, mac })
-            .map_err(|e| self.io(e))?;
+        self.write_head(tx, id, &Head { count: 0, mac })?;
         self.advance_counts()?;
         Ok(id)
+    }
+
+    /// Commits a write of a course's chain and moves its head: in the same transaction when
+    /// the heads are in the database, else right after the commit (a crash between the two
+    /// leaves the head behind, which verification notes; never ahead).
+    fn write_head(&self, tx: db::Tx<'_>, course: i64, head: &Head) -> Result<(), StoreError> {
+        if self.heads.in_database() {
+            self.heads.advance_course(&tx, course, head)?;
+            tx.commit()
+        } else {
+            tx.commit()?;
+            self.heads.advance_course(&self.db, course, head)
+        }
     }
 
     const COURSE_COLS: &'static str = "id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac";
@@ -1354,16 +1420,14 @@ impl Store {
             .max()
             .map_or_else(String::new, time_text);
         Self::put_state(&tx, &self.key, course, new.active, seq as i64, &last_at)?;
-        tx.commit()?;
-        self.heads
-            .advance_course(
-                course,
-                &Head {
-                    count: seq,
-                    mac: raw.hash.clone(),
-                },
-            )
-            .map_err(|e| AppendError::Store(self.io(e)))?;
+        self.write_head(
+            tx,
+            course,
+            &Head {
+                count: seq,
+                mac: raw.hash.clone(),
+            },
+        )?;
         Ok(raw.decode()?)
     }
 
@@ -1530,7 +1594,7 @@ impl Store {
         let mut notes = Vec::new();
         // The head first: it is written after each commit, so a head read before the database
         // can never be ahead of what the database then shows, unless rows were removed.
-        let head = self.heads.course(course).map_err(|e| self.io(e))?;
+        let head = self.heads.course(&self.db, course)?;
         let Some(row) = Self::course_rows(&self.db, "WHERE id = ?1", Some(course.into()))?
             .into_iter()
             .next()
@@ -1597,7 +1661,7 @@ impl Store {
         }
         match head {
             None => problems.push(format!(
-                "course {course}: no head outside the database (the heads folder is incomplete)"
+                "course {course}: its chain has no head (the heads folder or table is incomplete)"
             )),
             Some(h) => {
                 let n = rows.len() as u64;
@@ -1642,7 +1706,7 @@ impl Store {
     pub fn verify_all(&self) -> Result<RecordVerification, StoreError> {
         let mut problems = Vec::new();
         // What lies outside the database first (see `verify`).
-        let head_ids = self.heads.course_ids().map_err(|e| self.io(e))?;
+        let head_ids = self.heads.course_ids(&self.db)?;
         let ids: Vec<i64> = self.courses()?.iter().map(|c| c.id).collect();
         let mut courses = Vec::new();
         for id in &ids {

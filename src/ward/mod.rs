@@ -232,6 +232,16 @@ impl Ward {
         Ok(())
     }
 
+    /// Where the record is (its file, or its server without the password), its key file, and
+    /// whether it is on a server.
+    pub fn place(&self) -> (&str, &Path, bool) {
+        (
+            self.store.place(),
+            self.store.key_file(),
+            self.store.on_server(),
+        )
+    }
+
     /// Whether the record is a training record (its clock may be set with `RITPLAN_NOW`).
     pub fn training(&self) -> bool {
         self.store.meta().training

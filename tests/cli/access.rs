@@ -258,7 +258,7 @@ fn a_session_ends_after_the_idle_timeout_and_with_logout() {
     assert_eq!(code, Some(0), "{err}");
     let before = w.bytes();
     let out = crate::ritplan()
-        .env("RITPLAN_DB", &w.db)
+        .envs(w.record_env())
         .env("RITPLAN_NOW", "2026-12-01T09:45")
         .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
         .args(["note", "1", "--text", "x"])
@@ -279,7 +279,7 @@ fn a_session_ends_after_the_idle_timeout_and_with_logout() {
     assert!(out.contains("logged out"));
     let bare = |args: &[&str]| {
         crate::ritplan()
-            .env("RITPLAN_DB", &w.db)
+            .envs(w.record_env())
             .env("RITPLAN_NOW", "2026-12-01T10:01")
             .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
             .args(args)

@@ -157,7 +157,7 @@ fn patients_are_imported_from_csv_all_or_none_with_errors_by_line() {
     let w = Ward::new();
     let now = "2026-12-01T09:00";
     w.login(crate::ward::As::Nurse, now);
-    let bad = w.db.with_file_name("bad.csv");
+    let bad = w.file("bad.csv");
     std::fs::write(
         &bad,
         "id,name,dob,weight,sige,total_ige\nP1,Li Na,1990-05-01,70,2,410\nP2,Ana,1990-02-30,70,2,410\nP3,\"Souza, Ana\",1980-01-01,abc,2,410\n",
@@ -173,7 +173,7 @@ fn patients_are_imported_from_csv_all_or_none_with_errors_by_line() {
     assert!(err.contains("bad.csv:4: weight"), "{err}");
     assert!(err.contains("no patient imported: 2 errors"), "{err}");
     assert_eq!(before, w.bytes(), "nothing written");
-    let good = w.db.with_file_name("good.csv");
+    let good = w.file("good.csv");
     std::fs::write(
         &good,
         "name,id,dob,weight,sige,total_ige,fev1,asthma\n\"Souza, Ana\",P7,1980-01-01,61,<0.35,120,95,controlled\nLi Na,P8,1990-05-01,70,2,410,,\n",

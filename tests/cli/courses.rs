@@ -325,10 +325,12 @@ fn the_database_is_private() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(
-            std::fs::metadata(&w.db).expect("meta").permissions().mode() & 0o777,
-            0o600
-        );
+        let mode =
+            |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&w.key_file()), 0o600);
+        if !w.on_server() {
+            assert_eq!(mode(&w.db), 0o600);
+        }
     }
 }
 
@@ -338,7 +340,7 @@ fn bin() -> PathBuf {
 
 fn note_cmd(w: &Ward, course: &str, who: &str, i: usize) -> Command {
     let mut c = Command::new(bin());
-    c.env("RITPLAN_DB", &w.db)
+    c.envs(w.record_env())
         .env("RITPLAN_NOW", "2026-12-07T08:00")
         .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
         .args(["note", course, "--text", &format!("note {i} from {who}")])
@@ -391,7 +393,7 @@ fn several_nurses_recording_at_once_lose_nothing() {
     let gives: Vec<_> = (0..2)
         .map(|_| {
             let mut cmd = Command::new(bin());
-            cmd.env("RITPLAN_DB", &w.db)
+            cmd.envs(w.record_env())
                 .env("RITPLAN_NOW", "2026-12-07T08:00")
                 .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
                 .args(give_args(&c, "P1", "1", "0.1", &[]))
@@ -566,7 +568,7 @@ fn the_daily_sheet_as_pdf() {
             "Dr Wang",
         ],
     );
-    let pdf = w.db.with_file_name("sheet.pdf");
+    let pdf = w.file("sheet.pdf");
     w.ok(
         &hh(8, 7, 0),
         &[
@@ -632,7 +634,7 @@ fn the_daily_sheet_as_pdf() {
             "2026-12-07T09:00",
         ],
     );
-    let other = w.db.with_file_name("other.pdf");
+    let other = w.file("other.pdf");
     let (code, _, err) = w.run(
         &hh(8, 7, 0),
         &[
@@ -751,13 +753,13 @@ fn the_protocol_of_a_course_with_reactions() {
             "Dr Wang",
         ],
     );
-    let pdf = w.db.with_file_name("protocol.pdf");
+    let pdf = w.file("protocol.pdf");
     w.ok(
         &hh(7, 12, 0),
         &["course", "pdf", &c, "--out", pdf.to_str().unwrap()],
     );
     let pages = pdf_text(&pdf);
-    let again = w.db.with_file_name("protocol-again.pdf");
+    let again = w.file("protocol-again.pdf");
     w.ok(
         &hh(7, 12, 0),
         &["course", "pdf", &c, "--out", again.to_str().unwrap()],
@@ -945,7 +947,7 @@ fn several_protocols_print_into_one_file_each_on_its_own_pages() {
         "2026-12-07T08:00",
         &[],
     );
-    let pdf = w.db.with_file_name("ward.pdf");
+    let pdf = w.file("ward.pdf");
     let out = pdf.to_str().expect("path");
     w.ok(&hh(7, 7, 0), &["course", "pdf", &c1, &c2, "--out", out]);
     let pages = pdf_text(&pdf);

@@ -7,6 +7,20 @@ use rusqlite::Connection;
 
 use crate::ward::{As, Ward, give_args, hh};
 
+/// Changes the copy's database as an attacker would, with every right on the database but
+/// not the key: triggers dropped (SQLite) or disabled (PostgreSQL, as a superuser), foreign
+/// keys off. Returns the rows changed.
+fn tamper(w: &Ward, sql: &str) -> u64 {
+    if w.on_server() {
+        let mut c =
+            postgres::Client::connect(&w.db.to_string_lossy(), postgres::NoTls).expect("connect");
+        c.batch_execute("SET session_replication_role = replica")
+            .expect("triggers off");
+        return c.execute(sql, &[]).expect(sql);
+    }
+    attacker(w).execute(sql, []).expect(sql) as u64
+}
+
 /// Opens the copy's database as an attacker would: triggers dropped, foreign keys off.
 fn attacker(w: &Ward) -> Connection {
     let c = Connection::open(&w.db).expect("open");
@@ -156,7 +170,7 @@ fn every_change_to_what_decides_a_dose_is_seen_and_refused() {
     ];
     for (what, change, needle) in sql {
         let t = w.copy();
-        let n = attacker(&t).execute(change, []).expect(what);
+        let n = tamper(&t, change);
         assert!(n > 0, "{what}: the change touched no row");
         refused_everywhere(&t, what, needle, true);
     }
@@ -194,7 +208,7 @@ fn changes_to_the_accounts_and_settings_are_seen_and_refused() {
     ];
     for (what, change, needle) in sql {
         let t = w.copy();
-        let n = attacker(&t).execute(change, []).expect(what);
+        let n = tamper(&t, change);
         assert!(n > 0, "{what}: the change touched no row");
         let now = hh(7, 8, 35);
         let (code, out, err) = t.run(&now, &["verify"]);
@@ -214,6 +228,9 @@ fn changes_to_the_accounts_and_settings_are_seen_and_refused() {
 #[test]
 fn files_outside_the_database_changed_or_rolled_back() {
     let (w, before) = ward();
+    if w.file_only("the heads folder and key file beside an SQLite record") {
+        return;
+    }
     // The database put back to a copy from before the observation: the heads are ahead.
     let t = w.copy();
     t.roll_back_to(&before);
@@ -240,7 +257,7 @@ fn files_outside_the_database_changed_or_rolled_back() {
     refused_everywhere(
         &t,
         "a head removed",
-        "course 1: no head outside the database",
+        "course 1: its chain has no head",
         true,
     );
     // The whole heads folder or the key file gone: the record is not opened at all.
@@ -269,13 +286,19 @@ fn a_backup_is_a_verified_copy_with_the_log_the_key_and_the_heads() {
     let c = w.rush_course();
     let (code, _, err) = w.give(&hh(7, 8, 0), &c, 1, "0.1");
     assert_eq!(code, Some(0), "{err}");
-    let dest = w.db.with_file_name("backup.db");
+    let dest = w.file("backup.db");
     let d = dest.to_str().expect("path");
     let (code, _, err) = w.run_as(As::Nurse, &hh(7, 8, 5), &["db", "backup", "--out", d]);
     assert_eq!(code, Some(1), "a nurse may not: {err}");
     assert!(err.contains("admin"), "{err}");
     w.login(As::Admin, &hh(7, 8, 5));
     let (code, out, err) = w.run_as(As::Admin, &hh(7, 8, 5), &["db", "backup", "--out", d]);
+    if w.on_server() {
+        assert_eq!(code, Some(74), "{out}{err}");
+        assert!(err.contains("pg_dump") && err.contains("db copy"), "{err}");
+        assert!(!dest.exists(), "nothing written");
+        return;
+    }
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("the copy verifies"), "{out}");
     // The dose is in the copy (it was still in the live record's write-ahead log).

@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value;
 
@@ -40,7 +41,10 @@ impl As {
 
 pub struct Ward {
     dir: tempfile::TempDir,
+    /// The record: a file in `dir`, or a PostgreSQL URL (see [`server_base`]).
     pub db: PathBuf,
+    /// On a server: the database's name (dropped with the ward).
+    server: Option<String>,
     /// When each staff member last used their session (as far as the tests know).
     used: std::sync::Mutex<Vec<(As, String)>>,
 }
@@ -82,14 +86,61 @@ fn without_by<'a>(args: &[&'a str]) -> Vec<&'a str> {
     out
 }
 
+/// `RITPLAN_TEST_POSTGRES` (a server's URL without a database, e.g.
+/// `postgres://postgres@127.0.0.1:5432`): every ward is then a new database on that server, and
+/// the course and recording suite runs against PostgreSQL instead of SQLite files.
+pub fn server_base() -> Option<String> {
+    std::env::var("RITPLAN_TEST_POSTGRES")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .map(|v| v.trim_end_matches('/').to_string())
+}
+
+static COPIES: AtomicUsize = AtomicUsize::new(0);
+
+/// A client of the test server's `postgres` database (to create and drop the wards' databases).
+pub fn server_admin(base: &str) -> postgres::Client {
+    postgres::Client::connect(&format!("{base}/postgres"), postgres::NoTls)
+        .expect("connect to RITPLAN_TEST_POSTGRES")
+}
+
+impl Drop for Ward {
+    fn drop(&mut self) {
+        if let (Some(base), Some(name)) = (server_base(), &self.server) {
+            // Best effort: the test cluster is thrown away after the run anyway.
+            let _ = server_admin(&base)
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
 impl Ward {
     /// A new training record with an admin, a nurse and a physician, logged in.
     pub fn new() -> Ward {
         let dir = tempfile::tempdir().expect("tmp");
-        let db = dir.path().join("ward.db");
+        let (db, server) = match server_base() {
+            None => (dir.path().join("ward.db"), None),
+            Some(base) => {
+                let tag: String = dir
+                    .path()
+                    .file_name()
+                    .expect("name")
+                    .to_string_lossy()
+                    .chars()
+                    .filter(char::is_ascii_alphanumeric)
+                    .collect::<String>()
+                    .to_lowercase();
+                let name = format!("ritplan_{}_{tag}", std::process::id());
+                server_admin(&base)
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create database");
+                (PathBuf::from(format!("{base}/{name}")), Some(name))
+            }
+        };
         let w = Ward {
             dir,
             db,
+            server,
             used: std::sync::Mutex::new(Vec::new()),
         };
         let now = "2026-10-01T08:00";
@@ -139,6 +190,41 @@ impl Ward {
         w
     }
 
+    /// Whether the record is on a PostgreSQL server.
+    pub fn on_server(&self) -> bool {
+        self.server.is_some()
+    }
+
+    /// For a test of the SQLite file itself (its bytes on disk, its heads folder): true, and a
+    /// line saying the test was skipped, when the ward is on a server.
+    pub fn file_only(&self, what: &str) -> bool {
+        if self.on_server() {
+            eprintln!("skipped on PostgreSQL: {what}");
+        }
+        self.on_server()
+    }
+
+    /// A path in the ward's folder (for files a test writes: PDFs, CSV).
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Where the record is and its key file, for a command run outside the helpers.
+    pub fn record_env(&self) -> [(&'static str, std::ffi::OsString); 2] {
+        [
+            ("RITPLAN_DB", self.db.clone().into_os_string()),
+            ("RITPLAN_KEY", self.key_file().into_os_string()),
+        ]
+    }
+
+    /// The record's key file.
+    pub fn key_file(&self) -> PathBuf {
+        match self.server {
+            Some(_) => self.dir.path().join("ward.key"),
+            None => self.dir.path().join("ward.db.key"),
+        }
+    }
+
     /// The session folder of one staff member.
     pub fn sessions(&self, who: As) -> PathBuf {
         self.dir.path().join(format!("run-{}", who.id()))
@@ -154,7 +240,7 @@ impl Ward {
     ) -> (Option<i32>, String, String) {
         let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("ritplan"))
             .env_remove("RITPLAN_DB")
-            .env("RITPLAN_DB", &self.db)
+            .envs(self.record_env())
             .env("RITPLAN_NOW", now)
             .env("XDG_RUNTIME_DIR", self.sessions(who))
             .env("NO_COLOR", "1")
@@ -240,7 +326,7 @@ impl Ward {
         }
         let go = || {
             let out = ritplan()
-                .env("RITPLAN_DB", &self.db)
+                .envs(self.record_env())
                 .env("RITPLAN_NOW", now)
                 .env("XDG_RUNTIME_DIR", self.sessions(who))
                 .args(args)
@@ -478,18 +564,55 @@ impl Ward {
         }
         let dir = tempfile::tempdir().expect("tmp");
         copy_dir(self.dir.path(), dir.path());
-        let db = dir.path().join("ward.db");
+        let (db, server) = match (server_base(), &self.server) {
+            (Some(base), Some(name)) => {
+                let copy = format!("{name}_c{}", COPIES.fetch_add(1, Ordering::Relaxed));
+                server_admin(&base)
+                    .batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}"))
+                    .expect("copy the database");
+                (PathBuf::from(format!("{base}/{copy}")), Some(copy))
+            }
+            _ => (dir.path().join("ward.db"), None),
+        };
         let used = self.used.lock().expect("lock").clone();
         Ward {
             dir,
             db,
+            server,
             used: std::sync::Mutex::new(used),
         }
     }
 
     /// The record's bytes: the database and its write-ahead log (kept between processes; the
     /// `-shm` index is not data).
+    /// On a server: every row of every table, in order, as text.
     pub fn bytes(&self) -> Vec<u8> {
+        if self.on_server() {
+            let mut c = postgres::Client::connect(&self.db.to_string_lossy(), postgres::NoTls)
+                .expect("connect");
+            let mut out = Vec::new();
+            for t in [
+                "meta",
+                "patients",
+                "courses",
+                "events",
+                "staff",
+                "sessions",
+                "settings",
+                "course_state",
+                "heads",
+            ] {
+                let rows = c
+                    .query(&format!("SELECT t::text FROM {t} t ORDER BY t::text"), &[])
+                    .expect("dump");
+                out.extend(format!("--{t}--\n").into_bytes());
+                for r in rows {
+                    out.extend(r.get::<_, String>(0).into_bytes());
+                    out.push(b'\n');
+                }
+            }
+            return out;
+        }
         let mut b = std::fs::read(&self.db).expect("db bytes");
         if let Ok(wal) = std::fs::read(wal(&self.db)) {
             b.extend(b"--wal--");

@@ -1,0 +1,381 @@
+//! A record on a PostgreSQL server (`--db postgres://user@host/dbname`), for a clinic whose
+//! rooms record at once. The same rows, MACs and chains as the SQLite file (so `db copy` moves
+//! a record either way unchanged); what differs:
+//!
+//! - **Schema**: created by `ritplan init` in an empty database (the connection's current
+//!   schema), versioned in `meta` (`application` = `ritplan`, `schema_version`), upgraded in
+//!   order by [`MIGRATIONS`] (schema 3 is the first on PostgreSQL).
+//! - **Append-only**: triggers refuse UPDATE, DELETE and TRUNCATE on events, courses and
+//!   patients (and any UPDATE that moves a head back, or a DELETE of a head). A role that owns
+//!   the tables can drop triggers: run ritplan as a role that does not (README).
+//! - **Serialisation**: a recording locks its patient's row (`SELECT … FOR UPDATE`) in a
+//!   read-committed transaction; a new course locks the courses table against other inserts.
+//! - **Heads** are in the `heads` table, written in the event's own transaction.
+//! - **The key** is a file on each workstation: `RITPLAN_KEY`, else
+//!   `$XDG_DATA_HOME/ritplan/keys/HOST-PORT-DBNAME.key`; `ritplan init` creates it, and it is
+//!   copied (privately) to every workstation that records.
+//! - **TLS** as the URL asks (`sslmode=disable|prefer|require`; `prefer` if unset), through the
+//!   system's OpenSSL, with the server's certificate verified against the system's roots plus
+//!   `PGSSLROOTCERT` if set. A connection that fails is an I/O error (exit 74) naming the server
+//!   (never the password).
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::db::{Begin, Db, vals};
+use super::heads::HeadStore;
+use super::keyed::{self, Key};
+use super::{SCHEMA_VERSION, Store, StoreError, flag};
+
+/// The schema of a new record on PostgreSQL (version 3): the SQLite schema's columns, integers
+/// as BIGINT (flags 0/1 as on SQLite), and the triggers in PL/pgSQL.
+const SCHEMA_3: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE patients (
+    id               TEXT PRIMARY KEY,
+    name             TEXT NOT NULL,
+    dob              TEXT NOT NULL,
+    weight_kg        TEXT NOT NULL,
+    sige             TEXT NOT NULL,
+    total_ige        TEXT NOT NULL,
+    fev1_percent     TEXT,
+    asthma           TEXT,
+    beta_blocker     BIGINT NOT NULL DEFAULT 0,
+    created_at       TEXT NOT NULL,
+    created_by       TEXT NOT NULL,
+    created_by_staff TEXT,
+    os_user          TEXT NOT NULL DEFAULT '',
+    mac              TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE courses (
+    id               BIGINT PRIMARY KEY,
+    patient_id       TEXT NOT NULL REFERENCES patients(id),
+    template_id      TEXT NOT NULL,
+    rule_set         TEXT NOT NULL,
+    template_text    TEXT NOT NULL,
+    rules_json       TEXT NOT NULL,
+    plan_json        TEXT NOT NULL,
+    inputs_json      TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    created_by       TEXT NOT NULL,
+    created_by_staff TEXT,
+    os_user          TEXT NOT NULL DEFAULT '',
+    keyed_from       BIGINT NOT NULL DEFAULT 1,
+    mac              TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE events (
+    course_id    BIGINT NOT NULL REFERENCES courses(id),
+    seq          BIGINT NOT NULL,
+    body_json    TEXT NOT NULL,
+    happened_at  TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    recorded_by  TEXT NOT NULL,
+    late_entered BIGINT NOT NULL DEFAULT 0,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    staff_id     TEXT,
+    os_user      TEXT NOT NULL DEFAULT '',
+    out_of_order BIGINT NOT NULL DEFAULT 0,
+    keyed        BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (course_id, seq)
+);
+CREATE TABLE staff (
+    id           TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL,
+    secret_hash  TEXT NOT NULL,
+    disabled     BIGINT NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    failures     BIGINT NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    mac          TEXT NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    staff_id   TEXT NOT NULL REFERENCES staff(id),
+    os_user    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    last_used  TEXT NOT NULL,
+    ended      BIGINT NOT NULL DEFAULT 0,
+    mac        TEXT NOT NULL
+);
+CREATE TABLE settings (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    changed_at TEXT NOT NULL,
+    changed_by TEXT NOT NULL,
+    mac        TEXT NOT NULL
+);
+CREATE TABLE course_state (
+    course_id BIGINT PRIMARY KEY REFERENCES courses(id),
+    active    BIGINT NOT NULL,
+    events    BIGINT NOT NULL,
+    last_at   TEXT NOT NULL,
+    mac       TEXT NOT NULL
+);
+CREATE TABLE heads (
+    name  TEXT PRIMARY KEY,
+    count BIGINT NOT NULL,
+    mac   TEXT NOT NULL
+);
+CREATE INDEX courses_patient ON courses(patient_id);
+CREATE INDEX patients_dob ON patients(dob);
+CREATE INDEX course_state_live ON course_state(active, last_at);
+CREATE INDEX course_state_rebuild ON course_state(course_id) WHERE events < 0;
+
+CREATE FUNCTION ritplan_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = 'restrict_violation';
+END $$;
+CREATE FUNCTION ritplan_head_forward() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' OR NEW.count < OLD.count OR NEW.name <> OLD.name THEN
+        RAISE EXCEPTION 'a head only moves forward' USING ERRCODE = 'restrict_violation';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+    FOR EACH ROW EXECUTE FUNCTION ritplan_refuse('events are append-only: record a correction instead');
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION ritplan_refuse('events are append-only: record a correction instead');
+CREATE TRIGGER courses_frozen BEFORE UPDATE OR DELETE ON courses
+    FOR EACH ROW EXECUTE FUNCTION ritplan_refuse('a course''s frozen template, rules and plan never change');
+CREATE TRIGGER courses_no_truncate BEFORE TRUNCATE ON courses
+    FOR EACH STATEMENT EXECUTE FUNCTION ritplan_refuse('courses are never deleted');
+CREATE TRIGGER patients_frozen BEFORE UPDATE OR DELETE ON patients
+    FOR EACH ROW EXECUTE FUNCTION ritplan_refuse('patients are never changed in place or deleted');
+CREATE TRIGGER patients_no_truncate BEFORE TRUNCATE ON patients
+    FOR EACH STATEMENT EXECUTE FUNCTION ritplan_refuse('patients are never deleted');
+CREATE TRIGGER heads_forward BEFORE UPDATE OR DELETE ON heads
+    FOR EACH ROW EXECUTE FUNCTION ritplan_head_forward();
+CREATE TRIGGER heads_no_truncate BEFORE TRUNCATE ON heads
+    FOR EACH STATEMENT EXECUTE FUNCTION ritplan_refuse('heads are never deleted');
+"#;
+
+/// The migrations of a PostgreSQL record, in order: (version reached, SQL). A record at
+/// version `v` runs every entry above `v`, each in its own transaction.
+const MIGRATIONS: &[(i64, &str)] = &[(3, SCHEMA_3)];
+
+/// The URL with the password left out (for messages and `Store` errors).
+pub fn display(cfg: &postgres::Config, url: &str) -> String {
+    let host = cfg
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(h) => h.clone(),
+            #[cfg(unix)]
+            postgres::config::Host::Unix(p) => p.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".into());
+    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let scheme = url.split("://").next().unwrap_or("postgres");
+    format!(
+        "{scheme}://{}{host}:{port}/{}",
+        cfg.get_user().map(|u| format!("{u}@")).unwrap_or_default(),
+        cfg.get_dbname().unwrap_or("")
+    )
+}
+
+/// The key file of a server record: `RITPLAN_KEY`, else
+/// `$XDG_DATA_HOME/ritplan/keys/HOST-PORT-DBNAME.key` (or under `~/.local/share`).
+pub fn key_file(cfg: &postgres::Config) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RITPLAN_KEY").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    let host = match cfg.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => clean(h),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(p)) => clean(&p.display().to_string()),
+        None => "localhost".into(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let db = clean(cfg.get_dbname().or(cfg.get_user()).unwrap_or("postgres"));
+    let dir = super::default_path()?.parent()?.join("keys");
+    Some(dir.join(format!("{host}-{port}-{db}.key")))
+}
+
+fn open_err(place: &str, message: String) -> StoreError {
+    StoreError::Open {
+        path: PathBuf::from(place),
+        message,
+    }
+}
+
+/// Connects as the URL says: a bad URL, a refused connection or a failed TLS handshake is
+/// [`StoreError::Open`] naming the server.
+fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
+    let mut cfg = postgres::Config::from_str(url).map_err(|e| {
+        open_err(
+            "the PostgreSQL URL",
+            format!("{e} (expected postgres://USER@HOST[:PORT]/DBNAME[?sslmode=require])"),
+        )
+    })?;
+    let place = display(&cfg, url);
+    if cfg.get_connect_timeout().is_none() {
+        cfg.connect_timeout(Duration::from_secs(10));
+    }
+    cfg.application_name("ritplan");
+    let mut tls = native_tls::TlsConnector::builder();
+    if let Some(p) = std::env::var_os("PGSSLROOTCERT").filter(|v| !v.is_empty()) {
+        let pem = std::fs::read(&p).map_err(|e| {
+            open_err(
+                &place,
+                format!("PGSSLROOTCERT {}: {e}", Path::new(&p).display()),
+            )
+        })?;
+        let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+            open_err(
+                &place,
+                format!("PGSSLROOTCERT is not a PEM certificate: {e}"),
+            )
+        })?;
+        tls.add_root_certificate(cert);
+    }
+    let tls = tls
+        .build()
+        .map_err(|e| open_err(&place, format!("TLS: {e}")))?;
+    let client = cfg
+        .connect(postgres_native_tls::MakeTlsConnector::new(tls))
+        .map_err(|e| open_err(&place, super::db::pg_message(&e)))?;
+    let db = Db::postgres_client(client);
+    // A writer waits for another room's transaction at most this long (SQLite's busy timeout).
+    db.batch("SET lock_timeout = '10s'; SET client_min_messages = warning")?;
+    Ok((db, cfg, place))
+}
+
+/// The tables in the connection's current schema.
+fn tables(db: &Db) -> Result<Vec<String>, StoreError> {
+    db.query(
+        "SELECT table_name::text FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
+        &[],
+    )?
+    .into_iter()
+    .map(|mut r| r.text())
+    .collect()
+}
+
+fn meta_value(db: &Db, key: &str) -> Result<Option<String>, StoreError> {
+    db.query_opt("SELECT value FROM meta WHERE key = ?1", vals![key])?
+        .map(|mut r| r.text())
+        .transpose()
+}
+
+/// Creates a new record in the (empty) database at `url`, and its key file.
+pub fn create(url: &str, training: bool) -> Result<Store, StoreError> {
+    let (db, cfg, place) = connect(url)?;
+    let found = tables(&db)?;
+    if !found.is_empty() {
+        return Err(StoreError::Exists(format!(
+            "the database {place} already has tables ({}): a record is created only in an empty database",
+            found.join(", ")
+        )));
+    }
+    let key_path = key_file(&cfg)
+        .ok_or_else(|| open_err(&place, "no place for the key file: set RITPLAN_KEY".into()))?;
+    if key_path.exists() {
+        return Err(StoreError::Exists(format!(
+            "the key file {} already exists: a new record gets a new key (move the old one away, or set RITPLAN_KEY)",
+            key_path.display()
+        )));
+    }
+    let record_id = keyed::hex(&keyed::random::<16>()?);
+    {
+        let tx = db.begin(Begin::Write)?;
+        for (_, sql) in MIGRATIONS {
+            tx.batch(sql)?;
+        }
+        tx.exec(
+            "INSERT INTO meta (key, value) VALUES ('application', 'ritplan'), ('schema_version', ?1), ('record_id', ?2), ('training', ?3)",
+            vals![SCHEMA_VERSION.to_string(), &record_id, flag(training)],
+        )?;
+        tx.commit()?;
+    }
+    // The key only after the schema: a failed creation leaves no key for an empty database.
+    let key = Key::create_file(&key_path)?;
+    let store = Store {
+        db,
+        key,
+        heads: HeadStore::Table,
+        meta: super::Meta {
+            record_id,
+            training,
+        },
+        place,
+        key_file: key_path,
+    };
+    store.advance_counts()?;
+    Ok(store)
+}
+
+/// Opens the record at `url`: refuses a database that is not a ritplan record, a newer schema,
+/// a missing key; runs the migrations it lacks.
+pub fn open(url: &str) -> Result<Store, StoreError> {
+    let (db, cfg, place) = connect(url)?;
+    let found = tables(&db)?;
+    if !found.iter().any(|t| t == "meta") {
+        return Err(StoreError::Foreign {
+            path: PathBuf::from(&place),
+            what: if found.is_empty() {
+                "an empty database; create a record with `ritplan init`".into()
+            } else {
+                format!(
+                    "a database of another program (tables: {})",
+                    found.join(", ")
+                )
+            },
+        });
+    }
+    if meta_value(&db, "application")?.as_deref() != Some("ritplan") {
+        return Err(StoreError::Foreign {
+            path: PathBuf::from(&place),
+            what: "its meta table is not ritplan's".into(),
+        });
+    }
+    let version: i64 = meta_value(&db, "schema_version")?
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StoreError::Corrupt("the record has no schema version".into()))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found: version });
+    }
+    for (to, sql) in MIGRATIONS.iter().filter(|(to, _)| *to > version) {
+        let tx = db.begin(Begin::Write)?;
+        // Another workstation may have run it between our look and our lock.
+        tx.batch("LOCK TABLE meta IN EXCLUSIVE MODE")?;
+        let now: i64 = meta_value(&tx, "schema_version")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if now < *to {
+            tx.batch(sql)?;
+            tx.exec(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                vals![to.to_string()],
+            )?;
+        }
+        tx.commit()?;
+    }
+    let key_path = key_file(&cfg)
+        .ok_or_else(|| open_err(&place, "no place for the key file: set RITPLAN_KEY".into()))?;
+    let key = Key::load_file(&key_path, Path::new(&place))?;
+    let meta = Store::read_meta(&db)?;
+    Ok(Store {
+        db,
+        key,
+        heads: HeadStore::Table,
+        meta,
+        place,
+        key_file: key_path,
+    })
+}
