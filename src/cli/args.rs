@@ -638,6 +638,23 @@ pub enum DbCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Copy the whole record into a new record, from a file to a PostgreSQL server or back:
+    /// every row with its MAC, the same key, verified on the target before success; the
+    /// source is only read (admin, logged in on the source).
+    #[command(
+        after_help = "The target must be new: a file that does not exist, or an empty database. A server record's key file is RITPLAN_KEY, else ~/.local/share/ritplan/keys/HOST-PORT-DBNAME.key; a file's is beside it.\n\nExamples:\n  ritplan db copy --from ward.db --to postgres://ritplan@db.clinic/ritplan?sslmode=require\n  ritplan db copy --from postgres://ritplan@db.clinic/ritplan --to /backups/ward-2026-12-01.db"
+    )]
+    Copy {
+        /// The record to copy (default: the record, --db or RITPLAN_DB).
+        #[arg(long, value_name = "PATH_OR_URL")]
+        from: Option<std::path::PathBuf>,
+        /// The new record: a file path, or postgres://USER@HOST[:PORT]/DBNAME[?sslmode=require].
+        #[arg(long, value_name = "PATH_OR_URL")]
+        to: std::path::PathBuf,
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `ritplan export` subcommands.

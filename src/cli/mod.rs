@@ -269,6 +269,44 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             )?;
             Ok(())
         }
+        Command::Db(DbCommand::Copy { from, to, json }) => {
+            let source = staff::record_path(from.as_ref().or(ctx.db.as_ref()))?;
+            let ward = crate::ward::Ward::open_unchanged(&source)?;
+            let now = record_clock(ward.training(), &mut err)?;
+            // The session is read, not marked used: a copy changes nothing in its source.
+            let actor = session::actor(&ward, now)?;
+            let r = ward.copy_to(&actor, &to)?;
+            if json {
+                output::write_json(out, &r)?;
+            }
+            if !r.verification.intact || r.source_digest != r.copy_digest {
+                return Err(CliError::Data(format!(
+                    "the copy {} does not verify or differs from its source: {}; the source was not changed",
+                    r.to,
+                    if r.verification.intact {
+                        "its rows' digest differs".to_string()
+                    } else {
+                        r.verification.problems.join("; ")
+                    }
+                )));
+            }
+            if !json {
+                writeln!(
+                    out,
+                    "copied {} patient{}, {} course{} and {} event{} from {} to {}; the copy verifies and its rows are identical (SHA-256 {})",
+                    r.patients,
+                    plural(r.patients as usize),
+                    r.courses,
+                    plural(r.courses as usize),
+                    r.events,
+                    plural(r.events as usize),
+                    r.from,
+                    r.to,
+                    &r.copy_digest[..16]
+                )?;
+            }
+            Ok(())
+        }
         Command::Export(ExportCommand::Fhir {
             course,
             patient,

@@ -195,6 +195,11 @@ impl Key {
         Ok(Key(k))
     }
 
+    /// Whether two keys are the same key.
+    pub fn same(&self, other: &Key) -> bool {
+        self.0 == other.0
+    }
+
     /// HMAC-SHA-256 over the parts, each length-prefixed, in hex.
     pub fn mac(&self, parts: &[&str]) -> String {
         // HMAC accepts a key of any length; 32 bytes cannot fail.

@@ -21,6 +21,7 @@
 //!
 //! The store decides nothing clinical: the check passed to [`Store::append`] does.
 
+mod copy;
 pub mod db;
 mod heads;
 pub mod keyed;
@@ -205,6 +206,9 @@ pub enum StoreError {
         /// The version found.
         found: i64,
     },
+    /// The record needs an upgrade that was not allowed here (a copy's source).
+    #[error("{0}")]
+    NeedsUpgrade(String),
     /// The database reported an error.
     #[error("database error: {0}")]
     Sql(db::DbError),
@@ -440,6 +444,72 @@ pub struct Store {
     key_file: PathBuf,
 }
 
+/// What a copy of a record keeps: its key and its id.
+pub struct Seed<'a> {
+    key: &'a Key,
+    record_id: &'a str,
+}
+
+/// The tables a copy moves and a digest covers, each with its columns and order (events are
+/// moved course by course).
+const TABLES: &[(&str, &str, &str)] = &[
+    (
+        "patients",
+        "id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by, created_by_staff, os_user, mac",
+        "id",
+    ),
+    (
+        "staff",
+        "id, name, role, secret_hash, disabled, created_at, created_by, failures, locked_until, mac",
+        "id",
+    ),
+    (
+        "sessions",
+        "token_hash, staff_id, os_user, created_at, last_used, ended, mac",
+        "token_hash",
+    ),
+    ("settings", "key, value, changed_at, changed_by, mac", "key"),
+];
+
+const COURSE_TABLES: &[(&str, &str, &str)] = &[
+    (
+        "courses",
+        "id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac",
+        "id",
+    ),
+    (
+        "events",
+        "course_id, seq, body_json, happened_at, recorded_at, recorded_by, late_entered, prev_hash, hash, staff_id, os_user, out_of_order, keyed",
+        "seq",
+    ),
+    (
+        "course_state",
+        "course_id, active, events, last_at, mac",
+        "course_id",
+    ),
+];
+
+/// What [`Store::copy_to`] did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CopyReport {
+    /// Where from and to (no password).
+    pub from: String,
+    /// Where to.
+    pub to: String,
+    /// Patients copied.
+    pub patients: u64,
+    /// Courses copied.
+    pub courses: u64,
+    /// Events copied.
+    pub events: u64,
+    /// The copy, opened afresh and verified.
+    pub verification: RecordVerification,
+    /// The SHA-256 of every row of the source and of the copy ([`Store::digest`]).
+    pub source_digest: String,
+    /// See `source_digest`.
+    pub copy_digest: String,
+}
+
 /// The URL of a record on a PostgreSQL server, if `db` names one (`postgres://…` or
 /// `postgresql://…`) rather than a file.
 pub fn server_url(db: &Path) -> Option<&str> {
@@ -458,11 +528,15 @@ mod server {
         }
     }
 
-    pub fn create(url: &str, _training: bool) -> Result<Store, StoreError> {
+    pub fn create(
+        url: &str,
+        _training: bool,
+        _seed: Option<&super::Seed<'_>>,
+    ) -> Result<Store, StoreError> {
         Err(unsupported(url))
     }
 
-    pub fn open(url: &str) -> Result<Store, StoreError> {
+    pub fn open_at(url: &str, _upgrade: bool) -> Result<Store, StoreError> {
         Err(unsupported(url))
     }
 }
@@ -706,8 +780,17 @@ impl Store {
     /// Creates a new record at `path` (its folder is created if needed): the database (mode
     /// 0600), its key file and its heads folder. Refuses if anything is already there.
     pub fn create(path: &Path, training: bool) -> Result<Store, StoreError> {
+        Self::create_seeded(path, training, None)
+    }
+
+    /// [`Store::create`], with a given key and record id (a copy of a record).
+    fn create_seeded(
+        path: &Path,
+        training: bool,
+        seed: Option<&Seed<'_>>,
+    ) -> Result<Store, StoreError> {
         if let Some(url) = server_url(path) {
-            return server::create(url, training);
+            return server::create(url, training, seed);
         }
         let open_err = |message: String| StoreError::Open {
             path: path.to_path_buf(),
@@ -723,14 +806,25 @@ impl Store {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
         keyed::create_private(path).map_err(|e| open_err(e.to_string()))?;
-        let key = Key::create(path)?;
+        let key = match seed {
+            Some(s) => {
+                s.key
+                    .copy_to(path)
+                    .map_err(|e| open_err(format!("cannot write the key file: {e}")))?;
+                s.key.clone()
+            }
+            None => Key::create(path)?,
+        };
         let heads = Heads::of(path);
         heads.create().map_err(|source| StoreError::Io {
             path: keyed::heads_path(path),
             source,
         })?;
         let db = Db::sqlite_conn(Self::connect(path)?);
-        let record_id = keyed::hex(&keyed::random::<16>()?);
+        let record_id = match seed {
+            Some(s) => s.record_id.to_string(),
+            None => keyed::hex(&keyed::random::<16>()?),
+        };
         let tx = db.begin(Begin::Write)?;
         tx.batch(SCHEMA_1)?;
         tx.batch(SCHEMA_2)?;
@@ -763,7 +857,7 @@ impl Store {
     /// (unchanged), a newer schema, a missing key; upgrades a schema-1 record in place.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         if let Some(url) = server_url(path) {
-            return server::open(url);
+            return server::open_at(url, true);
         }
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));

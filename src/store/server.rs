@@ -26,7 +26,7 @@ use std::time::Duration;
 use super::db::{Begin, Db, vals};
 use super::heads::HeadStore;
 use super::keyed::{self, Key};
-use super::{SCHEMA_VERSION, Store, StoreError, flag};
+use super::{SCHEMA_VERSION, Seed, Store, StoreError, flag};
 
 /// The schema of a new record on PostgreSQL (version 3): the SQLite schema's columns, integers
 /// as BIGINT (flags 0/1 as on SQLite), and the triggers in PL/pgSQL.
@@ -214,6 +214,28 @@ fn open_err(place: &str, message: String) -> StoreError {
     }
 }
 
+/// The TLS connector: the system's roots, and `PGSSLROOTCERT` if set.
+fn tls_connector(place: &str) -> Result<native_tls::TlsConnector, StoreError> {
+    let mut tls = native_tls::TlsConnector::builder();
+    if let Some(p) = std::env::var_os("PGSSLROOTCERT").filter(|v| !v.is_empty()) {
+        let pem = std::fs::read(&p).map_err(|e| {
+            open_err(
+                place,
+                format!("PGSSLROOTCERT {}: {e}", Path::new(&p).display()),
+            )
+        })?;
+        let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+            open_err(
+                place,
+                format!("PGSSLROOTCERT is not a PEM certificate: {e}"),
+            )
+        })?;
+        tls.add_root_certificate(cert);
+    }
+    tls.build()
+        .map_err(|e| open_err(place, format!("TLS: {e}")))
+}
+
 /// Connects as the URL says: a bad URL, a refused connection or a failed TLS handshake is
 /// [`StoreError::Open`] naming the server.
 fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
@@ -228,28 +250,16 @@ fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
         cfg.connect_timeout(Duration::from_secs(10));
     }
     cfg.application_name("ritplan");
-    let mut tls = native_tls::TlsConnector::builder();
-    if let Some(p) = std::env::var_os("PGSSLROOTCERT").filter(|v| !v.is_empty()) {
-        let pem = std::fs::read(&p).map_err(|e| {
-            open_err(
-                &place,
-                format!("PGSSLROOTCERT {}: {e}", Path::new(&p).display()),
-            )
-        })?;
-        let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
-            open_err(
-                &place,
-                format!("PGSSLROOTCERT is not a PEM certificate: {e}"),
-            )
-        })?;
-        tls.add_root_certificate(cert);
+    let client = if cfg.get_ssl_mode() == postgres::config::SslMode::Disable {
+        // No TLS asked for: the system's roots are not even loaded (they cost a noticeable
+        // part of a command's time).
+        cfg.connect(postgres::NoTls)
+    } else {
+        cfg.connect(postgres_native_tls::MakeTlsConnector::new(tls_connector(
+            &place,
+        )?))
     }
-    let tls = tls
-        .build()
-        .map_err(|e| open_err(&place, format!("TLS: {e}")))?;
-    let client = cfg
-        .connect(postgres_native_tls::MakeTlsConnector::new(tls))
-        .map_err(|e| open_err(&place, super::db::pg_message(&e)))?;
+    .map_err(|e| open_err(&place, super::db::pg_message(&e)))?;
     let db = Db::postgres_client(client);
     // A writer waits for another room's transaction at most this long (SQLite's busy timeout).
     db.batch("SET lock_timeout = '10s'; SET client_min_messages = warning")?;
@@ -274,7 +284,7 @@ fn meta_value(db: &Db, key: &str) -> Result<Option<String>, StoreError> {
 }
 
 /// Creates a new record in the (empty) database at `url`, and its key file.
-pub fn create(url: &str, training: bool) -> Result<Store, StoreError> {
+pub fn create(url: &str, training: bool, seed: Option<&Seed<'_>>) -> Result<Store, StoreError> {
     let (db, cfg, place) = connect(url)?;
     let found = tables(&db)?;
     if !found.is_empty() {
@@ -285,13 +295,24 @@ pub fn create(url: &str, training: bool) -> Result<Store, StoreError> {
     }
     let key_path = key_file(&cfg)
         .ok_or_else(|| open_err(&place, "no place for the key file: set RITPLAN_KEY".into()))?;
-    if key_path.exists() {
+    // A copy may find its key already there (RITPLAN_KEY naming the source's): the same key
+    // is used, any other refused.
+    let same_key = match seed {
+        Some(seed) if key_path.exists() => {
+            Key::load_file(&key_path, Path::new(&place))?.same(seed.key)
+        }
+        _ => false,
+    };
+    if key_path.exists() && !same_key {
         return Err(StoreError::Exists(format!(
             "the key file {} already exists: a new record gets a new key (move the old one away, or set RITPLAN_KEY)",
             key_path.display()
         )));
     }
-    let record_id = keyed::hex(&keyed::random::<16>()?);
+    let record_id = match seed {
+        Some(s) => s.record_id.to_string(),
+        None => keyed::hex(&keyed::random::<16>()?),
+    };
     {
         let tx = db.begin(Begin::Write)?;
         for (_, sql) in MIGRATIONS {
@@ -304,7 +325,17 @@ pub fn create(url: &str, training: bool) -> Result<Store, StoreError> {
         tx.commit()?;
     }
     // The key only after the schema: a failed creation leaves no key for an empty database.
-    let key = Key::create_file(&key_path)?;
+    let key = match seed {
+        Some(s) if same_key => s.key.clone(),
+        Some(s) => {
+            s.key.write_file(&key_path).map_err(|e| StoreError::Io {
+                path: key_path.clone(),
+                source: e,
+            })?;
+            s.key.clone()
+        }
+        None => Key::create_file(&key_path)?,
+    };
     let store = Store {
         db,
         key,
@@ -321,8 +352,8 @@ pub fn create(url: &str, training: bool) -> Result<Store, StoreError> {
 }
 
 /// Opens the record at `url`: refuses a database that is not a ritplan record, a newer schema,
-/// a missing key; runs the migrations it lacks.
-pub fn open(url: &str) -> Result<Store, StoreError> {
+/// a missing key; runs the migrations it lacks if `upgrade`, else refuses.
+pub fn open_at(url: &str, upgrade: bool) -> Result<Store, StoreError> {
     let (db, cfg, place) = connect(url)?;
     let found = tables(&db)?;
     if !found.iter().any(|t| t == "meta") {
@@ -349,6 +380,11 @@ pub fn open(url: &str) -> Result<Store, StoreError> {
         .ok_or_else(|| StoreError::Corrupt("the record has no schema version".into()))?;
     if version > SCHEMA_VERSION {
         return Err(StoreError::TooNew { found: version });
+    }
+    if version < SCHEMA_VERSION && !upgrade {
+        return Err(StoreError::NeedsUpgrade(format!(
+            "{place} is a record of schema {version}: open it once with this ritplan (`ritplan verify`) to upgrade it, then copy it (a copy never changes its source)"
+        )));
     }
     for (to, sql) in MIGRATIONS.iter().filter(|(to, _)| *to > version) {
         let tx = db.begin(Begin::Write)?;

@@ -75,7 +75,9 @@ impl From<StoreError> for WardError {
             StoreError::NotFound(m) | StoreError::Exists(m) | StoreError::Tampered(m) => {
                 WardError::Data(m)
             }
-            e @ StoreError::Foreign { .. } => WardError::Data(e.to_string()),
+            e @ (StoreError::Foreign { .. } | StoreError::NeedsUpgrade(_)) => {
+                WardError::Data(e.to_string())
+            }
             other => WardError::Store(other),
         }
     }
@@ -217,6 +219,15 @@ impl Ward {
         };
         ward.rebuild_states()?;
         Ok(ward)
+    }
+
+    /// Opens the record at `path` to read it only: refuses one that would need an upgrade,
+    /// and rebuilds nothing (the source of a copy).
+    pub fn open_unchanged(path: &Path) -> Result<Ward, WardError> {
+        Ok(Ward {
+            store: Store::open_unchanged(path)?,
+            parsed: Parsed::default(),
+        })
     }
 
     /// Rebuilds by replay the derived state rows the upgrade to schema 3 left (once per

@@ -212,6 +212,17 @@ impl Ward {
         Ok(self.store.backup_to(dest)?)
     }
 
+    /// Copies the whole record into a new record at `dest` (a file, or an empty database on a
+    /// PostgreSQL server), verified there (admin only; the source is only read).
+    pub fn copy_to(
+        &self,
+        actor: &Actor,
+        dest: &std::path::Path,
+    ) -> Result<crate::store::CopyReport, WardError> {
+        actor.require(&[Role::Admin], "copying the record")?;
+        Ok(self.store.copy_to(dest)?)
+    }
+
     /// Changes a setting (admin only).
     pub fn set_setting(
         &self,

@@ -134,7 +134,10 @@ impl Ward {
                 server_admin(&base)
                     .batch_execute(&format!("CREATE DATABASE {name}"))
                     .expect("create database");
-                (PathBuf::from(format!("{base}/{name}")), Some(name))
+                (
+                    PathBuf::from(format!("{base}/{name}?sslmode=disable")),
+                    Some(name),
+                )
             }
         };
         let w = Ward {
@@ -570,7 +573,10 @@ impl Ward {
                 server_admin(&base)
                     .batch_execute(&format!("CREATE DATABASE {copy} TEMPLATE {name}"))
                     .expect("copy the database");
-                (PathBuf::from(format!("{base}/{copy}")), Some(copy))
+                (
+                    PathBuf::from(format!("{base}/{copy}?sslmode=disable")),
+                    Some(copy),
+                )
             }
             _ => (dir.path().join("ward.db"), None),
         };

@@ -1,0 +1,233 @@
+//! The two backends: a record moved between them with `db copy` is the same record (same rows,
+//! verified), a server that cannot be reached is a clear I/O error, and the server's triggers
+//! refuse changes to what is append-only. Without a test server the copy runs between files and
+//! the server-only tests say they were skipped.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::ward::{As, Ward, hh, server_admin, server_base};
+
+/// The test server for copies and connections: `RITPLAN_TEST_POSTGRES` (every ward on it), or
+/// `RITPLAN_TEST_COPY_SERVER` (wards on files, copies to and from it).
+fn test_server() -> Option<String> {
+    server_base().or_else(|| {
+        std::env::var("RITPLAN_TEST_COPY_SERVER")
+            .ok()
+            .filter(|v| !v.is_empty())
+            .map(|v| v.trim_end_matches('/').to_string())
+    })
+}
+
+/// A new, empty database on the test server, if there is one.
+fn empty_server_db(tag: &str) -> Option<PathBuf> {
+    let base = test_server()?;
+    let name = format!("ritplan_{}_{tag}", std::process::id());
+    let mut admin = server_admin(&base);
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .expect("drop");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .expect("create");
+    Some(PathBuf::from(format!("{base}/{name}?sslmode=disable")))
+}
+
+/// Runs `args` as the ward's admin with `RITPLAN_DB` = `db` (the ward's key file as
+/// `RITPLAN_KEY`, which a server record uses).
+fn admin_on(w: &Ward, db: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    on(w, As::Admin, db, args)
+}
+
+/// [`admin_on`] as `who`.
+fn on(w: &Ward, who: As, db: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = crate::ritplan()
+        .envs(w.record_env())
+        .env("RITPLAN_DB", db)
+        .env("RITPLAN_NOW", hh(7, 9, 0))
+        .env("XDG_RUNTIME_DIR", w.sessions(who))
+        .args(args)
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn copy(w: &Ward, from: &Path, to: &Path) -> Value {
+    let (f, t) = (from.to_string_lossy(), to.to_string_lossy());
+    let (code, out, err) = admin_on(w, from, &["db", "copy", "--from", &f, "--to", &t, "--json"]);
+    assert_eq!(code, Some(0), "copy {f} → {t}: {out}{err}");
+    serde_json::from_str(&out).expect("json")
+}
+
+fn log(w: &Ward, db: &Path, course: &str) -> String {
+    let (code, out, err) = admin_on(w, db, &["course", "log", course, "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    out
+}
+
+#[test]
+fn a_record_copied_to_the_other_backend_and_back_is_the_same_verified_record() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    w.give_next(&hh(7, 8, 0), &c, 3);
+    w.ok(&hh(7, 8, 40), &["note", &c, "--text", "arm fine"]);
+    w.login(As::Admin, &hh(7, 9, 0));
+    // There and back: a file ward goes to the server (if any) and back to a file; a server
+    // ward to a file and back to the server.
+    let middle = if w.on_server() {
+        w.file("moved.db")
+    } else {
+        empty_server_db("copy_mid").unwrap_or_else(|| w.file("moved.db"))
+    };
+    let back = if w.on_server() {
+        empty_server_db("copy_back").expect("server")
+    } else {
+        w.file("back.db")
+    };
+    let before = w.bytes();
+    let there = copy(&w, &w.db, &middle);
+    assert!(w.bytes() == before, "the source changed");
+    let again = copy(&w, &middle, &back);
+    for r in [&there, &again] {
+        assert_eq!(r["verification"]["intact"], true, "{r}");
+        assert_eq!(r["source_digest"], r["copy_digest"], "{r}");
+        assert_eq!(r["courses"], 1);
+        assert_eq!(r["patients"], 1);
+    }
+    assert_eq!(there["events"].as_u64(), Some(3), "dose, observation, note");
+    assert_eq!(
+        there["copy_digest"], again["copy_digest"],
+        "identical rows at the end"
+    );
+    assert_eq!(log(&w, &w.db, &c), log(&w, &back, &c));
+    // The copy is a working record: verified, and it takes the next entry (the nurse's
+    // session moved with it).
+    let (code, out, err) = admin_on(&w, &back, &["verify"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (code, _, err) = on(&w, As::Nurse, &back, &["note", &c, "--text", "on the copy"]);
+    assert_eq!(code, Some(0), "{err}");
+    // Never over an existing record, and never by a nurse.
+    let b = back.to_string_lossy();
+    let (code, _, err) = admin_on(&w, &w.db, &["db", "copy", "--to", &b]);
+    assert_ne!(code, Some(0), "copied over a record");
+    assert!(err.contains("already"), "{err}");
+    let (code, _, err) = w.run_as(
+        As::Nurse,
+        &hh(7, 9, 0),
+        &["db", "copy", "--to", "/tmp/x.db"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("admin"), "{err}");
+    assert!(w.bytes() == before, "the source changed");
+}
+
+#[test]
+fn a_server_that_cannot_be_reached_is_an_io_error_naming_it_without_the_password() {
+    let out = crate::ritplan()
+        .env(
+            "RITPLAN_DB",
+            "postgres://ritplan:s3cret@127.0.0.1:1/ward?connect_timeout=5",
+        )
+        .env("RITPLAN_KEY", "/nonexistent/ritplan.key")
+        .args(["whoami"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(74));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("postgres://ritplan@127.0.0.1:1/ward"), "{err}");
+    assert!(
+        !err.contains("s3cret"),
+        "the password is never shown: {err}"
+    );
+    let out = crate::ritplan()
+        .env("RITPLAN_DB", "postgres://ritplan@/ward?port=notaport")
+        .args(["whoami"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(74));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("expected postgres://USER@HOST"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn tls_required_by_the_url_is_never_dropped() {
+    let Some(base) = test_server() else {
+        eprintln!("skipped: no test server (RITPLAN_TEST_POSTGRES or RITPLAN_TEST_COPY_SERVER)");
+        return;
+    };
+    // The test server has no TLS: `sslmode=require` must fail, not fall back to plain text.
+    let out = crate::ritplan()
+        .env("RITPLAN_DB", format!("{base}/postgres?sslmode=require"))
+        .args(["whoami"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(74));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.to_lowercase().contains("tls"), "{err}");
+}
+
+#[test]
+fn the_record_s_own_triggers_refuse_changes_and_deletions() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    w.give_next(&hh(7, 8, 0), &c, 0);
+    let changes = [
+        "UPDATE events SET body_json = body_json WHERE seq = 1",
+        "DELETE FROM events",
+        "UPDATE courses SET plan_json = plan_json",
+        "DELETE FROM courses",
+        "UPDATE patients SET name = 'X'",
+        "DELETE FROM patients",
+    ];
+    let before = (
+        w.bytes(),
+        w.ok(&hh(7, 9, 0), &["course", "log", &c, "--json"]),
+    );
+    for sql in changes {
+        let refused = if w.on_server() {
+            let mut c = postgres::Client::connect(&w.db.to_string_lossy(), postgres::NoTls)
+                .expect("connect");
+            c.execute(sql, &[]).err().map(|e| {
+                e.as_db_error()
+                    .map(|d| d.message().to_string())
+                    .unwrap_or_default()
+            })
+        } else {
+            let c = rusqlite::Connection::open(&w.db).expect("open");
+            c.execute(sql, []).err().map(|e| e.to_string())
+        };
+        let why = refused.unwrap_or_else(|| panic!("{sql}: not refused"));
+        assert!(
+            why.contains("append-only") || why.contains("never"),
+            "{sql}: {why}"
+        );
+    }
+    if w.on_server() {
+        let mut c =
+            postgres::Client::connect(&w.db.to_string_lossy(), postgres::NoTls).expect("connect");
+        for sql in [
+            "TRUNCATE events CASCADE",
+            "UPDATE heads SET count = 0 WHERE name = 'course-1'",
+            "DELETE FROM heads",
+        ] {
+            assert!(c.batch_execute(sql).is_err(), "{sql}: not refused");
+        }
+    }
+    // (SQLite's own connection checkpoints the log into the file: the rows are compared.)
+    if w.on_server() {
+        assert!(w.bytes() == before.0, "a refused change changed the record");
+    }
+    assert_eq!(
+        w.ok(&hh(7, 9, 0), &["course", "log", &c, "--json"]),
+        before.1
+    );
+    w.ok(&hh(7, 9, 0), &["verify"]);
+}
