@@ -444,6 +444,10 @@ pub struct Store {
     key_file: PathBuf,
 }
 
+/// The first key of PostgreSQL advisory locks on a patient's courses, and on new course ids.
+const LOCK_PATIENT: i64 = 0x5249_5401;
+const LOCK_COURSE_IDS: i64 = 0x5249_5402;
+
 /// What a copy of a record keeps: its key and its id.
 pub struct Seed<'a> {
     key: &'a Key,
@@ -1543,8 +1547,9 @@ impl Store {
 
     /// The next course id. Course ids are part of every MAC, so the id is chosen before the
     /// insert, inside the write transaction: SQLite's write lock keeps it unique (and never
-    /// reuses an id, `sqlite_sequence`); on PostgreSQL the courses table is locked against
-    /// other inserts until the commit.
+    /// reuses an id, `sqlite_sequence`); on PostgreSQL a transaction-scoped advisory lock
+    /// serialises the new courses until the commit (it needs no privilege beyond INSERT, unlike
+    /// `LOCK TABLE`, so ritplan can run as a role that cannot change or delete rows).
     fn next_course_id(db: &Db) -> Result<i64, StoreError> {
         match db.dialect() {
             db::Dialect::Sqlite => db.query_int(
@@ -1552,7 +1557,10 @@ impl Store {
                 &[],
             ),
             db::Dialect::Postgres => {
-                db.batch("LOCK TABLE courses IN SHARE ROW EXCLUSIVE MODE")?;
+                db.query(
+                    "SELECT pg_advisory_xact_lock(?1::bigint << 32)::text",
+                    vals![LOCK_COURSE_IDS],
+                )?;
                 db.query_int("SELECT coalesce(max(id), 0) + 1 FROM courses", &[])
             }
         }
@@ -1560,13 +1568,16 @@ impl Store {
 
     /// Serialises the writers of one course (and of its patient's other courses, which a check
     /// may read) until the commit. SQLite: the transaction already holds the database's write
-    /// lock. PostgreSQL: the patient's row is locked (`FOR UPDATE`), so two rooms recording on
-    /// one patient's courses take turns, and rooms recording on other patients do not wait.
+    /// lock. PostgreSQL: a transaction-scoped advisory lock on the patient (a hash of the id:
+    /// two patients that share a hash only wait for each other), taken before anything is read,
+    /// so two rooms recording on one patient's courses take turns and rooms recording on other
+    /// patients do not wait. (`SELECT … FOR UPDATE` would need the UPDATE privilege on patients,
+    /// which the role ritplan runs as should not have.)
     fn lock_course(db: &Db, course: i64) -> Result<(), StoreError> {
         if db.dialect() == db::Dialect::Postgres {
             db.query(
-                "SELECT p.id FROM patients p JOIN courses c ON c.patient_id = p.id WHERE c.id = ?1 FOR UPDATE OF p",
-                vals![course],
+                "SELECT pg_advisory_xact_lock((?1::bigint << 32) | (hashtext(patient_id)::bigint & 4294967295))::text FROM courses WHERE id = ?2",
+                vals![LOCK_PATIENT, course],
             )?;
         }
         Ok(())

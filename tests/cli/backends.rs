@@ -231,3 +231,62 @@ fn the_record_s_own_triggers_refuse_changes_and_deletions() {
     );
     w.ok(&hh(7, 9, 0), &["verify"]);
 }
+
+#[test]
+fn the_ward_s_role_records_but_cannot_change_or_unprotect_the_record() {
+    let w = Ward::new();
+    if !w.on_server() {
+        eprintln!("skipped: the ward is not on a server");
+        return;
+    }
+    let c = w.rush_course();
+    let base = server_base().expect("server");
+    let role = format!("ward_{}", std::process::id());
+    let url =
+        w.db.to_string_lossy()
+            .replace("postgres@", &format!("{role}@"));
+    // The README's grants, run as the owner with psql's variable filled in.
+    let grants = std::fs::read_to_string(crate::root().join("docs/postgresql-roles.sql"))
+        .expect("grants")
+        .replace(":\"role\"", &format!("\"{role}\""));
+    let mut owner =
+        postgres::Client::connect(&w.db.to_string_lossy(), postgres::NoTls).expect("connect");
+    owner
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS {role}; CREATE ROLE {role} LOGIN; {grants}"
+        ))
+        .expect("grants");
+    // As the ward's role: a dose and its observation are recorded.
+    let (code, _, err) = w.run_as(As::Nurse, &hh(7, 8, 0), &["whoami"]);
+    assert_eq!(code, Some(0), "{err}");
+    let out = crate::ritplan()
+        .envs(w.record_env())
+        .env("RITPLAN_DB", &url)
+        .env("RITPLAN_NOW", hh(7, 8, 0))
+        .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
+        .args(crate::ward::give_args(&c, "P1", "1", "0.1", &[]))
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // As that role, no change, deletion or trigger switch is allowed.
+    let mut ward = postgres::Client::connect(&url, postgres::NoTls).expect("connect as the role");
+    for sql in [
+        "DELETE FROM events",
+        "UPDATE courses SET plan_json = ''",
+        "ALTER TABLE events DISABLE TRIGGER ALL",
+        "DROP TRIGGER events_append_only ON events",
+        "TRUNCATE heads",
+        "SET session_replication_role = replica",
+    ] {
+        assert!(ward.batch_execute(sql).is_err(), "{sql}: allowed");
+    }
+    drop(ward);
+    // (Best effort: the test cluster is thrown away.)
+    let _ = owner.batch_execute(&format!("DROP OWNED BY {role}"));
+    let _ = server_admin(&base).batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
+    w.ok(&hh(7, 8, 5), &["verify"]);
+}
