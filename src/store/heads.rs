@@ -17,6 +17,7 @@ pub enum HeadStore {
     /// Files beside an SQLite record.
     Files(Heads),
     /// The `heads` table of a server record.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Table,
 }
 

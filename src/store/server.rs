@@ -14,6 +14,7 @@
 //! - **The key** is a file on each workstation: `RITPLAN_KEY`, else
 //!   `$XDG_DATA_HOME/ritplan/keys/HOST-PORT-DBNAME.key`; `ritplan init` creates it, and it is
 //!   copied (privately) to every workstation that records.
+//! - **The password** is in the URL or in `PGPASSWORD` (`.pgpass` is not read).
 //! - **TLS** as the URL asks (`sslmode=disable|prefer|require`; `prefer` if unset), through the
 //!   system's OpenSSL, with the server's certificate verified against the system's roots plus
 //!   `PGSSLROOTCERT` if set. A connection that fails is an I/O error (exit 74) naming the server
@@ -250,6 +251,13 @@ fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
         cfg.connect_timeout(Duration::from_secs(10));
     }
     cfg.application_name("ritplan");
+    // libpq's environment for the password, so that it need not be written in the URL.
+    if cfg.get_password().is_none()
+        && let Some(p) = std::env::var_os("PGPASSWORD").filter(|v| !v.is_empty())
+    {
+        use std::os::unix::ffi::OsStrExt;
+        cfg.password(p.as_bytes());
+    }
     let client = if cfg.get_ssl_mode() == postgres::config::SslMode::Disable {
         // No TLS asked for: the system's roots are not even loaded (they cost a noticeable
         // part of a command's time).
