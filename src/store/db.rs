@@ -79,17 +79,6 @@ impl DbError {
             DbError::Postgres(e) => e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION),
         }
     }
-
-    /// The connection to the server is gone (PostgreSQL: closed or broken).
-    pub fn is_connection(&self) -> bool {
-        match self {
-            DbError::Sqlite(_) => false,
-            #[cfg(feature = "postgres")]
-            DbError::Postgres(e) => {
-                e.is_closed() || e.as_db_error().is_none() && e.code().is_none()
-            }
-        }
-    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -248,6 +237,8 @@ pub struct Db {
     conn: Conn,
     /// How many transactions are open (inner ones join the outer).
     depth: Cell<u32>,
+    /// An inner transaction ended without its commit: the outer one must not commit.
+    inner_failed: Cell<bool>,
 }
 
 enum Conn {
@@ -256,7 +247,27 @@ enum Conn {
     /// A PostgreSQL server (the client needs `&mut`; every statement borrows it only while it
     /// runs).
     #[cfg(feature = "postgres")]
-    Postgres(RefCell<postgres::Client>),
+    Postgres(RefCell<PgConn>),
+}
+
+/// A PostgreSQL client and the statements it has prepared (each SQL text once per connection:
+/// a statement then costs one round trip, not two; the store's texts are a fixed set).
+#[cfg(feature = "postgres")]
+struct PgConn {
+    client: postgres::Client,
+    statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+#[cfg(feature = "postgres")]
+impl PgConn {
+    fn statement(&mut self, sql: &str) -> Result<postgres::Statement, StoreError> {
+        if let Some(s) = self.statements.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(pg_sql(sql).as_ref())?;
+        self.statements.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
 }
 
 /// A transaction: rolled back when dropped uncommitted. It dereferences to the [`Db`].
@@ -279,6 +290,12 @@ impl Tx<'_> {
         self.done = true;
         self.db.depth.set(self.db.depth.get().saturating_sub(1));
         if self.outer {
+            if self.db.inner_failed.replace(false) {
+                let _ = self.db.batch("ROLLBACK");
+                return Err(StoreError::Corrupt(
+                    "a step of this write failed, so none of it was written".into(),
+                ));
+            }
             self.db.batch("COMMIT")?;
         }
         Ok(())
@@ -291,7 +308,10 @@ impl Drop for Tx<'_> {
             self.db.depth.set(self.db.depth.get().saturating_sub(1));
             if self.outer {
                 // Nothing to report to: the error that dropped the transaction is returned.
+                self.db.inner_failed.set(false);
                 let _ = self.db.batch("ROLLBACK");
+            } else {
+                self.db.inner_failed.set(true);
             }
         }
     }
@@ -366,6 +386,7 @@ impl Db {
         Db {
             conn: Conn::Sqlite(conn),
             depth: Cell::new(0),
+            inner_failed: Cell::new(false),
         }
     }
 
@@ -373,8 +394,12 @@ impl Db {
     #[cfg(feature = "postgres")]
     pub fn postgres_client(client: postgres::Client) -> Db {
         Db {
-            conn: Conn::Postgres(RefCell::new(client)),
+            conn: Conn::Postgres(RefCell::new(PgConn {
+                client,
+                statements: std::collections::HashMap::new(),
+            })),
             depth: Cell::new(0),
+            inner_failed: Cell::new(false),
         }
     }
 
@@ -418,7 +443,9 @@ impl Db {
                 let p = pg_params(params);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
                     p.iter().map(|b| b.as_ref()).collect();
-                let n = c.borrow_mut().execute(pg_sql(sql).as_ref(), &refs)?;
+                let mut c = c.borrow_mut();
+                let stmt = c.statement(sql)?;
+                let n = c.client.execute(&stmt, &refs)?;
                 Ok(usize::try_from(n).unwrap_or(usize::MAX))
             }
         }
@@ -461,7 +488,9 @@ impl Db {
                 let p = pg_params(params);
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
                     p.iter().map(|b| b.as_ref()).collect();
-                let rows = c.borrow_mut().query(pg_sql(sql).as_ref(), &refs)?;
+                let mut c = c.borrow_mut();
+                let stmt = c.statement(sql)?;
+                let rows = c.client.query(&stmt, &refs)?;
                 rows.iter().map(pg_row).collect()
             }
         }
@@ -484,7 +513,7 @@ impl Db {
         match &self.conn {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
             #[cfg(feature = "postgres")]
-            Conn::Postgres(c) => Ok(c.borrow_mut().batch_execute(sql)?),
+            Conn::Postgres(c) => Ok(c.borrow_mut().client.batch_execute(sql)?),
         }
     }
 
@@ -493,6 +522,7 @@ impl Db {
         let depth = &self.depth;
         let outer = depth.get() == 0;
         if outer {
+            self.inner_failed.set(false);
             self.batch(match (self.dialect(), kind) {
                 (Dialect::Sqlite, Begin::Write) => "BEGIN IMMEDIATE",
                 (Dialect::Sqlite, Begin::Snapshot) => "BEGIN DEFERRED",
@@ -511,8 +541,71 @@ impl Db {
     }
 }
 
-#[cfg(all(test, feature = "postgres"))]
+#[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn memory() -> Db {
+        let db = Db::sqlite_conn(Connection::open_in_memory().expect("memory"));
+        db.batch("CREATE TABLE t (x INTEGER)").expect("table");
+        db
+    }
+
+    fn count(db: &Db) -> i64 {
+        db.query_int("SELECT count(*) FROM t", &[]).expect("count")
+    }
+
+    #[test]
+    fn a_nested_transaction_joins_the_outer_and_a_failed_one_fails_the_outer() {
+        let db = memory();
+        let outer = db.begin(Begin::Write).expect("begin");
+        outer.exec("INSERT INTO t VALUES (1)", &[]).expect("insert");
+        let inner = outer.begin(Begin::Write).expect("nested");
+        inner.exec("INSERT INTO t VALUES (2)", &[]).expect("insert");
+        inner.commit().expect("inner commit leaves it to the outer");
+        outer.commit().expect("commit");
+        assert_eq!(count(&db), 2);
+
+        let outer = db.begin(Begin::Write).expect("begin");
+        outer.exec("INSERT INTO t VALUES (3)", &[]).expect("insert");
+        drop(outer.begin(Begin::Write).expect("nested"));
+        assert!(
+            outer.commit().is_err(),
+            "an inner failure fails the whole write"
+        );
+        assert_eq!(count(&db), 2, "nothing of it written");
+
+        drop(db.begin(Begin::Write).expect("begin"));
+        let tx = db
+            .begin(Begin::Write)
+            .expect("a new transaction starts clean");
+        tx.exec("INSERT INTO t VALUES (4)", &[]).expect("insert");
+        tx.commit().expect("commit");
+        assert_eq!(count(&db), 3);
+    }
+
+    #[test]
+    fn rows_read_back_in_column_order_with_their_types() {
+        let db = memory();
+        let mut r = db
+            .query_opt("SELECT 7, 'x', NULL, 1", &[])
+            .expect("query")
+            .expect("row");
+        assert_eq!(r.int().expect("int"), 7);
+        assert_eq!(r.text().expect("text"), "x");
+        assert_eq!(r.opt_text().expect("null"), None);
+        assert!(r.flag().expect("flag"));
+        assert!(r.int().is_err(), "no more columns");
+        let mut r = db
+            .query_opt("SELECT 'seven'", &[])
+            .expect("query")
+            .expect("row");
+        assert!(r.int().is_err(), "text is not an integer");
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod pg_tests {
     use super::*;
 
     #[test]
