@@ -247,7 +247,7 @@ enum Conn {
     /// A PostgreSQL server (the client needs `&mut`; every statement borrows it only while it
     /// runs).
     #[cfg(feature = "postgres")]
-    Postgres(RefCell<PgConn>),
+    Postgres(Box<RefCell<PgConn>>),
 }
 
 /// A PostgreSQL client and the statements it has prepared (each SQL text once per connection:
@@ -394,10 +394,10 @@ impl Db {
     #[cfg(feature = "postgres")]
     pub fn postgres_client(client: postgres::Client) -> Db {
         Db {
-            conn: Conn::Postgres(RefCell::new(PgConn {
+            conn: Conn::Postgres(Box::new(RefCell::new(PgConn {
                 client,
                 statements: std::collections::HashMap::new(),
-            })),
+            }))),
             depth: Cell::new(0),
             inner_failed: Cell::new(false),
         }
