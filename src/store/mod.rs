@@ -700,6 +700,19 @@ enum Identity {
     Foreign(String),
 }
 
+/// The application id and user version in an SQLite file's header (bytes 68 and 60, big
+/// endian), if it has one. The log may hold newer values: a hint for the fast path only.
+fn header(path: &Path) -> Option<(i64, i64)> {
+    use std::io::Read as _;
+    let mut b = [0u8; 100];
+    std::fs::File::open(path).ok()?.read_exact(&mut b).ok()?;
+    if &b[..16] != b"SQLite format 3\0" {
+        return None;
+    }
+    let word = |at: usize| i64::from(u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]));
+    Some((word(68), word(60)))
+}
+
 fn identify(path: &Path) -> Result<Identity, StoreError> {
     let conn = match Connection::open_with_flags(
         path,
@@ -866,13 +879,21 @@ impl Store {
         if !path.is_file() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let version = match identify(path)? {
-            Identity::Ritplan(v) => v,
-            Identity::Foreign(what) => {
-                return Err(StoreError::Foreign {
-                    path: path.to_path_buf(),
-                    what,
-                });
+        // A current record whose file header says so is opened with one connection; anything
+        // else is first looked at through a read-only one (which costs a second reading of the
+        // log and the schema).
+        let current = header(path) == Some((APPLICATION_ID, SCHEMA_VERSION));
+        let version = if current {
+            SCHEMA_VERSION
+        } else {
+            match identify(path)? {
+                Identity::Ritplan(v) => v,
+                Identity::Foreign(what) => {
+                    return Err(StoreError::Foreign {
+                        path: path.to_path_buf(),
+                        what,
+                    });
+                }
             }
         };
         if version > SCHEMA_VERSION {
@@ -884,6 +905,13 @@ impl Store {
             migrate::check_schema_1(&ro)?;
         }
         let db = Db::sqlite_conn(Self::connect(path)?);
+        if current {
+            // The header in the file may be older than the log: the version as the log has it.
+            let now = db.query_int("PRAGMA user_version", &[])?;
+            if now > SCHEMA_VERSION {
+                return Err(StoreError::TooNew { found: now });
+            }
+        }
         let heads = Heads::of(path);
         let key = if version < 2 {
             migrate::migrate_1_to_2(&db, path)?
