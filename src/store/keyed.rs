@@ -132,7 +132,18 @@ impl Key {
     /// Creates a new key file at `path` (its folder is created, mode 0700); refuses if one
     /// exists.
     pub fn create_file(path: &Path) -> Result<Key, StoreError> {
-        let path = path.to_path_buf();
+        let key = Key(random::<32>()?);
+        key.write_new(path)?;
+        Ok(key)
+    }
+
+    /// Writes this key to a new file at `path`, creating its folder (mode 0700) if needed;
+    /// refuses if a file is there.
+    pub fn write_new(&self, path: &Path) -> Result<(), StoreError> {
+        let err = |message: String| StoreError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
         if let Some(dir) = path
             .parent()
             .filter(|d| !d.as_os_str().is_empty() && !d.exists())
@@ -144,23 +155,11 @@ impl Key {
                 use std::os::unix::fs::DirBuilderExt;
                 b.mode(0o700);
             }
-            b.create(dir).map_err(|e| StoreError::Open {
-                path: path.clone(),
-                message: format!("cannot create the key file's folder: {e}"),
-            })?;
+            b.create(dir)
+                .map_err(|e| err(format!("cannot create the key file's folder: {e}")))?;
         }
-        let key = Key(random::<32>()?);
-        let mut f = create_private(&path).map_err(|e| StoreError::Open {
-            path: path.clone(),
-            message: format!("cannot create the key file: {e}"),
-        })?;
-        f.write_all(format!("{}\n", hex(&key.0)).as_bytes())
-            .and_then(|()| f.sync_all())
-            .map_err(|e| StoreError::Open {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-        Ok(key)
+        self.write_file(path)
+            .map_err(|e| err(format!("cannot create the key file: {e}")))
     }
 
     /// Reads the key file of the record at `db`.

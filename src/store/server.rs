@@ -321,7 +321,17 @@ pub fn create(url: &str, training: bool, seed: Option<&Seed<'_>>) -> Result<Stor
         Some(s) => s.record_id.to_string(),
         None => keyed::hex(&keyed::random::<16>()?),
     };
-    {
+    // The key file first (a failure leaves the database empty), then the schema; if the
+    // schema fails, the key file just written is removed again.
+    let key = match seed {
+        Some(s) if same_key => s.key.clone(),
+        Some(s) => {
+            s.key.write_new(&key_path)?;
+            s.key.clone()
+        }
+        None => Key::create_file(&key_path)?,
+    };
+    let schema = || -> Result<(), StoreError> {
         let tx = db.begin(Begin::Write)?;
         for (_, sql) in MIGRATIONS {
             tx.batch(sql)?;
@@ -330,20 +340,14 @@ pub fn create(url: &str, training: bool, seed: Option<&Seed<'_>>) -> Result<Stor
             "INSERT INTO meta (key, value) VALUES ('application', 'ritplan'), ('schema_version', ?1), ('record_id', ?2), ('training', ?3)",
             vals![SCHEMA_VERSION.to_string(), &record_id, flag(training)],
         )?;
-        tx.commit()?;
-    }
-    // The key only after the schema: a failed creation leaves no key for an empty database.
-    let key = match seed {
-        Some(s) if same_key => s.key.clone(),
-        Some(s) => {
-            s.key.write_file(&key_path).map_err(|e| StoreError::Io {
-                path: key_path.clone(),
-                source: e,
-            })?;
-            s.key.clone()
-        }
-        None => Key::create_file(&key_path)?,
+        tx.commit()
     };
+    if let Err(e) = schema() {
+        if !same_key {
+            let _ = std::fs::remove_file(&key_path);
+        }
+        return Err(e);
+    }
     let store = Store {
         db,
         key,
