@@ -290,3 +290,66 @@ fn the_ward_s_role_records_but_cannot_change_or_unprotect_the_record() {
     let _ = server_admin(&base).batch_execute(&format!("DROP ROLE IF EXISTS {role}"));
     w.ok(&hh(7, 8, 5), &["verify"]);
 }
+
+#[test]
+fn a_copy_to_a_server_makes_its_key_file_or_leaves_nothing() {
+    let Some(target) = empty_server_db("copy_key") else {
+        eprintln!("skipped: no test server (RITPLAN_TEST_POSTGRES or RITPLAN_TEST_COPY_SERVER)");
+        return;
+    };
+    let w = Ward::new();
+    if w.on_server() {
+        eprintln!("skipped: copies from a file here");
+        return;
+    }
+    w.rush_course();
+    w.login(As::Admin, &hh(7, 9, 0));
+    let data = w.file("fresh-data");
+    let copy_to = |to: &Path| {
+        crate::ritplan()
+            .env("RITPLAN_DB", &w.db)
+            .env("XDG_DATA_HOME", &data)
+            .env("RITPLAN_NOW", hh(7, 9, 0))
+            .env("XDG_RUNTIME_DIR", w.sessions(As::Admin))
+            .args(["db", "copy", "--to", &to.to_string_lossy()])
+            .output()
+            .expect("run")
+    };
+    // A database that is not empty: refused, and no key file is left behind.
+    let mut c =
+        postgres::Client::connect(&target.to_string_lossy(), postgres::NoTls).expect("connect");
+    c.batch_execute("CREATE TABLE billing (x int)")
+        .expect("table");
+    let out = copy_to(&target);
+    assert_eq!(out.status.code(), Some(65), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("billing"));
+    assert!(!data.exists(), "nothing written for a refused copy");
+    c.batch_execute("DROP TABLE billing").expect("drop");
+    drop(c);
+    // The default key folder does not exist yet: it is made, privately, with the key in it.
+    let out = copy_to(&target);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys: Vec<_> = std::fs::read_dir(data.join("ritplan").join("keys"))
+        .expect("the keys folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert_eq!(
+        std::fs::read_to_string(&keys[0]).expect("key"),
+        std::fs::read_to_string(w.key_file()).expect("source key"),
+        "the copy has the source's key"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&keys[0])
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
