@@ -268,6 +268,24 @@ impl PgConn {
         self.statements.insert(sql.to_string(), s.clone());
         Ok(s)
     }
+
+    /// Runs `f` with the client, the statement of `sql` and its parameters bound.
+    fn run<T>(
+        &mut self,
+        sql: &str,
+        params: &[Value],
+        f: impl FnOnce(
+            &mut postgres::Client,
+            &postgres::Statement,
+            &[&(dyn postgres::types::ToSql + Sync)],
+        ) -> Result<T, postgres::Error>,
+    ) -> Result<T, StoreError> {
+        let stmt = self.statement(sql)?;
+        let p = pg_params(params);
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
+            p.iter().map(|b| b.as_ref()).collect();
+        Ok(f(&mut self.client, &stmt, &refs)?)
+    }
 }
 
 /// A transaction: rolled back when dropped uncommitted. It dereferences to the [`Db`].
@@ -440,12 +458,9 @@ impl Db {
             }
             #[cfg(feature = "postgres")]
             Conn::Postgres(c) => {
-                let p = pg_params(params);
-                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    p.iter().map(|b| b.as_ref()).collect();
-                let mut c = c.borrow_mut();
-                let stmt = c.statement(sql)?;
-                let n = c.client.execute(&stmt, &refs)?;
+                let n = c
+                    .borrow_mut()
+                    .run(sql, params, |client, stmt, p| client.execute(stmt, p))?;
                 Ok(usize::try_from(n).unwrap_or(usize::MAX))
             }
         }
@@ -485,12 +500,9 @@ impl Db {
             }
             #[cfg(feature = "postgres")]
             Conn::Postgres(c) => {
-                let p = pg_params(params);
-                let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
-                    p.iter().map(|b| b.as_ref()).collect();
-                let mut c = c.borrow_mut();
-                let stmt = c.statement(sql)?;
-                let rows = c.client.query(&stmt, &refs)?;
+                let rows = c
+                    .borrow_mut()
+                    .run(sql, params, |client, stmt, p| client.query(stmt, p))?;
                 rows.iter().map(pg_row).collect()
             }
         }
