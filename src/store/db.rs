@@ -4,15 +4,13 @@
 //! flags are 0/1 integers on both) and asks [`Db::dialect`] for the few statements that differ
 //! (schema, pragmas, the next course id, locking a course).
 //!
-//! Rows come back owned ([`Row`]), read column by column in order; every statement borrows the
-//! connection only while it runs, so the store's methods keep taking `&self`. Transactions are
+//! Rows come back owned ([`Row`]), read column by column in order, so the store's methods keep
+//! taking `&self`; PostgreSQL's client lives on a thread of its own (see `PgWorker`). Transactions are
 //! explicit ([`Db::begin`]): a guard that rolls back unless committed, and that nests (an inner
 //! `begin` joins the outer transaction), so a helper that needs a transaction may be called
 //! inside another without committing it early.
 
 use std::cell::Cell;
-#[cfg(feature = "postgres")]
-use std::cell::RefCell;
 
 use rusqlite::Connection;
 
@@ -244,10 +242,90 @@ pub struct Db {
 enum Conn {
     /// The embedded file.
     Sqlite(Connection),
-    /// A PostgreSQL server (the client needs `&mut`; every statement borrows it only while it
-    /// runs).
+    /// A PostgreSQL server, through the thread that owns its client.
     #[cfg(feature = "postgres")]
-    Postgres(Box<RefCell<PgConn>>),
+    Postgres(PgWorker),
+}
+
+/// The thread that owns a PostgreSQL client. The `postgres` crate's synchronous client runs
+/// its own async runtime and refuses to be called from inside another one (the ward page's):
+/// every statement is handed to this thread, which has none, and its result handed back.
+#[cfg(feature = "postgres")]
+struct PgWorker {
+    jobs: Option<std::sync::mpsc::Sender<PgJob>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[cfg(feature = "postgres")]
+type PgJob = Box<dyn FnOnce(&mut PgConn) + Send>;
+
+#[cfg(feature = "postgres")]
+fn worker_gone() -> StoreError {
+    StoreError::Corrupt("the connection to the PostgreSQL server is gone".into())
+}
+
+#[cfg(feature = "postgres")]
+impl PgWorker {
+    /// Starts the thread and connects from it.
+    fn start(
+        connect: impl FnOnce() -> Result<postgres::Client, StoreError> + Send + 'static,
+    ) -> Result<PgWorker, StoreError> {
+        let (jobs, queue) = std::sync::mpsc::channel::<PgJob>();
+        let (ready, connected) = std::sync::mpsc::sync_channel::<Result<(), StoreError>>(1);
+        let thread = std::thread::Builder::new()
+            .name("ritplan-postgres".into())
+            .spawn(move || {
+                let mut conn = match connect() {
+                    Ok(client) => {
+                        let _ = ready.send(Ok(()));
+                        PgConn {
+                            client,
+                            statements: std::collections::HashMap::new(),
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ready.send(Err(e));
+                        return;
+                    }
+                };
+                while let Ok(job) = queue.recv() {
+                    job(&mut conn);
+                }
+            })
+            .map_err(|e| StoreError::Corrupt(format!("cannot start a thread: {e}")))?;
+        connected.recv().map_err(|_| worker_gone())??;
+        Ok(PgWorker {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    /// Runs `f` on the client's thread and waits for its result.
+    fn call<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut PgConn) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        self.jobs
+            .as_ref()
+            .ok_or_else(worker_gone)?
+            .send(Box::new(move |c: &mut PgConn| {
+                let _ = done.send(f(c));
+            }))
+            .map_err(|_| worker_gone())?;
+        result.recv().map_err(|_| worker_gone())?
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl Drop for PgWorker {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread, which closes the connection.
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 /// A PostgreSQL client and the statements it has prepared (each SQL text once per connection:
@@ -408,17 +486,16 @@ impl Db {
         }
     }
 
-    /// A PostgreSQL connection.
+    /// A PostgreSQL connection, made by `connect` on the thread that will own it.
     #[cfg(feature = "postgres")]
-    pub fn postgres_client(client: postgres::Client) -> Db {
-        Db {
-            conn: Conn::Postgres(Box::new(RefCell::new(PgConn {
-                client,
-                statements: std::collections::HashMap::new(),
-            }))),
+    pub fn postgres(
+        connect: impl FnOnce() -> Result<postgres::Client, StoreError> + Send + 'static,
+    ) -> Result<Db, StoreError> {
+        Ok(Db {
+            conn: Conn::Postgres(PgWorker::start(connect)?),
             depth: Cell::new(0),
             inner_failed: Cell::new(false),
-        }
+        })
     }
 
     /// The SQLite connection, mutably (the schema-1 upgrade).
@@ -457,10 +534,11 @@ impl Db {
                 Ok(stmt.execute(rusqlite::params_from_iter(params))?)
             }
             #[cfg(feature = "postgres")]
-            Conn::Postgres(c) => {
-                let n = c
-                    .borrow_mut()
-                    .run(sql, params, |client, stmt, p| client.execute(stmt, p))?;
+            Conn::Postgres(w) => {
+                let (sql, params) = (sql.to_string(), params.to_vec());
+                let n = w.call(move |c| {
+                    c.run(&sql, &params, |client, stmt, p| client.execute(stmt, p))
+                })?;
                 Ok(usize::try_from(n).unwrap_or(usize::MAX))
             }
         }
@@ -499,11 +577,12 @@ impl Db {
                 Ok(out)
             }
             #[cfg(feature = "postgres")]
-            Conn::Postgres(c) => {
-                let rows = c
-                    .borrow_mut()
-                    .run(sql, params, |client, stmt, p| client.query(stmt, p))?;
-                rows.iter().map(pg_row).collect()
+            Conn::Postgres(w) => {
+                let (sql, params) = (sql.to_string(), params.to_vec());
+                w.call(move |c| {
+                    let rows = c.run(&sql, &params, |client, stmt, p| client.query(stmt, p))?;
+                    rows.iter().map(pg_row).collect()
+                })
             }
         }
     }
@@ -525,7 +604,10 @@ impl Db {
         match &self.conn {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
             #[cfg(feature = "postgres")]
-            Conn::Postgres(c) => Ok(c.borrow_mut().client.batch_execute(sql)?),
+            Conn::Postgres(w) => {
+                let sql = sql.to_string();
+                w.call(move |c| Ok(c.client.batch_execute(&sql)?))
+            }
         }
     }
 

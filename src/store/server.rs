@@ -258,17 +258,20 @@ fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
         use std::os::unix::ffi::OsStrExt;
         cfg.password(p.as_bytes());
     }
-    let client = if cfg.get_ssl_mode() == postgres::config::SslMode::Disable {
-        // No TLS asked for: the system's roots are not even loaded (they cost a noticeable
-        // part of a command's time).
-        cfg.connect(postgres::NoTls)
-    } else {
-        cfg.connect(postgres_native_tls::MakeTlsConnector::new(tls_connector(
-            &place,
-        )?))
-    }
-    .map_err(|e| open_err(&place, super::db::pg_message(&e)))?;
-    let db = Db::postgres_client(client);
+    // No TLS asked for: the system's roots are not even loaded (they cost a noticeable part of
+    // a command's time).
+    let tls = match cfg.get_ssl_mode() {
+        postgres::config::SslMode::Disable => None,
+        _ => Some(tls_connector(&place)?),
+    };
+    let (with, at) = (cfg.clone(), place.clone());
+    let db = Db::postgres(move || {
+        match tls {
+            None => with.connect(postgres::NoTls),
+            Some(t) => with.connect(postgres_native_tls::MakeTlsConnector::new(t)),
+        }
+        .map_err(|e| open_err(&at, super::db::pg_message(&e)))
+    })?;
     // A writer waits for another room's transaction at most this long (SQLite's busy timeout).
     db.batch("SET lock_timeout = '10s'; SET client_min_messages = warning")?;
     Ok((db, cfg, place))

@@ -14,8 +14,43 @@ pub(super) fn at(s: &str) -> chrono::NaiveDateTime {
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
 }
 
+/// The record of a test: a file in `dir`, or, with `RITPLAN_TEST_POSTGRES` set (a server's URL
+/// without a database), a new database on that server, so that every handler runs against
+/// PostgreSQL from inside the page's runtime (its key file goes to the default place).
+fn record(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let Some(base) = std::env::var("RITPLAN_TEST_POSTGRES")
+        .ok()
+        .filter(|v| !v.is_empty())
+    else {
+        return dir.path().join("ward.db");
+    };
+    let base = base.trim_end_matches('/');
+    let tag: String = dir
+        .path()
+        .to_string_lossy()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_lowercase();
+    let name = format!("ritplan_web_{}_{tag}", std::process::id());
+    // (On a thread of its own: the synchronous client may not run inside the test's runtime.)
+    let (server, create) = (
+        format!("{base}/postgres"),
+        format!("CREATE DATABASE {name}"),
+    );
+    std::thread::spawn(move || {
+        postgres::Client::connect(&server, postgres::NoTls)
+            .expect("connect to RITPLAN_TEST_POSTGRES")
+            .batch_execute(&create)
+            .expect("create database");
+    })
+    .join()
+    .expect("created");
+    std::path::PathBuf::from(format!("{base}/{name}?sslmode=disable"))
+}
+
 pub(super) fn app(dir: &tempfile::TempDir) -> Arc<App> {
-    let db = dir.path().join("ward.db");
+    let db = record(dir);
     let now = at("2026-12-07 08:00");
     let (ward, admin, _) = Ward::init(
         &db,
