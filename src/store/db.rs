@@ -256,8 +256,10 @@ struct PgWorker {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A statement for the client's thread, and whether it may reconnect first (only outside a
+/// transaction: a transaction's statements never move to another connection).
 #[cfg(feature = "postgres")]
-type PgJob = Box<dyn FnOnce(&mut PgConn) + Send>;
+type PgJob = (bool, Box<dyn FnOnce(&mut PgConn) + Send>);
 
 #[cfg(feature = "postgres")]
 fn worker_gone() -> StoreError {
@@ -268,7 +270,7 @@ fn worker_gone() -> StoreError {
 impl PgWorker {
     /// Starts the thread and connects from it.
     fn start(
-        connect: impl FnOnce() -> Result<postgres::Client, StoreError> + Send + 'static,
+        mut connect: impl FnMut() -> Result<postgres::Client, StoreError> + Send + 'static,
     ) -> Result<PgWorker, StoreError> {
         let (jobs, queue) = std::sync::mpsc::channel::<PgJob>();
         let (ready, connected) = std::sync::mpsc::sync_channel::<Result<(), StoreError>>(1);
@@ -288,7 +290,19 @@ impl PgWorker {
                         return;
                     }
                 };
-                while let Ok(job) = queue.recv() {
+                while let Ok((may_reconnect, job)) = queue.recv() {
+                    // A connection the server closed (a restart, a network cut) is made again
+                    // before a statement outside any transaction; if that fails, the statement
+                    // fails as it would have.
+                    if may_reconnect
+                        && conn.client.is_closed()
+                        && let Ok(client) = connect()
+                    {
+                        conn = PgConn {
+                            client,
+                            statements: std::collections::HashMap::new(),
+                        };
+                    }
                     job(&mut conn);
                 }
             })
@@ -300,18 +314,43 @@ impl PgWorker {
         })
     }
 
+    /// [`PgWorker::call`] for a statement that may run twice: outside a transaction, a
+    /// statement that failed because the server had closed the connection (which the client
+    /// learns only then) runs once more on a new one. Only reads and BEGIN go through here: a
+    /// write outside a transaction is never repeated (it might have been done).
+    fn again<T: Send + 'static, F>(
+        &self,
+        may_reconnect: bool,
+        job: impl Fn() -> F,
+    ) -> Result<T, StoreError>
+    where
+        F: FnOnce(&mut PgConn) -> Result<T, StoreError> + Send + 'static,
+    {
+        match self.call(may_reconnect, job()) {
+            Err(e) if may_reconnect && self.call(false, |c| Ok(c.client.is_closed()))? => {
+                drop(e);
+                self.call(true, job())
+            }
+            r => r,
+        }
+    }
+
     /// Runs `f` on the client's thread and waits for its result.
     fn call<T: Send + 'static>(
         &self,
+        may_reconnect: bool,
         f: impl FnOnce(&mut PgConn) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (done, result) = std::sync::mpsc::sync_channel(1);
         self.jobs
             .as_ref()
             .ok_or_else(worker_gone)?
-            .send(Box::new(move |c: &mut PgConn| {
-                let _ = done.send(f(c));
-            }))
+            .send((
+                may_reconnect,
+                Box::new(move |c: &mut PgConn| {
+                    let _ = done.send(f(c));
+                }),
+            ))
             .map_err(|_| worker_gone())?;
         result.recv().map_err(|_| worker_gone())?
     }
@@ -387,12 +426,12 @@ impl Tx<'_> {
         self.db.depth.set(self.db.depth.get().saturating_sub(1));
         if self.outer {
             if self.db.inner_failed.replace(false) {
-                let _ = self.db.batch("ROLLBACK");
+                let _ = self.db.batch_on("ROLLBACK", false);
                 return Err(StoreError::Corrupt(
                     "a step of this write failed, so none of it was written".into(),
                 ));
             }
-            self.db.batch("COMMIT")?;
+            self.db.batch_on("COMMIT", false)?;
         }
         Ok(())
     }
@@ -405,7 +444,7 @@ impl Drop for Tx<'_> {
             if self.outer {
                 // Nothing to report to: the error that dropped the transaction is returned.
                 self.db.inner_failed.set(false);
-                let _ = self.db.batch("ROLLBACK");
+                let _ = self.db.batch_on("ROLLBACK", false);
             } else {
                 self.db.inner_failed.set(true);
             }
@@ -489,7 +528,7 @@ impl Db {
     /// A PostgreSQL connection, made by `connect` on the thread that will own it.
     #[cfg(feature = "postgres")]
     pub fn postgres(
-        connect: impl FnOnce() -> Result<postgres::Client, StoreError> + Send + 'static,
+        connect: impl FnMut() -> Result<postgres::Client, StoreError> + Send + 'static,
     ) -> Result<Db, StoreError> {
         Ok(Db {
             conn: Conn::Postgres(PgWorker::start(connect)?),
@@ -536,7 +575,7 @@ impl Db {
             #[cfg(feature = "postgres")]
             Conn::Postgres(w) => {
                 let (sql, params) = (sql.to_string(), params.to_vec());
-                let n = w.call(move |c| {
+                let n = w.call(self.depth.get() == 0, move |c| {
                     c.run(&sql, &params, |client, stmt, p| client.execute(stmt, p))
                 })?;
                 Ok(usize::try_from(n).unwrap_or(usize::MAX))
@@ -577,13 +616,13 @@ impl Db {
                 Ok(out)
             }
             #[cfg(feature = "postgres")]
-            Conn::Postgres(w) => {
+            Conn::Postgres(w) => w.again(self.depth.get() == 0, || {
                 let (sql, params) = (sql.to_string(), params.to_vec());
-                w.call(move |c| {
+                move |c: &mut PgConn| {
                     let rows = c.run(&sql, &params, |client, stmt, p| client.query(stmt, p))?;
                     rows.iter().map(pg_row).collect()
-                })
-            }
+                }
+            }),
         }
     }
 
@@ -601,13 +640,19 @@ impl Db {
 
     /// Runs statements without parameters.
     pub fn batch(&self, sql: &str) -> Result<(), StoreError> {
+        self.batch_on(sql, self.depth.get() == 0)
+    }
+
+    /// [`Db::batch`]; `may_reconnect` false for a transaction's own COMMIT and ROLLBACK (a
+    /// COMMIT on a new connection would "succeed" with nothing to commit).
+    fn batch_on(&self, sql: &str, _may_reconnect: bool) -> Result<(), StoreError> {
         match &self.conn {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
             #[cfg(feature = "postgres")]
-            Conn::Postgres(w) => {
+            Conn::Postgres(w) => w.again(_may_reconnect, || {
                 let sql = sql.to_string();
-                w.call(move |c| Ok(c.client.batch_execute(&sql)?))
-            }
+                move |c: &mut PgConn| Ok(c.client.batch_execute(&sql)?)
+            }),
         }
     }
 

@@ -14,7 +14,7 @@
 //! - **The key** is a file on each workstation: `RITPLAN_KEY`, else
 //!   `$XDG_DATA_HOME/ritplan/keys/HOST-PORT-DBNAME.key`; `ritplan init` creates it, and it is
 //!   copied (privately) to every workstation that records.
-//! - **The password** is in the URL or in `PGPASSWORD` (`.pgpass` is not read).
+//! - **The password** is in the URL, in `PGPASSWORD`, or in libpq's password file.
 //! - **TLS** as the URL asks (`sslmode=disable|prefer|require`; `prefer` if unset), through the
 //!   system's OpenSSL, with the server's certificate verified against the system's roots plus
 //!   `PGSSLROOTCERT` if set. A connection that fails is an I/O error (exit 74) naming the server
@@ -215,6 +215,60 @@ fn open_err(place: &str, message: String) -> StoreError {
     }
 }
 
+/// The password for this connection from libpq's password file (`PGPASSFILE`, else
+/// `~/.pgpass`), read as libpq reads it: ignored unless only its owner can read it; lines
+/// `host:port:database:user:password` with `*` for any and `\` escaping `:` and `\`; the
+/// first line that matches wins.
+fn pgpass_password(cfg: &postgres::Config) -> Option<String> {
+    let path = std::env::var_os("PGPASSFILE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pgpass")))?;
+    let meta = std::fs::metadata(&path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if !meta.is_file() || meta.permissions().mode() & 0o077 != 0 {
+            return None;
+        }
+    }
+    let text = std::fs::read_to_string(&path).ok()?;
+    let host = match cfg.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "localhost".into(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432).to_string();
+    let user = cfg.get_user()?;
+    let db = cfg.get_dbname().unwrap_or(user);
+    pgpass_lookup(&text, [&host, &port, db, user])
+}
+
+/// The password of the first line of a password file whose four fields match `want`.
+fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
+    for line in text.lines() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let mut fields: Vec<String> = vec![String::new()];
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        fields.last_mut()?.push(n);
+                    }
+                }
+                ':' if fields.len() < 5 => fields.push(String::new()),
+                _ => fields.last_mut()?.push(c),
+            }
+        }
+        if fields.len() == 5 && fields.iter().zip(want).all(|(f, w)| f == "*" || f == w) {
+            return fields.pop();
+        }
+    }
+    None
+}
+
 /// The TLS connector: the system's roots, and `PGSSLROOTCERT` if set.
 fn tls_connector(place: &str) -> Result<native_tls::TlsConnector, StoreError> {
     let mut tls = native_tls::TlsConnector::builder();
@@ -251,12 +305,15 @@ fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
         cfg.connect_timeout(Duration::from_secs(10));
     }
     cfg.application_name("ritplan");
-    // libpq's environment for the password, so that it need not be written in the URL.
-    if cfg.get_password().is_none()
-        && let Some(p) = std::env::var_os("PGPASSWORD").filter(|v| !v.is_empty())
-    {
-        use std::os::unix::ffi::OsStrExt;
-        cfg.password(p.as_bytes());
+    // libpq's places for the password, so that it need not be written in the URL:
+    // `PGPASSWORD`, else the password file.
+    if cfg.get_password().is_none() {
+        if let Some(p) = std::env::var_os("PGPASSWORD").filter(|v| !v.is_empty()) {
+            use std::os::unix::ffi::OsStrExt;
+            cfg.password(p.as_bytes());
+        } else if let Some(p) = pgpass_password(&cfg) {
+            cfg.password(p);
+        }
     }
     // No TLS asked for: the system's roots are not even loaded (they cost a noticeable part of
     // a command's time).
@@ -266,14 +323,16 @@ fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
     };
     let (with, at) = (cfg.clone(), place.clone());
     let db = Db::postgres(move || {
-        match tls {
+        let mut client = match &tls {
             None => with.connect(postgres::NoTls),
-            Some(t) => with.connect(postgres_native_tls::MakeTlsConnector::new(t)),
+            Some(t) => with.connect(postgres_native_tls::MakeTlsConnector::new(t.clone())),
         }
-        .map_err(|e| open_err(&at, super::db::pg_message(&e)))
+        .map_err(|e| open_err(&at, super::db::pg_message(&e)))?;
+        // A writer waits for another room's transaction at most this long (SQLite's busy
+        // timeout).
+        client.batch_execute("SET lock_timeout = '10s'; SET client_min_messages = warning")?;
+        Ok(client)
     })?;
-    // A writer waits for another room's transaction at most this long (SQLite's busy timeout).
-    db.batch("SET lock_timeout = '10s'; SET client_min_messages = warning")?;
     Ok((db, cfg, place))
 }
 
@@ -429,4 +488,99 @@ pub fn open_at(url: &str, upgrade: bool) -> Result<Store, StoreError> {
         place,
         key_file: key_path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pgpass_lookup;
+
+    #[test]
+    fn the_password_file_is_read_as_libpq_reads_it() {
+        let text = "# clinic\n\
+                    db.clinic:5432:ritplan:ritplan_ward:ward\\:secret\n\
+                    *:*:*:ritplan_owner:owner\n\
+                    db.clinic:5432:ritplan:ritplan_ward:second\n";
+        assert_eq!(
+            pgpass_lookup(text, ["db.clinic", "5432", "ritplan", "ritplan_ward"]).as_deref(),
+            Some("ward:secret"),
+            "the first match, with its escaped colon"
+        );
+        assert_eq!(
+            pgpass_lookup(text, ["other", "6543", "x", "ritplan_owner"]).as_deref(),
+            Some("owner"),
+            "wildcards"
+        );
+        assert_eq!(
+            pgpass_lookup(text, ["db.clinic", "5433", "ritplan", "ritplan_ward"]),
+            None
+        );
+        assert_eq!(
+            pgpass_lookup("a:b:c", ["a", "b", "c", "d"]),
+            None,
+            "short line"
+        );
+    }
+
+    /// With `RITPLAN_TEST_POSTGRES`: a connection the server closes is made again for the next
+    /// statement outside a transaction, and a transaction cut by it fails, never "commits".
+    #[test]
+    fn a_closed_connection_is_made_again_but_a_cut_transaction_fails() {
+        use crate::store::Store;
+        use crate::store::db::{Begin, vals};
+        let Some(base) = std::env::var("RITPLAN_TEST_POSTGRES")
+            .ok()
+            .filter(|v| !v.is_empty())
+        else {
+            eprintln!("skipped: RITPLAN_TEST_POSTGRES is not set");
+            return;
+        };
+        let base = base.trim_end_matches('/').to_string();
+        let name = format!("ritplan_reconnect_{}", std::process::id());
+        let admin = |sql: String| {
+            let server = format!("{base}/postgres");
+            std::thread::spawn(move || {
+                let mut c = postgres::Client::connect(&server, postgres::NoTls).expect("connect");
+                c.batch_execute(&sql).expect(&sql);
+            })
+            .join()
+            .expect("admin");
+        };
+        admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        admin(format!("CREATE DATABASE {name}"));
+        let url = format!("{base}/{name}?sslmode=disable");
+        let store = Store::create(std::path::Path::new(&url), true).expect("create");
+        let key = store.key_file().to_path_buf();
+        let cut = |store: &Store| {
+            let pid = store
+                .db
+                .query_int("SELECT pg_backend_pid()::bigint", &[])
+                .expect("pid");
+            admin(format!("SELECT pg_terminate_backend({pid})"));
+        };
+        cut(&store);
+        assert!(store.patients().expect("reconnected").is_empty());
+        // Inside a transaction: the statement after the cut fails, and so does the commit.
+        let tx = store.db.begin(Begin::Write).expect("begin");
+        tx.exec(
+            "INSERT INTO meta (key, value) VALUES (?1, 'x')",
+            vals!["cut-before-commit"],
+        )
+        .expect("insert");
+        cut(&store);
+        assert!(tx.commit().is_err(), "a cut transaction never commits");
+        assert!(
+            store
+                .db
+                .query_opt(
+                    "SELECT value FROM meta WHERE key = ?1",
+                    vals!["cut-before-commit"]
+                )
+                .expect("reconnected")
+                .is_none(),
+            "nothing of it written"
+        );
+        drop(store);
+        let _ = std::fs::remove_file(key);
+        admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    }
 }
