@@ -8,7 +8,7 @@
 //! | 1 | refusal: the rules decline (no plan, no dose), or the logged-in role may not do it |
 //! | 2 | usage error: unknown command, flag, or template id |
 //! | 65 | bad input data: a template or rules file with errors, an impossible patient value, a control character, a database that is not a ritplan record, a record that fails verification |
-//! | 74 | I/O error: a file that cannot be read or written, a record or key file that does not exist |
+//! | 74 | I/O error: a file that cannot be read or written, a record or key file that does not exist, a PostgreSQL server that cannot be reached |
 //! | 77 | not permitted: not logged in, the session ended, a wrong password, a locked or disabled account |
 //!
 //! Results go to stdout; diagnostics and errors go to stderr. No colour is ever printed.
