@@ -31,10 +31,6 @@ impl HeadStore {
         matches!(self, HeadStore::Table)
     }
 
-    fn files_io(h: &Heads, e: std::io::Error) -> StoreError {
-        h.io(e)
-    }
-
     fn read_counts(db: &Db) -> Result<Option<Counts>, StoreError> {
         db.query_opt("SELECT mac FROM heads WHERE name = ?1", vals![RECORD])?
             .map(|mut r| Ok(Counts::parse(&r.text()?)))
@@ -97,7 +93,7 @@ impl HeadStore {
     /// The head of a course's chain, if written.
     pub fn course(&self, db: &Db, id: i64) -> Result<Option<Head>, StoreError> {
         match self {
-            HeadStore::Files(h) => h.course(id).map_err(|e| Self::files_io(h, e)),
+            HeadStore::Files(h) => h.course(id).map_err(|e| h.io(e)),
             HeadStore::Table => db
                 .query_opt(
                     "SELECT count, mac FROM heads WHERE name = ?1",
@@ -116,7 +112,7 @@ impl HeadStore {
     /// The courses that have a head.
     pub fn course_ids(&self, db: &Db) -> Result<Vec<i64>, StoreError> {
         match self {
-            HeadStore::Files(h) => h.course_ids().map_err(|e| Self::files_io(h, e)),
+            HeadStore::Files(h) => h.course_ids().map_err(|e| h.io(e)),
             HeadStore::Table => {
                 let mut ids = Vec::new();
                 for mut r in db.query("SELECT name FROM heads WHERE name LIKE 'course-%'", &[])? {
@@ -138,7 +134,7 @@ impl HeadStore {
     /// transaction; for the files, after its commit.
     pub fn advance_course(&self, db: &Db, id: i64, head: &Head) -> Result<(), StoreError> {
         match self {
-            HeadStore::Files(h) => h.advance_course(id, head).map_err(|e| Self::files_io(h, e)),
+            HeadStore::Files(h) => h.advance_course(id, head).map_err(|e| h.io(e)),
             HeadStore::Table => {
                 db.exec(
                     "INSERT INTO heads (name, count, mac) VALUES (?1, ?2, ?3)

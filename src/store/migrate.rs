@@ -10,9 +10,7 @@ use rusqlite::Connection;
 
 use super::db::{Begin, Db, vals};
 use super::keyed::{self, Counts, Head, Heads, Key};
-use super::{
-    APPLICATION_ID, EVENT_COLS, PatientRow, RawEvent, SCHEMA_2, Store, StoreError, TRIGGERS_2,
-};
+use super::{APPLICATION_ID, PatientRow, RawEvent, SCHEMA_2, Store, StoreError, TRIGGERS_2};
 use crate::course::EventKind;
 
 /// Verifies every schema-1 (unkeyed) chain: returns each course's id, event count and last
@@ -152,10 +150,7 @@ pub(super) fn migrate_1_to_2(db: &Db, path: &Path) -> Result<Key, StoreError> {
             keyed: true,
         };
         raw.hash = raw.mac(&key, id, &mac);
-        tx.exec(
-            &format!("INSERT INTO events (course_id, {EVENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
-            vals![id, raw.seq, &raw.body, &raw.happened, &raw.recorded, &raw.by, raw.late, &raw.prev, &raw.hash, &raw.staff_id, &raw.os_user, raw.out_of_order, raw.keyed],
-        )?;
+        raw.insert(&tx, id)?;
         new_heads.push((
             id,
             Head {

@@ -454,44 +454,23 @@ pub struct Seed<'a> {
     record_id: &'a str,
 }
 
-/// The tables a copy moves and a digest covers, each with its columns and order (events are
-/// moved course by course).
+/// The tables a copy moves and a digest covers, each with its columns (the same lists the
+/// store reads and writes them with) and its order; events are moved course by course.
 const TABLES: &[(&str, &str, &str)] = &[
-    (
-        "patients",
-        "id, name, dob, weight_kg, sige, total_ige, fev1_percent, asthma, beta_blocker, created_at, created_by, created_by_staff, os_user, mac",
-        "id",
-    ),
-    (
-        "staff",
-        "id, name, role, secret_hash, disabled, created_at, created_by, failures, locked_until, mac",
-        "id",
-    ),
-    (
-        "sessions",
-        "token_hash, staff_id, os_user, created_at, last_used, ended, mac",
-        "token_hash",
-    ),
-    ("settings", "key, value, changed_at, changed_by, mac", "key"),
+    ("patients", Store::PATIENT_COLS, "id"),
+    ("staff", staff::STAFF_COLS, "id"),
+    ("sessions", staff::SESSION_COLS, "token_hash"),
+    ("settings", staff::SETTING_COLS, "key"),
 ];
 
 const COURSE_TABLES: &[(&str, &str, &str)] = &[
-    (
-        "courses",
-        "id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac",
-        "id",
-    ),
-    (
-        "events",
-        "course_id, seq, body_json, happened_at, recorded_at, recorded_by, late_entered, prev_hash, hash, staff_id, os_user, out_of_order, keyed",
-        "seq",
-    ),
-    (
-        "course_state",
-        "course_id, active, events, last_at, mac",
-        "course_id",
-    ),
+    ("courses", Store::COURSE_COLS, "id"),
+    ("events", EVENT_ROW_COLS, "seq"),
+    ("course_state", STATE_COLS, "course_id"),
 ];
+
+/// The columns of a course's derived state row.
+const STATE_COLS: &str = "course_id, active, events, last_at, mac";
 
 /// What [`Store::copy_to`] did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -587,7 +566,17 @@ struct RawEvent {
     keyed: bool,
 }
 
-const EVENT_COLS: &str = "seq, body_json, happened_at, recorded_at, recorded_by, late_entered, prev_hash, hash, staff_id, os_user, out_of_order, keyed";
+macro_rules! event_cols {
+    () => {
+        "seq, body_json, happened_at, recorded_at, recorded_by, late_entered, prev_hash, hash, staff_id, os_user, out_of_order, keyed"
+    };
+}
+
+/// The columns of an event, without its course.
+const EVENT_COLS: &str = event_cols!();
+
+/// The columns of an event row, its course first.
+const EVENT_ROW_COLS: &str = concat!("course_id, ", event_cols!());
 
 impl RawEvent {
     fn from_row(mut r: Row) -> Result<RawEvent, StoreError> {
@@ -649,6 +638,15 @@ impl RawEvent {
             flag(self.late),
             flag(self.out_of_order),
         ])
+    }
+
+    /// Inserts this event as course `course`'s.
+    fn insert(&self, db: &Db, course: i64) -> Result<(), StoreError> {
+        db.exec(
+            &format!("INSERT INTO events ({EVENT_ROW_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+            vals![course, self.seq, &self.body, &self.happened, &self.recorded, &self.by, self.late, &self.prev, &self.hash, &self.staff_id, &self.os_user, self.out_of_order, self.keyed],
+        )?;
+        Ok(())
     }
 
     fn load(db: &Db, course: i64) -> Result<Vec<RawEvent>, StoreError> {
@@ -954,7 +952,7 @@ impl Store {
             let id = r.int()?;
             let mac = state_mac(key, id, true, -1, "");
             db.exec(
-                "INSERT INTO course_state (course_id, active, events, last_at, mac) VALUES (?1, 1, -1, '', ?2)",
+                &format!("INSERT INTO course_state ({STATE_COLS}) VALUES (?1, 1, -1, '', ?2)"),
                 vals![id, mac],
             )?;
         }
@@ -1535,10 +1533,7 @@ impl Store {
             keyed: true,
         };
         raw.hash = raw.mac(&self.key, course, &row.mac);
-        tx.exec(
-            &format!("INSERT INTO events (course_id, {EVENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
-            vals![course, raw.seq, &raw.body, &raw.happened, &raw.recorded, &raw.by, raw.late, &raw.prev, &raw.hash, &raw.staff_id, &raw.os_user, raw.out_of_order, raw.keyed],
-        )?;
+        raw.insert(&tx, course)?;
         let last_at = events
             .iter()
             .map(|e| e.event.at)
@@ -1566,8 +1561,8 @@ impl Store {
         last_at: &str,
     ) -> Result<(), StoreError> {
         db.exec(
-            "INSERT INTO course_state (course_id, active, events, last_at, mac) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (course_id) DO UPDATE SET active = excluded.active, events = excluded.events, last_at = excluded.last_at, mac = excluded.mac",
+            &format!("INSERT INTO course_state ({STATE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (course_id) DO UPDATE SET active = excluded.active, events = excluded.events, last_at = excluded.last_at, mac = excluded.mac"),
             vals![course, active, events, last_at, state_mac(key, course, active, events, last_at)],
         )?;
         Ok(())

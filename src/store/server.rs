@@ -161,22 +161,25 @@ const MIGRATIONS: &[(i64, &str)] = &[(3, SCHEMA_3)];
 
 /// The URL with the password left out (for messages and `Store` errors).
 pub fn display(cfg: &postgres::Config, url: &str) -> String {
-    let host = cfg
-        .get_hosts()
-        .first()
-        .map(|h| match h {
-            postgres::config::Host::Tcp(h) => h.clone(),
-            #[cfg(unix)]
-            postgres::config::Host::Unix(p) => p.display().to_string(),
-        })
-        .unwrap_or_else(|| "localhost".into());
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let (host, port, _) = host_port(cfg);
     let scheme = url.split("://").next().unwrap_or("postgres");
     format!(
         "{scheme}://{}{host}:{port}/{}",
         cfg.get_user().map(|u| format!("{u}@")).unwrap_or_default(),
         cfg.get_dbname().unwrap_or("")
     )
+}
+
+/// The server a configuration names: its host (or socket folder), its port, and whether it is
+/// a Unix socket.
+fn host_port(cfg: &postgres::Config) -> (String, u16, bool) {
+    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    match cfg.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => (h.clone(), port, false),
+        #[cfg(unix)]
+        Some(postgres::config::Host::Unix(p)) => (p.display().to_string(), port, true),
+        None => ("localhost".into(), port, false),
+    }
 }
 
 /// The key file of a server record: `RITPLAN_KEY`, else
@@ -196,13 +199,8 @@ pub fn key_file(cfg: &postgres::Config) -> Option<PathBuf> {
             })
             .collect()
     };
-    let host = match cfg.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => clean(h),
-        #[cfg(unix)]
-        Some(postgres::config::Host::Unix(p)) => clean(&p.display().to_string()),
-        None => "localhost".into(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let (host, port, _) = host_port(cfg);
+    let host = clean(&host);
     let db = clean(cfg.get_dbname().or(cfg.get_user()).unwrap_or("postgres"));
     let dir = super::default_path()?.parent()?.join("keys");
     Some(dir.join(format!("{host}-{port}-{db}.key")))
@@ -233,11 +231,10 @@ fn pgpass_password(cfg: &postgres::Config) -> Option<String> {
         }
     }
     let text = std::fs::read_to_string(&path).ok()?;
-    let host = match cfg.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        _ => "localhost".into(),
-    };
-    let port = cfg.get_ports().first().copied().unwrap_or(5432).to_string();
+    // libpq matches a Unix socket as `localhost`.
+    let (host, port, socket) = host_port(cfg);
+    let host = if socket { "localhost".into() } else { host };
+    let port = port.to_string();
     let user = cfg.get_user()?;
     let db = cfg.get_dbname().unwrap_or(user);
     pgpass_lookup(&text, [&host, &port, db, user])

@@ -49,8 +49,16 @@ pub struct SessionRow {
     pub ended: bool,
 }
 
-const STAFF_COLS: &str =
+/// The columns of a staff account.
+pub(super) const STAFF_COLS: &str =
     "id, name, role, secret_hash, disabled, created_at, created_by, failures, locked_until, mac";
+
+/// The columns of a session.
+pub(super) const SESSION_COLS: &str =
+    "token_hash, staff_id, os_user, created_at, last_used, ended, mac";
+
+/// The columns of a setting.
+pub(super) const SETTING_COLS: &str = "key, value, changed_at, changed_by, mac";
 
 impl Store {
     fn staff_mac(&self, s: &StaffRow) -> String {
@@ -212,8 +220,16 @@ impl Store {
     /// Stores a new session.
     pub fn add_session(&self, s: &SessionRow) -> Result<(), StoreError> {
         self.db.exec(
-            "INSERT INTO sessions (token_hash, staff_id, os_user, created_at, last_used, ended, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            vals![&s.token_hash, &s.staff_id, &s.os_user, time_text(s.created_at), time_text(s.last_used), s.ended, self.session_mac(s)],
+            &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+            vals![
+                &s.token_hash,
+                &s.staff_id,
+                &s.os_user,
+                time_text(s.created_at),
+                time_text(s.last_used),
+                s.ended,
+                self.session_mac(s)
+            ],
         )?;
         Ok(())
     }
@@ -222,7 +238,7 @@ impl Store {
     /// not a session).
     pub fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
         let Some(mut r) = self.db.query_opt(
-            "SELECT token_hash, staff_id, os_user, created_at, last_used, ended, mac FROM sessions WHERE token_hash = ?1",
+            &format!("SELECT {SESSION_COLS} FROM sessions WHERE token_hash = ?1"),
             vals![token_hash],
         )?
         else {
@@ -305,8 +321,8 @@ impl Store {
         let mac = self.setting_mac(key, value, &at, &who);
         self.accounts_write(|| {
             self.db.exec(
-                "INSERT INTO settings (key, value, changed_at, changed_by, mac) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at, changed_by = excluded.changed_by, mac = excluded.mac",
+                &format!("INSERT INTO settings ({SETTING_COLS}) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value, changed_at = excluded.changed_at, changed_by = excluded.changed_by, mac = excluded.mac"),
                 vals![key, value, &at, &who, &mac],
             )?;
             Ok(())
