@@ -202,25 +202,46 @@ impl Ward {
     }
 
     /// Backs the record up to `dest` and verifies the copy (admin only: a backup holds every
-    /// patient's record and the key).
+    /// patient's record and the key); a copy that does not verify is an error.
     pub fn backup(
         &self,
         actor: &Actor,
         dest: &std::path::Path,
     ) -> Result<crate::store::RecordVerification, WardError> {
         actor.require(&[Role::Admin], "backing up the record")?;
-        Ok(self.store.backup_to(dest)?)
+        let v = self.store.backup_to(dest)?;
+        if !v.intact {
+            return Err(WardError::Data(format!(
+                "the backup {} does not verify: {}",
+                dest.display(),
+                v.problems.join("; ")
+            )));
+        }
+        Ok(v)
     }
 
     /// Copies the whole record into a new record at `dest` (a file, or an empty database on a
-    /// PostgreSQL server), verified there (admin only; the source is only read).
+    /// PostgreSQL server), verified there (admin only; the source is only read). A copy that
+    /// does not verify, or whose rows differ from the source's, is an error.
     pub fn copy_to(
         &self,
         actor: &Actor,
         dest: &std::path::Path,
     ) -> Result<crate::store::CopyReport, WardError> {
         actor.require(&[Role::Admin], "copying the record")?;
-        Ok(self.store.copy_to(dest)?)
+        let r = self.store.copy_to(dest)?;
+        if !r.verification.intact || r.source_digest != r.copy_digest {
+            return Err(WardError::Data(format!(
+                "the copy {} does not verify or differs from its source: {}; the source was not changed",
+                r.to,
+                if r.verification.intact {
+                    "its rows' digest differs".to_string()
+                } else {
+                    r.verification.problems.join("; ")
+                }
+            )));
+        }
+        Ok(r)
     }
 
     /// Changes a setting (admin only).
