@@ -170,6 +170,24 @@ pub fn display(cfg: &postgres::Config, url: &str) -> String {
     )
 }
 
+/// `url` with the password of its user part left out (for a URL that does not parse).
+fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "the PostgreSQL URL".into();
+    };
+    let (auth, tail) = match rest.find(['/', '?']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match auth.rsplit_once('@') {
+        Some((user, host)) => {
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{scheme}://{user}@{host}{tail}")
+        }
+        None => url.to_string(),
+    }
+}
+
 /// The server a configuration names: its host (or socket folder), its port, and whether it is
 /// a Unix socket.
 fn host_port(cfg: &postgres::Config) -> (String, u16, bool) {
@@ -293,8 +311,11 @@ fn tls_connector(place: &str) -> Result<native_tls::TlsConnector, StoreError> {
 fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
     let mut cfg = postgres::Config::from_str(url).map_err(|e| {
         open_err(
-            "the PostgreSQL URL",
-            format!("{e} (expected postgres://USER@HOST[:PORT]/DBNAME[?sslmode=require])"),
+            &without_password(url),
+            format!(
+                "{} (expected postgres://USER@HOST[:PORT]/DBNAME[?sslmode=disable|prefer|require])",
+                super::db::pg_message(&e)
+            ),
         )
     })?;
     let place = display(&cfg, url);
@@ -489,7 +510,20 @@ pub fn open_at(url: &str, upgrade: bool) -> Result<Store, StoreError> {
 
 #[cfg(test)]
 mod tests {
-    use super::pgpass_lookup;
+    use super::{pgpass_lookup, without_password};
+
+    #[test]
+    fn a_url_that_does_not_parse_is_named_without_its_password() {
+        assert_eq!(
+            without_password("postgres://nurse:s3cret@db:5432/ward?sslmode=bogus"),
+            "postgres://nurse@db:5432/ward?sslmode=bogus"
+        );
+        assert_eq!(
+            without_password("postgresql://db/ward"),
+            "postgresql://db/ward"
+        );
+        assert_eq!(without_password("nonsense"), "the PostgreSQL URL");
+    }
 
     #[test]
     fn the_password_file_is_read_as_libpq_reads_it() {
