@@ -256,10 +256,36 @@ struct PgWorker {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// A statement for the client's thread, and whether it may reconnect first (only outside a
-/// transaction: a transaction's statements never move to another connection).
+/// Whether a statement may move to a new connection first (only outside a transaction: a
+/// transaction's statements never move to another connection).
 #[cfg(feature = "postgres")]
-type PgJob = (bool, Box<dyn FnOnce(&mut PgConn) + Send>);
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reconnect {
+    /// Never (inside a transaction, or its COMMIT and ROLLBACK).
+    No,
+    /// If the client knows its connection is closed.
+    IfClosed,
+    /// Now (the statement just failed because the connection was lost).
+    Now,
+}
+
+/// A statement for the client's thread.
+#[cfg(feature = "postgres")]
+type PgJob = (Reconnect, Box<dyn FnOnce(&mut PgConn) + Send>);
+
+/// Whether an error means the connection to the server was lost (closed, cut, or the server
+/// shutting it down: SQLSTATE class 57P), not that the statement was refused.
+#[cfg(feature = "postgres")]
+fn connection_lost(e: &StoreError) -> bool {
+    match e {
+        StoreError::Sql(DbError::Postgres(e)) => {
+            e.is_closed()
+                || e.code().is_some_and(|c| c.code().starts_with("57P"))
+                || (e.code().is_none() && e.as_db_error().is_none())
+        }
+        _ => false,
+    }
+}
 
 #[cfg(feature = "postgres")]
 fn worker_gone() -> StoreError {
@@ -290,14 +316,16 @@ impl PgWorker {
                         return;
                     }
                 };
-                while let Ok((may_reconnect, job)) = queue.recv() {
+                while let Ok((reconnect, job)) = queue.recv() {
                     // A connection the server closed (a restart, a network cut) is made again
                     // before a statement outside any transaction; if that fails, the statement
                     // fails as it would have.
-                    if may_reconnect
-                        && conn.client.is_closed()
-                        && let Ok(client) = connect()
-                    {
+                    let lost = match reconnect {
+                        Reconnect::No => false,
+                        Reconnect::IfClosed => conn.client.is_closed(),
+                        Reconnect::Now => true,
+                    };
+                    if lost && let Ok(client) = connect() {
                         conn = PgConn {
                             client,
                             statements: std::collections::HashMap::new(),
@@ -327,10 +355,9 @@ impl PgWorker {
         F: FnOnce(&mut PgConn) -> Result<T, StoreError> + Send + 'static,
     {
         match self.call(may_reconnect, job()) {
-            Err(e) if may_reconnect && self.call(false, |c| Ok(c.client.is_closed()))? => {
-                drop(e);
-                self.call(true, job())
-            }
+            // (The client may learn that its connection is closed only a moment after the
+            // error: the error itself says so.)
+            Err(e) if may_reconnect && connection_lost(&e) => self.send(Reconnect::Now, job()),
             r => r,
         }
     }
@@ -341,12 +368,25 @@ impl PgWorker {
         may_reconnect: bool,
         f: impl FnOnce(&mut PgConn) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        let reconnect = if may_reconnect {
+            Reconnect::IfClosed
+        } else {
+            Reconnect::No
+        };
+        self.send(reconnect, f)
+    }
+
+    fn send<T: Send + 'static>(
+        &self,
+        reconnect: Reconnect,
+        f: impl FnOnce(&mut PgConn) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let (done, result) = std::sync::mpsc::sync_channel(1);
         self.jobs
             .as_ref()
             .ok_or_else(worker_gone)?
             .send((
-                may_reconnect,
+                reconnect,
                 Box::new(move |c: &mut PgConn| {
                     let _ = done.send(f(c));
                 }),
