@@ -67,6 +67,25 @@ pub const CJK_FONTS: &[&str] = &[
     "/usr/share/fonts/truetype/arphic/uming.ttc",
 ];
 
+/// DejaVu Sans regular and bold (version 2.37, `assets/fonts`, its licence beside them), as
+/// TrueType: embedded deflated (see `build.rs`), inflated once per process.
+fn dejavu() -> Result<&'static (Vec<u8>, Vec<u8>), PdfError> {
+    /// Regular and bold, or why they would not inflate.
+    type Inflated = Result<(Vec<u8>, Vec<u8>), String>;
+    static FONTS: std::sync::OnceLock<Inflated> = std::sync::OnceLock::new();
+    const REGULAR: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/DejaVuSans.ttf.deflate"));
+    const BOLD: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/DejaVuSans-Bold.ttf.deflate"));
+    // Each font is under 1 MB; the limit only bounds a broken build.
+    let inflate = |b: &[u8]| {
+        miniz_oxide::inflate::decompress_to_vec_with_limit(b, 4 << 20)
+            .map_err(|e| format!("the embedded DejaVu font does not inflate: {e}"))
+    };
+    FONTS
+        .get_or_init(|| Ok((inflate(REGULAR)?, inflate(BOLD)?)))
+        .as_ref()
+        .map_err(|e| PdfError::BadFont(e.clone()))
+}
+
 impl Fonts {
     /// DejaVu Sans, with `extra` (e.g. a CJK font's bytes) for characters DejaVu lacks.
     pub fn new(extra: Option<&[u8]>) -> Result<Fonts, PdfError> {
@@ -75,8 +94,8 @@ impl Fonts {
                 .ok_or_else(|| PdfError::BadFont("not a TrueType/OpenType font".into()))
         };
         Ok(Fonts {
-            regular: parse(dejavu::sans::regular())?,
-            bold: parse(dejavu::sans::bold())?,
+            regular: parse(&dejavu()?.0)?,
+            bold: parse(&dejavu()?.1)?,
             extra: extra.map(parse).transpose()?,
         })
     }
@@ -798,6 +817,20 @@ pub fn extract_text(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_embedded_fonts_inflate_to_the_dejavu_files_byte_for_byte() {
+        let (regular, bold) = dejavu().expect("fonts");
+        assert!(regular[..] == include_bytes!("../../assets/fonts/DejaVuSans.ttf")[..]);
+        assert!(bold[..] == include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf")[..]);
+        // Deflated, they are about half the size in the binary.
+        let packed = include_bytes!(concat!(env!("OUT_DIR"), "/DejaVuSans.ttf.deflate")).len();
+        assert!(
+            packed < regular.len() * 6 / 10,
+            "{packed} of {}",
+            regular.len()
+        );
+    }
 
     fn d() -> chrono::NaiveDate {
         chrono::NaiveDate::from_ymd_opt(2026, 12, 7).expect("date")

@@ -762,7 +762,7 @@ fn identify(path: &Path) -> Result<Identity, StoreError> {
 }
 
 impl Store {
-    fn connect(path: &Path) -> Result<Connection, StoreError> {
+    fn connect(path: &Path) -> Result<Db, StoreError> {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| {
                 StoreError::Open {
@@ -770,26 +770,23 @@ impl Store {
                     message: e.to_string(),
                 }
             })?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.busy_timeout(db::SQLITE_BUSY_TIMEOUT)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         // FULL: each commit syncs the WAL, so a recorded dose survives a power cut (NORMAL
         // would lose the last commits). The WAL is kept between processes (no checkpoint when
         // a process closes the record): a recording command then costs that one sync, not the
-        // four of creating, checkpointing and deleting the WAL each time. SQLite checkpoints
-        // by itself (below); copy the record with the backup API
-        // (`ritplan db backup`, or sqlite3's `.backup`), never the file alone.
+        // four of creating, checkpointing and deleting the WAL each time. The log is emptied
+        // into the database once it holds 64 pages (about 16 recordings; see
+        // `Db::sqlite_record`); copy the record with the backup API (`ritplan db backup`, or
+        // sqlite3's `.backup`), never the file alone.
         conn.pragma_update(None, "synchronous", "FULL")?;
-        // Every process that opens the record rebuilds the log's index by reading the whole
-        // log, so the log is kept short: a checkpoint every 64 pages (about 16 recordings)
-        // instead of SQLite's 1 000, and the file truncated back to 1 MiB at most.
-        conn.pragma_update(None, "wal_autocheckpoint", 64)?;
         conn.pragma_update(None, "journal_size_limit", 1 << 20)?;
         conn.set_db_config(
             rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
             true,
         )?;
-        Ok(conn)
+        Db::sqlite_record(conn, 64)
     }
 
     /// Creates a new record at `path` (its folder is created if needed): the database (mode
@@ -835,7 +832,7 @@ impl Store {
             path: keyed::heads_path(path),
             source,
         })?;
-        let db = Db::sqlite_conn(Self::connect(path)?);
+        let db = Self::connect(path)?;
         let record_id = match seed {
             Some(s) => s.record_id.to_string(),
             None => keyed::hex(&keyed::random::<16>()?),
@@ -902,7 +899,7 @@ impl Store {
             let ro = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
             migrate::check_schema_1(&ro)?;
         }
-        let db = Db::sqlite_conn(Self::connect(path)?);
+        let db = Self::connect(path)?;
         if current {
             // The header in the file may be older than the log: the version as the log has it.
             let now = db.query_int("PRAGMA user_version", &[])?;

@@ -15,9 +15,9 @@
 //!   `$XDG_DATA_HOME/ritplan/keys/HOST-PORT-DBNAME.key`; `ritplan init` creates it, and it is
 //!   copied (privately) to every workstation that records.
 //! - **The password** is in the URL, in `PGPASSWORD`, or in libpq's password file.
-//! - **TLS** as the URL asks (`sslmode=disable|prefer|require`; `prefer` if unset), through the
-//!   system's OpenSSL, with the server's certificate verified against the system's roots plus
-//!   `PGSSLROOTCERT` if set. A connection that fails is an I/O error (exit 74) naming the server
+//! - **TLS** as the URL asks (`sslmode=disable|prefer|require`; `prefer` if unset), by rustls,
+//!   with the server's certificate verified against the system's roots plus `PGSSLROOTCERT` if
+//!   set, and its name checked. A connection that fails is an I/O error (exit 74) naming the server
 //!   (never the password).
 
 use std::path::{Path, PathBuf};
@@ -284,9 +284,17 @@ fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
     None
 }
 
-/// The TLS connector: the system's roots, and `PGSSLROOTCERT` if set.
-fn tls_connector(place: &str) -> Result<native_tls::TlsConnector, StoreError> {
-    let mut tls = native_tls::TlsConnector::builder();
+/// The TLS client: the server's certificate verified against the system's roots (Debian's
+/// `/etc/ssl/certs`, or `SSL_CERT_FILE` / `SSL_CERT_DIR`) and `PGSSLROOTCERT` if set (a
+/// clinic's own certificate authority, PEM), with its host name or address checked.
+fn tls_connector(place: &str) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    // The system's store may hold a certificate rustls cannot read: it is skipped, as the
+    // others still verify; none at all is refused below unless PGSSLROOTCERT gives one.
+    let system = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(system.certs);
     if let Some(p) = std::env::var_os("PGSSLROOTCERT").filter(|v| !v.is_empty()) {
         let pem = std::fs::read(&p).map_err(|e| {
             open_err(
@@ -294,16 +302,53 @@ fn tls_connector(place: &str) -> Result<native_tls::TlsConnector, StoreError> {
                 format!("PGSSLROOTCERT {}: {e}", Path::new(&p).display()),
             )
         })?;
-        let cert = native_tls::Certificate::from_pem(&pem).map_err(|e| {
-            open_err(
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                open_err(
+                    place,
+                    format!("PGSSLROOTCERT is not a PEM certificate: {e}"),
+                )
+            })?;
+        if certs.is_empty() {
+            return Err(open_err(
                 place,
-                format!("PGSSLROOTCERT is not a PEM certificate: {e}"),
-            )
-        })?;
-        tls.add_root_certificate(cert);
+                "PGSSLROOTCERT holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+            ));
+        }
+        for c in certs {
+            roots.add(c).map_err(|e| {
+                open_err(
+                    place,
+                    format!("PGSSLROOTCERT: a certificate that cannot be a root: {e}"),
+                )
+            })?;
+        }
     }
-    tls.build()
-        .map_err(|e| open_err(place, format!("TLS: {e}")))
+    if roots.is_empty() {
+        return Err(open_err(
+            place,
+            "TLS: no certificate authority to verify the server with (none in the system's store; set PGSSLROOTCERT to the clinic's CA certificate, or use sslmode=disable on a trusted network)".into(),
+        ));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| open_err(place, format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// A certificate the server showed and rustls refused: what to do about it.
+fn with_tls_hint(message: String) -> String {
+    if message.contains("invalid peer certificate") {
+        format!(
+            "{message} (the server's certificate must be signed by an authority in the system's store or in PGSSLROOTCERT, and name the host as the URL writes it)"
+        )
+    } else {
+        message
+    }
 }
 
 /// Connects as the URL says: a bad URL, a refused connection or a failed TLS handshake is
@@ -343,9 +388,9 @@ fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
     let db = Db::postgres(move || {
         let mut client = match &tls {
             None => with.connect(postgres::NoTls),
-            Some(t) => with.connect(postgres_native_tls::MakeTlsConnector::new(t.clone())),
+            Some(t) => with.connect(t.clone()),
         }
-        .map_err(|e| open_err(&at, super::db::pg_message(&e)))?;
+        .map_err(|e| open_err(&at, with_tls_hint(super::db::pg_message(&e))))?;
         // A writer waits for another room's transaction at most this long (SQLite's busy
         // timeout).
         client.batch_execute("SET lock_timeout = '10s'; SET client_min_messages = warning")?;

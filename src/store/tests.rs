@@ -753,3 +753,35 @@ fn a_schema_2_record_gets_state_rows_to_rebuild_and_they_are_rebuilt() {
             .expect("version");
     assert_eq!(v, SCHEMA_VERSION);
 }
+
+#[test]
+fn the_log_stays_short_when_every_command_is_a_new_process() {
+    // Each CLI command opens the record alone, so SQLite's own checkpoint could never start
+    // the log again from its beginning: it grew by every recording, and every command read
+    // all of it. Here each append is made by a fresh open, as each command is.
+    let (dir, s, c) = store_with_course();
+    drop(s);
+    let wal = PathBuf::from(format!("{}-wal", db(&dir).display()));
+    let mut longest = 0;
+    for i in 0..200u32 {
+        let mut s = Store::open(&db(&dir)).expect("open");
+        append(
+            &mut s,
+            c,
+            EventKind::Note {
+                text: format!("note {i} {}", "x".repeat(3000)),
+            },
+            "2026-12-07 08:00",
+        );
+        drop(s);
+        longest = longest.max(std::fs::metadata(&wal).map_or(0, |m| m.len()));
+    }
+    // 64 pages of 4 KiB with their frame headers, and the last commit's pages on top.
+    assert!(
+        longest < 80 * (4096 + 24),
+        "the log reached {longest} bytes"
+    );
+    let s = Store::open(&db(&dir)).expect("open");
+    assert_eq!(s.events(c).expect("events").len(), 200);
+    assert!(s.verify(c).expect("verify").problems.is_empty());
+}

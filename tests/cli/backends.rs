@@ -157,21 +157,132 @@ fn a_server_that_cannot_be_reached_is_an_io_error_naming_it_without_the_password
     );
 }
 
+/// A server that answers PostgreSQL's TLS request with "no TLS here" ('N'), as a server
+/// without TLS (or a man in the middle) does; its address.
+fn server_without_tls() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(2) {
+            let Ok(mut s) = stream else { return };
+            // SSLRequest: length 8, code 80877103.
+            let mut request = [0u8; 8];
+            if s.read_exact(&mut request).is_ok() && request == [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]
+            {
+                let _ = s.write_all(b"N");
+            }
+            // Whatever follows in plain text is read and dropped (nothing is answered).
+            let mut rest = [0u8; 1024];
+            let _ = s.read(&mut rest);
+        }
+    });
+    format!("127.0.0.1:{port}")
+}
+
 #[test]
 fn tls_required_by_the_url_is_never_dropped() {
-    let Some(base) = test_server() else {
-        eprintln!("skipped: no test server (RITPLAN_TEST_POSTGRES or RITPLAN_TEST_COPY_SERVER)");
-        return;
-    };
-    // The test server has no TLS: `sslmode=require` must fail, not fall back to plain text.
+    // A server that says it has no TLS: `sslmode=require` must fail, not go on in plain text
+    // (the password would cross the network readable).
+    let at = server_without_tls();
     let out = crate::ritplan()
-        .env("RITPLAN_DB", format!("{base}/postgres?sslmode=require"))
+        .env(
+            "RITPLAN_DB",
+            format!("postgres://ritplan:secret@{at}/ward?sslmode=require"),
+        )
+        .env("RITPLAN_KEY", "/nonexistent/ritplan.key")
         .args(["whoami"])
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(74));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.to_lowercase().contains("tls"), "{err}");
+    assert!(!err.contains("secret"), "{err}");
+}
+
+/// The test server's TLS: `RITPLAN_TEST_PG_CA`, the certificate authority that signed its
+/// certificate (`.ci/run` makes one for 127.0.0.1 only), with a new empty database on it.
+fn tls_server_db(tag: &str) -> Option<(String, PathBuf)> {
+    let ca = std::env::var("RITPLAN_TEST_PG_CA")
+        .ok()
+        .filter(|v| !v.is_empty())?;
+    let plain = empty_server_db(tag)?;
+    let url = plain
+        .display()
+        .to_string()
+        .replace("sslmode=disable", "sslmode=require");
+    Some((url, PathBuf::from(ca)))
+}
+
+#[test]
+fn tls_is_verified_against_the_clinic_s_certificate_authority_and_the_server_s_name() {
+    let Some((url, ca)) = tls_server_db("tls") else {
+        eprintln!("skipped: no TLS test server (RITPLAN_TEST_PG_CA and a test server)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+    let key = dir.path().join("tls.key");
+    let run = |url: &str, root: Option<&Path>, args: &[&str]| {
+        let mut cmd = crate::ritplan();
+        cmd.env("RITPLAN_DB", url)
+            .env("RITPLAN_KEY", &key)
+            .env("RITPLAN_NOW", hh(7, 9, 0))
+            .env("XDG_RUNTIME_DIR", dir.path().join("sessions"))
+            .env_remove("PGSSLROOTCERT")
+            .args(args);
+        if let Some(r) = root {
+            cmd.env("PGSSLROOTCERT", r);
+        }
+        let out = cmd.output().expect("run");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let init = [
+        "init",
+        "--admin",
+        "root",
+        "--name",
+        "Root",
+        "--password-stdin",
+    ];
+    // Not signed by anything the system trusts: refused before a byte of the record moves.
+    let (code, _, err) = run(&url, None, &["whoami"]);
+    assert_eq!(code, Some(74), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    // The clinic's CA: the record is created and used over TLS (`require` never goes plain).
+    let mut cmd = crate::ritplan();
+    cmd.env("RITPLAN_DB", &url)
+        .env("RITPLAN_KEY", &key)
+        .env("RITPLAN_NOW", hh(7, 9, 0))
+        .env("XDG_RUNTIME_DIR", dir.path().join("sessions"))
+        .env("PGSSLROOTCERT", &ca)
+        .args(init)
+        .write_stdin("tls-admin-pass-1\n");
+    let out = cmd.output().expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, out, err) = run(&url, Some(&ca), &["whoami"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("root"), "{out}");
+    // The certificate names 127.0.0.1 only: the same server reached as "localhost" is not the
+    // server it names, and is refused.
+    let by_name = url.replace("127.0.0.1", "localhost");
+    let (code, _, err) = run(&by_name, Some(&ca), &["whoami"]);
+    assert_eq!(code, Some(74), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    // A PGSSLROOTCERT that is not a certificate is named.
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").expect("write");
+    let (code, _, err) = run(&url, Some(&junk), &["whoami"]);
+    assert_eq!(code, Some(74), "{err}");
+    assert!(err.contains("PGSSLROOTCERT"), "{err}");
 }
 
 #[test]
