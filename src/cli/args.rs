@@ -43,7 +43,12 @@ pub struct Args {
     pub command: Command,
 }
 
+// Each subcommand's arguments are built only when it runs (or its help is shown): clap builds
+// the whole tree of ~50 commands otherwise, about half a millisecond of every command. So the
+// argument structs (`#[derive(clap::Args)]`) carry plain comments, not doc comments: built
+// late, a struct's doc comment would replace its command's description.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// List the schedule templates: bundled ones and those in --templates directories.
     #[command(
@@ -439,7 +444,7 @@ pub enum Command {
     },
 }
 
-/// How a PDF is printed: the flags every PDF-writing command shares, declared once.
+// How a PDF is printed: the flags every PDF-writing command shares, declared once.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PaperArgs {
     /// Paper size.
@@ -462,7 +467,7 @@ impl PaperArgs {
     }
 }
 
-/// Where to write a plan's PDF, and how.
+// Where to write a plan's PDF, and how.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PdfArgs {
     /// Also write the printable protocol to FILE (PDF; `--pdf` is the old name).
@@ -472,7 +477,7 @@ pub struct PdfArgs {
     pub print: PaperArgs,
 }
 
-/// Who records and when: on every recording command.
+// Who records and when: on every recording command.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RecordArgs {
     /// Optional: the logged-in staff member's id or name (refused if it is anyone else's).
@@ -487,6 +492,7 @@ pub struct RecordArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum PatientCommand {
     /// Add a patient.
     #[command(
@@ -531,6 +537,7 @@ pub enum PatientCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum CourseCommand {
     /// Start a course: runs the planner (and refuses as it refuses), then freezes the template,
     /// the rules and the plan in the record. Prints the course id.
@@ -596,6 +603,7 @@ pub enum CourseCommand {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum TemplateCommand {
     /// Show one template's steps: vial, volume, dose, cumulative dose, observation.
     #[command(
@@ -627,6 +635,7 @@ pub enum TemplateCommand {
 
 /// `ritplan db` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum DbCommand {
     /// Back the record up: a consistent copy of the database (with its write-ahead log), its
     /// key file and its heads, verified before it is reported (admin).
@@ -659,6 +668,7 @@ pub enum DbCommand {
 
 /// `ritplan export` subcommands.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ExportCommand {
     /// A FHIR R4 (4.0.1) JSON Bundle: the patient, the planned steps, the doses given or
     /// deferred, the reactions and the measurements; the same course exports identically twice.
@@ -725,7 +735,7 @@ fn parse_local(s: &str) -> Result<(usize, u32), String> {
     Ok((step, mm))
 }
 
-/// What-ifs for `forecast` and `plan`: the state machine runs the rest as if these happened.
+// What-ifs for `forecast` and `plan`: the state machine runs the rest as if these happened.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WhatIf {
     /// A systemic reaction after a step's dose: STEP=GRADE, e.g. 5=1z.

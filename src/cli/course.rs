@@ -50,7 +50,7 @@ pub(super) fn identity(
 // ---------------------------------------------------------------------------------------------
 // patient
 
-/// `patient add` arguments.
+// `patient add` arguments.
 #[derive(Debug, clap::Args)]
 pub struct PatientAdd {
     /// Clinic id.
@@ -204,7 +204,7 @@ pub(super) fn patient_show(
 // ---------------------------------------------------------------------------------------------
 // course start / list / show / log / verify
 
-/// `course start` arguments.
+// `course start` arguments.
 #[derive(Debug, clap::Args)]
 pub struct CourseStart {
     /// The patient's id.

@@ -10,7 +10,7 @@ use crate::patient::{Patient, PatientInput};
 use crate::policy::risk::AsthmaControl;
 use crate::tomlread::{Diags, parse_document};
 
-/// Patient values: flags, or a patient file (flags given as well override the file).
+// Patient values: flags, or a patient file (flags given as well override the file).
 #[derive(Debug, Clone, clap::Args)]
 pub struct PatientArgs {
     /// A patient TOML file (keys: age or dob, weight_kg, sige, total_ige, fev1_percent,

@@ -13,7 +13,7 @@ use crate::planner::{ClinicCalendar, Plan, PlanError, Refusal, Request, plan};
 use crate::render::table;
 use crate::risk::assess;
 
-/// Clinic calendar flags.
+// Clinic calendar flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CalendarArgs {
     /// Clinic opening time [default: the configuration file's, else 08:00].

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{CliError, Context, context};
 
-/// `ritplan serve` arguments.
+// `ritplan serve` arguments.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
     /// The address to listen on. Only this machine (127.0.0.1, ::1) unless --behind-proxy.

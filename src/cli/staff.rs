@@ -10,7 +10,7 @@ use super::{CliError, write_json};
 use crate::render::table;
 use crate::ward::{NewStaff, Role, SETTING_KEYS, Ward};
 
-/// `ritplan init` arguments.
+// `ritplan init` arguments.
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
     /// The first account: an admin, who then adds the nurses and physicians.
@@ -142,6 +142,7 @@ pub(super) fn whoami(
 
 /// `ritplan staff` subcommands.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum StaffCommand {
     /// Add a staff account (admin only); its password is read from the terminal or stdin.
     #[command(
@@ -273,6 +274,7 @@ pub(super) fn staff(
 
 /// `ritplan settings` subcommands.
 #[derive(Debug, clap::Subcommand)]
+#[command(defer = true)]
 pub enum SettingsCommand {
     /// Show the settings.
     Show {

@@ -410,18 +410,20 @@ impl<E> From<StoreError> for AppendError<E> {
 
 /// What a check may read inside an append's transaction.
 pub struct TxView<'a> {
-    db: &'a Db,
+    store: &'a Store,
 }
 
 impl TxView<'_> {
-    /// A course's events, as committed before this transaction.
+    /// A course's events, as committed before this transaction, after verifying the course
+    /// inside it (refused with [`StoreError::Tampered`] unless intact).
     pub fn events(&self, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        Store::read_events(self.db, course)
+        Ok(self.store.verified_events(course)?.1)
     }
 
     /// The ids of a patient's courses.
     pub fn course_ids_of(&self, patient: &str) -> Result<Vec<i64>, StoreError> {
-        self.db
+        self.store
+            .db
             .query(
                 "SELECT id FROM courses WHERE patient_id = ?1 ORDER BY id",
                 vals![patient],
@@ -1484,9 +1486,11 @@ impl Store {
         Self::read_events(&self.db, course)
     }
 
-    /// Appends one event in a single immediate transaction: reads the course's events, calls
+    /// Appends one event in a single immediate transaction: reads the course's events and
+    /// verifies the course (refused with [`StoreError::Tampered`] unless intact), calls
     /// `check` with them and a view of the database inside the same transaction (to read the
-    /// patient's other courses: no other writer can change them until the commit), and inserts
+    /// patient's other courses, verified too: no other writer can change them until the
+    /// commit), and inserts
     /// the event the check returns, chained to the last MAC. A refusal or an error writes
     /// nothing. After the commit the course's head moves forward.
     pub fn append<E>(
@@ -1496,16 +1500,10 @@ impl Store {
     ) -> Result<StoredEvent, AppendError<E>> {
         let tx = self.db.begin(Begin::Write)?;
         Self::lock_course(&tx, course)?;
-        let row = Self::course_rows(&tx, "WHERE id = ?1", Some(course.into()))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                AppendError::Store(StoreError::NotFound(format!(
-                    "no course has the id {course}"
-                )))
-            })?;
-        let events = Self::read_events(&tx, course)?;
-        let new = check(&events, &TxView { db: &tx }).map_err(AppendError::Refused)?;
+        // Verified again inside the transaction: what is decided on is what the lock now
+        // holds (another room may have recorded since the caller's own verification).
+        let (row, events) = self.verified_events(course)?;
+        let new = check(&events, &TxView { store: self }).map_err(AppendError::Refused)?;
         let seq = events.last().map_or(1, |e| e.event.seq + 1);
         let prev = events
             .last()
@@ -1715,6 +1713,15 @@ impl Store {
     /// Recomputes a course's chain from the stored bytes under the key, checks the course row
     /// and its patient's row, and compares the chain with its head outside the database.
     pub fn verify(&self, course: i64) -> Result<Verification, StoreError> {
+        Ok(self.verify_read(course)?.0)
+    }
+
+    /// [`Store::verify`], with the course row and the event rows it checked (inside a
+    /// transaction: what the transaction then decides on).
+    fn verify_read(
+        &self,
+        course: i64,
+    ) -> Result<(Verification, CourseRow, Vec<RawEvent>), StoreError> {
         let mut problems = Vec::new();
         let mut notes = Vec::new();
         // The head first: it is written after each commit, so a head read before the database
@@ -1817,13 +1824,31 @@ impl Store {
                 }
             }
         }
-        Ok(Verification {
-            course,
-            events: rows.len(),
-            intact: problems.is_empty(),
-            problems,
-            notes,
-        })
+        Ok((
+            Verification {
+                course,
+                events: rows.len(),
+                intact: problems.is_empty(),
+                problems,
+                notes,
+            },
+            row,
+            rows,
+        ))
+    }
+
+    /// A course's events after verifying it (and its patient): refused with
+    /// [`StoreError::Tampered`] unless intact.
+    fn verified_events(&self, course: i64) -> Result<(CourseRow, Vec<StoredEvent>), StoreError> {
+        let (v, row, rows) = self.verify_read(course)?;
+        if !v.intact {
+            return Err(tampered(&v));
+        }
+        let events = rows
+            .into_iter()
+            .map(RawEvent::decode)
+            .collect::<Result<_, _>>()?;
+        Ok((row, events))
     }
 
     /// Verifies the whole record: every course, every patient, staff, settings and sessions
@@ -1865,11 +1890,17 @@ impl Store {
         if v.intact {
             return Ok(());
         }
-        Err(StoreError::Tampered(format!(
-            "course {course} does not verify, so nothing is decided or recorded on it: {}. Run `ritplan verify` and `ritplan course log {course}` to investigate, and restore the record from a backup",
-            v.problems.join("; ")
-        )))
+        Err(tampered(&v))
     }
+}
+
+/// The refusal to decide or record on a course that does not verify.
+fn tampered(v: &Verification) -> StoreError {
+    let course = v.course;
+    StoreError::Tampered(format!(
+        "course {course} does not verify, so nothing is decided or recorded on it: {}. Run `ritplan verify` and `ritplan course log {course}` to investigate, and restore the record from a backup",
+        v.problems.join("; ")
+    ))
 }
 
 /// A patient row with its audit fields.

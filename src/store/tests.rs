@@ -204,6 +204,57 @@ fn a_refused_event_writes_nothing() {
 }
 
 #[test]
+fn an_append_verifies_the_course_inside_its_transaction() {
+    // The caller verified the course, then another process changed it before the append took
+    // its lock: the append itself refuses, never deciding on (or chaining to) a forged entry.
+    let (d, mut s, c) = busy();
+    s.verify_or_refuse(c).expect("intact before");
+    attacker(&d)
+        .execute(
+            r#"UPDATE events SET body_json = replace(body_json, '"local_mm":5', '"local_mm":50') WHERE seq = 2"#,
+            [],
+        )
+        .expect("edit");
+    let mut called = false;
+    let r = s.append(c, |_, _| {
+        called = true;
+        Ok::<_, String>(ev(obs(1), "2026-12-07 09:00"))
+    });
+    assert!(
+        matches!(r, Err(AppendError::Store(StoreError::Tampered(ref m))) if m.contains("event 2")),
+        "{:?}",
+        r.err().map(|e| match e {
+            AppendError::Store(e) => e.to_string(),
+            AppendError::Refused(e) => e,
+        })
+    );
+    assert!(!called, "the check ran on a course that does not verify");
+    assert_eq!(s.events(c).expect("events").len(), 3);
+    // The same through the view a check gets of the patient's other courses.
+    let (_d2, mut s2, c2) = store_with_course();
+    let other = s2
+        .add_course(&new_course(), t("2026-12-01 09:00"), &nurse())
+        .expect("second course");
+    append(&mut s2, other, dose_event(), "2026-12-07 08:00");
+    attacker(&_d2)
+        .execute("DELETE FROM events WHERE course_id = ?1", [other])
+        .expect("delete");
+    let r = s2.append(c2, |_, tx| {
+        tx.events(other).map_err(|e| e.to_string())?;
+        Ok::<_, String>(ev(obs(1), "2026-12-07 09:00"))
+    });
+    assert!(
+        matches!(r, Err(AppendError::Refused(ref m)) if m.contains("does not verify")),
+        "{:?}",
+        r.err().map(|e| match e {
+            AppendError::Store(e) => e.to_string(),
+            AppendError::Refused(e) => e,
+        })
+    );
+    assert!(s2.events(c2).expect("events").is_empty());
+}
+
+#[test]
 fn rows_cannot_be_updated_or_deleted_through_sql() {
     let (_d, s, _) = busy();
     let upd =

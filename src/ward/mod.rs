@@ -584,6 +584,11 @@ impl Ward {
         let p = self.prepare(actor, id, at, now, what, false)?;
         let ctx = p.loaded.ctx()?;
         let mut overridden = None;
+        // What the transaction decided on: the course's events and the patient's other
+        // courses, each verified inside it. With the event it wrote, they are the course as
+        // the record now holds it (nobody else could write between), shown without reading
+        // and verifying all of it a third time.
+        let mut decided_on: Option<(Vec<StoredEvent>, PatientView)> = None;
         let author = actor.author();
         let result = self.store.append(
             id,
@@ -612,6 +617,7 @@ impl Ward {
                     kind: kind.clone(),
                 });
                 let active = !course::replay(ctx, &after).inactive();
+                decided_on = Some((events.to_vec(), view));
                 Ok(NewEvent {
                     kind,
                     at,
@@ -627,7 +633,19 @@ impl Ward {
             Err(AppendError::Refused(e)) => return Err(e),
             Err(AppendError::Store(e)) => return Err(e.into()),
         };
-        let view = self.view(id)?;
+        let Some((mut events, patient_view)) = decided_on else {
+            return Err(WardError::Data(format!(
+                "course {id}: recorded, but its check left nothing to show; see `ritplan course log {id}`"
+            )));
+        };
+        events.push(event.clone());
+        let state = replay_stored(p.loaded.ctx()?, &events);
+        let view = CourseView {
+            loaded: p.loaded,
+            events,
+            state,
+            patient: patient_view,
+        };
         let next = view.decide(now)?;
         let patient = self.store.patient(&p.patient_id)?;
         let lookalikes = match &patient {
