@@ -61,6 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 recorded_at: c.created_at,
                 late_entered: false,
                 active: false,
+                session: None,
             };
             store
                 .append(id, |_, _| Ok::<_, String>(stop))

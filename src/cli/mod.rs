@@ -657,6 +657,6 @@ fn record_on(
         now,
         json: rec.json,
     };
-    course::record(ward, id, rec, what, out)?;
-    session::used(ward, &actor, now)
+    // The session was marked used in the recording's own transaction.
+    course::record(ward, id, rec, what, out)
 }

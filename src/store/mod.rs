@@ -364,6 +364,9 @@ pub struct NewEvent {
     /// Whether the course is active after this event, as the application layer replayed it
     /// (kept in `course_state`, a derived hint).
     pub active: bool,
+    /// The login session that records it (its token's hash), marked used at `recorded_at` in
+    /// the same transaction: one commit for the entry and the session's idle clock.
+    pub session: Option<String>,
 }
 
 /// The outcome of [`Store::verify`].
@@ -1536,6 +1539,9 @@ impl Store {
             .max()
             .map_or_else(String::new, time_text);
         Self::put_state(&tx, &self.key, course, new.active, seq as i64, &last_at)?;
+        if let Some(h) = &new.session {
+            self.touch_session(h, new.recorded_at)?;
+        }
         self.write_head(
             tx,
             course,

@@ -2,7 +2,7 @@
 //! record's key over what decides who may do what (id, name, role, password hash, disabled);
 //! the lock-out counters and a session's last use are operational and not covered.
 
-use super::db::{Row, vals};
+use super::db::{Row, Value, vals};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
@@ -48,6 +48,9 @@ pub struct SessionRow {
     /// Logged out.
     pub ended: bool,
 }
+
+/// A setting's key, and its value or why it cannot be trusted.
+pub type SettingRead = (String, Result<String, StoreError>);
 
 /// The columns of a staff account.
 pub(super) const STAFF_COLS: &str =
@@ -237,31 +240,45 @@ impl Store {
     /// A session by its token's hash, if its MAC holds (a session row forged in the database is
     /// not a session).
     pub fn session(&self, token_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let Some(mut r) = self.db.query_opt(
-            &format!("SELECT {SESSION_COLS} FROM sessions WHERE token_hash = ?1"),
-            vals![token_hash],
-        )?
-        else {
-            return Ok(None);
-        };
-        let (token_hash, staff_id, os_user, created, used, ended, mac) = (
-            r.text()?,
-            r.text()?,
-            r.text()?,
-            r.text()?,
-            r.text()?,
-            r.flag()?,
-            r.text()?,
-        );
-        let s = SessionRow {
-            token_hash,
-            staff_id,
-            os_user,
-            created_at: parse_time(&created)?,
-            last_used: parse_time(&used)?,
-            ended,
-        };
-        Ok((self.session_mac(&s) == mac).then_some(s))
+        Ok(self
+            .sessions_where("WHERE token_hash = ?1", vals![token_hash])?
+            .pop()
+            .flatten())
+    }
+
+    /// Session rows, each `None` if its MAC does not hold.
+    fn sessions_where(
+        &self,
+        filter: &str,
+        params: &[Value],
+    ) -> Result<Vec<Option<SessionRow>>, StoreError> {
+        self.db
+            .query(
+                &format!("SELECT {SESSION_COLS} FROM sessions {filter} ORDER BY token_hash"),
+                params,
+            )?
+            .into_iter()
+            .map(|mut r| {
+                let (token_hash, staff_id, os_user, created, used, ended, mac) = (
+                    r.text()?,
+                    r.text()?,
+                    r.text()?,
+                    r.text()?,
+                    r.text()?,
+                    r.flag()?,
+                    r.text()?,
+                );
+                let s = SessionRow {
+                    token_hash,
+                    staff_id,
+                    os_user,
+                    created_at: parse_time(&created)?,
+                    last_used: parse_time(&used)?,
+                    ended,
+                };
+                Ok((self.session_mac(&s) == mac).then_some(s))
+            })
+            .collect()
     }
 
     /// Marks a session used now.
@@ -291,21 +308,41 @@ impl Store {
 
     /// A setting's value, if set and its MAC holds.
     pub fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let row = self
-            .db
-            .query_opt(
-                "SELECT value, changed_at, changed_by, mac FROM settings WHERE key = ?1",
-                vals![key],
-            )?
-            .map(|mut r| Ok::<_, StoreError>((r.text()?, r.text()?, r.text()?, r.text()?)))
-            .transpose()?;
-        match row {
+        match self.settings_where("WHERE key = ?1", vals![key])?.pop() {
             None => Ok(None),
-            Some((v, at, by, mac)) if self.setting_mac(key, &v, &at, &by) == mac => Ok(Some(v)),
-            Some(_) => Err(StoreError::Tampered(format!(
-                "the setting {key:?} does not match its MAC: changed outside ritplan"
-            ))),
+            Some((_, v)) => v.map(Some),
         }
+    }
+
+    /// Every setting that is set, by key, each with its value or the error that its MAC
+    /// does not hold (one read for all of them).
+    pub fn settings(&self) -> Result<Vec<SettingRead>, StoreError> {
+        self.settings_where("", &[])
+    }
+
+    fn settings_where(
+        &self,
+        filter: &str,
+        params: &[Value],
+    ) -> Result<Vec<SettingRead>, StoreError> {
+        self.db
+            .query(
+                &format!("SELECT {SETTING_COLS} FROM settings {filter} ORDER BY key"),
+                params,
+            )?
+            .into_iter()
+            .map(|mut r| {
+                let (key, v, at, by, mac) = (r.text()?, r.text()?, r.text()?, r.text()?, r.text()?);
+                let value = if self.setting_mac(&key, &v, &at, &by) == mac {
+                    Ok(v)
+                } else {
+                    Err(StoreError::Tampered(format!(
+                        "the setting {key:?} does not match its MAC: changed outside ritplan"
+                    )))
+                };
+                Ok((key, value))
+            })
+            .collect()
     }
 
     /// Sets a setting.
@@ -340,25 +377,13 @@ impl Store {
                 ));
             }
         }
-        let keys: Vec<String> = self
-            .db
-            .query("SELECT key FROM settings ORDER BY key", &[])?
-            .into_iter()
-            .map(|mut r| r.text())
-            .collect::<Result<_, _>>()?;
-        for k in keys {
-            if let Err(StoreError::Tampered(m)) = self.setting(&k) {
+        for (_, v) in self.settings()? {
+            if let Err(StoreError::Tampered(m)) = v {
                 out.push(m);
             }
         }
-        let tokens: Vec<String> = self
-            .db
-            .query("SELECT token_hash FROM sessions ORDER BY token_hash", &[])?
-            .into_iter()
-            .map(|mut r| r.text())
-            .collect::<Result<_, _>>()?;
-        for t in tokens {
-            if self.session(&t)?.is_none() {
+        for s in self.sessions_where("", &[])? {
+            if s.is_none() {
                 out.push(
                     "a session row does not match its MAC (forged or changed outside ritplan)"
                         .into(),

@@ -90,6 +90,7 @@ fn ev(kind: EventKind, at: &str) -> NewEvent {
         recorded_at: t(at),
         late_entered: false,
         active: true,
+        session: None,
     }
 }
 
@@ -835,4 +836,48 @@ fn the_log_stays_short_when_every_command_is_a_new_process() {
     let s = Store::open(&db(&dir)).expect("open");
     assert_eq!(s.events(c).expect("events").len(), 200);
     assert!(s.verify(c).expect("verify").problems.is_empty());
+}
+
+#[test]
+fn the_recording_session_is_marked_used_in_the_entry_s_own_transaction() {
+    let (_d, mut s, c) = store_with_course();
+    s.add_staff(&StaffRow {
+        id: "rn.li".into(),
+        name: "RN Li".into(),
+        role: "nurse".into(),
+        secret_hash: "$argon2id$...".into(),
+        disabled: false,
+        created_at: t("2026-12-01 08:00"),
+        created_by: "admin".into(),
+        failures: 0,
+        locked_until: None,
+    })
+    .expect("staff");
+    s.add_session(&SessionRow {
+        token_hash: "tok".into(),
+        staff_id: "rn.li".into(),
+        os_user: "li".into(),
+        created_at: t("2026-12-07 08:00"),
+        last_used: t("2026-12-07 08:00"),
+        ended: false,
+    })
+    .expect("session");
+    let with_session = |at: &str| NewEvent {
+        session: Some("tok".into()),
+        ..ev(dose_event(), at)
+    };
+    // Refused: neither the entry nor the session's clock moves.
+    let r = s.append(c, |_, _| {
+        let _ = with_session("2026-12-07 08:10");
+        Err::<NewEvent, _>("refused")
+    });
+    assert!(matches!(r, Err(AppendError::Refused("refused"))));
+    let used = |s: &Store| s.session("tok").expect("read").expect("there").last_used;
+    assert_eq!(used(&s), t("2026-12-07 08:00"));
+    // Recorded: both, in one transaction.
+    s.append(c, |_, _| Ok::<_, String>(with_session("2026-12-07 08:20")))
+        .map_err(|_| ())
+        .expect("append");
+    assert_eq!(used(&s), t("2026-12-07 08:20"));
+    assert_eq!(s.events(c).expect("events").len(), 1);
 }

@@ -129,9 +129,10 @@ impl Settings {
     /// The record's settings (defaults where none is set).
     pub fn load(store: &Store) -> Result<Settings, WardError> {
         let mut s = Settings::default();
-        for (k, _) in SETTING_KEYS {
-            if let Some(v) = store.setting(k)? {
-                s.set(k, &v)
+        // One read for all of them; a key ritplan does not know (a newer version's) is left.
+        for (k, v) in store.settings()? {
+            if SETTING_KEYS.iter().any(|(known, _)| *known == k) {
+                s.set(&k, &v?)
                     .map_err(|e| WardError::Data(format!("setting {k}: {e}")))?;
             }
         }

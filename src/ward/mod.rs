@@ -556,7 +556,8 @@ impl Ward {
     /// courses are verified, and the event is checked against the course's state and the
     /// patient's other courses inside the store's transaction, so that nothing is written when
     /// it is refused, two nurses cannot both give the same dose, and two courses of one patient
-    /// are not dosed within the rules' spacing.
+    /// are not dosed within the rules' spacing. The actor's login session is marked used in the
+    /// same transaction (its idle timeout counts from this entry).
     pub fn record(
         &mut self,
         actor: &Actor,
@@ -625,6 +626,7 @@ impl Ward {
                     recorded_at: now,
                     late_entered: p.late_entered,
                     active,
+                    session: actor.token_hash.clone(),
                 })
             },
         );
