@@ -33,18 +33,27 @@ pub(super) fn identity(
     p: &PatientRecord,
     now: NaiveDateTime,
 ) -> Result<Vec<String>, CliError> {
+    Ok(identity_with(p, now, &ward.lookalikes(p)?))
+}
+
+/// [`identity`] with the look-alikes already found.
+fn identity_with(
+    p: &PatientRecord,
+    now: NaiveDateTime,
+    lookalikes: &[PatientRecord],
+) -> Vec<String> {
     let age = crate::patient::age_on(p.dob, now.date()).map_or("?".to_string(), |a| a.to_string());
     let mut lines = vec![format!(
         "Patient: {} · ID {} · born {} ({age} years) · {} kg",
         p.name, p.id, p.dob, p.weight_kg
     )];
-    for o in ward.lookalikes(p)? {
+    for o in lookalikes {
         lines.push(format!(
             "! LOOK-ALIKE: {} ({}) has the same name and date of birth: check the ID before every dose",
             o.name, o.id
         ));
     }
-    Ok(lines)
+    lines
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -678,7 +687,7 @@ pub(super) fn record(
         ""
     };
     if let Some(p) = &r.patient {
-        for line in identity(ward, p, now)? {
+        for line in identity_with(p, now, &r.lookalikes) {
             writeln!(out, "{line}")?;
         }
     }
