@@ -881,3 +881,42 @@ fn the_recording_session_is_marked_used_in_the_entry_s_own_transaction() {
     assert_eq!(used(&s), t("2026-12-07 08:20"));
     assert_eq!(s.events(c).expect("events").len(), 1);
 }
+
+#[test]
+fn every_command_finds_the_newest_rows_missing_and_verify_finds_any() {
+    let (dir, s, _) = store_with_course();
+    for id in ["P2", "P3"] {
+        let p = PatientRecord {
+            id: id.into(),
+            ..patient()
+        };
+        s.add_patient(&p, t("2026-12-01 09:00"), &nurse())
+            .expect("patient");
+    }
+    s.verify_accounts().expect("intact");
+    drop(s);
+    // A patient from the middle: the check every command makes (the newest row's number, not
+    // a count of every row) does not see it; `verify` counts them all.
+    attacker(&dir)
+        .execute("DELETE FROM patients WHERE id = 'P2'", [])
+        .expect("delete");
+    let s = Store::open(&db(&dir)).expect("open");
+    s.verify_accounts().expect("not counted per command");
+    assert!(
+        problems(&dir)
+            .iter()
+            .any(|p| p.contains("1 patients missing")),
+        "{:?}",
+        problems(&dir)
+    );
+    drop(s);
+    // The newest patient (a record put back to an older copy loses its last rows): refused.
+    attacker(&dir)
+        .execute("DELETE FROM patients WHERE id = 'P3'", [])
+        .expect("delete");
+    let s = Store::open(&db(&dir)).expect("open");
+    assert!(matches!(
+        s.verify_accounts(),
+        Err(StoreError::Tampered(ref m)) if m.contains("patients missing")
+    ));
+}
