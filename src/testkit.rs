@@ -3,7 +3,7 @@
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 
 use crate::patient::{Patient, PatientInput};
-use crate::planner::ClinicCalendar;
+use crate::planner::{ClinicCalendar, Plan, Request, plan};
 use crate::policy::Policy;
 use crate::policy::risk::AsthmaControl;
 use crate::template::{Catalog, bundled_sources};
@@ -57,4 +57,24 @@ pub fn patient(age: u32, sige: &str, total: &str, omalizumab_weeks: Option<u32>)
         ..PatientInput::default()
     };
     Patient::from_input(&input, date("2026-12-07")).expect("valid patient")
+}
+
+/// A plan of `template` for a patient of `age` with `sige` / total IgE 410, from Monday
+/// 2026-12-07 08:00 on a weekday clinic.
+pub fn make_plan(w: &Bundled, template: &str, age: u32, sige: &str) -> Plan {
+    let a = crate::risk::assess(&patient(age, sige, "410", None), &w.policy.risk);
+    plan(&Request {
+        template: w.catalog.get(template).expect("template"),
+        catalog: &w.catalog,
+        assessment: &a,
+        rules: &w.policy.risk,
+        start: at("2026-12-07 08:00"),
+        calendar: &weekdays(),
+        accept_risk: None,
+        eligibility: &w.policy.eligibility,
+        accept_age: None,
+        accept_missing: None,
+    })
+    .expect("no error")
+    .expect("a plan")
 }

@@ -5,31 +5,10 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 
 use super::*;
-use crate::planner::{ClinicCalendar, Plan, Request, plan};
+use crate::planner::{ClinicCalendar, Plan};
 use crate::policy::course::CourseRules;
-use crate::risk::assess;
-use crate::testkit::{Bundled as World, at, bundled as world, date, patient, weekdays};
+use crate::testkit::{Bundled as World, at, bundled as world, date, make_plan, weekdays};
 use crate::units::Volume;
-
-/// A plan of `template` for a patient of `age` with `sige` / total IgE 410, from Monday
-/// 2026-12-07 08:00 on a weekday clinic.
-fn make_plan(w: &World, template: &str, age: u32, sige: &str) -> Plan {
-    let a = assess(&patient(age, sige, "410", None), &w.policy.risk);
-    plan(&Request {
-        template: w.catalog.get(template).expect("template"),
-        catalog: &w.catalog,
-        assessment: &a,
-        rules: &w.policy.risk,
-        start: at("2026-12-07 08:00"),
-        calendar: &weekdays(),
-        accept_risk: None,
-        eligibility: &w.policy.eligibility,
-        accept_age: None,
-        accept_missing: None,
-    })
-    .expect("no error")
-    .expect("a plan")
-}
 
 struct Fixture {
     w: World,

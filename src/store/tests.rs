@@ -393,10 +393,8 @@ fn recomputing_the_old_unkeyed_hash_after_an_edit_does_not_help() {
     );
 }
 
-#[test]
-fn staff_settings_and_sessions_are_under_the_key() {
-    let (dir, s, _) = busy();
-    let staff = StaffRow {
+fn staff_row() -> StaffRow {
+    StaffRow {
         id: "rn.li".into(),
         name: "RN Li".into(),
         role: "nurse".into(),
@@ -406,7 +404,13 @@ fn staff_settings_and_sessions_are_under_the_key() {
         created_by: "admin".into(),
         failures: 0,
         locked_until: None,
-    };
+    }
+}
+
+#[test]
+fn staff_settings_and_sessions_are_under_the_key() {
+    let (dir, s, _) = busy();
+    let staff = staff_row();
     s.add_staff(&staff).expect("staff");
     s.set_setting("second_check", "required", t("2026-12-01 08:00"), &nurse())
         .expect("setting");
@@ -841,18 +845,7 @@ fn the_log_stays_short_when_every_command_is_a_new_process() {
 #[test]
 fn the_recording_session_is_marked_used_in_the_entry_s_own_transaction() {
     let (_d, mut s, c) = store_with_course();
-    s.add_staff(&StaffRow {
-        id: "rn.li".into(),
-        name: "RN Li".into(),
-        role: "nurse".into(),
-        secret_hash: "$argon2id$...".into(),
-        disabled: false,
-        created_at: t("2026-12-01 08:00"),
-        created_by: "admin".into(),
-        failures: 0,
-        locked_until: None,
-    })
-    .expect("staff");
+    s.add_staff(&staff_row()).expect("staff");
     s.add_session(&SessionRow {
         token_hash: "tok".into(),
         staff_id: "rn.li".into(),

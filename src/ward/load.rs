@@ -285,28 +285,11 @@ pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::planner::{Request, plan};
-    use crate::risk::assess;
-    use crate::testkit::{at, bundled, patient, weekdays};
+    use crate::testkit::{bundled, make_plan};
 
     #[test]
     fn a_frozen_plan_is_the_same_by_its_bytes_or_its_fields_and_never_when_changed() {
-        let w = bundled();
-        let a = assess(&patient(34, "2", "410", None), &w.policy.risk);
-        let p = plan(&Request {
-            template: w.catalog.get("example-hdm-rush-3d").expect("template"),
-            catalog: &w.catalog,
-            assessment: &a,
-            rules: &w.policy.risk,
-            start: at("2026-12-07 08:00"),
-            calendar: &weekdays(),
-            accept_risk: None,
-            eligibility: &w.policy.eligibility,
-            accept_age: None,
-            accept_missing: None,
-        })
-        .expect("no error")
-        .expect("a plan");
+        let p = make_plan(&bundled(), "example-hdm-rush-3d", 34, "2");
         let stored = serde_json::to_string(&p).expect("json");
         assert!(same_plan(&stored, &p));
         // Written by an earlier ritplan: the same fields in another layout, and without the
