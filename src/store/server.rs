@@ -287,7 +287,10 @@ fn pgpass_lookup(text: &str, want: [&str; 4]) -> Option<String> {
 /// The TLS client: the server's certificate verified against the system's roots (Debian's
 /// `/etc/ssl/certs`, or `SSL_CERT_FILE` / `SSL_CERT_DIR`) and `PGSSLROOTCERT` if set (a
 /// clinic's own certificate authority, PEM), with its host name or address checked.
-fn tls_connector(place: &str) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
+fn tls_connector(
+    place: &str,
+    required: bool,
+) -> Result<tokio_postgres_rustls::MakeRustlsConnect, StoreError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
@@ -325,7 +328,9 @@ fn tls_connector(place: &str) -> Result<tokio_postgres_rustls::MakeRustlsConnect
             })?;
         }
     }
-    if roots.is_empty() {
+    // Without any authority a TLS server cannot be verified (its handshake then fails, saying
+    // so); `require` says it at once. `prefer` may still reach a server without TLS.
+    if roots.is_empty() && required {
         return Err(open_err(
             place,
             "TLS: no certificate authority to verify the server with (none in the system's store; set PGSSLROOTCERT to the clinic's CA certificate, or use sslmode=disable on a trusted network)".into(),
@@ -382,7 +387,10 @@ fn connect(url: &str) -> Result<(Db, postgres::Config, String), StoreError> {
     // a command's time).
     let tls = match cfg.get_ssl_mode() {
         postgres::config::SslMode::Disable => None,
-        _ => Some(tls_connector(&place)?),
+        mode => Some(tls_connector(
+            &place,
+            mode == postgres::config::SslMode::Require,
+        )?),
     };
     let (with, at) = (cfg.clone(), place.clone());
     let db = Db::postgres(move || {
