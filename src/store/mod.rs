@@ -1052,19 +1052,18 @@ impl Store {
 
     /// The counts and digests of the database as it is now.
     fn current_counts(&self) -> Result<Counts, StoreError> {
-        Ok(Counts {
-            patients: self.count("patients")?,
-            courses: self.count("courses")?,
-            ..self.current_counts_of_accounts()?
-        })
+        self.counts_by(Self::count)
     }
 
-    /// The staff count and the digests of staff and settings (small tables), patients and
-    /// courses left at 0.
-    fn current_counts_of_accounts(&self) -> Result<Counts, StoreError> {
+    /// The counts and digests, with the patients and courses counted by `rows` (every row, or
+    /// [`Store::newest`]); staff and settings are small tables, counted and digested in full.
+    fn counts_by(
+        &self,
+        rows: impl Fn(&Self, &str) -> Result<u64, StoreError>,
+    ) -> Result<Counts, StoreError> {
         Ok(Counts {
-            patients: 0,
-            courses: 0,
+            patients: rows(self, "patients")?,
+            courses: rows(self, "courses")?,
             staff: self.count("staff")?,
             staff_rows: Some(self.table_digest("staff", "id")?),
             settings_rows: Some(self.table_digest("settings", "key")?),
@@ -1144,11 +1143,7 @@ impl Store {
             let now = if exact {
                 self.current_counts()?
             } else {
-                Counts {
-                    patients: self.newest("patients")?,
-                    courses: self.newest("courses")?,
-                    ..self.current_counts_of_accounts()?
-                }
+                self.counts_by(Self::newest)?
             };
             for (what, head, now) in [
                 ("patients", head.patients, now.patients),
@@ -1537,9 +1532,8 @@ impl Store {
     /// verifies the course (refused with [`StoreError::Tampered`] unless intact), calls
     /// `check` with them and a view of the database inside the same transaction (to read the
     /// patient's other courses, verified too: no other writer can change them until the
-    /// commit), and inserts
-    /// the event the check returns, chained to the last MAC. A refusal or an error writes
-    /// nothing. After the commit the course's head moves forward.
+    /// commit), and inserts the event the check returns, chained to the last MAC. A refusal
+    /// or an error writes nothing. After the commit the course's head moves forward.
     pub fn append<E>(
         &mut self,
         course: i64,
