@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::db::{Begin, Db, Value, vals};
 use super::keyed::{self, Head};
+use super::made::Made;
 use super::{COURSE_TABLES, CopyReport, Seed, Store, StoreError, TABLES};
 
 /// Reads the rows of `table` (`filter` binds `?1` to `arg`) in order, and hands each to `f`.
@@ -48,7 +49,23 @@ fn course_ids(db: &Db) -> Result<Vec<i64>, StoreError> {
         .collect()
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Tests: the insert (counted from 1, in this thread) that fails as a full disk would.
+    pub(super) static FAIL_INSERT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
 fn insert(db: &Db, table: &str, cols: &str, values: &[Value]) -> Result<(), StoreError> {
+    #[cfg(test)]
+    if let Some(n) = FAIL_INSERT.get() {
+        FAIL_INSERT.set(Some(n.saturating_sub(1)));
+        if n == 1 {
+            return Err(StoreError::Io {
+                path: table.into(),
+                source: std::io::Error::other("no space left on device (a test's fault)"),
+            });
+        }
+    }
     let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     db.exec(
         &format!("INSERT INTO {table} ({cols}) VALUES ({})", marks.join(", ")),
@@ -143,8 +160,33 @@ impl Store {
             key: &self.key,
             record_id: &self.meta.record_id,
         };
-        let target = Store::create_seeded(dest, self.meta.training, Some(&seed))?;
+        let (target, made) = Store::create_seeded(dest, self.meta.training, Some(&seed))?;
         let to = target.place.clone();
+        // A copy that fails takes away the record it began: nothing half-copied is left to
+        // refuse the next try or to pass for a record.
+        let (patients, courses, events) = match self.copy_rows(&target) {
+            Ok(n) => n,
+            Err(e) => return Err(Made::failed(e, &to, made.undo(Some(target)))),
+        };
+        drop(target);
+        let copy = Store::open(dest)?;
+        let verification = copy.verify_all()?;
+        let copy_digest = copy.digest()?;
+        Ok(CopyReport {
+            from: self.place.clone(),
+            to,
+            patients,
+            courses,
+            events,
+            verification,
+            source_digest,
+            copy_digest,
+        })
+    }
+
+    /// Copies every row into the new record `target` (one transaction), then its heads and
+    /// counts; returns how many patients, courses and events.
+    fn copy_rows(&self, target: &Store) -> Result<(u64, u64, u64), StoreError> {
         let (mut patients, mut courses, mut events) = (0, 0, 0);
         let mut heads = Vec::new();
         {
@@ -193,19 +235,6 @@ impl Store {
             target.heads.advance_course(&target.db, id, &head)?;
         }
         target.advance_counts()?;
-        drop(target);
-        let copy = Store::open(dest)?;
-        let verification = copy.verify_all()?;
-        let copy_digest = copy.digest()?;
-        Ok(CopyReport {
-            from: self.place.clone(),
-            to,
-            patients,
-            courses,
-            events,
-            verification,
-            source_digest,
-            copy_digest,
-        })
+        Ok((patients, courses, events))
     }
 }

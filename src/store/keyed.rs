@@ -120,8 +120,15 @@ impl Key {
     /// Writes this key to a new file at `path`; refuses if one exists.
     pub fn write_file(&self, path: &Path) -> std::io::Result<()> {
         let mut f = create_private(path)?;
-        f.write_all(format!("{}\n", hex(&self.0)).as_bytes())
-            .and_then(|()| f.sync_all())
+        let written = f
+            .write_all(format!("{}\n", hex(&self.0)).as_bytes())
+            .and_then(|()| f.sync_all());
+        if written.is_err() {
+            // Created here, so ours: a key file cut short is taken away, not left to refuse
+            // the next try or to be read as a wrong key.
+            let _ = std::fs::remove_file(path);
+        }
+        written
     }
 
     /// Creates a new key file for the record at `db`; refuses if one exists.

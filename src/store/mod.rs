@@ -25,6 +25,7 @@ mod copy;
 pub mod db;
 mod heads;
 pub mod keyed;
+mod made;
 mod migrate;
 #[cfg(feature = "postgres")]
 pub mod server;
@@ -231,6 +232,15 @@ pub enum StoreError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// Creating or copying a record failed after the new record was begun: why, and what
+    /// became of what was made (taken away, or what to remove by hand).
+    #[error("{cause}; {left}")]
+    Unfinished {
+        /// Why it failed.
+        cause: Box<StoreError>,
+        /// What was left.
+        left: String,
     },
 }
 
@@ -520,8 +530,12 @@ mod server {
         url: &str,
         _training: bool,
         _seed: Option<&super::Seed<'_>>,
-    ) -> Result<Store, StoreError> {
+    ) -> Result<(Store, super::made::Made), StoreError> {
         Err(unsupported(url))
+    }
+
+    pub fn discard(store: Store) -> Result<(), StoreError> {
+        Err(unsupported(&store.place))
     }
 
     pub fn open_at(url: &str, _upgrade: bool) -> Result<Store, StoreError> {
@@ -797,32 +811,52 @@ impl Store {
     /// Creates a new record at `path` (its folder is created if needed): the database (mode
     /// 0600), its key file and its heads folder. Refuses if anything is already there.
     pub fn create(path: &Path, training: bool) -> Result<Store, StoreError> {
-        Self::create_seeded(path, training, None)
+        Self::create_seeded(path, training, None).map(|(store, _)| store)
     }
 
-    /// [`Store::create`], with a given key and record id (a copy of a record).
+    /// [`Store::create`], with a given key and record id (a copy of a record); also returns
+    /// what was made, for a copy that fails to take away again. A creation that fails takes
+    /// away what it made itself.
     fn create_seeded(
         path: &Path,
         training: bool,
         seed: Option<&Seed<'_>>,
-    ) -> Result<Store, StoreError> {
+    ) -> Result<(Store, made::Made), StoreError> {
         if let Some(url) = server_url(path) {
             return server::create(url, training, seed);
         }
-        let open_err = |message: String| StoreError::Open {
-            path: path.to_path_buf(),
-            message,
-        };
         if path.exists() || keyed::key_path(path).exists() || keyed::heads_path(path).exists() {
             return Err(StoreError::Exists(format!(
                 "{} (or its key file or heads folder) already exists: a record is never created over another",
                 path.display()
             )));
         }
+        let mut made = made::Made::files();
+        match Self::create_files(path, training, seed, &mut made) {
+            Ok(store) => Ok((store, made)),
+            Err(e) => {
+                let place = path.display().to_string();
+                Err(made::Made::failed(e, &place, made.undo(None)))
+            }
+        }
+    }
+
+    /// The files of a new record at `path`, each noted in `made` as soon as it is there.
+    fn create_files(
+        path: &Path,
+        training: bool,
+        seed: Option<&Seed<'_>>,
+        made: &mut made::Made,
+    ) -> Result<Store, StoreError> {
+        let open_err = |message: String| StoreError::Open {
+            path: path.to_path_buf(),
+            message,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
         keyed::create_private(path).map_err(|e| open_err(e.to_string()))?;
+        made.database(path);
         let key = match seed {
             Some(s) => {
                 s.key
@@ -832,11 +866,13 @@ impl Store {
             }
             None => Key::create(path)?,
         };
+        made.path(keyed::key_path(path));
         let heads = Heads::of(path);
         heads.create().map_err(|source| StoreError::Io {
             path: keyed::heads_path(path),
             source,
         })?;
+        made.path(keyed::heads_path(path));
         let db = Self::connect(path)?;
         let record_id = match seed {
             Some(s) => s.record_id.to_string(),

@@ -27,6 +27,7 @@ use std::time::Duration;
 use super::db::{Begin, Db, vals};
 use super::heads::HeadStore;
 use super::keyed::{self, Key};
+use super::made::Made;
 use super::{SCHEMA_VERSION, Seed, Store, StoreError, flag};
 
 /// The schema of a new record on PostgreSQL (version 3): the SQLite schema's columns, integers
@@ -425,7 +426,11 @@ fn meta_value(db: &Db, key: &str) -> Result<Option<String>, StoreError> {
 }
 
 /// Creates a new record in the (empty) database at `url`, and its key file.
-pub fn create(url: &str, training: bool, seed: Option<&Seed<'_>>) -> Result<Store, StoreError> {
+pub(super) fn create(
+    url: &str,
+    training: bool,
+    seed: Option<&Seed<'_>>,
+) -> Result<(Store, Made), StoreError> {
     let (db, cfg, place) = connect(url)?;
     let found = tables(&db)?;
     if !found.is_empty() {
@@ -490,10 +495,43 @@ pub fn create(url: &str, training: bool, seed: Option<&Seed<'_>>) -> Result<Stor
             training,
         },
         place,
-        key_file: key_path,
+        key_file: key_path.clone(),
     };
-    store.advance_counts()?;
-    Ok(store)
+    let made = Made::Server {
+        key_file: (!same_key).then_some(key_path),
+    };
+    if let Err(e) = store.advance_counts() {
+        let place = store.place.clone();
+        return Err(Made::failed(e, &place, made.undo(Some(store))));
+    }
+    Ok((store, made))
+}
+
+/// Takes away the schema of a record this process has just created in an empty database (a
+/// copy that failed): every table and the two trigger functions, in one transaction, which
+/// first locks the record's tables and refuses if any holds a patient, course, entry, account,
+/// login or setting (the failed copy's rows were never committed; anything there is somebody
+/// else's since).
+pub(super) fn discard(store: Store) -> Result<(), StoreError> {
+    let tx = store.db.begin(Begin::Write)?;
+    const CONTENT: &str = "patients, courses, events, staff, sessions, settings, course_state";
+    tx.batch(&format!("LOCK TABLE {CONTENT} IN ACCESS EXCLUSIVE MODE"))?;
+    for table in CONTENT.split(", ") {
+        if tx
+            .query_opt(&format!("SELECT 1 FROM {table} LIMIT 1"), &[])?
+            .is_some()
+        {
+            return Err(StoreError::Exists(format!(
+                "its table {table} holds rows now, so it was left as it is"
+            )));
+        }
+    }
+    let found = tables(&tx)?;
+    tx.batch(&format!(
+        "DROP TABLE {} CASCADE; DROP FUNCTION ritplan_refuse(), ritplan_head_forward();",
+        found.join(", ")
+    ))?;
+    tx.commit()
 }
 
 /// Opens the record at `url`: refuses a database that is not a ritplan record, a newer schema,

@@ -913,3 +913,135 @@ fn every_command_finds_the_newest_rows_missing_and_verify_finds_any() {
         Err(StoreError::Tampered(ref m)) if m.contains("patients missing")
     ));
 }
+
+/// Runs `sql` on the test server's `postgres` database (for creating and dropping databases).
+#[cfg(feature = "postgres")]
+fn server_admin(base: &str, sql: String) {
+    let server = format!("{base}/postgres");
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&server, postgres::NoTls).expect("connect");
+        c.batch_execute(&sql).expect(&sql);
+    })
+    .join()
+    .expect("admin");
+}
+
+/// What a target holds after a failed copy (nothing, if all is well).
+type LeftBehind = Box<dyn Fn() -> Vec<String>>;
+
+/// A copy that fails at any of its inserts (a full disk, a lost connection) takes away the
+/// record it began, so that nothing half-copied is left to refuse the next try: the file, its
+/// journal, its key file and heads folder are gone; on a server (with `RITPLAN_TEST_POSTGRES`
+/// or `RITPLAN_TEST_COPY_SERVER`) the database is empty again and the key file written for it
+/// removed. The source is not changed, and the next try copies it whole.
+#[test]
+fn a_copy_that_fails_leaves_nothing_and_the_next_try_succeeds() {
+    let (dir, s, _) = busy();
+    drop(s);
+    let source_bytes = file_bytes(&db(&dir));
+    let s = Store::open(&db(&dir)).expect("open");
+    let file = dir.path().join("copy/c.db");
+    #[cfg_attr(not(feature = "postgres"), allow(unused_mut))]
+    let mut targets: Vec<(PathBuf, LeftBehind)> = vec![(
+        file.clone(),
+        Box::new({
+            let file = file.clone();
+            move || {
+                [
+                    file.clone(),
+                    keyed::key_path(&file),
+                    keyed::heads_path(&file),
+                    PathBuf::from(format!("{}-wal", file.display())),
+                ]
+                .into_iter()
+                .filter(|p| p.exists())
+                .map(|p| p.display().to_string())
+                .collect()
+            }
+        }),
+    )];
+    #[cfg(feature = "postgres")]
+    let server = ["RITPLAN_TEST_POSTGRES", "RITPLAN_TEST_COPY_SERVER"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|v| !v.is_empty()))
+        .map(|base| {
+            let base = base.trim_end_matches('/').to_string();
+            let name = format!("ritplan_failed_copy_{}", std::process::id());
+            server_admin(
+                &base,
+                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            );
+            server_admin(&base, format!("CREATE DATABASE {name}"));
+            (base, name)
+        });
+    #[cfg(feature = "postgres")]
+    if let Some((base, name)) = server.clone() {
+        let url = PathBuf::from(format!("{base}/{name}?sslmode=disable"));
+        let check = url.clone();
+        targets.push((
+            url,
+            Box::new(move || {
+                let s = Store::open(&check);
+                let mut left = Vec::new();
+                match s {
+                    Err(StoreError::Foreign { .. }) | Err(StoreError::Missing(_)) => {}
+                    Err(e) => left.push(format!("open: {e}")),
+                    Ok(_) => left.push("a record opens there".into()),
+                }
+                let cfg: postgres::Config = format!("{base}/{name}").parse().expect("url");
+                if let Some(k) = server::key_file(&cfg).filter(|k| k.exists()) {
+                    left.push(k.display().to_string());
+                }
+                left
+            }),
+        ));
+    }
+    for (target, left) in &targets {
+        let mut failures = 0;
+        for k in 1.. {
+            super::copy::FAIL_INSERT.set(Some(k));
+            let copied = s.copy_to(target);
+            let unreached = super::copy::FAIL_INSERT.get() != Some(0);
+            super::copy::FAIL_INSERT.set(None);
+            match copied {
+                Err(StoreError::Unfinished { cause, left: said }) => {
+                    assert!(cause.to_string().contains("no space left"), "{cause}");
+                    assert!(said.starts_with("nothing of the new record"), "{said}");
+                    assert_eq!(left(), Vec::<String>::new(), "insert {k}: left behind");
+                    failures += 1;
+                }
+                Ok(r) => {
+                    assert!(unreached, "insert {k} was to fail");
+                    assert!(r.verification.intact);
+                    assert_eq!(r.source_digest, r.copy_digest);
+                    break;
+                }
+                Err(e) => panic!("insert {k}: {e}"),
+            }
+        }
+        // Every row of the source is an insert: the patient, the course, its three entries.
+        assert!(
+            failures >= 5,
+            "{} failed {failures} times",
+            target.display()
+        );
+    }
+    drop(targets);
+    drop(s);
+    assert_eq!(
+        file_bytes(&db(&dir)),
+        source_bytes,
+        "the source is unchanged"
+    );
+    #[cfg(feature = "postgres")]
+    if let Some((base, name)) = server {
+        let cfg: postgres::Config = format!("{base}/{name}").parse().expect("url");
+        if let Some(k) = server::key_file(&cfg) {
+            let _ = std::fs::remove_file(k);
+        }
+        server_admin(
+            &base,
+            format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+    }
+}

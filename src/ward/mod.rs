@@ -78,6 +78,15 @@ impl From<StoreError> for WardError {
             e @ (StoreError::Foreign { .. } | StoreError::NeedsUpgrade(_)) => {
                 WardError::Data(e.to_string())
             }
+            // Of the kind of its cause, which says what became of the new record.
+            StoreError::Unfinished { cause, left } => match WardError::from(*cause) {
+                WardError::Data(m) => WardError::Data(format!("{m}; {left}")),
+                WardError::Store(cause) => WardError::Store(StoreError::Unfinished {
+                    cause: Box::new(cause),
+                    left,
+                }),
+                other => other,
+            },
             other => WardError::Store(other),
         }
     }

@@ -232,7 +232,7 @@ impl Ward {
         let r = self.store.copy_to(dest)?;
         if !r.verification.intact || r.source_digest != r.copy_digest {
             return Err(WardError::Data(format!(
-                "the copy {} does not verify or differs from its source: {}; the source was not changed",
+                "the copy {} does not verify or differs from its source: {}; the source was not changed, and the copy is left as it is to be looked into (remove it before copying again)",
                 r.to,
                 if r.verification.intact {
                     "its rows' digest differs".to_string()

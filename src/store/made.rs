@@ -1,0 +1,104 @@
+//! What creating a record has made, so that a creation or a copy that fails takes it away
+//! again: a half-made record would refuse the next try ("already exists") and look like a
+//! record that holds nothing.
+
+use std::path::{Path, PathBuf};
+
+use super::{Store, StoreError};
+
+/// What a new record is made of, as far as its creation got.
+#[derive(Debug)]
+pub(super) enum Made {
+    /// A record in files: each path was created by this process (exclusively, so nobody
+    /// else's), the database's journal files with it.
+    Files(Vec<PathBuf>),
+    /// A record on a server, in a database that was empty: its schema, and the key file if
+    /// this creation wrote it (not one that was there already, a copy's source's).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Server {
+        /// The key file written, if any.
+        key_file: Option<PathBuf>,
+    },
+}
+
+impl Made {
+    /// Nothing made yet, in files.
+    pub(super) fn files() -> Made {
+        Made::Files(Vec::new())
+    }
+
+    /// Notes that the database file `db` was created (and so its journal files will be ours).
+    pub(super) fn database(&mut self, db: &Path) {
+        if let Made::Files(paths) = self {
+            paths.push(db.to_path_buf());
+            for suffix in ["-wal", "-shm", "-journal"] {
+                let mut s = db.as_os_str().to_owned();
+                s.push(suffix);
+                paths.push(PathBuf::from(s));
+            }
+        }
+    }
+
+    /// Notes that `path` (a file or a folder) was created.
+    pub(super) fn path(&mut self, path: PathBuf) {
+        if let Made::Files(paths) = self {
+            paths.push(path);
+        }
+    }
+
+    /// Takes away what was made: `store` (the new record, if it was opened) is closed first;
+    /// on a server its tables and functions are dropped, refused if a patient, course, entry,
+    /// account or setting is in them (a failed copy's rows were never committed).
+    pub(super) fn undo(self, store: Option<Store>) -> Result<(), String> {
+        match self {
+            Made::Files(paths) => {
+                drop(store);
+                let mut failed = Vec::new();
+                for p in paths.iter().rev() {
+                    let gone = if p.is_dir() {
+                        std::fs::remove_dir_all(p)
+                    } else {
+                        std::fs::remove_file(p)
+                    };
+                    match gone {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            failed.push(format!("{}: {e}", p.display()));
+                        }
+                        _ => {}
+                    }
+                }
+                if failed.is_empty() {
+                    Ok(())
+                } else {
+                    Err(failed.join("; "))
+                }
+            }
+            Made::Server { key_file } => {
+                if let Some(store) = store {
+                    super::server::discard(store).map_err(|e| e.to_string())?;
+                }
+                match key_file.map(std::fs::remove_file) {
+                    Some(Err(e)) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(format!("the key file: {e}"))
+                    }
+                    _ => Ok(()),
+                }
+            }
+        }
+    }
+
+    /// `cause`, with what became of the new record at `place` after [`Made::undo`] gave
+    /// `undone`.
+    pub(super) fn failed(cause: StoreError, place: &str, undone: Result<(), String>) -> StoreError {
+        let left = match undone {
+            Ok(()) => format!("nothing of the new record at {place} was left"),
+            Err(why) => format!(
+                "the unfinished record at {place} could not be taken away ({why}): remove it by hand before trying again"
+            ),
+        };
+        StoreError::Unfinished {
+            cause: Box::new(cause),
+            left,
+        }
+    }
+}
