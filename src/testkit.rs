@@ -78,3 +78,16 @@ pub fn make_plan(w: &Bundled, template: &str, age: u32, sige: &str) -> Plan {
     .expect("no error")
     .expect("a plan")
 }
+
+/// Runs `sql` on the `postgres` database of the test server at `base` (creating and dropping
+/// the tests' databases, ending a connection), from a thread of its own.
+#[cfg(feature = "postgres")]
+pub fn server_admin(base: &str, sql: String) {
+    let server = format!("{base}/postgres");
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&server, postgres::NoTls).expect("connect");
+        c.batch_execute(&sql).expect(&sql);
+    })
+    .join()
+    .expect("admin");
+}

@@ -658,15 +658,7 @@ mod tests {
         };
         let base = base.trim_end_matches('/').to_string();
         let name = format!("ritplan_reconnect_{}", std::process::id());
-        let admin = |sql: String| {
-            let server = format!("{base}/postgres");
-            std::thread::spawn(move || {
-                let mut c = postgres::Client::connect(&server, postgres::NoTls).expect("connect");
-                c.batch_execute(&sql).expect(&sql);
-            })
-            .join()
-            .expect("admin");
-        };
+        let admin = |sql: String| crate::testkit::server_admin(&base, sql);
         admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
         admin(format!("CREATE DATABASE {name}"));
         let url = format!("{base}/{name}?sslmode=disable");

@@ -914,18 +914,6 @@ fn every_command_finds_the_newest_rows_missing_and_verify_finds_any() {
     ));
 }
 
-/// Runs `sql` on the test server's `postgres` database (for creating and dropping databases).
-#[cfg(feature = "postgres")]
-fn server_admin(base: &str, sql: String) {
-    let server = format!("{base}/postgres");
-    std::thread::spawn(move || {
-        let mut c = postgres::Client::connect(&server, postgres::NoTls).expect("connect");
-        c.batch_execute(&sql).expect(&sql);
-    })
-    .join()
-    .expect("admin");
-}
-
 /// What a target holds after a failed copy (nothing, if all is well).
 type LeftBehind = Box<dyn Fn() -> Vec<String>>;
 
@@ -967,11 +955,11 @@ fn a_copy_that_fails_leaves_nothing_and_the_next_try_succeeds() {
         .map(|base| {
             let base = base.trim_end_matches('/').to_string();
             let name = format!("ritplan_failed_copy_{}", std::process::id());
-            server_admin(
+            crate::testkit::server_admin(
                 &base,
                 format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
             );
-            server_admin(&base, format!("CREATE DATABASE {name}"));
+            crate::testkit::server_admin(&base, format!("CREATE DATABASE {name}"));
             (base, name)
         });
     #[cfg(feature = "postgres")]
@@ -1039,7 +1027,7 @@ fn a_copy_that_fails_leaves_nothing_and_the_next_try_succeeds() {
         if let Some(k) = server::key_file(&cfg) {
             let _ = std::fs::remove_file(k);
         }
-        server_admin(
+        crate::testkit::server_admin(
             &base,
             format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         );
