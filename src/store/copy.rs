@@ -49,23 +49,8 @@ fn course_ids(db: &Db) -> Result<Vec<i64>, StoreError> {
         .collect()
 }
 
-#[cfg(test)]
-thread_local! {
-    /// Tests: the insert (counted from 1, in this thread) that fails as a full disk would.
-    pub(super) static FAIL_INSERT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
-}
-
 fn insert(db: &Db, table: &str, cols: &str, values: &[Value]) -> Result<(), StoreError> {
-    #[cfg(test)]
-    if let Some(n) = FAIL_INSERT.get() {
-        FAIL_INSERT.set(Some(n.saturating_sub(1)));
-        if n == 1 {
-            return Err(StoreError::Io {
-                path: table.into(),
-                source: std::io::Error::other("no space left on device (a test's fault)"),
-            });
-        }
-    }
+    super::made::fault(table)?;
     let marks: Vec<String> = (1..=values.len()).map(|i| format!("?{i}")).collect();
     db.exec(
         &format!("INSERT INTO {table} ({cols}) VALUES ({})", marks.join(", ")),

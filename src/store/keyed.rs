@@ -373,9 +373,8 @@ impl Heads {
         read(counts)
     }
 
-    /// Copies every head file into a new heads folder `to` (for a backup), privately.
-    pub fn copy_to(&self, to: &Heads) -> std::io::Result<()> {
-        to.create()?;
+    /// Copies every head file into the heads folder `to` (a backup's, just created), privately.
+    pub fn copy_into(&self, to: &Heads) -> std::io::Result<()> {
         for e in std::fs::read_dir(&self.dir)? {
             let e = e?;
             let name = e.file_name();

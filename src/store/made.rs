@@ -6,6 +6,35 @@ use std::path::{Path, PathBuf};
 
 use super::{Store, StoreError};
 
+#[cfg(test)]
+thread_local! {
+    /// Tests: the step (counted from 1, in this thread) that fails as a full disk would.
+    pub(super) static FAULT: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Tests: fails the step [`FAULT`] counts down to, naming `what`; in a build that is not a
+/// test, nothing.
+#[cfg(test)]
+pub(super) fn fault(what: &str) -> Result<(), StoreError> {
+    let Some(n) = FAULT.get() else {
+        return Ok(());
+    };
+    FAULT.set(Some(n.saturating_sub(1)));
+    if n == 1 {
+        return Err(StoreError::Io {
+            path: what.into(),
+            source: std::io::Error::other("no space left on device (a test's fault)"),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+pub(super) fn fault(_what: &str) -> Result<(), StoreError> {
+    Ok(())
+}
+
 /// What a new record is made of, as far as its creation got.
 #[derive(Debug)]
 pub(super) enum Made {

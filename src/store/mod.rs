@@ -1034,23 +1034,39 @@ impl Store {
                 message: "a record on a PostgreSQL server is backed up with pg_dump, or copied to a file with `ritplan db copy`".into(),
             });
         };
-        heads.shared(|_| {
-            heads
-                .copy_to(&Heads::of(dest))
-                .map_err(|e| io(&keyed::heads_path(dest), e))?;
-            drop(keyed::create_private(dest).map_err(|e| io(dest, e))?);
-            let target = dest.to_str().ok_or_else(|| StoreError::Open {
-                path: dest.to_path_buf(),
-                message: "the backup's path is not UTF-8".into(),
-            })?;
-            if let Some(conn) = self.db.sqlite() {
-                conn.execute("VACUUM INTO ?1", [target])?;
-            }
-            Ok(())
+        let target = dest.to_str().ok_or_else(|| StoreError::Open {
+            path: dest.to_path_buf(),
+            message: "the backup's path is not UTF-8".into(),
         })?;
-        self.key
-            .copy_to(dest)
-            .map_err(|e| io(&keyed::key_path(dest), e))?;
+        // A backup that fails on the way (a full disk) takes away what it wrote: a half
+        // backup would refuse the next try and could pass for a backup.
+        let mut made = made::Made::files();
+        let written = heads
+            .shared(|_| {
+                let to = Heads::of(dest);
+                to.create().map_err(|e| io(&keyed::heads_path(dest), e))?;
+                made.path(keyed::heads_path(dest));
+                heads
+                    .copy_into(&to)
+                    .map_err(|e| io(&keyed::heads_path(dest), e))?;
+                made::fault("the heads")?;
+                drop(keyed::create_private(dest).map_err(|e| io(dest, e))?);
+                made.database(dest);
+                if let Some(conn) = self.db.sqlite() {
+                    conn.execute("VACUUM INTO ?1", [target])?;
+                }
+                made::fault("the database")
+            })
+            .and_then(|()| {
+                self.key
+                    .copy_to(dest)
+                    .map_err(|e| io(&keyed::key_path(dest), e))?;
+                made.path(keyed::key_path(dest));
+                made::fault("the key file")
+            });
+        if let Err(e) = written {
+            return Err(made::Made::failed(e, target, made.undo(None)));
+        }
         Store::open(dest)?.verify_all()
     }
 

@@ -987,10 +987,10 @@ fn a_copy_that_fails_leaves_nothing_and_the_next_try_succeeds() {
     for (target, left) in &targets {
         let mut failures = 0;
         for k in 1.. {
-            super::copy::FAIL_INSERT.set(Some(k));
+            super::made::FAULT.set(Some(k));
             let copied = s.copy_to(target);
-            let unreached = super::copy::FAIL_INSERT.get() != Some(0);
-            super::copy::FAIL_INSERT.set(None);
+            let unreached = super::made::FAULT.get() != Some(0);
+            super::made::FAULT.set(None);
             match copied {
                 Err(StoreError::Unfinished { cause, left: said }) => {
                     assert!(cause.to_string().contains("no space left"), "{cause}");
@@ -1032,4 +1032,39 @@ fn a_copy_that_fails_leaves_nothing_and_the_next_try_succeeds() {
             format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
         );
     }
+}
+
+/// A backup that fails after its heads, its database or its key file (a full disk) takes away
+/// what it wrote; the next try writes a backup that verifies.
+#[test]
+fn a_backup_that_fails_leaves_nothing_and_the_next_try_succeeds() {
+    let (dir, s, _) = busy();
+    let dest = dir.path().join("backups/b.db");
+    std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+    let mut failures = 0;
+    for k in 1.. {
+        super::made::FAULT.set(Some(k));
+        let backed = s.backup_to(&dest);
+        let unreached = super::made::FAULT.get() != Some(0);
+        super::made::FAULT.set(None);
+        match backed {
+            Err(StoreError::Unfinished { cause, left }) => {
+                assert!(cause.to_string().contains("no space left"), "{cause}");
+                assert!(left.starts_with("nothing of the new record"), "{left}");
+                let there: Vec<_> = std::fs::read_dir(dest.parent().expect("parent"))
+                    .expect("read")
+                    .map(|e| e.expect("entry").file_name())
+                    .collect();
+                assert!(there.is_empty(), "step {k} left {there:?}");
+                failures += 1;
+            }
+            Ok(v) => {
+                assert!(unreached, "step {k} was to fail");
+                assert!(v.intact);
+                break;
+            }
+            Err(e) => panic!("step {k}: {e}"),
+        }
+    }
+    assert_eq!(failures, 3, "the heads, the database, the key file");
 }
