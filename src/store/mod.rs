@@ -867,12 +867,14 @@ impl Store {
             None => Key::create(path)?,
         };
         made.path(keyed::key_path(path));
+        made::fault("the key file")?;
         let heads = Heads::of(path);
         heads.create().map_err(|source| StoreError::Io {
             path: keyed::heads_path(path),
             source,
         })?;
         made.path(keyed::heads_path(path));
+        made::fault("the heads")?;
         let db = Self::connect(path)?;
         let record_id = match seed {
             Some(s) => s.record_id.to_string(),
@@ -903,6 +905,7 @@ impl Store {
             key_file: keyed::key_path(path),
         };
         store.advance_counts()?;
+        made::fault("the counts")?;
         Ok(store)
     }
 

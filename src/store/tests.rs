@@ -1068,3 +1068,40 @@ fn a_backup_that_fails_leaves_nothing_and_the_next_try_succeeds() {
     }
     assert_eq!(failures, 3, "the heads, the database, the key file");
 }
+
+/// A creation that fails after its key file, its heads folder or its schema and counts (a full
+/// disk) takes away what it made: the same `init` can be run again.
+#[test]
+fn a_creation_that_fails_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("w/r.db");
+    let mut failures = 0;
+    for k in 1.. {
+        super::made::FAULT.set(Some(k));
+        let created = Store::create(&path, true);
+        let unreached = super::made::FAULT.get() != Some(0);
+        super::made::FAULT.set(None);
+        match created {
+            Err(StoreError::Unfinished { cause, left }) => {
+                assert!(cause.to_string().contains("no space left"), "{cause}");
+                assert!(left.starts_with("nothing of the new record"), "{left}");
+                let there: Vec<_> = std::fs::read_dir(path.parent().expect("parent"))
+                    .expect("read")
+                    .map(|e| e.expect("entry").file_name())
+                    .collect();
+                assert!(there.is_empty(), "step {k} left {there:?}");
+                failures += 1;
+            }
+            Ok(s) => {
+                assert!(unreached, "step {k} was to fail");
+                assert!(s.verify_all().expect("verify").intact);
+                break;
+            }
+            Err(e) => panic!("step {k}: {e}"),
+        }
+    }
+    assert_eq!(
+        failures, 3,
+        "the key file, the heads, the schema and counts"
+    );
+}
