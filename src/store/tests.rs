@@ -914,6 +914,45 @@ fn every_command_finds_the_newest_rows_missing_and_verify_finds_any() {
     ));
 }
 
+/// Runs `attempt` with its k-th step failing as a full disk would (`made::fault`), for k = 1,
+/// 2, … until a run reaches no fault: each failure must say that nothing of the new record was
+/// left, and `left` (what is still there) must then be empty. Returns how many runs failed and
+/// what the run that succeeded gave.
+fn fail_each_step<T>(
+    mut attempt: impl FnMut() -> Result<T, StoreError>,
+    left: impl Fn() -> Vec<String>,
+) -> (u32, T) {
+    let mut failures = 0;
+    for k in 1.. {
+        super::made::FAULT.set(Some(k));
+        let result = attempt();
+        let unreached = super::made::FAULT.get() != Some(0);
+        super::made::FAULT.set(None);
+        match result {
+            Err(StoreError::Unfinished { cause, left: said }) => {
+                assert!(cause.to_string().contains("no space left"), "{cause}");
+                assert!(said.starts_with("nothing of the new record"), "{said}");
+                assert_eq!(left(), Vec::<String>::new(), "step {k}: left behind");
+                failures += 1;
+            }
+            Ok(done) => {
+                assert!(unreached, "step {k} was to fail");
+                return (failures, done);
+            }
+            Err(e) => panic!("step {k}: {e}"),
+        }
+    }
+    unreachable!("the steps are counted until one run succeeds")
+}
+
+/// The names in `dir`.
+fn names_in(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("read")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
 /// What a target holds after a failed copy (nothing, if all is well).
 type LeftBehind = Box<dyn Fn() -> Vec<String>>;
 
@@ -985,28 +1024,9 @@ fn a_copy_that_fails_leaves_nothing_and_the_next_try_succeeds() {
         ));
     }
     for (target, left) in &targets {
-        let mut failures = 0;
-        for k in 1.. {
-            super::made::FAULT.set(Some(k));
-            let copied = s.copy_to(target);
-            let unreached = super::made::FAULT.get() != Some(0);
-            super::made::FAULT.set(None);
-            match copied {
-                Err(StoreError::Unfinished { cause, left: said }) => {
-                    assert!(cause.to_string().contains("no space left"), "{cause}");
-                    assert!(said.starts_with("nothing of the new record"), "{said}");
-                    assert_eq!(left(), Vec::<String>::new(), "insert {k}: left behind");
-                    failures += 1;
-                }
-                Ok(r) => {
-                    assert!(unreached, "insert {k} was to fail");
-                    assert!(r.verification.intact);
-                    assert_eq!(r.source_digest, r.copy_digest);
-                    break;
-                }
-                Err(e) => panic!("insert {k}: {e}"),
-            }
-        }
+        let (failures, r) = fail_each_step(|| s.copy_to(target), left);
+        assert!(r.verification.intact);
+        assert_eq!(r.source_digest, r.copy_digest);
         // Every row of the source is an insert: the patient, the course, its three entries.
         assert!(
             failures >= 5,
@@ -1040,32 +1060,10 @@ fn a_copy_that_fails_leaves_nothing_and_the_next_try_succeeds() {
 fn a_backup_that_fails_leaves_nothing_and_the_next_try_succeeds() {
     let (dir, s, _) = busy();
     let dest = dir.path().join("backups/b.db");
-    std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
-    let mut failures = 0;
-    for k in 1.. {
-        super::made::FAULT.set(Some(k));
-        let backed = s.backup_to(&dest);
-        let unreached = super::made::FAULT.get() != Some(0);
-        super::made::FAULT.set(None);
-        match backed {
-            Err(StoreError::Unfinished { cause, left }) => {
-                assert!(cause.to_string().contains("no space left"), "{cause}");
-                assert!(left.starts_with("nothing of the new record"), "{left}");
-                let there: Vec<_> = std::fs::read_dir(dest.parent().expect("parent"))
-                    .expect("read")
-                    .map(|e| e.expect("entry").file_name())
-                    .collect();
-                assert!(there.is_empty(), "step {k} left {there:?}");
-                failures += 1;
-            }
-            Ok(v) => {
-                assert!(unreached, "step {k} was to fail");
-                assert!(v.intact);
-                break;
-            }
-            Err(e) => panic!("step {k}: {e}"),
-        }
-    }
+    let folder = dest.parent().expect("parent").to_path_buf();
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    let (failures, v) = fail_each_step(|| s.backup_to(&dest), || names_in(&folder));
+    assert!(v.intact);
     assert_eq!(failures, 3, "the heads, the database, the key file");
 }
 
@@ -1075,31 +1073,19 @@ fn a_backup_that_fails_leaves_nothing_and_the_next_try_succeeds() {
 fn a_creation_that_fails_leaves_nothing() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = dir.path().join("w/r.db");
-    let mut failures = 0;
-    for k in 1.. {
-        super::made::FAULT.set(Some(k));
-        let created = Store::create(&path, true);
-        let unreached = super::made::FAULT.get() != Some(0);
-        super::made::FAULT.set(None);
-        match created {
-            Err(StoreError::Unfinished { cause, left }) => {
-                assert!(cause.to_string().contains("no space left"), "{cause}");
-                assert!(left.starts_with("nothing of the new record"), "{left}");
-                let there: Vec<_> = std::fs::read_dir(path.parent().expect("parent"))
-                    .expect("read")
-                    .map(|e| e.expect("entry").file_name())
-                    .collect();
-                assert!(there.is_empty(), "step {k} left {there:?}");
-                failures += 1;
+    let folder = path.parent().expect("parent").to_path_buf();
+    let (failures, s) = fail_each_step(
+        || Store::create(&path, true),
+        || {
+            // The folder itself is made (and kept) before anything of the record.
+            if folder.exists() {
+                names_in(&folder)
+            } else {
+                Vec::new()
             }
-            Ok(s) => {
-                assert!(unreached, "step {k} was to fail");
-                assert!(s.verify_all().expect("verify").intact);
-                break;
-            }
-            Err(e) => panic!("step {k}: {e}"),
-        }
-    }
+        },
+    );
+    assert!(s.verify_all().expect("verify").intact);
     assert_eq!(
         failures, 3,
         "the key file, the heads, the schema and counts"
