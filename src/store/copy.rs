@@ -6,7 +6,6 @@ use sha2::{Digest, Sha256};
 
 use super::db::{Begin, Db, Value, vals};
 use super::keyed::{self, Head};
-use super::made::Made;
 use super::{COURSE_TABLES, CopyReport, Seed, Store, StoreError, TABLES};
 
 /// Reads the rows of `table` (`filter` binds `?1` to `arg`) in order, and hands each to `f`.
@@ -151,7 +150,7 @@ impl Store {
         // refuse the next try or to pass for a record.
         let (patients, courses, events) = match self.copy_rows(&target) {
             Ok(n) => n,
-            Err(e) => return Err(Made::failed(e, &to, made.undo(Some(target)))),
+            Err(e) => return Err(made.abandon(e, &to, Some(target))),
         };
         drop(target);
         let copy = Store::open(dest)?;

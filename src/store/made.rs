@@ -116,10 +116,19 @@ impl Made {
         }
     }
 
-    /// `cause`, with what became of the new record at `place` after [`Made::undo`] gave
-    /// `undone`.
-    pub(super) fn failed(cause: StoreError, place: &str, undone: Result<(), String>) -> StoreError {
-        let left = match undone {
+    /// `cause`, after taking away what was made (see [`Made::undo`]; `store` is the new
+    /// record, if it was opened): with what became of the new record at `place`, or `cause`
+    /// alone if nothing had been made.
+    pub(super) fn abandon(
+        self,
+        cause: StoreError,
+        place: &str,
+        store: Option<Store>,
+    ) -> StoreError {
+        if matches!(&self, Made::Files(paths) if paths.is_empty()) {
+            return cause;
+        }
+        let left = match self.undo(store) {
             Ok(()) => format!("nothing of the new record at {place} was left"),
             Err(why) => format!(
                 "the unfinished record at {place} could not be taken away ({why}): remove it by hand before trying again"

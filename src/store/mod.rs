@@ -836,7 +836,7 @@ impl Store {
             Ok(store) => Ok((store, made)),
             Err(e) => {
                 let place = path.display().to_string();
-                Err(made::Made::failed(e, &place, made.undo(None)))
+                Err(made.abandon(e, &place, None))
             }
         }
     }
@@ -1043,6 +1043,9 @@ impl Store {
         })?;
         // A backup that fails on the way (a full disk) takes away what it wrote: a half
         // backup would refuse the next try and could pass for a backup.
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        }
         let mut made = made::Made::files();
         let written = heads
             .shared(|_| {
@@ -1068,7 +1071,7 @@ impl Store {
                 made::fault("the key file")
             });
         if let Err(e) = written {
-            return Err(made::Made::failed(e, target, made.undo(None)));
+            return Err(made.abandon(e, target, None));
         }
         Store::open(dest)?.verify_all()
     }

@@ -502,7 +502,7 @@ pub(super) fn create(
     };
     if let Err(e) = store.advance_counts() {
         let place = store.place.clone();
-        return Err(Made::failed(e, &place, made.undo(Some(store))));
+        return Err(made.abandon(e, &place, Some(store)));
     }
     Ok((store, made))
 }

@@ -1060,8 +1060,8 @@ fn a_copy_that_fails_leaves_nothing_and_the_next_try_succeeds() {
 fn a_backup_that_fails_leaves_nothing_and_the_next_try_succeeds() {
     let (dir, s, _) = busy();
     let dest = dir.path().join("backups/b.db");
+    // A folder that is not there yet is made (and kept).
     let folder = dest.parent().expect("parent").to_path_buf();
-    std::fs::create_dir_all(&folder).expect("mkdir");
     let (failures, v) = fail_each_step(|| s.backup_to(&dest), || names_in(&folder));
     assert!(v.intact);
     assert_eq!(failures, 3, "the heads, the database, the key file");

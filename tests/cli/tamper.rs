@@ -286,7 +286,8 @@ fn a_backup_is_a_verified_copy_with_the_log_the_key_and_the_heads() {
     let c = w.rush_course();
     let (code, _, err) = w.give(&hh(7, 8, 0), &c, 1, "0.1");
     assert_eq!(code, Some(0), "{err}");
-    let dest = w.file("backup.db");
+    // Into a folder that is not there yet (it is made).
+    let dest = w.file("backups/2026-12-07/backup.db");
     let d = dest.to_str().expect("path");
     let (code, _, err) = w.run_as(As::Nurse, &hh(7, 8, 5), &["db", "backup", "--out", d]);
     assert_eq!(code, Some(1), "a nurse may not: {err}");
