@@ -86,6 +86,14 @@ pub fn create_private(path: &Path) -> std::io::Result<File> {
     o.open(path)
 }
 
+/// Makes the folder that `path` is to be created in, if it is not there (and keeps it).
+pub fn make_parent(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::create_dir_all(dir),
+        None => Ok(()),
+    }
+}
+
 /// Writes `bytes` to `path` atomically and privately: a temporary file with a random name beside
 /// it, created exclusively with mode 0600 (a symlink planted there is never followed), synced,
 /// then renamed over `path`.

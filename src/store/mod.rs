@@ -852,9 +852,7 @@ impl Store {
             path: path.to_path_buf(),
             message,
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
-        }
+        keyed::make_parent(path).map_err(|e| open_err(e.to_string()))?;
         keyed::create_private(path).map_err(|e| open_err(e.to_string()))?;
         made.database(path);
         let key = match seed {
@@ -1043,9 +1041,7 @@ impl Store {
         })?;
         // A backup that fails on the way (a full disk) takes away what it wrote: a half
         // backup would refuse the next try and could pass for a backup.
-        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-        }
+        keyed::make_parent(dest).map_err(|e| io(dest, e))?;
         let mut made = made::Made::files();
         let written = heads
             .shared(|_| {

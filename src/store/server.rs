@@ -460,7 +460,7 @@ pub(super) fn create(
         None => keyed::hex(&keyed::random::<16>()?),
     };
     // The key file first (a failure leaves the database empty), then the schema; if the
-    // schema fails, the key file just written is removed again.
+    // schema or the counts fail, what was made is taken away again.
     let key = match seed {
         Some(s) if same_key => s.key.clone(),
         Some(s) => {
@@ -468,6 +468,9 @@ pub(super) fn create(
             s.key.clone()
         }
         None => Key::create_file(&key_path)?,
+    };
+    let made = Made::Server {
+        key_file: (!same_key).then(|| key_path.clone()),
     };
     let schema = || -> Result<(), StoreError> {
         let tx = db.begin(Begin::Write)?;
@@ -481,10 +484,8 @@ pub(super) fn create(
         tx.commit()
     };
     if let Err(e) = schema() {
-        if !same_key {
-            let _ = std::fs::remove_file(&key_path);
-        }
-        return Err(e);
+        // Its transaction rolled back: only the key file is there to take away.
+        return Err(made.abandon(e, &place, None));
     }
     let store = Store {
         db,
@@ -495,10 +496,7 @@ pub(super) fn create(
             training,
         },
         place,
-        key_file: key_path.clone(),
-    };
-    let made = Made::Server {
-        key_file: (!same_key).then_some(key_path),
+        key_file: key_path,
     };
     if let Err(e) = store.advance_counts() {
         let place = store.place.clone();
