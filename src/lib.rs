@@ -35,3 +35,4 @@ pub mod units;
 pub mod ward;
 #[cfg(feature = "web")]
 pub mod web;
+pub mod when;

@@ -214,6 +214,15 @@ impl Patient {
             }
             (Some(a), None) => a,
             (None, Some(dob)) => {
+                if !crate::when::in_range(dob) {
+                    return Err(bad(
+                        "--dob",
+                        crate::when::DateError::OutOfRange {
+                            value: dob.to_string(),
+                        }
+                        .to_string(),
+                    ));
+                }
                 if dob > on {
                     return Err(bad("--dob", format!("{dob} is after the plan date {on}")));
                 }

@@ -77,7 +77,7 @@ pub enum Command {
         #[command(flatten)]
         patient: patient_args::PatientArgs,
         /// Assess as of this date (for --dob and --omalizumab-since); default today.
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
         on: Option<chrono::NaiveDate>,
         /// Print JSON.
         #[arg(long)]
@@ -395,7 +395,7 @@ pub enum Command {
     )]
     Sheet {
         /// The day (default today).
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
         date: Option<chrono::NaiveDate>,
         /// Print JSON.
         #[arg(long)]
@@ -436,7 +436,7 @@ pub enum Command {
         #[arg(long, value_parser = ["eu", "us"])]
         label: Option<String>,
         /// Compute ages as of this date (for --dob); default today.
-        #[arg(long, value_name = "DATE")]
+        #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
         on: Option<chrono::NaiveDate>,
         /// Print JSON.
         #[arg(long)]
@@ -745,7 +745,7 @@ pub struct WhatIf {
     #[arg(long, value_name = "STEP=MM", value_parser = parse_local)]
     pub local: Vec<(usize, u32)>,
     /// A day the patient does not come.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
     pub miss: Vec<chrono::NaiveDate>,
 }
 

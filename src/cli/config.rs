@@ -140,13 +140,11 @@ impl Config {
                         ));
                     }
                     for d in dates {
-                        match d.value.trim().parse::<chrono::NaiveDate>() {
+                        match crate::when::parse_date(&d.value) {
                             Ok(x) => cfg.closed.push(x),
-                            Err(_) => diags.push(Diagnostic::error(
-                                "bad-date",
-                                d.at(),
-                                format!("{:?} is not a date (YYYY-MM-DD)", d.value),
-                            )),
+                            Err(e) => {
+                                diags.push(Diagnostic::error("bad-date", d.at(), e.to_string()))
+                            }
                         }
                     }
                 }

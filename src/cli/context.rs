@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::{CliError, course, plan, plural, print_checked, print_diagnostics};
+use super::{CliError, course, plural, print_checked, print_diagnostics};
 use crate::diag::SourceText;
 use crate::policy::{Policy, PolicyError};
 use crate::template::{Catalog, bundled_sources};
@@ -43,12 +43,8 @@ pub(super) fn system_now() -> chrono::NaiveDateTime {
 }
 
 /// `2026-12-07T08:30`, `2026-12-07 08:30` or `2026-12-07` (midnight).
-pub(super) fn parse_datetime(s: &str) -> Result<chrono::NaiveDateTime, String> {
-    let (d, t) = plan::parse_start(s)?;
-    Ok(chrono::NaiveDateTime::new(
-        d,
-        t.unwrap_or(chrono::NaiveTime::MIN),
-    ))
+pub(super) fn parse_datetime(s: &str) -> Result<chrono::NaiveDateTime, crate::when::DateError> {
+    crate::when::parse_datetime(s)
 }
 
 /// Opens the record and reads its clock (see [`record_clock`]).

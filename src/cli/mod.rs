@@ -148,6 +148,16 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
         Err(e) => {
             // --help and --version are not errors; clap knows which exit code each wants.
             let _ = e.print();
+            // A real date outside the years ritplan accepts is bad input data, not a usage
+            // error (exit 65, as for a patient value out of range).
+            let out_of_range = matches!(
+                std::error::Error::source(&e)
+                    .and_then(|s| s.downcast_ref::<crate::when::DateError>()),
+                Some(crate::when::DateError::OutOfRange { .. })
+            );
+            if out_of_range {
+                return EXIT_DATA;
+            }
             return u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE);
         }
     };

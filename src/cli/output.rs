@@ -76,13 +76,61 @@ pub(super) fn write_protocols(
 
 /// Writes `bytes` to `path` atomically and readable by the owner only
 /// (patient documents): a fresh temporary file beside it that is never a
-/// followed link, then a rename that replaces a planted link rather than
-/// writing through it.
+/// followed link, then a rename. Only a regular file is ever replaced: a path
+/// that is a symbolic link, a FIFO, a device, a socket or a folder is refused
+/// (exit 74) and left as it was — a rename would put a file in place of
+/// `/dev/full` or of the link itself.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    regular_or_absent(path)?;
     crate::store::keyed::write_private(path, bytes).map_err(|source| CliError::Io {
         context: format!("cannot write {}", path.display()),
         source,
     })
+}
+
+/// Refuses a path that exists and is not a regular file (a link is not followed).
+pub(super) fn regular_or_absent(path: &Path) -> Result<(), CliError> {
+    let what = match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => {
+            return Err(CliError::Io {
+                context: format!("cannot write {}", path.display()),
+                source,
+            });
+        }
+        Ok(m) if m.file_type().is_file() => return Ok(()),
+        Ok(m) => kind_of(&m.file_type()),
+    };
+    Err(CliError::Io {
+        context: format!(
+            "will not write {}: it is {what}; ritplan writes only a regular file (nothing was replaced)",
+            path.display()
+        ),
+        source: io::Error::new(io::ErrorKind::InvalidInput, "not a regular file"),
+    })
+}
+
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
 }
 
 pub(super) fn print_diagnostics(
@@ -150,6 +198,7 @@ pub(super) fn man_pages(dir: Option<&Path>, out: &mut dyn Write) -> Result<(), C
     walk("ritplan", &cmd, &mut pages);
     for (name, c) in &pages {
         let path = dir.join(format!("{name}.1"));
+        regular_or_absent(&path)?;
         std::fs::write(&path, render(c.clone(), name)?).map_err(|source| CliError::Io {
             context: format!("cannot write {}", path.display()),
             source,

@@ -27,7 +27,7 @@ pub struct PatientArgs {
     #[arg(long, allow_negative_numbers = true)]
     age: Option<u32>,
     /// Date of birth (YYYY-MM-DD); the age is computed at the plan date.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
     dob: Option<NaiveDate>,
     /// Weight in kg.
     #[arg(long, allow_negative_numbers = true, value_name = "KG")]
@@ -56,7 +56,7 @@ pub struct PatientArgs {
     )]
     omalizumab_weeks: Option<u32>,
     /// Date omalizumab pretreatment started (YYYY-MM-DD).
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
     omalizumab_since: Option<NaiveDate>,
 }
 

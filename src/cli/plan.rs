@@ -29,7 +29,7 @@ pub struct CalendarArgs {
     clinic_days: Vec<Weekday>,
     /// Dates the clinic is closed, comma-separated (added to the configuration file's
     /// `closed`).
-    #[arg(long, value_name = "DATES", value_delimiter = ',')]
+    #[arg(long, value_name = "DATES", value_delimiter = ',', value_parser = crate::when::parse_date)]
     closed: Vec<NaiveDate>,
 }
 
@@ -76,26 +76,8 @@ fn parse_weekday(s: &str) -> Result<Weekday, String> {
 
 /// `2026-12-07` (at opening time) or `2026-12-07T08:30`, in the years 1900 to 2199 (a wider
 /// date is a typing error, and would run a schedule off the calendar).
-pub fn parse_start(s: &str) -> Result<(NaiveDate, Option<NaiveTime>), String> {
-    let s = s.trim();
-    let parsed = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map(|d| (d, None))
-        .ok()
-        .or_else(|| {
-            ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-                .iter()
-                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-                .map(|dt| (dt.date(), Some(dt.time())))
-        });
-    match parsed {
-        Some((d, t)) if (1900..=2199).contains(&chrono::Datelike::year(&d)) => Ok((d, t)),
-        Some((d, _)) => Err(format!(
-            "{d} is outside the years 1900 to 2199 that ritplan plans in"
-        )),
-        None => Err(format!(
-            "{s:?} is not a date (2026-12-07) or a date and time (2026-12-07T08:00)"
-        )),
-    }
+pub fn parse_start(s: &str) -> Result<(NaiveDate, Option<NaiveTime>), crate::when::DateError> {
+    crate::when::parse_date_and_time(s)
 }
 
 #[derive(Serialize)]

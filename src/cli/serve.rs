@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::{CliError, Context, context};
 
@@ -16,6 +16,12 @@ pub struct ServeArgs {
     /// README); the cookies are then marked Secure.
     #[arg(long)]
     behind_proxy: bool,
+    // Another name the page is reached by (e.g. the name a reverse proxy forwards as the
+    // request's Host), besides the listen address; may be repeated. A request naming any other
+    // host is refused (so that a page of another site cannot reach it by DNS rebinding).
+    /// Another host name the page answers to (repeatable); requests for any other are refused.
+    #[arg(long = "host", value_name = "NAME")]
+    hosts: Vec<String>,
 }
 
 /// Serves until stopped.
@@ -29,8 +35,13 @@ pub(super) fn run(ctx: &Context, a: &ServeArgs, err: &mut dyn Write) -> Result<(
     let (ward, _) = context::opened(ctx, err)?;
     let training = ward.training();
     let db = super::staff::record_path(ctx.db.as_ref())?;
+    // More wards on the same record as requests need them (see `crate::web::Pool`).
+    let again = db.clone();
+    let open: crate::web::Opener = Box::new(move || crate::ward::Ward::open(&again));
     let app = Arc::new(crate::web::App {
-        ward: Mutex::new(ward),
+        wards: crate::web::Pool::new(ward, open, crate::web::WARDS),
+        hosts: crate::web::Hosts::new(a.listen, &a.hosts),
+        limits: crate::web::Limits::default(),
         // A training record's clock starts at RITPLAN_NOW (or the system's time) and may be
         // set on the page; a patient record's is the system's.
         clock: if training {

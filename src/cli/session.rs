@@ -12,18 +12,53 @@ use crate::ward::{Actor, Ward};
 
 /// The operating-system user running ritplan: the login name and the uid.
 pub fn os_user() -> String {
-    // SAFETY: getuid has no preconditions and cannot fail.
     #[cfg(unix)]
-    let uid = unsafe { libc::getuid() }.to_string();
+    {
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let uid = unsafe { libc::getuid() };
+        // The system's name for the uid, never `$USER` or `$LOGNAME`: those are whatever the
+        // caller's environment says, and the record keeps this as who ran the command.
+        match user_name(uid) {
+            Some(name) => format!("{name} (uid {uid})"),
+            None => format!("uid {uid}"),
+        }
+    }
     #[cfg(not(unix))]
-    let uid = "?".to_string();
-    let name = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_default();
-    if name.is_empty() {
-        format!("uid {uid}")
-    } else {
-        format!("{name} (uid {uid})")
+    {
+        "uid ?".to_string()
+    }
+}
+
+/// The user database's name for `uid` (`getpwuid_r`), if it has one that is printable text.
+#[cfg(unix)]
+pub fn user_name(uid: libc::uid_t) -> Option<String> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        // SAFETY: `pwd` and `result` are plain out-parameters; `buf` is a live, writable buffer
+        // of the length passed; getpwuid_r writes only within it and sets `result` to `&pwd`
+        // or null.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut pwd,
+                buf.as_mut_ptr().cast::<libc::c_char>(),
+                buf.len(),
+                &mut result,
+            )
+        };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: on success pw_name points at a NUL-terminated string inside `buf`.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        let name = name.to_str().ok()?.to_string();
+        return (!name.is_empty() && !name.chars().any(char::is_control)).then_some(name);
     }
 }
 
@@ -125,4 +160,22 @@ pub fn read_secret(prompt: &str, stdin: bool) -> Result<String, CliError> {
 /// Marks the session used: the idle timeout counts from the last command that succeeded.
 pub fn used(ward: &Ward, actor: &Actor, now: chrono::NaiveDateTime) -> Result<(), CliError> {
     Ok(ward.touch(actor, now)?)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #[test]
+    fn the_os_user_is_the_user_database_s_name_not_the_environment_s() {
+        // SAFETY: getuid has no preconditions.
+        let uid = unsafe { libc::getuid() };
+        let id = std::process::Command::new("id").arg("-un").output();
+        if let Some(o) = id.ok().filter(|o| o.status.success()) {
+            let expected = String::from_utf8_lossy(&o.stdout).trim().to_string();
+            assert_eq!(super::user_name(uid).as_deref(), Some(expected.as_str()));
+            assert_eq!(super::os_user(), format!("{expected} (uid {uid})"));
+        }
+        // uid 0 is root on every system ritplan runs on; a uid nobody has gets no name.
+        assert_eq!(super::user_name(0).as_deref(), Some("root"));
+        assert_eq!(super::user_name(4_000_000_000), None);
+    }
 }

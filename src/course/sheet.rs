@@ -90,7 +90,12 @@ pub fn sheet_rows(
     if !ctx.calendar.is_clinic_day(date) {
         return rows;
     }
-    let end = NaiveDateTime::new(date, NaiveTime::MIN) + Duration::days(1);
+    // The front ends hold dates to the years ritplan accepts (`crate::when`); the last
+    // representable day has no next day, and then nothing is projected rather than a panic.
+    let Some(end) = NaiveDateTime::new(date, NaiveTime::MIN).checked_add_signed(Duration::days(1))
+    else {
+        return rows;
+    };
     let p = project(ctx, state, patient, start, Some(end), 64);
     for (i, x) in p
         .doses

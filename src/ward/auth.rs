@@ -205,6 +205,18 @@ pub fn hash_secret(secret: &str) -> Result<String, WardError> {
         .map_err(|e| WardError::Data(format!("cannot hash the password: {e}")))
 }
 
+/// What a login that fails is told, whatever the reason: an unknown id, a wrong secret, a
+/// locked or a disabled account all read the same, so that the page cannot be used to learn
+/// which staff ids exist or which accounts are locked.
+pub const LOGIN_REFUSED: &str =
+    "wrong staff id or password, or the account is locked or disabled; an admin can tell which";
+
+/// A hash in the same form and with the same Argon2id parameters as those [`hash_secret`] makes
+/// (19 MiB, 2 passes, 1 lane, a 16-byte salt, a 32-byte output), matching no secret: checking a
+/// secret against it costs what checking a real account's does, so an unknown id answers in the
+/// same time as a known one.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
 fn verify_secret(hash: &str, secret: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| {
         Argon2::default()
@@ -213,9 +225,29 @@ fn verify_secret(hash: &str, secret: &str) -> bool {
     })
 }
 
-/// The SHA-256 of a session token, as the record keeps it.
-pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+/// Where a session was opened: a session of one kind is never taken for the other (a token
+/// read from a CLI session file does not open the page, nor a page cookie the command line).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionKind {
+    /// `ritplan login`: the token is kept in a file only the OS user can read.
+    Cli,
+    /// The ward page: the token is kept in an HttpOnly cookie.
+    Page,
+}
+
+/// The SHA-256 of a session token, as the record keeps it. A page session's token is hashed
+/// with a prefix of its own, so the same token string names a different row in each kind
+/// (CLI sessions keep the plain hash they always had).
+pub fn token_hash(kind: SessionKind, token: &str) -> String {
+    match kind {
+        SessionKind::Cli => hex(&Sha256::digest(token.as_bytes())),
+        SessionKind::Page => {
+            let mut h = Sha256::new();
+            h.update(b"ritplan page session\n");
+            h.update(token.as_bytes());
+            hex(&h.finalize())
+        }
+    }
 }
 
 /// An authenticated staff member, as the record sees them.
@@ -296,41 +328,35 @@ pub fn authenticate(
     // The accounts and settings first: a row put back to an older copy (an old password, an
     // account before it was disabled) verifies on its own.
     store.verify_accounts()?;
-    let denied = || WardError::Auth(format!("{id:?}: wrong staff id or password"));
-    let Some(staff) = store.staff(id)? else {
-        // The same answer as a wrong password, after the same work.
-        let _ = verify_secret(
-            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaA",
-            secret,
-        );
+    let denied = || WardError::Auth(format!("{id:?}: {LOGIN_REFUSED}"));
+    let staff = store.staff(id)?;
+    // One Argon2id verification whatever the account: an unknown id against a hash of the same
+    // cost, a disabled or locked account against its own, before anything is told.
+    let right = verify_secret(
+        staff
+            .as_ref()
+            .map_or(DUMMY_HASH, |s| s.secret_hash.as_str()),
+        secret,
+    );
+    let Some(staff) = staff else {
         return Err(denied());
     };
     if staff.disabled {
-        return Err(WardError::Auth(format!(
-            "the staff account {id:?} is disabled"
-        )));
+        return Err(denied());
     }
+    // The right secret does not open a locked account, and is not told apart from a wrong one
+    // while it is locked (or the lock would not stop guessing).
     if let Some(until) = staff.locked_until
         && now < until
     {
-        return Err(WardError::Auth(format!(
-            "the staff account {id:?} is locked after {} failed logins, until {}",
-            staff.failures,
-            until.format("%Y-%m-%d %H:%M")
-        )));
+        return Err(denied());
     }
-    if !verify_secret(&staff.secret_hash, secret) {
+    if !right {
         let failures = staff.failures + 1;
         let lock = (failures >= settings.lock_after_failures)
             .then(|| now + Duration::minutes(i64::from(settings.lock_minutes)));
         store.login_failed(id, lock)?;
-        return Err(match lock {
-            Some(until) => WardError::Auth(format!(
-                "{id:?}: wrong password; the account is now locked until {}",
-                until.format("%Y-%m-%d %H:%M")
-            )),
-            None => denied(),
-        });
+        return Err(denied());
     }
     store.login_succeeded(id)?;
     actor_of(staff, os_user, None)
@@ -339,11 +365,12 @@ pub fn authenticate(
 /// A new session for an authenticated actor: returns the token to keep.
 pub fn open_session(
     store: &Store,
+    kind: SessionKind,
     actor: &mut Actor,
     now: NaiveDateTime,
 ) -> Result<String, WardError> {
     let token = hex(&random::<32>()?);
-    let h = token_hash(&token);
+    let h = token_hash(kind, &token);
     store.add_session(&crate::store::SessionRow {
         token_hash: h.clone(),
         staff_id: actor.staff.id.clone(),
@@ -362,12 +389,13 @@ pub fn open_session(
 pub fn session_actor(
     store: &Store,
     settings: &Settings,
+    kind: SessionKind,
     token: &str,
     os_user: &str,
     now: NaiveDateTime,
 ) -> Result<Actor, WardError> {
     store.verify_accounts()?;
-    let h = token_hash(token);
+    let h = token_hash(kind, token);
     let not_in = |why: &str| WardError::Auth(format!("{why}; log in with `ritplan login ID`"));
     let Some(s) = store.session(&h)? else {
         return Err(not_in("you are not logged in to this record"));
@@ -391,4 +419,26 @@ pub fn session_actor(
         )));
     }
     actor_of(staff, os_user, Some(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        // It parses (so Argon2id runs on it), with the algorithm, version, parameters, salt and
+        // output lengths of a hash made now; and it matches neither an empty nor a real secret.
+        let real = hash_secret("a-real-password-1").expect("hash");
+        let real = PasswordHash::new(&real).expect("real");
+        let dummy = PasswordHash::new(DUMMY_HASH).expect("the dummy hash must parse");
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        let len = |h: &PasswordHash<'_>| h.salt.map(|s| s.as_str().len());
+        assert_eq!(len(&dummy), len(&real));
+        assert_eq!(dummy.hash.map(|o| o.len()), real.hash.map(|o| o.len()));
+        assert!(!verify_secret(DUMMY_HASH, ""));
+        assert!(!verify_secret(DUMMY_HASH, "a-real-password-1"));
+    }
 }

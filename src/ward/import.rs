@@ -208,10 +208,10 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
         };
         let id = need("id", &mut bad);
         let name = need("name", &mut bad);
-        let dob = need("dob", &mut bad).and_then(|d| match d.parse::<NaiveDate>() {
+        let dob = need("dob", &mut bad).and_then(|d| match crate::when::parse_date(&d) {
             Ok(d) => Some(d),
-            Err(_) => {
-                bad(format!("dob {d:?} is not a date (YYYY-MM-DD)"));
+            Err(e) => {
+                bad(format!("dob {e}"));
                 None
             }
         });

@@ -33,7 +33,7 @@ use crate::store::{
 };
 use crate::template::{Catalog, Template};
 
-pub use auth::{Actor, Credential, Role, SETTING_KEYS, Settings, hash_secret};
+pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Settings, hash_secret};
 pub use board::{BoardRow, BoardStatus};
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use sheet::SheetLine;
@@ -300,8 +300,8 @@ impl Ward {
     ) -> Result<Vec<PatientRecord>, WardError> {
         actor.require(&[Role::Nurse, Role::Physician], "adding a patient")?;
         let mut p = p.clone();
-        p.id = text::text("--id", &p.id)?;
-        p.name = text::text("--name", &p.name)?;
+        p.id = text::bounded("--id", &p.id, text::ID_MAX)?;
+        p.name = text::bounded("--name", &p.name, text::NAME_MAX)?;
         self.store.add_patient(&p, now, &actor.author())?;
         self.lookalikes(&p)
     }
@@ -730,9 +730,9 @@ impl Ward {
                     text::opt_text("--override", proposed.override_reason.as_deref())?;
                 Record::Give {
                     proposed,
-                    lot: text::opt_text("--lot", lot.as_deref())?,
-                    site: text::opt_text("--site", site.as_deref())?,
-                    patient: text::text("--patient", &patient)?,
+                    lot: text::opt_bounded("--lot", lot.as_deref(), text::LOT_MAX)?,
+                    site: text::opt_bounded("--site", site.as_deref(), text::SITE_MAX)?,
+                    patient: text::bounded("--patient", &patient, text::ID_MAX)?,
                     checked_by,
                 }
             }

@@ -19,6 +19,8 @@ impl Ward {
         date: NaiveDate,
         now: NaiveDateTime,
     ) -> Result<Vec<SheetLine>, WardError> {
+        let date = crate::when::date(date).map_err(|e| WardError::Data(format!("the day {e}")))?;
+        crate::when::datetime(now).map_err(|e| WardError::Data(format!("the clock: {e}")))?;
         // Only the courses live on the day: finished ones are never read.
         let mut by_patient: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         for id in self.store.live_course_ids(date)? {

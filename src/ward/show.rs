@@ -330,7 +330,7 @@ impl Ward {
         clinic: &str,
         details: bool,
     ) -> Result<String, WardError> {
-        let clinic = super::text::text("--clinic", clinic)?;
+        let clinic = super::text::bounded("--clinic", clinic, super::text::NAME_MAX)?;
         let v = self.view(id)?;
         crate::export::ics::calendar(
             &v,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use chrono::NaiveDateTime;
 
-use super::auth::{self, Actor, Role, Settings};
+use super::auth::{self, Actor, Role, SessionKind, Settings};
 use super::{Ward, WardError, text};
 use crate::store::{StaffRow, Store};
 
@@ -42,7 +42,7 @@ impl Ward {
         let settings = Settings::default();
         settings.check_secret(&admin.secret)?;
         let id = text::staff_id(&admin.id)?;
-        let name = text::text("--name", &admin.name)?;
+        let name = text::bounded("--name", &admin.name, text::NAME_MAX)?;
         let hash = auth::hash_secret(&admin.secret)?;
         let store = Store::create(path, training)?;
         store.add_staff(&StaffRow {
@@ -69,9 +69,38 @@ impl Ward {
         Settings::load(&self.store)
     }
 
-    /// Logs a staff member in: returns them and the session token to keep.
+    /// Logs a staff member in on the command line: returns them and the session token to keep.
     pub fn login(
         &self,
+        id: &str,
+        secret: &str,
+        os_user: &str,
+        now: NaiveDateTime,
+    ) -> Result<(Actor, String), WardError> {
+        self.login_as(SessionKind::Cli, id, secret, os_user, now)
+    }
+
+    /// Logs a staff member in on the ward page: returns them and the token for the cookie. The
+    /// browser's previous page session (`previous`, its cookie), if any, ends first whatever
+    /// the outcome, so that a shared workstation never holds two people's sessions.
+    pub fn page_login(
+        &self,
+        previous: Option<&str>,
+        id: &str,
+        secret: &str,
+        os_user: &str,
+        now: NaiveDateTime,
+    ) -> Result<(Actor, String), WardError> {
+        if let Some(old) = previous.filter(|t| !t.is_empty()) {
+            self.store
+                .end_session(&auth::token_hash(SessionKind::Page, old))?;
+        }
+        self.login_as(SessionKind::Page, id, secret, os_user, now)
+    }
+
+    fn login_as(
+        &self,
+        kind: SessionKind,
         id: &str,
         secret: &str,
         os_user: &str,
@@ -80,7 +109,7 @@ impl Ward {
         let settings = self.settings()?;
         let mut actor =
             auth::authenticate(&self.store, &settings, id.trim(), secret, os_user, now)?;
-        let token = auth::open_session(&self.store, &mut actor, now)?;
+        let token = auth::open_session(&self.store, kind, &mut actor, now)?;
         Ok((actor, token))
     }
 
@@ -96,7 +125,7 @@ impl Ward {
         auth::authenticate(&self.store, &settings, id.trim(), secret, os_user, now)
     }
 
-    /// The actor of a session token (see [`auth::session_actor`]).
+    /// The actor of a command-line session token (see [`auth::session_actor`]).
     pub fn actor(
         &self,
         token: &str,
@@ -104,7 +133,32 @@ impl Ward {
         now: NaiveDateTime,
     ) -> Result<Actor, WardError> {
         let settings = self.settings()?;
-        auth::session_actor(&self.store, &settings, token, os_user, now)
+        auth::session_actor(
+            &self.store,
+            &settings,
+            SessionKind::Cli,
+            token,
+            os_user,
+            now,
+        )
+    }
+
+    /// The actor of a ward-page session token (a cookie).
+    pub fn page_actor(
+        &self,
+        token: &str,
+        os_user: &str,
+        now: NaiveDateTime,
+    ) -> Result<Actor, WardError> {
+        let settings = self.settings()?;
+        auth::session_actor(
+            &self.store,
+            &settings,
+            SessionKind::Page,
+            token,
+            os_user,
+            now,
+        )
     }
 
     /// Marks the actor's session used now (after a command that succeeded: the idle timeout
@@ -119,12 +173,55 @@ impl Ward {
     /// The token that every form of a web session carries (a MAC of the session token's
     /// hash under the record's key): a page of another site cannot know it.
     pub fn csrf_token(&self, token: &str) -> String {
-        self.store.mac(&["csrf", &auth::token_hash(token)])
+        self.store
+            .mac(&["csrf", &auth::token_hash(SessionKind::Page, token)])
     }
 
-    /// Ends the session of `token`.
+    /// A token for the login form, before there is a session: `NONCE.MINUTE.MAC`, the MAC under
+    /// the record's key of the nonce and the minute it was issued (the clock's), so that only
+    /// this server can have made it. The page sets it as a cookie and in the form.
+    pub fn login_form_token(&self, now: NaiveDateTime) -> Result<String, WardError> {
+        let nonce = crate::store::keyed::hex(&crate::store::keyed::random::<16>()?);
+        let minute = now.and_utc().timestamp().div_euclid(60);
+        let mac = self.store.mac(&["login-form", &nonce, &minute.to_string()]);
+        Ok(format!("{nonce}.{minute}.{mac}"))
+    }
+
+    /// Whether a login form's token is one this server issued (see [`Ward::login_form_token`])
+    /// within the last `max_minutes` of the clock (and not in its future).
+    pub fn login_form_token_valid(
+        &self,
+        token: &str,
+        now: NaiveDateTime,
+        max_minutes: i64,
+    ) -> bool {
+        let mut parts = token.splitn(3, '.');
+        let (Some(nonce), Some(minute), Some(mac)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        let Ok(issued) = minute.parse::<i64>() else {
+            return false;
+        };
+        let age = now.and_utc().timestamp().div_euclid(60) - issued;
+        let expected = self.store.mac(&["login-form", nonce, minute]);
+        (0..=max_minutes).contains(&age)
+            && nonce.len() == 32
+            && same_bytes(expected.as_bytes(), mac.as_bytes())
+    }
+
+    /// Ends the command-line session of `token`.
     pub fn logout(&self, token: &str) -> Result<(), WardError> {
-        Ok(self.store.end_session(&auth::token_hash(token))?)
+        Ok(self
+            .store
+            .end_session(&auth::token_hash(SessionKind::Cli, token))?)
+    }
+
+    /// Ends the ward-page session of `token`.
+    pub fn page_logout(&self, token: &str) -> Result<(), WardError> {
+        Ok(self
+            .store
+            .end_session(&auth::token_hash(SessionKind::Page, token))?)
     }
 
     /// Adds a staff account (admin only).
@@ -139,7 +236,7 @@ impl Ward {
         let id = text::staff_id(&s.id)?;
         Ok(self.store.add_staff(&StaffRow {
             id,
-            name: text::text("--name", &s.name)?,
+            name: text::bounded("--name", &s.name, text::NAME_MAX)?,
             role: s.role.as_str().into(),
             secret_hash: auth::hash_secret(&s.secret)?,
             disabled: false,
@@ -259,4 +356,10 @@ impl Ward {
             .set_setting(key, value.trim(), now, &actor.author())?;
         Ok(s)
     }
+}
+
+/// Compares two byte strings in a time that depends only on their lengths (a MAC compared byte
+/// by byte with an early exit tells an attacker how much of a guess was right).
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

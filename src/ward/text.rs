@@ -2,6 +2,11 @@
 //! symptoms) is trimmed and refused if it holds a control character (an escape sequence or a
 //! newline would be printed raw to a terminal, or forge a line of the log). Ids are trimmed and
 //! then compared exactly, case-sensitively.
+//!
+//! Every free-text value is bounded in length (counted in characters), so that nothing a
+//! person or a script sends is kept forever at any size and sent again with every board and
+//! sheet: a name 200 characters, an id 64, a lot or a site 60, a reason, symptom, treatment or
+//! note 1 000. A longer value is refused naming the field, and nothing is written.
 
 use super::WardError;
 use rust_decimal::Decimal;
@@ -9,11 +14,34 @@ use rust_decimal::Decimal;
 use crate::course::EventKind;
 use crate::units::Volume;
 
-/// A free-text value: trimmed, not empty, no control character.
+/// The longest name (a patient's, a staff member's, the clinic's), in characters.
+pub const NAME_MAX: usize = 200;
+/// The longest id (a patient's, a staff account's).
+pub const ID_MAX: usize = 64;
+/// The longest lot number.
+pub const LOT_MAX: usize = 60;
+/// The longest injection site.
+pub const SITE_MAX: usize = 60;
+/// The longest reason, symptom, treatment or note.
+pub const TEXT_MAX: usize = 1000;
+
+/// A free-text value of at most [`TEXT_MAX`] characters: trimmed, not empty, no control
+/// character.
 pub fn text(field: &str, value: &str) -> Result<String, WardError> {
+    bounded(field, value, TEXT_MAX)
+}
+
+/// A free-text value of at most `max` characters: trimmed, not empty, no control character.
+pub fn bounded(field: &str, value: &str, max: usize) -> Result<String, WardError> {
     let t = value.trim();
     if t.is_empty() {
         return Err(WardError::Data(format!("{field} is empty")));
+    }
+    let n = t.chars().count();
+    if n > max {
+        return Err(WardError::Data(format!(
+            "{field} is {n} characters long; at most {max} are recorded"
+        )));
     }
     if let Some(c) = t.chars().find(|c| c.is_control()) {
         return Err(WardError::Data(format!(
@@ -24,14 +52,23 @@ pub fn text(field: &str, value: &str) -> Result<String, WardError> {
     Ok(t.to_string())
 }
 
-/// An optional free-text value.
+/// An optional free-text value of at most [`TEXT_MAX`] characters.
 pub fn opt_text(field: &str, value: Option<&str>) -> Result<Option<String>, WardError> {
     value.map(|v| text(field, v)).transpose()
 }
 
+/// An optional free-text value of at most `max` characters.
+pub fn opt_bounded(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+) -> Result<Option<String>, WardError> {
+    value.map(|v| bounded(field, v, max)).transpose()
+}
+
 /// A staff account id: letters, digits, '.', '_', '-' and '@' (what a person types to log in).
 pub fn staff_id(value: &str) -> Result<String, WardError> {
-    let t = text("the staff id", value)?;
+    let t = bounded("the staff id", value, ID_MAX)?;
     if !t
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
@@ -85,8 +122,8 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             vial,
             volume_ml,
             dose,
-            lot: opt_text("--lot", lot.as_deref())?,
-            site: opt_text("--site", site.as_deref())?,
+            lot: opt_bounded("--lot", lot.as_deref(), LOT_MAX)?,
+            site: opt_bounded("--site", site.as_deref(), SITE_MAX)?,
             pef_percent,
             screen_ok,
             override_reason: opt_text("--override", override_reason.as_deref())?,
@@ -150,6 +187,22 @@ mod tests {
             );
         }
         assert!(text("--lot", "   ").is_err());
+        // Lengths are counted in characters, and the limit itself is accepted.
+        assert!(bounded("--name", &"é".repeat(NAME_MAX), NAME_MAX).is_ok());
+        let e = bounded("--name", &"é".repeat(NAME_MAX + 1), NAME_MAX).expect_err("too long");
+        assert!(
+            e.to_string()
+                .contains("--name is 201 characters long; at most 200"),
+            "{e}"
+        );
+        assert!(text("--reason", &"x".repeat(TEXT_MAX)).is_ok());
+        assert!(text("--reason", &"x".repeat(1 << 20)).is_err());
+        let long_note = EventKind::Note {
+            text: "x".repeat(TEXT_MAX + 1),
+        };
+        assert!(event(long_note).is_err());
+        assert!(opt_bounded("--lot", Some(&"L".repeat(LOT_MAX + 1)), LOT_MAX).is_err());
+        assert!(opt_bounded("--lot", Some("AB123"), LOT_MAX).is_ok());
         assert_eq!(staff_id(" rn.li ").ok().as_deref(), Some("rn.li"));
         assert!(staff_id("rn li").is_err());
     }

@@ -10,11 +10,10 @@ use std::sync::Arc;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use super::screens::{self, CourseScreen, Notice};
-use super::{App, failure, lock, pages, session};
+use super::{App, blocking, failure, pages, session};
 use crate::course::{EventKind, LateKind, Proposed, Review, WaoGrade};
 use crate::ward::{Actor, CourseView, Record, Role, Ward, WardError, checklist, text};
 
@@ -347,22 +346,15 @@ pub(super) async fn page(
     headers: HeaderMap,
     Query(q): Query<Done>,
 ) -> Response {
-    let mut ward = lock(&app);
-    let (actor, token) = match session(&app, &ward, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    let notice = q.done.map(Notice::Recorded);
-    show(
-        &app,
-        &mut ward,
-        &actor,
-        &token,
-        id,
-        notice,
-        None,
-        StatusCode::OK,
-    )
+    blocking(app, move |app, ward| {
+        let (actor, token) = match session(app, ward, &headers) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        let notice = q.done.map(Notice::Recorded);
+        show(app, ward, &actor, &token, id, notice, None, StatusCode::OK)
+    })
+    .await
 }
 
 /// Renders the course page as it is now, with a notice and, for a form sent back, its values
@@ -429,128 +421,130 @@ pub(super) async fn submit(
         )
             .into_response();
     };
-    let mut ward = lock(&app);
-    let (actor, token) = match session(&app, &ward, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    if field(&f, "csrf") != ward.csrf_token(&token) {
-        return super::csrf_refused();
-    }
-    // A form without the number of the entry it was shown on cannot be checked for staleness:
-    // refused like a stale one.
-    let Some(seen) = seen(&f) else {
-        return show(
-            &app,
-            &mut ward,
-            &actor,
-            &token,
-            id,
-            Some(Notice::Stale(
-                "the form did not say which state of the course it was filled in on: nothing was recorded; here is the course now".into(),
-            )),
-            None,
-            StatusCode::CONFLICT,
-        );
-    };
-    let now = app.clock.now();
-    let parsed = match kind {
-        FormKind::Give => match ward.view(id) {
-            Ok(v) => parse_give(&f, &v, &actor),
-            Err(e) => return failure(&e),
-        },
-        other => parse_event(other, &f),
-    };
-    let what = match parsed {
-        Ok(w) => w,
-        Err(errors) => {
+    blocking(app, move |app, ward| {
+        let (actor, token) = match session(app, ward, &headers) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        if field(&f, "csrf") != ward.csrf_token(&token) {
+            return super::csrf_refused();
+        }
+        // A form without the number of the entry it was shown on cannot be checked for staleness:
+        // refused like a stale one.
+        let Some(seen) = seen(&f) else {
             return show(
-                &app,
-                &mut ward,
+                app,
+                ward,
                 &actor,
                 &token,
                 id,
-                Some(Notice::Fields),
-                Some((kind, &f, &errors)),
-                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(Notice::Stale(
+                    "the form did not say which state of the course it was filled in on: nothing was recorded; here is the course now".into(),
+                )),
+                None,
+                StatusCode::CONFLICT,
             );
-        }
-    };
-    // The dose is confirmed on a second screen before it is saved.
-    if kind == FormKind::Give && field(&f, "confirm") != "yes" {
-        let preview = ward
-            .preview(&actor, id, now, now, what)
-            .and_then(|p| match p.seen == seen {
-                true => Ok(p),
-                false => Err(stale(id, seen, p.seen)),
-            });
-        return match preview {
-            Ok(p) => {
-                let shown = (|| -> Result<_, WardError> {
-                    let v = ward.view(id)?;
-                    let patient = ward.patient(&v.loaded.record.patient_id)?;
-                    let lookalikes = ward.lookalikes(&patient)?;
-                    let second = ward.settings()?.second_check;
-                    Ok((v, patient, lookalikes, second))
-                })();
-                let (v, patient, lookalikes, second) = match shown {
-                    Ok(x) => x,
-                    Err(e) => return failure(&e),
-                };
-                let page = pages::Page {
-                    actor: &actor,
-                    csrf: ward.csrf_token(&token),
-                    training: ward.training(),
-                    now,
-                    clock: app.clock.settable(),
-                };
-                let shown = screens::Confirm {
-                    page: &page,
-                    view: &v,
-                    patient: &patient,
-                    lookalikes: &lookalikes,
-                    preview: &p,
-                    fields: &f,
-                    second_check: second,
-                };
-                screens::confirm_give(&shown).into_response()
-            }
-            Err(e) => refused(&app, &mut ward, &actor, &token, id, kind, &f, e),
         };
-    }
-    // The second person who checked the dose on the confirmation screen, authenticated here;
-    // their password is never sent back in a page.
-    let checker = field(&f, "checker");
-    let what = match what {
-        Record::Give {
-            proposed,
-            lot,
-            site,
-            patient,
-            ..
-        } if !checker.is_empty() => {
-            let secret = f.get("checker_password").map_or("", String::as_str);
-            match ward.check_person(checker, secret, &app.os_user, now) {
-                Ok(c) => Record::Give {
-                    proposed,
-                    lot,
-                    site,
-                    patient,
-                    checked_by: Some(c),
-                },
-                Err(e) => {
-                    let mut kept = f.clone();
-                    kept.remove("checker_password");
-                    return refused(&app, &mut ward, &actor, &token, id, kind, &kept, e);
+        let now = app.clock.now();
+        let parsed = match kind {
+            FormKind::Give => match ward.view(id) {
+                Ok(v) => parse_give(&f, &v, &actor),
+                Err(e) => return failure(&e),
+            },
+            other => parse_event(other, &f),
+        };
+        let what = match parsed {
+            Ok(w) => w,
+            Err(errors) => {
+                return show(
+                    app,
+                    ward,
+                    &actor,
+                    &token,
+                    id,
+                    Some(Notice::Fields),
+                    Some((kind, &f, &errors)),
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                );
+            }
+        };
+        // The dose is confirmed on a second screen before it is saved.
+        if kind == FormKind::Give && field(&f, "confirm") != "yes" {
+            let preview = ward
+                .preview(&actor, id, now, now, what)
+                .and_then(|p| match p.seen == seen {
+                    true => Ok(p),
+                    false => Err(stale(id, seen, p.seen)),
+                });
+            return match preview {
+                Ok(p) => {
+                    let shown = (|| -> Result<_, WardError> {
+                        let v = ward.view(id)?;
+                        let patient = ward.patient(&v.loaded.record.patient_id)?;
+                        let lookalikes = ward.lookalikes(&patient)?;
+                        let second = ward.settings()?.second_check;
+                        Ok((v, patient, lookalikes, second))
+                    })();
+                    let (v, patient, lookalikes, second) = match shown {
+                        Ok(x) => x,
+                        Err(e) => return failure(&e),
+                    };
+                    let page = pages::Page {
+                        actor: &actor,
+                        csrf: ward.csrf_token(&token),
+                        training: ward.training(),
+                        now,
+                        clock: app.clock.settable(),
+                    };
+                    let shown = screens::Confirm {
+                        page: &page,
+                        view: &v,
+                        patient: &patient,
+                        lookalikes: &lookalikes,
+                        preview: &p,
+                        fields: &f,
+                        second_check: second,
+                    };
+                    screens::confirm_give(&shown).into_response()
+                }
+                Err(e) => refused(app, ward, &actor, &token, id, kind, &f, e),
+            };
+        }
+        // The second person who checked the dose on the confirmation screen, authenticated here;
+        // their password is never sent back in a page.
+        let checker = field(&f, "checker");
+        let what = match what {
+            Record::Give {
+                proposed,
+                lot,
+                site,
+                patient,
+                ..
+            } if !checker.is_empty() => {
+                let secret = f.get("checker_password").map_or("", String::as_str);
+                match ward.check_person(checker, secret, &app.os_user, now) {
+                    Ok(c) => Record::Give {
+                        proposed,
+                        lot,
+                        site,
+                        patient,
+                        checked_by: Some(c),
+                    },
+                    Err(e) => {
+                        let mut kept = f.clone();
+                        kept.remove("checker_password");
+                        return refused(app, ward, &actor, &token, id, kind, &kept, e);
+                    }
                 }
             }
+            other => other,
+        };
+        match ward.record_if(&actor, id, now, now, what, Some(seen)) {
+            Ok(r) => Redirect::to(&format!("/course/{id}?done={}", r.event.event.seq)).into_response(),
+            Err(e) => refused(app, ward, &actor, &token, id, kind, &f, e),
         }
-        other => other,
-    };
-    match ward.record_if(&actor, id, now, now, what, Some(seen)) {
-        Ok(r) => Redirect::to(&format!("/course/{id}?done={}", r.event.event.seq)).into_response(),
-        Err(e) => refused(&app, &mut ward, &actor, &token, id, kind, &f, e),
-    }
+    })
+    .await
 }
 
 fn stale(id: i64, seen: u64, last: u64) -> WardError {
@@ -613,23 +607,25 @@ pub(super) async fn protocol_pdf(
     Path(id): Path<i64>,
     headers: HeaderMap,
 ) -> Response {
-    let mut ward = lock(&app);
-    if let Err(r) = session(&app, &ward, &headers) {
-        return *r;
-    }
-    let protocol = match ward.course_protocol(id, app.clock.now()) {
-        Ok(p) => p,
-        Err(e) => return failure(&e),
-    };
-    let doc = protocol.doc();
-    let bytes = crate::render::pdf::Fonts::for_texts(&[doc.who.name.as_str()])
-        .and_then(|fonts| crate::render::protocol::render(&doc, &fonts, paper()));
-    pdf(bytes, &format!("course-{id}.pdf"))
+    blocking(app, move |app, ward| {
+        if let Err(r) = session(app, ward, &headers) {
+            return *r;
+        }
+        let protocol = match ward.course_protocol(id, app.clock.now()) {
+            Ok(p) => p,
+            Err(e) => return failure(&e),
+        };
+        let doc = protocol.doc();
+        let bytes = crate::render::pdf::Fonts::for_texts(&[doc.who.name.as_str()])
+            .and_then(|fonts| crate::render::protocol::render(&doc, &fonts, paper()));
+        pdf(bytes, &format!("course-{id}.pdf"))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
 pub(super) struct SheetDate {
-    date: Option<chrono::NaiveDate>,
+    date: Option<String>,
 }
 
 /// The day's sheet, as the CLI's `sheet --pdf` makes it.
@@ -638,21 +634,33 @@ pub(super) async fn sheet_pdf(
     headers: HeaderMap,
     Query(q): Query<SheetDate>,
 ) -> Response {
-    let mut ward = lock(&app);
-    if let Err(r) = session(&app, &ward, &headers) {
-        return *r;
-    }
-    let now = app.clock.now();
-    let date = q.date.unwrap_or(now.date());
-    let lines = match ward.sheet(date, now) {
-        Ok(l) => l,
-        Err(e) => return failure(&e),
-    };
-    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
-    let bytes = crate::render::pdf::Fonts::for_texts(&names).and_then(|fonts| {
-        crate::render::sheet::pdf(&lines, date, now, ward.training(), &fonts, paper())
-    });
-    pdf(bytes, &format!("sheet-{date}.pdf"))
+    blocking(app, move |app, ward| {
+        if let Err(r) = session(app, ward, &headers) {
+            return *r;
+        }
+        let now = app.clock.now();
+        let date = match q.date.as_deref().map(crate::when::parse_date) {
+            None => now.date(),
+            Some(Ok(d)) => d,
+            Some(Err(e)) => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    pages::message("Not done", &format!("the sheet's day: {e}")),
+                )
+                    .into_response();
+            }
+        };
+        let lines = match ward.sheet(date, now) {
+            Ok(l) => l,
+            Err(e) => return failure(&e),
+        };
+        let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+        let bytes = crate::render::pdf::Fonts::for_texts(&names).and_then(|fonts| {
+            crate::render::sheet::pdf(&lines, date, now, ward.training(), &fonts, paper())
+        });
+        pdf(bytes, &format!("sheet-{date}.pdf"))
+    })
+    .await
 }
 
 /// A4, the CLI's default paper.
@@ -694,31 +702,33 @@ pub(super) async fn set_clock(
     headers: HeaderMap,
     Form(f): Form<SetClock>,
 ) -> Response {
-    let ward = lock(&app);
-    let (_, token) = match session(&app, &ward, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    if f.csrf != ward.csrf_token(&token) {
-        return super::csrf_refused();
-    }
-    let at = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|fmt| NaiveDateTime::parse_from_str(f.at.trim(), fmt).ok());
-    match at {
-        Some(at) if ward.training() && app.clock.set(at) => Redirect::to("/").into_response(),
-        Some(_) => (
-            StatusCode::FORBIDDEN,
-            pages::message(
-                "Not done",
-                "only a training record's clock can be set; a patient record runs on the system clock",
-            ),
-        )
-            .into_response(),
-        None => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            pages::message("Not done", &format!("{:?} is not a date and time", f.at)),
-        )
-            .into_response(),
-    }
+    blocking(app, move |app, ward| {
+        let (_, token) = match session(app, ward, &headers) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        if f.csrf != ward.csrf_token(&token) {
+            return super::csrf_refused();
+        }
+        // Held to the years ritplan accepts: a clock set past them would overflow every date
+        // computed from it.
+        let at = crate::when::parse_datetime(&f.at);
+        match at {
+            Ok(at) if ward.training() && app.clock.set(at) => Redirect::to("/").into_response(),
+            Ok(_) => (
+                StatusCode::FORBIDDEN,
+                pages::message(
+                    "Not done",
+                    "only a training record's clock can be set; a patient record runs on the system clock",
+                ),
+            )
+                .into_response(),
+            Err(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                pages::message("Not done", &format!("the clock: {e}")),
+            )
+                .into_response(),
+        }
+    })
+    .await
 }

@@ -9,15 +9,20 @@
 
 mod clock;
 mod course;
+mod guard;
 mod pages;
+mod pool;
 mod screens;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_course;
+#[cfg(test)]
+mod tests_guard;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::Router;
 use axum::extract::{Form, Query, State};
@@ -27,20 +32,27 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 pub use clock::Clock;
+pub use guard::{CONTENT_SECURITY_POLICY, Hosts, Limits};
+pub use pool::{Opener, Pool};
 
 use crate::ward::{Actor, Ward, WardError};
 
 /// The session cookie.
 const COOKIE: &str = "ritplan_session";
-/// The login form's double-submit cookie (before there is a session).
+/// The login form's cookie (before there is a session): a token this server issued.
 const PRE: &str = "ritplan_login";
+/// How long a login form stays valid, in minutes.
+const LOGIN_FORM_MINUTES: i64 = 10;
 /// htmx, pinned: the npm package `htmx.org` 2.0.4, `dist/htmx.min.js`.
 const HTMX: &[u8] = include_bytes!("../../assets/htmx-2.0.4.min.js");
+/// Wards open at once for the page's requests: a long request (a large PDF) holds one, and the
+/// others go on serving boards and forms (two cores; the rest wait for the next one free).
+pub const WARDS: usize = 4;
 
 /// What every request shares.
 pub struct App {
-    /// The record, with the application layer over it (rusqlite is not `Sync`: one at a time).
-    pub ward: Mutex<Ward>,
+    /// The record, with the application layer over it: a few wards, one per request at a time.
+    pub wards: Pool,
     /// The record's clock (the front end chooses it, as the CLI does).
     pub clock: Clock,
     /// Set the cookies' `Secure` flag (behind a TLS reverse proxy).
@@ -49,6 +61,10 @@ pub struct App {
     pub os_user: String,
     /// The record's path, shown in the footer.
     pub db: PathBuf,
+    /// The `Host` values answered.
+    pub hosts: Hosts,
+    /// Time and size limits of connections and requests.
+    pub limits: Limits,
 }
 
 /// The page's routes.
@@ -64,12 +80,73 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sheet.pdf", get(course::sheet_pdf))
         .route("/training/clock", post(course::set_clock))
         .route("/assets/htmx.min.js", get(htmx))
+        .route("/assets/ward.css", get(css))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            guard::guard,
+        ))
         .with_state(app)
 }
 
-/// Serves the page until the process is stopped.
+/// Serves the page until the process is stopped: HTTP/1.1, each connection on a task of its
+/// own, with the time limits of `app.limits` (a header that does not arrive, an idle kept-alive
+/// connection, a body sent a byte at a time, a connection held open: each is closed).
 pub async fn serve(app: Arc<App>, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    axum::serve(listener, router(app)).await
+    let limits = app.limits;
+    let router = router(app);
+    let open = Arc::new(AtomicUsize::new(0));
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(c) => c,
+            // Out of file descriptors, a connection reset before it was taken: go on.
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        if open.fetch_add(1, Ordering::SeqCst) >= limits.connections {
+            open.fetch_sub(1, Ordering::SeqCst);
+            drop(stream);
+            continue;
+        }
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let open = open.clone();
+        tokio::spawn(async move {
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(limits.header)
+                .keep_alive(true);
+            let conn = http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            // An error is the client's (it went away, sent garbage, or was too slow).
+            let _ = tokio::time::timeout(limits.connection, conn).await;
+            open.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+}
+
+/// Runs a request's work on a blocking thread with a ward of its own (see [`Pool`]).
+async fn blocking<F>(app: Arc<App>, f: F) -> Response
+where
+    F: FnOnce(&App, &mut Ward) -> Response + Send + 'static,
+{
+    let done = tokio::task::spawn_blocking(move || {
+        let app = &*app;
+        app.wards.with(|ward| f(app, ward))
+    })
+    .await;
+    match done {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => failure(&e),
+        // A handler that panicked leaves nothing half-written (every write is one transaction).
+        Err(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            pages::message(
+                "Not done",
+                "the server failed on this request: nothing was recorded",
+            ),
+        )
+            .into_response(),
+    }
 }
 
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -99,7 +176,7 @@ fn session(app: &App, ward: &Ward, headers: &HeaderMap) -> Result<(Actor, String
     let Some(token) = cookie(headers, COOKIE) else {
         return Err(Box::new(Redirect::to("/login").into_response()));
     };
-    match ward.actor(&token, &app.os_user, app.clock.now()) {
+    match ward.page_actor(&token, &app.os_user, app.clock.now()) {
         Ok(a) => Ok((a, token)),
         Err(WardError::Auth(_)) => Err(Box::new(Redirect::to("/login").into_response())),
         Err(e) => Err(Box::new(failure(&e))),
@@ -133,11 +210,6 @@ fn csrf_refused() -> Response {
         .into_response()
 }
 
-fn lock(app: &App) -> std::sync::MutexGuard<'_, Ward> {
-    // A handler that panicked leaves nothing half-written (every write is one transaction).
-    app.ward.lock().unwrap_or_else(|p| p.into_inner())
-}
-
 #[derive(Deserialize)]
 struct Search {
     q: Option<String>,
@@ -148,69 +220,76 @@ async fn board_page(
     headers: HeaderMap,
     Query(s): Query<Search>,
 ) -> Response {
-    let mut ward = lock(&app);
-    let (actor, token) = match session(&app, &ward, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    let now = app.clock.now();
-    let rows = match ward.board(now) {
-        Ok(r) => r,
-        Err(e) => return failure(&e),
-    };
-    let found = match s.q.as_deref().map(|q| ward.find_patients(q)) {
-        Some(Ok(f)) => Some(f),
-        Some(Err(e)) => return failure(&e),
-        None => None,
-    };
-    let page = pages::Page {
-        actor: &actor,
-        csrf: ward.csrf_token(&token),
-        training: ward.training(),
-        now,
-        clock: app.clock.settable(),
-    };
-    let mut courses = Vec::new();
-    for p in found.iter().flatten() {
-        match ward.store.courses_of(&p.id) {
-            Ok(cs) => courses.extend(cs.into_iter().map(|c| {
-                (
-                    p.id.clone(),
-                    c.id,
-                    format!("course {} ({})", c.id, c.template_id),
-                )
-            })),
-            Err(e) => return failure(&WardError::from(e)),
+    blocking(app, move |app, ward| {
+        let (actor, token) = match session(app, ward, &headers) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        let now = app.clock.now();
+        let rows = match ward.board(now) {
+            Ok(r) => r,
+            Err(e) => return failure(&e),
+        };
+        let found = match s.q.as_deref().map(|q| ward.find_patients(q)) {
+            Some(Ok(f)) => Some(f),
+            Some(Err(e)) => return failure(&e),
+            None => None,
+        };
+        let page = pages::Page {
+            actor: &actor,
+            csrf: ward.csrf_token(&token),
+            training: ward.training(),
+            now,
+            clock: app.clock.settable(),
+        };
+        let mut courses = Vec::new();
+        for p in found.iter().flatten() {
+            match ward.store.courses_of(&p.id) {
+                Ok(cs) => courses.extend(cs.into_iter().map(|c| {
+                    (
+                        p.id.clone(),
+                        c.id,
+                        format!("course {} ({})", c.id, c.template_id),
+                    )
+                })),
+                Err(e) => return failure(&WardError::from(e)),
+            }
         }
-    }
-    pages::board_page(&page, &rows, s.q.as_deref(), found.as_deref(), &courses).into_response()
+        pages::board_page(&page, &rows, s.q.as_deref(), found.as_deref(), &courses).into_response()
+    })
+    .await
 }
 
 async fn board_fragment(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
-    let mut ward = lock(&app);
-    if let Err(r) = session(&app, &ward, &headers) {
-        return *r;
-    }
-    let now = app.clock.now();
-    match ward.board(now) {
-        Ok(rows) => pages::board(&rows, now).into_response(),
-        Err(e) => failure(&e),
-    }
+    blocking(app, move |app, ward| {
+        if let Err(r) = session(app, ward, &headers) {
+            return *r;
+        }
+        let now = app.clock.now();
+        match ward.board(now) {
+            Ok(rows) => pages::board(&rows, now).into_response(),
+            Err(e) => failure(&e),
+        }
+    })
+    .await
 }
 
 async fn login_page(State(app): State<Arc<App>>) -> Response {
-    login_form(&app, None)
+    blocking(app, |app, ward| login_form(app, ward, None)).await
 }
 
-fn login_form(app: &App, error: Option<&str>) -> Response {
-    let pre = match crate::store::keyed::random::<16>() {
-        Ok(b) => crate::store::keyed::hex(&b),
-        Err(e) => return failure(&WardError::Data(e.to_string())),
+/// The login form with a token this server issued, in the form and in a cookie.
+fn login_form(app: &App, ward: &Ward, error: Option<&str>) -> Response {
+    let pre = match ward.login_form_token(app.clock.now()) {
+        Ok(t) => t,
+        Err(e) => return failure(&e),
     };
-    let training = lock(app).training();
-    let mut r = pages::login(&pre, error, training).into_response();
-    r.headers_mut()
-        .append(header::SET_COOKIE, set_cookie(app, PRE, &pre, Some(600)));
+    let mut r = pages::login(&pre, error, ward.training()).into_response();
+    let max_age = u32::try_from(LOGIN_FORM_MINUTES * 60).unwrap_or(600);
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(app, PRE, &pre, Some(max_age)),
+    );
     if error.is_some() {
         *r.status_mut() = StatusCode::UNAUTHORIZED;
     }
@@ -225,30 +304,46 @@ struct Login {
 }
 
 async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<Login>) -> Response {
-    // Login CSRF: the form's token must be the one in this browser's cookie.
-    if cookie(&headers, PRE).is_none_or(|c| c != f.csrf) {
-        return (
-            StatusCode::FORBIDDEN,
-            pages::message(
-                "Not done",
-                "the form has expired: reload the page and log in again",
-            ),
-        )
-            .into_response();
-    }
-    let result = lock(&app).login(&f.id, &f.password, &app.os_user, app.clock.now());
-    match result {
-        Ok((_, token)) => {
-            let mut r = Redirect::to("/").into_response();
-            r.headers_mut()
-                .append(header::SET_COOKIE, set_cookie(&app, COOKIE, &token, None));
-            r.headers_mut()
-                .append(header::SET_COOKIE, set_cookie(&app, PRE, "", Some(0)));
-            r
+    blocking(app, move |app, ward| {
+        // Login CSRF: the form's token must be the one in this browser's cookie, and one this
+        // server issued (a value a page of another site chose for both is refused).
+        let now = app.clock.now();
+        let issued = cookie(&headers, PRE).is_some_and(|c| c == f.csrf)
+            && ward.login_form_token_valid(&f.csrf, now, LOGIN_FORM_MINUTES);
+        if !issued {
+            return (
+                StatusCode::FORBIDDEN,
+                pages::message(
+                    "Not done",
+                    "the form has expired: reload the page and log in again",
+                ),
+            )
+                .into_response();
         }
-        Err(WardError::Auth(m)) => login_form(&app, Some(&m)),
-        Err(e) => failure(&e),
-    }
+        // A new login in this browser ends the session it had (whoever it was).
+        let previous = cookie(&headers, COOKIE);
+        let result = ward.page_login(previous.as_deref(), &f.id, &f.password, &app.os_user, now);
+        match result {
+            Ok((_, token)) => {
+                let mut r = Redirect::to("/").into_response();
+                r.headers_mut()
+                    .append(header::SET_COOKIE, set_cookie(app, COOKIE, &token, None));
+                r.headers_mut()
+                    .append(header::SET_COOKIE, set_cookie(app, PRE, "", Some(0)));
+                r
+            }
+            Err(WardError::Auth(m)) => {
+                let mut r = login_form(app, ward, Some(&m));
+                if previous.is_some() {
+                    r.headers_mut()
+                        .append(header::SET_COOKIE, set_cookie(app, COOKIE, "", Some(0)));
+                }
+                r
+            }
+            Err(e) => failure(&e),
+        }
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -257,21 +352,23 @@ struct Csrf {
 }
 
 async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<Csrf>) -> Response {
-    let ward = lock(&app);
-    let (_, token) = match session(&app, &ward, &headers) {
-        Ok(x) => x,
-        Err(r) => return *r,
-    };
-    if f.csrf != ward.csrf_token(&token) {
-        return csrf_refused();
-    }
-    if let Err(e) = ward.logout(&token) {
-        return failure(&e);
-    }
-    let mut r = Redirect::to("/login").into_response();
-    r.headers_mut()
-        .append(header::SET_COOKIE, set_cookie(&app, COOKIE, "", Some(0)));
-    r
+    blocking(app, move |app, ward| {
+        let (_, token) = match session(app, ward, &headers) {
+            Ok(x) => x,
+            Err(r) => return *r,
+        };
+        if f.csrf != ward.csrf_token(&token) {
+            return csrf_refused();
+        }
+        if let Err(e) = ward.page_logout(&token) {
+            return failure(&e);
+        }
+        let mut r = Redirect::to("/login").into_response();
+        r.headers_mut()
+            .append(header::SET_COOKIE, set_cookie(app, COOKIE, "", Some(0)));
+        r
+    })
+    .await
 }
 
 async fn htmx() -> impl IntoResponse {
@@ -281,5 +378,15 @@ async fn htmx() -> impl IntoResponse {
             (header::CACHE_CONTROL, "max-age=86400"),
         ],
         HTMX,
+    )
+}
+
+async fn css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        pages::CSS,
     )
 }

@@ -22,7 +22,9 @@ pub struct Page<'a> {
     pub clock: bool,
 }
 
-const CSS: &str = r#"
+/// The page's style sheet, served as `/assets/ward.css` (the content security policy allows no
+/// inline style).
+pub const CSS: &str = r#"
 body { font-family: "DejaVu Sans", sans-serif; font-size: 18px; margin: 0; color: #111; }
 header { display: flex; gap: 1em; align-items: center; padding: .5em 1em; background: #eef; border-bottom: 2px solid #334; }
 header .who { margin-left: auto; font-weight: bold; }
@@ -85,7 +87,10 @@ pub fn layout(title: &str, page: Option<&Page<'_>>, training: bool, body: Markup
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · ritplan" }
-                style { (maud::PreEscaped(CSS)) }
+                // htmx adds an inline style of its own unless told not to; the policy would
+                // refuse it anyway.
+                meta name="htmx-config" content=r#"{"includeIndicatorStyles":false}"#;
+                link rel="stylesheet" href="/assets/ward.css";
                 script src="/assets/htmx.min.js" {}
             }
             body {

@@ -1,7 +1,7 @@
 //! Handler tests without a browser (`tower::ServiceExt::oneshot`): login with its CSRF
 //! cookie, the board behind the login, logout with the session's CSRF token.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -76,12 +76,15 @@ pub(super) fn app(dir: &tempfile::TempDir) -> Arc<App> {
         now,
     )
     .expect("nurse");
+    let again = db.clone();
     Arc::new(App {
-        ward: Mutex::new(ward),
+        wards: super::Pool::new(ward, Box::new(move || Ward::open(&again)), super::WARDS),
         clock: super::Clock::training(now),
         secure: false,
         os_user: "test".into(),
         db,
+        hosts: super::Hosts::new(HOST.parse().expect("address"), &[]),
+        limits: super::Limits::default(),
     })
 }
 
@@ -100,8 +103,11 @@ pub(super) async fn send(app: &Arc<App>, req: Request<Body>) -> (StatusCode, Vec
     (status, cookies, String::from_utf8_lossy(&body).into_owned())
 }
 
+/// The address the test page is served on (every request names it as its `Host`).
+pub(super) const HOST: &str = "127.0.0.1:8470";
+
 pub(super) fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
-    let mut b = Request::get(path);
+    let mut b = Request::get(path).header(header::HOST, HOST);
     if let Some(c) = cookie {
         b = b.header(header::COOKIE, c);
     }
@@ -109,8 +115,9 @@ pub(super) fn get(path: &str, cookie: Option<&str>) -> Request<Body> {
 }
 
 pub(super) fn post(path: &str, cookie: Option<&str>, form: &str) -> Request<Body> {
-    let mut b =
-        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    let mut b = Request::post(path)
+        .header(header::HOST, HOST)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(c) = cookie {
         b = b.header(header::COOKIE, c);
     }

@@ -12,67 +12,68 @@ use crate::ward::{NewStaff, Role, Start};
 
 /// A training record with a nurse (rn.li), a physician (dr.ng) and course 1 of Zhang Wei (P1)
 /// on the bundled 3-day rush template from 2026-12-07 08:00; the clock at 08:00.
-fn ward_with_a_course(dir: &tempfile::TempDir) -> Arc<App> {
+pub(super) fn ward_with_a_course(dir: &tempfile::TempDir) -> Arc<App> {
     let app = app(dir);
-    {
-        let mut ward = app.ward.lock().expect("ward");
-        let now = at("2026-12-07 08:00");
-        let (admin, _) = ward
-            .login("admin", "admin-password-1", "test", now)
-            .expect("admin");
-        ward.staff_add(
-            &admin,
-            NewStaff {
-                id: "dr.ng".into(),
-                name: "Dr Ng".into(),
-                role: Role::Physician,
-                secret: "doctor-password-1".into(),
-            },
-            now,
-        )
-        .expect("physician");
-        let (nurse, _) = ward
-            .login("rn.li", "nurse-password-1", "test", now)
-            .expect("nurse");
-        let p = crate::store::PatientRecord {
-            id: "P1".into(),
-            name: "Zhang Wei".into(),
-            dob: crate::testkit::date("1990-05-01"),
-            weight_kg: "70".into(),
-            sige: "2".into(),
-            total_ige: "410".into(),
-            fev1_percent: Some("92".into()),
-            asthma: Some("controlled".into()),
-            beta_blocker: false,
-        };
-        ward.add_patient(&nurse, &p, now).expect("patient");
-        let b = crate::testkit::bundled();
-        let template = b.catalog.get("example-hdm-rush-3d").expect("template");
-        let started = ward
-            .start(
-                &nurse,
-                Start {
-                    patient_id: "P1",
-                    template,
-                    catalog: &b.catalog,
-                    policy: &b.policy,
-                    rule_sources: crate::policy::bundled_sources(),
-                    start: now,
-                    calendar: crate::testkit::weekdays(),
-                    omalizumab_weeks: None,
-                    accept_risk: None,
-                    accept_age: None,
-                    accept_missing: None,
-                    now,
+    app.wards
+        .with(|ward| {
+            let now = at("2026-12-07 08:00");
+            let (admin, _) = ward
+                .login("admin", "admin-password-1", "test", now)
+                .expect("admin");
+            ward.staff_add(
+                &admin,
+                NewStaff {
+                    id: "dr.ng".into(),
+                    name: "Dr Ng".into(),
+                    role: Role::Physician,
+                    secret: "doctor-password-1".into(),
                 },
+                now,
             )
-            .expect("ward");
-        assert!(started.is_ok(), "the course starts");
-    }
+            .expect("physician");
+            let (nurse, _) = ward
+                .login("rn.li", "nurse-password-1", "test", now)
+                .expect("nurse");
+            let p = crate::store::PatientRecord {
+                id: "P1".into(),
+                name: "Zhang Wei".into(),
+                dob: crate::testkit::date("1990-05-01"),
+                weight_kg: "70".into(),
+                sige: "2".into(),
+                total_ige: "410".into(),
+                fev1_percent: Some("92".into()),
+                asthma: Some("controlled".into()),
+                beta_blocker: false,
+            };
+            ward.add_patient(&nurse, &p, now).expect("patient");
+            let b = crate::testkit::bundled();
+            let template = b.catalog.get("example-hdm-rush-3d").expect("template");
+            let started = ward
+                .start(
+                    &nurse,
+                    Start {
+                        patient_id: "P1",
+                        template,
+                        catalog: &b.catalog,
+                        policy: &b.policy,
+                        rule_sources: crate::policy::bundled_sources(),
+                        start: now,
+                        calendar: crate::testkit::weekdays(),
+                        omalizumab_weeks: None,
+                        accept_risk: None,
+                        accept_age: None,
+                        accept_missing: None,
+                        now,
+                    },
+                )
+                .expect("ward");
+            assert!(started.is_ok(), "the course starts");
+        })
+        .expect("ward");
     app
 }
 
-async fn login_as(app: &Arc<App>, id: &str, password: &str) -> String {
+pub(super) async fn login_as(app: &Arc<App>, id: &str, password: &str) -> String {
     let (_, cookies, _) = send(app, get("/login", None)).await;
     let pre = value_of(&cookies, "ritplan_login");
     let (status, cookies, _) = send(
@@ -89,7 +90,7 @@ async fn login_as(app: &Arc<App>, id: &str, password: &str) -> String {
 }
 
 /// A form's fields, URL-encoded.
-fn encode(fields: &[(&str, &str)]) -> String {
+pub(super) fn encode(fields: &[(&str, &str)]) -> String {
     let enc = |s: &str| {
         s.bytes()
             .map(|b| match b {
@@ -108,7 +109,7 @@ fn encode(fields: &[(&str, &str)]) -> String {
 }
 
 /// Posts a form as `session`.
-async fn post_form(
+pub(super) async fn post_form(
     app: &Arc<App>,
     path: &str,
     session: &str,
@@ -118,7 +119,7 @@ async fn post_form(
 }
 
 /// The page's CSRF token and the course's last entry as the page shows them.
-async fn tokens(app: &Arc<App>, session: &str) -> (String, String) {
+pub(super) async fn tokens(app: &Arc<App>, session: &str) -> (String, String) {
     let (status, _, body) = send(app, get("/course/1", Some(session))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let attr = |name: &str| {
@@ -150,14 +151,10 @@ async fn recorded(app: &Arc<App>, req: axum::http::Request<axum::body::Body>) {
     );
 }
 
-fn events(app: &Arc<App>) -> usize {
-    app.ward
-        .lock()
+pub(super) fn events(app: &Arc<App>) -> usize {
+    app.wards
+        .with(|ward| ward.store.events(1).expect("events").len())
         .expect("ward")
-        .store
-        .events(1)
-        .expect("events")
-        .len()
 }
 
 /// A give form answered as a careful nurse would, with `extra` replacing fields.
@@ -595,15 +592,16 @@ async fn the_pdfs_come_from_a_button_and_only_a_training_clock_is_set() {
 async fn a_clinic_s_second_check_is_signed_on_the_confirmation_screen() {
     let dir = tempfile::tempdir().expect("tmp");
     let app = ward_with_a_course(&dir);
-    {
-        let ward = app.ward.lock().expect("ward");
-        let now = at("2026-12-07 08:00");
-        let (admin, _) = ward
-            .login("admin", "admin-password-1", "test", now)
-            .expect("admin");
-        ward.set_setting(&admin, "second_check", "required", now)
-            .expect("setting");
-    }
+    app.wards
+        .with(|ward| {
+            let now = at("2026-12-07 08:00");
+            let (admin, _) = ward
+                .login("admin", "admin-password-1", "test", now)
+                .expect("admin");
+            ward.set_setting(&admin, "second_check", "required", now)
+                .expect("setting");
+        })
+        .expect("ward");
     let nurse = login_as(&app, "rn.li", "nurse-password-1").await;
     let (csrf, seen) = tokens(&app, &nurse).await;
     let form = give_form(&csrf, &seen, &[]);
@@ -640,8 +638,10 @@ async fn a_clinic_s_second_check_is_signed_on_the_confirmation_screen() {
         ("checker_password", "doctor-password-1"),
     ]);
     recorded(&app, post("/course/1/give", Some(&nurse), &encode(&f))).await;
-    let ward = app.ward.lock().expect("ward");
-    let e = ward.store.events(1).expect("events");
+    let e = app
+        .wards
+        .with(|ward| ward.store.events(1).expect("events"))
+        .expect("ward");
     assert!(
         matches!(&e[0].event.kind, crate::course::EventKind::DoseGiven { checked_by: Some(c), .. } if c == "dr.ng"),
         "{:?}",

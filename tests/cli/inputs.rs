@@ -27,7 +27,7 @@ const ADULT: [&str; 8] = [
 
 #[test]
 fn the_inputs_that_panicked_the_planner_are_errors() {
-    // A start date far in the future (it overflowed the calendar): a usage error.
+    // A start date far in the future (it overflowed the calendar): bad input data, named.
     let (code, _, err) = run(&[
         &[
             "plan",
@@ -39,9 +39,9 @@ fn the_inputs_that_panicked_the_planner_are_errors() {
         &ADULT,
     ]
     .concat());
-    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(code, Some(65), "{err}");
     assert!(
-        err.contains("outside the years 1900 to 2199 that ritplan plans in"),
+        err.contains("+262142-12-03 is outside the years 1900 to 2199 that ritplan accepts"),
         "{err}"
     );
     // Step days, intervals and concentrations the calendar or the arithmetic cannot hold:
@@ -202,13 +202,138 @@ fn a_database_that_is_not_a_ritplan_record_is_refused_unchanged() {
 
 #[cfg(unix)]
 #[test]
-fn pdfs_are_private_and_a_planted_link_is_replaced_not_followed() {
+fn every_date_a_person_gives_is_held_to_the_accepted_years() {
+    // Each date flag, far past either end: exit 65 naming the value, never a panic; a date
+    // that is no date at all stays a usage error (exit 2).
+    let far = "+262142-12-31";
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["sheet", "--date", far],
+        vec!["risk", "--on", far],
+        [&["risk", "--dob", far][..], &ADULT[2..]].concat(),
+        [&["risk", "--omalizumab-since", "1899-12-31"][..], &ADULT].concat(),
+        [
+            &[
+                "plan",
+                "--template",
+                "alutard-hdm-cluster-7w",
+                "--start",
+                "2026-12-07",
+            ][..],
+            &["--closed", "2200-01-01"],
+            &ADULT,
+        ]
+        .concat(),
+        vec![
+            "give",
+            "1",
+            "--step",
+            "1",
+            "--volume",
+            "0.1",
+            "--at",
+            "2200-01-01T08:00",
+        ],
+    ];
+    for args in &cases {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(65), "{args:?}: {err}");
+        assert!(
+            err.contains("outside the years 1900 to 2199"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+    let (code, _, err) = run(&["sheet", "--date", "2026-02-30"]);
+    assert_eq!(code, Some(2), "{err}");
+}
+
+#[test]
+fn out_writes_only_a_regular_file_and_refuses_links_fifos_devices_and_folders() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let victim = dir.path().join("victim.txt");
+    std::fs::write(&victim, "someone else's file\n").expect("write");
+    let link = dir.path().join("link.pdf");
+    std::os::unix::fs::symlink(&victim, &link).expect("plant a link");
+    let fifo = dir.path().join("fifo.pdf");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let folder = dir.path().join("folder.pdf");
+    std::fs::create_dir(&folder).expect("folder");
+    let mut targets = vec![
+        (link.clone(), "a symbolic link"),
+        (folder.clone(), "a folder"),
+        (std::path::PathBuf::from("/dev/null"), "a device"),
+    ];
+    if made {
+        targets.push((fifo.clone(), "a FIFO"));
+    }
+    for (target, what) in &targets {
+        let (code, _, err) = run(&[
+            &[
+                "plan",
+                "--template",
+                "alutard-hdm-cluster-7w",
+                "--start",
+                "2026-12-07",
+                "--pdf",
+                target.to_str().expect("path"),
+            ][..],
+            &ADULT,
+        ]
+        .concat());
+        assert_eq!(code, Some(74), "{target:?}: {err}");
+        assert!(err.contains(&format!("it is {what}")), "{err}");
+        assert!(err.contains("nothing was replaced"), "{err}");
+    }
+    // Each is as it was: the link still a link to the untouched file, the FIFO a FIFO, the
+    // device a device, the folder a folder.
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "someone else's file\n"
+    );
+    if made {
+        use std::os::unix::fs::FileTypeExt;
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .expect("fifo")
+                .file_type()
+                .is_fifo()
+        );
+    }
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let dev = std::fs::symlink_metadata("/dev/null").expect("dev");
+        assert!(
+            dev.file_type().is_char_device(),
+            "/dev/null is still a device"
+        );
+    }
+    assert!(std::fs::symlink_metadata(&folder).expect("folder").is_dir());
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn pdfs_are_private_and_replace_only_a_regular_file() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tmp");
     let victim = dir.path().join("victim.txt");
     std::fs::write(&victim, "someone else's file\n").expect("write");
     let pdf = dir.path().join("protocol.pdf");
-    std::os::unix::fs::symlink(&victim, &pdf).expect("plant a link");
+    std::fs::write(&pdf, "an older protocol\n").expect("an older file");
+    std::fs::set_permissions(&pdf, std::fs::Permissions::from_mode(0o644)).expect("mode");
     let (code, _, err) = run(&[
         &[
             "plan",
@@ -226,10 +351,10 @@ fn pdfs_are_private_and_a_planted_link_is_replaced_not_followed() {
     assert_eq!(
         std::fs::read_to_string(&victim).expect("victim"),
         "someone else's file\n",
-        "the link's target was not written"
+        "another file was not written"
     );
     let meta = std::fs::symlink_metadata(&pdf).expect("meta");
-    assert!(meta.file_type().is_file(), "the link itself was replaced");
+    assert!(meta.file_type().is_file(), "the old file was replaced");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert!(std::fs::read(&pdf).expect("pdf").starts_with(b"%PDF-"));
     // No temporary file is left beside it.
