@@ -715,7 +715,7 @@ fn step_of(s: &str) -> Result<(usize, &str), String> {
         .trim()
         .parse::<usize>()
         .ok()
-        .filter(|n| (1..=10_000).contains(n))
+        .filter(|n| (1..=crate::course::MAX_STEP).contains(n))
         .ok_or_else(|| format!("{s:?}: the step must be a number from 1"))?;
     Ok((step, v.trim()))
 }
@@ -730,8 +730,13 @@ fn parse_local(s: &str) -> Result<(usize, u32), String> {
     let mm = mm
         .parse::<u32>()
         .ok()
-        .filter(|m| *m <= 500)
-        .ok_or_else(|| format!("{s:?}: the size is whole mm from 0 to 500"))?;
+        .filter(|m| *m <= crate::course::MAX_REACTION_MM)
+        .ok_or_else(|| {
+            format!(
+                "{s:?}: the size is whole mm from 0 to {}",
+                crate::course::MAX_REACTION_MM
+            )
+        })?;
     Ok((step, mm))
 }
 

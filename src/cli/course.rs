@@ -10,9 +10,7 @@ use serde::Serialize;
 
 use super::{CliError, Context, policy_from, write_json};
 use crate::course::Decision;
-use crate::patient::{Patient, PatientInput};
 use crate::planner::Plan;
-use crate::policy::risk::AsthmaControl;
 use crate::render::course as say;
 use crate::render::sheet as sheet_render;
 use crate::render::table;
@@ -99,23 +97,7 @@ pub(super) fn patient_add(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    // Validate the values as the planner will read them.
-    Patient::from_input(
-        &PatientInput {
-            dob: Some(a.dob),
-            weight_kg: Some(a.weight.clone()),
-            sige: Some(a.sige.clone()),
-            total_ige: Some(a.total_ige.clone()),
-            fev1_percent: a.fev1.clone(),
-            asthma: a
-                .asthma
-                .as_deref()
-                .and_then(|x| x.parse::<AsthmaControl>().ok()),
-            beta_blocker: a.beta_blocker,
-            ..PatientInput::default()
-        },
-        now.date(),
-    )?;
+    // The ward checks the values as the planner will read them.
     let p = PatientRecord {
         id: a.id.clone(),
         name: a.name.clone(),

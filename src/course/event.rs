@@ -102,7 +102,7 @@ impl FromStr for Review {
             other => other
                 .strip_prefix("step-back:")
                 .and_then(|n| n.parse().ok())
-                .filter(|n| (1..=100).contains(n))
+                .filter(|n| (1..=MAX_STEPS_BACK).contains(n))
                 .map(|steps| Review::StepBack { steps })
                 .ok_or_else(|| {
                     format!(
@@ -128,6 +128,18 @@ impl fmt::Display for Review {
 fn is_false(b: &bool) -> bool {
     !*b
 }
+
+/// The largest local reaction (an infiltrate's diameter) recorded, in mm. These input bounds are
+/// a safety floor in code on purpose, not clinical policy: a value past them is a typing error
+/// (a 5 000 mm wheal, an onset a week after the injection), refused for every front end by the
+/// ward before it can reach a rule's band.
+pub const MAX_REACTION_MM: u32 = 500;
+/// The latest onset of a systemic reaction recorded, in minutes after the injection (48 h).
+pub const MAX_ONSET_MIN: u32 = 2880;
+/// The most dose steps a physician's review steps back.
+pub const MAX_STEPS_BACK: u32 = 100;
+/// The highest step number a command or form names.
+pub const MAX_STEP: usize = 10_000;
 
 /// What happened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -29,7 +29,10 @@ mod record;
 mod sheet;
 mod state;
 
-pub use event::{Event, EventKind, LateKind, Review, WaoGrade, voided};
+pub use event::{
+    Event, EventKind, LateKind, MAX_ONSET_MIN, MAX_REACTION_MM, MAX_STEP, MAX_STEPS_BACK, Review,
+    WaoGrade, voided,
+};
 pub use history::{Administration, administrations};
 pub use ladder::Ladder;
 pub use next::{

@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::{Actor, Role, Ward, WardError, text};
-use crate::patient::{Patient, PatientInput};
+use crate::patient::{Patient, PatientError, PatientInput};
 use crate::policy::risk::AsthmaControl;
 use crate::store::PatientRecord;
 
@@ -132,6 +132,25 @@ pub fn parse_csv(input: &str) -> Result<Vec<(usize, Vec<String>)>, RowError> {
 const REQUIRED: [&str; 6] = ["id", "name", "dob", "weight", "sige", "total_ige"];
 const OPTIONAL: [&str; 3] = ["fev1", "asthma", "beta_blocker"];
 
+/// A patient's values as the planner will read them (weight, laboratory values, lung function,
+/// the age from the date of birth on `on`): the one check of a patient's record, for every way
+/// one is added (`patient add`, an import, any later front end).
+pub fn patient_values(p: &PatientRecord, on: NaiveDate) -> Result<Patient, PatientError> {
+    Patient::from_input(
+        &PatientInput {
+            dob: Some(p.dob),
+            weight_kg: Some(p.weight_kg.clone()),
+            sige: Some(p.sige.clone()),
+            total_ige: Some(p.total_ige.clone()),
+            fev1_percent: p.fev1_percent.clone(),
+            asthma: p.asthma.as_deref().and_then(|a| a.parse().ok()),
+            beta_blocker: p.beta_blocker,
+            ..PatientInput::default()
+        },
+        on,
+    )
+}
+
 /// The patients of a CSV text, validated at `today`, or every row's errors.
 pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec<RowError>> {
     let rows = parse_csv(input).map_err(|e| vec![e])?;
@@ -248,27 +267,7 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
             bad(format!("the id {id:?} is on an earlier row too"));
             continue;
         }
-        // The values as the planner will read them, as `patient add` checks them.
-        let checked = Patient::from_input(
-            &PatientInput {
-                dob: Some(dob),
-                weight_kg: Some(weight.clone()),
-                sige: Some(sige.clone()),
-                total_ige: Some(total.clone()),
-                fev1_percent: fev1.clone(),
-                asthma: asthma.as_deref().and_then(|a| a.parse().ok()),
-                beta_blocker,
-                ..PatientInput::default()
-            },
-            today,
-        );
-        if let Err(e) = checked {
-            // Named as the file's column, not the CLI's flag.
-            let column = e.field.trim_start_matches("--").replace('-', "_");
-            bad(format!("{column}: {}", e.why));
-            continue;
-        }
-        out.push(PatientRecord {
+        let record = PatientRecord {
             id,
             name,
             dob,
@@ -278,7 +277,15 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
             fev1_percent: fev1,
             asthma,
             beta_blocker,
-        });
+        };
+        // The values as the planner will read them, as `patient add` checks them.
+        if let Err(e) = patient_values(&record, today) {
+            // Named as the file's column, not the CLI's flag.
+            let column = e.field.trim_start_matches("--").replace('-', "_");
+            bad(format!("{column}: {}", e.why));
+            continue;
+        }
+        out.push(record);
     }
     if errors.is_empty() {
         Ok(out)

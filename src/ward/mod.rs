@@ -302,6 +302,7 @@ impl Ward {
         let mut p = p.clone();
         p.id = text::bounded("--id", &p.id, text::ID_MAX)?;
         p.name = text::bounded("--name", &p.name, text::NAME_MAX)?;
+        import::patient_values(&p, now.date())?;
         self.store.add_patient(&p, now, &actor.author())?;
         self.lookalikes(&p)
     }

@@ -103,8 +103,21 @@ pub fn volume(value: &str) -> Result<Volume, String> {
         .ok_or_else(|| format!("{:?} is not a volume in mL above 0", value.trim()))
 }
 
-/// The free text inside an event, cleaned.
+/// A number held to `0..=max` (or `1..=max`), named by `field` when it is not.
+fn at_most(field: &str, value: u32, min: u32, max: u32, unit: &str) -> Result<u32, WardError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(WardError::Data(format!(
+            "{field} {value} is not a whole number of {unit} from {min} to {max}"
+        )))
+    }
+}
+
+/// The free text inside an event, cleaned, and its numbers held to their bounds
+/// ([`crate::course::MAX_REACTION_MM`] and the others): the same check for every front end.
 pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
+    use crate::course::{MAX_ONSET_MIN, MAX_REACTION_MM, MAX_STEPS_BACK, Review};
     Ok(match kind {
         EventKind::DoseGiven {
             step,
@@ -134,7 +147,9 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             not_assessable,
             early_reason,
         } => EventKind::ObservationEnded {
-            local_mm,
+            local_mm: local_mm
+                .map(|mm| at_most("--local-mm", mm, 0, MAX_REACTION_MM, "mm"))
+                .transpose()?,
             not_assessable,
             early_reason: opt_text("--early", early_reason.as_deref())?,
         },
@@ -145,7 +160,7 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             treatment,
         } => EventKind::SystemicReaction {
             grade,
-            onset_min,
+            onset_min: at_most("--onset-min", onset_min, 0, MAX_ONSET_MIN, "minutes")?,
             symptom: text("--symptom", &symptom)?,
             treatment: opt_text("--treatment", treatment.as_deref())?,
         },
@@ -156,8 +171,16 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
         EventKind::DoseDeferred { reason } => EventKind::DoseDeferred {
             reason: text("--reason", &reason)?,
         },
+        EventKind::LateLocalReaction { mm } => EventKind::LateLocalReaction {
+            mm: at_most("--late-local-mm", mm, 0, MAX_REACTION_MM, "mm")?,
+        },
         EventKind::PhysicianReview { decision, reason } => EventKind::PhysicianReview {
-            decision,
+            decision: match decision {
+                Review::StepBack { steps } => Review::StepBack {
+                    steps: at_most("step-back:N", steps, 1, MAX_STEPS_BACK, "steps")?,
+                },
+                other => other,
+            },
             reason: opt_text("--reason", reason.as_deref())?,
         },
         EventKind::Correction { corrects, reason } => EventKind::Correction {
@@ -201,6 +224,24 @@ mod tests {
             text: "x".repeat(TEXT_MAX + 1),
         };
         assert!(event(long_note).is_err());
+        // Numbers past their bounds, whatever front end sent them.
+        let e = event(EventKind::LateLocalReaction { mm: 501 }).expect_err("501 mm");
+        assert!(e.to_string().contains("from 0 to 500"), "{e}");
+        assert!(event(EventKind::LateLocalReaction { mm: 500 }).is_ok());
+        let obs = |mm| EventKind::ObservationEnded {
+            local_mm: Some(mm),
+            not_assessable: false,
+            early_reason: None,
+        };
+        assert!(event(obs(u32::MAX)).is_err());
+        assert!(event(obs(0)).is_ok());
+        let review = |steps| EventKind::PhysicianReview {
+            decision: crate::course::Review::StepBack { steps },
+            reason: Some("why".into()),
+        };
+        assert!(event(review(0)).is_err());
+        assert!(event(review(101)).is_err());
+        assert!(event(review(100)).is_ok());
         assert!(opt_bounded("--lot", Some(&"L".repeat(LOT_MAX + 1)), LOT_MAX).is_err());
         assert!(opt_bounded("--lot", Some("AB123"), LOT_MAX).is_ok());
         assert_eq!(staff_id(" rn.li ").ok().as_deref(), Some("rn.li"));

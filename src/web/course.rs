@@ -132,7 +132,7 @@ fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Error
     let mut e = Errors::new();
     let patient = required(f, "patient", "The patient's ID", &mut e);
     let step = match field(f, "step").parse::<usize>() {
-        Ok(s) if (1..=10_000).contains(&s) => Some(s),
+        Ok(s) if (1..=crate::course::MAX_STEP).contains(&s) => Some(s),
         _ => {
             e.insert(
                 "step".into(),
@@ -230,7 +230,7 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     );
                     None
                 }
-                (_, false) => number(f, "local_mm", "The local reaction", 0..=500, &mut e),
+                (_, false) => number(f, "local_mm", "The local reaction", 0..=crate::course::MAX_REACTION_MM, &mut e),
             };
             let early_reason = optional(f, "early", "Why it ends early", &mut e);
             Some(EventKind::ObservationEnded {
@@ -254,7 +254,7 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                         .map_err(|why| e.insert("grade".into(), why))
                         .ok(),
                 };
-                let onset = number(f, "onset_min", "The onset", 0..=2880, &mut e);
+                let onset = number(f, "onset_min", "The onset", 0..=crate::course::MAX_ONSET_MIN, &mut e);
                 let symptom = required(f, "symptom", "The first symptom", &mut e);
                 let treatment = optional(f, "treatment", "The treatment", &mut e);
                 match (grade, onset, symptom) {
@@ -269,7 +269,7 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     _ => None,
                 }
             }
-            "late-local" => number(f, "late_mm", "The late local reaction", 0..=500, &mut e)
+            "late-local" => number(f, "late_mm", "The late local reaction", 0..=crate::course::MAX_REACTION_MM, &mut e)
                 .map(|mm| EventKind::LateLocalReaction { mm }),
             "late" => {
                 let late = serde_json::from_value::<LateKind>(serde_json::Value::String(
@@ -317,7 +317,7 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
         }
         FormKind::Review => {
             let decision = match field(f, "decision") {
-                "step-back" => number(f, "steps", "The steps back", 1..=100, &mut e)
+                "step-back" => number(f, "steps", "The steps back", 1..=crate::course::MAX_STEPS_BACK, &mut e)
                     .map(|steps| Review::StepBack { steps }),
                 d => d
                     .parse::<Review>()

@@ -67,3 +67,42 @@ fn free_text_is_bounded_and_a_longer_value_changes_nothing() {
     let (code, _, err) = w.run(now, &["defer", &c, "--reason", &reason]);
     assert_eq!(code, Some(0), "{err}");
 }
+
+#[test]
+fn numbers_past_their_bounds_are_refused_by_the_ward_for_the_command_line_too() {
+    // The page bounded these; the command line took any whole number. The ward now refuses them
+    // for both (exit 65, nothing written).
+    let w = Ward::new();
+    let c = w.rush_course();
+    w.give_next("2026-12-07T08:00", &c, 0);
+    let now = "2026-12-07T08:00";
+    let before = w.bytes();
+    for (args, needle) in [
+        (
+            vec!["observe", c.as_str(), "--local-mm", "501"],
+            "--local-mm 501 is not a whole number of mm from 0 to 500",
+        ),
+        (
+            vec!["react", c.as_str(), "--late-local-mm", "4294967295"],
+            "from 0 to 500",
+        ),
+        (
+            vec![
+                "react",
+                c.as_str(),
+                "--grade",
+                "1a",
+                "--onset-min",
+                "2881",
+                "--symptom",
+                "urticaria",
+            ],
+            "--onset-min 2881 is not a whole number of minutes from 0 to 2880",
+        ),
+    ] {
+        let (code, out, err) = w.run(now, &args);
+        assert_eq!(code, Some(65), "{args:?}: {out}{err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert_eq!(before, w.bytes(), "{args:?} changed the record");
+    }
+}
