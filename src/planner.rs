@@ -768,7 +768,7 @@ fn alternatives(req: &Request<'_>) -> Vec<String> {
         .on_or_after(req.start.date() + Duration::weeks(i64::from(weeks)));
     out.push(match from {
         Some(d) => format!(
-            "Pretreat with omalizumab for {weeks} more week{} ({min} in all; see `ritplan omalizumab` for the dose): the rush could start on {d} or later.",
+            "Pretreat with omalizumab for {weeks} more week{} ({min} in all; ritplan omalizumab gives the dose): the rush could start on {d} or later.",
             if weeks == 1 { "" } else { "s" }
         ),
         None => format!("Pretreat with omalizumab for {weeks} more weeks ({min} in all)."),

@@ -127,7 +127,7 @@ pub fn remove(ward: &Ward) -> Result<(), CliError> {
 pub fn actor(ward: &Ward, now: chrono::NaiveDateTime) -> Result<Actor, CliError> {
     let Some(token) = load(ward)? else {
         return Err(CliError::Auth(
-            "this command writes the record: log in first with `ritplan login ID`".into(),
+            "this command writes the record: log in first with: ritplan login ID".into(),
         ));
     };
     ward.actor(&token, &os_user(), now).map_err(CliError::from)

@@ -86,7 +86,7 @@ pub(super) fn login(
     let s = ward.settings()?;
     writeln!(
         out,
-        "logged in as {} ({}, {}); the session ends after {} minutes without use or with `ritplan logout`",
+        "logged in as {} ({}, {}); the session ends after {} minutes without use or at ritplan logout",
         actor.staff.name, actor.staff.id, actor.role, s.idle_timeout_min
     )?;
     Ok(())

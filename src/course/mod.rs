@@ -3,7 +3,7 @@
 //! moment, [`check_give`] and [`admissible`] refuse what the record must not take, and
 //! [`project`] runs the rest of the course forward. No clock, no disk.
 //!
-//! The model (see `shared/course-model.md`):
+//! The model:
 //! - a course is in **up-dosing** (at a position of the plan) or **maintenance** (with its next
 //!   visit's volume and interval, and the re-escalation visits after a reduction);
 //! - doses belong to **visits**, one clinic day's injections of one course. A visit follows one

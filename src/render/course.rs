@@ -459,7 +459,7 @@ struct Names {
 const CLI: Names = Names {
     pef: "(--pef)",
     screen: "(--screen ok)",
-    defer: "`defer`",
+    defer: "ritplan defer",
     override_: "with --override REASON",
     early: "with --early REASON",
     local: "--local-mm N, or --not-assessable",

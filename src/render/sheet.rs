@@ -8,7 +8,7 @@ use crate::render::pdf::{Align, Fonts, Paper, PdfError, RowStyle, Writer, col};
 use crate::ward::SheetLine;
 
 /// What the sheet says under its table.
-pub const NOTE: &str = "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check `ritplan next` before each dose. Two extracts of one patient are at least 30 min apart.";
+pub const NOTE: &str = "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check the next dose in ritplan (ritplan next) before each dose. Two extracts of one patient are at least 30 min apart.";
 
 /// The sheet's columns, for the terminal and the PDF: title, PDF width share, right-aligned.
 pub const COLUMNS: [(&str, f32, bool); 15] = [

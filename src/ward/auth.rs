@@ -121,7 +121,7 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
     ),
     (
         "second_check",
-        "off | required: every dose needs `give --checked-by ID` (default off)",
+        "off | required: every dose needs a second person's check, give --checked-by ID (default off)",
     ),
 ];
 
@@ -396,7 +396,7 @@ pub fn session_actor(
 ) -> Result<Actor, WardError> {
     store.verify_accounts()?;
     let h = token_hash(kind, token);
-    let not_in = |why: &str| WardError::Auth(format!("{why}; log in with `ritplan login ID`"));
+    let not_in = |why: &str| WardError::Auth(format!("{why}; log in with: ritplan login ID"));
     let Some(s) = store.session(&h)? else {
         return Err(not_in("you are not logged in to this record"));
     };

@@ -647,7 +647,7 @@ impl Ward {
         };
         let Some((mut events, patient_view)) = decided_on else {
             return Err(WardError::Data(format!(
-                "course {id}: recorded, but its check left nothing to show; see `ritplan course log {id}`"
+                "course {id}: recorded, but its check left nothing to show; see its log (ritplan course log {id})"
             )));
         };
         events.push(event.clone());

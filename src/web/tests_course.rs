@@ -484,6 +484,16 @@ async fn observe_react_and_review_through_the_page() {
     .await;
     let (_, _, page) = send(&app, get("/course/1", Some(&nurse))).await;
     assert!(page.contains("DO NOT GIVE"), "{page}");
+    // The rule is cited by its key in docs/sources.md, in plain words: no backticks.
+    assert!(
+        page.contains("(docs/sources.md: norwegian-guide)"),
+        "{page}"
+    );
+    assert!(
+        page.contains("if the physician decides to continue as the rules say"),
+        "{page}"
+    );
+    assert!(!page.contains('`'), "{page}");
     assert!(page.contains("Only a physician can review this course"));
     assert!(
         !page.contains("Give this dose"),

@@ -291,7 +291,7 @@ fn a_session_ends_after_the_idle_timeout_and_with_logout() {
     assert_eq!(bare(&["whoami"]).status.code(), Some(77));
     let o = bare(&add);
     assert_eq!(o.status.code(), Some(77));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("log in first with `ritplan login ID`"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("log in first with: ritplan login ID"));
     assert!(before == w.bytes(), "a refusal changed the database");
 
     // A session file someone wrote by hand is no session.

@@ -10,6 +10,7 @@ mod inputs;
 mod planning;
 mod safety;
 mod snapshots;
+mod sources;
 mod tamper;
 mod templates;
 mod ward;

@@ -1,5 +1,5 @@
-//! Safe dosing through the real binary: each scenario follows a rule of shared/clinical.md (the
-//! section is cited) and shows that `next`, `give` and the other records keep to it. Refusals
+//! Safe dosing through the real binary: each scenario follows a rule of a source listed in
+//! docs/sources.md (its key is cited) and shows that `next`, `give` and the other records keep to it. Refusals
 //! exit 1 and leave the database byte-for-byte unchanged.
 
 use serde_json::Value;
@@ -82,8 +82,10 @@ fn course(w: &Ward, id: &str, template: &str) -> String {
 
 #[test]
 fn a_local_reaction_on_a_weekly_schedule_repeats_at_the_next_visit_not_the_same_day() {
-    // clinical.md part 1 §3.4 (bands [25, 50) mm: repeat, an example) and §4.1 (the reaction
-    // after the previous injection adjusts the next dose): the repeat is the next visit's.
+    // ritplan's local-reaction bands, [25, 50) mm: repeat, an example (docs/sources.md:
+    // ritplan-default), and the Norwegian guide's check before each injection, a reaction after
+    // the previous injection adjusts the next dose (docs/sources.md: norwegian-guide): the repeat
+    // is the next visit's.
     let w = Ward::new();
     let c = course(&w, "P1", "alutard-hdm-conventional-15w");
     w.give_next("2026-12-07T08:00", &c, 0);
@@ -118,7 +120,7 @@ fn rush_in_maintenance(w: &Ward) -> String {
 
 #[test]
 fn maintenance_visits_hold_one_injection_and_a_reaction_reduces_the_next_visit_only() {
-    // clinical.md part 1 §4.3 B and C: in maintenance a mild systemic reaction reduces the next
+    // Norwegian guide (docs/sources.md: norwegian-guide): in maintenance a mild systemic reaction reduces the next
     // dose one step (1.0 -> 0.6 mL); after 0.6 mL the full dose comes 4 weeks later.
     let w = Ward::new();
     let c = rush_in_maintenance(&w);
@@ -151,7 +153,7 @@ fn maintenance_visits_hold_one_injection_and_a_reaction_reduces_the_next_visit_o
 
 #[test]
 fn a_maintenance_dose_reduced_after_a_gap_climbs_back_visit_by_visit() {
-    // clinical.md part 1 §4.3 B: 16-26 weeks -> 0.2 mL, then up at 1-2-week intervals to the
+    // Norwegian guide (docs/sources.md: norwegian-guide): 16-26 weeks -> 0.2 mL, then up at 1-2-week intervals to the
     // full dose, then the full dose after 2, 4 and 8 weeks.
     let w = Ward::new();
     let c = rush_in_maintenance(&w);
@@ -188,8 +190,9 @@ fn a_maintenance_dose_reduced_after_a_gap_climbs_back_visit_by_visit() {
 
 #[test]
 fn step_back_goes_to_the_lower_distinct_dose_on_a_cluster_schedule() {
-    // clinical.md part 1 §2.2 (the cluster table repeats 2 000 and 5 000 SQ-U within a visit)
-    // and §4.3 C (reduce 1-2 dose steps): one step below 5 000 is 2 000, not the other 5 000.
+    // The cluster table repeats 2 000 and 5 000 SQ-U within a visit (docs/sources.md:
+    // alutard-sq-smpc-fi); the Norwegian guide reduces 1-2 dose steps (docs/sources.md:
+    // norwegian-guide): one step below 5 000 is 2 000, not the other 5 000.
     let w = Ward::new();
     let c = course(&w, "P1", "alutard-hdm-cluster-7w");
     assert_eq!(w.give_visit(&hh(7, 8, 0), &c, 0), [1, 2, 3]);
@@ -264,8 +267,9 @@ fn an_override_never_lifts_a_gate_and_never_jumps() {
 
 #[test]
 fn the_observation_is_measured_from_the_injection_and_needs_a_local_size() {
-    // clinical.md part 1 §4.5 (at least 30 min; 120 min after a rush day's last injection) and
-    // §3.4 (the immediate reaction must be measured and recorded).
+    // At least 30 min (docs/sources.md: aaaai-acaai-pp-2011); 120 min after a rush day's last
+    // injection (docs/sources.md: ritplan-default); the immediate reaction must be measured and
+    // recorded (docs/sources.md: norwegian-guide).
     let w = Ward::new();
     let c = course(&w, "P1", "example-hdm-rush-3d");
     w.ok("2026-12-07T08:00", &give_args(&c, "1", "0.1", &[]));
@@ -381,7 +385,7 @@ fn the_plans_per_visit_cap_holds_when_a_clinics_rule_repeats_at_the_same_visit()
 
 #[test]
 fn us_late_doses_count_from_the_missed_scheduled_date() {
-    // clinical.md part 1 §4.2: the eTable counts "days after missed scheduled injection". On a
+    // The practice parameter (docs/sources.md: aaaai-acaai-pp-2011): the eTable counts "days after missed scheduled injection". On a
     // rush the missed date is the next day: back 9 days after day 1 is 8 days late -> repeat.
     let w = Ward::new();
     let dir = tempfile::tempdir().expect("tmp");
@@ -424,8 +428,8 @@ fn us_late_doses_count_from_the_missed_scheduled_date() {
 
 #[test]
 fn terminal_states_grade_5_grade_4_and_late_type_iii() {
-    // clinical.md part 1 §3.1 (grade 5 is death) and §4.3 C (severe -> stop unless a
-    // correctable cause; late type III -> stop).
+    // Grade 5 is death (docs/sources.md: wao-grading-2010); severe -> stop unless a correctable
+    // cause, late type III -> stop (docs/sources.md: norwegian-guide).
     let w = Ward::new();
     let c = course(&w, "P1", "example-hdm-rush-3d");
     w.ok("2026-12-07T08:00", &give_args(&c, "1", "0.1", &[]));
@@ -508,8 +512,8 @@ fn terminal_states_grade_5_grade_4_and_late_type_iii() {
 
 #[test]
 fn the_patient_not_the_course_is_the_unit_of_safety() {
-    // clinical.md part 1 §2.1 (Polish PIL: at least 30 min between injections of different
-    // allergens) and §4.4 (Purethal row); a reaction or a pending review holds every course.
+    // At least 30 min between injections of different allergens (docs/sources.md:
+    // alutard-sq-pil-pl, purethal-label-be); a reaction or a pending review holds every course.
     let w = Ward::new();
     let clinic = fixture("fixtures/clinic-templates");
     let clinic = clinic.to_str().expect("utf-8");
@@ -624,8 +628,8 @@ fn the_patient_not_the_course_is_the_unit_of_safety() {
 
 #[test]
 fn eligibility_at_course_start() {
-    // clinical.md part 2 §3.1 and §3.4 (Alutard SQ is not recommended under 5) and part 1 §4.1
-    // (spirometry and asthma status before starting SCIT).
+    // Alutard SQ is not recommended under 5 (docs/sources.md: alutard-sq-pil-cz); spirometry and
+    // asthma status before starting SCIT (docs/sources.md: norwegian-guide).
     let w = Ward::new();
     w.add_patient(
         "2026-11-01T09:00",
