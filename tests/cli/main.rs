@@ -6,6 +6,10 @@ mod board;
 mod corpus;
 mod courses;
 mod inputs;
+// What a test needs beyond Rust and a C compiler (a program, a font, a test server): one file,
+// shared with the unit tests.
+#[path = "../../src/testkit/needs.rs"]
+mod needs;
 mod planning;
 mod safety;
 mod snapshots;
