@@ -506,15 +506,9 @@ pub enum PatientCommand {
         #[arg(long)]
         json: bool,
     },
+    // (Each variant's description is the doc comment right above its own attributes: two doc
+    // comments in a row are one description, of the variant under them.)
     /// Find patients by ID or by a part of their name (case and spacing ignored).
-    /// Import patients from a CSV file: every row checked, all or none recorded.
-    #[command(
-        after_help = "The header names the columns, in any order: id, name, dob (YYYY-MM-DD), weight (kg), sige (kUA/L), total_ige (kU/L), and optionally fev1 (%), asthma (controlled|partly|uncontrolled), beta_blocker (yes|no).\n\nExamples:\n  ritplan patient import trial-cohort.csv"
-    )]
-    Import {
-        /// The CSV file.
-        file: std::path::PathBuf,
-    },
     #[command(
         after_help = "Examples:\n  ritplan patient find 'li na'\n  ritplan patient find P001 --json"
     )]
@@ -533,6 +527,14 @@ pub enum PatientCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Import patients from a CSV file: every row checked, all or none recorded.
+    #[command(
+        after_help = "The header names the columns, in any order: id, name, dob (YYYY-MM-DD), weight (kg), sige (kUA/L), total_ige (kU/L), and optionally fev1 (%), asthma (controlled|partly|uncontrolled), beta_blocker (yes|no).\n\nExamples:\n  ritplan patient import trial-cohort.csv"
+    )]
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
     },
 }
 

@@ -641,20 +641,16 @@ mod tests {
         );
     }
 
-    /// With `RITPLAN_TEST_POSTGRES`: a connection the server closes is made again for the next
-    /// statement outside a transaction, and a transaction cut by it fails, never "commits".
+    /// With a test server (`RITPLAN_TEST_POSTGRES` or `RITPLAN_TEST_COPY_SERVER`): a connection
+    /// the server closes is made again for the next statement outside a transaction, and a
+    /// transaction cut by it fails, never "commits".
     #[test]
     fn a_closed_connection_is_made_again_but_a_cut_transaction_fails() {
         use crate::store::Store;
         use crate::store::db::{Begin, vals};
-        let Some(base) = std::env::var("RITPLAN_TEST_POSTGRES")
-            .ok()
-            .filter(|v| !v.is_empty())
-        else {
-            eprintln!("skipped: RITPLAN_TEST_POSTGRES is not set");
+        let Some(base) = crate::testkit::needs::needs_server() else {
             return;
         };
-        let base = base.trim_end_matches('/').to_string();
         let name = format!("ritplan_reconnect_{}", std::process::id());
         let admin = |sql: String| crate::testkit::server_admin(&base, sql);
         admin(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));

@@ -7,6 +7,10 @@ mod corpus;
 mod courses;
 mod holes;
 mod inputs;
+// What a test needs beyond Rust and a C compiler (a program, a font, a test server): one file,
+// shared with the unit tests.
+#[path = "../../src/testkit/needs.rs"]
+mod needs;
 mod planning;
 mod safety;
 mod snapshots;

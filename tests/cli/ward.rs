@@ -202,7 +202,7 @@ impl Ward {
     /// line saying the test was skipped, when the ward is on a server.
     pub fn file_only(&self, what: &str) -> bool {
         if self.on_server() {
-            eprintln!("skipped on PostgreSQL: {what}");
+            crate::needs::skipped(&format!("on PostgreSQL, {what}"));
         }
         self.on_server()
     }
