@@ -15,6 +15,12 @@ def test_a_nurse_logs_in_and_two_boards_agree(served):
     first = browser.new_context(viewport={"width": 1280, "height": 800})
     second = browser.new_context(viewport={"width": 1280, "height": 800})
     a, b = first.new_page(), second.new_page()
+    # The page works under its content security policy: nothing it needs (htmx, its style
+    # sheet) is refused, and nothing inline is tried.
+    refused = []
+    for p in (a, b):
+        p.on("console", lambda m: refused.append(m.text)
+             if "Content Security Policy" in m.text else None)
     login(a, base)
     login(b, base)
     rows = a.locator("#board tbody tr")
@@ -36,3 +42,7 @@ def test_a_nurse_logs_in_and_two_boards_agree(served):
     # Log out: the board is behind the login again.
     b.get_by_role("button", name="Log out").click()
     expect(b).to_have_url(base + "/login")
+    # The style sheet applied (the header's background is the page's, not the browser's).
+    assert a.evaluate("getComputedStyle(document.querySelector('header')).backgroundColor") \
+        == "rgb(238, 238, 255)"
+    assert refused == [], refused
