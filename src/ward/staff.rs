@@ -132,15 +132,7 @@ impl Ward {
         os_user: &str,
         now: NaiveDateTime,
     ) -> Result<Actor, WardError> {
-        let settings = self.settings()?;
-        auth::session_actor(
-            &self.store,
-            &settings,
-            SessionKind::Cli,
-            token,
-            os_user,
-            now,
-        )
+        self.session_actor(SessionKind::Cli, token, os_user, now)
     }
 
     /// The actor of a ward-page session token (a cookie).
@@ -150,15 +142,18 @@ impl Ward {
         os_user: &str,
         now: NaiveDateTime,
     ) -> Result<Actor, WardError> {
+        self.session_actor(SessionKind::Page, token, os_user, now)
+    }
+
+    fn session_actor(
+        &self,
+        kind: SessionKind,
+        token: &str,
+        os_user: &str,
+        now: NaiveDateTime,
+    ) -> Result<Actor, WardError> {
         let settings = self.settings()?;
-        auth::session_actor(
-            &self.store,
-            &settings,
-            SessionKind::Page,
-            token,
-            os_user,
-            now,
-        )
+        auth::session_actor(&self.store, &settings, kind, token, os_user, now)
     }
 
     /// Marks the actor's session used now (after a command that succeeded: the idle timeout

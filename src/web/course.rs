@@ -230,7 +230,13 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     );
                     None
                 }
-                (_, false) => number(f, "local_mm", "The local reaction", 0..=crate::course::MAX_REACTION_MM, &mut e),
+                (_, false) => number(
+                    f,
+                    "local_mm",
+                    "The local reaction",
+                    0..=crate::course::MAX_REACTION_MM,
+                    &mut e,
+                ),
             };
             let early_reason = optional(f, "early", "Why it ends early", &mut e);
             Some(EventKind::ObservationEnded {
@@ -254,7 +260,13 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                         .map_err(|why| e.insert("grade".into(), why))
                         .ok(),
                 };
-                let onset = number(f, "onset_min", "The onset", 0..=crate::course::MAX_ONSET_MIN, &mut e);
+                let onset = number(
+                    f,
+                    "onset_min",
+                    "The onset",
+                    0..=crate::course::MAX_ONSET_MIN,
+                    &mut e,
+                );
                 let symptom = required(f, "symptom", "The first symptom", &mut e);
                 let treatment = optional(f, "treatment", "The treatment", &mut e);
                 match (grade, onset, symptom) {
@@ -269,8 +281,14 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     _ => None,
                 }
             }
-            "late-local" => number(f, "late_mm", "The late local reaction", 0..=crate::course::MAX_REACTION_MM, &mut e)
-                .map(|mm| EventKind::LateLocalReaction { mm }),
+            "late-local" => number(
+                f,
+                "late_mm",
+                "The late local reaction",
+                0..=crate::course::MAX_REACTION_MM,
+                &mut e,
+            )
+            .map(|mm| EventKind::LateLocalReaction { mm }),
             "late" => {
                 let late = serde_json::from_value::<LateKind>(serde_json::Value::String(
                     field(f, "late_kind").to_string(),
@@ -317,8 +335,14 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
         }
         FormKind::Review => {
             let decision = match field(f, "decision") {
-                "step-back" => number(f, "steps", "The steps back", 1..=crate::course::MAX_STEPS_BACK, &mut e)
-                    .map(|steps| Review::StepBack { steps }),
+                "step-back" => number(
+                    f,
+                    "steps",
+                    "The steps back",
+                    1..=crate::course::MAX_STEPS_BACK,
+                    &mut e,
+                )
+                .map(|steps| Review::StepBack { steps }),
                 d => d
                     .parse::<Review>()
                     .map_err(|_| e.insert("decision".into(), "choose a decision".into()))
