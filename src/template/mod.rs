@@ -1338,19 +1338,19 @@ fn vial_dose(
 pub const BUNDLED: &[(&str, &str)] = &[
     (
         "alutard-hdm-cluster-7w.toml",
-        include_str!("../schedules/alutard-hdm-cluster-7w.toml"),
+        include_str!("../../schedules/alutard-hdm-cluster-7w.toml"),
     ),
     (
         "alutard-hdm-conventional-15w.toml",
-        include_str!("../schedules/alutard-hdm-conventional-15w.toml"),
+        include_str!("../../schedules/alutard-hdm-conventional-15w.toml"),
     ),
     (
         "alutard-hdm-slow-25w.toml",
-        include_str!("../schedules/alutard-hdm-slow-25w.toml"),
+        include_str!("../../schedules/alutard-hdm-slow-25w.toml"),
     ),
     (
         "example-hdm-rush-3d.toml",
-        include_str!("../schedules/example-hdm-rush-3d.toml"),
+        include_str!("../../schedules/example-hdm-rush-3d.toml"),
     ),
 ];
 
@@ -1568,7 +1568,7 @@ mod readme_example {
     /// the warning for its `example` evidence.
     #[test]
     fn the_documented_example_checks_clean() {
-        let readme = include_str!("../schedules/README.md");
+        let readme = include_str!("../../schedules/README.md");
         let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
         let len = readme[start..].find("```").expect("closing fence");
         let policy = Policy::bundled().expect("bundled rules");
