@@ -821,8 +821,8 @@ mod tests {
     #[test]
     fn the_embedded_fonts_inflate_to_the_dejavu_files_byte_for_byte() {
         let (regular, bold) = dejavu().expect("fonts");
-        assert!(regular[..] == include_bytes!("../../assets/fonts/DejaVuSans.ttf")[..]);
-        assert!(bold[..] == include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf")[..]);
+        assert!(regular[..] == include_bytes!("../../../assets/fonts/DejaVuSans.ttf")[..]);
+        assert!(bold[..] == include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf")[..]);
         // Deflated, they are about half the size in the binary.
         let packed = include_bytes!(concat!(env!("OUT_DIR"), "/DejaVuSans.ttf.deflate")).len();
         assert!(
