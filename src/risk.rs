@@ -211,10 +211,50 @@ fn rule_text(r: &RatioRule) -> String {
 
 /// Places a patient in a stratum. Pure: the same patient and rules give the same assessment.
 pub fn assess(patient: &Patient, rules: &RiskRules) -> Assessment {
-    let classes = &rules.sige_classes;
     let mut reasons = Vec::new();
     let mut warnings = Vec::new();
 
+    let class = sige_class(patient, rules, &mut reasons, &mut warnings);
+    let (ratio, ratio_high) = ratio_side(patient, rules, &mut reasons);
+
+    // Age group.
+    let age_group = rules.age_group(patient.age_years);
+    reasons.push(Reason::new(
+        format!(
+            "Age {} years: {} (paediatric below {}).",
+            patient.age_years, age_group, rules.paediatric_below_years.value
+        ),
+        &rules.paediatric_below_years.provenance,
+    ));
+
+    let stratum = stratum(rules, class, ratio_high, &mut reasons);
+    let favourable = favourable(rules, ratio, &mut reasons);
+    let pretreated = pretreatment(patient, rules, &mut reasons);
+    let findings = contraindications(patient, rules, age_group, &mut warnings);
+
+    Assessment {
+        stratum,
+        sige_class: class,
+        ratio_percent: ratio,
+        age_group,
+        age_years: patient.age_years,
+        favourable_response: favourable,
+        pretreated,
+        omalizumab_weeks: patient.omalizumab_weeks,
+        reasons,
+        contraindications: findings,
+        warnings,
+    }
+}
+
+/// The sIgE class (a range for a censored value), with its reason and the class 0 warning.
+fn sige_class(
+    patient: &Patient,
+    rules: &RiskRules,
+    reasons: &mut Vec<Reason>,
+    warnings: &mut Vec<String>,
+) -> ClassRange {
+    let classes = &rules.sige_classes;
     // sIgE class (range).
     let s = patient.sige;
     let below = |v: Decimal| {
@@ -245,6 +285,16 @@ pub fn assess(patient: &Patient, rules: &RiskRules) -> Assessment {
         warnings.push(format!("sIgE class {class}: {}.", classes.class_0_warning));
     }
 
+    class
+}
+
+/// The sIgE/total IgE ratio, and whether it is on the high-risk side (`None`: undecided).
+fn ratio_side(
+    patient: &Patient,
+    rules: &RiskRules,
+    reasons: &mut Vec<Reason>,
+) -> (Ratio, Option<bool>) {
+    let s = patient.sige;
     // Ratio.
     let ratio = Ratio::of(patient);
     let high = &rules.ratio_high_risk;
@@ -266,16 +316,17 @@ pub fn assess(patient: &Patient, rules: &RiskRules) -> Assessment {
         &high.provenance,
     ));
 
-    // Age group.
-    let age_group = rules.age_group(patient.age_years);
-    reasons.push(Reason::new(
-        format!(
-            "Age {} years: {} (paediatric below {}).",
-            patient.age_years, age_group, rules.paediatric_below_years.value
-        ),
-        &rules.paediatric_below_years.provenance,
-    ));
+    (ratio, ratio_high)
+}
 
+/// The stratum: the first sure match, unless an undecided one could be more cautious.
+fn stratum(
+    rules: &RiskRules,
+    class: ClassRange,
+    ratio_high: Option<bool>,
+    reasons: &mut Vec<Reason>,
+) -> String {
+    let high = &rules.ratio_high_risk;
     // Stratum: the first sure match, unless an undecided one could be more cautious.
     let matches: Vec<(usize, Option<bool>)> = rules
         .strata
@@ -350,6 +401,11 @@ pub fn assess(patient: &Patient, rules: &RiskRules) -> Assessment {
         &provenance,
     ));
 
+    stratum
+}
+
+/// Whether the ratio predicts a favourable response (`None`: cannot tell).
+fn favourable(rules: &RiskRules, ratio: Ratio, reasons: &mut Vec<Reason>) -> Option<bool> {
     // Favourable response.
     let fav = &rules.ratio_favourable_response;
     let favourable = ratio.compare(fav.op, fav.percent);
@@ -372,6 +428,11 @@ pub fn assess(patient: &Patient, rules: &RiskRules) -> Assessment {
     };
     reasons.push(Reason::new(fav_text, &fav.provenance));
 
+    favourable
+}
+
+/// Whether the omalizumab pretreatment is sufficient.
+fn pretreatment(patient: &Patient, rules: &RiskRules, reasons: &mut Vec<Reason>) -> bool {
     // Omalizumab pretreatment.
     let min_weeks = &rules.min_omalizumab_weeks;
     let pretreated = patient
@@ -393,6 +454,16 @@ pub fn assess(patient: &Patient, rules: &RiskRules) -> Assessment {
     };
     reasons.push(Reason::new(om, &min_weeks.provenance));
 
+    pretreated
+}
+
+/// The contraindications that apply, and warnings for those that could not be checked.
+fn contraindications(
+    patient: &Patient,
+    rules: &RiskRules,
+    age_group: AgeGroup,
+    warnings: &mut Vec<String>,
+) -> Vec<Finding> {
     // Contraindications.
     let mut findings = Vec::new();
     for c in &rules.contraindications {
@@ -431,19 +502,7 @@ pub fn assess(patient: &Patient, rules: &RiskRules) -> Assessment {
         );
     }
 
-    Assessment {
-        stratum,
-        sige_class: class,
-        ratio_percent: ratio,
-        age_group,
-        age_years: patient.age_years,
-        favourable_response: favourable,
-        pretreated,
-        omalizumab_weeks: patient.omalizumab_weeks,
-        reasons,
-        contraindications: findings,
-        warnings,
-    }
+    findings
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@ use serde::Serialize;
 use super::Context;
 use super::ladder::{Ladder, first_of_rung, gap_after_visit, maintenance_ladder};
 use super::reason::{Cause, Hold, HoldKind, Reason, VisitClosed, Wait};
-use super::state::{CourseState, Phase, observation_until, required_observation};
+use super::state::{
+    CourseState, Given, MaintenanceVisit, Phase, observation_until, required_observation,
+};
+use crate::policy::Provenance;
 use crate::policy::course::{Action, Band, CountFrom};
 use crate::units::{Dose, Syringe, Volume};
 
@@ -566,25 +569,13 @@ fn open_visit(
     reasons: &mut Vec<Reason>,
 ) -> Result<Next, Box<Decision>> {
     let cal = ctx.calendar;
-    let refuse = |action: ActionKind, cause: Cause, rule, reasons: &[Reason]| {
-        let kind = match action {
-            ActionKind::Stopped => HoldKind::Stopped,
-            ActionKind::Ended => HoldKind::Ended,
-            _ => HoldKind::Review,
-        };
-        Box::new(Decision {
-            hold: Some(Hold {
-                kind,
-                cause,
-                since: NaiveDateTime::new(today, cal.opens),
-                rule,
-            }),
-            ..decision(s, action, reasons.to_vec())
-        })
+    let refusal = Refuse {
+        s,
+        since: NaiveDateTime::new(today, cal.opens),
     };
     let Some(last) = s.given.last() else {
         let first = plan_dosing(ctx, 0).ok_or_else(|| {
-            refuse(
+            refusal.refuse(
                 ActionKind::PhysicianReview,
                 Cause::NoRuleForPhase {
                     action: Action::Proceed,
@@ -628,16 +619,65 @@ fn open_visit(
         _ => None,
     };
     if let Some(kind) = held {
-        return Err(refuse(
-            kind,
-            Cause::LateDose { days: late_days },
-            rule,
-            reasons,
-        ));
+        return Err(refusal.refuse(kind, Cause::LateDose { days: late_days }, rule, reasons));
     }
+    let open = Opening {
+        ctx,
+        today,
+        last,
+        action,
+        rule,
+        not_before,
+        wait,
+        refusal,
+    };
+    match &s.phase {
+        Phase::UpDosing {
+            cursor,
+            custom_percent,
+        } => open.up_dosing(s, *cursor, *custom_percent, reasons),
+        Phase::Maintenance { count, next, .. } => open.maintenance(*count, next, reasons),
+    }
+}
+
+/// A refusal to open the visit: held for a physician, stopped or ended, from the day's opening.
+struct Refuse<'s> {
+    s: &'s CourseState,
+    since: NaiveDateTime,
+}
+
+impl Refuse<'_> {
+    fn refuse(
+        &self,
+        action: ActionKind,
+        cause: Cause,
+        rule: Option<Provenance>,
+        reasons: &[Reason],
+    ) -> Box<Decision> {
+        let kind = match action {
+            ActionKind::Stopped => HoldKind::Stopped,
+            ActionKind::Ended => HoldKind::Ended,
+            _ => HoldKind::Review,
+        };
+        Box::new(Decision {
+            hold: Some(Hold {
+                kind,
+                cause,
+                since: self.since,
+                rule,
+            }),
+            ..decision(self.s, action, reasons.to_vec())
+        })
+    }
+
     // The rules say something that gives no dose here: the physician decides.
-    let no_rule = |reasons: &[Reason]| {
-        refuse(
+    fn no_rule(
+        &self,
+        action: &Action,
+        rule: &Option<Provenance>,
+        reasons: &[Reason],
+    ) -> Box<Decision> {
+        self.refuse(
             ActionKind::PhysicianReview,
             Cause::NoRuleForPhase {
                 action: action.clone(),
@@ -645,106 +685,154 @@ fn open_visit(
             rule.clone(),
             reasons,
         )
-    };
-    let plan = ctx.plan;
-    match &s.phase {
-        Phase::UpDosing {
-            cursor,
-            custom_percent,
-        } => {
-            let l = Ladder::of(plan);
-            let mut index = *cursor;
-            let mut percent = *custom_percent;
-            match &action {
-                Action::Repeat => {
-                    index = index.min(first_of_rung(plan, &l, l.rung(last.dose.amount())))
-                }
-                Action::StepBack { steps } => {
-                    let (rung, floor) = l.below(last.dose.amount(), *steps);
-                    if floor {
-                        reasons.push(Reason::LadderFloor { asked: *steps });
-                    }
-                    index = index.min(first_of_rung(plan, &l, rung));
-                }
-                Action::Restart => index = 0,
-                Action::Reduce { percent: p } => percent = Some(percent.map_or(*p, |x| x.max(*p))),
-                Action::Volume { .. } => {
-                    return Err(no_rule(reasons));
-                }
-                _ => {}
+    }
+}
+
+/// What opening a visit has found before the phase decides the dose: the last injection, the
+/// late-dose rule's action and source, and when the visit may start.
+struct Opening<'a> {
+    ctx: Context<'a>,
+    today: NaiveDate,
+    last: &'a Given,
+    action: Action,
+    rule: Option<Provenance>,
+    not_before: Option<NaiveDateTime>,
+    wait: Option<Wait>,
+    refusal: Refuse<'a>,
+}
+
+impl Opening<'_> {
+    /// Up-dosing: the plan's next step, moved back or reduced as the late-dose rule says.
+    fn up_dosing(
+        self,
+        s: &CourseState,
+        cursor: usize,
+        custom_percent: Option<Decimal>,
+        reasons: &mut Vec<Reason>,
+    ) -> Result<Next, Box<Decision>> {
+        let Opening {
+            ctx,
+            today: _,
+            last,
+            action,
+            rule,
+            not_before,
+            wait,
+            refusal,
+        } = self;
+        let no_rule = |reasons: &[Reason]| refusal.no_rule(&action, &rule, reasons);
+        let plan = ctx.plan;
+        let l = Ladder::of(plan);
+        let mut index = cursor;
+        let mut percent = custom_percent;
+        match &action {
+            Action::Repeat => {
+                index = index.min(first_of_rung(plan, &l, l.rung(last.dose.amount())))
             }
-            let planned = plan_dosing(ctx, index);
-            let dosing = match percent {
-                Some(p) => match reduced(ctx, s, p) {
-                    Some((d, why))
-                        if planned
-                            .as_ref()
-                            .is_none_or(|x| d.dose.amount() < x.dose.amount()) =>
-                    {
-                        reasons.push(why);
-                        Some(d)
-                    }
-                    Some(_) => planned,
-                    None => None,
-                },
-                None => planned,
-            };
-            let dosing = dosing.ok_or_else(|| no_rule(reasons))?;
-            if !last.maintenance
-                && continues_visit(plan, last.step, index)
-                && let Some(p) = plan.steps.get(index)
-            {
-                reasons.push(Reason::ContinuesVisit { visit: p.day });
+            Action::StepBack { steps } => {
+                let (rung, floor) = l.below(last.dose.amount(), *steps);
+                if floor {
+                    reasons.push(Reason::LadderFloor { asked: *steps });
+                }
+                index = index.min(first_of_rung(plan, &l, rung));
             }
-            Ok((dosing, not_before, wait))
-        }
-        Phase::Maintenance { count, next, .. } => {
-            let days_since = (today - last.at.date()).num_days();
-            if let Some(within) = next.within_days
-                && days_since > within
-            {
-                return Err(refuse(
-                    ActionKind::PhysicianReview,
-                    Cause::ReescalationOverdue {
-                        days: days_since,
-                        within_weeks: within / 7,
-                    },
-                    next.rule.clone(),
-                    reasons,
-                ));
-            }
-            let mut volume = next.volume_ml;
-            match &action {
-                Action::Volume { volume_ml } => {
-                    if maintenance_ladder(ctx.rules, ctx.template).is_none() {
-                        return Err(refuse(
-                            ActionKind::PhysicianReview,
-                            Cause::NoMaintenanceLadder,
-                            rule,
-                            reasons,
-                        ));
-                    }
-                    volume = volume.min(*volume_ml);
-                }
-                Action::Repeat if last.maintenance => {
-                    volume = volume.min(last.volume_ml.ml());
-                }
-                Action::Restart => {
-                    let first = plan_dosing(ctx, 0).ok_or_else(|| no_rule(reasons))?;
-                    return Ok((first, not_before, wait));
-                }
-                Action::StepBack { .. } | Action::Reduce { .. } => {
-                    return Err(no_rule(reasons));
-                }
-                _ => {}
-            }
-            let dosing =
-                maintenance_dosing(ctx, count + 1, volume).ok_or_else(|| no_rule(reasons))?;
-            if dosing.dose.amount() > ctx.plan.maintenance.dose.amount() {
+            Action::Restart => index = 0,
+            Action::Reduce { percent: p } => percent = Some(percent.map_or(*p, |x| x.max(*p))),
+            Action::Volume { .. } => {
                 return Err(no_rule(reasons));
             }
-            Ok((dosing, not_before, wait))
+            _ => {}
         }
+        let planned = plan_dosing(ctx, index);
+        let dosing = match percent {
+            Some(p) => match reduced(ctx, s, p) {
+                Some((d, why))
+                    if planned
+                        .as_ref()
+                        .is_none_or(|x| d.dose.amount() < x.dose.amount()) =>
+                {
+                    reasons.push(why);
+                    Some(d)
+                }
+                Some(_) => planned,
+                None => None,
+            },
+            None => planned,
+        };
+        let dosing = dosing.ok_or_else(|| no_rule(reasons))?;
+        if !last.maintenance
+            && continues_visit(plan, last.step, index)
+            && let Some(p) = plan.steps.get(index)
+        {
+            reasons.push(Reason::ContinuesVisit { visit: p.day });
+        }
+        Ok((dosing, not_before, wait))
+    }
+
+    /// Maintenance: the next maintenance visit's volume, lowered as the late-dose rule says.
+    fn maintenance(
+        self,
+        count: usize,
+        next: &MaintenanceVisit,
+        reasons: &[Reason],
+    ) -> Result<Next, Box<Decision>> {
+        let Opening {
+            ctx,
+            today,
+            last,
+            action,
+            rule,
+            not_before,
+            wait,
+            refusal,
+        } = self;
+        let refuse =
+            |action, cause, rule, reasons: &[Reason]| refusal.refuse(action, cause, rule, reasons);
+        let no_rule = |reasons: &[Reason]| refusal.no_rule(&action, &rule, reasons);
+        let days_since = (today - last.at.date()).num_days();
+        if let Some(within) = next.within_days
+            && days_since > within
+        {
+            return Err(refuse(
+                ActionKind::PhysicianReview,
+                Cause::ReescalationOverdue {
+                    days: days_since,
+                    within_weeks: within / 7,
+                },
+                next.rule.clone(),
+                reasons,
+            ));
+        }
+        let mut volume = next.volume_ml;
+        match &action {
+            Action::Volume { volume_ml } => {
+                if maintenance_ladder(ctx.rules, ctx.template).is_none() {
+                    return Err(refuse(
+                        ActionKind::PhysicianReview,
+                        Cause::NoMaintenanceLadder,
+                        rule,
+                        reasons,
+                    ));
+                }
+                volume = volume.min(*volume_ml);
+            }
+            Action::Repeat if last.maintenance => {
+                volume = volume.min(last.volume_ml.ml());
+            }
+            Action::Restart => {
+                let first = plan_dosing(ctx, 0).ok_or_else(|| no_rule(reasons))?;
+                return Ok((first, not_before, wait));
+            }
+            Action::StepBack { .. } | Action::Reduce { .. } => {
+                return Err(no_rule(reasons));
+            }
+            _ => {}
+        }
+        let dosing = maintenance_dosing(ctx, count + 1, volume).ok_or_else(|| no_rule(reasons))?;
+        if dosing.dose.amount() > ctx.plan.maintenance.dose.amount() {
+            return Err(no_rule(reasons));
+        }
+        Ok((dosing, not_before, wait))
     }
 }
 

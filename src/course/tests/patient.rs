@@ -1,0 +1,53 @@
+use super::*;
+
+// ---------------------------------------------------------------------------------------------
+// The patient is the unit of safety (clinical.md part 1 §2.1, §4.4 Purethal row).
+
+#[test]
+fn another_course_of_the_patient_holds_this_one() {
+    let fx = Fixture::new("example-hdm-rush-3d");
+    let mut a = fx.course("norwegian-guide");
+    let mut b = fx.course("norwegian-guide");
+    b.give_obs("2026-12-07 08:00", 0);
+    a.give("2026-12-07 08:40");
+    b.patient = PatientView {
+        others: vec![OtherCourse::of(1, &a.state())],
+    };
+    // 30 minutes between two extracts.
+    let d = b.next("2026-12-07 08:50");
+    assert_eq!(
+        (d.action, d.not_before),
+        (ActionKind::Wait, Some(at("2026-12-07 09:10")))
+    );
+    assert!(matches!(d.wait, Some(Wait::OtherExtract { course: 1, .. })));
+    // A systemic reaction on A closes B's day.
+    a.push("2026-12-07 08:50", sr("1z"));
+    b.patient = PatientView {
+        others: vec![OtherCourse::of(1, &a.state())],
+    };
+    let d = b.next("2026-12-07 09:30");
+    assert_eq!(
+        d.visit_closed,
+        Some(VisitClosed::PatientSystemic { course: 1 })
+    );
+    // A pending review on A holds B until A is reviewed.
+    a.push("2026-12-07 09:00", sr("2a"));
+    b.patient = PatientView {
+        others: vec![OtherCourse::of(1, &a.state())],
+    };
+    assert_eq!(b.next("2026-12-08 08:00").action, ActionKind::PatientHold);
+    a.push(
+        "2026-12-07 12:00",
+        review(Review::StepBack { steps: 1 }, "seen"),
+    );
+    b.patient = PatientView {
+        others: vec![OtherCourse::of(1, &a.state())],
+    };
+    assert_eq!(b.next("2026-12-08 08:00").action, ActionKind::Give);
+    // A physician's own stop of A does not hold B.
+    a.push("2026-12-07 12:05", review(Review::Stop, "patient's choice"));
+    b.patient = PatientView {
+        others: vec![OtherCourse::of(1, &a.state())],
+    };
+    assert_eq!(b.next("2026-12-08 08:00").action, ActionKind::Give);
+}

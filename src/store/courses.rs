@@ -1,0 +1,186 @@
+//! Courses: their rows (each with its frozen template, rules and plan), MACs and look-ups.
+
+use super::*;
+
+impl Store {
+    pub(super) fn course_mac(key: &Key, r: &CourseRow) -> String {
+        let id = r.c.id.to_string();
+        let keyed_from = r.keyed_from.to_string();
+        key.mac(&[
+            "course",
+            &id,
+            &r.c.patient_id,
+            &r.c.template_id,
+            &r.c.rule_set,
+            &r.c.template_text,
+            &r.c.rules_json,
+            &r.c.plan_json,
+            &r.c.inputs_json,
+            &r.created_at,
+            &r.c.created_by,
+            r.created_by_staff.as_deref().unwrap_or(""),
+            &r.os_user,
+            &keyed_from,
+        ])
+    }
+
+    /// Creates a course; returns its id.
+    pub fn add_course(
+        &mut self,
+        c: &NewCourse,
+        at: NaiveDateTime,
+        by: &Author,
+    ) -> Result<i64, StoreError> {
+        if self.patient(&c.patient_id)?.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "no patient has the id {:?}",
+                c.patient_id
+            )));
+        }
+        let tx = self.db.begin(Begin::Write)?;
+        let id = Self::next_course_id(&tx)?;
+        let row = CourseRow {
+            c: CourseRecord {
+                id,
+                patient_id: c.patient_id.clone(),
+                template_id: c.template_id.clone(),
+                rule_set: c.rule_set.clone(),
+                template_text: c.template_text.clone(),
+                rules_json: c.rules_json.clone(),
+                plan_json: c.plan_json.clone(),
+                inputs_json: c.inputs_json.clone(),
+                created_at: at,
+                created_by: by.name.clone(),
+            },
+            created_at: time_text(at),
+            created_by_staff: by.staff_id.clone(),
+            os_user: by.os_user.clone(),
+            keyed_from: 1,
+            mac: String::new(),
+        };
+        let mac = Self::course_mac(&self.key, &row);
+        tx.exec(
+            "INSERT INTO courses (id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13)",
+            vals![id, &c.patient_id, &c.template_id, &c.rule_set, &c.template_text, &c.rules_json, &c.plan_json, &c.inputs_json, &row.created_at, &by.name, &by.staff_id, &by.os_user, &mac],
+        )?;
+        Self::put_state(&tx, &self.key, id, true, 0, &row.created_at)?;
+        self.write_head(tx, id, &Head { count: 0, mac })?;
+        self.advance_counts()?;
+        Ok(id)
+    }
+
+    /// Commits a write of a course's chain and moves its head: in the same transaction when
+    /// the heads are in the database, else right after the commit (a crash between the two
+    /// leaves the head behind, which verification notes; never ahead).
+    pub(super) fn write_head(
+        &self,
+        tx: db::Tx<'_>,
+        course: i64,
+        head: &Head,
+    ) -> Result<(), StoreError> {
+        if self.heads.in_database() {
+            self.heads.advance_course(&tx, course, head)?;
+            tx.commit()
+        } else {
+            tx.commit()?;
+            self.heads.advance_course(&self.db, course, head)
+        }
+    }
+
+    pub(super) const COURSE_COLS: &'static str = "id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac";
+
+    pub(super) fn course_row(mut r: Row) -> Result<CourseRow, StoreError> {
+        let c = CourseRecord {
+            id: r.int()?,
+            patient_id: r.text()?,
+            template_id: r.text()?,
+            rule_set: r.text()?,
+            template_text: r.text()?,
+            rules_json: r.text()?,
+            plan_json: r.text()?,
+            inputs_json: r.text()?,
+            created_at: NaiveDateTime::MIN,
+            created_by: String::new(),
+        };
+        let created_at = r.text()?;
+        let c = CourseRecord {
+            created_at: parse_time(&created_at)?,
+            created_by: r.text()?,
+            ..c
+        };
+        Ok(CourseRow {
+            c,
+            created_at,
+            created_by_staff: r.opt_text()?,
+            os_user: r.text()?,
+            keyed_from: r.int()?,
+            mac: r.text()?,
+        })
+    }
+
+    pub(super) fn course_rows(
+        db: &Db,
+        filter: &str,
+        arg: Option<db::Value>,
+    ) -> Result<Vec<CourseRow>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM courses {filter} ORDER BY id",
+            Self::COURSE_COLS
+        );
+        let rows = match arg {
+            Some(a) => db.query(&sql, &[a])?,
+            None => db.query(&sql, &[])?,
+        };
+        rows.into_iter().map(Self::course_row).collect()
+    }
+
+    /// One course.
+    pub fn course(&self, id: i64) -> Result<Option<CourseRecord>, StoreError> {
+        Ok(
+            Self::course_rows(&self.db, "WHERE id = ?1", Some(id.into()))?
+                .into_iter()
+                .next()
+                .map(|r| r.c),
+        )
+    }
+
+    /// All courses, by id.
+    pub fn courses(&self) -> Result<Vec<CourseRecord>, StoreError> {
+        Ok(Self::course_rows(&self.db, "", None)?
+            .into_iter()
+            .map(|r| r.c)
+            .collect())
+    }
+
+    /// The patient of a course (without reading its frozen copies).
+    pub fn patient_of(&self, course: i64) -> Result<Option<String>, StoreError> {
+        self.db
+            .query_opt(
+                "SELECT patient_id FROM courses WHERE id = ?1",
+                vals![course],
+            )?
+            .map(|mut r| r.text())
+            .transpose()
+    }
+
+    /// The courses of one patient, by id.
+    pub fn courses_of(&self, patient: &str) -> Result<Vec<CourseRecord>, StoreError> {
+        Ok(
+            Self::course_rows(&self.db, "WHERE patient_id = ?1", Some(patient.into()))?
+                .into_iter()
+                .map(|r| r.c)
+                .collect(),
+        )
+    }
+}
+
+/// A course row with its audit fields.
+pub(super) struct CourseRow {
+    pub(super) c: CourseRecord,
+    pub(super) created_at: String,
+    pub(super) created_by_staff: Option<String>,
+    pub(super) os_user: String,
+    pub(super) keyed_from: i64,
+    pub(super) mac: String,
+}

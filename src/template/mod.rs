@@ -1,0 +1,563 @@
+//! Schedule templates: the TOML format describing one up-dosing protocol toward a maintenance
+//! dose, its validation, and the catalogue of bundled and user templates.
+//!
+//! The format is documented with a complete annotated example in `schedules/README.md`.
+//! [`check`] reads a template and reports *every* problem it finds, each located by line and
+//! column: errors (the template must not be used) and warnings (printed, still usable). A
+//! template that fails to parse never panics.
+
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+
+use chrono::NaiveTime;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::diag::{Diagnostic, SourceText};
+use crate::policy::{Certainty, Evidence, Policy};
+use crate::units::{AllergenUnit, Concentration, Dose, Volume};
+
+/// What kind of up-dosing a template describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// Maintenance in 1-3 days, several injections a day.
+    Rush,
+    /// 2-4 injections on one day, on non-consecutive days.
+    Cluster,
+    /// One injection a visit, usually weekly.
+    Conventional,
+}
+
+impl Kind {
+    const NAMES: &'static str = "rush, cluster, conventional";
+
+    /// The word written in files and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Rush => "rush",
+            Kind::Cluster => "cluster",
+            Kind::Conventional => "conventional",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "rush" => Ok(Kind::Rush),
+            "cluster" => Ok(Kind::Cluster),
+            "conventional" => Ok(Kind::Conventional),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A cited source.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// The id steps refer to.
+    pub id: String,
+    /// The citation.
+    pub citation: String,
+    /// Where to read it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// One vial of the set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Vial {
+    /// The id steps refer to.
+    pub id: String,
+    /// The printed name.
+    pub label: String,
+    /// Cap or label colour.
+    pub cap: String,
+    /// Strength per mL.
+    pub concentration: Concentration,
+    /// The allergen unit.
+    pub unit: AllergenUnit,
+}
+
+/// Evidence and certainty for one number, where it differs from the template's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    /// The kind of source.
+    pub evidence: Evidence,
+    /// The clinical reference's label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certainty: Option<Certainty>,
+    /// Ids of the template's sources.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Free text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// One injection of the up-dosing schedule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// 1-based position in the schedule.
+    pub index: usize,
+    /// Protocol day, 1 = first injection day.
+    pub day: u32,
+    /// Planned clock time, if the template fixes one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<NaiveTime>,
+    /// Minimum minutes after the previous injection of the same day; `None` on a day's first.
+    pub min_interval_min: Option<u32>,
+    /// The vial's id.
+    pub vial: String,
+    /// Volume to inject.
+    pub volume_ml: Volume,
+    /// Dose = vial strength × volume.
+    pub dose: Dose,
+    /// Minutes of observation after this injection (the longer day-end observation included).
+    pub observation_min: u32,
+    /// Whether it is the last injection of its day.
+    pub last_of_day: bool,
+    /// Provenance where this step's numbers differ from the template's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// Observation and interval defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Timing {
+    /// Observation after each injection, minutes.
+    pub observation_min: u32,
+    /// Observation after a day's last injection, minutes.
+    pub last_of_day_observation_min: u32,
+    /// Minimum interval between same-day injections, minutes.
+    pub min_interval_min: u32,
+}
+
+/// Injection limits.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Injection {
+    /// The largest volume one injection may have.
+    pub max_volume_ml: Volume,
+    /// What the syringe measures.
+    pub syringe_graduation_ml: Volume,
+}
+
+/// The maintenance phase.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Maintenance {
+    /// The vial's id.
+    pub vial: String,
+    /// Volume.
+    pub volume_ml: Volume,
+    /// The target maintenance dose.
+    pub dose: Dose,
+    /// Weeks between the last up-dosing injection and the first maintenance injections.
+    pub first_intervals_weeks: Vec<u32>,
+    /// The steady interval, weeks.
+    pub interval_weeks: u32,
+    /// Allowed deviation from the steady interval, weeks.
+    pub interval_tolerance_weeks: u32,
+    /// Provenance of the maintenance numbers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+}
+
+/// A checked schedule template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Template {
+    /// Stable id, used on the command line.
+    pub id: String,
+    /// Readable name.
+    pub name: String,
+    /// Product name.
+    pub product: String,
+    /// The product's id in `rules/eligibility.toml` (minimum age); `None`: not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<String>,
+    /// Manufacturer.
+    pub manufacturer: String,
+    /// Allergen.
+    pub allergen: String,
+    /// rush, cluster or conventional.
+    pub kind: Kind,
+    /// The kind of source the schedule comes from.
+    pub evidence: Evidence,
+    /// The clinical reference's certainty label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certainty: Option<Certainty>,
+    /// What a reader must know about the evidence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence_note: Option<String>,
+    /// The allergen unit.
+    pub unit: AllergenUnit,
+    /// The course rule set's id.
+    pub rules: String,
+    /// Citations.
+    pub sources: Vec<Source>,
+    /// The vial set.
+    pub vials: Vec<Vial>,
+    /// Observation and intervals.
+    pub timing: Timing,
+    /// Injection limits.
+    pub injection: Injection,
+    /// Up-dosing steps in order.
+    pub steps: Vec<Step>,
+    /// Maintenance.
+    pub maintenance: Maintenance,
+    /// Where `id` stands in the file (for duplicate-id messages).
+    #[serde(skip)]
+    pub id_span: Range<usize>,
+}
+
+impl Template {
+    /// The vial with this id.
+    pub fn vial(&self, id: &str) -> Option<&Vial> {
+        self.vials.iter().find(|v| v.id == id)
+    }
+
+    /// How many distinct days hold injections.
+    pub fn injection_days(&self) -> usize {
+        let mut days: Vec<u32> = self.steps.iter().map(|s| s.day).collect();
+        days.dedup();
+        days.len()
+    }
+
+    /// Protocol days from the first to the last injection, inclusive.
+    pub fn span_days(&self) -> u32 {
+        match (self.steps.first(), self.steps.last()) {
+            (Some(a), Some(b)) => b.day - a.day + 1,
+            _ => 0,
+        }
+    }
+
+    /// Each step's cumulative dose (the sum of all doses up to and including it).
+    pub fn cumulative_doses(&self) -> Vec<Dose> {
+        let mut total = Dose::new(Decimal::ZERO, self.unit);
+        self.steps
+            .iter()
+            .map(|s| {
+                total = total.checked_add(s.dose).unwrap_or(total);
+                total
+            })
+            .collect()
+    }
+
+    /// The sentences every output showing this template must carry about its evidence.
+    pub fn evidence_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.evidence.needs_warning() {
+            let what = match self.evidence {
+                Evidence::Example => {
+                    "EXAMPLE schedule: not a published protocol; do not use without a clinician's own validated schedule"
+                }
+                Evidence::Unverified => {
+                    "UNVERIFIED schedule: check every step against the product label before use"
+                }
+                _ => "INFERRED schedule: not stated in any source; check before use",
+            };
+            out.push(match &self.evidence_note {
+                Some(n) => format!("{what}. {n}"),
+                None => format!("{what}."),
+            });
+        }
+        for s in &self.steps {
+            if let Some(p) = &s.provenance
+                && (p.evidence.needs_warning()
+                    || matches!(
+                        p.certainty,
+                        Some(Certainty::Unverified | Certainty::Inference)
+                    ))
+            {
+                out.push(format!(
+                    "Step {} is {}{}: check it before use.",
+                    s.index,
+                    p.evidence,
+                    p.certainty.map(|c| format!(" [{c}]")).unwrap_or_default()
+                ));
+            }
+        }
+        out
+    }
+
+    /// `label [C]`, `example [I]`: the evidence as shown beside the template's name.
+    pub fn evidence_label(&self) -> String {
+        match self.certainty {
+            Some(c) => format!("{} [{c}]", self.evidence),
+            None => self.evidence.to_string(),
+        }
+    }
+}
+
+/// The outcome of checking one file.
+#[derive(Debug)]
+pub struct Checked {
+    /// The file.
+    pub source: SourceText,
+    /// Every problem, errors and warnings, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The template, when there is no error.
+    pub template: Option<Template>,
+}
+
+impl Checked {
+    /// Whether any problem is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+mod catalog;
+mod check;
+mod read;
+
+pub use catalog::{BUNDLED, Catalog, bundled_sources};
+pub use read::check;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> Policy {
+        Policy::bundled().expect("bundled rules")
+    }
+
+    #[test]
+    fn every_bundled_template_is_valid_and_cited() {
+        let p = policy();
+        for src in bundled_sources() {
+            let name = src.name.clone();
+            let c = check(src, &p);
+            let errors: Vec<_> = c.diagnostics.iter().filter(|d| d.is_error()).collect();
+            assert!(errors.is_empty(), "{name}: {errors:?}");
+            let t = c.template.expect("template");
+            assert!(!t.sources.is_empty(), "{name} cites nothing");
+            assert!(t.certainty.is_some(), "{name} has no certainty label");
+            assert!(t.steps.len() >= 3);
+        }
+    }
+
+    #[test]
+    fn every_file_in_schedules_is_bundled() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/schedules");
+        let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+            .expect("schedules/")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".toml"))
+            .collect();
+        on_disk.sort();
+        let mut bundled: Vec<String> = BUNDLED.iter().map(|(n, _)| n.to_string()).collect();
+        bundled.sort();
+        assert_eq!(on_disk, bundled);
+    }
+
+    #[test]
+    fn cluster_table_matches_the_label() {
+        let (cat, problems) = Catalog::build(bundled_sources(), &policy());
+        assert!(problems.iter().all(|c| !c.has_errors()));
+        let t = cat.get("alutard-hdm-cluster-7w").expect("cluster template");
+        let doses: Vec<String> = t
+            .steps
+            .iter()
+            .map(|s| s.dose.amount().to_string())
+            .collect();
+        assert_eq!(
+            doses,
+            [
+                "10", "100", "1000", "2000", "2000", "5000", "5000", "20000", "40000", "60000",
+                "100000"
+            ]
+        );
+        assert_eq!(t.injection_days(), 7);
+        assert_eq!(
+            t.cumulative_doses().last().map(|d| d.amount().to_string()),
+            Some("235110".into())
+        );
+        // Week 1: three injections 30 min apart; the day's last gets the day-end observation.
+        assert_eq!(t.steps[1].min_interval_min, Some(30));
+        assert!(t.steps[2].last_of_day && !t.steps[1].last_of_day);
+    }
+
+    #[test]
+    fn conventional_table_matches_the_label() {
+        let (cat, _) = Catalog::build(bundled_sources(), &policy());
+        let t = cat
+            .get("alutard-hdm-conventional-15w")
+            .expect("conventional template");
+        let doses: Vec<String> = t
+            .steps
+            .iter()
+            .map(|s| s.dose.amount().to_string())
+            .collect();
+        assert_eq!(
+            doses,
+            [
+                "20", "40", "80", "200", "400", "800", "2000", "4000", "8000", "10000", "20000",
+                "40000", "60000", "80000", "100000"
+            ]
+        );
+        assert_eq!(t.span_days(), 99);
+    }
+
+    #[test]
+    fn the_rush_example_says_it_is_an_example() {
+        let (cat, _) = Catalog::build(bundled_sources(), &policy());
+        let t = cat.get("example-hdm-rush-3d").expect("rush template");
+        assert_eq!(t.evidence, Evidence::Example);
+        assert!(t.evidence_warnings()[0].starts_with("EXAMPLE"));
+        assert_eq!(t.injection_days(), 3);
+        assert!(
+            t.steps
+                .iter()
+                .filter(|s| s.last_of_day)
+                .all(|s| s.observation_min >= 120)
+        );
+    }
+
+    #[test]
+    fn duplicate_template_ids_are_refused() {
+        let p = policy();
+        let mut sources = bundled_sources();
+        sources.push(SourceText::new("mine.toml", BUNDLED[0].1));
+        let (cat, problems) = Catalog::build(sources, &p);
+        assert_eq!(cat.ids().len(), BUNDLED.len());
+        let dup = problems
+            .iter()
+            .find(|c| c.source.name == "mine.toml")
+            .expect("reported");
+        assert!(
+            dup.diagnostics
+                .iter()
+                .any(|d| d.code == "duplicate-id" && d.message.contains("<bundled>"))
+        );
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let p = policy();
+        for text in [
+            "",
+            "\u{0}",
+            "[[step]]\n[[step]]",
+            "id = 1\n[timing]\nobservation_min = -5",
+            "step = 3",
+            "vial = [1, 2]",
+            "[maintenance]\nvolume_ml = \"x\"",
+        ] {
+            let c = check(SourceText::new("x.toml", text), &p);
+            assert!(c.has_errors(), "{text:?}");
+            assert!(c.template.is_none());
+        }
+    }
+}
+
+#[cfg(test)]
+mod readme_example {
+    use super::*;
+
+    /// The annotated example in schedules/README.md is a valid template: its only diagnostic is
+    /// the warning for its `example` evidence.
+    #[test]
+    fn the_documented_example_checks_clean() {
+        let readme = include_str!("../../schedules/README.md");
+        let start = readme.find("```toml\n").expect("a toml block") + "```toml\n".len();
+        let len = readme[start..].find("```").expect("closing fence");
+        let policy = Policy::bundled().expect("bundled rules");
+        let c = check(
+            SourceText::new("README example", &readme[start..start + len]),
+            &policy,
+        );
+        let codes: Vec<&str> = c.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["weak-evidence"], "{:#?}", c.diagnostics);
+        let t = c.template.expect("usable");
+        assert_eq!(
+            t.steps[0].time.map(|t| t.to_string()).as_deref(),
+            Some("08:00:00")
+        );
+        assert_eq!(t.steps[1].min_interval_min, Some(60));
+        // The day's last injection gets the longer day-end observation.
+        assert_eq!(t.steps[1].observation_min, 120);
+        assert_eq!(t.steps[2].observation_min, 30);
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy() -> Policy {
+        Policy::bundled().expect("bundled rules")
+    }
+
+    /// Whatever a usable template says, it keeps the safety invariants.
+    fn assert_invariants(t: &Template) -> Result<(), TestCaseError> {
+        let mut previous: Option<&Step> = None;
+        for s in &t.steps {
+            let vial = t
+                .vial(&s.vial)
+                .expect("a usable template's steps name real vials");
+            prop_assert_eq!(vial.concentration.dose_in(s.volume_ml), Some(s.dose));
+            prop_assert!(s.dose.amount() <= t.maintenance.dose.amount());
+            prop_assert!(s.volume_ml <= t.injection.max_volume_ml);
+            prop_assert!(s.observation_min >= policy().template_checks.min_observation_min.value);
+            if let Some(p) = previous {
+                prop_assert!(s.dose.amount() >= p.dose.amount());
+                prop_assert!(s.day >= p.day);
+                if s.day == p.day {
+                    prop_assert!(s.min_interval_min.unwrap_or(0) >= t.timing.min_interval_min);
+                }
+            }
+            previous = Some(s);
+        }
+        prop_assert!(t.steps.len() >= 3);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn arbitrary_text_never_panics(text in ".{0,400}") {
+            let c = check(SourceText::new("x.toml", text), &policy());
+            prop_assert!(c.template.is_none() || !c.has_errors());
+        }
+
+        /// Delete, duplicate or rewrite one line of a bundled template: the checker never
+        /// panics, and whatever it still accepts keeps the invariants.
+        #[test]
+        fn mutated_templates_never_slip_through(
+            which in 0..BUNDLED.len(),
+            line in 0usize..400,
+            op in 0u8..4,
+            number in prop::sample::select(vec!["0", "-1", "0.05", "0.125", "2", "9.99", "100_000", "1e9", "\"x\""]),
+        ) {
+            let text = BUNDLED[which].1;
+            let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+            let i = line % lines.len();
+            match op {
+                0 => { lines.remove(i); }
+                1 => { let l = lines[i].clone(); lines.insert(i, l); }
+                2 => {
+                    if let Some((k, _)) = lines[i].split_once(" = ") {
+                        lines[i] = format!("{k} = {number}");
+                    }
+                }
+                _ => { let j = (i + 7) % lines.len(); lines.swap(i, j); }
+            }
+            let c = check(SourceText::new("m.toml", lines.join("\n")), &policy());
+            if let Some(t) = &c.template {
+                assert_invariants(t)?;
+            }
+        }
+    }
+}
