@@ -264,7 +264,7 @@ impl CourseState {
                 if !self.systemic_dates.contains(&e.at.date()) {
                     self.systemic_dates.push(e.at.date());
                 }
-                // No injection at a visit after a systemic reaction (clinical.md part 1 §8):
+                // No injection at a visit after a systemic reaction (docs/sources.md: ritplan-default):
                 // a floor in code, whatever the rules file says.
                 self.close_visit(e.at.date(), VisitClosed::Systemic);
                 let cause = Cause::Systemic {

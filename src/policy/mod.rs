@@ -87,7 +87,7 @@ impl FromStr for Evidence {
     }
 }
 
-/// How sure the clinical reference (`shared/clinical.md`) is of a fact, in its own labels.
+/// How sure the clinical reference (docs/sources.md) is of a fact, in its own labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Certainty {
     /// `[C]`: confirmed in the cited source.

@@ -559,7 +559,7 @@ mod tests {
     #[test]
     fn syringes_follow_eu_table_1() {
         let (eu, _) = tables();
-        // (dose, 75 mg syringes, 150 mg syringes, injections) from EU table 1 (clinical.md §5.2).
+        // (dose, 75 mg syringes, 150 mg syringes, injections) from EU table 1 (docs/sources.md: xolair-eu-smpc).
         for (mg, n75, n150, inj) in [
             (75, 1, 0, 1),
             (150, 0, 1, 1),
@@ -638,7 +638,7 @@ mod tests {
         }
     }
 
-    /// clinical.md part 2 §1.6: every q2w cell equals 0.008 × upper kg × upper IgE rounded up to a
+    /// The EU label's arithmetic (docs/sources.md: xolair-eu-smpc): every q2w cell equals 0.008 × upper kg × upper IgE rounded up to a
     /// multiple of 75 mg, and "—" where that exceeds 600 mg (q4w cells are not arithmetic).
     #[test]
     fn q2w_cells_follow_the_label_arithmetic() {

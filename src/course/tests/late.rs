@@ -1,7 +1,7 @@
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
-// Late doses, counted as the source counts them (clinical.md part 1 §4.2, §4.3 A).
+// Late doses, counted as the source counts them (docs/sources.md: aaaai-acaai-pp-2011, norwegian-guide).
 
 fn weekly_gap(rule_set: &str, gap_days: i64) -> Decision {
     let fx = Fixture::new("alutard-hdm-conventional-15w");

@@ -1,7 +1,7 @@
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
-// Maintenance (clinical.md part 1 §4.3 B and C).
+// Maintenance (docs/sources.md: norwegian-guide).
 
 /// A rush course in maintenance: up-dosing done, and the first maintenance dose on 12-23.
 fn in_maintenance(fx: &Fixture) -> Course<'_> {

@@ -1,4 +1,4 @@
-//! Scenario tests of the state machine, each citing the clinical.md section it follows, and the
+//! Scenario tests of the state machine, each citing the docs/sources.md entry it follows, and the
 //! model-based property test of its safety invariants.
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};

@@ -1,7 +1,7 @@
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
-// The patient is the unit of safety (clinical.md part 1 §2.1, §4.4 Purethal row).
+// The patient is the unit of safety (docs/sources.md: alutard-sq-pil-pl, purethal-label-be).
 
 #[test]
 fn another_course_of_the_patient_holds_this_one() {

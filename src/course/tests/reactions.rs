@@ -1,7 +1,7 @@
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
-// Reactions set the next visit (clinical.md part 1 §3.4 bands, §4.3 C, §8).
+// Reactions set the next visit (docs/sources.md: ritplan-default, norwegian-guide).
 
 #[test]
 fn a_local_reaction_on_a_weekly_schedule_gives_the_repeat_at_the_next_visit() {
@@ -58,7 +58,7 @@ fn a_grade_1_reaction_closes_the_visit_and_steps_back_one_distinct_dose() {
 
 #[test]
 fn step_back_counts_distinct_doses_on_a_cluster_schedule() {
-    // Cluster table §2.2: week 2 gives 2 000 twice, week 3 gives 5 000 twice.
+    // Cluster table I (docs/sources.md: alutard-sq-smpc-fi): week 2 gives 2 000 twice, week 3 gives 5 000 twice.
     let fx = Fixture::new("alutard-hdm-cluster-7w");
     let mut c = fx.course("norwegian-guide");
     assert_eq!(steps(&c.give_visit("2026-12-07 08:00", 0)), [1, 2, 3]);
@@ -80,7 +80,7 @@ fn step_back_counts_distinct_doses_on_a_cluster_schedule() {
     );
 
     // A late dose on the same schedule: last dose step 5 (2 000); 5 weeks later (4-6 weeks:
-    // back 1 dose step, §4.3 A) gives 1 000 (step 3), not the first 2 000 (step 4).
+    // back 1 dose step, docs/sources.md: norwegian-guide) gives 1 000 (step 3), not the first 2 000 (step 4).
     let mut c = fx.course("norwegian-guide");
     c.give_visit("2026-12-07 08:00", 0);
     c.give_visit("2026-12-14 08:00", 0);
@@ -157,7 +157,7 @@ fn a_grade_2_reaction_waits_for_a_physician_and_a_closed_visit_stays_closed() {
 
 #[test]
 fn grade_4_stops_unless_a_review_names_the_cause_and_grade_5_ends_for_good() {
-    // §4.3 C: severe (WAO 4) -> stop unless a correctable cause; WAO 5 is death (§3.1).
+    // Severe (WAO 4) -> stop unless a correctable cause (docs/sources.md: norwegian-guide); WAO 5 is death (docs/sources.md: wao-grading-2010).
     let fx = Fixture::new("example-hdm-rush-3d");
     let mut c = fx.course("norwegian-guide");
     c.give("2026-12-07 08:00");
@@ -204,7 +204,7 @@ fn grade_4_stops_unless_a_review_names_the_cause_and_grade_5_ends_for_good() {
 
 #[test]
 fn late_reactions_by_type() {
-    // §4.3 C: late type III -> stop; late allergic -> the physician decides.
+    // Late type III -> stop; late allergic -> the physician decides (docs/sources.md: norwegian-guide).
     let fx = Fixture::new("alutard-hdm-conventional-15w");
     for (kind, action) in [
         (LateKind::TypeIii, ActionKind::Stopped),

@@ -1,7 +1,7 @@
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
-// The sheet (clinical.md part 1 §4.5 observation).
+// The sheet (docs/sources.md: aaaai-acaai-pp-2011, ritplan-default).
 
 #[test]
 fn the_sheet_shows_a_running_observation_an_unclosed_one_and_do_not_give() {

@@ -1,7 +1,7 @@
 use super::*;
 
 // ---------------------------------------------------------------------------------------------
-// Time: the first dose, intervals, observation (clinical.md part 1 §2.1, §2.2, §4.5).
+// Time: the first dose, intervals, observation (docs/sources.md: alutard-sq-fachinfo-ch, norwegian-guide, aaaai-acaai-pp-2011, ritplan-default).
 
 #[test]
 fn the_first_dose_waits_for_the_planned_day_at_opening_time() {
@@ -18,7 +18,7 @@ fn the_first_dose_waits_for_the_planned_day_at_opening_time() {
 
 #[test]
 fn an_uneventful_rush_then_maintenance_on_clinic_days() {
-    // §2.5 fixture rush, maintenance 2 then 4 weeks after (NCT06771934, §1.3), then 8 ± 2.
+    // The example rush (docs/sources.md: ritplan-example-rush), maintenance 2 then 4 weeks after (docs/sources.md: nct06771934), then 8 ± 2.
     let fx = Fixture::new("example-hdm-rush-3d");
     let mut c = fx.course("norwegian-guide");
     assert_eq!(steps(&c.give_visit("2026-12-07 08:00", 5)), [1, 2, 3, 4]);
@@ -67,7 +67,7 @@ fn a_not_before_after_a_friday_visit_is_monday_at_opening_time() {
 
 #[test]
 fn the_observation_is_measured_from_the_injection() {
-    // §4.5: at least 30 min; the rush day's last dose 120 min (§4.5 recommendation).
+    // At least 30 min (docs/sources.md: aaaai-acaai-pp-2011); the rush day's last dose 120 min (docs/sources.md: ritplan-default).
     let fx = Fixture::new("example-hdm-rush-3d");
     let mut c = fx.course("norwegian-guide");
     c.give("2026-12-07 08:00");
@@ -120,7 +120,7 @@ fn an_early_end_needs_a_reason_and_ends_the_visit() {
 
 #[test]
 fn an_observation_needs_a_local_size_or_not_assessable_which_holds_escalation() {
-    // §3.4: the size of the immediate reaction must be measured and recorded.
+    // The size of the immediate reaction must be measured and recorded (docs/sources.md: norwegian-guide).
     let fx = Fixture::new("alutard-hdm-conventional-15w");
     let mut c = fx.course("norwegian-guide");
     c.give("2026-12-07 08:00");

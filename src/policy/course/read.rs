@@ -234,9 +234,9 @@ fn systemic(doc: &Table<'_, '_>, diags: &mut Diags) -> Vec<SystemicRule> {
         }
     }
     // Floors in code, whatever the file says: a grade 2 or more reaction involves more than one
-    // organ system or the lower airway (WAO, clinical.md part 1 §3.1) and never proceeds
+    // organ system or the lower airway (docs/sources.md: wao-grading-2010) and never proceeds
     // without a physician; grade 4 (respiratory failure, hypotension) stops the course (Norwegian
-    // guide, §4.3 C); grade 5 is death and ends the course for good.
+    // guide, docs/sources.md: norwegian-guide); grade 5 is death and ends the course for good.
     for g in 1u8..=5 {
         let rules: Vec<&SystemicRule> = out
             .iter()
