@@ -535,7 +535,7 @@ pub(super) fn course_log(
             "#{} {} by {}{}; recorded {}{late}{order}: {}",
             e.event.seq,
             e.event.at.format("%Y-%m-%d %H:%M"),
-            Ward::entry_author(e),
+            say::entry_author(e),
             if e.os_user.is_empty() {
                 String::new()
             } else {
@@ -700,7 +700,7 @@ pub(super) fn record(
         out,
         "recorded #{} in course {id} by {}{late}{order}: {}",
         r.event.event.seq,
-        Ward::entry_author(&r.event),
+        say::entry_author(&r.event),
         say::event(&r.event.event.kind)
     )?;
     if let (
@@ -735,6 +735,20 @@ pub(super) fn board(
 ) -> Result<(), CliError> {
     let rows = ward.board(now)?;
     if json {
+        /// A board row as JSON: its fields, then the decision in words.
+        #[derive(Serialize)]
+        struct Row<'a> {
+            #[serde(flatten)]
+            row: &'a crate::ward::BoardRow,
+            text: String,
+        }
+        let rows: Vec<Row> = rows
+            .iter()
+            .map(|r| Row {
+                row: r,
+                text: say::headline(&r.next, &r.frozen_template),
+            })
+            .collect();
         return write_json(out, &rows);
     }
     writeln!(
@@ -746,7 +760,7 @@ pub(super) fn board(
     let mut t = table(&["status", "time", "patient", "course", "next"], &[3]);
     for r in &rows {
         t.add_row(vec![
-            r.status.label().to_string(),
+            say::board_status(r.status).to_string(),
             r.at.map(|t| t.format("%H:%M").to_string())
                 .unwrap_or_default(),
             format!(
@@ -757,7 +771,7 @@ pub(super) fn board(
                 if r.lookalike { " · ! LOOK-ALIKE" } else { "" }
             ),
             r.course.to_string(),
-            r.text.clone(),
+            say::headline(&r.next, &r.frozen_template),
         ]);
     }
     writeln!(out, "{t}")?;
@@ -847,7 +861,10 @@ pub(super) fn course_pdf(
     if protocols.is_empty() {
         return Err(CliError::Data("no active course to print".into()));
     }
-    let docs: Vec<_> = protocols.iter().map(|p| p.doc()).collect();
+    let docs: Vec<_> = protocols
+        .iter()
+        .map(crate::render::protocol::from_data)
+        .collect();
     let names: Vec<&str> = docs.iter().map(|d| d.who.name.as_str()).collect();
     super::write_protocols(
         &docs,

@@ -295,7 +295,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             out: file,
         }) => {
             let (mut ward, _) = opened(&ctx, &mut err)?;
-            let bundle = ward.fhir(course, patient.as_deref())?;
+            let data = ward.fhir(course, patient.as_deref())?;
+            let views: Vec<&crate::ward::CourseView> = data.views.iter().collect();
+            let bundle = crate::export::fhir::bundle(&data.record_id, &data.patient, &views);
             let mut text =
                 serde_json::to_vec_pretty(&bundle).map_err(|e| CliError::Data(e.to_string()))?;
             text.push(b'\n');
@@ -318,7 +320,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             let clinic = clinic
                 .or_else(|| ctx.config.clinic_name.clone())
                 .unwrap_or_else(|| "Allergy clinic".into());
-            let text = ward.ics(course, now, &clinic, details)?;
+            let data = ward.ics(course, &clinic)?;
+            let text = crate::export::ics::calendar(
+                &data.view,
+                &crate::export::ics::IcsOptions {
+                    clinic: &data.clinic,
+                    details,
+                    record_id: &data.record_id,
+                    now,
+                },
+            )
+            .map_err(crate::ward::WardError::from)?;
             match file {
                 Some(path) => {
                     write_atomically(&path, text.as_bytes())?;

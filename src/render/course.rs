@@ -7,13 +7,14 @@ use std::fmt;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::course::{
-    ActionKind, Cause, Decision, Dosing, Hold, HoldKind, LateKind, MaintenanceBasis, Reason,
-    Refusal, Review, VisitClosed, Wait,
+    ActionKind, Cause, Decision, Dosing, EventKind, Hold, HoldKind, LateKind, MaintenanceBasis,
+    Reason, Refusal, Review, VisitClosed, Wait,
 };
 use crate::policy::Provenance;
 use crate::policy::course::{Action, CountFrom};
 use crate::template::Template;
 use crate::units::format_ml;
+use crate::ward::view::{BoardStatus, StoredEvent};
 
 fn plural(n: impl Into<i64>, word: &str) -> String {
     let n = n.into();
@@ -685,5 +686,27 @@ pub fn event(k: &crate::course::EventKind) -> String {
         } => format!(
             "record upgraded from schema {from_schema} to the keyed chain; the {events} entries before this one were chained without a key and their names are not authenticated"
         ),
+    }
+}
+
+/// Who recorded an entry, as shown: the name, and "(unauthenticated)" for entries from before
+/// staff accounts.
+pub fn entry_author(e: &StoredEvent) -> String {
+    match &e.staff_id {
+        Some(id) => format!("{} ({id})", e.event.by),
+        None if matches!(e.event.kind, EventKind::Migrated { .. }) => e.event.by.clone(),
+        None => format!("{} (unauthenticated)", e.event.by),
+    }
+}
+
+/// Where a course stands on the board, in the words a nurse reads.
+pub fn board_status(s: BoardStatus) -> &'static str {
+    match s {
+        BoardStatus::ObservationOverdue => "OBSERVATION OVERDUE",
+        BoardStatus::DueNow => "DUE NOW",
+        BoardStatus::InObservation => "IN OBSERVATION",
+        BoardStatus::Waiting => "WAITING",
+        BoardStatus::DoNotGive => "DO NOT GIVE",
+        BoardStatus::DoneToday => "DONE FOR TODAY",
     }
 }

@@ -14,6 +14,7 @@ mod sheet;
 mod show;
 mod staff;
 pub mod text;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,11 +35,13 @@ use crate::store::{
 use crate::template::{Catalog, Template};
 
 pub use auth::{Actor, Credential, Role, SETTING_KEYS, Settings, hash_secret};
-pub use board::{BoardRow, BoardStatus};
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
-pub use sheet::SheetLine;
-pub use show::{CourseProtocol, ScheduleLine};
+pub use show::{forecast_plan, protocol_data};
 pub use staff::NewStaff;
+pub use view::{
+    BoardRow, BoardStatus, CalendarData, CourseView, ExportData, ProtocolData, ScheduleLine,
+    SheetLine,
+};
 
 /// Why the ward did not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -92,38 +95,15 @@ impl From<StoreError> for WardError {
     }
 }
 
+impl From<view::MissingRuleSet> for WardError {
+    fn from(e: view::MissingRuleSet) -> Self {
+        WardError::Data(e.to_string())
+    }
+}
+
 impl From<PatientError> for WardError {
     fn from(e: PatientError) -> Self {
         WardError::Data(format!("patient value {}: {}", e.field, e.why))
-    }
-}
-
-/// A course with its events and state.
-pub struct CourseView {
-    /// The loaded course.
-    pub loaded: Loaded,
-    /// Its events.
-    pub events: Vec<StoredEvent>,
-    /// Its state.
-    pub state: CourseState,
-    /// What the patient's other courses impose.
-    pub patient: PatientView,
-}
-
-impl CourseView {
-    /// The events without their audit fields.
-    pub fn plain_events(&self) -> Vec<Event> {
-        self.events.iter().map(|e| e.event.clone()).collect()
-    }
-
-    /// The next-dose decision at `now`.
-    pub fn decide(&self, now: NaiveDateTime) -> Result<Decision, WardError> {
-        Ok(course::next(
-            self.loaded.ctx()?,
-            &self.state,
-            now,
-            &self.patient,
-        ))
     }
 }
 
@@ -778,16 +758,6 @@ impl Ward {
             late_entered,
             patient_id,
         })
-    }
-
-    /// Who recorded an entry, as shown: the name, and "(unauthenticated)" for entries from
-    /// before staff accounts.
-    pub fn entry_author(e: &StoredEvent) -> String {
-        match &e.staff_id {
-            Some(id) => format!("{} ({id})", e.event.by),
-            None if matches!(e.event.kind, EventKind::Migrated { .. }) => e.event.by.clone(),
-            None => format!("{} (unauthenticated)", e.event.by),
-        }
     }
 
     /// The author of entries the record writes itself.

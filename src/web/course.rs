@@ -621,7 +621,7 @@ pub(super) async fn protocol_pdf(
         Ok(p) => p,
         Err(e) => return failure(&e),
     };
-    let doc = protocol.doc();
+    let doc = crate::render::protocol::from_data(&protocol);
     let bytes = crate::render::pdf::Fonts::for_texts(&[doc.who.name.as_str()])
         .and_then(|fonts| crate::render::protocol::render(&doc, &fonts, paper()));
     pdf(bytes, &format!("course-{id}.pdf"))

@@ -10,7 +10,7 @@ use super::pages::{Page, layout};
 use crate::course::{ActionKind, Decision, EventKind, voided};
 use crate::render::course as say;
 use crate::store::PatientRecord;
-use crate::ward::{CourseView, Preview, Role, ScheduleLine, Ward};
+use crate::ward::{CourseView, Preview, Role, ScheduleLine};
 
 /// What the page says above the course.
 pub enum Notice {
@@ -382,7 +382,7 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
             ol {
                 @for e in &v.events {
                     li value=(e.event.seq) {
-                        (e.event.at.format("%Y-%m-%d %H:%M")) " · " (Ward::entry_author(e)) " · " (say::event(&e.event.kind))
+                        (e.event.at.format("%Y-%m-%d %H:%M")) " · " (say::entry_author(e)) " · " (say::event(&e.event.kind))
                     }
                 }
             }
