@@ -26,6 +26,7 @@ pub mod planner;
 pub mod policy;
 pub mod render;
 pub mod risk;
+pub mod secure;
 pub mod store;
 pub mod template;
 #[cfg(test)]

@@ -16,8 +16,7 @@ use crate::policy::risk::AsthmaControl;
 use crate::render::course as say;
 use crate::render::sheet as sheet_render;
 use crate::render::table;
-use crate::store::{PatientRecord, Store, StoredEvent};
-
+use crate::ward::view::{PatientRecord, StoredEvent};
 use crate::ward::{CourseView, NotStarted, Record, Start, Ward};
 
 /// Opens the ward (the record with the application layer over it): --db, else RITPLAN_DB,
@@ -179,8 +178,7 @@ pub(super) fn patient_show(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let p = ward
-        .store
-        .patient(id)?
+        .patient_if_any(id)?
         .ok_or_else(|| CliError::Data(format!("no patient has the id {id:?}")))?;
     if json {
         return write_json(out, &p);
@@ -417,7 +415,7 @@ pub(super) fn course_show(
     if json {
         #[derive(Serialize)]
         struct Show<'a> {
-            course: &'a crate::store::CourseRecord,
+            course: &'a crate::ward::view::CourseRecord,
             patient: &'a PatientRecord,
             plan: &'a Plan,
             schedule: &'a [crate::ward::ScheduleLine],
@@ -499,16 +497,13 @@ pub(super) fn course_show(
 }
 
 pub(super) fn course_log(
-    store: &Store,
+    ward: &Ward,
     id: i64,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    store
-        .course(id)?
-        .ok_or_else(|| CliError::Data(format!("no course has the id {id}")))?;
-    let events = store.events(id)?;
-    let v = store.verify(id)?;
+    let log = ward.event_log(id)?;
+    let (events, v) = (log.events, log.chain);
     if !v.intact {
         writeln!(
             out,
@@ -554,23 +549,19 @@ pub(super) fn course_verify(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    ward.store
-        .course(id)?
-        .ok_or_else(|| CliError::Data(format!("no course has the id {id}")))?;
-    let v = ward.store.verify(id)?;
-    // The frozen plan must also reproduce from the frozen template and rules.
-    let frozen = ward.load(id).err().map(|e| e.to_string());
+    let check = ward.verify_course(id)?;
+    let (v, frozen) = (&check.chain, &check.frozen);
     if json {
         #[derive(Serialize)]
         struct V<'a> {
             #[serde(flatten)]
-            chain: &'a crate::store::Verification,
+            chain: &'a crate::ward::view::Verification,
             frozen_copies_intact: bool,
         }
         write_json(
             out,
             &V {
-                chain: &v,
+                chain: v,
                 frozen_copies_intact: frozen.is_none(),
             },
         )?;
@@ -585,11 +576,11 @@ pub(super) fn course_verify(
         for p in &v.problems {
             writeln!(out, "  ! {p}")?;
         }
-        if let Some(f) = &frozen {
+        if let Some(f) = frozen {
             writeln!(out, "  ! {f}")?;
         }
     }
-    if v.intact && frozen.is_none() {
+    if check.verifies() {
         Ok(())
     } else {
         Err(CliError::Data(format!("course {id} does not verify")))

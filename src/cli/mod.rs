@@ -104,12 +104,6 @@ impl From<crate::patient::PatientError> for CliError {
     }
 }
 
-impl From<crate::store::StoreError> for CliError {
-    fn from(e: crate::store::StoreError) -> Self {
-        crate::ward::WardError::from(e).into()
-    }
-}
-
 impl From<crate::ward::WardError> for CliError {
     /// The ward layer's errors, by kind: a refusal or a role (1), a login (77), bad data (65),
     /// the record (74).
@@ -257,8 +251,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 v.courses.len(),
                 plural(v.courses.len()),
                 dest.display(),
-                crate::store::keyed::key_path(&dest).display(),
-                crate::store::keyed::heads_path(&dest).display()
+                crate::ward::location::key_path(&dest).display(),
+                crate::ward::location::heads_path(&dest).display()
             )?;
             Ok(())
         }
@@ -361,9 +355,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                     course::patient_add(&mut ward, &actor, &a, now, out, &mut err)?;
                     session::used(&ward, &actor, now)
                 }
-                PatientCommand::List { json } => {
-                    course::patient_list(&ward.store.patients()?, json, out)
-                }
+                PatientCommand::List { json } => course::patient_list(&ward.patients()?, json, out),
                 PatientCommand::Import { file } => {
                     let actor = session::actor(&ward, now)?;
                     let src = read_source(&file)?;
@@ -406,7 +398,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 CourseCommand::Show { id, json } => {
                     course::course_show(&mut ward, id, json, now, out)
                 }
-                CourseCommand::Log { id, json } => course::course_log(&ward.store, id, json, out),
+                CourseCommand::Log { id, json } => course::course_log(&ward, id, json, out),
                 CourseCommand::Pdf {
                     id,
                     all_active,
@@ -414,7 +406,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                     print,
                 } => {
                     let ids = if all_active {
-                        ward.store.live_course_ids(now.date())?
+                        ward.live_course_ids(now.date())?
                     } else {
                         id
                     };

@@ -79,7 +79,7 @@ pub(super) fn write_protocols(
 /// followed link, then a rename that replaces a planted link rather than
 /// writing through it.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
-    crate::store::keyed::write_private(path, bytes).map_err(|source| CliError::Io {
+    crate::secure::write_private(path, bytes).map_err(|source| CliError::Io {
         context: format!("cannot write {}", path.display()),
         source,
     })

@@ -10,6 +10,8 @@ mod board;
 pub mod checklist;
 pub mod import;
 mod load;
+pub mod location;
+mod records;
 mod sheet;
 mod show;
 mod staff;
@@ -114,8 +116,8 @@ fn replay_stored(ctx: Context<'_>, events: &[StoredEvent]) -> CourseState {
 
 /// The record, opened.
 pub struct Ward {
-    /// The store.
-    pub store: Store,
+    /// The store: private, the ward is the only door to the record.
+    store: Store,
     parsed: Parsed,
 }
 

@@ -13,7 +13,9 @@ use crate::policy::{Emergency, RuleSetInfo};
 use crate::template::Template;
 
 pub use super::load::{Inputs, Loaded};
-pub use crate::store::{CourseRecord, PatientRecord, StoredEvent, Verification};
+pub use crate::store::{
+    CourseRecord, PatientRecord, RecordVerification, StaffRow, StoredEvent, Verification,
+};
 
 /// A course loaded whose frozen rules lack the rule set it names (the state machine cannot run).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -239,4 +241,50 @@ pub struct CalendarData {
     pub clinic: String,
     /// The course (verified).
     pub view: CourseView,
+}
+
+/// A staff account's state at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountState {
+    /// May log in.
+    Active,
+    /// Disabled: cannot log in.
+    Disabled,
+    /// Locked after failed logins, until this time.
+    LockedUntil(NaiveDateTime),
+}
+
+/// A staff account, with its state.
+#[derive(Clone, Debug, Serialize)]
+pub struct StaffListing {
+    /// The account as stored.
+    #[serde(flatten)]
+    pub account: StaffRow,
+    /// Its state at the time asked.
+    #[serde(skip)]
+    pub state: AccountState,
+}
+
+/// A course's log as stored, with its chain's verification.
+pub struct EventLog {
+    /// Its events.
+    pub events: Vec<StoredEvent>,
+    /// Its chain.
+    pub chain: Verification,
+}
+
+/// Whether a course verifies ([`super::Ward::verify_course`]).
+pub struct CourseCheck {
+    /// Its chain of events.
+    pub chain: Verification,
+    /// Why its frozen plan does not reproduce from its frozen template and rules, if it does
+    /// not.
+    pub frozen: Option<String>,
+}
+
+impl CourseCheck {
+    /// The course verifies: its chain is intact and its frozen plan reproduces.
+    pub fn verifies(&self) -> bool {
+        self.chain.intact && self.frozen.is_none()
+    }
 }

@@ -172,7 +172,7 @@ async fn board_page(
     };
     let mut courses = Vec::new();
     for p in found.iter().flatten() {
-        match ward.store.courses_of(&p.id) {
+        match ward.courses_of(&p.id) {
             Ok(cs) => courses.extend(cs.into_iter().map(|c| {
                 (
                     p.id.clone(),
@@ -180,7 +180,7 @@ async fn board_page(
                     format!("course {} ({})", c.id, c.template_id),
                 )
             })),
-            Err(e) => return failure(&WardError::from(e)),
+            Err(e) => return failure(&e),
         }
     }
     pages::board_page(&page, &rows, s.q.as_deref(), found.as_deref(), &courses).into_response()
@@ -203,9 +203,13 @@ async fn login_page(State(app): State<Arc<App>>) -> Response {
 }
 
 fn login_form(app: &App, error: Option<&str>) -> Response {
-    let pre = match crate::store::keyed::random::<16>() {
-        Ok(b) => crate::store::keyed::hex(&b),
-        Err(e) => return failure(&WardError::Data(e.to_string())),
+    let pre = match crate::secure::random::<16>() {
+        Ok(b) => crate::secure::hex(&b),
+        Err(e) => {
+            return failure(&WardError::Data(format!(
+                "a stored record is unreadable: {e}"
+            )));
+        }
     };
     let training = lock(app).training();
     let mut r = pages::login(&pre, error, training).into_response();

@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::store::PatientRecord;
+use crate::ward::view::PatientRecord;
 use crate::ward::{Actor, BoardRow, BoardStatus};
 
 /// What every page of a session shows.

@@ -9,7 +9,7 @@ use super::course::{Errors, Fields, FormKind};
 use super::pages::{Page, layout};
 use crate::course::{ActionKind, Decision, EventKind, voided};
 use crate::render::course as say;
-use crate::store::PatientRecord;
+use crate::ward::view::PatientRecord;
 use crate::ward::{CourseView, Preview, Role, ScheduleLine};
 
 /// What the page says above the course.

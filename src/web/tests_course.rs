@@ -34,7 +34,7 @@ fn ward_with_a_course(dir: &tempfile::TempDir) -> Arc<App> {
         let (nurse, _) = ward
             .login("rn.li", "nurse-password-1", "test", now)
             .expect("nurse");
-        let p = crate::store::PatientRecord {
+        let p = crate::ward::view::PatientRecord {
             id: "P1".into(),
             name: "Zhang Wei".into(),
             dob: crate::testkit::date("1990-05-01"),
@@ -154,9 +154,9 @@ fn events(app: &Arc<App>) -> usize {
     app.ward
         .lock()
         .expect("ward")
-        .store
-        .events(1)
+        .event_log(1)
         .expect("events")
+        .events
         .len()
 }
 
@@ -641,7 +641,7 @@ async fn a_clinic_s_second_check_is_signed_on_the_confirmation_screen() {
     ]);
     recorded(&app, post("/course/1/give", Some(&nurse), &encode(&f))).await;
     let ward = app.ward.lock().expect("ward");
-    let e = ward.store.events(1).expect("events");
+    let e = ward.event_log(1).expect("events").events;
     assert!(
         matches!(&e[0].event.kind, crate::course::EventKind::DoseGiven { checked_by: Some(c), .. } if c == "dr.ng"),
         "{:?}",
