@@ -869,7 +869,7 @@ pub(super) fn course_pdf(
     Ok(())
 }
 
-/// The rules that changed a dose: cited reasons, not a tolerated dose's "proceed".
+/// The rules that changed a dose: reasons that apply a rule, not a tolerated dose's "proceed".
 fn cited(r: &crate::course::Reason) -> Option<String> {
     if let crate::course::Reason::Local {
         action: crate::policy::course::Action::Proceed,
@@ -878,8 +878,7 @@ fn cited(r: &crate::course::Reason) -> Option<String> {
     {
         return None;
     }
-    let t = say::reason(r);
-    t.contains('[').then_some(t)
+    r.rule().map(|_| say::reason(r))
 }
 
 #[derive(Serialize)]
@@ -970,7 +969,7 @@ pub(super) fn print_forecast(
     writeln!(out, "{t}")?;
     if let Some(d) = &p.stopped_by {
         writeln!(out, "Then: {}", say::headline(d, template))?;
-        for line in say::details(d).into_iter().filter(|l| l.contains('[')) {
+        for line in say::cited_details(d) {
             writeln!(out, "  - {line}")?;
         }
     }

@@ -435,6 +435,17 @@ pub fn details(d: &Decision) -> Vec<String> {
     out
 }
 
+/// The lines of a decision's [`details`] that cite a rule: its hold, if a rule imposed it, and
+/// each reason that applies a rule.
+pub fn cited_details(d: &Decision) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(h) = d.hold.as_ref().filter(|h| h.rule.is_some()) {
+        out.push(hold(h));
+    }
+    out.extend(d.reasons.iter().filter(|r| r.rule().is_some()).map(reason));
+    out
+}
+
 /// Who reads a refusal: a command line names the flags to type, the ward page the fields to
 /// fill in. The clinical words are the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -149,19 +149,13 @@ impl Ward {
             .events
             .iter()
             .filter(|e| {
-                matches!(
-                    e.event.kind,
-                    course::EventKind::SystemicReaction { .. }
-                        | course::EventKind::LateLocalReaction { .. }
-                        | course::EventKind::LateReaction { .. }
-                        | course::EventKind::DoseDeferred { .. }
-                        | course::EventKind::PhysicianReview { .. }
-                        | course::EventKind::Correction { .. }
-                ) || matches!(
-                    e.event.kind,
-                    course::EventKind::ObservationEnded { local_mm, not_assessable, .. }
-                        if not_assessable || local_mm.is_some_and(|m| m > 0)
-                )
+                e.event.kind.is_reaction()
+                    || matches!(
+                        e.event.kind,
+                        course::EventKind::DoseDeferred { .. }
+                            | course::EventKind::PhysicianReview { .. }
+                            | course::EventKind::Correction { .. }
+                    )
             })
             .map(|e| ClinicalEntry {
                 event: e.clone(),

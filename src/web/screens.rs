@@ -451,17 +451,7 @@ fn reactions(v: &CourseView) -> Markup {
         .events
         .iter()
         .filter(|e| !gone.contains(&e.event.seq))
-        .filter(|e| match &e.event.kind {
-            EventKind::SystemicReaction { .. }
-            | EventKind::LateLocalReaction { .. }
-            | EventKind::LateReaction { .. } => true,
-            EventKind::ObservationEnded {
-                local_mm,
-                not_assessable,
-                ..
-            } => *not_assessable || local_mm.is_some_and(|m| m > 0),
-            _ => false,
-        })
+        .filter(|e| e.event.kind.is_reaction())
         .collect();
     html! {
         @if list.is_empty() { p { "None recorded." } }
