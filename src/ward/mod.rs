@@ -38,7 +38,7 @@ use crate::template::{Catalog, Template};
 
 pub use auth::{Actor, Credential, Role, SETTING_KEYS, Settings, hash_secret};
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
-pub use show::{forecast_plan, protocol_data};
+pub use show::{ProtocolOf, forecast_plan, protocol_data};
 pub use staff::NewStaff;
 pub use view::{
     BoardRow, BoardStatus, CalendarData, CourseView, ExportData, ProtocolData, ScheduleLine,
