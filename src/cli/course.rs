@@ -352,7 +352,7 @@ pub(super) fn course_list(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let views = if active {
-        ward.live_views(now.date())?
+        ward.active_views(now.date())?
     } else {
         ward.views()?
     };
@@ -363,7 +363,6 @@ pub(super) fn course_list(
     let rows: Vec<CourseRow> = views
         .iter()
         .zip(&decisions)
-        .filter(|(v, _)| !active || !v.state.inactive())
         .map(|(v, d)| CourseRow {
             course: v.loaded.record.id,
             patient: v.loaded.record.patient_id.clone(),
@@ -834,21 +833,11 @@ fn sheet_pdf(
 /// `ritplan course pdf`: the course's protocol, with what the record says of each step and the
 /// rest of the course re-projected from the state (assembled by the ward layer).
 pub(super) fn course_pdf(
-    ward: &mut Ward,
-    ids: &[i64],
+    protocols: &[crate::ward::ProtocolData],
     pdf: &PdfOut,
-    now: NaiveDateTime,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let mut protocols = Vec::new();
-    for &id in ids {
-        let p = ward.course_protocol(id, now)?;
-        // --all-active lists the live courses of the day; a finished one is not printed.
-        if ids.len() == 1 || !p.finished() {
-            protocols.push(p);
-        }
-    }
     if protocols.is_empty() {
         return Err(CliError::Data("no active course to print".into()));
     }

@@ -405,12 +405,12 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                     out: file,
                     print,
                 } => {
-                    let ids = if all_active {
-                        ward.live_course_ids(now.date())?
+                    let protocols = if all_active {
+                        ward.active_protocols(now)?
                     } else {
-                        id
+                        ward.course_protocols(&id, now)?
                     };
-                    course::course_pdf(&mut ward, &ids, &print.to(file), now, out, &mut err)
+                    course::course_pdf(&protocols, &print.to(file), out, &mut err)
                 }
                 CourseCommand::Verify { id, json } => {
                     course::course_verify(&mut ward, id, json, out)

@@ -589,9 +589,7 @@ impl Ward {
                 if let Some(seen) = seen
                     && seen != last
                 {
-                    return Err(WardError::Stale(format!(
-                        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
-                    )));
+                    return Err(stale(id, seen, last));
                 }
                 let mut view = PatientView::default();
                 for other in &p.others {
@@ -658,6 +656,8 @@ impl Ward {
     /// What [`Ward::record`] would record now, with every check it makes, and nothing written:
     /// for a confirmation step (the record re-checks everything inside its transaction). A
     /// clinic's second check is not asked for yet: the second person signs the confirmation.
+    /// With `seen` (as for [`Ward::record_if`]), a form shown on an older state of the course
+    /// is refused as stale, after the checks.
     pub fn preview(
         &mut self,
         actor: &Actor,
@@ -665,6 +665,7 @@ impl Ward {
         at: NaiveDateTime,
         now: NaiveDateTime,
         what: Record,
+        seen: Option<u64>,
     ) -> Result<Preview, WardError> {
         let p = self.prepare(actor, id, at, now, what, true)?;
         let events = self.store.events(id)?;
@@ -674,10 +675,16 @@ impl Ward {
             view.others.push(OtherCourse::of(other.record.id, &s));
         }
         let (kind, overridden) = check(p.loaded.ctx()?, &events, &view, at, &p.what)?;
+        let last = events.last().map_or(0, |e| e.event.seq);
+        if let Some(seen) = seen
+            && seen != last
+        {
+            return Err(stale(id, seen, last));
+        }
         Ok(Preview {
             kind,
             overridden,
-            seen: events.last().map_or(0, |e| e.event.seq),
+            seen: last,
         })
     }
 
@@ -770,6 +777,13 @@ impl Ward {
             os_user: String::new(),
         }
     }
+}
+
+/// The refusal of a form shown when the course's last entry was `seen` and is now `last`.
+fn stale(id: i64, seen: u64, last: u64) -> WardError {
+    WardError::Stale(format!(
+        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
+    ))
 }
 
 /// What a recording would record (see [`Ward::preview`]).

@@ -197,6 +197,41 @@ impl Ward {
 }
 
 impl Ward {
+    /// The protocols of the courses `ids` at `now`: one course's whatever its state; of
+    /// several, only those still active (a finished course has nothing left to give).
+    pub fn course_protocols(
+        &mut self,
+        ids: &[i64],
+        now: NaiveDateTime,
+    ) -> Result<Vec<ProtocolData>, WardError> {
+        let mut protocols = Vec::new();
+        for &id in ids {
+            let p = self.course_protocol(id, now)?;
+            if ids.len() == 1 || !p.finished() {
+                protocols.push(p);
+            }
+        }
+        Ok(protocols)
+    }
+
+    /// The protocols of every course active on `now`'s day (see [`Ward::course_protocols`]).
+    pub fn active_protocols(&mut self, now: NaiveDateTime) -> Result<Vec<ProtocolData>, WardError> {
+        let ids = self.live_course_ids(now.date())?;
+        self.course_protocols(&ids, now)
+    }
+
+    /// The views of the courses active on `today`: live on the day, and neither ended nor
+    /// stopped (`course list --active`).
+    pub fn active_views(&mut self, today: NaiveDate) -> Result<Vec<CourseView>, WardError> {
+        Ok(self
+            .live_views(today)?
+            .into_iter()
+            .filter(|v| !v.state.inactive())
+            .collect())
+    }
+}
+
+impl Ward {
     /// What a FHIR R4 Bundle of a course, or of every course of a patient (`course` None),
     /// reads: each course verified first.
     pub fn fhir(

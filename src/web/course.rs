@@ -478,12 +478,7 @@ pub(super) async fn submit(
     };
     // The dose is confirmed on a second screen before it is saved.
     if kind == FormKind::Give && field(&f, "confirm") != "yes" {
-        let preview = ward
-            .preview(&actor, id, now, now, what)
-            .and_then(|p| match p.seen == seen {
-                true => Ok(p),
-                false => Err(stale(id, seen, p.seen)),
-            });
+        let preview = ward.preview(&actor, id, now, now, what, Some(seen));
         return match preview {
             Ok(p) => {
                 let shown = (|| -> Result<_, WardError> {
@@ -551,12 +546,6 @@ pub(super) async fn submit(
         Ok(r) => Redirect::to(&format!("/course/{id}?done={}", r.event.event.seq)).into_response(),
         Err(e) => refused(&app, &mut ward, &actor, &token, id, kind, &f, e),
     }
-}
-
-fn stale(id: i64, seen: u64, last: u64) -> WardError {
-    WardError::Stale(format!(
-        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
-    ))
 }
 
 /// A refusal by the ward: the course page again, the refusal in plain words above the form (a

@@ -319,6 +319,39 @@ async fn a_dose_is_saved_only_after_its_confirmation_and_a_wrong_patient_is_refu
 }
 
 #[tokio::test(flavor = "current_thread")]
+async fn a_give_form_shown_before_another_entry_is_stale_at_its_confirmation_step() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = ward_with_a_course(&dir);
+    let nurse = login_as(&app, "rn.li", "nurse-password-1").await;
+    let (csrf, seen) = tokens(&app, &nurse).await;
+    assert_eq!(seen, "0");
+    recorded(
+        &app,
+        post(
+            "/course/1/note",
+            Some(&nurse),
+            &encode(&[("csrf", &csrf), ("seen", "0"), ("text", "arrived")]),
+        ),
+    )
+    .await;
+    // The ward's preview refuses it (nothing is confirmed on an old state of the course).
+    let (status, _, body) = post_form(
+        &app,
+        "/course/1/give",
+        &nurse,
+        &give_form(&csrf, &seen, &[]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body.contains("its last entry was #0, it is now #1"),
+        "{body}"
+    );
+    assert!(!body.contains("Check before you inject"), "{body}");
+    assert_eq!(events(&app), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
 async fn forms_without_the_session_s_token_or_the_course_s_state_are_refused() {
     let dir = tempfile::tempdir().expect("tmp");
     let app = ward_with_a_course(&dir);
