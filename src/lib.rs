@@ -21,6 +21,8 @@ pub mod cli;
 pub mod course;
 pub mod diag;
 pub mod export;
+#[cfg(test)]
+mod layering;
 pub mod patient;
 pub mod planner;
 pub mod policy;
