@@ -1,6 +1,7 @@
-//! What the ward hands out: plain data that the front ends and the renderers read. No English
-//! is made here (the renderers in `render` and `export` make it), and nothing here reaches the
-//! record: `render` and `export` import this module only, never [`super::Ward`].
+//! What the ward hands out: plain data that the front ends and the renderers read. No words
+//! for people are made here (the renderers in `render` and `export` make them; only an error's
+//! message is written here), and nothing here reaches the record: `render` and `export` import
+//! this module only, never [`super::Ward`].
 
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
