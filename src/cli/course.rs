@@ -14,8 +14,7 @@ use crate::planner::Plan;
 use crate::render::course as say;
 use crate::render::sheet as sheet_render;
 use crate::render::table;
-use crate::store::{PatientRecord, Store, StoredEvent};
-
+use crate::ward::view::{PatientRecord, StoredEvent};
 use crate::ward::{CourseView, NotStarted, Record, Start, Ward};
 
 /// Opens the ward (the record with the application layer over it): --db, else RITPLAN_DB,
@@ -161,8 +160,7 @@ pub(super) fn patient_show(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let p = ward
-        .store
-        .patient(id)?
+        .patient_if_any(id)?
         .ok_or_else(|| CliError::Data(format!("no patient has the id {id:?}")))?;
     if json {
         return write_json(out, &p);
@@ -336,7 +334,7 @@ pub(super) fn course_list(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let views = if active {
-        ward.live_views(now.date())?
+        ward.active_views(now.date())?
     } else {
         ward.views()?
     };
@@ -347,7 +345,6 @@ pub(super) fn course_list(
     let rows: Vec<CourseRow> = views
         .iter()
         .zip(&decisions)
-        .filter(|(v, _)| !active || !v.state.inactive())
         .map(|(v, d)| CourseRow {
             course: v.loaded.record.id,
             patient: v.loaded.record.patient_id.clone(),
@@ -399,7 +396,7 @@ pub(super) fn course_show(
     if json {
         #[derive(Serialize)]
         struct Show<'a> {
-            course: &'a crate::store::CourseRecord,
+            course: &'a crate::ward::view::CourseRecord,
             patient: &'a PatientRecord,
             plan: &'a Plan,
             schedule: &'a [crate::ward::ScheduleLine],
@@ -481,16 +478,13 @@ pub(super) fn course_show(
 }
 
 pub(super) fn course_log(
-    store: &Store,
+    ward: &Ward,
     id: i64,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    store
-        .course(id)?
-        .ok_or_else(|| CliError::Data(format!("no course has the id {id}")))?;
-    let events = store.events(id)?;
-    let v = store.verify(id)?;
+    let log = ward.event_log(id)?;
+    let (events, v) = (log.events, log.chain);
     if !v.intact {
         writeln!(
             out,
@@ -517,7 +511,7 @@ pub(super) fn course_log(
             "#{} {} by {}{}; recorded {}{late}{order}: {}",
             e.event.seq,
             e.event.at.format("%Y-%m-%d %H:%M"),
-            Ward::entry_author(e),
+            say::entry_author(e),
             if e.os_user.is_empty() {
                 String::new()
             } else {
@@ -536,23 +530,19 @@ pub(super) fn course_verify(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    ward.store
-        .course(id)?
-        .ok_or_else(|| CliError::Data(format!("no course has the id {id}")))?;
-    let v = ward.store.verify(id)?;
-    // The frozen plan must also reproduce from the frozen template and rules.
-    let frozen = ward.load(id).err().map(|e| e.to_string());
+    let check = ward.verify_course(id)?;
+    let (v, frozen) = (&check.chain, &check.frozen);
     if json {
         #[derive(Serialize)]
         struct V<'a> {
             #[serde(flatten)]
-            chain: &'a crate::store::Verification,
+            chain: &'a crate::ward::view::Verification,
             frozen_copies_intact: bool,
         }
         write_json(
             out,
             &V {
-                chain: &v,
+                chain: v,
                 frozen_copies_intact: frozen.is_none(),
             },
         )?;
@@ -567,11 +557,11 @@ pub(super) fn course_verify(
         for p in &v.problems {
             writeln!(out, "  ! {p}")?;
         }
-        if let Some(f) = &frozen {
+        if let Some(f) = frozen {
             writeln!(out, "  ! {f}")?;
         }
     }
-    if v.intact && frozen.is_none() {
+    if check.verifies() {
         Ok(())
     } else {
         Err(CliError::Data(format!("course {id} does not verify")))
@@ -682,7 +672,7 @@ pub(super) fn record(
         out,
         "recorded #{} in course {id} by {}{late}{order}: {}",
         r.event.event.seq,
-        Ward::entry_author(&r.event),
+        say::entry_author(&r.event),
         say::event(&r.event.event.kind)
     )?;
     if let (
@@ -717,6 +707,20 @@ pub(super) fn board(
 ) -> Result<(), CliError> {
     let rows = ward.board(now)?;
     if json {
+        /// A board row as JSON: its fields, then the decision in words.
+        #[derive(Serialize)]
+        struct Row<'a> {
+            #[serde(flatten)]
+            row: &'a crate::ward::BoardRow,
+            text: String,
+        }
+        let rows: Vec<Row> = rows
+            .iter()
+            .map(|r| Row {
+                row: r,
+                text: say::headline(&r.next, &r.frozen_template),
+            })
+            .collect();
         return write_json(out, &rows);
     }
     writeln!(
@@ -728,7 +732,7 @@ pub(super) fn board(
     let mut t = table(&["status", "time", "patient", "course", "next"], &[3]);
     for r in &rows {
         t.add_row(vec![
-            r.status.label().to_string(),
+            say::board_status(r.status).to_string(),
             r.at.map(|t| t.format("%H:%M").to_string())
                 .unwrap_or_default(),
             format!(
@@ -739,7 +743,7 @@ pub(super) fn board(
                 if r.lookalike { " · ! LOOK-ALIKE" } else { "" }
             ),
             r.course.to_string(),
-            r.text.clone(),
+            say::headline(&r.next, &r.frozen_template),
         ]);
     }
     writeln!(out, "{t}")?;
@@ -811,25 +815,18 @@ fn sheet_pdf(
 /// `ritplan course pdf`: the course's protocol, with what the record says of each step and the
 /// rest of the course re-projected from the state (assembled by the ward layer).
 pub(super) fn course_pdf(
-    ward: &mut Ward,
-    ids: &[i64],
+    protocols: &[crate::ward::ProtocolData],
     pdf: &PdfOut,
-    now: NaiveDateTime,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let mut protocols = Vec::new();
-    for &id in ids {
-        let p = ward.course_protocol(id, now)?;
-        // --all-active lists the live courses of the day; a finished one is not printed.
-        if ids.len() == 1 || !p.finished() {
-            protocols.push(p);
-        }
-    }
     if protocols.is_empty() {
         return Err(CliError::Data("no active course to print".into()));
     }
-    let docs: Vec<_> = protocols.iter().map(|p| p.doc()).collect();
+    let docs: Vec<_> = protocols
+        .iter()
+        .map(crate::render::protocol::from_data)
+        .collect();
     let names: Vec<&str> = docs.iter().map(|d| d.who.name.as_str()).collect();
     super::write_protocols(
         &docs,
@@ -843,7 +840,7 @@ pub(super) fn course_pdf(
     Ok(())
 }
 
-/// The rules that changed a dose: cited reasons, not a tolerated dose's "proceed".
+/// The rules that changed a dose: reasons that apply a rule, not a tolerated dose's "proceed".
 fn cited(r: &crate::course::Reason) -> Option<String> {
     if let crate::course::Reason::Local {
         action: crate::policy::course::Action::Proceed,
@@ -852,8 +849,7 @@ fn cited(r: &crate::course::Reason) -> Option<String> {
     {
         return None;
     }
-    let t = say::reason(r);
-    t.contains('[').then_some(t)
+    r.rule().map(|_| say::reason(r))
 }
 
 #[derive(Serialize)]
@@ -944,7 +940,7 @@ pub(super) fn print_forecast(
     writeln!(out, "{t}")?;
     if let Some(d) = &p.stopped_by {
         writeln!(out, "Then: {}", say::headline(d, template))?;
-        for line in say::details(d).into_iter().filter(|l| l.contains('[')) {
+        for line in say::cited_details(d) {
             writeln!(out, "  - {line}")?;
         }
     }

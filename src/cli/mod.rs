@@ -104,12 +104,6 @@ impl From<crate::patient::PatientError> for CliError {
     }
 }
 
-impl From<crate::store::StoreError> for CliError {
-    fn from(e: crate::store::StoreError) -> Self {
-        crate::ward::WardError::from(e).into()
-    }
-}
-
 impl From<crate::ward::WardError> for CliError {
     /// The ward layer's errors, by kind: a refusal or a role (1), a login (77), bad data (65),
     /// the record (74).
@@ -267,8 +261,8 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 v.courses.len(),
                 plural(v.courses.len()),
                 dest.display(),
-                crate::store::keyed::key_path(&dest).display(),
-                crate::store::keyed::heads_path(&dest).display()
+                crate::ward::location::key_path(&dest).display(),
+                crate::ward::location::heads_path(&dest).display()
             )?;
             Ok(())
         }
@@ -305,7 +299,9 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             out: file,
         }) => {
             let (mut ward, _) = opened(&ctx, &mut err)?;
-            let bundle = ward.fhir(course, patient.as_deref())?;
+            let data = ward.fhir(course, patient.as_deref())?;
+            let views: Vec<&crate::ward::CourseView> = data.views.iter().collect();
+            let bundle = crate::export::fhir::bundle(&data.record_id, &data.patient, &views);
             let mut text =
                 serde_json::to_vec_pretty(&bundle).map_err(|e| CliError::Data(e.to_string()))?;
             text.push(b'\n');
@@ -328,7 +324,17 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
             let clinic = clinic
                 .or_else(|| ctx.config.clinic_name.clone())
                 .unwrap_or_else(|| "Allergy clinic".into());
-            let text = ward.ics(course, now, &clinic, details)?;
+            let data = ward.ics(course, &clinic)?;
+            let text = crate::export::ics::calendar(
+                &data.view,
+                &crate::export::ics::IcsOptions {
+                    clinic: &data.clinic,
+                    details,
+                    record_id: &data.record_id,
+                    now,
+                },
+            )
+            .map_err(crate::ward::WardError::from)?;
             match file {
                 Some(path) => {
                     write_atomically(&path, text.as_bytes())?;
@@ -359,9 +365,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                     course::patient_add(&mut ward, &actor, &a, now, out, &mut err)?;
                     session::used(&ward, &actor, now)
                 }
-                PatientCommand::List { json } => {
-                    course::patient_list(&ward.store.patients()?, json, out)
-                }
+                PatientCommand::List { json } => course::patient_list(&ward.patients()?, json, out),
                 PatientCommand::Import { file } => {
                     let actor = session::actor(&ward, now)?;
                     let src = read_source(&file)?;
@@ -404,19 +408,19 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
                 CourseCommand::Show { id, json } => {
                     course::course_show(&mut ward, id, json, now, out)
                 }
-                CourseCommand::Log { id, json } => course::course_log(&ward.store, id, json, out),
+                CourseCommand::Log { id, json } => course::course_log(&ward, id, json, out),
                 CourseCommand::Pdf {
                     id,
                     all_active,
                     out: file,
                     print,
                 } => {
-                    let ids = if all_active {
-                        ward.store.live_course_ids(now.date())?
+                    let protocols = if all_active {
+                        ward.active_protocols(now)?
                     } else {
-                        id
+                        ward.course_protocols(&id, now)?
                     };
-                    course::course_pdf(&mut ward, &ids, &print.to(file), now, out, &mut err)
+                    course::course_pdf(&protocols, &print.to(file), out, &mut err)
                 }
                 CourseCommand::Verify { id, json } => {
                     course::course_verify(&mut ward, id, json, out)

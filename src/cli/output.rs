@@ -82,7 +82,7 @@ pub(super) fn write_protocols(
 /// `/dev/full` or of the link itself.
 pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
     regular_or_absent(path)?;
-    crate::store::keyed::write_private(path, bytes).map_err(|source| CliError::Io {
+    crate::secure::write_private(path, bytes).map_err(|source| CliError::Io {
         context: format!("cannot write {}", path.display()),
         source,
     })

@@ -170,40 +170,35 @@ pub(super) fn run(
                     .into_iter()
                     .collect();
                 hashed.extend(ctx.rule_sources()?.into_iter().map(|s| s.text));
-                let who = crate::render::protocol::Identity {
-                    name: name.unwrap_or_else(|| "(name not given)".into()),
-                    id: id.unwrap_or_else(|| "—".into()),
-                    dob: patient_args.input()?.dob,
-                    age_years: patient.age_years,
-                    weight_kg: weight,
-                };
-                let doc = crate::render::protocol::Protocol {
-                    who: &who,
-                    plan: &p,
-                    template: used,
-                    rules: rule_set,
-                    emergency: &policy.emergency,
-                    epinephrine_mg: policy.emergency.epinephrine_mg(patient.age_years, weight),
-                    recorded: Vec::new(),
-                    projected: Vec::new(),
-                    title: "Plan".into(),
-                    hash: crate::render::short_hash(hashed.iter().map(String::as_str)),
-                    date: start.0,
+                let data = crate::ward::protocol_data(
+                    crate::ward::ProtocolOf {
+                        plan: &p,
+                        template: used,
+                        policy: &policy,
+                        rules: rule_set,
+                        sources: hashed,
+                    },
+                    crate::ward::view::Identity {
+                        name: name.unwrap_or_else(|| "(name not given)".into()),
+                        id: id.unwrap_or_else(|| "—".into()),
+                        dob: patient_args.input()?.dob,
+                        age_years: patient.age_years,
+                        weight_kg: weight,
+                    },
+                    crate::ward::view::Checked {
+                        fev1_percent: patient.fev1_percent.map(|f| f.normalize().to_string()),
+                        asthma: patient.asthma.map(|a| a.as_str().to_string()),
+                        beta_blocker: patient.beta_blocker,
+                    },
+                    start.0,
                     // A plan is not from a record.
-                    training: false,
-                    checked_against: Some(crate::render::protocol::checked_against(
-                        patient
-                            .fev1_percent
-                            .map(|f| f.normalize().to_string())
-                            .as_deref(),
-                        patient.asthma.map(|a| a.as_str()),
-                        patient.beta_blocker,
-                    )),
-                    clinical_record: Vec::new(),
-                };
+                    false,
+                    None,
+                );
+                let doc = crate::render::protocol::from_data(&data);
                 super::write_protocol(
                     &doc,
-                    &[who.name.as_str()],
+                    &[doc.who.name.as_str()],
                     pdf.print.paper,
                     pdf.print.font.as_deref(),
                     path,
@@ -230,16 +225,7 @@ pub(super) fn run(
                 rules: &rules.rules,
                 calendar: &cal,
             };
-            let state = crate::course::replay(cctx, &[]);
-            let projection = crate::course::project_with(
-                cctx,
-                &state,
-                &crate::course::PatientView::default(),
-                start_at,
-                None,
-                crate::course::horizon(&state, p.steps.len()),
-                scenario,
-            );
+            let projection = crate::ward::forecast_plan(cctx, start_at, scenario);
             if json {
                 #[derive(serde::Serialize)]
                 struct PlanWhatIf<'a> {

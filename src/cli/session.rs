@@ -7,7 +7,6 @@ use std::io::{BufRead, Write};
 use std::path::PathBuf;
 
 use super::CliError;
-use crate::store::keyed;
 use crate::ward::{Actor, Ward};
 
 /// The operating-system user running ritplan: the login name and the uid.
@@ -78,7 +77,7 @@ fn session_dir() -> Result<PathBuf, CliError> {
 }
 
 fn session_file(ward: &Ward) -> Result<PathBuf, CliError> {
-    Ok(session_dir()?.join(format!("session-{}", ward.store.meta().record_id)))
+    Ok(session_dir()?.join(format!("session-{}", ward.record_id())))
 }
 
 /// Keeps a session token for this record (the folder 0700, the file 0600).
@@ -96,7 +95,7 @@ pub fn save(ward: &Ward, token: &str) -> Result<(), CliError> {
         b.mode(0o700);
     }
     b.create(&dir).map_err(io)?;
-    keyed::write_private(&session_file(ward)?, format!("{token}\n").as_bytes()).map_err(io)
+    crate::secure::write_private(&session_file(ward)?, format!("{token}\n").as_bytes()).map_err(io)
 }
 
 /// The session token kept for this record, if any.

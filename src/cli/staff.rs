@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::session::{self, os_user, read_secret};
 use super::{CliError, write_json};
 use crate::render::table;
+use crate::ward::view::AccountState;
 use crate::ward::{NewStaff, Role, SETTING_KEYS, Ward};
 
 // `ritplan init` arguments.
@@ -55,7 +56,7 @@ pub(super) fn init(
         format!(
             "with its key file {} and heads folder {}: back up all three together",
             key_file.display(),
-            crate::store::keyed::heads_path(path).display()
+            crate::ward::location::heads_path(path).display()
         )
     };
     writeln!(
@@ -127,7 +128,7 @@ pub(super) fn whoami(
                 name: &actor.staff.name,
                 role: actor.role,
                 os_user: &actor.os_user,
-                record: &ward.store.meta().record_id,
+                record: ward.record_id(),
                 training: ward.training(),
             },
         );
@@ -193,23 +194,17 @@ pub(super) fn staff(
 ) -> Result<(), CliError> {
     match cmd {
         StaffCommand::List { json } => {
-            let list = ward.store.staff_list()?;
+            let list = ward.staff_list(now)?;
             if json {
                 return write_json(out, &list);
             }
             let mut t = table(&["id", "name", "role", "state"], &[]);
-            for s in &list {
-                let state = if s.disabled {
-                    "disabled".to_string()
-                } else if s.locked_until.is_some_and(|u| u > now) {
-                    format!(
-                        "locked until {}",
-                        s.locked_until
-                            .map(|u| u.format("%H:%M").to_string())
-                            .unwrap_or_default()
-                    )
-                } else {
-                    "active".to_string()
+            for l in &list {
+                let s = &l.account;
+                let state = match l.state {
+                    AccountState::Disabled => "disabled".to_string(),
+                    AccountState::LockedUntil(u) => format!("locked until {}", u.format("%H:%M")),
+                    AccountState::Active => "active".to_string(),
                 };
                 t.add_row(vec![s.id.clone(), s.name.clone(), s.role.clone(), state]);
             }
@@ -330,7 +325,7 @@ pub(super) fn settings(
 
 /// `ritplan verify`: the whole record.
 pub(super) fn verify(ward: &Ward, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
-    let v = ward.store.verify_all()?;
+    let v = ward.verify_all()?;
     if json {
         write_json(out, &v)?;
     } else {
@@ -380,6 +375,6 @@ pub(super) fn record_path(db: Option<&PathBuf>) -> Result<PathBuf, CliError> {
                 .filter(|v| !v.is_empty())
                 .map(PathBuf::from)
         })
-        .or_else(crate::store::default_path)
+        .or_else(crate::ward::location::default_path)
         .ok_or_else(|| CliError::Usage("no database path: give --db PATH or set RITPLAN_DB".into()))
 }

@@ -240,6 +240,30 @@ pub enum EventKind {
     },
 }
 
+impl EventKind {
+    /// Whether this entry records a reaction: a systemic, late local or late reaction, or an
+    /// observation that ended with a local reaction (a size above 0 mm, or one that could not
+    /// be assessed).
+    pub fn is_reaction(&self) -> bool {
+        match self {
+            EventKind::SystemicReaction { .. }
+            | EventKind::LateLocalReaction { .. }
+            | EventKind::LateReaction { .. } => true,
+            EventKind::ObservationEnded {
+                local_mm,
+                not_assessable,
+                ..
+            } => *not_assessable || local_mm.is_some_and(|m| m > 0),
+            EventKind::DoseGiven { .. }
+            | EventKind::DoseDeferred { .. }
+            | EventKind::PhysicianReview { .. }
+            | EventKind::Correction { .. }
+            | EventKind::Note { .. }
+            | EventKind::Migrated { .. } => false,
+        }
+    }
+}
+
 /// One recorded event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Event {
@@ -320,6 +344,32 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<EventKind>(&text).expect("back"),
             late
+        );
+    }
+
+    #[test]
+    fn a_reaction_is_a_reaction_entry_or_an_observation_with_a_local_reaction() {
+        let ended = |local_mm, not_assessable| EventKind::ObservationEnded {
+            local_mm,
+            not_assessable,
+            early_reason: None,
+        };
+        assert!(ended(Some(60), false).is_reaction());
+        assert!(ended(None, true).is_reaction(), "not assessable");
+        assert!(!ended(Some(0), false).is_reaction());
+        assert!(!ended(None, false).is_reaction());
+        assert!(EventKind::LateLocalReaction { mm: 40 }.is_reaction());
+        assert!(
+            !EventKind::DoseDeferred {
+                reason: "fever".into()
+            }
+            .is_reaction()
+        );
+        assert!(
+            !EventKind::Note {
+                text: "reaction?".into()
+            }
+            .is_reaction()
         );
     }
 }

@@ -311,6 +311,29 @@ pub enum Reason {
     },
 }
 
+impl Reason {
+    /// The rule this reason applies, if it applies one (a reaction's, a late dose's, a
+    /// maintenance interval's): what "the rule behind a dose" means, asked of the reason, not
+    /// of its sentence.
+    pub fn rule(&self) -> Option<&Provenance> {
+        match self {
+            Reason::Local { rule, .. }
+            | Reason::Systemic { rule, .. }
+            | Reason::LateReaction { rule, .. }
+            | Reason::Late { rule, .. } => Some(rule),
+            Reason::MaintenanceSchedule { rule, .. } => rule.as_ref(),
+            Reason::Given { .. }
+            | Reason::ObservationEnded { .. }
+            | Reason::Deferred { .. }
+            | Reason::Reviewed { .. }
+            | Reason::LadderFloor { .. }
+            | Reason::VisitSoFar { .. }
+            | Reason::ContinuesVisit { .. }
+            | Reason::Reduced { .. } => None,
+        }
+    }
+}
+
 /// Why the next maintenance visit gives what it gives.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -330,4 +353,45 @@ pub enum MaintenanceBasis {
     FullAfterReduction,
     /// A reaction or a physician reduced it.
     Reduced,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Certainty, Evidence};
+
+    fn rule() -> Provenance {
+        Provenance {
+            source: "a guideline".into(),
+            evidence: Evidence::Guideline,
+            certainty: Certainty::Confirmed,
+        }
+    }
+
+    #[test]
+    fn a_reason_names_its_rule_and_free_text_in_brackets_is_no_rule() {
+        let local = Reason::Local {
+            mm: 60,
+            late: false,
+            band: "50-79".into(),
+            action: Action::Repeat,
+            next_visit: false,
+            rule: rule(),
+        };
+        assert_eq!(local.rule(), Some(&rule()));
+        let maintenance = |rule| Reason::MaintenanceSchedule {
+            volume_ml: Decimal::ONE,
+            after_days: 28,
+            basis: MaintenanceBasis::StepUp,
+            rule,
+        };
+        assert_eq!(maintenance(Some(rule())).rule(), Some(&rule()));
+        assert_eq!(maintenance(None).rule(), None);
+        // A deferral's reason is the nurse's text: brackets in it cite nothing.
+        let deferred = Reason::Deferred {
+            on: NaiveDate::from_ymd_opt(2026, 12, 7).expect("date"),
+            reason: "fever [38.5 C]".into(),
+        };
+        assert_eq!(deferred.rule(), None);
+    }
 }

@@ -14,9 +14,8 @@ use chrono::{NaiveDateTime, TimeZone};
 use serde_json::{Map, Value, json};
 
 use crate::course::{EventKind, voided};
-use crate::store::PatientRecord;
 use crate::units::{AllergenUnit, Dose};
-use crate::ward::CourseView;
+use crate::ward::view::{CourseView, PatientRecord};
 
 const UCUM: &str = "http://unitsofmeasure.org";
 const SNOMED: &str = "http://snomed.info/sct";
@@ -201,7 +200,7 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
     for x in &v.events {
         let seq = x.event.seq.to_string();
         let at = date_time(x.event.at);
-        let performer = json!([{"actor": {"display": Ward::entry_author(x)}}]);
+        let performer = json!([{"actor": {"display": crate::render::course::entry_author(x)}}]);
         let error = gone.contains(&x.event.seq);
         // A corrected entry no longer counts: a dose stays, marked entered-in-error (it is
         // referred to); anything else corrected is left out.
@@ -316,7 +315,7 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
                     "subject": subject,
                     "date": at,
                     "recordedDate": date_time(x.recorded_at),
-                    "recorder": {"display": Ward::entry_author(x)},
+                    "recorder": {"display": crate::render::course::entry_author(x)},
                     "severity": {"text": format!("WAO grade {grade} (World Allergy Organization subcutaneous immunotherapy systemic reaction grading; the letter is the epinephrine timing)")},
                     "seriousness": {"text": format!("WAO grade {grade}, onset {onset_min} min after the injection")},
                 }));
@@ -339,7 +338,7 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
                     "subject": subject,
                     "date": at,
                     "recordedDate": date_time(x.recorded_at),
-                    "recorder": {"display": Ward::entry_author(x)},
+                    "recorder": {"display": crate::render::course::entry_author(x)},
                 }));
                 if let Some(a) = &last_admin {
                     m.insert(
@@ -353,8 +352,6 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
         }
     }
 }
-
-use crate::ward::Ward;
 
 #[cfg(test)]
 mod tests {

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 use crate::course::{self, Event};
-use crate::ward::{CourseView, WardError};
+use crate::ward::view::{CourseView, MissingRuleSet};
 
 /// What the calendar shows.
 pub struct IcsOptions<'a> {
@@ -38,7 +38,11 @@ struct Visit {
 }
 
 /// The visits of the course as the record stands after `events`, projected from `from`.
-fn visits(v: &CourseView, events: &[Event], from: NaiveDateTime) -> Result<Vec<Visit>, WardError> {
+fn visits(
+    v: &CourseView,
+    events: &[Event],
+    from: NaiveDateTime,
+) -> Result<Vec<Visit>, MissingRuleSet> {
     let ctx = v.loaded.ctx()?;
     let plan = &v.loaded.plan;
     let observation = |step: usize| {
@@ -88,7 +92,7 @@ fn visits(v: &CourseView, events: &[Event], from: NaiveDateTime) -> Result<Vec<V
 }
 
 /// How often each visit (by its number) moved as the record grew, and then with time.
-fn sequences(v: &CourseView, now: NaiveDateTime) -> Result<Vec<u32>, WardError> {
+fn sequences(v: &CourseView, now: NaiveDateTime) -> Result<Vec<u32>, MissingRuleSet> {
     let events = v.plain_events();
     let mut moved: Vec<u32> = Vec::new();
     let mut before: Option<Vec<Visit>> = None;
@@ -174,7 +178,7 @@ fn line(out: &mut String, text: &str) {
 }
 
 /// The calendar of a course.
-pub fn calendar(v: &CourseView, o: &IcsOptions<'_>) -> Result<String, WardError> {
+pub fn calendar(v: &CourseView, o: &IcsOptions<'_>) -> Result<String, MissingRuleSet> {
     let now_visits = visits(
         v,
         &v.plain_events(),

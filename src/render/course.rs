@@ -7,13 +7,14 @@ use std::fmt;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::course::{
-    ActionKind, Cause, Decision, Dosing, Hold, HoldKind, LateKind, MaintenanceBasis, Reason,
-    Refusal, Review, VisitClosed, Wait,
+    ActionKind, Cause, Decision, Dosing, EventKind, Hold, HoldKind, LateKind, MaintenanceBasis,
+    Reason, Refusal, Review, VisitClosed, Wait,
 };
 use crate::policy::Provenance;
 use crate::policy::course::{Action, CountFrom};
 use crate::template::Template;
 use crate::units::format_ml;
+use crate::ward::view::{BoardStatus, StoredEvent};
 
 fn plural(n: impl Into<i64>, word: &str) -> String {
     let n = n.into();
@@ -434,6 +435,17 @@ pub fn details(d: &Decision) -> Vec<String> {
     out
 }
 
+/// The lines of a decision's [`details`] that cite a rule: its hold, if a rule imposed it, and
+/// each reason that applies a rule.
+pub fn cited_details(d: &Decision) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(h) = d.hold.as_ref().filter(|h| h.rule.is_some()) {
+        out.push(hold(h));
+    }
+    out.extend(d.reasons.iter().filter(|r| r.rule().is_some()).map(reason));
+    out
+}
+
 /// Who reads a refusal: a command line names the flags to type, the ward page the fields to
 /// fill in. The clinical words are the same.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -685,5 +697,27 @@ pub fn event(k: &crate::course::EventKind) -> String {
         } => format!(
             "record upgraded from schema {from_schema} to the keyed chain; the {events} entries before this one were chained without a key and their names are not authenticated"
         ),
+    }
+}
+
+/// Who recorded an entry, as shown: the name, and "(unauthenticated)" for entries from before
+/// staff accounts.
+pub fn entry_author(e: &StoredEvent) -> String {
+    match &e.staff_id {
+        Some(id) => format!("{} ({id})", e.event.by),
+        None if matches!(e.event.kind, EventKind::Migrated { .. }) => e.event.by.clone(),
+        None => format!("{} (unauthenticated)", e.event.by),
+    }
+}
+
+/// Where a course stands on the board, in the words a nurse reads.
+pub fn board_status(s: BoardStatus) -> &'static str {
+    match s {
+        BoardStatus::ObservationOverdue => "OBSERVATION OVERDUE",
+        BoardStatus::DueNow => "DUE NOW",
+        BoardStatus::InObservation => "IN OBSERVATION",
+        BoardStatus::Waiting => "WAITING",
+        BoardStatus::DoNotGive => "DO NOT GIVE",
+        BoardStatus::DoneToday => "DONE FOR TODAY",
     }
 }

@@ -6,24 +6,14 @@
 use rust_decimal::Decimal;
 
 use super::pdf::{Align, Fonts, Paper, PdfError, Writer, col};
+use crate::course::Administration;
 use crate::planner::Plan;
 use crate::policy::course::{Action, Band, CourseRules};
 use crate::policy::{Emergency, RuleSetInfo};
 use crate::template::Template;
+use crate::ward::view::ProtocolData;
 
-/// Who the protocol is for.
-pub struct Identity {
-    /// Name.
-    pub name: String,
-    /// Clinic id.
-    pub id: String,
-    /// Date of birth, if known.
-    pub dob: Option<chrono::NaiveDate>,
-    /// Age at the plan's start.
-    pub age_years: u32,
-    /// Weight, kg.
-    pub weight_kg: Decimal,
-}
+pub use crate::ward::view::Identity;
 
 /// What the record says of one planned step (a course's protocol fills these in).
 #[derive(Clone, Debug, Default)]
@@ -103,6 +93,99 @@ pub fn checked_against(
         asthma.unwrap_or("not recorded"),
         if beta_blocker { "yes" } else { "no" }
     )
+}
+
+/// The protocol document that `data` (assembled by the ward) shows: the record's cells, the
+/// re-projected doses and the clinical record in words.
+pub fn from_data(data: &ProtocolData) -> Protocol<'_> {
+    let c = &data.checked;
+    let course = data.course.as_ref();
+    Protocol {
+        who: &data.who,
+        plan: &data.plan,
+        template: &data.template,
+        rules: &data.rules,
+        emergency: &data.emergency,
+        epinephrine_mg: data.epinephrine_mg,
+        recorded: course.map_or_else(Vec::new, |c| c.steps.iter().map(|s| recorded(s)).collect()),
+        projected: course.map_or_else(Vec::new, |c| {
+            c.projected
+                .iter()
+                .map(|l| ProjectedDose {
+                    step: l.step,
+                    at: l.at,
+                    vial: l.vial.clone(),
+                    volume: l.volume_ml.to_string(),
+                    dose: l.dose.to_string(),
+                })
+                .collect()
+        }),
+        title: course.map_or_else(|| "Plan".to_string(), |c| format!("Course {}", c.id)),
+        training: data.training,
+        hash: super::short_hash(data.sources.iter().map(String::as_str)),
+        date: data.date,
+        checked_against: Some(checked_against(
+            c.fev1_percent.as_deref(),
+            c.asthma.as_deref(),
+            c.beta_blocker,
+        )),
+        clinical_record: course.map_or_else(Vec::new, |c| {
+            c.clinical_record
+                .iter()
+                .map(|e| {
+                    format!(
+                        "#{} {} · {} · {}{}",
+                        e.event.event.seq,
+                        e.event.event.at.format("%Y-%m-%d %H:%M"),
+                        super::course::entry_author(&e.event),
+                        super::course::event(&e.event.event.kind),
+                        if e.voided {
+                            " (corrected: no longer counts)"
+                        } else {
+                            ""
+                        }
+                    )
+                })
+                .collect()
+        }),
+    }
+}
+
+/// What the record says of one planned step: every administration of the step, joined in
+/// order ("12-07 08:00; 12-07 10:00"), each with its own reactions.
+fn recorded(list: &[Administration]) -> Recorded {
+    let join = |f: &dyn Fn(&Administration) -> String| -> String {
+        let cells: Vec<String> = list.iter().map(f).collect();
+        if cells.len() < 2 {
+            return cells.into_iter().next().unwrap_or_default();
+        }
+        cells
+            .into_iter()
+            .map(|c| if c.is_empty() { "–".to_string() } else { c })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let opt = |o: Option<String>| o.unwrap_or_default();
+    Recorded {
+        given_at: join(&|a| a.at.format("%m-%d %H:%M").to_string()),
+        site: join(&|a| opt(a.site.clone())),
+        lot: join(&|a| opt(a.lot.clone())),
+        pef: join(&|a| opt(a.pef_percent.map(|p| p.normalize().to_string()))),
+        local_mm: join(&|a| {
+            let late = a
+                .late_local_mm
+                .map(|m| format!(" (late {m})"))
+                .unwrap_or_default();
+            let measured = if a.not_assessable {
+                "n/a".to_string()
+            } else {
+                opt(a.local_mm.map(|m| m.to_string()))
+            };
+            format!("{measured}{late}")
+        }),
+        systemic: join(&|a| opt(a.systemic.map(|g| g.to_string()))),
+        by: join(&|a| a.by.clone()),
+    }
 }
 
 /// What every page of a document from a training record says first.

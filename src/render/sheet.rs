@@ -5,7 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::course::ActionKind;
 use crate::render::pdf::{Align, Fonts, Paper, PdfError, RowStyle, Writer, col};
-use crate::ward::SheetLine;
+use crate::ward::view::SheetLine;
 
 /// What the sheet says under its table.
 pub const NOTE: &str = "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check the next dose in ritplan (ritplan next) before each dose. Two extracts of one patient are at least 30 min apart.";

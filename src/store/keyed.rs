@@ -48,19 +48,10 @@ fn sibling(db: &Path, suffix: &str) -> PathBuf {
 
 /// Random bytes from the operating system.
 pub fn random<const N: usize>() -> Result<[u8; N], StoreError> {
-    let mut b = [0u8; N];
-    getrandom::fill(&mut b).map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
-    Ok(b)
+    crate::secure::random().map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Lower-case hex.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
-}
+pub use crate::secure::hex;
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
     let s = s.trim();
@@ -73,18 +64,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// Creates `path` exclusively (never following or replacing what is there), mode 0600.
-pub fn create_private(path: &Path) -> std::io::Result<File> {
-    let mut o = OpenOptions::new();
-    o.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        // O_NOFOLLOW: a symlink planted at the name is refused, not followed.
-        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
-    }
-    o.open(path)
-}
+pub use crate::secure::create_private;
 
 /// Makes the folder that `path` is to be created in, if it is not there (and keeps it).
 pub fn make_parent(path: &Path) -> std::io::Result<()> {
@@ -94,29 +74,7 @@ pub fn make_parent(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Writes `bytes` to `path` atomically and privately: a temporary file with a random name beside
-/// it, created exclusively with mode 0600 (a symlink planted there is never followed), synced,
-/// then renamed over `path`.
-pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "out".into());
-    let tag = random::<8>().map_err(|e| std::io::Error::other(e.to_string()))?;
-    let tmp = dir.join(format!(".{name}.{}.tmp", hex(&tag)));
-    let mut f = create_private(&tmp)?;
-    let written = f.write_all(bytes).and_then(|()| f.sync_all());
-    drop(f);
-    written
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-}
+pub use crate::secure::write_private;
 
 impl Key {
     /// Writes this key as the key file of the record at `db` (a backup's); refuses if one

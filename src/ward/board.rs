@@ -3,64 +3,10 @@
 //! its own.
 
 use chrono::NaiveDateTime;
-use serde::Serialize;
 
-use super::{Ward, WardError};
-use crate::course::{ActionKind, Decision};
+use super::{BoardRow, BoardStatus, Ward, WardError};
+use crate::course::ActionKind;
 use crate::store::PatientRecord;
-
-/// Where a course stands on the board, in the board's order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BoardStatus {
-    /// The observation's minimum has passed and its end is not recorded: record it.
-    ObservationOverdue,
-    /// A dose may be given now.
-    DueNow,
-    /// In observation until a time.
-    InObservation,
-    /// The next dose is due later today.
-    Waiting,
-    /// Only a physician (or a correction) can lift it: DO NOT GIVE.
-    DoNotGive,
-    /// Nothing more today.
-    DoneToday,
-}
-
-impl BoardStatus {
-    /// The words a nurse reads.
-    pub fn label(self) -> &'static str {
-        match self {
-            BoardStatus::ObservationOverdue => "OBSERVATION OVERDUE",
-            BoardStatus::DueNow => "DUE NOW",
-            BoardStatus::InObservation => "IN OBSERVATION",
-            BoardStatus::Waiting => "WAITING",
-            BoardStatus::DoNotGive => "DO NOT GIVE",
-            BoardStatus::DoneToday => "DONE FOR TODAY",
-        }
-    }
-}
-
-/// One course on the board.
-#[derive(Clone, Debug, Serialize)]
-pub struct BoardRow {
-    /// Where it stands.
-    pub status: BoardStatus,
-    /// The time that matters: the observation's end, the time a dose is due, or none.
-    pub at: Option<NaiveDateTime>,
-    /// Course id.
-    pub course: i64,
-    /// The patient.
-    pub patient: PatientRecord,
-    /// Whether another patient has the same name and date of birth.
-    pub lookalike: bool,
-    /// The template's name and evidence label.
-    pub template: String,
-    /// The decision behind the row.
-    pub next: Decision,
-    /// The decision in words, as `next` says it (`render::course::headline`), vials named.
-    pub text: String,
-}
 
 impl Ward {
     /// The board at `now`: every active course due, observed, waiting or held today, and those
@@ -88,7 +34,6 @@ impl Ward {
                 _ if touched_today => (BoardStatus::DoneToday, d.not_before),
                 _ => continue,
             };
-            let text = crate::render::course::headline(&d, &v.loaded.template);
             let patient = self.patient(&v.loaded.record.patient_id)?;
             let lookalike = !self.lookalikes(&patient)?.is_empty();
             rows.push(BoardRow {
@@ -103,7 +48,7 @@ impl Ward {
                 ),
                 patient,
                 next: d,
-                text,
+                frozen_template: v.loaded.template.clone(),
             });
         }
         rows.sort_by(|a, b| {

@@ -108,12 +108,12 @@ pub struct Loaded {
 
 impl Loaded {
     /// The state machine's context.
-    pub fn ctx(&self) -> Result<Context<'_>, WardError> {
+    pub fn ctx(&self) -> Result<Context<'_>, super::view::MissingRuleSet> {
         let rules = self.policy.rule_set(&self.record.rule_set).ok_or_else(|| {
-            WardError::Data(format!(
-                "course {}: its rule set {:?} is missing from its frozen rules",
-                self.record.id, self.record.rule_set
-            ))
+            super::view::MissingRuleSet {
+                course: self.record.id,
+                rule_set: self.record.rule_set.clone(),
+            }
         })?;
         Ok(Context {
             plan: &self.plan,

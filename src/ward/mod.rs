@@ -10,10 +10,13 @@ mod board;
 pub mod checklist;
 pub mod import;
 mod load;
+pub mod location;
+mod records;
 mod sheet;
 mod show;
 mod staff;
 pub mod text;
+pub mod view;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -34,11 +37,13 @@ use crate::store::{
 use crate::template::{Catalog, Template};
 
 pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Settings, hash_secret};
-pub use board::{BoardRow, BoardStatus};
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
-pub use sheet::SheetLine;
-pub use show::{CourseProtocol, ScheduleLine};
+pub use show::{ProtocolOf, forecast_plan, protocol_data};
 pub use staff::NewStaff;
+pub use view::{
+    BoardRow, BoardStatus, CalendarData, CourseView, ExportData, ProtocolData, ScheduleLine,
+    SheetLine,
+};
 
 /// Why the ward did not do what was asked.
 #[derive(Debug, thiserror::Error)]
@@ -92,38 +97,15 @@ impl From<StoreError> for WardError {
     }
 }
 
+impl From<view::MissingRuleSet> for WardError {
+    fn from(e: view::MissingRuleSet) -> Self {
+        WardError::Data(e.to_string())
+    }
+}
+
 impl From<PatientError> for WardError {
     fn from(e: PatientError) -> Self {
         WardError::Data(format!("patient value {}: {}", e.field, e.why))
-    }
-}
-
-/// A course with its events and state.
-pub struct CourseView {
-    /// The loaded course.
-    pub loaded: Loaded,
-    /// Its events.
-    pub events: Vec<StoredEvent>,
-    /// Its state.
-    pub state: CourseState,
-    /// What the patient's other courses impose.
-    pub patient: PatientView,
-}
-
-impl CourseView {
-    /// The events without their audit fields.
-    pub fn plain_events(&self) -> Vec<Event> {
-        self.events.iter().map(|e| e.event.clone()).collect()
-    }
-
-    /// The next-dose decision at `now`.
-    pub fn decide(&self, now: NaiveDateTime) -> Result<Decision, WardError> {
-        Ok(course::next(
-            self.loaded.ctx()?,
-            &self.state,
-            now,
-            &self.patient,
-        ))
     }
 }
 
@@ -134,8 +116,8 @@ fn replay_stored(ctx: Context<'_>, events: &[StoredEvent]) -> CourseState {
 
 /// The record, opened.
 pub struct Ward {
-    /// The store.
-    pub store: Store,
+    /// The store: private, the ward is the only door to the record.
+    store: Store,
     parsed: Parsed,
 }
 
@@ -608,9 +590,7 @@ impl Ward {
                 if let Some(seen) = seen
                     && seen != last
                 {
-                    return Err(WardError::Stale(format!(
-                        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
-                    )));
+                    return Err(stale(id, seen, last));
                 }
                 let mut view = PatientView::default();
                 for other in &p.others {
@@ -677,6 +657,8 @@ impl Ward {
     /// What [`Ward::record`] would record now, with every check it makes, and nothing written:
     /// for a confirmation step (the record re-checks everything inside its transaction). A
     /// clinic's second check is not asked for yet: the second person signs the confirmation.
+    /// With `seen` (as for [`Ward::record_if`]), a form shown on an older state of the course
+    /// is refused as stale, after the checks.
     pub fn preview(
         &mut self,
         actor: &Actor,
@@ -684,6 +666,7 @@ impl Ward {
         at: NaiveDateTime,
         now: NaiveDateTime,
         what: Record,
+        seen: Option<u64>,
     ) -> Result<Preview, WardError> {
         let p = self.prepare(actor, id, at, now, what, true)?;
         let events = self.store.events(id)?;
@@ -693,10 +676,16 @@ impl Ward {
             view.others.push(OtherCourse::of(other.record.id, &s));
         }
         let (kind, overridden) = check(p.loaded.ctx()?, &events, &view, at, &p.what)?;
+        let last = events.last().map_or(0, |e| e.event.seq);
+        if let Some(seen) = seen
+            && seen != last
+        {
+            return Err(stale(id, seen, last));
+        }
         Ok(Preview {
             kind,
             overridden,
-            seen: events.last().map_or(0, |e| e.event.seq),
+            seen: last,
         })
     }
 
@@ -781,16 +770,6 @@ impl Ward {
         })
     }
 
-    /// Who recorded an entry, as shown: the name, and "(unauthenticated)" for entries from
-    /// before staff accounts.
-    pub fn entry_author(e: &StoredEvent) -> String {
-        match &e.staff_id {
-            Some(id) => format!("{} ({id})", e.event.by),
-            None if matches!(e.event.kind, EventKind::Migrated { .. }) => e.event.by.clone(),
-            None => format!("{} (unauthenticated)", e.event.by),
-        }
-    }
-
     /// The author of entries the record writes itself.
     pub fn system_author() -> Author {
         Author {
@@ -799,6 +778,13 @@ impl Ward {
             os_user: String::new(),
         }
     }
+}
+
+/// The refusal of a form shown when the course's last entry was `seen` and is now `last`.
+fn stale(id: i64, seen: u64, last: u64) -> WardError {
+    WardError::Stale(format!(
+        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
+    ))
 }
 
 /// What a recording would record (see [`Ward::preview`]).

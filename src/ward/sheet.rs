@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use serde::Serialize;
 
-use super::{Ward, WardError};
+use super::{SheetLine, Ward, WardError};
 use crate::course;
 use crate::store::PatientRecord;
 
@@ -90,26 +89,4 @@ impl Ward {
         });
         Ok(lines)
     }
-}
-
-/// One line of the day's sheet.
-#[derive(Serialize)]
-pub struct SheetLine {
-    /// Course id.
-    pub course: i64,
-    /// Patient id.
-    pub patient: String,
-    /// Patient name.
-    pub name: String,
-    /// The row.
-    #[serde(flatten)]
-    pub row: course::SheetRow,
-    /// Vial label.
-    pub vial_label: Option<String>,
-    /// Cap colour.
-    pub cap: Option<String>,
-    /// Vial strength.
-    pub concentration: Option<String>,
-    /// The template's evidence label.
-    pub evidence: String,
 }

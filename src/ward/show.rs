@@ -1,33 +1,16 @@
 //! What a course shows beside its next decision: its schedule (given and re-projected) and
 //! the inputs of its printed protocol. Assembled here so that every front end shows the same.
 
-use chrono::NaiveDateTime;
-use serde::Serialize;
+use chrono::{NaiveDate, NaiveDateTime};
 
-use super::{CourseView, Ward, WardError};
-use crate::course::{self, Event};
+use super::view::{
+    CalendarData, Checked, ClinicalEntry, CourseRecorded, ExportData, Identity, ProtocolData,
+};
+use super::{CourseView, ScheduleLine, Ward, WardError};
+use crate::course;
 use crate::planner::Plan;
-use crate::render::protocol::{Identity, ProjectedDose, Protocol, Recorded};
-use crate::store::PatientRecord;
-
-/// One line of a course's schedule (`course show`, the protocol, the patient page): a dose
-/// given, or one the course would give next.
-#[derive(Clone, Debug, Serialize)]
-pub struct ScheduleLine {
-    pub step: usize,
-    /// The original plan's date and time (none for maintenance).
-    pub planned: Option<NaiveDateTime>,
-    /// Given at, or re-projected at.
-    pub at: NaiveDateTime,
-    pub given: bool,
-    pub vial: String,
-    #[serde(with = "crate::units::dose_with_unit")]
-    pub dose: crate::units::Dose,
-    pub volume_ml: crate::units::Volume,
-    pub by: Option<String>,
-    pub local_mm: Option<u32>,
-    pub systemic: Option<String>,
-}
+use crate::policy::{Policy, RuleSetInfo};
+use crate::template::Template;
 
 impl CourseView {
     /// The doses given, then the rest of the course re-projected from the state at `now`
@@ -84,51 +67,48 @@ impl CourseView {
     }
 }
 
-/// Everything a course's printed protocol needs, owned; [`CourseProtocol::doc`] borrows it as
-/// the renderer's [`Protocol`].
-pub struct CourseProtocol {
-    view: CourseView,
-    /// The patient.
-    pub patient: PatientRecord,
-    who: Identity,
-    epinephrine_mg: rust_decimal::Decimal,
-    recorded: Vec<Recorded>,
-    projected: Vec<ProjectedDose>,
-    rules: crate::policy::RuleSetInfo,
-    training: bool,
-    date: chrono::NaiveDate,
-    checked_against: String,
-    clinical_record: Vec<String>,
+/// What a printed protocol is made from: the plan, its template, the rules, and the texts they
+/// were read from (for the document's hash).
+pub struct ProtocolOf<'a> {
+    /// The plan.
+    pub plan: &'a Plan,
+    /// The template the plan uses.
+    pub template: &'a Template,
+    /// The rules in force (their emergency essentials are printed).
+    pub policy: &'a Policy,
+    /// The course rule set the template names.
+    pub rules: &'a RuleSetInfo,
+    /// The template's and the rules' texts.
+    pub sources: Vec<String>,
 }
 
-impl CourseProtocol {
-    /// Whether the course has ended or been stopped.
-    pub fn finished(&self) -> bool {
-        self.view.state.inactive()
-    }
-
-    /// The protocol document, for `render::protocol::render`.
-    pub fn doc(&self) -> Protocol<'_> {
-        let l = &self.view.loaded;
-        Protocol {
-            who: &self.who,
-            plan: &l.plan,
-            template: &l.template,
-            rules: &self.rules,
-            emergency: &l.policy.emergency,
-            epinephrine_mg: self.epinephrine_mg,
-            recorded: self.recorded.clone(),
-            projected: self.projected.clone(),
-            title: format!("Course {}", l.record.id),
-            training: self.training,
-            hash: crate::render::short_hash([
-                l.record.template_text.as_str(),
-                l.record.rules_json.as_str(),
-            ]),
-            date: self.date,
-            checked_against: Some(self.checked_against.clone()),
-            clinical_record: self.clinical_record.clone(),
-        }
+/// The one assembly of a printed protocol, of a plan (`ritplan plan --pdf`, `course` None) or
+/// of a course ([`Ward::course_protocol`]): the patient's epinephrine dose is worked out here,
+/// from the rules, and nowhere else.
+pub fn protocol_data(
+    of: ProtocolOf<'_>,
+    who: Identity,
+    checked: Checked,
+    date: NaiveDate,
+    training: bool,
+    course: Option<CourseRecorded>,
+) -> ProtocolData {
+    let epinephrine_mg = of
+        .policy
+        .emergency
+        .epinephrine_mg(who.age_years, who.weight_kg);
+    ProtocolData {
+        who,
+        plan: of.plan.clone(),
+        template: of.template.clone(),
+        rules: of.rules.clone(),
+        emergency: of.policy.emergency.clone(),
+        epinephrine_mg,
+        sources: of.sources,
+        date,
+        training,
+        checked,
+        course,
     }
 }
 
@@ -139,155 +119,126 @@ impl Ward {
         &mut self,
         id: i64,
         now: NaiveDateTime,
-    ) -> Result<CourseProtocol, WardError> {
+    ) -> Result<ProtocolData, WardError> {
         let view = self.view(id)?;
         let patient = self.patient(&view.loaded.record.patient_id)?;
         let pat = view.loaded.inputs.patient()?;
         let weight = pat
             .require_weight()
             .map_err(|e| WardError::Data(e.to_string()))?;
-        let rules = view
-            .loaded
+        let l = &view.loaded;
+        let rules = l
             .policy
-            .rule_set(&view.loaded.record.rule_set)
-            .cloned()
+            .rule_set(&l.record.rule_set)
             .ok_or_else(|| WardError::Data(format!("course {id}: rule set missing")))?;
-        let recorded = step_records(&view.loaded.plan, &view.plain_events());
-        let projected = view
+        let events = view.plain_events();
+        let adms = course::administrations(&events);
+        let steps = l
+            .plan
+            .steps
+            .iter()
+            .map(|s| adms.iter().filter(|a| a.step == s.index).cloned().collect())
+            .collect();
+        let projected: Vec<ScheduleLine> = view
             .schedule(now)?
             .into_iter()
             .filter(|l| !l.given)
-            .map(|l| ProjectedDose {
-                step: l.step,
-                at: l.at,
-                vial: l.vial,
-                volume: l.volume_ml.to_string(),
-                dose: l.dose.to_string(),
-            })
             .collect();
-        let i = &view.loaded.inputs;
-        let checked_against = crate::render::protocol::checked_against(
-            i.fev1_percent.as_deref(),
-            i.asthma.as_deref(),
-            i.beta_blocker,
-        );
-        let gone = course::voided(&view.plain_events());
+        let gone = course::voided(&events);
         let clinical_record = view
             .events
             .iter()
             .filter(|e| {
-                matches!(
-                    e.event.kind,
-                    course::EventKind::SystemicReaction { .. }
-                        | course::EventKind::LateLocalReaction { .. }
-                        | course::EventKind::LateReaction { .. }
-                        | course::EventKind::DoseDeferred { .. }
-                        | course::EventKind::PhysicianReview { .. }
-                        | course::EventKind::Correction { .. }
-                ) || matches!(
-                    e.event.kind,
-                    course::EventKind::ObservationEnded { local_mm, not_assessable, .. }
-                        if not_assessable || local_mm.is_some_and(|m| m > 0)
-                )
+                e.event.kind.is_reaction()
+                    || matches!(
+                        e.event.kind,
+                        course::EventKind::DoseDeferred { .. }
+                            | course::EventKind::PhysicianReview { .. }
+                            | course::EventKind::Correction { .. }
+                    )
             })
-            .map(|e| {
-                format!(
-                    "#{} {} · {} · {}{}",
-                    e.event.seq,
-                    e.event.at.format("%Y-%m-%d %H:%M"),
-                    Ward::entry_author(e),
-                    crate::render::course::event(&e.event.kind),
-                    if gone.contains(&e.event.seq) {
-                        " (corrected: no longer counts)"
-                    } else {
-                        ""
-                    }
-                )
+            .map(|e| ClinicalEntry {
+                event: e.clone(),
+                voided: gone.contains(&e.event.seq),
             })
             .collect();
-        Ok(CourseProtocol {
-            checked_against,
-            clinical_record,
-            who: Identity {
+        let i = &l.inputs;
+        Ok(protocol_data(
+            ProtocolOf {
+                plan: &l.plan,
+                template: &l.template,
+                policy: &l.policy,
+                rules,
+                sources: vec![l.record.template_text.clone(), l.record.rules_json.clone()],
+            },
+            Identity {
                 name: patient.name.clone(),
                 id: patient.id.clone(),
                 dob: Some(patient.dob),
                 age_years: pat.age_years,
                 weight_kg: weight,
             },
-            epinephrine_mg: view
-                .loaded
-                .policy
-                .emergency
-                .epinephrine_mg(pat.age_years, weight),
-            rules,
-            training: self.training(),
-            date: now.date(),
-            patient,
-            recorded,
-            projected,
-            view,
-        })
+            Checked {
+                fev1_percent: i.fev1_percent.clone(),
+                asthma: i.asthma.clone(),
+                beta_blocker: i.beta_blocker,
+            },
+            now.date(),
+            self.training(),
+            Some(CourseRecorded {
+                id: l.record.id,
+                steps,
+                projected,
+                clinical_record,
+                finished: view.state.inactive(),
+            }),
+        ))
     }
 }
 
-/// What the record says of each planned step (index 0 = step 1): every administration of the
-/// step, joined in order ("12-07 08:00; 12-07 10:00"), each with its own reactions.
-fn step_records(plan: &Plan, events: &[Event]) -> Vec<Recorded> {
-    let adms = course::administrations(events);
-    let join = |list: &[&course::Administration],
-                f: &dyn Fn(&course::Administration) -> String|
-     -> String {
-        let cells: Vec<String> = list.iter().map(|a| f(a)).collect();
-        if cells.len() < 2 {
-            return cells.into_iter().next().unwrap_or_default();
-        }
-        cells
-            .into_iter()
-            .map(|c| if c.is_empty() { "–".to_string() } else { c })
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    plan.steps
-        .iter()
-        .map(|s| {
-            let list: Vec<&course::Administration> =
-                adms.iter().filter(|a| a.step == s.index).collect();
-            let opt = |o: Option<String>| o.unwrap_or_default();
-            Recorded {
-                given_at: join(&list, &|a| a.at.format("%m-%d %H:%M").to_string()),
-                site: join(&list, &|a| opt(a.site.clone())),
-                lot: join(&list, &|a| opt(a.lot.clone())),
-                pef: join(&list, &|a| {
-                    opt(a.pef_percent.map(|p| p.normalize().to_string()))
-                }),
-                local_mm: join(&list, &|a| {
-                    let late = a
-                        .late_local_mm
-                        .map(|m| format!(" (late {m})"))
-                        .unwrap_or_default();
-                    let measured = if a.not_assessable {
-                        "n/a".to_string()
-                    } else {
-                        opt(a.local_mm.map(|m| m.to_string()))
-                    };
-                    format!("{measured}{late}")
-                }),
-                systemic: join(&list, &|a| opt(a.systemic.map(|g| g.to_string()))),
-                by: join(&list, &|a| a.by.clone()),
+impl Ward {
+    /// The protocols of the courses `ids` at `now`: one course's whatever its state; of
+    /// several, only those still active (a finished course has nothing left to give).
+    pub fn course_protocols(
+        &mut self,
+        ids: &[i64],
+        now: NaiveDateTime,
+    ) -> Result<Vec<ProtocolData>, WardError> {
+        let mut protocols = Vec::new();
+        for &id in ids {
+            let p = self.course_protocol(id, now)?;
+            if ids.len() == 1 || !p.finished() {
+                protocols.push(p);
             }
-        })
-        .collect()
+        }
+        Ok(protocols)
+    }
+
+    /// The protocols of every course active on `now`'s day (see [`Ward::course_protocols`]).
+    pub fn active_protocols(&mut self, now: NaiveDateTime) -> Result<Vec<ProtocolData>, WardError> {
+        let ids = self.live_course_ids(now.date())?;
+        self.course_protocols(&ids, now)
+    }
+
+    /// The views of the courses active on `today`: live on the day, and neither ended nor
+    /// stopped (`course list --active`).
+    pub fn active_views(&mut self, today: NaiveDate) -> Result<Vec<CourseView>, WardError> {
+        Ok(self
+            .live_views(today)?
+            .into_iter()
+            .filter(|v| !v.state.inactive())
+            .collect())
+    }
 }
 
 impl Ward {
-    /// A FHIR R4 Bundle of a course, or of every course of a patient (`course` None), each
-    /// verified first.
+    /// What a FHIR R4 Bundle of a course, or of every course of a patient (`course` None),
+    /// reads: each course verified first.
     pub fn fhir(
         &mut self,
         course: Option<i64>,
         patient: Option<&str>,
-    ) -> Result<serde_json::Value, WardError> {
+    ) -> Result<ExportData, WardError> {
         let (pid, ids) = match (course, patient) {
             (Some(id), _) => {
                 let pid = self
@@ -312,36 +263,49 @@ impl Ward {
             .into_iter()
             .map(|id| self.view(id))
             .collect::<Result<Vec<_>, _>>()?;
-        let refs: Vec<&CourseView> = views.iter().collect();
-        Ok(crate::export::fhir::bundle(
-            &self.store.meta().record_id,
-            &patient,
-            &refs,
-        ))
+        Ok(ExportData {
+            record_id: self.store.meta().record_id.clone(),
+            patient,
+            views,
+        })
     }
 }
 
 impl Ward {
-    /// A course's visits as an iCalendar file (the course verified first).
-    pub fn ics(
-        &mut self,
-        id: i64,
-        now: NaiveDateTime,
-        clinic: &str,
-        details: bool,
-    ) -> Result<String, WardError> {
+    /// What a course's visits as an iCalendar file read (the course verified first).
+    pub fn ics(&mut self, id: i64, clinic: &str) -> Result<CalendarData, WardError> {
         let clinic = super::text::bounded("--clinic", clinic, super::text::NAME_MAX)?;
-        let v = self.view(id)?;
-        crate::export::ics::calendar(
-            &v,
-            &crate::export::ics::IcsOptions {
-                clinic: &clinic,
-                details,
-                record_id: &self.store.meta().record_id,
-                now,
-            },
-        )
+        let view = self.view(id)?;
+        Ok(CalendarData {
+            record_id: self.store.meta().record_id.clone(),
+            clinic,
+            view,
+        })
     }
+}
+
+/// The one what-if projection: the rest of a course (its state and the patient's other
+/// courses) under `scenario`, from `from`, as far as the course can go.
+fn what_if(
+    ctx: course::Context<'_>,
+    state: &course::CourseState,
+    patient: &course::PatientView,
+    from: NaiveDateTime,
+    scenario: &course::Scenario,
+) -> course::Projection {
+    let max = course::horizon(state, ctx.plan.steps.len());
+    course::project_with(ctx, state, patient, from, None, max, scenario)
+}
+
+/// What-if for a plan not yet started (`ritplan plan --what-if`): the state machine runs the
+/// plan as a course from its first dose, at `from`; nothing is written.
+pub fn forecast_plan(
+    ctx: course::Context<'_>,
+    from: NaiveDateTime,
+    scenario: &course::Scenario,
+) -> course::Projection {
+    let state = course::replay(ctx, &[]);
+    what_if(ctx, &state, &course::PatientView::default(), from, scenario)
 }
 
 impl Ward {
@@ -354,9 +318,7 @@ impl Ward {
         scenario: &course::Scenario,
     ) -> Result<(CourseView, course::Projection), WardError> {
         let v = self.view(id)?;
-        let ctx = v.loaded.ctx()?;
-        let max = course::horizon(&v.state, v.loaded.plan.steps.len());
-        let p = course::project_with(ctx, &v.state, &v.patient, now, None, max, scenario);
+        let p = what_if(v.loaded.ctx()?, &v.state, &v.patient, now, scenario);
         Ok((v, p))
     }
 }

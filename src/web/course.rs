@@ -494,12 +494,7 @@ pub(super) async fn submit(
         };
         // The dose is confirmed on a second screen before it is saved.
         if kind == FormKind::Give && field(&f, "confirm") != "yes" {
-            let preview = ward
-                .preview(&actor, id, now, now, what)
-                .and_then(|p| match p.seen == seen {
-                    true => Ok(p),
-                    false => Err(stale(id, seen, p.seen)),
-                });
+            let preview = ward.preview(&actor, id, now, now, what, Some(seen));
             return match preview {
                 Ok(p) => {
                     let shown = (|| -> Result<_, WardError> {
@@ -571,12 +566,6 @@ pub(super) async fn submit(
     .await
 }
 
-fn stale(id: i64, seen: u64, last: u64) -> WardError {
-    WardError::Stale(format!(
-        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
-    ))
-}
-
 /// A refusal by the ward: the course page again, the refusal in plain words above the form (a
 /// stale form is shown afresh, on the course as it is now).
 #[allow(clippy::too_many_arguments)]
@@ -639,7 +628,7 @@ pub(super) async fn protocol_pdf(
             Ok(p) => p,
             Err(e) => return failure(&e),
         };
-        let doc = protocol.doc();
+        let doc = crate::render::protocol::from_data(&protocol);
         let bytes = crate::render::pdf::Fonts::for_texts(&[doc.who.name.as_str()])
             .and_then(|fonts| crate::render::protocol::render(&doc, &fonts, paper()));
         pdf(bytes, &format!("course-{id}.pdf"))

@@ -244,7 +244,7 @@ async fn board_page(
         };
         let mut courses = Vec::new();
         for p in found.iter().flatten() {
-            match ward.store.courses_of(&p.id) {
+            match ward.courses_of(&p.id) {
                 Ok(cs) => courses.extend(cs.into_iter().map(|c| {
                     (
                         p.id.clone(),
@@ -252,7 +252,7 @@ async fn board_page(
                         format!("course {} ({})", c.id, c.template_id),
                     )
                 })),
-                Err(e) => return failure(&WardError::from(e)),
+                Err(e) => return failure(&e),
             }
         }
         pages::board_page(&page, &rows, s.q.as_deref(), found.as_deref(), &courses).into_response()

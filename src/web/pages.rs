@@ -5,7 +5,7 @@
 use chrono::NaiveDateTime;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::store::PatientRecord;
+use crate::ward::view::PatientRecord;
 use crate::ward::{Actor, BoardRow, BoardStatus};
 
 /// What every page of a session shows.
@@ -160,7 +160,7 @@ pub fn board(rows: &[BoardRow], now: NaiveDateTime) -> Markup {
                     tbody {
                         @for r in rows {
                             tr class=(status_class(r.status)) {
-                                td.status { (r.status.label()) }
+                                td.status { (crate::render::course::board_status(r.status)) }
                                 td {
                                     @if let Some(at) = r.at { (at.format("%H:%M")) }
                                     @if r.status == BoardStatus::InObservation {
@@ -174,7 +174,7 @@ pub fn board(rows: &[BoardRow], now: NaiveDateTime) -> Markup {
                                     @if r.lookalike { br; strong { "! LOOK-ALIKE: another patient has this name and date of birth" } }
                                 }
                                 td { (r.course) }
-                                td { (r.text) }
+                                td { (crate::render::course::headline(&r.next, &r.frozen_template)) }
                             }
                         }
                     }

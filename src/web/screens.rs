@@ -9,8 +9,8 @@ use super::course::{Errors, Fields, FormKind};
 use super::pages::{Page, layout};
 use crate::course::{ActionKind, Decision, EventKind, voided};
 use crate::render::course as say;
-use crate::store::PatientRecord;
-use crate::ward::{CourseView, Preview, Role, ScheduleLine, Ward};
+use crate::ward::view::PatientRecord;
+use crate::ward::{CourseView, Preview, Role, ScheduleLine};
 
 /// What the page says above the course.
 pub enum Notice {
@@ -382,7 +382,7 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
             ol {
                 @for e in &v.events {
                     li value=(e.event.seq) {
-                        (e.event.at.format("%Y-%m-%d %H:%M")) " · " (Ward::entry_author(e)) " · " (say::event(&e.event.kind))
+                        (e.event.at.format("%Y-%m-%d %H:%M")) " · " (say::entry_author(e)) " · " (say::event(&e.event.kind))
                     }
                 }
             }
@@ -451,17 +451,7 @@ fn reactions(v: &CourseView) -> Markup {
         .events
         .iter()
         .filter(|e| !gone.contains(&e.event.seq))
-        .filter(|e| match &e.event.kind {
-            EventKind::SystemicReaction { .. }
-            | EventKind::LateLocalReaction { .. }
-            | EventKind::LateReaction { .. } => true,
-            EventKind::ObservationEnded {
-                local_mm,
-                not_assessable,
-                ..
-            } => *not_assessable || local_mm.is_some_and(|m| m > 0),
-            _ => false,
-        })
+        .filter(|e| e.event.kind.is_reaction())
         .collect();
     html! {
         @if list.is_empty() { p { "None recorded." } }

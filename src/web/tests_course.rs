@@ -34,7 +34,7 @@ pub(super) fn ward_with_a_course(dir: &tempfile::TempDir) -> Arc<App> {
             let (nurse, _) = ward
                 .login("rn.li", "nurse-password-1", "test", now)
                 .expect("nurse");
-            let p = crate::store::PatientRecord {
+            let p = crate::ward::view::PatientRecord {
                 id: "P1".into(),
                 name: "Zhang Wei".into(),
                 dob: crate::testkit::date("1990-05-01"),
@@ -153,7 +153,7 @@ async fn recorded(app: &Arc<App>, req: axum::http::Request<axum::body::Body>) {
 
 pub(super) fn events(app: &Arc<App>) -> usize {
     app.wards
-        .with(|ward| ward.store.events(1).expect("events").len())
+        .with(|ward| ward.event_log(1).expect("events").events.len())
         .expect("ward")
 }
 
@@ -650,11 +650,44 @@ async fn a_clinic_s_second_check_is_signed_on_the_confirmation_screen() {
     recorded(&app, post("/course/1/give", Some(&nurse), &encode(&f))).await;
     let e = app
         .wards
-        .with(|ward| ward.store.events(1).expect("events"))
+        .with(|ward| ward.event_log(1).expect("events").events)
         .expect("ward");
     assert!(
         matches!(&e[0].event.kind, crate::course::EventKind::DoseGiven { checked_by: Some(c), .. } if c == "dr.ng"),
         "{:?}",
         e[0].event.kind
     );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_give_form_shown_before_another_entry_is_stale_at_its_confirmation_step() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = ward_with_a_course(&dir);
+    let nurse = login_as(&app, "rn.li", "nurse-password-1").await;
+    let (csrf, seen) = tokens(&app, &nurse).await;
+    assert_eq!(seen, "0");
+    recorded(
+        &app,
+        post(
+            "/course/1/note",
+            Some(&nurse),
+            &encode(&[("csrf", &csrf), ("seen", "0"), ("text", "arrived")]),
+        ),
+    )
+    .await;
+    // The ward's preview refuses it (nothing is confirmed on an old state of the course).
+    let (status, _, body) = post_form(
+        &app,
+        "/course/1/give",
+        &nurse,
+        &give_form(&csrf, &seen, &[]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(
+        body.contains("its last entry was #0, it is now #1"),
+        "{body}"
+    );
+    assert!(!body.contains("Check before you inject"), "{body}");
+    assert_eq!(events(&app), 1);
 }
