@@ -50,6 +50,7 @@ pub mod cli;
 pub mod course;
 pub mod diag;
 pub mod export;
+pub mod field;
 #[cfg(test)]
 mod layering;
 pub mod patient;

@@ -1,6 +1,7 @@
 //! A patient's values as the planner needs them, validated: impossible values are refused with
 //! a sentence naming the value and why. Laboratory results may be censored (`<0.35`, `>100`).
 
+use crate::field::Field;
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate};
@@ -143,13 +144,13 @@ pub struct Patient {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {why}")]
 pub struct PatientError {
-    /// The value (`--sige`, `total_ige`, ...).
-    pub field: &'static str,
+    /// Which value.
+    pub field: Field,
     /// Why it cannot be used.
     pub why: String,
 }
 
-fn bad(field: &'static str, why: impl Into<String>) -> PatientError {
+fn bad(field: Field, why: impl Into<String>) -> PatientError {
     PatientError {
         field,
         why: why.into(),
@@ -165,7 +166,7 @@ pub fn age_on(dob: NaiveDate, on: NaiveDate) -> Option<u32> {
     u32::try_from(years).ok()
 }
 
-fn lab(field: &'static str, text: Option<&str>) -> Result<LabValue, PatientError> {
+fn lab(field: Field, text: Option<&str>) -> Result<LabValue, PatientError> {
     let text = text.ok_or_else(|| {
         bad(
             field,
@@ -202,7 +203,7 @@ impl Patient {
     /// The weight, or an error naming the flag when the command needs it.
     pub fn require_weight(&self) -> Result<Decimal, PatientError> {
         self.weight_kg
-            .ok_or_else(|| bad("--weight", "the weight in kg is required"))
+            .ok_or_else(|| bad(Field::Weight, "the weight in kg is required"))
     }
 
     /// Validates raw values at the plan date `on` (used for the age from a date of birth and the
@@ -210,13 +211,16 @@ impl Patient {
     pub fn from_input(input: &PatientInput, on: NaiveDate) -> Result<Patient, PatientError> {
         let age = match (input.age, input.dob) {
             (Some(_), Some(_)) => {
-                return Err(bad("--age", "give the age or the date of birth, not both"));
+                return Err(bad(
+                    Field::Age,
+                    "give the age or the date of birth, not both",
+                ));
             }
             (Some(a), None) => a,
             (None, Some(dob)) => {
                 if !crate::when::in_range(dob) {
                     return Err(bad(
-                        "--dob",
+                        Field::Dob,
                         crate::when::DateError::OutOfRange {
                             value: dob.to_string(),
                         }
@@ -224,31 +228,37 @@ impl Patient {
                     ));
                 }
                 if dob > on {
-                    return Err(bad("--dob", format!("{dob} is after the plan date {on}")));
+                    return Err(bad(
+                        Field::Dob,
+                        format!("{dob} is after the plan date {on}"),
+                    ));
                 }
-                age_on(dob, on).ok_or_else(|| bad("--dob", "cannot compute an age from it"))?
+                age_on(dob, on).ok_or_else(|| bad(Field::Dob, "cannot compute an age from it"))?
             }
-            (None, None) => return Err(bad("--age", "the age (or --dob) is required")),
+            (None, None) => return Err(bad(Field::Age, "the age or the date of birth is required")),
         };
         // Plausibility, not clinical policy: rush immunotherapy in infants does not exist, and
         // nobody is 150. A value outside is a typing error.
         if age == 0 {
             return Err(bad(
-                "--age",
-                "0 years is not a possible age for immunotherapy (check the value, or give --dob)",
+                Field::Age,
+                "0 years is not a possible age for immunotherapy (check the value, or give the date of birth)",
             ));
         }
         if age >= 130 {
-            return Err(bad("--age", format!("{age} years is not a possible age")));
+            return Err(bad(
+                Field::Age,
+                format!("{age} years is not a possible age"),
+            ));
         }
         let weight = match input.weight_kg.as_deref() {
             None => None,
             Some(text) => {
                 let w = parse_decimal(text)
-                    .ok_or_else(|| bad("--weight", format!("{text:?} is not a number of kg")))?;
+                    .ok_or_else(|| bad(Field::Weight, format!("{text:?} is not a number of kg")))?;
                 if w <= Decimal::ZERO {
                     return Err(bad(
-                        "--weight",
+                        Field::Weight,
                         format!(
                             "{} kg is impossible; a weight must be above 0",
                             w.normalize()
@@ -257,7 +267,7 @@ impl Patient {
                 }
                 if w > Decimal::from(400) {
                     return Err(bad(
-                        "--weight",
+                        Field::Weight,
                         format!(
                             "{} kg is not a plausible weight (is it in pounds?)",
                             w.normalize()
@@ -267,11 +277,11 @@ impl Patient {
                 Some(w)
             }
         };
-        let sige = lab("--sige", input.sige.as_deref())?;
-        let total = lab("--total-ige", input.total_ige.as_deref())?;
+        let sige = lab(Field::Sige, input.sige.as_deref())?;
+        let total = lab(Field::TotalIge, input.total_ige.as_deref())?;
         if total.value.is_zero() && total.censor != Censor::Above {
             return Err(bad(
-                "--total-ige",
+                Field::TotalIge,
                 "0 kU/L is impossible for a patient with specific IgE",
             ));
         }
@@ -287,7 +297,7 @@ impl Patient {
         };
         if surely_above {
             return Err(bad(
-                "--sige",
+                Field::Sige,
                 format!(
                     "specific IgE {sige} kUA/L is above total IgE {total} kU/L; specific IgE is part of total IgE, so one of the values is wrong"
                 ),
@@ -297,10 +307,10 @@ impl Patient {
             None => None,
             Some(t) => {
                 let v = parse_decimal(t)
-                    .ok_or_else(|| bad("--fev1", format!("{t:?} is not a percentage")))?;
+                    .ok_or_else(|| bad(Field::Fev1, format!("{t:?} is not a percentage")))?;
                 if v <= Decimal::ZERO || v > Decimal::from(200) {
                     return Err(bad(
-                        "--fev1",
+                        Field::Fev1,
                         format!(
                             "{}% predicted is not possible (expected above 0 and at most 200)",
                             v.normalize()
@@ -313,7 +323,7 @@ impl Patient {
         let (omalizumab, weeks) = match (input.omalizumab_weeks, input.omalizumab_since) {
             (Some(_), Some(_)) => {
                 return Err(bad(
-                    "--omalizumab-weeks",
+                    Field::OmalizumabWeeks,
                     "give the weeks or the start date of omalizumab, not both",
                 ));
             }
@@ -321,7 +331,7 @@ impl Patient {
             (None, Some(since)) => {
                 if since > on {
                     return Err(bad(
-                        "--omalizumab-since",
+                        Field::OmalizumabSince,
                         format!("{since} is after the plan date {on}"),
                     ));
                 }
@@ -397,28 +407,34 @@ mod tests {
     fn impossible_values_name_the_value_and_why() {
         assert_eq!(
             refuse(|i| i.total_ige = Some("-5".into())).field,
-            "--total-ige"
+            Field::TotalIge
         );
-        assert_eq!(refuse(|i| i.sige = Some("-1".into())).field, "--sige");
+        assert_eq!(refuse(|i| i.sige = Some("-1".into())).field, Field::Sige);
         let e = refuse(|i| i.sige = Some("500".into()));
-        assert_eq!(e.field, "--sige");
+        assert_eq!(e.field, Field::Sige);
         assert!(e.why.contains("above total IgE"), "{e}");
-        assert_eq!(refuse(|i| i.sige = Some(">410".into())).field, "--sige");
-        assert_eq!(refuse(|i| i.age = Some(0)).field, "--age");
-        assert_eq!(refuse(|i| i.age = Some(150)).field, "--age");
-        assert_eq!(refuse(|i| i.weight_kg = Some("0".into())).field, "--weight");
+        assert_eq!(refuse(|i| i.sige = Some(">410".into())).field, Field::Sige);
+        assert_eq!(refuse(|i| i.age = Some(0)).field, Field::Age);
+        assert_eq!(refuse(|i| i.age = Some(150)).field, Field::Age);
+        assert_eq!(
+            refuse(|i| i.weight_kg = Some("0".into())).field,
+            Field::Weight
+        );
         assert_eq!(
             refuse(|i| i.weight_kg = Some("-3".into())).field,
-            "--weight"
+            Field::Weight
         );
         assert_eq!(
             refuse(|i| i.fev1_percent = Some("0".into())).field,
-            "--fev1"
+            Field::Fev1
         );
-        assert_eq!(refuse(|i| i.dob = Some(date("2017-01-01"))).field, "--age");
+        assert_eq!(
+            refuse(|i| i.dob = Some(date("2017-01-01"))).field,
+            Field::Age
+        );
         assert_eq!(
             refuse(|i| i.omalizumab_since = Some(date("2027-01-01"))).field,
-            "--omalizumab-since"
+            Field::OmalizumabSince
         );
     }
 

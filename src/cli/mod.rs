@@ -100,7 +100,11 @@ impl CliError {
 impl From<crate::patient::PatientError> for CliError {
     /// An impossible or missing patient value is bad input data (exit 65).
     fn from(e: crate::patient::PatientError) -> Self {
-        CliError::Data(format!("patient value {}: {}", e.field, e.why))
+        CliError::Data(format!(
+            "patient value {}: {}",
+            crate::render::course::field(e.field, crate::render::course::Voice::Cli),
+            e.why
+        ))
     }
 }
 
@@ -111,12 +115,20 @@ impl From<crate::ward::WardError> for CliError {
         use crate::ward::WardError;
         match e {
             WardError::Refused(r) => CliError::Refused(format!("not recorded: {r}")),
-            WardError::NotStarted(m)
-            | WardError::Forbidden(m)
-            | WardError::WrongPatient(m)
-            | WardError::Stale(m) => CliError::Refused(m),
+            WardError::NotStarted(m) | WardError::Forbidden(m) | WardError::WrongPatient(m) => {
+                CliError::Refused(m)
+            }
+            e @ WardError::Stale { .. } => CliError::Refused(e.to_string()),
             WardError::Auth(m) => CliError::Auth(m),
             WardError::Data(m) => CliError::Data(m),
+            e @ (WardError::NoCourse { .. } | WardError::NoPatient { .. }) => {
+                CliError::Data(e.to_string())
+            }
+            WardError::Input { field, problem } => CliError::Data(format!(
+                "{} {problem}",
+                crate::render::course::field(field, crate::render::course::Voice::Cli)
+            )),
+            WardError::Patient(e) => e.into(),
             WardError::Store(s) => CliError::Io {
                 context: "record database".into(),
                 source: std::io::Error::other(s.to_string()),

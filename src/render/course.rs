@@ -10,6 +10,7 @@ use crate::course::{
     ActionKind, Cause, Decision, Dosing, EventKind, Hold, HoldKind, LateKind, MaintenanceBasis,
     Reason, Refusal, Review, VisitClosed, Wait,
 };
+use crate::field::Field;
 use crate::policy::Provenance;
 use crate::policy::course::{Action, CountFrom};
 use crate::template::Template;
@@ -433,6 +434,55 @@ pub fn details(d: &Decision) -> Vec<String> {
     }
     out.extend(d.reasons.iter().map(reason));
     out
+}
+
+/// A value someone entered, named in `voice`: the command line's flag, or the page's label
+/// (a sentence's start). The one place where a [`Field`] gets the front ends' words.
+pub fn field(f: Field, voice: Voice) -> String {
+    match voice {
+        Voice::Cli => flag(f).to_string(),
+        Voice::Page => {
+            let words = f.words();
+            let mut c = words.chars();
+            c.next()
+                .map(|first| first.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// The command line's flag for a field.
+fn flag(f: Field) -> &'static str {
+    match f {
+        Field::PatientId => "--id",
+        Field::PatientCheck => "--patient",
+        Field::Name => "--name",
+        Field::Dob => "--dob",
+        Field::Age => "--age",
+        Field::Weight => "--weight",
+        Field::Sige => "--sige",
+        Field::TotalIge => "--total-ige",
+        Field::Fev1 => "--fev1",
+        Field::OmalizumabWeeks => "--omalizumab-weeks",
+        Field::OmalizumabSince => "--omalizumab-since",
+        Field::Lot => "--lot",
+        Field::Site => "--site",
+        Field::Override => "--override",
+        Field::Reason => "--reason",
+        Field::Symptom => "--symptom",
+        Field::Treatment => "--treatment",
+        Field::Note => "--text",
+        Field::Early => "--early",
+        Field::LocalMm => "--local-mm",
+        Field::LateLocalMm => "--late-local-mm",
+        Field::OnsetMin => "--onset-min",
+        Field::StepsBack => "step-back:N",
+        Field::Clinic => "--clinic",
+        Field::StaffId => "the staff id",
+        Field::AcceptRisk => "--accept-risk",
+        Field::AcceptAge => "--accept-age",
+        Field::AcceptMissing => "--accept-missing",
+    }
 }
 
 /// The lines of a decision's [`details`] that cite a rule: its hold, if a rule imposed it, and

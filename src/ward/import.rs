@@ -13,6 +13,7 @@ use std::collections::BTreeSet;
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::{Actor, Role, Ward, WardError, text};
+use crate::field::Field;
 use crate::patient::{Patient, PatientError, PatientInput};
 use crate::policy::risk::AsthmaControl;
 use crate::store::PatientRecord;
@@ -210,14 +211,20 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
                 .filter(|v| !v.is_empty())
         };
         let mut bad = |message: String| errors.push(RowError { line, message });
-        let need = |name: &str, bad: &mut dyn FnMut(String)| -> Option<String> {
-            match get(name) {
+        // Named as the file's columns.
+        let need = |field: Field, bad: &mut dyn FnMut(String)| -> Option<String> {
+            let column = field.key();
+            match get(column) {
                 None => {
-                    bad(format!("{name} is empty"));
+                    bad(format!("{column} is empty"));
                     None
                 }
-                Some(v) => match text::text(name, v) {
+                Some(v) => match text::text(field, v) {
                     Ok(v) => Some(v),
+                    Err(WardError::Input { problem, .. }) => {
+                        bad(format!("{column} {problem}"));
+                        None
+                    }
                     Err(e) => {
                         bad(e.to_string());
                         None
@@ -225,18 +232,18 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
                 },
             }
         };
-        let id = need("id", &mut bad);
-        let name = need("name", &mut bad);
-        let dob = need("dob", &mut bad).and_then(|d| match crate::when::parse_date(&d) {
+        let id = need(Field::PatientId, &mut bad);
+        let name = need(Field::Name, &mut bad);
+        let dob = need(Field::Dob, &mut bad).and_then(|d| match crate::when::parse_date(&d) {
             Ok(d) => Some(d),
             Err(e) => {
                 bad(format!("dob {e}"));
                 None
             }
         });
-        let weight = need("weight", &mut bad);
-        let sige = need("sige", &mut bad);
-        let total = need("total_ige", &mut bad);
+        let weight = need(Field::Weight, &mut bad);
+        let sige = need(Field::Sige, &mut bad);
+        let total = need(Field::TotalIge, &mut bad);
         let fev1 = get("fev1").map(str::to_string);
         let asthma = match get("asthma") {
             None => None,
@@ -280,9 +287,8 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
         };
         // The values as the planner will read them, as `patient add` checks them.
         if let Err(e) = patient_values(&record, today) {
-            // Named as the file's column, not the CLI's flag.
-            let column = e.field.trim_start_matches("--").replace('-', "_");
-            bad(format!("{column}: {}", e.why));
+            // Named as the file's column.
+            bad(format!("{}: {}", e.field.key(), e.why));
             continue;
         }
         out.push(record);

@@ -28,6 +28,7 @@ use crate::course::{
     Refusal,
 };
 use crate::diag::SourceText;
+use crate::field::Field;
 use crate::patient::PatientError;
 use crate::planner::{self, ClinicCalendar, Plan};
 use crate::policy::Policy;
@@ -63,9 +64,43 @@ pub enum WardError {
     /// The patient in front of the nurse is not the course's; nothing was written.
     #[error("{0}")]
     WrongPatient(String),
-    /// The course changed since the form was shown; nothing was written.
-    #[error("{0}")]
-    Stale(String),
+    /// The course changed since the form was shown (its last entry was `seen`, it is now
+    /// `now`); nothing was written.
+    #[error(
+        "course {course} has changed since this form was shown (its last entry was #{seen}, it is now #{now}): nothing was recorded; check the course as it is now"
+    )]
+    Stale {
+        /// The course.
+        course: i64,
+        /// Its last entry when the form was shown.
+        seen: u64,
+        /// Its last entry now.
+        now: u64,
+    },
+    /// No course has this id.
+    #[error("no course has the id {id}")]
+    NoCourse {
+        /// The id asked for.
+        id: i64,
+    },
+    /// No patient has this id.
+    #[error("no patient has the id {id:?}")]
+    NoPatient {
+        /// The id asked for.
+        id: String,
+    },
+    /// A value someone entered is not one the ward records (too long, a control character, out
+    /// of its bounds); nothing was written. Each front end names the field in its own words.
+    #[error("{field} {problem}")]
+    Input {
+        /// Which value.
+        field: Field,
+        /// What is wrong with it, as a sentence that follows the field's name.
+        problem: String,
+    },
+    /// A patient value the planner cannot read; nothing was written.
+    #[error("patient value {}: {}", .0.field, .0.why)]
+    Patient(PatientError),
     /// Bad data: an unknown patient or course, a record that fails its checks, a bad value.
     #[error("{0}")]
     Data(String),
@@ -105,7 +140,7 @@ impl From<view::MissingRuleSet> for WardError {
 
 impl From<PatientError> for WardError {
     fn from(e: PatientError) -> Self {
-        WardError::Data(format!("patient value {}: {}", e.field, e.why))
+        WardError::Patient(e)
     }
 }
 
@@ -254,7 +289,7 @@ impl Ward {
         let id = id.trim();
         self.store
             .patient(id)?
-            .ok_or_else(|| WardError::Data(format!("no patient has the id {id:?}")))
+            .ok_or_else(|| WardError::NoPatient { id: id.to_string() })
     }
 
     /// Other patients with the same name (ignoring case and spacing) and date of birth.
@@ -282,8 +317,8 @@ impl Ward {
     ) -> Result<Vec<PatientRecord>, WardError> {
         actor.require(&[Role::Nurse, Role::Physician], "adding a patient")?;
         let mut p = p.clone();
-        p.id = text::bounded("--id", &p.id, text::ID_MAX)?;
-        p.name = text::bounded("--name", &p.name, text::NAME_MAX)?;
+        p.id = text::text(Field::PatientId, &p.id)?;
+        p.name = text::text(Field::Name, &p.name)?;
         import::patient_values(&p, now.date())?;
         self.store.add_patient(&p, now, &actor.author())?;
         self.lookalikes(&p)
@@ -291,10 +326,7 @@ impl Ward {
 
     /// Loads a course.
     pub fn load(&mut self, id: i64) -> Result<Loaded, WardError> {
-        let record = self
-            .store
-            .course(id)?
-            .ok_or_else(|| WardError::Data(format!("no course has the id {id}")))?;
+        let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
         load_record(record, &mut self.parsed)
     }
 
@@ -322,7 +354,7 @@ impl Ward {
     /// them: nothing is decided on a record that was changed outside ritplan.
     pub fn view(&mut self, id: i64) -> Result<CourseView, WardError> {
         if self.store.course(id)?.is_none() {
-            return Err(WardError::Data(format!("no course has the id {id}")));
+            return Err(WardError::NoCourse { id });
         }
         self.store.verify_or_refuse(id)?;
         self.view_unverified(id)
@@ -373,19 +405,16 @@ impl Ward {
         s: Start<'_>,
     ) -> Result<Result<Started, NotStarted>, WardError> {
         actor.require(&[Role::Nurse, Role::Physician], "starting a course")?;
-        let accept_risk = text::opt_text("--accept-risk", s.accept_risk.as_deref())?;
-        let accept_age = text::opt_text("--accept-age", s.accept_age.as_deref())?;
-        let accept_missing = text::opt_text("--accept-missing", s.accept_missing.as_deref())?;
-        for (flag, v) in [
-            ("--accept-risk", &accept_risk),
-            ("--accept-age", &accept_age),
-            ("--accept-missing", &accept_missing),
+        let accept_risk = text::opt_text(Field::AcceptRisk, s.accept_risk.as_deref())?;
+        let accept_age = text::opt_text(Field::AcceptAge, s.accept_age.as_deref())?;
+        let accept_missing = text::opt_text(Field::AcceptMissing, s.accept_missing.as_deref())?;
+        for (doing, v) in [
+            ("accepting the risk for the patient", &accept_risk),
+            ("accepting the age for the patient", &accept_age),
+            ("accepting a missing value for the patient", &accept_missing),
         ] {
             if v.is_some() {
-                actor.require(
-                    &[Role::Physician],
-                    &format!("{flag} (accepting for the patient)"),
-                )?;
+                actor.require(&[Role::Physician], doing)?;
             }
         }
         let p = self.patient(s.patient_id)?;
@@ -717,21 +746,18 @@ impl Ward {
             } => {
                 let mut proposed = proposed;
                 proposed.override_reason =
-                    text::opt_text("--override", proposed.override_reason.as_deref())?;
+                    text::opt_text(Field::Override, proposed.override_reason.as_deref())?;
                 Record::Give {
                     proposed,
-                    lot: text::opt_bounded("--lot", lot.as_deref(), text::LOT_MAX)?,
-                    site: text::opt_bounded("--site", site.as_deref(), text::SITE_MAX)?,
-                    patient: text::bounded("--patient", &patient, text::ID_MAX)?,
+                    lot: text::opt_text(Field::Lot, lot.as_deref())?,
+                    site: text::opt_text(Field::Site, site.as_deref())?,
+                    patient: text::text(Field::PatientCheck, &patient)?,
                     checked_by,
                 }
             }
         };
         let late_entered = now - at > chrono::Duration::minutes(5);
-        let record = self
-            .store
-            .course(id)?
-            .ok_or_else(|| WardError::Data(format!("no course has the id {id}")))?;
+        let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
         // Verified before anything is compared with it: a course moved to another patient in
         // the database is a changed record, not a wrong patient.
         self.store.verify_or_refuse(id)?;
@@ -782,9 +808,11 @@ impl Ward {
 
 /// The refusal of a form shown when the course's last entry was `seen` and is now `last`.
 fn stale(id: i64, seen: u64, last: u64) -> WardError {
-    WardError::Stale(format!(
-        "course {id} has changed since this form was shown (its last entry was #{seen}, it is now #{last}): nothing was recorded; check the course as it is now"
-    ))
+    WardError::Stale {
+        course: id,
+        seen,
+        now: last,
+    }
 }
 
 /// What a recording would record (see [`Ward::preview`]).

@@ -62,9 +62,7 @@ impl Ward {
     /// A course's log as stored, with whether its chain verifies (shown, not refused: the log
     /// is how a changed record is looked at).
     pub fn event_log(&self, id: i64) -> Result<EventLog, WardError> {
-        self.store
-            .course(id)?
-            .ok_or_else(|| WardError::Data(format!("no course has the id {id}")))?;
+        self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
         let events = self.store.events(id)?;
         let chain = self.store.verify(id)?;
         Ok(EventLog { events, chain })
@@ -73,9 +71,7 @@ impl Ward {
     /// Whether a course verifies: its chain is intact **and** its frozen plan reproduces from
     /// its frozen template and rules.
     pub fn verify_course(&mut self, id: i64) -> Result<CourseCheck, WardError> {
-        self.store
-            .course(id)?
-            .ok_or_else(|| WardError::Data(format!("no course has the id {id}")))?;
+        self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
         let chain = self.store.verify(id)?;
         let frozen = self.load(id).err().map(|e| e.to_string());
         Ok(CourseCheck { chain, frozen })

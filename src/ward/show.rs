@@ -244,7 +244,7 @@ impl Ward {
                 let pid = self
                     .store
                     .patient_of(id)?
-                    .ok_or_else(|| WardError::Data(format!("no course has the id {id}")))?;
+                    .ok_or(WardError::NoCourse { id })?;
                 (pid, vec![id])
             }
             (None, Some(p)) => {
@@ -274,7 +274,7 @@ impl Ward {
 impl Ward {
     /// What a course's visits as an iCalendar file read (the course verified first).
     pub fn ics(&mut self, id: i64, clinic: &str) -> Result<CalendarData, WardError> {
-        let clinic = super::text::bounded("--clinic", clinic, super::text::NAME_MAX)?;
+        let clinic = super::text::text(crate::field::Field::Clinic, clinic)?;
         let view = self.view(id)?;
         Ok(CalendarData {
             record_id: self.store.meta().record_id.clone(),

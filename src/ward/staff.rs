@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 
 use super::auth::{self, Actor, Role, SessionKind, Settings};
 use super::{Ward, WardError, text};
+use crate::field::Field;
 use crate::store::{StaffRow, Store};
 
 /// A staff account to create.
@@ -42,7 +43,7 @@ impl Ward {
         let settings = Settings::default();
         settings.check_secret(&admin.secret)?;
         let id = text::staff_id(&admin.id)?;
-        let name = text::bounded("--name", &admin.name, text::NAME_MAX)?;
+        let name = text::text(Field::Name, &admin.name)?;
         let hash = auth::hash_secret(&admin.secret)?;
         let store = Store::create(path, training)?;
         store.add_staff(&StaffRow {
@@ -231,7 +232,7 @@ impl Ward {
         let id = text::staff_id(&s.id)?;
         Ok(self.store.add_staff(&StaffRow {
             id,
-            name: text::bounded("--name", &s.name, text::NAME_MAX)?,
+            name: text::text(Field::Name, &s.name)?,
             role: s.role.as_str().into(),
             secret_hash: auth::hash_secret(&s.secret)?,
             disabled: false,

@@ -12,6 +12,7 @@ use super::WardError;
 use rust_decimal::Decimal;
 
 use crate::course::EventKind;
+use crate::field::Field;
 use crate::units::Volume;
 
 /// The longest name (a patient's, a staff member's, the clinic's), in characters.
@@ -25,57 +26,63 @@ pub const SITE_MAX: usize = 60;
 /// The longest reason, symptom, treatment or note.
 pub const TEXT_MAX: usize = 1000;
 
-/// A free-text value of at most [`TEXT_MAX`] characters: trimmed, not empty, no control
-/// character.
-pub fn text(field: &str, value: &str) -> Result<String, WardError> {
-    bounded(field, value, TEXT_MAX)
+/// The most characters `field` holds.
+pub fn max_len(field: Field) -> usize {
+    match field {
+        Field::Name | Field::Clinic => NAME_MAX,
+        Field::PatientId | Field::PatientCheck | Field::StaffId => ID_MAX,
+        Field::Lot => LOT_MAX,
+        Field::Site => SITE_MAX,
+        _ => TEXT_MAX,
+    }
 }
 
-/// A free-text value of at most `max` characters: trimmed, not empty, no control character.
-pub fn bounded(field: &str, value: &str, max: usize) -> Result<String, WardError> {
+fn input(field: Field, problem: String) -> WardError {
+    WardError::Input { field, problem }
+}
+
+/// A free-text value of at most [`max_len`] characters for its field: trimmed, not empty, no
+/// control character.
+pub fn text(field: Field, value: &str) -> Result<String, WardError> {
     let t = value.trim();
     if t.is_empty() {
-        return Err(WardError::Data(format!("{field} is empty")));
+        return Err(input(field, "is empty".into()));
     }
-    let n = t.chars().count();
+    let (n, max) = (t.chars().count(), max_len(field));
     if n > max {
-        return Err(WardError::Data(format!(
-            "{field} is {n} characters long; at most {max} are recorded"
-        )));
+        return Err(input(
+            field,
+            format!("is {n} characters long; at most {max} are recorded"),
+        ));
     }
     if let Some(c) = t.chars().find(|c| c.is_control()) {
-        return Err(WardError::Data(format!(
-            "{field} contains a control character ({}): only printable text is recorded",
-            c.escape_unicode()
-        )));
+        return Err(input(
+            field,
+            format!(
+                "contains a control character ({}): only printable text is recorded",
+                c.escape_unicode()
+            ),
+        ));
     }
     Ok(t.to_string())
 }
 
-/// An optional free-text value of at most [`TEXT_MAX`] characters.
-pub fn opt_text(field: &str, value: Option<&str>) -> Result<Option<String>, WardError> {
+/// An optional free-text value.
+pub fn opt_text(field: Field, value: Option<&str>) -> Result<Option<String>, WardError> {
     value.map(|v| text(field, v)).transpose()
-}
-
-/// An optional free-text value of at most `max` characters.
-pub fn opt_bounded(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, WardError> {
-    value.map(|v| bounded(field, v, max)).transpose()
 }
 
 /// A staff account id: letters, digits, '.', '_', '-' and '@' (what a person types to log in).
 pub fn staff_id(value: &str) -> Result<String, WardError> {
-    let t = bounded("the staff id", value, ID_MAX)?;
+    let t = text(Field::StaffId, value)?;
     if !t
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'))
     {
-        return Err(WardError::Data(format!(
-            "the staff id {t:?} may hold only letters, digits, '.', '_', '-' and '@'"
-        )));
+        return Err(input(
+            Field::StaffId,
+            format!("{t:?} may hold only letters, digits, '.', '_', '-' and '@'"),
+        ));
     }
     Ok(t)
 }
@@ -104,13 +111,14 @@ pub fn volume(value: &str) -> Result<Volume, String> {
 }
 
 /// A number held to `0..=max` (or `1..=max`), named by `field` when it is not.
-fn at_most(field: &str, value: u32, min: u32, max: u32, unit: &str) -> Result<u32, WardError> {
+fn at_most(field: Field, value: u32, min: u32, max: u32, unit: &str) -> Result<u32, WardError> {
     if (min..=max).contains(&value) {
         Ok(value)
     } else {
-        Err(WardError::Data(format!(
-            "{field} {value} is not a whole number of {unit} from {min} to {max}"
-        )))
+        Err(input(
+            field,
+            format!("{value} is not a whole number of {unit} from {min} to {max}"),
+        ))
     }
 }
 
@@ -135,11 +143,11 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             vial,
             volume_ml,
             dose,
-            lot: opt_bounded("--lot", lot.as_deref(), LOT_MAX)?,
-            site: opt_bounded("--site", site.as_deref(), SITE_MAX)?,
+            lot: opt_text(Field::Lot, lot.as_deref())?,
+            site: opt_text(Field::Site, site.as_deref())?,
             pef_percent,
             screen_ok,
-            override_reason: opt_text("--override", override_reason.as_deref())?,
+            override_reason: opt_text(Field::Override, override_reason.as_deref())?,
             checked_by,
         },
         EventKind::ObservationEnded {
@@ -148,10 +156,10 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             early_reason,
         } => EventKind::ObservationEnded {
             local_mm: local_mm
-                .map(|mm| at_most("--local-mm", mm, 0, MAX_REACTION_MM, "mm"))
+                .map(|mm| at_most(Field::LocalMm, mm, 0, MAX_REACTION_MM, "mm"))
                 .transpose()?,
             not_assessable,
-            early_reason: opt_text("--early", early_reason.as_deref())?,
+            early_reason: opt_text(Field::Early, early_reason.as_deref())?,
         },
         EventKind::SystemicReaction {
             grade,
@@ -160,35 +168,35 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             treatment,
         } => EventKind::SystemicReaction {
             grade,
-            onset_min: at_most("--onset-min", onset_min, 0, MAX_ONSET_MIN, "minutes")?,
-            symptom: text("--symptom", &symptom)?,
-            treatment: opt_text("--treatment", treatment.as_deref())?,
+            onset_min: at_most(Field::OnsetMin, onset_min, 0, MAX_ONSET_MIN, "minutes")?,
+            symptom: text(Field::Symptom, &symptom)?,
+            treatment: opt_text(Field::Treatment, treatment.as_deref())?,
         },
         EventKind::LateReaction { kind, symptom } => EventKind::LateReaction {
             kind,
-            symptom: text("--symptom", &symptom)?,
+            symptom: text(Field::Symptom, &symptom)?,
         },
         EventKind::DoseDeferred { reason } => EventKind::DoseDeferred {
-            reason: text("--reason", &reason)?,
+            reason: text(Field::Reason, &reason)?,
         },
         EventKind::LateLocalReaction { mm } => EventKind::LateLocalReaction {
-            mm: at_most("--late-local-mm", mm, 0, MAX_REACTION_MM, "mm")?,
+            mm: at_most(Field::LateLocalMm, mm, 0, MAX_REACTION_MM, "mm")?,
         },
         EventKind::PhysicianReview { decision, reason } => EventKind::PhysicianReview {
             decision: match decision {
                 Review::StepBack { steps } => Review::StepBack {
-                    steps: at_most("step-back:N", steps, 1, MAX_STEPS_BACK, "steps")?,
+                    steps: at_most(Field::StepsBack, steps, 1, MAX_STEPS_BACK, "steps")?,
                 },
                 other => other,
             },
-            reason: opt_text("--reason", reason.as_deref())?,
+            reason: opt_text(Field::Reason, reason.as_deref())?,
         },
         EventKind::Correction { corrects, reason } => EventKind::Correction {
             corrects,
-            reason: text("--reason", &reason)?,
+            reason: text(Field::Reason, &reason)?,
         },
         EventKind::Note { text: t } => EventKind::Note {
-            text: text("--text", &t)?,
+            text: text(Field::Note, &t)?,
         },
         other => other,
     })
@@ -200,33 +208,43 @@ mod tests {
 
     #[test]
     fn control_characters_are_refused_and_ids_trimmed() {
-        assert_eq!(text("name", " Li Na ").ok().as_deref(), Some("Li Na"));
+        assert_eq!(text(Field::Name, " Li Na ").ok().as_deref(), Some("Li Na"));
         for bad in ["Li\u{1b}[31mNa", "Li\nNa", "\u{7}", "a\u{0}b", "x\u{9b}y"] {
-            let e = text("--name", bad).expect_err(bad);
+            let e = text(Field::Name, bad).expect_err(bad);
             assert!(
-                e.to_string()
-                    .contains("--name contains a control character"),
+                matches!(&e, WardError::Input { field: Field::Name, problem } if problem.starts_with("contains a control character")),
                 "{e}"
             );
+            assert!(
+                e.to_string()
+                    .starts_with("the name contains a control character")
+            );
         }
-        assert!(text("--lot", "   ").is_err());
-        // Lengths are counted in characters, and the limit itself is accepted.
-        assert!(bounded("--name", &"é".repeat(NAME_MAX), NAME_MAX).is_ok());
-        let e = bounded("--name", &"é".repeat(NAME_MAX + 1), NAME_MAX).expect_err("too long");
-        assert!(
-            e.to_string()
-                .contains("--name is 201 characters long; at most 200"),
-            "{e}"
+        assert!(text(Field::Lot, "   ").is_err());
+        assert_eq!(staff_id(" rn.li ").ok().as_deref(), Some("rn.li"));
+        assert!(staff_id("rn li").is_err());
+        // Lengths are counted in characters, each field to its own limit, the limit accepted.
+        assert!(text(Field::Name, &"é".repeat(NAME_MAX)).is_ok());
+        let e = text(Field::Name, &"é".repeat(NAME_MAX + 1)).expect_err("too long");
+        assert_eq!(
+            e.to_string(),
+            "the name is 201 characters long; at most 200 are recorded"
         );
-        assert!(text("--reason", &"x".repeat(TEXT_MAX)).is_ok());
-        assert!(text("--reason", &"x".repeat(1 << 20)).is_err());
+        assert!(text(Field::Reason, &"x".repeat(TEXT_MAX)).is_ok());
+        assert!(text(Field::Reason, &"x".repeat(1 << 20)).is_err());
+        assert!(text(Field::Lot, &"L".repeat(LOT_MAX + 1)).is_err());
+        assert!(text(Field::Lot, "AB123").is_ok());
+        assert!(text(Field::PatientId, &"P".repeat(ID_MAX + 1)).is_err());
         let long_note = EventKind::Note {
             text: "x".repeat(TEXT_MAX + 1),
         };
         assert!(event(long_note).is_err());
         // Numbers past their bounds, whatever front end sent them.
         let e = event(EventKind::LateLocalReaction { mm: 501 }).expect_err("501 mm");
-        assert!(e.to_string().contains("from 0 to 500"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "the late local reaction 501 is not a whole number of mm from 0 to 500"
+        );
         assert!(event(EventKind::LateLocalReaction { mm: 500 }).is_ok());
         let obs = |mm| EventKind::ObservationEnded {
             local_mm: Some(mm),
@@ -242,8 +260,6 @@ mod tests {
         assert!(event(review(0)).is_err());
         assert!(event(review(101)).is_err());
         assert!(event(review(100)).is_ok());
-        assert!(opt_bounded("--lot", Some(&"L".repeat(LOT_MAX + 1)), LOT_MAX).is_err());
-        assert!(opt_bounded("--lot", Some("AB123"), LOT_MAX).is_ok());
         assert_eq!(staff_id(" rn.li ").ok().as_deref(), Some("rn.li"));
         assert!(staff_id("rn li").is_err());
     }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::screens::{self, CourseScreen, Notice};
 use super::{App, blocking, failure, pages, session};
 use crate::course::{EventKind, LateKind, Proposed, Review, WaoGrade};
+use crate::field::Field;
 use crate::ward::{Actor, CourseView, Record, Role, Ward, WardError, checklist, text};
 
 /// A submitted form, field by field.
@@ -75,13 +76,21 @@ fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
 }
 
 /// A required free-text field, cleaned, or an error next to it.
-fn required(f: &Fields, name: &str, label: &str, errors: &mut Errors) -> Option<String> {
-    match text::text(label, field(f, name)) {
+/// The ward's own check of the value (`text::text`), its problem told under the page's label.
+fn required(
+    f: &Fields,
+    name: &str,
+    which: Field,
+    label: &str,
+    errors: &mut Errors,
+) -> Option<String> {
+    match text::text(which, field(f, name)) {
         Ok(v) => Some(v),
         Err(e) => {
-            let why = match field(f, name) {
-                "" => format!("{label} is required"),
-                _ => e.to_string(),
+            let why = match (field(f, name), e) {
+                ("", _) => format!("{label} is required"),
+                (_, WardError::Input { problem, .. }) => format!("{label} {problem}"),
+                (_, other) => other.to_string(),
             };
             errors.insert(name.into(), why);
             None
@@ -90,11 +99,17 @@ fn required(f: &Fields, name: &str, label: &str, errors: &mut Errors) -> Option<
 }
 
 /// An optional free-text field.
-fn optional(f: &Fields, name: &str, label: &str, errors: &mut Errors) -> Option<String> {
+fn optional(
+    f: &Fields,
+    name: &str,
+    which: Field,
+    label: &str,
+    errors: &mut Errors,
+) -> Option<String> {
     if field(f, name).is_empty() {
         return None;
     }
-    required(f, name, label, errors)
+    required(f, name, which, label, errors)
 }
 
 /// A whole number in `range`, or an error next to it.
@@ -130,7 +145,13 @@ fn number(
 /// pre-injection questions; every one must be answered, and a dose goes only with every "no".
 fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Errors> {
     let mut e = Errors::new();
-    let patient = required(f, "patient", "The patient's ID", &mut e);
+    let patient = required(
+        f,
+        "patient",
+        Field::PatientCheck,
+        "The patient's ID",
+        &mut e,
+    );
     let step = match field(f, "step").parse::<usize>() {
         Ok(s) if (1..=crate::course::MAX_STEP).contains(&s) => Some(s),
         _ => {
@@ -174,7 +195,7 @@ fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Error
             false
         }
     };
-    let lot = optional(f, "lot", "The lot", &mut e);
+    let lot = optional(f, "lot", Field::Lot, "The lot", &mut e);
     let site = match field(f, "site") {
         "" => None,
         s @ ("left" | "right") => Some(s.to_string()),
@@ -185,7 +206,13 @@ fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Error
     };
     // Only a physician's form has the field; the ward refuses a nurse's override anyway.
     let override_reason = match actor.role {
-        Role::Physician => optional(f, "override", "The override reason", &mut e),
+        Role::Physician => optional(
+            f,
+            "override",
+            Field::Override,
+            "The override reason",
+            &mut e,
+        ),
         _ => None,
     };
     match (patient, step, volume, e.is_empty()) {
@@ -238,7 +265,7 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     &mut e,
                 ),
             };
-            let early_reason = optional(f, "early", "Why it ends early", &mut e);
+            let early_reason = optional(f, "early", Field::Early, "Why it ends early", &mut e);
             Some(EventKind::ObservationEnded {
                 local_mm,
                 not_assessable,
@@ -267,8 +294,8 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     0..=crate::course::MAX_ONSET_MIN,
                     &mut e,
                 );
-                let symptom = required(f, "symptom", "The first symptom", &mut e);
-                let treatment = optional(f, "treatment", "The treatment", &mut e);
+                let symptom = required(f, "symptom", Field::Symptom, "The first symptom", &mut e);
+                let treatment = optional(f, "treatment", Field::Treatment, "The treatment", &mut e);
                 match (grade, onset, symptom) {
                     (Some(grade), Some(onset_min), Some(symptom)) => {
                         Some(EventKind::SystemicReaction {
@@ -300,7 +327,7 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     )
                 })
                 .ok();
-                let symptom = required(f, "symptom", "What was seen", &mut e);
+                let symptom = required(f, "symptom", Field::Symptom, "What was seen", &mut e);
                 match (late, symptom) {
                     (Some(kind), Some(symptom)) => Some(EventKind::LateReaction { kind, symptom }),
                     _ => None,
@@ -314,11 +341,10 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                 None
             }
         },
-        FormKind::Defer => required(f, "reason", "The reason", &mut e)
+        FormKind::Defer => required(f, "reason", Field::Reason, "The reason", &mut e)
             .map(|reason| EventKind::DoseDeferred { reason }),
-        FormKind::Note => {
-            required(f, "text", "The note", &mut e).map(|text| EventKind::Note { text })
-        }
+        FormKind::Note => required(f, "text", Field::Note, "The note", &mut e)
+            .map(|text| EventKind::Note { text }),
         FormKind::Correct => {
             let corrects = match field(f, "event").parse::<u64>() {
                 Ok(n) if n >= 1 => Some(n),
@@ -327,7 +353,7 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     None
                 }
             };
-            let reason = required(f, "reason", "The reason", &mut e);
+            let reason = required(f, "reason", Field::Reason, "The reason", &mut e);
             match (corrects, reason) {
                 (Some(corrects), Some(reason)) => Some(EventKind::Correction { corrects, reason }),
                 _ => None,
@@ -348,7 +374,7 @@ fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
                     .map_err(|_| e.insert("decision".into(), "choose a decision".into()))
                     .ok(),
             };
-            let reason = optional(f, "reason", "The reason", &mut e);
+            let reason = optional(f, "reason", Field::Reason, "The reason", &mut e);
             decision.map(|decision| EventKind::PhysicianReview { decision, reason })
         }
     };
@@ -581,7 +607,7 @@ fn refused(
 ) -> Response {
     let empty = Errors::new();
     let (notice, open, status) = match e {
-        WardError::Stale(m) => (Notice::Stale(m), None, StatusCode::CONFLICT),
+        e @ WardError::Stale { .. } => (Notice::Stale(e.to_string()), None, StatusCode::CONFLICT),
         WardError::Refused(r) => (
             Notice::Refused(crate::render::course::refusal(
                 &r,
@@ -608,6 +634,11 @@ fn refused(
             Notice::Refused(m),
             Some((kind, f, &empty)),
             StatusCode::FORBIDDEN,
+        ),
+        e @ (WardError::Input { .. } | WardError::Patient(_)) => (
+            Notice::Refused(super::said(&e)),
+            Some((kind, f, &empty)),
+            StatusCode::UNPROCESSABLE_ENTITY,
         ),
         other => return failure(&other),
     };

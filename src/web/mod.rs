@@ -191,11 +191,24 @@ fn failure(e: &WardError) -> Response {
         | WardError::Refused(_)
         | WardError::NotStarted(_)
         | WardError::WrongPatient(_) => StatusCode::FORBIDDEN,
-        WardError::Stale(_) => StatusCode::CONFLICT,
-        WardError::Data(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        WardError::Stale { .. } => StatusCode::CONFLICT,
+        WardError::NoCourse { .. } | WardError::NoPatient { .. } => StatusCode::NOT_FOUND,
+        WardError::Data(_) | WardError::Input { .. } | WardError::Patient(_) => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         WardError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    (status, pages::message("Not done", &e.to_string())).into_response()
+    (status, pages::message("Not done", &said(e))).into_response()
+}
+
+/// A ward error in the page's words: a field by its label, not a flag.
+fn said(e: &WardError) -> String {
+    use crate::render::course::{Voice, field};
+    match e {
+        WardError::Input { field: f, problem } => format!("{} {problem}", field(*f, Voice::Page)),
+        WardError::Patient(p) => format!("{}: {}", field(p.field, Voice::Page), p.why),
+        other => other.to_string(),
+    }
 }
 
 /// A form whose CSRF token is not the session's: refused, nothing written.

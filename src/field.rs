@@ -1,0 +1,145 @@
+//! The values a person enters, named once. The core and the ward say which value is wrong with a
+//! [`Field`]; each front end names it in its own voice (the command line its flag, the page its
+//! label, an import its column), so no flag name is written below the front ends.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// A value someone enters: a patient's, an entry's, an account's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    /// A patient's ID, as registered.
+    PatientId,
+    /// The patient's ID as typed before a dose (from the wristband).
+    PatientCheck,
+    /// A person's name (a patient's or a staff member's).
+    Name,
+    /// A date of birth.
+    Dob,
+    /// An age in years.
+    Age,
+    /// A weight in kg.
+    Weight,
+    /// Mite-specific IgE.
+    Sige,
+    /// Total IgE.
+    TotalIge,
+    /// FEV1, % of predicted.
+    Fev1,
+    /// Weeks of omalizumab pretreatment.
+    OmalizumabWeeks,
+    /// Omalizumab pretreatment's start.
+    OmalizumabSince,
+    /// A lot number.
+    Lot,
+    /// An injection site.
+    Site,
+    /// A physician's reason for another dose.
+    Override,
+    /// A reason (a deferral, a correction, a review).
+    Reason,
+    /// A reaction's first symptom, or what was seen.
+    Symptom,
+    /// The treatment of a reaction.
+    Treatment,
+    /// A note's text.
+    Note,
+    /// Why an observation ended early.
+    Early,
+    /// The immediate local reaction, mm.
+    LocalMm,
+    /// A late local reaction, mm.
+    LateLocalMm,
+    /// A systemic reaction's onset, minutes after the injection.
+    OnsetMin,
+    /// How many dose steps a review steps back.
+    StepsBack,
+    /// The clinic's name.
+    Clinic,
+    /// A staff account's id.
+    StaffId,
+    /// A physician's acceptance of a high risk.
+    AcceptRisk,
+    /// A physician's acceptance of an age under the product's minimum.
+    AcceptAge,
+    /// A physician's acceptance of a missing value.
+    AcceptMissing,
+}
+
+impl Field {
+    /// Its name in a data file: a CSV import's column, a JSON key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Field::PatientId => "id",
+            Field::PatientCheck => "patient",
+            Field::Name => "name",
+            Field::Dob => "dob",
+            Field::Age => "age",
+            Field::Weight => "weight",
+            Field::Sige => "sige",
+            Field::TotalIge => "total_ige",
+            Field::Fev1 => "fev1",
+            Field::OmalizumabWeeks => "omalizumab_weeks",
+            Field::OmalizumabSince => "omalizumab_since",
+            Field::Lot => "lot",
+            Field::Site => "site",
+            Field::Override => "override",
+            Field::Reason => "reason",
+            Field::Symptom => "symptom",
+            Field::Treatment => "treatment",
+            Field::Note => "text",
+            Field::Early => "early",
+            Field::LocalMm => "local_mm",
+            Field::LateLocalMm => "late_local_mm",
+            Field::OnsetMin => "onset_min",
+            Field::StepsBack => "steps",
+            Field::Clinic => "clinic",
+            Field::StaffId => "staff_id",
+            Field::AcceptRisk => "accept_risk",
+            Field::AcceptAge => "accept_age",
+            Field::AcceptMissing => "accept_missing",
+        }
+    }
+
+    /// Words for it in a sentence ("the lot").
+    pub fn words(self) -> &'static str {
+        match self {
+            Field::PatientId => "the patient's ID",
+            Field::PatientCheck => "the patient's ID as typed",
+            Field::Name => "the name",
+            Field::Dob => "the date of birth",
+            Field::Age => "the age",
+            Field::Weight => "the weight",
+            Field::Sige => "the mite-specific IgE",
+            Field::TotalIge => "the total IgE",
+            Field::Fev1 => "the FEV1",
+            Field::OmalizumabWeeks => "the weeks of omalizumab",
+            Field::OmalizumabSince => "the start of omalizumab",
+            Field::Lot => "the lot",
+            Field::Site => "the site",
+            Field::Override => "the override reason",
+            Field::Reason => "the reason",
+            Field::Symptom => "the symptom",
+            Field::Treatment => "the treatment",
+            Field::Note => "the note",
+            Field::Early => "why it ends early",
+            Field::LocalMm => "the local reaction",
+            Field::LateLocalMm => "the late local reaction",
+            Field::OnsetMin => "the onset",
+            Field::StepsBack => "the steps back",
+            Field::Clinic => "the clinic's name",
+            Field::StaffId => "the staff id",
+            Field::AcceptRisk => "the accepted risk",
+            Field::AcceptAge => "the accepted age",
+            Field::AcceptMissing => "the accepted missing value",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.words())
+    }
+}
