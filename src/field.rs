@@ -48,6 +48,8 @@ pub enum Field {
     Note,
     /// Why an observation ended early.
     Early,
+    /// When an entry happened.
+    At,
     /// The immediate local reaction, mm.
     LocalMm,
     /// A late local reaction, mm.
@@ -91,6 +93,7 @@ impl Field {
             Field::Treatment => "treatment",
             Field::Note => "text",
             Field::Early => "early",
+            Field::At => "at",
             Field::LocalMm => "local_mm",
             Field::LateLocalMm => "late_local_mm",
             Field::OnsetMin => "onset_min",
@@ -125,6 +128,7 @@ impl Field {
             Field::Treatment => "the treatment",
             Field::Note => "the note",
             Field::Early => "why it ends early",
+            Field::At => "the time",
             Field::LocalMm => "the local reaction",
             Field::LateLocalMm => "the late local reaction",
             Field::OnsetMin => "the onset",

@@ -235,7 +235,9 @@ impl Patient {
                 }
                 age_on(dob, on).ok_or_else(|| bad(Field::Dob, "cannot compute an age from it"))?
             }
-            (None, None) => return Err(bad(Field::Age, "the age or the date of birth is required")),
+            (None, None) => {
+                return Err(bad(Field::Age, "the age or the date of birth is required"));
+            }
         };
         // Plausibility, not clinical policy: rush immunotherapy in infants does not exist, and
         // nobody is 150. A value outside is a typing error.

@@ -119,6 +119,17 @@ impl From<crate::ward::WardError> for CliError {
                 CliError::Refused(m)
             }
             e @ WardError::Stale { .. } => CliError::Refused(e.to_string()),
+            e @ WardError::NoRecord { .. } => CliError::Io {
+                context: "record database".into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("{e}: check --db or RITPLAN_DB, or create one with `ritplan init`"),
+                ),
+            },
+            e @ WardError::SecondCheckNeeded => CliError::Refused(format!(
+                "{e}: {}",
+                crate::render::course::second_check(crate::render::course::Voice::Cli)
+            )),
             WardError::Auth(m) => CliError::Auth(m),
             WardError::Data(m) => CliError::Data(m),
             e @ (WardError::NoCourse { .. } | WardError::NoPatient { .. }) => {

@@ -21,8 +21,8 @@ impl Required {
     /// What the patient record calls it, for messages.
     pub fn describe(self) -> &'static str {
         match self {
-            Required::Fev1 => "FEV1 % predicted (patient --fev1)",
-            Required::Asthma => "asthma status (patient --asthma controlled|partly|uncontrolled)",
+            Required::Fev1 => "FEV1 % predicted",
+            Required::Asthma => "asthma status (controlled, partly or uncontrolled)",
         }
     }
 }

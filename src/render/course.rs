@@ -436,6 +436,14 @@ pub fn details(d: &Decision) -> Vec<String> {
     out
 }
 
+/// How a user of `voice` adds the second person's check to a dose.
+pub fn second_check(voice: Voice) -> &'static str {
+    match voice {
+        Voice::Cli => "give --checked-by ID",
+        Voice::Page => "the second person checks it on the confirmation screen",
+    }
+}
+
 /// A value someone entered, named in `voice`: the command line's flag, or the page's label
 /// (a sentence's start). The one place where a [`Field`] gets the front ends' words.
 pub fn field(f: Field, voice: Voice) -> String {
@@ -473,6 +481,7 @@ fn flag(f: Field) -> &'static str {
         Field::Treatment => "--treatment",
         Field::Note => "--text",
         Field::Early => "--early",
+        Field::At => "--at",
         Field::LocalMm => "--local-mm",
         Field::LateLocalMm => "--late-local-mm",
         Field::OnsetMin => "--onset-min",

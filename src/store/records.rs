@@ -14,9 +14,7 @@ pub enum StoreError {
         message: String,
     },
     /// There is no record at the path.
-    #[error(
-        "there is no record database at {0}: check --db or RITPLAN_DB, or create one with `ritplan init`"
-    )]
+    #[error("there is no record database at {}", .0.display())]
     Missing(PathBuf),
     /// The file is not a ritplan record; it was not changed.
     #[error("{path} is not a ritplan record ({what}); it was not changed")]

@@ -121,7 +121,7 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
     ),
     (
         "second_check",
-        "off | required: every dose needs a second person's check, give --checked-by ID (default off)",
+        "off | required: every dose needs a second person's check (default off)",
     ),
 ];
 

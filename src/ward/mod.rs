@@ -77,6 +77,16 @@ pub enum WardError {
         /// Its last entry now.
         now: u64,
     },
+    /// The clinic's settings require a second person to check every dose, and none did;
+    /// nothing was written. (Each front end says how its user adds the check.)
+    #[error("this clinic's settings require a second person to check every dose")]
+    SecondCheckNeeded,
+    /// There is no record at this path (each front end says how its user names or makes one).
+    #[error("there is no record database at {}", .path.display())]
+    NoRecord {
+        /// Where one was looked for.
+        path: std::path::PathBuf,
+    },
     /// No course has this id.
     #[error("no course has the id {id}")]
     NoCourse {
@@ -127,6 +137,7 @@ impl From<StoreError> for WardError {
                 }),
                 other => other,
             },
+            StoreError::Missing(path) => WardError::NoRecord { path },
             other => WardError::Store(other),
         }
     }
@@ -525,25 +536,23 @@ impl Ward {
             } => {
                 actor.require(&clinical, "giving a dose")?;
                 if proposed.override_reason.is_some() {
-                    actor.require(&[Role::Physician], "give --override (a different dose)")?;
+                    actor.require(&[Role::Physician], "an override (a different dose)")?;
                 }
                 if let Some(c) = checked_by {
                     if c.staff.id == actor.staff.id {
                         return Err(WardError::Forbidden(
-                            "the second check must be made by another person (--checked-by)".into(),
+                            "the second check must be made by another person".into(),
                         ));
                     }
-                    c.require(&clinical, "checking a dose (--checked-by)")?;
+                    c.require(&clinical, "checking a dose")?;
                 } else if !preview && auth::Settings::load(&self.store)?.second_check {
-                    return Err(WardError::Forbidden(
-                        "this clinic's settings require a second person to check every dose: give --checked-by ID (on the ward page: the second check on the confirmation screen)".into(),
-                    ));
+                    return Err(WardError::SecondCheckNeeded);
                 }
                 Ok(())
             }
             Record::Event(EventKind::PhysicianReview { decision, .. }) => actor.require(
                 &[Role::Physician],
-                &format!("a physician review (--decision {decision})"),
+                &format!("a physician review ({decision})"),
             ),
             Record::Event(EventKind::Correction { corrects, .. }) => {
                 let target = events.iter().find(|e| e.event.seq == *corrects);
@@ -730,10 +739,13 @@ impl Ward {
         preview: bool,
     ) -> Result<Prepared, WardError> {
         if at > now + chrono::Duration::minutes(1) {
-            return Err(WardError::Data(format!(
-                "--at {} is in the future; record what has happened",
-                at.format("%Y-%m-%d %H:%M")
-            )));
+            return Err(WardError::Input {
+                field: Field::At,
+                problem: format!(
+                    "{} is in the future; record what has happened",
+                    at.format("%Y-%m-%d %H:%M")
+                ),
+            });
         }
         let what = match what {
             Record::Event(kind) => Record::Event(text::event(kind)?),

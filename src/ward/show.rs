@@ -253,9 +253,7 @@ impl Ward {
                 (p.id, ids)
             }
             (None, None) => {
-                return Err(WardError::Data(
-                    "name a course, or a patient with --patient".into(),
-                ));
+                return Err(WardError::Data("name a course or a patient".into()));
             }
         };
         let patient = self.patient(&pid)?;

@@ -635,6 +635,11 @@ fn refused(
             Some((kind, f, &empty)),
             StatusCode::FORBIDDEN,
         ),
+        e @ WardError::SecondCheckNeeded => (
+            Notice::Refused(super::said(&e)),
+            Some((kind, f, &empty)),
+            StatusCode::FORBIDDEN,
+        ),
         e @ (WardError::Input { .. } | WardError::Patient(_)) => (
             Notice::Refused(super::said(&e)),
             Some((kind, f, &empty)),

@@ -190,13 +190,14 @@ fn failure(e: &WardError) -> Response {
         WardError::Forbidden(_)
         | WardError::Refused(_)
         | WardError::NotStarted(_)
+        | WardError::SecondCheckNeeded
         | WardError::WrongPatient(_) => StatusCode::FORBIDDEN,
         WardError::Stale { .. } => StatusCode::CONFLICT,
         WardError::NoCourse { .. } | WardError::NoPatient { .. } => StatusCode::NOT_FOUND,
         WardError::Data(_) | WardError::Input { .. } | WardError::Patient(_) => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
-        WardError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        WardError::Store(_) | WardError::NoRecord { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, pages::message("Not done", &said(e))).into_response()
 }
@@ -207,6 +208,9 @@ fn said(e: &WardError) -> String {
     match e {
         WardError::Input { field: f, problem } => format!("{} {problem}", field(*f, Voice::Page)),
         WardError::Patient(p) => format!("{}: {}", field(p.field, Voice::Page), p.why),
+        e @ WardError::SecondCheckNeeded => {
+            format!("{e}: {}", crate::render::course::second_check(Voice::Page))
+        }
         other => other.to_string(),
     }
 }
