@@ -6,6 +6,9 @@
 //!
 //! The core (pure: no clock, no disk, no printing):
 //! - [`units`]: exact dose arithmetic (decimals, never binary floats) and syringe rounding.
+//! - [`when`]: the dates and times ritplan accepts (the years 1900 to 2199), parsed and bounded
+//!   in one place.
+//! - [`field`]: the values a person enters, named once; each front end words them its own way.
 //! - [`diag`], [`tomlread`]: located diagnostics for data files, and reading TOML field by field.
 //! - [`template`]: the TOML schedule-template format, its validation, the bundled templates.
 //! - [`policy`]: rules as data, each threshold with its source and evidence.
