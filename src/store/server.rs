@@ -4,7 +4,7 @@
 //!
 //! - **Schema**: created by `ritplan init` in an empty database (the connection's current
 //!   schema), versioned in `meta` (`application` = `ritplan`, `schema_version`), upgraded in
-//!   order by [`MIGRATIONS`] (schema 3 is the first on PostgreSQL).
+//!   order by `MIGRATIONS` (schema 3 is the first on PostgreSQL).
 //! - **Append-only**: triggers refuse UPDATE, DELETE and TRUNCATE on events, courses and
 //!   patients (and any UPDATE that moves a head back, or a DELETE of a head). A role that owns
 //!   the tables can drop triggers: run ritplan as a role that does not (README).

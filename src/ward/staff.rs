@@ -126,7 +126,7 @@ impl Ward {
         auth::authenticate(&self.store, &settings, id.trim(), secret, os_user, now)
     }
 
-    /// The actor of a command-line session token (see [`auth::session_actor`]).
+    /// The actor of a command-line session token (see `auth::session_actor`).
     pub fn actor(
         &self,
         token: &str,
