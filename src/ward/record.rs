@@ -1,0 +1,428 @@
+//! Recording an entry: who may, the course verified and checked inside the store's transaction,
+//! a stale form refused, the preview a confirmation screen shows.
+
+use chrono::NaiveDateTime;
+
+use super::auth::{self, Actor, Role};
+use super::{CourseView, Loaded, Ward, WardError, load_record, replay_stored, text};
+use crate::course::{
+    self, Context, Decision, Event, EventKind, OtherCourse, PatientView, Proposed,
+};
+use crate::field::Field;
+use crate::store::{AppendError, Author, NewEvent, PatientRecord, StoredEvent, TxView};
+
+/// What each recording command records, as the front end parsed it.
+#[derive(Clone, Debug)]
+pub enum Record {
+    /// A dose.
+    Give {
+        /// The dose proposed.
+        proposed: Proposed,
+        /// Lot.
+        lot: Option<String>,
+        /// Arm.
+        site: Option<String>,
+        /// The patient the nurse has in front of them (must be the course's).
+        patient: String,
+        /// A second person who checked the dose, authenticated by the front end.
+        checked_by: Option<Actor>,
+    },
+    /// Any other event.
+    Event(EventKind),
+}
+
+/// What was recorded, and what the course says now.
+pub struct Recorded {
+    /// The stored event.
+    pub event: StoredEvent,
+    /// The patient.
+    pub patient: Option<PatientRecord>,
+    /// Other patients with the same name and date of birth.
+    pub lookalikes: Vec<PatientRecord>,
+    /// The course now.
+    pub view: CourseView,
+    /// The next decision now.
+    pub next: Decision,
+    /// For an override: the dose the rules allowed instead, and the reason.
+    pub overridden: Option<(course::Dosing, String)>,
+}
+
+impl Ward {
+    /// Whether `actor` may record `what` on the course whose events are `events`: the role each
+    /// entry needs (a refusal names it).
+    fn authorise(
+        &self,
+        actor: &Actor,
+        events: &[StoredEvent],
+        what: &Record,
+        preview: bool,
+    ) -> Result<(), WardError> {
+        let clinical = [Role::Nurse, Role::Physician];
+        match what {
+            Record::Give {
+                proposed,
+                checked_by,
+                ..
+            } => {
+                actor.require(&clinical, "giving a dose")?;
+                if proposed.override_reason.is_some() {
+                    actor.require(&[Role::Physician], "an override (a different dose)")?;
+                }
+                if let Some(c) = checked_by {
+                    if c.staff.id == actor.staff.id {
+                        return Err(WardError::Forbidden(
+                            "the second check must be made by another person".into(),
+                        ));
+                    }
+                    c.require(&clinical, "checking a dose")?;
+                } else if !preview && auth::Settings::load(&self.store)?.second_check {
+                    return Err(WardError::SecondCheckNeeded);
+                }
+                Ok(())
+            }
+            Record::Event(EventKind::PhysicianReview { decision, .. }) => actor.require(
+                &[Role::Physician],
+                &format!("a physician review ({decision})"),
+            ),
+            Record::Event(EventKind::Correction { corrects, .. }) => {
+                let target = events.iter().find(|e| e.event.seq == *corrects);
+                let decisive = target.is_some_and(|t| {
+                    matches!(
+                        t.event.kind,
+                        EventKind::SystemicReaction { .. } | EventKind::PhysicianReview { .. }
+                    )
+                });
+                if decisive {
+                    return actor.require(
+                        &[Role::Physician],
+                        "correcting a systemic reaction or a physician's review",
+                    );
+                }
+                actor.require(&clinical, "correcting an entry")?;
+                let own = target.is_some_and(|t| t.staff_id.as_deref() == Some(&actor.staff.id));
+                if actor.role == Role::Nurse && target.is_some() && !own {
+                    return Err(WardError::Forbidden(format!(
+                        "a nurse may correct only their own entries; event #{corrects} was recorded by {}; a physician may correct it",
+                        target.map_or("someone else", |t| t.event.by.as_str())
+                    )));
+                }
+                Ok(())
+            }
+            Record::Event(_) => actor.require(&clinical, "recording on a course"),
+        }
+    }
+
+    /// Records one event, as `actor`: their role is checked, the course and the patient's other
+    /// courses are verified, and the event is checked against the course's state and the
+    /// patient's other courses inside the store's transaction, so that nothing is written when
+    /// it is refused, two nurses cannot both give the same dose, and two courses of one patient
+    /// are not dosed within the rules' spacing. The actor's login session is marked used in the
+    /// same transaction (its idle timeout counts from this entry).
+    pub fn record(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: Record,
+    ) -> Result<Recorded, WardError> {
+        self.record_if(actor, id, at, now, what, None)
+    }
+
+    /// [`Ward::record`], refused as stale (nothing written) unless the course's last event is
+    /// still `seen` (the number of its last event when the form was shown, 0 for none): a form
+    /// filled in while another person recorded on the course is not saved over their entry.
+    /// The comparison is made inside the store's transaction.
+    pub fn record_if(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: Record,
+        seen: Option<u64>,
+    ) -> Result<Recorded, WardError> {
+        let p = self.prepare(actor, id, at, now, what, false)?;
+        let ctx = p.loaded.ctx()?;
+        let mut overridden = None;
+        // What the transaction decided on: the course's events and the patient's other
+        // courses, each verified inside it. With the event it wrote, they are the course as
+        // the record now holds it (nobody else could write between), shown without reading
+        // and verifying all of it a third time.
+        let mut decided_on: Option<(Vec<StoredEvent>, PatientView)> = None;
+        let author = actor.author();
+        let result = self.store.append(
+            id,
+            |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
+                let last = events.last().map_or(0, |e| e.event.seq);
+                if let Some(seen) = seen
+                    && seen != last
+                {
+                    return Err(stale(id, seen, last));
+                }
+                let mut view = PatientView::default();
+                for other in &p.others {
+                    let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
+                    view.others.push(OtherCourse::of(other.record.id, &s));
+                }
+                let (kind, o) = check(ctx, events, &view, at, &p.what)?;
+                overridden = o;
+                // The course's state after this event, for the store's derived state row.
+                let mut after: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
+                after.push(Event {
+                    seq: last + 1,
+                    at,
+                    by: author.name.clone(),
+                    kind: kind.clone(),
+                });
+                let active = !course::replay(ctx, &after).inactive();
+                decided_on = Some((events.to_vec(), view));
+                Ok(NewEvent {
+                    kind,
+                    at,
+                    by: author.clone(),
+                    recorded_at: now,
+                    late_entered: p.late_entered,
+                    active,
+                    session: actor.token_hash.clone(),
+                })
+            },
+        );
+        let event = match result {
+            Ok(ev) => ev,
+            Err(AppendError::Refused(e)) => return Err(e),
+            Err(AppendError::Store(e)) => return Err(e.into()),
+        };
+        let Some((mut events, patient_view)) = decided_on else {
+            return Err(WardError::Data(format!(
+                "course {id}: recorded, but its check left nothing to show; see its log (ritplan course log {id})"
+            )));
+        };
+        events.push(event.clone());
+        let state = replay_stored(p.loaded.ctx()?, &events);
+        let view = CourseView {
+            loaded: p.loaded,
+            events,
+            state,
+            patient: patient_view,
+        };
+        let next = view.decide(now)?;
+        let patient = self.store.patient(&p.patient_id)?;
+        let lookalikes = match &patient {
+            Some(p) => self.lookalikes(p)?,
+            None => Vec::new(),
+        };
+        Ok(Recorded {
+            event,
+            patient,
+            lookalikes,
+            view,
+            next,
+            overridden,
+        })
+    }
+
+    /// What [`Ward::record`] would record now, with every check it makes, and nothing written:
+    /// for a confirmation step (the record re-checks everything inside its transaction). A
+    /// clinic's second check is not asked for yet: the second person signs the confirmation.
+    /// With `seen` (as for [`Ward::record_if`]), a form shown on an older state of the course
+    /// is refused as stale, after the checks.
+    pub fn preview(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: Record,
+        seen: Option<u64>,
+    ) -> Result<Preview, WardError> {
+        let p = self.prepare(actor, id, at, now, what, true)?;
+        let events = self.store.events(id)?;
+        let mut view = PatientView::default();
+        for other in &p.others {
+            let s = replay_stored(other.ctx()?, &self.store.events(other.record.id)?);
+            view.others.push(OtherCourse::of(other.record.id, &s));
+        }
+        let (kind, overridden) = check(p.loaded.ctx()?, &events, &view, at, &p.what)?;
+        let last = events.last().map_or(0, |e| e.event.seq);
+        if let Some(seen) = seen
+            && seen != last
+        {
+            return Err(stale(id, seen, last));
+        }
+        Ok(Preview {
+            kind,
+            overridden,
+            seen: last,
+        })
+    }
+
+    /// Everything [`Ward::record`] checks before its transaction: the time, the text, the
+    /// course's chain, the patient, the role; the other courses loaded.
+    fn prepare(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: Record,
+        preview: bool,
+    ) -> Result<Prepared, WardError> {
+        if at > now + chrono::Duration::minutes(1) {
+            return Err(WardError::Input {
+                field: Field::At,
+                problem: format!(
+                    "{} is in the future; record what has happened",
+                    at.format("%Y-%m-%d %H:%M")
+                ),
+            });
+        }
+        let what = match what {
+            Record::Event(kind) => Record::Event(text::event(kind)?),
+            Record::Give {
+                proposed,
+                lot,
+                site,
+                patient,
+                checked_by,
+            } => {
+                let mut proposed = proposed;
+                proposed.override_reason =
+                    text::opt_text(Field::Override, proposed.override_reason.as_deref())?;
+                Record::Give {
+                    proposed,
+                    lot: text::opt_text(Field::Lot, lot.as_deref())?,
+                    site: text::opt_text(Field::Site, site.as_deref())?,
+                    patient: text::text(Field::PatientCheck, &patient)?,
+                    checked_by,
+                }
+            }
+        };
+        let late_entered = now - at > chrono::Duration::minutes(5);
+        let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
+        // Verified before anything is compared with it: a course moved to another patient in
+        // the database is a changed record, not a wrong patient.
+        self.store.verify_or_refuse(id)?;
+        if let Record::Give { patient, .. } = &what
+            && *patient != record.patient_id
+        {
+            let other = self.store.patient(patient)?;
+            return Err(WardError::WrongPatient(format!(
+                "wrong patient: course {id} is {}'s ({}), not {}; nothing was recorded",
+                self.patient(&record.patient_id)
+                    .map(|p| p.name)
+                    .unwrap_or_default(),
+                record.patient_id,
+                match other {
+                    Some(o) => format!("{} ({})", o.name, o.id),
+                    None => format!("{patient:?}, which is no patient's id"),
+                }
+            )));
+        }
+        let loaded = load_record(record, &mut self.parsed)?;
+        let patient_id = loaded.record.patient_id.clone();
+        self.authorise(actor, &self.store.events(id)?, &what, preview)?;
+        // The other courses, verified, and their frozen copies parsed before the transaction
+        // takes its lock.
+        let others: Vec<Loaded> = self
+            .others(&patient_id, id)?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        Ok(Prepared {
+            what,
+            loaded,
+            others,
+            late_entered,
+            patient_id,
+        })
+    }
+
+    /// The author of entries the record writes itself.
+    pub fn system_author() -> Author {
+        Author {
+            name: "ritplan".into(),
+            staff_id: None,
+            os_user: String::new(),
+        }
+    }
+}
+
+/// The refusal of a form shown when the course's last entry was `seen` and is now `last`.
+fn stale(id: i64, seen: u64, last: u64) -> WardError {
+    WardError::Stale {
+        course: id,
+        seen,
+        now: last,
+    }
+}
+
+/// What a recording would record (see [`Ward::preview`]).
+pub struct Preview {
+    /// The event as it would be stored.
+    pub kind: EventKind,
+    /// For an override: the dose the rules allowed instead, and the reason.
+    pub overridden: Option<(course::Dosing, String)>,
+    /// The course's last event number the preview was made on (for [`Ward::record_if`]).
+    pub seen: u64,
+}
+
+struct Prepared {
+    what: Record,
+    loaded: Loaded,
+    others: Vec<Loaded>,
+    late_entered: bool,
+    patient_id: String,
+}
+
+/// The clinical check of one recording against the course's events and the patient's other
+/// courses: the event to store, and for an override the dose the rules allowed.
+fn check(
+    ctx: Context<'_>,
+    events: &[StoredEvent],
+    view: &PatientView,
+    at: NaiveDateTime,
+    what: &Record,
+) -> Result<(EventKind, Option<(course::Dosing, String)>), WardError> {
+    let state = replay_stored(ctx, events);
+    match what {
+        Record::Give {
+            proposed,
+            lot,
+            site,
+            checked_by,
+            ..
+        } => {
+            let allowed = course::next(ctx, &state, at, view).dosing;
+            let d = course::check_give(ctx, &state, view, at, proposed)
+                .map_err(|r| WardError::Refused(Box::new(r)))?;
+            let overridden = match (allowed, &proposed.override_reason) {
+                (Some(a), Some(why)) if (a.step, a.volume_ml) != (d.step, d.volume_ml) => {
+                    Some((a, why.clone()))
+                }
+                _ => None,
+            };
+            Ok((
+                EventKind::DoseGiven {
+                    step: d.step,
+                    vial: d.vial,
+                    volume_ml: d.volume_ml,
+                    dose: d.dose,
+                    lot: lot.clone(),
+                    site: site.clone(),
+                    pef_percent: proposed.pef_percent,
+                    screen_ok: proposed.screen_ok,
+                    override_reason: proposed.override_reason.clone(),
+                    checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
+                },
+                overridden,
+            ))
+        }
+        Record::Event(kind) => {
+            let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
+            course::admissible(ctx, &state, &plain, at, kind)
+                .map_err(|r| WardError::Refused(Box::new(r)))?;
+            Ok((kind.clone(), None))
+        }
+    }
+}
