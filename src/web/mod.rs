@@ -9,6 +9,7 @@
 
 mod clock;
 mod course;
+mod forms;
 mod guard;
 mod pages;
 mod pool;

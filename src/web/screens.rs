@@ -219,6 +219,96 @@ const GRADES: [&str; 25] = [
     "4b", "4c", "4d", "4z", "5a", "5b", "5c", "5d", "5z",
 ];
 
+/// What became of the last form sent, if anything.
+fn notice(n: &Option<Notice>) -> Markup {
+    html! {
+    @match n {
+        Some(Notice::Recorded(n)) => {
+            p.notice.ok role="status" { "✔ Recorded entry #" (n) "." }
+        }
+        Some(Notice::Fields) => {
+            p.notice.bad role="alert" { "✖ Not recorded: correct the fields marked ⚠ below." }
+        }
+        Some(Notice::Refused(m)) => {
+            p.notice.bad role="alert" { "✖ Not recorded: " (m) }
+        }
+        Some(Notice::Stale(m)) => {
+            p.notice.bad role="alert" { "✖ " (m) }
+        }
+        None => {}
+    }
+    }
+}
+
+/// The give form: the decision's dose, the patient's ID from the wristband, the pre-dose PEF, the
+/// pre-injection questions, lot and arm (a physician may also choose a lower dose).
+fn give_form(s: &CourseScreen<'_>, dose: &crate::course::Dosing, physician: bool) -> Markup {
+    let v = s.view;
+    let t = &v.loaded.template;
+    html! {
+    @let fs = FormState::of(FormKind::Give, s.open);
+    (section(s, &fs, "Give this dose", true, "Check the dose", html! {
+        p.big { (say::dosing(dose, t)) }
+        (input(&fs, "patient", "Patient ID (read it from the wristband)", "text", "", None))
+        @if physician {
+            (input(&fs, "step", "Step", "number", &dose.step.to_string(), None))
+            (input(&fs, "volume", "Volume, mL", "text", &dose.volume_ml.ml().to_string(), Some("a lower dose than the allowed one needs an override reason")))
+            (input(&fs, "override", "Override reason (physician: a lower dose)", "text", "", None))
+        } @else {
+            input type="hidden" name="step" value=(dose.step);
+            input type="hidden" name="volume" value=(dose.volume_ml.ml());
+        }
+        (input(&fs, "pef", "Pre-dose PEF/FEV1, % of the patient's best", "text", "", None))
+        fieldset {
+            legend { "Pre-injection questions (every answer must be no)" }
+            @for q in v.pre_injection_questions() {
+                @let field = question_field(&q.id);
+                @let err = fs.error(&field);
+                @let val = fs.value(&field, "");
+                div.question {
+                    p { (q.question) br; small { (q.source) } }
+                    input type="radio" id=(format!("{field}-no")) name=(field) value="no" checked[val == "no"];
+                    label.inline for=(format!("{field}-no")) { "No" }
+                    " "
+                    input type="radio" id=(format!("{field}-yes")) name=(field) value="yes" checked[val == "yes"];
+                    label.inline for=(format!("{field}-yes")) { "Yes" }
+                    @if let Some(e) = err { p.error { "⚠ " (e) } }
+                }
+            }
+        }
+        (input(&fs, "lot", "Lot number", "text", "", None))
+        (select(&fs, "site", "Arm", &[("", "(not recorded)"), ("left", "left"), ("right", "right")], ""))
+    }))
+    }
+}
+
+/// The reaction form: systemic (WAO grade), late local, or another late reaction.
+fn reaction_form(s: &CourseScreen<'_>) -> Markup {
+    html! {
+    @let fs = FormState::of(FormKind::React, s.open);
+    (section(s, &fs, "Record a reaction", false, "Record the reaction", html! {
+        (select(&fs, "type", "Reaction", &[
+            ("", "(choose)"),
+            ("systemic", "systemic reaction (WAO grade)"),
+            ("late-local", "late local reaction (6–24 h)"),
+            ("late", "another late reaction (6–24 h)"),
+        ], ""))
+        @let grades: Vec<(&str, &str)> = std::iter::once(("", "(choose)")).chain(GRADES.iter().map(|g| (*g, *g))).collect();
+        (select(&fs, "grade", "WAO grade and epinephrine suffix (a ≤5 min, b >5–10, c >10–20, d >20, z none) — systemic", &grades, ""))
+        (input(&fs, "onset_min", "Onset, minutes after the injection — systemic", "number", "", None))
+        (input(&fs, "symptom", "First symptom, or what was seen — systemic and other late", "text", "", None))
+        (input(&fs, "treatment", "Treatment given — systemic", "text", "", None))
+        (input(&fs, "late_mm", "Late local reaction, mm", "number", "", None))
+        (select(&fs, "late_kind", "Kind of late reaction", &[
+            ("", "(choose)"),
+            ("type-iii", "type III (fever, arthralgia, malaise)"),
+            ("allergic-mild", "late allergic or asthmatic, mild"),
+            ("allergic-severe", "late allergic or asthmatic, severe"),
+        ], ""))
+    }))
+    }
+}
+
 /// The course page.
 pub fn course(s: &CourseScreen<'_>) -> Markup {
     let v = s.view;
@@ -243,60 +333,14 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
         (banner(s.patient, s.lookalikes, s.page.now))
         p { "Course " (id) " · " (v.loaded.plan.template.name) " · evidence " strong { (t.evidence_label()) } }
         @for w in &v.loaded.plan.warnings { p.warning { "⚠ " (w) } }
-        @match &s.notice {
-            Some(Notice::Recorded(n)) => {
-                p.notice.ok role="status" { "✔ Recorded entry #" (n) "." }
-            }
-            Some(Notice::Fields) => {
-                p.notice.bad role="alert" { "✖ Not recorded: correct the fields marked ⚠ below." }
-            }
-            Some(Notice::Refused(m)) => {
-                p.notice.bad role="alert" { "✖ Not recorded: " (m) }
-            }
-            Some(Notice::Stale(m)) => {
-                p.notice.bad role="alert" { "✖ " (m) }
-            }
-            None => {}
-        }
+        (notice(&s.notice))
         section class=(format!("decision {}", decision_class(d))) aria-label="Next" {
             p.headline { (say::headline(d, t)) }
             ul { @for line in say::details(d) { li { (line) } } }
         }
         @if due {
             @if let Some(dose) = &d.dosing {
-                @let fs = FormState::of(FormKind::Give, s.open);
-                (section(s, &fs, "Give this dose", true, "Check the dose", html! {
-                    p.big { (say::dosing(dose, t)) }
-                    (input(&fs, "patient", "Patient ID (read it from the wristband)", "text", "", None))
-                    @if physician {
-                        (input(&fs, "step", "Step", "number", &dose.step.to_string(), None))
-                        (input(&fs, "volume", "Volume, mL", "text", &dose.volume_ml.ml().to_string(), Some("a lower dose than the allowed one needs an override reason")))
-                        (input(&fs, "override", "Override reason (physician: a lower dose)", "text", "", None))
-                    } @else {
-                        input type="hidden" name="step" value=(dose.step);
-                        input type="hidden" name="volume" value=(dose.volume_ml.ml());
-                    }
-                    (input(&fs, "pef", "Pre-dose PEF/FEV1, % of the patient's best", "text", "", None))
-                    fieldset {
-                        legend { "Pre-injection questions (every answer must be no)" }
-                        @for q in v.pre_injection_questions() {
-                            @let field = question_field(&q.id);
-                            @let err = fs.error(&field);
-                            @let val = fs.value(&field, "");
-                            div.question {
-                                p { (q.question) br; small { (q.source) } }
-                                input type="radio" id=(format!("{field}-no")) name=(field) value="no" checked[val == "no"];
-                                label.inline for=(format!("{field}-no")) { "No" }
-                                " "
-                                input type="radio" id=(format!("{field}-yes")) name=(field) value="yes" checked[val == "yes"];
-                                label.inline for=(format!("{field}-yes")) { "Yes" }
-                                @if let Some(e) = err { p.error { "⚠ " (e) } }
-                            }
-                        }
-                    }
-                    (input(&fs, "lot", "Lot number", "text", "", None))
-                    (select(&fs, "site", "Arm", &[("", "(not recorded)"), ("left", "left"), ("right", "right")], ""))
-                }))
+                (give_form(s, dose, physician))
             }
         }
         @if observing {
@@ -326,27 +370,7 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
             }))
         }
         @if given {
-            @let fs = FormState::of(FormKind::React, s.open);
-            (section(s, &fs, "Record a reaction", false, "Record the reaction", html! {
-                (select(&fs, "type", "Reaction", &[
-                    ("", "(choose)"),
-                    ("systemic", "systemic reaction (WAO grade)"),
-                    ("late-local", "late local reaction (6–24 h)"),
-                    ("late", "another late reaction (6–24 h)"),
-                ], ""))
-                @let grades: Vec<(&str, &str)> = std::iter::once(("", "(choose)")).chain(GRADES.iter().map(|g| (*g, *g))).collect();
-                (select(&fs, "grade", "WAO grade and epinephrine suffix (a ≤5 min, b >5–10, c >10–20, d >20, z none) — systemic", &grades, ""))
-                (input(&fs, "onset_min", "Onset, minutes after the injection — systemic", "number", "", None))
-                (input(&fs, "symptom", "First symptom, or what was seen — systemic and other late", "text", "", None))
-                (input(&fs, "treatment", "Treatment given — systemic", "text", "", None))
-                (input(&fs, "late_mm", "Late local reaction, mm", "number", "", None))
-                (select(&fs, "late_kind", "Kind of late reaction", &[
-                    ("", "(choose)"),
-                    ("type-iii", "type III (fever, arthralgia, malaise)"),
-                    ("allergic-mild", "late allergic or asthmatic, mild"),
-                    ("allergic-severe", "late allergic or asthmatic, severe"),
-                ], ""))
-            }))
+            (reaction_form(s))
         }
         @if d.dosing.is_some() && !held {
             @let fs = FormState::of(FormKind::Defer, s.open);

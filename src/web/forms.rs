@@ -1,0 +1,388 @@
+//! The course page's forms, parsed: each field into the typed value the ward takes, with an
+//! error next to each bad field (in the page's words). A free-text field is checked by the ward's
+//! own function, so the rule is the ward's; the page only puts its answer beside the field.
+
+use std::collections::BTreeMap;
+
+use crate::course::{EventKind, LateKind, Proposed, Review, WaoGrade};
+use crate::field::Field;
+use crate::ward::{Actor, CourseView, Record, Role, WardError, checklist, text};
+
+/// A submitted form, field by field.
+pub type Fields = BTreeMap<String, String>;
+/// Errors by field name.
+pub type Errors = BTreeMap<String, String>;
+
+/// The forms of the course page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FormKind {
+    /// A dose.
+    Give,
+    /// The end of an observation.
+    Observe,
+    /// A reaction.
+    React,
+    /// A deferred dose.
+    Defer,
+    /// A note.
+    Note,
+    /// A correction of an entry.
+    Correct,
+    /// A physician's review.
+    Review,
+}
+
+impl FormKind {
+    /// Its path segment, `/course/{id}/{segment}`.
+    pub fn segment(self) -> &'static str {
+        match self {
+            FormKind::Give => "give",
+            FormKind::Observe => "observe",
+            FormKind::React => "react",
+            FormKind::Defer => "defer",
+            FormKind::Note => "note",
+            FormKind::Correct => "correct",
+            FormKind::Review => "review",
+        }
+    }
+
+    pub(super) fn parse(s: &str) -> Option<FormKind> {
+        [
+            FormKind::Give,
+            FormKind::Observe,
+            FormKind::React,
+            FormKind::Defer,
+            FormKind::Note,
+            FormKind::Correct,
+            FormKind::Review,
+        ]
+        .into_iter()
+        .find(|k| k.segment() == s)
+    }
+}
+
+pub(super) fn field<'a>(f: &'a Fields, name: &str) -> &'a str {
+    f.get(name).map_or("", |v| v.trim())
+}
+
+/// A required free-text field, cleaned, or an error next to it.
+/// The ward's own check of the value (`text::text`), its problem told under the page's label.
+fn required(
+    f: &Fields,
+    name: &str,
+    which: Field,
+    label: &str,
+    errors: &mut Errors,
+) -> Option<String> {
+    match text::text(which, field(f, name)) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            let why = match (field(f, name), e) {
+                ("", _) => format!("{label} is required"),
+                (_, WardError::Input { problem, .. }) => format!("{label} {problem}"),
+                (_, other) => other.to_string(),
+            };
+            errors.insert(name.into(), why);
+            None
+        }
+    }
+}
+
+/// An optional free-text field.
+fn optional(
+    f: &Fields,
+    name: &str,
+    which: Field,
+    label: &str,
+    errors: &mut Errors,
+) -> Option<String> {
+    if field(f, name).is_empty() {
+        return None;
+    }
+    required(f, name, which, label, errors)
+}
+
+/// A whole number in `range`, or an error next to it.
+fn number(
+    f: &Fields,
+    name: &str,
+    label: &str,
+    range: std::ops::RangeInclusive<u32>,
+    errors: &mut Errors,
+) -> Option<u32> {
+    let v = field(f, name);
+    if v.is_empty() {
+        errors.insert(name.into(), format!("{label} is required"));
+        return None;
+    }
+    match v.parse::<u32>() {
+        Ok(n) if range.contains(&n) => Some(n),
+        _ => {
+            errors.insert(
+                name.into(),
+                format!(
+                    "{label}: {v:?} is not a whole number from {} to {}",
+                    range.start(),
+                    range.end()
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The give form, parsed: the record, or the errors by field. `questions` are the course's
+/// pre-injection questions; every one must be answered, and a dose goes only with every "no".
+pub(super) fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Errors> {
+    let mut e = Errors::new();
+    let patient = required(
+        f,
+        "patient",
+        Field::PatientCheck,
+        "The patient's ID",
+        &mut e,
+    );
+    let step = match field(f, "step").parse::<usize>() {
+        Ok(s) if (1..=crate::course::MAX_STEP).contains(&s) => Some(s),
+        _ => {
+            e.insert(
+                "step".into(),
+                "the step is not a step of this course".into(),
+            );
+            None
+        }
+    };
+    let volume = text::volume(field(f, "volume"))
+        .map_err(|why| e.insert("volume".into(), format!("The volume: {why}")))
+        .ok();
+    let pef = match field(f, "pef") {
+        "" => {
+            e.insert(
+                "pef".into(),
+                "the pre-dose PEF/FEV1 is required: a check that cannot be answered blocks the dose"
+                    .into(),
+            );
+            None
+        }
+        p => text::pef(p)
+            .map_err(|why| e.insert("pef".into(), format!("PEF/FEV1: {why}")))
+            .ok(),
+    };
+    // The ward's checklist decides; the page only reads the radio buttons.
+    let questions = v.pre_injection_questions();
+    let screen_ok = match checklist::cleared(&questions, |q| {
+        match field(f, &super::screens::question_field(&q.id)) {
+            "no" => Some(false),
+            "yes" => Some(true),
+            _ => None,
+        }
+    }) {
+        Ok(()) => true,
+        Err(not) => {
+            for n in not {
+                e.insert(super::screens::question_field(&n.id), n.why);
+            }
+            false
+        }
+    };
+    let lot = optional(f, "lot", Field::Lot, "The lot", &mut e);
+    let site = match field(f, "site") {
+        "" => None,
+        s @ ("left" | "right") => Some(s.to_string()),
+        _ => {
+            e.insert("site".into(), "the arm is left or right".into());
+            None
+        }
+    };
+    // Only a physician's form has the field; the ward refuses a nurse's override anyway.
+    let override_reason = match actor.role {
+        Role::Physician => optional(
+            f,
+            "override",
+            Field::Override,
+            "The override reason",
+            &mut e,
+        ),
+        _ => None,
+    };
+    match (patient, step, volume, e.is_empty()) {
+        (Some(patient), Some(step), Some(volume_ml), true) => Ok(Record::Give {
+            proposed: Proposed {
+                step,
+                volume_ml,
+                pef_percent: pef,
+                screen_ok,
+                override_reason,
+            },
+            lot,
+            site,
+            patient,
+            checked_by: None,
+        }),
+        _ => Err(e),
+    }
+}
+
+/// Any other form, parsed.
+pub(super) fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
+    let mut e = Errors::new();
+    let event = match kind {
+        FormKind::Give => None,
+        FormKind::Observe => observe(f, &mut e),
+        FormKind::React => react(f, &mut e),
+        FormKind::Defer => required(f, "reason", Field::Reason, "The reason", &mut e)
+            .map(|reason| EventKind::DoseDeferred { reason }),
+        FormKind::Note => required(f, "text", Field::Note, "The note", &mut e)
+            .map(|text| EventKind::Note { text }),
+        FormKind::Correct => correct(f, &mut e),
+        FormKind::Review => review(f, &mut e),
+    };
+    match (event, e.is_empty()) {
+        (Some(k), true) => Ok(Record::Event(k)),
+        _ => Err(e),
+    }
+}
+
+/// The observe form's event, or its errors in `e`.
+fn observe(f: &Fields, e: &mut Errors) -> Option<EventKind> {
+    let not_assessable = field(f, "not_assessable") == "yes";
+    let local_mm = match (field(f, "local_mm"), not_assessable) {
+        ("", true) => None,
+        ("", false) => {
+            e.insert(
+                "local_mm".into(),
+                "the local reaction's size in mm is required, or tick \"not assessable\"".into(),
+            );
+            None
+        }
+        (_, true) => {
+            e.insert(
+                "local_mm".into(),
+                "give a size or tick \"not assessable\", not both".into(),
+            );
+            None
+        }
+        (_, false) => number(
+            f,
+            "local_mm",
+            "The local reaction",
+            0..=crate::course::MAX_REACTION_MM,
+            e,
+        ),
+    };
+    let early_reason = optional(f, "early", Field::Early, "Why it ends early", e);
+    Some(EventKind::ObservationEnded {
+        local_mm,
+        not_assessable,
+        early_reason,
+    })
+}
+
+/// The react form's event, or its errors in `e`.
+fn react(f: &Fields, e: &mut Errors) -> Option<EventKind> {
+    match field(f, "type") {
+        "systemic" => {
+            let grade = match field(f, "grade") {
+                "" => {
+                    e.insert(
+                        "grade".into(),
+                        "the WAO grade with its suffix is required".into(),
+                    );
+                    None
+                }
+                g => g
+                    .parse::<WaoGrade>()
+                    .map_err(|why| e.insert("grade".into(), why))
+                    .ok(),
+            };
+            let onset = number(
+                f,
+                "onset_min",
+                "The onset",
+                0..=crate::course::MAX_ONSET_MIN,
+                e,
+            );
+            let symptom = required(f, "symptom", Field::Symptom, "The first symptom", e);
+            let treatment = optional(f, "treatment", Field::Treatment, "The treatment", e);
+            match (grade, onset, symptom) {
+                (Some(grade), Some(onset_min), Some(symptom)) => {
+                    Some(EventKind::SystemicReaction {
+                        grade,
+                        onset_min,
+                        symptom,
+                        treatment,
+                    })
+                }
+                _ => None,
+            }
+        }
+        "late-local" => number(
+            f,
+            "late_mm",
+            "The late local reaction",
+            0..=crate::course::MAX_REACTION_MM,
+            e,
+        )
+        .map(|mm| EventKind::LateLocalReaction { mm }),
+        "late" => {
+            let late = serde_json::from_value::<LateKind>(serde_json::Value::String(
+                field(f, "late_kind").to_string(),
+            ))
+            .map_err(|_| {
+                e.insert(
+                    "late_kind".into(),
+                    format!("choose the late reaction's kind ({})", LateKind::NAMES),
+                )
+            })
+            .ok();
+            let symptom = required(f, "symptom", Field::Symptom, "What was seen", e);
+            match (late, symptom) {
+                (Some(kind), Some(symptom)) => Some(EventKind::LateReaction { kind, symptom }),
+                _ => None,
+            }
+        }
+        _ => {
+            e.insert(
+                "type".into(),
+                "choose the reaction: systemic, late local or another late reaction".into(),
+            );
+            None
+        }
+    }
+}
+
+/// The correct form's event, or its errors in `e`.
+fn correct(f: &Fields, e: &mut Errors) -> Option<EventKind> {
+    let corrects = match field(f, "event").parse::<u64>() {
+        Ok(n) if n >= 1 => Some(n),
+        _ => {
+            e.insert("event".into(), "choose the entry to correct".into());
+            None
+        }
+    };
+    let reason = required(f, "reason", Field::Reason, "The reason", e);
+    match (corrects, reason) {
+        (Some(corrects), Some(reason)) => Some(EventKind::Correction { corrects, reason }),
+        _ => None,
+    }
+}
+
+/// The review form's event, or its errors in `e`.
+fn review(f: &Fields, e: &mut Errors) -> Option<EventKind> {
+    let decision = match field(f, "decision") {
+        "step-back" => number(
+            f,
+            "steps",
+            "The steps back",
+            1..=crate::course::MAX_STEPS_BACK,
+            e,
+        )
+        .map(|steps| Review::StepBack { steps }),
+        d => d
+            .parse::<Review>()
+            .map_err(|_| e.insert("decision".into(), "choose a decision".into()))
+            .ok(),
+    };
+    let reason = optional(f, "reason", Field::Reason, "The reason", e);
+    decision.map(|decision| EventKind::PhysicianReview { decision, reason })
+}
