@@ -18,7 +18,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveTime, Weekday};
 
-use super::{CliError, output::print_diagnostics, read_source};
+use super::CliError;
+use super::context::read_source;
+use super::output::print_diagnostics;
 use crate::diag::Diagnostic;
 use crate::tomlread::{Diags, parse_document};
 

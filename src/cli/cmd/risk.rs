@@ -2,14 +2,46 @@
 
 use std::io::Write;
 
-use rust_decimal::Decimal;
-use serde::Serialize;
+use chrono::NaiveDate;
 
-use super::patient_args::PatientArgs;
-use super::{CliError, Context, write_json};
+use crate::cli::CliError;
+use crate::cli::context::{Context, today};
+use crate::cli::json::{OmalizumabJson, RiskJson};
+use crate::cli::output::write_json;
+use crate::cli::patient_args::PatientArgs;
 use crate::patient::Patient;
 use crate::policy::omalizumab::Dosing;
 use crate::risk::{Assessment, assess};
+
+// `ritplan risk` arguments.
+#[derive(Debug, clap::Args)]
+pub struct RiskArgs {
+    #[command(flatten)]
+    patient: PatientArgs,
+    /// Assess as of this date (for --dob and --omalizumab-since); default today.
+    #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
+    on: Option<NaiveDate>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+// `ritplan omalizumab` arguments.
+#[derive(Debug, clap::Args)]
+pub struct OmalizumabArgs {
+    #[command(flatten)]
+    patient: PatientArgs,
+    /// Which label's table: eu (China follows it) or us [default: the configuration file's
+    /// `omalizumab_label`, else eu].
+    #[arg(long, value_parser = ["eu", "us"])]
+    label: Option<String>,
+    /// Compute ages as of this date (for --dob); default today.
+    #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
+    on: Option<NaiveDate>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
 
 /// Prints an assessment for people.
 pub(super) fn print_assessment(out: &mut dyn Write, a: &Assessment) -> Result<(), CliError> {
@@ -57,21 +89,14 @@ pub(super) fn print_assessment(out: &mut dyn Write, a: &Assessment) -> Result<()
     Ok(())
 }
 
-#[derive(Serialize)]
-struct RiskJson<'a> {
-    patient: &'a Patient,
-    #[serde(flatten)]
-    assessment: &'a Assessment,
-}
-
-pub(super) fn risk(
+/// `ritplan risk`: the assessment, with every reason and the rule it comes from.
+pub(in crate::cli) fn risk(
     ctx: &Context,
-    args: &PatientArgs,
-    on: chrono::NaiveDate,
-    json: bool,
+    a: RiskArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let (args, on, json) = (&a.patient, a.on.unwrap_or_else(today), a.json);
     let policy = ctx.policy(err)?;
     let patient = args.patient(on)?;
     let a = assess(&patient, &policy.risk);
@@ -87,28 +112,19 @@ pub(super) fn risk(
     print_assessment(out, &a)
 }
 
-#[derive(Serialize)]
-struct OmalizumabJson<'a> {
-    label: &'a str,
-    table: &'a str,
-    total_ige: Decimal,
-    weight_kg: Decimal,
-    age_years: u32,
-    #[serde(flatten)]
-    dosing: &'a Dosing,
-    reminder: &'a str,
-    low_ige_condition: Option<&'a crate::policy::omalizumab::LowIge>,
-}
-
-pub(super) fn omalizumab(
+/// `ritplan omalizumab`: the label table's dose for the patient.
+pub(in crate::cli) fn omalizumab(
     ctx: &Context,
-    args: &PatientArgs,
-    label: &str,
-    on: chrono::NaiveDate,
-    json: bool,
+    a: OmalizumabArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let label = a
+        .label
+        .as_deref()
+        .or(ctx.config.omalizumab_label.as_deref())
+        .unwrap_or("eu");
+    let (args, on, json) = (&a.patient, a.on.unwrap_or_else(today), a.json);
     let policy = ctx.policy(err)?;
     let table = policy.omalizumab_table(label).ok_or_else(|| {
         let known: Vec<&str> = policy.omalizumab.iter().map(|t| t.id.as_str()).collect();

@@ -2,16 +2,48 @@
 
 use std::io::Write;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
-use serde::Serialize;
-
-use super::patient_args::PatientArgs;
+use super::forecast::{forecast_json, print_forecast};
 use super::risk::print_assessment;
 use super::templates::resolve;
-use super::{CliError, Context, write_json};
+use crate::cli::CliError;
+use crate::cli::args::{PdfArgs, WhatIf};
+use crate::cli::context::Context;
+use crate::cli::json::{PlanWhatIf, RefusalJson};
+use crate::cli::output::{write_json, write_protocol};
+use crate::cli::patient_args::PatientArgs;
 use crate::planner::{ClinicCalendar, Plan, PlanError, Refusal, Request, plan};
 use crate::render::table;
 use crate::risk::assess;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+
+// `ritplan plan` arguments.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// A template id (see `ritplan templates`) or a template file.
+    #[arg(long, value_name = "ID|FILE")]
+    template: String,
+    /// First injection: a date (at opening time) or a date and time, e.g. 2026-12-07T08:00.
+    #[arg(long, value_name = "DATE[THH:MM]", value_parser = parse_start)]
+    start: (NaiveDate, Option<NaiveTime>),
+    #[command(flatten)]
+    patient: PatientArgs,
+    #[command(flatten)]
+    calendar: CalendarArgs,
+    /// The physician accepts a risk the rules refuse; the reason is printed on every output.
+    #[arg(long, value_name = "REASON")]
+    accept_risk: Option<String>,
+    /// The physician accepts treating a patient under the product's minimum age (Alutard
+    /// SQ: 5 years); the reason is printed on every output.
+    #[arg(long, value_name = "REASON")]
+    accept_age: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    pdf: PdfArgs,
+    #[command(flatten)]
+    what_if: Box<WhatIf>,
+}
 
 // Clinic calendar flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,7 +67,7 @@ pub struct CalendarArgs {
 
 impl CalendarArgs {
     /// The calendar: each flag, else the configuration file, else the default.
-    pub fn calendar(&self, cfg: &super::config::Config) -> ClinicCalendar {
+    pub fn calendar(&self, cfg: &crate::cli::config::Config) -> ClinicCalendar {
         let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
         ClinicCalendar {
             opens: self.opens.or(cfg.opens).unwrap_or(hm(8, 0)),
@@ -80,16 +112,32 @@ pub fn parse_start(s: &str) -> Result<(NaiveDate, Option<NaiveTime>), crate::whe
     crate::when::parse_date_and_time(s)
 }
 
-#[derive(Serialize)]
-struct RefusalJson<'a> {
-    plan: Option<()>,
-    #[serde(flatten)]
-    refusal: &'a Refusal,
+/// `ritplan plan`.
+pub(in crate::cli) fn run(
+    ctx: &Context,
+    a: PlanArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    make_plan(
+        ctx,
+        &a.template,
+        a.start,
+        &a.patient,
+        &a.calendar,
+        a.accept_risk.as_deref(),
+        a.accept_age.as_deref(),
+        a.json,
+        &a.pdf,
+        a.what_if.scenario().as_ref(),
+        out,
+        err,
+    )
 }
 
 /// Runs `ritplan plan`.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn run(
+fn make_plan(
     ctx: &Context,
     template_arg: &str,
     start: (NaiveDate, Option<NaiveTime>),
@@ -98,7 +146,7 @@ pub(super) fn run(
     accept_risk: Option<&str>,
     accept_age: Option<&str>,
     json: bool,
-    pdf: &super::args::PdfArgs,
+    pdf: &PdfArgs,
     what_if: Option<&crate::course::Scenario>,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -196,7 +244,7 @@ pub(super) fn run(
                     None,
                 );
                 let doc = crate::render::protocol::from_data(&data);
-                super::write_protocol(
+                write_protocol(
                     &doc,
                     &[doc.who.name.as_str()],
                     pdf.print.paper,
@@ -227,29 +275,17 @@ pub(super) fn run(
             };
             let projection = crate::ward::forecast_plan(cctx, start_at, scenario);
             if json {
-                #[derive(serde::Serialize)]
-                struct PlanWhatIf<'a> {
-                    plan: &'a crate::planner::Plan,
-                    forecast: super::course::ForecastJson<'a>,
-                }
                 return write_json(
                     out,
                     &PlanWhatIf {
                         plan: &p,
-                        forecast: super::course::forecast_json(None, start_at, used, &projection),
+                        forecast: forecast_json(None, start_at, used, &projection),
                     },
                 );
             }
             print_plan(out, &p)?;
             writeln!(out)?;
-            super::course::print_forecast(
-                out,
-                "the plan",
-                start_at,
-                used,
-                p.steps.len(),
-                &projection,
-            )
+            print_forecast(out, "the plan", start_at, used, p.steps.len(), &projection)
         }
     }
 }

@@ -3,33 +3,31 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
-use super::{CliError, Context, plural, print_checked, read_source, write_json};
+use crate::cli::CliError;
+use crate::cli::args::TemplateCommand;
+use crate::cli::context::{Context, read_source};
+use crate::cli::json::{TemplateCheck, TemplateRow, TemplateShow, TemplateStep};
+use crate::cli::output::{plural, print_checked, write_json};
 use crate::diag::{DiagnosticJson, Located, Severity};
-use crate::policy::{Certainty, Evidence, Policy};
+use crate::policy::Policy;
 use crate::render::table;
-use crate::template::{Checked, Kind, Maintenance, Provenance, Source, Template, Timing, check};
-use crate::units::{AllergenUnit, Concentration, Dose, Volume};
+use crate::template::{Checked, Template, check};
 
-/// One row of `ritplan templates --json`.
-#[derive(Serialize)]
-struct ListRow<'a> {
-    id: &'a str,
-    name: &'a str,
-    kind: Kind,
-    evidence: Evidence,
-    certainty: Option<Certainty>,
-    steps: usize,
-    days: usize,
-    span_days: u32,
-    target_dose: Dose,
-    unit: AllergenUnit,
-    file: &'a str,
-    warnings: Vec<String>,
+/// `ritplan template show | check`.
+pub(in crate::cli) fn run(
+    ctx: &Context,
+    cmd: TemplateCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    match cmd {
+        TemplateCommand::Show { template, json } => show(ctx, &template, json, out, err),
+        TemplateCommand::Check { files, json } => check_files(ctx, &files, json, out),
+    }
 }
 
-pub(super) fn list(
+/// `ritplan templates`: the catalogue.
+pub(in crate::cli) fn list(
     ctx: &Context,
     json: bool,
     out: &mut dyn Write,
@@ -37,9 +35,9 @@ pub(super) fn list(
 ) -> Result<(), CliError> {
     let policy = ctx.policy(err)?;
     let catalog = ctx.catalog(&policy, err)?;
-    let rows: Vec<ListRow> = catalog
+    let rows: Vec<TemplateRow> = catalog
         .iter()
-        .map(|(t, file)| ListRow {
+        .map(|(t, file)| TemplateRow {
             id: &t.id,
             name: &t.name,
             kind: t.kind,
@@ -153,51 +151,7 @@ pub(super) fn resolve(
     }
 }
 
-/// A step as `template show --json` prints it.
-#[derive(Serialize)]
-struct StepView<'a> {
-    index: usize,
-    day: u32,
-    time: Option<String>,
-    min_interval_min: Option<u32>,
-    vial: &'a str,
-    vial_label: &'a str,
-    cap: &'a str,
-    concentration: Concentration,
-    unit: AllergenUnit,
-    volume_ml: Volume,
-    dose: Dose,
-    cumulative_dose: Dose,
-    observation_min: u32,
-    last_of_day: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provenance: Option<&'a Provenance>,
-}
-
-#[derive(Serialize)]
-struct ShowView<'a> {
-    id: &'a str,
-    name: &'a str,
-    product: &'a str,
-    manufacturer: &'a str,
-    allergen: &'a str,
-    kind: Kind,
-    evidence: Evidence,
-    certainty: Option<Certainty>,
-    evidence_note: Option<&'a str>,
-    unit: AllergenUnit,
-    rules: &'a str,
-    sources: &'a [Source],
-    vials: &'a [crate::template::Vial],
-    timing: &'a Timing,
-    max_volume_ml: Volume,
-    syringe_graduation_ml: Volume,
-    steps: Vec<StepView<'a>>,
-    maintenance: &'a Maintenance,
-    warnings: Vec<String>,
-}
-
-pub(super) fn show(
+fn show(
     ctx: &Context,
     arg: &str,
     json: bool,
@@ -221,13 +175,13 @@ pub(super) fn show(
                 format!("{} (line {line}, column {col})", d.message)
             }),
     );
-    let steps: Vec<StepView> = t
+    let steps: Vec<TemplateStep> = t
         .steps
         .iter()
         .zip(&cumulative)
         .filter_map(|(s, c)| {
             let vial = t.vial(&s.vial)?;
-            Some(StepView {
+            Some(TemplateStep {
                 index: s.index,
                 day: s.day,
                 time: s.time.map(|t| t.format("%H:%M").to_string()),
@@ -247,7 +201,7 @@ pub(super) fn show(
         })
         .collect();
     if json {
-        let view = ShowView {
+        let view = TemplateShow {
             id: &t.id,
             name: &t.name,
             product: &t.product,
@@ -380,20 +334,11 @@ pub(super) fn show(
     Ok(())
 }
 
-#[derive(Serialize)]
-struct CheckFileJson<'a> {
-    file: &'a str,
-    usable: bool,
-    errors: usize,
-    warnings: usize,
-    diagnostics: Vec<DiagnosticJson<'a>>,
-}
-
 fn broken_count(checked: &[Checked]) -> usize {
     checked.iter().filter(|c| c.has_errors()).count()
 }
 
-pub(super) fn check_files(
+fn check_files(
     ctx: &Context,
     files: &[PathBuf],
     json: bool,
@@ -417,9 +362,9 @@ pub(super) fn check_files(
     let broken = broken_count(&checked) + not_text.len();
     let broken = broken + unreadable.len();
     if json {
-        let rows: Vec<CheckFileJson> = checked
+        let rows: Vec<TemplateCheck> = checked
             .iter()
-            .map(|c| CheckFileJson {
+            .map(|c| TemplateCheck {
                 file: &c.source.name,
                 usable: !c.has_errors(),
                 errors: c.diagnostics.iter().filter(|d| d.is_error()).count(),
