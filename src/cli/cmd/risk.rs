@@ -151,77 +151,20 @@ pub(in crate::cli) fn omalizumab(
     let weight = patient.require_weight()?;
     let dosing = table.lookup(ige, weight, patient.age_years);
     let condition = table.low_ige_condition(ige, patient.age_years);
+    let answer = OmalizumabJson {
+        label: &table.id,
+        table: &table.name,
+        total_ige: ige,
+        weight_kg: weight,
+        age_years: patient.age_years,
+        dosing: &dosing,
+        reminder: &table.reminder,
+        low_ige_condition: condition,
+    };
     if json {
-        write_json(
-            out,
-            &OmalizumabJson {
-                label: &table.id,
-                table: &table.name,
-                total_ige: ige,
-                weight_kg: weight,
-                age_years: patient.age_years,
-                dosing: &dosing,
-                reminder: &table.reminder,
-                low_ige_condition: condition,
-            },
-        )?;
+        write_json(out, &answer)?;
     } else {
-        writeln!(out, "{}", table.name)?;
-        writeln!(
-            out,
-            "Pre-treatment total IgE {} IU/mL, weight {} kg, age {} years",
-            ige.normalize(),
-            weight.normalize(),
-            patient.age_years
-        )?;
-        match &dosing {
-            Dosing::Dose {
-                dose_mg,
-                every_weeks,
-                injections,
-                syringes,
-                provenance,
-            } => {
-                writeln!(out, "Dose: {dose_mg} mg every {every_weeks} weeks")?;
-                let parts: Vec<String> = syringes
-                    .iter()
-                    .map(|(size, n)| format!("{n} × {size} mg"))
-                    .collect();
-                writeln!(
-                    out,
-                    "Injections: {injections} (no more than {} mg at one site); syringes: {}",
-                    table.max_mg_per_site,
-                    parts.join(" + ")
-                )?;
-                if let Some(p) = provenance {
-                    writeln!(out, "Source: [{} {}] {}", p.evidence, p.certainty, p.source)?;
-                }
-            }
-            Dosing::NotDosable { reason } => writeln!(out, "Not dosable per label: {reason}.")?,
-            Dosing::Unverified {
-                candidates,
-                every_weeks,
-            } => {
-                let c: Vec<String> = candidates
-                    .iter()
-                    .map(|c| c.map_or("not dosable".to_string(), |mg| format!("{mg} mg")))
-                    .collect();
-                writeln!(
-                    out,
-                    "UNVERIFIED cell: the sources disagree ({}, every {every_weeks} weeks). Check the official label (EMA product information, section 4.2) before dosing.",
-                    c.join(" or ")
-                )?;
-            }
-            Dosing::NoTable { note } => writeln!(out, "No table: {note}")?,
-        }
-        if let Some(c) = condition {
-            writeln!(
-                out,
-                "! Condition: {} [{} {}] {}",
-                c.text, c.provenance.evidence, c.provenance.certainty, c.provenance.source
-            )?;
-        }
-        writeln!(out, "Reminder: {}", table.reminder)?;
+        print_omalizumab(out, &answer, table.max_mg_per_site)?;
     }
     match dosing {
         Dosing::Dose { .. } => Ok(()),
@@ -233,4 +176,68 @@ pub(in crate::cli) fn omalizumab(
             "ritplan has no dosing table for this age and label".into(),
         )),
     }
+}
+
+/// The label table's answer for people.
+fn print_omalizumab(
+    out: &mut dyn Write,
+    a: &OmalizumabJson,
+    max_mg_per_site: u32,
+) -> Result<(), CliError> {
+    writeln!(out, "{}", a.table)?;
+    writeln!(
+        out,
+        "Pre-treatment total IgE {} IU/mL, weight {} kg, age {} years",
+        a.total_ige.normalize(),
+        a.weight_kg.normalize(),
+        a.age_years
+    )?;
+    match a.dosing {
+        Dosing::Dose {
+            dose_mg,
+            every_weeks,
+            injections,
+            syringes,
+            provenance,
+        } => {
+            writeln!(out, "Dose: {dose_mg} mg every {every_weeks} weeks")?;
+            let parts: Vec<String> = syringes
+                .iter()
+                .map(|(size, n)| format!("{n} × {size} mg"))
+                .collect();
+            writeln!(
+                out,
+                "Injections: {injections} (no more than {max_mg_per_site} mg at one site); syringes: {}",
+                parts.join(" + ")
+            )?;
+            if let Some(p) = provenance {
+                writeln!(out, "Source: [{} {}] {}", p.evidence, p.certainty, p.source)?;
+            }
+        }
+        Dosing::NotDosable { reason } => writeln!(out, "Not dosable per label: {reason}.")?,
+        Dosing::Unverified {
+            candidates,
+            every_weeks,
+        } => {
+            let c: Vec<String> = candidates
+                .iter()
+                .map(|c| c.map_or("not dosable".to_string(), |mg| format!("{mg} mg")))
+                .collect();
+            writeln!(
+                out,
+                "UNVERIFIED cell: the sources disagree ({}, every {every_weeks} weeks). Check the official label (EMA product information, section 4.2) before dosing.",
+                c.join(" or ")
+            )?;
+        }
+        Dosing::NoTable { note } => writeln!(out, "No table: {note}")?,
+    }
+    if let Some(c) = a.low_ige_condition {
+        writeln!(
+            out,
+            "! Condition: {} [{} {}] {}",
+            c.text, c.provenance.evidence, c.provenance.certainty, c.provenance.source
+        )?;
+    }
+    writeln!(out, "Reminder: {}", a.reminder)?;
+    Ok(())
 }

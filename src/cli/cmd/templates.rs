@@ -151,6 +151,7 @@ pub(super) fn resolve(
     }
 }
 
+/// `ritplan template show ID|FILE`.
 fn show(
     ctx: &Context,
     arg: &str,
@@ -160,7 +161,22 @@ fn show(
 ) -> Result<(), CliError> {
     let policy = ctx.policy(err)?;
     let (t, diagnostics, source) = resolve(ctx, &policy, arg, err)?;
-    let cumulative = t.cumulative_doses();
+    let warnings = show_warnings(&t, &diagnostics, &source);
+    let steps = steps_of(&t);
+    if json {
+        return write_json(out, &show_json(&t, steps, warnings));
+    }
+    print_heading(out, &t, &policy, &warnings)?;
+    print_steps(out, &steps)?;
+    print_maintenance_and_sources(out, &t)
+}
+
+/// The template's evidence warnings, then its file's warnings with their places.
+fn show_warnings(
+    t: &Template,
+    diagnostics: &[crate::diag::Diagnostic],
+    source: &crate::diag::SourceText,
+) -> Vec<String> {
     let mut warnings = t.evidence_warnings();
     warnings.extend(
         diagnostics
@@ -168,15 +184,20 @@ fn show(
             .filter(|d| d.severity == Severity::Warning && d.code != "weak-evidence")
             .map(|d| {
                 let (line, col) = Located {
-                    source: &source,
+                    source,
                     diagnostic: d,
                 }
                 .line_col();
                 format!("{} (line {line}, column {col})", d.message)
             }),
     );
-    let steps: Vec<TemplateStep> = t
-        .steps
+    warnings
+}
+
+/// Every step with its vial and cumulative dose.
+fn steps_of(t: &Template) -> Vec<TemplateStep<'_>> {
+    let cumulative = t.cumulative_doses();
+    t.steps
         .iter()
         .zip(&cumulative)
         .filter_map(|(s, c)| {
@@ -199,32 +220,45 @@ fn show(
                 provenance: s.provenance.as_ref(),
             })
         })
-        .collect();
-    if json {
-        let view = TemplateShow {
-            id: &t.id,
-            name: &t.name,
-            product: &t.product,
-            manufacturer: &t.manufacturer,
-            allergen: &t.allergen,
-            kind: t.kind,
-            evidence: t.evidence,
-            certainty: t.certainty,
-            evidence_note: t.evidence_note.as_deref(),
-            unit: t.unit,
-            rules: &t.rules,
-            sources: &t.sources,
-            vials: &t.vials,
-            timing: &t.timing,
-            max_volume_ml: t.injection.max_volume_ml,
-            syringe_graduation_ml: t.injection.syringe_graduation_ml,
-            steps,
-            maintenance: &t.maintenance,
-            warnings,
-        };
-        return write_json(out, &view);
-    }
+        .collect()
+}
 
+/// `template show --json`.
+fn show_json<'a>(
+    t: &'a Template,
+    steps: Vec<TemplateStep<'a>>,
+    warnings: Vec<String>,
+) -> TemplateShow<'a> {
+    TemplateShow {
+        id: &t.id,
+        name: &t.name,
+        product: &t.product,
+        manufacturer: &t.manufacturer,
+        allergen: &t.allergen,
+        kind: t.kind,
+        evidence: t.evidence,
+        certainty: t.certainty,
+        evidence_note: t.evidence_note.as_deref(),
+        unit: t.unit,
+        rules: &t.rules,
+        sources: &t.sources,
+        vials: &t.vials,
+        timing: &t.timing,
+        max_volume_ml: t.injection.max_volume_ml,
+        syringe_graduation_ml: t.injection.syringe_graduation_ml,
+        steps,
+        maintenance: &t.maintenance,
+        warnings,
+    }
+}
+
+/// The template's name, identity, rules and warnings.
+fn print_heading(
+    out: &mut dyn Write,
+    t: &Template,
+    policy: &Policy,
+    warnings: &[String],
+) -> Result<(), CliError> {
     writeln!(out, "{}", t.name)?;
     writeln!(
         out,
@@ -240,11 +274,16 @@ fn show(
     if let Some(n) = &t.evidence_note {
         writeln!(out, "evidence note: {n}")?;
     }
-    for w in &warnings {
+    for w in warnings {
         writeln!(out, "! {w}")?;
     }
     writeln!(out)?;
 
+    Ok(())
+}
+
+/// The steps as a table.
+fn print_steps(out: &mut dyn Write, steps: &[TemplateStep]) -> Result<(), CliError> {
     let mut tbl = table(
         &[
             "step",
@@ -260,7 +299,7 @@ fn show(
         ],
         &[0, 1, 5, 6, 7, 8],
     );
-    for v in &steps {
+    for v in steps {
         let note = v
             .provenance
             .map(|p| {
@@ -285,6 +324,11 @@ fn show(
         ]);
     }
     writeln!(out, "{tbl}")?;
+    Ok(())
+}
+
+/// The observation times, the maintenance, the syringe and the sources.
+fn print_maintenance_and_sources(out: &mut dyn Write, t: &Template) -> Result<(), CliError> {
     writeln!(
         out,
         "Observation: {} min after each injection, {} min after a day's last; same-day injections at least {} min apart.",
