@@ -1,6 +1,7 @@
-//! The command line's types: one variant (or args struct) per command, and the flag groups
-//! several commands share, declared once. Values are parsed into typed values here, by clap,
-//! before any record is opened.
+//! The command line's types: one variant per command, and the flag groups several commands
+//! share, declared once. A command with several flags is a variant over its own argument
+//! struct, declared beside the command's code in `cli::cmd`. Values are parsed into typed
+//! values by clap, before any record is opened.
 
 use std::path::PathBuf;
 
