@@ -1,8 +1,8 @@
-//! Every `--json` answer of the command line, by name: the stable contract scripts read. A
-//! field's name and place are part of it: add fields at the end, never rename or reorder one.
+//! Every `--json` answer of the command line, by name: the contract scripts read. A field's
+//! name and its place are part of it.
 //!
-//! Where a command prints the ward's own data unchanged, the shape is declared beside that
-//! data (in `crate::ward::view` and the modules it names):
+//! Where a command prints the ward's own data unchanged, the shape is declared with that data
+//! (`crate::ward::view` and the ward's types):
 //!
 //! | command | prints |
 //! |---|---|
@@ -10,13 +10,14 @@
 //! | `patient show --json` | `PatientRecord` |
 //! | `course log --json` | `[StoredEvent]` |
 //! | `sheet --json` | `[SheetLine]` |
-//! | `staff list --json` | the ward's staff list |
+//! | `staff list --json` | `[StaffListing]` |
 //! | `settings show --json` | `Settings` |
-//! | `verify --json` | the ward's record verification |
-//! | `db copy --json` | the ward's copy report |
+//! | `verify --json` | `RecordVerification` |
+//! | `db copy --json` | the copy's report (`Ward::copy_to`) |
 //! | `plan --json` | `Plan` (a refusal: [`RefusalJson`]; with a what-if: [`PlanWhatIf`]) |
 //!
-//! Every other `--json` answer is declared here.
+//! Every other `--json` answer is declared here. Each answer has a snapshot in
+//! `tests/cli/snapshots/` (`*_json.snap`).
 
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;

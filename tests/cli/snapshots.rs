@@ -3,7 +3,7 @@
 //! `INSTA_UPDATE=always cargo test` (or `cargo insta review`) after reading it.
 
 use crate::ritplan;
-use crate::ward::{Ward, give_args, hh};
+use crate::ward::{As, Ward, give_args, hh};
 
 /// What `ritplan ARGS` prints, 100 columns wide: clap wraps help to the terminal's width when
 /// one of the standard streams is a terminal, else to `COLUMNS`; here all three are pipes
@@ -139,8 +139,8 @@ fn tables_and_json() {
     );
 }
 
-/// `text` with every SHA-256 in hex (`"…"`, 64 digits) named instead: a chain's hashes start
-/// from the record's random id.
+/// `text` with every SHA-256 in hex (`"…"`, 64 digits) named instead: a chain's hashes and a
+/// record's digest differ from one record to another.
 fn without_hashes(text: &str) -> String {
     let mut out = String::new();
     let mut rest = text;
@@ -294,4 +294,16 @@ fn json_answers() {
         ],
     );
     insta::assert_snapshot!("course_start_json", stable(&w, &started));
+    if !w.file_only("the copy's report names the record's file") {
+        w.login(As::Admin, &now);
+        let to = w.file("copy.db");
+        let copy = ["db", "copy", "--to", to.to_str().expect("path"), "--json"];
+        let (code, out, err) = w.run_as(As::Admin, &now, &copy);
+        assert_eq!(code, Some(0), "{err}");
+        let folder = w.file("").display().to_string();
+        insta::assert_snapshot!(
+            "db_copy_json",
+            stable(&w, &out).replace(&folder, "[folder]/")
+        );
+    }
 }
