@@ -86,13 +86,16 @@ pub(super) fn identity_with(
         "Patient: {} · ID {} · born {} ({age} years) · {} kg",
         p.name, p.id, p.dob, p.weight_kg
     )];
-    for o in lookalikes {
-        lines.push(format!(
-            "! LOOK-ALIKE: {} ({}) has the same name and date of birth: check the ID before every dose",
-            o.name, o.id
-        ));
-    }
+    lines.extend(lookalikes.iter().map(lookalike_warning));
     lines
+}
+
+/// The warning about another patient of the same name and date of birth.
+fn lookalike_warning(other: &PatientRecord) -> String {
+    format!(
+        "! LOOK-ALIKE: {} ({}) has the same name and date of birth: check the ID before every dose",
+        other.name, other.id
+    )
 }
 
 // `patient add` arguments.
@@ -149,12 +152,8 @@ fn patient_add(
     };
     let lookalikes = ward.add_patient(actor, &p, now)?;
     writeln!(out, "{}", p.id.trim())?;
-    for o in lookalikes {
-        writeln!(
-            err,
-            "! LOOK-ALIKE: {} ({}) has the same name and date of birth: check the ID before every dose",
-            o.name, o.id
-        )?;
+    for o in &lookalikes {
+        writeln!(err, "{}", lookalike_warning(o))?;
     }
     Ok(())
 }
@@ -211,11 +210,7 @@ fn patient_show(ward: &Ward, id: &str, json: bool, out: &mut dyn Write) -> Resul
         if p.beta_blocker { "yes" } else { "no" }
     )?;
     for o in ward.lookalikes(&p)? {
-        writeln!(
-            out,
-            "! LOOK-ALIKE: {} ({}) has the same name and date of birth: check the ID before every dose",
-            o.name, o.id
-        )?;
+        writeln!(out, "{}", lookalike_warning(&o))?;
     }
     Ok(())
 }
