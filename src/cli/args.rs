@@ -1,14 +1,14 @@
-//! The command line's types: one variant (or args struct) per command, and the flag groups
-//! several commands share, declared once. Values are parsed into typed values here, by clap,
-//! before any record is opened.
+//! The command line's types: one variant per command, and the flag groups several commands
+//! share, declared once. A command with several flags is a variant over its own argument
+//! struct, declared beside the command's code in `cli::cmd`. Values are parsed into typed
+//! values by clap, before any record is opened.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-#[cfg(feature = "web")]
-use super::serve;
-use super::{course, parse_datetime, patient_args, plan, staff};
+use super::cmd;
+use super::context::parse_datetime;
 
 /// ritplan: plan allergen rush immunotherapy from schedule templates.
 ///
@@ -73,16 +73,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  ritplan risk --age 9 --sige 52 --total-ige 410\n  ritplan risk --dob 2017-03-02 --sige '>100' --total-ige 410 --fev1 85 --json"
     )]
-    Risk {
-        #[command(flatten)]
-        patient: patient_args::PatientArgs,
-        /// Assess as of this date (for --dob and --omalizumab-since); default today.
-        #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
-        on: Option<chrono::NaiveDate>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Risk(cmd::risk::RiskArgs),
     /// Plan a dated, risk-adjusted schedule for a patient from a template.
     ///
     /// Assesses the risk, applies the adjustments the rules give for the stratum, age group and
@@ -92,48 +83,17 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  ritplan plan --template example-hdm-rush-3d --start 2026-12-07T08:00 --age 34 --weight 70 --sige 2 --total-ige 410 --fev1 92 --asthma controlled\n  ritplan plan --template alutard-hdm-cluster-7w --start 2026-12-07 --patient patient.toml --json"
     )]
-    Plan {
-        /// A template id (see `ritplan templates`) or a template file.
-        #[arg(long, value_name = "ID|FILE")]
-        template: String,
-        /// First injection: a date (at opening time) or a date and time, e.g. 2026-12-07T08:00.
-        #[arg(long, value_name = "DATE[THH:MM]", value_parser = plan::parse_start)]
-        start: (chrono::NaiveDate, Option<chrono::NaiveTime>),
-        #[command(flatten)]
-        patient: patient_args::PatientArgs,
-        #[command(flatten)]
-        calendar: plan::CalendarArgs,
-        /// The physician accepts a risk the rules refuse; the reason is printed on every output.
-        #[arg(long, value_name = "REASON")]
-        accept_risk: Option<String>,
-        /// The physician accepts treating a patient under the product's minimum age (Alutard
-        /// SQ: 5 years); the reason is printed on every output.
-        #[arg(long, value_name = "REASON")]
-        accept_age: Option<String>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        pdf: PdfArgs,
-        #[command(flatten)]
-        what_if: Box<WhatIf>,
-    },
+    Plan(cmd::plan::PlanArgs),
     /// Create a record (its database, key file and heads folder) and its first account, an admin.
     #[command(
         after_help = "Examples:\n  ritplan --db ward.db init --admin it.admin --name 'Ward admin'\n  printf 'a long password\\n' | ritplan --db training.db init --admin trainer --name Trainer --training --password-stdin"
     )]
-    Init(staff::InitArgs),
+    Init(cmd::staff::InitArgs),
     /// Log in to the record (the session ends after the idle timeout or with `logout`).
     #[command(
         after_help = "Examples:\n  ritplan login rn.li\n  printf '%s\\n' \"$PASSWORD\" | ritplan login rn.li --password-stdin"
     )]
-    Login {
-        /// Staff id.
-        id: String,
-        /// Read the password from the first line of standard input.
-        #[arg(long)]
-        password_stdin: bool,
-    },
+    Login(cmd::staff::LoginArgs),
     /// End the session.
     Logout,
     /// Who is logged in.
@@ -147,13 +107,13 @@ pub enum Command {
         subcommand,
         after_help = "Examples:\n  ritplan staff add --id rn.li --name 'RN Li' --role nurse\n  ritplan staff list\n  ritplan staff disable rn.li"
     )]
-    Staff(staff::StaffCommand),
+    Staff(cmd::staff::StaffCommand),
     /// The clinic's settings: show, set (admin).
     #[command(
         subcommand,
         after_help = "Examples:\n  ritplan settings show\n  ritplan settings set second_check required"
     )]
-    Settings(staff::SettingsCommand),
+    Settings(cmd::staff::SettingsCommand),
     /// The record database itself: backups (admin).
     #[command(
         subcommand,
@@ -206,74 +166,19 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  ritplan next 3\n  ritplan next 3 --at 2026-12-08T08:00 --json"
     )]
-    Next {
-        /// Course id.
-        course: i64,
-        /// As of this time (default now).
-        #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
-        at: Option<chrono::NaiveDateTime>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Next(cmd::next::NextArgs),
     /// What-if: the rest of the course as the state machine would run it if these things
     /// happened (nothing is written).
     #[command(
         after_help = "Each --reaction STEP=GRADE is a systemic reaction (WAO grade with its epinephrine suffix) after that step's dose; each --local STEP=MM a local reaction of that size; each --miss DATE a day the patient does not come.\n\nExamples:\n  ritplan forecast 3 --local 4=60\n  ritplan forecast 3 --reaction 5=1z --miss 2026-12-09 --json"
     )]
-    Forecast {
-        /// Course id.
-        course: i64,
-        #[command(flatten)]
-        what_if: WhatIf,
-        /// From this time (default now).
-        #[arg(long, value_name = "DATETIME", value_parser = parse_datetime)]
-        at: Option<chrono::NaiveDateTime>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Forecast(cmd::forecast::ForecastArgs),
     /// Record a dose given. Refused (exit 1, nothing written) unless it is the dose `next` allows,
     /// for the patient named with --patient.
     #[command(
         after_help = "Examples:\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --lot A123 --site left\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --checked-by rn.wu"
     )]
-    Give {
-        /// Course id.
-        course: i64,
-        /// The patient's id, as on the patient's wristband or card: it must be the course's.
-        #[arg(long, value_name = "ID")]
-        patient: String,
-        /// A second person who checked the dose (their password is asked).
-        #[arg(long, value_name = "STAFF_ID")]
-        checked_by: Option<String>,
-        /// Read the checker's password from the first line of standard input.
-        #[arg(long, requires = "checked_by")]
-        checker_password_stdin: bool,
-        /// Plan step.
-        #[arg(long, allow_negative_numbers = true)]
-        step: usize,
-        /// Volume in mL.
-        #[arg(long, allow_negative_numbers = true, value_name = "ML")]
-        volume: String,
-        #[command(flatten)]
-        rec: RecordArgs,
-        /// Pre-dose PEF/FEV1, % of the patient's best.
-        #[arg(long, allow_negative_numbers = true, value_name = "PERCENT")]
-        pef: Option<String>,
-        /// `ok`: the pre-injection health questions were asked and all answered no.
-        #[arg(long, value_parser = ["ok"])]
-        screen: Option<String>,
-        /// Lot number.
-        #[arg(long)]
-        lot: Option<String>,
-        /// Arm.
-        #[arg(long, value_parser = ["left", "right"])]
-        site: Option<String>,
-        /// A physician gives a dose other than the allowed one, for this reason (recorded).
-        #[arg(long = "override", value_name = "REASON")]
-        override_reason: Option<String>,
-    },
+    Give(cmd::record::GiveArgs),
     /// Record the end of a dose's observation, with the local reaction.
     ///
     /// The observation is measured from the injection: ending it before the planned minimum
@@ -283,66 +188,15 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  ritplan observe 3 --by 'RN Li' --local-mm 12\n  ritplan observe 3 --by 'RN Li' --not-assessable\n  ritplan observe 3 --by 'RN Li' --local-mm 0 --early 'left against advice'"
     )]
-    Observe {
-        /// Course id.
-        course: i64,
-        /// Immediate local reaction (infiltrate diameter), mm.
-        #[arg(
-            long,
-            allow_negative_numbers = true,
-            value_name = "MM",
-            required_unless_present = "not_assessable"
-        )]
-        local_mm: Option<u32>,
-        /// The local reaction could not be assessed.
-        #[arg(long, conflicts_with = "local_mm")]
-        not_assessable: bool,
-        /// The observation ends before its planned minimum, for this reason.
-        #[arg(long, value_name = "REASON")]
-        early: Option<String>,
-        #[command(flatten)]
-        rec: RecordArgs,
-    },
+    Observe(cmd::record::ObserveArgs),
     /// Record a systemic reaction (WAO grade), a late local reaction, or a late reaction.
     #[command(
         after_help = "Examples:\n  ritplan react 3 --grade 2a --onset-min 12 --symptom 'urticaria and wheeze' --by 'Dr Wang'\n  ritplan react 3 --late-local-mm 80 --by 'RN Li'\n  ritplan react 3 --late type-iii --symptom 'fever, joint pain' --by 'Dr Wang'"
     )]
-    React {
-        /// Course id.
-        course: i64,
-        /// WAO grade with the epinephrine suffix (1a ... 5z).
-        #[arg(long)]
-        grade: Option<String>,
-        /// Minutes from injection to onset.
-        #[arg(long, allow_negative_numbers = true, value_name = "MIN")]
-        onset_min: Option<u32>,
-        /// First symptom.
-        #[arg(long)]
-        symptom: Option<String>,
-        /// Treatment given.
-        #[arg(long)]
-        treatment: Option<String>,
-        /// A late local reaction, mm.
-        #[arg(long, allow_negative_numbers = true, value_name = "MM", conflicts_with_all = ["grade", "late"])]
-        late_local_mm: Option<u32>,
-        /// A late (6-24 h) reaction: type-iii (fever, arthralgia, malaise), allergic-mild or
-        /// allergic-severe.
-        #[arg(long, value_name = "TYPE", conflicts_with = "grade")]
-        late: Option<String>,
-        #[command(flatten)]
-        rec: RecordArgs,
-    },
+    React(cmd::record::ReactArgs),
     /// Record that today's dose is deferred (fever, infection, asthma symptoms, vaccination, low PEF).
     #[command(after_help = "Examples:\n  ritplan defer 3 --reason 'fever 38.4' --by 'RN Li'")]
-    Defer {
-        /// Course id.
-        course: i64,
-        /// Why.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        rec: RecordArgs,
-    },
+    Defer(cmd::record::DeferArgs),
     /// Record a physician's review: continue, repeat, step-back:N, restart or stop.
     ///
     /// "step-back:N" is N distinct doses down the ladder of the course's phase. Every review
@@ -350,67 +204,24 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  ritplan review 3 --by 'Dr Wang' --decision step-back:2 --reason 'grade 2 SR, resolved'"
     )]
-    Review {
-        /// Course id.
-        course: i64,
-        /// continue | repeat | step-back:N | restart | stop
-        #[arg(long)]
-        decision: String,
-        /// Why (for a stopped course: the correctable cause).
-        #[arg(long)]
-        reason: Option<String>,
-        #[command(flatten)]
-        rec: RecordArgs,
-    },
+    Review(cmd::record::ReviewArgs),
     /// Record a note.
     #[command(after_help = "Examples:\n  ritplan note 3 --text 'mother present' --by 'RN Li'")]
-    Note {
-        /// Course id.
-        course: i64,
-        /// Text.
-        #[arg(long)]
-        text: String,
-        #[command(flatten)]
-        rec: RecordArgs,
-    },
+    Note(cmd::record::NoteArgs),
     /// Record that an earlier event was wrong; it no longer counts (it stays in the log).
     #[command(
         after_help = "Examples:\n  ritplan correct 3 --event 5 --reason 'recorded on the wrong course' --by 'RN Li'"
     )]
-    Correct {
-        /// Course id.
-        course: i64,
-        /// The event number (see `course log`).
-        #[arg(long)]
-        event: u64,
-        /// Why.
-        #[arg(long)]
-        reason: String,
-        #[command(flatten)]
-        rec: RecordArgs,
-    },
+    Correct(cmd::record::CorrectArgs),
     /// The nurses' dosing sheet for a day: every active course's doses in time order.
     #[command(
         after_help = "Examples:\n  ritplan sheet --date 2026-12-07\n  ritplan sheet --date 2026-12-07 --json"
     )]
-    Sheet {
-        /// The day (default today).
-        #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
-        date: Option<chrono::NaiveDate>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-        /// Write a PDF to FILE (landscape) instead of the terminal table (`--pdf` is the old
-        /// name).
-        #[arg(long = "out", visible_alias = "pdf", value_name = "FILE")]
-        pdf: Option<PathBuf>,
-        #[command(flatten)]
-        print: PaperArgs,
-    },
+    Sheet(cmd::sheet::SheetArgs),
     /// Serve the ward page (log in, the board) on this machine: http://127.0.0.1:8470/.
     #[cfg(feature = "web")]
     #[command(after_help = "Examples:\n  ritplan serve\n  ritplan serve --listen 127.0.0.1:9000")]
-    Serve(serve::ServeArgs),
+    Serve(cmd::serve::ServeArgs),
     /// The ward's board now: every course due now, in observation (until when), with its
     /// observation overdue, waiting until later today, DO NOT GIVE (with the reason), or done
     /// for today, in the order to work through them.
@@ -428,20 +239,7 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  ritplan omalizumab --total-ige 410 --weight 31 --age 9\n  ritplan omalizumab --total-ige 410 --weight 70 --age 30 --label us --json"
     )]
-    Omalizumab {
-        #[command(flatten)]
-        patient: patient_args::PatientArgs,
-        /// Which label's table: eu (China follows it) or us [default: the configuration file's
-        /// `omalizumab_label`, else eu].
-        #[arg(long, value_parser = ["eu", "us"])]
-        label: Option<String>,
-        /// Compute ages as of this date (for --dob); default today.
-        #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
-        on: Option<chrono::NaiveDate>,
-        /// Print JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Omalizumab(cmd::risk::OmalizumabArgs),
 }
 
 // How a PDF is printed: the flags every PDF-writing command shares, declared once.
@@ -458,8 +256,8 @@ pub struct PaperArgs {
 
 impl PaperArgs {
     /// Where and how to write a PDF.
-    pub(super) fn to(&self, path: PathBuf) -> course::PdfOut {
-        course::PdfOut {
+    pub(super) fn to(&self, path: PathBuf) -> super::output::PdfOut {
+        super::output::PdfOut {
             path,
             paper: self.paper,
             font: self.font.clone(),
@@ -498,7 +296,7 @@ pub enum PatientCommand {
     #[command(
         after_help = "Examples:\n  ritplan patient add --id P001 --name 'Li Na' --dob 2017-03-02 --weight 31 --sige 52 --total-ige 410 --fev1 95 --asthma controlled"
     )]
-    Add(course::PatientAdd),
+    Add(cmd::patient::PatientAdd),
     /// List patients.
     #[command(after_help = "Examples:\n  ritplan patient list --json")]
     List {
@@ -546,7 +344,7 @@ pub enum CourseCommand {
     #[command(
         after_help = "Examples:\n  ritplan course start --patient P001 --template example-hdm-rush-3d --start 2026-12-07T08:00 --omalizumab-weeks 10"
     )]
-    Start(course::CourseStart),
+    Start(cmd::course::CourseStart),
     /// List courses with their next action.
     #[command(after_help = "Examples:\n  ritplan course list --active")]
     List {

@@ -18,9 +18,11 @@ use std::path::{Path, PathBuf};
 
 use chrono::{NaiveTime, Weekday};
 
-use super::{CliError, output::print_diagnostics, read_source};
+use super::CliError;
+use super::context::read_source;
+use super::output::print_diagnostics;
 use crate::diag::Diagnostic;
-use crate::tomlread::{Diags, parse_document};
+use crate::tomlread::{Diags, Table, parse_document};
 
 /// What the configuration file says (every key optional).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -110,44 +112,7 @@ impl Config {
                         );
                     }
                 }
-                if let Some(days) = doc.strings(&mut diags, "clinic_days", false) {
-                    let mut out = Vec::new();
-                    for d in days {
-                        match d.value.trim().parse::<Weekday>() {
-                            Ok(w) => out.push(w),
-                            Err(_) => diags.push(
-                                Diagnostic::error(
-                                    "unknown-kind",
-                                    d.at(),
-                                    format!("{:?} is not a weekday", d.value),
-                                )
-                                .with_help("use mon, tue, wed, thu, fri, sat, sun"),
-                            ),
-                        }
-                    }
-                    cfg.clinic_days = Some(out);
-                }
-                if let Some(dates) = doc.strings(&mut diags, "closed", false) {
-                    if dates.len() > crate::planner::MAX_CLOSED {
-                        diags.push(Diagnostic::error(
-                            "bad-range",
-                            doc.at(),
-                            format!(
-                                "closed lists {} dates; at most {} (one year)",
-                                dates.len(),
-                                crate::planner::MAX_CLOSED
-                            ),
-                        ));
-                    }
-                    for d in dates {
-                        match crate::when::parse_date(&d.value) {
-                            Ok(x) => cfg.closed.push(x),
-                            Err(e) => {
-                                diags.push(Diagnostic::error("bad-date", d.at(), e.to_string()))
-                            }
-                        }
-                    }
-                }
+                cfg.read_calendar(&doc, &mut diags);
                 if let (Some(o), Some(c)) = (cfg.opens, cfg.closes)
                     && c <= o
                 {
@@ -165,5 +130,45 @@ impl Config {
             return Err(CliError::Data(format!("{} has errors", path.display())));
         }
         Ok(cfg)
+    }
+
+    /// The clinic's days and the dates it is closed.
+    fn read_calendar(&mut self, doc: &Table, diags: &mut Diags) {
+        if let Some(days) = doc.strings(diags, "clinic_days", false) {
+            let mut out = Vec::new();
+            for d in days {
+                match d.value.trim().parse::<Weekday>() {
+                    Ok(w) => out.push(w),
+                    Err(_) => diags.push(
+                        Diagnostic::error(
+                            "unknown-kind",
+                            d.at(),
+                            format!("{:?} is not a weekday", d.value),
+                        )
+                        .with_help("use mon, tue, wed, thu, fri, sat, sun"),
+                    ),
+                }
+            }
+            self.clinic_days = Some(out);
+        }
+        if let Some(dates) = doc.strings(diags, "closed", false) {
+            if dates.len() > crate::planner::MAX_CLOSED {
+                diags.push(Diagnostic::error(
+                    "bad-range",
+                    doc.at(),
+                    format!(
+                        "closed lists {} dates; at most {} (one year)",
+                        dates.len(),
+                        crate::planner::MAX_CLOSED
+                    ),
+                ));
+            }
+            for d in dates {
+                match crate::when::parse_date(&d.value) {
+                    Ok(x) => self.closed.push(x),
+                    Err(e) => diags.push(Diagnostic::error("bad-date", d.at(), e.to_string())),
+                }
+            }
+        }
     }
 }

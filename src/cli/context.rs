@@ -4,7 +4,8 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use super::{CliError, course, plural, print_checked, print_diagnostics};
+use super::CliError;
+use super::output::{plural, print_checked, print_diagnostics};
 use crate::diag::SourceText;
 use crate::policy::{Policy, PolicyError};
 use crate::template::{Catalog, bundled_sources};
@@ -52,9 +53,27 @@ pub(super) fn opened(
     ctx: &Context,
     err: &mut dyn Write,
 ) -> Result<(crate::ward::Ward, chrono::NaiveDateTime), CliError> {
-    let ward = course::open_ward(ctx.db.as_ref())?;
+    let ward = open_ward(ctx.db.as_ref())?;
     let now = record_clock(ward.training(), err)?;
     Ok((ward, now))
+}
+
+/// Opens the ward (the record with the application layer over it): --db, else RITPLAN_DB,
+/// else the platform data directory. The record must exist.
+pub(super) fn open_ward(db: Option<&PathBuf>) -> Result<crate::ward::Ward, CliError> {
+    Ok(crate::ward::Ward::open(&record_path(db)?)?)
+}
+
+/// The path of the record: --db, else RITPLAN_DB, else the platform data directory.
+pub(super) fn record_path(db: Option<&PathBuf>) -> Result<PathBuf, CliError> {
+    db.cloned()
+        .or_else(|| {
+            std::env::var_os("RITPLAN_DB")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .or_else(crate::ward::location::default_path)
+        .ok_or_else(|| CliError::Usage("no database path: give --db PATH or set RITPLAN_DB".into()))
 }
 
 /// A record's clock: the system clock, or `RITPLAN_NOW` on a training record (said on stderr

@@ -170,45 +170,12 @@ pub(super) fn write_json(
     Ok(())
 }
 
-/// `ritplan man`: the top page on `out`, or, with a folder, `ritplan.1` and one page per
-/// command and subcommand (`ritplan-course-start.1`), each written privately and atomically.
-pub(super) fn man_pages(dir: Option<&Path>, out: &mut dyn Write) -> Result<(), CliError> {
-    let cmd = <super::Args as clap::CommandFactory>::command();
-    let render = |c: clap::Command, title: &str| -> Result<Vec<u8>, CliError> {
-        let mut b = Vec::new();
-        clap_mangen::Man::new(c).title(title).render(&mut b)?;
-        Ok(b)
-    };
-    let Some(dir) = dir else {
-        out.write_all(&render(cmd, "ritplan")?)?;
-        return Ok(());
-    };
-    std::fs::create_dir_all(dir).map_err(|source| CliError::Io {
-        context: format!("cannot create {}", dir.display()),
-        source,
-    })?;
-    let mut pages = vec![("ritplan".to_string(), cmd.clone())];
-    fn walk(prefix: &str, c: &clap::Command, pages: &mut Vec<(String, clap::Command)>) {
-        for sub in c.get_subcommands() {
-            let name = format!("{prefix}-{}", sub.get_name());
-            pages.push((name.clone(), sub.clone().name(name.clone())));
-            walk(&name, sub, pages);
-        }
-    }
-    walk("ritplan", &cmd, &mut pages);
-    for (name, c) in &pages {
-        let path = dir.join(format!("{name}.1"));
-        regular_or_absent(&path)?;
-        std::fs::write(&path, render(c.clone(), name)?).map_err(|source| CliError::Io {
-            context: format!("cannot write {}", path.display()),
-            source,
-        })?;
-    }
-    writeln!(
-        out,
-        "{} manual pages written to {}",
-        pages.len(),
-        dir.display()
-    )?;
-    Ok(())
+/// Where a PDF goes (`sheet --out`, `course pdf --out`), and how it is printed.
+pub(super) struct PdfOut {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// Paper size.
+    pub paper: crate::render::pdf::Paper,
+    /// A font for characters DejaVu lacks.
+    pub font: Option<std::path::PathBuf>,
 }

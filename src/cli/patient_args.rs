@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use chrono::NaiveDate;
 
-use super::{CliError, print_diagnostics, read_source};
+use super::CliError;
+use super::context::read_source;
+use super::output::print_diagnostics;
 use crate::diag::Diagnostic;
 use crate::patient::{Patient, PatientInput};
 use crate::policy::risk::AsthmaControl;

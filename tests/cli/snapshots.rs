@@ -3,7 +3,7 @@
 //! `INSTA_UPDATE=always cargo test` (or `cargo insta review`) after reading it.
 
 use crate::ritplan;
-use crate::ward::{Ward, hh};
+use crate::ward::{As, Ward, give_args, hh};
 
 /// What `ritplan ARGS` prints, 100 columns wide: clap wraps help to the terminal's width when
 /// one of the standard streams is a terminal, else to `COLUMNS`; here all three are pipes
@@ -137,4 +137,173 @@ fn tables_and_json() {
         "sheet",
         w.ok(&hh(7, 8, 40), &["sheet", "--date", "2026-12-07"])
     );
+}
+
+/// `text` with every SHA-256 in hex (`"…"`, 64 digits) named instead: a chain's hashes and a
+/// record's digest differ from one record to another.
+fn without_hashes(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('"') {
+        let (before, from) = rest.split_at(i + 1);
+        out.push_str(before);
+        let hex = from
+            .get(..65)
+            .filter(|h| h.ends_with('"') && h[..64].bytes().all(|b| b.is_ascii_hexdigit()));
+        rest = match hex {
+            Some(_) => {
+                out.push_str("[sha-256]\"");
+                &from[65..]
+            }
+            None => from,
+        };
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with what differs from one record or machine to another named instead: the
+/// record's random id and the operating-system user (both from `whoami --json`), and hashes.
+fn stable(w: &Ward, text: &str) -> String {
+    let who: serde_json::Value =
+        serde_json::from_str(&w.ok(&hh(1, 9, 0), &["whoami", "--json"])).expect("json");
+    let mut text = without_hashes(text);
+    for (field, name) in [("record", "[record id]"), ("os_user", "[os user]")] {
+        let value = who[field].as_str().expect(field);
+        assert!(!value.is_empty(), "{field}");
+        text = text.replace(value, name);
+    }
+    text
+}
+
+/// Every `--json` answer whose fields are a contract (`src/cli/json.rs`), on a training record
+/// at fixed times: the field names, their order and the values.
+#[test]
+fn json_answers() {
+    insta::assert_snapshot!("templates_json", stdout(&["templates", "--json"]));
+    insta::assert_snapshot!(
+        "template_show_json",
+        stdout(&["template", "show", "example-hdm-rush-3d", "--json"])
+    );
+    insta::assert_snapshot!(
+        "template_check_json",
+        stdout(&[
+            "template",
+            "check",
+            "--json",
+            "tests/corpus/42-warn-unmeasurable-volume.toml"
+        ])
+    );
+    insta::assert_snapshot!(
+        "omalizumab_json",
+        stdout(&[
+            "omalizumab",
+            "--total-ige",
+            "410",
+            "--weight",
+            "31",
+            "--age",
+            "9",
+            "--json"
+        ])
+    );
+    let plan = [
+        "plan",
+        "--template",
+        "example-hdm-rush-3d",
+        "--start",
+        "2026-12-07T08:00",
+        "--age",
+        "34",
+        "--weight",
+        "70",
+        "--sige",
+        "2",
+        "--total-ige",
+        "410",
+        "--fev1",
+        "92",
+        "--asthma",
+        "controlled",
+        "--json",
+    ];
+    insta::assert_snapshot!("plan_json", stdout(&plan));
+    insta::assert_snapshot!(
+        "plan_what_if_json",
+        stdout(&[&plan[..], &["--local", "2=60"]].concat())
+    );
+    let refused = ritplan()
+        .args([&plan[..], &["--beta-blocker"]].concat())
+        .output()
+        .expect("run ritplan");
+    assert_eq!(refused.status.code(), Some(1), "a refusal");
+    insta::assert_snapshot!(
+        "plan_refusal_json",
+        String::from_utf8(refused.stdout).expect("utf-8")
+    );
+
+    let w = Ward::new();
+    let c = w.rush_course();
+    let at = hh(7, 8, 0);
+    let patient = w.patient_of(&at, &c);
+    let given = w.ok(&at, &give_args(&c, &patient, "1", "0.1", &["--json"]));
+    insta::assert_snapshot!("give_json", stable(&w, &given));
+    let observed = w.ok(&hh(7, 8, 30), &["observe", &c, "--local-mm", "5", "--json"]);
+    insta::assert_snapshot!("observe_json", stable(&w, &observed));
+    let now = hh(7, 8, 40);
+    for (name, args) in [
+        ("whoami_json", vec!["whoami", "--json"]),
+        ("patient_list_json", vec!["patient", "list", "--json"]),
+        (
+            "patient_find_json",
+            vec!["patient", "find", "zhāng", "--json"],
+        ),
+        ("patient_show_json", vec!["patient", "show", "P1", "--json"]),
+        ("course_list_json", vec!["course", "list", "--json"]),
+        ("course_show_json", vec!["course", "show", &c, "--json"]),
+        ("course_log_json", vec!["course", "log", &c, "--json"]),
+        ("course_verify_json", vec!["course", "verify", &c, "--json"]),
+        ("next_json", vec!["next", &c, "--json"]),
+        (
+            "forecast_json",
+            vec!["forecast", &c, "--local", "2=60", "--json"],
+        ),
+        (
+            "sheet_json",
+            vec!["sheet", "--date", "2026-12-07", "--json"],
+        ),
+        ("staff_list_json", vec!["staff", "list", "--json"]),
+        ("settings_show_json", vec!["settings", "show", "--json"]),
+        ("verify_json", vec!["verify", "--json"]),
+    ] {
+        insta::assert_snapshot!(name, stable(&w, &w.ok(&now, &args)));
+    }
+    w.add_patient(&now, "P2", "Li Na", "2017-03-02", "31", "52", "410");
+    let started = w.ok(
+        &now,
+        &[
+            "course",
+            "start",
+            "--patient",
+            "P2",
+            "--template",
+            "alutard-hdm-cluster-7w",
+            "--start",
+            "2026-12-14",
+            "--json",
+        ],
+    );
+    insta::assert_snapshot!("course_start_json", stable(&w, &started));
+    if !w.file_only("the copy's report names the record's file") {
+        w.login(As::Admin, &now);
+        let to = w.file("copy.db");
+        let copy = ["db", "copy", "--to", to.to_str().expect("path"), "--json"];
+        let (code, out, err) = w.run_as(As::Admin, &now, &copy);
+        assert_eq!(code, Some(0), "{err}");
+        let folder = w.file("").display().to_string();
+        insta::assert_snapshot!(
+            "db_copy_json",
+            stable(&w, &out).replace(&folder, "[folder]/")
+        );
+    }
 }

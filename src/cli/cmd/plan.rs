@@ -2,16 +2,50 @@
 
 use std::io::Write;
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
-use serde::Serialize;
-
-use super::patient_args::PatientArgs;
+use super::forecast::{forecast_json, print_forecast};
 use super::risk::print_assessment;
 use super::templates::resolve;
-use super::{CliError, Context, write_json};
+use crate::cli::CliError;
+use crate::cli::args::{PdfArgs, WhatIf};
+use crate::cli::context::Context;
+use crate::cli::json::{PlanWhatIf, RefusalJson};
+use crate::cli::output::{write_json, write_protocol};
+use crate::cli::patient_args::PatientArgs;
 use crate::planner::{ClinicCalendar, Plan, PlanError, Refusal, Request, plan};
+use crate::policy::Policy;
 use crate::render::table;
 use crate::risk::assess;
+use crate::template::{Catalog, Template};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+
+// `ritplan plan` arguments.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// A template id (see `ritplan templates`) or a template file.
+    #[arg(long, value_name = "ID|FILE")]
+    template: String,
+    /// First injection: a date (at opening time) or a date and time, e.g. 2026-12-07T08:00.
+    #[arg(long, value_name = "DATE[THH:MM]", value_parser = parse_start)]
+    start: (NaiveDate, Option<NaiveTime>),
+    #[command(flatten)]
+    patient: PatientArgs,
+    #[command(flatten)]
+    calendar: CalendarArgs,
+    /// The physician accepts a risk the rules refuse; the reason is printed on every output.
+    #[arg(long, value_name = "REASON")]
+    accept_risk: Option<String>,
+    /// The physician accepts treating a patient under the product's minimum age (Alutard
+    /// SQ: 5 years); the reason is printed on every output.
+    #[arg(long, value_name = "REASON")]
+    accept_age: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    pdf: PdfArgs,
+    #[command(flatten)]
+    what_if: Box<WhatIf>,
+}
 
 // Clinic calendar flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -35,7 +69,7 @@ pub struct CalendarArgs {
 
 impl CalendarArgs {
     /// The calendar: each flag, else the configuration file, else the default.
-    pub fn calendar(&self, cfg: &super::config::Config) -> ClinicCalendar {
+    pub fn calendar(&self, cfg: &crate::cli::config::Config) -> ClinicCalendar {
         let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap_or(NaiveTime::MIN);
         ClinicCalendar {
             opens: self.opens.or(cfg.opens).unwrap_or(hm(8, 0)),
@@ -80,29 +114,14 @@ pub fn parse_start(s: &str) -> Result<(NaiveDate, Option<NaiveTime>), crate::whe
     crate::when::parse_date_and_time(s)
 }
 
-#[derive(Serialize)]
-struct RefusalJson<'a> {
-    plan: Option<()>,
-    #[serde(flatten)]
-    refusal: &'a Refusal,
-}
-
-/// Runs `ritplan plan`.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn run(
+/// `ritplan plan`.
+pub(in crate::cli) fn run(
     ctx: &Context,
-    template_arg: &str,
-    start: (NaiveDate, Option<NaiveTime>),
-    patient_args: &PatientArgs,
-    calendar: &CalendarArgs,
-    accept_risk: Option<&str>,
-    accept_age: Option<&str>,
-    json: bool,
-    pdf: &super::args::PdfArgs,
-    what_if: Option<&crate::course::Scenario>,
+    a: PlanArgs,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let (accept_risk, accept_age) = (a.accept_risk.as_deref(), a.accept_age.as_deref());
     if accept_risk.is_some_and(|r| r.trim().is_empty()) {
         return Err(CliError::Usage(
             "--accept-risk needs the physician's reason in words".into(),
@@ -114,13 +133,13 @@ pub(super) fn run(
         ));
     }
     let policy = ctx.policy(err)?;
-    let (template, _, _) = resolve(ctx, &policy, template_arg, err)?;
+    let (template, _, _) = resolve(ctx, &policy, &a.template, err)?;
     let catalog = ctx.catalog(&policy, err)?;
-    let patient = patient_args.patient(start.0)?;
+    let patient = a.patient.patient(a.start.0)?;
     patient.require_weight()?;
     let assessment = assess(&patient, &policy.risk);
-    let cal = calendar.calendar(&ctx.config);
-    let start_at = NaiveDateTime::new(start.0, start.1.unwrap_or(cal.opens));
+    let cal = a.calendar.calendar(&ctx.config);
+    let start_at = NaiveDateTime::new(a.start.0, a.start.1.unwrap_or(cal.opens));
     let req = Request {
         template: &template,
         catalog: &catalog,
@@ -133,125 +152,174 @@ pub(super) fn run(
         accept_age,
         accept_missing: None,
     };
-    match plan(&req) {
-        Err(PlanError::UnknownTemplate(id)) => Err(CliError::Data(format!(
-            "the rules switch to template {id:?}, which does not exist"
-        ))),
-        Err(e) => Err(CliError::Data(e.to_string())),
-        Ok(Err(refusal)) => {
-            if json {
-                write_json(
-                    out,
-                    &RefusalJson {
-                        plan: None,
-                        refusal: &refusal,
-                    },
-                )?;
-            } else {
-                print_refusal(out, &refusal)?;
-            }
-            Err(CliError::Refused(match &refusal {
-                Refusal::BelowMinimumAge { .. } => "no plan: the patient is under the product's minimum age".into(),
-                Refusal::Contraindicated { .. } => "no rush plan: a contraindication applies".into(),
-                Refusal::RiskNotAccepted { .. } => "no rush plan: the risk stratum requires pretreatment or the physician's acceptance".into(),
-            }))
+    let p = match plan(&req) {
+        Err(PlanError::UnknownTemplate(id)) => {
+            return Err(CliError::Data(format!(
+                "the rules switch to template {id:?}, which does not exist"
+            )));
         }
-        Ok(Ok(p)) => {
-            if let Some(path) = &pdf.pdf {
-                let (name, id) = patient_args.identity()?;
-                let used = catalog.get(&p.template.id).unwrap_or(&template);
-                let rule_set = policy.rule_set(&used.rules).ok_or_else(|| {
-                    CliError::Data(format!("rule set {:?} is missing", used.rules))
-                })?;
-                let weight = patient.require_weight()?;
-                let mut hashed: Vec<String> = catalog
-                    .source(&used.id)
-                    .map(|s| s.text.clone())
-                    .into_iter()
-                    .collect();
-                hashed.extend(ctx.rule_sources()?.into_iter().map(|s| s.text));
-                let data = crate::ward::protocol_data(
-                    crate::ward::ProtocolOf {
-                        plan: &p,
-                        template: used,
-                        policy: &policy,
-                        rules: rule_set,
-                        sources: hashed,
-                    },
-                    crate::ward::view::Identity {
-                        name: name.unwrap_or_else(|| "(name not given)".into()),
-                        id: id.unwrap_or_else(|| "—".into()),
-                        dob: patient_args.input()?.dob,
-                        age_years: patient.age_years,
-                        weight_kg: weight,
-                    },
-                    crate::ward::view::Checked {
-                        fev1_percent: patient.fev1_percent.map(|f| f.normalize().to_string()),
-                        asthma: patient.asthma.map(|a| a.as_str().to_string()),
-                        beta_blocker: patient.beta_blocker,
-                    },
-                    start.0,
-                    // A plan is not from a record.
-                    false,
-                    None,
-                );
-                let doc = crate::render::protocol::from_data(&data);
-                super::write_protocol(
-                    &doc,
-                    &[doc.who.name.as_str()],
-                    pdf.print.paper,
-                    pdf.print.font.as_deref(),
-                    path,
-                    err,
-                )?;
-            }
-            let Some(scenario) = what_if else {
-                return if json {
-                    write_json(out, &p)
-                } else {
-                    print_plan(out, &p)
-                };
-            };
-            // What if: the state machine runs the plan as a course from its first dose.
-            let used = catalog
-                .get(&p.template.id)
-                .ok_or_else(|| CliError::Data(format!("template {:?} vanished", p.template.id)))?;
-            let rules = policy.rule_set(&used.rules).ok_or_else(|| {
-                CliError::Data(format!("the rule set {:?} is missing", used.rules))
-            })?;
-            let cctx = crate::course::Context {
-                plan: &p,
-                template: used,
-                rules: &rules.rules,
-                calendar: &cal,
-            };
-            let projection = crate::ward::forecast_plan(cctx, start_at, scenario);
-            if json {
-                #[derive(serde::Serialize)]
-                struct PlanWhatIf<'a> {
-                    plan: &'a crate::planner::Plan,
-                    forecast: super::course::ForecastJson<'a>,
-                }
-                return write_json(
-                    out,
-                    &PlanWhatIf {
-                        plan: &p,
-                        forecast: super::course::forecast_json(None, start_at, used, &projection),
-                    },
-                );
-            }
-            print_plan(out, &p)?;
-            writeln!(out)?;
-            super::course::print_forecast(
-                out,
-                "the plan",
-                start_at,
-                used,
-                p.steps.len(),
-                &projection,
-            )
-        }
+        Err(e) => return Err(CliError::Data(e.to_string())),
+        Ok(Err(refusal)) => return refused(&refusal, a.json, out),
+        Ok(Ok(p)) => p,
+    };
+    let planned = Planned {
+        plan: &p,
+        template: &template,
+        catalog: &catalog,
+        policy: &policy,
+    };
+    if let Some(path) = &a.pdf.pdf {
+        write_pdf(ctx, &planned, &a, &patient, path, err)?;
     }
+    let Some(scenario) = a.what_if.scenario() else {
+        return if a.json {
+            write_json(out, &p)
+        } else {
+            print_plan(out, &p)
+        };
+    };
+    what_if(&planned, &cal, start_at, &scenario, a.json, out)
+}
+
+/// A plan made, with what it was made from.
+struct Planned<'a> {
+    plan: &'a Plan,
+    /// The template asked for.
+    template: &'a Template,
+    catalog: &'a Catalog,
+    policy: &'a Policy,
+}
+
+/// Prints the planner's refusal (JSON or words) and returns it as the command's error.
+fn refused(refusal: &Refusal, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+    if json {
+        write_json(
+            out,
+            &RefusalJson {
+                plan: None,
+                refusal,
+            },
+        )?;
+    } else {
+        print_refusal(out, refusal)?;
+    }
+    Err(CliError::Refused(match refusal {
+        Refusal::BelowMinimumAge { .. } => {
+            "no plan: the patient is under the product's minimum age".into()
+        }
+        Refusal::Contraindicated { .. } => "no rush plan: a contraindication applies".into(),
+        Refusal::RiskNotAccepted { .. } => {
+            "no rush plan: the risk stratum requires pretreatment or the physician's acceptance"
+                .into()
+        }
+    }))
+}
+
+/// `plan --out FILE`: the printable protocol of the plan (not from a record).
+fn write_pdf(
+    ctx: &Context,
+    planned: &Planned,
+    a: &PlanArgs,
+    patient: &crate::patient::Patient,
+    path: &std::path::Path,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let Planned {
+        plan: p,
+        template,
+        catalog,
+        policy,
+    } = *planned;
+    let (patient_args, start, pdf) = (&a.patient, a.start, &a.pdf);
+    let (name, id) = patient_args.identity()?;
+    let used = catalog.get(&p.template.id).unwrap_or(template);
+    let rule_set = policy
+        .rule_set(&used.rules)
+        .ok_or_else(|| CliError::Data(format!("rule set {:?} is missing", used.rules)))?;
+    let weight = patient.require_weight()?;
+    let mut hashed: Vec<String> = catalog
+        .source(&used.id)
+        .map(|s| s.text.clone())
+        .into_iter()
+        .collect();
+    hashed.extend(ctx.rule_sources()?.into_iter().map(|s| s.text));
+    let data = crate::ward::protocol_data(
+        crate::ward::ProtocolOf {
+            plan: p,
+            template: used,
+            policy,
+            rules: rule_set,
+            sources: hashed,
+        },
+        crate::ward::view::Identity {
+            name: name.unwrap_or_else(|| "(name not given)".into()),
+            id: id.unwrap_or_else(|| "—".into()),
+            dob: patient_args.input()?.dob,
+            age_years: patient.age_years,
+            weight_kg: weight,
+        },
+        crate::ward::view::Checked {
+            fev1_percent: patient.fev1_percent.map(|f| f.normalize().to_string()),
+            asthma: patient.asthma.map(|a| a.as_str().to_string()),
+            beta_blocker: patient.beta_blocker,
+        },
+        start.0,
+        // A plan is not from a record.
+        false,
+        None,
+    );
+    let doc = crate::render::protocol::from_data(&data);
+    write_protocol(
+        &doc,
+        &[doc.who.name.as_str()],
+        pdf.print.paper,
+        pdf.print.font.as_deref(),
+        path,
+        err,
+    )
+}
+
+/// `plan --reaction/--local/--miss`: the state machine runs the plan as a course from its
+/// first dose.
+fn what_if(
+    planned: &Planned,
+    cal: &ClinicCalendar,
+    start_at: NaiveDateTime,
+    scenario: &crate::course::Scenario,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let Planned {
+        plan: p,
+        catalog,
+        policy,
+        ..
+    } = *planned;
+    let used = catalog
+        .get(&p.template.id)
+        .ok_or_else(|| CliError::Data(format!("template {:?} vanished", p.template.id)))?;
+    let rules = policy
+        .rule_set(&used.rules)
+        .ok_or_else(|| CliError::Data(format!("the rule set {:?} is missing", used.rules)))?;
+    let cctx = crate::course::Context {
+        plan: p,
+        template: used,
+        rules: &rules.rules,
+        calendar: cal,
+    };
+    let projection = crate::ward::forecast_plan(cctx, start_at, scenario);
+    if json {
+        return write_json(
+            out,
+            &PlanWhatIf {
+                plan: p,
+                forecast: forecast_json(None, start_at, used, &projection),
+            },
+        );
+    }
+    print_plan(out, p)?;
+    writeln!(out)?;
+    print_forecast(out, "the plan", start_at, used, p.steps.len(), &projection)
 }
 
 /// The planner's refusal in one sentence.
@@ -319,6 +387,13 @@ fn print_refusal(out: &mut dyn Write, r: &Refusal) -> Result<(), CliError> {
 }
 
 fn print_plan(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
+    print_plan_heading(out, p)?;
+    print_plan_steps(out, p)?;
+    print_plan_maintenance_and_reasons(out, p)
+}
+
+/// The template, the warnings, the risk and the adjustments with their citations.
+fn print_plan_heading(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
     let t = &p.template;
     writeln!(
         out,
@@ -359,6 +434,11 @@ fn print_plan(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
         }
     }
     writeln!(out)?;
+    Ok(())
+}
+
+/// The dated steps as a table.
+fn print_plan_steps(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
     let mut tbl = table(
         &[
             "step",
@@ -400,6 +480,11 @@ fn print_plan(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
         out,
         "Times are the earliest: each dose is due once the previous observation has ended and the minimum interval has passed."
     )?;
+    Ok(())
+}
+
+/// The maintenance, the risk's reasons, and an accepted risk.
+fn print_plan_maintenance_and_reasons(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
     let m = &p.maintenance;
     let dates: Vec<String> = m.first_dates.iter().map(|d| d.to_string()).collect();
     writeln!(
@@ -411,7 +496,7 @@ fn print_plan(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
         crate::render::every_weeks(m.interval_weeks, m.interval_tolerance_weeks)
     )?;
     writeln!(out, "\nRisk reasons:")?;
-    for (i, r) in a.reasons.iter().enumerate() {
+    for (i, r) in p.assessment.reasons.iter().enumerate() {
         writeln!(
             out,
             "  {}. {} [{} {}]",

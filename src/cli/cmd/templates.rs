@@ -3,33 +3,31 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
-
-use super::{CliError, Context, plural, print_checked, read_source, write_json};
+use crate::cli::CliError;
+use crate::cli::args::TemplateCommand;
+use crate::cli::context::{Context, read_source};
+use crate::cli::json::{TemplateCheck, TemplateRow, TemplateShow, TemplateStep};
+use crate::cli::output::{plural, print_checked, write_json};
 use crate::diag::{DiagnosticJson, Located, Severity};
-use crate::policy::{Certainty, Evidence, Policy};
+use crate::policy::Policy;
 use crate::render::table;
-use crate::template::{Checked, Kind, Maintenance, Provenance, Source, Template, Timing, check};
-use crate::units::{AllergenUnit, Concentration, Dose, Volume};
+use crate::template::{Checked, Template, check};
 
-/// One row of `ritplan templates --json`.
-#[derive(Serialize)]
-struct ListRow<'a> {
-    id: &'a str,
-    name: &'a str,
-    kind: Kind,
-    evidence: Evidence,
-    certainty: Option<Certainty>,
-    steps: usize,
-    days: usize,
-    span_days: u32,
-    target_dose: Dose,
-    unit: AllergenUnit,
-    file: &'a str,
-    warnings: Vec<String>,
+/// `ritplan template show | check`.
+pub(in crate::cli) fn run(
+    ctx: &Context,
+    cmd: TemplateCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    match cmd {
+        TemplateCommand::Show { template, json } => show(ctx, &template, json, out, err),
+        TemplateCommand::Check { files, json } => check_files(ctx, &files, json, out),
+    }
 }
 
-pub(super) fn list(
+/// `ritplan templates`: the catalogue.
+pub(in crate::cli) fn list(
     ctx: &Context,
     json: bool,
     out: &mut dyn Write,
@@ -37,9 +35,9 @@ pub(super) fn list(
 ) -> Result<(), CliError> {
     let policy = ctx.policy(err)?;
     let catalog = ctx.catalog(&policy, err)?;
-    let rows: Vec<ListRow> = catalog
+    let rows: Vec<TemplateRow> = catalog
         .iter()
-        .map(|(t, file)| ListRow {
+        .map(|(t, file)| TemplateRow {
             id: &t.id,
             name: &t.name,
             kind: t.kind,
@@ -153,51 +151,8 @@ pub(super) fn resolve(
     }
 }
 
-/// A step as `template show --json` prints it.
-#[derive(Serialize)]
-struct StepView<'a> {
-    index: usize,
-    day: u32,
-    time: Option<String>,
-    min_interval_min: Option<u32>,
-    vial: &'a str,
-    vial_label: &'a str,
-    cap: &'a str,
-    concentration: Concentration,
-    unit: AllergenUnit,
-    volume_ml: Volume,
-    dose: Dose,
-    cumulative_dose: Dose,
-    observation_min: u32,
-    last_of_day: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    provenance: Option<&'a Provenance>,
-}
-
-#[derive(Serialize)]
-struct ShowView<'a> {
-    id: &'a str,
-    name: &'a str,
-    product: &'a str,
-    manufacturer: &'a str,
-    allergen: &'a str,
-    kind: Kind,
-    evidence: Evidence,
-    certainty: Option<Certainty>,
-    evidence_note: Option<&'a str>,
-    unit: AllergenUnit,
-    rules: &'a str,
-    sources: &'a [Source],
-    vials: &'a [crate::template::Vial],
-    timing: &'a Timing,
-    max_volume_ml: Volume,
-    syringe_graduation_ml: Volume,
-    steps: Vec<StepView<'a>>,
-    maintenance: &'a Maintenance,
-    warnings: Vec<String>,
-}
-
-pub(super) fn show(
+/// `ritplan template show ID|FILE`.
+fn show(
     ctx: &Context,
     arg: &str,
     json: bool,
@@ -206,7 +161,22 @@ pub(super) fn show(
 ) -> Result<(), CliError> {
     let policy = ctx.policy(err)?;
     let (t, diagnostics, source) = resolve(ctx, &policy, arg, err)?;
-    let cumulative = t.cumulative_doses();
+    let warnings = show_warnings(&t, &diagnostics, &source);
+    let steps = steps_of(&t);
+    if json {
+        return write_json(out, &show_json(&t, steps, warnings));
+    }
+    print_heading(out, &t, &policy, &warnings)?;
+    print_steps(out, &steps)?;
+    print_maintenance_and_sources(out, &t)
+}
+
+/// The template's evidence warnings, then its file's warnings with their places.
+fn show_warnings(
+    t: &Template,
+    diagnostics: &[crate::diag::Diagnostic],
+    source: &crate::diag::SourceText,
+) -> Vec<String> {
     let mut warnings = t.evidence_warnings();
     warnings.extend(
         diagnostics
@@ -214,20 +184,25 @@ pub(super) fn show(
             .filter(|d| d.severity == Severity::Warning && d.code != "weak-evidence")
             .map(|d| {
                 let (line, col) = Located {
-                    source: &source,
+                    source,
                     diagnostic: d,
                 }
                 .line_col();
                 format!("{} (line {line}, column {col})", d.message)
             }),
     );
-    let steps: Vec<StepView> = t
-        .steps
+    warnings
+}
+
+/// Every step with its vial and cumulative dose.
+fn steps_of(t: &Template) -> Vec<TemplateStep<'_>> {
+    let cumulative = t.cumulative_doses();
+    t.steps
         .iter()
         .zip(&cumulative)
         .filter_map(|(s, c)| {
             let vial = t.vial(&s.vial)?;
-            Some(StepView {
+            Some(TemplateStep {
                 index: s.index,
                 day: s.day,
                 time: s.time.map(|t| t.format("%H:%M").to_string()),
@@ -245,32 +220,45 @@ pub(super) fn show(
                 provenance: s.provenance.as_ref(),
             })
         })
-        .collect();
-    if json {
-        let view = ShowView {
-            id: &t.id,
-            name: &t.name,
-            product: &t.product,
-            manufacturer: &t.manufacturer,
-            allergen: &t.allergen,
-            kind: t.kind,
-            evidence: t.evidence,
-            certainty: t.certainty,
-            evidence_note: t.evidence_note.as_deref(),
-            unit: t.unit,
-            rules: &t.rules,
-            sources: &t.sources,
-            vials: &t.vials,
-            timing: &t.timing,
-            max_volume_ml: t.injection.max_volume_ml,
-            syringe_graduation_ml: t.injection.syringe_graduation_ml,
-            steps,
-            maintenance: &t.maintenance,
-            warnings,
-        };
-        return write_json(out, &view);
-    }
+        .collect()
+}
 
+/// `template show --json`.
+fn show_json<'a>(
+    t: &'a Template,
+    steps: Vec<TemplateStep<'a>>,
+    warnings: Vec<String>,
+) -> TemplateShow<'a> {
+    TemplateShow {
+        id: &t.id,
+        name: &t.name,
+        product: &t.product,
+        manufacturer: &t.manufacturer,
+        allergen: &t.allergen,
+        kind: t.kind,
+        evidence: t.evidence,
+        certainty: t.certainty,
+        evidence_note: t.evidence_note.as_deref(),
+        unit: t.unit,
+        rules: &t.rules,
+        sources: &t.sources,
+        vials: &t.vials,
+        timing: &t.timing,
+        max_volume_ml: t.injection.max_volume_ml,
+        syringe_graduation_ml: t.injection.syringe_graduation_ml,
+        steps,
+        maintenance: &t.maintenance,
+        warnings,
+    }
+}
+
+/// The template's name, identity, rules and warnings.
+fn print_heading(
+    out: &mut dyn Write,
+    t: &Template,
+    policy: &Policy,
+    warnings: &[String],
+) -> Result<(), CliError> {
     writeln!(out, "{}", t.name)?;
     writeln!(
         out,
@@ -286,11 +274,16 @@ pub(super) fn show(
     if let Some(n) = &t.evidence_note {
         writeln!(out, "evidence note: {n}")?;
     }
-    for w in &warnings {
+    for w in warnings {
         writeln!(out, "! {w}")?;
     }
     writeln!(out)?;
 
+    Ok(())
+}
+
+/// The steps as a table.
+fn print_steps(out: &mut dyn Write, steps: &[TemplateStep]) -> Result<(), CliError> {
     let mut tbl = table(
         &[
             "step",
@@ -306,7 +299,7 @@ pub(super) fn show(
         ],
         &[0, 1, 5, 6, 7, 8],
     );
-    for v in &steps {
+    for v in steps {
         let note = v
             .provenance
             .map(|p| {
@@ -331,6 +324,11 @@ pub(super) fn show(
         ]);
     }
     writeln!(out, "{tbl}")?;
+    Ok(())
+}
+
+/// The observation times, the maintenance, the syringe and the sources.
+fn print_maintenance_and_sources(out: &mut dyn Write, t: &Template) -> Result<(), CliError> {
     writeln!(
         out,
         "Observation: {} min after each injection, {} min after a day's last; same-day injections at least {} min apart.",
@@ -380,20 +378,11 @@ pub(super) fn show(
     Ok(())
 }
 
-#[derive(Serialize)]
-struct CheckFileJson<'a> {
-    file: &'a str,
-    usable: bool,
-    errors: usize,
-    warnings: usize,
-    diagnostics: Vec<DiagnosticJson<'a>>,
-}
-
 fn broken_count(checked: &[Checked]) -> usize {
     checked.iter().filter(|c| c.has_errors()).count()
 }
 
-pub(super) fn check_files(
+fn check_files(
     ctx: &Context,
     files: &[PathBuf],
     json: bool,
@@ -417,9 +406,9 @@ pub(super) fn check_files(
     let broken = broken_count(&checked) + not_text.len();
     let broken = broken + unreadable.len();
     if json {
-        let rows: Vec<CheckFileJson> = checked
+        let rows: Vec<TemplateCheck> = checked
             .iter()
-            .map(|c| CheckFileJson {
+            .map(|c| TemplateCheck {
                 file: &c.source.name,
                 usable: !c.has_errors(),
                 errors: c.diagnostics.iter().filter(|d| d.is_error()).count(),

@@ -4,7 +4,8 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::{CliError, Context, context};
+use crate::cli::context::{self, Context};
+use crate::cli::{CliError, session};
 
 // `ritplan serve` arguments.
 #[derive(Debug, clap::Args)]
@@ -25,7 +26,11 @@ pub struct ServeArgs {
 }
 
 /// Serves until stopped.
-pub(super) fn run(ctx: &Context, a: &ServeArgs, err: &mut dyn Write) -> Result<(), CliError> {
+pub(in crate::cli) fn run(
+    ctx: &Context,
+    a: &ServeArgs,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
     if !a.listen.ip().is_loopback() && !a.behind_proxy {
         return Err(CliError::Usage(format!(
             "--listen {} is reachable from other machines: the page serves only this machine, unless a reverse proxy with TLS stands in front (--behind-proxy; see the README)",
@@ -34,7 +39,7 @@ pub(super) fn run(ctx: &Context, a: &ServeArgs, err: &mut dyn Write) -> Result<(
     }
     let (ward, _) = context::opened(ctx, err)?;
     let training = ward.training();
-    let db = super::staff::record_path(ctx.db.as_ref())?;
+    let db = context::record_path(ctx.db.as_ref())?;
     // More wards on the same record as requests need them (see `crate::web::Pool`).
     let again = db.clone();
     let open: crate::web::Opener = Box::new(move || crate::ward::Ward::open(&again));
@@ -50,7 +55,7 @@ pub(super) fn run(ctx: &Context, a: &ServeArgs, err: &mut dyn Write) -> Result<(
             crate::web::Clock::system(context::system_now)
         },
         secure: a.behind_proxy,
-        os_user: super::session::os_user(),
+        os_user: session::os_user(),
         db,
     });
     let runtime = tokio::runtime::Builder::new_current_thread()

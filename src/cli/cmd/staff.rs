@@ -1,12 +1,12 @@
 //! `ritplan init`, `login`, `logout`, `whoami`, `staff`, `settings` and `verify`.
 
 use std::io::Write;
-use std::path::PathBuf;
 
-use serde::Serialize;
-
-use super::session::{self, os_user, read_secret};
-use super::{CliError, write_json};
+use crate::cli::CliError;
+use crate::cli::context::{Context, opened, record_clock, record_path};
+use crate::cli::json::WhoamiJson;
+use crate::cli::output::write_json;
+use crate::cli::session::{self, os_user, read_secret};
 use crate::render::table;
 use crate::ward::view::AccountState;
 use crate::ward::{NewStaff, Role, SETTING_KEYS, Ward};
@@ -22,20 +22,21 @@ pub struct InitArgs {
     name: String,
     /// A training record: its clock may be set with RITPLAN_NOW, and every output says so.
     #[arg(long)]
-    pub(super) training: bool,
+    training: bool,
     /// Read the admin's password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
 }
 
-/// Creates a record, its key file and heads folder, and its admin, logged in.
-pub(super) fn init(
-    path: &std::path::Path,
+/// `ritplan init`: creates a record, its key file and heads folder, and its admin, logged in.
+pub(in crate::cli) fn init(
+    ctx: &Context,
     a: &InitArgs,
-    now: chrono::NaiveDateTime,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let path = &record_path(ctx.db.as_ref())?;
+    let now = record_clock(a.training, err)?;
     let secret = read_secret("Password for the new admin account: ", a.password_stdin)?;
     let admin = NewStaff {
         id: a.admin.clone(),
@@ -73,17 +74,28 @@ pub(super) fn init(
     Ok(())
 }
 
-/// `ritplan login ID`.
-pub(super) fn login(
-    ward: &Ward,
-    id: &str,
+// `ritplan login` arguments.
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// Staff id.
+    id: String,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
     password_stdin: bool,
-    now: chrono::NaiveDateTime,
+}
+
+/// `ritplan login ID`.
+pub(in crate::cli) fn login(
+    ctx: &Context,
+    a: &LoginArgs,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let secret = read_secret(&format!("Password for {id}: "), password_stdin)?;
+    let (ward, now) = opened(ctx, err)?;
+    let id = &a.id;
+    let secret = read_secret(&format!("Password for {id}: "), a.password_stdin)?;
     let (actor, token) = ward.login(id, &secret, &os_user(), now)?;
-    session::save(ward, &token)?;
+    session::save(&ward, &token)?;
     let s = ward.settings()?;
     writeln!(
         out,
@@ -94,36 +106,33 @@ pub(super) fn login(
 }
 
 /// `ritplan logout`.
-pub(super) fn logout(ward: &Ward, out: &mut dyn Write) -> Result<(), CliError> {
-    if let Some(token) = session::load(ward)? {
+pub(in crate::cli) fn logout(
+    ctx: &Context,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let (ward, _) = opened(ctx, err)?;
+    if let Some(token) = session::load(&ward)? {
         ward.logout(&token)?;
     }
-    session::remove(ward)?;
+    session::remove(&ward)?;
     writeln!(out, "logged out")?;
     Ok(())
 }
 
 /// `ritplan whoami`.
-pub(super) fn whoami(
-    ward: &Ward,
+pub(in crate::cli) fn whoami(
+    ctx: &Context,
     json: bool,
-    now: chrono::NaiveDateTime,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let actor = session::actor(ward, now)?;
+    let (ward, now) = opened(ctx, err)?;
+    let actor = session::actor(&ward, now)?;
     if json {
-        #[derive(Serialize)]
-        struct Who<'a> {
-            id: &'a str,
-            name: &'a str,
-            role: Role,
-            os_user: &'a str,
-            record: &'a str,
-            training: bool,
-        }
         return write_json(
             out,
-            &Who {
+            &WhoamiJson {
                 id: &actor.staff.id,
                 name: &actor.staff.name,
                 role: actor.role,
@@ -186,12 +195,15 @@ pub enum StaffCommand {
     },
 }
 
-pub(super) fn staff(
-    ward: &Ward,
+/// `ritplan staff ...`.
+pub(in crate::cli) fn staff(
+    ctx: &Context,
     cmd: StaffCommand,
-    now: chrono::NaiveDateTime,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let (ward, now) = opened(ctx, err)?;
+    let ward = &ward;
     match cmd {
         StaffCommand::List { json } => {
             let list = ward.staff_list(now)?;
@@ -286,12 +298,15 @@ pub enum SettingsCommand {
     },
 }
 
-pub(super) fn settings(
-    ward: &Ward,
+/// `ritplan settings ...`.
+pub(in crate::cli) fn settings(
+    ctx: &Context,
     cmd: SettingsCommand,
-    now: chrono::NaiveDateTime,
     out: &mut dyn Write,
+    err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    let (ward, now) = opened(ctx, err)?;
+    let ward = &ward;
     let show = |s: &crate::ward::Settings, out: &mut dyn Write| -> Result<(), CliError> {
         let value = serde_json::to_value(s).map_err(|e| CliError::Data(e.to_string()))?;
         let mut t = table(&["setting", "value", "meaning"], &[]);
@@ -324,7 +339,13 @@ pub(super) fn settings(
 }
 
 /// `ritplan verify`: the whole record.
-pub(super) fn verify(ward: &Ward, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
+pub(in crate::cli) fn verify(
+    ctx: &Context,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let (ward, _) = opened(ctx, err)?;
     let v = ward.verify_all()?;
     if json {
         write_json(out, &v)?;
@@ -365,16 +386,4 @@ pub(super) fn verify(ward: &Ward, json: bool, out: &mut dyn Write) -> Result<(),
             "the record does not verify: see the problems above; restore it from a backup, and keep the damaged copy for investigation".into(),
         ))
     }
-}
-
-/// The path of the record: --db, else RITPLAN_DB, else the platform data directory.
-pub(super) fn record_path(db: Option<&PathBuf>) -> Result<PathBuf, CliError> {
-    db.cloned()
-        .or_else(|| {
-            std::env::var_os("RITPLAN_DB")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-        })
-        .or_else(crate::ward::location::default_path)
-        .ok_or_else(|| CliError::Usage("no database path: give --db PATH or set RITPLAN_DB".into()))
 }
