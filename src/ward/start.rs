@@ -50,12 +50,29 @@ pub struct Started {
     pub plan: Plan,
 }
 
-/// Why a course could not start: the planner's refusal, or an eligibility rule.
+/// Why a course could not start: the planner's refusal, or an eligibility rule. Each front end
+/// words it (and says how its user accepts or stops, in its own terms).
 pub enum NotStarted {
     /// The planner refused.
     Plan(planner::Refusal),
-    /// A required value is missing, or the patient has an active course of the same extract.
-    Eligibility(String),
+    /// Values the eligibility rule requires are missing from the patient's record, and no
+    /// physician accepted starting without them.
+    Missing {
+        /// What is missing, described.
+        what: Vec<&'static str>,
+        /// The rule that requires them.
+        rule: crate::policy::Provenance,
+    },
+    /// The patient has an active course of the same extract: two would double the dose the
+    /// schedule allows.
+    SameExtract {
+        /// That course.
+        course: i64,
+        /// Its product.
+        product: String,
+        /// Its allergen.
+        allergen: String,
+    },
 }
 
 impl Ward {
@@ -93,14 +110,10 @@ impl Ward {
             .map(|r| r.describe())
             .collect();
         if !missing.is_empty() && accept_missing.is_none() {
-            let prov = &s.policy.eligibility.require_provenance;
-            return Ok(Err(NotStarted::Eligibility(format!(
-                "the patient record lacks {} [{} {}] {}; a physician may accept it with --accept-missing REASON",
-                missing.join(" and "),
-                prov.evidence,
-                prov.certainty,
-                prov.source
-            ))));
+            return Ok(Err(NotStarted::Missing {
+                what: missing,
+                rule: s.policy.eligibility.require_provenance.clone(),
+            }));
         }
         let inputs = Inputs {
             dob: p.dob,
@@ -134,10 +147,11 @@ impl Ward {
             if !state.inactive()
                 && other.extract() == (template.product.as_str(), template.allergen.as_str())
             {
-                return Ok(Err(NotStarted::Eligibility(format!(
-                    "the patient already has active course {} of the same extract ({}, {}); stop it (review --decision stop) before starting another",
-                    other.record.id, template.product, template.allergen
-                ))));
+                return Ok(Err(NotStarted::SameExtract {
+                    course: other.record.id,
+                    product: template.product.clone(),
+                    allergen: template.allergen.clone(),
+                }));
             }
         }
         let used = s.catalog.source(&plan.template.id).ok_or_else(|| {

@@ -128,8 +128,23 @@ fn course_start(
                 super::plan::refusal_text(&refusal)
             )));
         }
-        Err(NotStarted::Eligibility(why)) => {
-            return Err(CliError::Refused(format!("no course started: {why}")));
+        Err(NotStarted::Missing { what, rule }) => {
+            return Err(CliError::Refused(format!(
+                "no course started: the patient record lacks {} [{} {}] {}; a physician may accept it with --accept-missing REASON",
+                what.join(" and "),
+                rule.evidence,
+                rule.certainty,
+                rule.source
+            )));
+        }
+        Err(NotStarted::SameExtract {
+            course,
+            product,
+            allergen,
+        }) => {
+            return Err(CliError::Refused(format!(
+                "no course started: the patient already has active course {course} of the same extract ({product}, {allergen}); stop it (review {course} --decision stop) before starting another"
+            )));
         }
     };
     if a.json {
