@@ -89,7 +89,7 @@ impl From<crate::ward::WardError> for CliError {
                 crate::render::course::second_check(crate::render::course::Voice::Cli)
             )),
             WardError::Auth(m) => CliError::Auth(m),
-            WardError::Data(m) => CliError::Data(m),
+            WardError::Data(m) | WardError::Tampered(m) => CliError::Data(m),
             e @ (WardError::NoCourse { .. } | WardError::NoPatient { .. }) => {
                 CliError::Data(e.to_string())
             }

@@ -77,14 +77,17 @@ pub enum WardError {
     /// The record database failed.
     #[error("{0}")]
     Store(StoreError),
+    /// The record was changed outside ritplan (a MAC, a chain link or a head does not match):
+    /// nothing is decided or recorded on it.
+    #[error("{0}")]
+    Tampered(String),
 }
 
 impl From<StoreError> for WardError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound(m) | StoreError::Exists(m) | StoreError::Tampered(m) => {
-                WardError::Data(m)
-            }
+            StoreError::NotFound(m) | StoreError::Exists(m) => WardError::Data(m),
+            StoreError::Tampered(m) => WardError::Tampered(m),
             e @ (StoreError::Foreign { .. } | StoreError::NeedsUpgrade(_)) => {
                 WardError::Data(e.to_string())
             }

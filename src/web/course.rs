@@ -275,7 +275,10 @@ fn refused(
                 StatusCode::FORBIDDEN,
             );
         }
-        WardError::Forbidden(m) | WardError::Data(m) | WardError::Auth(m) => (
+        WardError::Forbidden(m)
+        | WardError::Data(m)
+        | WardError::Tampered(m)
+        | WardError::Auth(m) => (
             Notice::Refused(m),
             Some((kind, f, &empty)),
             StatusCode::FORBIDDEN,

@@ -195,9 +195,10 @@ fn failure(e: &WardError) -> Response {
         | WardError::WrongPatient(_) => StatusCode::FORBIDDEN,
         WardError::Stale { .. } => StatusCode::CONFLICT,
         WardError::NoCourse { .. } | WardError::NoPatient { .. } => StatusCode::NOT_FOUND,
-        WardError::Data(_) | WardError::Input { .. } | WardError::Patient(_) => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        WardError::Data(_)
+        | WardError::Tampered(_)
+        | WardError::Input { .. }
+        | WardError::Patient(_) => StatusCode::UNPROCESSABLE_ENTITY,
         WardError::Store(_) | WardError::NoRecord { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, pages::message("Not done", &said(e))).into_response()
