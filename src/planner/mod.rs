@@ -160,6 +160,29 @@ pub struct MaintenancePlan {
     pub interval_tolerance_weeks: u32,
 }
 
+/// What the physician can do instead of a refused rush (each front end words it; `--json`
+/// prints the command line's sentence).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Alternative {
+    /// Pretreat with omalizumab for `weeks` more weeks, `total` in all; the rush could start on
+    /// `from` (the first clinic day after them), if the calendar has one.
+    Pretreat {
+        /// Weeks still to go.
+        weeks: u32,
+        /// The rule's minimum, in all.
+        total: u32,
+        /// The first clinic day the rush could start.
+        from: Option<NaiveDate>,
+    },
+    /// A cluster or conventional schedule instead: each template's id, kind and evidence label.
+    Slower {
+        /// (id, kind, evidence label) of each.
+        templates: Vec<(String, String, String)>,
+    },
+    /// The physician accepts the risk, with the reason: the cautious adjustments then apply.
+    AcceptRisk,
+}
+
 /// Why no plan was made.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "refusal", rename_all = "snake_case")]
@@ -185,7 +208,7 @@ pub enum Refusal {
         /// The rule's provenance.
         rule: Adjustment,
         /// What the physician can do instead.
-        alternatives: Vec<String>,
+        alternatives: Vec<Alternative>,
         /// The assessment.
         assessment: Box<Assessment>,
     },

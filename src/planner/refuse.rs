@@ -147,34 +147,25 @@ fn operations(
 }
 
 /// What the physician can do instead of a refused rush.
-fn alternatives(req: &Request<'_>) -> Vec<String> {
+fn alternatives(req: &Request<'_>) -> Vec<Alternative> {
     let mut out = Vec::new();
-    let min = req.rules.min_omalizumab_weeks.value;
+    let total = req.rules.min_omalizumab_weeks.value;
     let have = req.assessment.omalizumab_weeks.unwrap_or(0);
-    let weeks = min.saturating_sub(have);
+    let weeks = total.saturating_sub(have);
     let from = req
         .calendar
         .on_or_after(req.start.date() + Duration::weeks(i64::from(weeks)));
-    out.push(match from {
-        Some(d) => format!(
-            "Pretreat with omalizumab for {weeks} more week{} ({min} in all; ritplan omalizumab gives the dose): the rush could start on {d} or later.",
-            if weeks == 1 { "" } else { "s" }
-        ),
-        None => format!("Pretreat with omalizumab for {weeks} more weeks ({min} in all)."),
-    });
-    let slower: Vec<String> = req
+    out.push(Alternative::Pretreat { weeks, total, from });
+    let templates: Vec<(String, String, String)> = req
         .catalog
         .iter()
         .filter(|(t, _)| t.kind != Kind::Rush)
-        .map(|(t, _)| format!("{} ({}, evidence {})", t.id, t.kind, t.evidence_label()))
+        .map(|(t, _)| (t.id.clone(), t.kind.to_string(), t.evidence_label()))
         .collect();
-    if !slower.is_empty() {
-        out.push(format!(
-            "Use a cluster or conventional schedule instead: {}.",
-            slower.join(", ")
-        ));
+    if !templates.is_empty() {
+        out.push(Alternative::Slower { templates });
     }
-    out.push("Or, as the physician, accept the risk with --accept-risk \"REASON\": cautious adjustments then apply, and the reason is printed on every output of the plan.".into());
+    out.push(Alternative::AcceptRisk);
     out
 }
 
@@ -195,9 +186,19 @@ mod tests {
             None,
         ) {
             Ok(Err(Refusal::RiskNotAccepted { alternatives, .. })) => {
-                assert!(alternatives[0].contains("5 more weeks"), "{alternatives:?}");
-                assert!(alternatives[0].contains("2027-01-11"), "{alternatives:?}");
-                assert!(alternatives[1].contains("alutard-hdm-cluster-7w"));
+                assert!(
+                    matches!(
+                        alternatives[0],
+                        Alternative::Pretreat { weeks: 5, from: Some(d), .. }
+                            if d.to_string() == "2027-01-11"
+                    ),
+                    "{alternatives:?}"
+                );
+                assert!(matches!(
+                    &alternatives[1],
+                    Alternative::Slower { templates } if templates.iter().any(|t| t.0 == "alutard-hdm-cluster-7w")
+                ));
+                assert_eq!(alternatives.last(), Some(&Alternative::AcceptRisk));
             }
             other => panic!("{other:?}"),
         }

@@ -436,6 +436,54 @@ pub fn details(d: &Decision) -> Vec<String> {
     out
 }
 
+/// An alternative to a refused rush in the command line's words (as `plan` prints it and its
+/// `--json` carries it).
+impl fmt::Display for crate::planner::Alternative {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::planner::Alternative;
+        match self {
+            Alternative::Pretreat {
+                weeks,
+                total,
+                from: Some(d),
+            } => write!(
+                f,
+                "Pretreat with omalizumab for {weeks} more week{} ({total} in all; ritplan omalizumab gives the dose): the rush could start on {d} or later.",
+                if *weeks == 1 { "" } else { "s" }
+            ),
+            Alternative::Pretreat {
+                weeks,
+                total,
+                from: None,
+            } => write!(
+                f,
+                "Pretreat with omalizumab for {weeks} more weeks ({total} in all)."
+            ),
+            Alternative::Slower { templates } => {
+                let listed: Vec<String> = templates
+                    .iter()
+                    .map(|(id, kind, evidence)| format!("{id} ({kind}, evidence {evidence})"))
+                    .collect();
+                write!(
+                    f,
+                    "Use a cluster or conventional schedule instead: {}.",
+                    listed.join(", ")
+                )
+            }
+            Alternative::AcceptRisk => f.write_str(
+                "Or, as the physician, accept the risk with --accept-risk \"REASON\": cautious adjustments then apply, and the reason is printed on every output of the plan.",
+            ),
+        }
+    }
+}
+
+/// In JSON, an alternative is the sentence [`fmt::Display`] gives (the `--json` contract).
+impl serde::Serialize for crate::planner::Alternative {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// How a user of `voice` adds the second person's check to a dose.
 pub fn second_check(voice: Voice) -> &'static str {
     match voice {

@@ -241,6 +241,32 @@ fn json_answers() {
         "plan_refusal_json",
         String::from_utf8(refused.stdout).expect("utf-8")
     );
+    // A high-risk child without omalizumab: the alternatives, typed in the planner, are the
+    // command line's sentences in the JSON.
+    let high_risk = ritplan()
+        .args([
+            "plan",
+            "--template",
+            "example-hdm-rush-3d",
+            "--start",
+            "2026-12-07",
+            "--age",
+            "10",
+            "--weight",
+            "31",
+            "--sige",
+            "20",
+            "--total-ige",
+            "100",
+            "--json",
+        ])
+        .output()
+        .expect("run ritplan");
+    assert_eq!(high_risk.status.code(), Some(1), "a refusal");
+    insta::assert_snapshot!(
+        "plan_risk_not_accepted_json",
+        String::from_utf8(high_risk.stdout).expect("utf-8")
+    );
 
     let w = Ward::new();
     let c = w.rush_course();
