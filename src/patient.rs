@@ -209,139 +209,11 @@ impl Patient {
     /// Validates raw values at the plan date `on` (used for the age from a date of birth and the
     /// weeks of omalizumab from a start date).
     pub fn from_input(input: &PatientInput, on: NaiveDate) -> Result<Patient, PatientError> {
-        let age = match (input.age, input.dob) {
-            (Some(_), Some(_)) => {
-                return Err(bad(
-                    Field::Age,
-                    "give the age or the date of birth, not both",
-                ));
-            }
-            (Some(a), None) => a,
-            (None, Some(dob)) => {
-                if !crate::when::in_range(dob) {
-                    return Err(bad(
-                        Field::Dob,
-                        crate::when::DateError::OutOfRange {
-                            value: dob.to_string(),
-                        }
-                        .to_string(),
-                    ));
-                }
-                if dob > on {
-                    return Err(bad(
-                        Field::Dob,
-                        format!("{dob} is after the plan date {on}"),
-                    ));
-                }
-                age_on(dob, on).ok_or_else(|| bad(Field::Dob, "cannot compute an age from it"))?
-            }
-            (None, None) => {
-                return Err(bad(Field::Age, "the age or the date of birth is required"));
-            }
-        };
-        // Plausibility, not clinical policy: rush immunotherapy in infants does not exist, and
-        // nobody is 150. A value outside is a typing error.
-        if age == 0 {
-            return Err(bad(
-                Field::Age,
-                "0 years is not a possible age for immunotherapy (check the value, or give the date of birth)",
-            ));
-        }
-        if age >= 130 {
-            return Err(bad(
-                Field::Age,
-                format!("{age} years is not a possible age"),
-            ));
-        }
-        let weight = match input.weight_kg.as_deref() {
-            None => None,
-            Some(text) => {
-                let w = parse_decimal(text)
-                    .ok_or_else(|| bad(Field::Weight, format!("{text:?} is not a number of kg")))?;
-                if w <= Decimal::ZERO {
-                    return Err(bad(
-                        Field::Weight,
-                        format!(
-                            "{} kg is impossible; a weight must be above 0",
-                            w.normalize()
-                        ),
-                    ));
-                }
-                if w > Decimal::from(400) {
-                    return Err(bad(
-                        Field::Weight,
-                        format!(
-                            "{} kg is not a plausible weight (is it in pounds?)",
-                            w.normalize()
-                        ),
-                    ));
-                }
-                Some(w)
-            }
-        };
-        let sige = lab(Field::Sige, input.sige.as_deref())?;
-        let total = lab(Field::TotalIge, input.total_ige.as_deref())?;
-        if total.value.is_zero() && total.censor != Censor::Above {
-            return Err(bad(
-                Field::TotalIge,
-                "0 kU/L is impossible for a patient with specific IgE",
-            ));
-        }
-        // Specific IgE is part of total IgE: it cannot be larger. Only a comparison the values
-        // settle is refused (">100" against 80 is; "<0.35" against 80 is not).
-        let s_low = sige.value;
-        let t_high = total.value;
-        let surely_above = match (sige.censor, total.censor) {
-            (Censor::Exact, Censor::Exact) => s_low > t_high,
-            (Censor::Above, Censor::Exact | Censor::Below) => s_low >= t_high,
-            (Censor::Exact, Censor::Below) => s_low >= t_high,
-            _ => false,
-        };
-        if surely_above {
-            return Err(bad(
-                Field::Sige,
-                format!(
-                    "specific IgE {sige} kUA/L is above total IgE {total} kU/L; specific IgE is part of total IgE, so one of the values is wrong"
-                ),
-            ));
-        }
-        let fev1 = match input.fev1_percent.as_deref() {
-            None => None,
-            Some(t) => {
-                let v = parse_decimal(t)
-                    .ok_or_else(|| bad(Field::Fev1, format!("{t:?} is not a percentage")))?;
-                if v <= Decimal::ZERO || v > Decimal::from(200) {
-                    return Err(bad(
-                        Field::Fev1,
-                        format!(
-                            "{}% predicted is not possible (expected above 0 and at most 200)",
-                            v.normalize()
-                        ),
-                    ));
-                }
-                Some(v)
-            }
-        };
-        let (omalizumab, weeks) = match (input.omalizumab_weeks, input.omalizumab_since) {
-            (Some(_), Some(_)) => {
-                return Err(bad(
-                    Field::OmalizumabWeeks,
-                    "give the weeks or the start date of omalizumab, not both",
-                ));
-            }
-            (Some(w), None) => (Pretreatment::Weeks(w), Some(w)),
-            (None, Some(since)) => {
-                if since > on {
-                    return Err(bad(
-                        Field::OmalizumabSince,
-                        format!("{since} is after the plan date {on}"),
-                    ));
-                }
-                let weeks = u32::try_from((on - since).num_days() / 7).unwrap_or(0);
-                (Pretreatment::Since(since), Some(weeks))
-            }
-            (None, None) => (Pretreatment::None, None),
-        };
+        let age = age(input, on)?;
+        let weight = weight(input.weight_kg.as_deref())?;
+        let (sige, total) = labs(input)?;
+        let fev1 = fev1(input.fev1_percent.as_deref())?;
+        let (omalizumab, weeks) = pretreatment(input, on)?;
         Ok(Patient {
             age_years: age,
             weight_kg: weight,
@@ -354,6 +226,161 @@ impl Patient {
             omalizumab_weeks: weeks,
         })
     }
+}
+
+/// The age in years on `on`: given, or from the date of birth (one of them, not both).
+fn age(input: &PatientInput, on: NaiveDate) -> Result<u32, PatientError> {
+    let age = match (input.age, input.dob) {
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                Field::Age,
+                "give the age or the date of birth, not both",
+            ));
+        }
+        (Some(a), None) => a,
+        (None, Some(dob)) => {
+            if !crate::when::in_range(dob) {
+                return Err(bad(
+                    Field::Dob,
+                    crate::when::DateError::OutOfRange {
+                        value: dob.to_string(),
+                    }
+                    .to_string(),
+                ));
+            }
+            if dob > on {
+                return Err(bad(
+                    Field::Dob,
+                    format!("{dob} is after the plan date {on}"),
+                ));
+            }
+            age_on(dob, on).ok_or_else(|| bad(Field::Dob, "cannot compute an age from it"))?
+        }
+        (None, None) => {
+            return Err(bad(Field::Age, "the age or the date of birth is required"));
+        }
+    };
+    // Plausibility, not clinical policy: rush immunotherapy in infants does not exist, and
+    // nobody is 150. A value outside is a typing error.
+    if age == 0 {
+        return Err(bad(
+            Field::Age,
+            "0 years is not a possible age for immunotherapy (check the value, or give the date of birth)",
+        ));
+    }
+    if age >= 130 {
+        return Err(bad(
+            Field::Age,
+            format!("{age} years is not a possible age"),
+        ));
+    }
+    Ok(age)
+}
+
+/// The weight in kg, if given: a number above 0 and plausible in kg.
+fn weight(text: Option<&str>) -> Result<Option<Decimal>, PatientError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let w = parse_decimal(text)
+        .ok_or_else(|| bad(Field::Weight, format!("{text:?} is not a number of kg")))?;
+    if w <= Decimal::ZERO {
+        return Err(bad(
+            Field::Weight,
+            format!(
+                "{} kg is impossible; a weight must be above 0",
+                w.normalize()
+            ),
+        ));
+    }
+    if w > Decimal::from(400) {
+        return Err(bad(
+            Field::Weight,
+            format!(
+                "{} kg is not a plausible weight (is it in pounds?)",
+                w.normalize()
+            ),
+        ));
+    }
+    Ok(Some(w))
+}
+
+/// Specific and total IgE: each a possible concentration, and together consistent.
+fn labs(input: &PatientInput) -> Result<(LabValue, LabValue), PatientError> {
+    let sige = lab(Field::Sige, input.sige.as_deref())?;
+    let total = lab(Field::TotalIge, input.total_ige.as_deref())?;
+    if total.value.is_zero() && total.censor != Censor::Above {
+        return Err(bad(
+            Field::TotalIge,
+            "0 kU/L is impossible for a patient with specific IgE",
+        ));
+    }
+    // Specific IgE is part of total IgE: it cannot be larger. Only a comparison the values
+    // settle is refused (">100" against 80 is; "<0.35" against 80 is not).
+    let s_low = sige.value;
+    let t_high = total.value;
+    let surely_above = match (sige.censor, total.censor) {
+        (Censor::Exact, Censor::Exact) => s_low > t_high,
+        (Censor::Above, Censor::Exact | Censor::Below) => s_low >= t_high,
+        (Censor::Exact, Censor::Below) => s_low >= t_high,
+        _ => false,
+    };
+    if surely_above {
+        return Err(bad(
+            Field::Sige,
+            format!(
+                "specific IgE {sige} kUA/L is above total IgE {total} kU/L; specific IgE is part of total IgE, so one of the values is wrong"
+            ),
+        ));
+    }
+    Ok((sige, total))
+}
+
+/// FEV1 in % predicted, if given: above 0 and at most 200.
+fn fev1(text: Option<&str>) -> Result<Option<Decimal>, PatientError> {
+    let Some(t) = text else {
+        return Ok(None);
+    };
+    let v =
+        parse_decimal(t).ok_or_else(|| bad(Field::Fev1, format!("{t:?} is not a percentage")))?;
+    if v <= Decimal::ZERO || v > Decimal::from(200) {
+        return Err(bad(
+            Field::Fev1,
+            format!(
+                "{}% predicted is not possible (expected above 0 and at most 200)",
+                v.normalize()
+            ),
+        ));
+    }
+    Ok(Some(v))
+}
+
+/// Omalizumab pretreatment: weeks given, or counted from a start date (one of them, not both),
+/// with its weeks on `on`.
+fn pretreatment(
+    input: &PatientInput,
+    on: NaiveDate,
+) -> Result<(Pretreatment, Option<u32>), PatientError> {
+    Ok(match (input.omalizumab_weeks, input.omalizumab_since) {
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                Field::OmalizumabWeeks,
+                "give the weeks or the start date of omalizumab, not both",
+            ));
+        }
+        (Some(w), None) => (Pretreatment::Weeks(w), Some(w)),
+        (None, Some(since)) => {
+            if since > on {
+                return Err(bad(
+                    Field::OmalizumabSince,
+                    format!("{since} is after the plan date {on}"),
+                ));
+            }
+            let weeks = u32::try_from((on - since).num_days() / 7).unwrap_or(0);
+            (Pretreatment::Since(since), Some(weeks))
+        }
+        (None, None) => (Pretreatment::None, None),
+    })
 }
 
 #[cfg(test)]

@@ -88,21 +88,16 @@ pub fn project_with(
     max: usize,
     scenario: &Scenario,
 ) -> Projection {
-    let mut reacted: Vec<usize> = Vec::new();
-    let mut sized: Vec<usize> = Vec::new();
-    let mut s = state.clone();
+    let mut run = Run {
+        ctx,
+        scenario,
+        state: state.clone(),
+        seq: u64::MAX / 2,
+        reacted: Vec::new(),
+        sized: Vec::new(),
+    };
     let mut t = from;
     let mut doses = Vec::new();
-    let mut seq = u64::MAX / 2;
-    let mut event = |at: NaiveDateTime, kind: EventKind| {
-        seq += 1;
-        Event {
-            seq,
-            at,
-            by: "projection".into(),
-            kind,
-        }
-    };
     let mut stopped_by = None;
     // Each turn gives a dose or moves the clock forward; the bound only guards a rule set
     // that would make no progress.
@@ -110,7 +105,7 @@ pub fn project_with(
         if doses.len() >= max || until.is_some_and(|u| t >= u) {
             break;
         }
-        let d = next(ctx, &s, t, patient);
+        let d = next(ctx, &run.state, t, patient);
         match d.action {
             ActionKind::Give | ActionKind::MaintenanceDue if scenario.miss.contains(&t.date()) => {
                 // The patient does not come that day: the clinic's next opening.
@@ -120,87 +115,14 @@ pub fn project_with(
                 let Some(dosing) = d.dosing.clone() else {
                     break;
                 };
-                s.apply(
-                    ctx,
-                    &event(
-                        t,
-                        EventKind::DoseGiven {
-                            step: dosing.step,
-                            vial: dosing.vial.clone(),
-                            volume_ml: dosing.volume_ml,
-                            dose: dosing.dose,
-                            lot: None,
-                            site: None,
-                            pef_percent: None,
-                            screen_ok: true,
-                            override_reason: None,
-                            checked_by: None,
-                        },
-                    ),
-                );
-                let end = s
-                    .observation
-                    .as_ref()
-                    .map_or(t, |o| observation_until(ctx, &s, o));
                 let step = dosing.step;
-                doses.push(Projected {
-                    at: t,
-                    dosing,
-                    observation_min: u32::try_from((end - t).num_minutes()).unwrap_or(0),
-                    reasons: d.reasons.clone(),
-                });
-                let reaction = scenario
-                    .reactions
-                    .iter()
-                    .find(|(st, _)| *st == step && !reacted.contains(st));
-                if let Some((_, grade)) = reaction {
-                    reacted.push(step);
-                    // Within the observation, so that it is the dose's reaction.
-                    let onset = ((end - t).num_minutes() / 2).max(1);
-                    s.apply(
-                        ctx,
-                        &event(
-                            t + Duration::minutes(onset),
-                            EventKind::SystemicReaction {
-                                grade: *grade,
-                                onset_min: u32::try_from(onset).unwrap_or(1),
-                                symptom: "forecast".into(),
-                                treatment: None,
-                            },
-                        ),
-                    );
-                }
-                let mm = scenario
-                    .local
-                    .iter()
-                    .find(|(st, _)| *st == step && !sized.contains(st))
-                    .map(|(st, mm)| (*st, *mm));
-                let end = s
-                    .observation
-                    .as_ref()
-                    .map_or(end, |o| observation_until(ctx, &s, o).max(end));
-                match mm {
-                    Some((st, mm)) => {
-                        sized.push(st);
-                        s.apply(
-                            ctx,
-                            &event(
-                                end,
-                                EventKind::ObservationEnded {
-                                    local_mm: Some(mm),
-                                    not_assessable: false,
-                                    early_reason: None,
-                                },
-                            ),
-                        );
-                    }
-                    None => s.apply(ctx, &event(end, TOLERATED)),
-                }
-                t = end;
+                let (dose, end) = run.give(t, dosing, d.reasons.clone());
+                doses.push(dose);
+                t = run.apply_scenario(step, t, end);
             }
             ActionKind::Observe => {
                 let end = d.observation_until.unwrap_or(t);
-                s.apply(ctx, &event(end, TOLERATED));
+                run.apply(end, TOLERATED);
                 t = end.max(t);
             }
             ActionKind::Wait | ActionKind::VisitClosed => match d.not_before {
@@ -216,6 +138,123 @@ pub fn project_with(
     Projection {
         doses,
         stopped_by,
-        state: s,
+        state: run.state,
+    }
+}
+
+/// A projection under way: the state it has reached and which of the scenario's what-ifs have
+/// happened.
+struct Run<'a> {
+    ctx: Context<'a>,
+    scenario: &'a Scenario,
+    state: CourseState,
+    /// The last projected event's number (far above any recorded one).
+    seq: u64,
+    /// The steps whose scenario reaction has happened (once each).
+    reacted: Vec<usize>,
+    /// The steps whose scenario local reaction has been measured (once each).
+    sized: Vec<usize>,
+}
+
+impl Run<'_> {
+    /// Applies a projected event at `at`.
+    fn apply(&mut self, at: NaiveDateTime, kind: EventKind) {
+        self.seq += 1;
+        let event = Event {
+            seq: self.seq,
+            at,
+            by: "projection".into(),
+            kind,
+        };
+        self.state.apply(self.ctx, &event);
+    }
+
+    /// Gives `dosing` at `t`: the projected dose, and when its observation ends.
+    fn give(
+        &mut self,
+        t: NaiveDateTime,
+        dosing: Dosing,
+        reasons: Vec<super::Reason>,
+    ) -> (Projected, NaiveDateTime) {
+        self.apply(
+            t,
+            EventKind::DoseGiven {
+                step: dosing.step,
+                vial: dosing.vial.clone(),
+                volume_ml: dosing.volume_ml,
+                dose: dosing.dose,
+                lot: None,
+                site: None,
+                pef_percent: None,
+                screen_ok: true,
+                override_reason: None,
+                checked_by: None,
+            },
+        );
+        let end = self
+            .state
+            .observation
+            .as_ref()
+            .map_or(t, |o| observation_until(self.ctx, &self.state, o));
+        let dose = Projected {
+            at: t,
+            dosing,
+            observation_min: u32::try_from((end - t).num_minutes()).unwrap_or(0),
+            reasons,
+        };
+        (dose, end)
+    }
+
+    /// What the scenario says follows the dose of `step` given at `t`, whose observation ends at
+    /// `end`: its systemic reaction (the first time the step is given), then the observation's
+    /// end with its local reaction, or tolerated. Returns when the observation ended.
+    fn apply_scenario(
+        &mut self,
+        step: usize,
+        t: NaiveDateTime,
+        end: NaiveDateTime,
+    ) -> NaiveDateTime {
+        let scenario = self.scenario;
+        let reaction = scenario
+            .reactions
+            .iter()
+            .find(|(st, _)| *st == step && !self.reacted.contains(st));
+        if let Some((_, grade)) = reaction {
+            self.reacted.push(step);
+            // Within the observation, so that it is the dose's reaction.
+            let onset = ((end - t).num_minutes() / 2).max(1);
+            self.apply(
+                t + Duration::minutes(onset),
+                EventKind::SystemicReaction {
+                    grade: *grade,
+                    onset_min: u32::try_from(onset).unwrap_or(1),
+                    symptom: "forecast".into(),
+                    treatment: None,
+                },
+            );
+        }
+        let mm = scenario
+            .local
+            .iter()
+            .find(|(st, _)| *st == step && !self.sized.contains(st))
+            .map(|(st, mm)| (*st, *mm));
+        let end = self.state.observation.as_ref().map_or(end, |o| {
+            observation_until(self.ctx, &self.state, o).max(end)
+        });
+        match mm {
+            Some((st, mm)) => {
+                self.sized.push(st);
+                self.apply(
+                    end,
+                    EventKind::ObservationEnded {
+                        local_mm: Some(mm),
+                        not_assessable: false,
+                        early_reason: None,
+                    },
+                );
+            }
+            None => self.apply(end, TOLERATED),
+        }
+        end
     }
 }

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Context;
-use super::event::{Event, EventKind, Review, voided};
+use super::event::{Event, EventKind, LateKind, Review, WaoGrade, voided};
 use super::ladder::{
     Ladder, first_above, first_of_rung, last_of_visit, maintenance_ladder, maintenance_rung,
 };
@@ -222,35 +222,7 @@ impl CourseState {
                 not_assessable,
                 early_reason,
             } => {
-                let Some(obs) = self.observation.as_mut() else {
-                    return;
-                };
-                obs.ended = Some(ObservationEnd {
-                    at: e.at,
-                    local_mm: *local_mm,
-                    not_assessable: *not_assessable,
-                    early_reason: early_reason.clone(),
-                });
-                let dose_date = obs.at.date();
-                self.reasons.push(Reason::ObservationEnded {
-                    at: e.at,
-                    early: early_reason.clone(),
-                });
-                if let Some(why) = early_reason {
-                    self.close_visit(
-                        dose_date,
-                        VisitClosed::LeftEarly {
-                            reason: why.clone(),
-                        },
-                    );
-                }
-                match (local_mm, *not_assessable) {
-                    (_, true) => self.hold(HoldKind::Review, Cause::LocalNotAssessable, e.at, None),
-                    (None, false) => {
-                        self.hold(HoldKind::Review, Cause::LocalNotRecorded, e.at, None)
-                    }
-                    (Some(mm), false) => self.local_reaction(ctx, e, *mm, false, dose_date),
-                }
+                self.observation_ended(ctx, e, *local_mm, *not_assessable, early_reason.as_deref())
             }
             EventKind::LateLocalReaction { mm } => {
                 self.local_reaction(ctx, e, *mm, true, e.at.date());
@@ -260,68 +232,9 @@ impl CourseState {
                 onset_min,
                 symptom,
                 ..
-            } => {
-                if !self.systemic_dates.contains(&e.at.date()) {
-                    self.systemic_dates.push(e.at.date());
-                }
-                // No injection at a visit after a systemic reaction (docs/sources.md: ritplan-default):
-                // a floor in code, whatever the rules file says.
-                self.close_visit(e.at.date(), VisitClosed::Systemic);
-                let cause = Cause::Systemic {
-                    grade: *grade,
-                    symptom: symptom.clone(),
-                    onset_min: *onset_min,
-                };
-                let Some(rule) = ctx.rules.systemic(grade.grade) else {
-                    self.hold(HoldKind::Review, cause, e.at, None);
-                    return;
-                };
-                // Floors again (the loader refuses such files): grade 5 ends, grade 4 stops,
-                // grade 2 or more needs a physician.
-                let action = match (&rule.action, grade.grade) {
-                    (_, 5) => Action::End,
-                    (Action::End, _) => Action::End,
-                    (_, 4) => Action::Stop,
-                    (a, g) if g >= 2 && !a.needs_physician() => Action::Review,
-                    (a, _) => a.clone(),
-                };
-                // What a physician's `continue` applies: the most any pending reaction asks.
-                self.continue_steps = self.continue_steps.max(rule.steps);
-                self.reasons.push(Reason::Systemic {
-                    grade: *grade,
-                    symptom: symptom.clone(),
-                    onset_min: *onset_min,
-                    action: action.clone(),
-                    rule: rule.provenance.clone(),
-                });
-                self.act(ctx, &action, cause, e.at, Some(&rule.provenance));
-            }
-            EventKind::LateReaction { kind, .. } => {
-                let cause = Cause::LateReaction { kind: *kind };
-                let Some(rule) = ctx.rules.late_reaction(*kind) else {
-                    self.hold(HoldKind::Review, cause, e.at, None);
-                    return;
-                };
-                self.close_visit(e.at.date(), VisitClosed::Reaction);
-                self.reasons.push(Reason::LateReaction {
-                    kind: *kind,
-                    action: rule.action.clone(),
-                    rule: rule.provenance.clone(),
-                });
-                self.act(ctx, &rule.action, cause, e.at, Some(&rule.provenance));
-            }
-            EventKind::DoseDeferred { reason } => {
-                self.close_visit(
-                    e.at.date(),
-                    VisitClosed::Deferred {
-                        reason: reason.clone(),
-                    },
-                );
-                self.reasons.push(Reason::Deferred {
-                    on: e.at.date(),
-                    reason: reason.clone(),
-                });
-            }
+            } => self.systemic_reaction(ctx, e, *grade, *onset_min, symptom),
+            EventKind::LateReaction { kind, .. } => self.late_reaction(ctx, e, *kind),
+            EventKind::DoseDeferred { reason } => self.dose_deferred(e, reason),
             EventKind::PhysicianReview { decision, reason } => {
                 self.review_decision(ctx, e, decision, reason.as_deref());
             }
@@ -341,43 +254,19 @@ impl CourseState {
         overridden: bool,
     ) {
         let plan = ctx.plan;
-        let plan_len = plan.steps.len();
-        let maintenance = step > plan_len;
+        let maintenance = step > plan.steps.len();
         let date = e.at.date();
-        // Whether this dose opens a new visit after an earlier one: a late-dose band then
-        // applied to it, and may make it the visit's only injection.
-        let opens_visit = self.visit_on(date).is_none_or(|v| v.injections == 0);
-        let late_closes = opens_visit
-            && !self.given.is_empty()
-            && super::next::late_band(ctx, self, date).is_some_and(|(b, _)| b.close_visit);
-        if self.visit_on(date).is_none() {
-            self.visit = Some(Visit {
-                date,
-                injections: 0,
-                total: Decimal::ZERO,
-                closed: None,
-            });
-        }
-        if let Some(v) = self.visit.as_mut() {
-            v.injections += 1;
-            v.total += dose.amount();
-        }
+        let late_closes = self.late_dose_closes_visit(ctx, date);
+        self.count_injection(date, dose);
         let on_plan = plan
             .steps
             .get(step.wrapping_sub(1))
             .is_some_and(|s| s.dose == dose && s.volume_ml == volume_ml);
-        let planned_min = if maintenance {
-            ctx.template.timing.observation_min
-        } else {
-            plan.steps
-                .get(step.wrapping_sub(1))
-                .map_or(ctx.template.timing.observation_min, |s| s.observation_min)
-        };
         self.observation = Some(Observation {
             dose_seq: e.seq,
             step,
             at: e.at,
-            planned_min,
+            planned_min: planned_observation_min(ctx, step, maintenance),
             maintenance,
             ended: None,
         });
@@ -392,6 +281,56 @@ impl CourseState {
             on_plan,
             overridden,
         });
+        self.restart_reasons(e, step, maintenance, dose, overridden);
+        if late_closes {
+            self.close_visit(date, VisitClosed::LateDose);
+        }
+        if maintenance {
+            // One maintenance injection per visit, never more than the maintenance dose in a
+            // visit (a floor in code: the maintenance dose is the most one visit may give).
+            self.close_visit(date, VisitClosed::MaintenanceGiven);
+            self.maintenance_given(ctx, volume_ml.ml(), e.at);
+        } else {
+            self.updosing_given(ctx, date, step, dose, on_plan);
+        }
+        self.close_at_injection_cap(ctx, date);
+    }
+
+    /// Whether a dose on `date` opens a new visit after an earlier one and a late-dose band then
+    /// applies to it that makes it the visit's only injection (asked before the dose is counted).
+    fn late_dose_closes_visit(&self, ctx: Context<'_>, date: NaiveDate) -> bool {
+        let opens_visit = self.visit_on(date).is_none_or(|v| v.injections == 0);
+        opens_visit
+            && !self.given.is_empty()
+            && super::next::late_band(ctx, self, date).is_some_and(|(b, _)| b.close_visit)
+    }
+
+    /// Counts a dose into the visit of `date`, opening the visit if it is the day's first.
+    fn count_injection(&mut self, date: NaiveDate, dose: Dose) {
+        if self.visit_on(date).is_none() {
+            self.visit = Some(Visit {
+                date,
+                injections: 0,
+                total: Decimal::ZERO,
+                closed: None,
+            });
+        }
+        if let Some(v) = self.visit.as_mut() {
+            v.injections += 1;
+            v.total += dose.amount();
+        }
+    }
+
+    /// A new dose starts the reasons afresh (and what a physician's `continue` applies): the
+    /// dose given is the first.
+    fn restart_reasons(
+        &mut self,
+        e: &Event,
+        step: usize,
+        maintenance: bool,
+        dose: Dose,
+        overridden: bool,
+    ) {
         self.continue_steps = 0;
         self.reasons.clear();
         let count = match &self.phase {
@@ -405,46 +344,165 @@ impl CourseState {
             dose,
             overridden,
         });
-        if late_closes {
-            self.close_visit(date, VisitClosed::LateDose);
-        }
-        if maintenance {
-            // One maintenance injection per visit, never more than the maintenance dose in a
-            // visit (a floor in code: the maintenance dose is the most one visit may give).
-            self.close_visit(date, VisitClosed::MaintenanceGiven);
-            self.maintenance_given(ctx, volume_ml.ml(), e.at);
+    }
+
+    /// An up-dosing dose moves the cursor: past its step when on the plan, else to the first
+    /// step above the dose. Off the plan, or at the planned visit's last step, the visit closes;
+    /// past the plan's last step, maintenance begins.
+    fn updosing_given(
+        &mut self,
+        ctx: Context<'_>,
+        date: NaiveDate,
+        step: usize,
+        dose: Dose,
+        on_plan: bool,
+    ) {
+        let plan = ctx.plan;
+        let cursor = if on_plan {
+            step
         } else {
-            let cursor = if on_plan {
-                step
-            } else {
-                first_above(plan, dose.amount())
-            };
-            if !on_plan {
-                self.close_visit(date, VisitClosed::OffGrid);
-            } else if last_of_visit(plan, step - 1) {
-                self.close_visit(date, VisitClosed::PlannedVisitComplete);
-            }
-            if cursor >= plan_len {
-                self.close_visit(date, VisitClosed::PlannedVisitComplete);
-                self.enter_maintenance(ctx);
-            } else {
-                self.phase = Phase::UpDosing {
-                    cursor,
-                    custom_percent: None,
-                };
-            }
+            first_above(plan, dose.amount())
+        };
+        if !on_plan {
+            self.close_visit(date, VisitClosed::OffGrid);
+        } else if last_of_visit(plan, step - 1) {
+            self.close_visit(date, VisitClosed::PlannedVisitComplete);
         }
+        if cursor >= plan.steps.len() {
+            self.close_visit(date, VisitClosed::PlannedVisitComplete);
+            self.enter_maintenance(ctx);
+        } else {
+            self.phase = Phase::UpDosing {
+                cursor,
+                custom_percent: None,
+            };
+        }
+    }
+
+    /// Closes the visit of `date` once it has had the most injections the plan allows.
+    fn close_at_injection_cap(&mut self, ctx: Context<'_>, date: NaiveDate) {
+        let max = ctx.plan.limits.max_injections;
         if let Some(v) = self.visit.clone()
             && v.closed.is_none()
-            && v.injections >= plan.limits.max_injections
+            && v.injections >= max
         {
+            self.close_visit(date, VisitClosed::InjectionCap { max });
+        }
+    }
+
+    /// The end of a dose's observation: leaving early closes the visit; the local reaction is
+    /// read against the rules, and one not assessable or not recorded holds for a review.
+    fn observation_ended(
+        &mut self,
+        ctx: Context<'_>,
+        e: &Event,
+        local_mm: Option<u32>,
+        not_assessable: bool,
+        early_reason: Option<&str>,
+    ) {
+        let Some(obs) = self.observation.as_mut() else {
+            return;
+        };
+        obs.ended = Some(ObservationEnd {
+            at: e.at,
+            local_mm,
+            not_assessable,
+            early_reason: early_reason.map(str::to_string),
+        });
+        let dose_date = obs.at.date();
+        self.reasons.push(Reason::ObservationEnded {
+            at: e.at,
+            early: early_reason.map(str::to_string),
+        });
+        if let Some(why) = early_reason {
             self.close_visit(
-                date,
-                VisitClosed::InjectionCap {
-                    max: plan.limits.max_injections,
+                dose_date,
+                VisitClosed::LeftEarly {
+                    reason: why.to_string(),
                 },
             );
         }
+        match (local_mm, not_assessable) {
+            (_, true) => self.hold(HoldKind::Review, Cause::LocalNotAssessable, e.at, None),
+            (None, false) => self.hold(HoldKind::Review, Cause::LocalNotRecorded, e.at, None),
+            (Some(mm), false) => self.local_reaction(ctx, e, mm, false, dose_date),
+        }
+    }
+
+    /// A systemic reaction: no more injections at its visit, then what the rules (with the
+    /// floors in code) say for its grade.
+    fn systemic_reaction(
+        &mut self,
+        ctx: Context<'_>,
+        e: &Event,
+        grade: WaoGrade,
+        onset_min: u32,
+        symptom: &str,
+    ) {
+        if !self.systemic_dates.contains(&e.at.date()) {
+            self.systemic_dates.push(e.at.date());
+        }
+        // No injection at a visit after a systemic reaction (docs/sources.md: ritplan-default):
+        // a floor in code, whatever the rules file says.
+        self.close_visit(e.at.date(), VisitClosed::Systemic);
+        let cause = Cause::Systemic {
+            grade,
+            symptom: symptom.to_string(),
+            onset_min,
+        };
+        let Some(rule) = ctx.rules.systemic(grade.grade) else {
+            self.hold(HoldKind::Review, cause, e.at, None);
+            return;
+        };
+        // Floors again (the loader refuses such files): grade 5 ends, grade 4 stops,
+        // grade 2 or more needs a physician.
+        let action = match (&rule.action, grade.grade) {
+            (_, 5) => Action::End,
+            (Action::End, _) => Action::End,
+            (_, 4) => Action::Stop,
+            (a, g) if g >= 2 && !a.needs_physician() => Action::Review,
+            (a, _) => a.clone(),
+        };
+        // What a physician's `continue` applies: the most any pending reaction asks.
+        self.continue_steps = self.continue_steps.max(rule.steps);
+        self.reasons.push(Reason::Systemic {
+            grade,
+            symptom: symptom.to_string(),
+            onset_min,
+            action: action.clone(),
+            rule: rule.provenance.clone(),
+        });
+        self.act(ctx, &action, cause, e.at, Some(&rule.provenance));
+    }
+
+    /// A late (6-24 h) non-local reaction: what the rules say for its kind.
+    fn late_reaction(&mut self, ctx: Context<'_>, e: &Event, kind: LateKind) {
+        let cause = Cause::LateReaction { kind };
+        let Some(rule) = ctx.rules.late_reaction(kind) else {
+            self.hold(HoldKind::Review, cause, e.at, None);
+            return;
+        };
+        self.close_visit(e.at.date(), VisitClosed::Reaction);
+        self.reasons.push(Reason::LateReaction {
+            kind,
+            action: rule.action.clone(),
+            rule: rule.provenance.clone(),
+        });
+        self.act(ctx, &rule.action, cause, e.at, Some(&rule.provenance));
+    }
+
+    /// Today's dose deferred: the visit closes, with the reason.
+    fn dose_deferred(&mut self, e: &Event, reason: &str) {
+        self.close_visit(
+            e.at.date(),
+            VisitClosed::Deferred {
+                reason: reason.to_string(),
+            },
+        );
+        self.reasons.push(Reason::Deferred {
+            on: e.at.date(),
+            reason: reason.to_string(),
+        });
     }
 
     fn enter_maintenance(&mut self, ctx: Context<'_>) {
@@ -747,6 +805,19 @@ impl CourseState {
                 })
             }
         }
+    }
+}
+
+/// The observation a dose of `step` is planned with: the step's, or the template's for a
+/// maintenance dose (or a step the plan does not have).
+fn planned_observation_min(ctx: Context<'_>, step: usize, maintenance: bool) -> u32 {
+    if maintenance {
+        ctx.template.timing.observation_min
+    } else {
+        ctx.plan
+            .steps
+            .get(step.wrapping_sub(1))
+            .map_or(ctx.template.timing.observation_min, |s| s.observation_min)
     }
 }
 

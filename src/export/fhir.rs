@@ -13,9 +13,9 @@
 use chrono::{NaiveDateTime, TimeZone};
 use serde_json::{Map, Value, json};
 
-use crate::course::{EventKind, voided};
+use crate::course::{EventKind, LateKind, WaoGrade, voided};
 use crate::units::{AllergenUnit, Dose};
-use crate::ward::view::{CourseView, PatientRecord};
+use crate::ward::view::{CourseView, PatientRecord, StoredEvent};
 
 const UCUM: &str = "http://unitsofmeasure.org";
 const SNOMED: &str = "http://snomed.info/sct";
@@ -144,67 +144,48 @@ fn size(what: &str, mm: u32, at: &str, subject: &Value, admin: Option<&str>) -> 
     m
 }
 
+/// What every resource of one course shares: its ids, its subject and its medication.
+struct Course<'a> {
+    record_id: &'a str,
+    cid: String,
+    subject: &'a Value,
+    medication: Value,
+    plan_len: usize,
+}
+
+/// One entry of the record, as every resource made from it sees it.
+struct Logged<'a> {
+    x: &'a StoredEvent,
+    seq: String,
+    at: String,
+    /// Corrected: it no longer counts.
+    error: bool,
+}
+
 fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
     let r = &v.loaded.record;
     let t = &v.loaded.template;
-    let cid = r.id.to_string();
-    let key = |kind: &str, n: &str| uuid(&[record_id, "course", &cid, kind, n]);
-    let medication = json!({"text": format!("{} — {} ({}), subcutaneous allergen immunotherapy", t.product, t.allergen, t.manufacturer)});
-    let group = json!({"system": format!("urn:ritplan:record:{record_id}:course"), "value": cid});
+    let c = Course {
+        record_id,
+        cid: r.id.to_string(),
+        subject,
+        medication: json!({"text": format!("{} — {} ({}), subcutaneous allergen immunotherapy", t.product, t.allergen, t.manufacturer)}),
+        plan_len: v.loaded.plan.steps.len(),
+    };
     let plain = v.plain_events();
     let gone = voided(&plain);
-    let given: Vec<usize> = v
-        .events
-        .iter()
-        .filter(|x| !gone.contains(&x.event.seq))
-        .filter_map(|x| match x.event.kind {
-            EventKind::DoseGiven { step, .. } => Some(step),
-            _ => None,
-        })
-        .collect();
-    let course_status = if v.state.inactive() {
-        "stopped"
-    } else {
-        "active"
-    };
-    for s in &v.loaded.plan.steps {
-        let n = s.index.to_string();
-        let status = if given.contains(&s.index) {
-            "completed"
-        } else {
-            course_status
-        };
-        let at = NaiveDateTime::new(s.date, s.time);
-        e.push(
-            &key("request", &n),
-            object(json!({
-                "resourceType": "MedicationRequest",
-                "status": status,
-                "intent": "plan",
-                "groupIdentifier": group,
-                "medicationCodeableConcept": medication,
-                "subject": subject,
-                "authoredOn": date_time(r.created_at),
-                "dosageInstruction": [{
-                    "sequence": s.index,
-                    "text": format!("step {}: {} of {} ({}, {}) = {}", s.index, s.volume_ml, s.vial_label, s.cap, s.concentration, s.dose),
-                    "timing": {"event": [date_time(at)]},
-                    "route": route(),
-                    "doseAndRate": [{"doseQuantity": dose_quantity(s.dose)}],
-                }],
-            })),
-        );
-    }
-    let plan_len = v.loaded.plan.steps.len();
+    c.requests(e, v, &gone);
     let mut last_admin: Option<String> = None;
     for x in &v.events {
-        let seq = x.event.seq.to_string();
-        let at = date_time(x.event.at);
-        let performer = json!([{"actor": {"display": crate::render::course::entry_author(x)}}]);
-        let error = gone.contains(&x.event.seq);
+        let ev = Logged {
+            x,
+            seq: x.event.seq.to_string(),
+            at: date_time(x.event.at),
+            error: gone.contains(&x.event.seq),
+        };
         // A corrected entry no longer counts: a dose stays, marked entered-in-error (it is
         // referred to); anything else corrected is left out.
-        if error && !matches!(x.event.kind, EventKind::DoseGiven { .. }) {
+        if ev.error && !matches!(x.event.kind, EventKind::DoseGiven { .. }) {
             continue;
         }
         match &x.event.kind {
@@ -218,85 +199,40 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
                 pef_percent,
                 ..
             } => {
-                let id = key("administration", &seq);
-                let mut m = object(json!({
-                    "resourceType": "MedicationAdministration",
-                    "status": if error { "entered-in-error" } else { "completed" },
-                    "medicationCodeableConcept": medication,
-                    "subject": subject,
-                    "effectiveDateTime": at,
-                    "performer": performer,
-                    "dosage": {
-                        "text": format!("{volume_ml} of vial {vial} = {dose}"),
-                        "route": route(),
-                        "dose": dose_quantity(*dose),
-                    },
-                }));
-                if let Some(s) = site
-                    && let Some(d) = m.get_mut("dosage").and_then(Value::as_object_mut)
-                {
-                    d.insert("site".into(), json!({"text": format!("{s} arm")}));
-                }
-                if *step <= plan_len {
-                    m.insert(
-                        "request".into(),
-                        json!({"reference": format!("urn:uuid:{}", key("request", &step.to_string()))}),
-                    );
-                }
-                if let Some(l) = lot {
-                    m.insert("note".into(), json!([{"text": format!("lot {l}")}]));
-                }
-                e.push(&id, m);
+                let id = c.key("administration", &ev.seq);
+                let text = format!("{volume_ml} of vial {vial} = {dose}");
+                e.push(
+                    &id,
+                    c.administration(&ev, *step, &text, *dose, site.as_deref(), lot.as_deref()),
+                );
                 if let Some(p) = pef_percent {
-                    e.push(
-                        &key("pef", &seq),
-                        object(json!({
-                            "resourceType": "Observation",
-                            "status": if error { "entered-in-error" } else { "final" },
-                            "code": {"text": "Pre-dose peak expiratory flow (or FEV1), % of the patient's best"},
-                            "subject": subject,
-                            "effectiveDateTime": at,
-                            "partOf": [{"reference": format!("urn:uuid:{id}")}],
-                            "valueQuantity": {"value": number(*p), "unit": "%", "system": UCUM, "code": "%"},
-                        })),
-                    );
+                    e.push(&c.key("pef", &ev.seq), c.pef(&ev, &id, *p));
                 }
-                if !error {
+                if !ev.error {
                     last_admin = Some(id);
                 }
             }
             EventKind::DoseDeferred { reason } => {
-                e.push(
-                    &key("deferred", &seq),
-                    object(json!({
-                        "resourceType": "MedicationAdministration",
-                        "status": "not-done",
-                        "statusReason": [{"text": reason}],
-                        "medicationCodeableConcept": medication,
-                        "subject": subject,
-                        "effectiveDateTime": at,
-                        "performer": performer,
-                    })),
-                );
+                e.push(&c.key("deferred", &ev.seq), c.deferred(&ev, reason));
             }
             EventKind::ObservationEnded {
                 local_mm: Some(mm), ..
             } => e.push(
-                &key("local", &seq),
+                &c.key("local", &ev.seq),
                 size(
                     "Immediate local reaction at the injection site, largest diameter",
                     *mm,
-                    &at,
+                    &ev.at,
                     subject,
                     last_admin.as_deref(),
                 ),
             ),
             EventKind::LateLocalReaction { mm } => e.push(
-                &key("late-local", &seq),
+                &c.key("late-local", &ev.seq),
                 size(
                     "Late local reaction (6-24 h) at the injection site, largest diameter",
                     *mm,
-                    &at,
+                    &ev.at,
                     subject,
                     last_admin.as_deref(),
                 ),
@@ -306,50 +242,210 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
                 onset_min,
                 symptom,
                 treatment,
-            } => {
-                let mut m = object(json!({
-                    "resourceType": "AdverseEvent",
-                    "extension": [{"url": WAO_EXTENSION, "valueString": grade.to_string()}],
-                    "actuality": "actual",
-                    "event": {"text": format!("systemic reaction: {symptom}")},
-                    "subject": subject,
-                    "date": at,
-                    "recordedDate": date_time(x.recorded_at),
-                    "recorder": {"display": crate::render::course::entry_author(x)},
-                    "severity": {"text": format!("WAO grade {grade} (World Allergy Organization subcutaneous immunotherapy systemic reaction grading; the letter is the epinephrine timing)")},
-                    "seriousness": {"text": format!("WAO grade {grade}, onset {onset_min} min after the injection")},
-                }));
-                if let Some(tr) = treatment {
-                    m.insert("outcome".into(), json!({"text": format!("treated: {tr}")}));
-                }
-                if let Some(a) = &last_admin {
-                    m.insert(
-                        "suspectEntity".into(),
-                        json!([{"instance": {"reference": format!("urn:uuid:{a}")}}]),
-                    );
-                }
-                e.push(&key("reaction", &seq), m);
-            }
-            EventKind::LateReaction { kind, symptom } => {
-                let mut m = object(json!({
-                    "resourceType": "AdverseEvent",
-                    "actuality": "actual",
-                    "event": {"text": format!("late reaction ({}): {symptom}", kind.as_str())},
-                    "subject": subject,
-                    "date": at,
-                    "recordedDate": date_time(x.recorded_at),
-                    "recorder": {"display": crate::render::course::entry_author(x)},
-                }));
-                if let Some(a) = &last_admin {
-                    m.insert(
-                        "suspectEntity".into(),
-                        json!([{"instance": {"reference": format!("urn:uuid:{a}")}}]),
-                    );
-                }
-                e.push(&key("late", &seq), m);
-            }
+            } => e.push(
+                &c.key("reaction", &ev.seq),
+                c.systemic_reaction(
+                    &ev,
+                    *grade,
+                    *onset_min,
+                    symptom,
+                    treatment.as_deref(),
+                    last_admin.as_deref(),
+                ),
+            ),
+            EventKind::LateReaction { kind, symptom } => e.push(
+                &c.key("late", &ev.seq),
+                c.late_reaction(&ev, *kind, symptom, last_admin.as_deref()),
+            ),
             _ => {}
         }
+    }
+}
+
+impl Course<'_> {
+    /// The id of this course's `kind` resource number `n`.
+    fn key(&self, kind: &str, n: &str) -> String {
+        uuid(&[self.record_id, "course", &self.cid, kind, n])
+    }
+
+    /// One MedicationRequest per planned step: completed once given, else as the course stands.
+    fn requests(&self, e: &mut Entries, v: &CourseView, gone: &[u64]) {
+        let r = &v.loaded.record;
+        let group = json!({"system": format!("urn:ritplan:record:{}:course", self.record_id), "value": self.cid});
+        let given: Vec<usize> = v
+            .events
+            .iter()
+            .filter(|x| !gone.contains(&x.event.seq))
+            .filter_map(|x| match x.event.kind {
+                EventKind::DoseGiven { step, .. } => Some(step),
+                _ => None,
+            })
+            .collect();
+        let course_status = if v.state.inactive() {
+            "stopped"
+        } else {
+            "active"
+        };
+        for s in &v.loaded.plan.steps {
+            let n = s.index.to_string();
+            let status = if given.contains(&s.index) {
+                "completed"
+            } else {
+                course_status
+            };
+            let at = NaiveDateTime::new(s.date, s.time);
+            e.push(
+                &self.key("request", &n),
+                object(json!({
+                    "resourceType": "MedicationRequest",
+                    "status": status,
+                    "intent": "plan",
+                    "groupIdentifier": group,
+                    "medicationCodeableConcept": self.medication,
+                    "subject": self.subject,
+                    "authoredOn": date_time(r.created_at),
+                    "dosageInstruction": [{
+                        "sequence": s.index,
+                        "text": format!("step {}: {} of {} ({}, {}) = {}", s.index, s.volume_ml, s.vial_label, s.cap, s.concentration, s.dose),
+                        "timing": {"event": [date_time(at)]},
+                        "route": route(),
+                        "doseAndRate": [{"doseQuantity": dose_quantity(s.dose)}],
+                    }],
+                })),
+            );
+        }
+    }
+
+    /// The MedicationAdministration of a dose given (entered-in-error once corrected), with its
+    /// site, the planned step it fulfils and its lot.
+    fn administration(
+        &self,
+        ev: &Logged<'_>,
+        step: usize,
+        text: &str,
+        dose: Dose,
+        site: Option<&str>,
+        lot: Option<&str>,
+    ) -> Map<String, Value> {
+        let mut m = object(json!({
+            "resourceType": "MedicationAdministration",
+            "status": if ev.error { "entered-in-error" } else { "completed" },
+            "medicationCodeableConcept": self.medication,
+            "subject": self.subject,
+            "effectiveDateTime": ev.at,
+            "performer": performer(ev.x),
+            "dosage": {
+                "text": text,
+                "route": route(),
+                "dose": dose_quantity(dose),
+            },
+        }));
+        if let Some(s) = site
+            && let Some(d) = m.get_mut("dosage").and_then(Value::as_object_mut)
+        {
+            d.insert("site".into(), json!({"text": format!("{s} arm")}));
+        }
+        if step <= self.plan_len {
+            m.insert(
+                "request".into(),
+                json!({"reference": format!("urn:uuid:{}", self.key("request", &step.to_string()))}),
+            );
+        }
+        if let Some(l) = lot {
+            m.insert("note".into(), json!([{"text": format!("lot {l}")}]));
+        }
+        m
+    }
+
+    /// The Observation of the pre-dose PEF, part of the administration `admin`.
+    fn pef(&self, ev: &Logged<'_>, admin: &str, p: rust_decimal::Decimal) -> Map<String, Value> {
+        object(json!({
+            "resourceType": "Observation",
+            "status": if ev.error { "entered-in-error" } else { "final" },
+            "code": {"text": "Pre-dose peak expiratory flow (or FEV1), % of the patient's best"},
+            "subject": self.subject,
+            "effectiveDateTime": ev.at,
+            "partOf": [{"reference": format!("urn:uuid:{admin}")}],
+            "valueQuantity": {"value": number(p), "unit": "%", "system": UCUM, "code": "%"},
+        }))
+    }
+
+    /// The MedicationAdministration of a deferred dose: `not-done`, with the reason.
+    fn deferred(&self, ev: &Logged<'_>, reason: &str) -> Map<String, Value> {
+        object(json!({
+            "resourceType": "MedicationAdministration",
+            "status": "not-done",
+            "statusReason": [{"text": reason}],
+            "medicationCodeableConcept": self.medication,
+            "subject": self.subject,
+            "effectiveDateTime": ev.at,
+            "performer": performer(ev.x),
+        }))
+    }
+
+    /// The AdverseEvent of a systemic reaction, suspecting the last dose given.
+    fn systemic_reaction(
+        &self,
+        ev: &Logged<'_>,
+        grade: WaoGrade,
+        onset_min: u32,
+        symptom: &str,
+        treatment: Option<&str>,
+        last_admin: Option<&str>,
+    ) -> Map<String, Value> {
+        let mut m = object(json!({
+            "resourceType": "AdverseEvent",
+            "extension": [{"url": WAO_EXTENSION, "valueString": grade.to_string()}],
+            "actuality": "actual",
+            "event": {"text": format!("systemic reaction: {symptom}")},
+            "subject": self.subject,
+            "date": ev.at,
+            "recordedDate": date_time(ev.x.recorded_at),
+            "recorder": {"display": crate::render::course::entry_author(ev.x)},
+            "severity": {"text": format!("WAO grade {grade} (World Allergy Organization subcutaneous immunotherapy systemic reaction grading; the letter is the epinephrine timing)")},
+            "seriousness": {"text": format!("WAO grade {grade}, onset {onset_min} min after the injection")},
+        }));
+        if let Some(tr) = treatment {
+            m.insert("outcome".into(), json!({"text": format!("treated: {tr}")}));
+        }
+        suspect(&mut m, last_admin);
+        m
+    }
+
+    /// The AdverseEvent of a late reaction, suspecting the last dose given.
+    fn late_reaction(
+        &self,
+        ev: &Logged<'_>,
+        kind: LateKind,
+        symptom: &str,
+        last_admin: Option<&str>,
+    ) -> Map<String, Value> {
+        let mut m = object(json!({
+            "resourceType": "AdverseEvent",
+            "actuality": "actual",
+            "event": {"text": format!("late reaction ({}): {symptom}", kind.as_str())},
+            "subject": self.subject,
+            "date": ev.at,
+            "recordedDate": date_time(ev.x.recorded_at),
+            "recorder": {"display": crate::render::course::entry_author(ev.x)},
+        }));
+        suspect(&mut m, last_admin);
+        m
+    }
+}
+
+/// Who gave or deferred a dose.
+fn performer(x: &StoredEvent) -> Value {
+    json!([{"actor": {"display": crate::render::course::entry_author(x)}}])
+}
+
+/// A reaction's suspect: the last dose given before it, if any.
+fn suspect(m: &mut Map<String, Value>, last_admin: Option<&str>) {
+    if let Some(a) = last_admin {
+        m.insert(
+            "suspectEntity".into(),
+            json!([{"instance": {"reference": format!("urn:uuid:{a}")}}]),
+        );
     }
 }
 

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Provenance, read_provenance};
 use crate::diag::Diagnostic;
-use crate::tomlread::{Diags, Table};
+use crate::tomlread::{Diags, Sp, Table};
 
 /// One cell of the grid.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -281,6 +281,48 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
             "low_ige",
         ],
     );
+    let low_ige = read_low_ige(doc, diags);
+    let reminder = doc.string(diags, "reminder", true);
+    let id = doc.string(diags, "id", true);
+    let name = doc.string(diags, "name", true);
+    let min_age = doc.count(diags, "min_age_years", true);
+    let missing = read_missing_table(doc, diags);
+    let ige = doc.decimal_pairs(diags, "ige_bands_iu_ml", true);
+    let weight = doc.decimal_pairs(diags, "weight_bands_kg", true);
+    let grid = doc.string_grid(diags, "cells", true);
+    let syringes: Vec<u32> = doc
+        .counts(diags, "syringes_mg")
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.value)
+        .collect();
+    let max_site = doc.count(diags, "max_mg_per_site", true);
+    let provenance = read_dose_provenance(doc, diags);
+    let (ige, weight, grid) = (ige?, weight?, grid?);
+    check_bands(&ige, diags);
+    check_bands(&weight, diags);
+    let cells = read_cells(&grid, ige.len(), weight.len(), diags)?;
+    let max_site = max_site?.value;
+    check_syringes(&syringes, max_site, diags)?;
+    check_doses(&cells, &syringes, &provenance, diags);
+    Some(OmalizumabTable {
+        id: id?.value,
+        name: name?.value,
+        min_age_years: min_age?.value,
+        missing_table_from_years: missing,
+        ige_bands: ige.into_iter().map(|b| b.value).collect(),
+        weight_bands: weight.into_iter().map(|b| b.value).collect(),
+        cells,
+        syringes_mg: syringes,
+        max_mg_per_site: max_site,
+        reminder: reminder?.value,
+        provenance,
+        low_ige,
+    })
+}
+
+/// The `[[low_ige]]` tables: below which total IgE, by age, omalizumab is not given.
+fn read_low_ige(doc: &Table<'_, '_>, diags: &mut Diags) -> Vec<LowIge> {
     let mut low_ige = Vec::new();
     for t in doc.tables(diags, "low_ige") {
         t.only_keys(
@@ -311,28 +353,22 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
             });
         }
     }
-    let reminder = doc.string(diags, "reminder", true);
-    let id = doc.string(diags, "id", true);
-    let name = doc.string(diags, "name", true);
-    let min_age = doc.count(diags, "min_age_years", true);
-    let missing = doc
-        .sub_table(diags, "missing_table_below_years", false)
+    low_ige
+}
+
+/// The optional `[missing_table_below_years]`: from which age the table has no row, and why.
+fn read_missing_table(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<(u32, String)> {
+    doc.sub_table(diags, "missing_table_below_years", false)
         .and_then(|t| {
             t.only_keys(diags, &["from_years", "note"]);
             let from = t.count(diags, "from_years", true);
             let note = t.string(diags, "note", true);
             Some((from?.value, note?.value))
-        });
-    let ige = doc.decimal_pairs(diags, "ige_bands_iu_ml", true);
-    let weight = doc.decimal_pairs(diags, "weight_bands_kg", true);
-    let grid = doc.string_grid(diags, "cells", true);
-    let syringes: Vec<u32> = doc
-        .counts(diags, "syringes_mg")
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| s.value)
-        .collect();
-    let max_site = doc.count(diags, "max_mg_per_site", true);
+        })
+}
+
+/// The `[[provenance]]` tables: the source of the doses given every so many weeks.
+fn read_dose_provenance(doc: &Table<'_, '_>, diags: &mut Diags) -> Vec<(u32, Provenance)> {
     let mut provenance = Vec::new();
     for t in doc.tables(diags, "provenance") {
         t.only_keys(
@@ -345,41 +381,53 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
             provenance.push((w.value, p));
         }
     }
-    let (ige, weight, grid) = (ige?, weight?, grid?);
-    for bands in [&ige, &weight] {
-        for (i, b) in bands.iter().enumerate() {
-            let ordered = b.value.0 < b.value.1 && (i == 0 || bands[i - 1].value.1 == b.value.0);
-            if !ordered {
-                diags.push(Diagnostic::error(
-                    "bad-bands",
-                    b.at(),
-                    "bands must be ascending and contiguous (each starts where the previous ends)",
-                ));
-            }
+    provenance
+}
+
+/// IgE or weight bands must be ascending and contiguous.
+fn check_bands(bands: &[Sp<(Decimal, Decimal)>], diags: &mut Diags) {
+    for (i, b) in bands.iter().enumerate() {
+        let ordered = b.value.0 < b.value.1 && (i == 0 || bands[i - 1].value.1 == b.value.0);
+        if !ordered {
+            diags.push(Diagnostic::error(
+                "bad-bands",
+                b.at(),
+                "bands must be ascending and contiguous (each starts where the previous ends)",
+            ));
         }
     }
-    if grid.len() != ige.len() {
+}
+
+/// The `cells` grid: one row per IgE band, one cell per weight band, each a dose, `-` or a
+/// disputed cell. None (with the error) at the first row or cell that does not fit.
+fn read_cells(
+    grid: &[Vec<Sp<String>>],
+    ige_bands: usize,
+    weight_bands: usize,
+    diags: &mut Diags,
+) -> Option<Vec<Vec<Cell>>> {
+    if grid.len() != ige_bands {
         diags.push(Diagnostic::error(
             "bad-grid",
             None,
             format!(
                 "`cells` has {} rows, but there are {} IgE bands",
                 grid.len(),
-                ige.len()
+                ige_bands
             ),
         ));
         return None;
     }
     let mut cells = Vec::new();
-    for row in &grid {
-        if row.len() != weight.len() {
+    for row in grid {
+        if row.len() != weight_bands {
             diags.push(Diagnostic::error(
                 "bad-grid",
                 row.first().and_then(|c| c.at()),
                 format!(
                     "this row has {} cells, but there are {} weight bands",
                     row.len(),
-                    weight.len()
+                    weight_bands
                 ),
             ));
             return None;
@@ -399,7 +447,12 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
         }
         cells.push(r);
     }
-    let max_site = max_site?.value;
+    Some(cells)
+}
+
+/// Syringe sizes run from largest to smallest, none above the most a site takes. None (with the
+/// error) when they do not.
+fn check_syringes(syringes: &[u32], max_site: u32, diags: &mut Diags) -> Option<()> {
     if syringes.is_empty()
         || syringes.iter().any(|s| *s == 0 || *s > max_site)
         || syringes.windows(2).any(|w| w[0] <= w[1])
@@ -411,6 +464,16 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
         ));
         return None;
     }
+    Some(())
+}
+
+/// Every dose can be made from the smallest syringe and has a source for its interval.
+fn check_doses(
+    cells: &[Vec<Cell>],
+    syringes: &[u32],
+    provenance: &[(u32, Provenance)],
+    diags: &mut Diags,
+) {
     let smallest = syringes[syringes.len() - 1];
     for c in cells.iter().flatten() {
         if let Cell::Dose {
@@ -434,20 +497,6 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<OmalizumabT
             }
         }
     }
-    Some(OmalizumabTable {
-        id: id?.value,
-        name: name?.value,
-        min_age_years: min_age?.value,
-        missing_table_from_years: missing,
-        ige_bands: ige.into_iter().map(|b| b.value).collect(),
-        weight_bands: weight.into_iter().map(|b| b.value).collect(),
-        cells,
-        syringes_mg: syringes,
-        max_mg_per_site: max_site,
-        reminder: reminder?.value,
-        provenance,
-        low_ige,
-    })
 }
 
 #[cfg(test)]

@@ -162,8 +162,33 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
         }]);
     };
     let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    let mut errors = check_header(&header);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (line, fields) in body {
+        if errors.len() >= MAX_ERRORS {
+            break;
+        }
+        let line = *line;
+        let mut bad = |message: String| errors.push(RowError { line, message });
+        if let Some(record) = checked_row(&header, fields, today, &mut seen, &mut bad) {
+            out.push(record);
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The header's errors: every unknown column, then every missing required one.
+fn check_header(header: &[String]) -> Vec<RowError> {
     let mut errors = Vec::new();
-    for h in &header {
+    for h in header {
         if !REQUIRED.contains(&h.as_str()) && !OPTIONAL.contains(&h.as_str()) {
             errors.push(RowError {
                 line: 1,
@@ -183,69 +208,99 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
             });
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
+    errors
+}
+
+/// One data row checked: its number of fields, each value, its id unique in the file (`seen`),
+/// and its values as `patient add` checks them. None after reporting to `bad` what is wrong.
+fn checked_row(
+    header: &[String],
+    fields: &[String],
+    today: NaiveDate,
+    seen: &mut BTreeSet<String>,
+    bad: &mut dyn FnMut(String),
+) -> Option<PatientRecord> {
+    if fields.len() != header.len() {
+        bad(format!(
+            "{} fields where the header has {}",
+            fields.len(),
+            header.len()
+        ));
+        return None;
     }
-    let col = |name: &str| header.iter().position(|h| h == name);
-    let mut seen = BTreeSet::new();
-    let mut out = Vec::new();
-    for (line, fields) in body {
-        if errors.len() >= MAX_ERRORS {
-            break;
-        }
-        let line = *line;
-        if fields.len() != header.len() {
-            errors.push(RowError {
-                line,
-                message: format!(
-                    "{} fields where the header has {}",
-                    fields.len(),
-                    header.len()
-                ),
-            });
-            continue;
-        }
-        let get = |name: &str| {
-            col(name)
-                .map(|i| fields[i].trim())
-                .filter(|v| !v.is_empty())
-        };
-        let mut bad = |message: String| errors.push(RowError { line, message });
-        // Named as the file's columns.
-        let need = |field: Field, bad: &mut dyn FnMut(String)| -> Option<String> {
-            let column = field.key();
-            match get(column) {
-                None => {
-                    bad(format!("{column} is empty"));
-                    None
-                }
-                Some(v) => match text::text(field, v) {
-                    Ok(v) => Some(v),
-                    Err(WardError::Input { problem, .. }) => {
-                        bad(format!("{column} {problem}"));
-                        None
-                    }
-                    Err(e) => {
-                        bad(e.to_string());
-                        None
-                    }
-                },
-            }
-        };
-        let id = need(Field::PatientId, &mut bad);
-        let name = need(Field::Name, &mut bad);
-        let dob = need(Field::Dob, &mut bad).and_then(|d| match crate::when::parse_date(&d) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                bad(format!("dob {e}"));
+    let record = Row { header, fields }.record(bad)?;
+    if !seen.insert(record.id.clone()) {
+        bad(format!("the id {:?} is on an earlier row too", record.id));
+        return None;
+    }
+    // The values as the planner will read them, as `patient add` checks them.
+    if let Err(e) = patient_values(&record, today) {
+        // Named as the file's column.
+        bad(format!("{}: {}", e.field.key(), e.why));
+        return None;
+    }
+    Some(record)
+}
+
+/// One data row, its fields read by the header's column names (as many of each).
+struct Row<'a> {
+    header: &'a [String],
+    fields: &'a [String],
+}
+
+impl<'a> Row<'a> {
+    /// The trimmed value of the column `name`; None when there is no such column or it is empty.
+    fn get(&self, name: &str) -> Option<&'a str> {
+        let fields = self.fields;
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .map(|i| fields[i].trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A required column's value, checked as `patient add` checks it; each problem is named as
+    /// the file's column.
+    fn need(&self, field: Field, bad: &mut dyn FnMut(String)) -> Option<String> {
+        let column = field.key();
+        match self.get(column) {
+            None => {
+                bad(format!("{column} is empty"));
                 None
             }
-        });
-        let weight = need(Field::Weight, &mut bad);
-        let sige = need(Field::Sige, &mut bad);
-        let total = need(Field::TotalIge, &mut bad);
-        let fev1 = get("fev1").map(str::to_string);
-        let asthma = match get("asthma") {
+            Some(v) => match text::text(field, v) {
+                Ok(v) => Some(v),
+                Err(WardError::Input { problem, .. }) => {
+                    bad(format!("{column} {problem}"));
+                    None
+                }
+                Err(e) => {
+                    bad(e.to_string());
+                    None
+                }
+            },
+        }
+    }
+
+    /// The record the row holds: the required columns, then the optional ones. None after
+    /// reporting every bad or missing value to `bad`.
+    fn record(&self, bad: &mut dyn FnMut(String)) -> Option<PatientRecord> {
+        let id = self.need(Field::PatientId, bad);
+        let name = self.need(Field::Name, bad);
+        let dob = self
+            .need(Field::Dob, bad)
+            .and_then(|d| match crate::when::parse_date(&d) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    bad(format!("dob {e}"));
+                    None
+                }
+            });
+        let weight = self.need(Field::Weight, bad);
+        let sige = self.need(Field::Sige, bad);
+        let total = self.need(Field::TotalIge, bad);
+        let fev1 = self.get("fev1").map(str::to_string);
+        let asthma = match self.get("asthma") {
             None => None,
             Some(a) => match a.parse::<AsthmaControl>() {
                 Ok(_) => Some(a.to_string()),
@@ -257,7 +312,7 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
                 }
             },
         };
-        let beta_blocker = match get("beta_blocker").map(str::to_lowercase).as_deref() {
+        let beta_blocker = match self.get("beta_blocker").map(str::to_lowercase).as_deref() {
             None | Some("no" | "false" | "0") => false,
             Some("yes" | "true" | "1") => true,
             Some(other) => {
@@ -268,13 +323,9 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
         let (Some(id), Some(name), Some(dob), Some(weight), Some(sige), Some(total)) =
             (id, name, dob, weight, sige, total)
         else {
-            continue;
+            return None;
         };
-        if !seen.insert(id.clone()) {
-            bad(format!("the id {id:?} is on an earlier row too"));
-            continue;
-        }
-        let record = PatientRecord {
+        Some(PatientRecord {
             id,
             name,
             dob,
@@ -284,19 +335,7 @@ pub fn patients(input: &str, today: NaiveDate) -> Result<Vec<PatientRecord>, Vec
             fev1_percent: fev1,
             asthma,
             beta_blocker,
-        };
-        // The values as the planner will read them, as `patient add` checks them.
-        if let Err(e) = patient_values(&record, today) {
-            // Named as the file's column.
-            bad(format!("{}: {}", e.field.key(), e.why));
-            continue;
-        }
-        out.push(record);
-    }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        Err(errors)
+        })
     }
 }
 
