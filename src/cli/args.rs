@@ -218,6 +218,12 @@ pub enum Command {
         after_help = "Examples:\n  ritplan sheet --date 2026-12-07\n  ritplan sheet --date 2026-12-07 --json"
     )]
     Sheet(cmd::sheet::SheetArgs),
+    /// Print labels: a patient's label with the ID as a Code 128 and a Data Matrix.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan label patient P001 --out p001-label.pdf\n  ritplan label patient P001 --size a4 --out p001-labels.pdf"
+    )]
+    Label(cmd::label::LabelCommand),
     /// Serve the ward page (log in, the board) on this machine: http://127.0.0.1:8470/.
     #[cfg(feature = "web")]
     #[command(after_help = "Examples:\n  ritplan serve\n  ritplan serve --listen 127.0.0.1:9000")]

@@ -124,7 +124,7 @@ pub(super) fn font_ref(i: usize) -> FontId {
     FontId(format!("F{}", i + 1))
 }
 
-pub(super) fn register(doc: &mut PdfDocument, fonts: &Fonts) {
+pub(in crate::render) fn register(doc: &mut PdfDocument, fonts: &Fonts) {
     for i in 0..3 {
         if i == 2 && fonts.extra.is_none() {
             continue;

@@ -10,9 +10,12 @@ mod fonts;
 mod table;
 mod writer;
 
+/// For the label, which lays out its own small pages.
+pub(in crate::render) use fonts::register;
 pub use fonts::{CJK_FONTS, Fonts};
 pub use table::{Align, Column, RowStyle, col};
 pub use writer::Writer;
+pub(in crate::render) use writer::text_ops;
 
 use printpdf::{
     Color, FontId, Line, LinePoint, Mm, Op, ParsedFont, PdfDocument, PdfFontHandle, PdfPage,

@@ -364,7 +364,7 @@ pub(super) fn unbreakable_words(text: &str) -> Vec<String> {
 }
 
 /// The operations that print one line of `text`, one run per font.
-pub(super) fn text_ops(
+pub(in crate::render) fn text_ops(
     fonts: &Fonts,
     x: f32,
     y: f32,
