@@ -7,6 +7,7 @@ mod corpus;
 mod courses;
 mod holes;
 mod inputs;
+mod labels;
 // What a test needs beyond Rust and a C compiler (a program, a font, a test server): one file,
 // shared with the unit tests.
 #[path = "../../src/testkit/needs.rs"]
