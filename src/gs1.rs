@@ -597,14 +597,15 @@ fn date(ai: Ai, at: usize, value: &str, century: Century) -> Result<NaiveDate, G
         _ => return Err(bad()),
     };
     let year = century.year(i32::try_from(yy).map_err(|_| bad())?);
-    if dd == 0 {
+    let day = if dd == 0 {
         NaiveDate::from_ymd_opt(year, mm, 1)
             .and_then(|first| first.checked_add_months(Months::new(1)))
             .and_then(|next| next.pred_opt())
-            .ok_or_else(bad)
     } else {
-        NaiveDate::from_ymd_opt(year, mm, dd).ok_or_else(bad)
-    }
+        NaiveDate::from_ymd_opt(year, mm, dd)
+    };
+    // Held to the years ritplan accepts (a `today` near their end could reach past them).
+    day.filter(|d| crate::when::in_range(*d)).ok_or_else(bad)
 }
 
 fn set(gs1: &mut Gs1, ai: Ai, at: usize, value: &str, century: Century) -> Result<(), Gs1Error> {
@@ -781,6 +782,11 @@ mod tests {
         assert_eq!(year("40", later), 2140);
         assert_eq!(year("41", later), 2041);
         assert_eq!(year("99", later), 2099);
+        // Past the years ritplan accepts: refused, not carried on.
+        assert!(matches!(
+            parse("17000101", d(2199, 1, 1)),
+            Err(Gs1Error::BadDate { .. })
+        ));
     }
 
     #[test]
