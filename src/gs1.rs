@@ -536,25 +536,27 @@ fn is_cset82(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!\"%&'()*+,-./:;<=>?_".contains(&b)
 }
 
-/// The GS1 mod-10 check digit for the digits before the last.
+/// The GS1 mod-10 check digit for the digits before the last (a non-digit counts as 0; callers
+/// check the digits first).
 fn check_digit(digits: &str) -> u32 {
     let body = &digits.as_bytes()[..digits.len().saturating_sub(1)];
     let sum: u32 = body
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, b)| u32::from(b - b'0') * if i % 2 == 0 { 3 } else { 1 })
+        .map(|(i, &b)| char::from(b).to_digit(10).unwrap_or(0) * if i % 2 == 0 { 3 } else { 1 })
         .sum();
     (10 - sum % 10) % 10
 }
 
-/// Appends the check digit to digits (for tests and generators).
-pub fn with_check_digit(digits: &str) -> String {
-    let mut s = format!("{digits}0");
-    let c = check_digit(&s);
-    s.pop();
-    s.push(char::from_digit(c, 10).unwrap_or('0'));
-    s
+/// The digits with their GS1 check digit appended (for generators and tests); `None` unless
+/// all are ASCII digits.
+pub fn with_check_digit(digits: &str) -> Option<String> {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let c = check_digit(&format!("{digits}0"));
+    char::from_digit(c, 10).map(|c| format!("{digits}{c}"))
 }
 
 #[derive(Clone, Copy)]
@@ -713,8 +715,12 @@ mod tests {
 
     #[test]
     fn the_example_gtin_has_a_valid_check_digit() {
-        assert_eq!(with_check_digit("0950600013435"), GTIN);
-        assert_eq!(with_check_digit("0400638133393"), "04006381333931");
+        assert_eq!(with_check_digit("0950600013435").as_deref(), Some(GTIN));
+        assert_eq!(
+            with_check_digit("0400638133393").as_deref(),
+            Some("04006381333931")
+        );
+        assert_eq!(with_check_digit("12a"), None);
     }
 
     #[test]
@@ -822,7 +828,7 @@ mod tests {
                 expected: 2
             })
         );
-        let gsrn = with_check_digit("12345678901234567");
+        let gsrn = with_check_digit("12345678901234567").unwrap();
         assert_eq!(
             parse(&format!("8018{gsrn}"), today()).unwrap().gsrn,
             Some(gsrn.clone())
@@ -931,12 +937,12 @@ mod tests {
                 Just(Symbology::Gs1_128),
                 Just(Symbology::Qr)
             ]),
-            proptest::option::of("[0-9]{13}".prop_map(|s| with_check_digit(&s))),
+            proptest::option::of("[0-9]{13}".prop_map(|s| with_check_digit(&s).unwrap())),
             proptest::option::of(text),
             proptest::option::of(date.clone()),
             proptest::option::of(date),
             proptest::option::of(text),
-            proptest::option::of("[0-9]{17}".prop_map(|s| with_check_digit(&s))),
+            proptest::option::of("[0-9]{17}".prop_map(|s| with_check_digit(&s).unwrap())),
         )
             .prop_map(
                 |(symbology, gtin, lot, production, expiry, serial, gsrn)| Gs1 {
@@ -963,6 +969,7 @@ mod tests {
         #[test]
         fn arbitrary_text_never_panics(s in "\\PC{0,80}") {
             let _ = parse(&s, today());
+            let _ = with_check_digit(&s);
         }
 
         #[test]
