@@ -10,6 +10,8 @@
 //!   in one place.
 //! - [`field`]: the values a person enters, named once; each front end words them its own way.
 //! - [`diag`], [`tomlread`]: located diagnostics for data files, and reading TOML field by field.
+//! - [`gs1`]: GS1 element strings as a scanner types them (GTIN, lot, expiry, serial, GSRN),
+//!   parsed into typed values or refused naming what is wrong and where.
 //! - [`template`]: the TOML schedule-template format, its validation, the bundled templates.
 //! - [`policy`]: rules as data, each threshold with its source and evidence.
 //! - [`patient`]: a patient's values, validated; censored laboratory values.
@@ -54,6 +56,7 @@ pub mod course;
 pub mod diag;
 pub mod export;
 pub mod field;
+pub mod gs1;
 #[cfg(test)]
 mod layering;
 pub mod patient;
