@@ -66,3 +66,10 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             let _ = std::fs::remove_file(&tmp);
         })
 }
+
+/// Whether two byte strings are equal, compared in a time that depends only on their lengths (a
+/// token or MAC compared byte by byte with an early exit tells an attacker how much of a guess
+/// was right).
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

@@ -8,11 +8,11 @@
 //! codes is refused, saying so; nothing is shrunk below that or cut off.
 
 use printpdf::{
-    Color, LinePoint, Mm, Op, PaintMode, PdfDocument, PdfPage, PdfSaveOptions, Point, Polygon,
-    PolygonRing, Pt, Rect, Rgb, WindingOrder,
+    Color, LinePoint, Mm, Op, PaintMode, PdfPage, PdfSaveOptions, Point, Polygon, PolygonRing, Pt,
+    Rect, Rgb, WindingOrder,
 };
 
-use crate::render::pdf::{Fonts, PdfError, register, text_ops};
+use crate::render::pdf::{Fonts, PdfError, document, text_ops};
 
 /// The narrowest module (Code 128 narrow bar, Data Matrix module), mm: 3 dots at 300 dpi.
 pub const MIN_MODULE_MM: f32 = 0.25;
@@ -133,18 +133,7 @@ pub fn pdf(
             (210.0, 297.0, ops)
         }
     };
-    let mut doc = PdfDocument::new(&format!("Label {}", p.id));
-    let ts = made
-        .and_hms_opt(0, 0, 0)
-        .map_or(0, |d| d.and_utc().timestamp());
-    let when = printpdf::OffsetDateTime::from_unix_timestamp(ts)
-        .unwrap_or(doc.metadata.info.creation_date);
-    doc.metadata.info.creation_date = when;
-    doc.metadata.info.modification_date = when;
-    doc.metadata.info.metadata_date = when;
-    doc.metadata.info.creator = format!("ritplan {}", env!("CARGO_PKG_VERSION"));
-    doc.metadata.info.producer = format!("ritplan {}", env!("CARGO_PKG_VERSION"));
-    register(&mut doc, fonts);
+    let mut doc = document(&format!("Label {}", p.id), made, fonts);
     let page = PdfPage::new(Mm(page_w), Mm(page_h), ops);
     let mut warnings = Vec::new();
     let bytes = doc

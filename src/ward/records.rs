@@ -17,11 +17,6 @@ impl Ward {
         Ok(self.store.patients()?)
     }
 
-    /// The patient whose id is exactly `id` (not trimmed), if any.
-    pub fn patient_if_any(&self, id: &str) -> Result<Option<PatientRecord>, WardError> {
-        Ok(self.store.patient(id)?)
-    }
-
     /// A patient's courses.
     pub fn courses_of(&self, patient: &str) -> Result<Vec<CourseRecord>, WardError> {
         Ok(self.store.courses_of(patient)?)

@@ -173,6 +173,11 @@ impl Ward {
             .mac(&["csrf", &auth::token_hash(SessionKind::Page, token)])
     }
 
+    /// Whether a form's CSRF value is the session's token (compared in constant time).
+    pub fn csrf_matches(&self, token: &str, given: &str) -> bool {
+        crate::secure::same_bytes(self.csrf_token(token).as_bytes(), given.as_bytes())
+    }
+
     /// A token for the login form, before there is a session: `NONCE.MINUTE.MAC`, the MAC under
     /// the record's key of the nonce and the minute it was issued (the clock's), so that only
     /// this server can have made it. The page sets it as a cookie and in the form.
@@ -203,7 +208,7 @@ impl Ward {
         let expected = self.store.mac(&["login-form", nonce, minute]);
         (0..=max_minutes).contains(&age)
             && nonce.len() == 32
-            && same_bytes(expected.as_bytes(), mac.as_bytes())
+            && crate::secure::same_bytes(expected.as_bytes(), mac.as_bytes())
     }
 
     /// Ends the command-line session of `token`.
@@ -352,10 +357,4 @@ impl Ward {
             .set_setting(key, value.trim(), now, &actor.author())?;
         Ok(s)
     }
-}
-
-/// Compares two byte strings in a time that depends only on their lengths (a MAC compared byte
-/// by byte with an early exit tells an attacker how much of a guess was right).
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

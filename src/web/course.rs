@@ -109,7 +109,7 @@ pub(super) async fn submit(
             Ok(x) => x,
             Err(r) => return *r,
         };
-        if field(&f, "csrf") != ward.csrf_token(&token) {
+        if !ward.csrf_matches(&token, field(&f, "csrf")) {
             return super::csrf_refused();
         }
         // A form without the number of the entry it was shown on cannot be checked for staleness:
@@ -404,7 +404,7 @@ pub(super) async fn set_clock(
             Ok(x) => x,
             Err(r) => return *r,
         };
-        if f.csrf != ward.csrf_token(&token) {
+        if !ward.csrf_matches(&token, &f.csrf) {
             return super::csrf_refused();
         }
         // Held to the years ritplan accepts: a clock set past them would overflow every date

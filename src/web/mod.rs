@@ -327,7 +327,8 @@ async fn login(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<Lo
         // Login CSRF: the form's token must be the one in this browser's cookie, and one this
         // server issued (a value a page of another site chose for both is refused).
         let now = app.clock.now();
-        let issued = cookie(&headers, PRE).is_some_and(|c| c == f.csrf)
+        let issued = cookie(&headers, PRE)
+            .is_some_and(|c| crate::secure::same_bytes(c.as_bytes(), f.csrf.as_bytes()))
             && ward.login_form_token_valid(&f.csrf, now, LOGIN_FORM_MINUTES);
         if !issued {
             return (
@@ -376,7 +377,7 @@ async fn logout(State(app): State<Arc<App>>, headers: HeaderMap, Form(f): Form<C
             Ok(x) => x,
             Err(r) => return *r,
         };
-        if f.csrf != ward.csrf_token(&token) {
+        if !ward.csrf_matches(&token, &f.csrf) {
             return csrf_refused();
         }
         if let Err(e) = ward.page_logout(&token) {

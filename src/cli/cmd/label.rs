@@ -71,9 +71,7 @@ pub(in crate::cli) fn run(
     match cmd {
         LabelCommand::Patient(a) => {
             let id = a.id.trim();
-            let p = ward
-                .patient_if_any(id)?
-                .ok_or_else(|| CliError::Data(format!("no patient has the id {id:?}")))?;
+            let p = ward.patient(id)?;
             let fonts = pdf_fonts(&[&p.name], a.font.as_deref())?;
             let shown = LabelPatient {
                 id: &p.id,
@@ -84,7 +82,7 @@ pub(in crate::cli) fn run(
                 .map_err(|e| CliError::Data(e.to_string()))?;
             write_atomically(&a.out, &bytes)?;
             for warning in warnings {
-                writeln!(out, "warning from the PDF writer: {warning}")?;
+                writeln!(err, "warning from the PDF writer: {warning}")?;
             }
             writeln!(out, "{}", a.out.display())?;
             Ok(())

@@ -188,9 +188,7 @@ fn patient_list(ps: &[PatientRecord], json: bool, out: &mut dyn Write) -> Result
 }
 
 fn patient_show(ward: &Ward, id: &str, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
-    let p = ward
-        .patient_if_any(id)?
-        .ok_or_else(|| CliError::Data(format!("no patient has the id {id:?}")))?;
+    let p = ward.patient(id)?;
     if json {
         return write_json(out, &p);
     }

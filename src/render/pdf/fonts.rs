@@ -124,7 +124,30 @@ pub(super) fn font_ref(i: usize) -> FontId {
     FontId(format!("F{}", i + 1))
 }
 
-pub(in crate::render) fn register(doc: &mut PdfDocument, fonts: &Fonts) {
+/// A new document of ritplan's: its title, the fonts registered, and every date in its metadata
+/// set to `date` (midnight UTC) so that the same input makes the same file.
+pub(in crate::render) fn document(
+    title: &str,
+    date: chrono::NaiveDate,
+    fonts: &Fonts,
+) -> PdfDocument {
+    let mut doc = PdfDocument::new(title);
+    let ts = date
+        .and_hms_opt(0, 0, 0)
+        .map_or(0, |d| d.and_utc().timestamp());
+    let when = printpdf::OffsetDateTime::from_unix_timestamp(ts)
+        .unwrap_or(doc.metadata.info.creation_date);
+    doc.metadata.info.creation_date = when;
+    doc.metadata.info.modification_date = when;
+    doc.metadata.info.metadata_date = when;
+    doc.metadata.info.creator = format!("ritplan {}", env!("CARGO_PKG_VERSION"));
+    doc.metadata.info.producer = format!("ritplan {}", env!("CARGO_PKG_VERSION"));
+    // Register the fonts under the ids the pages use.
+    register(&mut doc, fonts);
+    doc
+}
+
+fn register(doc: &mut PdfDocument, fonts: &Fonts) {
     for i in 0..3 {
         if i == 2 && fonts.extra.is_none() {
             continue;

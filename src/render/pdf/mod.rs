@@ -11,7 +11,7 @@ mod table;
 mod writer;
 
 /// For the label, which lays out its own small pages.
-pub(in crate::render) use fonts::register;
+pub(in crate::render) use fonts::document;
 pub use fonts::{CJK_FONTS, Fonts};
 pub use table::{Align, Column, RowStyle, col};
 pub use writer::Writer;

@@ -1,7 +1,7 @@
 //! The page-layout writer: pages, wrapping, paragraphs, boxes, rules, footers and the finished
 //! document.
 
-use super::fonts::{font_ref, register};
+use super::fonts::{document, font_ref};
 use super::*;
 
 /// A document being laid out.
@@ -306,19 +306,7 @@ impl<'f> Writer<'f> {
         if let Some(e) = self.missing {
             return Err(e);
         }
-        let mut doc = PdfDocument::new(title);
-        let ts = date
-            .and_hms_opt(0, 0, 0)
-            .map_or(0, |d| d.and_utc().timestamp());
-        let when = printpdf::OffsetDateTime::from_unix_timestamp(ts)
-            .unwrap_or(doc.metadata.info.creation_date);
-        doc.metadata.info.creation_date = when;
-        doc.metadata.info.modification_date = when;
-        doc.metadata.info.metadata_date = when;
-        doc.metadata.info.creator = format!("ritplan {}", env!("CARGO_PKG_VERSION"));
-        doc.metadata.info.producer = format!("ritplan {}", env!("CARGO_PKG_VERSION"));
-        // Register the fonts under the ids the pages use.
-        register(&mut doc, self.fonts);
+        let mut doc = document(title, date, self.fonts);
         let pages = self
             .pages
             .into_iter()
