@@ -25,7 +25,7 @@ fn ward_with_patient() -> Ward {
 fn a_patient_label_is_one_private_page_with_the_name_and_id() {
     let w = ward_with_patient();
     let pdf = w.file("label.pdf");
-    let out = w.ok(
+    let (code, out, err) = w.run(
         NOW,
         &[
             "label",
@@ -35,7 +35,13 @@ fn a_patient_label_is_one_private_page_with_the_name_and_id() {
             pdf.to_str().unwrap(),
         ],
     );
-    assert_eq!(out.trim(), pdf.to_str().unwrap());
+    assert_eq!(code, Some(0), "{err}");
+    // As for every PDF: nothing on standard output, the file named on standard error.
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains(&format!("label written to {}", pdf.display())),
+        "{err}"
+    );
     let meta = std::fs::symlink_metadata(&pdf).expect("meta");
     assert!(meta.file_type().is_file());
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);

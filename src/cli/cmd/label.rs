@@ -64,7 +64,6 @@ fn parse_size(s: &str) -> Result<LabelSize, String> {
 pub(in crate::cli) fn run(
     ctx: &Context,
     cmd: LabelCommand,
-    out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let (ward, now) = opened(ctx, err)?;
@@ -84,7 +83,7 @@ pub(in crate::cli) fn run(
             for warning in warnings {
                 writeln!(err, "warning from the PDF writer: {warning}")?;
             }
-            writeln!(out, "{}", a.out.display())?;
+            writeln!(err, "label written to {}", a.out.display())?;
             Ok(())
         }
     }
