@@ -170,7 +170,7 @@ pub enum Command {
     /// What-if: the rest of the course as the state machine would run it if these things
     /// happened (nothing is written).
     #[command(
-        after_help = "Each --reaction STEP=GRADE is a systemic reaction (WAO grade with its epinephrine suffix) after that step's dose; each --local STEP=MM a local reaction of that size; each --miss DATE a day the patient does not come.\n\nExamples:\n  ritplan forecast 3 --local 4=60\n  ritplan forecast 3 --reaction 5=1z --miss 2026-12-09 --json"
+        after_help = "Each --reaction STEP=GRADE is a systemic reaction (WAO grade with its epinephrine suffix) after that step's dose; each --local STEP=MM a local reaction of that size; each --miss DATE a day the patient does not come; --new-lot DATE makes every vial from that day one of a new lot (the course's vial-change rule applies to the first dose from each).\n\nExamples:\n  ritplan forecast 3 --local 4=60\n  ritplan forecast 3 --reaction 5=1z --miss 2026-12-09 --json\n  ritplan forecast 3 --new-lot 2026-12-14"
     )]
     Forecast(cmd::forecast::ForecastArgs),
     /// Record a dose given. Refused (exit 1, nothing written) unless it is the dose `next` allows,
@@ -558,18 +558,27 @@ pub struct WhatIf {
     /// A day the patient does not come.
     #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
     pub miss: Vec<chrono::NaiveDate>,
+    /// From this day, every vial is of a new lot: the first dose from each vial used before
+    /// follows the course's vial-change rule (rules/vial-change.toml).
+    #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
+    pub new_lot: Option<chrono::NaiveDate>,
 }
 
 impl WhatIf {
     /// The scenario, or none when nothing is asked.
     pub fn scenario(&self) -> Option<crate::course::Scenario> {
-        if self.reaction.is_empty() && self.local.is_empty() && self.miss.is_empty() {
+        if self.reaction.is_empty()
+            && self.local.is_empty()
+            && self.miss.is_empty()
+            && self.new_lot.is_none()
+        {
             return None;
         }
         Some(crate::course::Scenario {
             reactions: self.reaction.clone(),
             local: self.local.clone(),
             miss: self.miss.clone(),
+            new_lot: self.new_lot,
         })
     }
 }

@@ -28,6 +28,7 @@ mod reason;
 mod record;
 mod sheet;
 mod state;
+mod vial;
 
 pub use event::{
     Event, EventKind, LateKind, MAX_ONSET_MIN, MAX_REACTION_MM, MAX_STEP, MAX_STEPS_BACK, Review,
@@ -40,13 +41,14 @@ pub use next::{
     visit_start,
 };
 pub use project::{Projected, Projection, Scenario, horizon, project, project_with};
-pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VisitClosed, Wait};
+pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VialTrigger, VisitClosed, Wait};
 pub use record::{Proposed, Refusal, admissible, check_give};
 pub use sheet::{SheetRow, sheet_moment, sheet_rows};
 pub use state::{
     CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, Visit,
     observation_until, replay, required_observation,
 };
+pub use vial::VialInHand;
 
 use crate::planner::{ClinicCalendar, Plan};
 use crate::policy::course::CourseRules;

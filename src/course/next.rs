@@ -14,9 +14,10 @@ use super::reason::{Cause, Hold, HoldKind, Reason, VisitClosed, Wait};
 use super::state::{
     CourseState, Given, MaintenanceVisit, Phase, observation_until, required_observation,
 };
+use super::vial::VialInHand;
 use crate::policy::Provenance;
 use crate::policy::course::{Action, Band, CountFrom};
-use crate::units::{Dose, Syringe, Volume};
+use crate::units::{Dose, Volume};
 
 /// The next dose, as the rules have shaped it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -333,20 +334,7 @@ fn maintenance_dosing(ctx: Context<'_>, number: usize, volume: Decimal) -> Optio
 /// The last dose reduced by `percent` on its own vial, rounded down to the syringe.
 fn reduced(ctx: Context<'_>, s: &CourseState, percent: Decimal) -> Option<(Dosing, Reason)> {
     let last = s.given.last()?;
-    let vial = ctx.template.vial(&last.vial)?;
-    let target = last
-        .dose
-        .amount()
-        .checked_mul(Decimal::ONE_HUNDRED - percent)?
-        .checked_div(Decimal::ONE_HUNDRED)?;
-    let syringe = Syringe::new(ctx.template.injection.syringe_graduation_ml).ok()?;
-    let volume = vial
-        .concentration
-        .volume_for(Dose::new(target, last.dose.unit()), syringe)?;
-    if volume.ml() <= Decimal::ZERO {
-        return None;
-    }
-    let dose = vial.concentration.dose_in(volume)?;
+    let (volume, dose) = super::vial::reduced_dose(ctx, &last.vial, last.dose, percent)?;
     let step = if last.maintenance {
         ctx.plan.steps.len()
     } else {
@@ -368,12 +356,14 @@ fn reduced(ctx: Context<'_>, s: &CourseState, percent: Decimal) -> Option<(Dosin
     ))
 }
 
-/// What the next dose may be at `now`, given the patient's other courses.
+/// What the next dose may be at `now`, given the patient's other courses and what is known of
+/// the vial in hand (`None`: nothing, no vial-change rule can fire).
 pub fn next(
     ctx: Context<'_>,
     s: &CourseState,
     now: NaiveDateTime,
     patient: &PatientView,
+    vial: Option<&VialInHand>,
 ) -> Decision {
     if let Some(h) = &s.ended {
         return held(s, ActionKind::Ended, h);
@@ -413,19 +403,34 @@ pub fn next(
                 .map(|o| VisitClosed::PatientSystemic { course: o.course })
         });
     if let Some(why) = closed {
-        return visit_closed(ctx, s, today, patient, why);
+        return visit_closed(ctx, s, today, patient, why, vial);
     }
     let same_visit = s.visit_on(today).is_some_and(|v| v.injections > 0);
     let mut reasons = s.reasons.clone();
     let (dosing, mut not_before, mut wait) = if same_visit {
         match continue_visit(ctx, s, today) {
             Ok(x) => x,
-            Err(why) => return visit_closed(ctx, s, today, patient, why),
+            Err(why) => return visit_closed(ctx, s, today, patient, why, vial),
         }
     } else {
         match open_visit(ctx, s, today, &mut reasons) {
             Ok(x) => x,
             Err(d) => return *d,
+        }
+    };
+    // The vial in hand: a new lot, manufacturer or an old vial shapes this dose, or holds it.
+    let dosing = match super::vial::apply(ctx, s, vial, dosing, today, &mut reasons) {
+        Ok(d) => d,
+        Err(h) => {
+            return Decision {
+                hold: Some(Hold {
+                    kind: HoldKind::Review,
+                    cause: h.cause,
+                    since: now,
+                    rule: h.rule,
+                }),
+                ..decision(s, ActionKind::PhysicianReview, reasons)
+            };
         }
     };
     if same_visit && let Some(v) = s.visit_on(today) {
@@ -461,7 +466,7 @@ pub fn next(
             || start + Duration::minutes(i64::from(obs))
                 > NaiveDateTime::new(today, ctx.calendar.closes)
         {
-            return visit_closed(ctx, s, today, patient, VisitClosed::ClosingTime);
+            return visit_closed(ctx, s, today, patient, VisitClosed::ClosingTime, vial);
         }
     }
     let visit = s
@@ -843,12 +848,13 @@ fn visit_closed(
     today: NaiveDate,
     patient: &PatientView,
     why: VisitClosed,
+    vial: Option<&VialInHand>,
 ) -> Decision {
     let cal = ctx.calendar;
     let tomorrow = today + Duration::days(1);
     let day = cal.on_or_after(tomorrow).unwrap_or(tomorrow);
     let at = NaiveDateTime::new(day, cal.opens);
-    let later = next(ctx, s, at, patient);
+    let later = next(ctx, s, at, patient, vial);
     if !later.action.gives() && later.action != ActionKind::Wait {
         return later;
     }

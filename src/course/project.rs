@@ -10,6 +10,7 @@ use super::Context;
 use super::event::{Event, EventKind};
 use super::next::{ActionKind, Decision, Dosing, PatientView, next};
 use super::state::{CourseState, observation_until};
+use super::vial::VialInHand;
 
 /// The end of a projected dose's observation: on time, no local reaction.
 const TOLERATED: EventKind = EventKind::ObservationEnded {
@@ -42,7 +43,15 @@ pub struct Scenario {
     pub local: Vec<(usize, u32)>,
     /// Days the patient does not come: no dose is given on them.
     pub miss: Vec<chrono::NaiveDate>,
+    /// From this day every vial in hand is of a new lot: the first dose from each vial used
+    /// before is decided by the course's vial-change rule.
+    pub new_lot: Option<chrono::NaiveDate>,
 }
+
+/// The lot a forecast gives the vials of a new lot.
+pub const FORECAST_NEW_LOT: &str = "new lot (forecast)";
+/// The lot a forecast assumes for doses recorded without one.
+pub const FORECAST_CURRENT_LOT: &str = "current lot (forecast)";
 
 /// Where a projection stopped, when it did not reach its end.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,10 +97,17 @@ pub fn project_with(
     max: usize,
     scenario: &Scenario,
 ) -> Projection {
+    let mut state = state.clone();
+    if scenario.new_lot.is_some() {
+        // The doses recorded without a lot were of the lot in use until the new one.
+        for g in state.given.iter_mut().filter(|g| g.lot.is_none()) {
+            g.lot = Some(FORECAST_CURRENT_LOT.into());
+        }
+    }
     let mut run = Run {
         ctx,
         scenario,
-        state: state.clone(),
+        state,
         seq: u64::MAX / 2,
         reacted: Vec::new(),
         sized: Vec::new(),
@@ -105,7 +121,21 @@ pub fn project_with(
         if doses.len() >= max || until.is_some_and(|u| t >= u) {
             break;
         }
-        let d = next(ctx, &run.state, t, patient);
+        let plain = next(ctx, &run.state, t, patient, None);
+        let hand = scenario
+            .new_lot
+            .filter(|day| t.date() >= *day)
+            .and(plain.dosing.as_ref())
+            .map(|d| VialInHand {
+                vial: d.vial.clone(),
+                lot: FORECAST_NEW_LOT.into(),
+                manufacturer: None,
+                prepared: None,
+            });
+        let d = match &hand {
+            Some(h) => next(ctx, &run.state, t, patient, Some(h)),
+            None => plain,
+        };
         match d.action {
             ActionKind::Give | ActionKind::MaintenanceDue if scenario.miss.contains(&t.date()) => {
                 // The patient does not come that day: the clinic's next opening.
@@ -116,7 +146,19 @@ pub fn project_with(
                     break;
                 };
                 let step = dosing.step;
-                let (dose, end) = run.give(t, dosing, d.reasons.clone());
+                let lot = match &hand {
+                    Some(h) => h.lot.clone(),
+                    None => run
+                        .state
+                        .given
+                        .iter()
+                        .rev()
+                        .find(|g| g.vial == dosing.vial)
+                        .and_then(|g| g.lot.clone())
+                        .unwrap_or_else(|| FORECAST_CURRENT_LOT.into()),
+                };
+                let lot = scenario.new_lot.map(|_| lot);
+                let (dose, end) = run.give(t, dosing, d.reasons.clone(), lot);
                 doses.push(dose);
                 t = run.apply_scenario(step, t, end);
             }
@@ -175,6 +217,7 @@ impl Run<'_> {
         t: NaiveDateTime,
         dosing: Dosing,
         reasons: Vec<super::Reason>,
+        lot: Option<String>,
     ) -> (Projected, NaiveDateTime) {
         self.apply(
             t,
@@ -183,7 +226,7 @@ impl Run<'_> {
                 vial: dosing.vial.clone(),
                 volume_ml: dosing.volume_ml,
                 dose: dosing.dose,
-                lot: None,
+                lot,
                 site: None,
                 pef_percent: None,
                 screen_ok: true,

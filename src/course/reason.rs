@@ -61,12 +61,50 @@ pub enum Cause {
         /// The action.
         action: Action,
     },
+    /// A change of vial (a new lot, manufacturer, or an old vial) whose rule, or the lack of
+    /// one, asks the physician before the dose.
+    VialChange {
+        /// The template vial.
+        vial: String,
+        /// What changed.
+        #[serde(flatten)]
+        change: VialTrigger,
+    },
     /// A physician's decision.
     Physician {
         /// Who.
         by: String,
         /// Why.
         reason: Option<String>,
+    },
+}
+
+/// What changed about the vial in hand, against the doses given.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum VialTrigger {
+    /// Another lot than the last dose from the same template vial.
+    NewLot {
+        /// The lot in hand.
+        lot: String,
+        /// The last dose's lot.
+        previous: String,
+    },
+    /// Another manufacturer than the last dose whose manufacturer is known.
+    NewManufacturer {
+        /// The manufacturer in hand.
+        manufacturer: String,
+        /// The last known one.
+        previous: String,
+    },
+    /// A vial prepared longer ago than the rule's limit.
+    VialAge {
+        /// When it was prepared.
+        prepared: NaiveDate,
+        /// Its age on the day of the dose, days.
+        age_days: i64,
+        /// The rule's limit, days.
+        limit_days: u32,
     },
 }
 
@@ -300,6 +338,25 @@ pub enum Reason {
         /// The planned visit number.
         visit: u32,
     },
+    /// A vial-change rule shaped this dose (or its absence asks the physician).
+    VialChange {
+        /// The template vial.
+        vial: String,
+        /// What changed.
+        change: VialTrigger,
+        /// The rule's action; `None`: the rule set has no rule for it.
+        action: Option<crate::policy::vial_change::VialAction>,
+        /// For a rebuild: this dose's rung (1-based) of how many.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        rung: Option<(usize, usize)>,
+        /// A physician has reviewed the course since the change.
+        reviewed: bool,
+        /// The dose it comes to, when the rule gives one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        volume_ml: Option<Volume>,
+        /// The rule.
+        rule: Option<Provenance>,
+    },
     /// A percentage reduction of the previous dose, rounded down to the syringe.
     Reduced {
         /// Percent.
@@ -321,7 +378,9 @@ impl Reason {
             | Reason::Systemic { rule, .. }
             | Reason::LateReaction { rule, .. }
             | Reason::Late { rule, .. } => Some(rule),
-            Reason::MaintenanceSchedule { rule, .. } => rule.as_ref(),
+            Reason::MaintenanceSchedule { rule, .. } | Reason::VialChange { rule, .. } => {
+                rule.as_ref()
+            }
             Reason::Given { .. }
             | Reason::ObservationEnded { .. }
             | Reason::Deferred { .. }

@@ -14,6 +14,7 @@ use super::event::{Event, EventKind, Review};
 use super::next::{ActionKind, Decision, Dosing, PatientView, next};
 use super::reason::{Hold, VisitClosed, Wait};
 use super::state::{CourseState, Phase, observation_until};
+use super::vial::VialInHand;
 use crate::policy::Provenance;
 use crate::units::{Dose, Syringe, Volume};
 
@@ -255,15 +256,17 @@ fn proposed_dosing(ctx: Context<'_>, p: &Proposed) -> Result<Dosing, Refusal> {
 
 /// Refuses a dose other than the one [`next`] allows at `now`, or one whose pre-injection checks
 /// fail or are missing. With an override reason, a physician may give a *lower* dose than the
-/// allowed one (recorded with the reason); nothing else changes.
+/// allowed one (recorded with the reason); nothing else changes. `vial`: what is known of the
+/// vial in hand; its vial-change rule shapes the allowed dose as in [`next`].
 pub fn check_give(
     ctx: Context<'_>,
     state: &CourseState,
     patient: &PatientView,
     now: NaiveDateTime,
     p: &Proposed,
+    vial: Option<&VialInHand>,
 ) -> Result<Dosing, Refusal> {
-    let d = next(ctx, state, now, patient);
+    let d = next(ctx, state, now, patient, vial);
     if !d.action.gives() {
         return Err(refusal(&d));
     }

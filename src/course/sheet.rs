@@ -64,7 +64,8 @@ pub fn sheet_rows(
     now: NaiveDateTime,
 ) -> Vec<SheetRow> {
     let start = sheet_moment(ctx, date, now);
-    let d = next(ctx, state, start, patient);
+    // The sheet is printed before any vial is in hand.
+    let d = next(ctx, state, start, patient, None);
     let row = |action, time: Option<NaiveTime>| SheetRow {
         time,
         action,

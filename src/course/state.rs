@@ -38,6 +38,12 @@ pub struct Given {
     pub on_plan: bool,
     /// A physician's override.
     pub overridden: bool,
+    /// The lot recorded with the dose.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    /// The vial's manufacturer, when known (`None` until vial records give it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manufacturer: Option<String>,
 }
 
 /// How an observation ended.
@@ -145,6 +151,9 @@ pub struct CourseState {
     pub systemic_dates: Vec<NaiveDate>,
     /// Why the next dose is what it is, since the last dose.
     pub reasons: Vec<Reason>,
+    /// The latest physician review (a vial change that asks the physician is lifted by a
+    /// review after the last dose).
+    pub reviewed_at: Option<NaiveDateTime>,
 }
 
 /// Derives a course's state from its events, in order. Corrected events do not count.
@@ -180,6 +189,7 @@ impl CourseState {
             continue_steps: 0,
             systemic_dates: Vec::new(),
             reasons: Vec::new(),
+            reviewed_at: None,
         }
     }
 
@@ -207,6 +217,7 @@ impl CourseState {
                 volume_ml,
                 dose,
                 override_reason,
+                lot,
                 ..
             } => self.dose_given(
                 ctx,
@@ -216,6 +227,7 @@ impl CourseState {
                 *volume_ml,
                 *dose,
                 override_reason.is_some(),
+                lot.as_deref(),
             ),
             EventKind::ObservationEnded {
                 local_mm,
@@ -252,9 +264,12 @@ impl CourseState {
         volume_ml: Volume,
         dose: Dose,
         overridden: bool,
+        lot: Option<&str>,
     ) {
         let plan = ctx.plan;
         let maintenance = step > plan.steps.len();
+        let rebuild =
+            maintenance && super::vial::rebuild_rung(ctx, self, vial, lot, volume_ml.ml());
         let date = e.at.date();
         let late_closes = self.late_dose_closes_visit(ctx, date);
         self.count_injection(date, dose);
@@ -280,6 +295,8 @@ impl CourseState {
             maintenance,
             on_plan,
             overridden,
+            lot: lot.map(|l| l.trim().to_string()),
+            manufacturer: None,
         });
         self.restart_reasons(e, step, maintenance, dose, overridden);
         if late_closes {
@@ -289,7 +306,7 @@ impl CourseState {
             // One maintenance injection per visit, never more than the maintenance dose in a
             // visit (a floor in code: the maintenance dose is the most one visit may give).
             self.close_visit(date, VisitClosed::MaintenanceGiven);
-            self.maintenance_given(ctx, volume_ml.ml(), e.at);
+            self.maintenance_given(ctx, volume_ml.ml(), e.at, rebuild);
         } else {
             self.updosing_given(ctx, date, step, dose, on_plan);
         }
@@ -531,7 +548,15 @@ impl CourseState {
         };
     }
 
-    fn maintenance_given(&mut self, ctx: Context<'_>, volume: Decimal, at: NaiveDateTime) {
+    /// A maintenance dose: the next visit follows from it. A rung of a rebuild after a new lot
+    /// keeps the next visit as it was (the rebuild's next rung, then the schedule's dose).
+    fn maintenance_given(
+        &mut self,
+        ctx: Context<'_>,
+        volume: Decimal,
+        at: NaiveDateTime,
+        rebuild: bool,
+    ) {
         let full = ctx.template.maintenance.volume_ml.ml();
         if !self.in_maintenance() {
             self.enter_maintenance(ctx);
@@ -541,7 +566,9 @@ impl CourseState {
         };
         *count += 1;
         let reduced = volume < next.volume_ml || next.basis == MaintenanceBasis::Reduced;
-        if reduced && volume < full {
+        if rebuild {
+            // The interval to the next rung is the schedule's next visit's.
+        } else if reduced && volume < full {
             // A reduction: climb back by the re-escalation rule for this volume.
             let plan = match reescalation(ctx, volume) {
                 Some(p) => p,
@@ -726,6 +753,7 @@ impl CourseState {
         decision: &Review,
         reason: Option<&str>,
     ) {
+        self.reviewed_at = Some(self.reviewed_at.map_or(e.at, |r| r.max(e.at)));
         self.reasons.push(Reason::Reviewed {
             decision: decision.clone(),
             by: e.by.clone(),

@@ -16,6 +16,7 @@ pub mod course;
 pub mod eligibility;
 pub mod omalizumab;
 pub mod risk;
+pub mod vial_change;
 
 use crate::diag::{Diagnostic, SourceText};
 use crate::tomlread::{Diags, Sp, Table, parse_document};
@@ -337,6 +338,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "omalizumab-us.toml",
         include_str!("../../rules/omalizumab-us.toml"),
     ),
+    (
+        "vial-change.toml",
+        include_str!("../../rules/vial-change.toml"),
+    ),
 ];
 
 /// The bundled rules files as named sources.
@@ -370,6 +375,7 @@ impl Policy {
         let mut omalizumab = Vec::new();
         let mut rule_sets = Vec::new();
         let mut failed = Vec::new();
+        let mut vial_file: Option<(SourceText, Vec<vial_change::ReadRule>)> = None;
         for src in sources {
             let mut diags = Diags::default();
             match parse_document(&src.text) {
@@ -399,6 +405,18 @@ impl Policy {
                         Some(k) if k == "eligibility" => {
                             eligibility = eligibility::read(&doc, &mut diags).or(eligibility);
                         }
+                        Some(k) if k == "vial-change" => {
+                            let read = vial_change::read(&doc, &mut diags);
+                            if vial_file.is_some() {
+                                diags.push(Diagnostic::error(
+                                    "duplicate-id",
+                                    None,
+                                    "a second vial-change rules file: keep all vial-change rules in one file",
+                                ));
+                            } else {
+                                vial_file = Some((src.clone(), read));
+                            }
+                        }
                         Some(k) if k == "risk" => {
                             risk_rules = risk::read(&doc, &mut diags).or(risk_rules);
                         }
@@ -414,7 +432,7 @@ impl Policy {
                                 None,
                                 format!("rules file of unknown kind {other:?}"),
                             )
-                            .with_help("use kind = \"template-checks\", \"course-rules\", \"risk\", \"eligibility\", \"emergency\" or \"omalizumab-table\""),
+                            .with_help("use kind = \"template-checks\", \"course-rules\", \"risk\", \"eligibility\", \"emergency\", \"omalizumab-table\" or \"vial-change\""),
                         ),
                         None => {}
                     }
@@ -422,6 +440,42 @@ impl Policy {
             }
             if !diags.0.is_empty() {
                 failed.push((src, diags.0));
+            }
+        }
+        // Each vial-change rule names a course rule set that exists; then each rule set takes its
+        // own (a rule set with none asks the physician at any vial change).
+        if let Some((src, read)) = vial_file {
+            let unknown: Vec<Diagnostic> = read
+                .iter()
+                .filter(|r| !rule_sets.iter().any(|s| s.id == r.rule.rules))
+                .map(|r| {
+                    Diagnostic::error(
+                        "unknown-rule-set",
+                        Some(r.rules_at.clone()),
+                        format!("no course rule set is named {:?}", r.rule.rules),
+                    )
+                    .with_help(format!(
+                        "the rule sets are: {}",
+                        rule_sets
+                            .iter()
+                            .map(|s| s.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })
+                .collect();
+            if !unknown.is_empty() {
+                match failed.iter_mut().find(|(s, _)| s.name == src.name) {
+                    Some((_, d)) => d.extend(unknown),
+                    None => failed.push((src, unknown)),
+                }
+            }
+            for set in &mut rule_sets {
+                set.rules.vial_change = read
+                    .iter()
+                    .filter(|r| r.rule.rules == set.id)
+                    .map(|r| r.rule.clone())
+                    .collect();
             }
         }
         if failed

@@ -8,11 +8,12 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::course::{
     ActionKind, Cause, Decision, Dosing, EventKind, Hold, HoldKind, LateKind, MaintenanceBasis,
-    Reason, Refusal, Review, VisitClosed, Wait,
+    Reason, Refusal, Review, VialTrigger, VisitClosed, Wait,
 };
 use crate::field::Field;
 use crate::policy::Provenance;
 use crate::policy::course::{Action, CountFrom};
+use crate::policy::vial_change::VialAction;
 use crate::template::Template;
 use crate::units::format_ml;
 use crate::ward::view::{BoardStatus, StoredEvent};
@@ -70,6 +71,48 @@ fn decision_clause(d: &Review) -> String {
     }
 }
 
+/// What changed about the vial in hand: `new lot AB124 of vial 4 (last dose from lot AB123)`.
+pub fn vial_change(vial: &str, c: &VialTrigger) -> String {
+    match c {
+        VialTrigger::NewLot { lot, previous } => {
+            format!("new lot {lot} of vial {vial} (last dose from lot {previous})")
+        }
+        VialTrigger::NewManufacturer {
+            manufacturer,
+            previous,
+        } => format!("new manufacturer {manufacturer} for vial {vial} (last dose from {previous})"),
+        VialTrigger::VialAge {
+            prepared,
+            age_days,
+            limit_days,
+        } => format!(
+            "vial {vial} prepared on {}, {} ago (the limit is {})",
+            day(*prepared),
+            plural(*age_days, "day"),
+            plural(*limit_days, "day")
+        ),
+    }
+}
+
+/// What a vial-change rule does, as a clause.
+pub fn vial_action(a: &VialAction) -> String {
+    match a {
+        VialAction::Reduce { percent } => format!("{} % reduction", percent.normalize()),
+        VialAction::StepBack { steps } => {
+            format!("step back {} on the same vial", plural(*steps, "dose step"))
+        }
+        VialAction::Rebuild { volumes_ml } => format!(
+            "rebuild on the new vial, one volume per visit: {}",
+            volumes_ml
+                .iter()
+                .map(|v| format_ml(*v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        VialAction::Review => "physician review before the dose".into(),
+    }
+}
+
 /// A late reaction type in words.
 pub fn late_kind(k: LateKind) -> &'static str {
     match k {
@@ -119,6 +162,10 @@ pub fn cause(c: &Cause) -> String {
         Cause::NoRuleForPhase { action: a } => format!(
             "the rules say \"{}\", which gives no dose in this phase",
             action(a)
+        ),
+        Cause::VialChange { vial, change } => format!(
+            "{}: the course's vial-change rules ask the physician before the dose",
+            vial_change(vial, change)
         ),
         Cause::Physician { by, reason } => format!(
             "physician's decision by {by}{}",
@@ -364,6 +411,40 @@ pub fn reason(r: &Reason) -> String {
         ),
         Reason::ContinuesVisit { visit } => {
             format!("It continues planned visit {visit}, which was not finished.")
+        }
+        Reason::VialChange {
+            vial,
+            change,
+            action: a,
+            rung,
+            reviewed,
+            volume_ml,
+            rule,
+        } => {
+            let what = match a {
+                Some(a) => vial_action(a),
+                None => {
+                    "no vial-change rule in the course's rules: physician review before the dose"
+                        .into()
+                }
+            };
+            let rung = rung
+                .map(|(k, n)| format!(" (dose {k} of {n})"))
+                .unwrap_or_default();
+            let then = match (volume_ml, reviewed) {
+                (Some(v), _) => format!(": {v} this dose"),
+                (None, true) => ": reviewed by a physician since; the schedule's dose".into(),
+                (None, false) => String::new(),
+            };
+            let from = rule
+                .as_ref()
+                .map(|r| format!(" {}", cite(r)))
+                .unwrap_or_default();
+            let mut first = vial_change(vial, change);
+            if let Some(c) = first.get(..1).map(str::to_uppercase) {
+                first.replace_range(..1, &c);
+            }
+            format!("{first}: {what}{rung}{then}.{from}")
         }
         Reason::Reduced {
             percent,

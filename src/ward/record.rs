@@ -375,6 +375,22 @@ struct Prepared {
     patient_id: String,
 }
 
+/// The vial the nurse holds, as far as `give` knows it: the lot typed with the dose, of the
+/// template vial the decision gives. The one place that builds it: vial records will replace
+/// the typed lot with the scanned vial's lot, manufacturer and preparation date.
+pub(super) fn vial_in_hand(
+    decision: Option<&course::Dosing>,
+    lot: Option<&str>,
+) -> Option<course::VialInHand> {
+    let lot = lot.map(str::trim).filter(|l| !l.is_empty())?;
+    Some(course::VialInHand {
+        vial: decision?.vial.clone(),
+        lot: lot.to_string(),
+        manufacturer: None,
+        prepared: None,
+    })
+}
+
 /// The clinical check of one recording against the course's events and the patient's other
 /// courses: the event to store, and for an override the dose the rules allowed.
 fn check(
@@ -393,8 +409,10 @@ fn check(
             checked_by,
             ..
         } => {
-            let allowed = course::next(ctx, &state, at, view).dosing;
-            let d = course::check_give(ctx, &state, view, at, proposed)
+            let plain = course::next(ctx, &state, at, view, None);
+            let hand = vial_in_hand(plain.dosing.as_ref(), lot.as_deref());
+            let allowed = course::next(ctx, &state, at, view, hand.as_ref()).dosing;
+            let d = course::check_give(ctx, &state, view, at, proposed, hand.as_ref())
                 .map_err(|r| WardError::Refused(Box::new(r)))?;
             let overridden = match (allowed, &proposed.override_reason) {
                 (Some(a), Some(why)) if (a.step, a.volume_ml) != (d.step, d.volume_ml) => {

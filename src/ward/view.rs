@@ -46,13 +46,16 @@ impl CourseView {
         self.events.iter().map(|e| e.event.clone()).collect()
     }
 
-    /// The next-dose decision at `now`.
+    /// The next-dose decision at `now`. No vial is known here yet (`None`: no vial-change rule
+    /// fires); the vial records will pass the course's active vial, and `give` already passes
+    /// the typed lot (`ward::record::vial_in_hand`).
     pub fn decide(&self, now: NaiveDateTime) -> Result<Decision, WardError> {
         Ok(course::next(
             self.loaded.ctx()?,
             &self.state,
             now,
             &self.patient,
+            None,
         ))
     }
 }

@@ -136,11 +136,11 @@ impl<'a> Course<'a> {
     }
 
     fn next(&self, when: &str) -> Decision {
-        next(self.ctx, &self.state(), at(when), &self.patient)
+        next(self.ctx, &self.state(), at(when), &self.patient, None)
     }
 
     fn try_give(&self, when: &str, p: &Proposed) -> Result<Dosing, Refusal> {
-        check_give(self.ctx, &self.state(), &self.patient, at(when), p)
+        check_give(self.ctx, &self.state(), &self.patient, at(when), p, None)
     }
 
     /// Gives whatever `next` allows at `when`, through `check_give`.
@@ -168,7 +168,7 @@ impl<'a> Course<'a> {
         let mut out = Vec::new();
         let mut t = at(from);
         loop {
-            let d = next(self.ctx, &self.state(), t, &self.patient);
+            let d = next(self.ctx, &self.state(), t, &self.patient, None);
             match d.action {
                 ActionKind::Give | ActionKind::MaintenanceDue => {
                     out.push(self.give_obs(&fmt(t), mm));
@@ -204,3 +204,4 @@ mod patient;
 mod reactions;
 mod sheet;
 mod time;
+mod vial;

@@ -59,7 +59,7 @@ fn check_invariants(
     for (i, c) in courses.iter().enumerate() {
         let s = c.state();
         prop_assert_eq!(&s, &replay(c.ctx, &c.events), "replay is deterministic");
-        let d = next(c.ctx, &s, now, &c.patient);
+        let d = next(c.ctx, &s, now, &c.patient, None);
         if d.action.gives() {
             prop_assert!(
                 s.review.is_none() && s.stopped.is_none() && s.ended.is_none(),
@@ -242,7 +242,7 @@ pub fn run(
         let o = match o {
             Op::Proceed(i, mm, k) => {
                 let c = &courses[i];
-                let d = next(c.ctx, &c.state(), now, &c.patient);
+                let d = next(c.ctx, &c.state(), now, &c.patient, None);
                 match d.action {
                     ActionKind::Give | ActionKind::MaintenanceDue => Op::Give(i),
                     ActionKind::Observe | ActionKind::ObservationNotClosed => {
@@ -266,7 +266,7 @@ pub fn run(
             Op::Give(i) | Op::Override(i, _, _) | Op::Wrong(i, _) => {
                 let c = &courses[i];
                 let s = c.state();
-                let d = next(c.ctx, &s, now, &c.patient);
+                let d = next(c.ctx, &s, now, &c.patient, None);
                 let p = match (&o, &d.dosing) {
                     (Op::Give(_), Some(x)) => proposed(x, None),
                     (Op::Override(_, step, v), _) => Proposed {
@@ -289,7 +289,7 @@ pub fn run(
                     },
                     _ => continue,
                 };
-                let r = check_give(c.ctx, &s, &c.patient, now, &p);
+                let r = check_give(c.ctx, &s, &c.patient, now, &p, None);
                 if !d.action.gives() {
                     prop_assert!(r.is_err(), "a dose accepted while {:?}", d.action);
                 }

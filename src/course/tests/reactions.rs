@@ -31,7 +31,8 @@ fn a_local_reaction_at_maintenance_never_gives_a_second_maintenance_dose() {
             &c.state(),
             &c.patient,
             at("2026-12-23 09:00"),
-            &proposed(&d.dosing.expect("d"), Some("again"))
+            &proposed(&d.dosing.expect("d"), Some("again")),
+            None
         )
         .is_err()
     );

@@ -336,6 +336,10 @@ pub struct CourseRules {
     pub between_extracts_min: u32,
     /// Its provenance.
     pub between_extracts_provenance: Provenance,
+    /// The vial-change rules of this rule set (`rules/vial-change.toml`); empty for a course
+    /// frozen before that file existed: any vial change then asks the physician.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vial_change: Vec<crate::policy::vial_change::VialChangeRule>,
 }
 
 impl CourseRules {
@@ -366,6 +370,17 @@ impl CourseRules {
             &self.late_updosing
         };
         bands.iter().find(|b| b.range.contains(days))
+    }
+
+    /// The vial-change rule for a trigger in a phase; `None`: no rule, the physician decides.
+    pub fn vial_change_rule(
+        &self,
+        trigger: crate::policy::vial_change::Trigger,
+        maintenance: bool,
+    ) -> Option<&crate::policy::vial_change::VialChangeRule> {
+        self.vial_change
+            .iter()
+            .find(|r| r.trigger.as_str() == trigger.as_str() && r.phase.covers(maintenance))
     }
 
     /// The re-escalation rule for a reduced maintenance volume.

@@ -464,6 +464,7 @@ pub(in crate::policy) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<
         pre_injection_pef_provenance: pef_p,
         between_extracts_min: extracts,
         between_extracts_provenance: extracts_p,
+        vial_change: Vec::new(),
     })
 }
 

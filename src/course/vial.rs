@@ -1,0 +1,311 @@
+//! Vial changes: the vial in the nurse's hand against the doses given. A new lot of the same
+//! template vial, a new manufacturer or a vial older than a clinic's limit fires the course's
+//! vial-change rule for the phase of the dose (`rules/vial-change.toml`, frozen with the course):
+//! a reduction, steps back, a rebuild ladder over the next doses from that lot, or a physician's
+//! review. No rule for a change that fires: the physician decides (fail closed).
+//!
+//! A trigger fires only when both sides are known: the vial in hand's lot (or manufacturer, or
+//! preparation date) and an earlier dose's. Nothing known about the vial in hand: no trigger.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use super::Context;
+use super::ladder::Ladder;
+use super::next::Dosing;
+use super::reason::{Cause, Reason, VialTrigger};
+use super::state::{CourseState, Given};
+use crate::policy::Provenance;
+use crate::policy::vial_change::{Trigger, VialAction};
+use crate::units::{Dose, Syringe, Volume};
+
+/// What is known about the vial the nurse holds (until vial records, the lot typed at `give`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VialInHand {
+    /// The template vial id it is (its strength).
+    pub vial: String,
+    /// Its lot.
+    pub lot: String,
+    /// Its manufacturer, if known.
+    pub manufacturer: Option<String>,
+    /// When it was prepared, if known.
+    pub prepared: Option<NaiveDate>,
+}
+
+/// Lots and manufacturers are compared without surrounding space or letter case.
+fn same(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// A change against the doses in `scope`: how many of them (latest first) already have the
+/// value in hand since the change, and the value before it. `None`: no change (or none known).
+fn change<'a>(
+    given: &'a [Given],
+    scope: impl Fn(&Given) -> bool,
+    key: impl Fn(&'a Given) -> Option<&'a str>,
+    now: &str,
+) -> Option<(usize, String)> {
+    let mut since = 0;
+    for g in given.iter().rev().filter(|g| scope(g)) {
+        match key(g) {
+            None => {}
+            Some(v) if same(v, now) => since += 1,
+            Some(v) => return Some((since, v.trim().to_string())),
+        }
+    }
+    None
+}
+
+/// A change that fired, with the doses already given since it.
+struct Fired {
+    change: VialTrigger,
+    trigger: Trigger,
+    since: usize,
+}
+
+fn fired(
+    s: &CourseState,
+    hand: &VialInHand,
+    today: NaiveDate,
+    ctx: Context<'_>,
+    m: bool,
+) -> Vec<Fired> {
+    let mut out = Vec::new();
+    if !hand.lot.trim().is_empty()
+        && let Some((since, previous)) = change(
+            &s.given,
+            |g| g.vial == hand.vial,
+            |g| g.lot.as_deref(),
+            &hand.lot,
+        )
+    {
+        out.push(Fired {
+            change: VialTrigger::NewLot {
+                lot: hand.lot.trim().to_string(),
+                previous,
+            },
+            trigger: Trigger::NewLot,
+            since,
+        });
+    }
+    if let Some(mf) = hand
+        .manufacturer
+        .as_deref()
+        .filter(|m| !m.trim().is_empty())
+        && let Some((since, previous)) =
+            change(&s.given, |_| true, |g| g.manufacturer.as_deref(), mf)
+    {
+        out.push(Fired {
+            change: VialTrigger::NewManufacturer {
+                manufacturer: mf.trim().to_string(),
+                previous,
+            },
+            trigger: Trigger::NewManufacturer,
+            since,
+        });
+    }
+    if let Some(prepared) = hand.prepared
+        && let Some(rule) = ctx.rules.vial_change_rule(Trigger::VialAge { days: 0 }, m)
+        && let Trigger::VialAge { days } = rule.trigger
+    {
+        let age = (today - prepared).num_days();
+        if age > i64::from(days) {
+            out.push(Fired {
+                change: VialTrigger::VialAge {
+                    prepared,
+                    age_days: age,
+                    limit_days: days,
+                },
+                trigger: rule.trigger,
+                since: 0,
+            });
+        }
+    }
+    out
+}
+
+/// `percent` % off `from` on template vial `vial`, rounded down to the syringe (`None`: the
+/// syringe cannot measure any of it).
+pub(super) fn reduced_dose(
+    ctx: Context<'_>,
+    vial: &str,
+    from: Dose,
+    percent: Decimal,
+) -> Option<(Volume, Dose)> {
+    let v = ctx.template.vial(vial)?;
+    let target = from
+        .amount()
+        .checked_mul(Decimal::ONE_HUNDRED.checked_sub(percent)?)?
+        .checked_div(Decimal::ONE_HUNDRED)?;
+    let syringe = Syringe::new(ctx.template.injection.syringe_graduation_ml).ok()?;
+    let volume = v
+        .concentration
+        .volume_for(Dose::new(target, from.unit()), syringe)?;
+    if volume.ml() <= Decimal::ZERO {
+        return None;
+    }
+    Some((volume, v.concentration.dose_in(volume)?))
+}
+
+/// `steps` distinct doses below `d` on the schedule, on the same vial (`None`: that dose is on
+/// another vial, whose lot is not the one in hand, or no lower: the physician decides).
+fn stepped_back(ctx: Context<'_>, d: &Dosing, steps: u32) -> Option<Dosing> {
+    let plan = ctx.plan;
+    let l = Ladder::of(plan);
+    let (rung, _) = l.below(d.dose.amount(), steps);
+    let target = l.doses.get(rung).copied()?;
+    let p = plan.steps.iter().find(|p| p.dose.amount() == target)?;
+    if p.vial != d.vial || p.dose.amount() >= d.dose.amount() {
+        return None;
+    }
+    Some(Dosing {
+        step: p.index,
+        maintenance: None,
+        vial: p.vial.clone(),
+        volume_ml: p.volume_ml,
+        dose: p.dose,
+    })
+}
+
+/// `volume` of `d`'s vial in place of `d` (`None`: not a volume this template may inject).
+fn at_volume(ctx: Context<'_>, d: &Dosing, volume: Decimal) -> Option<Dosing> {
+    let inj = &ctx.template.injection;
+    let v = ctx.template.vial(&d.vial)?;
+    let syringe = Syringe::new(inj.syringe_graduation_ml).ok()?;
+    let volume = Volume::from_ml(volume);
+    if volume > inj.max_volume_ml || !syringe.can_measure(volume) {
+        return None;
+    }
+    Some(Dosing {
+        volume_ml: volume,
+        dose: v.concentration.dose_in(volume)?,
+        ..d.clone()
+    })
+}
+
+/// Why the vial in hand holds the dose for a physician.
+pub(super) struct VialHold {
+    pub(super) cause: Cause,
+    pub(super) rule: Option<Provenance>,
+}
+
+/// The dose `d` as the vial-change rules make it for the vial in hand, with the reasons; or the
+/// hold when the physician must decide first. A vial in hand of another template vial changes
+/// nothing here (refusing it is the scan's job).
+pub(super) fn apply(
+    ctx: Context<'_>,
+    s: &CourseState,
+    hand: Option<&VialInHand>,
+    d: Dosing,
+    today: NaiveDate,
+    reasons: &mut Vec<Reason>,
+) -> Result<Dosing, VialHold> {
+    let Some(hand) = hand.filter(|h| h.vial == d.vial) else {
+        return Ok(d);
+    };
+    let m = d.maintenance.is_some();
+    let reviewed = match (s.reviewed_at, s.given.last()) {
+        (Some(r), Some(last)) => r > last.at,
+        (r, None) => r.is_some(),
+        (None, _) => false,
+    };
+    let mut out = d.clone();
+    for f in fired(s, hand, today, ctx, m) {
+        let rule = ctx.rules.vial_change_rule(f.trigger, m);
+        let action = rule.map(|r| r.action.clone());
+        let provenance = rule.map(|r| r.provenance.clone());
+        let say = |rung, reviewed, volume_ml| Reason::VialChange {
+            vial: d.vial.clone(),
+            change: f.change.clone(),
+            action: action.clone(),
+            rung,
+            reviewed,
+            volume_ml,
+            rule: provenance.clone(),
+        };
+        let hold = || VialHold {
+            cause: Cause::VialChange {
+                vial: d.vial.clone(),
+                change: f.change.clone(),
+            },
+            rule: provenance.clone(),
+        };
+        let candidate = match (&action, f.since) {
+            (Some(VialAction::Rebuild { volumes_ml }), k) if k < volumes_ml.len() => {
+                let rung = volumes_ml.get(k).copied().unwrap_or(Decimal::ZERO);
+                let c = at_volume(ctx, &d, rung).ok_or_else(|| {
+                    reasons.push(say(Some((k + 1, volumes_ml.len())), false, None));
+                    hold()
+                })?;
+                (c, Some((k + 1, volumes_ml.len())))
+            }
+            // The rule applied to the first dose from the change; the schedule goes on.
+            (_, k) if k > 0 => continue,
+            (None | Some(VialAction::Review), _) => {
+                reasons.push(say(None, reviewed, None));
+                if reviewed {
+                    continue;
+                }
+                return Err(hold());
+            }
+            (Some(VialAction::Reduce { percent }), _) => {
+                let c =
+                    reduced_dose(ctx, &d.vial, d.dose, *percent).map(|(volume_ml, dose)| Dosing {
+                        volume_ml,
+                        dose,
+                        ..d.clone()
+                    });
+                let c = c.ok_or_else(|| {
+                    reasons.push(say(None, false, None));
+                    hold()
+                })?;
+                (c, None)
+            }
+            (Some(VialAction::StepBack { steps }), _) => {
+                let c = stepped_back(ctx, &d, *steps).ok_or_else(|| {
+                    reasons.push(say(None, false, None));
+                    hold()
+                })?;
+                (c, None)
+            }
+            (Some(VialAction::Rebuild { .. }), _) => continue,
+        };
+        let (c, rung) = candidate;
+        if c.dose.amount() < d.dose.amount() {
+            reasons.push(say(rung, false, Some(c.volume_ml)));
+            if c.dose.amount() < out.dose.amount() {
+                out = c;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a maintenance dose of `volume_ml` from template vial `vial`, lot `lot`, is a rung of
+/// a rebuild after a new lot (asked before the dose joins the state): the maintenance schedule
+/// then keeps its next visit instead of reading the rung as a reduction.
+pub(super) fn rebuild_rung(
+    ctx: Context<'_>,
+    s: &CourseState,
+    vial: &str,
+    lot: Option<&str>,
+    volume_ml: Decimal,
+) -> bool {
+    let Some(lot) = lot.filter(|l| !l.trim().is_empty()) else {
+        return false;
+    };
+    let Some((since, _)) = change(&s.given, |g| g.vial == vial, |g| g.lot.as_deref(), lot) else {
+        return false;
+    };
+    match ctx
+        .rules
+        .vial_change_rule(Trigger::NewLot, true)
+        .map(|r| &r.action)
+    {
+        Some(VialAction::Rebuild { volumes_ml }) => {
+            volumes_ml.get(since).is_some_and(|v| volume_ml <= *v)
+        }
+        _ => false,
+    }
+}
