@@ -77,6 +77,17 @@ pub enum Refusal {
         /// Volume proposed.
         volume_ml: Volume,
     },
+    /// Not the dose a vial-change rule allows for the vial in hand (and no override).
+    VialChangeDose {
+        /// The allowed dose.
+        allowed: Box<Dosing>,
+        /// Step proposed.
+        step: usize,
+        /// Volume proposed.
+        volume_ml: Volume,
+        /// The vial change and its rule.
+        reason: Box<super::Reason>,
+    },
     /// An override asked for more than the allowed dose.
     OverrideAboveAllowed {
         /// The allowed dose.
@@ -301,6 +312,23 @@ pub fn check_give(
         .override_reason
         .as_ref()
         .is_some_and(|r| !r.trim().is_empty());
+    let vial_change = d.reasons.iter().find(|r| {
+        matches!(
+            r,
+            super::Reason::VialChange {
+                volume_ml: Some(_),
+                ..
+            }
+        )
+    });
+    if !overridden && let Some(r) = vial_change {
+        return Err(Refusal::VialChangeDose {
+            allowed: Box::new(allowed),
+            step: p.step,
+            volume_ml: p.volume_ml,
+            reason: Box::new(r.clone()),
+        });
+    }
     if !overridden {
         return Err(Refusal::WrongDose {
             allowed: Box::new(allowed),

@@ -428,6 +428,20 @@ mod tests {
     }
 
     #[test]
+    fn rules_frozen_before_the_vial_change_file_still_load_with_no_vial_change_rule() {
+        let sources: Vec<SourceText> = BUNDLED
+            .iter()
+            .filter(|(n, _)| *n != FILE)
+            .map(|(n, t)| SourceText::new(*n, *t))
+            .collect();
+        let p = Policy::from_sources(sources).expect("an old course's frozen rules load");
+        for set in &p.rule_sets {
+            assert!(set.rules.vial_change.is_empty(), "{}", set.id);
+            assert!(set.rules.vial_change_rule(Trigger::NewLot, false).is_none());
+        }
+    }
+
+    #[test]
     fn bad_rules_are_refused_at_their_line_and_column() {
         let percent = line_of("percent = 75");
         assert_eq!(

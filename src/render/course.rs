@@ -727,6 +727,19 @@ pub fn refusal(r: &Refusal, voice: Voice) -> String {
                 next.map(|n| format!("; next visit not before {}", when(n)))
                     .unwrap_or_default()
             ),
+            Refusal::VialChangeDose {
+                allowed,
+                step,
+                volume_ml,
+                reason: r,
+            } => format!(
+                "{} The allowed dose is step {} ({} = {}), not step {step} with {volume_ml}; a physician may choose a lower dose {}",
+                reason(r),
+                allowed.step,
+                allowed.volume_ml,
+                allowed.dose,
+                n.override_
+            ),
             Refusal::WrongDose {
                 allowed,
                 step,

@@ -426,6 +426,115 @@ fn us_late_doses_count_from_the_missed_scheduled_date() {
     );
 }
 
+/// A course of the rush template under `rule_set` for a low-risk adult P1 from 2026-12-07 (the
+/// template file lives in the returned directory).
+fn rush_course_under(w: &Ward, rule_set: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let rush = std::fs::read_to_string(crate::root().join("schedules/example-hdm-rush-3d.toml"))
+        .expect("template");
+    let text = rush
+        .replacen(
+            "id = \"example-hdm-rush-3d\"",
+            "id = \"example-hdm-rush-3d-other\"",
+            1,
+        )
+        .replacen(
+            "rules = \"norwegian-guide\"",
+            &format!("rules = \"{rule_set}\""),
+            1,
+        );
+    let file = dir.path().join("rush.toml");
+    std::fs::write(&file, text).expect("write");
+    adult(w, "P1", "2");
+    let c = w.start(
+        "2026-11-01T09:00",
+        "P1",
+        file.to_str().expect("utf-8"),
+        "2026-12-07T08:00",
+        &[],
+    );
+    (dir, c)
+}
+
+/// Gives every dose of the visit from `now` with `--lot LOT`, each observation ended on time.
+fn give_visit_lot(w: &Ward, now: &str, c: &str, lot: &str) {
+    let mut t = now.to_string();
+    loop {
+        let n = w.next(&t, c);
+        match n["action"].as_str() {
+            Some("give") => {
+                let step = n["step"].to_string();
+                let vol = n["volume_ml"].to_string();
+                w.ok(&t, &give_args(c, &step, &vol, &["--lot", lot]));
+                let end = w.next(&t, c)["observation_until"]
+                    .as_str()
+                    .expect("an observation")[..16]
+                    .to_string();
+                w.observe(&end, c, 0);
+                t = end;
+            }
+            Some("wait")
+                if n["not_before"]
+                    .as_str()
+                    .is_some_and(|nb| nb[..10] == t[..10]) =>
+            {
+                t = n["not_before"].as_str().expect("nb")[..16].to_string();
+            }
+            _ => return,
+        }
+    }
+}
+
+#[test]
+fn a_new_lot_needs_the_us_label_s_75_percent_reduction_and_the_norwegian_rules_ask_the_physician() {
+    // rules/vial-change.toml: US extract labels reduce the first dose from a new lot by 75 %
+    // (docs/sources.md: greer-extract-insert, allermed-timothy-label); the Alutard label gives
+    // no rule, so the Norwegian rule set asks the physician (docs/sources.md: alutard-sq-smpc-fi).
+    let w = Ward::new();
+    let (_dir, c) = rush_course_under(&w, "us-practice-parameter");
+    give_visit_lot(&w, &hh(7, 8, 0), &c, "A1");
+    let day2 = hh(8, 8, 0);
+    // Step 5 is 0.5 mL of vial 3 (5 000 SQ-U); nothing is known of the vial on `next`.
+    let n = w.next(&day2, &c);
+    assert_eq!(
+        (n["step"].as_u64(), n["volume_ml"].to_string()),
+        (Some(5), "0.5".to_string()),
+        "{n}"
+    );
+    refused(
+        &w,
+        &day2,
+        &give_args(&c, "5", "0.5", &["--lot", "B2"]),
+        "New lot B2 of vial 3 (last dose from lot A1): 75 % reduction: 0.12 mL this dose.",
+    );
+    refused(
+        &w,
+        &day2,
+        &give_args(&c, "5", "0.5", &["--lot", "B2", "--override", "as before"]),
+        "an override may only choose a lower dose",
+    );
+    // The same lot: the schedule's dose. 25 % of it (rounded down to the syringe) with lot B2.
+    w.ready(&day2, &give_args(&c, "5", "0.12", &["--lot", "B2"]));
+    let (code, _, err) = w.run(&day2, &give_args(&c, "5", "0.12", &["--lot", "B2"]));
+    assert_eq!(code, Some(0), "{err}");
+    let shown = w.ok(&hh(8, 9, 0), &["course", "show", &c, "--json"]);
+    assert!(shown.contains("\"B2\""), "{shown}");
+
+    let w = Ward::new();
+    let (_dir, c) = rush_course_under(&w, "norwegian-guide");
+    give_visit_lot(&w, &hh(7, 8, 0), &c, "A1");
+    refused(
+        &w,
+        &day2,
+        &give_args(&c, "5", "0.5", &["--lot", "B2"]),
+        "new lot B2 of vial 3 (last dose from lot A1)",
+    );
+    // The same lot goes on as planned.
+    w.ready(&day2, &give_args(&c, "5", "0.5", &["--lot", "A1"]));
+    let (code, _, err) = w.run(&day2, &give_args(&c, "5", "0.5", &["--lot", "A1"]));
+    assert_eq!(code, Some(0), "{err}");
+}
+
 #[test]
 fn terminal_states_grade_5_grade_4_and_late_type_iii() {
     // Grade 5 is death (docs/sources.md: wao-grading-2010); severe -> stop unless a correctable

@@ -186,7 +186,7 @@ fn us_new_lot_in_up_dosing_gives_this_dose_reduced_75_percent_and_names_the_labe
     };
     let t = at(DAY2);
     let r = check_give(c.ctx, &c.state(), &c.patient, t, &full, Some(&h));
-    assert!(matches!(r, Err(Refusal::WrongDose { .. })), "{r:?}");
+    assert!(matches!(r, Err(Refusal::VialChangeDose { .. })), "{r:?}");
     let over = Proposed {
         override_reason: Some("as yesterday".into()),
         ..full.clone()
