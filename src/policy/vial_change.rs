@@ -442,6 +442,32 @@ mod tests {
     }
 
     #[test]
+    fn a_rebuild_above_a_template_s_largest_injection_makes_the_template_an_error() {
+        let p = edited(
+            "trigger = \"new-manufacturer\"\nphase = \"any\"\naction = \"review\"\nsource = \"the Norwegian",
+            "trigger = \"new-manufacturer\"\nphase = \"any\"\naction = \"rebuild\"\nvolumes_ml = [0.1, 1.5]\nsource = \"the Norwegian",
+        )
+        .expect("the rules alone are valid");
+        let (_, checked) = crate::template::Catalog::build(crate::template::bundled_sources(), &p);
+        let bad: Vec<&str> = checked
+            .iter()
+            .flat_map(|c| c.diagnostics.iter())
+            .filter(|d| d.code == "bad-volume" && d.message.contains("1.5 mL"))
+            .map(|d| d.message.as_str())
+            .collect();
+        assert!(!bad.is_empty());
+        assert!(
+            bad.iter().all(|m| m.contains("new-manufacturer")),
+            "{bad:?}"
+        );
+        let (_, checked) = crate::template::Catalog::build(
+            crate::template::bundled_sources(),
+            &Policy::bundled().expect("bundled"),
+        );
+        assert!(checked.iter().all(|c| !c.has_errors()));
+    }
+
+    #[test]
     fn bad_rules_are_refused_at_their_line_and_column() {
         let percent = line_of("percent = 75");
         assert_eq!(

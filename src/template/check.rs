@@ -365,6 +365,38 @@ pub(super) fn check_rules(r: &Sp<String>, policy: &Policy, diags: &mut Diags) {
     }
 }
 
+/// Reports a vial-change rebuild volume of the template's rule set above the template's largest
+/// injection (`rules/vial-change.toml`): the rule could never be given with this template.
+pub(super) fn check_rebuild_volumes(
+    r: &Sp<String>,
+    policy: &Policy,
+    injection: &Injection,
+    diags: &mut Diags,
+) {
+    let Some(set) = policy.rule_set(&r.value) else {
+        return;
+    };
+    for rule in &set.rules.vial_change {
+        if let crate::policy::vial_change::VialAction::Rebuild { volumes_ml } = &rule.action
+            && let Some(v) = volumes_ml
+                .iter()
+                .find(|v| Volume::from_ml(**v) > injection.max_volume_ml)
+        {
+            diags.push(Diagnostic::error(
+                "bad-volume",
+                r.at(),
+                format!(
+                    "the {} rule of rule set {:?} (rules/vial-change.toml) rebuilds with {} mL, above the template's per-injection maximum of {}",
+                    rule.trigger,
+                    r.value,
+                    format_ml(*v),
+                    injection.max_volume_ml
+                ),
+            ));
+        }
+    }
+}
+
 /// Warns of evidence that every output will flag.
 pub(super) fn warn_evidence(e: &Sp<Evidence>, diags: &mut Diags) {
     if e.value.needs_warning() {

@@ -140,6 +140,9 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let maintenance = maintenance.and_then(|m| cross.maintenance(m, diags));
     let steps = cross.steps(&raw_steps, maintenance.as_ref(), diags);
     warn_below_maintenance(maintenance.as_ref(), &steps, &raw_steps, diags);
+    if let Some(r) = &header.rules {
+        super::check::check_rebuild_volumes(r, policy, &injection, diags);
+    }
 
     let id = header.id?;
     Some(Template {
