@@ -49,9 +49,9 @@ pub struct Scenario {
 }
 
 /// The lot a forecast gives the vials of a new lot.
-pub const FORECAST_NEW_LOT: &str = "new lot (forecast)";
+pub const FORECAST_NEW_LOT: &str = "NEW (forecast)";
 /// The lot a forecast assumes for doses recorded without one.
-pub const FORECAST_CURRENT_LOT: &str = "current lot (forecast)";
+pub const FORECAST_CURRENT_LOT: &str = "CURRENT (forecast)";
 
 /// Where a projection stopped, when it did not reach its end.
 #[derive(Clone, Debug, PartialEq, Eq)]

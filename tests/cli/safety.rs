@@ -501,6 +501,14 @@ fn a_new_lot_needs_the_us_label_s_75_percent_reduction_and_the_norwegian_rules_a
         (Some(5), "0.5".to_string()),
         "{n}"
     );
+    // The forecast with a new lot from day 2 gives the reduced dose; without it, the full one.
+    let f = w.ok(&day2, &["forecast", &c, "--new-lot", "2026-12-08"]);
+    assert!(
+        f.contains("New lot NEW (forecast) of vial 3 (last dose from lot A1): 75 % reduction"),
+        "{f}"
+    );
+    let plain = w.ok(&day2, &["forecast", &c]);
+    assert!(!plain.contains("New lot"), "{plain}");
     refused(
         &w,
         &day2,
