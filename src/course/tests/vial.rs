@@ -241,6 +241,10 @@ fn norwegian_new_lot_asks_the_physician_and_a_review_lets_the_schedule_s_dose_go
     let hold = d.hold.clone().expect("hold");
     assert!(matches!(hold.cause, Cause::VialChange { .. }), "{hold:?}");
     assert!(hold.rule.is_some());
+    let json = serde_json::to_value(&d).expect("json");
+    assert_eq!(json["hold"]["cause"], "vial_change", "{json}");
+    assert_eq!(json["hold"]["change"], "new_lot", "{json}");
+    assert_eq!(json["hold"]["previous"], "A1", "{json}");
     let said = crate::render::course::cause(&hold.cause);
     assert!(
         said.starts_with("new lot B2 of vial 3 (last dose from lot A1)"),
