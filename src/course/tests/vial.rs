@@ -524,3 +524,107 @@ fn the_forecast_knows_a_new_lot() {
     assert_eq!(stop.action, ActionKind::PhysicianReview);
     assert!(p.doses.iter().all(|d| d.at.date() < date("2026-12-08")));
 }
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Moves `t` on until `next` (nothing known of the vial) gives a dose; a hold gets a
+    /// physician's `continue`. `None` if no dose comes within the bound.
+    fn to_a_dose(c: &mut Course<'_>, t: &mut NaiveDateTime) -> Option<Decision> {
+        for _ in 0..40 {
+            let d = next(c.ctx, &c.state(), *t, &c.patient, None);
+            match d.action {
+                ActionKind::Give | ActionKind::MaintenanceDue => return Some(d),
+                ActionKind::Wait | ActionKind::VisitClosed => {
+                    *t = d
+                        .not_before
+                        .filter(|n| n > t)
+                        .unwrap_or(*t + Duration::days(1));
+                }
+                ActionKind::Observe | ActionKind::ObservationNotClosed => {
+                    let until = d.observation_until.unwrap_or(*t).max(*t);
+                    c.push_at(until, obs(0));
+                    *t = until;
+                }
+                ActionKind::PhysicianReview => {
+                    c.push_at(*t, review(Review::Continue, "seen"));
+                    *t += Duration::minutes(1);
+                }
+                _ => return None,
+            }
+        }
+        None
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(40))]
+
+        /// Whatever lots the nurse picks up: the same lot changes nothing; a changed lot gets at
+        /// most 25 % of the schedule's dose on the US rules, and never a dose on the Norwegian
+        /// rules without a physician's review since the last dose.
+        #[test]
+        fn a_changed_lot_never_gets_more_than_its_rule_allows(
+            lots in proptest::collection::vec(0usize..3, 1..14),
+        ) {
+            let fx = Fixture::new("example-hdm-rush-3d");
+            for rule_set in ["us-practice-parameter", "norwegian-guide"] {
+                let mut c = fx.course(rule_set);
+                let mut t = at("2026-12-07 08:00");
+                for l in &lots {
+                    let lot = ["A", "B", "C"][*l];
+                    let Some(plain) = to_a_dose(&mut c, &mut t) else { break };
+                    let pd = plain.dosing.clone().expect("dosing");
+                    let s = c.state();
+                    let h = hand(&pd.vial, lot);
+                    let d = next(c.ctx, &s, t, &c.patient, Some(&h));
+                    let last_lot = s
+                        .given
+                        .iter()
+                        .rev()
+                        .find(|g| g.vial == pd.vial)
+                        .and_then(|g| g.lot.clone());
+                    let changed = last_lot.is_some_and(|x| x != lot);
+                    let reviewed = s
+                        .reviewed_at
+                        .is_some_and(|r| s.given.last().is_none_or(|g| r > g.at));
+                    if !changed {
+                        prop_assert_eq!(&d, &plain);
+                    } else if rule_set == "norwegian-guide" {
+                        prop_assert!(
+                            d.action == ActionKind::PhysicianReview || reviewed,
+                            "{:?}", d
+                        );
+                    } else if d.action.gives() {
+                        let got = d.dosing.as_ref().expect("dosing").dose.amount();
+                        prop_assert!(
+                            got * Decimal::from(4) <= pd.dose.amount(),
+                            "{} from {}", got, pd.dose
+                        );
+                    }
+                    match d.action {
+                        ActionKind::Give | ActionKind::MaintenanceDue => {
+                            let dosing = d.dosing.expect("dosing");
+                            let ok = check_give(
+                                c.ctx, &c.state(), &c.patient, t, &proposed(&dosing, None), Some(&h),
+                            );
+                            prop_assert_eq!(ok.as_ref(), Ok(&dosing));
+                            if dosing != pd {
+                                let full = check_give(
+                                    c.ctx, &c.state(), &c.patient, t, &proposed(&pd, None), Some(&h),
+                                );
+                                prop_assert!(full.is_err(), "the full dose was taken");
+                            }
+                            c.push_at(t, lot_event(&dosing, lot, None));
+                        }
+                        ActionKind::PhysicianReview => {
+                            c.push_at(t, review(Review::Continue, "new lot seen"));
+                            t += Duration::minutes(1);
+                        }
+                        other => prop_assert!(false, "{:?}", other),
+                    }
+                }
+            }
+        }
+    }
+}
