@@ -353,6 +353,49 @@ fn bands(bands: &[Band]) -> String {
     bands.iter().map(band_text).collect::<Vec<_>>().join("; ")
 }
 
+/// What a new lot, a new manufacturer (and an old vial, where the rules name a limit) does.
+fn vial_change_in_short(r: &CourseRules) -> Vec<String> {
+    use crate::policy::vial_change::Trigger;
+    let said = |t: Trigger, maintenance: bool| {
+        r.vial_change_rule(t, maintenance).map_or_else(
+            || "no rule: physician review before the dose".to_string(),
+            |v| {
+                format!(
+                    "{} [{} {}]",
+                    crate::render::course::vial_action(&v.action),
+                    v.provenance.evidence,
+                    v.provenance.certainty
+                )
+            },
+        )
+    };
+    let mut out = Vec::new();
+    for (t, what) in [
+        (Trigger::NewLot, "New lot of a vial's strength"),
+        (Trigger::NewManufacturer, "New manufacturer"),
+        (Trigger::VialAge { days: 0 }, "Vial older than"),
+    ] {
+        let limit = [false, true].into_iter().find_map(|m| {
+            match r.vial_change_rule(t, m).map(|v| v.trigger) {
+                Some(Trigger::VialAge { days }) => Some(format!(" {days} days")),
+                _ => None,
+            }
+        });
+        let what = match (t, limit) {
+            (Trigger::VialAge { .. }, None) => continue,
+            (_, Some(l)) => format!("{what}{l}"),
+            (_, None) => what.to_string(),
+        };
+        let (up, m) = (said(t, false), said(t, true));
+        if up == m {
+            out.push(format!("{what}: {up}."));
+        } else {
+            out.push(format!("{what}: in up-dosing {up}; in maintenance {m}."));
+        }
+    }
+    out
+}
+
 fn rules_in_short(r: &CourseRules) -> Vec<String> {
     let mut out = Vec::new();
     out.push(format!(
@@ -428,10 +471,40 @@ fn rules_in_short(r: &CourseRules) -> Vec<String> {
                 .join("; ")
         ));
     }
+    out.extend(vial_change_in_short(r));
     out.push(format!(
         "Before each injection: PEF/FEV1 below {} % of the patient's best, fever, infection, asthma symptoms or a vaccination in the past week: defer the dose. Two extracts on one day: at least {} min apart.",
         r.pre_injection_pef_below.normalize(),
         r.between_extracts_min
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_protocol_says_what_a_new_lot_does_in_each_rule_set() {
+        let p = crate::policy::Policy::bundled().expect("bundled");
+        let us = vial_change_in_short(&p.rule_set("us-practice-parameter").expect("us").rules);
+        assert_eq!(
+            us,
+            vec![
+                "New lot of a vial's strength: 75 % reduction [label C-partial].".to_string(),
+                "New manufacturer: physician review before the dose [guideline C-partial]."
+                    .to_string(),
+            ]
+        );
+        let mut old = p.rule_set("norwegian-guide").expect("no").rules.clone();
+        old.vial_change.clear();
+        assert_eq!(
+            vial_change_in_short(&old),
+            vec![
+                "New lot of a vial's strength: no rule: physician review before the dose."
+                    .to_string(),
+                "New manufacturer: no rule: physician review before the dose.".to_string(),
+            ]
+        );
+    }
 }
