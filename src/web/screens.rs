@@ -224,7 +224,7 @@ const GRADES: [&str; 25] = [
 /// screen reader start from it.
 fn notice(n: &Option<Notice>) -> Markup {
     let refused = |text: Markup| {
-        html! { p.notice.bad #error-summary role="alert" tabindex="-1" autofocus { (text) } }
+        html! { p.notice.bad #error-summary tabindex="-1" autofocus role="alert" { (text) } }
     };
     html! {
     @match n {
@@ -336,7 +336,8 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
     );
     let body = html! {
         (banner(s.patient, s.lookalikes, s.page.now))
-        p { "Course " (id) " · " (v.loaded.plan.template.name) " · evidence " strong { (t.evidence_label()) } " · " a href=(super::patient::href(&s.patient.id)) { "this patient's doses today" } }
+        h1.course { "Course " (id) " · " (v.loaded.plan.template.name) " · evidence " strong { (t.evidence_label()) } }
+        p { a href=(super::patient::href(&s.patient.id)) { "This patient's doses today (every course)" } }
         @for w in &v.loaded.plan.warnings { p.warning { "⚠ " (w) } }
         (notice(&s.notice))
         section class=(format!("decision {}", decision_class(d))) aria-label="Next" {

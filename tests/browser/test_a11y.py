@@ -14,9 +14,11 @@ from playwright.sync_api import expect
 from conftest import ROOT, SHOTS, login, run
 
 AXE = Axe()
-# WCAG 2.0 and 2.1, levels A and AA (axe's tags); best-practice rules are not asked for.
+# WCAG 2.0 and 2.1, levels A and AA (axe's tags), and axe's best practices (one main landmark,
+# one h1, headings in order...).
 OPTIONS = {
-    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "runOnly": {"type": "tag",
+                "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
     "resultTypes": ["violations"],
 }
 
@@ -146,6 +148,12 @@ def test_status_is_never_colour_alone(served):
         classes.add(row.get_attribute("class"))
         assert row.locator(".status").inner_text().strip() in WORDS, row.inner_html()
     assert classes == {"in_observation", "waiting", "do_not_give"}, classes
+    # The board refreshes itself every 5 s: a keyboard user's focus on a link stays there.
+    page.locator("#board-course-1").focus()
+    with page.expect_response(lambda r: r.url.endswith("/board"), timeout=12000):
+        pass
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.activeElement.id") == "board-course-1"
     seen = 0
     for path in ["/", "/course/1", "/course/2", "/course/3", "/patient?id=P1",
                  "/patient?id=P2"]:
