@@ -20,6 +20,7 @@ mod staff;
 mod start;
 pub mod text;
 pub mod view;
+mod visit;
 
 use std::path::Path;
 

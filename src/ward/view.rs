@@ -292,3 +292,60 @@ impl CourseCheck {
         self.chain.intact && self.frozen.is_none()
     }
 }
+
+/// One patient's day (the patient's screen): every active course with a dose today, in the
+/// order they may be given, each at its earliest time given the others (the rules' minutes
+/// between two extracts); then the courses with nothing to give today.
+pub struct PatientDay {
+    /// The patient.
+    pub patient: PatientRecord,
+    /// The doses of the day, one after the other, earliest first.
+    pub doses: Vec<VisitDose>,
+    /// The patient's other active courses: nothing to give today (held, in observation, or
+    /// next due another day).
+    pub rest: Vec<VisitCourse>,
+    /// The rules' minutes between injections of two extracts, and their source (the largest
+    /// of the courses' frozen rules, with its source).
+    pub between_extracts: Option<(u32, String)>,
+}
+
+/// One of the day's doses on the patient's screen.
+pub struct VisitDose {
+    /// The course, its decision and frozen template.
+    pub course: VisitCourse,
+    /// The earliest time it may be given: after its own interval and observation, and the
+    /// rules' minutes after every other extract's injection of the day, given or laid before
+    /// it on this screen.
+    pub at: NaiveDateTime,
+    /// The extract it is laid after (course, time), when that is what sets `at`.
+    pub after: Option<(i64, NaiveDateTime)>,
+    /// Which arm.
+    pub arm: Arm,
+}
+
+/// A course on the patient's screen.
+pub struct VisitCourse {
+    /// Course id.
+    pub id: i64,
+    /// Its decision now (for a dose of the day: with the doses laid before it counted).
+    pub decision: Decision,
+    /// Its frozen template (the decision's vial is one of its vials).
+    pub template: Template,
+}
+
+/// The arm of a dose when several extracts are given in one visit (the rules' source: alternate
+/// arms between different allergens). The record knows the arm of a dose given, not a rule for
+/// which arm comes first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arm {
+    /// No other extract is given before it today: either arm.
+    Either,
+    /// The other arm than the one the course's dose today goes (or went) into; `given` is the
+    /// arm recorded for that dose, when it was given with one.
+    OtherThan {
+        /// The other course.
+        course: i64,
+        /// Its dose's arm as recorded (left, right), if given and recorded.
+        given: Option<String>,
+    },
+}

@@ -12,10 +12,13 @@ mod course;
 mod forms;
 mod guard;
 mod pages;
+mod patient;
 mod pool;
 mod screens;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_a11y;
 #[cfg(test)]
 mod tests_course;
 #[cfg(test)]
@@ -75,6 +78,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/board", get(board_fragment))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/patient", get(patient::page))
         .route("/course/{id}", get(course::page))
         .route("/course/{id}/protocol.pdf", get(course::protocol_pdf))
         .route("/course/{id}/{form}", post(course::submit))

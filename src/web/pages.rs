@@ -76,6 +76,9 @@ a.button, button { display: inline-block; font-size: 1em; padding: .4em .8em; bo
 button.big { font-size: 1.4em; background: #060; color: #fff; }
 :focus-visible { outline: 3px solid #06c; outline-offset: 2px; }
 .nowrap { white-space: nowrap; }
+h1.course { font-size: 1.1em; font-weight: normal; margin: .6em 0 .2em 0; }
+ol.visit { list-style: none; padding-left: 0; }
+dl.visit dd { margin-left: 0; }
 "#;
 
 /// Every page: the header with the person logged in, a training banner, the body.
@@ -118,7 +121,7 @@ pub fn message(title: &str, text: &str) -> Markup {
         title,
         None,
         false,
-        html! { h1 { (title) } p.error role="alert" { (text) } p { a href="/" { "Back to the board" } } },
+        html! { h1 { (title) } p.error #error-summary tabindex="-1" autofocus role="alert" { (text) } p { a href="/" { "Back to the board" } } },
     )
 }
 
@@ -130,11 +133,12 @@ pub fn login(csrf: &str, error: Option<&str>, training: bool) -> Markup {
         training,
         html! {
             h1 { "Log in" }
-            @if let Some(e) = error { p.error role="alert" { (e) } }
+            // A refused login: the error is focused; otherwise the first field.
+            @if let Some(e) = error { p.error #error-summary tabindex="-1" autofocus role="alert" { (e) } }
             form method="post" action="/login" {
                 input type="hidden" name="csrf" value=(csrf);
                 label for="id" { "Staff ID" }
-                input id="id" name="id" autocomplete="username" required autofocus;
+                input id="id" name="id" autocomplete="username" required autofocus[error.is_none()];
                 label for="password" { "Password or PIN" }
                 input id="password" name="password" type="password" autocomplete="current-password" required;
                 p { button type="submit" { "Log in" } }
@@ -168,9 +172,10 @@ pub fn board(rows: &[BoardRow], now: NaiveDateTime) -> Markup {
                                     }
                                 }
                                 td {
-                                    a.name href=(format!("/course/{}", r.course)) { (r.patient.name) }
+                                    // Ids: the keyboard focus stays on a link when htmx swaps the board in again.
+                                    a.name id=(format!("board-course-{}", r.course)) href=(format!("/course/{}", r.course)) { (r.patient.name) }
                                     br;
-                                    span.nowrap { "ID " (r.patient.id) } " · " span.nowrap { "born " (r.patient.dob) }
+                                    span.nowrap { "ID " (r.patient.id) } " · " span.nowrap { "born " (r.patient.dob) } " · " a id=(format!("board-day-{}", r.course)) href=(super::patient::href(&r.patient.id)) { "doses today" }
                                     @if r.lookalike { br; strong { "! LOOK-ALIKE: another patient has this name and date of birth" } }
                                 }
                                 td { (r.course) }
@@ -196,7 +201,7 @@ fn courses_of<'a>(
         .map(|(_, c, l)| (*c, l.as_str()))
 }
 
-fn status_class(s: BoardStatus) -> &'static str {
+pub(super) fn status_class(s: BoardStatus) -> &'static str {
     match s {
         BoardStatus::ObservationOverdue => "observation_overdue",
         BoardStatus::DueNow => "due_now",

@@ -219,21 +219,26 @@ const GRADES: [&str; 25] = [
     "4b", "4c", "4d", "4z", "5a", "5b", "5c", "5d", "5z",
 ];
 
-/// What became of the last form sent, if anything.
+/// What became of the last form sent, if anything. A refusal is the error summary: an alert,
+/// focused when the page loads (`autofocus`, no JavaScript needed), so that the keyboard and a
+/// screen reader start from it.
 fn notice(n: &Option<Notice>) -> Markup {
+    let refused = |text: Markup| {
+        html! { p.notice.bad #error-summary tabindex="-1" autofocus role="alert" { (text) } }
+    };
     html! {
     @match n {
         Some(Notice::Recorded(n)) => {
             p.notice.ok role="status" { "✔ Recorded entry #" (n) "." }
         }
         Some(Notice::Fields) => {
-            p.notice.bad role="alert" { "✖ Not recorded: correct the fields marked ⚠ below." }
+            (refused(html! { "✖ Not recorded: correct the fields marked ⚠ below." }))
         }
         Some(Notice::Refused(m)) => {
-            p.notice.bad role="alert" { "✖ Not recorded: " (m) }
+            (refused(html! { "✖ Not recorded: " (m) }))
         }
         Some(Notice::Stale(m)) => {
-            p.notice.bad role="alert" { "✖ " (m) }
+            (refused(html! { "✖ " (m) }))
         }
         None => {}
     }
@@ -331,7 +336,8 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
     );
     let body = html! {
         (banner(s.patient, s.lookalikes, s.page.now))
-        p { "Course " (id) " · " (v.loaded.plan.template.name) " · evidence " strong { (t.evidence_label()) } }
+        h1.course { "Course " (id) " · " (v.loaded.plan.template.name) " · evidence " strong { (t.evidence_label()) } }
+        p { a href=(super::patient::href(&s.patient.id)) { "This patient's doses today (every course)" } }
         @for w in &v.loaded.plan.warnings { p.warning { "⚠ " (w) } }
         (notice(&s.notice))
         section class=(format!("decision {}", decision_class(d))) aria-label="Next" {
