@@ -69,7 +69,9 @@ impl Ward {
                         .map(|x| x.at),
                 );
             }
-            let d = course::next(v.loaded.ctx()?, &v.state, now, &others);
+            // As `CourseView::decide`: the vial in hand is not known here (the merge of vial records
+            // wires the course's active vial).
+            let d = course::next(v.loaded.ctx()?, &v.state, now, &others, None);
             let Some(at) = earliest_today(&d, now) else {
                 // Laid after the others, it no longer fits today (closing time).
                 rest.push(VisitCourse {
