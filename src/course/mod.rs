@@ -44,8 +44,8 @@ pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VisitClosed, W
 pub use record::{Proposed, Refusal, admissible, check_give};
 pub use sheet::{SheetRow, sheet_moment, sheet_rows};
 pub use state::{
-    CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, Visit,
-    observation_until, replay, required_observation,
+    CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, VialState,
+    VialStatus, Visit, observation_until, replay, required_observation,
 };
 
 use crate::planner::{ClinicCalendar, Plan};

@@ -189,6 +189,7 @@ impl Run<'_> {
                 screen_ok: true,
                 override_reason: None,
                 checked_by: None,
+                vial_code: None,
             },
         );
         let end = self

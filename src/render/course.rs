@@ -539,6 +539,13 @@ fn flag(f: Field) -> &'static str {
         Field::AcceptRisk => "--accept-risk",
         Field::AcceptAge => "--accept-age",
         Field::AcceptMissing => "--accept-missing",
+        Field::VialNumber => "--vial",
+        Field::Expires => "--expires",
+        Field::Manufacturer => "--manufacturer",
+        Field::Prepared => "--prepared",
+        Field::VialVolume => "--volume",
+        Field::Scan => "--scan",
+        Field::VialCode => "the vial code",
     }
 }
 
@@ -734,8 +741,13 @@ pub fn event(k: &crate::course::EventKind) -> String {
             screen_ok,
             override_reason,
             checked_by,
+            vial_code,
         } => format!(
-            "dose given: step {step}, {volume_ml} of vial {vial} = {dose}{}{}{}{}{}{}",
+            "dose given: step {step}, {volume_ml} of vial {vial}{} = {dose}{}{}{}{}{}{}",
+            vial_code
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
             lot.as_deref()
                 .map(|l| format!(", lot {l}"))
                 .unwrap_or_default(),
@@ -798,6 +810,21 @@ pub fn event(k: &crate::course::EventKind) -> String {
             format!("correction: event #{corrects} no longer counts ({reason})")
         }
         K::Note { text } => format!("note: {text}"),
+        K::VialAdded {
+            code,
+            vial,
+            lot,
+            expires,
+            expiry_rule,
+            ..
+        } => format!(
+            "vial {code} added: vial {vial}, lot {lot}, expires {expires}{}",
+            expiry_rule
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        K::VialDiscarded { code, reason } => format!("vial {code} discarded: {reason}"),
         K::Migrated {
             from_schema,
             events,

@@ -175,6 +175,7 @@ impl Store {
         self.row_problems(course, &row, &mut problems)?;
         let rows = RawEvent::load(&self.db, course)?;
         self.chain_problems(course, &row, &rows, &mut problems);
+        self.vial_problems(course, &rows, &mut problems)?;
         head_problems(course, head, &row, &rows, &mut problems, &mut notes);
         Ok((
             Verification {

@@ -82,6 +82,7 @@ fn dose_event(d: &Dosing, override_reason: Option<&str>) -> EventKind {
         screen_ok: true,
         override_reason: override_reason.map(str::to_string),
         checked_by: None,
+        vial_code: None,
     }
 }
 
@@ -204,3 +205,4 @@ mod patient;
 mod reactions;
 mod sheet;
 mod time;
+mod vials;
