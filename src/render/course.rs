@@ -834,6 +834,38 @@ pub fn event(k: &crate::course::EventKind) -> String {
     }
 }
 
+/// An event, in words, with a vial named by its template's strength and colour when the
+/// course's template is known: "vial V000001 added: vial 4 (100 000 SQ-U/mL, red), lot AB123,
+/// expires 2027-03-31".
+pub fn event_in(k: &crate::course::EventKind, template: Option<&Template>) -> String {
+    use crate::course::EventKind as K;
+    match (k, template) {
+        (
+            K::VialAdded {
+                code,
+                vial,
+                lot,
+                expires,
+                expiry_rule,
+                ..
+            },
+            Some(t),
+        ) => match t.vial(vial) {
+            Some(v) => format!(
+                "vial {code} added: vial {vial} ({}, {}), lot {lot}, expires {expires}{}",
+                v.concentration,
+                v.cap,
+                expiry_rule
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            None => event(k),
+        },
+        _ => event(k),
+    }
+}
+
 /// Who recorded an entry, as shown: the name, and "(unauthenticated)" for entries from before
 /// staff accounts.
 pub fn entry_author(e: &StoredEvent) -> String {

@@ -104,7 +104,9 @@ fn vials_are_added_listed_and_discarded_with_codes_unique_across_courses() {
     );
     let log = w.ok(&hh(7, 9, 0), &["course", "log", "1"]);
     assert!(
-        log.contains("vial V000001 added: vial 4, lot AB123, expires 2027-03-31"),
+        log.contains(
+            "vial V000001 added: vial 4 (100 000 SQ-U/mL, red), lot AB123, expires 2027-03-31"
+        ),
         "{log}"
     );
     assert!(log.contains("vial V000001 discarded: dropped"), "{log}");
@@ -220,4 +222,27 @@ fn a_changed_vial_event_fails_verification() {
     // Nothing is decided on it: the vial is not shown.
     let (code, _, err) = w.run(&now, &["vial", "list"]);
     assert_eq!(code, Some(65), "{err}");
+}
+
+#[test]
+fn vials_are_left_out_of_the_fhir_export_and_a_doses_lot_stays() {
+    let w = two_courses();
+    let now = hh(7, 8, 0);
+    w.ok(&now, &add("1", "4", &LABEL));
+    let patient = w.patient_of(&now, "1");
+    w.ok(
+        &now,
+        &crate::ward::give_args("1", &patient, "1", "0.1", &["--lot", "LOT-7"]),
+    );
+    let file = w.file("course-1.fhir.json");
+    w.ok(
+        &hh(7, 8, 5),
+        &["export", "fhir", "1", "--out", file.to_str().expect("path")],
+    );
+    let text = std::fs::read_to_string(&file).expect("export");
+    assert!(
+        !text.contains("V000001") && !text.contains("AB123"),
+        "{text}"
+    );
+    assert!(text.contains("LOT-7"), "the dose's lot is exported");
 }
