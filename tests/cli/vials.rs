@@ -246,3 +246,27 @@ fn vials_are_left_out_of_the_fhir_export_and_a_doses_lot_stays() {
     );
     assert!(text.contains("LOT-7"), "the dose's lot is exported");
 }
+
+#[test]
+fn a_schema_3_record_is_upgraded_with_the_empty_index() {
+    let w = Ward::new();
+    assert_eq!(w.rush_course(), "1");
+    if w.on_server() {
+        let mut c =
+            postgres::Client::connect(&w.db.to_string_lossy(), postgres::NoTls).expect("connect");
+        c.batch_execute(
+            "DROP TABLE vials; UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+        )
+        .expect("as schema 3");
+    } else {
+        let c = rusqlite::Connection::open(&w.db).expect("open");
+        c.execute_batch("DROP TABLE vials; PRAGMA user_version = 3")
+            .expect("as schema 3");
+    }
+    let now = hh(7, 8, 0);
+    let out = w.ok(&now, &add("1", "4", &LABEL));
+    assert!(out.starts_with("vial V000001 added"), "{out}");
+    w.login(As::Admin, &now);
+    let (code, out, err) = w.run_as(As::Admin, &now, &["verify"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+}
