@@ -305,6 +305,7 @@ impl Store {
         }
         problems.extend(self.account_problems()?);
         problems.extend(self.state_problems()?);
+        problems.extend(self.orphan_vial_problems()?);
         // A patient's row is named once: under its course if it has one.
         problems.retain(|p| !courses.iter().any(|c| c.problems.contains(p)));
         let intact = problems.is_empty() && courses.iter().all(|v| v.intact);

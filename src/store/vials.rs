@@ -138,6 +138,25 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Index rows that name no course (the rows of a course are checked with it).
+    pub(super) fn orphan_vial_problems(&self) -> Result<Vec<String>, StoreError> {
+        self.db
+            .query(
+                "SELECT code, course_id FROM vials WHERE course_id NOT IN (SELECT id FROM courses) ORDER BY code",
+                &[],
+            )?
+            .into_iter()
+            .map(|mut r| {
+                let (code, course) = (r.text()?, r.int()?);
+                Ok(format!(
+                    "the vial code {code} is indexed under course {course}, which does not exist (added outside ritplan)"
+                ))
+            })
+            .collect()
+    }
+}
+
 impl TxView<'_> {
     /// The next vial code, record-wide, inside the transaction that records it: one above the
     /// highest code given so far. The index's primary key keeps codes unique; on PostgreSQL a

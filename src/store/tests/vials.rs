@@ -90,6 +90,21 @@ fn a_changed_moved_or_missing_index_row_or_vial_event_is_a_tamper() {
     )
     .expect("back");
     assert!(problems(&dir).is_empty());
+    // Under a course that does not exist.
+    c.execute("UPDATE vials SET course_id = 99 WHERE code = 'V000002'", [])
+        .expect("orphan");
+    let p = problems(&dir);
+    assert!(
+        p.iter()
+            .any(|p| p.contains("V000002 is indexed under course 99, which does not exist")),
+        "{p:?}"
+    );
+    c.execute(
+        "UPDATE vials SET course_id = ?1 WHERE code = 'V000002'",
+        [b],
+    )
+    .expect("back");
+    assert!(problems(&dir).is_empty());
     // Deleted.
     c.execute("DELETE FROM vials WHERE code = 'V000002'", [])
         .expect("delete");
