@@ -870,6 +870,41 @@ certainty = "I"
     }
 
     #[test]
+    fn no_vial_is_added_to_a_stopped_course() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut w, admin, nurse) = ward(&dir);
+        let now = at("2026-12-07 08:10");
+        w.staff_add(
+            &admin,
+            NewStaff {
+                id: "dr.ng".into(),
+                name: "Dr Ng".into(),
+                role: Role::Physician,
+                secret: "doctor-password-1".into(),
+            },
+            now,
+        )
+        .expect("physician");
+        let (doctor, _) = w
+            .login("dr.ng", "doctor-password-1", "test", now)
+            .expect("doctor");
+        w.record(
+            &doctor,
+            1,
+            now,
+            now,
+            crate::ward::Record::Event(EventKind::PhysicianReview {
+                decision: crate::course::Review::Stop,
+                reason: Some("moved away".into()),
+            }),
+        )
+        .expect("stopped");
+        let e = w.add_vial(&nurse, 1, new_vial("4"), at("2026-12-07 08:20"));
+        assert!(matches!(e, Err(WardError::Refused(_))), "{e:?}");
+        assert!(w.vials(Some(1), now.date()).expect("list").is_empty());
+    }
+
+    #[test]
     fn a_vial_event_is_never_recorded_as_a_plain_entry() {
         let dir = tempfile::tempdir().expect("tmp");
         let (mut w, _, nurse) = ward(&dir);
