@@ -68,6 +68,20 @@ pub enum Field {
     AcceptAge,
     /// A physician's acceptance of a missing value.
     AcceptMissing,
+    /// A vial of the course's template (its id, e.g. `4`).
+    VialNumber,
+    /// A vial's lot expiry date.
+    Expires,
+    /// A vial's manufacturer.
+    Manufacturer,
+    /// When a vial was prepared.
+    Prepared,
+    /// A vial's volume, mL.
+    VialVolume,
+    /// A scanned manufacturer's code (GS1).
+    Scan,
+    /// A vial's own code (`V000001`).
+    VialCode,
 }
 
 impl Field {
@@ -103,6 +117,13 @@ impl Field {
             Field::AcceptRisk => "accept_risk",
             Field::AcceptAge => "accept_age",
             Field::AcceptMissing => "accept_missing",
+            Field::VialNumber => "vial",
+            Field::Expires => "expires",
+            Field::Manufacturer => "manufacturer",
+            Field::Prepared => "prepared",
+            Field::VialVolume => "volume_ml",
+            Field::Scan => "scan",
+            Field::VialCode => "code",
         }
     }
 
@@ -138,6 +159,13 @@ impl Field {
             Field::AcceptRisk => "the accepted risk",
             Field::AcceptAge => "the accepted age",
             Field::AcceptMissing => "the accepted missing value",
+            Field::VialNumber => "the vial",
+            Field::Expires => "the expiry date",
+            Field::Manufacturer => "the manufacturer",
+            Field::Prepared => "the preparation date",
+            Field::VialVolume => "the vial's volume",
+            Field::Scan => "the scanned code",
+            Field::VialCode => "the vial code",
         }
     }
 }

@@ -218,6 +218,12 @@ pub enum Command {
         after_help = "Examples:\n  ritplan sheet --date 2026-12-07\n  ritplan sheet --date 2026-12-07 --json"
     )]
     Sheet(cmd::sheet::SheetArgs),
+    /// Vials: add one of a course's template (it gets its own code), list, discard.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  ritplan vial add 3 --vial 4 --lot AB123 --expires 2027-03-31\n  ritplan vial list 3\n  ritplan vial discard V000001 --reason dropped"
+    )]
+    Vial(cmd::vial::VialCommand),
     /// Print labels: a patient's label with the ID as a Code 128 and a Data Matrix.
     #[command(
         subcommand,

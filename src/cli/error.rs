@@ -90,9 +90,9 @@ impl From<crate::ward::WardError> for CliError {
             )),
             WardError::Auth(m) => CliError::Auth(m),
             WardError::Data(m) | WardError::Tampered(m) => CliError::Data(m),
-            e @ (WardError::NoCourse { .. } | WardError::NoPatient { .. }) => {
-                CliError::Data(e.to_string())
-            }
+            e @ (WardError::NoCourse { .. }
+            | WardError::NoPatient { .. }
+            | WardError::NoVial { .. }) => CliError::Data(e.to_string()),
             WardError::Input { field, problem } => CliError::Data(format!(
                 "{} {problem}",
                 crate::render::course::field(field, crate::render::course::Voice::Cli)

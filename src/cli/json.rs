@@ -14,6 +14,8 @@
 //! | `settings show --json` | `Settings` |
 //! | `verify --json` | `RecordVerification` |
 //! | `db copy --json` | the copy's report (`Ward::copy_to`) |
+//! | `vial add --json`, `vial discard --json` | `VialView` |
+//! | `vial list --json` | `[VialView]` |
 //! | `plan --json` | `Plan` (a refusal: [`RefusalJson`]; with a what-if: [`PlanWhatIf`]) |
 //!
 //! Every other `--json` answer is declared here. Each answer has a snapshot in

@@ -124,6 +124,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Correct(a) => cmd::record::correct(ctx, a, out, err),
         Command::Sheet(a) => cmd::sheet::run(ctx, a, out, err),
         Command::Label(c) => cmd::label::run(ctx, c, err),
+        Command::Vial(c) => cmd::vial::run(ctx, c, out, err),
         Command::Board { json } => cmd::board::run(ctx, json, out, err),
         #[cfg(feature = "web")]
         Command::Serve(a) => cmd::serve::run(ctx, &a, err),

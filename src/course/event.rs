@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDateTime;
+use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -171,6 +171,9 @@ pub enum EventKind {
         /// The staff account that checked the dose before it was given (a second person).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         checked_by: Option<String>,
+        /// The code of the vial the dose was drawn from (`V000001`), when it was scanned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vial_code: Option<String>,
     },
     /// The observation after a dose ended.
     ObservationEnded {
@@ -230,6 +233,44 @@ pub enum EventKind {
         /// Text.
         text: String,
     },
+    /// A vial of the course's template was put in use: its own code, unique in the record.
+    VialAdded {
+        /// Its code (`V` and six digits), allocated record-wide.
+        code: String,
+        /// The template's vial id.
+        vial: String,
+        /// The manufacturer's lot.
+        lot: String,
+        /// The lot's expiry date (on the manufacturer's label).
+        lot_expires: NaiveDate,
+        /// The effective expiry: the earlier of the lot's date and the clinic's policy.
+        expires: NaiveDate,
+        /// Which policy row shortened the expiry, in words (None: the lot's date).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expiry_rule: Option<String>,
+        /// The manufacturer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        manufacturer: Option<String>,
+        /// When the vial was prepared (mixed or diluted).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        prepared: Option<NaiveDate>,
+        /// Its volume.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        volume_ml: Option<Volume>,
+        /// GS1 GTIN (AI 01), when scanned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gtin: Option<String>,
+        /// GS1 serial number (AI 21), when scanned.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        serial: Option<String>,
+    },
+    /// A vial was taken out of use.
+    VialDiscarded {
+        /// Its code.
+        code: String,
+        /// Why.
+        reason: String,
+    },
     /// The record was upgraded to the keyed chain; the events before this one were chained
     /// without a key and recorded with free-text names (unauthenticated).
     Migrated {
@@ -259,6 +300,8 @@ impl EventKind {
             | EventKind::PhysicianReview { .. }
             | EventKind::Correction { .. }
             | EventKind::Note { .. }
+            | EventKind::VialAdded { .. }
+            | EventKind::VialDiscarded { .. }
             | EventKind::Migrated { .. } => false,
         }
     }

@@ -45,8 +45,8 @@ pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VialTrigger, V
 pub use record::{Proposed, Refusal, admissible, check_give};
 pub use sheet::{SheetRow, sheet_moment, sheet_rows};
 pub use state::{
-    CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, Visit,
-    observation_until, replay, required_observation,
+    CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, VialState,
+    VialStatus, Visit, observation_until, replay, required_observation,
 };
 pub use vial::VialInHand;
 

@@ -232,6 +232,7 @@ impl Run<'_> {
                 screen_ok: true,
                 override_reason: None,
                 checked_by: None,
+                vial_code: None,
             },
         );
         let end = self

@@ -436,6 +436,9 @@ pub fn admissible(
         }),
         EventKind::Note { text } if empty(text) => Err(Refusal::NoReason { what: "a note" }),
         EventKind::Note { .. } => Ok(()),
+        // A vial's own checks (its template vial, dates, code, that the course is active, that a
+        // discarded vial is one of the course's) are the ward's, before it allocates the code.
+        EventKind::VialAdded { .. } | EventKind::VialDiscarded { .. } => Ok(()),
         EventKind::Correction { corrects, reason } => {
             let target = events
                 .iter()

@@ -41,7 +41,7 @@ pub struct Given {
     /// The lot recorded with the dose.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lot: Option<String>,
-    /// The vial's manufacturer, when known (`None` until vial records give it).
+    /// The manufacturer of the recorded vial the dose was drawn from, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manufacturer: Option<String>,
 }
@@ -154,6 +154,79 @@ pub struct CourseState {
     /// The latest physician review (a vial change that asks the physician is lifted by a
     /// review after the last dose).
     pub reviewed_at: Option<NaiveDateTime>,
+    /// The course's vials (a corrected addition left out), in the order they were added.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub vials: Vec<VialState>,
+}
+
+/// A vial of the course, as its events leave it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VialState {
+    /// Its code (`V000001`).
+    pub code: String,
+    /// The template's vial id.
+    pub vial: String,
+    /// The manufacturer's lot.
+    pub lot: String,
+    /// The lot's expiry date.
+    pub lot_expires: NaiveDate,
+    /// The effective expiry (the earlier of the lot's date and the clinic's policy).
+    pub expires: NaiveDate,
+    /// Which policy row shortened the expiry, in words.
+    pub expiry_rule: Option<String>,
+    /// The manufacturer.
+    pub manufacturer: Option<String>,
+    /// When it was prepared.
+    pub prepared: Option<NaiveDate>,
+    /// Its volume.
+    pub volume_ml: Option<Volume>,
+    /// GS1 GTIN, when scanned.
+    pub gtin: Option<String>,
+    /// GS1 serial, when scanned.
+    pub serial: Option<String>,
+    /// When it was added.
+    pub added_at: NaiveDateTime,
+    /// When and why it was discarded.
+    pub discarded: Option<(NaiveDateTime, String)>,
+    /// Doses recorded as drawn from it.
+    pub doses_drawn: u32,
+}
+
+/// Whether a vial may be used on a day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VialStatus {
+    /// In use.
+    Active,
+    /// Past its expiry date.
+    Expired,
+    /// Taken out of use.
+    Discarded,
+}
+
+impl VialStatus {
+    /// The word shown.
+    pub fn word(self) -> &'static str {
+        match self {
+            VialStatus::Active => "active",
+            VialStatus::Expired => "expired",
+            VialStatus::Discarded => "discarded",
+        }
+    }
+}
+
+impl VialState {
+    /// Its status on `date`: discarded first, then expired when `date` is after its expiry (a
+    /// vial is usable on its expiry date), else active.
+    pub fn state_on(&self, date: NaiveDate) -> VialStatus {
+        if self.discarded.is_some() {
+            VialStatus::Discarded
+        } else if date > self.expires {
+            VialStatus::Expired
+        } else {
+            VialStatus::Active
+        }
+    }
 }
 
 /// Derives a course's state from its events, in order. Corrected events do not count.
@@ -190,6 +263,7 @@ impl CourseState {
             systemic_dates: Vec::new(),
             reasons: Vec::new(),
             reviewed_at: None,
+            vials: Vec::new(),
         }
     }
 
@@ -218,17 +292,63 @@ impl CourseState {
                 dose,
                 override_reason,
                 lot,
+                vial_code,
                 ..
-            } => self.dose_given(
-                ctx,
-                e,
-                *step,
+            } => {
+                // A dose drawn from a recorded vial: counted on the vial, and its manufacturer
+                // kept with the dose (for the new-manufacturer rule).
+                let mut manufacturer = None;
+                if let Some(code) = vial_code
+                    && let Some(v) = self.vials.iter_mut().find(|v| v.code == *code)
+                {
+                    v.doses_drawn = v.doses_drawn.saturating_add(1);
+                    manufacturer = v.manufacturer.clone();
+                }
+                self.dose_given(
+                    ctx,
+                    e,
+                    *step,
+                    vial,
+                    *volume_ml,
+                    *dose,
+                    override_reason.is_some(),
+                    lot.as_deref(),
+                    manufacturer,
+                )
+            }
+            EventKind::VialAdded {
+                code,
                 vial,
-                *volume_ml,
-                *dose,
-                override_reason.is_some(),
-                lot.as_deref(),
-            ),
+                lot,
+                lot_expires,
+                expires,
+                expiry_rule,
+                manufacturer,
+                prepared,
+                volume_ml,
+                gtin,
+                serial,
+            } => self.vials.push(VialState {
+                code: code.clone(),
+                vial: vial.clone(),
+                lot: lot.clone(),
+                lot_expires: *lot_expires,
+                expires: *expires,
+                expiry_rule: expiry_rule.clone(),
+                manufacturer: manufacturer.clone(),
+                prepared: *prepared,
+                volume_ml: *volume_ml,
+                gtin: gtin.clone(),
+                serial: serial.clone(),
+                added_at: e.at,
+                discarded: None,
+                doses_drawn: 0,
+            }),
+            EventKind::VialDiscarded { code, reason } => {
+                if let Some(v) = self.vials.iter_mut().find(|v| v.code == *code) {
+                    v.discarded = Some((e.at, reason.clone()));
+                }
+            }
             EventKind::ObservationEnded {
                 local_mm,
                 not_assessable,
@@ -265,6 +385,7 @@ impl CourseState {
         dose: Dose,
         overridden: bool,
         lot: Option<&str>,
+        manufacturer: Option<String>,
     ) {
         let plan = ctx.plan;
         let maintenance = step > plan.steps.len();
@@ -296,7 +417,7 @@ impl CourseState {
             on_plan,
             overridden,
             lot: lot.map(|l| l.trim().to_string()),
-            manufacturer: None,
+            manufacturer,
         });
         self.restart_reasons(e, step, maintenance, dose, overridden);
         if late_closes {

@@ -257,6 +257,10 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
                 &c.key("late", &ev.seq),
                 c.late_reaction(&ev, *kind, symptom, last_admin.as_deref()),
             ),
+            // Vial events (VialAdded, VialDiscarded) are left out of the export on purpose: they
+            // are the clinic's stock, not care given; a dose drawn from a vial still exports its
+            // lot on the administration above. Notes, reviews, corrections and the migration
+            // marker are not exported either.
             _ => {}
         }
     }

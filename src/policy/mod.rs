@@ -17,6 +17,7 @@ pub mod eligibility;
 pub mod omalizumab;
 pub mod risk;
 pub mod vial_change;
+pub mod vial_expiry;
 
 use crate::diag::{Diagnostic, SourceText};
 use crate::tomlread::{Diags, Sp, Table, parse_document};
@@ -420,6 +421,9 @@ impl Policy {
                         Some(k) if k == "risk" => {
                             risk_rules = risk::read(&doc, &mut diags).or(risk_rules);
                         }
+                        // Read on its own by the ward (`vial_expiry`), never frozen into a
+                        // course's rules: a file in a clinic's rules folder is not an error.
+                        Some(k) if k == vial_expiry::KIND => {}
                         Some(k) if k == "omalizumab-table" => {
                             if let Some(t) = omalizumab::read(&doc, &mut diags) {
                                 omalizumab.retain(|o: &OmalizumabTable| o.id != t.id);

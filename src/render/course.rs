@@ -620,6 +620,13 @@ fn flag(f: Field) -> &'static str {
         Field::AcceptRisk => "--accept-risk",
         Field::AcceptAge => "--accept-age",
         Field::AcceptMissing => "--accept-missing",
+        Field::VialNumber => "--vial",
+        Field::Expires => "--expires",
+        Field::Manufacturer => "--manufacturer",
+        Field::Prepared => "--prepared",
+        Field::VialVolume => "--volume",
+        Field::Scan => "--scan",
+        Field::VialCode => "the vial code",
     }
 }
 
@@ -828,8 +835,13 @@ pub fn event(k: &crate::course::EventKind) -> String {
             screen_ok,
             override_reason,
             checked_by,
+            vial_code,
         } => format!(
-            "dose given: step {step}, {volume_ml} of vial {vial} = {dose}{}{}{}{}{}{}",
+            "dose given: step {step}, {volume_ml} of vial {vial}{} = {dose}{}{}{}{}{}{}",
+            vial_code
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
             lot.as_deref()
                 .map(|l| format!(", lot {l}"))
                 .unwrap_or_default(),
@@ -892,12 +904,59 @@ pub fn event(k: &crate::course::EventKind) -> String {
             format!("correction: event #{corrects} no longer counts ({reason})")
         }
         K::Note { text } => format!("note: {text}"),
+        K::VialAdded {
+            code,
+            vial,
+            lot,
+            expires,
+            expiry_rule,
+            ..
+        } => format!(
+            "vial {code} added: vial {vial}, lot {lot}, expires {expires}{}",
+            expiry_rule
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        K::VialDiscarded { code, reason } => format!("vial {code} discarded: {reason}"),
         K::Migrated {
             from_schema,
             events,
         } => format!(
             "record upgraded from schema {from_schema} to the keyed chain; the {events} entries before this one were chained without a key and their names are not authenticated"
         ),
+    }
+}
+
+/// An event, in words, with a vial named by its template's strength and colour when the
+/// course's template is known: "vial V000001 added: vial 4 (100 000 SQ-U/mL, red), lot AB123,
+/// expires 2027-03-31".
+pub fn event_in(k: &crate::course::EventKind, template: Option<&Template>) -> String {
+    use crate::course::EventKind as K;
+    match (k, template) {
+        (
+            K::VialAdded {
+                code,
+                vial,
+                lot,
+                expires,
+                expiry_rule,
+                ..
+            },
+            Some(t),
+        ) => match t.vial(vial) {
+            Some(v) => format!(
+                "vial {code} added: vial {vial} ({}, {}), lot {lot}, expires {expires}{}",
+                v.concentration,
+                v.cap,
+                expiry_rule
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            None => event(k),
+        },
+        _ => event(k),
     }
 }
 

@@ -188,6 +188,9 @@ impl Store {
         };
         raw.hash = raw.mac(&self.key, course, &row.mac);
         raw.insert(&tx, course)?;
+        if let EventKind::VialAdded { code, .. } = &new.kind {
+            Self::insert_vial(&tx, &self.key, code, course, seq as i64, &raw.hash)?;
+        }
         let last_at = events
             .iter()
             .map(|e| e.event.at)

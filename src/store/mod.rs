@@ -40,6 +40,7 @@ pub mod server;
 mod server;
 mod staff;
 mod verify;
+mod vials;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -60,11 +61,12 @@ pub use records::{
     AppendError, Author, CopyReport, CourseRecord, Meta, NewCourse, NewEvent, PatientRecord,
     RecordVerification, StoreError, StoredEvent, TxView, Verification,
 };
-use schema::{SCHEMA_1, SCHEMA_2, SCHEMA_3, TRIGGERS_2};
+use schema::{SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, TRIGGERS_2};
 pub use staff::{SessionRow, StaffRow};
+pub use vials::{VIAL_CODE_PREFIX, vial_code, vial_code_number};
 
 /// The schema version this code writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// SQLite `application_id` of a ritplan record ("RITP").
 pub const APPLICATION_ID: i64 = 0x5249_5450;
@@ -104,7 +106,11 @@ const COURSE_TABLES: &[(&str, &str, &str)] = &[
     ("courses", Store::COURSE_COLS, "id"),
     ("events", EVENT_ROW_COLS, "seq"),
     ("course_state", STATE_COLS, "course_id"),
+    ("vials", VIAL_COLS, "code"),
 ];
+
+/// The columns of a vial code's index row.
+const VIAL_COLS: &str = "code, course_id, seq, mac";
 
 /// The columns of a course's derived state row.
 const STATE_COLS: &str = "course_id, active, events, last_at, mac";
@@ -326,6 +332,7 @@ impl Store {
         tx.batch(SCHEMA_2)?;
         tx.batch(TRIGGERS_2)?;
         tx.batch(SCHEMA_3)?;
+        tx.batch(SCHEMA_4)?;
         tx.exec(
             "INSERT INTO meta (key, value) VALUES ('record_id', ?1), ('training', ?2)",
             vals![&record_id, flag(training)],
@@ -398,11 +405,15 @@ impl Store {
         } else {
             Key::load(path)?
         };
-        if version < 3 {
-            // Every course gets a state row marked "to rebuild" (and so read as live).
+        if version < SCHEMA_VERSION {
             let tx = db.begin(Begin::Write)?;
-            tx.batch(SCHEMA_3)?;
-            Self::mark_states_to_rebuild(&tx, &key)?;
+            if version < 3 {
+                // Every course gets a state row marked "to rebuild" (and so read as live).
+                tx.batch(SCHEMA_3)?;
+                Self::mark_states_to_rebuild(&tx, &key)?;
+            }
+            // Schema 4: the (empty) index of vial codes; no record before it has vials.
+            tx.batch(SCHEMA_4)?;
             tx.batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
             tx.commit()?;
         }

@@ -66,6 +66,24 @@ CREATE INDEX course_state_live ON course_state(active, last_at);
 CREATE INDEX course_state_rebuild ON course_state(course_id) WHERE events < 0;
 "#;
 
+/// Schema 4: the index of vial codes. A vial is a `VialAdded` event in its course's chain; this
+/// table only finds the course of a code (and keeps codes unique in the record): a lookup
+/// verifies the course and reads the code from its event, and `verify` checks every row
+/// against its event (MACed) and every `VialAdded` against its row.
+pub(super) const SCHEMA_4: &str = r#"
+CREATE TABLE vials (
+    code      TEXT PRIMARY KEY,
+    course_id INTEGER NOT NULL REFERENCES courses(id),
+    seq       INTEGER NOT NULL,
+    mac       TEXT NOT NULL
+);
+CREATE INDEX vials_course ON vials(course_id);
+CREATE TRIGGER vials_no_update BEFORE UPDATE ON vials
+BEGIN SELECT RAISE(ABORT, 'vial codes are never changed: discard the vial instead'); END;
+CREATE TRIGGER vials_no_delete BEFORE DELETE ON vials
+BEGIN SELECT RAISE(ABORT, 'vial codes are never deleted: discard the vial instead'); END;
+"#;
+
 /// Schema 2, the columns and tables: who recorded (staff account and OS user), MACs, staff,
 /// sessions, settings, and the record's identity.
 pub(super) const SCHEMA_2: &str = r#"

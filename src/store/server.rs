@@ -156,9 +156,24 @@ CREATE TRIGGER heads_no_truncate BEFORE TRUNCATE ON heads
     FOR EACH STATEMENT EXECUTE FUNCTION ritplan_refuse('heads are never deleted');
 "#;
 
+/// Schema 4 on PostgreSQL: the index of vial codes (see the SQLite schema 4).
+const SCHEMA_4: &str = r#"
+CREATE TABLE vials (
+    code      TEXT PRIMARY KEY,
+    course_id BIGINT NOT NULL REFERENCES courses(id),
+    seq       BIGINT NOT NULL,
+    mac       TEXT NOT NULL
+);
+CREATE INDEX vials_course ON vials(course_id);
+CREATE TRIGGER vials_append_only BEFORE UPDATE OR DELETE ON vials
+    FOR EACH ROW EXECUTE FUNCTION ritplan_refuse('vial codes are never changed or deleted: discard the vial instead');
+CREATE TRIGGER vials_no_truncate BEFORE TRUNCATE ON vials
+    FOR EACH STATEMENT EXECUTE FUNCTION ritplan_refuse('vial codes are never deleted');
+"#;
+
 /// The migrations of a PostgreSQL record, in order: (version reached, SQL). A record at
 /// version `v` runs every entry above `v`, each in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(3, SCHEMA_3)];
+const MIGRATIONS: &[(i64, &str)] = &[(3, SCHEMA_3), (4, SCHEMA_4)];
 
 /// The URL with the password left out (for messages and `Store` errors).
 pub fn display(cfg: &postgres::Config, url: &str) -> String {
@@ -512,7 +527,8 @@ pub(super) fn create(
 /// else's since).
 pub(super) fn discard(store: Store) -> Result<(), StoreError> {
     let tx = store.db.begin(Begin::Write)?;
-    const CONTENT: &str = "patients, courses, events, staff, sessions, settings, course_state";
+    const CONTENT: &str =
+        "patients, courses, events, staff, sessions, settings, course_state, vials";
     tx.batch(&format!("LOCK TABLE {CONTENT} IN ACCESS EXCLUSIVE MODE"))?;
     for table in CONTENT.split(", ") {
         if tx

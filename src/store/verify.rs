@@ -175,6 +175,7 @@ impl Store {
         self.row_problems(course, &row, &mut problems)?;
         let rows = RawEvent::load(&self.db, course)?;
         self.chain_problems(course, &row, &rows, &mut problems);
+        self.vial_problems(course, &rows, &mut problems)?;
         head_problems(course, head, &row, &rows, &mut problems, &mut notes);
         Ok((
             Verification {
@@ -304,6 +305,7 @@ impl Store {
         }
         problems.extend(self.account_problems()?);
         problems.extend(self.state_problems()?);
+        problems.extend(self.orphan_vial_problems()?);
         // A patient's row is named once: under its course if it has one.
         problems.retain(|p| !courses.iter().any(|c| c.problems.contains(p)));
         let intact = problems.is_empty() && courses.iter().all(|v| v.intact);

@@ -74,6 +74,29 @@ pub enum Credential {
     Pin,
 }
 
+/// Which scans a dose needs before it is given (`give --scan-vial`, `--scan-patient`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scan {
+    /// No scan is required (the default of records made before scans existed).
+    Off,
+    /// The vial's code is scanned before every dose (the default of a new record).
+    Vial,
+    /// The patient's and the vial's codes are scanned before every dose.
+    PatientAndVial,
+}
+
+impl Scan {
+    /// The word written in settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scan::Off => "off",
+            Scan::Vial => "vial",
+            Scan::PatientAndVial => "patient-and-vial",
+        }
+    }
+}
+
 /// The clinic's settings, with their defaults.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Settings {
@@ -87,6 +110,8 @@ pub struct Settings {
     pub lock_minutes: u32,
     /// Every dose needs a second person's check (`give --checked-by ID`).
     pub second_check: bool,
+    /// Which scans a dose needs.
+    pub scan: Scan,
 }
 
 impl Default for Settings {
@@ -97,6 +122,7 @@ impl Default for Settings {
             lock_after_failures: 5,
             lock_minutes: 15,
             second_check: false,
+            scan: Scan::Off,
         }
     }
 }
@@ -122,6 +148,10 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
     (
         "second_check",
         "off | required: every dose needs a second person's check (default off)",
+    ),
+    (
+        "scan",
+        "off | vial | patient-and-vial: the codes scanned before every dose (default off; vial for a record made by ritplan init)",
     ),
 ];
 
@@ -165,6 +195,14 @@ impl Settings {
                     "required" => true,
                     "off" => false,
                     _ => return Err(format!("{value:?} must be required or off")),
+                }
+            }
+            "scan" => {
+                self.scan = match value.trim() {
+                    "off" => Scan::Off,
+                    "vial" => Scan::Vial,
+                    "patient-and-vial" => Scan::PatientAndVial,
+                    _ => return Err(format!("{value:?} must be off, vial or patient-and-vial")),
                 }
             }
             other => {

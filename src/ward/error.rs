@@ -53,6 +53,12 @@ pub enum WardError {
         /// The id asked for.
         id: i64,
     },
+    /// No vial has this code (or the vial it named was corrected away).
+    #[error("no vial has the code {code}")]
+    NoVial {
+        /// The code asked for.
+        code: String,
+    },
     /// No patient has this id.
     #[error("no patient has the id {id:?}")]
     NoPatient {

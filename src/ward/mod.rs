@@ -19,6 +19,7 @@ mod show;
 mod staff;
 mod start;
 pub mod text;
+pub mod vials;
 pub mod view;
 mod visit;
 
@@ -30,13 +31,14 @@ use crate::course::{self, Context, CourseState, Event, OtherCourse, PatientView}
 use crate::field::Field;
 use crate::store::{PatientRecord, Store, StoredEvent};
 
-pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Settings, hash_secret};
+pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Scan, Settings, hash_secret};
 pub use error::WardError;
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use record::{Preview, Record, Recorded};
 pub use show::{ProtocolOf, forecast_plan, protocol_data};
 pub use staff::NewStaff;
 pub use start::{NotStarted, Start, Started};
+pub use vials::{NewVial, VialView};
 pub use view::{
     BoardRow, BoardStatus, CalendarData, CourseView, ExportData, ProtocolData, ScheduleLine,
     SheetLine,
@@ -52,6 +54,14 @@ pub struct Ward {
     /// The store: private, the ward is the only door to the record.
     store: Store,
     parsed: Parsed,
+    /// The clinic's vial expiry policy (bundled, or a clinic's file).
+    vial_expiry: crate::policy::vial_expiry::VialExpiry,
+}
+
+/// The bundled vial expiry policy.
+fn bundled_vial_expiry() -> Result<crate::policy::vial_expiry::VialExpiry, WardError> {
+    crate::policy::vial_expiry::VialExpiry::bundled()
+        .map_err(|_| WardError::Data("the bundled rules/vial-expiry.toml does not load".into()))
 }
 
 impl Ward {
@@ -60,6 +70,7 @@ impl Ward {
         let mut ward = Ward {
             store: Store::open(path)?,
             parsed: Parsed::default(),
+            vial_expiry: bundled_vial_expiry()?,
         };
         ward.rebuild_states()?;
         Ok(ward)
@@ -71,6 +82,7 @@ impl Ward {
         Ok(Ward {
             store: Store::open_unchanged(path)?,
             parsed: Parsed::default(),
+            vial_expiry: bundled_vial_expiry()?,
         })
     }
 

@@ -278,6 +278,13 @@ impl Ward {
             });
         }
         let what = match what {
+            // A vial's code is allocated, and its index row written, only by the vial's own
+            // door (Ward::add_vial, Ward::discard_vial), never as a plain entry.
+            Record::Event(EventKind::VialAdded { .. } | EventKind::VialDiscarded { .. }) => {
+                return Err(WardError::Data(
+                    "a vial is added or discarded with its own command (vial add, vial discard), not as a course entry".into(),
+                ));
+            }
             Record::Event(kind) => Record::Event(text::event(kind)?),
             Record::Give {
                 proposed,
@@ -432,6 +439,7 @@ fn check(
                     screen_ok: proposed.screen_ok,
                     override_reason: proposed.override_reason.clone(),
                     checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
+                    vial_code: None,
                 },
                 overridden,
             ))

@@ -57,10 +57,17 @@ impl Ward {
     /// A course's log as stored, with whether its chain verifies (shown, not refused: the log
     /// is how a changed record is looked at).
     pub fn event_log(&self, id: i64) -> Result<EventLog, WardError> {
-        self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
+        let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
         let events = self.store.events(id)?;
         let chain = self.store.verify(id)?;
-        Ok(EventLog { events, chain })
+        let template = super::load_record(record, &mut super::Parsed::default())
+            .ok()
+            .map(|l| l.template);
+        Ok(EventLog {
+            events,
+            chain,
+            template,
+        })
     }
 
     /// Whether a course verifies: its chain is intact **and** its frozen plan reproduces from

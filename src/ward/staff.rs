@@ -57,9 +57,22 @@ impl Ward {
             failures: 0,
             locked_until: None,
         })?;
+        // A new record asks for the vial's scan before every dose (records made before scans
+        // existed have no row: off).
+        store.set_setting(
+            "scan",
+            auth::Scan::Vial.as_str(),
+            now,
+            &crate::store::Author {
+                name: "ritplan init".into(),
+                staff_id: Some(id.clone()),
+                os_user: os_user.into(),
+            },
+        )?;
         let ward = Ward {
             store,
             parsed: super::Parsed::default(),
+            vial_expiry: super::bundled_vial_expiry()?,
         };
         let (actor, token) = ward.login(&id, &admin.secret, os_user, now)?;
         Ok((ward, actor, token))

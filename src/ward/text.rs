@@ -32,6 +32,7 @@ pub fn max_len(field: Field) -> usize {
         Field::Name | Field::Clinic => NAME_MAX,
         Field::PatientId | Field::PatientCheck | Field::StaffId => ID_MAX,
         Field::Lot => LOT_MAX,
+        Field::Manufacturer => NAME_MAX,
         Field::Site => SITE_MAX,
         _ => TEXT_MAX,
     }
@@ -138,6 +139,7 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             screen_ok,
             override_reason,
             checked_by,
+            vial_code,
         } => EventKind::DoseGiven {
             step,
             vial,
@@ -149,6 +151,7 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             screen_ok,
             override_reason: opt_text(Field::Override, override_reason.as_deref())?,
             checked_by,
+            vial_code,
         },
         EventKind::ObservationEnded {
             local_mm,

@@ -275,6 +275,8 @@ pub struct EventLog {
     pub events: Vec<StoredEvent>,
     /// Its chain.
     pub chain: Verification,
+    /// Its frozen template, if it still loads (to name its vials' strengths and colours).
+    pub template: Option<crate::template::Template>,
 }
 
 /// Whether a course verifies ([`super::Ward::verify_course`]).

@@ -198,7 +198,9 @@ fn failure(e: &WardError) -> Response {
         | WardError::SecondCheckNeeded
         | WardError::WrongPatient(_) => StatusCode::FORBIDDEN,
         WardError::Stale { .. } => StatusCode::CONFLICT,
-        WardError::NoCourse { .. } | WardError::NoPatient { .. } => StatusCode::NOT_FOUND,
+        WardError::NoCourse { .. } | WardError::NoPatient { .. } | WardError::NoVial { .. } => {
+            StatusCode::NOT_FOUND
+        }
         WardError::Data(_)
         | WardError::Tampered(_)
         | WardError::Input { .. }

@@ -18,6 +18,7 @@ mod snapshots;
 mod sources;
 mod tamper;
 mod templates;
+mod vials;
 mod ward;
 
 use std::path::{Path, PathBuf};

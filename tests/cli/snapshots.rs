@@ -332,4 +332,40 @@ fn json_answers() {
             stable(&w, &out).replace(&folder, "[folder]/")
         );
     }
+    // Vials last, so that the record's other answers above stay as they were.
+    let vial = [
+        "vial",
+        "add",
+        &c,
+        "--vial",
+        "4",
+        "--lot",
+        "AB123",
+        "--expires",
+        "2027-03-31",
+        "--manufacturer",
+        "ALK",
+        "--prepared",
+        "2026-12-01",
+        "--volume",
+        "5",
+        "--json",
+    ];
+    insta::assert_snapshot!("vial_add_json", stable(&w, &w.ok(&now, &vial)));
+    insta::assert_snapshot!(
+        "vial_list_json",
+        stable(&w, &w.ok(&now, &["vial", "list", "--json"]))
+    );
+    insta::assert_snapshot!(
+        "vial_discard_json",
+        stable(
+            &w,
+            &w.ok(
+                &now,
+                &[
+                    "vial", "discard", "V000001", "--reason", "dropped", "--json"
+                ]
+            )
+        )
+    );
 }

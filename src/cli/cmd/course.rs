@@ -300,7 +300,7 @@ fn course_show(
 
 fn course_log(ward: &Ward, id: i64, json: bool, out: &mut dyn Write) -> Result<(), CliError> {
     let log = ward.event_log(id)?;
-    let (events, v) = (log.events, log.chain);
+    let (events, v, template) = (log.events, log.chain, log.template);
     if !v.intact {
         writeln!(
             out,
@@ -334,7 +334,7 @@ fn course_log(ward: &Ward, id: i64, json: bool, out: &mut dyn Write) -> Result<(
                 format!(" as {}", e.os_user)
             },
             e.recorded_at.format("%Y-%m-%d %H:%M:%S"),
-            say::event(&e.event.kind)
+            say::event_in(&e.event.kind, template.as_ref())
         )?;
     }
     Ok(())

@@ -19,3 +19,4 @@ pub(super) mod serve;
 pub(super) mod sheet;
 pub(super) mod staff;
 pub(super) mod templates;
+pub(super) mod vial;

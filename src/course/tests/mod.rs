@@ -82,6 +82,7 @@ fn dose_event(d: &Dosing, override_reason: Option<&str>) -> EventKind {
         screen_ok: true,
         override_reason: override_reason.map(str::to_string),
         checked_by: None,
+        vial_code: None,
     }
 }
 
@@ -205,3 +206,4 @@ mod reactions;
 mod sheet;
 mod time;
 mod vial;
+mod vials;

@@ -52,6 +52,7 @@ fn lot_event(d: &Dosing, lot: &str, override_reason: Option<&str>) -> EventKind 
             screen_ok,
             override_reason,
             checked_by,
+            vial_code,
             ..
         } => EventKind::DoseGiven {
             step,
@@ -64,6 +65,7 @@ fn lot_event(d: &Dosing, lot: &str, override_reason: Option<&str>) -> EventKind 
             screen_ok,
             override_reason,
             checked_by,
+            vial_code,
         },
         other => other,
     }

@@ -71,6 +71,7 @@ fn dose_event() -> EventKind {
         screen_ok: true,
         override_reason: None,
         checked_by: None,
+        vial_code: None,
     }
 }
 
@@ -164,3 +165,4 @@ mod open;
 mod staff;
 mod state;
 mod tamper;
+mod vials;

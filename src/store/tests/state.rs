@@ -99,7 +99,7 @@ fn a_schema_2_record_gets_state_rows_to_rebuild_and_they_are_rebuilt() {
     drop(s);
     {
         let c = attacker(&dir);
-        c.execute_batch("DROP TABLE course_state; PRAGMA user_version = 2;")
+        c.execute_batch("DROP TABLE course_state; DROP TABLE vials; PRAGMA user_version = 2;")
             .expect("as schema 2");
     }
     let mut s = Store::open(&db(&dir)).expect("upgrade");
