@@ -48,7 +48,7 @@ pub use state::{
     CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, VialState,
     VialStatus, Visit, observation_until, replay, required_observation,
 };
-pub use vial::VialInHand;
+pub use vial::{VialInHand, next_with_vials, vial_for};
 
 use crate::planner::{ClinicCalendar, Plan};
 use crate::policy::course::CourseRules;

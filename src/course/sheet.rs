@@ -8,7 +8,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 use serde::{Serialize, Serializer};
 
 use super::Context;
-use super::next::{ActionKind, Dosing, PatientView, next};
+use super::next::{ActionKind, Dosing, PatientView};
 use super::project::project;
 use super::reason::{Hold, Reason};
 use super::state::CourseState;
@@ -64,8 +64,8 @@ pub fn sheet_rows(
     now: NaiveDateTime,
 ) -> Vec<SheetRow> {
     let start = sheet_moment(ctx, date, now);
-    // The sheet is printed before any vial is in hand.
-    let d = next(ctx, state, start, patient, None);
+    // With the course's recorded vial for the dose in hand, as `next` shows it.
+    let d = super::vial::next_with_vials(ctx, state, start, patient);
     let row = |action, time: Option<NaiveTime>| SheetRow {
         time,
         action,

@@ -44,6 +44,9 @@ pub struct Given {
     /// The manufacturer of the recorded vial the dose was drawn from, when known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub manufacturer: Option<String>,
+    /// The code of the recorded vial the dose was drawn from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vial_code: Option<String>,
 }
 
 /// How an observation ended.
@@ -313,7 +316,7 @@ impl CourseState {
                     *dose,
                     override_reason.is_some(),
                     lot.as_deref(),
-                    manufacturer,
+                    (manufacturer, vial_code.clone()),
                 )
             }
             EventKind::VialAdded {
@@ -385,7 +388,7 @@ impl CourseState {
         dose: Dose,
         overridden: bool,
         lot: Option<&str>,
-        manufacturer: Option<String>,
+        (manufacturer, vial_code): (Option<String>, Option<String>),
     ) {
         let plan = ctx.plan;
         let maintenance = step > plan.steps.len();
@@ -418,6 +421,7 @@ impl CourseState {
             overridden,
             lot: lot.map(|l| l.trim().to_string()),
             manufacturer,
+            vial_code,
         });
         self.restart_reasons(e, step, maintenance, dose, overridden);
         if late_closes {

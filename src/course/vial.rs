@@ -7,15 +7,15 @@
 //! A trigger fires only when both sides are known: the vial in hand's lot (or manufacturer, or
 //! preparation date) and an earlier dose's. Nothing known about the vial in hand: no trigger.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Context;
 use super::ladder::Ladder;
-use super::next::Dosing;
+use super::next::{Decision, Dosing, PatientView, next};
 use super::reason::{Cause, Reason, VialTrigger};
-use super::state::{CourseState, Given};
+use super::state::{CourseState, Given, VialState, VialStatus};
 use crate::policy::Provenance;
 use crate::policy::vial_change::{Trigger, VialAction};
 use crate::units::{Dose, Syringe, Volume};
@@ -31,6 +31,57 @@ pub struct VialInHand {
     pub manufacturer: Option<String>,
     /// When it was prepared, if known.
     pub prepared: Option<NaiveDate>,
+}
+
+impl VialState {
+    /// This recorded vial as the vial in hand.
+    pub fn in_hand(&self) -> VialInHand {
+        VialInHand {
+            vial: self.vial.clone(),
+            lot: self.lot.clone(),
+            manufacturer: self.manufacturer.clone(),
+            prepared: self.prepared,
+        }
+    }
+}
+
+/// The course's recorded vial a nurse would take for a dose from `template_vial` on `date`: the
+/// one the last dose from that template vial was drawn from while it is still usable, else the
+/// newest usable one. `None`: no usable vial of that strength is recorded.
+pub fn vial_for<'s>(
+    state: &'s CourseState,
+    template_vial: &str,
+    date: NaiveDate,
+) -> Option<&'s VialState> {
+    let usable = |v: &&VialState| v.vial == template_vial && v.state_on(date) == VialStatus::Active;
+    let last_code = state
+        .given
+        .iter()
+        .rev()
+        .find(|g| g.vial == template_vial)
+        .and_then(|g| g.vial_code.as_deref());
+    last_code
+        .and_then(|code| state.vials.iter().filter(usable).find(|v| v.code == code))
+        .or_else(|| state.vials.iter().rev().find(usable))
+}
+
+/// The next decision with the course's recorded vials: decided once without a vial, and when
+/// that dose's template vial has a usable recorded vial, again with it in hand (so a new lot's
+/// rule shows before the nurse draws the dose). No recorded vial: the plain decision.
+pub fn next_with_vials(
+    ctx: Context<'_>,
+    state: &CourseState,
+    now: NaiveDateTime,
+    patient: &PatientView,
+) -> Decision {
+    let plain = next(ctx, state, now, patient, None);
+    let Some(vial) = plain.dosing.as_ref().map(|d| d.vial.as_str()) else {
+        return plain;
+    };
+    match vial_for(state, vial, now.date()) {
+        Some(v) => next(ctx, state, now, patient, Some(&v.in_hand())),
+        None => plain,
+    }
 }
 
 /// Lots and manufacturers are compared without surrounding space or letter case.

@@ -46,16 +46,14 @@ impl CourseView {
         self.events.iter().map(|e| e.event.clone()).collect()
     }
 
-    /// The next-dose decision at `now`. No vial is known here yet (`None`: no vial-change rule
-    /// fires); the vial records will pass the course's active vial, and `give` already passes
-    /// the typed lot (`ward::record::vial_in_hand`).
+    /// The next-dose decision at `now`, with the course's recorded vial for that dose in hand
+    /// (`course::next_with_vials`: a new lot's rule shows before the dose is drawn).
     pub fn decide(&self, now: NaiveDateTime) -> Result<Decision, WardError> {
-        Ok(course::next(
+        Ok(course::next_with_vials(
             self.loaded.ctx()?,
             &self.state,
             now,
             &self.patient,
-            None,
         ))
     }
 }

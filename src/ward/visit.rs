@@ -69,9 +69,8 @@ impl Ward {
                         .map(|x| x.at),
                 );
             }
-            // As `CourseView::decide`: the vial in hand is not known here (the merge of vial records
-            // wires the course's active vial).
-            let d = course::next(v.loaded.ctx()?, &v.state, now, &others, None);
+            // As `CourseView::decide`: with the course's recorded vial for the dose in hand.
+            let d = course::next_with_vials(v.loaded.ctx()?, &v.state, now, &others);
             let Some(at) = earliest_today(&d, now) else {
                 // Laid after the others, it no longer fits today (closing time).
                 rest.push(VisitCourse {

@@ -630,3 +630,60 @@ mod property {
         }
     }
 }
+
+/// A recorded vial of template vial 3.
+fn vial3(code: &str, lot: &str, expires: &str) -> EventKind {
+    EventKind::VialAdded {
+        code: code.into(),
+        vial: "3".into(),
+        lot: lot.into(),
+        lot_expires: date(expires),
+        expires: date(expires),
+        expiry_rule: None,
+        manufacturer: None,
+        prepared: None,
+        volume_ml: None,
+        gtin: None,
+        serial: None,
+    }
+}
+
+#[test]
+fn next_takes_the_course_s_usable_recorded_vial_for_the_dose_in_hand() {
+    let fx = Fixture::new("example-hdm-rush-3d");
+    let mut c = fx.course("us-practice-parameter");
+    day_one(&mut c);
+    let decide = |c: &Course<'_>| next_with_vials(c.ctx, &c.state(), at(DAY2), &c.patient);
+    let volume = |d: &Decision| d.dosing.as_ref().map(|d| d.volume_ml.ml());
+    // No vial recorded: the plain decision.
+    assert_eq!(volume(&decide(&c)), Some(ml("0.5")));
+    // An expired vial of lot A1 is not the one in hand; the usable one of lot B2 is: 75 % off.
+    c.record("2026-12-07 18:00", vial3("V000001", "A1", "2026-12-07"))
+        .expect("vial");
+    c.record("2026-12-07 18:01", vial3("V000002", "B2", "2027-06-30"))
+        .expect("vial");
+    let d = decide(&c);
+    assert_eq!(volume(&d), Some(ml("0.12")), "{d:?}");
+    assert!(vial_reason(&d).is_some(), "{d:?}");
+    // A newer usable vial of the old lot: the schedule's dose again.
+    c.record("2026-12-07 18:02", vial3("V000003", "A1", "2027-06-30"))
+        .expect("vial");
+    assert_eq!(volume(&decide(&c)), Some(ml("0.5")));
+    // Discarded, it is not in hand: B2 again.
+    c.record(
+        "2026-12-07 18:03",
+        EventKind::VialDiscarded {
+            code: "V000003".into(),
+            reason: "dropped".into(),
+        },
+    )
+    .expect("discard");
+    assert_eq!(volume(&decide(&c)), Some(ml("0.12")));
+    // vial_for prefers the vial the last dose of that strength was drawn from.
+    let s = c.state();
+    assert_eq!(
+        vial_for(&s, "3", date("2026-12-08")).map(|v| v.code.as_str()),
+        Some("V000002")
+    );
+    assert!(vial_for(&s, "4", date("2026-12-08")).is_none());
+}
