@@ -10,6 +10,7 @@ mod board;
 pub mod checklist;
 mod error;
 pub mod import;
+mod labels;
 mod load;
 pub mod location;
 mod record;
@@ -32,6 +33,7 @@ use crate::store::{PatientRecord, Store, StoredEvent};
 
 pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Scan, Settings, hash_secret};
 pub use error::WardError;
+pub use labels::VialLabels;
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use record::{Preview, Record, Recorded};
 pub use show::{ProtocolOf, forecast_plan, protocol_data};

@@ -65,6 +65,17 @@ impl Ward {
                         .dosing
                         .as_ref()
                         .and_then(|d| v.loaded.template.vial(&d.vial));
+                    // The newest vial of that strength usable on the day.
+                    let vial_code = vial.and_then(|tv| {
+                        v.state
+                            .vials
+                            .iter()
+                            .filter(|x| {
+                                x.vial == tv.id && x.state_on(date) == course::VialStatus::Active
+                            })
+                            .max_by_key(|x| x.added_at)
+                            .map(|x| x.code.clone())
+                    });
                     lines.push(SheetLine {
                         course: id,
                         patient: pid.clone(),
@@ -72,6 +83,7 @@ impl Ward {
                         vial_label: vial.map(|x| x.label.clone()),
                         concentration: vial.map(|x| x.concentration.to_string()),
                         cap: vial.map(|x| x.cap.clone()),
+                        vial_code,
                         evidence: v.loaded.template.evidence_label(),
                         row,
                     });

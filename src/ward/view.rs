@@ -94,6 +94,9 @@ pub struct SheetLine {
     pub cap: Option<String>,
     /// Vial strength.
     pub concentration: Option<String>,
+    /// For a dose row: the code of the course's vial of the row's template vial active on the
+    /// sheet's day (the newest added, if several); `None` when no such vial is recorded.
+    pub vial_code: Option<String>,
     /// The template's evidence label.
     pub evidence: String,
 }
