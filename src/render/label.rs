@@ -15,7 +15,7 @@ use printpdf::{
 };
 
 use crate::render::pdf::{Fonts, PdfError, document, text_ops};
-use crate::ward::{VialLabels, VialView};
+use crate::ward::view::{VialLabels, VialView};
 
 /// The narrowest module (Code 128 narrow bar, Data Matrix module), mm: 3 dots at 300 dpi.
 pub const MIN_MODULE_MM: f32 = 0.25;

@@ -3,27 +3,9 @@
 
 use chrono::NaiveDate;
 
-use super::{VialView, Ward, WardError};
+use super::view::VialLabels;
+use super::{Ward, WardError};
 use crate::course::VialStatus;
-
-/// A course's vials to label, with what every label repeats.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VialLabels {
-    /// The course.
-    pub course: i64,
-    /// The patient's ID.
-    pub patient: String,
-    /// The patient's name.
-    pub name: String,
-    /// The patient's date of birth.
-    pub dob: NaiveDate,
-    /// The template's product name.
-    pub product: String,
-    /// The vials active on the day (not discarded, not expired), in the order they were added.
-    pub active: Vec<VialView>,
-    /// The course's other vials (discarded or expired on the day), to say why none is printed.
-    pub inactive: Vec<VialView>,
-}
 
 impl Ward {
     /// The labels of course `course`'s vials active on `today`, the course verified.

@@ -33,7 +33,6 @@ use crate::store::{PatientRecord, Store, StoredEvent};
 
 pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Scan, Settings, hash_secret};
 pub use error::WardError;
-pub use labels::VialLabels;
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use record::{Preview, Record, Recorded};
 pub use show::{ProtocolOf, forecast_plan, protocol_data};
@@ -42,7 +41,7 @@ pub use start::{NotStarted, Start, Started};
 pub use vials::{NewVial, VialView};
 pub use view::{
     BoardRow, BoardStatus, CalendarData, CourseView, ExportData, ProtocolData, ScheduleLine,
-    SheetLine,
+    SheetLine, VialLabels,
 };
 
 fn replay_stored(ctx: Context<'_>, events: &[StoredEvent]) -> CourseState {
