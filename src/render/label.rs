@@ -318,12 +318,13 @@ struct PlacedMatrix {
 
 impl PlacedMatrix {
     /// `text` as a square Data Matrix whose side with its quiet zone is at most `side` mm
-    /// (modules at most 0.6 mm); refused when the modules would be narrower than
+    /// (modules at most `max_module` mm); refused when the modules would be narrower than
     /// [`MIN_MODULE_MM`].
     fn fit(
         text: &str,
         what: &str,
         side: f32,
+        max_module: f32,
         too_small: impl Fn(String) -> LabelError,
     ) -> Result<PlacedMatrix, LabelError> {
         let bitmap = datamatrix::DataMatrix::encode_str(
@@ -337,7 +338,7 @@ impl PlacedMatrix {
         })?
         .bitmap();
         let cells = bitmap.width().max(bitmap.height()) as f32 + 4.0;
-        let module = (side / cells).min(0.6);
+        let module = (side / cells).min(max_module);
         if module < MIN_MODULE_MM {
             return Err(too_small(format!(
                 "the Data Matrix of {what} {text:?} ({cells} modules with its quiet zone)"
@@ -453,7 +454,7 @@ fn patient_label(
     // The Data Matrix at the top right, with a quiet zone of two modules.
     let text_top = h - MARGIN;
     let area_h = text_top - (bars.y + bars.height) - 1.0;
-    let dm = PlacedMatrix::fit(p.id, "the ID", area_h.min(w * 0.3), too_small)?;
+    let dm = PlacedMatrix::fit(p.id, "the ID", area_h.min(w * 0.3), 0.6, too_small)?;
 
     // The text to the left of the Data Matrix.
     let text = patient_text(
@@ -638,10 +639,12 @@ fn vial_label(
         height: h,
         what,
     };
+    // Text sized for the default label, larger on a taller one.
+    let grow = (h / 32.0).clamp(1.0, 3.0);
     let lines = [
         Line {
             text: l.name.clone(),
-            size: 10.0,
+            size: 10.0 * grow,
             bold: true,
         },
         Line {
@@ -651,22 +654,22 @@ fn vial_label(
                 l.patient,
                 if training { " · TRAINING" } else { "" }
             ),
-            size: 7.5,
+            size: 7.5 * grow,
             bold: false,
         },
         Line {
             text: l.product.clone(),
-            size: 7.0,
+            size: 7.0 * grow,
             bold: false,
         },
         Line {
             text: vial_line(v),
-            size: 8.5,
+            size: 8.5 * grow,
             bold: true,
         },
         Line {
             text: lot_line(v),
-            size: 7.5,
+            size: 7.5 * grow,
             bold: false,
         },
     ];
@@ -674,12 +677,18 @@ fn vial_label(
     check_glyphs(fonts, &texts)?;
 
     // The Data Matrix at the bottom right, with its quiet zone.
-    let dm = PlacedMatrix::fit(&v.code, "the vial code", (h * 0.45).min(w * 0.3), too_small)?;
+    let dm = PlacedMatrix::fit(
+        &v.code,
+        "the vial code",
+        (h * 0.45).min(w * 0.3),
+        0.6 * grow,
+        too_small,
+    )?;
     let dm_x = w - MARGIN - dm.outer;
     let dm_top = MARGIN + dm.outer;
     // The code in text at the bottom left, as large as fits beside the Data Matrix.
     let beside = pt(dm_x - MARGIN - 1.0);
-    let mut code_size = pt(dm.outer * 0.7).min(14.0);
+    let mut code_size = pt(dm.outer * 0.7).min(14.0 * grow);
     while fonts.width(&v.code, code_size, true) > beside && code_size > 8.0 {
         code_size -= 0.5;
     }
