@@ -224,10 +224,11 @@ pub enum Command {
         after_help = "Examples:\n  ritplan vial add 3 --vial 4 --lot AB123 --expires 2027-03-31\n  ritplan vial list 3\n  ritplan vial discard V000001 --reason dropped"
     )]
     Vial(cmd::vial::VialCommand),
-    /// Print labels: a patient's label with the ID as a Code 128 and a Data Matrix.
+    /// Print labels: a patient's label with the ID as a Code 128 and a Data Matrix; a course's
+    /// vial labels with each vial's code as a Data Matrix.
     #[command(
         subcommand,
-        after_help = "Examples:\n  ritplan label patient P001 --out p001-label.pdf\n  ritplan label patient P001 --size a4 --out p001-labels.pdf"
+        after_help = "Examples:\n  ritplan label patient P001 --out p001-label.pdf\n  ritplan label patient P001 --size a4 --out p001-labels.pdf\n  ritplan label vials 3 --out course3-vials.pdf"
     )]
     Label(cmd::label::LabelCommand),
     /// Serve the ward page (log in, the board) on this machine: http://127.0.0.1:8470/.

@@ -11,11 +11,12 @@ use crate::ward::view::SheetLine;
 pub const NOTE: &str = "Times are the earliest; each dose follows the previous observation. Later rows of a patient assume the earlier doses were tolerated: check the next dose in ritplan (ritplan next) before each dose. Two extracts of one patient are at least 30 min apart.";
 
 /// The sheet's columns, for the terminal and the PDF: title, PDF width share, right-aligned.
-pub const COLUMNS: [(&str, f32, bool); 15] = [
+pub const COLUMNS: [(&str, f32, bool); 16] = [
     ("time", 0.9, false),
     ("patient", 2.4, false),
     ("step", 0.75, true),
     ("vial", 2.7, false),
+    ("vial code", 1.8, false),
     ("volume", 1.5, true),
     ("dose", 2.3, true),
     ("obs min", 0.8, true),
@@ -29,6 +30,29 @@ pub const COLUMNS: [(&str, f32, bool); 15] = [
     ("check", 1.0, false),
 ];
 
+/// The indices of the right-aligned columns.
+pub fn right_aligned() -> Vec<usize> {
+    COLUMNS
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, _, right))| *right)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// What a row prints for a vial code: the code of the course's vial to draw from, or "no vial"
+/// for a dose row when none is recorded (a nurse must see it); nothing on other rows.
+pub fn vial_code(l: &SheetLine) -> String {
+    match (&l.row.dosing, &l.vial_code) {
+        (Some(_), Some(code)) => code.clone(),
+        (Some(_), None) => NO_VIAL.to_string(),
+        (None, _) => String::new(),
+    }
+}
+
+/// The vial code cell of a dose row for which the course has no active vial of that strength.
+pub const NO_VIAL: &str = "no vial";
+
 /// One sheet line's cells; the columns after the observation are left blank for the nurses.
 pub fn row(l: &SheetLine) -> Vec<String> {
     let (step, vial, volume, dose) = cells(l);
@@ -40,6 +64,7 @@ pub fn row(l: &SheetLine) -> Vec<String> {
         format!("{} ({}, course {})", l.name, l.patient, l.course),
         step,
         vial,
+        vial_code(l),
         volume,
         dose,
         l.row
@@ -135,7 +160,7 @@ pub fn pdf(
             );
             // What a nurse reads at arm's length: who, which vial, how much.
             match *title {
-                "patient" | "vial" | "volume" | "dose" => c.emphasised(),
+                "patient" | "vial" | "vial code" | "volume" | "dose" => c.emphasised(),
                 _ => c,
             }
         })

@@ -10,6 +10,7 @@ mod board;
 pub mod checklist;
 mod error;
 pub mod import;
+mod labels;
 mod load;
 pub mod location;
 mod record;
@@ -41,7 +42,7 @@ pub use start::{NotStarted, Start, Started};
 pub use vials::{NewVial, VialView};
 pub use view::{
     BoardRow, BoardStatus, CalendarData, CourseView, ExportData, ProtocolData, ScheduleLine,
-    SheetLine,
+    SheetLine, VialLabels,
 };
 
 fn replay_stored(ctx: Context<'_>, events: &[StoredEvent]) -> CourseState {

@@ -65,6 +65,12 @@ impl Ward {
                         .dosing
                         .as_ref()
                         .and_then(|d| v.loaded.template.vial(&d.vial));
+                    // The vial `next` takes in hand for that dose (course::vial_for): the one
+                    // the last dose of that strength was drawn from while usable, else the newest
+                    // usable one.
+                    let vial_code = vial.and_then(|tv| {
+                        course::vial_for(&v.state, &tv.id, date).map(|x| x.code.clone())
+                    });
                     lines.push(SheetLine {
                         course: id,
                         patient: pid.clone(),
@@ -72,6 +78,7 @@ impl Ward {
                         vial_label: vial.map(|x| x.label.clone()),
                         concentration: vial.map(|x| x.concentration.to_string()),
                         cap: vial.map(|x| x.cap.clone()),
+                        vial_code,
                         evidence: v.loaded.template.evidence_label(),
                         row,
                     });

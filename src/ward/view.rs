@@ -14,6 +14,7 @@ use crate::policy::{Emergency, RuleSetInfo};
 use crate::template::Template;
 
 pub use super::load::{Inputs, Loaded};
+pub use super::vials::VialView;
 pub use crate::store::{
     CourseRecord, PatientRecord, RecordVerification, StaffRow, StoredEvent, Verification,
 };
@@ -95,6 +96,9 @@ pub struct SheetLine {
     pub cap: Option<String>,
     /// Vial strength.
     pub concentration: Option<String>,
+    /// For a dose row: the code of the course's vial of the row's template vial active on the
+    /// sheet's day (the newest added, if several); `None` when no such vial is recorded.
+    pub vial_code: Option<String>,
     /// The template's evidence label.
     pub evidence: String,
 }
@@ -348,4 +352,23 @@ pub enum Arm {
         /// Its dose's arm as recorded (left, right), if given and recorded.
         given: Option<String>,
     },
+}
+
+/// A course's vials to label, with what every label repeats.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VialLabels {
+    /// The course.
+    pub course: i64,
+    /// The patient's ID.
+    pub patient: String,
+    /// The patient's name.
+    pub name: String,
+    /// The patient's date of birth.
+    pub dob: NaiveDate,
+    /// The template's product name.
+    pub product: String,
+    /// The vials active on the day (not discarded, not expired), in the order they were added.
+    pub active: Vec<VialView>,
+    /// The course's other vials (discarded or expired on the day), to say why none is printed.
+    pub inactive: Vec<VialView>,
 }

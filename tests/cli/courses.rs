@@ -583,6 +583,111 @@ fn the_daily_sheet_lists_doses_in_time_order_and_do_not_give_rows_first() {
     );
 }
 
+/// The vial code of each of `date`'s dose rows of the sheet made at `now`, by the template's
+/// vial: (vial, code or null).
+fn sheet_vial_codes(w: &Ward, now: &str, date: &str) -> Vec<(String, Value)> {
+    let v: Value =
+        serde_json::from_str(&w.ok(now, &["sheet", "--date", date, "--json"])).expect("json");
+    v.as_array()
+        .expect("rows")
+        .iter()
+        .filter(|r| r["dose"].is_number())
+        .map(|r| {
+            (
+                r["vial"].as_str().unwrap_or_default().to_string(),
+                r["vial_code"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_daily_sheet_prints_the_vial_code_of_each_row_or_no_vial() {
+    let w = Ward::new();
+    let c = w.rush_course();
+    let before = hh(7, 7, 0);
+    let rows = sheet_vial_codes(&w, &before, "2026-12-07");
+    assert!(rows.len() >= 2, "{rows:?}");
+    assert!(rows.iter().all(|(_, code)| code.is_null()), "{rows:?}");
+    // The nurse sees it on each dose row.
+    let text = w.ok(&before, &["sheet", "--date", "2026-12-07"]);
+    let dose_lines = text.lines().filter(|l| l.contains("SQ-U/mL")).count();
+    assert_eq!(dose_lines, rows.len(), "{text}");
+    assert_eq!(text.matches("no vial").count(), rows.len(), "{text}");
+    let add = |vial: &str, expires: &str| {
+        w.ok(
+            &before,
+            &[
+                "vial",
+                "add",
+                &c,
+                "--vial",
+                vial,
+                "--lot",
+                "L1",
+                "--expires",
+                expires,
+            ],
+        )
+    };
+    add("1", "2027-03-31"); // V000001
+    add("2", "2027-03-31"); // V000002
+    add("2", "2027-03-31"); // V000003, the newest of vial 2
+    add("3", "2026-12-07"); // V000004, expired from the 8th
+    let expected = |vial: &str, discarded_3: bool| match vial {
+        "1" => Value::from("V000001"),
+        "2" if discarded_3 => Value::from("V000002"),
+        "2" => Value::from("V000003"),
+        _ => Value::Null,
+    };
+    let rows = sheet_vial_codes(&w, &before, "2026-12-07");
+    let vials: Vec<&str> = rows.iter().map(|(v, _)| v.as_str()).collect();
+    assert!(vials.contains(&"1") && vials.contains(&"2"), "{vials:?}");
+    for (vial, code) in &rows {
+        let want = if vial == "3" {
+            Value::from("V000004")
+        } else {
+            expected(vial, false)
+        };
+        assert_eq!(code, &want, "vial {vial}: {rows:?}");
+    }
+    let text = w.ok(&before, &["sheet", "--date", "2026-12-07"]);
+    assert!(
+        text.contains("V000001") && text.contains("V000003"),
+        "{text}"
+    );
+    assert!(!text.contains("V000002"), "{text}");
+    // A discarded vial is not drawn from; an expired one neither, the day after.
+    w.ok(
+        &before,
+        &["vial", "discard", "V000003", "--reason", "cloudy"],
+    );
+    for (vial, code) in sheet_vial_codes(&w, &before, "2026-12-08") {
+        assert_eq!(code, expected(&vial, true), "vial {vial} on the 8th");
+    }
+    let pdf = w.file("sheet.pdf");
+    w.ok(
+        &before,
+        &[
+            "sheet",
+            "--date",
+            "2026-12-07",
+            "--out",
+            pdf.to_str().unwrap(),
+        ],
+    );
+    let text = ritplan::render::pdf::extract_text(&std::fs::read(&pdf).expect("pdf"))
+        .expect("parse")
+        .concat()
+        .join("\n");
+    assert!(text.contains("vial code"), "{text}");
+    assert!(
+        text.contains("V000001") && text.contains("V000002"),
+        "{text}"
+    );
+    assert!(!text.contains("V000003"), "{text}");
+}
+
 #[test]
 fn the_daily_sheet_as_pdf() {
     let w = Ward::new();

@@ -1,10 +1,13 @@
-"""The patient label's codes read by a real decoder: each label made by the built binary
-(target/debug/ritplan), page 1 rendered by poppler's `pdftoppm -r 300`, and both codes decoded
-by zxing-cpp (PyPI `zxing-cpp`); each decoded text must be the patient's ID, and each code must
-lie inside the label, clear of its edges."""
+"""The labels' codes read by a real decoder: each label made by the built binary
+(target/debug/ritplan), its pages rendered by poppler's `pdftoppm -r 300`, and the codes decoded
+by zxing-cpp (PyPI `zxing-cpp`). On a patient's label both codes must be the patient's ID; on a
+vial's label the Data Matrix must be exactly the vial code printed on the same label (read
+from the page by poppler's `pdftotext`). Each code must lie inside the label, clear of its
+edges."""
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import tempfile
@@ -139,3 +142,63 @@ def test_an_a4_sheet_decodes_to_the_same_id_everywhere(ward):
     assert all(text == "P-000123" for _, text, _ in found), found
     # 40 labels; the decoder finds most of the 80 codes on one A4 page at 300 dpi.
     assert len(found) >= 40, len(found)
+
+
+# Vial labels: course 1 of P-000123 with vials 1, 3 and 4 (V000001..V000003), V000002
+# discarded; V000004 (vial 2) later.
+VIAL_SIZES = ["64x32", "70x35", "100x50", "150x100"]
+
+
+@pytest.fixture(scope="module")
+def vials(ward):
+    env, tmp = ward
+    run(env, "course", "start", "--patient", "P-000123", "--template", "example-hdm-rush-3d",
+        "--start", "2026-12-07")
+    for vial in ["1", "3", "4", "2"]:
+        run(env, "vial", "add", "1", "--vial", vial, "--lot", f"LOT-{vial}", "--expires",
+            "2027-03-31")
+    run(env, "vial", "discard", "V000002", "--reason", "dropped")
+    return env, tmp, ["V000001", "V000003", "V000004"]
+
+
+def render_vials(env, tmp, size):
+    pdf = tmp / f"vials-{size}.pdf"
+    run(env, "label", "vials", "1", "--size", size, "--out", str(pdf))
+    prefix = tmp / pdf.stem
+    subprocess.run(["pdftoppm", "-r", str(DPI), "-png", str(pdf), str(prefix)], check=True)
+    images = [Image.open(p).convert("L") for p in sorted(tmp.glob(f"{pdf.stem}-*.png"))]
+    texts = []
+    for page in range(1, len(images) + 1):
+        texts.append(subprocess.run(
+            ["pdftotext", "-f", str(page), "-l", str(page), str(pdf), "-"],
+            check=True, capture_output=True, text=True).stdout)
+    return images, texts
+
+
+@pytest.mark.parametrize("size", VIAL_SIZES)
+def test_each_vial_label_s_data_matrix_is_the_code_printed_on_it(vials, size):
+    env, tmp, active = vials
+    images, texts = render_vials(env, tmp, size)
+    assert len(images) == len(active), (size, len(images))
+    w, h = (int(n) for n in size.split("x"))
+    edge = PX_PER_MM  # 1 mm
+    for image, text, code in zip(images, texts, active):
+        assert abs(image.width - w * PX_PER_MM) <= 2 and abs(image.height - h * PX_PER_MM) <= 2
+        printed = re.findall(r"V\d{6}", text)
+        assert printed == [code], (size, printed, text)
+        found = decoded(image)
+        assert [(f, t) for f, t, _ in found] == [("DataMatrix", code)], (size, found)
+        for x, y in corners(found[0][2]):
+            assert edge <= x <= image.width - edge and edge <= y <= image.height - edge, (
+                size, corners(found[0][2]))
+    # The discarded vial is not printed.
+    assert not any("V000002" in t for t in texts)
+
+
+def test_an_a4_sheet_of_vial_labels_decodes_to_the_codes_printed(vials):
+    env, tmp, active = vials
+    images, texts = render_vials(env, tmp, "a4")
+    assert len(images) == 1
+    found = decoded(images[0])
+    assert sorted((f, t) for f, t, _ in found) == [("DataMatrix", c) for c in active], found
+    assert sorted(re.findall(r"V\d{6}", texts[0])) == active, texts[0]

@@ -67,7 +67,7 @@ fn sheet(
     writeln!(out, "Dosing sheet {date} ({})", date.format("%A"))?;
     let mut t = table(
         &sheet_render::COLUMNS.map(|(title, _, _)| title),
-        &[2, 4, 5, 6],
+        &sheet_render::right_aligned(),
     );
     for l in &lines {
         t.add_row(sheet_render::row(l));
