@@ -61,6 +61,74 @@ impl FromStr for Kind {
     }
 }
 
+/// The phase a dose belongs to: the up-dosing (called `rush` in a rush template), an optional
+/// consolidation between a rush that ends below maintenance and maintenance, then maintenance.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// The rush: up-dosing over 1-3 days (the template calls it `rush`).
+    Rush,
+    /// Up-dosing (the template calls it `up-dosing`).
+    UpDosing,
+    /// Between the rush (or up-dosing) and maintenance: e.g. the maintenance dose on day 9-10
+    /// after a rush that stopped below it, or the first injections after discharge.
+    Consolidation,
+    /// Maintenance.
+    Maintenance,
+}
+
+impl Phase {
+    /// The names a step may carry.
+    pub const STEP_NAMES: &'static str = "rush, up-dosing, consolidation";
+
+    /// The word written in files and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Rush => "rush",
+            Phase::UpDosing => "up-dosing",
+            Phase::Consolidation => "consolidation",
+            Phase::Maintenance => "maintenance",
+        }
+    }
+
+    /// The position in the course: rush and up-dosing first, then consolidation, maintenance.
+    pub fn rank(self) -> u8 {
+        match self {
+            Phase::Rush | Phase::UpDosing => 0,
+            Phase::Consolidation => 1,
+            Phase::Maintenance => 2,
+        }
+    }
+
+    /// Whether the course rules' up-dosing rules govern it. No rule set bundled with ritplan
+    /// has rules of its own for consolidation: a consolidation dose is a plan step, and the
+    /// up-dosing rules govern it (said in each `rules/course-*.toml`).
+    pub fn uses_updosing_rules(self) -> bool {
+        self != Phase::Maintenance
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Phase {
+    type Err = ();
+    /// A step's phase: `maintenance` is not a step's (it is the `[maintenance]` table).
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "rush" => Ok(Phase::Rush),
+            "up-dosing" => Ok(Phase::UpDosing),
+            "consolidation" => Ok(Phase::Consolidation),
+            _ => Err(()),
+        }
+    }
+}
+
 /// A cited source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Source {
@@ -129,6 +197,10 @@ pub struct Step {
     /// Provenance where this step's numbers differ from the template's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// The phase, when the template names its phases (`None`: it names none, and every step
+    /// is up-dosing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
 }
 
 /// Observation and interval defaults.
@@ -213,6 +285,10 @@ pub struct Template {
     pub steps: Vec<Step>,
     /// Maintenance.
     pub maintenance: Maintenance,
+    /// The dose the rush (or up-dosing) ends at, below maintenance; consolidation steps then
+    /// reach maintenance. `None`: not named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rush_target: Option<Dose>,
     /// Where `id` stands in the file (for duplicate-id messages).
     #[serde(skip)]
     pub id_span: Range<usize>,
@@ -222,6 +298,32 @@ impl Template {
     /// The vial with this id.
     pub fn vial(&self, id: &str) -> Option<&Vial> {
         self.vials.iter().find(|v| v.id == id)
+    }
+
+    /// Whether the template names its phases (a step's `phase`, or `rush_target`): only then
+    /// do outputs show the phase of each dose.
+    pub fn names_phases(&self) -> bool {
+        self.rush_target.is_some() || self.steps.iter().any(|s| s.phase.is_some())
+    }
+
+    /// The phase of plan step `index` (1-based) of the template's steps, or of a maintenance
+    /// dose (`None` for an index beyond the steps); `None` when the template names no phases.
+    pub fn step_phase(&self, index: usize) -> Option<Phase> {
+        if !self.names_phases() {
+            return None;
+        }
+        if index == 0 {
+            return None;
+        }
+        let unnamed = if self.kind == Kind::Rush {
+            Phase::Rush
+        } else {
+            Phase::UpDosing
+        };
+        match self.steps.get(index - 1) {
+            Some(s) => Some(s.phase.unwrap_or(unnamed)),
+            None => Some(Phase::Maintenance),
+        }
     }
 
     /// How many distinct days hold injections.
