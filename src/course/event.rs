@@ -174,6 +174,11 @@ pub enum EventKind {
         /// The code of the vial the dose was drawn from (`V000001`), when it was scanned.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         vial_code: Option<String>,
+        /// The phase the dose belongs to (rush or up-dosing, consolidation, maintenance), when
+        /// the course's template names its phases; absent in older records and for templates
+        /// that name none (then: up-dosing for a plan step, maintenance above the plan).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phase: Option<crate::template::Phase>,
     },
     /// The observation after a dose ended.
     ObservationEnded {

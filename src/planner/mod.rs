@@ -89,6 +89,10 @@ pub struct PlannedStep {
     pub min_interval_min: Option<u32>,
     /// The template step it comes from (`None` for a step the planner inserted).
     pub template_step: Option<usize>,
+    /// The phase (rush or up-dosing, consolidation), when the template names its phases; a step
+    /// the planner inserted has the phase of the template step it leads to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::template::Phase>,
 }
 
 fn hhmm<S: serde::Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {

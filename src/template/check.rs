@@ -699,3 +699,50 @@ pub(super) fn check_phases(
     }
     ok.then_some(dose)
 }
+
+/// Fail closed on a schedule the rule set cannot govern: when the rule set counts a late dose
+/// from the previous dose, a planned gap between two up-dosing (or consolidation) days that its
+/// late-dose bands already treat as late (a consolidation dose 4 weeks after a 1-day rush,
+/// under a table written for weekly up-dosing) would make every on-time dose "late". The
+/// rule set cannot decide such a schedule: the template is refused.
+pub(super) fn check_late_on_schedule(
+    rules: &Sp<String>,
+    policy: &Policy,
+    raw_steps: &[Option<RawStep>],
+    diags: &mut Diags,
+) {
+    use crate::policy::course::{Action, CountFrom};
+    let Some(set) = policy.rule_set(&rules.value) else {
+        return;
+    };
+    if set.rules.late_counting.from != CountFrom::LastDose {
+        return;
+    }
+    let mut previous: Option<&RawStep> = None;
+    for raw in raw_steps.iter().flatten() {
+        if let Some(p) = previous
+            && raw.day.value > p.day.value
+        {
+            let gap = i64::from(raw.day.value - p.day.value);
+            let band = set.rules.late(false, gap);
+            if band.is_none_or(|b| b.action != Action::Proceed) {
+                diags.push(
+                    Diagnostic::error(
+                        "late-on-schedule",
+                        raw.day.at(),
+                        format!(
+                            "step {} comes {gap} days after step {} as planned, which rule set {:?} counts as a late dose{}: its late-dose rules cannot decide this schedule",
+                            raw.index,
+                            p.index,
+                            rules.value,
+                            band.map(|b| format!(" (band {})", b.range.written))
+                                .unwrap_or_default()
+                        ),
+                    )
+                    .with_help("use a rule set that counts from the missed date (\"us-practice-parameter\"), or one with rules for this interval"),
+                );
+            }
+        }
+        previous = Some(raw);
+    }
+}

@@ -153,6 +153,7 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     );
     if let Some(r) = &header.rules {
         super::check::check_rebuild_volumes(r, policy, &injection, diags);
+        super::check::check_late_on_schedule(r, policy, &raw_steps, diags);
     }
 
     let id = header.id?;
@@ -225,7 +226,7 @@ fn read_header(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Heade
         "unit",
         true,
         "unknown-unit",
-        "SQ-U, TU, AU, BAU, IR, PNU, BU, µg",
+        "SQ-U, TU, AU, BAU, IR, PNU, BU, µg, JAU, mL-concentrate",
     );
     let evidence =
         doc.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
@@ -356,7 +357,7 @@ fn read_vials(
             "unit",
             false,
             "unknown-unit",
-            "SQ-U, TU, AU, BAU, IR, PNU, BU, µg",
+            "SQ-U, TU, AU, BAU, IR, PNU, BU, µg, JAU, mL-concentrate",
         );
         if let Some(u) = &vial_unit
             && u.value != unit

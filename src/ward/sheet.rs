@@ -65,7 +65,9 @@ impl Ward {
                         .dosing
                         .as_ref()
                         .and_then(|d| v.loaded.template.vial(&d.vial));
+                    let phase = row.dosing.as_ref().and_then(|d| ctx.phase_of(d.step));
                     lines.push(SheetLine {
+                        phase,
                         course: id,
                         patient: pid.clone(),
                         name: name.clone(),
