@@ -75,6 +75,9 @@ pub(super) struct TemplateStep<'a> {
     pub(super) last_of_day: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) provenance: Option<&'a Provenance>,
+    /// The step's phase, when the template names its phases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) phase: Option<crate::template::Phase>,
 }
 
 /// `ritplan template show --json`: the template, its steps with cumulative doses, and its
@@ -99,6 +102,9 @@ pub(super) struct TemplateShow<'a> {
     pub(super) syringe_graduation_ml: Volume,
     pub(super) steps: Vec<TemplateStep<'a>>,
     pub(super) maintenance: &'a Maintenance,
+    /// The dose the rush stops at, below maintenance, when the template names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) rush_target: Option<Dose>,
     pub(super) warnings: Vec<String>,
 }
 

@@ -526,6 +526,70 @@ mod tests {
     }
 
     #[test]
+    fn the_depigoid_rush_matches_the_abstract() {
+        let (cat, _) = Catalog::build(bundled_sources(), &policy());
+        let t = cat.get("depigoid-1-day-rush").expect("depigoid template");
+        assert_eq!(t.evidence, Evidence::Published);
+        assert_eq!(t.unit, AllergenUnit::MlConcentrate);
+        let steps: Vec<(u32, String)> = t
+            .steps
+            .iter()
+            .map(|s| (s.day, s.volume_ml.ml().to_string()))
+            .collect();
+        assert_eq!(
+            steps,
+            [(1, "0.2".into()), (1, "0.3".into()), (28, "0.5".into())]
+        );
+        assert_eq!(t.maintenance.volume_ml.ml().to_string(), "0.5");
+        assert_eq!(
+            t.rush_target.map(|d| d.amount().to_string()).as_deref(),
+            Some("0.3")
+        );
+        // The day-1 interval is not in the abstract: 30 min, marked unverified.
+        assert_eq!(t.steps[1].min_interval_min, Some(30));
+        assert_eq!(
+            t.steps[1].provenance.as_ref().map(|p| p.evidence),
+            Some(Evidence::Unverified)
+        );
+        assert!(
+            t.evidence_warnings()
+                .iter()
+                .any(|w| w.starts_with("Step 2 is unverified"))
+        );
+        assert_eq!(
+            (1..=4).map(|i| t.step_phase(i)).collect::<Vec<_>>(),
+            [
+                Some(Phase::Rush),
+                Some(Phase::Rush),
+                Some(Phase::Consolidation),
+                Some(Phase::Maintenance)
+            ]
+        );
+        assert_eq!(t.step_phase(0), None);
+    }
+
+    #[test]
+    fn templates_without_phases_name_none() {
+        let (cat, _) = Catalog::build(bundled_sources(), &policy());
+        for id in [
+            "alutard-hdm-cluster-7w",
+            "alutard-hdm-conventional-15w",
+            "alutard-hdm-slow-25w",
+            "example-hdm-rush-3d",
+        ] {
+            let t = cat.get(id).expect("template");
+            assert!(!t.names_phases(), "{id}");
+            assert!(t.rush_target.is_none());
+            assert_eq!(t.step_phase(1), None);
+            assert_eq!(t.step_phase(t.steps.len() + 1), None);
+        }
+        let t = cat.get("example-hdm-rscit-modified").expect("rscit");
+        assert_eq!(t.evidence, Evidence::Example);
+        assert_eq!(t.rush_target.map(|d| d.amount()), Some(Decimal::from(300)));
+        assert_eq!(t.step_phase(7), Some(Phase::Consolidation));
+    }
+
+    #[test]
     fn duplicate_template_ids_are_refused() {
         let p = policy();
         let mut sources = bundled_sources();

@@ -94,6 +94,29 @@ fn a_rush_target_and_consolidation_through_every_output() {
         ]
     );
 
+    // template show: the phase of each step and the rush target.
+    let shown = w.ok(
+        "2026-12-01T09:00",
+        &["template", "show", "example-hdm-rscit-modified"],
+    );
+    assert!(
+        shown.contains("Rush target: 300 JAU, below the maintenance dose"),
+        "{shown}"
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.trim_start().starts_with("7 ") && l.ends_with("consolidation ")),
+        "{shown}"
+    );
+    let shown: Value = serde_json::from_str(&w.ok(
+        "2026-12-01T09:00",
+        &["template", "show", "example-hdm-rscit-modified", "--json"],
+    ))
+    .expect("json");
+    assert_eq!(shown["rush_target"].to_string(), "300");
+    assert_eq!(shown["steps"][6]["phase"], "consolidation");
+
     // A course: the rush over two days, then consolidation on day 9 (Tuesday 2026-12-15).
     w.add_patient(
         "2026-12-01T09:00",
@@ -173,6 +196,20 @@ fn a_rush_target_and_consolidation_through_every_output() {
     let text = pdf_text(&pdf);
     assert!(text.contains("consolidation"), "{text}");
     assert!(text.contains("Phases: rush steps 1–6"), "{text}");
+
+    // The exports: the FHIR administration's text and the calendar's visit details.
+    let fhir = w.file("bundle.json");
+    w.ok(
+        &hh(15, 12, 0),
+        &["export", "fhir", &c, "--out", fhir.to_str().expect("path")],
+    );
+    let bundle = std::fs::read_to_string(&fhir).expect("export");
+    assert!(
+        bundle.contains("0.5 mL of vial B = 500 JAU, consolidation phase"),
+        "{bundle}"
+    );
+    let ics = w.ok(&hh(15, 12, 0), &["export", "ics", &c, "--details"]);
+    assert!(ics.contains("step 7 (consolidation)"), "{ics}");
 }
 
 #[test]
