@@ -396,6 +396,52 @@ mod tests {
     }
 
     #[test]
+    fn a_dose_keeps_its_phase_and_an_old_dose_reads_without_one() {
+        let old = r#"{"dose_given":{"step":2,"vial":"3","volume_ml":0.1,"dose":{"amount":1000,"unit":"SQ-U"},"lot":null,"site":null,"pef_percent":null,"screen_ok":true,"override_reason":null}}"#;
+        let e: EventKind = serde_json::from_str(old).expect("old record");
+        let EventKind::DoseGiven { phase, step, .. } = &e else {
+            panic!("a dose: {e:?}");
+        };
+        assert_eq!((*step, *phase), (2, None));
+        // Written back without the field: old records and snapshots stay as they were.
+        assert!(!serde_json::to_string(&e).expect("json").contains("phase"));
+        let EventKind::DoseGiven {
+            step,
+            vial,
+            volume_ml,
+            dose,
+            lot,
+            site,
+            pef_percent,
+            screen_ok,
+            override_reason,
+            checked_by,
+            vial_code,
+            ..
+        } = e
+        else {
+            unreachable!()
+        };
+        let new = EventKind::DoseGiven {
+            step,
+            vial,
+            volume_ml,
+            dose,
+            lot,
+            site,
+            pef_percent,
+            screen_ok,
+            override_reason,
+            checked_by,
+            vial_code,
+            phase: Some(crate::template::Phase::Consolidation),
+        };
+        let text = serde_json::to_string(&new).expect("json");
+        assert!(text.contains(r#""phase":"consolidation""#), "{text}");
+        assert_eq!(serde_json::from_str::<EventKind>(&text).expect("back"), new);
+    }
+
+    #[test]
     fn a_reaction_is_a_reaction_entry_or_an_observation_with_a_local_reaction() {
         let ended = |local_mm, not_assessable| EventKind::ObservationEnded {
             local_mm,
