@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 
-use crate::ritplan;
 use crate::ward::{Ward, hh};
 
 fn pdf_text(path: &std::path::Path) -> String {
