@@ -182,6 +182,10 @@ pub(super) struct DecisionJson<'a> {
     pub(super) decision: &'a Decision,
     pub(super) text: String,
     pub(super) details: Vec<String>,
+    /// The dose's phase (rush, up-dosing, consolidation, maintenance), when the course's
+    /// template names its phases (`phase` is the course's: up-dosing or maintenance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) dose_phase: Option<crate::template::Phase>,
 }
 
 impl<'a> DecisionJson<'a> {
@@ -191,6 +195,7 @@ impl<'a> DecisionJson<'a> {
             decision: d,
             text: crate::render::course::headline(d, &v.loaded.template),
             details: crate::render::course::details(d),
+            dose_phase: super::cmd::next::dose_phase(v, d),
         }
     }
 }

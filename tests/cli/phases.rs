@@ -148,6 +148,11 @@ fn a_rush_target_and_consolidation_through_every_output() {
         (Some("give"), Some(7)),
         "{n}"
     );
+    assert_eq!(n["dose_phase"], "consolidation", "{n}");
+    // The course's own phase (the state machine's) is still up-dosing.
+    assert_eq!(n["phase"], "up_dosing", "{n}");
+    let said = w.ok(&hh(15, 8, 0), &["next", &c]);
+    assert!(said.contains("Phase: consolidation."), "{said}");
     w.give_next(&hh(15, 8, 0), &c, 0);
 
     // Each dose keeps its phase in the record.
@@ -296,6 +301,7 @@ fn a_template_without_phases_stores_and_shows_none() {
     let c = w.rush_course();
     w.give_next(&hh(7, 8, 0), &c, 0);
     assert_eq!(logged_phases(&w, &hh(7, 12, 0), &c), [(1, None)]);
+    assert!(w.next(&hh(7, 12, 0), &c).get("dose_phase").is_none());
     let show = w.ok(&hh(7, 12, 0), &["course", "show", &c]);
     assert!(!show.contains("phase"), "{show}");
     let plan = w.ok("2026-12-01T09:00", &plan_args("example-hdm-rush-3d"));
