@@ -310,3 +310,47 @@ fn a_template_without_phases_stores_and_shows_none() {
         "{plan}"
     );
 }
+
+#[test]
+fn a_late_consolidation_dose_follows_the_up_dosing_late_rules() {
+    let w = Ward::new();
+    w.add_patient(
+        "2026-12-01T09:00",
+        "J2",
+        "Ito Ren",
+        "1988-01-01",
+        "70",
+        "2",
+        "410",
+    );
+    let c = w.start(
+        "2026-12-01T09:00",
+        "J2",
+        "example-hdm-rscit-modified",
+        "2026-12-07T08:00",
+        &[],
+    );
+    assert_eq!(w.give_visit(&hh(7, 8, 0), &c, 0), [1, 2, 3]);
+    assert_eq!(w.give_visit(&hh(8, 8, 0), &c, 0), [4, 5, 6]);
+    // 4 weeks after the last rush dose (Norwegian guide, up-dosing table: 4-6 weeks -> one dose
+    // step back): the consolidation dose is not given; 200 JAU (step 5) is, in the rush phase.
+    let n = w.next("2027-01-05T08:00", &c);
+    assert_eq!(
+        (n["action"].as_str(), n["step"].as_u64()),
+        (Some("give"), Some(5)),
+        "{n}"
+    );
+    assert_eq!(n["dose_phase"], "rush", "{n}");
+    assert!(
+        n["text"].as_str().is_some_and(|t| t.contains("200 JAU")),
+        "{n}"
+    );
+    assert!(
+        n["details"]
+            .as_array()
+            .expect("details")
+            .iter()
+            .any(|d| d.as_str().is_some_and(|d| d.contains("4-6 weeks"))),
+        "{n}"
+    );
+}
