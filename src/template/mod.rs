@@ -387,6 +387,21 @@ impl Template {
                 ));
             }
         }
+        // A template whose own evidence is weak already says so for every number.
+        if let Some(p) = &self.maintenance.provenance
+            && !self.evidence.needs_warning()
+            && (p.evidence.needs_warning()
+                || matches!(
+                    p.certainty,
+                    Some(Certainty::Unverified | Certainty::Inference)
+                ))
+        {
+            out.push(format!(
+                "The maintenance phase is {}{}: check it before use.",
+                p.evidence,
+                p.certainty.map(|c| format!(" [{c}]")).unwrap_or_default()
+            ));
+        }
         out
     }
 
@@ -555,6 +570,11 @@ mod tests {
             t.evidence_warnings()
                 .iter()
                 .any(|w| w.starts_with("Step 2 is unverified"))
+        );
+        assert!(
+            t.evidence_warnings()
+                .iter()
+                .any(|w| w.starts_with("The maintenance phase is unverified"))
         );
         assert_eq!(
             (1..=4).map(|i| t.step_phase(i)).collect::<Vec<_>>(),
