@@ -30,11 +30,18 @@ pub enum AllergenUnit {
     Bu,
     /// Micrograms of major allergen.
     Microgram,
+    /// Japanese Allergy Units (Japanese standardised mite extracts).
+    Jau,
+    /// Millilitres of the maintenance concentrate, for a product whose strength the sources do
+    /// not give (e.g. Depigoid in the abstract its template cites): a dose is the volume of the
+    /// one vial, and ritplan states no strength. Its vials are written `concentration = 1`
+    /// (1 mL of concentrate per mL), which is not a strength.
+    MlConcentrate,
 }
 
 impl AllergenUnit {
     /// Every unit with the spelling ritplan writes.
-    pub const ALL: [AllergenUnit; 8] = [
+    pub const ALL: [AllergenUnit; 10] = [
         AllergenUnit::SqU,
         AllergenUnit::Tu,
         AllergenUnit::Au,
@@ -43,6 +50,8 @@ impl AllergenUnit {
         AllergenUnit::Pnu,
         AllergenUnit::Bu,
         AllergenUnit::Microgram,
+        AllergenUnit::Jau,
+        AllergenUnit::MlConcentrate,
     ];
 
     /// The canonical spelling, as printed on doses (`SQ-U`, `µg`, ...).
@@ -56,6 +65,8 @@ impl AllergenUnit {
             AllergenUnit::Pnu => "PNU",
             AllergenUnit::Bu => "BU",
             AllergenUnit::Microgram => "µg",
+            AllergenUnit::Jau => "JAU",
+            AllergenUnit::MlConcentrate => "mL-concentrate",
         }
     }
 }
@@ -68,7 +79,9 @@ impl fmt::Display for AllergenUnit {
 
 /// The error for a unit name ritplan does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown allergen unit {0:?}; known units are SQ-U, TU, AU, BAU, IR, PNU, BU and µg")]
+#[error(
+    "unknown allergen unit {0:?}; known units are SQ-U, TU, AU, BAU, IR, PNU, BU, µg, JAU and mL-concentrate"
+)]
 pub struct UnknownUnit(pub String);
 
 impl FromStr for AllergenUnit {
@@ -92,6 +105,8 @@ impl FromStr for AllergenUnit {
             "pnu" => AllergenUnit::Pnu,
             "bu" => AllergenUnit::Bu,
             "µg" | "μg" | "ug" | "mcg" => AllergenUnit::Microgram,
+            "jau" => AllergenUnit::Jau,
+            "mlconcentrate" => AllergenUnit::MlConcentrate,
             _ => return Err(UnknownUnit(s.to_string())),
         })
     }

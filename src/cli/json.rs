@@ -75,6 +75,9 @@ pub(super) struct TemplateStep<'a> {
     pub(super) last_of_day: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) provenance: Option<&'a Provenance>,
+    /// The step's phase, when the template names its phases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) phase: Option<crate::template::Phase>,
 }
 
 /// `ritplan template show --json`: the template, its steps with cumulative doses, and its
@@ -99,6 +102,9 @@ pub(super) struct TemplateShow<'a> {
     pub(super) syringe_graduation_ml: Volume,
     pub(super) steps: Vec<TemplateStep<'a>>,
     pub(super) maintenance: &'a Maintenance,
+    /// The dose the rush stops at, below maintenance, when the template names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) rush_target: Option<Dose>,
     pub(super) warnings: Vec<String>,
 }
 
@@ -176,6 +182,10 @@ pub(super) struct DecisionJson<'a> {
     pub(super) decision: &'a Decision,
     pub(super) text: String,
     pub(super) details: Vec<String>,
+    /// The dose's phase (rush, up-dosing, consolidation, maintenance), when the course's
+    /// template names its phases (`phase` is the course's: up-dosing or maintenance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) dose_phase: Option<crate::template::Phase>,
 }
 
 impl<'a> DecisionJson<'a> {
@@ -185,6 +195,7 @@ impl<'a> DecisionJson<'a> {
             decision: d,
             text: crate::render::course::headline(d, &v.loaded.template),
             details: crate::render::course::details(d),
+            dose_phase: super::cmd::next::dose_phase(v, d),
         }
     }
 }

@@ -174,6 +174,11 @@ pub enum EventKind {
         /// The code of the vial the dose was drawn from (`V000001`), when it was scanned.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         vial_code: Option<String>,
+        /// The phase the dose belongs to (rush or up-dosing, consolidation, maintenance), when
+        /// the course's template names its phases; absent in older records and for templates
+        /// that name none (then: up-dosing for a plan step, maintenance above the plan).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phase: Option<crate::template::Phase>,
     },
     /// The observation after a dose ended.
     ObservationEnded {
@@ -388,6 +393,52 @@ mod tests {
             serde_json::from_str::<EventKind>(&text).expect("back"),
             late
         );
+    }
+
+    #[test]
+    fn a_dose_keeps_its_phase_and_an_old_dose_reads_without_one() {
+        let old = r#"{"dose_given":{"step":2,"vial":"3","volume_ml":0.1,"dose":{"amount":1000,"unit":"SQ-U"},"lot":null,"site":null,"pef_percent":null,"screen_ok":true,"override_reason":null}}"#;
+        let e: EventKind = serde_json::from_str(old).expect("old record");
+        let EventKind::DoseGiven { phase, step, .. } = &e else {
+            panic!("a dose: {e:?}");
+        };
+        assert_eq!((*step, *phase), (2, None));
+        // Written back without the field: old records and snapshots stay as they were.
+        assert!(!serde_json::to_string(&e).expect("json").contains("phase"));
+        let EventKind::DoseGiven {
+            step,
+            vial,
+            volume_ml,
+            dose,
+            lot,
+            site,
+            pef_percent,
+            screen_ok,
+            override_reason,
+            checked_by,
+            vial_code,
+            ..
+        } = e
+        else {
+            unreachable!()
+        };
+        let new = EventKind::DoseGiven {
+            step,
+            vial,
+            volume_ml,
+            dose,
+            lot,
+            site,
+            pef_percent,
+            screen_ok,
+            override_reason,
+            checked_by,
+            vial_code,
+            phase: Some(crate::template::Phase::Consolidation),
+        };
+        let text = serde_json::to_string(&new).expect("json");
+        assert!(text.contains(r#""phase":"consolidation""#), "{text}");
+        assert_eq!(serde_json::from_str::<EventKind>(&text).expect("back"), new);
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub struct Administration {
     pub volume_ml: Volume,
     /// Dose.
     pub dose: Dose,
+    /// The phase recorded with the dose (absent in older records and for templates that name
+    /// no phases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::template::Phase>,
     /// Arm.
     pub site: Option<String>,
     /// Lot.
@@ -64,8 +68,10 @@ pub fn administrations(events: &[Event]) -> Vec<Administration> {
                 volume_ml,
                 dose,
                 override_reason,
+                phase,
                 ..
             } => out.push(Administration {
+                phase: *phase,
                 seq: e.seq,
                 step: *step,
                 at: e.at,

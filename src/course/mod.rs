@@ -67,5 +67,20 @@ pub struct Context<'a> {
     pub calendar: &'a ClinicCalendar,
 }
 
+impl Context<'_> {
+    /// The phase of a dose at plan step `step` (1-based; above the plan: maintenance), when the
+    /// plan names phases (its template does); `None` otherwise, and for step 0.
+    pub fn phase_of(&self, step: usize) -> Option<crate::template::Phase> {
+        let steps = &self.plan.steps;
+        if step == 0 || steps.iter().all(|s| s.phase.is_none()) {
+            return None;
+        }
+        match steps.get(step - 1) {
+            Some(p) => p.phase,
+            None => Some(crate::template::Phase::Maintenance),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -233,6 +233,7 @@ impl Run<'_> {
                 override_reason: None,
                 checked_by: None,
                 vial_code: None,
+                phase: self.ctx.phase_of(dosing.step),
             },
         );
         let end = self

@@ -197,10 +197,15 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
                 lot,
                 site,
                 pef_percent,
+                phase,
                 ..
             } => {
                 let id = c.key("administration", &ev.seq);
-                let text = format!("{volume_ml} of vial {vial} = {dose}");
+                // The phase, when recorded (templates that name their phases).
+                let text = format!(
+                    "{volume_ml} of vial {vial} = {dose}{}",
+                    phase.map(|p| format!(", {p} phase")).unwrap_or_default()
+                );
                 e.push(
                     &id,
                     c.administration(&ev, *step, &text, *dose, site.as_deref(), lot.as_deref()),

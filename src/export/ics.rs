@@ -59,7 +59,13 @@ fn visits(
             (
                 a.at,
                 a.step,
-                format!("step {}: {} = {}", a.step, a.volume_ml, a.dose),
+                format!(
+                    "step {}{}: {} = {}",
+                    a.step,
+                    phase_note(a.phase.or_else(|| ctx.phase_of(a.step))),
+                    a.volume_ml,
+                    a.dose
+                ),
             )
         })
         .collect();
@@ -71,8 +77,11 @@ fn visits(
             x.at,
             x.dosing.step,
             format!(
-                "step {}: {} = {} (projected)",
-                x.dosing.step, x.dosing.volume_ml, x.dosing.dose
+                "step {}{}: {} = {} (projected)",
+                x.dosing.step,
+                phase_note(ctx.phase_of(x.dosing.step)),
+                x.dosing.volume_ml,
+                x.dosing.dose
             ),
         )
     }));
@@ -89,6 +98,11 @@ fn visits(
         e.lines.push(line);
     }
     Ok(by_day.into_values().collect())
+}
+
+/// ` (consolidation)` after a step, when the template names its phases.
+fn phase_note(phase: Option<crate::template::Phase>) -> String {
+    phase.map(|p| format!(" ({p})")).unwrap_or_default()
 }
 
 /// How often each visit (by its number) moved as the record grew, and then with time.

@@ -160,6 +160,10 @@ pub(super) fn lay(
             observation_min: observation,
             min_interval_min: same_day.then_some(min_interval),
             template_step: w.template_step,
+            phase: work[i..]
+                .iter()
+                .find_map(|n| n.template_step)
+                .and_then(|t| template.step_phase(t)),
         });
         on_day += 1;
     }

@@ -89,6 +89,10 @@ pub struct PlannedStep {
     pub min_interval_min: Option<u32>,
     /// The template step it comes from (`None` for a step the planner inserted).
     pub template_step: Option<usize>,
+    /// The phase (rush or up-dosing, consolidation), when the template names its phases; a step
+    /// the planner inserted has the phase of the template step it leads to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::template::Phase>,
 }
 
 fn hhmm<S: serde::Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
@@ -451,13 +455,103 @@ mod tests {
         assert_eq!(p.maintenance.first_dates[2], date("2027-03-17"));
     }
 
+    #[test]
+    fn each_planned_step_has_its_template_phase() {
+        let f = fixture();
+        let low = ok(run(
+            &f,
+            "example-hdm-rscit-modified",
+            &patient(34, "2", "410", None),
+            "2026-12-07",
+            None,
+        ));
+        let phases: Vec<Option<crate::template::Phase>> =
+            low.steps.iter().map(|s| s.phase).collect();
+        use crate::template::Phase::{Consolidation, Rush};
+        assert_eq!(
+            phases,
+            [
+                Some(Rush),
+                Some(Rush),
+                Some(Rush),
+                Some(Rush),
+                Some(Rush),
+                Some(Rush),
+                Some(Consolidation)
+            ]
+        );
+        // The rush stops at the target (300 JAU); consolidation gives maintenance on day 9.
+        assert_eq!(low.steps[5].dose.amount(), Decimal::from(300));
+        assert_eq!(low.steps[6].dose.amount(), Decimal::from(500));
+        assert_eq!(low.steps[6].date, date("2026-12-15"));
+        assert_eq!(
+            crate::render::phase_summary(&low.steps).as_deref(),
+            Some("Phases: rush steps 1–6 (to 300 JAU), consolidation step 7, then maintenance.")
+        );
+        // Intermediate risk inserts steps: each takes the phase of the template step it leads
+        // to, and the phases never go back.
+        let mid = ok(run(
+            &f,
+            "example-hdm-rscit-modified",
+            &patient(30, "18", "410", None),
+            "2026-12-07",
+            None,
+        ));
+        assert!(mid.steps.iter().any(|s| s.template_step.is_none()));
+        assert!(mid.steps.iter().all(|s| s.phase.is_some()));
+        for w in mid.steps.windows(2) {
+            assert!(w[0].phase.map(|p| p.rank()) <= w[1].phase.map(|p| p.rank()));
+        }
+        for s in mid.steps.iter().filter(|s| s.phase == Some(Rush)) {
+            assert!(s.dose.amount() <= Decimal::from(300), "{:?}", s.dose);
+        }
+        // A template without phases: none on any step, and no sentence.
+        let plain = ok(run(
+            &f,
+            "example-hdm-rush-3d",
+            &patient(34, "2", "410", None),
+            "2026-12-07",
+            None,
+        ));
+        assert!(plain.steps.iter().all(|s| s.phase.is_none()));
+        assert_eq!(crate::render::phase_summary(&plain.steps), None);
+    }
+
+    #[test]
+    fn the_depigoid_rush_plans_day_28_as_consolidation() {
+        let f = fixture();
+        let p = ok(run(
+            &f,
+            "depigoid-1-day-rush",
+            &patient(34, "2", "410", None),
+            "2026-12-07",
+            None,
+        ));
+        let rows: Vec<(NaiveDate, String, Option<crate::template::Phase>)> = p
+            .steps
+            .iter()
+            .map(|s| (s.date, s.volume_ml.ml().to_string(), s.phase))
+            .collect();
+        use crate::template::Phase::{Consolidation, Rush};
+        assert_eq!(
+            rows,
+            [
+                (date("2026-12-07"), "0.2".to_string(), Some(Rush)),
+                (date("2026-12-07"), "0.3".to_string(), Some(Rush)),
+                // Protocol day 28 is Sunday 2027-01-03: the next clinic day.
+                (date("2027-01-04"), "0.5".to_string(), Some(Consolidation)),
+            ]
+        );
+        assert_eq!(p.steps[1].min_interval_min, Some(30));
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
 
         /// Whatever the patient, template, start and calendar, a plan keeps the safety invariants.
         #[test]
         fn plans_keep_the_safety_invariants(
-            template in prop::sample::select(vec!["example-hdm-rush-3d", "alutard-hdm-cluster-7w", "alutard-hdm-conventional-15w", "alutard-hdm-slow-25w"]),
+            template in prop::sample::select(vec!["example-hdm-rush-3d", "alutard-hdm-cluster-7w", "alutard-hdm-conventional-15w", "alutard-hdm-slow-25w", "depigoid-1-day-rush", "example-hdm-rscit-modified"]),
             age in 5u32..80,
             sige in prop::sample::select(vec!["0.2", "<0.35", "0.5", "2", "3.5", "18", "40", "52", ">100", "<0.70", ">50"]),
             total in prop::sample::select(vec!["120", "410", "1000", "3000"]),
@@ -490,8 +584,10 @@ mod tests {
                 prop_assert!(s.time >= cal.opens);
                 prop_assert!(s.time + Duration::minutes(i64::from(s.observation_min)) <= cal.closes);
                 prop_assert!(s.observation_min >= t.timing.observation_min);
+                prop_assert_eq!(s.phase.is_some(), t.names_phases());
                 if i > 0 {
                     let prev = &plan.steps[i - 1];
+                    prop_assert!(prev.phase.map(|p| p.rank()) <= s.phase.map(|p| p.rank()), "phase went back");
                     prop_assert!(s.dose.amount() >= prev.dose.amount(), "dose decreased");
                     prop_assert!(s.date >= prev.date);
                     if s.date == prev.date {

@@ -836,8 +836,10 @@ pub fn event(k: &crate::course::EventKind) -> String {
             override_reason,
             checked_by,
             vial_code,
+            phase,
         } => format!(
-            "dose given: step {step}, {volume_ml} of vial {vial}{} = {dose}{}{}{}{}{}{}",
+            "dose given: step {step}{}, {volume_ml} of vial {vial}{} = {dose}{}{}{}{}{}{}",
+            phase.map(|p| format!(" ({p})")).unwrap_or_default(),
             vial_code
                 .as_deref()
                 .map(|c| format!(" ({c})"))

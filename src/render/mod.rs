@@ -65,3 +65,47 @@ pub mod label;
 pub mod pdf;
 pub mod protocol;
 pub mod sheet;
+
+/// The phases of a plan in one sentence — `Phases: rush steps 1–3 (to 300 JAU, below the
+/// maintenance dose), consolidation step 4, then maintenance.` — when its template names its
+/// phases; `None` otherwise (outputs for templates without phases stay as they were).
+pub fn phase_summary(steps: &[crate::planner::PlannedStep]) -> Option<String> {
+    use crate::template::Phase;
+    if steps.iter().all(|s| s.phase.is_none()) {
+        return None;
+    }
+    // Runs of consecutive steps in one phase.
+    let mut runs: Vec<(Phase, usize, usize, crate::units::Dose)> = Vec::new();
+    for s in steps {
+        let phase = s.phase.unwrap_or(Phase::UpDosing);
+        match runs.last_mut() {
+            Some((p, _, last, dose)) if *p == phase => {
+                *last = s.index;
+                *dose = s.dose;
+            }
+            _ => runs.push((phase, s.index, s.index, s.dose)),
+        }
+    }
+    let has_consolidation = runs.iter().any(|r| r.0 == Phase::Consolidation);
+    let parts: Vec<String> = runs
+        .iter()
+        .map(|(p, a, b, dose)| {
+            let which = if a == b {
+                format!("{p} step {a}")
+            } else {
+                format!("{p} steps {a}–{b}")
+            };
+            if p.rank() == 0 && has_consolidation {
+                format!("{which} (to {dose})")
+            } else {
+                which
+            }
+        })
+        .collect();
+    Some(format!("Phases: {}, then maintenance.", parts.join(", ")))
+}
+
+/// The phase of a dose as a table cell: its name, or nothing when the template names none.
+pub fn phase_cell(phase: Option<crate::template::Phase>) -> String {
+    phase.map(|p| p.to_string()).unwrap_or_default()
+}

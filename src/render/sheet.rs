@@ -94,10 +94,18 @@ fn cells(l: &SheetLine) -> (String, String, String, String) {
             words(format!("OBSERVATION NOT CLOSED (since {until})"))
         }
         (Some(d), _) => (
-            match d.maintenance {
-                Some(n) => format!("M{n}"),
-                None => d.step.to_string(),
-            },
+            // The phase beside the step, only when the template names its phases.
+            format!(
+                "{}{}",
+                match d.maintenance {
+                    Some(n) => format!("M{n}"),
+                    None => d.step.to_string(),
+                },
+                l.phase
+                    .filter(|p| *p != crate::template::Phase::Maintenance)
+                    .map(|p| format!(" {p}"))
+                    .unwrap_or_default()
+            ),
             format!(
                 "{} ({}) {}",
                 l.vial_label.clone().unwrap_or_default(),

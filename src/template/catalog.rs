@@ -17,6 +17,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
         include_str!("../../schedules/alutard-hdm-slow-25w.toml"),
     ),
     (
+        "depigoid-1-day-rush.toml",
+        include_str!("../../schedules/depigoid-1-day-rush.toml"),
+    ),
+    (
+        "example-hdm-rscit-modified.toml",
+        include_str!("../../schedules/example-hdm-rscit-modified.toml"),
+    ),
+    (
         "example-hdm-rush-3d.toml",
         include_str!("../../schedules/example-hdm-rush-3d.toml"),
     ),

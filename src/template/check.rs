@@ -125,6 +125,7 @@ impl CrossCheck<'_> {
                 observation_min: observation,
                 last_of_day,
                 provenance: raw.provenance.clone(),
+                phase: raw.phase.as_ref().map(|p| p.value),
             });
             previous = Some((raw, dose));
         }
@@ -534,4 +535,214 @@ pub(super) fn vial_dose(
         return None;
     }
     Some(dose)
+}
+
+/// The phases: each step's phase in order (rush or up-dosing, then consolidation), the rush
+/// target below maintenance and reached by the rush's last step, and consolidation doses at
+/// or above it. Returns the rush target as a dose.
+pub(super) fn check_phases(
+    rush_target: Option<&Sp<Decimal>>,
+    unit: AllergenUnit,
+    maintenance: Option<&Maintenance>,
+    steps: &[Step],
+    raw_steps: &[Option<RawStep>],
+    diags: &mut Diags,
+) -> Option<Dose> {
+    let mut latest: Option<(Phase, usize)> = None;
+    let mut first_name: Option<(Phase, usize)> = None;
+    for raw in raw_steps.iter().flatten() {
+        let phase = raw.phase.as_ref().map(|p| p.value);
+        let at = raw.phase.as_ref().map_or_else(|| raw.day.at(), |p| p.at());
+        let rank = phase.map_or(0, Phase::rank);
+        if let Some(p) = phase
+            && p != Phase::Consolidation
+        {
+            match first_name {
+                Some((f, fi)) if f != p => diags.push(
+                    Diagnostic::error(
+                        "phase-order",
+                        at.clone(),
+                        format!(
+                            "step {} calls the up-dosing phase `{p}`, step {fi} calls it `{f}`",
+                            raw.index
+                        ),
+                    )
+                    .with_help("name the up-dosing phase one way: `rush` or `up-dosing`"),
+                ),
+                None => first_name = Some((p, raw.index)),
+                _ => {}
+            }
+        }
+        if phase == Some(Phase::Consolidation) && latest.is_none() {
+            diags.push(
+                Diagnostic::error(
+                    "phase-order",
+                    at,
+                    format!(
+                        "step {} is in the consolidation phase, before any rush or up-dosing step",
+                        raw.index
+                    ),
+                )
+                .with_help("consolidation follows the rush (or up-dosing): the phases run rush, consolidation, then maintenance"),
+            );
+            continue;
+        } else if let Some((lp, li)) = latest
+            && rank < lp.rank()
+        {
+            diags.push(
+                Diagnostic::error(
+                    "phase-order",
+                    at,
+                    format!(
+                        "step {} is in the {} phase after step {li} in the {lp} phase",
+                        raw.index,
+                        phase.map_or("up-dosing", Phase::as_str)
+                    ),
+                )
+                .with_help("the phases run rush (or up-dosing), consolidation, then maintenance; a step without `phase` is up-dosing"),
+            );
+        }
+        if latest.is_none_or(|(lp, _)| rank >= lp.rank()) {
+            latest = Some((phase.unwrap_or(Phase::UpDosing), raw.index));
+        }
+    }
+
+    let target = rush_target?;
+    let dose = Dose::new(target.value, unit);
+    let mut ok = true;
+    if target.value <= Decimal::ZERO {
+        diags.push(Diagnostic::error(
+            "bad-dose",
+            target.at(),
+            "a rush target must be above zero",
+        ));
+        return None;
+    }
+    if let Some(m) = maintenance
+        && target.value > m.dose.amount()
+    {
+        diags.push(
+            Diagnostic::error(
+                "rush-target-above-maintenance",
+                target.at(),
+                format!(
+                    "the rush target {dose} is above the maintenance dose {}",
+                    m.dose
+                ),
+            )
+            .with_help("a rush target is the dose a rush stops at, below maintenance"),
+        );
+        return None;
+    }
+    // Only when every step was read: a skipped step would move the rush's end.
+    if steps.len() != raw_steps.len() {
+        return None;
+    }
+    let rush_last = steps
+        .iter()
+        .rev()
+        .find(|s| s.phase.is_none_or(|p| p.rank() == 0));
+    if let Some(last) = rush_last
+        && last.dose.amount() != target.value
+    {
+        diags.push(
+            Diagnostic::error(
+                "rush-target-mismatch",
+                target.at(),
+                format!(
+                    "the rush target is {dose}, but the rush's last step (step {}) gives {}",
+                    last.index, last.dose
+                ),
+            )
+            .with_help("the rush (or up-dosing) ends at its target: make its last step give it"),
+        );
+        ok = false;
+    }
+    let consolidation: Vec<&Step> = steps
+        .iter()
+        .filter(|s| s.phase == Some(Phase::Consolidation))
+        .collect();
+    if consolidation.is_empty() && maintenance.is_some_and(|m| target.value < m.dose.amount()) {
+        diags.push(
+            Diagnostic::error(
+                "missing-consolidation",
+                target.at(),
+                format!(
+                    "the rush stops at {dose}, below maintenance, but no step is in the consolidation phase"
+                ),
+            )
+            .with_help("give the steps that reach maintenance `phase = \"consolidation\"`"),
+        );
+        ok = false;
+    }
+    for s in consolidation {
+        if s.dose.amount() < target.value {
+            let span = raw_steps
+                .iter()
+                .flatten()
+                .find(|r| r.index == s.index)
+                .map(|r| {
+                    r.stated_dose
+                        .as_ref()
+                        .map_or(r.volume.span.clone(), |d| d.span.clone())
+                });
+            diags.push(Diagnostic::error(
+                "consolidation-below-target",
+                span,
+                format!(
+                    "consolidation step {} gives {}, less than the rush target {dose}",
+                    s.index, s.dose
+                ),
+            ));
+            ok = false;
+        }
+    }
+    ok.then_some(dose)
+}
+
+/// Fail closed on a schedule the rule set cannot govern: when the rule set counts a late dose
+/// from the previous dose, a planned gap between two up-dosing (or consolidation) days that its
+/// late-dose bands already treat as late (a consolidation dose 4 weeks after a 1-day rush,
+/// under a table written for weekly up-dosing) would make every on-time dose "late". The
+/// rule set cannot decide such a schedule: the template is refused.
+pub(super) fn check_late_on_schedule(
+    rules: &Sp<String>,
+    policy: &Policy,
+    raw_steps: &[Option<RawStep>],
+    diags: &mut Diags,
+) {
+    use crate::policy::course::{Action, CountFrom};
+    let Some(set) = policy.rule_set(&rules.value) else {
+        return;
+    };
+    if set.rules.late_counting.from != CountFrom::LastDose {
+        return;
+    }
+    let mut previous: Option<&RawStep> = None;
+    for raw in raw_steps.iter().flatten() {
+        if let Some(p) = previous
+            && raw.day.value > p.day.value
+        {
+            let gap = i64::from(raw.day.value - p.day.value);
+            let band = set.rules.late(false, gap);
+            if band.is_none_or(|b| b.action != Action::Proceed) {
+                diags.push(
+                    Diagnostic::error(
+                        "late-on-schedule",
+                        raw.day.at(),
+                        format!(
+                            "step {} comes {gap} days after step {} as planned, which rule set {:?} counts as a late dose{}: its late-dose rules cannot decide this schedule",
+                            raw.index,
+                            p.index,
+                            rules.value,
+                            band.map(|b| format!(" (band {})", b.range.written))
+                                .unwrap_or_default()
+                        ),
+                    )
+                    .with_help("use a rule set that counts from the missed date (\"us-practice-parameter\"), or one with rules for this interval"),
+                );
+            }
+        }
+        previous = Some(raw);
+    }
 }

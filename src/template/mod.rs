@@ -61,6 +61,74 @@ impl FromStr for Kind {
     }
 }
 
+/// The phase a dose belongs to: the up-dosing (called `rush` in a rush template), an optional
+/// consolidation between a rush that ends below maintenance and maintenance, then maintenance.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// The rush: up-dosing over 1-3 days (the template calls it `rush`).
+    Rush,
+    /// Up-dosing (the template calls it `up-dosing`).
+    UpDosing,
+    /// Between the rush (or up-dosing) and maintenance: e.g. the maintenance dose on day 9-10
+    /// after a rush that stopped below it, or the first injections after discharge.
+    Consolidation,
+    /// Maintenance.
+    Maintenance,
+}
+
+impl Phase {
+    /// The names a step may carry.
+    pub const STEP_NAMES: &'static str = "rush, up-dosing, consolidation";
+
+    /// The word written in files and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Rush => "rush",
+            Phase::UpDosing => "up-dosing",
+            Phase::Consolidation => "consolidation",
+            Phase::Maintenance => "maintenance",
+        }
+    }
+
+    /// The position in the course: rush and up-dosing first, then consolidation, maintenance.
+    pub fn rank(self) -> u8 {
+        match self {
+            Phase::Rush | Phase::UpDosing => 0,
+            Phase::Consolidation => 1,
+            Phase::Maintenance => 2,
+        }
+    }
+
+    /// Whether the course rules' up-dosing rules govern it. No rule set bundled with ritplan
+    /// has rules of its own for consolidation: a consolidation dose is a plan step, and the
+    /// up-dosing rules govern it (said in each `rules/course-*.toml`).
+    pub fn uses_updosing_rules(self) -> bool {
+        self != Phase::Maintenance
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Phase {
+    type Err = ();
+    /// A step's phase: `maintenance` is not a step's (it is the `[maintenance]` table).
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "rush" => Ok(Phase::Rush),
+            "up-dosing" => Ok(Phase::UpDosing),
+            "consolidation" => Ok(Phase::Consolidation),
+            _ => Err(()),
+        }
+    }
+}
+
 /// A cited source.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Source {
@@ -129,6 +197,10 @@ pub struct Step {
     /// Provenance where this step's numbers differ from the template's.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub provenance: Option<Provenance>,
+    /// The phase, when the template names its phases (`None`: it names none, and every step
+    /// is up-dosing).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Phase>,
 }
 
 /// Observation and interval defaults.
@@ -213,6 +285,10 @@ pub struct Template {
     pub steps: Vec<Step>,
     /// Maintenance.
     pub maintenance: Maintenance,
+    /// The dose the rush (or up-dosing) ends at, below maintenance; consolidation steps then
+    /// reach maintenance. `None`: not named.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rush_target: Option<Dose>,
     /// Where `id` stands in the file (for duplicate-id messages).
     #[serde(skip)]
     pub id_span: Range<usize>,
@@ -222,6 +298,32 @@ impl Template {
     /// The vial with this id.
     pub fn vial(&self, id: &str) -> Option<&Vial> {
         self.vials.iter().find(|v| v.id == id)
+    }
+
+    /// Whether the template names its phases (a step's `phase`, or `rush_target`): only then
+    /// do outputs show the phase of each dose.
+    pub fn names_phases(&self) -> bool {
+        self.rush_target.is_some() || self.steps.iter().any(|s| s.phase.is_some())
+    }
+
+    /// The phase of plan step `index` (1-based) of the template's steps, or of a maintenance
+    /// dose (`None` for an index beyond the steps); `None` when the template names no phases.
+    pub fn step_phase(&self, index: usize) -> Option<Phase> {
+        if !self.names_phases() {
+            return None;
+        }
+        if index == 0 {
+            return None;
+        }
+        let unnamed = if self.kind == Kind::Rush {
+            Phase::Rush
+        } else {
+            Phase::UpDosing
+        };
+        match self.steps.get(index - 1) {
+            Some(s) => Some(s.phase.unwrap_or(unnamed)),
+            None => Some(Phase::Maintenance),
+        }
     }
 
     /// How many distinct days hold injections.
@@ -284,6 +386,21 @@ impl Template {
                     p.certainty.map(|c| format!(" [{c}]")).unwrap_or_default()
                 ));
             }
+        }
+        // A template whose own evidence is weak already says so for every number.
+        if let Some(p) = &self.maintenance.provenance
+            && !self.evidence.needs_warning()
+            && (p.evidence.needs_warning()
+                || matches!(
+                    p.certainty,
+                    Some(Certainty::Unverified | Certainty::Inference)
+                ))
+        {
+            out.push(format!(
+                "The maintenance phase is {}{}: check it before use.",
+                p.evidence,
+                p.certainty.map(|c| format!(" [{c}]")).unwrap_or_default()
+            ));
         }
         out
     }
@@ -421,6 +538,75 @@ mod tests {
                 .filter(|s| s.last_of_day)
                 .all(|s| s.observation_min >= 120)
         );
+    }
+
+    #[test]
+    fn the_depigoid_rush_matches_the_abstract() {
+        let (cat, _) = Catalog::build(bundled_sources(), &policy());
+        let t = cat.get("depigoid-1-day-rush").expect("depigoid template");
+        assert_eq!(t.evidence, Evidence::Published);
+        assert_eq!(t.unit, AllergenUnit::MlConcentrate);
+        let steps: Vec<(u32, String)> = t
+            .steps
+            .iter()
+            .map(|s| (s.day, s.volume_ml.ml().to_string()))
+            .collect();
+        assert_eq!(
+            steps,
+            [(1, "0.2".into()), (1, "0.3".into()), (28, "0.5".into())]
+        );
+        assert_eq!(t.maintenance.volume_ml.ml().to_string(), "0.5");
+        assert_eq!(
+            t.rush_target.map(|d| d.amount().to_string()).as_deref(),
+            Some("0.3")
+        );
+        // The day-1 interval is not in the abstract: 30 min, marked unverified.
+        assert_eq!(t.steps[1].min_interval_min, Some(30));
+        assert_eq!(
+            t.steps[1].provenance.as_ref().map(|p| p.evidence),
+            Some(Evidence::Unverified)
+        );
+        assert!(
+            t.evidence_warnings()
+                .iter()
+                .any(|w| w.starts_with("Step 2 is unverified"))
+        );
+        assert!(
+            t.evidence_warnings()
+                .iter()
+                .any(|w| w.starts_with("The maintenance phase is unverified"))
+        );
+        assert_eq!(
+            (1..=4).map(|i| t.step_phase(i)).collect::<Vec<_>>(),
+            [
+                Some(Phase::Rush),
+                Some(Phase::Rush),
+                Some(Phase::Consolidation),
+                Some(Phase::Maintenance)
+            ]
+        );
+        assert_eq!(t.step_phase(0), None);
+    }
+
+    #[test]
+    fn templates_without_phases_name_none() {
+        let (cat, _) = Catalog::build(bundled_sources(), &policy());
+        for id in [
+            "alutard-hdm-cluster-7w",
+            "alutard-hdm-conventional-15w",
+            "alutard-hdm-slow-25w",
+            "example-hdm-rush-3d",
+        ] {
+            let t = cat.get(id).expect("template");
+            assert!(!t.names_phases(), "{id}");
+            assert!(t.rush_target.is_none());
+            assert_eq!(t.step_phase(1), None);
+            assert_eq!(t.step_phase(t.steps.len() + 1), None);
+        }
+        let t = cat.get("example-hdm-rscit-modified").expect("rscit");
+        assert_eq!(t.evidence, Evidence::Example);
+        assert_eq!(t.rush_target.map(|d| d.amount()), Some(Decimal::from(300)));
+        assert_eq!(t.step_phase(7), Some(Phase::Consolidation));
     }
 
     #[test]

@@ -69,6 +69,7 @@ const TOP_KEYS: &[&str] = &[
     "injection",
     "step",
     "maintenance",
+    "rush_target",
 ];
 
 const PROVENANCE_KEYS: &[&str] = &["evidence", "certainty", "source", "note"];
@@ -111,6 +112,7 @@ pub(super) struct RawStep {
     pub(super) stated_dose: Option<Sp<Decimal>>,
     pub(super) observation_min: Option<Sp<u32>>,
     pub(super) provenance: Option<Provenance>,
+    pub(super) phase: Option<Sp<Phase>>,
 }
 
 fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Option<Template> {
@@ -126,6 +128,7 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let injection = read_injection(doc, diags);
     let raw_steps = read_steps(doc, &source_ids, diags);
     let maintenance = read_maintenance(doc, &source_ids, diags);
+    let rush_target = doc.decimal(diags, "rush_target", false);
 
     // Cross-checks need the vials, the units and the timing.
     let (unit, timing, injection) = (header.unit?.value, timing?, injection?);
@@ -140,8 +143,17 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let maintenance = maintenance.and_then(|m| cross.maintenance(m, diags));
     let steps = cross.steps(&raw_steps, maintenance.as_ref(), diags);
     warn_below_maintenance(maintenance.as_ref(), &steps, &raw_steps, diags);
+    let rush_target = super::check::check_phases(
+        rush_target.as_ref(),
+        unit,
+        maintenance.as_ref(),
+        &steps,
+        &raw_steps,
+        diags,
+    );
     if let Some(r) = &header.rules {
         super::check::check_rebuild_volumes(r, policy, &injection, diags);
+        super::check::check_late_on_schedule(r, policy, &raw_steps, diags);
     }
 
     let id = header.id?;
@@ -165,6 +177,7 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
         injection,
         steps,
         maintenance: maintenance?,
+        rush_target,
     })
 }
 
@@ -213,7 +226,7 @@ fn read_header(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Heade
         "unit",
         true,
         "unknown-unit",
-        "SQ-U, TU, AU, BAU, IR, PNU, BU, µg",
+        "SQ-U, TU, AU, BAU, IR, PNU, BU, µg, JAU, mL-concentrate",
     );
     let evidence =
         doc.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
@@ -344,7 +357,7 @@ fn read_vials(
             "unit",
             false,
             "unknown-unit",
-            "SQ-U, TU, AU, BAU, IR, PNU, BU, µg",
+            "SQ-U, TU, AU, BAU, IR, PNU, BU, µg, JAU, mL-concentrate",
         );
         if let Some(u) = &vial_unit
             && u.value != unit
@@ -573,9 +586,11 @@ fn read_step(
         "volume_ml",
         "dose",
         "observation_min",
+        "phase",
     ];
     keys.extend(PROVENANCE_KEYS);
     t.only_keys(diags, &keys);
+    let phase = t.parsed::<Phase>(diags, "phase", false, "unknown-phase", Phase::STEP_NAMES);
     let day = t.count(diags, "day", true);
     if let Some(d) = &day
         && d.value == 0
@@ -612,6 +627,7 @@ fn read_step(
         stated_dose,
         observation_min,
         provenance,
+        phase,
     })
 }
 

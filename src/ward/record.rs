@@ -440,6 +440,7 @@ fn check(
                     override_reason: proposed.override_reason.clone(),
                     checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
                     vial_code: None,
+                    phase: ctx.phase_of(d.step),
                 },
                 overridden,
             ))

@@ -71,7 +71,9 @@ impl Ward {
                     let vial_code = vial.and_then(|tv| {
                         course::vial_for(&v.state, &tv.id, date).map(|x| x.code.clone())
                     });
+                    let phase = row.dosing.as_ref().and_then(|d| ctx.phase_of(d.step));
                     lines.push(SheetLine {
+                        phase,
                         course: id,
                         patient: pid.clone(),
                         name: name.clone(),

@@ -23,6 +23,7 @@ impl CourseView {
                 .get(step.wrapping_sub(1))
                 .map(|s| NaiveDateTime::new(s.date, s.time))
         };
+        let ctx = v.loaded.ctx()?;
         let mut lines: Vec<ScheduleLine> = course::administrations(&v.plain_events())
             .into_iter()
             .map(|a| ScheduleLine {
@@ -36,9 +37,9 @@ impl CourseView {
                 by: Some(a.by),
                 local_mm: a.local_mm,
                 systemic: a.systemic.map(|g| g.to_string()),
+                phase: a.phase.or_else(|| ctx.phase_of(a.step)),
             })
             .collect();
-        let ctx = v.loaded.ctx()?;
         let max = course::horizon(&v.state, plan.steps.len());
         let p = course::project(ctx, &v.state, &v.patient, now, None, max);
         for x in p.doses {
@@ -53,6 +54,7 @@ impl CourseView {
                 by: None,
                 local_mm: None,
                 systemic: None,
+                phase: ctx.phase_of(x.dosing.step),
             });
         }
         for l in &mut lines {

@@ -140,6 +140,7 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             override_reason,
             checked_by,
             vial_code,
+            phase,
         } => EventKind::DoseGiven {
             step,
             vial,
@@ -152,6 +153,7 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             override_reason: opt_text(Field::Override, override_reason.as_deref())?,
             checked_by,
             vial_code,
+            phase,
         },
         EventKind::ObservationEnded {
             local_mm,

@@ -76,6 +76,10 @@ pub struct ScheduleLine {
     pub by: Option<String>,
     pub local_mm: Option<u32>,
     pub systemic: Option<String>,
+    /// The dose's phase: as recorded with a given dose, else as the plan names it (`None`
+    /// when the template names no phases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::template::Phase>,
 }
 
 /// One line of the day's sheet.
@@ -101,6 +105,9 @@ pub struct SheetLine {
     pub vial_code: Option<String>,
     /// The template's evidence label.
     pub evidence: String,
+    /// The dose's phase, when the course's template names its phases.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phase: Option<crate::template::Phase>,
 }
 
 /// Where a course stands on the board, in the board's order.

@@ -452,9 +452,11 @@ fn correctable(v: &CourseView, gone: &[u64]) -> Vec<(String, String)> {
 
 fn schedule(s: &CourseScreen<'_>) -> Markup {
     let plan_len = s.view.loaded.plan.steps.len();
+    // A phase column only when the course's template names its phases.
+    let phases = s.schedule.iter().any(|l| l.phase.is_some());
     html! {
         table.schedule {
-            thead { tr { th { "Step" } th { "Planned" } th { "Given / due" } th { "Vial" } th { "Volume" } th { "Dose" } th { "By" } th { "Local mm" } th { "Systemic" } } }
+            thead { tr { th { "Step" } th { "Planned" } th { "Given / due" } th { "Vial" } th { "Volume" } th { "Dose" } th { "By" } th { "Local mm" } th { "Systemic" } @if phases { th { "Phase" } } } }
             tbody {
                 @for l in s.schedule {
                     tr class=(if l.given { "given" } else { "due" }) {
@@ -467,6 +469,7 @@ fn schedule(s: &CourseScreen<'_>) -> Markup {
                         td { (l.by.clone().unwrap_or_default()) }
                         td { (l.local_mm.map(|m| m.to_string()).unwrap_or_default()) }
                         td { (l.systemic.clone().unwrap_or_default()) }
+                        @if phases { td { (crate::render::phase_cell(l.phase)) } }
                     }
                 }
             }

@@ -12,6 +12,7 @@ mod labels;
 // shared with the unit tests.
 #[path = "../../src/testkit/needs.rs"]
 mod needs;
+mod phases;
 mod planning;
 mod safety;
 mod snapshots;

@@ -45,7 +45,7 @@ fn templates_lists_the_bundled_schedules_with_their_evidence() {
 fn templates_json_has_stable_fields_and_exact_numbers() {
     let v = json_of(&["templates", "--json"]);
     let rows = v.as_array().expect("array");
-    assert_eq!(rows.len(), 4);
+    assert_eq!(rows.len(), 6);
     let cluster = rows
         .iter()
         .find(|r| r["id"] == "alutard-hdm-cluster-7w")

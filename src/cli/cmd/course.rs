@@ -251,23 +251,26 @@ fn course_show(
     for w in &v.loaded.plan.warnings {
         writeln!(out, "! {w}")?;
     }
-    let mut t = table(
-        &[
-            "step",
-            "planned",
-            "given / due",
-            "vial",
-            "volume",
-            "dose",
-            "by",
-            "local mm",
-            "systemic",
-        ],
-        &[0, 4, 5, 7],
-    );
+    // A phase column only when the template names its phases.
+    let phases = lines.iter().any(|l| l.phase.is_some());
+    let mut header = vec![
+        "step",
+        "planned",
+        "given / due",
+        "vial",
+        "volume",
+        "dose",
+        "by",
+        "local mm",
+        "systemic",
+    ];
+    if phases {
+        header.push("phase");
+    }
+    let mut t = table(&header, &[0, 4, 5, 7]);
     let plan_len = v.loaded.plan.steps.len();
     for l in &lines {
-        t.add_row(vec![
+        let mut row = vec![
             if l.step > plan_len {
                 format!("M{}", l.step - plan_len)
             } else {
@@ -287,7 +290,11 @@ fn course_show(
             l.by.clone().unwrap_or_default(),
             l.local_mm.map(|m| m.to_string()).unwrap_or_default(),
             l.systemic.clone().unwrap_or_default(),
-        ]);
+        ];
+        if phases {
+            row.push(crate::render::phase_cell(l.phase));
+        }
+        t.add_row(row);
     }
     writeln!(out, "{t}")?;
     writeln!(

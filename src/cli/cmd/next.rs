@@ -64,12 +64,22 @@ fn next(
 }
 
 /// The decision's headline, and a line for each of its reasons.
+/// The phase of the decision's dose, when the course's template names its phases.
+pub(in crate::cli) fn dose_phase(v: &CourseView, d: &Decision) -> Option<crate::template::Phase> {
+    let ctx = v.loaded.ctx().ok()?;
+    d.dosing.as_ref().and_then(|x| ctx.phase_of(x.step))
+}
+
 pub(super) fn print_decision(
     out: &mut dyn Write,
     v: &CourseView,
     d: &Decision,
 ) -> Result<(), CliError> {
     writeln!(out, "{}", say::headline(d, &v.loaded.template))?;
+    // The dose's phase, when the course's template names its phases.
+    if let Some(p) = dose_phase(v, d) {
+        writeln!(out, "  - Phase: {p}.")?;
+    }
     for line in say::details(d) {
         writeln!(out, "  - {line}")?;
     }

@@ -439,23 +439,26 @@ fn print_plan_heading(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
 
 /// The dated steps as a table.
 fn print_plan_steps(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
-    let mut tbl = table(
-        &[
-            "step",
-            "day",
-            "date",
-            "time",
-            "vial",
-            "cap",
-            "volume",
-            "dose",
-            "cumulative",
-            "obs. min",
-        ],
-        &[0, 1, 6, 7, 8, 9],
-    );
+    // A phase column only when the template names its phases.
+    let phases = p.steps.iter().any(|s| s.phase.is_some());
+    let mut header = vec![
+        "step",
+        "day",
+        "date",
+        "time",
+        "vial",
+        "cap",
+        "volume",
+        "dose",
+        "cumulative",
+        "obs. min",
+    ];
+    if phases {
+        header.push("phase");
+    }
+    let mut tbl = table(&header, &[0, 1, 6, 7, 8, 9]);
     for s in &p.steps {
-        tbl.add_row(vec![
+        let mut row = vec![
             format!(
                 "{}{}",
                 s.index,
@@ -470,7 +473,11 @@ fn print_plan_steps(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
             s.dose.to_string(),
             s.cumulative_dose.to_string(),
             s.observation_min.to_string(),
-        ]);
+        ];
+        if phases {
+            row.push(crate::render::phase_cell(s.phase));
+        }
+        tbl.add_row(row);
     }
     writeln!(out, "{tbl}")?;
     if p.steps.iter().any(|s| s.template_step.is_none()) {
@@ -495,6 +502,9 @@ fn print_plan_maintenance_and_reasons(out: &mut dyn Write, p: &Plan) -> Result<(
         dates.join(", "),
         crate::render::every_weeks(m.interval_weeks, m.interval_tolerance_weeks)
     )?;
+    if let Some(phases) = crate::render::phase_summary(&p.steps) {
+        writeln!(out, "{phases}")?;
+    }
     writeln!(out, "\nRisk reasons:")?;
     for (i, r) in p.assessment.reasons.iter().enumerate() {
         writeln!(

@@ -218,6 +218,7 @@ fn steps_of(t: &Template) -> Vec<TemplateStep<'_>> {
                 observation_min: s.observation_min,
                 last_of_day: s.last_of_day,
                 provenance: s.provenance.as_ref(),
+                phase: t.step_phase(s.index),
             })
         })
         .collect()
@@ -248,6 +249,7 @@ fn show_json<'a>(
         syringe_graduation_ml: t.injection.syringe_graduation_ml,
         steps,
         maintenance: &t.maintenance,
+        rush_target: t.rush_target,
         warnings,
     }
 }
@@ -284,21 +286,24 @@ fn print_heading(
 
 /// The steps as a table.
 fn print_steps(out: &mut dyn Write, steps: &[TemplateStep]) -> Result<(), CliError> {
-    let mut tbl = table(
-        &[
-            "step",
-            "day",
-            "time",
-            "vial",
-            "cap",
-            "volume",
-            "dose",
-            "cumulative",
-            "obs. min",
-            "note",
-        ],
-        &[0, 1, 5, 6, 7, 8],
-    );
+    // A phase column only when the template names its phases.
+    let phases = steps.iter().any(|s| s.phase.is_some());
+    let mut header = vec![
+        "step",
+        "day",
+        "time",
+        "vial",
+        "cap",
+        "volume",
+        "dose",
+        "cumulative",
+        "obs. min",
+        "note",
+    ];
+    if phases {
+        header.push("phase");
+    }
+    let mut tbl = table(&header, &[0, 1, 5, 6, 7, 8]);
     for v in steps {
         let note = v
             .provenance
@@ -310,7 +315,7 @@ fn print_steps(out: &mut dyn Write, steps: &[TemplateStep]) -> Result<(), CliErr
                 s
             })
             .unwrap_or_default();
-        tbl.add_row(vec![
+        let mut row = vec![
             v.index.to_string(),
             v.day.to_string(),
             v.time.clone().unwrap_or_default(),
@@ -321,7 +326,11 @@ fn print_steps(out: &mut dyn Write, steps: &[TemplateStep]) -> Result<(), CliErr
             v.cumulative_dose.to_string(),
             v.observation_min.to_string(),
             note,
-        ]);
+        ];
+        if phases {
+            row.push(crate::render::phase_cell(v.phase));
+        }
+        tbl.add_row(row);
     }
     writeln!(out, "{tbl}")?;
     Ok(())
@@ -334,6 +343,12 @@ fn print_maintenance_and_sources(out: &mut dyn Write, t: &Template) -> Result<()
         "Observation: {} min after each injection, {} min after a day's last; same-day injections at least {} min apart.",
         t.timing.observation_min, t.timing.last_of_day_observation_min, t.timing.min_interval_min
     )?;
+    if let Some(target) = t.rush_target {
+        writeln!(
+            out,
+            "Rush target: {target}, below the maintenance dose; the consolidation steps reach maintenance."
+        )?;
+    }
     let m = &t.maintenance;
     let mvial = t
         .vial(&m.vial)

@@ -83,6 +83,7 @@ fn dose_event(d: &Dosing, override_reason: Option<&str>) -> EventKind {
         override_reason: override_reason.map(str::to_string),
         checked_by: None,
         vial_code: None,
+        phase: None,
     }
 }
 

@@ -53,6 +53,7 @@ fn lot_event(d: &Dosing, lot: &str, override_reason: Option<&str>) -> EventKind 
             override_reason,
             checked_by,
             vial_code,
+            phase,
             ..
         } => EventKind::DoseGiven {
             step,
@@ -66,6 +67,7 @@ fn lot_event(d: &Dosing, lot: &str, override_reason: Option<&str>) -> EventKind 
             override_reason,
             checked_by,
             vial_code,
+            phase,
         },
         other => other,
     }

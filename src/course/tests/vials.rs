@@ -108,6 +108,7 @@ fn an_old_dose_record_reads_unchanged_and_vial_events_round_trip() {
         &e,
         EventKind::DoseGiven {
             vial_code: None,
+            phase: None,
             ..
         }
     ));

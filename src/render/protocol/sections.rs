@@ -157,7 +157,8 @@ fn steps(w: &mut Writer<'_>, p: &Protocol<'_>) {
     } else {
         "Steps as first planned, with what the record says"
     });
-    let columns = [
+    let phases = plan.steps.iter().any(|s| s.phase.is_some());
+    let mut columns = vec![
         col("step", 0.6, Align::Right),
         col("date / time", 1.4, Align::Left),
         col("vial", 2.4, Align::Left).emphasised(),
@@ -174,8 +175,25 @@ fn steps(w: &mut Writer<'_>, p: &Protocol<'_>) {
         col("nurse", 0.9, Align::Left),
         col("check", 0.9, Align::Left),
     ];
-    let rows: Vec<Vec<String>> = plan.steps.iter().map(|s| step_row(p, s)).collect();
+    // A phase column only when the template names its phases.
+    if phases {
+        columns.insert(1, col("phase", 1.1, Align::Left));
+    }
+    let rows: Vec<Vec<String>> = plan
+        .steps
+        .iter()
+        .map(|s| {
+            let mut row = step_row(p, s);
+            if phases {
+                row.insert(1, crate::render::phase_cell(s.phase));
+            }
+            row
+        })
+        .collect();
     w.table(&columns, &rows, &[], 8.5, 22.0);
+    if let Some(summary) = crate::render::phase_summary(&plan.steps) {
+        w.paragraph(&summary, 8.5, false);
+    }
     if plan.steps.iter().any(|s| s.template_step.is_none()) {
         w.paragraph(
             "* a step inserted by the planner (see Adjustments).",
