@@ -174,6 +174,9 @@ pub enum EventKind {
         /// The code of the vial the dose was drawn from (`V000001`), when it was scanned.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         vial_code: Option<String>,
+        /// What the give said about the template's premedication, when it asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        premedication: Option<PremedicationRecord>,
     },
     /// The observation after a dose ended.
     ObservationEnded {
@@ -305,6 +308,18 @@ impl EventKind {
             | EventKind::Migrated { .. } => false,
         }
     }
+}
+
+/// The premedication answer recorded with a dose: when it was taken (`None`: not taken), and a
+/// physician's reason for giving the dose without it, or outside its window, that day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PremedicationRecord {
+    /// When it was taken; `None`: not taken (or not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<NaiveDateTime>,
+    /// A physician accepted the missing or mistimed premedication for the day, for this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<String>,
 }
 
 /// One recorded event.

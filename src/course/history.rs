@@ -47,6 +47,9 @@ pub struct Administration {
     pub late: Option<LateKind>,
     /// A physician's override reason.
     pub override_reason: Option<String>,
+    /// The premedication recorded with the dose (its time, a physician's acceptance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub premedication: Option<super::event::PremedicationRecord>,
 }
 
 /// Every administration, in order.
@@ -64,6 +67,7 @@ pub fn administrations(events: &[Event]) -> Vec<Administration> {
                 volume_ml,
                 dose,
                 override_reason,
+                premedication,
                 ..
             } => out.push(Administration {
                 seq: e.seq,
@@ -83,6 +87,7 @@ pub fn administrations(events: &[Event]) -> Vec<Administration> {
                 systemic: None,
                 late: None,
                 override_reason: override_reason.clone(),
+                premedication: premedication.clone(),
             }),
             EventKind::ObservationEnded {
                 local_mm,

@@ -233,6 +233,7 @@ impl Run<'_> {
                 override_reason: None,
                 checked_by: None,
                 vial_code: None,
+                premedication: None,
             },
         );
         let end = self

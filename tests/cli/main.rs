@@ -13,6 +13,7 @@ mod labels;
 #[path = "../../src/testkit/needs.rs"]
 mod needs;
 mod planning;
+mod premedication;
 mod safety;
 mod snapshots;
 mod sources;

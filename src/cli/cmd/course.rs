@@ -290,6 +290,9 @@ fn course_show(
         ]);
     }
     writeln!(out, "{t}")?;
+    for l in say::premedication_lines(&crate::course::administrations(&v.plain_events())) {
+        writeln!(out, "{l}")?;
+    }
     writeln!(
         out,
         "Rows marked \"due\" are re-projected from the record: each at its earliest, assuming every dose is tolerated."

@@ -66,6 +66,7 @@ fn lot_event(d: &Dosing, lot: &str, override_reason: Option<&str>) -> EventKind 
             override_reason,
             checked_by,
             vial_code,
+            premedication: None,
         },
         other => other,
     }

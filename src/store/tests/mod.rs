@@ -72,6 +72,7 @@ fn dose_event() -> EventKind {
         override_reason: None,
         checked_by: None,
         vial_code: None,
+        premedication: None,
     }
 }
 
