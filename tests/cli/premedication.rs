@@ -207,3 +207,136 @@ fn the_bundled_rush_only_recommends_it_and_never_blocks() {
     );
     w.ok("2026-12-07T08:00", &give_args(&c, "P1", "1", "0.1", &[]));
 }
+
+fn pdf_text(path: &std::path::Path) -> String {
+    ritplan::render::pdf::extract_text(&std::fs::read(path).expect("pdf"))
+        .expect("parse")
+        .into_iter()
+        .map(|page| page.join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_plan_the_sheet_and_the_protocol_print_the_premedication() {
+    // The plan (no record needed).
+    let out = crate::ritplan()
+        .args([
+            "plan",
+            "--template",
+            "example-hdm-rush-3d",
+            "--start",
+            "2026-12-07T08:00",
+            "--age",
+            "34",
+            "--weight",
+            "70",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+        ])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Premedication:\n  - H1 antihistamine (e.g. loratadine 10 mg) 2 h before the first injection of the day (taken 1 h to 4 h before, window example) — recommended [published, C-partial]"),
+        "{text}"
+    );
+    // A template that says nothing prints nothing.
+    let out = crate::ritplan()
+        .args([
+            "plan",
+            "--template",
+            "alutard-hdm-cluster-7w",
+            "--start",
+            "2026-12-07T08:00",
+            "--age",
+            "34",
+            "--weight",
+            "70",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+        ])
+        .output()
+        .expect("run");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("Premedication"));
+
+    // The day's sheet: the premedicated course's first dose asks for it; a line to fill in.
+    let w = Ward::new();
+    let c = premedicated(&w, "P1");
+    let sheet = w.ok("2026-12-07T06:00", &["sheet", "--date", "2026-12-07"]);
+    assert!(
+        sheet.contains(&format!("Premedication:\n  - Ana Souza (P1, course {c}), 08:00 step 1 — Premedication REQUIRED: H1 antihistamine (e.g. loratadine 10 mg): required, taken between 04:00 and 07:00")),
+        "{sheet}"
+    );
+    assert_eq!(
+        sheet.matches("Premedication REQUIRED").count(),
+        1,
+        "only the day's first dose: {sheet}"
+    );
+    let json: Value = serde_json::from_str(&w.ok(
+        "2026-12-07T06:00",
+        &["sheet", "--date", "2026-12-07", "--json"],
+    ))
+    .expect("json");
+    assert_eq!(json[0]["premedication"][0]["required"], true, "{json}");
+    assert!(json[1]["premedication"].is_null(), "{json}");
+    let sheet_pdf = w.file("sheet.pdf");
+    w.ok(
+        "2026-12-07T06:00",
+        &[
+            "sheet",
+            "--date",
+            "2026-12-07",
+            "--pdf",
+            sheet_pdf.to_str().expect("path"),
+        ],
+    );
+    let text = pdf_text(&sheet_pdf);
+    assert!(text.contains("Premedication"), "{text}");
+    assert!(text.contains("Premedication REQUIRED"), "{text}");
+
+    // The course protocol: the template's line, and what was recorded (a physician's
+    // acceptance).
+    w.ok(
+        "2026-12-07T08:00",
+        &give_args(
+            &c,
+            "P1",
+            "1",
+            "0.1",
+            &[
+                "--premedication",
+                "none",
+                "--accept-premedication",
+                "forgotten at home",
+            ],
+        ),
+    );
+    let pdf = w.file("protocol.pdf");
+    w.ok(
+        "2026-12-07T08:10",
+        &["course", "pdf", &c, "--out", pdf.to_str().expect("path")],
+    );
+    let text = pdf_text(&pdf).replace('\n', " ");
+    for want in [
+        "Premedication",
+        "H1 antihistamine (e.g. loratadine 10 mg) 2 h before the first injection of the day",
+        "— required [published, C-partial]",
+        "unless a physician accepts its absence for the day",
+        "ACCEPTED without the required premedication or outside its window: forgotten at home",
+    ] {
+        assert!(text.contains(want), "{want:?} in {text}");
+    }
+}
