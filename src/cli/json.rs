@@ -99,6 +99,8 @@ pub(super) struct TemplateShow<'a> {
     pub(super) syringe_graduation_ml: Volume,
     pub(super) steps: Vec<TemplateStep<'a>>,
     pub(super) maintenance: &'a Maintenance,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub(super) premedication: &'a [crate::template::Premedication],
     pub(super) warnings: Vec<String>,
 }
 

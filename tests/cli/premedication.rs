@@ -247,6 +247,15 @@ fn the_plan_the_sheet_and_the_protocol_print_the_premedication() {
         text.contains("Premedication:\n  - H1 antihistamine (e.g. loratadine 10 mg) 2 h before the first injection of the day (taken 1 h to 4 h before, window example) — recommended [published, C-partial]"),
         "{text}"
     );
+    let out = crate::ritplan()
+        .args(["template", "show", "example-hdm-rush-3d"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Premedication: H1 antihistamine (e.g. loratadine 10 mg) 2 h before the first injection of the day"),
+        "{text}"
+    );
     // A template that says nothing prints nothing.
     let out = crate::ritplan()
         .args([

@@ -248,6 +248,7 @@ fn show_json<'a>(
         syringe_graduation_ml: t.injection.syringe_graduation_ml,
         steps,
         maintenance: &t.maintenance,
+        premedication: &t.premedication,
         warnings,
     }
 }
@@ -362,6 +363,9 @@ fn print_maintenance_and_sources(out: &mut dyn Write, t: &Template) -> Result<()
                 .map(|n| format!(": {n}"))
                 .unwrap_or_default()
         )?;
+    }
+    for pm in &t.premedication {
+        writeln!(out, "Premedication: {}", pm.describe())?;
     }
     writeln!(
         out,

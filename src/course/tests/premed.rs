@@ -73,6 +73,17 @@ fn a_required_premedication_missing_or_not_taken_refuses_the_dose() {
             "{words}"
         );
         assert!(words.contains("--accept-premedication REASON"), "{words}");
+        // The page names its fields instead of the flags.
+        let page = r
+            .as_ref()
+            .err()
+            .map(|r| crate::render::course::refusal(r, crate::render::course::Voice::Page))
+            .unwrap_or_default();
+        assert!(page.contains("Defer the dose (Defer)"), "{page}");
+        assert!(
+            page.contains("by writing the acceptance of the missing premedication"),
+            "{page}"
+        );
     }
 }
 
