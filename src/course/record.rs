@@ -174,6 +174,8 @@ pub enum Refusal {
         /// What is wrong.
         problem: super::PremedicationProblem,
     },
+    /// A physician's acceptance of a missing premedication, where none is missing.
+    NoPremedicationToAccept,
     /// The record's times go backwards.
     BeforeLastEvent {
         /// The last event's time.
@@ -345,15 +347,23 @@ pub fn check_give(
         .premedication_accepted
         .as_ref()
         .is_some_and(|r| !r.trim().is_empty());
-    if !accepted {
-        for due in super::premedication_due(ctx, state, now) {
-            if let Err(problem) = super::check_premedication(&due, p.premedication) {
-                return Err(Refusal::Premedication {
-                    due: Box::new(due),
-                    problem,
-                });
-            }
+    let missing = super::premedication_due(ctx, state, now)
+        .into_iter()
+        .find_map(|due| {
+            super::check_premedication(&due, p.premedication)
+                .err()
+                .map(|problem| (due, problem))
+        });
+    match (missing, accepted) {
+        (Some((due, problem)), false) => {
+            return Err(Refusal::Premedication {
+                due: Box::new(due),
+                problem,
+            });
         }
+        // The record must not say a physician accepted a missing premedication that was not.
+        (None, true) => return Err(Refusal::NoPremedicationToAccept),
+        _ => {}
     }
     if proposed.step == allowed.step && proposed.volume_ml == allowed.volume_ml {
         return Ok(allowed);

@@ -850,6 +850,12 @@ pub fn refusal(r: &Refusal, voice: Voice) -> String {
                 n.defer,
                 n.accept_premed
             ),
+            Refusal::NoPremedicationToAccept => format!(
+                "no required premedication is missing or mistimed for this dose: there is nothing to accept; give it without {}",
+                n.accept_premed
+                    .trim_start_matches("with ")
+                    .trim_start_matches("by ")
+            ),
             Refusal::BeforeLastEvent { last } => format!(
                 "the course's last event is at {}; a record cannot come before it",
                 when(*last)

@@ -166,6 +166,20 @@ fn a_physician_may_accept_the_missing_premedication_for_the_day_and_it_is_record
         rec.accepted.as_deref(),
         Some("forgot at home; physician present all day")
     );
+    // Nothing missing, nothing to accept: the record would say what did not happen.
+    let needless = with(
+        &proposed(&p_dosing(&c), None),
+        taken("2026-12-07 06:00"),
+        Some("just in case"),
+    );
+    let r = c.try_give("2026-12-07 08:00", &needless);
+    assert_eq!(r, Err(Refusal::NoPremedicationToAccept));
+    assert!(
+        r.err()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+            .contains("there is nothing to accept; give it without --accept-premedication REASON")
+    );
     // A blank acceptance is no acceptance.
     let blank = with(&proposed(&p_dosing(&c), None), None, Some("  "));
     assert!(matches!(
