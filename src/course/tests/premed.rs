@@ -271,3 +271,41 @@ impl Course<'_> {
         }
     }
 }
+
+#[test]
+fn a_dose_entry_without_premedication_reads_and_writes_as_before() {
+    let old = EventKind::DoseGiven {
+        step: 1,
+        vial: "1".into(),
+        volume_ml: Volume::from_ml(ml("0.1")),
+        dose: crate::units::Dose::new(Decimal::from(10), crate::units::AllergenUnit::SqU),
+        lot: None,
+        site: None,
+        pef_percent: None,
+        screen_ok: true,
+        override_reason: None,
+        checked_by: None,
+        vial_code: None,
+        premedication: None,
+    };
+    let text = serde_json::to_string(&old).expect("json");
+    assert!(!text.contains("premedication"), "{text}");
+    let back: EventKind = serde_json::from_str(&text).expect("an old entry reads");
+    assert_eq!(back, old);
+    let mut new = back;
+    if let EventKind::DoseGiven { premedication, .. } = &mut new {
+        *premedication = Some(PremedicationRecord {
+            taken_at: Some(at("2026-12-07 06:00")),
+            accepted: None,
+        });
+    }
+    let text = serde_json::to_string(&new).expect("json");
+    assert!(
+        text.contains(r#""premedication":{"taken_at":"2026-12-07T06:00:00"}"#),
+        "{text}"
+    );
+    assert_eq!(
+        serde_json::from_str::<EventKind>(&text).expect("reads"),
+        new
+    );
+}
