@@ -82,6 +82,10 @@ pub enum Field {
     Scan,
     /// A vial's own code (`V000001`).
     VialCode,
+    /// When the premedication was taken (or that it was not).
+    Premedication,
+    /// A physician's acceptance of a missing or mistimed premedication.
+    AcceptPremedication,
 }
 
 impl Field {
@@ -124,6 +128,8 @@ impl Field {
             Field::VialVolume => "volume_ml",
             Field::Scan => "scan",
             Field::VialCode => "code",
+            Field::Premedication => "premedication",
+            Field::AcceptPremedication => "accept_premedication",
         }
     }
 
@@ -166,6 +172,8 @@ impl Field {
             Field::VialVolume => "the vial's volume",
             Field::Scan => "the scanned code",
             Field::VialCode => "the vial code",
+            Field::Premedication => "the premedication time",
+            Field::AcceptPremedication => "the accepted premedication",
         }
     }
 }

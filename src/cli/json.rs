@@ -105,6 +105,8 @@ pub(super) struct TemplateShow<'a> {
     /// The dose the rush stops at, below maintenance, when the template names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) rush_target: Option<Dose>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub(super) premedication: &'a [crate::template::Premedication],
     pub(super) warnings: Vec<String>,
 }
 

@@ -179,6 +179,9 @@ pub enum EventKind {
         /// that name none (then: up-dosing for a plan step, maintenance above the plan).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         phase: Option<crate::template::Phase>,
+        /// What the give said about the template's premedication, when it asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        premedication: Option<PremedicationRecord>,
     },
     /// The observation after a dose ended.
     ObservationEnded {
@@ -312,6 +315,18 @@ impl EventKind {
     }
 }
 
+/// The premedication answer recorded with a dose: when it was taken (`None`: not taken), and a
+/// physician's reason for giving the dose without it, or outside its window, that day.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PremedicationRecord {
+    /// When it was taken; `None`: not taken (or not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<NaiveDateTime>,
+    /// A physician accepted the missing or mistimed premedication for the day, for this reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<String>,
+}
+
 /// One recorded event.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Event {
@@ -435,6 +450,7 @@ mod tests {
             checked_by,
             vial_code,
             phase: Some(crate::template::Phase::Consolidation),
+            premedication: None,
         };
         let text = serde_json::to_string(&new).expect("json");
         assert!(text.contains(r#""phase":"consolidation""#), "{text}");

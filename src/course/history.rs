@@ -51,6 +51,9 @@ pub struct Administration {
     pub late: Option<LateKind>,
     /// A physician's override reason.
     pub override_reason: Option<String>,
+    /// The premedication recorded with the dose (its time, a physician's acceptance).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub premedication: Option<super::event::PremedicationRecord>,
 }
 
 /// Every administration, in order.
@@ -69,6 +72,7 @@ pub fn administrations(events: &[Event]) -> Vec<Administration> {
                 dose,
                 override_reason,
                 phase,
+                premedication,
                 ..
             } => out.push(Administration {
                 phase: *phase,
@@ -89,6 +93,7 @@ pub fn administrations(events: &[Event]) -> Vec<Administration> {
                 systemic: None,
                 late: None,
                 override_reason: override_reason.clone(),
+                premedication: premedication.clone(),
             }),
             EventKind::ObservationEnded {
                 local_mm,

@@ -23,6 +23,7 @@ mod event;
 mod history;
 mod ladder;
 mod next;
+mod premed;
 mod project;
 mod reason;
 mod record;
@@ -31,14 +32,18 @@ mod state;
 mod vial;
 
 pub use event::{
-    Event, EventKind, LateKind, MAX_ONSET_MIN, MAX_REACTION_MM, MAX_STEP, MAX_STEPS_BACK, Review,
-    WaoGrade, voided,
+    Event, EventKind, LateKind, MAX_ONSET_MIN, MAX_REACTION_MM, MAX_STEP, MAX_STEPS_BACK,
+    PremedicationRecord, Review, WaoGrade, voided,
 };
 pub use history::{Administration, administrations};
 pub use ladder::Ladder;
 pub use next::{
     ActionKind, Decision, Dosing, OtherCourse, PatientView, VisitSoFar, late_band, next,
     visit_start,
+};
+pub use premed::{
+    PremedicationAnswer, PremedicationDue, PremedicationProblem, check_premedication,
+    premedication_due,
 };
 pub use project::{Projected, Projection, Scenario, horizon, project, project_with};
 pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VialTrigger, VisitClosed, Wait};

@@ -124,6 +124,10 @@ pub struct Decision {
     pub visit: Option<VisitSoFar>,
     /// Why, citing the rules.
     pub reasons: Vec<Reason>,
+    /// The premedication the dose needs (required) or is reminded of (recommended), with its
+    /// window, for a dose that may be given now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub premedication: Vec<super::PremedicationDue>,
 }
 
 /// What the patient's other active courses impose on this one.
@@ -216,6 +220,7 @@ fn decision(s: &CourseState, action: ActionKind, reasons: Vec<Reason>) -> Decisi
         observation_until: None,
         visit: None,
         reasons,
+        premedication: Vec::new(),
     }
 }
 
@@ -365,6 +370,20 @@ pub fn next(
     patient: &PatientView,
     vial: Option<&VialInHand>,
 ) -> Decision {
+    let mut d = decide(ctx, s, now, patient, vial);
+    if d.action.gives() {
+        d.premedication = super::premedication_due(ctx, s, now);
+    }
+    d
+}
+
+fn decide(
+    ctx: Context<'_>,
+    s: &CourseState,
+    now: NaiveDateTime,
+    patient: &PatientView,
+    vial: Option<&VialInHand>,
+) -> Decision {
     if let Some(h) = &s.ended {
         return held(s, ActionKind::Ended, h);
     }
@@ -496,6 +515,7 @@ pub fn next(
         observation_until: None,
         visit,
         reasons,
+        premedication: Vec::new(),
     }
 }
 

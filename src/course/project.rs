@@ -234,6 +234,7 @@ impl Run<'_> {
                 checked_by: None,
                 vial_code: None,
                 phase: self.ctx.phase_of(dosing.step),
+                premedication: None,
             },
         );
         let end = self

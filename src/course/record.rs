@@ -166,6 +166,16 @@ pub enum Refusal {
         /// Steps asked.
         steps: u32,
     },
+    /// A required premedication was not asked about, not taken, or taken outside its window:
+    /// the dose is not given (deferred), unless a physician accepts for the day.
+    Premedication {
+        /// The premedication, its window and status.
+        due: Box<super::PremedicationDue>,
+        /// What is wrong.
+        problem: super::PremedicationProblem,
+    },
+    /// A physician's acceptance of a missing premedication, where none is missing.
+    NoPremedicationToAccept,
     /// The record's times go backwards.
     BeforeLastEvent {
         /// The last event's time.
@@ -186,6 +196,32 @@ pub struct Proposed {
     pub screen_ok: bool,
     /// A physician's override reason (a lower dose than the one allowed).
     pub override_reason: Option<String>,
+    /// Whether, and when, the template's premedication was taken (`None`: not asked).
+    pub premedication: Option<super::PremedicationAnswer>,
+    /// A physician's reason for giving the dose without its required premedication (or outside
+    /// its window) that day.
+    pub premedication_accepted: Option<String>,
+}
+
+impl Proposed {
+    /// What the dose entry records about premedication: the answer and any acceptance, when
+    /// either was given.
+    pub fn premedication_record(&self) -> Option<super::PremedicationRecord> {
+        let accepted = self
+            .premedication_accepted
+            .clone()
+            .filter(|r| !r.trim().is_empty());
+        if self.premedication.is_none() && accepted.is_none() {
+            return None;
+        }
+        Some(super::PremedicationRecord {
+            taken_at: match self.premedication {
+                Some(super::PremedicationAnswer::Taken(t)) => Some(t),
+                _ => None,
+            },
+            accepted,
+        })
+    }
 }
 
 /// The refusal a decision that is not a dose amounts to.
@@ -304,6 +340,30 @@ pub fn check_give(
             });
         }
         Some(_) => {}
+    }
+    // A required premedication not taken, not asked, or taken outside its window: not given
+    // (fail closed), unless a physician accepts it for the day with a reason.
+    let accepted = p
+        .premedication_accepted
+        .as_ref()
+        .is_some_and(|r| !r.trim().is_empty());
+    let missing = super::premedication_due(ctx, state, now)
+        .into_iter()
+        .find_map(|due| {
+            super::check_premedication(&due, p.premedication)
+                .err()
+                .map(|problem| (due, problem))
+        });
+    match (missing, accepted) {
+        (Some((due, problem)), false) => {
+            return Err(Refusal::Premedication {
+                due: Box::new(due),
+                problem,
+            });
+        }
+        // The record must not say a physician accepted a missing premedication that was not.
+        (None, true) => return Err(Refusal::NoPremedicationToAccept),
+        _ => {}
     }
     if proposed.step == allowed.step && proposed.volume_ml == allowed.volume_ml {
         return Ok(allowed);

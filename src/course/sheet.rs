@@ -36,6 +36,9 @@ pub struct SheetRow {
     pub held_by: Option<i64>,
     /// Why, citing the rules.
     pub reasons: Vec<Reason>,
+    /// The premedication this dose needs or is reminded of, with its window.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub premedication: Vec<super::PremedicationDue>,
 }
 
 fn opt_hhmm<S: Serializer>(t: &Option<NaiveTime>, s: S) -> Result<S::Ok, S::Error> {
@@ -75,6 +78,7 @@ pub fn sheet_rows(
         hold: d.hold.clone(),
         held_by: d.held_by,
         reasons: d.reasons.clone(),
+        premedication: Vec::new(),
     };
     let mut rows = Vec::new();
     match d.action {
@@ -98,13 +102,24 @@ pub fn sheet_rows(
         return rows;
     };
     let p = project(ctx, state, patient, start, Some(end), 64);
+    // The first projected dose is due with the state as it is; the later ones of the day follow
+    // a dose of the same day, so only a premedication before each injection applies to them.
+    let premedication = |i: usize, at: NaiveDateTime| {
+        let mut due = super::premedication_due(ctx, state, at);
+        if i > 0 {
+            due.retain(|p| p.premedication.anchor == crate::template::PremedAnchor::EachInjection);
+        }
+        due
+    };
     for (i, x) in p
         .doses
         .into_iter()
         .filter(|x| x.at.date() == date)
         .enumerate()
     {
+        let due = premedication(i, x.at);
         rows.push(SheetRow {
+            premedication: due,
             time: Some(x.at.time()),
             action: if x.dosing.maintenance.is_some() {
                 ActionKind::MaintenanceDue

@@ -118,6 +118,9 @@ pub struct Plan {
     pub limits: VisitLimits,
     /// Maintenance.
     pub maintenance: MaintenancePlan,
+    /// The template's premedication (`[[premedication]]`), printed with the plan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub premedication: Vec<crate::template::Premedication>,
 }
 
 /// What one visit (one clinic day's injections of one course) may hold. Carried in the plan so
@@ -334,6 +337,7 @@ pub fn plan(req: &Request<'_>) -> Result<Result<Plan, Refusal>, PlanError> {
             interval_weeks: m.interval_weeks,
             interval_tolerance_weeks: m.interval_tolerance_weeks,
         },
+        premedication: template.premedication.clone(),
     }))
 }
 

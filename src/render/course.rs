@@ -514,7 +514,25 @@ pub fn details(d: &Decision) -> Vec<String> {
         out.push(format!("Waiting for {}.", wait(w)));
     }
     out.extend(d.reasons.iter().map(reason));
+    out.extend(d.premedication.iter().map(premedication_due));
     out
+}
+
+/// A premedication a dose needs or is reminded of, as a checklist line.
+pub fn premedication_due(p: &crate::course::PremedicationDue) -> String {
+    if p.required {
+        format!(
+            "Premedication REQUIRED: {} [{}]. Ask when it was taken: without it, or outside that window, the dose is not given.",
+            p.line(),
+            p.premedication.evidence_label()
+        )
+    } else {
+        format!(
+            "Premedication recommended (a reminder, it does not block the dose): {} [{}].",
+            p.line(),
+            p.premedication.evidence_label()
+        )
+    }
 }
 
 /// An alternative to a refused rush in the command line's words (as `plan` prints it and its
@@ -627,6 +645,8 @@ fn flag(f: Field) -> &'static str {
         Field::VialVolume => "--volume",
         Field::Scan => "--scan",
         Field::VialCode => "the vial code",
+        Field::Premedication => "--premedication",
+        Field::AcceptPremedication => "--accept-premedication",
     }
 }
 
@@ -661,6 +681,8 @@ struct Names {
     both: &'static str,
     reason: &'static str,
     correct: &'static str,
+    premed: &'static str,
+    accept_premed: &'static str,
 }
 
 const CLI: Names = Names {
@@ -673,6 +695,8 @@ const CLI: Names = Names {
     both: "give --local-mm or --not-assessable, not both",
     reason: "(--reason)",
     correct: "(ritplan correct)",
+    premed: "(--premedication HH:MM, or --premedication none)",
+    accept_premed: "with --accept-premedication REASON",
 };
 
 const PAGE: Names = Names {
@@ -685,6 +709,8 @@ const PAGE: Names = Names {
     both: "give a size in mm or \"not assessable\", not both",
     reason: "(the reason field)",
     correct: "(Correct, on the course page)",
+    premed: "(the premedication field: the time it was taken, or none)",
+    accept_premed: "by writing the acceptance of the missing premedication",
 };
 
 impl fmt::Display for Refusal {
@@ -812,12 +838,91 @@ pub fn refusal(r: &Refusal, voice: Voice) -> String {
             Refusal::BelowMaintenanceLadder { steps } => format!(
                 "step-back:{steps} goes below the lowest volume of the maintenance ladder; choose fewer steps, or restart"
             ),
+            Refusal::Premedication { due, problem } => format!(
+                "DO NOT GIVE: the required premedication {} {}; it must be taken between {} and {} ({} before {}) [{}]. Defer the dose ({}), or a physician may accept giving it without the premedication for today {}",
+                due.premedication.what(),
+                premedication_problem(problem, due.not_after, n.premed),
+                premed_time(due.not_before, due.not_after),
+                premed_time(due.not_after, due.not_after),
+                crate::template::minutes_words(due.premedication.before_min),
+                due.premedication.anchor.words(),
+                due.premedication.evidence_label(),
+                n.defer,
+                n.accept_premed
+            ),
+            Refusal::NoPremedicationToAccept => format!(
+                "no required premedication is missing or mistimed for this dose: there is nothing to accept; give it without {}",
+                n.accept_premed
+                    .trim_start_matches("with ")
+                    .trim_start_matches("by ")
+            ),
             Refusal::BeforeLastEvent { last } => format!(
                 "the course's last event is at {}; a record cannot come before it",
                 when(*last)
             ),
         }
     }
+}
+
+/// A premedication time: the clock time on the dose's day, the full date otherwise.
+fn premed_time(t: NaiveDateTime, dose_day: NaiveDateTime) -> String {
+    if t.date() == dose_day.date() {
+        t.format("%H:%M").to_string()
+    } else {
+        when(t)
+    }
+}
+
+/// What is wrong with a required premedication, as a clause.
+fn premedication_problem(
+    p: &crate::course::PremedicationProblem,
+    day: NaiveDateTime,
+    ask: &str,
+) -> String {
+    use crate::course::PremedicationProblem as P;
+    match p {
+        P::NotAsked => format!("was not recorded as taken or not {ask}"),
+        P::NotTaken => "was not taken".into(),
+        P::TooLate { taken } => format!("was taken at {}, too late", premed_time(*taken, day)),
+        P::TooEarly { taken } => {
+            format!("was taken at {}, too early", premed_time(*taken, day))
+        }
+    }
+}
+
+/// The premedication recorded with a dose, as a clause (`, premedication taken 06:05`,
+/// `, premedication not taken — ACCEPTED by the physician: ...`).
+pub fn premedication_record(p: &crate::course::PremedicationRecord) -> String {
+    format!(
+        ", premedication {}{}",
+        p.taken_at
+            .map(|t| format!("taken {}", t.format("%Y-%m-%d %H:%M")))
+            .unwrap_or_else(|| "not taken".into()),
+        p.accepted
+            .as_deref()
+            .map(|r| format!(
+                " — ACCEPTED without the required premedication or outside its window: {r}"
+            ))
+            .unwrap_or_default()
+    )
+}
+
+/// The premedication recorded with each dose, one line each (`!` first where a physician
+/// accepted a dose without it): for `course show`, the course page and the protocol.
+pub fn premedication_lines(adms: &[crate::course::Administration]) -> Vec<String> {
+    adms.iter()
+        .filter_map(|a| {
+            let p = a.premedication.as_ref()?;
+            Some(format!(
+                "{}Step {} given {} by {}{}",
+                if p.accepted.is_some() { "! " } else { "" },
+                a.step,
+                a.at.format("%Y-%m-%d %H:%M"),
+                a.by,
+                premedication_record(p).replacen(',', ":", 1)
+            ))
+        })
+        .collect()
 }
 
 /// An event, in words (for the log and the echo of a recording command).
@@ -837,8 +942,9 @@ pub fn event(k: &crate::course::EventKind) -> String {
             checked_by,
             vial_code,
             phase,
+            premedication,
         } => format!(
-            "dose given: step {step}{}, {volume_ml} of vial {vial}{} = {dose}{}{}{}{}{}{}",
+            "dose given: step {step}{}, {volume_ml} of vial {vial}{} = {dose}{}{}{}{}{}{}{}",
             phase.map(|p| format!(" ({p})")).unwrap_or_default(),
             vial_code
                 .as_deref()
@@ -861,6 +967,10 @@ pub fn event(k: &crate::course::EventKind) -> String {
             checked_by
                 .as_deref()
                 .map(|c| format!(", checked by {c}"))
+                .unwrap_or_default(),
+            premedication
+                .as_ref()
+                .map(premedication_record)
                 .unwrap_or_default()
         ),
         K::ObservationEnded {

@@ -53,6 +53,34 @@ pub fn vial_code(l: &SheetLine) -> String {
 /// The vial code cell of a dose row for which the course has no active vial of that strength.
 pub const NO_VIAL: &str = "no vial";
 
+/// The premedication each dose row needs or is reminded of, one line each, for under the
+/// table: `Zhang Wei (P1, course 1), 08:00 step 1 — Premedication REQUIRED: …`.
+pub fn premedication_lines(lines: &[SheetLine]) -> Vec<String> {
+    lines
+        .iter()
+        .flat_map(|l| {
+            l.row.premedication.iter().map(move |p| {
+                format!(
+                    "{} ({}, course {}), {} step {} — {} Taken at: ______",
+                    l.name,
+                    l.patient,
+                    l.course,
+                    l.row
+                        .time
+                        .map(|t| t.format("%H:%M").to_string())
+                        .unwrap_or_default(),
+                    l.row
+                        .dosing
+                        .as_ref()
+                        .map(|d| d.step.to_string())
+                        .unwrap_or_default(),
+                    crate::render::course::premedication_due(p)
+                )
+            })
+        })
+        .collect()
+}
+
 /// One sheet line's cells; the columns after the observation are left blank for the nurses.
 pub fn row(l: &SheetLine) -> Vec<String> {
     let (step, vial, volume, dose) = cells(l);
@@ -201,6 +229,14 @@ pub fn pdf(
         w.paragraph("No injection is due on this day.", 11.0, true);
     } else {
         w.table(&columns, &rows, &strong, 8.5, 24.0);
+    }
+    let premeds = premedication_lines(lines);
+    if !premeds.is_empty() {
+        w.space(4.0);
+        w.paragraph("Premedication", 9.5, true);
+        for line in &premeds {
+            w.paragraph(&format!("• {line}"), 8.5, false);
+        }
     }
     let footer = format!(
         "ritplan {} · dosing sheet {date}",

@@ -243,6 +243,222 @@ pub struct Maintenance {
     pub provenance: Option<Provenance>,
 }
 
+/// The drug class of a premedication.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PremedClass {
+    /// An H1 antihistamine.
+    H1,
+    /// A leukotriene receptor antagonist.
+    Ltra,
+    /// A systemic corticosteroid.
+    SystemicCorticosteroid,
+}
+
+impl PremedClass {
+    const NAMES: &'static str = "h1, ltra, systemic-corticosteroid";
+
+    /// The word written in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PremedClass::H1 => "h1",
+            PremedClass::Ltra => "ltra",
+            PremedClass::SystemicCorticosteroid => "systemic-corticosteroid",
+        }
+    }
+
+    /// The class in words.
+    pub fn words(self) -> &'static str {
+        match self {
+            PremedClass::H1 => "H1 antihistamine",
+            PremedClass::Ltra => "leukotriene antagonist",
+            PremedClass::SystemicCorticosteroid => "systemic corticosteroid",
+        }
+    }
+}
+
+impl FromStr for PremedClass {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "h1" => Ok(PremedClass::H1),
+            "ltra" => Ok(PremedClass::Ltra),
+            "systemic-corticosteroid" => Ok(PremedClass::SystemicCorticosteroid),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Whether a premedication must be taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PremedStatus {
+    /// The dose is not given without it (unless a physician accepts its absence for the day).
+    Required,
+    /// A reminder; never blocks a dose.
+    Recommended,
+    /// The schedule says explicitly: no premedication.
+    None,
+}
+
+impl PremedStatus {
+    const NAMES: &'static str = "required, recommended, none";
+
+    /// The word written in files and outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PremedStatus::Required => "required",
+            PremedStatus::Recommended => "recommended",
+            PremedStatus::None => "none",
+        }
+    }
+}
+
+impl FromStr for PremedStatus {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "required" => Ok(PremedStatus::Required),
+            "recommended" => Ok(PremedStatus::Recommended),
+            "none" => Ok(PremedStatus::None),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Which injections a premedication is taken before.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PremedAnchor {
+    /// Before the first injection of each injection day.
+    FirstInjectionOfDay,
+    /// Before every injection.
+    EachInjection,
+}
+
+impl PremedAnchor {
+    const NAMES: &'static str = "first-injection-of-day, each-injection";
+
+    /// The anchor in words.
+    pub fn words(self) -> &'static str {
+        match self {
+            PremedAnchor::FirstInjectionOfDay => "the first injection of the day",
+            PremedAnchor::EachInjection => "each injection",
+        }
+    }
+}
+
+impl FromStr for PremedAnchor {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "first-injection-of-day" => Ok(PremedAnchor::FirstInjectionOfDay),
+            "each-injection" => Ok(PremedAnchor::EachInjection),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A premedication the schedule asks for, `[[premedication]]` in the template.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Premedication {
+    /// The drug class.
+    pub class: PremedClass,
+    /// An example drug (`loratadine`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drug: Option<String>,
+    /// Its dose, as text (`10 mg`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dose: Option<String>,
+    /// Which injections it is taken before.
+    pub anchor: PremedAnchor,
+    /// Minutes before the anchor injection it is meant to be taken.
+    pub before_min: u32,
+    /// Taken at least this many minutes before the anchor injection (later is too late).
+    pub at_least_min: u32,
+    /// Taken at most this many minutes before the anchor injection (earlier is too early).
+    pub at_most_min: u32,
+    /// required, recommended or none.
+    pub status: PremedStatus,
+    /// The template source it comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// The kind of source.
+    pub evidence: Evidence,
+    /// The clinical reference's certainty label.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certainty: Option<Certainty>,
+    /// The kind of source for the window, where it differs from `evidence`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_evidence: Option<Evidence>,
+    /// Free text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Minutes as `2 h`, `90 min`, `1 h 30 min`.
+pub fn minutes_words(m: u32) -> String {
+    match (m / 60, m % 60) {
+        (0, m) => format!("{m} min"),
+        (h, 0) => format!("{h} h"),
+        (h, m) => format!("{h} h {m} min"),
+    }
+}
+
+impl Premedication {
+    /// `H1 antihistamine (e.g. loratadine 10 mg)`.
+    pub fn what(&self) -> String {
+        let drug = match (&self.drug, &self.dose) {
+            (Some(d), Some(x)) => format!(" (e.g. {d} {x})"),
+            (Some(d), None) => format!(" (e.g. {d})"),
+            (None, Some(x)) => format!(" ({x})"),
+            (None, None) => String::new(),
+        };
+        format!("{}{drug}", self.class.words())
+    }
+
+    /// The window in words: `taken 1 h to 4 h before`.
+    pub fn window(&self) -> String {
+        format!(
+            "taken {} to {} before{}",
+            minutes_words(self.at_least_min),
+            minutes_words(self.at_most_min),
+            self.window_evidence
+                .map(|e| format!(", window {e}"))
+                .unwrap_or_default()
+        )
+    }
+
+    /// The line every output prints: `H1 antihistamine (e.g. loratadine 10 mg) 2 h before the
+    /// first injection of the day (taken 1 h to 4 h before) — required [published]`.
+    pub fn describe(&self) -> String {
+        if self.status == PremedStatus::None {
+            return format!(
+                "No premedication ({}) — none [{}]",
+                self.class.words(),
+                self.evidence_label()
+            );
+        }
+        format!(
+            "{} {} before {} ({}) — {} [{}]",
+            self.what(),
+            minutes_words(self.before_min),
+            self.anchor.words(),
+            self.window(),
+            self.status.as_str(),
+            self.evidence_label()
+        )
+    }
+
+    /// `published`, `published, C`.
+    pub fn evidence_label(&self) -> String {
+        match self.certainty {
+            Some(c) => format!("{}, {c}", self.evidence),
+            None => self.evidence.to_string(),
+        }
+    }
+}
+
 /// A checked schedule template.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Template {
@@ -289,6 +505,9 @@ pub struct Template {
     /// reach maintenance. `None`: not named.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rush_target: Option<Dose>,
+    /// Premedication the schedule asks for (`[[premedication]]`; empty: none stated).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub premedication: Vec<Premedication>,
     /// Where `id` stands in the file (for duplicate-id messages).
     #[serde(skip)]
     pub id_span: Range<usize>,
@@ -607,6 +826,104 @@ mod tests {
         assert_eq!(t.evidence, Evidence::Example);
         assert_eq!(t.rush_target.map(|d| d.amount()), Some(Decimal::from(300)));
         assert_eq!(t.step_phase(7), Some(Phase::Consolidation));
+    }
+
+    #[test]
+    fn the_rush_example_recommends_an_h1_antihistamine_before_each_rush_day() {
+        let (cat, _) = Catalog::build(bundled_sources(), &policy());
+        let t = cat.get("example-hdm-rush-3d").expect("rush template");
+        assert_eq!(t.premedication.len(), 1);
+        let p = &t.premedication[0];
+        assert_eq!(p.class, PremedClass::H1);
+        assert_eq!(p.status, PremedStatus::Recommended);
+        assert_eq!(p.anchor, PremedAnchor::FirstInjectionOfDay);
+        assert_eq!(
+            (p.at_least_min, p.before_min, p.at_most_min),
+            (60, 120, 240)
+        );
+        assert_eq!(p.evidence, Evidence::Published);
+        assert_eq!(
+            p.describe(),
+            "H1 antihistamine (e.g. loratadine 10 mg) 2 h before the first injection of the day \
+             (taken 1 h to 4 h before, window example) — recommended [published, C-partial]"
+        );
+        // A template that says nothing has no premedication.
+        let c = cat.get("alutard-hdm-cluster-7w").expect("cluster template");
+        assert!(c.premedication.is_empty());
+    }
+
+    /// The rush example with its `[[premedication]]` replaced by `block`.
+    fn with_premedication(block: &str) -> Checked {
+        let rush = BUNDLED
+            .iter()
+            .find(|(n, _)| n.contains("rush"))
+            .expect("rush")
+            .1;
+        let cut = rush
+            .find("\n[[premedication]]")
+            .expect("a premedication table")
+            + 1;
+        let text = format!("{}{block}", &rush[..cut]);
+        check(SourceText::new("mine.toml", text), &policy())
+    }
+
+    #[test]
+    fn premedication_problems_are_located() {
+        let c = with_premedication(
+            "[[premedication]]\nclass = \"h2\"\nstatus = \"mandatory\"\nanchor = \"first-injection-of-day\"\n\
+             before_min = 120\nat_least_min = 150\nat_most_min = 240\nsource = \"nope\"\nevidence = \"published\"\ntime = 3\n",
+        );
+        assert!(c.template.is_none());
+        let at = |code: &str| {
+            c.diagnostics
+                .iter()
+                .filter(|d| d.code == code)
+                .map(|d| {
+                    (
+                        c.source.line_col(d.span.as_ref().map_or(0, |s| s.start)).0,
+                        d.message.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let unknown = at("unknown-premedication");
+        assert_eq!(unknown.len(), 2, "{unknown:?}");
+        assert!(unknown[0].1.contains("\"h2\""), "{unknown:?}");
+        assert!(unknown[1].1.contains("\"mandatory\""), "{unknown:?}");
+        let window = at("bad-window");
+        assert_eq!(window.len(), 1);
+        assert!(window[0].1.contains("must hold"), "{window:?}");
+        assert!(!at("unknown-source").is_empty());
+        assert!(at("unknown-key").iter().any(|(_, m)| m.contains("`time`")));
+        // Each problem points at its own line, below the header.
+        let header = c.source.text.find("[[premedication]]").expect("header");
+        let header_line = c.source.line_col(header).0;
+        assert!(unknown.iter().all(|(l, _)| *l > header_line));
+    }
+
+    #[test]
+    fn a_required_premedication_needs_its_time_and_none_needs_none() {
+        let c = with_premedication(
+            "[[premedication]]\nclass = \"h1\"\nstatus = \"required\"\nsource = \"premedication\"\nevidence = \"published\"\n",
+        );
+        let missing: Vec<&str> = c
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == "missing-field")
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(missing.len(), 4, "{:?}", c.diagnostics);
+        assert!(missing.iter().any(|m| m.contains("`before_min`")));
+        let none = with_premedication(
+            "[[premedication]]\nclass = \"h1\"\nstatus = \"none\"\nsource = \"premedication\"\nevidence = \"published\"\n",
+        );
+        let t = none.template.expect("no premedication needs no time");
+        assert_eq!(t.premedication[0].status, PremedStatus::None);
+        assert!(
+            t.premedication[0]
+                .describe()
+                .starts_with("No premedication")
+        );
     }
 
     #[test]

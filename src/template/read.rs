@@ -70,6 +70,7 @@ const TOP_KEYS: &[&str] = &[
     "step",
     "maintenance",
     "rush_target",
+    "premedication",
 ];
 
 const PROVENANCE_KEYS: &[&str] = &["evidence", "certainty", "source", "note"];
@@ -129,6 +130,7 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let raw_steps = read_steps(doc, &source_ids, diags);
     let maintenance = read_maintenance(doc, &source_ids, diags);
     let rush_target = doc.decimal(diags, "rush_target", false);
+    let premedication = read_premedications(doc, &source_ids, diags);
 
     // Cross-checks need the vials, the units and the timing.
     let (unit, timing, injection) = (header.unit?.value, timing?, injection?);
@@ -178,6 +180,7 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
         steps,
         maintenance: maintenance?,
         rush_target,
+        premedication,
     })
 }
 
@@ -699,4 +702,164 @@ fn read_maintenance(
         provenance,
     };
     Some((m, vial?, volume, Some(dose?)))
+}
+
+/// The longest a premedication may be taken before its injection: a week, in minutes. Not a
+/// clinical limit: a bound that keeps the window's arithmetic inside the calendar.
+const MAX_PREMED_MIN: u32 = 10_080;
+
+/// Every `[[premedication]]`; the unreadable ones are reported and left out.
+fn read_premedications(
+    doc: &Table<'_, '_>,
+    source_ids: &[&str],
+    diags: &mut Diags,
+) -> Vec<Premedication> {
+    doc.tables(diags, "premedication")
+        .iter()
+        .filter_map(|t| read_premedication(t, source_ids, diags))
+        .collect()
+}
+
+fn read_premedication(
+    t: &Table<'_, '_>,
+    source_ids: &[&str],
+    diags: &mut Diags,
+) -> Option<Premedication> {
+    t.only_keys(
+        diags,
+        &[
+            "class",
+            "drug",
+            "dose",
+            "anchor",
+            "before_min",
+            "at_least_min",
+            "at_most_min",
+            "status",
+            "source",
+            "evidence",
+            "certainty",
+            "window_evidence",
+            "note",
+        ],
+    );
+    let class = t.parsed::<PremedClass>(
+        diags,
+        "class",
+        true,
+        "unknown-premedication",
+        PremedClass::NAMES,
+    );
+    let status = t.parsed::<PremedStatus>(
+        diags,
+        "status",
+        true,
+        "unknown-premedication",
+        PremedStatus::NAMES,
+    );
+    let drug = t.string(diags, "drug", false);
+    let dose = t.string(diags, "dose", false);
+    let evidence =
+        t.parsed::<Evidence>(diags, "evidence", true, "unknown-evidence", Evidence::NAMES);
+    let certainty = t.parsed::<Certainty>(
+        diags,
+        "certainty",
+        false,
+        "unknown-certainty",
+        Certainty::NAMES,
+    );
+    let window_evidence = t.parsed::<Evidence>(
+        diags,
+        "window_evidence",
+        false,
+        "unknown-evidence",
+        Evidence::NAMES,
+    );
+    let note = t.string(diags, "note", false);
+    let source = t.string(diags, "source", true);
+    if let Some(s) = &source
+        && !source_ids.contains(&s.value.as_str())
+    {
+        diags.push(
+            Diagnostic::error(
+                "unknown-source",
+                s.at(),
+                format!(
+                    "{} cites source {:?}, which the template does not list",
+                    t.what, s.value
+                ),
+            )
+            .with_help(format!("the sources are {}", source_ids.join(", "))),
+        );
+    }
+    // A premedication the schedule rules out needs no time; any other needs its anchor, its
+    // time and its window.
+    let timed = status
+        .as_ref()
+        .is_none_or(|s| s.value != PremedStatus::None);
+    let anchor = t.parsed::<PremedAnchor>(
+        diags,
+        "anchor",
+        timed,
+        "unknown-premedication",
+        PremedAnchor::NAMES,
+    );
+    let minutes = |diags: &mut Diags, key: &str| {
+        t.count(diags, key, timed)
+            .filter(|v| bounded(diags, v, MAX_PREMED_MIN, "a premedication time in minutes"))
+    };
+    let before = minutes(diags, "before_min");
+    let at_least = minutes(diags, "at_least_min");
+    let at_most = minutes(diags, "at_most_min");
+    if let (Some(b), Some(l), Some(m)) = (&before, &at_least, &at_most)
+        && !(l.value <= b.value && b.value <= m.value)
+    {
+        diags.push(
+            Diagnostic::error(
+                "bad-window",
+                l.at(),
+                format!(
+                    "the window ({} to {} min before) must hold the time it is meant to be taken ({} min before)",
+                    l.value, m.value, b.value
+                ),
+            )
+            .with_help("at_least_min <= before_min <= at_most_min"),
+        );
+        return None;
+    }
+    let source = source?;
+    if !source_ids.contains(&source.value.as_str()) {
+        return None;
+    }
+    let status = status?.value;
+    let (anchor, before, at_least, at_most) = if status == PremedStatus::None {
+        (
+            anchor.map_or(PremedAnchor::FirstInjectionOfDay, |a| a.value),
+            before.map_or(0, |v| v.value),
+            at_least.map_or(0, |v| v.value),
+            at_most.map_or(0, |v| v.value),
+        )
+    } else {
+        (
+            anchor?.value,
+            before?.value,
+            at_least?.value,
+            at_most?.value,
+        )
+    };
+    Some(Premedication {
+        class: class?.value,
+        drug: drug.map(|d| d.value),
+        dose: dose.map(|d| d.value),
+        anchor,
+        before_min: before,
+        at_least_min: at_least,
+        at_most_min: at_most,
+        status,
+        source: Some(source.value),
+        evidence: evidence?.value,
+        certainty: certainty.map(|c| c.value),
+        window_evidence: window_evidence.map(|e| e.value),
+        note: note.map(|n| n.value),
+    })
 }

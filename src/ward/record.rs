@@ -68,6 +68,12 @@ impl Ward {
                 if proposed.override_reason.is_some() {
                     actor.require(&[Role::Physician], "an override (a different dose)")?;
                 }
+                if proposed.premedication_accepted.is_some() {
+                    actor.require(
+                        &[Role::Physician],
+                        "accepting a dose without its required premedication",
+                    )?;
+                }
                 if let Some(c) = checked_by {
                     if c.staff.id == actor.staff.id {
                         return Err(WardError::Forbidden(
@@ -296,6 +302,10 @@ impl Ward {
                 let mut proposed = proposed;
                 proposed.override_reason =
                     text::opt_text(Field::Override, proposed.override_reason.as_deref())?;
+                proposed.premedication_accepted = text::opt_text(
+                    Field::AcceptPremedication,
+                    proposed.premedication_accepted.as_deref(),
+                )?;
                 Record::Give {
                     proposed,
                     lot: text::opt_text(Field::Lot, lot.as_deref())?,
@@ -441,6 +451,7 @@ fn check(
                     checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
                     vial_code: None,
                     phase: ctx.phase_of(d.step),
+                    premedication: proposed.premedication_record(),
                 },
                 overridden,
             ))

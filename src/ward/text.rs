@@ -102,6 +102,31 @@ pub fn pef(value: &str) -> Result<Decimal, String> {
         })
 }
 
+/// A premedication answer as typed: `none` (not taken), a clock time `HH:MM` on the dose's
+/// day `day`, or a date and time (`2026-12-01 21:30`, `2026-12-01T21:30`). The error says why,
+/// without the field's name.
+pub fn premedication(
+    value: &str,
+    day: chrono::NaiveDate,
+) -> Result<crate::course::PremedicationAnswer, String> {
+    use crate::course::PremedicationAnswer;
+    let v = value.trim();
+    if v.eq_ignore_ascii_case("none") {
+        return Ok(PremedicationAnswer::NotTaken);
+    }
+    if let Ok(t) = chrono::NaiveTime::parse_from_str(v, "%H:%M") {
+        return Ok(PremedicationAnswer::Taken(day.and_time(t)));
+    }
+    for f in ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(v, f) {
+            return Ok(PremedicationAnswer::Taken(t));
+        }
+    }
+    Err(format!(
+        "{v:?} is not when the premedication was taken: a time HH:MM (today), a date and time YYYY-MM-DD HH:MM, or none"
+    ))
+}
+
 /// A volume as typed, in mL: a number above 0 (the course's check then holds it to what the
 /// syringe measures and the vial allows).
 pub fn volume(value: &str) -> Result<Volume, String> {
@@ -141,6 +166,7 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             checked_by,
             vial_code,
             phase,
+            premedication,
         } => EventKind::DoseGiven {
             step,
             vial,
@@ -154,6 +180,14 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
             checked_by,
             vial_code,
             phase,
+            premedication: premedication
+                .map(|p| -> Result<_, WardError> {
+                    Ok(crate::course::PremedicationRecord {
+                        taken_at: p.taken_at,
+                        accepted: opt_text(Field::AcceptPremedication, p.accepted.as_deref())?,
+                    })
+                })
+                .transpose()?,
         },
         EventKind::ObservationEnded {
             local_mm,

@@ -131,7 +131,7 @@ pub(super) async fn submit(
         let now = app.clock.now();
         let parsed = match kind {
             FormKind::Give => match ward.view(id) {
-                Ok(v) => parse_give(&f, &v, &actor),
+                Ok(v) => parse_give(&f, &v, &actor, now.date()),
                 Err(e) => return failure(&e),
             },
             other => parse_event(other, &f),

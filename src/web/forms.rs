@@ -133,7 +133,13 @@ fn number(
 
 /// The give form, parsed: the record, or the errors by field. `questions` are the course's
 /// pre-injection questions; every one must be answered, and a dose goes only with every "no".
-pub(super) fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Errors> {
+/// `today`: the dose's day, for a premedication time typed as HH:MM.
+pub(super) fn parse_give(
+    f: &Fields,
+    v: &CourseView,
+    actor: &Actor,
+    today: chrono::NaiveDate,
+) -> Result<Record, Errors> {
     let mut e = Errors::new();
     let patient = required(
         f,
@@ -205,6 +211,24 @@ pub(super) fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Re
         ),
         _ => None,
     };
+    // Empty: not asked (the ward refuses the dose where the template requires it).
+    let premedication = match field(f, "premedication") {
+        "" => None,
+        p => text::premedication(p, today)
+            .map_err(|why| e.insert("premedication".into(), format!("Premedication: {why}")))
+            .ok(),
+    };
+    // Only a physician's form has the field; the ward refuses a nurse's acceptance anyway.
+    let premedication_accepted = match actor.role {
+        Role::Physician => optional(
+            f,
+            "accept_premedication",
+            Field::AcceptPremedication,
+            "The acceptance of the missing premedication",
+            &mut e,
+        ),
+        _ => None,
+    };
     match (patient, step, volume, e.is_empty()) {
         (Some(patient), Some(step), Some(volume_ml), true) => Ok(Record::Give {
             proposed: Proposed {
@@ -213,6 +237,8 @@ pub(super) fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Re
                 pef_percent: pef,
                 screen_ok,
                 override_reason,
+                premedication,
+                premedication_accepted,
             },
             lot,
             site,

@@ -264,6 +264,15 @@ fn give_form(s: &CourseScreen<'_>, dose: &crate::course::Dosing, physician: bool
             input type="hidden" name="volume" value=(dose.volume_ml.ml());
         }
         (input(&fs, "pef", "Pre-dose PEF/FEV1, % of the patient's best", "text", "", None))
+        @for due in &s.decision.premedication {
+            p.warning { "Premedication " (if due.required { "REQUIRED" } else { "recommended" }) ": " (due.line()) }
+        }
+        @if !s.decision.premedication.is_empty() {
+            (input(&fs, "premedication", "Premedication taken at (HH:MM today), or none", "text", "", Some(if s.decision.premedication.iter().any(|d| d.required) { "required for this dose: without it, or outside its window, the dose is not given" } else { "recommended: a reminder, it does not block the dose" })))
+            @if physician && s.decision.premedication.iter().any(|d| d.required) {
+                (input(&fs, "accept_premedication", "Physician: give without the required premedication today, because", "text", "", None))
+            }
+        }
         fieldset {
             legend { "Pre-injection questions (every answer must be no)" }
             @for q in v.pre_injection_questions() {
@@ -343,6 +352,13 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
         section class=(format!("decision {}", decision_class(d))) aria-label="Next" {
             p.headline { (say::headline(d, t)) }
             ul { @for line in say::details(d) { li { (line) } } }
+        }
+        @let premeds = say::premedication_lines(&crate::course::administrations(&v.plain_events()));
+        @if !premeds.is_empty() {
+            section aria-label="Premedication" {
+                h2 { "Premedication recorded" }
+                ul { @for l in &premeds { li class=[l.starts_with('!').then_some("bad")] { (l) } } }
+            }
         }
         @if due {
             @if let Some(dose) = &d.dosing {
@@ -535,6 +551,9 @@ pub fn confirm_give(c: &Confirm<'_>) -> Markup {
                 dt { "Health questions" } dd { "all answered no" }
                 @if let Some(l) = lot { dt { "Lot" } dd { (l) } }
                 @if let Some(s) = site { dt { "Arm" } dd { (s) } }
+            }
+            @if let EventKind::DoseGiven { premedication: Some(pm), .. } = &p.kind {
+                p.notice.bad[pm.accepted.is_some()] { "Premedication: " (say::premedication_record(pm).trim_start_matches(", premedication ")) }
             }
             @if let Some((allowed, why)) = &p.overridden {
                 p.notice.bad { "OVERRIDE: the rules allow step " (allowed.step) ", " (allowed.volume_ml) " = " (allowed.dose) "; you give this lower dose because: " (why) }

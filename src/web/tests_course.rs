@@ -691,3 +691,54 @@ async fn a_give_form_shown_before_another_entry_is_stale_at_its_confirmation_ste
     assert!(!body.contains("Check before you inject"), "{body}");
     assert_eq!(events(&app), 1);
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_give_form_asks_for_the_premedication_the_template_names_and_the_dose_records_it() {
+    // The bundled rush recommends an H1 antihistamine 2 h before each rush day's first
+    // injection (docs/sources.md: nielsen-1996): a labelled field and a reminder.
+    let dir = tempfile::tempdir().expect("tmp");
+    let app = ward_with_a_course(&dir);
+    let nurse = login_as(&app, "rn.li", "nurse-password-1").await;
+    let (_, _, page) = send(&app, get("/course/1", Some(&nurse))).await;
+    for want in [
+        r#"<label for="give-premedication">Premedication taken at (HH:MM today), or none</label>"#,
+        "Premedication recommended: H1 antihistamine (e.g. loratadine 10 mg): recommended, taken between 04:00 and 07:00",
+        "recommended: a reminder, it does not block the dose",
+    ] {
+        assert!(page.contains(want), "{want:?} in {page}");
+    }
+    assert!(
+        !page.contains("accept_premedication"),
+        "a nurse cannot accept a missing premedication"
+    );
+    let (csrf, seen) = tokens(&app, &nurse).await;
+    // Not a time: back with the error beside the field, nothing written.
+    let bad = give_form(&csrf, &seen, &[("premedication", "soon")]);
+    let (status, _, body) = post_form(&app, "/course/1/give", &nurse, &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("Premedication: &quot;soon&quot; is not when the premedication was taken"),
+        "{body}"
+    );
+    assert_eq!(events(&app), 0);
+    // A time: shown on the confirmation, then recorded with the dose.
+    let form = give_form(&csrf, &seen, &[("premedication", "06:00")]);
+    let (status, _, body) = post_form(&app, "/course/1/give", &nurse, &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("Premedication: taken 2026-12-07 06:00"),
+        "{body}"
+    );
+    let mut confirmed = form.clone();
+    confirmed.push(("confirm", "yes"));
+    recorded(
+        &app,
+        post("/course/1/give", Some(&nurse), &encode(&confirmed)),
+    )
+    .await;
+    let (_, _, page) = send(&app, get("/course/1?done=1", Some(&nurse))).await;
+    assert!(
+        page.contains("premedication taken 2026-12-07 06:00"),
+        "{page}"
+    );
+}

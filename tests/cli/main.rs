@@ -14,6 +14,7 @@ mod labels;
 mod needs;
 mod phases;
 mod planning;
+mod premedication;
 mod safety;
 mod snapshots;
 mod sources;

@@ -65,7 +65,11 @@ fn physicians(args: &[&str]) -> bool {
         || args.iter().any(|a| {
             matches!(
                 *a,
-                "--override" | "--accept-risk" | "--accept-age" | "--accept-missing"
+                "--override"
+                    | "--accept-risk"
+                    | "--accept-age"
+                    | "--accept-missing"
+                    | "--accept-premedication"
             )
         })
 }

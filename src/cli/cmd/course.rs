@@ -297,6 +297,9 @@ fn course_show(
         t.add_row(row);
     }
     writeln!(out, "{t}")?;
+    for l in say::premedication_lines(&crate::course::administrations(&v.plain_events())) {
+        writeln!(out, "{l}")?;
+    }
     writeln!(
         out,
         "Rows marked \"due\" are re-projected from the record: each at its earliest, assuming every dose is tolerated."

@@ -516,6 +516,12 @@ fn print_plan_maintenance_and_reasons(out: &mut dyn Write, p: &Plan) -> Result<(
             r.certainty
         )?;
     }
+    if !p.premedication.is_empty() {
+        writeln!(out, "\nPremedication:")?;
+        for pm in &p.premedication {
+            writeln!(out, "  - {}", pm.describe())?;
+        }
+    }
     if let Some(r) = &p.accepted_risk {
         writeln!(out, "\n! RISK ACCEPTED BY THE PHYSICIAN: \"{r}\"")?;
     }

@@ -54,6 +54,14 @@ pub struct GiveArgs {
     /// A physician gives a dose other than the allowed one, for this reason (recorded).
     #[arg(long = "override", value_name = "REASON")]
     override_reason: Option<String>,
+    /// When the template's premedication was taken: HH:MM (on the dose's day), YYYY-MM-DD HH:MM,
+    /// or `none`. Asked where the template requires it for this dose (see `next`).
+    #[arg(long, value_name = "HH:MM|none")]
+    premedication: Option<String>,
+    /// A physician gives the dose without its required premedication (or outside its window)
+    /// today, for this reason (recorded, shown with the dose).
+    #[arg(long, value_name = "REASON")]
+    accept_premedication: Option<String>,
 }
 
 // `ritplan observe` arguments.
@@ -175,6 +183,15 @@ pub(in crate::cli) fn give(
         .map(|p| crate::ward::text::pef(&p).map_err(|why| CliError::Usage(format!("--pef {why}"))))
         .transpose()?;
     let (mut ward, now) = opened(ctx, err)?;
+    let day = a.rec.at.unwrap_or(now).date();
+    let premedication = a
+        .premedication
+        .as_deref()
+        .map(|p| {
+            crate::ward::text::premedication(p, day)
+                .map_err(|why| CliError::Usage(format!("--premedication {why}")))
+        })
+        .transpose()?;
     let checker = match a.checked_by {
         Some(c) => {
             let secret = session::read_secret(
@@ -192,6 +209,8 @@ pub(in crate::cli) fn give(
             pef_percent: pef,
             screen_ok: a.screen.is_some(),
             override_reason: a.override_reason,
+            premedication,
+            premedication_accepted: a.accept_premedication,
         },
         lot: a.lot,
         site: a.site,

@@ -73,6 +73,13 @@ fn sheet(
         t.add_row(sheet_render::row(l));
     }
     writeln!(out, "{t}")?;
+    let premeds = sheet_render::premedication_lines(&lines);
+    if !premeds.is_empty() {
+        writeln!(out, "Premedication:")?;
+        for l in premeds {
+            writeln!(out, "  - {l}")?;
+        }
+    }
     writeln!(out, "{}", sheet_render::NOTE)?;
     Ok(())
 }

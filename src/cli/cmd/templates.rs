@@ -250,6 +250,7 @@ fn show_json<'a>(
         steps,
         maintenance: &t.maintenance,
         rush_target: t.rush_target,
+        premedication: &t.premedication,
         warnings,
     }
 }
@@ -377,6 +378,9 @@ fn print_maintenance_and_sources(out: &mut dyn Write, t: &Template) -> Result<()
                 .map(|n| format!(": {n}"))
                 .unwrap_or_default()
         )?;
+    }
+    for pm in &t.premedication {
+        writeln!(out, "Premedication: {}", pm.describe())?;
     }
     writeln!(
         out,

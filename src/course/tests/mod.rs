@@ -15,6 +15,8 @@ struct Fixture {
     plan: Plan,
     cal: ClinicCalendar,
     template: &'static str,
+    /// The template as the course uses it, where a test changed it.
+    custom: Option<crate::template::Template>,
 }
 
 impl Fixture {
@@ -31,7 +33,32 @@ impl Fixture {
             plan,
             cal: weekdays(),
             template,
+            custom: None,
         }
+    }
+
+    /// The same template with an H1 antihistamine `status` before the first injection of each
+    /// day, taken 60 to 240 min before (120 min meant), in place of whatever it says.
+    fn with_premedication(mut self, status: crate::template::PremedStatus) -> Fixture {
+        use crate::template::{PremedAnchor, PremedClass, Premedication};
+        let mut t = self.w.catalog.get(self.template).expect("template").clone();
+        t.premedication = vec![Premedication {
+            class: PremedClass::H1,
+            drug: Some("loratadine".into()),
+            dose: Some("10 mg".into()),
+            anchor: PremedAnchor::FirstInjectionOfDay,
+            before_min: 120,
+            at_least_min: 60,
+            at_most_min: 240,
+            status,
+            source: Some("premedication".into()),
+            evidence: crate::policy::Evidence::Published,
+            certainty: None,
+            window_evidence: Some(crate::policy::Evidence::Example),
+            note: None,
+        }];
+        self.custom = Some(t);
+        self
     }
 
     fn course(&self, rule_set: &str) -> Course<'_> {
@@ -42,7 +69,10 @@ impl Fixture {
         Course {
             ctx: Context {
                 plan: &self.plan,
-                template: self.w.catalog.get(self.template).expect("template"),
+                template: self
+                    .custom
+                    .as_ref()
+                    .unwrap_or_else(|| self.w.catalog.get(self.template).expect("template")),
                 rules,
                 calendar: &self.cal,
             },
@@ -67,6 +97,8 @@ fn proposed(d: &Dosing, override_reason: Option<&str>) -> Proposed {
         pef_percent: Some(Decimal::from(PEF)),
         screen_ok: true,
         override_reason: override_reason.map(str::to_string),
+        premedication: None,
+        premedication_accepted: None,
     }
 }
 
@@ -84,6 +116,7 @@ fn dose_event(d: &Dosing, override_reason: Option<&str>) -> EventKind {
         checked_by: None,
         vial_code: None,
         phase: None,
+        premedication: None,
     }
 }
 
@@ -203,6 +236,7 @@ mod maintenance;
 mod model;
 mod overrides;
 mod patient;
+mod premed;
 mod reactions;
 mod sheet;
 mod time;

@@ -25,6 +25,9 @@ pub enum Op {
     Review(usize, u8),
     Correct(usize, u8),
     Advance(i64),
+    /// Give what `next` allows with premedication answer k: not asked, not taken, in the
+    /// window, too late, too early, or not taken with a physician's acceptance.
+    Premed(usize, u8),
 }
 
 pub fn op() -> impl Strategy<Value = Op> {
@@ -42,6 +45,7 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => c.clone().prop_map(Op::Defer),
         2 => (c.clone(), 0u8..6).prop_map(|(c, k)| Op::Review(c, k)),
         1 => (c.clone(), any::<u8>()).prop_map(|(c, k)| Op::Correct(c, k)),
+        3 => (c.clone(), 0u8..6).prop_map(|(c, k)| Op::Premed(c, k)),
         6 => prop_oneof![1i64..40, 40i64..200, 600i64..3000, 9_000i64..12_000, 40_000i64..140_000].prop_map(Op::Advance),
     ]
 }
@@ -195,6 +199,36 @@ fn check_invariants(
         .filter(|e| matches!(e.kind, EventKind::DoseGiven { step, .. } if step > plan.steps.len()))
         .count();
     prop_assert!(maint <= 1, "two maintenance doses in one visit");
+    // 7. No dose without its required premedication, taken inside its window, unless a
+    // physician accepted its absence: read from the template and the raw events.
+    let first_of_day = !before
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::DoseGiven { .. }) && e.at.date() == new.at.date());
+    let EventKind::DoseGiven { premedication, .. } = &new.kind else {
+        unreachable!()
+    };
+    for pm in &c.ctx.template.premedication {
+        let applies = pm.status == crate::template::PremedStatus::Required
+            && (first_of_day || pm.anchor == crate::template::PremedAnchor::EachInjection);
+        if !applies {
+            continue;
+        }
+        let accepted = premedication
+            .as_ref()
+            .is_some_and(|r| r.accepted.as_deref().is_some_and(|a| !a.trim().is_empty()));
+        let in_window = premedication
+            .as_ref()
+            .and_then(|r| r.taken_at)
+            .is_some_and(|t| {
+                let mins = (new.at - t).num_minutes();
+                mins >= i64::from(pm.at_least_min) && mins <= i64::from(pm.at_most_min)
+            });
+        prop_assert!(
+            accepted || in_window,
+            "a dose without its required premedication: {:?}",
+            premedication
+        );
+    }
     // 6. Two extracts at least 30 min apart.
     let other = &courses[1 - i];
     let ov = voided(&other.events);
@@ -216,6 +250,7 @@ pub fn run(
     rule_set: &str,
     sige: &str,
     warm: bool,
+    premed: bool,
     ops: Vec<Op>,
 ) -> Result<(), TestCaseError> {
     // Half the cases start with uneventful visits, so that the random part also plays out
@@ -227,6 +262,12 @@ pub fn run(
         ops = prefix;
     }
     let fx = Fixture::with(template, 34, sige);
+    // Half the cases require an H1 antihistamine before each day's first dose.
+    let fx = if premed {
+        fx.with_premedication(crate::template::PremedStatus::Required)
+    } else {
+        fx
+    };
     let rules = &fx.w.policy.rule_set(rule_set).expect("rs").rules;
     let mut courses = [fx.course_with(rules), fx.course_with(rules)];
     let mut now = at("2026-12-07 08:00");
@@ -263,18 +304,49 @@ pub fn run(
         match o {
             Op::Proceed(..) => {}
             Op::Advance(m) => now += Duration::minutes(m),
-            Op::Give(i) | Op::Override(i, _, _) | Op::Wrong(i, _) => {
+            Op::Give(i) | Op::Override(i, _, _) | Op::Wrong(i, _) | Op::Premed(i, _) => {
                 let c = &courses[i];
                 let s = c.state();
                 let d = next(c.ctx, &s, now, &c.patient, None);
+                // The nurse's usual answer: taken 2 h before.
+                let usual = Some(PremedicationAnswer::Taken(now - Duration::minutes(120)));
                 let p = match (&o, &d.dosing) {
-                    (Op::Give(_), Some(x)) => proposed(x, None),
+                    (Op::Give(_), Some(x)) => Proposed {
+                        premedication: usual,
+                        ..proposed(x, None)
+                    },
+                    (Op::Premed(_, k), Some(x)) => {
+                        let (answer, accepted) = match k {
+                            0 => (None, None),
+                            1 => (Some(PremedicationAnswer::NotTaken), None),
+                            2 => (usual, None),
+                            3 => (
+                                Some(PremedicationAnswer::Taken(now - Duration::minutes(20))),
+                                None,
+                            ),
+                            4 => (
+                                Some(PremedicationAnswer::Taken(now - Duration::minutes(300))),
+                                None,
+                            ),
+                            _ => (
+                                Some(PremedicationAnswer::NotTaken),
+                                Some("accepted by the physician".to_string()),
+                            ),
+                        };
+                        Proposed {
+                            premedication: answer,
+                            premedication_accepted: accepted,
+                            ..proposed(x, None)
+                        }
+                    }
                     (Op::Override(_, step, v), _) => Proposed {
                         step: step + 1,
                         volume_ml: Volume::from_ml(Decimal::new(i64::from(*v) + 1, 2)),
                         pef_percent: Some(Decimal::from(PEF)),
                         screen_ok: true,
                         override_reason: Some("physician".into()),
+                        premedication: usual,
+                        premedication_accepted: None,
                     },
                     (Op::Wrong(_, step), _) => Proposed {
                         step: step + 1,
@@ -286,6 +358,8 @@ pub fn run(
                         pef_percent: Some(Decimal::from(PEF)),
                         screen_ok: true,
                         override_reason: None,
+                        premedication: usual,
+                        premedication_accepted: None,
                     },
                     _ => continue,
                 };
@@ -295,7 +369,11 @@ pub fn run(
                 }
                 if let Ok(dosing) = r {
                     let ovr = p.override_reason.clone();
-                    courses[i].push_at(now, dose_event(&dosing, ovr.as_deref()));
+                    let mut ev = dose_event(&dosing, ovr.as_deref());
+                    if let EventKind::DoseGiven { premedication, .. } = &mut ev {
+                        *premedication = p.premedication_record();
+                    }
+                    courses[i].push_at(now, ev);
                     given = Some((i, dosing));
                 }
             }
@@ -402,9 +480,10 @@ proptest::proptest! {
         rule_set in proptest::sample::select(vec!["norwegian-guide", "us-practice-parameter"]),
         sige in proptest::sample::select(vec!["2", "5"]),
         warm in proptest::prelude::any::<bool>(),
+        premed in proptest::prelude::any::<bool>(),
         ops in proptest::collection::vec(op(), 1..300),
     ) {
-        run(template, rule_set, sige, warm, ops)?;
+        run(template, rule_set, sige, warm, premed, ops)?;
     }
 }
 
@@ -422,10 +501,11 @@ fn many_random_courses_keep_the_safety_invariants() {
         proptest::sample::select(vec!["norwegian-guide", "us-practice-parameter"]),
         proptest::sample::select(vec!["2", "5"]),
         proptest::prelude::any::<bool>(),
+        proptest::prelude::any::<bool>(),
         proptest::collection::vec(op(), 1..400),
     );
     runner
-        .run(&strategy, |(t, r, s, w, ops)| run(t, r, s, w, ops))
+        .run(&strategy, |(t, r, s, w, pm, ops)| run(t, r, s, w, pm, ops))
         .expect("invariants hold");
     let _ = NaiveDate::MIN;
 }

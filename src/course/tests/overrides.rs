@@ -70,6 +70,8 @@ fn an_override_chooses_only_a_lower_dose() {
         pef_percent: Some(Decimal::from(PEF)),
         screen_ok: true,
         override_reason: Some("jump".into()),
+        premedication: None,
+        premedication_accepted: None,
     };
     assert!(matches!(
         c.try_give("2026-12-07 09:00", &big),

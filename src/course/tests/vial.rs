@@ -68,6 +68,7 @@ fn lot_event(d: &Dosing, lot: &str, override_reason: Option<&str>) -> EventKind 
             checked_by,
             vial_code,
             phase,
+            premedication: None,
         },
         other => other,
     }

@@ -80,6 +80,9 @@ pub struct Protocol<'a> {
     pub checked_against: Option<String>,
     /// For a course: its reactions, reviews, deferrals and corrections, in words, in order.
     pub clinical_record: Vec<String>,
+    /// For a course: the premedication recorded with each dose (a physician's acceptance
+    /// marked `!`).
+    pub premedication_given: Vec<String>,
 }
 
 /// The contraindication inputs a plan was checked against, in words.
@@ -130,6 +133,11 @@ pub fn from_data(data: &ProtocolData) -> Protocol<'_> {
             c.asthma.as_deref(),
             c.beta_blocker,
         )),
+        premedication_given: course.map_or_else(Vec::new, |c| {
+            let mut adms: Vec<Administration> = c.steps.iter().flatten().cloned().collect();
+            adms.sort_by_key(|a| a.seq);
+            super::course::premedication_lines(&adms)
+        }),
         clinical_record: course.map_or_else(Vec::new, |c| {
             c.clinical_record
                 .iter()

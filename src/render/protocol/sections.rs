@@ -14,6 +14,7 @@ pub(super) fn write(w: &mut Writer<'_>, p: &Protocol<'_>) {
     steps(w, p);
     remaining_doses(w, p);
     maintenance(w, p);
+    premedication(w, p);
     clinical_record(w, p);
     rules_in_force(w, p);
     emergency(w, p);
@@ -294,6 +295,32 @@ fn maintenance(w: &mut Writer<'_>, p: &Protocol<'_>) {
         9.5,
         true,
     );
+}
+
+/// The template's premedication, and for a course what was recorded with each dose (nothing
+/// when the template names none and none was recorded).
+fn premedication(w: &mut Writer<'_>, p: &Protocol<'_>) {
+    let named = &p.plan.premedication;
+    if named.is_empty() && p.premedication_given.is_empty() {
+        return;
+    }
+    w.heading("Premedication");
+    for pm in named {
+        w.paragraph(&format!("• {}", pm.describe()), 9.0, false);
+    }
+    if named
+        .iter()
+        .any(|pm| pm.status == crate::template::PremedStatus::Required)
+    {
+        w.paragraph(
+            "Required: the give asks when it was taken; without it, or outside its window, the dose is not given unless a physician accepts its absence for the day (recorded with the dose).",
+            8.5,
+            false,
+        );
+    }
+    for line in &p.premedication_given {
+        w.paragraph(&format!("• {line}"), 9.0, false);
+    }
 }
 
 /// For a course: its reactions, reviews, deferrals and corrections (nothing for a plan).

@@ -73,6 +73,7 @@ fn dose_event() -> EventKind {
         checked_by: None,
         vial_code: None,
         phase: None,
+        premedication: None,
     }
 }
 
