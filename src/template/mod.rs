@@ -856,7 +856,7 @@ mod tests {
     fn with_premedication(block: &str) -> Checked {
         let rush = BUNDLED
             .iter()
-            .find(|(n, _)| n.contains("rush"))
+            .find(|(n, _)| n.contains("example-hdm-rush-3d"))
             .expect("rush")
             .1;
         let cut = rush
