@@ -26,6 +26,7 @@ mod next;
 mod project;
 mod reason;
 mod record;
+pub mod scan;
 mod sheet;
 mod state;
 
@@ -42,6 +43,7 @@ pub use next::{
 pub use project::{Projected, Projection, Scenario, horizon, project, project_with};
 pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VisitClosed, Wait};
 pub use record::{Proposed, Refusal, admissible, check_give};
+pub use scan::{ScanRefusal, ScanWhat};
 pub use sheet::{SheetRow, sheet_moment, sheet_rows};
 pub use state::{
     CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, VialState,

@@ -18,6 +18,8 @@ mod sheet;
 mod show;
 mod staff;
 mod start;
+#[cfg(test)]
+mod tests_scan;
 pub mod text;
 pub mod vials;
 pub mod view;

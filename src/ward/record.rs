@@ -22,8 +22,13 @@ pub enum Record {
         lot: Option<String>,
         /// Arm.
         site: Option<String>,
-        /// The patient the nurse has in front of them (must be the course's).
-        patient: String,
+        /// The patient the nurse has in front of them, typed (must be the course's; may be left
+        /// out when the wristband is scanned).
+        patient: Option<String>,
+        /// The patient's wristband as scanned (raw: normalised by the ward).
+        scan_patient: Option<String>,
+        /// The vial's code as scanned (raw: normalised by the ward).
+        scan_vial: Option<String>,
         /// A second person who checked the dose, authenticated by the front end.
         checked_by: Option<Actor>,
     },
@@ -165,7 +170,7 @@ impl Ward {
                     let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
                     view.others.push(OtherCourse::of(other.record.id, &s));
                 }
-                let (kind, o) = check(ctx, events, &view, at, &p.what)?;
+                let (kind, o, _) = check(ctx, events, &view, at, &p.what, &p.scan())?;
                 overridden = o;
                 // The course's state after this event, for the store's derived state row.
                 let mut after: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
@@ -243,7 +248,8 @@ impl Ward {
             let s = replay_stored(other.ctx()?, &self.store.events(other.record.id)?);
             view.others.push(OtherCourse::of(other.record.id, &s));
         }
-        let (kind, overridden) = check(p.loaded.ctx()?, &events, &view, at, &p.what)?;
+        let (kind, overridden, vial) =
+            check(p.loaded.ctx()?, &events, &view, at, &p.what, &p.scan())?;
         let last = events.last().map_or(0, |e| e.event.seq);
         if let Some(seen) = seen
             && seen != last
@@ -254,6 +260,7 @@ impl Ward {
             kind,
             overridden,
             seen: last,
+            vial,
         })
     }
 
@@ -291,16 +298,34 @@ impl Ward {
                 lot,
                 site,
                 patient,
+                scan_patient,
+                scan_vial,
                 checked_by,
             } => {
                 let mut proposed = proposed;
                 proposed.override_reason =
                     text::opt_text(Field::Override, proposed.override_reason.as_deref())?;
+                let scan_patient = scanned(scan_patient.as_deref(), course::scan::patient_code)?;
+                let scan_vial = scanned(scan_vial.as_deref(), course::scan::vial_code)?;
+                let patient = match patient.as_deref().map(str::trim) {
+                    None | Some("") if scan_patient.is_some() => None,
+                    None | Some("") => {
+                        return Err(WardError::Input {
+                            field: Field::PatientCheck,
+                            problem:
+                                "is needed: type the ID from the patient's wristband, or scan it"
+                                    .into(),
+                        });
+                    }
+                    Some(typed) => Some(text::text(Field::PatientCheck, typed)?),
+                };
                 Record::Give {
                     proposed,
                     lot: text::opt_text(Field::Lot, lot.as_deref())?,
                     site: text::opt_text(Field::Site, site.as_deref())?,
-                    patient: text::text(Field::PatientCheck, &patient)?,
+                    patient,
+                    scan_patient,
+                    scan_vial,
                     checked_by,
                 }
             }
@@ -310,7 +335,10 @@ impl Ward {
         // Verified before anything is compared with it: a course moved to another patient in
         // the database is a changed record, not a wrong patient.
         self.store.verify_or_refuse(id)?;
-        if let Record::Give { patient, .. } = &what
+        if let Record::Give {
+            patient: Some(patient),
+            ..
+        } = &what
             && *patient != record.patient_id
         {
             let other = self.store.patient(patient)?;
@@ -329,6 +357,17 @@ impl Ward {
         let loaded = load_record(record, &mut self.parsed)?;
         let patient_id = loaded.record.patient_id.clone();
         self.authorise(actor, &self.store.events(id)?, &what, preview)?;
+        let required = match auth::Settings::load(&self.store)?.scan {
+            auth::Scan::Off => course::scan::Required::default(),
+            auth::Scan::Vial => course::scan::Required {
+                patient: false,
+                vial: true,
+            },
+            auth::Scan::PatientAndVial => course::scan::Required {
+                patient: true,
+                vial: true,
+            },
+        };
         // The other courses, verified, and their frozen copies parsed before the transaction
         // takes its lock.
         let others: Vec<Loaded> = self
@@ -342,6 +381,7 @@ impl Ward {
             others,
             late_entered,
             patient_id,
+            required,
         })
     }
 
@@ -372,6 +412,8 @@ pub struct Preview {
     pub overridden: Option<(course::Dosing, String)>,
     /// The course's last event number the preview was made on (for [`Ward::record_if`]).
     pub seen: u64,
+    /// The vial scanned for a dose, as the course holds it.
+    pub vial: Option<course::VialState>,
 }
 
 struct Prepared {
@@ -380,17 +422,54 @@ struct Prepared {
     others: Vec<Loaded>,
     late_entered: bool,
     patient_id: String,
+    /// The scans the clinic's setting requires before a dose.
+    required: course::scan::Required,
 }
 
+impl Prepared {
+    fn scan(&self) -> ScanCtx<'_> {
+        ScanCtx {
+            patient: &self.patient_id,
+            required: self.required,
+        }
+    }
+}
+
+/// What the scan check needs besides the dose: the course's patient and the scans required.
+struct ScanCtx<'a> {
+    patient: &'a str,
+    required: course::scan::Required,
+}
+
+/// A scanned code, normalised by `norm` and held to the ward's text rules (length, no control
+/// character); an empty scan is none.
+fn scanned(raw: Option<&str>, norm: fn(&str) -> String) -> Result<Option<String>, WardError> {
+    match raw.map(norm) {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => text::text(Field::Scan, &s).map(Some),
+    }
+}
+
+/// What [`check`] decided: the event to store, for an override the dose the rules allowed, and
+/// the vial scanned for a dose.
+type Checked = (
+    EventKind,
+    Option<(course::Dosing, String)>,
+    Option<course::VialState>,
+);
+
 /// The clinical check of one recording against the course's events and the patient's other
-/// courses: the event to store, and for an override the dose the rules allowed.
+/// courses, and for a dose the scans (see [`course::scan::check`]): no override lifts a scan's
+/// refusal.
 fn check(
     ctx: Context<'_>,
     events: &[StoredEvent],
     view: &PatientView,
     at: NaiveDateTime,
     what: &Record,
-) -> Result<(EventKind, Option<(course::Dosing, String)>), WardError> {
+    scan: &ScanCtx<'_>,
+) -> Result<Checked, WardError> {
     let state = replay_stored(ctx, events);
     match what {
         Record::Give {
@@ -398,11 +477,27 @@ fn check(
             lot,
             site,
             checked_by,
+            scan_patient,
+            scan_vial,
             ..
         } => {
             let allowed = course::next(ctx, &state, at, view).dosing;
             let d = course::check_give(ctx, &state, view, at, proposed)
                 .map_err(|r| WardError::Refused(Box::new(r)))?;
+            let vial = course::scan::check(
+                &state,
+                ctx.template,
+                &d.vial,
+                course::scan::Scans {
+                    patient: scan_patient.as_deref(),
+                    vial: scan_vial.as_deref(),
+                },
+                scan.patient,
+                at.date(),
+                scan.required,
+            )
+            .map_err(WardError::Scan)?;
+            let lot = course::scan::lot(lot.as_deref(), vial).map_err(WardError::Scan)?;
             let overridden = match (allowed, &proposed.override_reason) {
                 (Some(a), Some(why)) if (a.step, a.volume_ml) != (d.step, d.volume_ml) => {
                     Some((a, why.clone()))
@@ -415,22 +510,23 @@ fn check(
                     vial: d.vial,
                     volume_ml: d.volume_ml,
                     dose: d.dose,
-                    lot: lot.clone(),
+                    lot,
                     site: site.clone(),
                     pef_percent: proposed.pef_percent,
                     screen_ok: proposed.screen_ok,
                     override_reason: proposed.override_reason.clone(),
                     checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
-                    vial_code: None,
+                    vial_code: vial.map(|v| v.code.clone()),
                 },
                 overridden,
+                vial.cloned(),
             ))
         }
         Record::Event(kind) => {
             let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
             course::admissible(ctx, &state, &plain, at, kind)
                 .map_err(|r| WardError::Refused(Box::new(r)))?;
-            Ok((kind.clone(), None))
+            Ok((kind.clone(), None, None))
         }
     }
 }

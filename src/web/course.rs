@@ -168,6 +168,8 @@ pub(super) async fn submit(
                 lot,
                 site,
                 patient,
+                scan_patient,
+                scan_vial,
                 ..
             } if !checker.is_empty() => {
                 let secret = f.get("checker_password").map_or("", String::as_str);
@@ -177,6 +179,8 @@ pub(super) async fn submit(
                         lot,
                         site,
                         patient,
+                        scan_patient,
+                        scan_vial,
                         checked_by: Some(c),
                     },
                     Err(e) => {
@@ -288,7 +292,7 @@ fn refused(
             Some((kind, f, &empty)),
             StatusCode::FORBIDDEN,
         ),
-        e @ (WardError::Input { .. } | WardError::Patient(_)) => (
+        e @ (WardError::Input { .. } | WardError::Patient(_) | WardError::Scan(_)) => (
             Notice::Refused(super::said(&e)),
             Some((kind, f, &empty)),
             StatusCode::UNPROCESSABLE_ENTITY,

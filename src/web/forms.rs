@@ -135,13 +135,21 @@ fn number(
 /// pre-injection questions; every one must be answered, and a dose goes only with every "no".
 pub(super) fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Record, Errors> {
     let mut e = Errors::new();
-    let patient = required(
-        f,
-        "patient",
-        Field::PatientCheck,
-        "The patient's ID",
-        &mut e,
-    );
+    // The scans go to the ward as typed (it takes a scanner's noise off); an empty one is none.
+    let scan = |name: &str| Some(field(f, name).to_string()).filter(|s| !s.is_empty());
+    let (scan_patient, scan_vial) = (scan("scan_patient"), scan("scan_vial"));
+    // The typed ID may be left out when the wristband is scanned.
+    let patient = if scan_patient.is_some() && field(f, "patient").is_empty() {
+        None
+    } else {
+        required(
+            f,
+            "patient",
+            Field::PatientCheck,
+            "The patient's ID",
+            &mut e,
+        )
+    };
     let step = match field(f, "step").parse::<usize>() {
         Ok(s) if (1..=crate::course::MAX_STEP).contains(&s) => Some(s),
         _ => {
@@ -205,8 +213,8 @@ pub(super) fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Re
         ),
         _ => None,
     };
-    match (patient, step, volume, e.is_empty()) {
-        (Some(patient), Some(step), Some(volume_ml), true) => Ok(Record::Give {
+    match (step, volume, e.is_empty()) {
+        (Some(step), Some(volume_ml), true) => Ok(Record::Give {
             proposed: Proposed {
                 step,
                 volume_ml,
@@ -217,6 +225,8 @@ pub(super) fn parse_give(f: &Fields, v: &CourseView, actor: &Actor) -> Result<Re
             lot,
             site,
             patient,
+            scan_patient,
+            scan_vial,
             checked_by: None,
         }),
         _ => Err(e),
