@@ -14,6 +14,7 @@ mod labels;
 mod needs;
 mod planning;
 mod safety;
+mod scan;
 mod snapshots;
 mod sources;
 mod tamper;
