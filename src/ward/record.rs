@@ -264,6 +264,56 @@ impl Ward {
         })
     }
 
+    /// The scans alone, before the rest of a dose's form is filled in (the page's "check the
+    /// scans" step, for a keyboard-wedge scanner's Enter): the wristband must be the course's
+    /// patient and the vial one of the course's, usable on `now`'s day and of the strength of
+    /// the dose due now. Nothing is required and nothing is written; the recording checks
+    /// everything again, with the clinic's required scans, inside its transaction.
+    pub fn check_scans(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        scan_patient: Option<&str>,
+        scan_vial: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<ScansChecked, WardError> {
+        actor.require(
+            &[Role::Nurse, Role::Physician],
+            "checking the scans for a dose",
+        )?;
+        let scan_patient = scanned(scan_patient, course::scan::patient_code)?;
+        let scan_vial = scanned(scan_vial, course::scan::vial_code)?;
+        let view = self.view(id)?;
+        let decision = view.decide(now)?;
+        let Some(dose) = decision.dosing else {
+            return Err(WardError::Data(format!(
+                "course {id}: no dose is due now, so there is nothing to scan for"
+            )));
+        };
+        let vial = course::scan::check(
+            &view.state,
+            &view.loaded.template,
+            &dose.vial,
+            course::scan::Scans {
+                patient: scan_patient.as_deref(),
+                vial: scan_vial.as_deref(),
+            },
+            &view.loaded.record.patient_id,
+            now.date(),
+            course::scan::Required::default(),
+        )
+        .map_err(WardError::Scan)?
+        .map(|v| v.code.clone());
+        let vial = match vial {
+            Some(code) => Some(self.vial(&code, now.date())?),
+            None => None,
+        };
+        Ok(ScansChecked {
+            patient: scan_patient,
+            vial,
+        })
+    }
+
     /// Everything [`Ward::record`] checks before its transaction: the time, the text, the
     /// course's chain, the patient, the role; the other courses loaded.
     fn prepare(
@@ -402,6 +452,15 @@ fn stale(id: i64, seen: u64, last: u64) -> WardError {
         seen,
         now: last,
     }
+}
+
+/// Scans that passed [`Ward::check_scans`].
+#[derive(Clone, Debug)]
+pub struct ScansChecked {
+    /// The wristband scanned (the course's patient).
+    pub patient: Option<String>,
+    /// The vial scanned (the course's, usable, of the dose's strength).
+    pub vial: Option<super::VialView>,
 }
 
 /// What a recording would record (see [`Ward::preview`]).

@@ -20,6 +20,8 @@ mod tests;
 mod tests_course;
 #[cfg(test)]
 mod tests_guard;
+#[cfg(test)]
+mod tests_scan;
 
 use std::path::PathBuf;
 use std::sync::Arc;
