@@ -315,7 +315,7 @@ fn give_form(s: &CourseScreen<'_>, dose: &crate::course::Dosing, physician: bool
         p.help { "A scanner's Enter checks the scans and moves on; nothing is recorded until you check the dose and save it." }
         // The first submit button: the one a scanner's Enter (implicit submission) presses.
         p { button type="submit" name="check" value="yes" formnovalidate { "Check the scans" } }
-        (input_focus(&fs, "patient", "Patient ID (read it from the wristband; not needed when the wristband is scanned)", "text", "", None, focus))
+        (input_focus(&fs, "patient", "Patient ID (read it from the wristband)", "text", "", Some("not needed when the wristband is scanned"), focus))
         @if physician {
             (input(&fs, "step", "Step", "number", &dose.step.to_string(), None))
             (input(&fs, "volume", "Volume, mL", "text", &dose.volume_ml.ml().to_string(), Some("a lower dose than the allowed one needs an override reason")))
