@@ -82,6 +82,10 @@ pub enum Field {
     Scan,
     /// A vial's own code (`V000001`).
     VialCode,
+    /// The patient's wristband, scanned before a dose.
+    ScanPatient,
+    /// The vial's code, scanned before a dose.
+    ScanVial,
 }
 
 impl Field {
@@ -124,6 +128,8 @@ impl Field {
             Field::VialVolume => "volume_ml",
             Field::Scan => "scan",
             Field::VialCode => "code",
+            Field::ScanPatient => "scan_patient",
+            Field::ScanVial => "scan_vial",
         }
     }
 
@@ -166,6 +172,8 @@ impl Field {
             Field::VialVolume => "the vial's volume",
             Field::Scan => "the scanned code",
             Field::VialCode => "the vial code",
+            Field::ScanPatient => "the scan of the patient's wristband",
+            Field::ScanVial => "the scan of the vial",
         }
     }
 }

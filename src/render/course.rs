@@ -546,6 +546,8 @@ fn flag(f: Field) -> &'static str {
         Field::VialVolume => "--volume",
         Field::Scan => "--scan",
         Field::VialCode => "the vial code",
+        Field::ScanPatient => "--scan-patient",
+        Field::ScanVial => "--scan-vial",
     }
 }
 

@@ -281,8 +281,8 @@ impl Ward {
             &[Role::Nurse, Role::Physician],
             "checking the scans for a dose",
         )?;
-        let scan_patient = scanned(scan_patient, course::scan::patient_code)?;
-        let scan_vial = scanned(scan_vial, course::scan::vial_code)?;
+        let scan_patient = scanned(Field::ScanPatient, scan_patient, course::scan::patient_code)?;
+        let scan_vial = scanned(Field::ScanVial, scan_vial, course::scan::vial_code)?;
         let view = self.view(id)?;
         let decision = view.decide(now)?;
         let Some(dose) = decision.dosing else {
@@ -355,8 +355,16 @@ impl Ward {
                 let mut proposed = proposed;
                 proposed.override_reason =
                     text::opt_text(Field::Override, proposed.override_reason.as_deref())?;
-                let scan_patient = scanned(scan_patient.as_deref(), course::scan::patient_code)?;
-                let scan_vial = scanned(scan_vial.as_deref(), course::scan::vial_code)?;
+                let scan_patient = scanned(
+                    Field::ScanPatient,
+                    scan_patient.as_deref(),
+                    course::scan::patient_code,
+                )?;
+                let scan_vial = scanned(
+                    Field::ScanVial,
+                    scan_vial.as_deref(),
+                    course::scan::vial_code,
+                )?;
                 let patient = match patient.as_deref().map(str::trim) {
                     None | Some("") if scan_patient.is_some() => None,
                     None | Some("") => {
@@ -502,11 +510,15 @@ struct ScanCtx<'a> {
 
 /// A scanned code, normalised by `norm` and held to the ward's text rules (length, no control
 /// character); an empty scan is none.
-fn scanned(raw: Option<&str>, norm: fn(&str) -> String) -> Result<Option<String>, WardError> {
+fn scanned(
+    field: Field,
+    raw: Option<&str>,
+    norm: fn(&str) -> String,
+) -> Result<Option<String>, WardError> {
     match raw.map(norm) {
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),
-        Some(s) => text::text(Field::Scan, &s).map(Some),
+        Some(s) => text::text(field, &s).map(Some),
     }
 }
 

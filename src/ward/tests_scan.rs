@@ -365,6 +365,26 @@ fn with_scans_off_none_is_required_but_a_scan_given_is_checked() {
         ),
         ScanRefusal::NotThisCourse { .. }
     ));
+    // A scan with a control character left after the wedge noise is taken off: refused as
+    // the vial's scan, before anything is checked.
+    let e = w.record(
+        &nurse,
+        1,
+        at(t),
+        at(t),
+        give(Some("P1"), None, Some("V00\u{1d}0001\r"), None),
+    );
+    assert!(
+        matches!(
+            &e,
+            Err(WardError::Input {
+                field: crate::field::Field::ScanVial,
+                ..
+            })
+        ),
+        "{:?}",
+        e.err()
+    );
     // Neither the typed ID nor a wristband: refused as a missing field.
     let e = w.record(&nurse, 1, at(t), at(t), give(None, None, None, None));
     assert!(
