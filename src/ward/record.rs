@@ -61,6 +61,7 @@ impl Ward {
         events: &[StoredEvent],
         what: &Record,
         preview: bool,
+        second_check: bool,
     ) -> Result<(), WardError> {
         let clinical = [Role::Nurse, Role::Physician];
         match what {
@@ -80,7 +81,7 @@ impl Ward {
                         ));
                     }
                     c.require(&clinical, "checking a dose")?;
-                } else if !preview && auth::Settings::load(&self.store)?.second_check {
+                } else if !preview && second_check {
                     return Err(WardError::SecondCheckNeeded);
                 }
                 Ok(())
@@ -414,8 +415,23 @@ impl Ward {
         }
         let loaded = load_record(record, &mut self.parsed)?;
         let patient_id = loaded.record.patient_id.clone();
-        self.authorise(actor, &self.store.events(id)?, &what, preview)?;
-        let required = match auth::Settings::load(&self.store)?.scan {
+        // For a dose, the clinic's settings, read once: the second check and the scans they
+        // require (other entries need neither).
+        let settings = match &what {
+            Record::Give { .. } => auth::Settings::load(&self.store)?,
+            Record::Event(_) => auth::Settings {
+                scan: auth::Scan::Off,
+                ..auth::Settings::default()
+            },
+        };
+        self.authorise(
+            actor,
+            &self.store.events(id)?,
+            &what,
+            preview,
+            settings.second_check,
+        )?;
+        let required = match settings.scan {
             auth::Scan::Off => course::scan::Required::default(),
             auth::Scan::Vial => course::scan::Required {
                 patient: false,
