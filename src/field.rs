@@ -86,6 +86,10 @@ pub enum Field {
     Premedication,
     /// A physician's acceptance of a missing or mistimed premedication.
     AcceptPremedication,
+    /// The patient's wristband, scanned before a dose.
+    ScanPatient,
+    /// The vial's code, scanned before a dose.
+    ScanVial,
 }
 
 impl Field {
@@ -130,6 +134,8 @@ impl Field {
             Field::VialCode => "code",
             Field::Premedication => "premedication",
             Field::AcceptPremedication => "accept_premedication",
+            Field::ScanPatient => "scan_patient",
+            Field::ScanVial => "scan_vial",
         }
     }
 
@@ -174,6 +180,8 @@ impl Field {
             Field::VialCode => "the vial code",
             Field::Premedication => "the premedication time",
             Field::AcceptPremedication => "the accepted premedication",
+            Field::ScanPatient => "the scan of the patient's wristband",
+            Field::ScanVial => "the scan of the vial",
         }
     }
 }

@@ -174,9 +174,9 @@ pub enum Command {
     )]
     Forecast(cmd::forecast::ForecastArgs),
     /// Record a dose given. Refused (exit 1, nothing written) unless it is the dose `next` allows,
-    /// for the patient named with --patient.
+    /// for the patient named with --patient or scanned with --scan-patient.
     #[command(
-        after_help = "Examples:\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --lot A123 --site left\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --checked-by rn.wu"
+        after_help = "A vial scanned with --scan-vial must be one of the course's, neither expired nor discarded, of the dose's strength; the clinic's `scan` setting may require the scans (exit 1, nothing written, and no --override lifts it).\n\nExamples:\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --lot A123 --site left\n  ritplan give 3 --scan-patient P001 --scan-vial V000012 --step 1 --volume 0.1 --pef 95 --screen ok\n  ritplan give 3 --patient P001 --step 1 --volume 0.1 --pef 95 --screen ok --checked-by rn.wu"
     )]
     Give(cmd::record::GiveArgs),
     /// Record the end of a dose's observation, with the local reaction.

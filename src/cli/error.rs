@@ -73,6 +73,10 @@ impl From<crate::ward::WardError> for CliError {
         use crate::ward::WardError;
         match e {
             WardError::Refused(r) => CliError::Refused(format!("not recorded: {r}")),
+            WardError::Scan(r) => CliError::Refused(format!(
+                "not recorded: {}",
+                crate::render::course::scan_refusal(&r, crate::render::course::Voice::Cli)
+            )),
             WardError::NotStarted(m) | WardError::Forbidden(m) | WardError::WrongPatient(m) => {
                 CliError::Refused(m)
             }

@@ -27,6 +27,7 @@ mod premed;
 mod project;
 mod reason;
 mod record;
+pub mod scan;
 mod sheet;
 mod state;
 mod vial;
@@ -48,6 +49,7 @@ pub use premed::{
 pub use project::{Projected, Projection, Scenario, horizon, project, project_with};
 pub use reason::{Cause, Hold, HoldKind, MaintenanceBasis, Reason, VialTrigger, VisitClosed, Wait};
 pub use record::{Proposed, Refusal, admissible, check_give};
+pub use scan::{ScanRefusal, ScanWhat};
 pub use sheet::{SheetRow, sheet_moment, sheet_rows};
 pub use state::{
     CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, VialState,

@@ -647,6 +647,8 @@ fn flag(f: Field) -> &'static str {
         Field::VialCode => "the vial code",
         Field::Premedication => "--premedication",
         Field::AcceptPremedication => "--accept-premedication",
+        Field::ScanPatient => "--scan-patient",
+        Field::ScanVial => "--scan-vial",
     }
 }
 
@@ -1091,5 +1093,58 @@ pub fn board_status(s: BoardStatus) -> &'static str {
         BoardStatus::Waiting => "WAITING",
         BoardStatus::DoNotGive => "DO NOT GIVE",
         BoardStatus::DoneToday => "DONE FOR TODAY",
+    }
+}
+
+impl fmt::Display for crate::course::ScanRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&scan_refusal(self, Voice::Cli))
+    }
+}
+
+/// A template vial and its strength: `vial 4 (100 000 SQ-U/mL)`.
+fn vial_strength(v: &crate::course::scan::VialStrength) -> String {
+    match &v.strength {
+        Some(s) => format!("vial {} ({s})", v.vial),
+        None => format!("vial {}", v.vial),
+    }
+}
+
+/// A scan's refusal in words, for `voice` (a command line names its flag, the page its field).
+pub fn scan_refusal(r: &crate::course::ScanRefusal, voice: Voice) -> String {
+    use crate::course::{ScanRefusal, ScanWhat};
+    match r {
+        ScanRefusal::WrongPatient { scanned, expected } => format!(
+            "the scanned wristband is patient {scanned}; this course is patient {expected}'s"
+        ),
+        ScanRefusal::NotThisCourse { code } => format!(
+            "vial {code} is not one of this course's vials (another patient's vial, or a code no vial has): do not use it"
+        ),
+        ScanRefusal::WrongStrength { vial, needed } => format!(
+            "this is {}; the dose needs {}",
+            vial_strength(vial),
+            vial_strength(needed)
+        ),
+        ScanRefusal::Expired { code, on } => format!("vial {code} expired on {on}"),
+        ScanRefusal::Discarded { code, reason } => {
+            format!("vial {code} was discarded: {reason}")
+        }
+        ScanRefusal::ScanMissing { what } => {
+            let (thing, how) = match (what, voice) {
+                (ScanWhat::Vial, Voice::Cli) => ("the vial", "--scan-vial CODE"),
+                (ScanWhat::Vial, Voice::Page) => ("the vial", "\"Scan the vial\""),
+                (ScanWhat::Patient, Voice::Cli) => {
+                    ("the patient's wristband", "--scan-patient CODE")
+                }
+                (ScanWhat::Patient, Voice::Page) => (
+                    "the patient's wristband",
+                    "\"Scan the patient's wristband\"",
+                ),
+            };
+            format!("this clinic requires a scan of {thing} before every dose ({how})")
+        }
+        ScanRefusal::LotDisagrees { typed, code, lot } => format!(
+            "the lot {typed:?} is not the scanned vial {code}'s lot {lot:?}: check the vial (with a scan, the lot comes from the vial)"
+        ),
     }
 }

@@ -24,6 +24,10 @@ pub enum WardError {
     /// The patient in front of the nurse is not the course's; nothing was written.
     #[error("{0}")]
     WrongPatient(String),
+    /// A scan before the dose refused it (wrong wristband, wrong, expired or discarded vial, a
+    /// required scan missing); nothing was written, and no override lifts it.
+    #[error("{0}")]
+    Scan(crate::course::ScanRefusal),
     /// The course changed since the form was shown (its last entry was `seen`, it is now
     /// `now`); nothing was written.
     #[error(

@@ -19,6 +19,8 @@ mod sheet;
 mod show;
 mod staff;
 mod start;
+#[cfg(test)]
+mod tests_scan;
 pub mod text;
 pub mod vials;
 pub mod view;
@@ -35,7 +37,7 @@ use crate::store::{PatientRecord, Store, StoredEvent};
 pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Scan, Settings, hash_secret};
 pub use error::WardError;
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
-pub use record::{Preview, Record, Recorded};
+pub use record::{Preview, Record, Recorded, ScansChecked};
 pub use show::{ProtocolOf, forecast_plan, protocol_data};
 pub use staff::NewStaff;
 pub use start::{NotStarted, Start, Started};

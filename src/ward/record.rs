@@ -22,8 +22,13 @@ pub enum Record {
         lot: Option<String>,
         /// Arm.
         site: Option<String>,
-        /// The patient the nurse has in front of them (must be the course's).
-        patient: String,
+        /// The patient the nurse has in front of them, typed (must be the course's; may be left
+        /// out when the wristband is scanned).
+        patient: Option<String>,
+        /// The patient's wristband as scanned (raw: normalised by the ward).
+        scan_patient: Option<String>,
+        /// The vial's code as scanned (raw: normalised by the ward).
+        scan_vial: Option<String>,
         /// A second person who checked the dose, authenticated by the front end.
         checked_by: Option<Actor>,
     },
@@ -56,6 +61,7 @@ impl Ward {
         events: &[StoredEvent],
         what: &Record,
         preview: bool,
+        second_check: bool,
     ) -> Result<(), WardError> {
         let clinical = [Role::Nurse, Role::Physician];
         match what {
@@ -81,7 +87,7 @@ impl Ward {
                         ));
                     }
                     c.require(&clinical, "checking a dose")?;
-                } else if !preview && auth::Settings::load(&self.store)?.second_check {
+                } else if !preview && second_check {
                     return Err(WardError::SecondCheckNeeded);
                 }
                 Ok(())
@@ -171,7 +177,7 @@ impl Ward {
                     let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
                     view.others.push(OtherCourse::of(other.record.id, &s));
                 }
-                let (kind, o) = check(ctx, events, &view, at, &p.what)?;
+                let (kind, o, _) = check(ctx, events, &view, at, &p.what, &p.scan())?;
                 overridden = o;
                 // The course's state after this event, for the store's derived state row.
                 let mut after: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
@@ -249,7 +255,8 @@ impl Ward {
             let s = replay_stored(other.ctx()?, &self.store.events(other.record.id)?);
             view.others.push(OtherCourse::of(other.record.id, &s));
         }
-        let (kind, overridden) = check(p.loaded.ctx()?, &events, &view, at, &p.what)?;
+        let (kind, overridden, vial) =
+            check(p.loaded.ctx()?, &events, &view, at, &p.what, &p.scan())?;
         let last = events.last().map_or(0, |e| e.event.seq);
         if let Some(seen) = seen
             && seen != last
@@ -260,6 +267,57 @@ impl Ward {
             kind,
             overridden,
             seen: last,
+            vial,
+        })
+    }
+
+    /// The scans alone, before the rest of a dose's form is filled in (the page's "check the
+    /// scans" step, for a keyboard-wedge scanner's Enter): the wristband must be the course's
+    /// patient and the vial one of the course's, usable on `now`'s day and of the strength of
+    /// the dose due now. Nothing is required and nothing is written; the recording checks
+    /// everything again, with the clinic's required scans, inside its transaction.
+    pub fn check_scans(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        scan_patient: Option<&str>,
+        scan_vial: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<ScansChecked, WardError> {
+        actor.require(
+            &[Role::Nurse, Role::Physician],
+            "checking the scans for a dose",
+        )?;
+        let scan_patient = scanned(Field::ScanPatient, scan_patient, course::scan::patient_code)?;
+        let scan_vial = scanned(Field::ScanVial, scan_vial, course::scan::vial_code)?;
+        let view = self.view(id)?;
+        let decision = view.decide(now)?;
+        let Some(dose) = decision.dosing else {
+            return Err(WardError::Data(format!(
+                "course {id}: no dose is due now, so there is nothing to scan for"
+            )));
+        };
+        let vial = course::scan::check(
+            &view.state,
+            &view.loaded.template,
+            &dose.vial,
+            course::scan::Scans {
+                patient: scan_patient.as_deref(),
+                vial: scan_vial.as_deref(),
+            },
+            &view.loaded.record.patient_id,
+            now.date(),
+            course::scan::Required::default(),
+        )
+        .map_err(WardError::Scan)?
+        .map(|v| v.code.clone());
+        let vial = match vial {
+            Some(code) => Some(self.vial(&code, now.date())?),
+            None => None,
+        };
+        Ok(ScansChecked {
+            patient: scan_patient,
+            vial,
         })
     }
 
@@ -297,6 +355,8 @@ impl Ward {
                 lot,
                 site,
                 patient,
+                scan_patient,
+                scan_vial,
                 checked_by,
             } => {
                 let mut proposed = proposed;
@@ -306,11 +366,35 @@ impl Ward {
                     Field::AcceptPremedication,
                     proposed.premedication_accepted.as_deref(),
                 )?;
+                let scan_patient = scanned(
+                    Field::ScanPatient,
+                    scan_patient.as_deref(),
+                    course::scan::patient_code,
+                )?;
+                let scan_vial = scanned(
+                    Field::ScanVial,
+                    scan_vial.as_deref(),
+                    course::scan::vial_code,
+                )?;
+                let patient = match patient.as_deref().map(str::trim) {
+                    None | Some("") if scan_patient.is_some() => None,
+                    None | Some("") => {
+                        return Err(WardError::Input {
+                            field: Field::PatientCheck,
+                            problem:
+                                "is needed: type the ID from the patient's wristband, or scan it"
+                                    .into(),
+                        });
+                    }
+                    Some(typed) => Some(text::text(Field::PatientCheck, typed)?),
+                };
                 Record::Give {
                     proposed,
                     lot: text::opt_text(Field::Lot, lot.as_deref())?,
                     site: text::opt_text(Field::Site, site.as_deref())?,
-                    patient: text::text(Field::PatientCheck, &patient)?,
+                    patient,
+                    scan_patient,
+                    scan_vial,
                     checked_by,
                 }
             }
@@ -320,7 +404,10 @@ impl Ward {
         // Verified before anything is compared with it: a course moved to another patient in
         // the database is a changed record, not a wrong patient.
         self.store.verify_or_refuse(id)?;
-        if let Record::Give { patient, .. } = &what
+        if let Record::Give {
+            patient: Some(patient),
+            ..
+        } = &what
             && *patient != record.patient_id
         {
             let other = self.store.patient(patient)?;
@@ -338,7 +425,33 @@ impl Ward {
         }
         let loaded = load_record(record, &mut self.parsed)?;
         let patient_id = loaded.record.patient_id.clone();
-        self.authorise(actor, &self.store.events(id)?, &what, preview)?;
+        // For a dose, the clinic's settings, read once: the second check and the scans they
+        // require (other entries need neither).
+        let settings = match &what {
+            Record::Give { .. } => auth::Settings::load(&self.store)?,
+            Record::Event(_) => auth::Settings {
+                scan: auth::Scan::Off,
+                ..auth::Settings::default()
+            },
+        };
+        self.authorise(
+            actor,
+            &self.store.events(id)?,
+            &what,
+            preview,
+            settings.second_check,
+        )?;
+        let required = match settings.scan {
+            auth::Scan::Off => course::scan::Required::default(),
+            auth::Scan::Vial => course::scan::Required {
+                patient: false,
+                vial: true,
+            },
+            auth::Scan::PatientAndVial => course::scan::Required {
+                patient: true,
+                vial: true,
+            },
+        };
         // The other courses, verified, and their frozen copies parsed before the transaction
         // takes its lock.
         let others: Vec<Loaded> = self
@@ -352,6 +465,7 @@ impl Ward {
             others,
             late_entered,
             patient_id,
+            required,
         })
     }
 
@@ -374,6 +488,15 @@ fn stale(id: i64, seen: u64, last: u64) -> WardError {
     }
 }
 
+/// Scans that passed [`Ward::check_scans`].
+#[derive(Clone, Debug)]
+pub struct ScansChecked {
+    /// The wristband scanned (the course's patient).
+    pub patient: Option<String>,
+    /// The vial scanned (the course's, usable, of the dose's strength).
+    pub vial: Option<super::VialView>,
+}
+
 /// What a recording would record (see [`Ward::preview`]).
 pub struct Preview {
     /// The event as it would be stored.
@@ -382,6 +505,8 @@ pub struct Preview {
     pub overridden: Option<(course::Dosing, String)>,
     /// The course's last event number the preview was made on (for [`Ward::record_if`]).
     pub seen: u64,
+    /// The vial scanned for a dose, as the course holds it.
+    pub vial: Option<course::VialState>,
 }
 
 struct Prepared {
@@ -390,33 +515,89 @@ struct Prepared {
     others: Vec<Loaded>,
     late_entered: bool,
     patient_id: String,
+    /// The scans the clinic's setting requires before a dose.
+    required: course::scan::Required,
 }
 
-/// The vial the nurse holds, as far as `give` knows it: the lot typed with the dose, of the
-/// template vial the decision gives. The one place that builds it: vial records will replace
-/// the typed lot with the scanned vial's lot, manufacturer and preparation date.
+impl Prepared {
+    fn scan(&self) -> ScanCtx<'_> {
+        ScanCtx {
+            patient: &self.patient_id,
+            required: self.required,
+        }
+    }
+}
+
+/// What the scan check needs besides the dose: the course's patient and the scans required.
+struct ScanCtx<'a> {
+    patient: &'a str,
+    required: course::scan::Required,
+}
+
+/// A scanned code, normalised by `norm` and held to the ward's text rules (length, no control
+/// character); an empty scan is none.
+fn scanned(
+    field: Field,
+    raw: Option<&str>,
+    norm: fn(&str) -> String,
+) -> Result<Option<String>, WardError> {
+    match raw.map(norm) {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) => text::text(field, &s).map(Some),
+    }
+}
+
+/// What [`check`] decided: the event to store, for an override the dose the rules allowed, and
+/// the vial scanned for a dose.
+type Checked = (
+    EventKind,
+    Option<(course::Dosing, String)>,
+    Option<course::VialState>,
+);
+
+/// The vial the nurse holds, as far as `give` knows it (for the vial-change rules): the scanned
+/// vial when it is one of the course's; else the lot typed with the dose, of the template vial
+/// the decision gives; else the course's recorded vial that `next` shows for that dose
+/// (`course::vial_for`). Whether the scanned vial may be used at all is the scan check's, after.
 pub(super) fn vial_in_hand(
+    state: &course::CourseState,
     decision: Option<&course::Dosing>,
     lot: Option<&str>,
+    scan_vial: Option<&str>,
+    date: chrono::NaiveDate,
 ) -> Option<course::VialInHand> {
-    let lot = lot.map(str::trim).filter(|l| !l.is_empty())?;
-    Some(course::VialInHand {
-        vial: decision?.vial.clone(),
-        lot: lot.to_string(),
-        manufacturer: None,
-        prepared: None,
-    })
+    if let Some(code) = scan_vial
+        && let Some(v) = state
+            .vials
+            .iter()
+            .find(|v| v.code.eq_ignore_ascii_case(code.trim()))
+    {
+        return Some(v.in_hand());
+    }
+    let decision = decision?;
+    match lot.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(lot) => Some(course::VialInHand {
+            vial: decision.vial.clone(),
+            lot: lot.to_string(),
+            manufacturer: None,
+            prepared: None,
+        }),
+        None => course::vial_for(state, &decision.vial, date).map(|v| v.in_hand()),
+    }
 }
 
 /// The clinical check of one recording against the course's events and the patient's other
-/// courses: the event to store, and for an override the dose the rules allowed.
+/// courses, and for a dose the scans (see [`course::scan::check`]): no override lifts a scan's
+/// refusal.
 fn check(
     ctx: Context<'_>,
     events: &[StoredEvent],
     view: &PatientView,
     at: NaiveDateTime,
     what: &Record,
-) -> Result<(EventKind, Option<(course::Dosing, String)>), WardError> {
+    scan: &ScanCtx<'_>,
+) -> Result<Checked, WardError> {
     let state = replay_stored(ctx, events);
     match what {
         Record::Give {
@@ -424,13 +605,35 @@ fn check(
             lot,
             site,
             checked_by,
+            scan_patient,
+            scan_vial,
             ..
         } => {
             let plain = course::next(ctx, &state, at, view, None);
-            let hand = vial_in_hand(plain.dosing.as_ref(), lot.as_deref());
+            let hand = vial_in_hand(
+                &state,
+                plain.dosing.as_ref(),
+                lot.as_deref(),
+                scan_vial.as_deref(),
+                at.date(),
+            );
             let allowed = course::next(ctx, &state, at, view, hand.as_ref()).dosing;
             let d = course::check_give(ctx, &state, view, at, proposed, hand.as_ref())
                 .map_err(|r| WardError::Refused(Box::new(r)))?;
+            let vial = course::scan::check(
+                &state,
+                ctx.template,
+                &d.vial,
+                course::scan::Scans {
+                    patient: scan_patient.as_deref(),
+                    vial: scan_vial.as_deref(),
+                },
+                scan.patient,
+                at.date(),
+                scan.required,
+            )
+            .map_err(WardError::Scan)?;
+            let lot = course::scan::lot(lot.as_deref(), vial).map_err(WardError::Scan)?;
             let overridden = match (allowed, &proposed.override_reason) {
                 (Some(a), Some(why)) if (a.step, a.volume_ml) != (d.step, d.volume_ml) => {
                     Some((a, why.clone()))
@@ -443,24 +646,25 @@ fn check(
                     vial: d.vial,
                     volume_ml: d.volume_ml,
                     dose: d.dose,
-                    lot: lot.clone(),
+                    lot,
                     site: site.clone(),
                     pef_percent: proposed.pef_percent,
                     screen_ok: proposed.screen_ok,
                     override_reason: proposed.override_reason.clone(),
                     checked_by: checked_by.as_ref().map(|c| c.staff.id.clone()),
-                    vial_code: None,
+                    vial_code: vial.map(|v| v.code.clone()),
                     phase: ctx.phase_of(d.step),
                     premedication: proposed.premedication_record(),
                 },
                 overridden,
+                vial.cloned(),
             ))
         }
         Record::Event(kind) => {
             let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
             course::admissible(ctx, &state, &plain, at, kind)
                 .map_err(|r| WardError::Refused(Box::new(r)))?;
-            Ok((kind.clone(), None))
+            Ok((kind.clone(), None, None))
         }
     }
 }

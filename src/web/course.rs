@@ -129,6 +129,30 @@ pub(super) async fn submit(
             );
         };
         let now = app.clock.now();
+        // The "check the scans" step: the give form's first submit button, so that the Enter a
+        // keyboard-wedge scanner sends after a code checks the scans and shows the form again
+        // (focus on the next field) instead of sending a half-filled dose.
+        if kind == FormKind::Give && !field(&f, "check").is_empty() {
+            let scan = |name: &str| Some(field(&f, name)).filter(|s| !s.is_empty());
+            return match ward.check_scans(&actor, id, scan("scan_patient"), scan("scan_vial"), now)
+            {
+                Ok(c) => {
+                    let mut kept = f.clone();
+                    kept.remove("check");
+                    show(
+                        app,
+                        ward,
+                        &actor,
+                        &token,
+                        id,
+                        Some(Notice::Scanned(scans_checked(&c))),
+                        Some((kind, &kept, &Errors::new())),
+                        StatusCode::OK,
+                    )
+                }
+                Err(e) => refused(app, ward, &actor, &token, id, kind, &f, e),
+            };
+        }
         let parsed = match kind {
             FormKind::Give => match ward.view(id) {
                 Ok(v) => parse_give(&f, &v, &actor, now.date()),
@@ -168,6 +192,8 @@ pub(super) async fn submit(
                 lot,
                 site,
                 patient,
+                scan_patient,
+                scan_vial,
                 ..
             } if !checker.is_empty() => {
                 let secret = f.get("checker_password").map_or("", String::as_str);
@@ -177,6 +203,8 @@ pub(super) async fn submit(
                         lot,
                         site,
                         patient,
+                        scan_patient,
+                        scan_vial,
                         checked_by: Some(c),
                     },
                     Err(e) => {
@@ -194,6 +222,25 @@ pub(super) async fn submit(
         }
     })
     .await
+}
+
+/// What the scans checked, in words.
+fn scans_checked(c: &crate::ward::ScansChecked) -> String {
+    let mut said = Vec::new();
+    if let Some(p) = &c.patient {
+        said.push(format!("the wristband is patient {p}, this course's"));
+    }
+    if let Some(v) = &c.vial {
+        said.push(format!(
+            "vial {} is {} ({}, {}), lot {}, expires {}: the dose's vial",
+            v.code, v.label, v.strength, v.cap, v.lot, v.expires
+        ));
+    }
+    if said.is_empty() {
+        "nothing was scanned yet".into()
+    } else {
+        said.join("; ")
+    }
 }
 
 /// The give form's second screen: the dose the ward would record, in large type, with the
@@ -288,7 +335,7 @@ fn refused(
             Some((kind, f, &empty)),
             StatusCode::FORBIDDEN,
         ),
-        e @ (WardError::Input { .. } | WardError::Patient(_)) => (
+        e @ (WardError::Input { .. } | WardError::Patient(_) | WardError::Scan(_)) => (
             Notice::Refused(super::said(&e)),
             Some((kind, f, &empty)),
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -141,13 +141,21 @@ pub(super) fn parse_give(
     today: chrono::NaiveDate,
 ) -> Result<Record, Errors> {
     let mut e = Errors::new();
-    let patient = required(
-        f,
-        "patient",
-        Field::PatientCheck,
-        "The patient's ID",
-        &mut e,
-    );
+    // The scans go to the ward as typed (it takes a scanner's noise off); an empty one is none.
+    let scan = |name: &str| Some(field(f, name).to_string()).filter(|s| !s.is_empty());
+    let (scan_patient, scan_vial) = (scan("scan_patient"), scan("scan_vial"));
+    // The typed ID may be left out when the wristband is scanned.
+    let patient = if scan_patient.is_some() && field(f, "patient").is_empty() {
+        None
+    } else {
+        required(
+            f,
+            "patient",
+            Field::PatientCheck,
+            "The patient's ID",
+            &mut e,
+        )
+    };
     let step = match field(f, "step").parse::<usize>() {
         Ok(s) if (1..=crate::course::MAX_STEP).contains(&s) => Some(s),
         _ => {
@@ -229,8 +237,8 @@ pub(super) fn parse_give(
         ),
         _ => None,
     };
-    match (patient, step, volume, e.is_empty()) {
-        (Some(patient), Some(step), Some(volume_ml), true) => Ok(Record::Give {
+    match (step, volume, e.is_empty()) {
+        (Some(step), Some(volume_ml), true) => Ok(Record::Give {
             proposed: Proposed {
                 step,
                 volume_ml,
@@ -243,6 +251,8 @@ pub(super) fn parse_give(
             lot,
             site,
             patient,
+            scan_patient,
+            scan_vial,
             checked_by: None,
         }),
         _ => Err(e),

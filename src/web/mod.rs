@@ -23,6 +23,8 @@ mod tests_a11y;
 mod tests_course;
 #[cfg(test)]
 mod tests_guard;
+#[cfg(test)]
+mod tests_scan;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -204,7 +206,8 @@ fn failure(e: &WardError) -> Response {
         WardError::Data(_)
         | WardError::Tampered(_)
         | WardError::Input { .. }
-        | WardError::Patient(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        | WardError::Patient(_)
+        | WardError::Scan(_) => StatusCode::UNPROCESSABLE_ENTITY,
         WardError::Store(_) | WardError::NoRecord { .. } => StatusCode::INTERNAL_SERVER_ERROR,
     };
     (status, pages::message("Not done", &said(e))).into_response()
@@ -219,6 +222,7 @@ fn said(e: &WardError) -> String {
         e @ WardError::SecondCheckNeeded => {
             format!("{e}: {}", crate::render::course::second_check(Voice::Page))
         }
+        WardError::Scan(r) => crate::render::course::scan_refusal(r, Voice::Page),
         other => other.to_string(),
     }
 }

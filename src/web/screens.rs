@@ -22,6 +22,15 @@ pub enum Notice {
     Refused(String),
     /// The course changed since the form was shown.
     Stale(String),
+    /// The give form's scans were checked (what they are, in words); nothing was recorded.
+    Scanned(String),
+}
+
+impl Notice {
+    /// Whether it says something went wrong (it then takes the focus).
+    fn is_error(&self) -> bool {
+        matches!(self, Notice::Fields | Notice::Refused(_) | Notice::Stale(_))
+    }
 }
 
 /// Everything the course page shows.
@@ -101,6 +110,19 @@ fn input(
     default: &str,
     help: Option<&str>,
 ) -> Markup {
+    input_focus(fs, name, label, kind, default, help, "")
+}
+
+/// [`input`], with `autofocus` when `focus` is its name.
+fn input_focus(
+    fs: &FormState<'_>,
+    name: &str,
+    label: &str,
+    kind: &str,
+    default: &str,
+    help: Option<&str>,
+    focus: &str,
+) -> Markup {
     let id = fs.id(name);
     let err = fs.error(name);
     html! {
@@ -108,6 +130,24 @@ fn input(
             label for=(id) { (label) }
             @if let Some(h) = help { span.help { (h) } }
             input id=(id) name=(name) type=(kind) value=(fs.value(name, default))
+                autofocus[focus == name]
+                aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| format!("{id}-error"))];
+            @if let Some(e) = err { p.error id=(format!("{id}-error")) { "⚠ " (e) } }
+        }
+    }
+}
+
+/// A labelled field a keyboard-wedge scanner types into: no autocomplete, a text keyboard,
+/// `autofocus` when `focus` is its name.
+fn scan_input(fs: &FormState<'_>, name: &str, label: &str, focus: &str) -> Markup {
+    let id = fs.id(name);
+    let err = fs.error(name);
+    html! {
+        div.field {
+            label for=(id) { (label) }
+            input id=(id) name=(name) type="text" value=(fs.value(name, ""))
+                autocomplete="off" inputmode="text" spellcheck="false" autocapitalize="off"
+                autofocus[focus == name]
                 aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| format!("{id}-error"))];
             @if let Some(e) = err { p.error id=(format!("{id}-error")) { "⚠ " (e) } }
         }
@@ -231,6 +271,7 @@ fn notice(n: &Option<Notice>) -> Markup {
         Some(Notice::Recorded(n)) => {
             p.notice.ok role="status" { "✔ Recorded entry #" (n) "." }
         }
+        // An error takes the focus (a screen reader says it; Tab goes on from it).
         Some(Notice::Fields) => {
             (refused(html! { "✖ Not recorded: correct the fields marked ⚠ below." }))
         }
@@ -239,6 +280,9 @@ fn notice(n: &Option<Notice>) -> Markup {
         }
         Some(Notice::Stale(m)) => {
             (refused(html! { "✖ " (m) }))
+        }
+        Some(Notice::Scanned(m)) => {
+            p.notice.ok role="status" { "✔ Scans checked (nothing recorded yet): " (m) "." }
         }
         None => {}
     }
@@ -250,11 +294,33 @@ fn notice(n: &Option<Notice>) -> Markup {
 fn give_form(s: &CourseScreen<'_>, dose: &crate::course::Dosing, physician: bool) -> Markup {
     let v = s.view;
     let t = &v.loaded.template;
+    let fs = FormState::of(FormKind::Give, s.open);
+    // Where the focus goes: an error notice takes it; else the first scan when the form opens,
+    // and after a "check the scans" step the field after the last code scanned.
+    let error = s.notice.as_ref().is_some_and(Notice::is_error);
+    let filled = |name: &str| !fs.value(name, "").trim().is_empty();
+    let focus = if error {
+        ""
+    } else if filled("scan_vial") {
+        if filled("scan_patient") || filled("patient") {
+            "pef"
+        } else {
+            "patient"
+        }
+    } else if filled("scan_patient") {
+        "scan_vial"
+    } else {
+        "scan_patient"
+    };
     html! {
-    @let fs = FormState::of(FormKind::Give, s.open);
     (section(s, &fs, "Give this dose", true, "Check the dose", html! {
         p.big { (say::dosing(dose, t)) }
-        (input(&fs, "patient", "Patient ID (read it from the wristband)", "text", "", None))
+        (scan_input(&fs, "scan_patient", "Scan the patient's wristband", focus))
+        (scan_input(&fs, "scan_vial", "Scan the vial", focus))
+        p.help { "A scanner's Enter checks the scans and moves on; nothing is recorded until you check the dose and save it." }
+        // The first submit button: the one a scanner's Enter (implicit submission) presses.
+        p { button type="submit" name="check" value="yes" formnovalidate { "Check the scans" } }
+        (input_focus(&fs, "patient", "Patient ID (read it from the wristband)", "text", "", Some("not needed when the wristband is scanned"), focus))
         @if physician {
             (input(&fs, "step", "Step", "number", &dose.step.to_string(), None))
             (input(&fs, "volume", "Volume, mL", "text", &dose.volume_ml.ml().to_string(), Some("a lower dose than the allowed one needs an override reason")))
@@ -263,7 +329,7 @@ fn give_form(s: &CourseScreen<'_>, dose: &crate::course::Dosing, physician: bool
             input type="hidden" name="step" value=(dose.step);
             input type="hidden" name="volume" value=(dose.volume_ml.ml());
         }
-        (input(&fs, "pef", "Pre-dose PEF/FEV1, % of the patient's best", "text", "", None))
+        (input_focus(&fs, "pef", "Pre-dose PEF/FEV1, % of the patient's best", "text", "", None, focus))
         @for due in &s.decision.premedication {
             p.warning { "Premedication " (if due.required { "REQUIRED" } else { "recommended" }) ": " (due.line()) }
         }
@@ -549,6 +615,11 @@ pub fn confirm_give(c: &Confirm<'_>) -> Markup {
                 dt { "Step" } dd { (step) }
                 dt { "PEF/FEV1" } dd { @if let Some(x) = pef_percent { (x.normalize()) " % of best" } }
                 dt { "Health questions" } dd { "all answered no" }
+                @if let Some(sv) = &p.vial {
+                    @let tv = t.vial(&sv.vial).map(|x| format!("{} ({}, {})", x.label, x.cap, x.concentration)).unwrap_or_else(|| sv.vial.clone());
+                    dt { "Vial scanned" } dd.huge { (sv.code) " · " (tv) }
+                    dt { "Vial expires" } dd { (sv.expires) }
+                }
                 @if let Some(l) = lot { dt { "Lot" } dd { (l) } }
                 @if let Some(s) = site { dt { "Arm" } dd { (s) } }
             }

@@ -39,10 +39,15 @@ def test_give_observe_react_review(served):
     expect(nurse.locator("#form-give .error").first).to_contain_text("PEF/FEV1 is required")
     expect(nurse.locator(".notice.bad")).to_contain_text("Not recorded")
 
-    # Filled in properly, with the keyboard for the last field: the confirmation step.
+    # Filled in properly. Enter in a field presses the form's first button, "Check the scans"
+    # (a scanner's Enter): the form comes back as filled in, nothing recorded; "Check the dose"
+    # goes on to the confirmation step.
     nurse.get_by_label("Pre-dose PEF/FEV1, % of the patient's best").fill("95")
     nurse.get_by_label("Lot number").fill("L-2026-117")
     nurse.get_by_label("Lot number").press("Enter")
+    expect(nurse.locator(".notice.ok")).to_contain_text("Scans checked (nothing recorded yet)")
+    expect(nurse.get_by_label("Lot number")).to_have_value("L-2026-117")
+    nurse.get_by_role("button", name="Check the dose").click()
     expect(nurse.get_by_role("heading", name="Check before you inject")).to_be_visible()
     expect(nurse.locator("dd.huge").first).to_contain_text("Zhang Wei · ID P1")
     expect(nurse.locator("dl.confirm")).to_contain_text("0.1 mL")

@@ -16,6 +16,7 @@ mod phases;
 mod planning;
 mod premedication;
 mod safety;
+mod scan;
 mod snapshots;
 mod sources;
 mod tamper;

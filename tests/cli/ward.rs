@@ -191,6 +191,9 @@ impl Ward {
             now,
             &["settings", "set", "idle_timeout_min", "720"],
         );
+        // A new record asks for the vial's scan before every dose; the tests of doses without
+        // vials turn it off (tests/cli/scan.rs turns it on again).
+        w.run_as(As::Admin, now, &["settings", "set", "scan", "off"]);
         for who in [As::Nurse, As::Physician] {
             w.login(who, now);
         }

@@ -22,9 +22,19 @@ use crate::ward::{Record, Ward};
 pub struct GiveArgs {
     /// Course id.
     course: i64,
-    /// The patient's id, as on the patient's wristband or card: it must be the course's.
-    #[arg(long, value_name = "ID")]
-    patient: String,
+    /// The patient's id, as on the patient's wristband or card: it must be the course's (may be
+    /// left out when the wristband is scanned with --scan-patient).
+    #[arg(long, value_name = "ID", required_unless_present = "scan_patient")]
+    patient: Option<String>,
+    /// The patient's wristband or card as scanned (its Code 128 or Data Matrix): it must be the
+    /// course's patient.
+    #[arg(long, value_name = "CODE")]
+    scan_patient: Option<String>,
+    /// The vial's code as scanned (its label's Data Matrix, or typed: V000123): one of the
+    /// course's vials, of the dose's strength, not expired or discarded. The dose's lot comes
+    /// from the vial.
+    #[arg(long, value_name = "CODE")]
+    scan_vial: Option<String>,
     /// A second person who checked the dose (their password is asked).
     #[arg(long, value_name = "STAFF_ID")]
     checked_by: Option<String>,
@@ -45,7 +55,7 @@ pub struct GiveArgs {
     /// `ok`: the pre-injection health questions were asked and all answered no.
     #[arg(long, value_parser = ["ok"])]
     screen: Option<String>,
-    /// Lot number.
+    /// Lot number (with --scan-vial it comes from the vial, and a lot typed must be the vial's).
     #[arg(long)]
     lot: Option<String>,
     /// Arm.
@@ -215,6 +225,8 @@ pub(in crate::cli) fn give(
         lot: a.lot,
         site: a.site,
         patient: a.patient,
+        scan_patient: a.scan_patient,
+        scan_vial: a.scan_vial,
         checked_by: checker,
     };
     record_on(&mut ward, now, a.course, a.rec, what, out)

@@ -28,6 +28,15 @@ pub enum Op {
     /// Give what `next` allows with premedication answer k: not asked, not taken, in the
     /// window, too late, too early, or not taken with a physician's acceptance.
     Premed(usize, u8),
+    /// Add a vial to course 0 or 1: which of the template's vials, its expiry in days from
+    /// today (a vial past its date is not added, as the ward refuses it).
+    AddVial(usize, u8, i64),
+    /// Discard the n-th vial of course 0 or 1.
+    DiscardVial(usize, u8),
+    /// Give what `next` allows with a vial scanned: the kind of code (none, one of this course's
+    /// vials of the dose's vial, any vial of either course, an unknown code), which one, and
+    /// whether the clinic requires the vial's scan.
+    GiveScanned(usize, u8, u8, bool),
 }
 
 pub fn op() -> impl Strategy<Value = Op> {
@@ -47,6 +56,9 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => (c.clone(), any::<u8>()).prop_map(|(c, k)| Op::Correct(c, k)),
         3 => (c.clone(), 0u8..6).prop_map(|(c, k)| Op::Premed(c, k)),
         6 => prop_oneof![1i64..40, 40i64..200, 600i64..3000, 9_000i64..12_000, 40_000i64..140_000].prop_map(Op::Advance),
+        2 => (c.clone(), any::<u8>(), -3i64..40).prop_map(|(c, v, days)| Op::AddVial(c, v, days)),
+        1 => (c.clone(), any::<u8>()).prop_map(|(c, k)| Op::DiscardVial(c, k)),
+        4 => (c.clone(), 0u8..4, any::<u8>(), any::<bool>()).prop_map(|(c, kind, k, req)| Op::GiveScanned(c, kind, k, req)),
     ]
 }
 
@@ -80,6 +92,40 @@ fn check_invariants(
     let live: Vec<&Event> = c.events.iter().filter(|e| !gone.contains(&e.seq)).collect();
     let (new, before) = live.split_last().expect("the dose");
     prop_assert!(dosing.dose.amount() <= top, "above maintenance");
+    // 7. A dose from a scanned vial: a vial added to this course before it, of the dose's
+    // template vial (its strength), not discarded before it, not past its expiry that day.
+    if let EventKind::DoseGiven {
+        vial_code: Some(code),
+        vial: dose_vial,
+        ..
+    } = &new.kind
+    {
+        let added = before.iter().find_map(|e| match &e.kind {
+            EventKind::VialAdded {
+                code: c,
+                vial,
+                expires,
+                ..
+            } if c == code => Some((vial, *expires)),
+            _ => None,
+        });
+        let Some((vial, expires)) = added else {
+            return Err(TestCaseError::fail(format!(
+                "a dose from vial {code}, which is not this course's"
+            )));
+        };
+        prop_assert_eq!(vial, dose_vial, "a dose from a vial of another strength");
+        prop_assert!(
+            new.at.date() <= expires,
+            "a dose from vial {} expired on {}",
+            code,
+            expires
+        );
+        let discarded = before
+            .iter()
+            .any(|e| matches!(&e.kind, EventKind::VialDiscarded { code: c, .. } if c == code));
+        prop_assert!(!discarded, "a dose from the discarded vial {}", code);
+    }
     let prev = before
         .iter()
         .rev()
@@ -271,6 +317,8 @@ pub fn run(
     let rules = &fx.w.policy.rule_set(rule_set).expect("rs").rules;
     let mut courses = [fx.course_with(rules), fx.course_with(rules)];
     let mut now = at("2026-12-07 08:00");
+    // Vial codes are unique in the record: one counter for both courses.
+    let mut next_code = 0u32;
     let view = |courses: &[Course<'_>; 2], i: usize| PatientView {
         others: vec![OtherCourse::of((1 - i) as i64, &courses[1 - i].state())],
     };
@@ -304,6 +352,125 @@ pub fn run(
         match o {
             Op::Proceed(..) => {}
             Op::Advance(m) => now += Duration::minutes(m),
+            Op::AddVial(i, v, days) => {
+                let vials = &courses[i].ctx.template.vials;
+                let expires = now.date() + Duration::days(days);
+                if vials.is_empty() || expires < now.date() {
+                    continue;
+                }
+                next_code += 1;
+                let kind = EventKind::VialAdded {
+                    code: format!("V{next_code:06}"),
+                    vial: vials[v as usize % vials.len()].id.clone(),
+                    lot: format!("L{next_code}"),
+                    lot_expires: expires,
+                    expires,
+                    expiry_rule: None,
+                    manufacturer: None,
+                    prepared: None,
+                    volume_ml: None,
+                    gtin: None,
+                    serial: None,
+                };
+                courses[i].push_at(now, kind);
+            }
+            Op::DiscardVial(i, k) => {
+                let s = courses[i].state();
+                let live: Vec<&VialState> =
+                    s.vials.iter().filter(|v| v.discarded.is_none()).collect();
+                if live.is_empty() {
+                    continue;
+                }
+                let code = live[k as usize % live.len()].code.clone();
+                courses[i].push_at(
+                    now,
+                    EventKind::VialDiscarded {
+                        code,
+                        reason: "dropped".into(),
+                    },
+                );
+            }
+            Op::GiveScanned(i, kind, k, required) => {
+                let c = &courses[i];
+                let s = c.state();
+                let d = next(c.ctx, &s, now, &c.patient, None);
+                let Some(x) = &d.dosing else { continue };
+                let p = Proposed {
+                    premedication: Some(PremedicationAnswer::Taken(now - Duration::minutes(120))),
+                    ..proposed(x, None)
+                };
+                let mine: Vec<String> = s
+                    .vials
+                    .iter()
+                    .filter(|v| v.vial == x.vial)
+                    .map(|v| v.code.clone())
+                    .collect();
+                let all: Vec<String> = courses
+                    .iter()
+                    .flat_map(|c| c.state().vials.into_iter().map(|v| v.code))
+                    .collect();
+                let pick = |from: &[String]| from.get(k as usize % from.len().max(1)).cloned();
+                let code = match kind {
+                    0 => None,
+                    1 => pick(&mine),
+                    2 => pick(&all),
+                    _ => Some("V999999".to_string()),
+                };
+                let before = c.events.len();
+                // As the ward: the scanned vial, when it is one of the course's, is the vial in
+                // hand for the new-lot rules.
+                let hand = code
+                    .as_deref()
+                    .and_then(|code| s.vials.iter().find(|v| v.code == code))
+                    .map(|v| v.in_hand());
+                let r = check_give(c.ctx, &s, &c.patient, now, &p, hand.as_ref())
+                    .ok()
+                    .and_then(|dosing| {
+                        crate::course::scan::check(
+                            &s,
+                            c.ctx.template,
+                            &dosing.vial,
+                            crate::course::scan::Scans {
+                                patient: None,
+                                vial: code.as_deref(),
+                            },
+                            "P1",
+                            now.date(),
+                            crate::course::scan::Required {
+                                patient: false,
+                                vial: required,
+                            },
+                        )
+                        .ok()
+                        .map(|v| (dosing, v.map(|v| (v.code.clone(), v.lot.clone()))))
+                    });
+                if !d.action.gives() {
+                    prop_assert!(r.is_none(), "a dose accepted while {:?}", d.action);
+                }
+                match r {
+                    Some((dosing, scanned)) => {
+                        let (scanned, scanned_lot) = scanned.unzip();
+                        prop_assert_eq!(&scanned, &code, "the vial scanned is the one recorded");
+                        let mut kind = dose_event(&dosing, None);
+                        if let EventKind::DoseGiven {
+                            vial_code,
+                            lot,
+                            premedication,
+                            ..
+                        } = &mut kind
+                        {
+                            *vial_code = scanned;
+                            *lot = scanned_lot;
+                            *premedication = p.premedication_record();
+                        }
+                        courses[i].push_at(now, kind);
+                        given = Some((i, dosing));
+                    }
+                    None => {
+                        prop_assert_eq!(courses[i].events.len(), before, "a refusal writes nothing")
+                    }
+                }
+            }
             Op::Give(i) | Op::Override(i, _, _) | Op::Wrong(i, _) | Op::Premed(i, _) => {
                 let c = &courses[i];
                 let s = c.state();
