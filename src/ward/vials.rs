@@ -88,6 +88,21 @@ pub struct VialView {
     pub serial: Option<String>,
 }
 
+/// A value typed or read from a scanned code: the two must agree (`disagree` words the
+/// refusal); one of them is needed (`missing`).
+fn typed_or_scanned<T: PartialEq>(
+    field: Field,
+    (typed, scanned): (Option<T>, Option<T>),
+    disagree: impl Fn(&T, &T) -> String,
+    missing: &str,
+) -> Result<T, WardError> {
+    match (typed, scanned) {
+        (Some(t), Some(s)) if t != s => Err(input(field, disagree(&t, &s))),
+        (Some(v), _) | (None, Some(v)) => Ok(v),
+        (None, None) => Err(input(field, missing)),
+    }
+}
+
 fn input(field: Field, problem: impl Into<String>) -> WardError {
     WardError::Input {
         field,
@@ -175,46 +190,26 @@ fn check_new(v: &NewVial, today: NaiveDate) -> Result<Checked, WardError> {
         .and_then(|g| g.expiry)
         .map(|d| bounded(Field::Scan, d))
         .transpose()?;
-    let lot = match (typed_lot, scanned_lot) {
-        (Some(t), Some(s)) if t != s => {
-            return Err(input(
-                Field::Lot,
-                format!("{t:?} disagrees with the scanned code's lot {s:?}: check the vial"),
-            ));
-        }
-        (Some(t), _) => t,
-        (None, Some(s)) => s,
-        (None, None) => {
-            return Err(input(
-                Field::Lot,
-                if scan.is_some() {
-                    "is needed: the scanned code has no lot (AI 10); type it from the label"
-                } else {
-                    "is needed: type it from the vial's label, or scan its code"
-                },
-            ));
-        }
-    };
-    let lot_expires = match (typed_expires, scanned_expiry) {
-        (Some(t), Some(s)) if t != s => {
-            return Err(input(
-                Field::Expires,
-                format!("{t} disagrees with the scanned code's expiry {s}: check the vial"),
-            ));
-        }
-        (Some(t), _) => t,
-        (None, Some(s)) => s,
-        (None, None) => {
-            return Err(input(
-                Field::Expires,
-                if scan.is_some() {
-                    "is needed: the scanned code has no expiry date (AI 17); type it from the label"
-                } else {
-                    "is needed: type the lot's expiry date from the vial's label, or scan its code"
-                },
-            ));
-        }
-    };
+    let lot = typed_or_scanned(
+        Field::Lot,
+        (typed_lot, scanned_lot),
+        |t, s| format!("{t:?} disagrees with the scanned code's lot {s:?}: check the vial"),
+        if scan.is_some() {
+            "is needed: the scanned code has no lot (AI 10); type it from the label"
+        } else {
+            "is needed: type it from the vial's label, or scan its code"
+        },
+    )?;
+    let lot_expires = typed_or_scanned(
+        Field::Expires,
+        (typed_expires, scanned_expiry),
+        |t, s| format!("{t} disagrees with the scanned code's expiry {s}: check the vial"),
+        if scan.is_some() {
+            "is needed: the scanned code has no expiry date (AI 17); type it from the label"
+        } else {
+            "is needed: type the lot's expiry date from the vial's label, or scan its code"
+        },
+    )?;
     Ok(Checked {
         lot,
         lot_expires,
