@@ -15,6 +15,7 @@ use serde::Serialize;
 pub mod course;
 pub mod eligibility;
 pub mod omalizumab;
+pub mod omalizumab_course;
 pub mod risk;
 pub mod vial_change;
 pub mod vial_expiry;

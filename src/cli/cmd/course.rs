@@ -219,6 +219,9 @@ fn course_show(
     now: NaiveDateTime,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    if ward.course_kind(id)? == crate::ward::CourseKind::Omalizumab {
+        return super::omalizumab::show(ward, id, json, out);
+    }
     let v = ward.view(id)?;
     let next = v.decide(now)?;
     let patient = ward.patient(&v.loaded.record.patient_id)?;

@@ -29,6 +29,8 @@ pub struct RiskArgs {
 // `ritplan omalizumab` arguments.
 #[derive(Debug, clap::Args)]
 pub struct OmalizumabArgs {
+    #[command(subcommand)]
+    pub(in crate::cli) command: Option<super::omalizumab::OmalizumabCommand>,
     #[command(flatten)]
     patient: PatientArgs,
     /// Which label's table: eu (China follows it) or us [default: the configuration file's
