@@ -205,12 +205,16 @@ impl Ward {
         let events = self.store.events(id)?;
         let state = replay_stored(loaded.ctx()?, &events);
         let others = self.others(&loaded.record.patient_id, id)?;
-        let patient = PatientView {
+        let mut patient = PatientView {
             others: others
                 .iter()
                 .map(|(l, s)| OtherCourse::of(l.record.id, s))
                 .collect(),
         };
+        // A systemic reaction on the patient's omalizumab course holds this course too.
+        patient
+            .others
+            .extend(self.omalizumab_holds(&loaded.record.patient_id, id)?);
         Ok(CourseView {
             loaded,
             events,

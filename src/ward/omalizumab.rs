@@ -13,11 +13,16 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
 use super::auth::{Actor, Role};
-use super::{Ward, WardError};
+use super::{Ward, WardError, replay_stored};
+use crate::course::omalizumab::{
+    NotGiven, OmalizumabAction, OmalizumabDecision, OmalizumabState, check_give, decide,
+};
+use crate::course::{Event, EventKind, OtherCourse, Review};
 use crate::diag::SourceText;
 use crate::patient::{Patient, PatientInput};
 use crate::policy::Policy;
 use crate::policy::omalizumab_course::{self, OmalizumabPlan};
+use crate::store::{AppendError, NewEvent, StoredEvent, TxView};
 use crate::store::{CourseRecord, NewCourse};
 
 /// The rule set an omalizumab course records in place of an immunotherapy course's: it marks
@@ -145,6 +150,93 @@ fn label_source<'a>(sources: &'a [SourceText], label: &str) -> Option<&'a Source
     })
 }
 
+/// The omalizumab course rules among a course's frozen rules (a course started before they
+/// existed cannot be decided on: fail closed).
+fn course_rules(
+    c: &LoadedOmalizumab,
+) -> Result<crate::policy::omalizumab_course::CourseRules, WardError> {
+    let rules: BTreeMap<String, String> =
+        serde_json::from_str(&c.record.rules_json).map_err(|e| {
+            WardError::Data(format!(
+                "course {}: frozen rules unreadable: {e}",
+                c.record.id
+            ))
+        })?;
+    let policy = Policy::from_sources(
+        rules
+            .into_iter()
+            .map(|(n, t)| SourceText::new(n, t))
+            .collect(),
+    )
+    .map_err(|_| {
+        WardError::Data(format!(
+            "course {}: its frozen rules no longer load",
+            c.record.id
+        ))
+    })?;
+    policy.omalizumab_course.ok_or_else(|| {
+        WardError::Data(format!(
+            "course {}: its frozen rules hold no omalizumab course rules (observation, late injections); stop it and start it again",
+            c.record.id
+        ))
+    })
+}
+
+/// The checks of an entry other than an injection.
+fn check_event(
+    rules: &crate::policy::omalizumab_course::CourseRules,
+    state: &OmalizumabState,
+    events: &[StoredEvent],
+    at: NaiveDateTime,
+    kind: &EventKind,
+) -> Result<(), WardError> {
+    let refuse = |m: String| Err(WardError::NotStarted(format!("not recorded: {m}")));
+    match kind {
+        EventKind::ObservationEnded { early_reason, .. } => {
+            let Some(given) = state.observing else {
+                return refuse("no injection is under observation".into());
+            };
+            let min = crate::course::omalizumab::observation_min(rules, state.given.len());
+            let until = given + chrono::Duration::minutes(i64::from(min));
+            if at < until && early_reason.as_deref().is_none_or(|r| r.trim().is_empty()) {
+                return refuse(format!(
+                    "omalizumab injection {} is observed {min} min, until {} [{} {}] {}; an earlier end needs its reason",
+                    state.given.len(),
+                    until.format("%H:%M"),
+                    rules.observation.evidence,
+                    rules.observation.certainty,
+                    rules.observation.source
+                ));
+            }
+            Ok(())
+        }
+        EventKind::SystemicReaction { .. } if state.given.is_empty() => {
+            refuse("no omalizumab injection was given on this course".into())
+        }
+        EventKind::PhysicianReview { reason, .. }
+            if state.stopped.is_some() && reason.as_deref().is_none_or(|r| r.trim().is_empty()) =>
+        {
+            refuse("resuming a stopped course needs its reason".into())
+        }
+        EventKind::Correction { corrects, reason } => {
+            if reason.trim().is_empty() {
+                return refuse("a correction needs its reason".into());
+            }
+            if !events.iter().any(|e| e.event.seq == *corrects) {
+                return refuse(format!("this course has no event #{corrects}"));
+            }
+            Ok(())
+        }
+        EventKind::Note { text } if text.trim().is_empty() => {
+            refuse("a note needs its text".into())
+        }
+        EventKind::DoseDeferred { reason } if reason.trim().is_empty() => {
+            refuse("a deferral needs its reason".into())
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A frozen copy's JSON text.
 fn to_json<T: Serialize>(v: &T) -> Result<String, WardError> {
     serde_json::to_string(v).map_err(|e| WardError::Data(e.to_string()))
@@ -204,7 +296,291 @@ pub fn load_omalizumab(record: CourseRecord) -> Result<LoadedOmalizumab, WardErr
     })
 }
 
+/// The plain events of stored ones.
+fn plain(events: &[StoredEvent]) -> Vec<Event> {
+    events.iter().map(|e| e.event.clone()).collect()
+}
+
+/// An omalizumab course as `next` shows it.
+pub struct OmalizumabView {
+    /// The course, verified.
+    pub course: LoadedOmalizumab,
+    /// Its events.
+    pub events: Vec<StoredEvent>,
+    /// Its state.
+    pub state: OmalizumabState,
+    /// The decision at the time asked.
+    pub decision: OmalizumabDecision,
+    /// How many injections were given (not corrected away).
+    pub given: usize,
+}
+
+/// What an entry on an omalizumab course records.
+#[derive(Clone, Debug)]
+pub enum OmalizumabRecord {
+    /// An injection.
+    Give {
+        /// The patient in front of the nurse (must be the course's).
+        patient: String,
+        /// Where.
+        site: Option<String>,
+        /// A physician's reason for a late injection.
+        accept_late: Option<String>,
+    },
+    /// An observation ended, a systemic reaction, a deferral, a review, a note or a correction.
+    Event(EventKind),
+}
+
+/// Why an entry on an omalizumab course was refused, in words (the front end prefixes it).
+fn refusal(n: NotGiven) -> WardError {
+    WardError::NotStarted(match n {
+        NotGiven::TooEarly { number, due } => format!(
+            "not recorded: omalizumab injection {number} is due on {due}; no injection before its interval"
+        ),
+        NotGiven::Late(l) => format!(
+            "not recorded: omalizumab injection is {} day{} late: {} [{} {}] {}; a physician may give it with --accept-late REASON",
+            l.days,
+            if l.days == 1 { "" } else { "s" },
+            l.text,
+            l.provenance.evidence,
+            l.provenance.certainty,
+            l.provenance.source
+        ),
+        NotGiven::Decision(a) => match *a {
+            OmalizumabAction::DoNotGive { held_by, .. } => match held_by {
+                Some(c) => format!(
+                    "not recorded: DO NOT GIVE: course {c} holds the patient until a physician reviews it"
+                ),
+                None => "not recorded: DO NOT GIVE: a systemic reaction on this course waits for a physician's review".to_string(),
+            },
+            OmalizumabAction::Stopped { .. } => {
+                "not recorded: a physician stopped this course".to_string()
+            }
+            OmalizumabAction::Observe { until } => format!(
+                "not recorded: the last injection is under observation until {}; record its end first (omalizumab observe)",
+                until.format("%Y-%m-%d %H:%M")
+            ),
+            OmalizumabAction::Next(_) => {
+                "not recorded: every injection of the course's first year was given".to_string()
+            }
+        },
+    })
+}
+
 impl Ward {
+    /// The patient's other courses as they bear on one course: each immunotherapy course's
+    /// state and each omalizumab course's (its systemic reaction holds the patient).
+    pub(super) fn omalizumab_others(
+        &mut self,
+        patient: &str,
+        except: i64,
+    ) -> Result<Vec<OtherCourse>, WardError> {
+        let mut out: Vec<OtherCourse> = self
+            .others(patient, except)?
+            .iter()
+            .map(|(l, s)| OtherCourse::of(l.record.id, s))
+            .collect();
+        out.extend(self.omalizumab_holds(patient, except)?);
+        Ok(out)
+    }
+
+    /// What the patient's omalizumab courses (but `except`) impose on their other courses,
+    /// each verified.
+    pub(super) fn omalizumab_holds(
+        &self,
+        patient: &str,
+        except: i64,
+    ) -> Result<Vec<OtherCourse>, WardError> {
+        let mut out = Vec::new();
+        for r in self.store.courses_of(patient)? {
+            if r.id == except || CourseKind::of(&r) != CourseKind::Omalizumab {
+                continue;
+            }
+            self.store.verify_or_refuse(r.id)?;
+            let s = OmalizumabState::replay(&plain(&self.store.events(r.id)?));
+            out.push(s.as_other(r.id));
+        }
+        Ok(out)
+    }
+
+    /// An omalizumab course with its state and its next action at `now`.
+    pub fn omalizumab_view(
+        &mut self,
+        id: i64,
+        now: NaiveDateTime,
+    ) -> Result<OmalizumabView, WardError> {
+        let course = self.omalizumab_course(id)?;
+        let rules = course_rules(&course)?;
+        let events = self.store.events(id)?;
+        let state = OmalizumabState::replay(&plain(&events));
+        let others = self.omalizumab_others(&course.record.patient_id, id)?;
+        let decision = decide(&course.plan, &rules, &state, &others, now);
+        let given = state.given.len();
+        Ok(OmalizumabView {
+            course,
+            events,
+            state,
+            decision,
+            given,
+        })
+    }
+
+    /// Records an entry on an omalizumab course (nurse or physician; a review, a late injection
+    /// and the correction of a reaction or a review are a physician's), checked inside the
+    /// store's transaction against the course and the patient's other courses.
+    pub fn record_omalizumab(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: OmalizumabRecord,
+    ) -> Result<(StoredEvent, OmalizumabView), WardError> {
+        use crate::field::Field;
+        if at > now + chrono::Duration::minutes(1) {
+            return Err(WardError::Input {
+                field: Field::At,
+                problem: format!(
+                    "{} is in the future; record what has happened",
+                    at.format("%Y-%m-%d %H:%M")
+                ),
+            });
+        }
+        let clinical = [Role::Nurse, Role::Physician];
+        actor.require(&clinical, "recording on a course")?;
+        let course = self.omalizumab_course(id)?;
+        let rules = course_rules(&course)?;
+        let what = match what {
+            OmalizumabRecord::Give {
+                patient,
+                site,
+                accept_late,
+            } => {
+                let patient = super::text::text(Field::PatientCheck, &patient)?;
+                if patient != course.record.patient_id {
+                    return Err(WardError::WrongPatient(format!(
+                        "wrong patient: course {id} is {}'s, not {patient:?}; nothing was recorded",
+                        course.record.patient_id
+                    )));
+                }
+                let accept_late = super::text::opt_text(Field::Override, accept_late.as_deref())?;
+                if accept_late.is_some() {
+                    actor.require(&[Role::Physician], "giving a late omalizumab injection")?;
+                }
+                OmalizumabRecord::Give {
+                    patient,
+                    site: super::text::opt_text(Field::Site, site.as_deref())?,
+                    accept_late,
+                }
+            }
+            OmalizumabRecord::Event(kind) => {
+                match &kind {
+                    EventKind::PhysicianReview { decision, .. } => {
+                        actor.require(&[Role::Physician], "a physician review")?;
+                        if !matches!(decision, Review::Continue | Review::Stop) {
+                            return Err(WardError::NotStarted(format!(
+                                "not recorded: an omalizumab course has no dose steps: review it with continue or stop, not {decision}"
+                            )));
+                        }
+                    }
+                    EventKind::Correction { .. } => {
+                        actor.require(
+                            &[Role::Physician],
+                            "correcting an omalizumab course's entry",
+                        )?;
+                    }
+                    EventKind::ObservationEnded { .. }
+                    | EventKind::SystemicReaction { .. }
+                    | EventKind::DoseDeferred { .. }
+                    | EventKind::Note { .. } => {}
+                    _ => {
+                        return Err(WardError::NotStarted(
+                            "not recorded: this entry is not one an omalizumab course takes".into(),
+                        ));
+                    }
+                }
+                OmalizumabRecord::Event(super::text::event(kind)?)
+            }
+        };
+        // The patient's other courses, verified and loaded before the transaction's lock.
+        let others: Vec<super::Loaded> = self
+            .others(&course.record.patient_id, id)?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect();
+        let omalizumab_others: Vec<i64> = self
+            .omalizumab_ids()?
+            .into_iter()
+            .filter(|o| *o != id)
+            .collect();
+        let plan = course.plan.clone();
+        let author = actor.author();
+        let late_entered = now - at > chrono::Duration::minutes(5);
+        let result = self.store.append(
+            id,
+            |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
+                let mut view: Vec<OtherCourse> = Vec::new();
+                for other in &others {
+                    let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
+                    view.push(OtherCourse::of(other.record.id, &s));
+                }
+                for o in &omalizumab_others {
+                    let ev = tx.events(*o)?;
+                    if ev.is_empty() {
+                        continue;
+                    }
+                    view.push(OmalizumabState::replay(&plain(&ev)).as_other(*o));
+                }
+                let state = OmalizumabState::replay(&plain(events));
+                let kind = match &what {
+                    OmalizumabRecord::Give {
+                        site, accept_late, ..
+                    } => {
+                        let number =
+                            check_give(&plan, &rules, &state, &view, at, accept_late.is_some())
+                                .map_err(refusal)?;
+                        EventKind::OmalizumabGiven {
+                            number,
+                            dose_mg: plan.dose_mg,
+                            injections: plan.injections,
+                            site: site.clone(),
+                            accept_late: accept_late.clone(),
+                        }
+                    }
+                    OmalizumabRecord::Event(k) => {
+                        check_event(&rules, &state, events, at, k)?;
+                        k.clone()
+                    }
+                };
+                let mut after = plain(events);
+                after.push(Event {
+                    seq: events.last().map_or(0, |e| e.event.seq) + 1,
+                    at,
+                    by: author.name.clone(),
+                    kind: kind.clone(),
+                });
+                let s = OmalizumabState::replay(&after);
+                let active = s.stopped.is_none() && s.given.len() < plan.dates.len();
+                Ok(NewEvent {
+                    kind,
+                    at,
+                    by: author.clone(),
+                    recorded_at: now,
+                    late_entered,
+                    active,
+                    session: actor.token_hash.clone(),
+                })
+            },
+        );
+        let event = match result {
+            Ok(ev) => ev,
+            Err(AppendError::Refused(e)) => return Err(e),
+            Err(AppendError::Store(e)) => return Err(e.into()),
+        };
+        let view = self.omalizumab_view(id, now)?;
+        Ok((event, view))
+    }
+
     /// The ids of the omalizumab courses (left out of the immunotherapy paths).
     pub(super) fn omalizumab_ids(&self) -> Result<Vec<i64>, WardError> {
         Ok(self.store.course_ids_with_rule_set(OMALIZUMAB_RULE_SET)?)

@@ -108,3 +108,205 @@ fn the_calculator_keeps_its_flags() {
     );
     assert!(out.contains("Dose: 450 mg every 4 weeks"), "{out}");
 }
+
+/// P1 (the rush patient) with an omalizumab course from 2026-12-07: 600 mg every 4 weeks.
+fn with_omalizumab(w: &Ward) -> (String, String) {
+    let rush = w.rush_course();
+    let (code, out, err) = start(w, As::Physician, "P1", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let om = out.lines().next().expect("id").trim().to_string();
+    (rush, om)
+}
+
+fn om_give(
+    w: &Ward,
+    who: As,
+    now: &str,
+    course: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let mut args = vec!["omalizumab", "give", course, "--patient", "P1"];
+    args.extend_from_slice(extra);
+    w.run_as(who, now, &args)
+}
+
+#[test]
+fn three_injections_observed_two_hours_then_a_fourth_observed_30_minutes() {
+    let w = Ward::new();
+    let (_, om) = with_omalizumab(&w);
+    // No injection before its date.
+    let (code, _, err) = om_give(&w, As::Nurse, "2026-12-06T09:00", &om, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("due on 2026-12-07; no injection before its interval"),
+        "{err}"
+    );
+    let n = w.ok("2026-12-06T09:00", &["next", &om]);
+    assert!(n.contains("not before 2026-12-07"), "{n}");
+    assert!(
+        n.contains("not recalculated from IgE measured during treatment"),
+        "{n}"
+    );
+    for (i, (day, observed)) in [
+        ("2026-12-07", 120),
+        ("2027-01-04", 120),
+        ("2027-02-01", 120),
+        ("2027-03-01", 30),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let given = format!("{day}T09:00");
+        let (code, out, err) = om_give(&w, As::Nurse, &given, &om, &["--site", "both arms"]);
+        assert_eq!(code, Some(0), "injection {}: {err}", i + 1);
+        assert!(
+            out.contains(&format!(
+                "omalizumab injection {}: 600 mg in 4 injections",
+                i + 1
+            )),
+            "{out}"
+        );
+        let until = chrono::NaiveDateTime::parse_from_str(&given, "%Y-%m-%dT%H:%M").expect("t")
+            + chrono::Duration::minutes(observed);
+        let until = until.format("%Y-%m-%dT%H:%M").to_string();
+        let next: Value =
+            serde_json::from_str(&w.ok(&given, &["next", &om, "--json"])).expect("json");
+        assert_eq!(next["action"], "observe", "{next}");
+        assert_eq!(next["until"], format!("{until}:00"), "{next}");
+        // Not ended before its minutes, without a reason; then ended.
+        let early = format!("{day}T09:29");
+        let (code, _, err) = w.run_as(As::Nurse, &early, &["observe", &om, "--local-mm", "0"]);
+        assert_eq!(code, Some(1), "{err}");
+        assert!(err.contains(&format!("observed {observed} min")), "{err}");
+        w.ok(&until, &["observe", &om, "--local-mm", "0"]);
+    }
+    let next: Value =
+        serde_json::from_str(&w.ok("2027-03-01T12:00", &["next", &om, "--json"])).expect("json");
+    assert_eq!(next["action"], "injection", "{next}");
+    assert_eq!(next["not_before"], true, "{next}");
+    assert_eq!(next["number"], 5, "{next}");
+    assert_eq!(next["due"], "2027-03-29", "{next}");
+    assert_eq!(next["observation_min"], 30, "{next}");
+    assert_eq!(next["given"], 4, "{next}");
+    let v: Value =
+        serde_json::from_str(&w.ok("2027-03-01T12:00", &["course", "verify", &om, "--json"]))
+            .expect("json");
+    assert_eq!(
+        (v["intact"].as_bool(), v["frozen_copies_intact"].as_bool()),
+        (Some(true), Some(true)),
+        "{v}"
+    );
+    // Not an allergen dose: the allergen give is refused on it.
+    let (code, _, err) = w.run_as(
+        As::Nurse,
+        "2027-03-29T09:00",
+        &[
+            "give",
+            &om,
+            "--patient",
+            "P1",
+            "--step",
+            "1",
+            "--volume",
+            "0.1",
+            "--pef",
+            "95",
+            "--screen",
+            "ok",
+        ],
+    );
+    assert_ne!(code, Some(0), "{err}");
+}
+
+#[test]
+fn a_late_injection_is_given_only_by_a_physician_with_a_reason() {
+    let w = Ward::new();
+    let (_, om) = with_omalizumab(&w);
+    om_give(&w, As::Nurse, "2026-12-07T09:00", &om, &[]);
+    w.ok("2026-12-07T11:00", &["observe", &om, "--local-mm", "0"]);
+    let n = w.ok("2027-01-06T09:00", &["next", &om]);
+    assert!(n.contains("LATE by 2 days"), "{n}");
+    assert!(n.contains("a physician decides"), "{n}");
+    let (code, _, err) = om_give(&w, As::Nurse, "2027-01-06T09:00", &om, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("2 days late"), "{err}");
+    let (code, _, err) = om_give(
+        &w,
+        As::Nurse,
+        "2027-01-06T09:00",
+        &om,
+        &["--accept-late", "stable"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("physician"), "{err}");
+    let (code, out, err) = om_give(
+        &w,
+        As::Physician,
+        "2027-01-06T09:00",
+        &om,
+        &["--accept-late", "asthma stable; away for the holiday"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("given late, accepted by a physician: asthma stable"),
+        "{out}"
+    );
+    // The dates stay the plan's: the third is due on its own date.
+    w.ok("2027-01-06T11:00", &["observe", &om, "--local-mm", "0"]);
+    let next: Value =
+        serde_json::from_str(&w.ok("2027-01-06T12:00", &["next", &om, "--json"])).expect("json");
+    assert_eq!(
+        (next["number"].as_u64(), next["due"].as_str()),
+        (Some(3), Some("2027-02-01")),
+        "{next}"
+    );
+}
+
+#[test]
+fn anaphylaxis_on_omalizumab_holds_the_patients_immunotherapy_course() {
+    let w = Ward::new();
+    let (rush, om) = with_omalizumab(&w);
+    om_give(&w, As::Nurse, "2026-12-07T07:00", &om, &[]);
+    w.ok(
+        "2026-12-07T07:40",
+        &[
+            "react",
+            &om,
+            "--grade",
+            "3b",
+            "--onset-min",
+            "35",
+            "--symptom",
+            "wheeze and hypotension",
+            "--treatment",
+            "epinephrine 0.5 mg",
+        ],
+    );
+    let n = w.next("2026-12-07T08:00", &rush);
+    assert_eq!(n["action"], "patient_hold", "{n}");
+    let (code, _, err) = w.give("2026-12-07T08:00", &rush, 1, "0.1");
+    assert_eq!(code, Some(1), "{err}");
+    let next: Value =
+        serde_json::from_str(&w.ok("2026-12-07T08:00", &["next", &om, "--json"])).expect("json");
+    assert_eq!(next["action"], "do_not_give", "{next}");
+    // A nurse cannot lift it; a physician's review does.
+    let (code, _, _) = w.run_as(
+        As::Nurse,
+        "2026-12-07T09:00",
+        &["review", &om, "--decision", "continue"],
+    );
+    assert_eq!(code, Some(1));
+    w.ok(
+        "2026-12-07T09:00",
+        &[
+            "review",
+            &om,
+            "--decision",
+            "continue",
+            "--reason",
+            "premedicate; observe longer",
+        ],
+    );
+    let n = w.next("2026-12-07T09:05", &rush);
+    assert_ne!(n["action"], "patient_hold", "{n}");
+}

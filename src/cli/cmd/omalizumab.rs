@@ -8,7 +8,9 @@ use serde::Serialize;
 use crate::cli::context::{Context, opened, policy_from};
 use crate::cli::output::write_json;
 use crate::cli::{CliError, session};
+use crate::course::omalizumab::{OmalizumabAction, OmalizumabDecision};
 use crate::policy::omalizumab_course::{LAID_WEEKS, NOT_RECALCULATED, OmalizumabPlan};
+use crate::ward::omalizumab::OmalizumabRecord;
 use crate::ward::view::CourseRecord;
 use crate::ward::{OmalizumabNotStarted, OmalizumabStart, Ward};
 
@@ -30,6 +32,35 @@ pub enum OmalizumabCommand {
         after_help = "Examples:\n  ritplan omalizumab start --patient P001 --start 2026-12-07\n  ritplan omalizumab start --patient P001 --start 2026-12-07 --label us --json"
     )]
     Start(OmalizumabStartArgs),
+    /// Record an omalizumab injection (nurse or physician): the course's dose, refused before
+    /// its date (no injection before its interval), while the patient is held or the last
+    /// injection is still observed; a late one only by a physician with --accept-late REASON.
+    ///
+    /// The observation after it (2 h after each of the first 3, 30 min after later ones, as the
+    /// rules say) ends with `ritplan observe COURSE`; a reaction is recorded with `ritplan react`,
+    /// a physician's decision with `ritplan review` (continue or stop).
+    #[command(
+        after_help = "Examples:\n  ritplan omalizumab give 2 --patient P001 --site 'left arm, right arm'\n  ritplan omalizumab give 2 --patient P001 --accept-late 'asthma stable, 3 days late'"
+    )]
+    Give(OmalizumabGiveArgs),
+}
+
+// `omalizumab give` arguments.
+#[derive(Debug, clap::Args)]
+pub struct OmalizumabGiveArgs {
+    /// Course id.
+    course: i64,
+    /// The patient in front of you (must be the course's).
+    #[arg(long)]
+    patient: String,
+    /// Where the injections were given.
+    #[arg(long)]
+    site: Option<String>,
+    /// A physician gives a late injection (the labels give no rule): why.
+    #[arg(long, value_name = "REASON")]
+    accept_late: Option<String>,
+    #[command(flatten)]
+    rec: crate::cli::args::RecordArgs,
 }
 
 // `omalizumab start` arguments.
@@ -74,7 +105,184 @@ pub(in crate::cli) fn run(
             start(ctx, &mut ward, &actor, &a, now, out, err)?;
             session::used(&ward, &actor, now)
         }
+        OmalizumabCommand::Give(a) => {
+            let (mut ward, now) = opened(ctx, err)?;
+            let what = OmalizumabRecord::Give {
+                patient: a.patient,
+                site: a.site,
+                accept_late: a.accept_late,
+            };
+            record(&mut ward, a.course, &a.rec, now, what, out)
+        }
     }
+}
+
+/// Records an entry on an omalizumab course under the login, and echoes it with what `next`
+/// now says.
+pub(in crate::cli) fn record(
+    ward: &mut Ward,
+    id: i64,
+    rec: &crate::cli::args::RecordArgs,
+    now: chrono::NaiveDateTime,
+    what: OmalizumabRecord,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let actor = session::actor(ward, now)?;
+    if let Some(by) = rec.by.as_deref().map(str::trim)
+        && by != actor.staff.id
+        && by != actor.staff.name
+    {
+        return Err(CliError::Usage(format!(
+            "--by {by:?} is not the logged-in staff member ({}, {}): entries are recorded under the login",
+            actor.staff.name, actor.staff.id
+        )));
+    }
+    let (event, view) = ward.record_omalizumab(&actor, id, rec.at.unwrap_or(now), now, what)?;
+    if rec.json {
+        return write_json(
+            out,
+            &RecordedJson {
+                recorded: &event,
+                course: id,
+                next: &view.decision,
+            },
+        );
+    }
+    let late = if event.late_entered {
+        " (entered late)"
+    } else {
+        ""
+    };
+    writeln!(
+        out,
+        "recorded #{} in course {id} by {}{late}: {}",
+        event.event.seq,
+        crate::render::course::entry_author(&event),
+        crate::render::course::event(&event.event.kind)
+    )?;
+    write!(out, "next: ")?;
+    print_decision(out, &view.decision)
+}
+
+/// An entry recorded on an omalizumab course, as JSON.
+#[derive(Serialize)]
+struct RecordedJson<'a> {
+    recorded: &'a crate::ward::view::StoredEvent,
+    course: i64,
+    next: &'a OmalizumabDecision,
+}
+
+/// `next COURSE --json` on an omalizumab course.
+#[derive(Serialize)]
+struct NextJson<'a> {
+    course: i64,
+    kind: crate::ward::CourseKind,
+    patient: &'a str,
+    given: usize,
+    #[serde(flatten)]
+    decision: &'a OmalizumabDecision,
+}
+
+/// `next COURSE` on an omalizumab course.
+pub(in crate::cli) fn next(
+    ward: &mut Ward,
+    id: i64,
+    at: chrono::NaiveDateTime,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let v = ward.omalizumab_view(id, at)?;
+    if json {
+        return write_json(
+            out,
+            &NextJson {
+                course: id,
+                kind: crate::ward::CourseKind::Omalizumab,
+                patient: &v.course.record.patient_id,
+                given: v.given,
+                decision: &v.decision,
+            },
+        );
+    }
+    let p = ward.patient(&v.course.record.patient_id)?;
+    writeln!(
+        out,
+        "Omalizumab course {id} — patient {} ({}); {} injection{} given",
+        p.id,
+        p.name,
+        v.given,
+        if v.given == 1 { "" } else { "s" }
+    )?;
+    print_decision(out, &v.decision)
+}
+
+/// An omalizumab course's next action, in words; the label's rule on the dose last.
+fn print_decision(out: &mut dyn Write, d: &OmalizumabDecision) -> Result<(), CliError> {
+    use crate::policy::omalizumab_course::OmalizumabNext as N;
+    match &d.action {
+        OmalizumabAction::DoNotGive { hold, held_by } => {
+            let whose = held_by.map_or(String::new(), |c| format!(" (course {c})"));
+            writeln!(
+                out,
+                "DO NOT GIVE: {}{whose}; a physician reviews first",
+                crate::render::course::hold(hold)
+            )?;
+        }
+        OmalizumabAction::Stopped { hold } => {
+            writeln!(out, "stopped: {}", crate::render::course::hold(hold))?
+        }
+        OmalizumabAction::Observe { until } => writeln!(
+            out,
+            "observe the patient until {}, then record its end (ritplan observe)",
+            until.format("%Y-%m-%d %H:%M")
+        )?,
+        OmalizumabAction::Next(N::Done) => writeln!(
+            out,
+            "every injection of the course's first year was given; a further year is a new course"
+        )?,
+        OmalizumabAction::Next(N::Injection {
+            number,
+            due,
+            not_before,
+            observation_min,
+            observation_source: o,
+            late,
+            dose_mg,
+            syringes,
+        }) => {
+            let parts: Vec<String> = syringes
+                .iter()
+                .map(|(size, n)| format!("{n} × {size} mg"))
+                .collect();
+            let when = if *not_before {
+                format!("not before {due} (no injection before its interval)")
+            } else {
+                format!("due {due}")
+            };
+            writeln!(
+                out,
+                "omalizumab injection {number}: {dose_mg} mg ({}), {when}; observe {observation_min} min after it [{} {}] {}",
+                parts.join(" + "),
+                o.evidence,
+                o.certainty,
+                o.source
+            )?;
+            if let Some(l) = late {
+                writeln!(
+                    out,
+                    "! LATE by {} day{}: {} [{} {}] {}; a physician gives it with --accept-late REASON",
+                    l.days,
+                    if l.days == 1 { "" } else { "s" },
+                    l.text,
+                    l.provenance.evidence,
+                    l.provenance.certainty,
+                    l.provenance.source
+                )?;
+            }
+        }
+    }
+    writeln!(out, "Note: {}", d.note)?;
+    Ok(())
 }
 
 fn start(
