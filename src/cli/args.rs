@@ -358,7 +358,7 @@ pub enum CourseCommand {
     /// Start a course: runs the planner (and refuses as it refuses), then freezes the template,
     /// the rules and the plan in the record. Prints the course id.
     #[command(
-        after_help = "Examples:\n  ritplan course start --patient P001 --template example-hdm-rush-3d --start 2026-12-07T08:00 --omalizumab-weeks 10"
+        after_help = "Examples:\n  ritplan course start --patient P001 --template example-hdm-rush-3d --start 2026-12-07T08:00"
     )]
     Start(cmd::course::CourseStart),
     /// List courses with their next action.

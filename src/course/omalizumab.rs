@@ -218,3 +218,64 @@ pub fn check_give(
         other => Err(NotGiven::Decision(Box::new(other))),
     }
 }
+
+/// Omalizumab pretreatment as the record shows it on an immunotherapy course's day 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Pretreatment {
+    /// The omalizumab course.
+    pub course: i64,
+    /// The first injection given.
+    pub first: Option<chrono::NaiveDate>,
+    /// Injections given up to day 1.
+    pub doses: usize,
+    /// Whole weeks from the first injection after the last gap to day 1 (0 after a lapse).
+    pub weeks: u32,
+    /// Gaps: (an injection, the next one or day 1) further apart than the interval and the
+    /// rules' tolerance.
+    pub gaps: Vec<(chrono::NaiveDate, chrono::NaiveDate)>,
+    /// The course goes on into the rush (not stopped, no lapse before day 1).
+    pub continues: bool,
+}
+
+/// The pretreatment an omalizumab course's injections `given` make by `day1`.
+pub fn pretreatment(
+    course: i64,
+    plan: &OmalizumabPlan,
+    rules: &CourseRules,
+    state: &OmalizumabState,
+    day1: chrono::NaiveDate,
+) -> Pretreatment {
+    let given: Vec<chrono::NaiveDate> = state
+        .given
+        .iter()
+        .map(NaiveDateTime::date)
+        .filter(|d| *d <= day1)
+        .collect();
+    let allowed = i64::from(plan.every_weeks) * 7 + i64::from(rules.late_tolerance_days.value);
+    let mut gaps = Vec::new();
+    let mut from = given.first().copied();
+    for w in given.windows(2) {
+        if (w[1] - w[0]).num_days() > allowed {
+            gaps.push((w[0], w[1]));
+            from = Some(w[1]);
+        }
+    }
+    let lapsed = given
+        .last()
+        .is_some_and(|last| (day1 - *last).num_days() > allowed);
+    if let (true, Some(last)) = (lapsed, given.last()) {
+        gaps.push((*last, day1));
+    }
+    let weeks = match from {
+        Some(f) if !lapsed => u32::try_from((day1 - f).num_days() / 7).unwrap_or(0),
+        _ => 0,
+    };
+    Pretreatment {
+        course,
+        first: given.first().copied(),
+        doses: given.len(),
+        weeks,
+        gaps,
+        continues: !lapsed && state.stopped.is_none() && !given.is_empty(),
+    }
+}

@@ -55,6 +55,10 @@ pub struct Inputs {
     /// The physician's reason for starting without FEV1 or asthma status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_missing: Option<String>,
+    /// The omalizumab pretreatment the record showed at the start (its weeks are
+    /// `omalizumab_weeks`); absent when none was recorded, and in older courses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omalizumab_recorded: Option<crate::course::omalizumab::Pretreatment>,
 }
 
 impl Inputs {

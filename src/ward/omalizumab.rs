@@ -581,6 +581,34 @@ impl Ward {
         Ok((event, view))
     }
 
+    /// The patient's omalizumab pretreatment as the record shows it on `day1` (an
+    /// immunotherapy course's first day): `None` without an omalizumab course with an
+    /// injection given.
+    pub fn recorded_pretreatment(
+        &mut self,
+        patient: &str,
+        day1: NaiveDate,
+    ) -> Result<Option<crate::course::omalizumab::Pretreatment>, WardError> {
+        let ids: Vec<i64> = self
+            .store
+            .courses_of(patient)?
+            .iter()
+            .filter(|r| CourseKind::of(r) == CourseKind::Omalizumab)
+            .map(|r| r.id)
+            .collect();
+        let mut best: Option<crate::course::omalizumab::Pretreatment> = None;
+        for id in ids {
+            let course = self.omalizumab_course(id)?;
+            let rules = course_rules(&course)?;
+            let state = OmalizumabState::replay(&plain(&self.store.events(id)?));
+            let p = crate::course::omalizumab::pretreatment(id, &course.plan, &rules, &state, day1);
+            if p.doses > 0 && best.as_ref().is_none_or(|b| p.weeks > b.weeks) {
+                best = Some(p);
+            }
+        }
+        Ok(best)
+    }
+
     /// The ids of the omalizumab courses (left out of the immunotherapy paths).
     pub(super) fn omalizumab_ids(&self) -> Result<Vec<i64>, WardError> {
         Ok(self.store.course_ids_with_rule_set(OMALIZUMAB_RULE_SET)?)

@@ -310,3 +310,194 @@ fn anaphylaxis_on_omalizumab_holds_the_patients_immunotherapy_course() {
     let n = w.next("2026-12-07T09:05", &rush);
     assert_ne!(n["action"], "patient_hold", "{n}");
 }
+
+/// A high-risk adult (sIgE 52 kUA/L, ratio 12.7 %) with omalizumab from `first`, each
+/// injection given on its date (late ones by the physician) and observed.
+fn pretreated(w: &Ward, first: &str, given: &[(&str, bool)]) -> String {
+    w.add_patient(
+        NOW.replace("2026-12-01", "2026-08-01").as_str(),
+        "P9",
+        "Chen Jie",
+        "1990-05-01",
+        "70",
+        "52",
+        "410",
+    );
+    let (code, out, err) = w.run_as(
+        As::Physician,
+        "2026-08-01T09:00",
+        &["omalizumab", "start", "--patient", "P9", "--start", first],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let om = out.lines().next().expect("id").trim().to_string();
+    for (day, late) in given {
+        let at = format!("{day}T09:00");
+        let mut args = vec!["omalizumab", "give", om.as_str(), "--patient", "P9"];
+        let who = if *late {
+            args.extend(["--accept-late", "away"]);
+            As::Physician
+        } else {
+            As::Nurse
+        };
+        let (code, _, err) = w.run_as(who, &at, &args);
+        assert_eq!(code, Some(0), "{day}: {err}");
+        w.ok(
+            &format!("{day}T11:00"),
+            &["observe", &om, "--local-mm", "0"],
+        );
+    }
+    om
+}
+
+fn rush_start(w: &Ward, now: &str, start: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let mut args = vec![
+        "course",
+        "start",
+        "--patient",
+        "P9",
+        "--template",
+        "example-hdm-rush-3d",
+        "--start",
+        start,
+    ];
+    args.extend_from_slice(extra);
+    w.run_as(As::Physician, now, &args)
+}
+
+#[test]
+fn a_high_risk_rush_is_refused_with_6_weeks_recorded_and_a_physician_may_accept_it() {
+    let w = Ward::new();
+    pretreated(
+        &w,
+        "2026-10-26",
+        &[("2026-10-26", false), ("2026-11-23", false)],
+    );
+    let (code, _, err) = rush_start(&w, "2026-12-01T09:00", "2026-12-07T08:00", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("Omalizumab pretreatment (recorded): 6 weeks without a gap"),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 injections given; no gap; continues"),
+        "{err}"
+    );
+    // A typed number is not believed.
+    let (code, _, err) = rush_start(
+        &w,
+        "2026-12-01T09:00",
+        "2026-12-07T08:00",
+        &["--omalizumab-weeks", "12"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("--omalizumab-weeks 12: as stated, not recorded; not used"),
+        "{err}"
+    );
+    let (code, out, err) = rush_start(
+        &w,
+        "2026-12-01T09:00",
+        "2026-12-07T08:00",
+        &["--accept-risk", "ward bed; omalizumab continues"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let show = w.ok("2026-12-01T09:00", &["course", "show", out.trim()]);
+    assert!(show.contains("RISK ACCEPTED"), "{show}");
+}
+
+#[test]
+fn a_high_risk_rush_starts_with_9_weeks_recorded() {
+    let w = Ward::new();
+    pretreated(
+        &w,
+        "2026-10-05",
+        &[
+            ("2026-10-05", false),
+            ("2026-11-02", false),
+            ("2026-11-30", false),
+        ],
+    );
+    let (code, out, err) = rush_start(&w, "2026-12-01T09:00", "2026-12-07T08:00", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("(recorded): 9 weeks without a gap"), "{err}");
+    let v: Value = serde_json::from_str(&w.ok(
+        "2026-12-01T09:00",
+        &["course", "show", out.trim(), "--json"],
+    ))
+    .expect("json");
+    assert_eq!(v["plan"]["assessment"]["omalizumab_weeks"], 9, "{v}");
+}
+
+#[test]
+fn a_gap_in_pretreatment_counts_only_the_weeks_after_it() {
+    let w = Ward::new();
+    // The second injection (due 2026-10-05) was given 4 weeks late: a gap.
+    pretreated(
+        &w,
+        "2026-09-07",
+        &[("2026-09-07", false), ("2026-11-02", true)],
+    );
+    let (code, _, err) = rush_start(&w, "2026-11-10T09:00", "2026-11-16T08:00", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("GAP 2026-09-07 to 2026-11-02; continues"),
+        "{err}"
+    );
+    assert!(err.contains("2 weeks without a gap"), "{err}");
+    // More than the interval after the last injection, on day 1: lapsed, nothing counts.
+    let (code, _, err) = rush_start(&w, "2026-12-01T09:00", "2026-12-07T08:00", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("0 weeks without a gap"), "{err}");
+    assert!(
+        err.contains("2026-11-02 to 2026-12-07; does not continue"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pretreatment_stated_in_a_plan_is_said_to_be_not_recorded() {
+    let w = Ward::new();
+    let out = w.ok(
+        NOW,
+        &[
+            "plan",
+            "--template",
+            "example-hdm-rush-3d",
+            "--start",
+            "2026-12-07",
+            "--age",
+            "36",
+            "--weight",
+            "70",
+            "--sige",
+            "52",
+            "--total-ige",
+            "410",
+            "--fev1",
+            "95",
+            "--asthma",
+            "controlled",
+            "--omalizumab-weeks",
+            "10",
+        ],
+    );
+    assert!(
+        out.contains("Omalizumab pretreatment as stated, not recorded"),
+        "{out}"
+    );
+    let out = w.ok(
+        NOW,
+        &[
+            "risk",
+            "--age",
+            "36",
+            "--sige",
+            "52",
+            "--total-ige",
+            "410",
+            "--omalizumab-weeks",
+            "10",
+        ],
+    );
+    assert!(out.contains("(as stated, not recorded)"), "{out}");
+}

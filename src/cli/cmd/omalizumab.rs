@@ -429,3 +429,26 @@ pub(in crate::cli) fn show(
     )?;
     print_plan(out, &c.plan)
 }
+
+/// A recorded pretreatment, in words.
+pub(in crate::cli) fn pretreatment_text(p: &crate::course::omalizumab::Pretreatment) -> String {
+    let first = p.first.map_or("none".to_string(), |d| d.to_string());
+    let gaps = if p.gaps.is_empty() {
+        "no gap".to_string()
+    } else {
+        let g: Vec<String> = p.gaps.iter().map(|(a, b)| format!("{a} to {b}")).collect();
+        format!("GAP {}", g.join(", "))
+    };
+    format!(
+        "{} weeks without a gap to day 1 (course {}; first injection {first}; {} injection{} given; {gaps}; {})",
+        p.weeks,
+        p.course,
+        p.doses,
+        if p.doses == 1 { "" } else { "s" },
+        if p.continues {
+            "continues"
+        } else {
+            "does not continue"
+        }
+    )
+}

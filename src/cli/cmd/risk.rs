@@ -63,7 +63,12 @@ pub(super) fn print_assessment(out: &mut dyn Write, a: &Assessment) -> Result<()
     };
     writeln!(out, "Favourable response predicted: {fav}")?;
     let om = a.omalizumab_status();
-    writeln!(out, "Omalizumab pretreatment: {om}")?;
+    let stated = if a.omalizumab_weeks.is_some() {
+        " (as stated, not recorded)"
+    } else {
+        ""
+    };
+    writeln!(out, "Omalizumab pretreatment: {om}{stated}")?;
     writeln!(out, "\nReasons:")?;
     for (i, r) in a.reasons.iter().enumerate() {
         writeln!(out, "  {}. {}", i + 1, r.text)?;
