@@ -501,3 +501,54 @@ fn pretreatment_stated_in_a_plan_is_said_to_be_not_recorded() {
     );
     assert!(out.contains("(as stated, not recorded)"), "{out}");
 }
+
+#[test]
+fn defer_note_and_correct_work_on_an_omalizumab_course() {
+    let w = Ward::new();
+    let (_, om) = with_omalizumab(&w);
+    w.ok("2026-12-07T08:00", &["defer", &om, "--reason", "fever"]);
+    w.ok(
+        "2026-12-07T08:05",
+        &["note", &om, "--text", "rebooked for tomorrow"],
+    );
+    let (code, out, err) = om_give(&w, As::Nurse, "2026-12-07T09:00", &om, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("recorded #3"), "{out}");
+    // A nurse may not correct an omalizumab entry; a physician may, and the injection no
+    // longer counts.
+    let (code, _, _) = w.run_as(
+        As::Nurse,
+        "2026-12-07T09:10",
+        &["correct", &om, "--event", "3", "--reason", "wrong patient"],
+    );
+    assert_eq!(code, Some(1));
+    let (code, _, err) = w.run_as(
+        As::Physician,
+        "2026-12-07T09:10",
+        &[
+            "correct",
+            &om,
+            "--event",
+            "3",
+            "--reason",
+            "recorded on the wrong day",
+        ],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    let next: Value =
+        serde_json::from_str(&w.ok("2026-12-07T09:15", &["next", &om, "--json"])).expect("json");
+    assert_eq!(
+        (
+            next["action"].as_str(),
+            next["number"].as_u64(),
+            next["given"].as_u64()
+        ),
+        (Some("injection"), Some(1), Some(0)),
+        "{next}"
+    );
+    let log = w.ok("2026-12-07T09:15", &["course", "log", &om]);
+    assert!(
+        log.contains("omalizumab injection 1: 600 mg in 4 injections"),
+        "{log}"
+    );
+}
