@@ -249,8 +249,11 @@ pub enum Command {
     /// Exit 1 when the label gives no dose (outside the table), when the cell is one the
     /// sources dispute (shown as unverified, with the candidates), or when ritplan holds no table
     /// for the patient's age.
+    ///
+    /// `ritplan omalizumab start` starts an omalizumab course from the patient's record.
     #[command(
-        after_help = "Examples:\n  ritplan omalizumab --total-ige 410 --weight 31 --age 9\n  ritplan omalizumab --total-ige 410 --weight 70 --age 30 --label us --json"
+        args_conflicts_with_subcommands = true,
+        after_help = "Examples:\n  ritplan omalizumab --total-ige 410 --weight 31 --age 9\n  ritplan omalizumab --total-ige 410 --weight 70 --age 30 --label us --json\n  ritplan omalizumab start --patient P001 --start 2026-12-07"
     )]
     Omalizumab(cmd::risk::OmalizumabArgs),
 }
@@ -355,7 +358,7 @@ pub enum CourseCommand {
     /// Start a course: runs the planner (and refuses as it refuses), then freezes the template,
     /// the rules and the plan in the record. Prints the course id.
     #[command(
-        after_help = "Examples:\n  ritplan course start --patient P001 --template example-hdm-rush-3d --start 2026-12-07T08:00 --omalizumab-weeks 10"
+        after_help = "Examples:\n  ritplan course start --patient P001 --template example-hdm-rush-3d --start 2026-12-07T08:00"
     )]
     Start(cmd::course::CourseStart),
     /// List courses with their next action.

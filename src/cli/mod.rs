@@ -98,7 +98,10 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Templates { json } => cmd::templates::list(ctx, json, out, err),
         Command::Template(c) => cmd::templates::run(ctx, c, out, err),
         Command::Risk(a) => cmd::risk::risk(ctx, a, out, err),
-        Command::Omalizumab(a) => cmd::risk::omalizumab(ctx, a, out, err),
+        Command::Omalizumab(mut a) => match a.command.take() {
+            Some(c) => cmd::omalizumab::run(ctx, c, out, err),
+            None => cmd::risk::omalizumab(ctx, a, out, err),
+        },
         Command::Plan(a) => cmd::plan::run(ctx, a, out, err),
         Command::Init(a) => cmd::staff::init(ctx, &a, out, err),
         Command::Login(a) => cmd::staff::login(ctx, &a, out, err),

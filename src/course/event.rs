@@ -279,6 +279,22 @@ pub enum EventKind {
         /// Why.
         reason: String,
     },
+    /// An omalizumab injection (an omalizumab course's; not an allergen dose: no vial, no dose
+    /// ladder).
+    OmalizumabGiven {
+        /// Its number in the course, from 1.
+        number: usize,
+        /// The dose, mg (the course's plan).
+        dose_mg: u32,
+        /// Injection sites (one per syringe).
+        injections: u32,
+        /// Where it was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        site: Option<String>,
+        /// A physician's reason for giving it past its date (the labels give no rule).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        accept_late: Option<String>,
+    },
     /// The record was upgraded to the keyed chain; the events before this one were chained
     /// without a key and recorded with free-text names (unauthenticated).
     Migrated {
@@ -304,6 +320,7 @@ impl EventKind {
                 ..
             } => *not_assessable || local_mm.is_some_and(|m| m > 0),
             EventKind::DoseGiven { .. }
+            | EventKind::OmalizumabGiven { .. }
             | EventKind::DoseDeferred { .. }
             | EventKind::PhysicianReview { .. }
             | EventKind::Correction { .. }

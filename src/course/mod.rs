@@ -23,6 +23,7 @@ mod event;
 mod history;
 mod ladder;
 mod next;
+pub mod omalizumab;
 mod premed;
 mod project;
 mod reason;

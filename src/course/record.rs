@@ -494,6 +494,10 @@ pub fn admissible(
         EventKind::Migrated { .. } => Err(Refusal::NoReason {
             what: "a migration (recorded only by the record's upgrade)",
         }),
+        // Recorded only on an omalizumab course, by the ward's own door (`give_omalizumab`).
+        EventKind::OmalizumabGiven { .. } => Err(Refusal::NoReason {
+            what: "an omalizumab injection on an allergen course",
+        }),
         EventKind::Note { text } if empty(text) => Err(Refusal::NoReason { what: "a note" }),
         EventKind::Note { .. } => Ok(()),
         // A vial's own checks (its template vial, dates, code, that the course is active, that a

@@ -373,7 +373,10 @@ impl CourseState {
             EventKind::PhysicianReview { decision, reason } => {
                 self.review_decision(ctx, e, decision, reason.as_deref());
             }
-            EventKind::Correction { .. } | EventKind::Note { .. } | EventKind::Migrated { .. } => {}
+            EventKind::Correction { .. }
+            | EventKind::Note { .. }
+            | EventKind::Migrated { .. }
+            | EventKind::OmalizumabGiven { .. } => {}
         }
     }
 

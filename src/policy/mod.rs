@@ -15,6 +15,7 @@ use serde::Serialize;
 pub mod course;
 pub mod eligibility;
 pub mod omalizumab;
+pub mod omalizumab_course;
 pub mod risk;
 pub mod vial_change;
 pub mod vial_expiry;
@@ -226,6 +227,8 @@ pub struct Policy {
     pub emergency: Emergency,
     /// Eligibility at course start: required values, product minimum ages.
     pub eligibility: Eligibility,
+    /// An omalizumab course's rules (absent in rules frozen before they existed).
+    pub omalizumab_course: Option<omalizumab_course::CourseRules>,
 }
 
 /// Epinephrine dosing and the call-the-physician text, for printed protocols.
@@ -343,6 +346,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "vial-change.toml",
         include_str!("../../rules/vial-change.toml"),
     ),
+    (
+        "omalizumab-course.toml",
+        include_str!("../../rules/omalizumab-course.toml"),
+    ),
 ];
 
 /// The bundled rules files as named sources.
@@ -374,6 +381,7 @@ impl Policy {
         let mut emergency = None;
         let mut eligibility = None;
         let mut omalizumab = Vec::new();
+        let mut omalizumab_rules = None;
         let mut rule_sets = Vec::new();
         let mut failed = Vec::new();
         let mut vial_file: Option<(SourceText, Vec<vial_change::ReadRule>)> = None;
@@ -424,6 +432,10 @@ impl Policy {
                         // Read on its own by the ward (`vial_expiry`), never frozen into a
                         // course's rules: a file in a clinic's rules folder is not an error.
                         Some(k) if k == vial_expiry::KIND => {}
+                        Some(k) if k == omalizumab_course::KIND => {
+                            omalizumab_rules =
+                                omalizumab_course::read(&doc, &mut diags).or(omalizumab_rules);
+                        }
                         Some(k) if k == "omalizumab-table" => {
                             if let Some(t) = omalizumab::read(&doc, &mut diags) {
                                 omalizumab.retain(|o: &OmalizumabTable| o.id != t.id);
@@ -436,7 +448,7 @@ impl Policy {
                                 None,
                                 format!("rules file of unknown kind {other:?}"),
                             )
-                            .with_help("use kind = \"template-checks\", \"course-rules\", \"risk\", \"eligibility\", \"emergency\", \"omalizumab-table\" or \"vial-change\""),
+                            .with_help("use kind = \"template-checks\", \"course-rules\", \"risk\", \"eligibility\", \"emergency\", \"omalizumab-table\", \"omalizumab-course\" or \"vial-change\""),
                         ),
                         None => {}
                     }
@@ -505,6 +517,7 @@ impl Policy {
             eligibility: eligibility.ok_or_else(|| missing("eligibility"))?,
             rule_sets,
             omalizumab,
+            omalizumab_course: omalizumab_rules,
         })
     }
 

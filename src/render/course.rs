@@ -1018,6 +1018,25 @@ pub fn event(k: &crate::course::EventKind) -> String {
             format!("correction: event #{corrects} no longer counts ({reason})")
         }
         K::Note { text } => format!("note: {text}"),
+        K::OmalizumabGiven {
+            number,
+            dose_mg,
+            injections,
+            site,
+            accept_late,
+        } => {
+            let mut s = format!(
+                "omalizumab injection {number}: {dose_mg} mg in {injections} injection{}",
+                if *injections == 1 { "" } else { "s" }
+            );
+            if let Some(site) = site {
+                s.push_str(&format!(", {site}"));
+            }
+            if let Some(r) = accept_late {
+                s.push_str(&format!("; given late, accepted by a physician: {r}"));
+            }
+            s
+        }
         K::VialAdded {
             code,
             vial,

@@ -164,6 +164,18 @@ impl Store {
             .transpose()
     }
 
+    /// The ids of the courses recorded with a rule set (the ward tells a course's kind by it).
+    pub fn course_ids_with_rule_set(&self, rule_set: &str) -> Result<Vec<i64>, StoreError> {
+        self.db
+            .query(
+                "SELECT id FROM courses WHERE rule_set = ?1 ORDER BY id",
+                vals![rule_set],
+            )?
+            .into_iter()
+            .map(|mut r| r.int())
+            .collect()
+    }
+
     /// The courses of one patient, by id.
     pub fn courses_of(&self, patient: &str) -> Result<Vec<CourseRecord>, StoreError> {
         Ok(

@@ -12,7 +12,8 @@ pub enum WardError {
     /// A clinical refusal by the state machine; nothing was written.
     #[error("{0}")]
     Refused(Box<Refusal>),
-    /// A clinical refusal to start (eligibility, contraindication, risk, same extract).
+    /// A clinical refusal to start (eligibility, contraindication, risk, same extract), or to
+    /// record an entry on an omalizumab course (its own checks: date, hold, observation, late).
     #[error("{0}")]
     NotStarted(String),
     /// The logged-in account's role may not do this; nothing was written.

@@ -55,6 +55,10 @@ pub struct Inputs {
     /// The physician's reason for starting without FEV1 or asthma status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accept_missing: Option<String>,
+    /// The omalizumab pretreatment the record showed at the start (its weeks are
+    /// `omalizumab_weeks`); absent when none was recorded, and in older courses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub omalizumab_recorded: Option<crate::course::omalizumab::Pretreatment>,
 }
 
 impl Inputs {
@@ -221,6 +225,11 @@ fn same_plan(stored: &str, relaid: &Plan) -> bool {
 /// Loads a course from its record, parsing its frozen copies (once per distinct text).
 pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, WardError> {
     let id = record.id;
+    if super::CourseKind::of(&record) == super::CourseKind::Omalizumab {
+        return Err(WardError::Data(format!(
+            "course {id} is an omalizumab course, not an immunotherapy course"
+        )));
+    }
     let key = content_key(&record.rules_json, &record.template_text);
     if let std::collections::hash_map::Entry::Vacant(slot) = parsed.by_text.entry(key) {
         let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)

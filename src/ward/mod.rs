@@ -13,6 +13,7 @@ pub mod import;
 mod labels;
 mod load;
 pub mod location;
+pub mod omalizumab;
 mod record;
 mod records;
 mod sheet;
@@ -37,6 +38,7 @@ use crate::store::{PatientRecord, Store, StoredEvent};
 pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Scan, Settings, hash_secret};
 pub use error::WardError;
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
+pub use omalizumab::{CourseKind, LoadedOmalizumab, OmalizumabNotStarted, OmalizumabStart};
 pub use record::{Preview, Record, Recorded, ScansChecked};
 pub use show::{ProtocolOf, forecast_plan, protocol_data};
 pub use staff::NewStaff;
@@ -176,6 +178,11 @@ impl Ward {
             }
             let id = r.id;
             self.store.verify_or_refuse(id)?;
+            if CourseKind::of(&r) == CourseKind::Omalizumab {
+                // Verified (its chain above, its frozen plan here), not an allergen course.
+                omalizumab::load_omalizumab(r)?;
+                continue;
+            }
             let l = load_record(r, &mut self.parsed)?;
             let state = replay_stored(l.ctx()?, &self.store.events(id)?);
             out.push((l, state));
@@ -200,12 +207,16 @@ impl Ward {
         let events = self.store.events(id)?;
         let state = replay_stored(loaded.ctx()?, &events);
         let others = self.others(&loaded.record.patient_id, id)?;
-        let patient = PatientView {
+        let mut patient = PatientView {
             others: others
                 .iter()
                 .map(|(l, s)| OtherCourse::of(l.record.id, s))
                 .collect(),
         };
+        // A systemic reaction on the patient's omalizumab course holds this course too.
+        patient
+            .others
+            .extend(self.omalizumab_holds(&loaded.record.patient_id, id)?);
         Ok(CourseView {
             loaded,
             events,
@@ -216,7 +227,14 @@ impl Ward {
 
     /// Every course, each with its view (for `course list`).
     pub fn views(&mut self) -> Result<Vec<CourseView>, WardError> {
-        let ids: Vec<i64> = self.store.courses()?.iter().map(|c| c.id).collect();
+        let omalizumab = self.omalizumab_ids()?;
+        let ids: Vec<i64> = self
+            .store
+            .courses()?
+            .iter()
+            .map(|c| c.id)
+            .filter(|id| !omalizumab.contains(id))
+            .collect();
         ids.into_iter().map(|id| self.view(id)).collect()
     }
 
@@ -225,7 +243,22 @@ impl Ward {
     /// board, the sheet and `course list --active` read, whatever the number of finished
     /// courses.
     pub fn live_views(&mut self, since: chrono::NaiveDate) -> Result<Vec<CourseView>, WardError> {
-        let ids = self.store.live_course_ids(since)?;
+        let ids = self.immunotherapy_live_ids(since)?;
         ids.into_iter().map(|id| self.view(id)).collect()
+    }
+
+    /// The ids of the immunotherapy courses live on `since` or later (the store's derived
+    /// state, without the omalizumab courses).
+    pub(crate) fn immunotherapy_live_ids(
+        &self,
+        since: chrono::NaiveDate,
+    ) -> Result<Vec<i64>, WardError> {
+        let omalizumab = self.omalizumab_ids()?;
+        Ok(self
+            .store
+            .live_course_ids(since)?
+            .into_iter()
+            .filter(|id| !omalizumab.contains(id))
+            .collect())
     }
 }

@@ -177,6 +177,12 @@ impl Ward {
                     let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
                     view.others.push(OtherCourse::of(other.record.id, &s));
                 }
+                // The patient's omalizumab courses: a systemic reaction on one holds them all.
+                for o in &p.omalizumab {
+                    let ev: Vec<Event> = tx.events(*o)?.into_iter().map(|e| e.event).collect();
+                    view.others
+                        .push(course::omalizumab::OmalizumabState::replay(&ev).as_other(*o));
+                }
                 let (kind, o, _) = check(ctx, events, &view, at, &p.what, &p.scan())?;
                 overridden = o;
                 // The course's state after this event, for the store's derived state row.
@@ -255,6 +261,8 @@ impl Ward {
             let s = replay_stored(other.ctx()?, &self.store.events(other.record.id)?);
             view.others.push(OtherCourse::of(other.record.id, &s));
         }
+        view.others
+            .extend(self.omalizumab_holds(&p.patient_id, id)?);
         let (kind, overridden, vial) =
             check(p.loaded.ctx()?, &events, &view, at, &p.what, &p.scan())?;
         let last = events.last().map_or(0, |e| e.event.seq);
@@ -459,10 +467,16 @@ impl Ward {
             .into_iter()
             .map(|(l, _)| l)
             .collect();
+        let omalizumab = self
+            .omalizumab_holds(&patient_id, id)?
+            .iter()
+            .map(|o| o.course)
+            .collect();
         Ok(Prepared {
             what,
             loaded,
             others,
+            omalizumab,
             late_entered,
             patient_id,
             required,
@@ -513,6 +527,8 @@ struct Prepared {
     what: Record,
     loaded: Loaded,
     others: Vec<Loaded>,
+    /// The patient's omalizumab courses (their holds count, checked in the transaction).
+    omalizumab: Vec<i64>,
     late_entered: bool,
     patient_id: String,
     /// The scans the clinic's setting requires before a dose.

@@ -73,9 +73,15 @@ impl Ward {
     /// Whether a course verifies: its chain is intact **and** its frozen plan reproduces from
     /// its frozen template and rules.
     pub fn verify_course(&mut self, id: i64) -> Result<CourseCheck, WardError> {
-        self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
+        let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
         let chain = self.store.verify(id)?;
-        let frozen = self.load(id).err().map(|e| e.to_string());
+        let frozen = if super::CourseKind::of(&record) == super::CourseKind::Omalizumab {
+            super::omalizumab::load_omalizumab(record)
+                .err()
+                .map(|e| e.to_string())
+        } else {
+            self.load(id).err().map(|e| e.to_string())
+        };
         Ok(CourseCheck { chain, frozen })
     }
 

@@ -22,7 +22,7 @@ impl Ward {
         crate::when::datetime(now).map_err(|e| WardError::Data(format!("the clock: {e}")))?;
         // Only the courses live on the day: finished ones are never read.
         let mut by_patient: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        for id in self.store.live_course_ids(date)? {
+        for id in self.immunotherapy_live_ids(date)? {
             if let Some(pid) = self.store.patient_of(id)? {
                 by_patient.entry(pid).or_default().push(id);
             }

@@ -218,7 +218,7 @@ impl Ward {
 
     /// The protocols of every course active on `now`'s day (see [`Ward::course_protocols`]).
     pub fn active_protocols(&mut self, now: NaiveDateTime) -> Result<Vec<ProtocolData>, WardError> {
-        let ids = self.live_course_ids(now.date())?;
+        let ids = self.immunotherapy_live_ids(now.date())?;
         self.course_protocols(&ids, now)
     }
 
@@ -251,7 +251,14 @@ impl Ward {
             }
             (None, Some(p)) => {
                 let p = self.patient(p)?;
-                let ids = self.store.courses_of(&p.id)?.iter().map(|c| c.id).collect();
+                // The omalizumab courses are not in the Bundle yet (no MedicationAdministration).
+                let ids = self
+                    .store
+                    .courses_of(&p.id)?
+                    .iter()
+                    .filter(|c| super::CourseKind::of(c) == super::CourseKind::Immunotherapy)
+                    .map(|c| c.id)
+                    .collect();
                 (p.id, ids)
             }
             (None, None) => {

@@ -30,7 +30,8 @@ pub struct Start<'a> {
     pub start: NaiveDateTime,
     /// The clinic calendar.
     pub calendar: ClinicCalendar,
-    /// Omalizumab weeks so far.
+    /// Omalizumab weeks as typed: not used (the record's pretreatment is); kept so that a
+    /// front end can say the typed number was not believed.
     pub omalizumab_weeks: Option<u32>,
     /// The physician accepts a refused risk.
     pub accept_risk: Option<String>,
@@ -48,6 +49,8 @@ pub struct Started {
     pub id: i64,
     /// Its plan.
     pub plan: Plan,
+    /// The omalizumab pretreatment the record showed (its weeks set the stratum's adjustment).
+    pub pretreatment: Option<crate::course::omalizumab::Pretreatment>,
 }
 
 /// Why a course could not start: the planner's refusal, or an eligibility rule. Each front end
@@ -115,6 +118,8 @@ impl Ward {
                 rule: s.policy.eligibility.require_provenance.clone(),
             }));
         }
+        // Omalizumab pretreatment is what the record shows on day 1, never a typed number.
+        let recorded = self.recorded_pretreatment(&p.id, s.start.date())?;
         let inputs = Inputs {
             dob: p.dob,
             weight_kg: p.weight_kg.clone(),
@@ -123,7 +128,7 @@ impl Ward {
             fev1_percent: p.fev1_percent.clone(),
             asthma: p.asthma.clone(),
             beta_blocker: p.beta_blocker,
-            omalizumab_weeks: s.omalizumab_weeks,
+            omalizumab_weeks: recorded.as_ref().map(|r| r.weeks),
             start: s.start,
             opens: s.calendar.opens,
             closes: s.calendar.closes,
@@ -132,6 +137,7 @@ impl Ward {
             accept_risk,
             accept_age,
             accept_missing: accept_missing.filter(|_| !missing.is_empty()),
+            omalizumab_recorded: recorded.clone(),
         };
         let plan = match lay_plan(s.template, s.catalog, s.policy, &inputs)? {
             Ok(p) => p,
@@ -180,7 +186,11 @@ impl Ward {
             inputs_json: to_json(&inputs)?,
         };
         let id = self.store.add_course(&record, s.now, &actor.author())?;
-        Ok(Ok(Started { id, plan }))
+        Ok(Ok(Started {
+            id,
+            plan,
+            pretreatment: recorded,
+        }))
     }
 }
 

@@ -16,6 +16,9 @@ impl Ward {
         let today = now.date();
         let mut views = Vec::new();
         for r in self.store.courses_of(&patient.id)? {
+            if super::CourseKind::of(&r) == super::CourseKind::Omalizumab {
+                continue;
+            }
             let v = self.view(r.id)?;
             if !v.state.inactive() {
                 views.push(v);

@@ -61,7 +61,8 @@ pub struct CourseStart {
     /// First injection: a date or a date and time.
     #[arg(long, value_name = "DATETIME", value_parser = crate::cli::cmd::plan::parse_start)]
     start: (NaiveDate, Option<NaiveTime>),
-    /// Weeks of omalizumab pretreatment so far.
+    /// Weeks of omalizumab pretreatment as stated: not used (course start reads the
+    /// pretreatment from the record's omalizumab course); said to be not recorded.
     #[arg(long, allow_negative_numbers = true, value_name = "N")]
     omalizumab_weeks: Option<u32>,
     /// The physician accepts a risk the rules refuse.
@@ -100,6 +101,21 @@ fn course_start(
     };
     let catalog = ctx.catalog_from(extra, &policy, err)?;
     let cal = a.calendar.calendar(&ctx.config);
+    // Said before the planner's answer: it sets the stratum's adjustment, or the refusal.
+    match ward.recorded_pretreatment(&a.patient, a.start.0)? {
+        Some(p) => writeln!(
+            err,
+            "Omalizumab pretreatment (recorded): {}",
+            super::omalizumab::pretreatment_text(&p)
+        )?,
+        None => writeln!(err, "Omalizumab pretreatment (recorded): none")?,
+    }
+    if let Some(w) = a.omalizumab_weeks {
+        writeln!(
+            err,
+            "! --omalizumab-weeks {w}: as stated, not recorded; not used: course start reads the pretreatment from the record"
+        )?;
+    }
     let started = ward.start(
         actor,
         Start {
@@ -219,6 +235,9 @@ fn course_show(
     now: NaiveDateTime,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    if ward.course_kind(id)? == crate::ward::CourseKind::Omalizumab {
+        return super::omalizumab::show(ward, id, json, out);
+    }
     let v = ward.view(id)?;
     let next = v.decide(now)?;
     let patient = ward.patient(&v.loaded.record.patient_id)?;

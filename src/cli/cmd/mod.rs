@@ -10,6 +10,7 @@ pub(super) mod export;
 pub(super) mod forecast;
 pub(super) mod label;
 pub(super) mod next;
+pub(super) mod omalizumab;
 pub(super) mod patient;
 pub(super) mod plan;
 pub(super) mod record;

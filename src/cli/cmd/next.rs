@@ -44,6 +44,9 @@ fn next(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    if ward.course_kind(id)? == crate::ward::CourseKind::Omalizumab {
+        return super::omalizumab::next(ward, id, at, json, out);
+    }
     let v = ward.view(id)?;
     let d = v.decide(at)?;
     let p = ward.patient(&v.loaded.record.patient_id)?;

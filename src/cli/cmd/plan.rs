@@ -418,6 +418,12 @@ fn print_plan_heading(out: &mut dyn Write, p: &Plan) -> Result<(), CliError> {
         a.age_years,
         a.omalizumab_status()
     )?;
+    if a.omalizumab_weeks.is_some() {
+        writeln!(
+            out,
+            "Omalizumab pretreatment as stated, not recorded (a course started from the record reads the recorded injections)"
+        )?;
+    }
     writeln!(out, "\nAdjustments:")?;
     // Consecutive adjustments from one rule share its citation: print it once, after them.
     for (i, adj) in p.adjustments.iter().enumerate() {

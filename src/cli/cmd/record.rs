@@ -396,6 +396,27 @@ fn record_and_echo(
     what: Record,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    if ward.course_kind(id)? == crate::ward::CourseKind::Omalizumab {
+        // An omalizumab course takes its own entries (no dose steps, no vials).
+        let Record::Event(kind) = what else {
+            return Err(CliError::Usage(format!(
+                "course {id} is an omalizumab course: record an injection with: ritplan omalizumab give {id} --patient ID"
+            )));
+        };
+        let args = crate::cli::args::RecordArgs {
+            by: None,
+            at: rec.at,
+            json: rec.json,
+        };
+        return super::omalizumab::record(
+            ward,
+            id,
+            &args,
+            rec.now,
+            crate::ward::omalizumab::OmalizumabRecord::Event(kind),
+            out,
+        );
+    }
     let Recording {
         actor,
         at,

@@ -29,6 +29,8 @@ pub struct RiskArgs {
 // `ritplan omalizumab` arguments.
 #[derive(Debug, clap::Args)]
 pub struct OmalizumabArgs {
+    #[command(subcommand)]
+    pub(in crate::cli) command: Option<super::omalizumab::OmalizumabCommand>,
     #[command(flatten)]
     patient: PatientArgs,
     /// Which label's table: eu (China follows it) or us [default: the configuration file's
@@ -61,7 +63,12 @@ pub(super) fn print_assessment(out: &mut dyn Write, a: &Assessment) -> Result<()
     };
     writeln!(out, "Favourable response predicted: {fav}")?;
     let om = a.omalizumab_status();
-    writeln!(out, "Omalizumab pretreatment: {om}")?;
+    let stated = if a.omalizumab_weeks.is_some() {
+        " (as stated, not recorded)"
+    } else {
+        ""
+    };
+    writeln!(out, "Omalizumab pretreatment: {om}{stated}")?;
     writeln!(out, "\nReasons:")?;
     for (i, r) in a.reasons.iter().enumerate() {
         writeln!(out, "  {}. {}", i + 1, r.text)?;

@@ -1,0 +1,281 @@
+//! An omalizumab course's state and its next action, from its events: injections counted, the
+//! observation after each, a systemic reaction that holds the patient until a physician
+//! reviews, a physician's stop. Pure. Not an allergen course: no dose ladder, no vials, no step
+//! back; the dose and the dates are the course's frozen plan.
+
+use chrono::{Duration, NaiveDateTime};
+use serde::Serialize;
+
+use super::{Cause, Event, EventKind, Hold, HoldKind, OtherCourse, Review, voided};
+use crate::policy::omalizumab_course::{
+    CourseRules, Late, NOT_RECALCULATED, OmalizumabNext, OmalizumabPlan, next,
+};
+
+/// An omalizumab course's state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OmalizumabState {
+    /// The injections given (not corrected away): when.
+    pub given: Vec<NaiveDateTime>,
+    /// The last injection's observation, while it is open: when it was given.
+    pub observing: Option<NaiveDateTime>,
+    /// A hold only a physician's review lifts (a systemic reaction).
+    pub review: Option<Hold>,
+    /// A physician stopped the course.
+    pub stopped: Option<Hold>,
+    /// Days with a systemic reaction.
+    pub systemic_dates: Vec<chrono::NaiveDate>,
+}
+
+impl OmalizumabState {
+    /// Replays an omalizumab course's events (corrected ones left out).
+    pub fn replay(events: &[Event]) -> OmalizumabState {
+        let gone = voided(events);
+        let mut s = OmalizumabState::default();
+        for e in events.iter().filter(|e| !gone.contains(&e.seq)) {
+            match &e.kind {
+                EventKind::OmalizumabGiven { .. } => {
+                    s.given.push(e.at);
+                    s.observing = Some(e.at);
+                }
+                EventKind::ObservationEnded { .. } => s.observing = None,
+                EventKind::SystemicReaction {
+                    grade,
+                    onset_min,
+                    symptom,
+                    ..
+                } => {
+                    s.review = Some(Hold {
+                        kind: HoldKind::Review,
+                        cause: Cause::Systemic {
+                            grade: *grade,
+                            symptom: symptom.clone(),
+                            onset_min: *onset_min,
+                        },
+                        since: e.at,
+                        rule: None,
+                    });
+                    s.systemic_dates.push(e.at.date());
+                    s.observing = None;
+                }
+                EventKind::PhysicianReview { decision, reason } => match decision {
+                    Review::Stop => {
+                        s.stopped = Some(Hold {
+                            kind: HoldKind::Stopped,
+                            cause: Cause::Physician {
+                                by: e.by.clone(),
+                                reason: reason.clone(),
+                            },
+                            since: e.at,
+                            rule: None,
+                        });
+                        s.review = None;
+                    }
+                    _ => {
+                        s.review = None;
+                        s.stopped = None;
+                    }
+                },
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// What this course imposes on the patient's other courses: a systemic reaction's hold
+    /// until a physician reviews it (a physician's own stop does not hold the others).
+    pub fn as_other(&self, course: i64) -> OtherCourse {
+        OtherCourse {
+            course,
+            hold: self.review.clone(),
+            systemic_dates: self.systemic_dates.clone(),
+            injections: self.given.clone(),
+        }
+    }
+}
+
+/// What to do next on an omalizumab course.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum OmalizumabAction {
+    /// DO NOT GIVE: this course or another of the patient's is held until a physician reviews.
+    DoNotGive {
+        /// The hold.
+        hold: Hold,
+        /// The course holding the patient, when it is another.
+        held_by: Option<i64>,
+    },
+    /// A physician stopped the course.
+    Stopped {
+        /// The hold.
+        hold: Hold,
+    },
+    /// The last injection's observation is open until this time (then it is recorded as ended).
+    Observe {
+        /// Until when.
+        until: NaiveDateTime,
+    },
+    /// The next injection (see its `not_before` and `late`).
+    Next(OmalizumabNext),
+}
+
+/// The decision, with the sentence every output carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OmalizumabDecision {
+    /// The action.
+    #[serde(flatten)]
+    pub action: OmalizumabAction,
+    /// The label's rule on the dose (said on every output).
+    pub note: &'static str,
+}
+
+/// The minutes of observation after injection number `number`.
+pub fn observation_min(rules: &CourseRules, number: usize) -> u32 {
+    if number <= usize::try_from(rules.first_injections).unwrap_or(usize::MAX) {
+        rules.first_min
+    } else {
+        rules.later_min
+    }
+}
+
+/// The next action on an omalizumab course at `now`.
+pub fn decide(
+    plan: &OmalizumabPlan,
+    rules: &CourseRules,
+    state: &OmalizumabState,
+    others: &[OtherCourse],
+    now: NaiveDateTime,
+) -> OmalizumabDecision {
+    let action = if let Some(h) = &state.stopped {
+        OmalizumabAction::Stopped { hold: h.clone() }
+    } else if let Some(h) = &state.review {
+        OmalizumabAction::DoNotGive {
+            hold: h.clone(),
+            held_by: None,
+        }
+    } else if let Some((o, h)) = others
+        .iter()
+        .find_map(|o| o.hold.as_ref().map(|h| (o.course, h)))
+    {
+        OmalizumabAction::DoNotGive {
+            hold: h.clone(),
+            held_by: Some(o),
+        }
+    } else if let Some(at) = state.observing {
+        let min = observation_min(rules, state.given.len());
+        OmalizumabAction::Observe {
+            until: at + Duration::minutes(i64::from(min)),
+        }
+    } else {
+        OmalizumabAction::Next(next(plan, rules, state.given.len(), now.date()))
+    };
+    OmalizumabDecision {
+        action,
+        note: NOT_RECALCULATED,
+    }
+}
+
+/// Why an omalizumab injection may not be recorded now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NotGiven {
+    /// Held, stopped, observing, or every injection given: the decision says what.
+    Decision(Box<OmalizumabAction>),
+    /// Before its date: no injection before its interval.
+    TooEarly {
+        /// Its number.
+        number: usize,
+        /// Its date.
+        due: chrono::NaiveDate,
+    },
+    /// Past its date: the rules send it to a physician, who accepts it with a reason.
+    Late(Late),
+}
+
+/// The injection to record at `at`, or why not: `accept_late` is a physician's reason.
+pub fn check_give(
+    plan: &OmalizumabPlan,
+    rules: &CourseRules,
+    state: &OmalizumabState,
+    others: &[OtherCourse],
+    at: NaiveDateTime,
+    accept_late: bool,
+) -> Result<usize, NotGiven> {
+    match decide(plan, rules, state, others, at).action {
+        OmalizumabAction::Next(OmalizumabNext::Injection {
+            number,
+            due,
+            not_before,
+            late,
+            ..
+        }) => {
+            if not_before {
+                return Err(NotGiven::TooEarly { number, due });
+            }
+            match late {
+                Some(l) if !accept_late => Err(NotGiven::Late(l)),
+                _ => Ok(number),
+            }
+        }
+        other => Err(NotGiven::Decision(Box::new(other))),
+    }
+}
+
+/// Omalizumab pretreatment as the record shows it on an immunotherapy course's day 1.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Pretreatment {
+    /// The omalizumab course.
+    pub course: i64,
+    /// The first injection given.
+    pub first: Option<chrono::NaiveDate>,
+    /// Injections given up to day 1.
+    pub doses: usize,
+    /// Whole weeks from the first injection after the last gap to day 1 (0 after a lapse).
+    pub weeks: u32,
+    /// Gaps: (an injection, the next one or day 1) further apart than the interval and the
+    /// rules' tolerance.
+    pub gaps: Vec<(chrono::NaiveDate, chrono::NaiveDate)>,
+    /// The course goes on into the rush (not stopped, no lapse before day 1).
+    pub continues: bool,
+}
+
+/// The pretreatment an omalizumab course's injections `given` make by `day1`.
+pub fn pretreatment(
+    course: i64,
+    plan: &OmalizumabPlan,
+    rules: &CourseRules,
+    state: &OmalizumabState,
+    day1: chrono::NaiveDate,
+) -> Pretreatment {
+    let given: Vec<chrono::NaiveDate> = state
+        .given
+        .iter()
+        .map(NaiveDateTime::date)
+        .filter(|d| *d <= day1)
+        .collect();
+    let allowed = i64::from(plan.every_weeks) * 7 + i64::from(rules.late_tolerance_days.value);
+    let mut gaps = Vec::new();
+    let mut from = given.first().copied();
+    for w in given.windows(2) {
+        if (w[1] - w[0]).num_days() > allowed {
+            gaps.push((w[0], w[1]));
+            from = Some(w[1]);
+        }
+    }
+    let lapsed = given
+        .last()
+        .is_some_and(|last| (day1 - *last).num_days() > allowed);
+    if let (true, Some(last)) = (lapsed, given.last()) {
+        gaps.push((*last, day1));
+    }
+    let weeks = match from {
+        Some(f) if !lapsed => u32::try_from((day1 - f).num_days() / 7).unwrap_or(0),
+        _ => 0,
+    };
+    Pretreatment {
+        course,
+        first: given.first().copied(),
+        doses: given.len(),
+        weeks,
+        gaps,
+        continues: !lapsed && state.stopped.is_none() && !given.is_empty(),
+    }
+}
