@@ -17,8 +17,9 @@ use crate::render::label::{self, LabelPatient, LabelSize};
 use crate::ward::{Actor, Ward, WardError};
 
 /// The "Add a vial" or a "Discard" form of course `id`, shown when its last entry was `seen`.
-/// A form shown on an older state of the course is refused like the other course forms (a
-/// vial added or discarded meanwhile could make this one a duplicate).
+/// A form shown on an older state of the course is refused like the other course forms, by
+/// the ward inside the write's transaction (a vial added or discarded meanwhile could make this
+/// one a duplicate).
 #[allow(clippy::too_many_arguments)]
 pub(super) fn submit(
     app: &App,
@@ -31,18 +32,6 @@ pub(super) fn submit(
     seen: u64,
 ) -> Response {
     let now = app.clock.now();
-    let last = match ward.view(id) {
-        Ok(v) => v.events.last().map_or(0, |e| e.event.seq),
-        Err(e) => return failure(&e),
-    };
-    if last != seen {
-        let stale = WardError::Stale {
-            course: id,
-            seen,
-            now: last,
-        };
-        return refused(app, ward, actor, token, id, kind, f, stale);
-    }
     let fields_wrong = |ward: &mut Ward, errors: &Errors| {
         show(
             app,
@@ -61,7 +50,7 @@ pub(super) fn submit(
                 Ok(v) => v,
                 Err(errors) => return fields_wrong(ward, &errors),
             };
-            ward.add_vial(actor, id, new, now)
+            ward.add_vial_if(actor, id, new, now, Some(seen))
                 .map(|v| format!("/course/{id}?vial={}#vials", v.code))
         }
         _ => {
@@ -69,20 +58,9 @@ pub(super) fn submit(
                 Ok(x) => x,
                 Err(errors) => return fields_wrong(ward, &errors),
             };
-            // Only a vial of this course is discarded from its page.
-            match ward.vial(&code, now.date()) {
-                Ok(v) if v.course == id => ward
-                    .discard_vial(actor, &v.code, &reason, now)
-                    .map(|v| format!("/course/{id}?discarded={}#vials", v.code)),
-                Ok(v) => Err(WardError::Input {
-                    field: crate::field::Field::VialCode,
-                    problem: format!(
-                        "{} is a vial of course {}, not of this one",
-                        v.code, v.course
-                    ),
-                }),
-                Err(e) => Err(e),
-            }
+            // Only a vial of this course is discarded from its page (the ward checks).
+            ward.discard_vial_if(actor, &code, &reason, now, Some((id, seen)))
+                .map(|v| format!("/course/{id}?discarded={}#vials", v.code))
         }
     };
     match done {
