@@ -523,7 +523,7 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
     layout(&s.patient.name, Some(s.page), s.page.training, body)
 }
 
-/// A vial in words: `vial 1 (Vial 1, 100 SQ-U/mL, green cap), lot L100, expires 2027-03-31`.
+/// A vial in words: `V000001 is vial 1 (Vial 1, 100 SQ-U/mL, grey cap), lot L100, expires 2027-03-31`.
 fn vial_words(v: &VialView) -> String {
     format!(
         "{} is vial {} ({}, {}, {} cap), lot {}, expires {}",
