@@ -125,6 +125,20 @@ pub fn vial_code(value: &str) -> Result<String, WardError> {
     Ok(code)
 }
 
+/// Refused as stale when a form was shown on entry `seen` of course `course` and `events` (read
+/// inside the write's transaction) end with another.
+fn stale_if(course: i64, seen: Option<u64>, events: &[StoredEvent]) -> Result<(), WardError> {
+    let last = events.last().map_or(0, |e| e.event.seq);
+    match seen {
+        Some(seen) if seen != last => Err(WardError::Stale {
+            course,
+            seen,
+            now: last,
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// A date held to the years ritplan accepts.
 fn bounded(field: Field, d: NaiveDate) -> Result<NaiveDate, WardError> {
     crate::when::date(d).map_err(|e| input(field, e.to_string()))
@@ -295,6 +309,19 @@ impl Ward {
         v: NewVial,
         now: NaiveDateTime,
     ) -> Result<VialView, WardError> {
+        self.add_vial_if(actor, course, v, now, None)
+    }
+
+    /// [`Ward::add_vial`] for a form shown when the course's last entry was `seen`: if another
+    /// entry came since, refused as [`WardError::Stale`] inside the transaction, nothing written.
+    pub fn add_vial_if(
+        &mut self,
+        actor: &Actor,
+        course: i64,
+        v: NewVial,
+        now: NaiveDateTime,
+        seen: Option<u64>,
+    ) -> Result<VialView, WardError> {
         actor.require(&[Role::Nurse, Role::Physician], "adding a vial")?;
         let today = now.date();
         let c = check_new(&v, today)?;
@@ -367,6 +394,7 @@ impl Ward {
         let result = self.store.append(
             course,
             |events: &[StoredEvent], tx: &TxView<'_>| -> Result<NewEvent, WardError> {
+                stale_if(course, seen, events)?;
                 let state = replay_stored(ctx, events);
                 if let Some(h) = &state.ended {
                     return Err(WardError::Refused(Box::new(Refusal::Ended {
@@ -461,6 +489,20 @@ impl Ward {
         reason: &str,
         now: NaiveDateTime,
     ) -> Result<VialView, WardError> {
+        self.discard_vial_if(actor, code, reason, now, None)
+    }
+
+    /// [`Ward::discard_vial`] for a form of course `seen.0`'s page shown when its last entry
+    /// was `seen.1`: refused as [`WardError::Stale`] inside the transaction if another entry
+    /// came since, and refused if the vial is not that course's; nothing written.
+    pub fn discard_vial_if(
+        &mut self,
+        actor: &Actor,
+        code: &str,
+        reason: &str,
+        now: NaiveDateTime,
+        seen: Option<(i64, u64)>,
+    ) -> Result<VialView, WardError> {
         actor.require(&[Role::Nurse, Role::Physician], "discarding a vial")?;
         let code = vial_code(code)?;
         let reason = text::text(Field::Reason, reason)?;
@@ -468,6 +510,14 @@ impl Ward {
             .store
             .vial_course(&code)?
             .ok_or_else(|| WardError::NoVial { code: code.clone() })?;
+        if let Some((shown, _)) = seen
+            && shown != course
+        {
+            return Err(input(
+                Field::VialCode,
+                format!("{code} is a vial of course {course}, not of course {shown}"),
+            ));
+        }
         let record = self
             .store
             .course(course)?
@@ -479,6 +529,7 @@ impl Ward {
         let result = self.store.append(
             course,
             |events: &[StoredEvent], _tx: &TxView<'_>| -> Result<NewEvent, WardError> {
+                stale_if(course, seen.map(|(_, s)| s), events)?;
                 let state = replay_stored(ctx, events);
                 let v = state
                     .vials
@@ -810,6 +861,42 @@ mod tests {
             matches!(&disagree, Err(WardError::Input { field: Field::Lot, problem }) if problem.contains("\"ZZ9\"") && problem.contains("\"AB123\"")),
             "{disagree:?}"
         );
+    }
+
+    #[test]
+    fn a_form_shown_on_an_older_state_or_for_another_course_writes_no_vial() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (mut w, _, nurse) = ward(&dir);
+        let now = at("2026-12-07 08:10");
+        let last = |w: &mut Ward, c: i64| {
+            let log = w.event_log(c).expect("log");
+            log.events.last().map_or(0, |e| e.event.seq)
+        };
+        let seen = last(&mut w, 1);
+        let v = w
+            .add_vial_if(&nurse, 1, new_vial("1"), now, Some(seen))
+            .expect("added on the state shown");
+        // The same form again: the course has moved on.
+        let e = w.add_vial_if(&nurse, 1, new_vial("1"), now, Some(seen));
+        assert!(
+            matches!(e, Err(WardError::Stale { course: 1, seen: s, now: n }) if s == seen && n == seen + 1),
+            "{e:?}"
+        );
+        let e = w.discard_vial_if(&nurse, &v.code, "dropped", now, Some((1, seen)));
+        assert!(matches!(e, Err(WardError::Stale { .. })), "{e:?}");
+        // Course 2's page cannot discard course 1's vial.
+        let seen2 = last(&mut w, 2);
+        let e = w.discard_vial_if(&nurse, &v.code, "dropped", now, Some((2, seen2)));
+        assert!(
+            matches!(&e, Err(WardError::Input { field: Field::VialCode, problem }) if problem.contains("is a vial of course 1, not of course 2")),
+            "{e:?}"
+        );
+        assert_eq!(last(&mut w, 1), seen + 1, "nothing more written");
+        assert_eq!(last(&mut w, 2), seen2);
+        let done = w
+            .discard_vial_if(&nurse, &v.code, "dropped", now, Some((1, seen + 1)))
+            .expect("discarded");
+        assert_eq!(done.status, VialStatus::Discarded);
     }
 
     #[test]

@@ -20,6 +20,10 @@ use crate::ward::{Actor, Record, Ward, WardError};
 #[derive(Deserialize)]
 pub(super) struct Done {
     done: Option<u64>,
+    /// A vial just added (its code, shown large).
+    vial: Option<String>,
+    /// A vial just discarded.
+    discarded: Option<String>,
 }
 
 /// The course page.
@@ -34,7 +38,24 @@ pub(super) async fn page(
             Ok(x) => x,
             Err(r) => return *r,
         };
-        let notice = q.done.map(Notice::Recorded);
+        let now = app.clock.now();
+        // A vial named in the address is shown only if it is this course's (the address is
+        // the browser's, not the record's).
+        let this_course = |ward: &mut Ward, code: &Option<String>| {
+            code.as_deref()
+                .and_then(|c| ward.vial(c, now.date()).ok())
+                .filter(|v| v.course == id)
+        };
+        let notice = match (
+            q.done,
+            this_course(ward, &q.vial),
+            this_course(ward, &q.discarded),
+        ) {
+            (Some(n), _, _) => Some(Notice::Recorded(n)),
+            (None, Some(v), _) => Some(Notice::VialAdded(Box::new(v))),
+            (None, None, Some(v)) => Some(Notice::VialDiscarded(Box::new(v))),
+            (None, None, None) => None,
+        };
         show(app, ward, &actor, &token, id, notice, None, StatusCode::OK)
     })
     .await
@@ -43,7 +64,7 @@ pub(super) async fn page(
 /// Renders the course page as it is now, with a notice and, for a form sent back, its values
 /// and errors.
 #[allow(clippy::too_many_arguments)]
-fn show(
+pub(super) fn show(
     app: &App,
     ward: &mut Ward,
     actor: &Actor,
@@ -60,9 +81,10 @@ fn show(
         let patient = ward.patient(&v.loaded.record.patient_id)?;
         let lookalikes = ward.lookalikes(&patient)?;
         let schedule = v.schedule(now)?;
-        Ok((v, d, patient, lookalikes, schedule))
+        let vials = ward.vials(Some(id), now.date())?;
+        Ok((v, d, patient, lookalikes, schedule, vials))
     })();
-    let (v, d, patient, lookalikes, schedule) = match built {
+    let (v, d, patient, lookalikes, schedule, vials) = match built {
         Ok(x) => x,
         Err(e) => return failure(&e),
     };
@@ -80,6 +102,7 @@ fn show(
         lookalikes: &lookalikes,
         decision: &d,
         schedule: &schedule,
+        vials: &vials,
         notice,
         open,
     };
@@ -129,6 +152,9 @@ pub(super) async fn submit(
             );
         };
         let now = app.clock.now();
+        if matches!(kind, FormKind::AddVial | FormKind::DiscardVial) {
+            return super::vials::submit(app, ward, &actor, &token, id, kind, &f, seen);
+        }
         // The "check the scans" step: the give form's first submit button, so that the Enter a
         // keyboard-wedge scanner sends after a code checks the scans and shows the form again
         // (focus on the next field) instead of sending a half-filled dose.
@@ -287,7 +313,7 @@ fn confirm_screen(
 /// A refusal by the ward: the course page again, the refusal in plain words above the form (a
 /// stale form is shown afresh, on the course as it is now).
 #[allow(clippy::too_many_arguments)]
-fn refused(
+pub(super) fn refused(
     app: &App,
     ward: &mut Ward,
     actor: &Actor,
@@ -417,21 +443,26 @@ fn pdf(
     name: &str,
 ) -> Response {
     match bytes {
-        Ok((bytes, _)) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("inline; filename=\"{name}\""),
-                ),
-                // A patient document: not kept in a shared browser's cache.
-                (header::CACHE_CONTROL, "no-store".to_string()),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok((bytes, _)) => pdf_response(bytes, name),
         Err(e) => failure(&WardError::Data(e.to_string())),
     }
+}
+
+/// A PDF served inline, never cached.
+pub(super) fn pdf_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{name}\""),
+            ),
+            // A patient document: not kept in a shared browser's cache.
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -30,6 +30,10 @@ pub enum FormKind {
     Correct,
     /// A physician's review.
     Review,
+    /// A vial of the course's template put in use.
+    AddVial,
+    /// A vial taken out of use.
+    DiscardVial,
 }
 
 impl FormKind {
@@ -43,6 +47,8 @@ impl FormKind {
             FormKind::Note => "note",
             FormKind::Correct => "correct",
             FormKind::Review => "review",
+            FormKind::AddVial => "vial-add",
+            FormKind::DiscardVial => "vial-discard",
         }
     }
 
@@ -55,6 +61,8 @@ impl FormKind {
             FormKind::Note,
             FormKind::Correct,
             FormKind::Review,
+            FormKind::AddVial,
+            FormKind::DiscardVial,
         ]
         .into_iter()
         .find(|k| k.segment() == s)
@@ -263,7 +271,8 @@ pub(super) fn parse_give(
 pub(super) fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
     let mut e = Errors::new();
     let event = match kind {
-        FormKind::Give => None,
+        // Not entries of the course's own: see `parse_vial` and `parse_discard`.
+        FormKind::Give | FormKind::AddVial | FormKind::DiscardVial => None,
         FormKind::Observe => observe(f, &mut e),
         FormKind::React => react(f, &mut e),
         FormKind::Defer => required(f, "reason", Field::Reason, "The reason", &mut e)
@@ -277,6 +286,80 @@ pub(super) fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> 
         (Some(k), true) => Ok(Record::Event(k)),
         _ => Err(e),
     }
+}
+
+/// An optional date field (YYYY-MM-DD), or an error next to it.
+fn date(f: &Fields, name: &str, label: &str, e: &mut Errors) -> Option<chrono::NaiveDate> {
+    match field(f, name) {
+        "" => None,
+        d => crate::when::parse_date(d)
+            .map_err(|why| e.insert(name.into(), format!("{label}: {why}")))
+            .ok(),
+    }
+}
+
+/// The "Add a vial" form, parsed: the vial as the ward takes it (the ward checks the values and
+/// reads the scanned code), or the errors by field. The scan goes as the scanner typed it.
+pub(super) fn parse_vial(f: &Fields) -> Result<crate::ward::NewVial, Errors> {
+    let mut e = Errors::new();
+    let vial = field(f, "vial").to_string();
+    if vial.is_empty() {
+        e.insert("vial".into(), "choose the template's vial".into());
+    }
+    let some = |name: &str| Some(field(f, name).to_string()).filter(|s| !s.is_empty());
+    let expires = date(f, "expires", "The lot's expiry date", &mut e);
+    let prepared = date(f, "prepared", "The preparation date", &mut e);
+    let volume_ml = match field(f, "volume") {
+        "" => None,
+        v => text::volume(v)
+            .map_err(|why| e.insert("volume".into(), format!("The volume: {why}")))
+            .ok(),
+    };
+    let scan = f
+        .get("scan")
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.to_string());
+    if !e.is_empty() {
+        return Err(e);
+    }
+    Ok(crate::ward::NewVial {
+        vial,
+        lot: some("lot"),
+        expires,
+        manufacturer: some("manufacturer"),
+        prepared,
+        volume_ml,
+        scan,
+    })
+}
+
+/// The "Discard" form of a vial, parsed: its code and the reason, or the errors by field.
+pub(super) fn parse_discard(f: &Fields) -> Result<(String, String), Errors> {
+    let mut e = Errors::new();
+    let code = field(f, "code").to_string();
+    if code.is_empty() {
+        e.insert("code".into(), "the vial to discard is missing".into());
+    }
+    let reason = required(f, "reason", Field::Reason, "The reason", &mut e);
+    match (reason, e.is_empty()) {
+        (Some(r), true) => Ok((code, r)),
+        _ => Err(e),
+    }
+}
+
+/// The form field of a ward's input error on the "Add a vial" form.
+pub(super) fn vial_field(which: Field) -> Option<&'static str> {
+    Some(match which {
+        Field::VialNumber => "vial",
+        Field::Lot => "lot",
+        Field::Expires => "expires",
+        Field::Manufacturer => "manufacturer",
+        Field::Prepared => "prepared",
+        Field::VialVolume => "volume",
+        Field::Scan => "scan",
+        Field::Reason => "reason",
+        _ => return None,
+    })
 }
 
 /// The observe form's event, or its errors in `e`.

@@ -5,7 +5,8 @@
 //! handler parses, calls the ward, and renders.
 //!
 //! Screens: log in, the board (refreshing itself), patient search, a course's page with its
-//! forms (`course`, `screens`), the PDFs, log out.
+//! forms (`course`, `screens`), its vials (`vials`), the PDFs (protocol, sheet, labels), log
+//! out.
 
 mod clock;
 mod course;
@@ -25,6 +26,9 @@ mod tests_course;
 mod tests_guard;
 #[cfg(test)]
 mod tests_scan;
+#[cfg(test)]
+mod tests_vials;
+mod vials;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -82,7 +86,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/logout", post(logout))
         .route("/patient", get(patient::page))
         .route("/course/{id}", get(course::page))
+        .route("/patient/label.pdf", get(vials::patient_label_pdf))
         .route("/course/{id}/protocol.pdf", get(course::protocol_pdf))
+        .route("/course/{id}/vial-labels.pdf", get(vials::vial_labels_pdf))
         .route("/course/{id}/{form}", post(course::submit))
         .route("/sheet.pdf", get(course::sheet_pdf))
         .route("/training/clock", post(course::set_clock))

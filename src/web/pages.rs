@@ -76,6 +76,9 @@ a.button, button { display: inline-block; font-size: 1em; padding: .4em .8em; bo
 button.big { font-size: 1.4em; background: #060; color: #fff; }
 :focus-visible { outline: 3px solid #06c; outline-offset: 2px; }
 .nowrap { white-space: nowrap; }
+.code { font-family: "DejaVu Sans Mono", monospace; letter-spacing: .05em; }
+table.vials caption { text-align: left; font-weight: bold; padding: .3em 0; }
+table.vials tr.expired, table.vials tr.discarded { background: #f4f4f4; }
 h1.course { font-size: 1.1em; font-weight: normal; margin: .6em 0 .2em 0; }
 ol.visit { list-style: none; padding-left: 0; }
 dl.visit dd { margin-left: 0; }

@@ -57,16 +57,24 @@ pub(super) async fn page(
 
 /// A patient's page link (the id percent-encoded).
 pub fn href(id: &str) -> String {
-    let enc: String = id
-        .bytes()
+    format!("/patient?id={}", encode(id))
+}
+
+/// The address of the patient's wristband label (PDF).
+pub fn label_href(id: &str) -> String {
+    format!("/patient/label.pdf?id={}", encode(id))
+}
+
+/// A patient ID in an address's query.
+fn encode(id: &str) -> String {
+    id.bytes()
         .map(|b| match b {
             b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
                 (b as char).to_string()
             }
             _ => format!("%{b:02X}"),
         })
-        .collect();
-    format!("/patient?id={enc}")
+        .collect()
 }
 
 fn arm(a: &Arm) -> String {

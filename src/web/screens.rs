@@ -7,10 +7,11 @@ use maud::{Markup, html};
 
 use super::course::{Errors, Fields, FormKind};
 use super::pages::{Page, layout};
+use crate::course::VialStatus;
 use crate::course::{ActionKind, Decision, EventKind, voided};
 use crate::render::course as say;
 use crate::ward::view::PatientRecord;
-use crate::ward::{CourseView, Preview, Role, ScheduleLine};
+use crate::ward::{CourseView, Preview, Role, ScheduleLine, VialView};
 
 /// What the page says above the course.
 pub enum Notice {
@@ -24,6 +25,10 @@ pub enum Notice {
     Stale(String),
     /// The give form's scans were checked (what they are, in words); nothing was recorded.
     Scanned(String),
+    /// A vial was added: its code is to be written on it or its label printed.
+    VialAdded(Box<VialView>),
+    /// A vial was discarded.
+    VialDiscarded(Box<VialView>),
 }
 
 impl Notice {
@@ -47,6 +52,8 @@ pub struct CourseScreen<'a> {
     pub decision: &'a Decision,
     /// Plan against given, and the rest re-projected.
     pub schedule: &'a [ScheduleLine],
+    /// The course's vials, with their state today.
+    pub vials: &'a [VialView],
     /// A notice.
     pub notice: Option<Notice>,
     /// A form sent back: which, its values and its errors.
@@ -284,6 +291,18 @@ fn notice(n: &Option<Notice>) -> Markup {
         Some(Notice::Scanned(m)) => {
             p.notice.ok role="status" { "✔ Scans checked (nothing recorded yet): " (m) "." }
         }
+        Some(Notice::VialAdded(v)) => {
+            div.notice.ok role="status" {
+                p { "✔ Vial added: " (vial_words(v)) "." }
+                p.huge { "Write " strong.code { (v.code) } " on the vial, or print its label." }
+                p { a.button href=(format!("/course/{}/vial-labels.pdf", v.course)) target="_blank" { "Print the vial labels (PDF)" } }
+            }
+        }
+        Some(Notice::VialDiscarded(v)) => {
+            p.notice.ok role="status" {
+                "✔ Vial " (v.code) " discarded" @if let Some(r) = &v.discarded_reason { " (" (r) ")" } ": do not use it."
+            }
+        }
         None => {}
     }
     }
@@ -480,6 +499,7 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
                 (input(&fs, "reason", "Why it was wrong", "text", "", None))
             }))
         }
+        (vials_section(s))
         p.print {
             a.button href=(format!("/course/{id}/protocol.pdf")) target="_blank" { "Print this patient's protocol (PDF)" }
             " "
@@ -501,6 +521,132 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
         }
     };
     layout(&s.patient.name, Some(s.page), s.page.training, body)
+}
+
+/// A vial in words: `V000001 is vial 1 (Vial 1, 100 SQ-U/mL, grey cap), lot L100, expires 2027-03-31`.
+fn vial_words(v: &VialView) -> String {
+    format!(
+        "{} is vial {} ({}, {}, {} cap), lot {}, expires {}",
+        v.code, v.vial, v.label, v.strength, v.cap, v.lot, v.expires
+    )
+}
+
+/// The course's vials: each with its state in words (never colour alone) and the doses drawn
+/// from it; the print links; the "Add a vial" form; a "Discard" form per active vial.
+fn vials_section(s: &CourseScreen<'_>) -> Markup {
+    let v = s.view;
+    let t = &v.loaded.template;
+    let id = v.loaded.record.id;
+    let fs = FormState::of(FormKind::AddVial, s.open);
+    let mut options = vec![(String::new(), "(choose)".to_string())];
+    options.extend(t.vials.iter().map(|tv| {
+        (
+            tv.id.clone(),
+            format!(
+                "vial {}: {}, {}, {} cap",
+                tv.id, tv.label, tv.concentration, tv.cap
+            ),
+        )
+    }));
+    let refs: Vec<(&str, &str)> = options
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let active: Vec<&VialView> = s
+        .vials
+        .iter()
+        .filter(|x| x.status == VialStatus::Active)
+        .collect();
+    let discard_open = matches!(s.open, Some((FormKind::DiscardVial, _, _)));
+    html! {
+        section #vials aria-labelledby="vials-title" {
+            h2 #vials-title { "Vials" }
+            @if s.vials.is_empty() {
+                p { "No vial recorded for this course yet. Add the vial in your hand below, write its code on it or print its label; the dose's scan reads that code." }
+            } @else {
+                table.vials {
+                    caption { "The vials of course " (id) ", their state today" }
+                    thead { tr { th scope="col" { "Code" } th scope="col" { "Vial" } th scope="col" { "Strength" } th scope="col" { "Cap colour" } th scope="col" { "Lot" } th scope="col" { "Expires" } th scope="col" { "State" } th scope="col" { "Doses drawn" } } }
+                    tbody {
+                        @for x in s.vials {
+                            tr class=(x.status.word()) {
+                                th scope="row" { strong.code { (x.code) } }
+                                td { (x.vial) " (" (x.label) ")" }
+                                td.nowrap { (x.strength) }
+                                td { (x.cap) }
+                                td { (x.lot) }
+                                td.nowrap {
+                                    (x.expires)
+                                    @if let Some(r) = &x.expiry_rule { br; small { "lot date " (x.lot_expires) "; " (r) } }
+                                }
+                                td { @match x.status {
+                                    VialStatus::Active => { "active" }
+                                    VialStatus::Expired => { "EXPIRED: do not use" }
+                                    VialStatus::Discarded => { "DISCARDED: do not use" @if let Some(r) = &x.discarded_reason { " (" (r) ")" } }
+                                } }
+                                td { (x.doses_drawn) }
+                            }
+                        }
+                    }
+                }
+            }
+            p.print {
+                @if active.is_empty() {
+                    span.help { "No active vial: no vial label to print. " }
+                } @else {
+                    a.button href=(format!("/course/{id}/vial-labels.pdf")) target="_blank" { "Print the vial labels (PDF)" }
+                    " "
+                }
+                a.button href=(super::patient::label_href(&s.patient.id)) target="_blank" { "Print the wristband label (PDF)" }
+            }
+            (section(s, &fs, "Add a vial", false, "Add the vial", html! {
+                p.help { "Scan the manufacturer's code to fill the lot and its expiry, or type them from the vial's label." }
+                (scan_input(&fs, "scan", "Scan the manufacturer's code (GS1)", ""))
+                (select(&fs, "vial", "Template vial", &refs, ""))
+                (input(&fs, "lot", "Lot", "text", "", Some("not needed when the code is scanned")))
+                (input(&fs, "expires", "Lot's expiry date (YYYY-MM-DD)", "text", "", Some("not needed when the code is scanned")))
+                (input(&fs, "manufacturer", "Manufacturer (optional)", "text", "", None))
+                (input(&fs, "prepared", "Prepared on (YYYY-MM-DD, optional unless the clinic limits the vial's shelf life)", "text", "", None))
+                (input(&fs, "volume", "Volume, mL (optional)", "text", "", None))
+            }))
+            @if !active.is_empty() {
+                details.form open[discard_open] id="form-vial-discard" {
+                    summary { h2 { "Discard a vial" } }
+                    @for x in &active {
+                        (discard_form(s, x))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The "Discard" form of one vial (its fields' ids carry its code: one page, many forms).
+fn discard_form(s: &CourseScreen<'_>, x: &VialView) -> Markup {
+    let id = s.view.loaded.record.id;
+    let (value, err) = match s.open {
+        Some((FormKind::DiscardVial, f, e)) if f.get("code").map(|c| c.trim()) == Some(&x.code) => {
+            (
+                f.get("reason").cloned().unwrap_or_default(),
+                e.get("reason").or_else(|| e.get("code")).cloned(),
+            )
+        }
+        _ => (String::new(), None),
+    };
+    let field = format!("discard-{}-reason", x.code);
+    html! {
+        form method="post" action=(format!("/course/{id}/vial-discard")) novalidate {
+            (hidden(s.page, s.view))
+            input type="hidden" name="code" value=(x.code);
+            div.field {
+                label for=(field) { "Why vial " (x.code) " (vial " (x.vial) ", lot " (x.lot) ") is discarded" }
+                input id=(field) name="reason" type="text" value=(value)
+                    aria-invalid=[err.as_ref().map(|_| "true")] aria-describedby=[err.as_ref().map(|_| format!("{field}-error"))];
+                @if let Some(e) = &err { p.error id=(format!("{field}-error")) { "⚠ " (e) } }
+            }
+            p { button type="submit" { "Discard " (x.code) } }
+        }
+    }
 }
 
 /// The entries a correction may name (newest first): not voided, not a correction.

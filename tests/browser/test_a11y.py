@@ -3,8 +3,10 @@ bundles axe.min.js: it runs offline), in Debian's chromium driven by Playwright.
 
 Screens checked: the login form, the board, a course's page with every folded form opened, the
 give form sent back with a missing field, the give confirmation, a refused give (the wrong
-patient's ID: the error shown, and the keyboard focus on it), and the patient's screen with two
-courses (two extracts in one visit). Each must have no violation; a violation is printed with
+patient's ID: the error shown, and the keyboard focus on it), the patient's screen with two
+courses (two extracts in one visit), and the course page's vials: its Vials section open, an
+"Add a vial" refused (an expired lot: the error focused), the vial added (its code shown large)
+with its labels as a PDF, and a refused discard. Each must have no violation; a violation is printed with
 its rule, the elements and axe's messages.
 """
 
@@ -114,6 +116,60 @@ def test_every_screen_has_no_wcag_violation(served):
 
     page.goto(base + "/")
     no_violations(page, "board after a dose")
+
+
+def test_the_vials_section_and_its_refusals_have_no_wcag_violation(served):
+    env, base, browser = served
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    login(page, base)
+    page.goto(base + "/course/1")
+    section = page.locator("#vials")
+    expect(section.get_by_role("heading", name="Vials", exact=True)).to_be_visible()
+    expect(section).to_contain_text("No vial recorded for this course yet")
+    # The "Add a vial" form, opened as a nurse opens it.
+    page.locator("#form-vial-add summary").click()
+    expect(page.get_by_label("Template vial")).to_be_visible()
+    no_violations(page, "course page, vials section open")
+
+    # An expired lot: refused in words, the focus on the alert, the fields kept.
+    page.get_by_label("Template vial").select_option("1")
+    page.get_by_label("Lot", exact=True).fill("L100")
+    page.get_by_label("Lot's expiry date (YYYY-MM-DD)").fill("2026-12-01")
+    page.get_by_role("button", name="Add the vial").click()
+    expect(page.locator("#error-summary")).to_contain_text("an expired vial is not added")
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "alert"
+    expect(page.get_by_label("Lot", exact=True)).to_have_value("L100")
+    page.screenshot(path=str(SHOTS / "vial-add-refused.png"), full_page=True)
+    no_violations(page, "add a vial refused")
+
+    # The right date: the vial's code, large, with its labels.
+    page.get_by_label("Lot's expiry date (YYYY-MM-DD)").fill("2027-03-31")
+    page.get_by_role("button", name="Add the vial").click()
+    notice = page.locator(".notice.ok")
+    expect(notice).to_contain_text("Write V000001 on the vial, or print its label.")
+    expect(section.locator("table.vials tbody tr")).to_have_count(1)
+    expect(section.locator("table.vials tbody tr")).to_contain_text("active")
+    page.screenshot(path=str(SHOTS / "vial-added.png"), full_page=True)
+    no_violations(page, "vial added")
+    pdf = page.request.get(base + "/course/1/vial-labels.pdf")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.body().startswith(b"%PDF")
+    label = page.request.get(base + "/patient/label.pdf?id=P1")
+    assert label.status == 200 and label.body().startswith(b"%PDF")
+
+    # A discard without a reason: refused, focused, beside the reason.
+    # (axe's run above opened every folded form: it stays open.)
+    expect(page.locator("#form-vial-discard")).to_have_attribute("open", "")
+    page.get_by_role("button", name="Discard V000001").click()
+    expect(page.locator("#error-summary")).to_contain_text("Not recorded")
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    no_violations(page, "discard refused")
+    page.get_by_label("Why vial V000001 (vial 1, lot L100) is discarded").fill("dropped")
+    page.get_by_role("button", name="Discard V000001").click()
+    expect(page.locator(".notice.ok")).to_contain_text("Vial V000001 discarded (dropped)")
+    expect(section.locator("table.vials tbody tr")).to_contain_text("DISCARDED: do not use")
+    no_violations(page, "vial discarded")
 
 
 STYLED = """

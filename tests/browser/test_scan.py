@@ -38,7 +38,7 @@ def test_a_scanner_s_enter_moves_on_and_a_wrong_vial_is_refused(served):
     # The wrong strength: refused, the alert has the focus, nothing recorded.
     page.keyboard.type(strong)
     page.keyboard.press("Enter")
-    alert = page.locator("#notice")
+    alert = page.locator("#error-summary")
     expect(alert).to_have_attribute("role", "alert")
     expect(alert).to_contain_text(
         "this is vial 3 (10 000 SQ-U/mL); the dose needs vial 1 (100 SQ-U/mL)")
