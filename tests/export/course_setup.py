@@ -20,11 +20,16 @@ def run(env, *args, stdin=None, now=None):
     return p.stdout
 
 
+# The code of the course's vial of each template vial, as `vial add` printed it.
+VIALS = {}
+
+
 def give_next(env, now):
     d = json.loads(run(env, "next", "1", "--json", now=now))
+    # The clinic's default: the vial is scanned before the dose (its lot comes from the vial).
     run(env, "give", "1", "--patient", "P1", "--step", str(d["step"]), "--volume",
-        str(d["volume_ml"]).split()[0], "--pef", "96.5", "--screen", "ok", "--lot", "L-2026-117",
-        "--site", "left", now=now)
+        str(d["volume_ml"]).split()[0], "--pef", "96.5", "--screen", "ok",
+        "--scan-vial", VIALS[d["vial"]], "--site", "left", now=now)
 
 
 def course(tmp):
@@ -44,6 +49,10 @@ def course(tmp):
         "--asthma", "controlled")
     run(env, "course", "start", "--patient", "P1", "--template", "example-hdm-rush-3d",
         "--start", "2026-12-07T08:00")
+    for vial in ("1", "2", "3", "4"):
+        code = run(env, "vial", "add", "1", "--vial", vial, "--lot", "L-2026-117",
+                   "--expires", "2027-06-30", "--json")
+        VIALS[vial] = json.loads(code)["code"]
     give_next(env, "2026-12-07T08:00")
     run(env, "observe", "1", "--local-mm", "12", now="2026-12-07T08:30")
     run(env, "defer", "1", "--reason", "fever 38.2 °C", now="2026-12-07T08:31")
