@@ -397,7 +397,16 @@ impl Policy {
                         }
                         Some(k) if k == "course-rules" => {
                             if let Some(info) = read_rule_set(&doc, &mut diags) {
-                                if rule_sets.iter().any(|r: &RuleSetInfo| r.id == info.id) {
+                                if info.id == omalizumab_course::COURSE_RULE_SET {
+                                    diags.push(Diagnostic::error(
+                                        "reserved-id",
+                                        None,
+                                        format!(
+                                            "{:?} names omalizumab courses in the record: give this rule set another id",
+                                            info.id
+                                        ),
+                                    ));
+                                } else if rule_sets.iter().any(|r: &RuleSetInfo| r.id == info.id) {
                                     diags.push(Diagnostic::error(
                                         "duplicate-id",
                                         None,
@@ -660,6 +669,33 @@ mod tests {
             diags
                 .iter()
                 .any(|d| d.code == "missing-field" && d.message.contains("evidence"))
+        );
+    }
+
+    #[test]
+    fn no_course_rule_set_may_take_the_omalizumab_course_s_name() {
+        let (name, text) = BUNDLED
+            .iter()
+            .find(|(n, _)| n.contains("course-us-practice-parameter"))
+            .expect("the US rule set");
+        let renamed = text.replacen(
+            "id = \"us-practice-parameter\"",
+            "id = \"omalizumab-label\"",
+            1,
+        );
+        assert_ne!(&renamed, text);
+        let mut sources: Vec<SourceText> = BUNDLED
+            .iter()
+            .map(|(n, t)| SourceText::new(*n, *t))
+            .collect();
+        sources.push(SourceText::new(format!("clinic-{name}"), renamed));
+        let err = Policy::from_sources(sources).unwrap_err();
+        assert!(
+            err.files
+                .iter()
+                .flat_map(|(_, d)| d)
+                .any(|d| d.code == "reserved-id"),
+            "{err:?}"
         );
     }
 }

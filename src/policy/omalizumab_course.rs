@@ -13,6 +13,10 @@ use crate::tomlread::{Diags, Table};
 /// The `kind` of the rules file.
 pub const KIND: &str = "omalizumab-course";
 
+/// The rule-set name an omalizumab course is recorded under; it marks the course's kind, so no
+/// immunotherapy rule set may be named so (the policy reader refuses it).
+pub const COURSE_RULE_SET: &str = "omalizumab-label";
+
 /// An omalizumab course's rules (`rules/omalizumab-course.toml`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CourseRules {

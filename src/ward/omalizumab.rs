@@ -26,8 +26,8 @@ use crate::store::{AppendError, NewEvent, StoredEvent, TxView};
 use crate::store::{CourseRecord, NewCourse};
 
 /// The rule set an omalizumab course records in place of an immunotherapy course's: it marks
-/// the course's kind.
-pub const OMALIZUMAB_RULE_SET: &str = "omalizumab-label";
+/// the course's kind (reserved: no course rule set may take the name, see the policy reader).
+pub use crate::policy::omalizumab_course::COURSE_RULE_SET as OMALIZUMAB_RULE_SET;
 
 /// What a course treats with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
