@@ -166,7 +166,13 @@ pub fn decide(
             until: at + Duration::minutes(i64::from(min)),
         }
     } else {
-        OmalizumabAction::Next(next(plan, rules, state.given.len(), now.date()))
+        OmalizumabAction::Next(next(
+            plan,
+            rules,
+            state.given.len(),
+            state.given.last().map(|g| g.date()),
+            now.date(),
+        ))
     };
     OmalizumabDecision {
         action,
@@ -266,8 +272,11 @@ pub fn pretreatment(
     if let (true, Some(last)) = (lapsed, given.last()) {
         gaps.push((*last, day1));
     }
+    // Pretreatment that has lapsed or that a physician stopped does not cover the rush: 0 weeks
+    // (fail closed; the weeks would otherwise let the planner's pretreatment rule pass).
+    let stopped = state.stopped.is_some();
     let weeks = match from {
-        Some(f) if !lapsed => u32::try_from((day1 - f).num_days() / 7).unwrap_or(0),
+        Some(f) if !lapsed && !stopped => u32::try_from((day1 - f).num_days() / 7).unwrap_or(0),
         _ => 0,
     };
     Pretreatment {
@@ -276,6 +285,6 @@ pub fn pretreatment(
         doses: given.len(),
         weeks,
         gaps,
-        continues: !lapsed && state.stopped.is_none() && !given.is_empty(),
+        continues: !lapsed && !stopped && !given.is_empty(),
     }
 }

@@ -131,16 +131,22 @@ pub struct Late {
     pub provenance: Provenance,
 }
 
-/// The next injection of a plan after `given` injections, on `today`.
+/// The next injection of a plan after `given` injections (the last given on `last`), on
+/// `today`. It is due on its planned date, and never before the label's interval after the last
+/// injection given (a late injection moves the next one with it).
 pub fn next(
     plan: &OmalizumabPlan,
     rules: &CourseRules,
     given: usize,
+    last: Option<NaiveDate>,
     today: NaiveDate,
 ) -> OmalizumabNext {
-    let Some(due) = plan.dates.get(given).copied() else {
+    let Some(planned) = plan.dates.get(given).copied() else {
         return OmalizumabNext::Done;
     };
+    let interval =
+        last.and_then(|l| l.checked_add_days(Days::new(u64::from(plan.every_weeks) * 7)));
+    let due = interval.map_or(planned, |i| i.max(planned));
     let number = given + 1;
     let first = usize::try_from(rules.first_injections).unwrap_or(usize::MAX);
     let observation_min = if number <= first {
@@ -323,7 +329,7 @@ mod tests {
             d("2026-12-07"),
         )
         .expect("dose");
-        let obs = |given: usize, today: &str| match next(&p, rules, given, d(today)) {
+        let obs = |given: usize, today: &str| match next(&p, rules, given, None, d(today)) {
             OmalizumabNext::Injection {
                 number,
                 observation_min,
@@ -340,9 +346,24 @@ mod tests {
         // A day past its date, with no tolerance in the labels: late, a physician decides.
         assert_eq!(obs(3, "2027-03-02"), (4, 30, false, Some(1)));
         assert_eq!(
-            next(&p, rules, p.dates.len(), d("2027-12-31")),
+            next(&p, rules, p.dates.len(), None, d("2027-12-31")),
             OmalizumabNext::Done
         );
+        // Injection 2 given 25 days late: injection 3 is due the interval after it, not on its
+        // planned date 3 days later.
+        let late2 = p.dates[1] + chrono::Duration::days(25);
+        match next(&p, rules, 2, Some(late2), p.dates[2]) {
+            OmalizumabNext::Injection {
+                due, not_before, ..
+            } => {
+                assert!(not_before, "too soon after the late injection");
+                assert_eq!(
+                    due,
+                    late2 + chrono::Duration::weeks(i64::from(p.every_weeks))
+                );
+            }
+            OmalizumabNext::Done => panic!("injection 3"),
+        }
     }
 
     #[test]

@@ -508,10 +508,13 @@ impl Ward {
             .into_iter()
             .map(|(l, _)| l)
             .collect();
+        // The patient's own other omalizumab courses (never another patient's).
         let omalizumab_others: Vec<i64> = self
-            .omalizumab_ids()?
+            .store
+            .courses_of(&course.record.patient_id)?
             .into_iter()
-            .filter(|o| *o != id)
+            .filter(|r| r.id != id && CourseKind::of(r) == CourseKind::Omalizumab)
+            .map(|r| r.id)
             .collect();
         let plan = course.plan.clone();
         let author = actor.author();

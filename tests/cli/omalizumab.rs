@@ -251,13 +251,14 @@ fn a_late_injection_is_given_only_by_a_physician_with_a_reason() {
         out.contains("given late, accepted by a physician: asthma stable"),
         "{out}"
     );
-    // The dates stay the plan's: the third is due on its own date.
+    // The third is due the label's interval (4 weeks) after the late second, not on its planned
+    // date 2027-02-01, two days sooner.
     w.ok("2027-01-06T11:00", &["observe", &om, "--local-mm", "0"]);
     let next: Value =
         serde_json::from_str(&w.ok("2027-01-06T12:00", &["next", &om, "--json"])).expect("json");
     assert_eq!(
         (next["number"].as_u64(), next["due"].as_str()),
-        (Some(3), Some("2027-02-01")),
+        (Some(3), Some("2027-02-03")),
         "{next}"
     );
 }
