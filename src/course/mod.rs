@@ -56,7 +56,7 @@ pub use state::{
     CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, VialState,
     VialStatus, Visit, observation_until, replay, required_observation,
 };
-pub use vial::{VialInHand, next_with_vials, vial_for};
+pub use vial::{VialInHand, next_with_vials, unscanned_lot_problem, vial_for};
 
 use crate::planner::{ClinicCalendar, Plan};
 use crate::policy::course::CourseRules;

@@ -84,6 +84,51 @@ pub fn next_with_vials(
     }
 }
 
+/// A dose given without a vial scan, on a course that has recorded vials of the dose's template
+/// vial: it must name one of them by its lot, so that the record says which vial the dose (and
+/// any new-lot rule) came from. Without a lot, or with a lot that no usable vial of that
+/// strength has (expired, discarded, another course's), the problem in words; `None`: nothing
+/// recorded of that strength (a course without vial records), or the lot is a usable vial's.
+pub fn unscanned_lot_problem(
+    state: &CourseState,
+    template_vial: &str,
+    lot: Option<&str>,
+    date: NaiveDate,
+) -> Option<String> {
+    if !state.vials.iter().any(|v| v.vial == template_vial) {
+        return None;
+    }
+    let usable: Vec<&VialState> = state
+        .vials
+        .iter()
+        .filter(|v| v.vial == template_vial && v.state_on(date) == VialStatus::Active)
+        .collect();
+    let codes = || {
+        usable
+            .iter()
+            .map(|v| format!("{} lot {}", v.code, v.lot))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match lot.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(l) if usable.iter().any(|v| same(&v.lot, l)) => None,
+        Some(l) if usable.is_empty() => Some(format!(
+            "{l:?}: this course has no usable vial {template_vial} (each recorded one is expired or discarded): add the new vial first"
+        )),
+        Some(l) => Some(format!(
+            "{l:?} is not the lot of a usable vial {template_vial} of this course ({}): scan the vial",
+            codes()
+        )),
+        None if usable.is_empty() => Some(format!(
+            "is needed: this course has no usable vial {template_vial} (each recorded one is expired or discarded): add the new vial first"
+        )),
+        None => Some(format!(
+            "is needed: this course has recorded vials {template_vial} ({}): scan the vial, or type its lot",
+            codes()
+        )),
+    }
+}
+
 /// Lots and manufacturers are compared without surrounding space or letter case.
 fn same(a: &str, b: &str) -> bool {
     a.trim().eq_ignore_ascii_case(b.trim())

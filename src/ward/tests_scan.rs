@@ -414,3 +414,49 @@ fn with_scans_off_none_is_required_but_a_scan_given_is_checked() {
         EventKind::DoseGiven { vial_code: None, lot: Some(l), .. } if l == "L7"
     ));
 }
+
+#[test]
+fn with_scans_off_a_course_with_recorded_vials_needs_the_lot_of_a_usable_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Setup {
+        ward: mut w,
+        admin,
+        nurse,
+        ..
+    } = setup(&dir);
+    w.set_setting(&admin, "scan", "off", at("2026-12-07 08:00"))
+        .expect("setting");
+    // Vial 1 of lot L100 expired yesterday; a usable one of lot L101.
+    vial(&mut w, &nurse, 1, "1", "L100", "2026-12-07");
+    vial(&mut w, &nurse, 1, "1", "L101", "2027-03-31");
+    let t = "2026-12-08 08:00";
+    let before = events(&mut w).len();
+    for lot in [None, Some("L100"), Some("nope")] {
+        let e = w.record(&nurse, 1, at(t), at(t), give(Some("P1"), None, None, lot));
+        assert!(
+            matches!(
+                &e,
+                Err(WardError::Input {
+                    field: crate::field::Field::Lot,
+                    ..
+                })
+            ),
+            "{lot:?}: {:?}",
+            e.err()
+        );
+        assert_eq!(events(&mut w).len(), before, "{lot:?}: nothing written");
+    }
+    let r = w
+        .record(
+            &nurse,
+            1,
+            at(t),
+            at(t),
+            give(Some("P1"), None, None, Some("l101")),
+        )
+        .expect("the usable vial's lot");
+    assert!(matches!(
+        &r.event.event.kind,
+        EventKind::DoseGiven { lot: Some(l), .. } if l == "l101"
+    ));
+}
