@@ -5,9 +5,17 @@
 //! maintained). Every `id` and `fullUrl` is a `urn:uuid:` derived from the record's id and the
 //! entry's place in it, so the same course exports byte for byte the same twice.
 //!
-//! Codes: SNOMED CT 34206005 "Subcutaneous route" for the route; UCUM for mL, mm, % and µg.
-//! Allergen units (SQ-U, TU, ...) have no UCUM code: they are given as `unit` text only. No
-//! code is invented: the medication, the reactions, the local-reaction size and the PEF are
+//! An omalizumab course exports the same way: a MedicationRequest per laid injection date, a
+//! MedicationAdministration per injection given (its dose in mg, a late one's physician's
+//! acceptance as a note) or deferred, an AdverseEvent per systemic reaction and Observations
+//! for local-reaction sizes.
+//!
+//! Codes: SNOMED CT 34206005 "Subcutaneous route" for the route; UCUM for mL, mm, %, µg and
+//! mg. Allergen units (SQ-U, TU, ...) have no UCUM code: they are given as `unit` text only.
+//! Omalizumab is coded with its WHO ATC code R03DX05 (system `http://www.whocc.no/atc`, the
+//! URI FHIR implementation guides use for ATC; the code is WHO's ATC/DDD index entry for
+//! omalizumab, <https://www.whocc.no/atc_ddd_index/?code=R03DX05>) beside its text. No code is
+//! invented: the allergen products, the reactions, the local-reaction size and the PEF are
 //! coded as text.
 
 use chrono::{NaiveDateTime, TimeZone};
@@ -15,10 +23,14 @@ use serde_json::{Map, Value, json};
 
 use crate::course::{EventKind, LateKind, WaoGrade, voided};
 use crate::units::{AllergenUnit, Dose};
-use crate::ward::view::{CourseView, PatientRecord, StoredEvent};
+use crate::ward::view::{CourseView, OmalizumabCourseView, PatientRecord, StoredEvent};
 
 const UCUM: &str = "http://unitsofmeasure.org";
 const SNOMED: &str = "http://snomed.info/sct";
+/// The WHO ATC classification, as FHIR names its system.
+const ATC: &str = "http://www.whocc.no/atc";
+/// Omalizumab's ATC code (WHO ATC/DDD index: R03DX05 omalizumab).
+const ATC_OMALIZUMAB: &str = "R03DX05";
 /// The extension carrying the WAO grade with its epinephrine suffix, as written (`2a`).
 pub const WAO_EXTENSION: &str = "urn:ritplan:fhir:StructureDefinition:wao-grade";
 
@@ -94,8 +106,14 @@ fn object(v: Value) -> Map<String, Value> {
     }
 }
 
-/// The Bundle of `patient` and `courses` (the record is named by `record_id`).
-pub fn bundle(record_id: &str, patient: &PatientRecord, courses: &[&CourseView]) -> Value {
+/// The Bundle of `patient`, `courses` and `omalizumab` courses (the record is named by
+/// `record_id`).
+pub fn bundle(
+    record_id: &str,
+    patient: &PatientRecord,
+    courses: &[&CourseView],
+    omalizumab: &[&OmalizumabCourseView],
+) -> Value {
     let mut e = Entries { out: Vec::new() };
     let patient_id = uuid(&[record_id, "patient", &patient.id]);
     let subject = json!({"reference": format!("urn:uuid:{patient_id}"), "display": patient.name});
@@ -112,10 +130,14 @@ pub fn bundle(record_id: &str, patient: &PatientRecord, courses: &[&CourseView])
     let course_ids: Vec<String> = courses
         .iter()
         .map(|v| v.loaded.record.id.to_string())
+        .chain(omalizumab.iter().map(|o| o.course.record.id.to_string()))
         .collect();
     ids.extend(course_ids.iter().map(String::as_str));
     for v in courses {
         course(&mut e, record_id, v, &subject);
+    }
+    for o in omalizumab {
+        omalizumab_course(&mut e, record_id, o, &subject);
     }
     json!({
         "resourceType": "Bundle",
@@ -175,103 +197,215 @@ fn course(e: &mut Entries, record_id: &str, v: &CourseView, subject: &Value) {
     let plain = v.plain_events();
     let gone = voided(&plain);
     c.requests(e, v, &gone);
-    let mut last_admin: Option<String> = None;
-    for x in &v.events {
-        let ev = Logged {
-            x,
-            seq: x.event.seq.to_string(),
-            at: date_time(x.event.at),
-            error: gone.contains(&x.event.seq),
-        };
-        // A corrected entry no longer counts: a dose stays, marked entered-in-error (it is
-        // referred to); anything else corrected is left out.
-        if ev.error && !matches!(x.event.kind, EventKind::DoseGiven { .. }) {
-            continue;
-        }
-        match &x.event.kind {
-            EventKind::DoseGiven {
-                step,
-                vial,
-                volume_ml,
-                dose,
-                lot,
-                site,
-                pef_percent,
-                phase,
-                ..
-            } => {
-                let id = c.key("administration", &ev.seq);
-                // The phase, when recorded (templates that name their phases).
-                let text = format!(
-                    "{volume_ml} of vial {vial} = {dose}{}",
-                    phase.map(|p| format!(", {p} phase")).unwrap_or_default()
-                );
-                e.push(
-                    &id,
-                    c.administration(&ev, *step, &text, *dose, site.as_deref(), lot.as_deref()),
-                );
-                if let Some(p) = pef_percent {
-                    e.push(&c.key("pef", &ev.seq), c.pef(&ev, &id, *p));
-                }
-                if !ev.error {
-                    last_admin = Some(id);
-                }
-            }
-            EventKind::DoseDeferred { reason } => {
-                e.push(&c.key("deferred", &ev.seq), c.deferred(&ev, reason));
-            }
-            EventKind::ObservationEnded {
-                local_mm: Some(mm), ..
-            } => e.push(
-                &c.key("local", &ev.seq),
-                size(
-                    "Immediate local reaction at the injection site, largest diameter",
-                    *mm,
-                    &ev.at,
-                    subject,
-                    last_admin.as_deref(),
-                ),
-            ),
-            EventKind::LateLocalReaction { mm } => e.push(
-                &c.key("late-local", &ev.seq),
-                size(
-                    "Late local reaction (6-24 h) at the injection site, largest diameter",
-                    *mm,
-                    &ev.at,
-                    subject,
-                    last_admin.as_deref(),
-                ),
-            ),
-            EventKind::SystemicReaction {
-                grade,
-                onset_min,
-                symptom,
-                treatment,
-            } => e.push(
-                &c.key("reaction", &ev.seq),
-                c.systemic_reaction(
-                    &ev,
-                    *grade,
-                    *onset_min,
-                    symptom,
-                    treatment.as_deref(),
-                    last_admin.as_deref(),
-                ),
-            ),
-            EventKind::LateReaction { kind, symptom } => e.push(
-                &c.key("late", &ev.seq),
-                c.late_reaction(&ev, *kind, symptom, last_admin.as_deref()),
-            ),
-            // Vial events (VialAdded, VialDiscarded) are left out of the export on purpose: they
-            // are the clinic's stock, not care given; a dose drawn from a vial still exports its
-            // lot on the administration above. Notes, reviews, corrections and the migration
-            // marker are not exported either.
-            _ => {}
-        }
+    c.entries(e, &v.events, &gone);
+}
+
+/// An omalizumab course: a MedicationRequest per laid injection date, then its entries.
+fn omalizumab_course(e: &mut Entries, record_id: &str, o: &OmalizumabCourseView, subject: &Value) {
+    let plan = &o.course.plan;
+    let c = Course {
+        record_id,
+        cid: o.course.record.id.to_string(),
+        subject,
+        medication: json!({
+            "coding": [{"system": ATC, "code": ATC_OMALIZUMAB, "display": "omalizumab"}],
+            "text": "omalizumab",
+        }),
+        plan_len: plan.dates.len(),
+    };
+    let plain = o.plain_events();
+    let gone = voided(&plain);
+    let group = json!({"system": format!("urn:ritplan:record:{record_id}:course"), "value": c.cid});
+    let given = o.state.given.len();
+    let course_status = if o.state.stopped.is_some() {
+        "stopped"
+    } else {
+        "active"
+    };
+    for (i, date) in plan.dates.iter().enumerate() {
+        let n = i + 1;
+        let syringes: Vec<String> = plan
+            .syringes
+            .iter()
+            .map(|(size, k)| format!("{k} × {size} mg"))
+            .collect();
+        e.push(
+            &c.key("request", &n.to_string()),
+            object(json!({
+                "resourceType": "MedicationRequest",
+                "status": if n <= given { "completed" } else { course_status },
+                "intent": "plan",
+                "groupIdentifier": group,
+                "medicationCodeableConcept": c.medication,
+                "subject": subject,
+                "authoredOn": date_time(o.course.record.created_at),
+                "dosageInstruction": [{
+                    "sequence": n,
+                    "text": format!(
+                        "injection {n}: {} mg omalizumab ({}), every {} weeks, planned {date}; {}",
+                        plan.dose_mg,
+                        syringes.join(" + "),
+                        plan.every_weeks,
+                        crate::policy::omalizumab_course::NOT_RECALCULATED
+                    ),
+                    "timing": {"event": [date.to_string()]},
+                    "route": route(),
+                    "doseAndRate": [{"doseQuantity": mg(plan.dose_mg)}],
+                }],
+            })),
+        );
     }
+    c.entries(e, &o.events, &gone);
+}
+
+/// A dose in mg (UCUM `mg`).
+fn mg(amount: u32) -> Value {
+    json!({"value": amount, "unit": "mg", "system": UCUM, "code": "mg"})
 }
 
 impl Course<'_> {
+    /// The resources of a course's entries: doses given or deferred, reactions, measurements.
+    fn entries(&self, e: &mut Entries, events: &[StoredEvent], gone: &[u64]) {
+        let c = self;
+        let subject = self.subject;
+        let mut last_admin: Option<String> = None;
+        for x in events {
+            let ev = Logged {
+                x,
+                seq: x.event.seq.to_string(),
+                at: date_time(x.event.at),
+                error: gone.contains(&x.event.seq),
+            };
+            // A corrected entry no longer counts: a dose stays, marked entered-in-error (it is
+            // referred to); anything else corrected is left out.
+            if ev.error
+                && !matches!(
+                    x.event.kind,
+                    EventKind::DoseGiven { .. } | EventKind::OmalizumabGiven { .. }
+                )
+            {
+                continue;
+            }
+            match &x.event.kind {
+                EventKind::DoseGiven {
+                    step,
+                    vial,
+                    volume_ml,
+                    dose,
+                    lot,
+                    site,
+                    pef_percent,
+                    phase,
+                    ..
+                } => {
+                    let id = c.key("administration", &ev.seq);
+                    // The phase, when recorded (templates that name their phases).
+                    let text = format!(
+                        "{volume_ml} of vial {vial} = {dose}{}",
+                        phase.map(|p| format!(", {p} phase")).unwrap_or_default()
+                    );
+                    e.push(
+                        &id,
+                        c.administration(
+                            &ev,
+                            *step,
+                            &text,
+                            dose_quantity(*dose),
+                            site.as_ref().map(|s| format!("{s} arm")),
+                            lot.iter().map(|l| format!("lot {l}")).collect(),
+                        ),
+                    );
+                    if let Some(p) = pef_percent {
+                        e.push(&c.key("pef", &ev.seq), c.pef(&ev, &id, *p));
+                    }
+                    if !ev.error {
+                        last_admin = Some(id);
+                    }
+                }
+                EventKind::OmalizumabGiven {
+                    number,
+                    dose_mg,
+                    injections,
+                    site,
+                    accept_late,
+                } => {
+                    let id = c.key("administration", &ev.seq);
+                    let text = format!(
+                        "omalizumab injection {number}: {dose_mg} mg in {injections} injection{}",
+                        if *injections == 1 { "" } else { "s" }
+                    );
+                    // A late injection: the physician who recorded it accepted it, with a reason.
+                    let notes = accept_late
+                        .iter()
+                        .map(|r| {
+                            format!(
+                                "given late, accepted by the physician {}: {r}",
+                                crate::render::course::entry_author(ev.x)
+                            )
+                        })
+                        .collect();
+                    e.push(
+                        &id,
+                        c.administration(&ev, *number, &text, mg(*dose_mg), site.clone(), notes),
+                    );
+                    if !ev.error {
+                        last_admin = Some(id);
+                    }
+                }
+                EventKind::DoseDeferred { reason } => {
+                    e.push(&c.key("deferred", &ev.seq), c.deferred(&ev, reason));
+                }
+                EventKind::ObservationEnded {
+                    local_mm: Some(mm), ..
+                } => e.push(
+                    &c.key("local", &ev.seq),
+                    size(
+                        "Immediate local reaction at the injection site, largest diameter",
+                        *mm,
+                        &ev.at,
+                        subject,
+                        last_admin.as_deref(),
+                    ),
+                ),
+                EventKind::LateLocalReaction { mm } => e.push(
+                    &c.key("late-local", &ev.seq),
+                    size(
+                        "Late local reaction (6-24 h) at the injection site, largest diameter",
+                        *mm,
+                        &ev.at,
+                        subject,
+                        last_admin.as_deref(),
+                    ),
+                ),
+                EventKind::SystemicReaction {
+                    grade,
+                    onset_min,
+                    symptom,
+                    treatment,
+                } => e.push(
+                    &c.key("reaction", &ev.seq),
+                    c.systemic_reaction(
+                        &ev,
+                        *grade,
+                        *onset_min,
+                        symptom,
+                        treatment.as_deref(),
+                        last_admin.as_deref(),
+                    ),
+                ),
+                EventKind::LateReaction { kind, symptom } => e.push(
+                    &c.key("late", &ev.seq),
+                    c.late_reaction(&ev, *kind, symptom, last_admin.as_deref()),
+                ),
+                // Vial events (VialAdded, VialDiscarded) are left out of the export on purpose: they
+                // are the clinic's stock, not care given; a dose drawn from a vial still exports its
+                // lot on the administration above. Notes, reviews, corrections and the migration
+                // marker are not exported either.
+                _ => {}
+            }
+        }
+    }
+
     /// The id of this course's `kind` resource number `n`.
     fn key(&self, kind: &str, n: &str) -> String {
         uuid(&[self.record_id, "course", &self.cid, kind, n])
@@ -332,9 +466,9 @@ impl Course<'_> {
         ev: &Logged<'_>,
         step: usize,
         text: &str,
-        dose: Dose,
-        site: Option<&str>,
-        lot: Option<&str>,
+        dose: Value,
+        site: Option<String>,
+        notes: Vec<String>,
     ) -> Map<String, Value> {
         let mut m = object(json!({
             "resourceType": "MedicationAdministration",
@@ -346,13 +480,13 @@ impl Course<'_> {
             "dosage": {
                 "text": text,
                 "route": route(),
-                "dose": dose_quantity(dose),
+                "dose": dose,
             },
         }));
         if let Some(s) = site
             && let Some(d) = m.get_mut("dosage").and_then(Value::as_object_mut)
         {
-            d.insert("site".into(), json!({"text": format!("{s} arm")}));
+            d.insert("site".into(), json!({"text": s}));
         }
         if step <= self.plan_len {
             m.insert(
@@ -360,8 +494,9 @@ impl Course<'_> {
                 json!({"reference": format!("urn:uuid:{}", self.key("request", &step.to_string()))}),
             );
         }
-        if let Some(l) = lot {
-            m.insert("note".into(), json!([{"text": format!("lot {l}")}]));
+        if !notes.is_empty() {
+            let notes: Vec<Value> = notes.into_iter().map(|n| json!({"text": n})).collect();
+            m.insert("note".into(), Value::Array(notes));
         }
         m
     }

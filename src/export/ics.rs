@@ -6,16 +6,25 @@
 //! it only ever rises. SUMMARY is the clinic's name only; the steps and doses go in DESCRIPTION
 //! only when asked for. Times are UTC (`Z`), converted with this machine's time zone.
 //!
+//! An omalizumab course's calendar holds its injections not yet given, one all-day VEVENT each
+//! (the course lays dates, not times): UID by the injection's number, SEQUENCE as above; the
+//! minutes of observation after it in DESCRIPTION (the drug, dose and syringes only when asked
+//! for). None while a systemic reaction waits for a physician's review or after a stop.
+//!
 //! Written by hand rather than with the `icalendar` crate: one component, nine properties, and
 //! control of PRODID, folding and escaping; the tests parse the file with Python's
 //! `icalendar`.
 
 use std::collections::BTreeMap;
 
-use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{Days, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
+use crate::course::omalizumab::observation_min;
 use crate::course::{self, Event};
-use crate::ward::view::{CourseView, MissingRuleSet};
+use crate::ward::view::{
+    CourseView, MissingRuleSet, OmalizumabCourseView, OmalizumabPlan, OmalizumabRules,
+    OmalizumabState,
+};
 
 /// What the calendar shows.
 pub struct IcsOptions<'a> {
@@ -239,6 +248,189 @@ pub fn calendar(v: &CourseView, o: &IcsOptions<'_>) -> Result<String, MissingRul
     }
     line(&mut out, "END:VCALENDAR");
     Ok(out)
+}
+
+/// An omalizumab injection not yet given: its number, its date, the minutes observed after it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Planned {
+    number: usize,
+    date: NaiveDate,
+    /// Its laid date had passed on the day projected from (it moved to that day).
+    overdue_since: Option<NaiveDate>,
+    observation_min: u32,
+}
+
+/// The injections not yet given of an omalizumab course after `events`, projected from
+/// `today`: none while a systemic reaction waits for a physician's review or after a stop.
+/// The next one is due on its laid date, never sooner than the label's interval after the last
+/// one given (as `next` decides), and on `today` once that has passed; each later one on its
+/// laid date and never sooner than the interval after the one before.
+fn planned(
+    plan: &OmalizumabPlan,
+    rules: &OmalizumabRules,
+    events: &[Event],
+    today: NaiveDate,
+) -> Vec<Planned> {
+    let state = OmalizumabState::replay(events);
+    if state.stopped.is_some() || state.review.is_some() {
+        return Vec::new();
+    }
+    let given = state.given.len();
+    let interval = Days::new(u64::from(plan.every_weeks) * 7);
+    let mut prev = state.given.last().map(NaiveDateTime::date);
+    let mut out = Vec::new();
+    for (i, laid) in plan.dates.iter().enumerate().skip(given) {
+        let due = prev
+            .and_then(|p| p.checked_add_days(interval))
+            .map_or(*laid, |p| p.max(*laid));
+        let overdue_since = (i == given && due < today).then_some(due);
+        let date = if i == given { due.max(today) } else { due };
+        out.push(Planned {
+            number: i + 1,
+            date,
+            overdue_since,
+            observation_min: observation_min(rules, i + 1),
+        });
+        prev = Some(date);
+    }
+    out
+}
+
+/// How often each injection (by its number) moved as the record grew, and then with time.
+fn omalizumab_sequences(
+    o: &OmalizumabCourseView,
+    events: &[Event],
+    today: NaiveDate,
+) -> BTreeMap<usize, u32> {
+    let plan = &o.course.plan;
+    let start = plan
+        .dates
+        .first()
+        .copied()
+        .unwrap_or(o.course.record.created_at.date());
+    let mut moved: BTreeMap<usize, u32> = BTreeMap::new();
+    let mut before: Option<Vec<Planned>> = None;
+    let moved_from = |b: &[Planned], a: &Planned| {
+        b.iter()
+            .find(|x| x.number == a.number)
+            .is_some_and(|x| x.date != a.date)
+    };
+    for k in 0..=events.len() {
+        let from = if k == 0 {
+            start
+        } else {
+            events[k - 1].at.date()
+        };
+        let after = planned(plan, &o.rules, &events[..k], from);
+        if let Some(b) = &before {
+            for a in &after {
+                if moved_from(b, a) {
+                    *moved.entry(a.number).or_default() += 2;
+                }
+            }
+        }
+        before = Some(after);
+    }
+    // With time alone (a missed injection moved to today): one more, odd, so that the next
+    // entry's count is above it.
+    let last = events.last().map_or(start, |e| e.at.date());
+    let mut out = BTreeMap::new();
+    for a in planned(plan, &o.rules, events, today.max(last)) {
+        let mut s = moved.get(&a.number).copied().unwrap_or(0);
+        if before.as_deref().is_some_and(|b| moved_from(b, &a)) {
+            s += 1;
+        }
+        out.insert(a.number, s);
+    }
+    out
+}
+
+/// Minutes as people read them: `2 h`, `30 min`, `1 h 30 min`.
+fn minutes(m: u32) -> String {
+    match (m / 60, m % 60) {
+        (0, r) => format!("{r} min"),
+        (h, 0) => format!("{h} h"),
+        (h, r) => format!("{h} h {r} min"),
+    }
+}
+
+/// The calendar of an omalizumab course: its injections not yet given.
+pub fn omalizumab_calendar(o: &OmalizumabCourseView, opts: &IcsOptions<'_>) -> String {
+    let events = o.plain_events();
+    let today = opts
+        .now
+        .date()
+        .max(events.last().map_or(opts.now.date(), |e| e.at.date()));
+    let plan = &o.course.plan;
+    let seq = omalizumab_sequences(o, &events, opts.now.date());
+    let id = o.course.record.id;
+    let mut out = String::new();
+    line(&mut out, "BEGIN:VCALENDAR");
+    line(&mut out, "VERSION:2.0");
+    line(&mut out, "PRODID:-//ritplan//ritplan course visits//EN");
+    line(&mut out, "CALSCALE:GREGORIAN");
+    line(&mut out, "METHOD:PUBLISH");
+    for p in planned(plan, &o.rules, &events, today) {
+        line(&mut out, "BEGIN:VEVENT");
+        line(
+            &mut out,
+            &format!(
+                "UID:{}-course-{id}-injection-{}@ritplan",
+                opts.record_id, p.number
+            ),
+        );
+        line(&mut out, &format!("DTSTAMP:{}", utc(opts.now)));
+        line(
+            &mut out,
+            &format!("DTSTART;VALUE=DATE:{}", p.date.format("%Y%m%d")),
+        );
+        let end = p.date.succ_opt().unwrap_or(p.date);
+        line(
+            &mut out,
+            &format!("DTEND;VALUE=DATE:{}", end.format("%Y%m%d")),
+        );
+        line(
+            &mut out,
+            &format!("SEQUENCE:{}", seq.get(&p.number).copied().unwrap_or(0)),
+        );
+        line(&mut out, &format!("SUMMARY:{}", escape(opts.clinic)));
+        let mut text = format!(
+            "Plan to stay {} ({} min) after the injection: observation.",
+            minutes(p.observation_min),
+            p.observation_min
+        );
+        if opts.details {
+            let syringes: Vec<String> = plan
+                .syringes
+                .iter()
+                .map(|(size, n)| format!("{n} × {size} mg"))
+                .collect();
+            text.push_str(&format!(
+                "\nOmalizumab injection {} of course {id}: {} mg ({}), every {} weeks (projected).\nObservation {} min: [{} {}] {}.",
+                p.number,
+                plan.dose_mg,
+                syringes.join(" + "),
+                plan.every_weeks,
+                p.observation_min,
+                o.rules.observation.evidence,
+                o.rules.observation.certainty,
+                o.rules.observation.source
+            ));
+            if let Some(d) = p.overdue_since {
+                text.push_str(&format!("\nDue on {d}, past: {}", o.rules.late_text));
+            }
+            text.push_str(&format!(
+                "\nNote: {}",
+                crate::policy::omalizumab_course::NOT_RECALCULATED
+            ));
+        }
+        line(&mut out, &format!("DESCRIPTION:{}", escape(&text)));
+        // A whole day, not a time: the calendar is not blocked.
+        line(&mut out, "TRANSP:TRANSPARENT");
+        line(&mut out, "END:VEVENT");
+    }
+    line(&mut out, "END:VCALENDAR");
+    out
 }
 
 #[cfg(test)]

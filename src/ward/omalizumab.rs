@@ -152,7 +152,7 @@ fn label_source<'a>(sources: &'a [SourceText], label: &str) -> Option<&'a Source
 
 /// The omalizumab course rules among a course's frozen rules (a course started before they
 /// existed cannot be decided on: fail closed).
-fn course_rules(
+pub(super) fn course_rules(
     c: &LoadedOmalizumab,
 ) -> Result<crate::policy::omalizumab_course::CourseRules, WardError> {
     let rules: BTreeMap<String, String> =

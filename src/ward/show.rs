@@ -4,7 +4,8 @@
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::view::{
-    CalendarData, Checked, ClinicalEntry, CourseRecorded, ExportData, Identity, ProtocolData,
+    CalendarData, Checked, ClinicalEntry, CourseRecorded, ExportData, Identity,
+    OmalizumabCalendarData, OmalizumabCourseView, ProtocolData,
 };
 use super::{CourseView, ScheduleLine, Ward, WardError};
 use crate::course;
@@ -247,17 +248,15 @@ impl Ward {
                     .store
                     .patient_of(id)?
                     .ok_or(WardError::NoCourse { id })?;
-                (pid, vec![id])
+                (pid, vec![(id, self.course_kind(id)?)])
             }
             (None, Some(p)) => {
                 let p = self.patient(p)?;
-                // The omalizumab courses are not in the Bundle yet (no MedicationAdministration).
                 let ids = self
                     .store
                     .courses_of(&p.id)?
                     .iter()
-                    .filter(|c| super::CourseKind::of(c) == super::CourseKind::Immunotherapy)
-                    .map(|c| c.id)
+                    .map(|c| (c.id, super::CourseKind::of(c)))
                     .collect();
                 (p.id, ids)
             }
@@ -266,14 +265,50 @@ impl Ward {
             }
         };
         let patient = self.patient(&pid)?;
-        let views = ids
-            .into_iter()
-            .map(|id| self.view(id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut views = Vec::new();
+        let mut omalizumab = Vec::new();
+        for (id, kind) in ids {
+            match kind {
+                super::CourseKind::Immunotherapy => views.push(self.view(id)?),
+                super::CourseKind::Omalizumab => omalizumab.push(self.omalizumab_export(id)?),
+            }
+        }
         Ok(ExportData {
             record_id: self.store.meta().record_id.clone(),
             patient,
             views,
+            omalizumab,
+        })
+    }
+
+    /// An omalizumab course as the exports read it (verified: its chain and its frozen plan).
+    pub fn omalizumab_export(&mut self, id: i64) -> Result<OmalizumabCourseView, WardError> {
+        let course = self.omalizumab_course(id)?;
+        let rules = super::omalizumab::course_rules(&course)?;
+        let events = self.store.events(id)?;
+        let plain: Vec<course::Event> = events.iter().map(|e| e.event.clone()).collect();
+        let state = course::omalizumab::OmalizumabState::replay(&plain);
+        Ok(OmalizumabCourseView {
+            course,
+            rules,
+            events,
+            state,
+        })
+    }
+
+    /// What an omalizumab course's injection dates as an iCalendar file read (the course
+    /// verified first).
+    pub fn omalizumab_ics(
+        &mut self,
+        id: i64,
+        clinic: &str,
+    ) -> Result<OmalizumabCalendarData, WardError> {
+        let clinic = super::text::text(crate::field::Field::Clinic, clinic)?;
+        let course = self.omalizumab_export(id)?;
+        Ok(OmalizumabCalendarData {
+            record_id: self.store.meta().record_id.clone(),
+            clinic,
+            course,
         })
     }
 }

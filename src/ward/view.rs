@@ -244,6 +244,42 @@ pub struct ExportData {
     pub patient: PatientRecord,
     /// The courses.
     pub views: Vec<CourseView>,
+    /// The omalizumab courses.
+    pub omalizumab: Vec<OmalizumabCourseView>,
+}
+
+pub use super::omalizumab::LoadedOmalizumab;
+pub use crate::course::omalizumab::OmalizumabState;
+pub use crate::policy::omalizumab_course::{CourseRules as OmalizumabRules, OmalizumabPlan};
+
+/// An omalizumab course as the exports read it: verified, with its frozen course rules
+/// (observation, late injections), its events and its state.
+pub struct OmalizumabCourseView {
+    /// The course, its plan laid again from its frozen copies.
+    pub course: LoadedOmalizumab,
+    /// Its frozen omalizumab course rules.
+    pub rules: OmalizumabRules,
+    /// Its events.
+    pub events: Vec<StoredEvent>,
+    /// Its state.
+    pub state: OmalizumabState,
+}
+
+impl OmalizumabCourseView {
+    /// The events without their audit fields.
+    pub fn plain_events(&self) -> Vec<Event> {
+        self.events.iter().map(|e| e.event.clone()).collect()
+    }
+}
+
+/// What an omalizumab course's calendar reads.
+pub struct OmalizumabCalendarData {
+    /// The record's id.
+    pub record_id: String,
+    /// The clinic's name, checked.
+    pub clinic: String,
+    /// The course (verified).
+    pub course: OmalizumabCourseView,
 }
 
 /// What a course's calendar reads.

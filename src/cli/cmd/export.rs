@@ -42,7 +42,9 @@ fn fhir(
     let (mut ward, _) = opened(ctx, err)?;
     let data = ward.fhir(course, patient)?;
     let views: Vec<&crate::ward::CourseView> = data.views.iter().collect();
-    let bundle = crate::export::fhir::bundle(&data.record_id, &data.patient, &views);
+    let omalizumab: Vec<&crate::ward::view::OmalizumabCourseView> =
+        data.omalizumab.iter().collect();
+    let bundle = crate::export::fhir::bundle(&data.record_id, &data.patient, &views, &omalizumab);
     let mut text = serde_json::to_vec_pretty(&bundle).map_err(|e| CliError::Data(e.to_string()))?;
     text.push(b'\n');
     deliver(file, &text, out)
@@ -62,6 +64,19 @@ fn ics(
     let clinic = clinic
         .or_else(|| ctx.config.clinic_name.clone())
         .unwrap_or_else(|| "Allergy clinic".into());
+    if ward.course_kind(course)? == crate::ward::CourseKind::Omalizumab {
+        let data = ward.omalizumab_ics(course, &clinic)?;
+        let text = crate::export::ics::omalizumab_calendar(
+            &data.course,
+            &crate::export::ics::IcsOptions {
+                clinic: &data.clinic,
+                details,
+                record_id: &data.record_id,
+                now,
+            },
+        );
+        return deliver(file, text.as_bytes(), out);
+    }
     let data = ward.ics(course, &clinic)?;
     let text = crate::export::ics::calendar(
         &data.view,
