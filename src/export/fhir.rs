@@ -596,6 +596,97 @@ fn suspect(m: &mut Map<String, Value>, last_admin: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::course::Event;
+
+    fn stored(seq: u64, at: &str, by: &str, kind: EventKind) -> StoredEvent {
+        let at = NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M").expect("time");
+        StoredEvent {
+            event: Event {
+                seq,
+                at,
+                by: by.into(),
+                kind,
+            },
+            staff_id: Some(by.to_lowercase().replace(' ', ".")),
+            os_user: "ward".into(),
+            recorded_at: at,
+            late_entered: false,
+            out_of_order: false,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_omalizumab_injection_is_an_administration_in_mg_and_a_reaction_suspects_it() {
+        let subject = json!({"reference": "urn:uuid:p"});
+        let c = Course {
+            record_id: "rec",
+            cid: "2".into(),
+            subject: &subject,
+            medication: json!({"text": "omalizumab"}),
+            plan_len: 13,
+        };
+        let events = [
+            stored(
+                1,
+                "2027-01-06T09:00",
+                "Dr Wang",
+                EventKind::OmalizumabGiven {
+                    number: 2,
+                    dose_mg: 375,
+                    injections: 3,
+                    site: Some("both arms".into()),
+                    accept_late: Some("asthma stable".into()),
+                },
+            ),
+            stored(
+                2,
+                "2027-01-06T09:30",
+                "RN Li",
+                EventKind::SystemicReaction {
+                    grade: "2a".parse().expect("grade"),
+                    onset_min: 30,
+                    symptom: "urticaria".into(),
+                    treatment: None,
+                },
+            ),
+        ];
+        let mut e = Entries { out: Vec::new() };
+        c.entries(&mut e, &events, &[]);
+        assert_eq!(e.out.len(), 2, "{:?}", e.out);
+        let a = &e.out[0]["resource"];
+        assert_eq!(a["resourceType"], "MedicationAdministration");
+        assert_eq!(a["status"], "completed");
+        assert_eq!(
+            a["dosage"]["dose"],
+            json!({"value": 375, "unit": "mg", "system": UCUM, "code": "mg"})
+        );
+        assert_eq!(a["dosage"]["site"]["text"], "both arms");
+        assert_eq!(
+            a["dosage"]["text"],
+            "omalizumab injection 2: 375 mg in 3 injections"
+        );
+        assert_eq!(
+            a["note"],
+            json!([{"text": "given late, accepted by the physician Dr Wang (dr.wang): asthma stable"}])
+        );
+        assert_eq!(
+            a["request"]["reference"],
+            format!("urn:uuid:{}", uuid(&["rec", "course", "2", "request", "2"]))
+        );
+        let r = &e.out[1]["resource"];
+        assert_eq!(r["resourceType"], "AdverseEvent");
+        assert_eq!(
+            r["suspectEntity"][0]["instance"]["reference"],
+            e.out[0]["fullUrl"]
+        );
+        // Corrected away: entered in error, and no longer the reaction's suspect.
+        let mut e = Entries { out: Vec::new() };
+        c.entries(&mut e, &events, &[1]);
+        assert_eq!(e.out[0]["resource"]["status"], "entered-in-error");
+        assert!(e.out[1]["resource"].get("suspectEntity").is_none());
+    }
 
     #[test]
     fn ids_are_stable_rfc_9562_uuids_and_decimals_exact() {

@@ -394,11 +394,11 @@ pub fn omalizumab_calendar(o: &OmalizumabCourseView, opts: &IcsOptions<'_>) -> S
             &format!("SEQUENCE:{}", seq.get(&p.number).copied().unwrap_or(0)),
         );
         line(&mut out, &format!("SUMMARY:{}", escape(opts.clinic)));
-        let mut text = format!(
-            "Plan to stay {} ({} min) after the injection: observation.",
-            minutes(p.observation_min),
-            p.observation_min
-        );
+        let stay = match p.observation_min {
+            m if m >= 60 => format!("{} ({m} min)", minutes(m)),
+            m => minutes(m),
+        };
+        let mut text = format!("Plan to stay {stay} after the injection: observation.");
         if opts.details {
             let syringes: Vec<String> = plan
                 .syringes
@@ -436,6 +436,117 @@ pub fn omalizumab_calendar(o: &OmalizumabCourseView, opts: &IcsOptions<'_>) -> S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::course::{EventKind, Review};
+    use crate::policy::Policy;
+    use crate::policy::omalizumab_course::{OmalizumabNext, lay, next};
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    fn ev(seq: u64, at: &str, kind: EventKind) -> Event {
+        Event {
+            seq,
+            at: NaiveDateTime::parse_from_str(at, "%Y-%m-%dT%H:%M").expect("time"),
+            by: "RN Li".into(),
+            kind,
+        }
+    }
+
+    fn given(number: usize) -> EventKind {
+        EventKind::OmalizumabGiven {
+            number,
+            dose_mg: 600,
+            injections: 4,
+            site: None,
+            accept_late: None,
+        }
+    }
+
+    /// The bundled EU table's plan for 410 IU/mL, 70 kg, 36 years, from 2026-12-07 (600 mg
+    /// every 4 weeks), and the bundled omalizumab course rules.
+    fn plan() -> (OmalizumabPlan, OmalizumabRules) {
+        let policy = Policy::from_sources(crate::policy::bundled_sources()).expect("rules");
+        let table = policy.omalizumab_table("eu").expect("eu");
+        let plan = lay(
+            table,
+            rust_decimal::Decimal::from(410),
+            rust_decimal::Decimal::from(70),
+            36,
+            d("2026-12-07"),
+        )
+        .expect("dose");
+        (plan, policy.omalizumab_course.expect("course rules"))
+    }
+
+    #[test]
+    fn omalizumab_injections_to_come_follow_the_label_interval_and_the_holds() {
+        let (plan, rules) = plan();
+        assert_eq!((plan.dose_mg, plan.every_weeks), (600, 4));
+        let all = planned(&plan, &rules, &[], d("2026-12-01"));
+        assert_eq!(all.len(), plan.dates.len());
+        assert_eq!(
+            all.iter().map(|p| p.date).collect::<Vec<_>>(),
+            plan.dates,
+            "on their laid dates"
+        );
+        let minutes_after: Vec<u32> = all.iter().map(|p| p.observation_min).collect();
+        assert_eq!(minutes_after[..4], [120, 120, 120, 30]);
+        assert!(all.iter().all(|p| p.overdue_since.is_none()));
+        // The second given two days late: the third is due 4 weeks after it, as `next` says,
+        // and every later one moves with it.
+        let events = vec![
+            ev(1, "2026-12-07T09:00", given(1)),
+            ev(2, "2027-01-06T09:00", given(2)),
+        ];
+        let rest = planned(&plan, &rules, &events, d("2027-01-06"));
+        assert_eq!(rest.len(), plan.dates.len() - 2);
+        assert_eq!((rest[0].number, rest[0].date), (3, d("2027-02-03")));
+        assert_eq!(rest[1].date, d("2027-03-03"));
+        let OmalizumabNext::Injection { due, .. } =
+            next(&plan, &rules, 2, Some(d("2027-01-06")), d("2027-01-06"))
+        else {
+            panic!("an injection is next");
+        };
+        assert_eq!(due, rest[0].date);
+        // Missed: moved to the day projected from, and said so.
+        let late = planned(&plan, &rules, &events, d("2027-02-20"));
+        assert_eq!(late[0].date, d("2027-02-20"));
+        assert_eq!(late[0].overdue_since, Some(d("2027-02-03")));
+        // A systemic reaction: nothing to come until a physician's review; a stop: nothing.
+        let mut held = events.clone();
+        held.push(ev(
+            3,
+            "2027-01-06T09:40",
+            EventKind::SystemicReaction {
+                grade: "3b".parse().expect("grade"),
+                onset_min: 35,
+                symptom: "wheeze".into(),
+                treatment: None,
+            },
+        ));
+        assert!(planned(&plan, &rules, &held, d("2027-01-06")).is_empty());
+        let review = |decision: Review| {
+            ev(
+                4,
+                "2027-01-06T10:00",
+                EventKind::PhysicianReview {
+                    decision,
+                    reason: Some("recovered".into()),
+                },
+            )
+        };
+        let mut resumed = held.clone();
+        resumed.push(review(Review::Continue));
+        assert_eq!(planned(&plan, &rules, &resumed, d("2027-01-06")), rest);
+        let mut stopped = held;
+        stopped.push(review(Review::Stop));
+        assert!(planned(&plan, &rules, &stopped, d("2027-01-06")).is_empty());
+        assert_eq!(
+            [minutes(120), minutes(30), minutes(90)],
+            ["2 h", "30 min", "1 h 30 min"]
+        );
+    }
 
     #[test]
     fn lines_fold_at_75_octets_and_text_is_escaped() {

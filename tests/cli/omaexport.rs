@@ -298,7 +298,7 @@ fn the_calendar_holds_the_injections_to_come_with_their_observation_and_stable_u
     assert_eq!(before[2].1, "20270201");
     // 2 h after each of the first 3, 30 min after later ones; no dose without --details.
     assert!(before[2].3.contains("2 h (120 min)"), "{before:?}");
-    assert!(before[3].3.contains("30 min (30 min)"), "{before:?}");
+    assert!(before[3].3.contains("stay 30 min after"), "{before:?}");
     assert!(before.iter().all(|e| !e.3.contains("mg")), "{before:?}");
     two_given(&w, &om);
     let text = w.ok(
@@ -316,7 +316,7 @@ fn the_calendar_holds_the_injections_to_come_with_their_observation_and_stable_u
     assert_eq!(after[0].1, "20270203");
     assert!(after[0].3.contains("600 mg (4 × 150 mg)"), "{after:?}");
     assert!(after[0].3.contains("2 h (120 min)"), "{after:?}");
-    assert!(after[1].3.contains("30 min (30 min)"), "{after:?}");
+    assert!(after[1].3.contains("stay 30 min after"), "{after:?}");
     // The same UIDs, a higher SEQUENCE where the date moved.
     for a in &after {
         let b = before.iter().find(|b| b.0 == a.0).expect("same uid");
@@ -335,4 +335,34 @@ fn the_calendar_holds_the_injections_to_come_with_their_observation_and_stable_u
         missed[0].3.contains("Due on 2027-02-03, past"),
         "{missed:?}"
     );
+}
+
+/// The calendar of the omalizumab course after its late second injection, with --details, as
+/// a reviewable snapshot (the record's random id and the DTSTAMP, this machine's UTC offset of
+/// now, named instead).
+#[test]
+fn the_omalizumab_calendar_snapshot() {
+    let w = Ward::new();
+    let (_, om) = with_omalizumab(&w);
+    two_given(&w, &om);
+    let text = w.ok(
+        "2027-01-06T12:00",
+        &["export", "ics", &om, "--clinic", "Ward 4", "--details"],
+    );
+    let who: Value =
+        serde_json::from_str(&w.ok("2027-01-06T12:00", &["whoami", "--json"])).expect("json");
+    let record = who["record"].as_str().expect("record");
+    let text: String = text
+        .replace(record, "[record id]")
+        .split("\r\n")
+        .map(|l| {
+            if l.starts_with("DTSTAMP:") {
+                "DTSTAMP:[now in UTC]"
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("export_ics_omalizumab", text);
 }
