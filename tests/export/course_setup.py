@@ -64,3 +64,34 @@ def course(tmp):
     return env
 
 
+
+
+# The omalizumab course's calendar as `omalizumab_course` exported it before any injection.
+CALENDAR_AT_START = {}
+
+
+def omalizumab_course(tmp):
+    """The record of `course` with a second patient, P2, on an omalizumab course (course 2:
+    600 mg every 4 weeks from 2026-12-07): the first injection on its date, observed 2 h (a
+    local reaction of 12 mm), the second two days late, given by a physician who accepts it."""
+    env = course(tmp)
+    run(env, "login", "dr.ng", "--password-stdin", stdin="doctor-password-1\n",
+        now="2026-12-07T09:00")
+    run(env, "patient", "add", "--id", "P2", "--name", "Li Na", "--dob", "1990-05-01",
+        "--weight", "70", "--sige", "2", "--total-ige", "410", "--fev1", "95",
+        "--asthma", "controlled", now="2026-12-07T09:00")
+    out = run(env, "omalizumab", "start", "--patient", "P2", "--start", "2026-12-07",
+              now="2026-12-07T09:00")
+    assert out.splitlines()[0].strip() == "2", out
+    # The calendar before any injection, for the tests to compare with.
+    CALENDAR_AT_START["text"] = run(env, "export", "ics", "2", "--clinic", "Ward 4",
+                                    now="2026-12-07T09:00")
+    run(env, "omalizumab", "give", "2", "--patient", "P2", "--site", "left arm, right arm",
+        now="2026-12-07T10:00")
+    run(env, "observe", "2", "--local-mm", "12", now="2026-12-07T12:00")
+    run(env, "login", "dr.ng", "--password-stdin", stdin="doctor-password-1\n",
+        now="2027-01-06T08:55")
+    run(env, "omalizumab", "give", "2", "--patient", "P2", "--accept-late",
+        "asthma stable; away for the holiday", now="2027-01-06T09:00")
+    run(env, "observe", "2", "--local-mm", "0", now="2027-01-06T11:00")
+    return env

@@ -8,7 +8,7 @@ import tempfile
 
 from icalendar import Calendar
 
-from course_setup import course, run
+from course_setup import CALENDAR_AT_START, course, omalizumab_course, run
 
 
 def events(text):
@@ -65,3 +65,37 @@ def test_visits_keep_their_uids_when_the_course_moves():
         assert moved >= 1, "the projected visits moved"
         assert [str(e["UID"]) for e in later][:len(first)] == [str(e["UID"]) for e in first]
         assert "step 1" in str(later[0]["DESCRIPTION"]), "--details"
+
+
+def test_omalizumab_injections_to_come_with_their_observation():
+    with tempfile.TemporaryDirectory() as d:
+        tmp = pathlib.Path(d)
+        env = omalizumab_course(tmp)
+        before = events(CALENDAR_AT_START["text"])
+        raw = run(env, "export", "ics", "2", "--clinic", "Ward 4", now="2027-01-06T12:00")
+        after = events(raw)
+        # The injections not yet given: the 3rd to the 13th of the first year, one whole day
+        # each (the course lays dates, not times).
+        assert len(before) == 13 and len(after) == 11
+        for e in after:
+            assert str(e["SUMMARY"]) == "Ward 4"
+            assert isinstance(e.decoded("DTSTART"), datetime.date)
+            assert not isinstance(e.decoded("DTSTART"), datetime.datetime)
+            assert e.decoded("DTEND") - e.decoded("DTSTART") == datetime.timedelta(days=1)
+            assert "mg" not in str(e["DESCRIPTION"]), "no dose without --details"
+        # The third moved with the late second: 4 weeks after it, not its laid 2027-02-01.
+        assert str(after[0]["UID"]).endswith("-course-2-injection-3@ritplan")
+        assert after[0].decoded("DTSTART") == datetime.date(2027, 2, 3)
+        # 2 h of observation after each of the first 3, 30 min after later ones.
+        assert "stay 2 h (120 min) after the injection" in str(after[0]["DESCRIPTION"])
+        assert "stay 30 min after the injection" in str(after[1]["DESCRIPTION"])
+        # The same UIDs; a higher SEQUENCE where the date moved.
+        uids = {str(e["UID"]): e for e in before}
+        for e in after:
+            b = uids[str(e["UID"])]
+            if e.decoded("DTSTART") != b.decoded("DTSTART"):
+                assert int(e["SEQUENCE"]) > int(b["SEQUENCE"])
+            else:
+                assert int(e["SEQUENCE"]) >= int(b["SEQUENCE"])
+        detailed = events(run(env, "export", "ics", "2", "--details", now="2027-01-06T12:00"))
+        assert "600 mg" in str(detailed[0]["DESCRIPTION"])
