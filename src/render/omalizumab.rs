@@ -287,7 +287,7 @@ pub struct OmalizumabProtocol<'a> {
 }
 
 /// The protocol that `data` (assembled by the ward) shows.
-pub fn from_data(data: &crate::ward::omalizumab::OmalizumabProtocolData) -> OmalizumabProtocol<'_> {
+pub fn from_data(data: &crate::ward::view::OmalizumabProtocolData) -> OmalizumabProtocol<'_> {
     OmalizumabProtocol {
         course: data.view.course.record.id,
         who: &data.who,
@@ -298,7 +298,7 @@ pub fn from_data(data: &crate::ward::omalizumab::OmalizumabProtocolData) -> Omal
         decision: &data.view.decision,
         date: data.date,
         training: data.training,
-        hash: data.hash.clone(),
+        hash: super::short_hash(data.sources.iter().map(String::as_str)),
     }
 }
 

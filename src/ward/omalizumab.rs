@@ -360,8 +360,8 @@ pub struct OmalizumabProtocolData {
     pub date: NaiveDate,
     /// From a training record.
     pub training: bool,
-    /// A short hash of the label's table and the rules the course froze.
-    pub hash: String,
+    /// The label's table and the rules the course froze (the document's footer hashes them).
+    pub sources: Vec<String>,
 }
 
 /// What an entry on an omalizumab course records.
@@ -705,10 +705,10 @@ impl Ward {
             age_years: view.course.plan.age_years,
             weight_kg: view.course.plan.weight_kg,
         };
-        let hash = crate::render::short_hash([
-            view.course.record.template_text.as_str(),
-            view.course.record.rules_json.as_str(),
-        ]);
+        let sources = vec![
+            view.course.record.template_text.clone(),
+            view.course.record.rules_json.clone(),
+        ];
         Ok(OmalizumabProtocolData {
             view,
             who,
@@ -716,7 +716,7 @@ impl Ward {
             emergency,
             date: now.date(),
             training: self.training(),
-            hash,
+            sources,
         })
     }
 
