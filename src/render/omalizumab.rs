@@ -534,3 +534,119 @@ fn emergency(w: &mut Writer<'_>, p: &OmalizumabProtocol<'_>) {
     );
     w.paragraph(&e.call_physician, 9.5, false);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::course::Event;
+
+    fn at(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
+    }
+
+    fn stored(seq: u64, when: &str, kind: EventKind) -> StoredEvent {
+        StoredEvent {
+            event: Event {
+                seq,
+                at: at(when),
+                by: "RN Li".into(),
+                kind,
+            },
+            staff_id: Some("rn.li".into()),
+            os_user: "test".into(),
+            recorded_at: at(when),
+            late_entered: false,
+            out_of_order: false,
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    fn given(number: usize, site: Option<&str>) -> EventKind {
+        EventKind::OmalizumabGiven {
+            number,
+            dose_mg: 600,
+            injections: 4,
+            site: site.map(String::from),
+            accept_late: None,
+        }
+    }
+
+    #[test]
+    fn each_injection_shows_its_observation_and_reaction_and_a_corrected_one_is_not_given() {
+        let policy = crate::policy::Policy::bundled().expect("bundled");
+        let eu = policy.omalizumab_table("eu").expect("eu");
+        let rules = policy.omalizumab_course.as_ref().expect("course rules");
+        let plan = crate::policy::omalizumab_course::lay(
+            eu,
+            Decimal::from(410),
+            Decimal::from(70),
+            36,
+            NaiveDate::from_ymd_opt(2026, 12, 7).expect("date"),
+        )
+        .expect("dose");
+        let events = vec![
+            stored(1, "2026-12-07 09:00", given(1, Some("both arms"))),
+            stored(
+                2,
+                "2026-12-07 11:00",
+                EventKind::ObservationEnded {
+                    local_mm: Some(3),
+                    not_assessable: false,
+                    early_reason: None,
+                },
+            ),
+            stored(3, "2027-01-04 09:00", given(2, None)),
+            stored(
+                4,
+                "2027-01-04 09:20",
+                EventKind::SystemicReaction {
+                    grade: "2a".parse().expect("grade"),
+                    onset_min: 20,
+                    symptom: "wheeze".into(),
+                    treatment: None,
+                },
+            ),
+            stored(5, "2027-01-04 10:00", given(3, None)),
+            stored(
+                6,
+                "2027-01-04 10:05",
+                EventKind::Correction {
+                    corrects: 5,
+                    reason: "entered twice".into(),
+                },
+            ),
+        ];
+        let list = injections(&plan, rules, &events);
+        assert_eq!(list.len(), plan.dates.len());
+        let first = &list[0];
+        assert_eq!(first.given_at, Some(at("2026-12-07 09:00")));
+        assert_eq!(first.site.as_deref(), Some("both arms"));
+        assert_eq!(first.by.as_deref(), Some("RN Li (rn.li)"));
+        assert_eq!(
+            first.observed,
+            Some((at("2026-12-07 11:00"), "local 3 mm".to_string()))
+        );
+        assert_eq!((first.observation_min, list[3].observation_min), (120, 30));
+        assert_eq!(list[1].systemic.as_deref(), Some("2a at 20 min"));
+        assert_eq!(list[1].observed, None);
+        // The corrected third injection counts as not given.
+        assert_eq!(list[2].given_at, None);
+        assert_eq!(list[2].planned, plan.dates.get(2).copied());
+        // The record in words: the reaction and the correction, in order.
+        let record = clinical_record(&events);
+        assert_eq!(record.len(), 2, "{record:?}");
+        assert!(record[0].contains("wheeze"), "{record:?}");
+        assert!(record[1].starts_with("#6 "), "{record:?}");
+    }
+
+    #[test]
+    fn the_sentence_of_the_label_s_rule_starts_with_a_capital_and_ends_with_a_stop() {
+        assert_eq!(
+            sentence(NOT_RECALCULATED),
+            format!("T{}.", &NOT_RECALCULATED[1..])
+        );
+        assert_eq!(sentence(""), "");
+        assert_eq!(syringes(&[(150, 2), (75, 1)]), "2 × 150 mg + 1 × 75 mg");
+    }
+}
