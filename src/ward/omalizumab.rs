@@ -296,6 +296,37 @@ pub fn load_omalizumab(record: CourseRecord) -> Result<LoadedOmalizumab, WardErr
     })
 }
 
+impl LoadedOmalizumab {
+    /// The omalizumab course rules among its frozen rules (observation, late injections).
+    pub fn rules(&self) -> Result<crate::policy::omalizumab_course::CourseRules, WardError> {
+        course_rules(self)
+    }
+
+    /// The emergency essentials among its frozen rules (for its printed protocol).
+    pub fn emergency(&self) -> Result<crate::policy::Emergency, WardError> {
+        let rules: BTreeMap<String, String> = serde_json::from_str(&self.record.rules_json)
+            .map_err(|e| {
+                WardError::Data(format!(
+                    "course {}: frozen rules unreadable: {e}",
+                    self.record.id
+                ))
+            })?;
+        let policy = Policy::from_sources(
+            rules
+                .into_iter()
+                .map(|(n, t)| SourceText::new(n, t))
+                .collect(),
+        )
+        .map_err(|_| {
+            WardError::Data(format!(
+                "course {}: its frozen rules no longer load",
+                self.record.id
+            ))
+        })?;
+        Ok(policy.emergency)
+    }
+}
+
 /// The plain events of stored ones.
 fn plain(events: &[StoredEvent]) -> Vec<Event> {
     events.iter().map(|e| e.event.clone()).collect()
@@ -313,6 +344,24 @@ pub struct OmalizumabView {
     pub decision: OmalizumabDecision,
     /// How many injections were given (not corrected away).
     pub given: usize,
+}
+
+/// What an omalizumab course's printed protocol shows (see [`Ward::omalizumab_protocol`]).
+pub struct OmalizumabProtocolData {
+    /// The course, its events and its next action.
+    pub view: OmalizumabView,
+    /// The patient.
+    pub who: super::view::Identity,
+    /// Its rules (observation, late injections, weight change).
+    pub rules: crate::policy::omalizumab_course::CourseRules,
+    /// The emergency essentials of its frozen rules.
+    pub emergency: crate::policy::Emergency,
+    /// The document's date.
+    pub date: NaiveDate,
+    /// From a training record.
+    pub training: bool,
+    /// The label's table and the rules the course froze (the document's footer hashes them).
+    pub sources: Vec<String>,
 }
 
 /// What an entry on an omalizumab course records.
@@ -436,6 +485,21 @@ impl Ward {
         now: NaiveDateTime,
         what: OmalizumabRecord,
     ) -> Result<(StoredEvent, OmalizumabView), WardError> {
+        self.record_omalizumab_if(actor, id, at, now, what, None)
+    }
+
+    /// [`Ward::record_omalizumab`], refused as stale (nothing written) unless the course's last
+    /// event is still `seen` (the number of its last event when the page's form was shown, 0
+    /// for none), compared inside the store's transaction, as [`Ward::record_if`] does.
+    pub fn record_omalizumab_if(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        now: NaiveDateTime,
+        what: OmalizumabRecord,
+        seen: Option<u64>,
+    ) -> Result<(StoredEvent, OmalizumabView), WardError> {
         use crate::field::Field;
         if at > now + chrono::Duration::minutes(1) {
             return Err(WardError::Input {
@@ -522,6 +586,16 @@ impl Ward {
         let result = self.store.append(
             id,
             |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
+                let last = events.last().map_or(0, |e| e.event.seq);
+                if let Some(seen) = seen
+                    && seen != last
+                {
+                    return Err(WardError::Stale {
+                        course: id,
+                        seen,
+                        now: last,
+                    });
+                }
                 let mut view: Vec<OtherCourse> = Vec::new();
                 for other in &others {
                     let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
@@ -610,6 +684,40 @@ impl Ward {
             }
         }
         Ok(best)
+    }
+
+    /// What an omalizumab course's printed protocol shows at `now`: the course verified, its
+    /// record and next action, the patient's identity (age at the first injection, weight at
+    /// the start, as the plan used them), its frozen rules and emergency essentials.
+    pub fn omalizumab_protocol(
+        &mut self,
+        id: i64,
+        now: NaiveDateTime,
+    ) -> Result<OmalizumabProtocolData, WardError> {
+        let view = self.omalizumab_view(id, now)?;
+        let patient = self.patient(&view.course.record.patient_id)?;
+        let rules = view.course.rules()?;
+        let emergency = view.course.emergency()?;
+        let who = super::view::Identity {
+            name: patient.name.clone(),
+            id: patient.id.clone(),
+            dob: Some(patient.dob),
+            age_years: view.course.plan.age_years,
+            weight_kg: view.course.plan.weight_kg,
+        };
+        let sources = vec![
+            view.course.record.template_text.clone(),
+            view.course.record.rules_json.clone(),
+        ];
+        Ok(OmalizumabProtocolData {
+            view,
+            who,
+            rules,
+            emergency,
+            date: now.date(),
+            training: self.training(),
+            sources,
+        })
     }
 
     /// The ids of the omalizumab courses (left out of the immunotherapy paths).

@@ -14,6 +14,7 @@ use crate::policy::{Emergency, RuleSetInfo};
 use crate::template::Template;
 
 pub use super::load::{Inputs, Loaded};
+pub use super::omalizumab::OmalizumabProtocolData;
 pub use super::vials::VialView;
 pub use crate::store::{
     CourseRecord, PatientRecord, RecordVerification, StaffRow, StoredEvent, Verification,

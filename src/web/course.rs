@@ -74,6 +74,10 @@ pub(super) fn show(
     open: Option<(FormKind, &Fields, &Errors)>,
     status: StatusCode,
 ) -> Response {
+    // An omalizumab course has a page of its own (no dose steps, no vials).
+    if is_omalizumab(ward, id) {
+        return super::omalizumab::show(app, ward, actor, token, id, notice, open, status);
+    }
     let now = app.clock.now();
     let built = (|| -> Result<_, WardError> {
         let v = ward.view(id)?;
@@ -107,6 +111,14 @@ pub(super) fn show(
         open,
     };
     (status, screens::course(&screen)).into_response()
+}
+
+/// Whether course `id` is an omalizumab course (an unknown one is not: its own page says so).
+fn is_omalizumab(ward: &Ward, id: i64) -> bool {
+    matches!(
+        ward.course_kind(id),
+        Ok(crate::ward::CourseKind::Omalizumab)
+    )
 }
 
 fn seen(f: &Fields) -> Option<u64> {
@@ -151,6 +163,9 @@ pub(super) async fn submit(
                 StatusCode::CONFLICT,
             );
         };
+        if is_omalizumab(ward, id) {
+            return super::omalizumab::submit(app, ward, &actor, &token, id, kind, &f, seen);
+        }
         let now = app.clock.now();
         if matches!(kind, FormKind::AddVial | FormKind::DiscardVial) {
             return super::vials::submit(app, ward, &actor, &token, id, kind, &f, seen);
@@ -380,6 +395,9 @@ pub(super) async fn protocol_pdf(
     blocking(app, move |app, ward| {
         if let Err(r) = session(app, ward, &headers) {
             return *r;
+        }
+        if is_omalizumab(ward, id) {
+            return super::omalizumab::protocol_pdf(app, ward, id);
         }
         let protocol = match ward.course_protocol(id, app.clock.now()) {
             Ok(p) => p,

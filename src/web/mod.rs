@@ -12,6 +12,7 @@ mod clock;
 mod course;
 mod forms;
 mod guard;
+mod omalizumab;
 mod pages;
 mod patient;
 mod pool;
@@ -24,6 +25,8 @@ mod tests_a11y;
 mod tests_course;
 #[cfg(test)]
 mod tests_guard;
+#[cfg(test)]
+mod tests_omalizumab;
 #[cfg(test)]
 mod tests_scan;
 #[cfg(test)]

@@ -66,14 +66,17 @@ pub fn question_field(id: &str) -> String {
 }
 
 /// A form's values and errors: those sent back for the open form, defaults for the others.
-struct FormState<'a> {
+pub(super) struct FormState<'a> {
     form: FormKind,
     values: Option<&'a Fields>,
     errors: Option<&'a Errors>,
 }
 
 impl<'a> FormState<'a> {
-    fn of(form: FormKind, open: Option<(FormKind, &'a Fields, &'a Errors)>) -> FormState<'a> {
+    pub(super) fn of(
+        form: FormKind,
+        open: Option<(FormKind, &'a Fields, &'a Errors)>,
+    ) -> FormState<'a> {
         match open {
             Some((k, v, e)) if k == form => FormState {
                 form,
@@ -88,18 +91,18 @@ impl<'a> FormState<'a> {
         }
     }
 
-    fn is_open(&self) -> bool {
+    pub(super) fn is_open(&self) -> bool {
         self.values.is_some()
     }
 
-    fn value(&self, name: &str, default: &str) -> String {
+    pub(super) fn value(&self, name: &str, default: &str) -> String {
         match self.values {
             Some(v) => v.get(name).cloned().unwrap_or_default(),
             None => default.to_string(),
         }
     }
 
-    fn error(&self, name: &str) -> Option<&str> {
+    pub(super) fn error(&self, name: &str) -> Option<&str> {
         self.errors.and_then(|e| e.get(name)).map(String::as_str)
     }
 
@@ -109,7 +112,7 @@ impl<'a> FormState<'a> {
 }
 
 /// A labelled input, its help and its error.
-fn input(
+pub(super) fn input(
     fs: &FormState<'_>,
     name: &str,
     label: &str,
@@ -162,7 +165,7 @@ fn scan_input(fs: &FormState<'_>, name: &str, label: &str, focus: &str) -> Marku
 }
 
 /// A labelled select.
-fn select(
+pub(super) fn select(
     fs: &FormState<'_>,
     name: &str,
     label: &str,
@@ -186,7 +189,7 @@ fn select(
 }
 
 /// A labelled checkbox (value "yes").
-fn checkbox(fs: &FormState<'_>, name: &str, label: &str) -> Markup {
+pub(super) fn checkbox(fs: &FormState<'_>, name: &str, label: &str) -> Markup {
     let id = fs.id(name);
     html! {
         div.field.check {
@@ -261,7 +264,7 @@ fn decision_class(d: &Decision) -> &'static str {
     }
 }
 
-const GRADES: [&str; 25] = [
+pub(super) const GRADES: [&str; 25] = [
     "1a", "1b", "1c", "1d", "1z", "2a", "2b", "2c", "2d", "2z", "3a", "3b", "3c", "3d", "3z", "4a",
     "4b", "4c", "4d", "4z", "5a", "5b", "5c", "5d", "5z",
 ];
@@ -269,7 +272,7 @@ const GRADES: [&str; 25] = [
 /// What became of the last form sent, if anything. A refusal is the error summary: an alert,
 /// focused when the page loads (`autofocus`, no JavaScript needed), so that the keyboard and a
 /// screen reader start from it.
-fn notice(n: &Option<Notice>) -> Markup {
+pub(super) fn notice(n: &Option<Notice>) -> Markup {
     let refused = |text: Markup| {
         html! { p.notice.bad #error-summary tabindex="-1" autofocus role="alert" { (text) } }
     };

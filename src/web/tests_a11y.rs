@@ -229,7 +229,7 @@ async fn a_refused_give_focuses_its_error_summary() {
 }
 
 /// The ids of the visible form fields of a page, and the `for` of its labels.
-fn fields_and_labels(body: &str) -> (Vec<String>, Vec<String>) {
+pub(super) fn fields_and_labels(body: &str) -> (Vec<String>, Vec<String>) {
     let attr = |tag: &str, name: &str| {
         tag.split(&format!(r#" {name}=""#))
             .nth(1)

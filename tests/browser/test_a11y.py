@@ -6,14 +6,15 @@ give form sent back with a missing field, the give confirmation, a refused give 
 patient's ID: the error shown, and the keyboard focus on it), the patient's screen with two
 courses (two extracts in one visit), and the course page's vials: its Vials section open, an
 "Add a vial" refused (an expired lot: the error focused), the vial added (its code shown large)
-with its labels as a PDF, and a refused discard. Each must have no violation; a violation is printed with
+with its labels as a PDF, and a refused discard; an omalizumab course's page, its injection
+recorded and the end of its observation refused. Each must have no violation; a violation is printed with
 its rule, the elements and axe's messages.
 """
 
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from conftest import ROOT, SHOTS, login, run
+from conftest import PASSWORDS, ROOT, SHOTS, login, run
 
 AXE = Axe()
 # WCAG 2.0 and 2.1, levels A and AA (axe's tags), and axe's best practices (one main landmark,
@@ -170,6 +171,34 @@ def test_the_vials_section_and_its_refusals_have_no_wcag_violation(served):
     expect(page.locator(".notice.ok")).to_contain_text("Vial V000001 discarded (dropped)")
     expect(section.locator("table.vials tbody tr")).to_contain_text("DISCARDED: do not use")
     no_violations(page, "vial discarded")
+
+
+def test_the_omalizumab_course_page_has_no_wcag_violation(served):
+    """An omalizumab course's page (its plan, its injections, its forms), the injection
+    recorded, and the end of its observation refused before its 2 hours (the error focused)."""
+    env, base, browser = served
+    run(env, "login", "dr.ng", "--password-stdin", stdin=PASSWORDS["dr.ng"] + "\n")
+    course = run(env, "omalizumab", "start", "--patient", "P2", "--start",
+                 "2026-12-07").split()[0]
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    login(page, base)
+    page.goto(base + f"/course/{course}")
+    expect(page.locator("h1")).to_contain_text(f"Omalizumab course {course}")
+    expect(page.locator("#vials")).to_have_count(0)
+    no_violations(page, "omalizumab course page (every form opened)")
+
+    page.get_by_label("Patient ID (read it from the wristband)").fill("P2")
+    page.get_by_label("Injection sites").fill("both upper arms")
+    page.get_by_role("button", name="Record the injection").click()
+    expect(page.locator(".notice.ok")).to_contain_text("Recorded entry #1")
+    no_violations(page, "omalizumab injection recorded")
+
+    page.get_by_label("Local reaction at the injection sites, mm (0 for none)").fill("0")
+    page.get_by_role("button", name="Record the end of the observation").click()
+    expect(page.locator("#error-summary")).to_contain_text("observed 120 min")
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    page.screenshot(path=str(SHOTS / "omalizumab-observe-refused.png"), full_page=True)
+    no_violations(page, "omalizumab observation refused")
 
 
 STYLED = """

@@ -553,3 +553,80 @@ fn defer_note_and_correct_work_on_an_omalizumab_course() {
         "{log}"
     );
 }
+
+#[test]
+fn course_pdf_prints_an_omalizumab_courses_protocol() {
+    let w = Ward::new();
+    let (rush, om) = with_omalizumab(&w);
+    om_give(
+        &w,
+        As::Nurse,
+        "2026-12-07T09:00",
+        &om,
+        &["--site", "both arms"],
+    );
+    w.ok("2026-12-07T11:05", &["observe", &om, "--local-mm", "3"]);
+    let pdf = w.file("omalizumab.pdf");
+    let path = pdf.to_str().expect("path");
+    let out = w.ok("2026-12-08T09:00", &["course", "pdf", &om, "--out", path]);
+    assert_eq!(out.trim(), path);
+    let bytes = std::fs::read(&pdf).expect("pdf");
+    assert!(bytes.starts_with(b"%PDF-"), "a PDF");
+    let text = ritplan::render::pdf::extract_text(&bytes)
+        .expect("parse")
+        .concat()
+        .join("\n");
+    // Identity, the label's dose with its source, the rule on recalculation.
+    for said in [
+        "Omalizumab course protocol",
+        &format!("Course {om}"),
+        "Zhāng Wěi",
+        "ID P1",
+        "600 mg every 4 weeks",
+        "4 × 150 mg",
+        "Source: [",
+        "not recalculated from IgE measured during treatment",
+        // The laid dates, with the observation after each (2 h for the first 3, 30 min later).
+        "2026-12-07",
+        "2027-01-04",
+        "2027-11-08",
+        "120",
+        "30",
+        // The injection given, where and the end of its observation.
+        "2026-12-07 09:00",
+        "both arms",
+        "local 3 mm",
+        // The next one, and the columns left blank for the nurse.
+        "Omalizumab injection 2: 600 mg",
+        "nurse",
+        "check",
+        "Epinephrine",
+    ] {
+        assert!(text.contains(said), "{said:?} not in:\n{text}");
+    }
+    // No vial or dose-step columns on it: the dose is the label's.
+    assert!(
+        !text.contains("vial code") && !text.contains("cumulative"),
+        "{text}"
+    );
+    assert!(text.contains("Not an allergen dose"), "{text}");
+    // Not with another course in one file: refused, naming it.
+    let both = w.file("both.pdf");
+    let (code, _, err) = w.run(
+        "2026-12-08T09:00",
+        &[
+            "course",
+            "pdf",
+            &rush,
+            &om,
+            "--out",
+            both.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains(&format!("course {om} is an omalizumab course")),
+        "{err}"
+    );
+    assert!(!both.exists());
+}

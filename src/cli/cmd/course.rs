@@ -38,6 +38,25 @@ pub(in crate::cli) fn run(
             out: file,
             print,
         } => {
+            // An omalizumab course prints its own protocol, on its own.
+            if !all_active {
+                let mut kinds = Vec::new();
+                for i in &id {
+                    kinds.push(ward.course_kind(*i)?);
+                }
+                if let ([one], [crate::ward::CourseKind::Omalizumab]) = (&id[..], &kinds[..]) {
+                    return super::omalizumab::pdf(&mut ward, *one, now, &print.to(file), out, err);
+                }
+                if let Some(pos) = kinds
+                    .iter()
+                    .position(|k| *k == crate::ward::CourseKind::Omalizumab)
+                {
+                    return Err(CliError::Usage(format!(
+                        "course {} is an omalizumab course: print its protocol on its own (ritplan course pdf {} --out FILE)",
+                        id[pos], id[pos]
+                    )));
+                }
+            }
             let protocols = if all_active {
                 ward.active_protocols(now)?
             } else {

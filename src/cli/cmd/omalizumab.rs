@@ -452,3 +452,26 @@ pub(in crate::cli) fn pretreatment_text(p: &crate::course::omalizumab::Pretreatm
         }
     )
 }
+
+/// `ritplan course pdf COURSE --out FILE` on an omalizumab course: its protocol.
+pub(in crate::cli) fn pdf(
+    ward: &mut Ward,
+    id: i64,
+    now: chrono::NaiveDateTime,
+    pdf: &crate::cli::output::PdfOut,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let data = ward.omalizumab_protocol(id, now)?;
+    let doc = crate::render::omalizumab::from_data(&data);
+    let fonts = crate::cli::output::pdf_fonts(&[doc.who.name.as_str()], pdf.font.as_deref())?;
+    let (bytes, warnings) = crate::render::omalizumab::render(&doc, &fonts, pdf.paper)
+        .map_err(|e| CliError::Data(e.to_string()))?;
+    crate::cli::output::write_atomically(&pdf.path, &bytes)?;
+    for w in warnings {
+        writeln!(err, "warning from the PDF writer: {w}")?;
+    }
+    writeln!(err, "protocol written to {}", pdf.path.display())?;
+    writeln!(out, "{}", pdf.path.display())?;
+    Ok(())
+}
