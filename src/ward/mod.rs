@@ -45,8 +45,8 @@ pub use staff::NewStaff;
 pub use start::{NotStarted, Start, Started};
 pub use vials::{NewVial, VialView};
 pub use view::{
-    BoardRow, BoardStatus, CalendarData, CourseView, ExportData, ProtocolData, ScheduleLine,
-    SheetLine, VialLabels,
+    BoardNext, BoardRow, BoardStatus, CalendarData, CourseView, ExportData, OmalizumabDay,
+    OmalizumabRow, ProtocolData, ScheduleLine, SheetLine, VialLabels,
 };
 
 fn replay_stored(ctx: Context<'_>, events: &[StoredEvent]) -> CourseState {
