@@ -31,7 +31,7 @@ pub const COLUMNS: [(&str, f32, bool); 16] = [
 ];
 
 /// What the sheet says under its table, once, when an omalizumab row is on it.
-pub const OMALIZUMAB_NOTE: &str = "Omalizumab rows: the dose is not recalculated from IgE measured during treatment (label); it comes from the pre-treatment total IgE and the weight. They are not allergen doses: no vial, vial code, volume or lot (—).";
+pub const OMALIZUMAB_NOTE: &str = "Omalizumab rows: the dose is not recalculated from IgE measured during treatment (label). Not allergen doses: no vial, vial code, volume or lot (—).";
 
 /// What an omalizumab row prints in the columns of an allergen dose that do not apply to it.
 pub const NOT_APPLICABLE: &str = "—";

@@ -153,3 +153,36 @@ pub(super) fn omalizumab_status(
         OmalizumabAction::Next(_) | OmalizumabAction::Stopped { .. } => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::omalizumab_course::NOT_RECALCULATED;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
+    }
+
+    #[test]
+    fn an_omalizumab_observation_is_overdue_from_its_end_and_a_later_injection_is_not_listed() {
+        let observe = OmalizumabDecision {
+            action: OmalizumabAction::Observe {
+                until: t("2026-12-07 09:00"),
+            },
+            note: NOT_RECALCULATED,
+        };
+        assert_eq!(
+            omalizumab_status(&observe, t("2026-12-07 08:59")),
+            Some((BoardStatus::InObservation, Some(t("2026-12-07 09:00"))))
+        );
+        assert_eq!(
+            omalizumab_status(&observe, t("2026-12-07 09:00")),
+            Some((BoardStatus::ObservationOverdue, Some(t("2026-12-07 09:00"))))
+        );
+        let done = OmalizumabDecision {
+            action: OmalizumabAction::Next(OmalizumabNext::Done),
+            note: NOT_RECALCULATED,
+        };
+        assert_eq!(omalizumab_status(&done, t("2026-12-07 09:00")), None);
+    }
+}

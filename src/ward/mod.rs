@@ -21,6 +21,8 @@ mod show;
 mod staff;
 mod start;
 #[cfg(test)]
+mod tests_omaboard;
+#[cfg(test)]
 mod tests_scan;
 pub mod text;
 pub mod vials;

@@ -8,6 +8,7 @@ mod courses;
 mod holes;
 mod inputs;
 mod labels;
+mod omaboard;
 mod omalizumab;
 // What a test needs beyond Rust and a C compiler (a program, a font, a test server): one file,
 // shared with the unit tests.
