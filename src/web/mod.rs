@@ -25,6 +25,8 @@ mod tests_course;
 #[cfg(test)]
 mod tests_guard;
 #[cfg(test)]
+mod tests_omaboard;
+#[cfg(test)]
 mod tests_scan;
 #[cfg(test)]
 mod tests_vials;

@@ -246,9 +246,6 @@ fn the_sheet_pdf_prints_the_omalizumab_row() {
         .map(|page| page.join("\n"))
         .collect::<Vec<_>>()
         .join("\n");
-    if std::env::var_os("OMABOARD_KEEP").is_some() {
-        std::fs::copy(&pdf, "/tmp/omab/sheet.pdf").expect("copy");
-    }
     assert!(text.contains("inj. 1"), "{text}");
     assert!(text.contains("omalizumab"), "{text}");
     assert!(text.contains("600 mg"), "{text}");
