@@ -50,7 +50,7 @@ impl Ward {
                 ),
                 patient,
                 next: BoardNext::Immunotherapy {
-                    next: d,
+                    next: Box::new(d),
                     frozen_template: Box::new(v.loaded.template.clone()),
                 },
             });

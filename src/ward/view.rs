@@ -173,7 +173,7 @@ pub enum BoardNext {
     /// An immunotherapy course.
     Immunotherapy {
         /// Its decision.
-        next: Decision,
+        next: Box<Decision>,
         /// The course's frozen template (its vials name the decision's dose).
         #[serde(skip)]
         frozen_template: Box<Template>,

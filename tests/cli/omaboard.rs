@@ -39,9 +39,14 @@ fn board(w: &Ward, now: &str) -> Vec<Value> {
     v.as_array().expect("rows").clone()
 }
 
+/// Whether a board row or a sheet line is course `course`'s.
+fn is(r: &Value, course: &str) -> bool {
+    r["course"].as_i64().is_some() && r["course"].as_i64() == course.parse::<i64>().ok()
+}
+
 fn row<'a>(rows: &'a [Value], course: &str) -> &'a Value {
     rows.iter()
-        .find(|r| r["course"].to_string() == course)
+        .find(|r| is(r, course))
         .unwrap_or_else(|| panic!("course {course} not on {rows:?}"))
 }
 
@@ -60,7 +65,7 @@ fn the_board_and_the_sheet_list_an_omalizumab_course_beside_the_rush_and_hold_bo
     let (rush, om) = both(&w);
     // Before the day: the omalizumab injection is not on the board, nor on the sheet.
     let b = board(&w, "2026-12-06T09:00");
-    assert!(b.iter().all(|r| r["course"].to_string() != om), "{b:?}");
+    assert!(b.iter().all(|r| !is(r, &om)), "{b:?}");
     assert!(
         sheet(&w, "2026-12-06T09:00", "2026-12-06")
             .iter()
@@ -100,17 +105,13 @@ fn the_board_and_the_sheet_list_an_omalizumab_course_beside_the_rush_and_hold_bo
     );
     // The sheet: the injection is a row of its own, not an allergen dose.
     let s = sheet(&w, "2026-12-07T07:00", "2026-12-07");
-    let o: Vec<&Value> = s.iter().filter(|l| l["course"].to_string() == om).collect();
+    let o: Vec<&Value> = s.iter().filter(|l| is(l, &om)).collect();
     assert_eq!(o.len(), 1, "{s:?}");
     assert_eq!(o[0]["omalizumab"]["injection"]["number"], 1, "{o:?}");
     assert_eq!(o[0]["observation_min"], 120, "{o:?}");
     assert!(o[0]["vial_code"].is_null(), "{o:?}");
     assert!(o[0].get("vial").is_none(), "{o:?}");
-    assert!(
-        s.iter()
-            .any(|l| l["course"].to_string() == rush && l["step"] == 1),
-        "{s:?}"
-    );
+    assert!(s.iter().any(|l| is(l, &rush) && l["step"] == 1), "{s:?}");
     let text = w.ok("2026-12-07T07:00", &["sheet", "--date", "2026-12-07"]);
     insta::assert_snapshot!("sheet_omalizumab_due", text);
     assert_eq!(text.matches(NOTE).count(), 1, "{text}");
@@ -179,12 +180,12 @@ fn the_board_and_the_sheet_list_an_omalizumab_course_beside_the_rush_and_hold_bo
     assert_eq!(row(&b, &om)["status"], "done_today", "{b:?}");
     assert!(
         b.iter()
-            .all(|r| r["course"].to_string() != rush || r["status"] != "do_not_give"),
+            .all(|r| !is(r, &rush) || r["status"] != "do_not_give"),
         "{b:?}"
     );
     // The next day it is no longer listed (next injection 2027-01-04).
     let b = board(&w, "2026-12-08T09:00");
-    assert!(b.iter().all(|r| r["course"].to_string() != om), "{b:?}");
+    assert!(b.iter().all(|r| !is(r, &om)), "{b:?}");
 }
 
 #[test]
@@ -206,7 +207,7 @@ fn a_late_omalizumab_injection_is_flagged_on_the_board_and_the_sheet() {
     let on = |date: &str| {
         sheet(&w, "2026-12-08T07:00", date)
             .into_iter()
-            .filter(|l| l["course"].to_string() == om)
+            .filter(|l| is(l, &om))
             .count()
     };
     assert_eq!(on("2027-01-03"), 0);
