@@ -103,6 +103,7 @@ fn the_board_and_the_sheet_list_an_omalizumab_course_beside_the_rush_and_hold_bo
         text.contains("omalizumab 600 mg (4 × 150 mg) injection 1"),
         "{text}"
     );
+    assert_eq!(text.matches(NOTE).count(), 1, "{text}");
     // The sheet: the injection is a row of its own, not an allergen dose.
     let s = sheet(&w, "2026-12-07T07:00", "2026-12-07");
     let o: Vec<&Value> = s.iter().filter(|l| is(l, &om)).collect();

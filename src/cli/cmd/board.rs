@@ -76,6 +76,17 @@ fn board(
         ]);
     }
     writeln!(out, "{t}")?;
+    // The label's rule, once, when an omalizumab course is on the board.
+    if rows
+        .iter()
+        .any(|r| matches!(r.next, BoardNext::Omalizumab { .. }))
+    {
+        writeln!(
+            out,
+            "Omalizumab: {}",
+            crate::policy::omalizumab_course::NOT_RECALCULATED
+        )?;
+    }
     if rows.is_empty() {
         writeln!(out, "Nothing is due today.")?;
     }
