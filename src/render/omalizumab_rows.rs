@@ -18,10 +18,11 @@ pub fn dose(dose_mg: u32, s: &[(u32, u32)]) -> String {
     format!("omalizumab {dose_mg} mg ({})", syringes(s))
 }
 
-/// A late injection, in words: `LATE by 3 days: a physician decides`.
+/// A late injection, in words: `LATE by 3 days: only a physician gives it, with a reason`
+/// (the labels give no rule for a late injection).
 pub fn late(days: i64) -> String {
     format!(
-        "LATE by {days} day{}: only a physician gives it (--accept-late REASON)",
+        "LATE by {days} day{}: only a physician gives it, with a reason",
         if days == 1 { "" } else { "s" }
     )
 }
@@ -113,7 +114,7 @@ mod tests {
         );
         let h = headline(&injection(Some(3)));
         assert!(
-            h.ends_with("; LATE by 3 days: only a physician gives it (--accept-late REASON)"),
+            h.ends_with("; LATE by 3 days: only a physician gives it, with a reason"),
             "{h}"
         );
     }

@@ -228,6 +228,32 @@ fn a_late_omalizumab_injection_is_flagged_on_the_board_and_the_sheet() {
         text.contains("omalizumab 600 mg (4 × 150 mg) — LATE by 2 days"),
         "{text}"
     );
+    // And on paper.
+    let pdf = w.file("late.pdf");
+    let pdf_s = pdf.to_string_lossy().into_owned();
+    w.ok(
+        "2027-01-06T09:00",
+        &["sheet", "--date", "2027-01-06", "--out", &pdf_s],
+    );
+    // (The cell wraps: its words one line after the other.)
+    let text = pdf_text(&pdf)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("LATE by 2 days: only a physician gives it, with a reason"),
+        "{text}"
+    );
+}
+
+/// A PDF's text (the library's extraction), pages joined.
+fn pdf_text(pdf: &std::path::Path) -> String {
+    ritplan::render::pdf::extract_text(&std::fs::read(pdf).expect("pdf"))
+        .expect("parse")
+        .into_iter()
+        .map(|page| page.join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[test]
