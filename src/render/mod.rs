@@ -63,6 +63,7 @@ pub fn short_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
 pub mod course;
 pub mod label;
 pub mod omalizumab;
+pub mod omalizumab_rows;
 pub mod pdf;
 pub mod protocol;
 pub mod sheet;

@@ -30,6 +30,17 @@ pub const COLUMNS: [(&str, f32, bool); 16] = [
     ("check", 1.0, false),
 ];
 
+/// What the sheet says under its table, once, when an omalizumab row is on it.
+pub const OMALIZUMAB_NOTE: &str = "Omalizumab rows: the dose is not recalculated from IgE measured during treatment (label). Not allergen doses: no vial, vial code, volume or lot (—).";
+
+/// What an omalizumab row prints in the columns of an allergen dose that do not apply to it.
+pub const NOT_APPLICABLE: &str = "—";
+
+/// Whether the sheet has an omalizumab row (then it says [`OMALIZUMAB_NOTE`] once).
+pub fn has_omalizumab(lines: &[SheetLine]) -> bool {
+    lines.iter().any(|l| l.omalizumab.is_some())
+}
+
 /// The indices of the right-aligned columns.
 pub fn right_aligned() -> Vec<usize> {
     COLUMNS
@@ -83,6 +94,9 @@ pub fn premedication_lines(lines: &[SheetLine]) -> Vec<String> {
 
 /// One sheet line's cells; the columns after the observation are left blank for the nurses.
 pub fn row(l: &SheetLine) -> Vec<String> {
+    if let Some(o) = &l.omalizumab {
+        return omalizumab_row(l, o);
+    }
     let (step, vial, volume, dose) = cells(l);
     let mut r = vec![
         l.row
@@ -101,6 +115,60 @@ pub fn row(l: &SheetLine) -> Vec<String> {
             .unwrap_or_default(),
     ];
     r.resize(COLUMNS.len(), String::new());
+    r
+}
+
+/// An omalizumab course's row: the injection due on the day (any time of the day), its
+/// syringes and observation, "—" in the allergen dose's vial, vial code, volume and lot
+/// columns; or its DO NOT GIVE or observation row.
+fn omalizumab_row(l: &SheetLine, o: &crate::ward::view::OmalizumabRow) -> Vec<String> {
+    use crate::policy::omalizumab_course::OmalizumabNext;
+    use crate::render::omalizumab_rows as om;
+    let na = || NOT_APPLICABLE.to_string();
+    let patient = format!("{} ({}, course {})", l.name, l.patient, l.course);
+    let mut r = match &o.injection {
+        Some(OmalizumabNext::Injection {
+            number,
+            dose_mg,
+            syringes,
+            late,
+            observation_min,
+            ..
+        }) => {
+            let what = match late {
+                Some(x) => format!("{} — {}", om::dose(*dose_mg, syringes), om::late(x.days)),
+                None => om::dose(*dose_mg, syringes),
+            };
+            vec![
+                "today".to_string(),
+                patient,
+                format!("inj. {number}"),
+                what,
+                na(),
+                na(),
+                format!("{dose_mg} mg"),
+                observation_min.to_string(),
+            ]
+        }
+        _ => {
+            let (_, words, _, _) = cells(l);
+            vec![
+                l.row
+                    .time
+                    .map(|t| t.format("%H:%M").to_string())
+                    .unwrap_or_else(|| "--:--".into()),
+                patient,
+                String::new(),
+                format!("omalizumab: {words}"),
+            ]
+        }
+    };
+    r.resize(COLUMNS.len(), String::new());
+    if o.injection.is_some()
+        && let Some(lot) = COLUMNS.iter().position(|(t, _, _)| *t == "lot")
+    {
+        r[lot] = na();
+    }
     r
 }
 
@@ -237,6 +305,10 @@ pub fn pdf(
         for line in &premeds {
             w.paragraph(&format!("• {line}"), 8.5, false);
         }
+    }
+    if has_omalizumab(lines) {
+        w.space(4.0);
+        w.paragraph(OMALIZUMAB_NOTE, 8.5, true);
     }
     let footer = format!(
         "ritplan {} · dosing sheet {date}",

@@ -4,8 +4,10 @@
 
 use chrono::NaiveDateTime;
 
-use super::{BoardRow, BoardStatus, Ward, WardError};
+use super::{BoardNext, BoardRow, BoardStatus, CourseKind, Ward, WardError};
 use crate::course::ActionKind;
+use crate::course::omalizumab::{OmalizumabAction, OmalizumabDecision};
+use crate::policy::omalizumab_course::OmalizumabNext;
 use crate::store::PatientRecord;
 
 impl Ward {
@@ -47,8 +49,40 @@ impl Ward {
                     v.loaded.template.evidence_label()
                 ),
                 patient,
-                next: d,
-                frozen_template: v.loaded.template.clone(),
+                next: BoardNext::Immunotherapy {
+                    next: Box::new(d),
+                    frozen_template: Box::new(v.loaded.template.clone()),
+                },
+            });
+        }
+        // The omalizumab courses, each from the decision `next` shows.
+        for id in self.omalizumab_live_ids(today)? {
+            let v = self.omalizumab_view(id, now)?;
+            let touched_today = v.events.iter().any(|e| e.event.at.date() == today);
+            let (status, at) = match omalizumab_status(&v.decision, now) {
+                Some(x) => x,
+                None if touched_today => (BoardStatus::DoneToday, None),
+                None => continue,
+            };
+            let patient = self.patient(&v.course.record.patient_id)?;
+            let lookalike = !self.lookalikes(&patient)?.is_empty();
+            rows.push(BoardRow {
+                status,
+                at,
+                course: id,
+                lookalike,
+                template: format!(
+                    "omalizumab ({} label, {} mg every {} weeks)",
+                    v.course.plan.label.to_uppercase(),
+                    v.course.plan.dose_mg,
+                    v.course.plan.every_weeks
+                ),
+                patient,
+                next: BoardNext::Omalizumab {
+                    kind: CourseKind::Omalizumab,
+                    next: v.decision,
+                    given: v.given,
+                },
             });
         }
         rows.sort_by(|a, b| {
@@ -60,6 +94,20 @@ impl Ward {
             ))
         });
         Ok(rows)
+    }
+
+    /// The ids of the omalizumab courses live on `since` or later (the store's derived state).
+    pub(super) fn omalizumab_live_ids(
+        &self,
+        since: chrono::NaiveDate,
+    ) -> Result<Vec<i64>, WardError> {
+        let omalizumab = self.omalizumab_ids()?;
+        Ok(self
+            .store
+            .live_course_ids(since)?
+            .into_iter()
+            .filter(|id| omalizumab.contains(id))
+            .collect())
     }
 
     /// Patients whose id is `query` or whose name contains it (ignoring case and spacing),
@@ -83,5 +131,58 @@ impl Ward {
             .collect();
         found.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
         Ok(found)
+    }
+}
+
+/// Where an omalizumab course stands on the board at `now`, read from its decision: `None`
+/// when it has nothing for today (stopped, done, or its next injection another day).
+pub(super) fn omalizumab_status(
+    d: &OmalizumabDecision,
+    now: NaiveDateTime,
+) -> Option<(BoardStatus, Option<NaiveDateTime>)> {
+    match &d.action {
+        OmalizumabAction::DoNotGive { .. } => Some((BoardStatus::DoNotGive, None)),
+        // As an immunotherapy course's: from the observation's end on, it waits to be recorded.
+        OmalizumabAction::Observe { until } if now >= *until => {
+            Some((BoardStatus::ObservationOverdue, Some(*until)))
+        }
+        OmalizumabAction::Observe { until } => Some((BoardStatus::InObservation, Some(*until))),
+        OmalizumabAction::Next(OmalizumabNext::Injection {
+            not_before: false, ..
+        }) => Some((BoardStatus::DueNow, Some(now))),
+        OmalizumabAction::Next(_) | OmalizumabAction::Stopped { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::omalizumab_course::NOT_RECALCULATED;
+
+    fn t(s: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
+    }
+
+    #[test]
+    fn an_omalizumab_observation_is_overdue_from_its_end_and_a_later_injection_is_not_listed() {
+        let observe = OmalizumabDecision {
+            action: OmalizumabAction::Observe {
+                until: t("2026-12-07 09:00"),
+            },
+            note: NOT_RECALCULATED,
+        };
+        assert_eq!(
+            omalizumab_status(&observe, t("2026-12-07 08:59")),
+            Some((BoardStatus::InObservation, Some(t("2026-12-07 09:00"))))
+        );
+        assert_eq!(
+            omalizumab_status(&observe, t("2026-12-07 09:00")),
+            Some((BoardStatus::ObservationOverdue, Some(t("2026-12-07 09:00"))))
+        );
+        let done = OmalizumabDecision {
+            action: OmalizumabAction::Next(OmalizumabNext::Done),
+            note: NOT_RECALCULATED,
+        };
+        assert_eq!(omalizumab_status(&done, t("2026-12-07 09:00")), None);
     }
 }

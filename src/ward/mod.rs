@@ -21,6 +21,8 @@ mod show;
 mod staff;
 mod start;
 #[cfg(test)]
+mod tests_omaboard;
+#[cfg(test)]
 mod tests_scan;
 pub mod text;
 pub mod vials;
@@ -45,8 +47,8 @@ pub use staff::NewStaff;
 pub use start::{NotStarted, Start, Started};
 pub use vials::{NewVial, VialView};
 pub use view::{
-    BoardRow, BoardStatus, CalendarData, CourseView, ExportData, ProtocolData, ScheduleLine,
-    SheetLine, VialLabels,
+    BoardNext, BoardRow, BoardStatus, CalendarData, CourseView, ExportData, OmalizumabDay,
+    OmalizumabRow, ProtocolData, ScheduleLine, SheetLine, VialLabels,
 };
 
 fn replay_stored(ctx: Context<'_>, events: &[StoredEvent]) -> CourseState {

@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
-use super::{SheetLine, Ward, WardError};
+use super::{OmalizumabRow, SheetLine, Ward, WardError};
 use crate::course;
+use crate::course::omalizumab::OmalizumabAction;
+use crate::policy::omalizumab_course::OmalizumabNext;
 use crate::store::PatientRecord;
 
 impl Ward {
@@ -83,10 +85,12 @@ impl Ward {
                         vial_code,
                         evidence: v.loaded.template.evidence_label(),
                         row,
+                        omalizumab: None,
                     });
                 }
             }
         }
+        lines.extend(self.omalizumab_sheet(date, now)?);
         // DO NOT GIVE and observation rows first (no time, or the observation's end), then time.
         lines.sort_by_key(|l| {
             (
@@ -96,6 +100,99 @@ impl Ward {
                 l.course,
             )
         });
+        Ok(lines)
+    }
+
+    /// The omalizumab courses' rows for `date`, made at `now`, each from the decision `next`
+    /// shows at the sheet's moment (now for today, the day's start otherwise): a DO NOT GIVE
+    /// row while the patient is held, an observation row while the last injection's is open,
+    /// and the injection when it is due on the day or late. Not an allergen dose: no dosing,
+    /// vial or lot.
+    fn omalizumab_sheet(
+        &mut self,
+        date: NaiveDate,
+        now: NaiveDateTime,
+    ) -> Result<Vec<SheetLine>, WardError> {
+        let moment = if date == now.date() {
+            now
+        } else {
+            NaiveDateTime::new(date, NaiveTime::MIN)
+        };
+        let mut lines = Vec::new();
+        for id in self.omalizumab_live_ids(date)? {
+            let v = self.omalizumab_view(id, moment)?;
+            let blank = |action, time: Option<NaiveTime>| course::SheetRow {
+                time,
+                action,
+                dosing: None,
+                observation_min: None,
+                assumes_tolerated: false,
+                hold: None,
+                held_by: None,
+                reasons: Vec::new(),
+                premedication: Vec::new(),
+            };
+            let (row, injection) = match &v.decision.action {
+                OmalizumabAction::DoNotGive { hold, held_by } => {
+                    let mut r = blank(
+                        if held_by.is_some() {
+                            course::ActionKind::PatientHold
+                        } else {
+                            course::ActionKind::PhysicianReview
+                        },
+                        None,
+                    );
+                    r.hold = Some(hold.clone());
+                    r.held_by = *held_by;
+                    (r, None)
+                }
+                OmalizumabAction::Observe { until } => (
+                    blank(
+                        if moment >= *until {
+                            course::ActionKind::ObservationNotClosed
+                        } else {
+                            course::ActionKind::Observe
+                        },
+                        Some(until.time()),
+                    ),
+                    None,
+                ),
+                OmalizumabAction::Next(
+                    n @ OmalizumabNext::Injection {
+                        not_before: false,
+                        observation_min,
+                        ..
+                    },
+                ) => {
+                    let mut r = blank(course::ActionKind::Give, None);
+                    r.observation_min = Some(*observation_min);
+                    (r, Some(n.clone()))
+                }
+                OmalizumabAction::Next(_) | OmalizumabAction::Stopped { .. } => continue,
+            };
+            let patient = self.patient(&v.course.record.patient_id)?;
+            lines.push(SheetLine {
+                course: id,
+                patient: patient.id.clone(),
+                name: patient.name.clone(),
+                row,
+                vial_label: None,
+                cap: None,
+                concentration: None,
+                vial_code: None,
+                evidence: v
+                    .course
+                    .plan
+                    .provenance
+                    .as_ref()
+                    .map_or_else(|| "label".to_string(), |p| p.evidence.to_string()),
+                phase: None,
+                omalizumab: Some(OmalizumabRow {
+                    injection,
+                    note: v.decision.note,
+                }),
+            });
+        }
         Ok(lines)
     }
 }

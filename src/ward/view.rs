@@ -8,8 +8,10 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::WardError;
+use crate::course::omalizumab::OmalizumabDecision;
 use crate::course::{self, Administration, CourseState, Decision, Event, PatientView};
 use crate::planner::Plan;
+use crate::policy::omalizumab_course::OmalizumabNext;
 use crate::policy::{Emergency, RuleSetInfo};
 use crate::template::Template;
 
@@ -109,6 +111,20 @@ pub struct SheetLine {
     /// The dose's phase, when the course's template names its phases.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub phase: Option<crate::template::Phase>,
+    /// For an omalizumab course's row: its injection, when the row is one (the row has no
+    /// `dosing`: it is not an allergen dose, no vial or lot applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub omalizumab: Option<OmalizumabRow>,
+}
+
+/// An omalizumab course's row on the sheet.
+#[derive(Clone, Debug, Serialize)]
+pub struct OmalizumabRow {
+    /// The injection due on the sheet's day (or late), from the course's decision; none on a
+    /// DO NOT GIVE or observation row.
+    pub injection: Option<OmalizumabNext>,
+    /// The label's rule on the dose.
+    pub note: &'static str,
 }
 
 /// Where a course stands on the board, in the board's order.
@@ -142,13 +158,36 @@ pub struct BoardRow {
     pub patient: PatientRecord,
     /// Whether another patient has the same name and date of birth.
     pub lookalike: bool,
-    /// The template's name and evidence label.
+    /// The template's name and evidence label (for an omalizumab course: "omalizumab" and its
+    /// label).
     pub template: String,
-    /// The decision behind the row.
-    pub next: Decision,
-    /// The course's frozen template (its vials name the decision's dose).
-    #[serde(skip)]
-    pub frozen_template: Template,
+    /// The decision behind the row, by the course's kind.
+    #[serde(flatten)]
+    pub next: BoardNext,
+}
+
+/// The decision behind a board row: an immunotherapy course's, or an omalizumab course's (the
+/// same pure decision `next` shows).
+#[derive(Clone, Debug, Serialize)]
+#[serde(untagged)]
+pub enum BoardNext {
+    /// An immunotherapy course.
+    Immunotherapy {
+        /// Its decision.
+        next: Box<Decision>,
+        /// The course's frozen template (its vials name the decision's dose).
+        #[serde(skip)]
+        frozen_template: Box<Template>,
+    },
+    /// An omalizumab course.
+    Omalizumab {
+        /// Always [`super::CourseKind::Omalizumab`].
+        kind: super::CourseKind,
+        /// Its decision.
+        next: OmalizumabDecision,
+        /// Injections given so far.
+        given: usize,
+    },
 }
 
 /// Who a protocol is for.
@@ -355,6 +394,20 @@ pub struct PatientDay {
     /// The rules' minutes between injections of two extracts, and their source (the largest
     /// of the courses' frozen rules, with its source).
     pub between_extracts: Option<(u32, String)>,
+    /// The patient's active omalizumab courses (not stopped, not done), each with its decision.
+    pub omalizumab: Vec<OmalizumabDay>,
+}
+
+/// An omalizumab course on the patient's screen.
+pub struct OmalizumabDay {
+    /// Course id.
+    pub id: i64,
+    /// Its decision now (the one `next` shows).
+    pub decision: OmalizumabDecision,
+    /// Injections given so far.
+    pub given: usize,
+    /// Its injection may be given today (due, or late for a physician).
+    pub due_today: bool,
 }
 
 /// One of the day's doses on the patient's screen.

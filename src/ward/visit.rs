@@ -5,9 +5,11 @@
 
 use chrono::NaiveDateTime;
 
-use super::view::{Arm, PatientDay, VisitCourse, VisitDose};
+use super::view::{Arm, OmalizumabDay, PatientDay, VisitCourse, VisitDose};
 use super::{Ward, WardError};
+use crate::course::omalizumab::OmalizumabAction;
 use crate::course::{self, ActionKind, EventKind, voided};
+use crate::policy::omalizumab_course::OmalizumabNext;
 
 impl Ward {
     /// Patient `id`'s day at `now` (each course verified).
@@ -15,8 +17,25 @@ impl Ward {
         let patient = self.patient(id)?;
         let today = now.date();
         let mut views = Vec::new();
+        let mut omalizumab = Vec::new();
         for r in self.store.courses_of(&patient.id)? {
             if super::CourseKind::of(&r) == super::CourseKind::Omalizumab {
+                // Its own decision, as `next` shows it; a stopped or finished course is left out.
+                let v = self.omalizumab_view(r.id, now)?;
+                let due_today = match &v.decision.action {
+                    OmalizumabAction::Stopped { .. }
+                    | OmalizumabAction::Next(OmalizumabNext::Done) => continue,
+                    OmalizumabAction::Next(OmalizumabNext::Injection { not_before, .. }) => {
+                        !not_before
+                    }
+                    OmalizumabAction::DoNotGive { .. } | OmalizumabAction::Observe { .. } => false,
+                };
+                omalizumab.push(OmalizumabDay {
+                    id: r.id,
+                    decision: v.decision,
+                    given: v.given,
+                    due_today,
+                });
                 continue;
             }
             let v = self.view(r.id)?;
@@ -121,6 +140,7 @@ impl Ward {
             doses,
             rest,
             between_extracts: between,
+            omalizumab,
         })
     }
 }

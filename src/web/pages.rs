@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::ward::view::PatientRecord;
-use crate::ward::{Actor, BoardRow, BoardStatus};
+use crate::ward::{Actor, BoardNext, BoardRow, BoardStatus};
 
 /// What every page of a session shows.
 pub struct Page<'a> {
@@ -182,7 +182,17 @@ pub fn board(rows: &[BoardRow], now: NaiveDateTime) -> Markup {
                                     @if r.lookalike { br; strong { "! LOOK-ALIKE: another patient has this name and date of birth" } }
                                 }
                                 td { (r.course) }
-                                td { (crate::render::course::headline(&r.next, &r.frozen_template)) }
+                                td {
+                                    @match &r.next {
+                                        BoardNext::Immunotherapy { next, frozen_template } => {
+                                            (crate::render::course::headline(next, frozen_template))
+                                        }
+                                        BoardNext::Omalizumab { next, .. } => {
+                                            (crate::render::omalizumab_rows::headline(next))
+                                            span.help { (next.note) }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }

@@ -14,6 +14,7 @@ use super::pages::{Page, layout};
 use super::screens::banner;
 use super::{App, blocking, failure, session};
 use crate::render::course as say;
+use crate::render::omalizumab_rows as om;
 use crate::ward::WardError;
 use crate::ward::view::{Arm, PatientDay};
 
@@ -101,7 +102,11 @@ pub fn screen(
         (banner(&day.patient, lookalikes, page.now))
         h1 { "Today: " (day.patient.name) }
         @if day.doses.is_empty() {
-            p { "No dose is due today." }
+            @if day.omalizumab.is_empty() {
+                p { "No dose is due today." }
+            } @else {
+                p { "No allergen dose is due today." }
+            }
         } @else {
             h2 { "Doses today, in this order" }
             @if let Some((min, source)) = &day.between_extracts {
@@ -124,6 +129,19 @@ pub fn screen(
                             }
                             dt { "Arm" } dd { (arm(&d.arm)) }
                         }
+                    }
+                }
+            }
+        }
+        @if !day.omalizumab.is_empty() {
+            h2 { "Omalizumab" }
+            ul.omalizumab {
+                @for c in &day.omalizumab {
+                    li {
+                        a href=(format!("/course/{}", c.id)) { "Course " (c.id) } " · omalizumab · "
+                        (c.given) " injection" @if c.given != 1 { "s" } " given: "
+                        @if c.due_today { strong.big { (om::headline(&c.decision)) } } @else { strong { (om::headline(&c.decision)) } }
+                        span.help { (c.decision.note) }
                     }
                 }
             }

@@ -10,7 +10,18 @@ use crate::cli::json::BoardRowJson;
 use crate::cli::output::write_json;
 use crate::render::course as say;
 use crate::render::table;
-use crate::ward::Ward;
+use crate::ward::{BoardNext, BoardRow, Ward};
+
+/// A board row's decision in words, by its course's kind.
+fn headline(r: &BoardRow) -> String {
+    match &r.next {
+        BoardNext::Immunotherapy {
+            next,
+            frozen_template,
+        } => say::headline(next, frozen_template),
+        BoardNext::Omalizumab { next, .. } => crate::render::omalizumab_rows::headline(next),
+    }
+}
 
 /// `ritplan board`.
 pub(in crate::cli) fn run(
@@ -36,7 +47,7 @@ fn board(
             .iter()
             .map(|r| BoardRowJson {
                 row: r,
-                text: say::headline(&r.next, &r.frozen_template),
+                text: headline(r),
             })
             .collect();
         return write_json(out, &rows);
@@ -61,10 +72,21 @@ fn board(
                 if r.lookalike { " · ! LOOK-ALIKE" } else { "" }
             ),
             r.course.to_string(),
-            say::headline(&r.next, &r.frozen_template),
+            headline(r),
         ]);
     }
     writeln!(out, "{t}")?;
+    // The label's rule, once, when an omalizumab course is on the board.
+    if rows
+        .iter()
+        .any(|r| matches!(r.next, BoardNext::Omalizumab { .. }))
+    {
+        writeln!(
+            out,
+            "Omalizumab: {}",
+            crate::policy::omalizumab_course::NOT_RECALCULATED
+        )?;
+    }
     if rows.is_empty() {
         writeln!(out, "Nothing is due today.")?;
     }

@@ -81,6 +81,9 @@ fn sheet(
         }
     }
     writeln!(out, "{}", sheet_render::NOTE)?;
+    if sheet_render::has_omalizumab(&lines) {
+        writeln!(out, "{}", sheet_render::OMALIZUMAB_NOTE)?;
+    }
     Ok(())
 }
 
