@@ -27,6 +27,7 @@ mod tests_course;
 mod tests_guard;
 #[cfg(test)]
 mod tests_omalizumab;
+#[cfg(test)]
 mod tests_omaboard;
 #[cfg(test)]
 mod tests_scan;
