@@ -463,7 +463,9 @@ pub fn admissible(
             Err(Refusal::NoReason { what: "a deferral" })
         }
         EventKind::DoseDeferred { .. } => Ok(()),
-        EventKind::PhysicianReview { decision, reason } => {
+        EventKind::PhysicianReview {
+            decision, reason, ..
+        } => {
             if state.ended.is_some() {
                 return Err(Refusal::EndedIsFinal);
             }

@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Context;
+use super::event::ReviewAbout;
 use super::ladder::Ladder;
 use super::next::{Decision, Dosing, PatientView, next};
 use super::reason::{Cause, Reason, VialTrigger};
@@ -63,6 +64,65 @@ pub fn vial_for<'s>(
     last_code
         .and_then(|code| state.vials.iter().filter(usable).find(|v| v.code == code))
         .or_else(|| state.vials.iter().rev().find(usable))
+}
+
+/// Whether a physician has reviewed the change of the vial in hand: a review after the last
+/// dose (and after the vial with that lot was added, when it was) that answers it. A recorded
+/// vial's hold shows on the course before the dose (`next_with_vials`), so the review must have
+/// been recorded while that hold was shown (`ReviewAbout::VialChange` of this template vial and
+/// lot). A vial known only by a lot typed at `give` (no record of it) cannot show its hold
+/// before the give is refused naming it; there a review recorded while the course showed no
+/// hold answers it too (what else could it answer). A review of a reaction, a late dose, a stop,
+/// or an older review that says nothing of what it answered, lifts no vial change.
+fn reviewed_change(s: &CourseState, hand: &VialInHand) -> bool {
+    let recorded: Vec<&VialState> = s
+        .vials
+        .iter()
+        .filter(|v| v.vial == hand.vial && same(&v.lot, &hand.lot))
+        .collect();
+    let after = |t: NaiveDateTime| {
+        s.given.last().is_none_or(|g| t > g.at) && recorded.iter().all(|v| t >= v.added_at)
+    };
+    s.reviews.iter().any(|(t, about)| {
+        after(*t)
+            && match about {
+                Some(ReviewAbout::VialChange { vial, lot }) => {
+                    *vial == hand.vial && same(lot, &hand.lot)
+                }
+                Some(ReviewAbout::NoHold) => recorded.is_empty(),
+                Some(ReviewAbout::OtherHold) | None => false,
+            }
+    })
+}
+
+/// What a physician's review recorded at `at` answers: the hold the course shows then, with
+/// its recorded vials (the ward stores it with the review; see [`ReviewAbout`]).
+pub fn review_about(
+    ctx: Context<'_>,
+    state: &CourseState,
+    at: NaiveDateTime,
+    patient: &PatientView,
+) -> ReviewAbout {
+    let plain = next(ctx, state, at, patient, None);
+    if plain.hold.is_some() {
+        return ReviewAbout::OtherHold;
+    }
+    let hand = plain
+        .dosing
+        .as_ref()
+        .and_then(|d| vial_for(state, &d.vial, at.date()));
+    let Some(hand) = hand else {
+        return ReviewAbout::NoHold;
+    };
+    let d = next(ctx, state, at, patient, Some(&hand.in_hand()));
+    match d.hold.map(|h| h.cause) {
+        Some(Cause::VialChange { vial, .. }) => ReviewAbout::VialChange {
+            vial,
+            lot: hand.lot.clone(),
+        },
+        Some(_) => ReviewAbout::OtherHold,
+        None => ReviewAbout::NoHold,
+    }
 }
 
 /// The next decision with the course's recorded vials: decided once without a vial, and when
@@ -301,11 +361,7 @@ pub(super) fn apply(
         return Ok(d);
     };
     let m = d.maintenance.is_some();
-    let reviewed = match (s.reviewed_at, s.given.last()) {
-        (Some(r), Some(last)) => r > last.at,
-        (r, None) => r.is_some(),
-        (None, _) => false,
-    };
+    let reviewed = reviewed_change(s, hand);
     let mut out = d.clone();
     for f in fired(s, hand, today, ctx, m) {
         let rule = ctx.rules.vial_change_rule(f.trigger, m);

@@ -692,7 +692,19 @@ fn check(
             let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
             course::admissible(ctx, &state, &plain, at, kind)
                 .map_err(|r| WardError::Refused(Box::new(r)))?;
-            Ok((kind.clone(), None, None))
+            // A review records what it answers: the hold the course shows now (whatever a
+            // front end sent), so that it lifts a vial change only when it answered one.
+            let kind = match kind {
+                EventKind::PhysicianReview {
+                    decision, reason, ..
+                } => EventKind::PhysicianReview {
+                    decision: decision.clone(),
+                    reason: reason.clone(),
+                    about: Some(course::review_about(ctx, &state, at, view)),
+                },
+                other => other.clone(),
+            };
+            Ok((kind, None, None))
         }
     }
 }

@@ -460,3 +460,34 @@ fn with_scans_off_a_course_with_recorded_vials_needs_the_lot_of_a_usable_one() {
         EventKind::DoseGiven { lot: Some(l), .. } if l == "l101"
     ));
 }
+
+#[test]
+fn a_review_records_what_the_course_showed_not_what_a_front_end_says() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Setup {
+        ward: mut w,
+        physician,
+        ..
+    } = setup(&dir);
+    let t = at("2026-12-07 08:10");
+    let r = w
+        .record(
+            &physician,
+            1,
+            t,
+            t,
+            Record::Event(EventKind::PhysicianReview {
+                decision: crate::course::Review::Continue,
+                reason: Some("checked".into()),
+                about: Some(crate::course::ReviewAbout::VialChange {
+                    vial: "1".into(),
+                    lot: "L999".into(),
+                }),
+            }),
+        )
+        .expect("review");
+    let EventKind::PhysicianReview { about, .. } = &r.event.event.kind else {
+        panic!("{:?}", r.event.event.kind)
+    };
+    assert_eq!(about, &Some(crate::course::ReviewAbout::NoHold));
+}

@@ -978,6 +978,7 @@ certainty = "I"
             crate::ward::Record::Event(EventKind::PhysicianReview {
                 decision: crate::course::Review::Stop,
                 reason: Some("moved away".into()),
+                about: None,
             }),
         )
         .expect("stopped");
