@@ -56,7 +56,10 @@ pub use state::{
     CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, VialState,
     VialStatus, Visit, observation_until, replay, required_observation,
 };
-pub use vial::{VialInHand, next_with_vials, review_about, unscanned_lot_problem, vial_for};
+pub use vial::{
+    VialInHand, VialRefusal, next_with_vials, review_about, unscanned_lot_problem, vial_admissible,
+    vial_for, vial_in_hand,
+};
 
 use crate::planner::{ClinicCalendar, Plan};
 use crate::policy::course::CourseRules;

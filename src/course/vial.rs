@@ -12,10 +12,12 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Context;
+use super::event::EventKind;
 use super::event::ReviewAbout;
 use super::ladder::Ladder;
 use super::next::{Decision, Dosing, PatientView, next};
 use super::reason::{Cause, Reason, VialTrigger};
+use super::record::Refusal;
 use super::state::{CourseState, Given, VialState, VialStatus};
 use crate::policy::Provenance;
 use crate::policy::vial_change::{Trigger, VialAction};
@@ -141,6 +143,96 @@ pub fn next_with_vials(
     match vial_for(state, vial, now.date()) {
         Some(v) => next(ctx, state, now, patient, Some(&v.in_hand())),
         None => plain,
+    }
+}
+
+/// The vial the nurse holds, as far as a dose's record knows it (for the vial-change rules):
+/// the scanned vial when it is one of the course's; else the lot typed with the dose, of the
+/// template vial the decision gives; else the course's recorded vial that `next` shows for that
+/// dose ([`vial_for`]). Whether the scanned vial may be used at all is the scan check's, after.
+pub fn vial_in_hand(
+    state: &CourseState,
+    decision: Option<&Dosing>,
+    lot: Option<&str>,
+    scan_vial: Option<&str>,
+    date: NaiveDate,
+) -> Option<VialInHand> {
+    if let Some(code) = scan_vial
+        && let Some(v) = state
+            .vials
+            .iter()
+            .find(|v| v.code.eq_ignore_ascii_case(code.trim()))
+    {
+        return Some(v.in_hand());
+    }
+    let decision = decision?;
+    match lot.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(lot) => Some(VialInHand {
+            vial: decision.vial.clone(),
+            lot: lot.to_string(),
+            manufacturer: None,
+            prepared: None,
+        }),
+        None => vial_for(state, &decision.vial, date).map(|v| v.in_hand()),
+    }
+}
+
+/// Why a vial may not be added to, or discarded from, a course as it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VialRefusal {
+    /// The course is stopped or has ended ([`Refusal::Stopped`], [`Refusal::Ended`]).
+    Course(Refusal),
+    /// The course has no vial with this code.
+    NoVial {
+        /// The code.
+        code: String,
+    },
+    /// The vial was discarded already.
+    AlreadyDiscarded {
+        /// The code.
+        code: String,
+        /// When.
+        at: NaiveDateTime,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Whether a vial event may be recorded on the course as it stands: a vial is added only to a
+/// course neither ended nor stopped; a vial is discarded only when it is the course's and not
+/// discarded already. Other events: no objection here. (A new vial's own values, its template
+/// vial, dates and code, are the ward's to check before it allocates the code.)
+pub fn vial_admissible(state: &CourseState, kind: &EventKind) -> Result<(), VialRefusal> {
+    match kind {
+        EventKind::VialAdded { .. } => {
+            if let Some(h) = &state.ended {
+                return Err(VialRefusal::Course(Refusal::Ended {
+                    hold: Box::new(h.clone()),
+                }));
+            }
+            if let Some(h) = &state.stopped {
+                return Err(VialRefusal::Course(Refusal::Stopped {
+                    hold: Box::new(h.clone()),
+                }));
+            }
+            Ok(())
+        }
+        EventKind::VialDiscarded { code, .. } => {
+            let v = state
+                .vials
+                .iter()
+                .find(|v| v.code == *code)
+                .ok_or_else(|| VialRefusal::NoVial { code: code.clone() })?;
+            match &v.discarded {
+                Some((at, why)) => Err(VialRefusal::AlreadyDiscarded {
+                    code: code.clone(),
+                    at: *at,
+                    reason: why.clone(),
+                }),
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
     }
 }
 

@@ -572,37 +572,6 @@ type Checked = (
     Option<course::VialState>,
 );
 
-/// The vial the nurse holds, as far as `give` knows it (for the vial-change rules): the scanned
-/// vial when it is one of the course's; else the lot typed with the dose, of the template vial
-/// the decision gives; else the course's recorded vial that `next` shows for that dose
-/// (`course::vial_for`). Whether the scanned vial may be used at all is the scan check's, after.
-pub(super) fn vial_in_hand(
-    state: &course::CourseState,
-    decision: Option<&course::Dosing>,
-    lot: Option<&str>,
-    scan_vial: Option<&str>,
-    date: chrono::NaiveDate,
-) -> Option<course::VialInHand> {
-    if let Some(code) = scan_vial
-        && let Some(v) = state
-            .vials
-            .iter()
-            .find(|v| v.code.eq_ignore_ascii_case(code.trim()))
-    {
-        return Some(v.in_hand());
-    }
-    let decision = decision?;
-    match lot.map(str::trim).filter(|l| !l.is_empty()) {
-        Some(lot) => Some(course::VialInHand {
-            vial: decision.vial.clone(),
-            lot: lot.to_string(),
-            manufacturer: None,
-            prepared: None,
-        }),
-        None => course::vial_for(state, &decision.vial, date).map(|v| v.in_hand()),
-    }
-}
-
 /// The clinical check of one recording against the course's events and the patient's other
 /// courses, and for a dose the scans (see [`course::scan::check`]): no override lifts a scan's
 /// refusal.
@@ -626,7 +595,7 @@ fn check(
             ..
         } => {
             let plain = course::next(ctx, &state, at, view, None);
-            let hand = vial_in_hand(
+            let hand = course::vial_in_hand(
                 &state,
                 plain.dosing.as_ref(),
                 lot.as_deref(),
