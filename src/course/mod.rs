@@ -57,8 +57,8 @@ pub use state::{
     VialStatus, Visit, observation_until, replay, required_observation,
 };
 pub use vial::{
-    VialInHand, VialRefusal, next_with_vials, review_about, unscanned_lot_problem, vial_admissible,
-    vial_for, vial_in_hand,
+    VialInHand, VialRefusal, next_with_vials, review_about, unscanned_lot_problem, unscanned_vial,
+    vial_admissible, vial_for, vial_in_hand,
 };
 
 use crate::planner::{ClinicCalendar, Plan};

@@ -167,14 +167,58 @@ pub fn vial_in_hand(
     }
     let decision = decision?;
     match lot.map(str::trim).filter(|l| !l.is_empty()) {
-        Some(lot) => Some(VialInHand {
-            vial: decision.vial.clone(),
-            lot: lot.to_string(),
-            manufacturer: None,
-            prepared: None,
-        }),
+        // A typed lot of a usable recorded vial: that vial (its manufacturer and preparation
+        // date count too).
+        Some(lot) => Some(by_lot(state, &decision.vial, lot, date).map_or_else(
+            || VialInHand {
+                vial: decision.vial.clone(),
+                lot: lot.to_string(),
+                manufacturer: None,
+                prepared: None,
+            },
+            VialState::in_hand,
+        )),
         None => vial_for(state, &decision.vial, date).map(|v| v.in_hand()),
     }
+}
+
+/// The usable recorded vial of template vial `template_vial` whose lot is `lot` (letter case
+/// and spaces aside): the one [`vial_for`] takes when it has that lot, else the newest.
+fn by_lot<'s>(
+    state: &'s CourseState,
+    template_vial: &str,
+    lot: &str,
+    date: NaiveDate,
+) -> Option<&'s VialState> {
+    let fits = |v: &&VialState| {
+        v.vial == template_vial && v.state_on(date) == VialStatus::Active && same(&v.lot, lot)
+    };
+    vial_for(state, template_vial, date)
+        .filter(fits)
+        .or_else(|| state.vials.iter().rev().find(fits))
+}
+
+/// The recorded vial a dose given without a vial scan comes from, named by the lot typed
+/// ([`unscanned_lot_problem`] says when it may not): `Ok(None)` when the course records no
+/// vial of that strength; the dose's record then takes this vial's code and its lot as the vial
+/// has it (not as typed).
+pub fn unscanned_vial<'s>(
+    state: &'s CourseState,
+    template_vial: &str,
+    lot: Option<&str>,
+    date: NaiveDate,
+) -> Result<Option<&'s VialState>, String> {
+    if let Some(problem) = unscanned_lot_problem(state, template_vial, lot, date) {
+        return Err(problem);
+    }
+    if !state.vials.iter().any(|v| v.vial == template_vial) {
+        return Ok(None);
+    }
+    lot.and_then(|l| by_lot(state, template_vial, l, date))
+        .map(Some)
+        .ok_or_else(|| {
+            format!("names no usable vial {template_vial} of this course: scan the vial")
+        })
 }
 
 /// Why a vial may not be added to, or discarded from, a course as it stands.

@@ -620,17 +620,23 @@ fn check(
             .map_err(WardError::Scan)?;
             // Not scanned: on a course with recorded vials of this strength, the typed lot must
             // be a usable one's, so that no dose comes from an expired, discarded or unknown
-            // vial and the record names the vial (the scan's rules, by lot).
-            if vial.is_none()
-                && let Some(problem) =
-                    course::unscanned_lot_problem(&state, &d.vial, lot.as_deref(), at.date())
-            {
-                return Err(WardError::Input {
-                    field: Field::Lot,
-                    problem,
-                });
-            }
-            let lot = course::scan::lot(lot.as_deref(), vial).map_err(WardError::Scan)?;
+            // vial; the record names that vial by its code, and its lot as the vial has it.
+            let (lot, vial) = match vial {
+                Some(v) => (
+                    course::scan::lot(lot.as_deref(), Some(v)).map_err(WardError::Scan)?,
+                    Some(v),
+                ),
+                None => {
+                    match course::unscanned_vial(&state, &d.vial, lot.as_deref(), at.date())
+                        .map_err(|problem| WardError::Input {
+                            field: Field::Lot,
+                            problem,
+                        })? {
+                        Some(v) => (Some(v.lot.clone()), Some(v)),
+                        None => (lot.clone(), None),
+                    }
+                }
+            };
             let overridden = match (allowed, &proposed.override_reason) {
                 (Some(a), Some(why)) if (a.step, a.volume_ml) != (d.step, d.volume_ml) => {
                     Some((a, why.clone()))
