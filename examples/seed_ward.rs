@@ -55,6 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 kind: EventKind::PhysicianReview {
                     decision: Review::Stop,
                     reason: Some("bench: a finished course".into()),
+                    about: None,
                 },
                 at: c.created_at,
                 by: by.clone(),

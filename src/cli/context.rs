@@ -53,15 +53,46 @@ pub(super) fn opened(
     ctx: &Context,
     err: &mut dyn Write,
 ) -> Result<(crate::ward::Ward, chrono::NaiveDateTime), CliError> {
-    let ward = open_ward(ctx.db.as_ref())?;
+    let ward = ward_opener(ctx)?.open()?;
     let now = record_clock(ward.training(), err)?;
     Ok((ward, now))
 }
 
-/// Opens the ward (the record with the application layer over it): --db, else RITPLAN_DB,
-/// else the platform data directory. The record must exist.
-pub(super) fn open_ward(db: Option<&PathBuf>) -> Result<crate::ward::Ward, CliError> {
-    Ok(crate::ward::Ward::open(&record_path(db)?)?)
+/// How a command opens the ward (the record with the application layer over it): the record
+/// at --db, else RITPLAN_DB, else the platform data directory (it must exist), with the
+/// clinic's vial expiry rules (`vial-expiry.toml` from --rules DIR; else the bundled ones)
+/// installed. The one place they are installed: `vial add`, the page's wards (`serve`) and
+/// every other command work out a vial's expiry with the same rules.
+pub(super) struct WardOpener {
+    path: PathBuf,
+    vial_expiry: Option<SourceText>,
+}
+
+impl WardOpener {
+    /// Opens the ward.
+    pub(super) fn open(&self) -> Result<crate::ward::Ward, crate::ward::WardError> {
+        let mut ward = crate::ward::Ward::open(&self.path)?;
+        if let Some(src) = &self.vial_expiry {
+            ward.use_vial_expiry_rules(src.clone())?;
+        }
+        Ok(ward)
+    }
+}
+
+/// The opener of the command's ward (see [`WardOpener`]).
+pub(super) fn ward_opener(ctx: &Context) -> Result<WardOpener, CliError> {
+    let file = crate::policy::vial_expiry::BUNDLED.0;
+    let vial_expiry = match &ctx.rules_dir {
+        Some(_) => ctx
+            .rule_sources()?
+            .into_iter()
+            .find(|s| Path::new(&s.name).file_name().is_some_and(|f| f == file)),
+        None => None,
+    };
+    Ok(WardOpener {
+        path: record_path(ctx.db.as_ref())?,
+        vial_expiry,
+    })
 }
 
 /// The path of the record: --db, else RITPLAN_DB, else the platform data directory.
@@ -220,4 +251,72 @@ pub(super) fn read_dir_toml(dir: &Path) -> Result<Vec<SourceText>, CliError> {
         .collect();
     paths.sort();
     paths.iter().map(|p| read_source(p)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLINIC: &str = r#"
+kind = "vial-expiry"
+format = 1
+source = "test"
+evidence = "example"
+certainty = "I"
+
+[[limit]]
+unit = "SQ-U"
+strength = "[0, 1000]"
+months = 3
+source = "test clinic"
+evidence = "example"
+certainty = "I"
+"#;
+
+    fn ctx(db: &Path, rules: Option<&Path>) -> Context {
+        Context {
+            template_dirs: Vec::new(),
+            rules_dir: rules.map(Path::to_path_buf),
+            db: Some(db.to_path_buf()),
+            config: super::super::config::Config::default(),
+        }
+    }
+
+    /// Every ward a command opens (the command's, and each the page's pool opens) has the
+    /// clinic's vial expiry rules from --rules DIR; without --rules, the bundled ones.
+    #[test]
+    fn every_ward_opened_has_the_clinic_s_vial_expiry_rules() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("r.db");
+        let now = chrono::NaiveDateTime::parse_from_str("2026-12-07 08:00", "%Y-%m-%d %H:%M")
+            .expect("time");
+        crate::ward::Ward::init(
+            &db,
+            true,
+            crate::ward::NewStaff {
+                id: "admin".into(),
+                name: "Admin".into(),
+                role: crate::ward::Role::Admin,
+                secret: "admin-password-1".into(),
+            },
+            "test",
+            now,
+        )
+        .expect("init");
+        let rules = dir.path().join("rules");
+        std::fs::create_dir(&rules).expect("dir");
+        std::fs::write(rules.join("vial-expiry.toml"), CLINIC).expect("write");
+        let opener = ward_opener(&ctx(&db, Some(&rules))).expect("opener");
+        for _ in 0..2 {
+            let w = opener.open().expect("open");
+            let limits = &w.vial_expiry_rules().limits;
+            assert_eq!(limits.len(), 1, "{limits:?}");
+        }
+        let bundled = crate::policy::vial_expiry::VialExpiry::bundled().expect("bundled");
+        let w = ward_opener(&ctx(&db, None))
+            .expect("opener")
+            .open()
+            .expect("open");
+        assert_eq!(w.vial_expiry_rules(), &bundled);
+    }
 }

@@ -125,6 +125,30 @@ impl fmt::Display for Review {
     }
 }
 
+/// What a physician's review answers, as the ward saw the course when it recorded the review
+/// (`course::review_about`). A vial-change hold is computed, not stored: it shows only while
+/// the vial in hand is known, so a review lifts it only when it was recorded while the course
+/// showed that very hold (for a vial with a record), or, for a vial known only by a lot typed
+/// at `give` (whose hold the course cannot show before the give is refused), while the course
+/// showed no hold at all; and always after the last dose. A review answering a reaction, a late
+/// dose or a stop never lifts a vial change it did not show.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewAbout {
+    /// The vial-change hold of the first dose from this vial: the template vial and the lot of
+    /// the vial in hand.
+    VialChange {
+        /// The template vial id.
+        vial: String,
+        /// The lot in hand.
+        lot: String,
+    },
+    /// Another hold (a reaction, a late dose, a stop, another course).
+    OtherHold,
+    /// No hold was shown.
+    NoHold,
+}
+
 fn is_false(b: &bool) -> bool {
     !*b
 }
@@ -228,6 +252,11 @@ pub enum EventKind {
         decision: Review,
         /// Why (required to resume a stopped course: the correctable cause).
         reason: Option<String>,
+        /// What the review answers: the hold the course showed when the ward recorded it (set
+        /// by the ward, never by a front end; absent in older records: then it answers no vial
+        /// change). See [`ReviewAbout`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        about: Option<ReviewAbout>,
     },
     /// An earlier event was wrong; it no longer counts.
     Correction {

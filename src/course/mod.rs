@@ -35,7 +35,7 @@ mod vial;
 
 pub use event::{
     Event, EventKind, LateKind, MAX_ONSET_MIN, MAX_REACTION_MM, MAX_STEP, MAX_STEPS_BACK,
-    PremedicationRecord, Review, WaoGrade, voided,
+    PremedicationRecord, Review, ReviewAbout, WaoGrade, voided,
 };
 pub use history::{Administration, administrations};
 pub use ladder::Ladder;
@@ -56,7 +56,10 @@ pub use state::{
     CourseState, Given, MaintenanceVisit, Observation, ObservationEnd, Phase, VialState,
     VialStatus, Visit, observation_until, replay, required_observation,
 };
-pub use vial::{VialInHand, next_with_vials, unscanned_lot_problem, vial_for};
+pub use vial::{
+    VialInHand, VialRefusal, next_with_vials, review_about, unscanned_lot_problem, unscanned_vial,
+    vial_admissible, vial_for, vial_in_hand,
+};
 
 use crate::planner::{ClinicCalendar, Plan};
 use crate::policy::course::CourseRules;

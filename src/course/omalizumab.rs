@@ -57,7 +57,9 @@ impl OmalizumabState {
                     s.systemic_dates.push(e.at.date());
                     s.observing = None;
                 }
-                EventKind::PhysicianReview { decision, reason } => match decision {
+                EventKind::PhysicianReview {
+                    decision, reason, ..
+                } => match decision {
                     Review::Stop => {
                         s.stopped = Some(Hold {
                             kind: HoldKind::Stopped,

@@ -68,7 +68,8 @@ pub enum PremedicationProblem {
 }
 
 /// The premedications a dose given at `at` needs or is reminded of: every `required` or
-/// `recommended` one whose anchor is this dose (the first dose of the course on that day, or
+/// `recommended` one of the template's and then the course rule set's (both apply, each on its
+/// own) whose anchor is this dose (the first dose of the course on that day, or
 /// each dose). `none` entries are never due.
 pub fn premedication_due(
     ctx: Context<'_>,
@@ -79,6 +80,7 @@ pub fn premedication_due(
     ctx.template
         .premedication
         .iter()
+        .chain(&ctx.rules.premedication)
         .filter(|p| p.status != PremedStatus::None)
         .filter(|p| match p.anchor {
             PremedAnchor::FirstInjectionOfDay => first_of_day,

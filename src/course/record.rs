@@ -463,7 +463,9 @@ pub fn admissible(
             Err(Refusal::NoReason { what: "a deferral" })
         }
         EventKind::DoseDeferred { .. } => Ok(()),
-        EventKind::PhysicianReview { decision, reason } => {
+        EventKind::PhysicianReview {
+            decision, reason, ..
+        } => {
             if state.ended.is_some() {
                 return Err(Refusal::EndedIsFinal);
             }
@@ -500,9 +502,17 @@ pub fn admissible(
         }),
         EventKind::Note { text } if empty(text) => Err(Refusal::NoReason { what: "a note" }),
         EventKind::Note { .. } => Ok(()),
-        // A vial's own checks (its template vial, dates, code, that the course is active, that a
-        // discarded vial is one of the course's) are the ward's, before it allocates the code.
-        EventKind::VialAdded { .. } | EventKind::VialDiscarded { .. } => Ok(()),
+        // Whether the course takes a vial event: `vial_admissible` (its own refusals); a new
+        // vial's own values are the ward's, before it allocates the code.
+        EventKind::VialAdded { .. } | EventKind::VialDiscarded { .. } => {
+            match super::vial::vial_admissible(state, kind) {
+                Err(super::vial::VialRefusal::Course(r)) => Err(r),
+                Err(_) => Err(Refusal::NoReason {
+                    what: "discarding a vial that is not the course's or is discarded already",
+                }),
+                Ok(()) => Ok(()),
+            }
+        }
         EventKind::Correction { corrects, reason } => {
             let target = events
                 .iter()

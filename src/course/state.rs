@@ -154,9 +154,12 @@ pub struct CourseState {
     pub systemic_dates: Vec<NaiveDate>,
     /// Why the next dose is what it is, since the last dose.
     pub reasons: Vec<Reason>,
-    /// The latest physician review (a vial change that asks the physician is lifted by a
-    /// review after the last dose).
+    /// The latest physician review.
     pub reviewed_at: Option<NaiveDateTime>,
+    /// Each physician review's time and what it answers (a vial change that asks the physician
+    /// is lifted only by a review that answers it: `course::vial`).
+    #[serde(skip)]
+    pub reviews: Vec<(NaiveDateTime, Option<super::event::ReviewAbout>)>,
     /// The course's vials (a corrected addition left out), in the order they were added.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub vials: Vec<VialState>,
@@ -266,6 +269,7 @@ impl CourseState {
             systemic_dates: Vec::new(),
             reasons: Vec::new(),
             reviewed_at: None,
+            reviews: Vec::new(),
             vials: Vec::new(),
         }
     }
@@ -370,7 +374,12 @@ impl CourseState {
             } => self.systemic_reaction(ctx, e, *grade, *onset_min, symptom),
             EventKind::LateReaction { kind, .. } => self.late_reaction(ctx, e, *kind),
             EventKind::DoseDeferred { reason } => self.dose_deferred(e, reason),
-            EventKind::PhysicianReview { decision, reason } => {
+            EventKind::PhysicianReview {
+                decision,
+                reason,
+                about,
+            } => {
+                self.reviews.push((e.at, about.clone()));
                 self.review_decision(ctx, e, decision, reason.as_deref());
             }
             EventKind::Correction { .. }

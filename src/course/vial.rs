@@ -12,9 +12,12 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::Context;
+use super::event::EventKind;
+use super::event::ReviewAbout;
 use super::ladder::Ladder;
 use super::next::{Decision, Dosing, PatientView, next};
 use super::reason::{Cause, Reason, VialTrigger};
+use super::record::Refusal;
 use super::state::{CourseState, Given, VialState, VialStatus};
 use crate::policy::Provenance;
 use crate::policy::vial_change::{Trigger, VialAction};
@@ -65,6 +68,65 @@ pub fn vial_for<'s>(
         .or_else(|| state.vials.iter().rev().find(usable))
 }
 
+/// Whether a physician has reviewed the change of the vial in hand: a review after the last
+/// dose (and after the vial with that lot was added, when it was) that answers it. A recorded
+/// vial's hold shows on the course before the dose (`next_with_vials`), so the review must have
+/// been recorded while that hold was shown (`ReviewAbout::VialChange` of this template vial and
+/// lot). A vial known only by a lot typed at `give` (no record of it) cannot show its hold
+/// before the give is refused naming it; there a review recorded while the course showed no
+/// hold answers it too (what else could it answer). A review of a reaction, a late dose, a stop,
+/// or an older review that says nothing of what it answered, lifts no vial change.
+fn reviewed_change(s: &CourseState, hand: &VialInHand) -> bool {
+    let recorded: Vec<&VialState> = s
+        .vials
+        .iter()
+        .filter(|v| v.vial == hand.vial && same(&v.lot, &hand.lot))
+        .collect();
+    let after = |t: NaiveDateTime| {
+        s.given.last().is_none_or(|g| t > g.at) && recorded.iter().all(|v| t >= v.added_at)
+    };
+    s.reviews.iter().any(|(t, about)| {
+        after(*t)
+            && match about {
+                Some(ReviewAbout::VialChange { vial, lot }) => {
+                    *vial == hand.vial && same(lot, &hand.lot)
+                }
+                Some(ReviewAbout::NoHold) => recorded.is_empty(),
+                Some(ReviewAbout::OtherHold) | None => false,
+            }
+    })
+}
+
+/// What a physician's review recorded at `at` answers: the hold the course shows then, with
+/// its recorded vials (the ward stores it with the review; see [`ReviewAbout`]).
+pub fn review_about(
+    ctx: Context<'_>,
+    state: &CourseState,
+    at: NaiveDateTime,
+    patient: &PatientView,
+) -> ReviewAbout {
+    let plain = next(ctx, state, at, patient, None);
+    if plain.hold.is_some() {
+        return ReviewAbout::OtherHold;
+    }
+    let hand = plain
+        .dosing
+        .as_ref()
+        .and_then(|d| vial_for(state, &d.vial, at.date()));
+    let Some(hand) = hand else {
+        return ReviewAbout::NoHold;
+    };
+    let d = next(ctx, state, at, patient, Some(&hand.in_hand()));
+    match d.hold.map(|h| h.cause) {
+        Some(Cause::VialChange { vial, .. }) => ReviewAbout::VialChange {
+            vial,
+            lot: hand.lot.clone(),
+        },
+        Some(_) => ReviewAbout::OtherHold,
+        None => ReviewAbout::NoHold,
+    }
+}
+
 /// The next decision with the course's recorded vials: decided once without a vial, and when
 /// that dose's template vial has a usable recorded vial, again with it in hand (so a new lot's
 /// rule shows before the nurse draws the dose). No recorded vial: the plain decision.
@@ -81,6 +143,140 @@ pub fn next_with_vials(
     match vial_for(state, vial, now.date()) {
         Some(v) => next(ctx, state, now, patient, Some(&v.in_hand())),
         None => plain,
+    }
+}
+
+/// The vial the nurse holds, as far as a dose's record knows it (for the vial-change rules):
+/// the scanned vial when it is one of the course's; else the lot typed with the dose, of the
+/// template vial the decision gives; else the course's recorded vial that `next` shows for that
+/// dose ([`vial_for`]). Whether the scanned vial may be used at all is the scan check's, after.
+pub fn vial_in_hand(
+    state: &CourseState,
+    decision: Option<&Dosing>,
+    lot: Option<&str>,
+    scan_vial: Option<&str>,
+    date: NaiveDate,
+) -> Option<VialInHand> {
+    if let Some(code) = scan_vial
+        && let Some(v) = state
+            .vials
+            .iter()
+            .find(|v| v.code.eq_ignore_ascii_case(code.trim()))
+    {
+        return Some(v.in_hand());
+    }
+    let decision = decision?;
+    match lot.map(str::trim).filter(|l| !l.is_empty()) {
+        // A typed lot of a usable recorded vial: that vial (its manufacturer and preparation
+        // date count too).
+        Some(lot) => Some(by_lot(state, &decision.vial, lot, date).map_or_else(
+            || VialInHand {
+                vial: decision.vial.clone(),
+                lot: lot.to_string(),
+                manufacturer: None,
+                prepared: None,
+            },
+            VialState::in_hand,
+        )),
+        None => vial_for(state, &decision.vial, date).map(|v| v.in_hand()),
+    }
+}
+
+/// The usable recorded vial of template vial `template_vial` whose lot is `lot` (letter case
+/// and spaces aside): the one [`vial_for`] takes when it has that lot, else the newest.
+fn by_lot<'s>(
+    state: &'s CourseState,
+    template_vial: &str,
+    lot: &str,
+    date: NaiveDate,
+) -> Option<&'s VialState> {
+    let fits = |v: &&VialState| {
+        v.vial == template_vial && v.state_on(date) == VialStatus::Active && same(&v.lot, lot)
+    };
+    vial_for(state, template_vial, date)
+        .filter(fits)
+        .or_else(|| state.vials.iter().rev().find(fits))
+}
+
+/// The recorded vial a dose given without a vial scan comes from, named by the lot typed
+/// ([`unscanned_lot_problem`] says when it may not): `Ok(None)` when the course records no
+/// vial of that strength; the dose's record then takes this vial's code and its lot as the vial
+/// has it (not as typed).
+pub fn unscanned_vial<'s>(
+    state: &'s CourseState,
+    template_vial: &str,
+    lot: Option<&str>,
+    date: NaiveDate,
+) -> Result<Option<&'s VialState>, String> {
+    if let Some(problem) = unscanned_lot_problem(state, template_vial, lot, date) {
+        return Err(problem);
+    }
+    if !state.vials.iter().any(|v| v.vial == template_vial) {
+        return Ok(None);
+    }
+    lot.and_then(|l| by_lot(state, template_vial, l, date))
+        .map(Some)
+        .ok_or_else(|| {
+            format!("names no usable vial {template_vial} of this course: scan the vial")
+        })
+}
+
+/// Why a vial may not be added to, or discarded from, a course as it stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum VialRefusal {
+    /// The course is stopped or has ended ([`Refusal::Stopped`], [`Refusal::Ended`]).
+    Course(Refusal),
+    /// The course has no vial with this code.
+    NoVial {
+        /// The code.
+        code: String,
+    },
+    /// The vial was discarded already.
+    AlreadyDiscarded {
+        /// The code.
+        code: String,
+        /// When.
+        at: NaiveDateTime,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Whether a vial event may be recorded on the course as it stands: a vial is added only to a
+/// course neither ended nor stopped; a vial is discarded only when it is the course's and not
+/// discarded already. Other events: no objection here. (A new vial's own values, its template
+/// vial, dates and code, are the ward's to check before it allocates the code.)
+pub fn vial_admissible(state: &CourseState, kind: &EventKind) -> Result<(), VialRefusal> {
+    match kind {
+        EventKind::VialAdded { .. } => {
+            if let Some(h) = &state.ended {
+                return Err(VialRefusal::Course(Refusal::Ended {
+                    hold: Box::new(h.clone()),
+                }));
+            }
+            if let Some(h) = &state.stopped {
+                return Err(VialRefusal::Course(Refusal::Stopped {
+                    hold: Box::new(h.clone()),
+                }));
+            }
+            Ok(())
+        }
+        EventKind::VialDiscarded { code, .. } => {
+            let v = state
+                .vials
+                .iter()
+                .find(|v| v.code == *code)
+                .ok_or_else(|| VialRefusal::NoVial { code: code.clone() })?;
+            match &v.discarded {
+                Some((at, why)) => Err(VialRefusal::AlreadyDiscarded {
+                    code: code.clone(),
+                    at: *at,
+                    reason: why.clone(),
+                }),
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
     }
 }
 
@@ -301,11 +497,7 @@ pub(super) fn apply(
         return Ok(d);
     };
     let m = d.maintenance.is_some();
-    let reviewed = match (s.reviewed_at, s.given.last()) {
-        (Some(r), Some(last)) => r > last.at,
-        (r, None) => r.is_some(),
-        (None, _) => false,
-    };
+    let reviewed = reviewed_change(s, hand);
     let mut out = d.clone();
     for f in fired(s, hand, today, ctx, m) {
         let rule = ctx.rules.vial_change_rule(f.trigger, m);

@@ -619,6 +619,7 @@ fn read_rule_set(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<RuleSetInfo> 
             "reescalation",
             "pre_injection_pef",
             "between_extracts",
+            "premedication",
         ],
     );
     let id = doc.string(diags, "id", true);
@@ -669,6 +670,60 @@ mod tests {
             diags
                 .iter()
                 .any(|d| d.code == "missing-field" && d.message.contains("evidence"))
+        );
+    }
+
+    /// A course rule set may ask for premedication on all its courses, with the template's
+    /// fields and its citation as `source`; one without the key (a frozen copy from before it
+    /// existed) reads as before, with none.
+    #[test]
+    fn a_rule_set_reads_its_premedication_and_one_without_has_none() {
+        let (name, text) = BUNDLED
+            .iter()
+            .find(|(n, _)| n.contains("course-norwegian-guide"))
+            .expect("the Norwegian rule set");
+        let without = Policy::bundled().expect("bundled");
+        let frozen = &without.rule_set("norwegian-guide").expect("rule set").rules;
+        let with = format!(
+            "{}\n[[premedication]]\nclass = \"ltra\"\nanchor = \"each-injection\"\nbefore_min = 60\nat_least_min = 30\nat_most_min = 120\nstatus = \"required\"\nsource = \"a clinic's citation\"\nevidence = \"example\"\n",
+            text.replacen("id = \"norwegian-guide\"", "id = \"clinic-guide\"", 1)
+        );
+        let mut sources: Vec<SourceText> = BUNDLED
+            .iter()
+            .map(|(n, t)| SourceText::new(*n, *t))
+            .collect();
+        sources.push(SourceText::new(format!("clinic-{name}"), with.clone()));
+        let p = Policy::from_sources(sources).expect("valid");
+        let r = &p.rule_set("clinic-guide").expect("rule set").rules;
+        assert_eq!(r.premedication.len(), 1);
+        let pm = &r.premedication[0];
+        assert_eq!(
+            (pm.class, pm.status, pm.before_min, pm.source.as_deref()),
+            (
+                crate::template::PremedClass::Ltra,
+                crate::template::PremedStatus::Required,
+                60,
+                Some("a clinic's citation")
+            )
+        );
+        // Without the key: the same rules as before, no premedication.
+        let old = &p.rule_set("norwegian-guide").expect("rule set").rules;
+        assert_eq!(old, frozen);
+        assert!(old.premedication.is_empty());
+        // A bad entry is refused, located.
+        let bad = with.replace("class = \"ltra\"", "class = \"h2\"");
+        let mut sources: Vec<SourceText> = BUNDLED
+            .iter()
+            .map(|(n, t)| SourceText::new(*n, *t))
+            .collect();
+        sources.push(SourceText::new(format!("clinic-{name}"), bad));
+        let err = Policy::from_sources(sources).unwrap_err();
+        assert!(
+            err.files
+                .iter()
+                .flat_map(|(_, d)| d)
+                .any(|d| d.code == "unknown-premedication"),
+            "{err:?}"
         );
     }
 

@@ -1006,7 +1006,9 @@ pub fn event(k: &crate::course::EventKind) -> String {
         K::LateLocalReaction { mm } => format!("late local reaction {mm} mm"),
         K::LateReaction { kind, symptom } => format!("{}: {symptom}", late_kind(*kind)),
         K::DoseDeferred { reason } => format!("dose deferred: {reason}"),
-        K::PhysicianReview { decision, reason } => format!(
+        K::PhysicianReview {
+            decision, reason, ..
+        } => format!(
             "physician review: {}{}",
             decision_clause(decision),
             reason

@@ -657,6 +657,7 @@ mod read;
 
 pub use catalog::{BUNDLED, Catalog, bundled_sources};
 pub use read::check;
+pub(crate) use read::read_premedications;
 
 #[cfg(test)]
 mod tests {

@@ -130,7 +130,7 @@ fn read_template(doc: &Table<'_, '_>, policy: &Policy, diags: &mut Diags) -> Opt
     let raw_steps = read_steps(doc, &source_ids, diags);
     let maintenance = read_maintenance(doc, &source_ids, diags);
     let rush_target = doc.decimal(diags, "rush_target", false);
-    let premedication = read_premedications(doc, &source_ids, diags);
+    let premedication = read_premedications(doc, Some(&source_ids), diags);
 
     // Cross-checks need the vials, the units and the timing.
     let (unit, timing, injection) = (header.unit?.value, timing?, injection?);
@@ -708,10 +708,12 @@ fn read_maintenance(
 /// clinical limit: a bound that keeps the window's arithmetic inside the calendar.
 const MAX_PREMED_MIN: u32 = 10_080;
 
-/// Every `[[premedication]]`; the unreadable ones are reported and left out.
-fn read_premedications(
+/// Every `[[premedication]]`; the unreadable ones are reported and left out. A template's
+/// `source` names one of its `[[sources]]` (`source_ids`); a course rule set's (`None`) is the
+/// citation itself, as for its other rules.
+pub(crate) fn read_premedications(
     doc: &Table<'_, '_>,
-    source_ids: &[&str],
+    source_ids: Option<&[&str]>,
     diags: &mut Diags,
 ) -> Vec<Premedication> {
     doc.tables(diags, "premedication")
@@ -722,7 +724,7 @@ fn read_premedications(
 
 fn read_premedication(
     t: &Table<'_, '_>,
-    source_ids: &[&str],
+    source_ids: Option<&[&str]>,
     diags: &mut Diags,
 ) -> Option<Premedication> {
     t.only_keys(
@@ -778,6 +780,7 @@ fn read_premedication(
     let note = t.string(diags, "note", false);
     let source = t.string(diags, "source", true);
     if let Some(s) = &source
+        && let Some(source_ids) = source_ids
         && !source_ids.contains(&s.value.as_str())
     {
         diags.push(
@@ -828,7 +831,7 @@ fn read_premedication(
         return None;
     }
     let source = source?;
-    if !source_ids.contains(&source.value.as_str()) {
+    if source_ids.is_some_and(|ids| !ids.contains(&source.value.as_str())) {
         return None;
     }
     let status = status?.value;

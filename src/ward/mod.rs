@@ -42,7 +42,7 @@ pub use error::WardError;
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use omalizumab::{CourseKind, LoadedOmalizumab, OmalizumabNotStarted, OmalizumabStart};
 pub use record::{Preview, Record, Recorded, ScansChecked};
-pub use show::{ProtocolOf, forecast_plan, protocol_data};
+pub use show::{ProtocolOf, forecast_plan, protocol_data, with_rule_set_premedication};
 pub use staff::NewStaff;
 pub use start::{NotStarted, Start, Started};
 pub use vials::{NewVial, VialView};

@@ -572,37 +572,6 @@ type Checked = (
     Option<course::VialState>,
 );
 
-/// The vial the nurse holds, as far as `give` knows it (for the vial-change rules): the scanned
-/// vial when it is one of the course's; else the lot typed with the dose, of the template vial
-/// the decision gives; else the course's recorded vial that `next` shows for that dose
-/// (`course::vial_for`). Whether the scanned vial may be used at all is the scan check's, after.
-pub(super) fn vial_in_hand(
-    state: &course::CourseState,
-    decision: Option<&course::Dosing>,
-    lot: Option<&str>,
-    scan_vial: Option<&str>,
-    date: chrono::NaiveDate,
-) -> Option<course::VialInHand> {
-    if let Some(code) = scan_vial
-        && let Some(v) = state
-            .vials
-            .iter()
-            .find(|v| v.code.eq_ignore_ascii_case(code.trim()))
-    {
-        return Some(v.in_hand());
-    }
-    let decision = decision?;
-    match lot.map(str::trim).filter(|l| !l.is_empty()) {
-        Some(lot) => Some(course::VialInHand {
-            vial: decision.vial.clone(),
-            lot: lot.to_string(),
-            manufacturer: None,
-            prepared: None,
-        }),
-        None => course::vial_for(state, &decision.vial, date).map(|v| v.in_hand()),
-    }
-}
-
 /// The clinical check of one recording against the course's events and the patient's other
 /// courses, and for a dose the scans (see [`course::scan::check`]): no override lifts a scan's
 /// refusal.
@@ -626,7 +595,7 @@ fn check(
             ..
         } => {
             let plain = course::next(ctx, &state, at, view, None);
-            let hand = vial_in_hand(
+            let hand = course::vial_in_hand(
                 &state,
                 plain.dosing.as_ref(),
                 lot.as_deref(),
@@ -651,17 +620,23 @@ fn check(
             .map_err(WardError::Scan)?;
             // Not scanned: on a course with recorded vials of this strength, the typed lot must
             // be a usable one's, so that no dose comes from an expired, discarded or unknown
-            // vial and the record names the vial (the scan's rules, by lot).
-            if vial.is_none()
-                && let Some(problem) =
-                    course::unscanned_lot_problem(&state, &d.vial, lot.as_deref(), at.date())
-            {
-                return Err(WardError::Input {
-                    field: Field::Lot,
-                    problem,
-                });
-            }
-            let lot = course::scan::lot(lot.as_deref(), vial).map_err(WardError::Scan)?;
+            // vial; the record names that vial by its code, and its lot as the vial has it.
+            let (lot, vial) = match vial {
+                Some(v) => (
+                    course::scan::lot(lot.as_deref(), Some(v)).map_err(WardError::Scan)?,
+                    Some(v),
+                ),
+                None => {
+                    match course::unscanned_vial(&state, &d.vial, lot.as_deref(), at.date())
+                        .map_err(|problem| WardError::Input {
+                            field: Field::Lot,
+                            problem,
+                        })? {
+                        Some(v) => (Some(v.lot.clone()), Some(v)),
+                        None => (lot.clone(), None),
+                    }
+                }
+            };
             let overridden = match (allowed, &proposed.override_reason) {
                 (Some(a), Some(why)) if (a.step, a.volume_ml) != (d.step, d.volume_ml) => {
                     Some((a, why.clone()))
@@ -692,7 +667,19 @@ fn check(
             let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
             course::admissible(ctx, &state, &plain, at, kind)
                 .map_err(|r| WardError::Refused(Box::new(r)))?;
-            Ok((kind.clone(), None, None))
+            // A review records what it answers: the hold the course shows now (whatever a
+            // front end sent), so that it lifts a vial change only when it answered one.
+            let kind = match kind {
+                EventKind::PhysicianReview {
+                    decision, reason, ..
+                } => EventKind::PhysicianReview {
+                    decision: decision.clone(),
+                    reason: reason.clone(),
+                    about: Some(course::review_about(ctx, &state, at, view)),
+                },
+                other => other.clone(),
+            };
+            Ok((kind, None, None))
         }
     }
 }

@@ -85,6 +85,16 @@ pub struct ProtocolOf<'a> {
     pub sources: Vec<String>,
 }
 
+/// The premedication a plan shows: its template's, then the course rule set's (both apply:
+/// `CourseRules::premedication`); an entry already there is not repeated.
+pub fn with_rule_set_premedication(plan: &mut Plan, rules: &crate::policy::course::CourseRules) {
+    for p in &rules.premedication {
+        if !plan.premedication.contains(p) {
+            plan.premedication.push(p.clone());
+        }
+    }
+}
+
 /// The one assembly of a printed protocol, of a plan (`ritplan plan --pdf`, `course` None) or
 /// of a course ([`Ward::course_protocol`]): the patient's epinephrine dose is worked out here,
 /// from the rules, and nowhere else.
@@ -100,9 +110,11 @@ pub fn protocol_data(
         .policy
         .emergency
         .epinephrine_mg(who.age_years, who.weight_kg);
+    let mut plan = of.plan.clone();
+    with_rule_set_premedication(&mut plan, &of.rules.rules);
     ProtocolData {
         who,
-        plan: of.plan.clone(),
+        plan,
         template: of.template.clone(),
         rules: of.rules.clone(),
         emergency: of.policy.emergency.clone(),

@@ -428,7 +428,7 @@ fn with_scans_off_a_course_with_recorded_vials_needs_the_lot_of_a_usable_one() {
         .expect("setting");
     // Vial 1 of lot L100 expired yesterday; a usable one of lot L101.
     vial(&mut w, &nurse, 1, "1", "L100", "2026-12-07");
-    vial(&mut w, &nurse, 1, "1", "L101", "2027-03-31");
+    let usable = vial(&mut w, &nurse, 1, "1", "L101", "2027-03-31");
     let t = "2026-12-08 08:00";
     let before = events(&mut w).len();
     for lot in [None, Some("L100"), Some("nope")] {
@@ -455,8 +455,47 @@ fn with_scans_off_a_course_with_recorded_vials_needs_the_lot_of_a_usable_one() {
             give(Some("P1"), None, None, Some("l101")),
         )
         .expect("the usable vial's lot");
-    assert!(matches!(
-        &r.event.event.kind,
-        EventKind::DoseGiven { lot: Some(l), .. } if l == "l101"
-    ));
+    // The record names the vial by its code, and its lot as the vial has it (not as typed).
+    let EventKind::DoseGiven { lot, vial_code, .. } = &r.event.event.kind else {
+        panic!("{:?}", r.event.event.kind)
+    };
+    assert_eq!(
+        (lot.as_deref(), vial_code.as_deref()),
+        (Some("L101"), Some(usable.as_str()))
+    );
+    assert_eq!(
+        w.vial(&usable, d("2026-12-08")).expect("vial").doses_drawn,
+        1
+    );
+}
+
+#[test]
+fn a_review_records_what_the_course_showed_not_what_a_front_end_says() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let Setup {
+        ward: mut w,
+        physician,
+        ..
+    } = setup(&dir);
+    let t = at("2026-12-07 08:10");
+    let r = w
+        .record(
+            &physician,
+            1,
+            t,
+            t,
+            Record::Event(EventKind::PhysicianReview {
+                decision: crate::course::Review::Continue,
+                reason: Some("checked".into()),
+                about: Some(crate::course::ReviewAbout::VialChange {
+                    vial: "1".into(),
+                    lot: "L999".into(),
+                }),
+            }),
+        )
+        .expect("review");
+    let EventKind::PhysicianReview { about, .. } = &r.event.event.kind else {
+        panic!("{:?}", r.event.event.kind)
+    };
+    assert_eq!(about, &Some(crate::course::ReviewAbout::NoHold));
 }

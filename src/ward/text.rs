@@ -221,7 +221,12 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
         EventKind::LateLocalReaction { mm } => EventKind::LateLocalReaction {
             mm: at_most(Field::LateLocalMm, mm, 0, MAX_REACTION_MM, "mm")?,
         },
-        EventKind::PhysicianReview { decision, reason } => EventKind::PhysicianReview {
+        EventKind::PhysicianReview {
+            decision,
+            reason,
+            about,
+        } => EventKind::PhysicianReview {
+            about,
             decision: match decision {
                 Review::StepBack { steps } => Review::StepBack {
                     steps: at_most(Field::StepsBack, steps, 1, MAX_STEPS_BACK, "steps")?,
@@ -295,6 +300,7 @@ mod tests {
         let review = |steps| EventKind::PhysicianReview {
             decision: crate::course::Review::StepBack { steps },
             reason: Some("why".into()),
+            about: None,
         };
         assert!(event(review(0)).is_err());
         assert!(event(review(101)).is_err());

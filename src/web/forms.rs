@@ -503,5 +503,9 @@ fn review(f: &Fields, e: &mut Errors) -> Option<EventKind> {
             .ok(),
     };
     let reason = optional(f, "reason", Field::Reason, "The reason", e);
-    decision.map(|decision| EventKind::PhysicianReview { decision, reason })
+    decision.map(|decision| EventKind::PhysicianReview {
+        decision,
+        reason,
+        about: None,
+    })
 }

@@ -270,3 +270,41 @@ fn a_schema_3_record_is_upgraded_with_the_empty_index() {
     let (code, out, err) = w.run_as(As::Admin, &now, &["verify"]);
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+/// `vial add` works out the expiry with the clinic's rules from --rules DIR (installed when the
+/// command opens the record, as for the page's wards).
+#[test]
+fn vial_add_takes_the_clinic_s_expiry_rules_from_the_rules_dir() {
+    let w = Ward::new();
+    assert_eq!(w.rush_course(), "1");
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("vial-expiry.toml"),
+        r#"
+kind = "vial-expiry"
+format = 1
+source = "test"
+evidence = "example"
+certainty = "I"
+
+[[limit]]
+unit = "SQ-U"
+strength = "[0, 1000]"
+months = 3
+source = "test clinic"
+evidence = "example"
+certainty = "I"
+"#,
+    )
+    .expect("write");
+    let rules = dir.path().to_str().expect("path");
+    let now = hh(7, 8, 0);
+    let mut args = vec!["--rules", rules];
+    args.extend(add("1", "1", &LABEL));
+    let (code, out, err) = w.run(&now, &args);
+    assert_eq!(code, Some(65), "{err}{out}");
+    assert!(err.contains("prepared"), "{err}");
+    args.extend(["--prepared", "2026-12-01"]);
+    let out = w.ok(&now, &args);
+    assert!(out.contains("expires 2027-03-01"), "{out}");
+}

@@ -162,6 +162,12 @@ pub(in crate::cli) fn run(
         Ok(Err(refusal)) => return refused(&refusal, a.json, out),
         Ok(Ok(p)) => p,
     };
+    // The premedication shown: the template's, then the course rule set's (both apply).
+    let mut p = p;
+    let used = catalog.get(&p.template.id).unwrap_or(&template);
+    if let Some(r) = policy.rule_set(&used.rules) {
+        crate::ward::with_rule_set_premedication(&mut p, &r.rules);
+    }
     let planned = Planned {
         plan: &p,
         template: &template,

@@ -305,6 +305,7 @@ pub(in crate::cli) fn review(
     let kind = EventKind::PhysicianReview {
         decision,
         reason: a.reason,
+        about: None,
     };
     record(ctx, a.course, a.rec, Record::Event(kind), out, err)
 }

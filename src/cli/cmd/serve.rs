@@ -37,29 +37,15 @@ pub(in crate::cli) fn run(
             a.listen
         )));
     }
-    let (mut ward, _) = context::opened(ctx, err)?;
+    // One opener for the first ward and the page's others: each with the clinic's vial expiry
+    // rules (--rules DIR), as every command has them (`context::ward_opener`).
+    let opener = context::ward_opener(ctx)?;
+    let ward = opener.open()?;
+    context::record_clock(ward.training(), err)?;
     let training = ward.training();
     let db = context::record_path(ctx.db.as_ref())?;
-    // The clinic's vial expiry rules (--rules DIR), as `ritplan vial add` reads them: a vial
-    // added on the page expires on the same day as one added on the command line.
-    let file = crate::policy::vial_expiry::BUNDLED.0;
-    let expiry = ctx.rule_sources()?.into_iter().find(|s| {
-        std::path::Path::new(&s.name)
-            .file_name()
-            .is_some_and(|f| f == file)
-    });
-    if let Some(src) = &expiry {
-        ward.use_vial_expiry_rules(src.clone())?;
-    }
     // More wards on the same record as requests need them (see `crate::web::Pool`).
-    let again = db.clone();
-    let open: crate::web::Opener = Box::new(move || {
-        let mut w = crate::ward::Ward::open(&again)?;
-        if let Some(src) = &expiry {
-            w.use_vial_expiry_rules(src.clone())?;
-        }
-        Ok(w)
-    });
+    let open: crate::web::Opener = Box::new(move || opener.open());
     let app = Arc::new(crate::web::App {
         wards: crate::web::Pool::new(ward, open, crate::web::WARDS),
         hosts: crate::web::Hosts::new(a.listen, &a.hosts),

@@ -2,17 +2,15 @@
 //! its own code (`V000001`), its lot and its expiry.
 
 use std::io::Write;
-use std::path::Path;
 
 use chrono::NaiveDate;
 
 use crate::cli::context::{Context, opened};
 use crate::cli::output::write_json;
 use crate::cli::{CliError, session};
-use crate::diag::SourceText;
 use crate::render::table;
 use crate::units::Volume;
-use crate::ward::{NewVial, VialView, Ward};
+use crate::ward::{NewVial, VialView};
 
 /// `ritplan vial` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -84,19 +82,6 @@ pub struct AddArgs {
     json: bool,
 }
 
-/// The clinic's vial expiry rules from --rules DIR, if it has them (else the bundled ones).
-fn clinic_rules(ctx: &Context, ward: &mut Ward) -> Result<(), CliError> {
-    let file = crate::policy::vial_expiry::BUNDLED.0;
-    let sources: Vec<SourceText> = ctx.rule_sources()?;
-    if let Some(src) = sources
-        .into_iter()
-        .find(|s| Path::new(&s.name).file_name().is_some_and(|f| f == file))
-    {
-        ward.use_vial_expiry_rules(src)?;
-    }
-    Ok(())
-}
-
 /// A vial in one line: `vial 4 (100 000 SQ-U/mL, red), lot AB123, expires 2027-03-31`.
 fn described(v: &VialView) -> String {
     format!(
@@ -124,7 +109,6 @@ pub(in crate::cli) fn run(
     match cmd {
         VialCommand::Add(a) => {
             let actor = session::actor(&ward, now)?;
-            clinic_rules(ctx, &mut ward)?;
             let v = ward.add_vial(
                 &actor,
                 a.course,

@@ -141,6 +141,7 @@ fn review(d: Review, why: &str) -> EventKind {
     EventKind::PhysicianReview {
         decision: d,
         reason: Some(why.into()),
+        about: None,
     }
 }
 

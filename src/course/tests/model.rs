@@ -246,14 +246,20 @@ fn check_invariants(
         .count();
     prop_assert!(maint <= 1, "two maintenance doses in one visit");
     // 7. No dose without its required premedication, taken inside its window, unless a
-    // physician accepted its absence: read from the template and the raw events.
+    // physician accepted its absence: read from the template, the rule set and the raw events.
     let first_of_day = !before
         .iter()
         .any(|e| matches!(e.kind, EventKind::DoseGiven { .. }) && e.at.date() == new.at.date());
     let EventKind::DoseGiven { premedication, .. } = &new.kind else {
         unreachable!()
     };
-    for pm in &c.ctx.template.premedication {
+    for pm in c
+        .ctx
+        .template
+        .premedication
+        .iter()
+        .chain(&c.ctx.rules.premedication)
+    {
         let applies = pm.status == crate::template::PremedStatus::Required
             && (first_of_day || pm.anchor == crate::template::PremedAnchor::EachInjection);
         if !applies {

@@ -310,3 +310,97 @@ fn a_dose_entry_without_premedication_reads_and_writes_as_before() {
         new
     );
 }
+
+/// A rule set's premedication (`CourseRules::premedication`): an LTRA required before each
+/// injection, taken 30 to 120 min before.
+fn rules_with_ltra(fx: &Fixture, rule_set: &str) -> CourseRules {
+    use crate::template::{PremedAnchor, PremedClass, Premedication};
+    let mut r =
+        fx.w.policy
+            .rule_set(rule_set)
+            .expect("rule set")
+            .rules
+            .clone();
+    r.premedication = vec![Premedication {
+        class: PremedClass::Ltra,
+        drug: None,
+        dose: None,
+        anchor: PremedAnchor::EachInjection,
+        before_min: 60,
+        at_least_min: 30,
+        at_most_min: 120,
+        status: PremedStatus::Required,
+        source: Some("a clinic's rule set (test)".into()),
+        evidence: crate::policy::Evidence::Example,
+        certainty: None,
+        window_evidence: None,
+        note: None,
+    }];
+    r
+}
+
+#[test]
+fn a_rule_set_s_premedication_applies_besides_the_template_s_and_a_required_one_in_either_blocks() {
+    use crate::template::PremedClass;
+    let fx = Fixture::new("example-hdm-rush-3d").with_premedication(PremedStatus::Recommended);
+    let rules = rules_with_ltra(&fx, "norwegian-guide");
+    let c = fx.course_with(&rules);
+    let d = c.next("2026-12-07 08:00");
+    let due: Vec<(PremedClass, bool)> = d
+        .premedication
+        .iter()
+        .map(|p| (p.premedication.class, p.required))
+        .collect();
+    assert_eq!(due, [(PremedClass::H1, false), (PremedClass::Ltra, true)]);
+    let p = proposed(d.dosing.as_ref().expect("dose"), None);
+    let r = c.try_give("2026-12-07 08:00", &p);
+    let Err(Refusal::Premedication { due, problem }) = &r else {
+        panic!("{r:?}");
+    };
+    assert_eq!(
+        (due.premedication.class, *problem),
+        (PremedClass::Ltra, PremedicationProblem::NotAsked)
+    );
+    // Taken 07:00: inside the LTRA's window (06:00 to 07:30); the dose goes on.
+    assert!(
+        c.try_give(
+            "2026-12-07 08:00",
+            &with(&p, taken("2026-12-07 07:00"), None)
+        )
+        .is_ok()
+    );
+    // A template that says `none` does not lift the rule set's.
+    let fx = Fixture::new("example-hdm-rush-3d").with_premedication(PremedStatus::None);
+    let rules = rules_with_ltra(&fx, "norwegian-guide");
+    let c = fx.course_with(&rules);
+    let d = c.next("2026-12-07 08:00");
+    assert_eq!(d.premedication.len(), 1);
+    assert!(d.premedication[0].required);
+    // The bundled rule sets ask for none: a template without premedication needs none.
+    let fx = Fixture::new("example-hdm-rush-3d");
+    for rule_set in ["norwegian-guide", "us-practice-parameter"] {
+        assert!(
+            fx.w.policy
+                .rule_set(rule_set)
+                .expect("rule set")
+                .rules
+                .premedication
+                .is_empty()
+        );
+    }
+}
+
+#[test]
+fn the_plan_and_protocol_show_the_rule_set_s_premedication_after_the_template_s_once() {
+    use crate::template::PremedClass;
+    let fx = Fixture::new("example-hdm-rush-3d");
+    let rules = rules_with_ltra(&fx, "norwegian-guide");
+    let mut plan = fx.plan.clone();
+    let before: Vec<PremedClass> = plan.premedication.iter().map(|p| p.class).collect();
+    crate::ward::with_rule_set_premedication(&mut plan, &rules);
+    crate::ward::with_rule_set_premedication(&mut plan, &rules);
+    let after: Vec<PremedClass> = plan.premedication.iter().map(|p| p.class).collect();
+    let mut want = before.clone();
+    want.push(PremedClass::Ltra);
+    assert_eq!(after, want);
+}

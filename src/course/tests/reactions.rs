@@ -137,6 +137,7 @@ fn a_grade_2_reaction_waits_for_a_physician_and_a_closed_visit_stays_closed() {
     let bare = EventKind::PhysicianReview {
         decision: Review::Continue,
         reason: None,
+        about: None,
     };
     assert!(matches!(
         c.record("2026-12-07 12:00", bare),
@@ -167,6 +168,7 @@ fn grade_4_stops_unless_a_review_names_the_cause_and_grade_5_ends_for_good() {
     let bare = EventKind::PhysicianReview {
         decision: Review::Restart,
         reason: None,
+        about: None,
     };
     assert!(matches!(
         c.record("2026-12-08 09:00", bare),

@@ -75,6 +75,22 @@ fn lot_event(d: &Dosing, lot: &str, override_reason: Option<&str>) -> EventKind 
 }
 
 impl Course<'_> {
+    /// A physician's `continue` at `when`, answering what the course shows then
+    /// ([`review_about`], as the ward records a review).
+    fn review_as_ward(&mut self, when: &str, why: &str) -> ReviewAbout {
+        let about = review_about(self.ctx, &self.state(), at(when), &self.patient);
+        self.record(
+            when,
+            EventKind::PhysicianReview {
+                decision: Review::Continue,
+                reason: Some(why.into()),
+                about: Some(about.clone()),
+            },
+        )
+        .expect("review");
+        about
+    }
+
     /// The decision at `when` with a vial of lot `lot` of the vial the plain decision gives.
     fn next_lot(&self, when: &str, lot: &str) -> Decision {
         let plain = self.next(when);
@@ -137,6 +153,15 @@ impl Course<'_> {
         }
         self.give_lot("2026-12-23 08:00", "A1");
         assert!(self.state().in_maintenance());
+    }
+}
+
+/// A physician's `continue` that answers `about`.
+fn answering(about: ReviewAbout, why: &str) -> EventKind {
+    EventKind::PhysicianReview {
+        decision: Review::Continue,
+        reason: Some(why.into()),
+        about: Some(about),
     }
 }
 
@@ -265,12 +290,9 @@ fn norwegian_new_lot_asks_the_physician_and_a_review_lets_the_schedule_s_dose_go
         Some(&hand("3", "B2")),
     );
     assert!(matches!(r, Err(Refusal::ReviewPending { .. })), "{r:?}");
-    // A review before the last dose does not count; one after it does.
-    c.record(
-        "2026-12-08 07:50",
-        review(Review::Continue, "new lot B2 checked"),
-    )
-    .expect("review");
+    // A review after the last dose, recorded as the ward records it: the lot was typed at the
+    // refused give (no vial record), so the course showed no hold and the review answers it.
+    c.review_as_ward("2026-12-08 07:50", "new lot B2 checked");
     let d = c.next_lot(DAY2, "B2");
     assert_eq!(d.action, ActionKind::Give);
     assert_eq!(d.dosing, Some(plain));
@@ -553,7 +575,8 @@ mod property {
                     *t = until;
                 }
                 ActionKind::PhysicianReview => {
-                    c.push_at(*t, review(Review::Continue, "seen"));
+                    let about = review_about(c.ctx, &c.state(), *t, &c.patient);
+                    c.push_at(*t, answering(about, "seen"));
                     *t += Duration::minutes(1);
                 }
                 _ => return None,
@@ -623,7 +646,8 @@ mod property {
                             c.push_at(t, lot_event(&dosing, lot, None));
                         }
                         ActionKind::PhysicianReview => {
-                            c.push_at(t, review(Review::Continue, "new lot seen"));
+                            let about = review_about(c.ctx, &c.state(), t, &c.patient);
+                            c.push_at(t, answering(about, "new lot seen"));
                             t += Duration::minutes(1);
                         }
                         other => prop_assert!(false, "{:?}", other),
@@ -689,4 +713,83 @@ fn next_takes_the_course_s_usable_recorded_vial_for_the_dose_in_hand() {
         Some("V000002")
     );
     assert!(vial_for(&s, "4", date("2026-12-08")).is_none());
+}
+
+#[test]
+fn a_review_lifts_a_recorded_vial_s_change_only_when_it_answered_it_after_the_vial_came() {
+    // The Norwegian rules ask the physician for a new lot (rules/vial-change.toml).
+    let fx = Fixture::new("example-hdm-rush-3d");
+    let mut c = fx.course("norwegian-guide");
+    day_one(&mut c);
+    let decide =
+        |c: &Course<'_>, when: &str| next_with_vials(c.ctx, &c.state(), at(when), &c.patient);
+    // A review after the last dose, about nothing held (made before the new vial came): it
+    // used to lift any vial change after it.
+    assert_eq!(
+        c.review_as_ward("2026-12-07 18:00", "course checked"),
+        ReviewAbout::NoHold
+    );
+    c.record("2026-12-07 18:10", vial3("V000002", "B2", "2027-06-30"))
+        .expect("vial");
+    let d = decide(&c, DAY2);
+    assert_eq!(d.action, ActionKind::PhysicianReview, "{d:?}");
+    // One recorded after the vial came, but while nothing was shown (an older record's review
+    // without `about`), does not lift it either.
+    c.record(
+        "2026-12-07 18:20",
+        review(Review::Continue, "older review, says nothing of the vial"),
+    )
+    .expect("review");
+    assert_eq!(decide(&c, DAY2).action, ActionKind::PhysicianReview);
+    // A review that answered another hold does not lift it.
+    c.push_at(
+        at("2026-12-07 18:30"),
+        answering(ReviewAbout::OtherHold, "reaction seen"),
+    );
+    assert_eq!(decide(&c, DAY2).action, ActionKind::PhysicianReview);
+    // Nor one that answered another lot's change.
+    c.push_at(
+        at("2026-12-07 18:40"),
+        answering(
+            ReviewAbout::VialChange {
+                vial: "3".into(),
+                lot: "C3".into(),
+            },
+            "other lot",
+        ),
+    );
+    assert_eq!(decide(&c, DAY2).action, ActionKind::PhysicianReview);
+    // The review recorded while the hold shows answers it, and the schedule's dose goes on.
+    assert_eq!(
+        c.review_as_ward("2026-12-08 07:50", "new lot B2 checked"),
+        ReviewAbout::VialChange {
+            vial: "3".into(),
+            lot: "B2".into()
+        }
+    );
+    let d = decide(&c, DAY2);
+    assert_eq!(d.action, ActionKind::Give, "{d:?}");
+    assert!(matches!(
+        vial_reason(&d),
+        Some(Reason::VialChange { reviewed: true, .. })
+    ));
+}
+
+#[test]
+fn a_review_of_a_reaction_does_not_lift_a_typed_lot_s_change() {
+    let fx = Fixture::new("example-hdm-rush-3d");
+    let mut c = fx.course("norwegian-guide");
+    day_one(&mut c);
+    // A review after the last dose that answered another hold (a late reaction, say).
+    c.push_at(
+        at("2026-12-07 20:00"),
+        answering(ReviewAbout::OtherHold, "late swelling seen"),
+    );
+    assert_eq!(c.next_lot(DAY2, "B2").action, ActionKind::PhysicianReview);
+    // The physician's review of the new lot (the course shows no hold): now it goes on.
+    assert_eq!(
+        c.review_as_ward("2026-12-08 07:50", "new lot B2 checked"),
+        ReviewAbout::NoHold
+    );
+    assert_eq!(c.next_lot(DAY2, "B2").action, ActionKind::Give);
 }

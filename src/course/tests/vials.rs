@@ -126,3 +126,69 @@ fn an_old_dose_record_reads_unchanged_and_vial_events_round_trip() {
     );
     assert_eq!(serde_json::from_str::<EventKind>(&text).expect("back"), v);
 }
+
+#[test]
+fn the_course_refuses_a_vial_on_a_stopped_course_and_a_second_discard() {
+    let fx = Fixture::new("alutard-hdm-conventional-15w");
+    let mut c = fx.course("norwegian-guide");
+    let add = added("V000001", "2027-03-31");
+    assert_eq!(vial_admissible(&c.state(), &add), Ok(()));
+    c.record("2026-12-07 08:00", add).expect("vial added");
+    let discard = |code: &str| EventKind::VialDiscarded {
+        code: code.into(),
+        reason: "dropped".into(),
+    };
+    assert_eq!(
+        vial_admissible(&c.state(), &discard("V000009")),
+        Err(VialRefusal::NoVial {
+            code: "V000009".into()
+        })
+    );
+    assert!(c.record("2026-12-07 08:30", discard("V000009")).is_err());
+    c.record("2026-12-07 09:00", discard("V000001"))
+        .expect("discarded");
+    assert_eq!(
+        vial_admissible(&c.state(), &discard("V000001")),
+        Err(VialRefusal::AlreadyDiscarded {
+            code: "V000001".into(),
+            at: at("2026-12-07 09:00"),
+            reason: "dropped".into(),
+        })
+    );
+    assert!(c.record("2026-12-07 09:10", discard("V000001")).is_err());
+    c.record("2026-12-07 10:00", review(Review::Stop, "moved away"))
+        .expect("stopped");
+    let again = added("V000002", "2027-03-31");
+    assert!(matches!(
+        vial_admissible(&c.state(), &again),
+        Err(VialRefusal::Course(Refusal::Stopped { .. }))
+    ));
+    assert!(matches!(
+        c.record("2026-12-07 10:05", again),
+        Err(Refusal::Stopped { .. })
+    ));
+}
+
+#[test]
+fn the_vial_in_hand_is_the_scanned_one_else_the_typed_lot_else_the_one_next_shows() {
+    let fx = Fixture::new("alutard-hdm-conventional-15w");
+    let mut c = fx.course("norwegian-guide");
+    c.record("2026-12-07 08:00", added("V000001", "2027-03-31"))
+        .expect("vial added");
+    let s = c.state();
+    let d = Dosing {
+        vial: "4".into(),
+        ..c.next("2026-12-07 08:05").dosing.expect("dosing")
+    };
+    let day = date("2026-12-07");
+    let scanned = vial_in_hand(&s, None, Some("X9"), Some(" v000001"), day).expect("hand");
+    assert_eq!(
+        (scanned.lot.as_str(), scanned.manufacturer.as_deref()),
+        ("AB123", Some("ALK"))
+    );
+    let typed = vial_in_hand(&s, Some(&d), Some(" X9 "), None, day).expect("hand");
+    assert_eq!((typed.vial.as_str(), typed.lot.as_str()), ("4", "X9"));
+    let shown = vial_in_hand(&s, Some(&d), None, None, day).expect("hand");
+    assert_eq!(shown.lot, "AB123");
+    assert_eq!(vial_in_hand(&s, None, Some("X9"), None, day), None);
+}

@@ -340,6 +340,13 @@ pub struct CourseRules {
     /// frozen before that file existed: any vial change then asks the physician.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vial_change: Vec<crate::policy::vial_change::VialChangeRule>,
+    /// Premedication the rule set asks for on all its courses (`[[premedication]]`, the
+    /// template's fields; `source` is the citation). It applies besides the template's: each
+    /// entry of either is due on its own, so one `required` in either is required, and a
+    /// template's `none` does not lift the rule set's. Empty for a rule set without the key
+    /// (every course frozen before it existed reads as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub premedication: Vec<crate::template::Premedication>,
 }
 
 impl CourseRules {

@@ -465,6 +465,7 @@ pub(in crate::policy) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<
         between_extracts_min: extracts,
         between_extracts_provenance: extracts_p,
         vial_change: Vec::new(),
+        premedication: crate::template::read_premedications(doc, None, diags),
     })
 }
 
