@@ -533,6 +533,7 @@ mod tests {
                 EventKind::PhysicianReview {
                     decision,
                     reason: Some("recovered".into()),
+                    about: None,
                 },
             )
         };

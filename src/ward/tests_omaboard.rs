@@ -239,6 +239,7 @@ fn the_board_the_sheet_and_the_patient_s_day_read_the_omalizumab_course_s_own_de
         OmalizumabRecord::Event(EventKind::PhysicianReview {
             decision: Review::Stop,
             reason: Some("anaphylaxis on omalizumab".into()),
+            about: None,
         }),
     )
     .expect("stopped");

@@ -26,9 +26,9 @@ mod tests_course;
 #[cfg(test)]
 mod tests_guard;
 #[cfg(test)]
-mod tests_omalizumab;
-#[cfg(test)]
 mod tests_omaboard;
+#[cfg(test)]
+mod tests_omalizumab;
 #[cfg(test)]
 mod tests_scan;
 #[cfg(test)]

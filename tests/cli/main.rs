@@ -8,8 +8,8 @@ mod courses;
 mod holes;
 mod inputs;
 mod labels;
-mod omaexport;
 mod omaboard;
+mod omaexport;
 mod omalizumab;
 // What a test needs beyond Rust and a C compiler (a program, a font, a test server): one file,
 // shared with the unit tests.
