@@ -189,6 +189,7 @@ class Tally:
         self.gives = []  # (course, entry number) of every give saved
         self.observes = []  # (course, entry number) of every observation's end saved
         self.nurse_idle = 0  # cycles a nurse had no course left for
+        self.unanswered = 0  # saves sent whose answer never came (recorded or not: unknown)
 
     def time(self, what, seconds):
         with self.lock:
@@ -274,7 +275,7 @@ def record_course(b, course, tally):
     if confirm.get("confirm") != "yes":
         raise Unexpected(f"{path}: the confirmation screen has no confirm field")
     # The confirmation: saved, and the course page with the entry's number.
-    status, r, body, t_save = b.request("POST", f"{path}/give", confirm)
+    status, r, body, t_save = save(b, f"{path}/give", confirm, tally)
     where = r.getheader("Location") or ""
     m = re.fullmatch(rf"{path}\?done=(\d+)", where)
     if status != 303 or not m:
@@ -294,7 +295,7 @@ def record_course(b, course, tally):
     # The clock does not move: the observation ends early, with its reason.
     obs.update({"local_mm": "5", "early": "load test: the training clock does not move"})
     obs.pop("not_assessable", None)
-    status, r, body, took = b.request("POST", f"{path}/observe", obs)
+    status, r, body, took = save(b, f"{path}/observe", obs, tally)
     where = r.getheader("Location") or ""
     m = re.fullmatch(rf"{path}\?done=(\d+)", where)
     if status != 303 or not m:
@@ -307,6 +308,17 @@ def record_course(b, course, tally):
     if status != 200:
         raise Unexpected(f"GET {where}: {status}")
     tally.time("course page", took)
+
+
+def save(b, path, fields, tally):
+    """A form that records: one whose answer never came is counted apart (the record may or
+    may not hold its entry), then raised as an error."""
+    try:
+        return b.request("POST", path, fields)
+    except Exception:
+        with tally.lock:
+            tally.unanswered += 1
+        raise
 
 
 def excerpt(page):
@@ -589,6 +601,7 @@ def main():
             "observations_saved": len(tally.observes),
             "observation_entries": len(obs),
             "nurse_cycles_without_a_course": tally.nurse_idle,
+            "saves_without_an_answer": tally.unanswered,
             "verify": verify_line,
             "verify_seconds": round(verify_took, 1),
             "intact": intact,
@@ -638,6 +651,8 @@ def report(r):
     print(f"gives saved {r['gives_saved']}, dose entries in the record {r['dose_entries']}; "
           f"observations saved {r['observations_saved']}, in the record {r['observation_entries']}: "
           f"{'equal, entry by entry' if r['counts_equal'] else 'NOT EQUAL'}")
+    if r["saves_without_an_answer"]:
+        print(f"saves sent whose answer never came (each also an error): {r['saves_without_an_answer']}")
     if r["nurse_cycles_without_a_course"]:
         print(f"nurse turns with no course left: {r['nurse_cycles_without_a_course']}")
     print(f"verify ({r['verify_seconds']} s): {r['verify']}")
