@@ -36,6 +36,7 @@ Python 3 standard library only; psql for --postgres (to create and drop the data
 import argparse
 import html.parser
 import json
+import math
 import os
 import re
 import shutil
@@ -473,7 +474,7 @@ def main():
             raise SystemExit(f"load: {f} is missing: cargo build [--release] [--examples]")
     if a.courses < 1 or not 1 <= a.active <= a.courses:
         raise SystemExit("load: need 1 <= --active <= --courses")
-    cycles = int(a.seconds / a.nurse_every) + 1
+    cycles = math.ceil(a.seconds / a.nurse_every)
     if a.nurses * cycles > a.active:
         print(
             f"load: note: {a.nurses} nurses x {cycles} courses each > {a.active} active courses: "
