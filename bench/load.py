@@ -440,7 +440,15 @@ def count_entries(db, base, name):
     doses, obs = set(), set()
     for course, seq, head in rows:
         (doses if head.startswith('{"dose_given') else obs).add((int(course), int(seq)))
-    return doses, obs
+    total = "SELECT count(*) FROM events"
+    if base is None:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        n = con.execute(total).fetchone()[0]
+        con.close()
+    else:
+        n = int(subprocess.run(["psql", f"{base}/{name}", "-qXAt", "-c", total],
+                               check=True, capture_output=True, text=True).stdout.strip())
+    return doses, obs, n
 
 
 def main():
@@ -546,13 +554,13 @@ def main():
         threads = []
         pollers, recorders = nurses[: a.pollers], nurses[a.pollers:]
         for i, n in enumerate(pollers):
-            threads.append(threading.Thread(target=poller, args=(
+            threads.append(threading.Thread(daemon=True, target=poller, args=(
                 port, n, a.poll_every, start, stop, tally, a.poll_every * i / max(1, a.pollers))))
         for i, n in enumerate(recorders):
             owned = list(range(1 + i, a.active + 1, a.nurses))
-            threads.append(threading.Thread(target=nurse, args=(
+            threads.append(threading.Thread(daemon=True, target=nurse, args=(
                 port, n, owned, a.nurse_every, start, stop, tally, a.nurse_every * i / max(1, a.nurses))))
-        threads.append(threading.Thread(target=pdfs, args=(port, "bench", a.pdf_every, 1, start, stop, tally, 1.0)))
+        threads.append(threading.Thread(daemon=True, target=pdfs, args=(port, "bench", a.pdf_every, 1, start, stop, tally, 1.0)))
         for t in threads:
             t.start()
         # Every account logs in before the clock of the load starts.
@@ -576,9 +584,11 @@ def main():
         verify_took = time.monotonic() - t_verify
         verify_line = (v.stdout.strip().splitlines() or [""])[-1]
         intact = v.returncode == 0 and verify_line.endswith("; intact")
-        doses, obs = count_entries(db, base, name)
+        doses, obs, entries = count_entries(db, base, name)
         gives_ok = doses == set(tally.gives) and len(doses) == len(tally.gives)
         obs_ok = obs == set(tally.observes) and len(obs) == len(tally.observes)
+        # Every entry: the seeded stops, and what the page answered saved; nothing else.
+        expected = (a.courses - a.active) + len(tally.gives) + len(tally.observes)
 
         result = {
             "backend": "postgresql" if base else "sqlite",
@@ -606,7 +616,9 @@ def main():
             "verify": verify_line,
             "verify_seconds": round(verify_took, 1),
             "intact": intact,
-            "counts_equal": gives_ok and obs_ok,
+            "entries": entries,
+            "entries_expected": expected,
+            "counts_equal": gives_ok and obs_ok and entries == expected,
         }
     finally:
         if server is not None:
@@ -652,6 +664,8 @@ def report(r):
     print(f"gives saved {r['gives_saved']}, dose entries in the record {r['dose_entries']}; "
           f"observations saved {r['observations_saved']}, in the record {r['observation_entries']}: "
           f"{'equal, entry by entry' if r['counts_equal'] else 'NOT EQUAL'}")
+    print(f"entries in the record {r['entries']}: {r['entries_expected']} expected "
+          f"(the seeded stops, the gives and observations saved)")
     if r["saves_without_an_answer"]:
         print(f"saves sent whose answer never came (each also an error): {r['saves_without_an_answer']}")
     if r["nurse_cycles_without_a_course"]:
