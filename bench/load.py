@@ -34,6 +34,7 @@ Python 3 standard library only; psql for --postgres (to create and drop the data
 """
 
 import argparse
+import html
 import html.parser
 import json
 import math
@@ -323,8 +324,11 @@ def save(b, path, fields, tally):
 
 
 def excerpt(page):
-    m = re.search(r"Not (?:recorded|done)[^<]*(?:<[^>]*>[^<]*){0,3}", page)
-    return m.group(0)[:300] if m else page[:200].replace("\n", " ")
+    """The page's refusal, in its words (the first 300 characters from "Not recorded")."""
+    text = html.unescape(re.sub(r"<[^>]*>", " ", page))
+    text = re.sub(r"\s+", " ", text)
+    i = max(text.find("Not recorded"), text.find("Not done"), text.find("✖"))
+    return text[max(i, 0):][:300]
 
 
 def nurse(port, staff, courses, every, start, stop, tally, offset):
