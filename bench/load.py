@@ -601,6 +601,9 @@ def main():
             "active": a.active,
             "pollers": a.pollers,
             "nurses": a.nurses,
+            "poll_every": a.poll_every,
+            "nurse_every": a.nurse_every,
+            "pdf_every": a.pdf_every,
             "seconds": round(elapsed, 1),
             "setup_seconds": round(setup, 1),
             "seed_seconds": round(seeded, 1),
@@ -657,7 +660,8 @@ def rnd(x):
 
 def report(r):
     print(f"ritplan serve under load ({r['backend']}): {r['courses']} courses, {r['active']} active; "
-          f"{r['pollers']} boards every 2 s, {r['nurses']} nurses, PDFs; {r['seconds']} s "
+          f"{r['pollers']} boards every {r['poll_every']} s, {r['nurses']} nurses each a course every "
+          f"{r['nurse_every']} s, PDFs every {r['pdf_every']} s; {r['seconds']} s "
           f"(set-up {r['setup_seconds']} s, of which seeding {r['seed_seconds']} s)")
     print(f"{'request':42} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} {'max ms':>9}")
     for k, s in r["requests"].items():
