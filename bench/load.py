@@ -34,6 +34,7 @@ Python 3 standard library only; psql for --postgres (to create and drop the data
 """
 
 import argparse
+import datetime
 import html
 import html.parser
 import json
@@ -500,7 +501,14 @@ def main():
     env = dict(os.environ)
     for k in ("RITPLAN_KEY", "RITPLAN_DB", "RITPLAN_NOW"):
         env.pop(k, None)
-    env.update({"XDG_RUNTIME_DIR": os.path.join(work, "run"), "RITPLAN_NOW": a.clock,
+    # The record is made a week before the day of the load: the courses planned ahead, the
+    # finished ones stopped then (a course stopped today would be on today's board).
+    try:
+        day = datetime.datetime.fromisoformat(a.clock)
+    except ValueError:
+        raise SystemExit(f"load: --clock {a.clock!r} is not YYYY-MM-DDTHH:MM")
+    made = (day - datetime.timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
+    env.update({"XDG_RUNTIME_DIR": os.path.join(work, "run"), "RITPLAN_NOW": made,
                 "HOME": work, "XDG_CONFIG_HOME": os.path.join(work, "config"),
                 "XDG_DATA_HOME": os.path.join(work, "data")})
     if base is None:
@@ -535,6 +543,8 @@ def main():
         run([seed, db, str(a.courses), str(a.active)], env, what="seed_ward", timeout=max(1, left))
         seeded = time.monotonic() - t_seed
 
+        # From here on, the day of the load.
+        env["RITPLAN_NOW"] = a.clock
         port = free_port()
         log = open(os.path.join(work, "serve.log"), "w")
         server = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}"], env=env,
