@@ -7,11 +7,12 @@ Set-up: a new training record in a temporary folder (SQLite, or a new database o
 PostgreSQL server given by --postgres or RITPLAN_TEST_POSTGRES), its clock fixed at
 --clock (a Monday, 09:00; the page's clock is then the same for every request: nobody moves it);
 an admin, a physician (who starts the first course and stops the finished ones) and
-pollers + nurses nurse accounts; the scan setting off (no vials: the lot is not typed); course 1
-started through ritplan, then copied by examples/seed_ward to patients P2..PN, one course each,
-through the store (every row with its MAC, every course with its head), courses after --active
-stopped by the physician's review (a finished course: no dose is recorded on them). Then
-`ritplan serve` on 127.0.0.1 on a free port.
+pollers + nurses nurse accounts; the scan setting off (no vials: the lot is not typed). A week
+before --clock: course 1 started (planned to start at --clock) through ritplan, then copied by
+examples/seed_ward to patients P2..PN, one course each, through the store (every row with its
+MAC, every course with its head), courses after --active stopped by the physician's review (a
+finished course: no dose is recorded on them). Then `ritplan serve` on 127.0.0.1 on a free
+port, its clock at --clock.
 
 Load, for --seconds:
 - --pollers nurses with the board open, each GET /board (the fragment the page polls) every
