@@ -619,7 +619,7 @@ def main():
             "setup_seconds": round(setup, 1),
             "seed_seconds": round(seeded, 1),
             "requests": {
-                k: {"n": len(xs), "p50_ms": rnd(percentile(xs, 50)), "p95_ms": rnd(percentile(xs, 95)),
+                k: {"n": len(xs), "per_s": round(len(xs) / elapsed, 2), "p50_ms": rnd(percentile(xs, 50)), "p95_ms": rnd(percentile(xs, 95)),
                     "p99_ms": rnd(percentile(xs, 99)), "max_ms": rnd(max(xs) * 1000)}
                 for k, xs in sorted(tally.times.items())
             },
@@ -674,9 +674,11 @@ def report(r):
           f"{r['pollers']} boards every {r['poll_every']} s, {r['nurses']} nurses each a course every "
           f"{r['nurse_every']} s, PDFs every {r['pdf_every']} s; {r['seconds']} s "
           f"(set-up {r['setup_seconds']} s, of which seeding {r['seed_seconds']} s)")
-    print(f"{'request':42} {'n':>6} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} {'max ms':>9}")
+    print(f"{'request':42} {'n':>6} {'per s':>6} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9} {'max ms':>9}")
     for k, s in r["requests"].items():
-        print(f"{k:42} {s['n']:>6} {s['p50_ms']:>9} {s['p95_ms']:>9} {s['p99_ms']:>9} {s['max_ms']:>9}")
+        print(f"{k:42} {s['n']:>6} {s['per_s']:>6} {s['p50_ms']:>9} {s['p95_ms']:>9} {s['p99_ms']:>9} {s['max_ms']:>9}")
+    print(f"(asked: {r['pollers'] / r['poll_every']:.1f} boards a second; a board waits for its answer "
+          "before the next poll, so fewer a second means the server did not keep up)")
     print(f"errors: {r['errors']}")
     for e in r["error_samples"]:
         print(f"  {e}")
