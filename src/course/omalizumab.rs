@@ -82,13 +82,19 @@ impl OmalizumabState {
     }
 
     /// What this course imposes on the patient's other courses: a systemic reaction's hold
-    /// until a physician reviews it (a physician's own stop does not hold the others).
-    pub fn as_other(&self, course: i64) -> OtherCourse {
+    /// until a physician reviews it (a physician's own stop does not hold the others), and
+    /// the last injection's observation while it is open (no allergen dose meanwhile).
+    pub fn as_other(&self, course: i64, rules: &CourseRules) -> OtherCourse {
         OtherCourse {
             course,
             hold: self.review.clone(),
             systemic_dates: self.systemic_dates.clone(),
             injections: self.given.clone(),
+            observing: self.observing.map(|at| {
+                let min = observation_min(rules, self.given.len());
+                (at, at + Duration::minutes(i64::from(min)))
+            }),
+            omalizumab: true,
         }
     }
 }
@@ -112,6 +118,16 @@ pub enum OmalizumabAction {
     /// The last injection's observation is open until this time (then it is recorded as ended).
     Observe {
         /// Until when.
+        until: NaiveDateTime,
+    },
+    /// Another of the patient's courses has an injection under observation (its end not yet
+    /// recorded): no omalizumab injection until it is recorded there.
+    OtherObservation {
+        /// That course.
+        course: i64,
+        /// Its injection.
+        since: NaiveDateTime,
+        /// Its observation's planned earliest end.
         until: NaiveDateTime,
     },
     /// The next injection (see its `not_before` and `late`).
@@ -164,6 +180,15 @@ pub fn decide(
         let min = observation_min(rules, state.given.len());
         OmalizumabAction::Observe {
             until: at + Duration::minutes(i64::from(min)),
+        }
+    } else if let Some((course, (since, until))) = others
+        .iter()
+        .find_map(|o| o.observing.map(|w| (o.course, w)))
+    {
+        OmalizumabAction::OtherObservation {
+            course,
+            since,
+            until,
         }
     } else {
         OmalizumabAction::Next(next(
@@ -286,5 +311,111 @@ pub fn pretreatment(
         weeks,
         gaps,
         continues: !lapsed && !stopped && !given.is_empty(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+    use crate::policy::omalizumab_course::lay;
+    use crate::testkit::at;
+    use rust_decimal::Decimal;
+
+    fn plan(policy: &Policy) -> OmalizumabPlan {
+        let eu = policy.omalizumab_table("eu").expect("eu");
+        lay(
+            eu,
+            Decimal::from(410),
+            Decimal::from(70),
+            30,
+            at("2026-12-07 00:00").date(),
+        )
+        .expect("dose")
+    }
+
+    fn other(observing: Option<(NaiveDateTime, NaiveDateTime)>) -> OtherCourse {
+        OtherCourse {
+            course: 3,
+            hold: None,
+            systemic_dates: Vec::new(),
+            injections: observing.iter().map(|o| o.0).collect(),
+            observing,
+            omalizumab: false,
+        }
+    }
+
+    #[test]
+    fn no_omalizumab_injection_while_another_course_has_an_open_observation() {
+        let policy = Policy::bundled().expect("rules");
+        let rules = policy.omalizumab_course.as_ref().expect("course rules");
+        let p = plan(&policy);
+        let s = OmalizumabState::default();
+        let now = at("2026-12-07 08:40");
+        let open = other(Some((at("2026-12-07 08:00"), at("2026-12-07 08:30"))));
+        // Past the other dose's minutes but its end not recorded: not yet.
+        assert_eq!(
+            decide(&p, rules, &s, std::slice::from_ref(&open), now).action,
+            OmalizumabAction::OtherObservation {
+                course: 3,
+                since: at("2026-12-07 08:00"),
+                until: at("2026-12-07 08:30"),
+            }
+        );
+        assert!(matches!(
+            check_give(&p, rules, &s, std::slice::from_ref(&open), now, false),
+            Err(NotGiven::Decision(a)) if matches!(*a, OmalizumabAction::OtherObservation { .. })
+        ));
+        // Recorded as ended: the injection.
+        let closed = other(None);
+        assert_eq!(check_give(&p, rules, &s, &[closed], now, false), Ok(1));
+        // A hold on another course comes first: DO NOT GIVE.
+        let mut held = open.clone();
+        held.hold = Some(Hold {
+            kind: HoldKind::Review,
+            cause: Cause::Physician {
+                by: "Dr Wang".into(),
+                reason: None,
+            },
+            since: now,
+            rule: None,
+        });
+        assert!(matches!(
+            decide(&p, rules, &s, &[held], now).action,
+            OmalizumabAction::DoNotGive {
+                held_by: Some(3),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn an_open_omalizumab_observation_is_what_the_other_courses_see() {
+        let policy = Policy::bundled().expect("rules");
+        let rules = policy.omalizumab_course.as_ref().expect("course rules");
+        let mut s = OmalizumabState::default();
+        for (i, t) in [
+            "2026-12-07 09:00",
+            "2027-01-04 09:00",
+            "2027-02-01 09:00",
+            "2027-03-01 09:00",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            s.given.push(at(t));
+            s.observing = Some(at(t));
+            let o = s.as_other(8, rules);
+            let min = if i < 3 { 120 } else { 30 };
+            assert_eq!(
+                o.observing,
+                Some((at(t), at(t) + Duration::minutes(min))),
+                "injection {}",
+                i + 1
+            );
+            assert!(o.omalizumab);
+        }
+        s.observing = None;
+        assert_eq!(s.as_other(8, rules).observing, None);
     }
 }

@@ -49,6 +49,13 @@ pub enum Refusal {
         /// Until.
         until: NaiveDateTime,
     },
+    /// An omalizumab injection of the patient's is under observation (its end not recorded).
+    OmalizumabObserving {
+        /// The omalizumab course.
+        course: i64,
+        /// Its planned earliest end.
+        until: NaiveDateTime,
+    },
     /// The previous dose's observation was never recorded as ended.
     ObservationNotClosed {
         /// It could have ended at.
@@ -241,6 +248,12 @@ fn refusal(d: &Decision) -> Refusal {
             course: d.held_by.unwrap_or_default(),
             hold: hold(),
         },
+        ActionKind::Observe | ActionKind::ObservationNotClosed if d.held_by.is_some() => {
+            Refusal::OmalizumabObserving {
+                course: d.held_by.unwrap_or_default(),
+                until: d.observation_until.unwrap_or(NaiveDateTime::MIN),
+            }
+        }
         ActionKind::Observe => Refusal::Observing {
             until: d.observation_until.unwrap_or(NaiveDateTime::MIN),
         },

@@ -155,11 +155,18 @@ fn label_source<'a>(sources: &'a [SourceText], label: &str) -> Option<&'a Source
 fn course_rules(
     c: &LoadedOmalizumab,
 ) -> Result<crate::policy::omalizumab_course::CourseRules, WardError> {
+    frozen_course_rules(&c.record)
+}
+
+/// The omalizumab course rules among a stored course's frozen rules.
+pub(super) fn frozen_course_rules(
+    record: &CourseRecord,
+) -> Result<crate::policy::omalizumab_course::CourseRules, WardError> {
     let rules: BTreeMap<String, String> =
-        serde_json::from_str(&c.record.rules_json).map_err(|e| {
+        serde_json::from_str(&record.rules_json).map_err(|e| {
             WardError::Data(format!(
                 "course {}: frozen rules unreadable: {e}",
-                c.record.id
+                record.id
             ))
         })?;
     let policy = Policy::from_sources(
@@ -171,13 +178,13 @@ fn course_rules(
     .map_err(|_| {
         WardError::Data(format!(
             "course {}: its frozen rules no longer load",
-            c.record.id
+            record.id
         ))
     })?;
     policy.omalizumab_course.ok_or_else(|| {
         WardError::Data(format!(
             "course {}: its frozen rules hold no omalizumab course rules (observation, late injections); stop it and start it again",
-            c.record.id
+            record.id
         ))
     })
 }
@@ -360,6 +367,10 @@ fn refusal(n: NotGiven) -> WardError {
                 "not recorded: the last injection is under observation until {}; record its end first (omalizumab observe)",
                 until.format("%Y-%m-%d %H:%M")
             ),
+            OmalizumabAction::OtherObservation { course, until, .. } => format!(
+                "not recorded: the injection on course {course} is under observation (until {} at least); record its end there first",
+                until.format("%Y-%m-%d %H:%M")
+            ),
             OmalizumabAction::Next(_) => {
                 "not recorded: every injection of the course's first year was given".to_string()
             }
@@ -397,8 +408,9 @@ impl Ward {
                 continue;
             }
             self.store.verify_or_refuse(r.id)?;
+            let rules = frozen_course_rules(&r)?;
             let s = OmalizumabState::replay(&plain(&self.store.events(r.id)?));
-            out.push(s.as_other(r.id));
+            out.push(s.as_other(r.id, &rules));
         }
         Ok(out)
     }
@@ -509,13 +521,13 @@ impl Ward {
             .map(|(l, _)| l)
             .collect();
         // The patient's own other omalizumab courses (never another patient's).
-        let omalizumab_others: Vec<i64> = self
+        let omalizumab_others: Vec<(i64, crate::policy::omalizumab_course::CourseRules)> = self
             .store
             .courses_of(&course.record.patient_id)?
             .into_iter()
             .filter(|r| r.id != id && CourseKind::of(r) == CourseKind::Omalizumab)
-            .map(|r| r.id)
-            .collect();
+            .map(|r| frozen_course_rules(&r).map(|rules| (r.id, rules)))
+            .collect::<Result<_, _>>()?;
         let plan = course.plan.clone();
         let author = actor.author();
         let late_entered = now - at > chrono::Duration::minutes(5);
@@ -527,12 +539,12 @@ impl Ward {
                     let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
                     view.push(OtherCourse::of(other.record.id, &s));
                 }
-                for o in &omalizumab_others {
+                for (o, o_rules) in &omalizumab_others {
                     let ev = tx.events(*o)?;
                     if ev.is_empty() {
                         continue;
                     }
-                    view.push(OmalizumabState::replay(&plain(&ev)).as_other(*o));
+                    view.push(OmalizumabState::replay(&plain(&ev)).as_other(*o, o_rules));
                 }
                 let state = OmalizumabState::replay(&plain(events));
                 let kind = match &what {

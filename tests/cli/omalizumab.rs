@@ -553,3 +553,60 @@ fn defer_note_and_correct_work_on_an_omalizumab_course() {
         "{log}"
     );
 }
+
+#[test]
+fn an_open_observation_on_either_course_holds_the_other_courses_injection() {
+    let w = Ward::new();
+    let (rush, om) = with_omalizumab(&w);
+    // An allergen dose first: omalizumab waits for its observation's recorded end.
+    let n = w.next("2026-12-07T08:00", &rush);
+    assert_eq!(n["action"], "give", "{n}");
+    let (code, _, err) = w.give("2026-12-07T08:00", &rush, 1, &n["volume_ml"].to_string());
+    assert_eq!(code, Some(0), "{err}");
+    let next: Value =
+        serde_json::from_str(&w.ok("2026-12-07T08:10", &["next", &om, "--json"])).expect("json");
+    assert_eq!(next["action"], "other_observation", "{next}");
+    assert_eq!(next["course"].to_string(), rush, "{next}");
+    let (code, _, err) = om_give(&w, As::Nurse, "2026-12-07T08:10", &om, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the injection on course {rush} is under observation"
+        )),
+        "{err}"
+    );
+    // Past its minutes but not recorded as ended: still no omalizumab injection.
+    let n = w.ok("2026-12-07T09:00", &["next", &om]);
+    assert!(
+        n.contains("no omalizumab injection until its end is recorded"),
+        "{n}"
+    );
+    w.observe("2026-12-07T09:00", &rush, 0);
+    let (code, _, err) = om_give(&w, As::Nurse, "2026-12-07T09:05", &om, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    // Now the omalizumab observation (2 h: the first injection) holds the allergen dose.
+    let n = w.next("2026-12-07T09:40", &rush);
+    assert_eq!(n["action"], "observe", "{n}");
+    assert_eq!(n["held_by"].to_string(), om, "{n}");
+    assert_eq!(n["observation_until"], "2026-12-07T11:05:00", "{n}");
+    let text = w.ok("2026-12-07T09:40", &["next", &rush]);
+    assert!(
+        text.contains(&format!("after the omalizumab injection of course {om}")),
+        "{text}"
+    );
+    let (code, _, err) = w.give("2026-12-07T09:40", &rush, 2, "0.2");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the omalizumab injection of course {om} is under observation"
+        )),
+        "{err}"
+    );
+    // Its end past but not recorded: still held.
+    let n = w.next("2026-12-07T11:10", &rush);
+    assert_eq!(n["action"], "observation_not_closed", "{n}");
+    w.ok("2026-12-07T11:10", &["observe", &om, "--local-mm", "0"]);
+    let n = w.next("2026-12-07T11:10", &rush);
+    assert_ne!(n["action"], "observe", "{n}");
+    assert_ne!(n["action"], "observation_not_closed", "{n}");
+}

@@ -236,6 +236,16 @@ fn print_decision(out: &mut dyn Write, d: &OmalizumabDecision) -> Result<(), Cli
             "observe the patient until {}, then record its end (ritplan observe)",
             until.format("%Y-%m-%d %H:%M")
         )?,
+        OmalizumabAction::OtherObservation {
+            course,
+            since,
+            until,
+        } => writeln!(
+            out,
+            "WAIT: the injection at {} on course {course} is under observation (until {} at least); no omalizumab injection until its end is recorded there",
+            since.format("%H:%M"),
+            until.format("%Y-%m-%d %H:%M")
+        )?,
         OmalizumabAction::Next(N::Done) => writeln!(
             out,
             "every injection of the course's first year was given; a further year is a new course"
