@@ -511,6 +511,10 @@ pub fn admissible(
         EventKind::OmalizumabGiven { .. } => Err(Refusal::NoReason {
             what: "an omalizumab injection on an allergen course",
         }),
+        // An omalizumab course's: its dose is the one that depends on the weight.
+        EventKind::WeightMeasured { .. } => Err(Refusal::NoReason {
+            what: "a weight on an allergen course (it is recorded on the omalizumab course)",
+        }),
         EventKind::Note { text } if empty(text) => Err(Refusal::NoReason { what: "a note" }),
         EventKind::Note { .. } => Ok(()),
         // A vial's own checks (its template vial, dates, code, that the course is active, that a

@@ -376,7 +376,8 @@ impl CourseState {
             EventKind::Correction { .. }
             | EventKind::Note { .. }
             | EventKind::Migrated { .. }
-            | EventKind::OmalizumabGiven { .. } => {}
+            | EventKind::OmalizumabGiven { .. }
+            | EventKind::WeightMeasured { .. } => {}
         }
     }
 

@@ -1027,6 +1027,7 @@ pub fn event(k: &crate::course::EventKind) -> String {
             format!("correction: event #{corrects} no longer counts ({reason})")
         }
         K::Note { text } => format!("note: {text}"),
+        K::WeightMeasured { weight_kg } => format!("weight measured: {weight_kg} kg"),
         K::OmalizumabGiven {
             number,
             dose_mg,

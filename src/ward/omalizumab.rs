@@ -367,6 +367,20 @@ fn refusal(n: NotGiven) -> WardError {
                 "not recorded: the last injection is under observation until {}; record its end first (omalizumab observe)",
                 until.format("%Y-%m-%d %H:%M")
             ),
+            OmalizumabAction::WeightChanged {
+                frozen_kg,
+                measured_kg,
+                text,
+                provenance,
+                ..
+            } => format!(
+                "not recorded: ASK THE PHYSICIAN: the weight measured, {} kg, differs from the {} kg the dose was laid for: {text} [{} {}] {}; a physician's review (continue with the same dose, or stop) comes first",
+                measured_kg.normalize(),
+                frozen_kg.normalize(),
+                provenance.evidence,
+                provenance.certainty,
+                provenance.source
+            ),
             OmalizumabAction::OtherObservation { course, until, .. } => format!(
                 "not recorded: the injection on course {course} is under observation (until {} at least); record its end there first",
                 until.format("%Y-%m-%d %H:%M")
@@ -504,6 +518,7 @@ impl Ward {
                     EventKind::ObservationEnded { .. }
                     | EventKind::SystemicReaction { .. }
                     | EventKind::DoseDeferred { .. }
+                    | EventKind::WeightMeasured { .. }
                     | EventKind::Note { .. } => {}
                     _ => {
                         return Err(WardError::NotStarted(

@@ -610,3 +610,75 @@ fn an_open_observation_on_either_course_holds_the_other_courses_injection() {
     assert_ne!(n["action"], "observe", "{n}");
     assert_ne!(n["action"], "observation_not_closed", "{n}");
 }
+
+#[test]
+fn a_weight_change_goes_to_the_physician_before_the_next_injection() {
+    let w = Ward::new();
+    let (_, om) = with_omalizumab(&w);
+    om_give(&w, As::Nurse, "2026-12-07T09:00", &om, &[]);
+    w.ok("2026-12-07T11:00", &["observe", &om, "--local-mm", "0"]);
+    // The same weight as at the start (70 kg): nothing to ask.
+    w.ok(
+        "2027-01-04T08:30",
+        &["omalizumab", "weight", &om, "--kg", "70"],
+    );
+    let next: Value =
+        serde_json::from_str(&w.ok("2027-01-04T08:40", &["next", &om, "--json"])).expect("json");
+    assert_eq!(next["action"], "injection", "{next}");
+    // Not a weight: refused, nothing recorded.
+    let (code, _, err) = w.run_as(
+        As::Nurse,
+        "2027-01-04T08:40",
+        &["omalizumab", "weight", &om, "--kg", "-3"],
+    );
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("impossible"), "{err}");
+    // 64 kg: the next injection waits for the physician, with the rule's text and source.
+    let out = w.ok(
+        "2027-01-04T08:45",
+        &["omalizumab", "weight", &om, "--kg", "64"],
+    );
+    assert!(out.contains("weight measured: 64 kg"), "{out}");
+    let n = w.ok("2027-01-04T08:50", &["next", &om]);
+    assert!(n.contains("ASK THE PHYSICIAN: weight 64 kg"), "{n}");
+    assert!(n.contains("the 70 kg the dose was laid for"), "{n}");
+    assert!(n.contains("no source gives a threshold"), "{n}");
+    assert!(n.contains("xolair-us-pi"), "{n}");
+    let next: Value =
+        serde_json::from_str(&w.ok("2027-01-04T08:50", &["next", &om, "--json"])).expect("json");
+    assert_eq!(next["action"], "weight_changed", "{next}");
+    assert_eq!(next["measured_kg"], "64", "{next}");
+    let (code, _, err) = om_give(&w, As::Nurse, "2027-01-04T09:00", &om, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("ASK THE PHYSICIAN"), "{err}");
+    // A physician may not skip it with --accept-late either.
+    let (code, _, err) = om_give(
+        &w,
+        As::Physician,
+        "2027-01-04T09:00",
+        &om,
+        &["--accept-late", "fine"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    // A nurse cannot review; a physician's review lifts it.
+    let (code, _, _) = w.run_as(
+        As::Nurse,
+        "2027-01-04T09:05",
+        &["review", &om, "--decision", "continue"],
+    );
+    assert_eq!(code, Some(1));
+    w.ok(
+        "2027-01-04T09:05",
+        &[
+            "review",
+            &om,
+            "--decision",
+            "continue",
+            "--reason",
+            "64 kg is in the same cell: same dose",
+        ],
+    );
+    let (code, out, err) = om_give(&w, As::Nurse, "2027-01-04T09:10", &om, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("omalizumab injection 2"), "{out}");
+}

@@ -43,6 +43,26 @@ pub enum OmalizumabCommand {
         after_help = "Examples:\n  ritplan omalizumab give 2 --patient P001 --site 'left arm, right arm'\n  ritplan omalizumab give 2 --patient P001 --accept-late 'asthma stable, 3 days late'"
     )]
     Give(OmalizumabGiveArgs),
+    /// Record the patient's weight measured during an omalizumab course (nurse or physician).
+    /// The dose was laid for the weight at the start; a different weight sends the course to
+    /// the physician (no injection until a physician reviews it: continue with the same dose,
+    /// or stop), as rules/omalizumab-course.toml's [weight_change] says.
+    #[command(
+        after_help = "Examples:\n  ritplan omalizumab weight 2 --kg 62.5\n  ritplan review 2 --decision continue --reason 'dose unchanged: same cell of the table'"
+    )]
+    Weight(OmalizumabWeightArgs),
+}
+
+// `omalizumab weight` arguments.
+#[derive(Debug, clap::Args)]
+pub struct OmalizumabWeightArgs {
+    /// Course id.
+    course: i64,
+    /// The weight measured, kg.
+    #[arg(long, value_name = "KG", allow_hyphen_values = true)]
+    kg: String,
+    #[command(flatten)]
+    rec: crate::cli::args::RecordArgs,
 }
 
 // `omalizumab give` arguments.
@@ -112,6 +132,13 @@ pub(in crate::cli) fn run(
                 site: a.site,
                 accept_late: a.accept_late,
             };
+            record(&mut ward, a.course, &a.rec, now, what, out)
+        }
+        OmalizumabCommand::Weight(a) => {
+            let (mut ward, now) = opened(ctx, err)?;
+            let what = OmalizumabRecord::Event(crate::course::EventKind::WeightMeasured {
+                weight_kg: a.kg,
+            });
             record(&mut ward, a.course, &a.rec, now, what, out)
         }
     }
@@ -235,6 +262,22 @@ fn print_decision(out: &mut dyn Write, d: &OmalizumabDecision) -> Result<(), Cli
             out,
             "observe the patient until {}, then record its end (ritplan observe)",
             until.format("%Y-%m-%d %H:%M")
+        )?,
+        OmalizumabAction::WeightChanged {
+            frozen_kg,
+            measured_kg,
+            measured_at,
+            text,
+            provenance: p,
+        } => writeln!(
+            out,
+            "ASK THE PHYSICIAN: weight {} kg measured {} differs from the {} kg the dose was laid for: {text} [{} {}] {}; no injection until a physician reviews (ritplan review COURSE --decision continue|stop)",
+            measured_kg.normalize(),
+            measured_at.format("%Y-%m-%d %H:%M"),
+            frozen_kg.normalize(),
+            p.evidence,
+            p.certainty,
+            p.source
         )?,
         OmalizumabAction::OtherObservation {
             course,
