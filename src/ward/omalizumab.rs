@@ -94,7 +94,8 @@ pub struct LoadedOmalizumab {
 pub enum OmalizumabNotStarted {
     /// The label gives no dose for the recorded values (the value named).
     NoDose(String),
-    /// The patient already has an omalizumab course: two would double the dose.
+    /// The patient already has an active omalizumab course (not stopped, not finished): two
+    /// would double the dose.
     Already {
         /// That course.
         course: i64,
@@ -529,6 +530,21 @@ impl Ward {
                 OmalizumabRecord::Event(super::text::event(kind)?)
             }
         };
+        // Resuming a stopped course while the patient has another active one would double the
+        // dose: refused.
+        if let OmalizumabRecord::Event(EventKind::PhysicianReview {
+            decision: Review::Continue,
+            ..
+        }) = &what
+            && OmalizumabState::replay(&plain(&self.store.events(id)?))
+                .stopped
+                .is_some()
+            && let Some(other) = self.active_omalizumab(&course.record.patient_id, Some(id))?
+        {
+            return Err(WardError::NotStarted(format!(
+                "not recorded: the patient has another active omalizumab course ({other}); two would double the dose"
+            )));
+        }
         // The patient's other courses, verified and loaded before the transaction's lock.
         let others: Vec<super::Loaded> = self
             .others(&course.record.patient_id, id)?
@@ -639,6 +655,28 @@ impl Ward {
         Ok(best)
     }
 
+    /// The patient's active omalizumab course other than `except`, each verified: not stopped,
+    /// injections of its first year still to give (one stopped or finished is not active).
+    fn active_omalizumab(
+        &self,
+        patient: &str,
+        except: Option<i64>,
+    ) -> Result<Option<i64>, WardError> {
+        for r in self.store.courses_of(patient)? {
+            if CourseKind::of(&r) != CourseKind::Omalizumab || Some(r.id) == except {
+                continue;
+            }
+            let id = r.id;
+            self.store.verify_or_refuse(id)?;
+            let c = load_omalizumab(r)?;
+            let s = OmalizumabState::replay(&plain(&self.store.events(id)?));
+            if s.stopped.is_none() && s.given.len() < c.plan.dates.len() {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
     /// The ids of the omalizumab courses (left out of the immunotherapy paths).
     pub(super) fn omalizumab_ids(&self) -> Result<Vec<i64>, WardError> {
         Ok(self.store.course_ids_with_rule_set(OMALIZUMAB_RULE_SET)?)
@@ -659,8 +697,8 @@ impl Ward {
 
     /// Starts an omalizumab course (a physician's act): the dose from the patient's recorded
     /// pre-treatment total IgE and weight and the age at the first injection; refused, naming
-    /// the value, when the label gives no dose, and while the patient has another omalizumab
-    /// course.
+    /// the value, when the label gives no dose, and while the patient has another active
+    /// omalizumab course (one stopped or finished does not stop a new one).
     pub fn start_omalizumab(
         &mut self,
         actor: &Actor,
@@ -668,10 +706,9 @@ impl Ward {
     ) -> Result<Result<(i64, OmalizumabPlan), OmalizumabNotStarted>, WardError> {
         actor.require(&[Role::Physician], "starting an omalizumab course")?;
         let p = self.patient(s.patient_id)?;
-        for r in self.store.courses_of(&p.id)? {
-            if CourseKind::of(&r) == CourseKind::Omalizumab {
-                return Ok(Err(OmalizumabNotStarted::Already { course: r.id }));
-            }
+        // Another omalizumab course still active would double the dose.
+        if let Some(course) = self.active_omalizumab(&p.id, None)? {
+            return Ok(Err(OmalizumabNotStarted::Already { course }));
         }
         let policy = Policy::from_sources(s.rule_sources.clone())
             .map_err(|_| WardError::Data("the rules files have errors".into()))?;

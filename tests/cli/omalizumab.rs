@@ -682,3 +682,64 @@ fn a_weight_change_goes_to_the_physician_before_the_next_injection() {
     assert_eq!(code, Some(0), "{err}");
     assert!(out.contains("omalizumab injection 2"), "{out}");
 }
+
+#[test]
+fn a_second_omalizumab_course_starts_only_once_the_first_is_no_longer_active() {
+    let w = Ward::new();
+    let (_, first) = with_omalizumab(&w);
+    om_give(&w, As::Nurse, "2026-12-07T09:00", &first, &[]);
+    w.ok("2026-12-07T11:00", &["observe", &first, "--local-mm", "0"]);
+    // Refused while the first is active.
+    let (code, _, err) = start(&w, As::Physician, "P1", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "already has omalizumab course {first}, still active"
+        )),
+        "{err}"
+    );
+    // The physician stops it: a second course may start.
+    w.ok(
+        "2026-12-08T09:00",
+        &[
+            "review",
+            &first,
+            "--decision",
+            "stop",
+            "--reason",
+            "moved to the 2-weekly table after a new IgE: new course",
+        ],
+    );
+    let (code, out, err) = start(&w, As::Physician, "P1", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let second = out.lines().next().expect("id").trim().to_string();
+    assert_ne!(second, first);
+    // A third is refused while the second is active, and the first is not resumed beside it.
+    let (code, _, err) = start(&w, As::Physician, "P1", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!("already has omalizumab course {second}")),
+        "{err}"
+    );
+    let (code, _, err) = w.run_as(
+        As::Physician,
+        "2026-12-08T10:00",
+        &[
+            "review",
+            &first,
+            "--decision",
+            "continue",
+            "--reason",
+            "resume",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!("another active omalizumab course ({second})")),
+        "{err}"
+    );
+    let v: Value =
+        serde_json::from_str(&w.ok("2026-12-08T10:00", &["course", "verify", &second, "--json"]))
+            .expect("json");
+    assert_eq!(v["intact"].as_bool(), Some(true), "{v}");
+}

@@ -27,7 +27,7 @@ pub enum OmalizumabCommand {
     ///
     /// Refused (exit 1), naming the value, when the label gives no dose for the recorded values
     /// (outside the table, a cell the sources dispute, no table for the age), and while the
-    /// patient has another omalizumab course.
+    /// patient has another active omalizumab course (not stopped, not finished).
     #[command(
         after_help = "Examples:\n  ritplan omalizumab start --patient P001 --start 2026-12-07\n  ritplan omalizumab start --patient P001 --start 2026-12-07 --label us --json"
     )]
@@ -373,7 +373,7 @@ fn start(
         }
         Err(OmalizumabNotStarted::Already { course }) => {
             return Err(CliError::Refused(format!(
-                "no omalizumab course started: the patient already has omalizumab course {course}"
+                "no omalizumab course started: the patient already has omalizumab course {course}, still active (a physician stops it first with `ritplan review {course} --decision stop`)"
             )));
         }
     };
