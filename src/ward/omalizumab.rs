@@ -811,4 +811,49 @@ mod tests {
             .to_string();
         assert!(e.contains("omalizumab course"), "{e}");
     }
+
+    #[test]
+    fn a_course_frozen_before_the_early_rule_still_verifies_and_reads_0_days() {
+        let mut r = frozen();
+        let rules: BTreeMap<String, String> =
+            serde_json::from_str(&r.rules_json).expect("rules json");
+        let (name, text) = rules
+            .iter()
+            .find(|(_, t)| t.contains("kind = \"omalizumab-course\""))
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .expect("course rules");
+        let start = text.find("[early]").expect("[early] in the bundled file");
+        let end = start + text[start..].find("\n\n").expect("its end");
+        let old = format!("{}{}", &text[..start], &text[end..]);
+        assert!(
+            !old.contains("[early]")
+                && !old
+                    .contains("tolerance_days = 0\nsource = \"Xolair EU SmPC section 4.2 and US")
+        );
+        let mut rules = rules;
+        rules.insert(name, old);
+        r.rules_json = to_json(&rules).expect("json");
+        let l = load_omalizumab(r.clone()).expect("verifies");
+        assert_eq!(l.plan.dates.len(), 13);
+        let cr = frozen_course_rules(&r).expect("rules");
+        assert_eq!(cr.early_tolerance_days.value, 0);
+        assert!(
+            cr.early_tolerance_days
+                .provenance
+                .source
+                .starts_with("not in this rules file"),
+            "{}",
+            cr.early_tolerance_days.provenance.source
+        );
+        // The bundled file says it, with its source.
+        let bundled = frozen_course_rules(&frozen()).expect("rules");
+        assert_eq!(bundled.early_tolerance_days.value, 0);
+        assert!(
+            bundled
+                .early_tolerance_days
+                .provenance
+                .source
+                .starts_with("Xolair EU SmPC")
+        );
+    }
 }
