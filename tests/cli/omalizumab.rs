@@ -383,18 +383,35 @@ fn a_high_risk_rush_is_refused_with_6_weeks_recorded_and_a_physician_may_accept_
         err.contains("2 injections given; no gap; continues"),
         "{err}"
     );
-    // A typed number is not believed.
+    // A typed number is a usage error: the record says, or `plan` plans with a stated one.
+    for typed in ["12", "-1", "ten"] {
+        let (code, out, err) = rush_start(
+            &w,
+            "2026-12-01T09:00",
+            "2026-12-07T08:00",
+            &["--omalizumab-weeks", typed],
+        );
+        assert_eq!(code, Some(2), "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains(&format!(
+                "--omalizumab-weeks {typed}: course start takes no typed pretreatment"
+            )) && err.contains("reads the omalizumab pretreatment from the record")
+                && err.contains("ritplan plan --omalizumab-weeks N"),
+            "{err}"
+        );
+        assert!(!err.contains("Omalizumab pretreatment (recorded)"), "{err}");
+    }
     let (code, _, err) = rush_start(
         &w,
         "2026-12-01T09:00",
         "2026-12-07T08:00",
-        &["--omalizumab-weeks", "12"],
+        &["--omalizumab-weeks", "12", "--accept-risk", "x"],
     );
-    assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("--omalizumab-weeks 12: as stated, not recorded; not used"),
-        "{err}"
-    );
+    assert_eq!(code, Some(2), "{err}");
+    // Nothing was started by them.
+    let list = w.ok("2026-12-01T09:10", &["course", "list", "--json"]);
+    assert!(!list.contains("example-hdm-rush-3d"), "{list}");
     let (code, out, err) = rush_start(
         &w,
         "2026-12-01T09:00",
