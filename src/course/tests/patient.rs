@@ -88,3 +88,30 @@ fn an_omalizumab_injection_under_observation_holds_an_allergen_dose_until_its_en
     let other = OtherCourse::of(1, &a.state());
     assert!(other.observing.is_some() && !other.omalizumab);
 }
+
+#[test]
+fn a_reaction_recorded_on_a_course_a_physician_stopped_still_holds_the_patient() {
+    let fx = Fixture::new("example-hdm-rush-3d");
+    let mut a = fx.course("norwegian-guide");
+    let mut b = fx.course("norwegian-guide");
+    a.give_obs("2026-12-07 08:00", 0);
+    a.push("2026-12-07 09:00", review(Review::Stop, "patient's choice"));
+    b.patient = PatientView {
+        others: vec![OtherCourse::of(1, &a.state())],
+    };
+    assert_eq!(b.next("2026-12-08 08:00").action, ActionKind::Give);
+    // Anaphylaxis after A's last dose, recorded after the stop: B waits for a physician.
+    a.push("2026-12-07 09:30", sr("4a"));
+    b.patient = PatientView {
+        others: vec![OtherCourse::of(1, &a.state())],
+    };
+    assert_eq!(b.next("2026-12-08 08:00").action, ActionKind::PatientHold);
+    a.push(
+        "2026-12-07 12:00",
+        review(Review::Stop, "seen; A stays stopped"),
+    );
+    b.patient = PatientView {
+        others: vec![OtherCourse::of(1, &a.state())],
+    };
+    assert_eq!(b.next("2026-12-08 08:00").action, ActionKind::Give);
+}
