@@ -277,6 +277,11 @@ fn age(input: &PatientInput, on: NaiveDate) -> Result<u32, PatientError> {
     Ok(age)
 }
 
+/// A weight in kg measured later (an omalizumab course's): the same checks as the record's.
+pub fn parse_weight(text: &str) -> Result<Decimal, PatientError> {
+    weight(Some(text))?.ok_or_else(|| bad(Field::Weight, "the weight in kg is required"))
+}
+
 /// The weight in kg, if given: a number above 0 and plausible in kg.
 fn weight(text: Option<&str>) -> Result<Option<Decimal>, PatientError> {
     let Some(text) = text else {

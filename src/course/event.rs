@@ -324,6 +324,12 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         accept_late: Option<String>,
     },
+    /// The patient's weight measured during an omalizumab course (kg, as typed): the label's
+    /// dose is for the weight at the course's start, so a change goes to the physician.
+    WeightMeasured {
+        /// Kilograms, as recorded.
+        weight_kg: String,
+    },
     /// The record was upgraded to the keyed chain; the events before this one were chained
     /// without a key and recorded with free-text names (unauthenticated).
     Migrated {
@@ -356,6 +362,7 @@ impl EventKind {
             | EventKind::Note { .. }
             | EventKind::VialAdded { .. }
             | EventKind::VialDiscarded { .. }
+            | EventKind::WeightMeasured { .. }
             | EventKind::Migrated { .. } => false,
         }
     }

@@ -113,7 +113,8 @@ pub struct Decision {
     /// The hold, for a DO NOT GIVE.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hold: Option<Hold>,
-    /// The other course of the patient that holds this one.
+    /// The other course of the patient that holds this one (for an observation: the
+    /// omalizumab course whose injection is under observation).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held_by: Option<i64>,
     /// The observation's earliest end, while one is open.
@@ -148,6 +149,11 @@ pub struct OtherCourse {
     pub systemic_dates: Vec<NaiveDate>,
     /// Its injections (and, for a sheet, those planned for the day).
     pub injections: Vec<NaiveDateTime>,
+    /// Its last injection's observation while it is open (not recorded as ended): the
+    /// injection and the observation's planned earliest end.
+    pub observing: Option<(NaiveDateTime, NaiveDateTime)>,
+    /// An omalizumab course: its open observation holds the patient's allergen doses too.
+    pub omalizumab: bool,
 }
 
 impl OtherCourse {
@@ -164,6 +170,12 @@ impl OtherCourse {
             hold,
             systemic_dates: s.systemic_dates.clone(),
             injections: s.given.iter().map(|g| g.at).collect(),
+            observing: s
+                .observation
+                .as_ref()
+                .filter(|o| o.ended.is_none())
+                .map(|o| (o.at, o.at + Duration::minutes(i64::from(o.planned_min)))),
+            omalizumab: false,
         }
     }
 }
@@ -408,6 +420,24 @@ fn decide(
         };
         let mut d = decision(s, action, s.reasons.clone());
         d.observation_until = Some(until);
+        return d;
+    }
+    // An omalizumab injection's observation holds the patient's allergen doses until its end
+    // is recorded (its own rules' minutes; no source gives a shorter gap).
+    if let Some((o, (_, until))) = patient
+        .others
+        .iter()
+        .filter(|o| o.omalizumab)
+        .find_map(|o| o.observing.map(|w| (o.course, w)))
+    {
+        let action = if now < until {
+            ActionKind::Observe
+        } else {
+            ActionKind::ObservationNotClosed
+        };
+        let mut d = decision(s, action, s.reasons.clone());
+        d.observation_until = Some(until);
+        d.held_by = Some(o);
         return d;
     }
     let today = now.date();

@@ -49,6 +49,13 @@ pub enum Refusal {
         /// Until.
         until: NaiveDateTime,
     },
+    /// An omalizumab injection of the patient's is under observation (its end not recorded).
+    OmalizumabObserving {
+        /// The omalizumab course.
+        course: i64,
+        /// Its planned earliest end.
+        until: NaiveDateTime,
+    },
     /// The previous dose's observation was never recorded as ended.
     ObservationNotClosed {
         /// It could have ended at.
@@ -241,6 +248,12 @@ fn refusal(d: &Decision) -> Refusal {
             course: d.held_by.unwrap_or_default(),
             hold: hold(),
         },
+        ActionKind::Observe | ActionKind::ObservationNotClosed if d.held_by.is_some() => {
+            Refusal::OmalizumabObserving {
+                course: d.held_by.unwrap_or_default(),
+                until: d.observation_until.unwrap_or(NaiveDateTime::MIN),
+            }
+        }
         ActionKind::Observe => Refusal::Observing {
             until: d.observation_until.unwrap_or(NaiveDateTime::MIN),
         },
@@ -499,6 +512,10 @@ pub fn admissible(
         // Recorded only on an omalizumab course, by the ward's own door (`give_omalizumab`).
         EventKind::OmalizumabGiven { .. } => Err(Refusal::NoReason {
             what: "an omalizumab injection on an allergen course",
+        }),
+        // An omalizumab course's: its dose is the one that depends on the weight.
+        EventKind::WeightMeasured { .. } => Err(Refusal::NoReason {
+            what: "a weight on an allergen course (it is recorded on the omalizumab course)",
         }),
         EventKind::Note { text } if empty(text) => Err(Refusal::NoReason { what: "a note" }),
         EventKind::Note { .. } => Ok(()),

@@ -385,7 +385,8 @@ impl CourseState {
             EventKind::Correction { .. }
             | EventKind::Note { .. }
             | EventKind::Migrated { .. }
-            | EventKind::OmalizumabGiven { .. } => {}
+            | EventKind::OmalizumabGiven { .. }
+            | EventKind::WeightMeasured { .. } => {}
         }
     }
 
@@ -947,7 +948,14 @@ impl CourseState {
             HoldKind::Stopped => &mut self.stopped,
             HoldKind::Ended => &mut self.ended,
         };
-        if slot.is_none() {
+        // The first hold stays, except that a reaction's replaces a physician's own stop: a
+        // systemic reaction recorded on a course a physician had stopped still holds the
+        // patient's other courses until a physician reviews it (found by the model test).
+        let physician = |h: &Hold| matches!(h.cause, Cause::Physician { .. });
+        if slot
+            .as_ref()
+            .is_none_or(|old| physician(old) && !physician(&h))
+        {
             *slot = Some(h);
         }
     }

@@ -30,6 +30,9 @@ pub struct CourseRules {
     pub observation: Provenance,
     /// Days after its date an injection may still be given without a physician.
     pub late_tolerance_days: Ruled<u32>,
+    /// Days before its date (and before the interval after the last one) an injection may be
+    /// given.
+    pub early_tolerance_days: Ruled<u32>,
     /// What a late injection needs, in words.
     pub late_text: String,
     /// What a weight change needs, in words.
@@ -49,6 +52,7 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules
             "note",
             "observation",
             "late",
+            "early",
             "weight_change",
         ],
     );
@@ -74,6 +78,28 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules
     let tolerance = l.count(diags, "tolerance_days", true);
     let late_text = l.string(diags, "text", true);
     let late = read_provenance(&l, diags);
+    // `[early]` came after the first omalizumab courses were frozen: a frozen rules file
+    // without it keeps the rule those courses were decided by, 0 days (no injection before
+    // its date), which is also the bundled file's value. Present, it must be complete.
+    let early = match doc.sub_table(diags, "early", false) {
+        Some(e) => {
+            e.only_keys(diags, &[&["tolerance_days"][..], &prov_keys].concat());
+            let days = e.count(diags, "tolerance_days", true);
+            let prov = read_provenance(&e, diags);
+            Some(Ruled {
+                value: days?.value,
+                provenance: prov?,
+            })
+        }
+        None => Some(Ruled {
+            value: 0,
+            provenance: super::Provenance {
+                source: "not in this rules file (frozen before [early] existed): 0 days, the rule it was decided by; Xolair EU SmPC section 4.2 and US prescribing information: every 2 or 4 weeks (docs/sources.md: xolair-eu-smpc, xolair-us-pi)".into(),
+                evidence: super::Evidence::Label,
+                certainty: super::Certainty::Confirmed,
+            },
+        }),
+    };
     let w = doc.sub_table(diags, "weight_change", true)?;
     w.only_keys(diags, &[&["text"][..], &prov_keys].concat());
     let weight_text = w.string(diags, "text", true);
@@ -87,6 +113,7 @@ pub(super) fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<CourseRules
             value: tolerance?.value,
             provenance: late?,
         },
+        early_tolerance_days: early?,
         late_text: late_text?.value,
         weight_change_text: weight_text?.value,
         weight_change: weight?,
@@ -163,7 +190,7 @@ pub fn next(
     OmalizumabNext::Injection {
         number,
         due,
-        not_before: today < due,
+        not_before: (due - today).num_days() > i64::from(rules.early_tolerance_days.value),
         observation_min,
         observation_source: rules.observation.clone(),
         late,
@@ -175,6 +202,12 @@ pub fn next(
 /// How far ahead the injection dates are laid: the first year of treatment (the label reviews
 /// the treatment at 16 weeks and the dose stays as long as the treatment goes on; the course
 /// shows the dates of its first year, and a later year is a new course).
+///
+/// Not a clinical number, so not rules data: no source sets how long a course runs, this is the
+/// record's horizon (the dates a course lays and shows, after which `next` says the first year
+/// is over and a new course starts). No dose, interval or observation depends on it. It stays
+/// in code because a frozen course's plan is laid again from its frozen rules files to verify
+/// it: a horizon read from rules would need its own version for every frozen file.
 pub const LAID_WEEKS: u32 = 52;
 
 /// The sentence every output about an omalizumab course carries (the label's rule).
@@ -343,6 +376,16 @@ mod tests {
         assert_eq!(obs(0, "2026-12-07"), (1, 120, false, None));
         assert_eq!(obs(2, "2027-02-01"), (3, 120, false, None));
         assert_eq!(obs(3, "2027-03-01"), (4, 30, false, None));
+        // The early tolerance is the rules' (0 days in the labels): with 2 days, injection 1
+        // may be given 2 days before its date, not 3.
+        let mut two = rules.clone();
+        two.early_tolerance_days.value = 2;
+        let early = |today: &str| match next(&p, &two, 0, None, d(today)) {
+            OmalizumabNext::Injection { not_before, .. } => not_before,
+            OmalizumabNext::Done => false,
+        };
+        assert_eq!((early("2026-12-04"), early("2026-12-05")), (true, false));
+        assert_eq!(obs(0, "2026-12-06"), (1, 120, true, None));
         // A day past its date, with no tolerance in the labels: late, a physician decides.
         assert_eq!(obs(3, "2027-03-02"), (4, 30, false, Some(1)));
         assert_eq!(

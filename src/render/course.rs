@@ -477,6 +477,11 @@ pub fn headline(d: &Decision, t: &Template) -> String {
     match d.action {
         ActionKind::Give | ActionKind::MaintenanceDue => format!("GIVE {dose}"),
         ActionKind::Wait => format!("WAIT until {nb}, then {dose}"),
+        ActionKind::Observe | ActionKind::ObservationNotClosed if d.held_by.is_some() => format!(
+            "IN OBSERVATION after the omalizumab injection of course {} (until {} at least): no allergen dose until its end is recorded there",
+            d.held_by.unwrap_or_default(),
+            d.observation_until.map(when).unwrap_or_default()
+        ),
         ActionKind::Observe => format!(
             "IN OBSERVATION until {}; then record its end with the local reaction's size",
             d.observation_until
@@ -741,6 +746,10 @@ pub fn refusal(r: &Refusal, voice: Voice) -> String {
             Refusal::Observing { until } => format!(
                 "the last dose's observation runs until {}",
                 until.format("%H:%M")
+            ),
+            Refusal::OmalizumabObserving { course, until } => format!(
+                "the omalizumab injection of course {course} is under observation (until {} at least); record its end there first",
+                when(*until)
             ),
             Refusal::ObservationNotClosed { since } => format!(
                 "the last dose's observation was not recorded as ended (it could have ended at {}); record it with the local reaction first",
@@ -1020,6 +1029,7 @@ pub fn event(k: &crate::course::EventKind) -> String {
             format!("correction: event #{corrects} no longer counts ({reason})")
         }
         K::Note { text } => format!("note: {text}"),
+        K::WeightMeasured { weight_kg } => format!("weight measured: {weight_kg} kg"),
         K::OmalizumabGiven {
             number,
             dose_mg,

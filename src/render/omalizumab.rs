@@ -19,8 +19,10 @@ use crate::ward::view::{Identity, StoredEvent};
 /// How the next action looks: `due`, `stop`, `overdue` or `wait` (the page's classes).
 pub fn decision_class(d: &OmalizumabDecision) -> &'static str {
     match &d.action {
-        OmalizumabAction::DoNotGive { .. } | OmalizumabAction::Stopped { .. } => "stop",
-        OmalizumabAction::Observe { .. } => "wait",
+        OmalizumabAction::DoNotGive { .. }
+        | OmalizumabAction::Stopped { .. }
+        | OmalizumabAction::WeightChanged { .. } => "stop",
+        OmalizumabAction::Observe { .. } | OmalizumabAction::OtherObservation { .. } => "wait",
         OmalizumabAction::Next(OmalizumabNext::Injection {
             not_before: false,
             late: Some(_),
@@ -55,6 +57,30 @@ pub fn headline(d: &OmalizumabDecision) -> String {
         OmalizumabAction::Observe { until } => format!(
             "Observe the patient until {}, then record the end of the observation",
             until.format("%Y-%m-%d %H:%M")
+        ),
+        OmalizumabAction::OtherObservation {
+            course,
+            since,
+            until,
+        } => format!(
+            "Wait: the injection at {} on course {course} is under observation (until {} at least); no omalizumab injection until its end is recorded there",
+            since.format("%H:%M"),
+            until.format("%Y-%m-%d %H:%M")
+        ),
+        OmalizumabAction::WeightChanged {
+            frozen_kg,
+            measured_kg,
+            measured_at,
+            text,
+            provenance: p,
+        } => format!(
+            "ASK THE PHYSICIAN: weight {} kg measured {} differs from the {} kg the dose was laid for: {text} [{} {}] {}; no injection until a physician reviews",
+            measured_kg.normalize(),
+            measured_at.format("%Y-%m-%d %H:%M"),
+            frozen_kg.normalize(),
+            p.evidence,
+            p.certainty,
+            p.source
         ),
         OmalizumabAction::Next(OmalizumabNext::Done) => {
             "Every injection of the course's first year was given; a further year is a new course"

@@ -40,6 +40,19 @@ pub fn headline(d: &OmalizumabDecision) -> String {
                 .into()
         }
         OmalizumabAction::Stopped { .. } => "omalizumab: STOPPED by a physician".into(),
+        OmalizumabAction::WeightChanged {
+            frozen_kg,
+            measured_kg,
+            ..
+        } => format!(
+            "omalizumab: ASK THE PHYSICIAN: weight {} kg differs from the {} kg the dose was laid for",
+            measured_kg.normalize(),
+            frozen_kg.normalize()
+        ),
+        OmalizumabAction::OtherObservation { course, until, .. } => format!(
+            "omalizumab: WAIT for the end of the observation on course {course} (until {} at least)",
+            until.format("%H:%M")
+        ),
         OmalizumabAction::Observe { until } => format!(
             "omalizumab: IN OBSERVATION until {}; then record its end (ritplan observe)",
             until.format("%H:%M")

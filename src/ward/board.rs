@@ -141,7 +141,13 @@ pub(super) fn omalizumab_status(
     now: NaiveDateTime,
 ) -> Option<(BoardStatus, Option<NaiveDateTime>)> {
     match &d.action {
-        OmalizumabAction::DoNotGive { .. } => Some((BoardStatus::DoNotGive, None)),
+        // A weight change stops the injection until a physician reviews, as a hold does.
+        OmalizumabAction::DoNotGive { .. } | OmalizumabAction::WeightChanged { .. } => {
+            Some((BoardStatus::DoNotGive, None))
+        }
+        OmalizumabAction::OtherObservation { until, .. } => {
+            Some((BoardStatus::Waiting, Some(*until)))
+        }
         // As an immunotherapy course's: from the observation's end on, it waits to be recorded.
         OmalizumabAction::Observe { until } if now >= *until => {
             Some((BoardStatus::ObservationOverdue, Some(*until)))

@@ -94,7 +94,8 @@ pub struct LoadedOmalizumab {
 pub enum OmalizumabNotStarted {
     /// The label gives no dose for the recorded values (the value named).
     NoDose(String),
-    /// The patient already has an omalizumab course: two would double the dose.
+    /// The patient already has an active omalizumab course (not stopped, not finished): two
+    /// would double the dose.
     Already {
         /// That course.
         course: i64,
@@ -155,11 +156,18 @@ fn label_source<'a>(sources: &'a [SourceText], label: &str) -> Option<&'a Source
 pub(super) fn course_rules(
     c: &LoadedOmalizumab,
 ) -> Result<crate::policy::omalizumab_course::CourseRules, WardError> {
+    frozen_course_rules(&c.record)
+}
+
+/// The omalizumab course rules among a stored course's frozen rules.
+pub(super) fn frozen_course_rules(
+    record: &CourseRecord,
+) -> Result<crate::policy::omalizumab_course::CourseRules, WardError> {
     let rules: BTreeMap<String, String> =
-        serde_json::from_str(&c.record.rules_json).map_err(|e| {
+        serde_json::from_str(&record.rules_json).map_err(|e| {
             WardError::Data(format!(
                 "course {}: frozen rules unreadable: {e}",
-                c.record.id
+                record.id
             ))
         })?;
     let policy = Policy::from_sources(
@@ -171,13 +179,13 @@ pub(super) fn course_rules(
     .map_err(|_| {
         WardError::Data(format!(
             "course {}: its frozen rules no longer load",
-            c.record.id
+            record.id
         ))
     })?;
     policy.omalizumab_course.ok_or_else(|| {
         WardError::Data(format!(
             "course {}: its frozen rules hold no omalizumab course rules (observation, late injections); stop it and start it again",
-            c.record.id
+            record.id
         ))
     })
 }
@@ -409,6 +417,24 @@ fn refusal(n: NotGiven) -> WardError {
                 "not recorded: the last injection is under observation until {}; record its end first (omalizumab observe)",
                 until.format("%Y-%m-%d %H:%M")
             ),
+            OmalizumabAction::WeightChanged {
+                frozen_kg,
+                measured_kg,
+                text,
+                provenance,
+                ..
+            } => format!(
+                "not recorded: ASK THE PHYSICIAN: the weight measured, {} kg, differs from the {} kg the dose was laid for: {text} [{} {}] {}; a physician's review (continue with the same dose, or stop) comes first",
+                measured_kg.normalize(),
+                frozen_kg.normalize(),
+                provenance.evidence,
+                provenance.certainty,
+                provenance.source
+            ),
+            OmalizumabAction::OtherObservation { course, until, .. } => format!(
+                "not recorded: the injection on course {course} is under observation (until {} at least); record its end there first",
+                until.format("%Y-%m-%d %H:%M")
+            ),
             OmalizumabAction::Next(_) => {
                 "not recorded: every injection of the course's first year was given".to_string()
             }
@@ -446,8 +472,9 @@ impl Ward {
                 continue;
             }
             self.store.verify_or_refuse(r.id)?;
+            let rules = frozen_course_rules(&r)?;
             let s = OmalizumabState::replay(&plain(&self.store.events(r.id)?));
-            out.push(s.as_other(r.id));
+            out.push(s.as_other(r.id, &rules));
         }
         Ok(out)
     }
@@ -556,6 +583,7 @@ impl Ward {
                     EventKind::ObservationEnded { .. }
                     | EventKind::SystemicReaction { .. }
                     | EventKind::DoseDeferred { .. }
+                    | EventKind::WeightMeasured { .. }
                     | EventKind::Note { .. } => {}
                     _ => {
                         return Err(WardError::NotStarted(
@@ -566,6 +594,21 @@ impl Ward {
                 OmalizumabRecord::Event(super::text::event(kind)?)
             }
         };
+        // Resuming a stopped course while the patient has another active one would double the
+        // dose: refused.
+        if let OmalizumabRecord::Event(EventKind::PhysicianReview {
+            decision: Review::Continue,
+            ..
+        }) = &what
+            && OmalizumabState::replay(&plain(&self.store.events(id)?))
+                .stopped
+                .is_some()
+            && let Some(other) = self.active_omalizumab(&course.record.patient_id, Some(id))?
+        {
+            return Err(WardError::NotStarted(format!(
+                "not recorded: the patient has another active omalizumab course ({other}); two would double the dose"
+            )));
+        }
         // The patient's other courses, verified and loaded before the transaction's lock.
         let others: Vec<super::Loaded> = self
             .others(&course.record.patient_id, id)?
@@ -573,13 +616,13 @@ impl Ward {
             .map(|(l, _)| l)
             .collect();
         // The patient's own other omalizumab courses (never another patient's).
-        let omalizumab_others: Vec<i64> = self
+        let omalizumab_others: Vec<(i64, crate::policy::omalizumab_course::CourseRules)> = self
             .store
             .courses_of(&course.record.patient_id)?
             .into_iter()
             .filter(|r| r.id != id && CourseKind::of(r) == CourseKind::Omalizumab)
-            .map(|r| r.id)
-            .collect();
+            .map(|r| frozen_course_rules(&r).map(|rules| (r.id, rules)))
+            .collect::<Result<_, _>>()?;
         let plan = course.plan.clone();
         let author = actor.author();
         let late_entered = now - at > chrono::Duration::minutes(5);
@@ -601,12 +644,12 @@ impl Ward {
                     let s = replay_stored(other.ctx()?, &tx.events(other.record.id)?);
                     view.push(OtherCourse::of(other.record.id, &s));
                 }
-                for o in &omalizumab_others {
+                for (o, o_rules) in &omalizumab_others {
                     let ev = tx.events(*o)?;
                     if ev.is_empty() {
                         continue;
                     }
-                    view.push(OmalizumabState::replay(&plain(&ev)).as_other(*o));
+                    view.push(OmalizumabState::replay(&plain(&ev)).as_other(*o, o_rules));
                 }
                 let state = OmalizumabState::replay(&plain(events));
                 let kind = match &what {
@@ -720,6 +763,28 @@ impl Ward {
         })
     }
 
+    /// The patient's active omalizumab course other than `except`, each verified: not stopped,
+    /// injections of its first year still to give (one stopped or finished is not active).
+    fn active_omalizumab(
+        &self,
+        patient: &str,
+        except: Option<i64>,
+    ) -> Result<Option<i64>, WardError> {
+        for r in self.store.courses_of(patient)? {
+            if CourseKind::of(&r) != CourseKind::Omalizumab || Some(r.id) == except {
+                continue;
+            }
+            let id = r.id;
+            self.store.verify_or_refuse(id)?;
+            let c = load_omalizumab(r)?;
+            let s = OmalizumabState::replay(&plain(&self.store.events(id)?));
+            if s.stopped.is_none() && s.given.len() < c.plan.dates.len() {
+                return Ok(Some(id));
+            }
+        }
+        Ok(None)
+    }
+
     /// The ids of the omalizumab courses (left out of the immunotherapy paths).
     pub(super) fn omalizumab_ids(&self) -> Result<Vec<i64>, WardError> {
         Ok(self.store.course_ids_with_rule_set(OMALIZUMAB_RULE_SET)?)
@@ -740,8 +805,8 @@ impl Ward {
 
     /// Starts an omalizumab course (a physician's act): the dose from the patient's recorded
     /// pre-treatment total IgE and weight and the age at the first injection; refused, naming
-    /// the value, when the label gives no dose, and while the patient has another omalizumab
-    /// course.
+    /// the value, when the label gives no dose, and while the patient has another active
+    /// omalizumab course (one stopped or finished does not stop a new one).
     pub fn start_omalizumab(
         &mut self,
         actor: &Actor,
@@ -749,10 +814,9 @@ impl Ward {
     ) -> Result<Result<(i64, OmalizumabPlan), OmalizumabNotStarted>, WardError> {
         actor.require(&[Role::Physician], "starting an omalizumab course")?;
         let p = self.patient(s.patient_id)?;
-        for r in self.store.courses_of(&p.id)? {
-            if CourseKind::of(&r) == CourseKind::Omalizumab {
-                return Ok(Err(OmalizumabNotStarted::Already { course: r.id }));
-            }
+        // Another omalizumab course still active would double the dose.
+        if let Some(course) = self.active_omalizumab(&p.id, None)? {
+            return Ok(Err(OmalizumabNotStarted::Already { course }));
         }
         let policy = Policy::from_sources(s.rule_sources.clone())
             .map_err(|_| WardError::Data("the rules files have errors".into()))?;
@@ -854,5 +918,50 @@ mod tests {
             .expect("refused")
             .to_string();
         assert!(e.contains("omalizumab course"), "{e}");
+    }
+
+    #[test]
+    fn a_course_frozen_before_the_early_rule_still_verifies_and_reads_0_days() {
+        let mut r = frozen();
+        let rules: BTreeMap<String, String> =
+            serde_json::from_str(&r.rules_json).expect("rules json");
+        let (name, text) = rules
+            .iter()
+            .find(|(_, t)| t.contains("kind = \"omalizumab-course\""))
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .expect("course rules");
+        let start = text.find("[early]").expect("[early] in the bundled file");
+        let end = start + text[start..].find("\n\n").expect("its end");
+        let old = format!("{}{}", &text[..start], &text[end..]);
+        assert!(
+            !old.contains("[early]")
+                && !old
+                    .contains("tolerance_days = 0\nsource = \"Xolair EU SmPC section 4.2 and US")
+        );
+        let mut rules = rules;
+        rules.insert(name, old);
+        r.rules_json = to_json(&rules).expect("json");
+        let l = load_omalizumab(r.clone()).expect("verifies");
+        assert_eq!(l.plan.dates.len(), 13);
+        let cr = frozen_course_rules(&r).expect("rules");
+        assert_eq!(cr.early_tolerance_days.value, 0);
+        assert!(
+            cr.early_tolerance_days
+                .provenance
+                .source
+                .starts_with("not in this rules file"),
+            "{}",
+            cr.early_tolerance_days.provenance.source
+        );
+        // The bundled file says it, with its source.
+        let bundled = frozen_course_rules(&frozen()).expect("rules");
+        assert_eq!(bundled.early_tolerance_days.value, 0);
+        assert!(
+            bundled
+                .early_tolerance_days
+                .provenance
+                .source
+                .starts_with("Xolair EU SmPC")
+        );
     }
 }

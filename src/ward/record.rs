@@ -178,10 +178,11 @@ impl Ward {
                     view.others.push(OtherCourse::of(other.record.id, &s));
                 }
                 // The patient's omalizumab courses: a systemic reaction on one holds them all.
-                for o in &p.omalizumab {
+                for (o, o_rules) in &p.omalizumab {
                     let ev: Vec<Event> = tx.events(*o)?.into_iter().map(|e| e.event).collect();
-                    view.others
-                        .push(course::omalizumab::OmalizumabState::replay(&ev).as_other(*o));
+                    view.others.push(
+                        course::omalizumab::OmalizumabState::replay(&ev).as_other(*o, o_rules),
+                    );
                 }
                 let (kind, o, _) = check(ctx, events, &view, at, &p.what, &p.scan())?;
                 overridden = o;
@@ -467,11 +468,16 @@ impl Ward {
             .into_iter()
             .map(|(l, _)| l)
             .collect();
-        let omalizumab = self
-            .omalizumab_holds(&patient_id, id)?
-            .iter()
-            .map(|o| o.course)
-            .collect();
+        // Verified by omalizumab_holds; their frozen rules give each observation's minutes.
+        let held = self.omalizumab_holds(&patient_id, id)?;
+        let mut omalizumab = Vec::new();
+        for o in &held {
+            let record = self
+                .store
+                .course(o.course)?
+                .ok_or(WardError::NoCourse { id: o.course })?;
+            omalizumab.push((o.course, super::omalizumab::frozen_course_rules(&record)?));
+        }
         Ok(Prepared {
             what,
             loaded,
@@ -527,8 +533,9 @@ struct Prepared {
     what: Record,
     loaded: Loaded,
     others: Vec<Loaded>,
-    /// The patient's omalizumab courses (their holds count, checked in the transaction).
-    omalizumab: Vec<i64>,
+    /// The patient's omalizumab courses with their rules (their holds and open observations
+    /// count, checked in the transaction).
+    omalizumab: Vec<(i64, crate::policy::omalizumab_course::CourseRules)>,
     late_entered: bool,
     patient_id: String,
     /// The scans the clinic's setting requires before a dose.

@@ -146,6 +146,14 @@ impl Ward {
                     r.held_by = *held_by;
                     (r, None)
                 }
+                OmalizumabAction::WeightChanged { .. } => {
+                    (blank(course::ActionKind::PhysicianReview, None), None)
+                }
+                OmalizumabAction::OtherObservation { course, until, .. } => {
+                    let mut r = blank(course::ActionKind::Wait, Some(until.time()));
+                    r.held_by = Some(*course);
+                    (r, None)
+                }
                 OmalizumabAction::Observe { until } => (
                     blank(
                         if moment >= *until {

@@ -30,8 +30,8 @@ pub struct Start<'a> {
     pub start: NaiveDateTime,
     /// The clinic calendar.
     pub calendar: ClinicCalendar,
-    /// Omalizumab weeks as typed: not used (the record's pretreatment is); kept so that a
-    /// front end can say the typed number was not believed.
+    /// Omalizumab weeks as typed: never used (the record's pretreatment is); the CLI refuses a
+    /// typed number, and front ends pass `None`.
     pub omalizumab_weeks: Option<u32>,
     /// The physician accepts a refused risk.
     pub accept_risk: Option<String>,

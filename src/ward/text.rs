@@ -242,6 +242,11 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
         EventKind::Note { text: t } => EventKind::Note {
             text: text(Field::Note, &t)?,
         },
+        EventKind::WeightMeasured { weight_kg } => EventKind::WeightMeasured {
+            weight_kg: crate::patient::parse_weight(weight_kg.trim())?
+                .normalize()
+                .to_string(),
+        },
         other => other,
     })
 }

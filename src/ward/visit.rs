@@ -28,7 +28,10 @@ impl Ward {
                     OmalizumabAction::Next(OmalizumabNext::Injection { not_before, .. }) => {
                         !not_before
                     }
-                    OmalizumabAction::DoNotGive { .. } | OmalizumabAction::Observe { .. } => false,
+                    OmalizumabAction::DoNotGive { .. }
+                    | OmalizumabAction::Observe { .. }
+                    | OmalizumabAction::OtherObservation { .. }
+                    | OmalizumabAction::WeightChanged { .. } => false,
                 };
                 omalizumab.push(OmalizumabDay {
                     id: r.id,

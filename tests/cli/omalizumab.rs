@@ -383,18 +383,35 @@ fn a_high_risk_rush_is_refused_with_6_weeks_recorded_and_a_physician_may_accept_
         err.contains("2 injections given; no gap; continues"),
         "{err}"
     );
-    // A typed number is not believed.
+    // A typed number is a usage error: the record says, or `plan` plans with a stated one.
+    for typed in ["12", "-1", "ten"] {
+        let (code, out, err) = rush_start(
+            &w,
+            "2026-12-01T09:00",
+            "2026-12-07T08:00",
+            &["--omalizumab-weeks", typed],
+        );
+        assert_eq!(code, Some(2), "{err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains(&format!(
+                "--omalizumab-weeks {typed}: course start takes no typed pretreatment"
+            )) && err.contains("reads the omalizumab pretreatment from the record")
+                && err.contains("ritplan plan --omalizumab-weeks N"),
+            "{err}"
+        );
+        assert!(!err.contains("Omalizumab pretreatment (recorded)"), "{err}");
+    }
     let (code, _, err) = rush_start(
         &w,
         "2026-12-01T09:00",
         "2026-12-07T08:00",
-        &["--omalizumab-weeks", "12"],
+        &["--omalizumab-weeks", "12", "--accept-risk", "x"],
     );
-    assert_eq!(code, Some(1), "{err}");
-    assert!(
-        err.contains("--omalizumab-weeks 12: as stated, not recorded; not used"),
-        "{err}"
-    );
+    assert_eq!(code, Some(2), "{err}");
+    // Nothing was started by them.
+    let list = w.ok("2026-12-01T09:10", &["course", "list", "--json"]);
+    assert!(!list.contains("example-hdm-rush-3d"), "{list}");
     let (code, out, err) = rush_start(
         &w,
         "2026-12-01T09:00",
@@ -629,4 +646,194 @@ fn course_pdf_prints_an_omalizumab_courses_protocol() {
         "{err}"
     );
     assert!(!both.exists());
+}
+
+#[test]
+fn an_open_observation_on_either_course_holds_the_other_courses_injection() {
+    let w = Ward::new();
+    let (rush, om) = with_omalizumab(&w);
+    // An allergen dose first: omalizumab waits for its observation's recorded end.
+    let n = w.next("2026-12-07T08:00", &rush);
+    assert_eq!(n["action"], "give", "{n}");
+    let (code, _, err) = w.give("2026-12-07T08:00", &rush, 1, &n["volume_ml"].to_string());
+    assert_eq!(code, Some(0), "{err}");
+    let next: Value =
+        serde_json::from_str(&w.ok("2026-12-07T08:10", &["next", &om, "--json"])).expect("json");
+    assert_eq!(next["action"], "other_observation", "{next}");
+    assert_eq!(next["course"].to_string(), rush, "{next}");
+    let (code, _, err) = om_give(&w, As::Nurse, "2026-12-07T08:10", &om, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the injection on course {rush} is under observation"
+        )),
+        "{err}"
+    );
+    // Past its minutes but not recorded as ended: still no omalizumab injection.
+    let n = w.ok("2026-12-07T09:00", &["next", &om]);
+    assert!(
+        n.contains("no omalizumab injection until its end is recorded"),
+        "{n}"
+    );
+    w.observe("2026-12-07T09:00", &rush, 0);
+    let (code, _, err) = om_give(&w, As::Nurse, "2026-12-07T09:05", &om, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    // Now the omalizumab observation (2 h: the first injection) holds the allergen dose.
+    let n = w.next("2026-12-07T09:40", &rush);
+    assert_eq!(n["action"], "observe", "{n}");
+    assert_eq!(n["held_by"].to_string(), om, "{n}");
+    assert_eq!(n["observation_until"], "2026-12-07T11:05:00", "{n}");
+    let text = w.ok("2026-12-07T09:40", &["next", &rush]);
+    assert!(
+        text.contains(&format!("after the omalizumab injection of course {om}")),
+        "{text}"
+    );
+    let (code, _, err) = w.give("2026-12-07T09:40", &rush, 2, "0.2");
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the omalizumab injection of course {om} is under observation"
+        )),
+        "{err}"
+    );
+    // Its end past but not recorded: still held.
+    let n = w.next("2026-12-07T11:10", &rush);
+    assert_eq!(n["action"], "observation_not_closed", "{n}");
+    w.ok("2026-12-07T11:10", &["observe", &om, "--local-mm", "0"]);
+    let n = w.next("2026-12-07T11:10", &rush);
+    assert_ne!(n["action"], "observe", "{n}");
+    assert_ne!(n["action"], "observation_not_closed", "{n}");
+}
+
+#[test]
+fn a_weight_change_goes_to_the_physician_before_the_next_injection() {
+    let w = Ward::new();
+    let (_, om) = with_omalizumab(&w);
+    om_give(&w, As::Nurse, "2026-12-07T09:00", &om, &[]);
+    w.ok("2026-12-07T11:00", &["observe", &om, "--local-mm", "0"]);
+    // The same weight as at the start (70 kg): nothing to ask.
+    w.ok(
+        "2027-01-04T08:30",
+        &["omalizumab", "weight", &om, "--kg", "70"],
+    );
+    let next: Value =
+        serde_json::from_str(&w.ok("2027-01-04T08:40", &["next", &om, "--json"])).expect("json");
+    assert_eq!(next["action"], "injection", "{next}");
+    // Not a weight: refused, nothing recorded.
+    let (code, _, err) = w.run_as(
+        As::Nurse,
+        "2027-01-04T08:40",
+        &["omalizumab", "weight", &om, "--kg", "-3"],
+    );
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("impossible"), "{err}");
+    // 64 kg: the next injection waits for the physician, with the rule's text and source.
+    let out = w.ok(
+        "2027-01-04T08:45",
+        &["omalizumab", "weight", &om, "--kg", "64"],
+    );
+    assert!(out.contains("weight measured: 64 kg"), "{out}");
+    let n = w.ok("2027-01-04T08:50", &["next", &om]);
+    assert!(n.contains("ASK THE PHYSICIAN: weight 64 kg"), "{n}");
+    assert!(n.contains("the 70 kg the dose was laid for"), "{n}");
+    assert!(n.contains("no source gives a threshold"), "{n}");
+    assert!(n.contains("xolair-us-pi"), "{n}");
+    let next: Value =
+        serde_json::from_str(&w.ok("2027-01-04T08:50", &["next", &om, "--json"])).expect("json");
+    assert_eq!(next["action"], "weight_changed", "{next}");
+    assert_eq!(next["measured_kg"], "64", "{next}");
+    let (code, _, err) = om_give(&w, As::Nurse, "2027-01-04T09:00", &om, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("ASK THE PHYSICIAN"), "{err}");
+    // A physician may not skip it with --accept-late either.
+    let (code, _, err) = om_give(
+        &w,
+        As::Physician,
+        "2027-01-04T09:00",
+        &om,
+        &["--accept-late", "fine"],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    // A nurse cannot review; a physician's review lifts it.
+    let (code, _, _) = w.run_as(
+        As::Nurse,
+        "2027-01-04T09:05",
+        &["review", &om, "--decision", "continue"],
+    );
+    assert_eq!(code, Some(1));
+    w.ok(
+        "2027-01-04T09:05",
+        &[
+            "review",
+            &om,
+            "--decision",
+            "continue",
+            "--reason",
+            "64 kg is in the same cell: same dose",
+        ],
+    );
+    let (code, out, err) = om_give(&w, As::Nurse, "2027-01-04T09:10", &om, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("omalizumab injection 2"), "{out}");
+}
+
+#[test]
+fn a_second_omalizumab_course_starts_only_once_the_first_is_no_longer_active() {
+    let w = Ward::new();
+    let (_, first) = with_omalizumab(&w);
+    om_give(&w, As::Nurse, "2026-12-07T09:00", &first, &[]);
+    w.ok("2026-12-07T11:00", &["observe", &first, "--local-mm", "0"]);
+    // Refused while the first is active.
+    let (code, _, err) = start(&w, As::Physician, "P1", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "already has omalizumab course {first}, still active"
+        )),
+        "{err}"
+    );
+    // The physician stops it: a second course may start.
+    w.ok(
+        "2026-12-08T09:00",
+        &[
+            "review",
+            &first,
+            "--decision",
+            "stop",
+            "--reason",
+            "moved to the 2-weekly table after a new IgE: new course",
+        ],
+    );
+    let (code, out, err) = start(&w, As::Physician, "P1", &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let second = out.lines().next().expect("id").trim().to_string();
+    assert_ne!(second, first);
+    // A third is refused while the second is active, and the first is not resumed beside it.
+    let (code, _, err) = start(&w, As::Physician, "P1", &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!("already has omalizumab course {second}")),
+        "{err}"
+    );
+    let (code, _, err) = w.run_as(
+        As::Physician,
+        "2026-12-08T10:00",
+        &[
+            "review",
+            &first,
+            "--decision",
+            "continue",
+            "--reason",
+            "resume",
+        ],
+    );
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains(&format!("another active omalizumab course ({second})")),
+        "{err}"
+    );
+    let v: Value =
+        serde_json::from_str(&w.ok("2026-12-08T10:00", &["course", "verify", &second, "--json"]))
+            .expect("json");
+    assert_eq!(v["intact"].as_bool(), Some(true), "{v}");
 }

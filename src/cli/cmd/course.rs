@@ -80,10 +80,10 @@ pub struct CourseStart {
     /// First injection: a date or a date and time.
     #[arg(long, value_name = "DATETIME", value_parser = crate::cli::cmd::plan::parse_start)]
     start: (NaiveDate, Option<NaiveTime>),
-    /// Weeks of omalizumab pretreatment as stated: not used (course start reads the
-    /// pretreatment from the record's omalizumab course); said to be not recorded.
-    #[arg(long, allow_negative_numbers = true, value_name = "N")]
-    omalizumab_weeks: Option<u32>,
+    /// Refused (a usage error): course start reads the omalizumab pretreatment from the
+    /// record; `plan --omalizumab-weeks` plans with a stated number. Hidden from the help.
+    #[arg(long, hide = true, allow_hyphen_values = true, value_name = "N")]
+    omalizumab_weeks: Option<String>,
     /// The physician accepts a risk the rules refuse.
     #[arg(long, value_name = "REASON")]
     accept_risk: Option<String>,
@@ -109,6 +109,11 @@ fn course_start(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
+    if let Some(w) = &a.omalizumab_weeks {
+        return Err(CliError::Usage(format!(
+            "--omalizumab-weeks {w}: course start takes no typed pretreatment; it reads the omalizumab pretreatment from the record (the patient's omalizumab course: `ritplan omalizumab start`, `ritplan omalizumab give`). To plan with a stated number before anything is recorded, use `ritplan plan --omalizumab-weeks N`"
+        )));
+    }
     let rule_sources = ctx.rule_sources()?;
     let policy = policy_from(rule_sources.clone(), err)?;
     let (requested, _, _) = super::templates::resolve(ctx, &policy, &a.template, err)?;
@@ -129,12 +134,6 @@ fn course_start(
         )?,
         None => writeln!(err, "Omalizumab pretreatment (recorded): none")?,
     }
-    if let Some(w) = a.omalizumab_weeks {
-        writeln!(
-            err,
-            "! --omalizumab-weeks {w}: as stated, not recorded; not used: course start reads the pretreatment from the record"
-        )?;
-    }
     let started = ward.start(
         actor,
         Start {
@@ -145,7 +144,7 @@ fn course_start(
             rule_sources,
             start: NaiveDateTime::new(a.start.0, a.start.1.unwrap_or(cal.opens)),
             calendar: cal,
-            omalizumab_weeks: a.omalizumab_weeks,
+            omalizumab_weeks: None,
             accept_risk: a.accept_risk.clone(),
             accept_age: a.accept_age.clone(),
             accept_missing: a.accept_missing.clone(),

@@ -27,7 +27,7 @@ pub enum OmalizumabCommand {
     ///
     /// Refused (exit 1), naming the value, when the label gives no dose for the recorded values
     /// (outside the table, a cell the sources dispute, no table for the age), and while the
-    /// patient has another omalizumab course.
+    /// patient has another active omalizumab course (not stopped, not finished).
     #[command(
         after_help = "Examples:\n  ritplan omalizumab start --patient P001 --start 2026-12-07\n  ritplan omalizumab start --patient P001 --start 2026-12-07 --label us --json"
     )]
@@ -43,6 +43,26 @@ pub enum OmalizumabCommand {
         after_help = "Examples:\n  ritplan omalizumab give 2 --patient P001 --site 'left arm, right arm'\n  ritplan omalizumab give 2 --patient P001 --accept-late 'asthma stable, 3 days late'"
     )]
     Give(OmalizumabGiveArgs),
+    /// Record the patient's weight measured during an omalizumab course (nurse or physician).
+    /// The dose was laid for the weight at the start; a different weight sends the course to
+    /// the physician (no injection until a physician reviews it: continue with the same dose,
+    /// or stop), as rules/omalizumab-course.toml's [weight_change] says.
+    #[command(
+        after_help = "Examples:\n  ritplan omalizumab weight 2 --kg 62.5\n  ritplan review 2 --decision continue --reason 'dose unchanged: same cell of the table'"
+    )]
+    Weight(OmalizumabWeightArgs),
+}
+
+// `omalizumab weight` arguments.
+#[derive(Debug, clap::Args)]
+pub struct OmalizumabWeightArgs {
+    /// Course id.
+    course: i64,
+    /// The weight measured, kg.
+    #[arg(long, value_name = "KG", allow_hyphen_values = true)]
+    kg: String,
+    #[command(flatten)]
+    rec: crate::cli::args::RecordArgs,
 }
 
 // `omalizumab give` arguments.
@@ -112,6 +132,13 @@ pub(in crate::cli) fn run(
                 site: a.site,
                 accept_late: a.accept_late,
             };
+            record(&mut ward, a.course, &a.rec, now, what, out)
+        }
+        OmalizumabCommand::Weight(a) => {
+            let (mut ward, now) = opened(ctx, err)?;
+            let what = OmalizumabRecord::Event(crate::course::EventKind::WeightMeasured {
+                weight_kg: a.kg,
+            });
             record(&mut ward, a.course, &a.rec, now, what, out)
         }
     }
@@ -236,6 +263,32 @@ fn print_decision(out: &mut dyn Write, d: &OmalizumabDecision) -> Result<(), Cli
             "observe the patient until {}, then record its end (ritplan observe)",
             until.format("%Y-%m-%d %H:%M")
         )?,
+        OmalizumabAction::WeightChanged {
+            frozen_kg,
+            measured_kg,
+            measured_at,
+            text,
+            provenance: p,
+        } => writeln!(
+            out,
+            "ASK THE PHYSICIAN: weight {} kg measured {} differs from the {} kg the dose was laid for: {text} [{} {}] {}; no injection until a physician reviews (ritplan review COURSE --decision continue|stop)",
+            measured_kg.normalize(),
+            measured_at.format("%Y-%m-%d %H:%M"),
+            frozen_kg.normalize(),
+            p.evidence,
+            p.certainty,
+            p.source
+        )?,
+        OmalizumabAction::OtherObservation {
+            course,
+            since,
+            until,
+        } => writeln!(
+            out,
+            "WAIT: the injection at {} on course {course} is under observation (until {} at least); no omalizumab injection until its end is recorded there",
+            since.format("%H:%M"),
+            until.format("%Y-%m-%d %H:%M")
+        )?,
         OmalizumabAction::Next(N::Done) => writeln!(
             out,
             "every injection of the course's first year was given; a further year is a new course"
@@ -320,7 +373,7 @@ fn start(
         }
         Err(OmalizumabNotStarted::Already { course }) => {
             return Err(CliError::Refused(format!(
-                "no omalizumab course started: the patient already has omalizumab course {course}"
+                "no omalizumab course started: the patient already has omalizumab course {course}, still active (a physician stops it first with `ritplan review {course} --decision stop`)"
             )));
         }
     };

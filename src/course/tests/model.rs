@@ -2,7 +2,104 @@
 // The model-based property test.
 
 use super::*;
+use crate::course::omalizumab as oma;
+use crate::policy::omalizumab_course::{CourseRules as OmRules, OmalizumabNext, OmalizumabPlan};
 use proptest::prelude::*;
+
+/// The patient's omalizumab course beside the two allergen courses: its plan and rules (the
+/// bundled EU table and course rules) and its events. Its id among the patient's courses is
+/// [`OM`].
+struct Om {
+    plan: OmalizumabPlan,
+    rules: OmRules,
+    events: Vec<Event>,
+}
+
+/// The omalizumab course's id (the allergen courses are 0 and 1).
+const OM: usize = 2;
+
+impl Om {
+    /// 410 IU/mL at 70 kg: 600 mg every 4 weeks; at 75 kg: 375 mg every 2 weeks.
+    fn new(fx: &Fixture, two_weekly: bool) -> Om {
+        let policy = &fx.w.policy;
+        let table = policy.omalizumab_table("eu").expect("eu table");
+        let weight = if two_weekly { 75 } else { 70 };
+        let plan = crate::policy::omalizumab_course::lay(
+            table,
+            Decimal::from(410),
+            Decimal::from(weight),
+            34,
+            date("2026-12-07"),
+        )
+        .expect("a dose");
+        Om {
+            plan,
+            rules: policy
+                .omalizumab_course
+                .clone()
+                .expect("omalizumab course rules"),
+            events: Vec::new(),
+        }
+    }
+
+    fn state(&self) -> oma::OmalizumabState {
+        oma::OmalizumabState::replay(&self.events)
+    }
+
+    fn push_at(&mut self, when: NaiveDateTime, kind: EventKind) {
+        let seq = self.events.len() as u64 + 1;
+        self.events.push(Event {
+            seq,
+            at: when,
+            by: "nurse A".into(),
+            kind,
+        });
+    }
+
+    /// What the omalizumab course imposes on the allergen courses.
+    fn as_other(&self) -> OtherCourse {
+        self.state().as_other(OM as i64, &self.rules)
+    }
+}
+
+/// What the allergen courses impose on the omalizumab course.
+fn om_others(courses: &[Course<'_>; 2]) -> Vec<OtherCourse> {
+    courses
+        .iter()
+        .enumerate()
+        .map(|(i, c)| OtherCourse::of(i as i64, &c.state()))
+        .collect()
+}
+
+/// The live (not corrected away) events of a course.
+fn live_events(events: &[Event]) -> Vec<&Event> {
+    let gone = voided(events);
+    events.iter().filter(|e| !gone.contains(&e.seq)).collect()
+}
+
+/// Whether a systemic reaction holds the patient, read from the raw events: a live systemic
+/// reaction (grade 2 or more on an allergen course, any on omalizumab) with no live physician
+/// review after it on its course. Returns the course.
+fn held_by_systemic(courses: &[Course<'_>; 2], om: &Om) -> Option<usize> {
+    let all: [(&[Event], bool); 3] = [
+        (&courses[0].events, false),
+        (&courses[1].events, false),
+        (&om.events, true),
+    ];
+    all.iter()
+        .enumerate()
+        .find_map(|(c, (events, omalizumab))| {
+            let l = live_events(events);
+            let sr = l.iter().rev().find(|e| match &e.kind {
+                EventKind::SystemicReaction { grade, .. } => *omalizumab || grade.grade >= 2,
+                _ => false,
+            })?;
+            let reviewed = l
+                .iter()
+                .any(|e| e.seq > sr.seq && matches!(e.kind, EventKind::PhysicianReview { .. }));
+            (!reviewed).then_some(c)
+        })
+}
 
 #[derive(Debug, Clone)]
 pub enum Op {
@@ -37,6 +134,20 @@ pub enum Op {
     /// vials of the dose's vial, any vial of either course, an unknown code), which one, and
     /// whether the clinic requires the vial's scan.
     GiveScanned(usize, u8, u8, bool),
+    /// What a nurse would do next on the omalizumab course (a physician decides `k`).
+    OmProceed(u8),
+    /// Try an omalizumab injection now, with a physician's acceptance of a late one or not.
+    OmGive(bool),
+    /// End the omalizumab observation, early (with a reason) or not.
+    OmObserve(bool),
+    /// A systemic reaction on omalizumab (grade 1 to 5).
+    OmReact(u8),
+    /// A physician's review of the omalizumab course: continue or stop.
+    OmReview(u8),
+    /// A weight measured: the start's (70 or 75 kg) or another.
+    OmWeight(bool),
+    /// A correction of the omalizumab course's n-th event.
+    OmCorrect(u8),
 }
 
 pub fn op() -> impl Strategy<Value = Op> {
@@ -59,6 +170,13 @@ pub fn op() -> impl Strategy<Value = Op> {
         2 => (c.clone(), any::<u8>(), -3i64..40).prop_map(|(c, v, days)| Op::AddVial(c, v, days)),
         1 => (c.clone(), any::<u8>()).prop_map(|(c, k)| Op::DiscardVial(c, k)),
         4 => (c.clone(), 0u8..4, any::<u8>(), any::<bool>()).prop_map(|(c, kind, k, req)| Op::GiveScanned(c, kind, k, req)),
+        10 => (0u8..6).prop_map(Op::OmProceed),
+        2 => any::<bool>().prop_map(Op::OmGive),
+        2 => any::<bool>().prop_map(Op::OmObserve),
+        1 => (1u8..=5).prop_map(Op::OmReact),
+        1 => (0u8..2).prop_map(Op::OmReview),
+        1 => any::<bool>().prop_map(Op::OmWeight),
+        1 => any::<u8>().prop_map(Op::OmCorrect),
     ]
 }
 
@@ -66,9 +184,12 @@ pub fn op() -> impl Strategy<Value = Op> {
 fn check_invariants(
     fx: &Fixture,
     courses: &[Course<'_>; 2],
+    om: &Om,
     now: NaiveDateTime,
     just_given: Option<(usize, &Dosing)>,
+    om_given: bool,
 ) -> Result<(), TestCaseError> {
+    check_omalizumab(courses, om, now, om_given)?;
     let plan = &fx.plan;
     let ladder = Ladder::of(plan);
     let top = plan.maintenance.dose.amount();
@@ -92,6 +213,45 @@ fn check_invariants(
     let live: Vec<&Event> = c.events.iter().filter(|e| !gone.contains(&e.seq)).collect();
     let (new, before) = live.split_last().expect("the dose");
     prop_assert!(dosing.dose.amount() <= top, "above maintenance");
+    // 8. No allergen dose while the patient is held after a systemic reaction (on any course,
+    // omalizumab's included), nor while an omalizumab injection's observation is open.
+    let mut held = Vec::new();
+    for (k, other) in courses.iter().enumerate() {
+        held.push(Course {
+            ctx: other.ctx,
+            events: if k == i {
+                other.events[..other.events.len() - 1].to_vec()
+            } else {
+                other.events.clone()
+            },
+            patient: PatientView::default(),
+        });
+    }
+    let held: [Course<'_>; 2] = [held.remove(0), held.remove(0)];
+    prop_assert_eq!(
+        held_by_systemic(&held, om),
+        None,
+        "an allergen dose while the patient is held after a systemic reaction"
+    );
+    let om_live = live_events(&om.events);
+    if let Some(g) = om_live
+        .iter()
+        .rev()
+        .find(|e| matches!(e.kind, EventKind::OmalizumabGiven { .. }))
+    {
+        let closed = om_live.iter().any(|e| {
+            e.seq > g.seq
+                && matches!(
+                    e.kind,
+                    EventKind::ObservationEnded { .. } | EventKind::SystemicReaction { .. }
+                )
+        });
+        prop_assert!(
+            closed,
+            "an allergen dose while the omalizumab injection of {} is observed",
+            g.at
+        );
+    }
     // 7. A dose from a scanned vial: a vial added to this course before it, of the dose's
     // template vial (its strength), not discarded before it, not past its expiry that day.
     if let EventKind::DoseGiven {
@@ -296,6 +456,110 @@ fn check_invariants(
     Ok(())
 }
 
+/// The omalizumab course's facts, from the raw events: its decision agrees with its holds, and
+/// an injection just given came after its interval, with the patient not held, no other
+/// course's observation open and no unreviewed weight change.
+fn check_omalizumab(
+    courses: &[Course<'_>; 2],
+    om: &Om,
+    now: NaiveDateTime,
+    om_given: bool,
+) -> Result<(), TestCaseError> {
+    let s = om.state();
+    let others = om_others(courses);
+    if let oma::OmalizumabAction::Next(OmalizumabNext::Injection {
+        not_before: false, ..
+    }) = oma::decide(&om.plan, &om.rules, &s, &others, now).action
+    {
+        prop_assert!(
+            s.review.is_none() && s.stopped.is_none() && s.observing.is_none(),
+            "an omalizumab injection offered while held or observing"
+        );
+        prop_assert!(
+            others
+                .iter()
+                .all(|o| o.hold.is_none() && o.observing.is_none()),
+            "an omalizumab injection offered while another course holds or observes"
+        );
+    }
+    if !om_given {
+        return Ok(());
+    }
+    let l = live_events(&om.events);
+    let (new, before) = l.split_last().expect("the injection");
+    let given: Vec<&&Event> = before
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::OmalizumabGiven { .. }))
+        .collect();
+    let tol = i64::from(om.rules.early_tolerance_days.value);
+    // 9. No omalizumab injection before its interval: not before its planned date, nor
+    // before the label's interval after the last one given.
+    let planned = om.plan.dates.get(given.len()).copied();
+    prop_assert!(planned.is_some(), "an injection beyond the plan's dates");
+    if let Some(p) = planned {
+        prop_assert!(
+            (p - new.at.date()).num_days() <= tol,
+            "omalizumab injection {} on {}, planned {}",
+            given.len() + 1,
+            new.at.date(),
+            p
+        );
+    }
+    if let Some(prev) = given.last() {
+        let days = (new.at.date() - prev.at.date()).num_days();
+        prop_assert!(
+            days + tol >= i64::from(om.plan.every_weeks) * 7,
+            "omalizumab injections {} days apart (every {} weeks)",
+            days,
+            om.plan.every_weeks
+        );
+    }
+    // 10. Not while the patient is held after a systemic reaction.
+    let mut without = Om {
+        plan: om.plan.clone(),
+        rules: om.rules.clone(),
+        events: om.events.clone(),
+    };
+    without.events.pop();
+    prop_assert_eq!(
+        held_by_systemic(courses, &without),
+        None,
+        "an omalizumab injection while the patient is held after a systemic reaction"
+    );
+    // 11. Not while an allergen dose's observation is open (its end not recorded).
+    for c in courses {
+        let cl = live_events(&c.events);
+        if let Some(d) = cl
+            .iter()
+            .rev()
+            .find(|e| matches!(e.kind, EventKind::DoseGiven { .. }))
+        {
+            prop_assert!(
+                cl.iter()
+                    .any(|e| e.seq > d.seq && matches!(e.kind, EventKind::ObservationEnded { .. })),
+                "an omalizumab injection while the allergen dose of {} is observed",
+                d.at
+            );
+        }
+    }
+    // 12. Not after a weight other than the start's without a physician's review after it.
+    if let Some(w) = before
+        .iter()
+        .rev()
+        .find(|e| matches!(e.kind, EventKind::WeightMeasured { .. }))
+        && let EventKind::WeightMeasured { weight_kg } = &w.kind
+        && weight_kg.parse::<Decimal>().ok() != Some(om.plan.weight_kg)
+    {
+        prop_assert!(
+            before
+                .iter()
+                .any(|e| e.seq > w.seq && matches!(e.kind, EventKind::PhysicianReview { .. })),
+            "an omalizumab injection after a weight change without a physician's review"
+        );
+    }
+    Ok(())
+}
+
 /// Runs one random sequence; each op goes through the same checks the ward applies.
 pub fn run(
     template: &'static str,
@@ -303,6 +567,7 @@ pub fn run(
     sige: &str,
     warm: bool,
     premed: bool,
+    two_weekly: bool,
     ops: Vec<Op>,
 ) -> Result<(), TestCaseError> {
     // Half the cases start with uneventful visits, so that the random part also plays out
@@ -322,18 +587,23 @@ pub fn run(
     };
     let rules = &fx.w.policy.rule_set(rule_set).expect("rs").rules;
     let mut courses = [fx.course_with(rules), fx.course_with(rules)];
+    let mut om = Om::new(&fx, two_weekly);
     let mut now = at("2026-12-07 08:00");
     // Vial codes are unique in the record: one counter for both courses.
     let mut next_code = 0u32;
-    let view = |courses: &[Course<'_>; 2], i: usize| PatientView {
-        others: vec![OtherCourse::of((1 - i) as i64, &courses[1 - i].state())],
+    let view = |courses: &[Course<'_>; 2], om: &Om, i: usize| PatientView {
+        others: vec![
+            OtherCourse::of((1 - i) as i64, &courses[1 - i].state()),
+            om.as_other(),
+        ],
     };
     for o in ops {
         for i in 0..2 {
-            let v = view(&courses, i);
+            let v = view(&courses, &om, i);
             courses[i].patient = v;
         }
         let mut given = None;
+        let mut om_given = false;
         let o = match o {
             Op::Proceed(i, mm, k) => {
                 let c = &courses[i];
@@ -353,10 +623,122 @@ pub fn run(
                     ActionKind::Ended => continue,
                 }
             }
+            Op::OmProceed(k) => {
+                let d = oma::decide(&om.plan, &om.rules, &om.state(), &om_others(&courses), now);
+                match d.action {
+                    oma::OmalizumabAction::Next(OmalizumabNext::Injection {
+                        not_before: true,
+                        due,
+                        ..
+                    }) => {
+                        now = now.max(due.and_hms_opt(8, 0, 0).unwrap_or(now));
+                        continue;
+                    }
+                    oma::OmalizumabAction::Next(OmalizumabNext::Injection { late, .. }) => {
+                        Op::OmGive(late.is_some())
+                    }
+                    oma::OmalizumabAction::Next(OmalizumabNext::Done) => continue,
+                    oma::OmalizumabAction::Observe { until } => {
+                        now = now.max(until);
+                        Op::OmObserve(false)
+                    }
+                    oma::OmalizumabAction::OtherObservation { course, until, .. } => {
+                        now = now.max(until);
+                        Op::Observe(course as usize % 2, 0, false, false)
+                    }
+                    oma::OmalizumabAction::DoNotGive {
+                        held_by: Some(c), ..
+                    } => Op::Review(c as usize % 2, k % 5),
+                    oma::OmalizumabAction::DoNotGive { held_by: None, .. }
+                    | oma::OmalizumabAction::Stopped { .. }
+                    | oma::OmalizumabAction::WeightChanged { .. } => Op::OmReview(k % 2),
+                }
+            }
             other => other,
         };
         match o {
-            Op::Proceed(..) => {}
+            Op::Proceed(..) | Op::OmProceed(..) => {}
+            Op::OmGive(accept_late) => {
+                let s = om.state();
+                let others = om_others(&courses);
+                let d = oma::decide(&om.plan, &om.rules, &s, &others, now);
+                let r = oma::check_give(&om.plan, &om.rules, &s, &others, now, accept_late);
+                let may = matches!(
+                    &d.action,
+                    oma::OmalizumabAction::Next(OmalizumabNext::Injection {
+                        not_before: false,
+                        late,
+                        ..
+                    }) if late.is_none() || accept_late
+                );
+                prop_assert_eq!(r.is_ok(), may, "check_give and decide disagree: {:?}", d);
+                if let Ok(number) = r {
+                    om.push_at(
+                        now,
+                        EventKind::OmalizumabGiven {
+                            number,
+                            dose_mg: om.plan.dose_mg,
+                            injections: om.plan.injections,
+                            site: None,
+                            accept_late: accept_late.then(|| "physician".to_string()),
+                        },
+                    );
+                    om_given = true;
+                }
+            }
+            Op::OmObserve(early) => {
+                // As the ward: an open observation ends at its minutes, or earlier with a
+                // reason.
+                let s = om.state();
+                let Some(since) = s.observing else { continue };
+                let min = oma::observation_min(&om.rules, s.given.len());
+                if now < since + Duration::minutes(i64::from(min)) && !early {
+                    continue;
+                }
+                om.push_at(
+                    now,
+                    EventKind::ObservationEnded {
+                        local_mm: Some(0),
+                        not_assessable: false,
+                        early_reason: early.then(|| "left".to_string()),
+                    },
+                );
+            }
+            Op::OmReact(g) => {
+                if om.state().given.is_empty() {
+                    continue;
+                }
+                om.push_at(now, sr(&format!("{g}z")));
+            }
+            Op::OmReview(k) => {
+                let decision = if k % 2 == 0 {
+                    Review::Continue
+                } else {
+                    Review::Stop
+                };
+                om.push_at(now, review(decision, "reviewed"));
+            }
+            Op::OmWeight(same) => {
+                let kg = if same {
+                    om.plan.weight_kg.normalize().to_string()
+                } else {
+                    "64".to_string()
+                };
+                om.push_at(now, EventKind::WeightMeasured { weight_kg: kg });
+            }
+            Op::OmCorrect(k) => {
+                if om.events.is_empty() {
+                    continue;
+                }
+                let target = om.events[k as usize % om.events.len()].seq;
+                om.push_at(
+                    now,
+                    EventKind::Correction {
+                        corrects: target,
+                        reason: "wrong".into(),
+                    },
+                );
+            }
             Op::Advance(m) => now += Duration::minutes(m),
             Op::AddVial(i, v, days) => {
                 let vials = &courses[i].ctx.template.vials;
@@ -625,12 +1007,19 @@ pub fn run(
             }
         }
         for i in 0..2 {
-            let v = view(&courses, i);
+            let v = view(&courses, &om, i);
             courses[i].patient = v;
         }
         // Corrections rewrite history: the timing invariants hold for what was accepted
         // when it was accepted, so they are checked on the dose just given.
-        check_invariants(&fx, &courses, now, given.as_ref().map(|(i, d)| (*i, d)))?;
+        check_invariants(
+            &fx,
+            &courses,
+            &om,
+            now,
+            given.as_ref().map(|(i, d)| (*i, d)),
+            om_given,
+        )?;
     }
     Ok(())
 }
@@ -645,8 +1034,10 @@ pub const TEMPLATES: [&str; 4] = [
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
 
-    /// Random nurses and physicians on two courses of one patient, over every bundled template,
-    /// both rule sets and two risk strata: after every step the safety invariants hold.
+    /// Random nurses and physicians on two allergen courses and an omalizumab course of one
+    /// patient, over every bundled template, both rule sets, two risk strata, premedication
+    /// required or not and a 4- or 2-weekly omalizumab dose: after every step the safety
+    /// invariants hold.
     #[test]
     fn random_courses_keep_the_safety_invariants(
         template in proptest::sample::select(TEMPLATES.to_vec()),
@@ -654,9 +1045,10 @@ proptest::proptest! {
         sige in proptest::sample::select(vec!["2", "5"]),
         warm in proptest::prelude::any::<bool>(),
         premed in proptest::prelude::any::<bool>(),
+        two_weekly in proptest::prelude::any::<bool>(),
         ops in proptest::collection::vec(op(), 1..300),
     ) {
-        run(template, rule_set, sige, warm, premed, ops)?;
+        run(template, rule_set, sige, warm, premed, two_weekly, ops)?;
     }
 }
 
@@ -675,10 +1067,13 @@ fn many_random_courses_keep_the_safety_invariants() {
         proptest::sample::select(vec!["2", "5"]),
         proptest::prelude::any::<bool>(),
         proptest::prelude::any::<bool>(),
+        proptest::prelude::any::<bool>(),
         proptest::collection::vec(op(), 1..400),
     );
     runner
-        .run(&strategy, |(t, r, s, w, pm, ops)| run(t, r, s, w, pm, ops))
+        .run(&strategy, |(t, r, s, w, pm, tw, ops)| {
+            run(t, r, s, w, pm, tw, ops)
+        })
         .expect("invariants hold");
     let _ = NaiveDate::MIN;
 }
