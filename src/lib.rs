@@ -69,6 +69,7 @@ pub mod store;
 pub mod template;
 #[cfg(test)]
 mod testkit;
+pub mod timing;
 pub mod tomlread;
 pub mod units;
 pub mod ward;

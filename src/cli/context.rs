@@ -55,6 +55,7 @@ pub(super) fn opened(
 ) -> Result<(crate::ward::Ward, chrono::NaiveDateTime), CliError> {
     let ward = ward_opener(ctx)?.open()?;
     let now = record_clock(ward.training(), err)?;
+    crate::timing::mark("open the record");
     Ok((ward, now))
 }
 

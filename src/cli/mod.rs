@@ -36,6 +36,7 @@ pub use error::{CliError, EXIT_AUTH, EXIT_DATA, EXIT_IO, EXIT_OK, EXIT_REFUSED, 
 
 /// Runs the command line and returns the exit code. Errors are printed to stderr.
 pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
+    crate::timing::mark("start (main)");
     let args = match Args::try_parse_from(args) {
         Ok(a) => a,
         Err(e) => {
@@ -57,6 +58,7 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let result = run(args, &mut out).and_then(|()| out.flush().map_err(CliError::from));
+    crate::timing::mark("output");
     match result {
         Ok(()) => EXIT_OK,
         Err(e) => {

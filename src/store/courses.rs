@@ -84,7 +84,10 @@ impl Store {
             tx.commit()
         } else {
             tx.commit()?;
-            self.heads.advance_course(&self.db, course, head)
+            crate::timing::mark("commit (sync)");
+            let r = self.heads.advance_course(&self.db, course, head);
+            crate::timing::mark("head file (sync)");
+            r
         }
     }
 
@@ -173,6 +176,33 @@ impl Store {
             )?
             .into_iter()
             .map(|mut r| r.int())
+            .collect()
+    }
+
+    /// The rule set a course was started under, without reading its frozen copies (the ward
+    /// tells a course's kind by it).
+    pub fn rule_set_of(&self, course: i64) -> Result<Option<String>, StoreError> {
+        self.db
+            .query_opt("SELECT rule_set FROM courses WHERE id = ?1", vals![course])?
+            .map(|mut r| r.text())
+            .transpose()
+    }
+
+    /// The courses of one patient but `except`, by id: a course's fellows, without reading
+    /// its own frozen copies once more.
+    pub fn courses_of_except(
+        &self,
+        patient: &str,
+        except: i64,
+    ) -> Result<Vec<CourseRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM courses WHERE patient_id = ?1 AND id <> ?2 ORDER BY id",
+            Self::COURSE_COLS
+        );
+        self.db
+            .query(&sql, vals![patient, except])?
+            .into_iter()
+            .map(|r| Self::course_row(r).map(|r| r.c))
             .collect()
     }
 

@@ -159,9 +159,11 @@ impl Store {
     ) -> Result<StoredEvent, AppendError<E>> {
         let tx = self.db.begin(Begin::Write)?;
         Self::lock_course(&tx, course)?;
+        crate::timing::mark("tx: begin");
         // Verified again inside the transaction: what is decided on is what the lock now
         // holds (another room may have recorded since the caller's own verification).
         let (row, events) = self.verified_events(course)?;
+        crate::timing::mark("tx: verify the course");
         let new = check(&events, &TxView { store: self }).map_err(AppendError::Refused)?;
         let seq = events.last().map_or(1, |e| e.event.seq + 1);
         let prev = events
@@ -201,6 +203,7 @@ impl Store {
         if let Some(h) = &new.session {
             self.touch_session(h, new.recorded_at)?;
         }
+        crate::timing::mark("tx: insert, state, session");
         self.write_head(
             tx,
             course,

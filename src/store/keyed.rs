@@ -264,6 +264,15 @@ impl Counts {
     }
 }
 
+/// A course's head as its file has it: the number of events and the last MAC.
+fn parse_head(s: &str) -> Option<Head> {
+    let (count, mac) = s.trim().split_once(' ')?;
+    Some(Head {
+        count: count.parse().ok()?,
+        mac: mac.to_string(),
+    })
+}
+
 /// The head files of a record.
 #[derive(Clone, Debug)]
 pub struct Heads {
@@ -361,15 +370,20 @@ impl Heads {
         }
     }
 
-    /// The head of a course's chain, if written.
+    /// The head of a course's chain, if written: read under the shared lock, so that a head
+    /// being written in place ([`Heads::advance_course`]) is read whole, before or after.
     pub fn course(&self, id: i64) -> std::io::Result<Option<Head>> {
-        Ok(self.read_file(&format!("course-{id}"))?.and_then(|s| {
-            let (count, mac) = s.trim().split_once(' ')?;
-            Some(Head {
-                count: count.parse().ok()?,
-                mac: mac.to_string(),
-            })
-        }))
+        // A folder that cannot take the lock file (read-only) is read as it is.
+        let lock = self.lock_file().ok();
+        if let Some(f) = &lock {
+            f.lock_shared()?;
+        }
+        Ok(self.course_text(id)?.as_deref().and_then(parse_head))
+    }
+
+    /// A course's head file as it is (the lock held by the caller).
+    fn course_text(&self, id: i64) -> std::io::Result<Option<String>> {
+        self.read_file(&format!("course-{id}"))
     }
 
     /// The courses that have a head file.
@@ -387,15 +401,34 @@ impl Heads {
 
     /// Moves a course's head forward (never back: a slower writer that committed earlier does
     /// not overwrite a later head).
+    ///
+    /// One sync per recording, the database's: a head of the same length as the one it
+    /// replaces (every time but when the count gains a digit) is written over it in place,
+    /// within its first block and without a sync of its own. The database's commit was synced
+    /// before, so after a power cut the head is the new one or the one before (never ahead of
+    /// the database, never torn: a write within one sector), and a head behind the database
+    /// is a note of `verify`, not a problem; readers take the shared lock (see
+    /// [`Heads::course`]). A head of another length, or the first, is written to a new file,
+    /// synced and renamed over the old one.
     pub fn advance_course(&self, id: i64, head: &Head) -> std::io::Result<()> {
         let _lock = self.lock()?;
-        if self.course(id)?.is_some_and(|h| h.count > head.count) {
+        let old = self.course_text(id)?;
+        if old
+            .as_deref()
+            .and_then(parse_head)
+            .is_some_and(|h| h.count > head.count)
+        {
             return Ok(());
         }
-        write_private(
-            &self.dir.join(format!("course-{id}")),
-            format!("{} {}\n", head.count, head.mac).as_bytes(),
-        )
+        let text = format!("{} {}\n", head.count, head.mac);
+        let path = self.dir.join(format!("course-{id}"));
+        match old {
+            Some(o) if o.len() == text.len() => {
+                let mut f = OpenOptions::new().write(true).open(&path)?;
+                f.write_all(text.as_bytes())
+            }
+            _ => write_private(&path, text.as_bytes()),
+        }
     }
 
     /// The record's counts, if written.
@@ -444,6 +477,46 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_head_of_the_same_length_is_written_in_place_and_another_replaced() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let h = Heads::of(&dir.path().join("r.db"));
+        h.create().expect("dir");
+        let head = |count: u64, mac: &str| Head {
+            count,
+            mac: mac.into(),
+        };
+        let file = dir.path().join("r.db.heads").join("course-7");
+        h.advance_course(7, &head(8, "aa")).expect("first");
+        h.advance_course(7, &head(9, "bb")).expect("same length");
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), "9 bb\n");
+        assert_eq!(h.course(7).expect("r"), Some(head(9, "bb")));
+        #[cfg(unix)]
+        let before = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(&file).expect("meta").ino()
+        };
+        // The count gains a digit: a new file, renamed over the old one, never a longer text
+        // over a shorter one.
+        h.advance_course(7, &head(10, "cc")).expect("longer");
+        assert_eq!(std::fs::read_to_string(&file).expect("read"), "10 cc\n");
+        assert_eq!(h.course(7).expect("r"), Some(head(10, "cc")));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            assert_ne!(std::fs::metadata(&file).expect("meta").ino(), before);
+        }
+        h.advance_course(7, &head(11, "dd")).expect("in place");
+        assert_eq!(h.course(7).expect("r"), Some(head(11, "dd")));
+        // No temporary file is left behind.
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("r.db.heads"))
+            .expect("dir")
+            .map(|e| e.expect("e").file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with(".lock"))
+            .collect();
+        assert_eq!(names, vec!["course-7".to_string()]);
     }
 
     #[test]

@@ -174,10 +174,7 @@ impl Ward {
         except: i64,
     ) -> Result<Vec<(Loaded, CourseState)>, WardError> {
         let mut out = Vec::new();
-        for r in self.store.courses_of(patient)? {
-            if r.id == except {
-                continue;
-            }
+        for r in self.store.courses_of_except(patient, except)? {
             let id = r.id;
             self.store.verify_or_refuse(id)?;
             if CourseKind::of(&r) == CourseKind::Omalizumab {

@@ -467,8 +467,8 @@ impl Ward {
         except: i64,
     ) -> Result<Vec<OtherCourse>, WardError> {
         let mut out = Vec::new();
-        for r in self.store.courses_of(patient)? {
-            if r.id == except || CourseKind::of(&r) != CourseKind::Omalizumab {
+        for r in self.store.courses_of_except(patient, except)? {
+            if CourseKind::of(&r) != CourseKind::Omalizumab {
                 continue;
             }
             self.store.verify_or_refuse(r.id)?;
@@ -792,8 +792,17 @@ impl Ward {
 
     /// The kind of a course.
     pub fn course_kind(&self, id: i64) -> Result<CourseKind, WardError> {
-        let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
-        Ok(CourseKind::of(&record))
+        // The rule set alone: a course's kind is told by it, and its frozen copies (tens of
+        // kilobytes) are read where they are used.
+        let rule_set = self
+            .store
+            .rule_set_of(id)?
+            .ok_or(WardError::NoCourse { id })?;
+        Ok(if rule_set == OMALIZUMAB_RULE_SET {
+            CourseKind::Omalizumab
+        } else {
+            CourseKind::Immunotherapy
+        })
     }
 
     /// An omalizumab course, verified (its chain and its frozen plan).

@@ -184,7 +184,9 @@ impl Ward {
                         course::omalizumab::OmalizumabState::replay(&ev).as_other(*o, o_rules),
                     );
                 }
+                crate::timing::mark("tx: other courses");
                 let (kind, o, _) = check(ctx, events, &view, at, &p.what, &p.scan())?;
+                crate::timing::mark("tx: check");
                 overridden = o;
                 // The course's state after this event, for the store's derived state row.
                 let mut after: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
@@ -226,11 +228,13 @@ impl Ward {
             patient: patient_view,
         };
         let next = view.decide(now)?;
+        crate::timing::mark("after: replay, decide");
         let patient = self.store.patient(&p.patient_id)?;
         let lookalikes = match &patient {
             Some(p) => self.lookalikes(p)?,
             None => Vec::new(),
         };
+        crate::timing::mark("after: patient, lookalikes");
         Ok(Recorded {
             event,
             patient,
@@ -409,10 +413,12 @@ impl Ward {
             }
         };
         let late_entered = now - at > chrono::Duration::minutes(5);
+        crate::timing::mark("prepare: text");
         let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
         // Verified before anything is compared with it: a course moved to another patient in
         // the database is a changed record, not a wrong patient.
         self.store.verify_or_refuse(id)?;
+        crate::timing::mark("prepare: verify the course");
         if let Record::Give {
             patient: Some(patient),
             ..
@@ -433,6 +439,7 @@ impl Ward {
             )));
         }
         let loaded = load_record(record, &mut self.parsed)?;
+        crate::timing::mark("prepare: load frozen, re-lay");
         let patient_id = loaded.record.patient_id.clone();
         // For a dose, the clinic's settings, read once: the second check and the scans they
         // require (other entries need neither).
@@ -461,6 +468,7 @@ impl Ward {
                 vial: true,
             },
         };
+        crate::timing::mark("prepare: settings, role");
         // The other courses, verified, and their frozen copies parsed before the transaction
         // takes its lock.
         let others: Vec<Loaded> = self
@@ -478,6 +486,7 @@ impl Ward {
                 .ok_or(WardError::NoCourse { id: o.course })?;
             omalizumab.push((o.course, super::omalizumab::frozen_course_rules(&record)?));
         }
+        crate::timing::mark("prepare: other courses");
         Ok(Prepared {
             what,
             loaded,

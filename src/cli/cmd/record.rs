@@ -358,6 +358,7 @@ fn record_on(
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
     let actor = session::actor(ward, now)?;
+    crate::timing::mark("session, accounts");
     if let Some(by) = rec.by.as_deref().map(str::trim)
         && by != actor.staff.id
         && by != actor.staff.name
@@ -424,6 +425,7 @@ fn record_and_echo(
         now,
         json,
     } = rec;
+    crate::timing::mark("course kind");
     let r = ward.record(actor, id, at.unwrap_or(now), now, what)?;
     if json {
         return write_json(
