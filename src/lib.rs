@@ -28,6 +28,8 @@
 //!   loads and verifies courses, decides (through [`course`]) and records with every check inside
 //!   the store's transaction. It hands out plain data, [`ward::view`], and makes no English.
 //! - [`secure`]: random bytes, hex, and writing a file atomically and privately.
+//! - [`timing`]: the time of each phase of a command, printed with `RITPLAN_TIMING` set (the
+//!   command line, the ward and the store mark their phases; the core has no clock).
 //!
 //! The edges:
 //! - [`render`]: the words and documents: sentences for typed reasons and decisions, terminal
