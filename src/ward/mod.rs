@@ -24,6 +24,8 @@ mod start;
 mod tests_omaboard;
 #[cfg(test)]
 mod tests_scan;
+#[cfg(test)]
+mod tests_zone;
 pub mod text;
 pub mod vials;
 pub mod view;

@@ -49,7 +49,13 @@ fn same_everywhere_and_at_eight(zone: &str, start: &str, now: &str, change: &str
         .iter()
         .map(|t| ok_in(&w, t, now, &["export", "fhir", &c]))
         .collect();
+    // The course as a process in any zone reads it: the same times.
+    let shown: Vec<String> = TZS
+        .iter()
+        .map(|t| ok_in(&w, t, now, &["course", "show", &c, "--json"]))
+        .collect();
     for (i, t) in TZS.iter().enumerate() {
+        assert_eq!(shown[i], shown[0], "course show under TZ={t}");
         assert_eq!(ics[i], ics[0], "the calendar under TZ={t}");
         assert_eq!(fhir[i], fhir[0], "the FHIR Bundle under TZ={t}");
     }
