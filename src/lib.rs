@@ -8,6 +8,8 @@
 //! - [`units`]: exact dose arithmetic (decimals, never binary floats) and syringe rounding.
 //! - [`when`]: the dates and times ritplan accepts (the years 1900 to 2199), parsed and bounded
 //!   in one place.
+//! - [`zone`]: the clinic's time zone: its wall-clock times to instants and back, at the door
+//!   (the core keeps wall-clock times; a time skipped by a change of the clocks is refused).
 //! - [`field`]: the values a person enters, named once; each front end words them its own way.
 //! - [`diag`], [`tomlread`]: located diagnostics for data files, and reading TOML field by field.
 //! - [`gs1`]: GS1 element strings as a scanner types them (GTIN, lot, expiry, serial, GSRN),
@@ -78,3 +80,4 @@ pub mod ward;
 #[cfg(feature = "web")]
 pub mod web;
 pub mod when;
+pub mod zone;

@@ -19,28 +19,67 @@ pub(super) struct Context {
     pub(super) config: super::config::Config,
 }
 
-/// The current local time for commands that need no record (and for a training record):
-/// `RITPLAN_NOW` (`2026-12-07T08:30`) sets it instead; an unreadable value is ignored with a
-/// warning rather than silently taken as now. A record that is not a training record always
-/// takes the system clock (see `opened`).
+/// The current time for commands that need no record (and for a training record), in `zone`:
+/// `RITPLAN_NOW` (`2026-12-07T08:30`, the clinic's wall-clock time) sets it instead; an
+/// unreadable value, or a time the clocks skip in that zone, is ignored with a warning rather
+/// than silently taken as now. A record that is not a training record always takes the system
+/// clock (see `opened`).
 #[allow(clippy::disallowed_methods)]
-pub(super) fn now() -> chrono::NaiveDateTime {
+pub(super) fn now_in(zone: crate::zone::Zone) -> chrono::NaiveDateTime {
     if let Some(v) = std::env::var_os("RITPLAN_NOW") {
-        match parse_datetime(&v.to_string_lossy()) {
-            Ok(t) => return t,
+        match parse_datetime(&v.to_string_lossy()).map_err(|e| e.to_string()) {
+            Ok(t) => match zone.instant(t) {
+                Ok(_) => return t,
+                Err(e) => {
+                    let _ = writeln!(io::stderr(), "ritplan: warning: RITPLAN_NOW ignored: {e}");
+                }
+            },
             Err(e) => {
                 let _ = writeln!(io::stderr(), "ritplan: warning: RITPLAN_NOW ignored: {e}");
             }
         }
     }
-    system_now()
+    system_now_in(zone)
 }
 
-/// The system clock, local time, to the second (a record's time outside training).
+/// [`now_in`] the machine's zone (commands that read no record).
+pub(super) fn now() -> chrono::NaiveDateTime {
+    now_in(crate::zone::Zone::System)
+}
+
+/// The system clock, to the second, as the clinic's wall clock in `zone` shows it (never the
+/// machine's or the process's `TZ`, unless the record has no zone).
 #[allow(clippy::disallowed_methods)]
-pub(super) fn system_now() -> chrono::NaiveDateTime {
-    let t = chrono::Local::now().naive_local();
-    t - chrono::Duration::nanoseconds(i64::from(chrono::Timelike::nanosecond(&t)))
+pub(super) fn system_now_in(zone: crate::zone::Zone) -> chrono::NaiveDateTime {
+    zone.wall_clock(chrono::Utc::now())
+}
+
+/// The zone of this machine, by its IANA name, for `ritplan init`: `TZ` if it is set (an IANA
+/// name, with or without a leading `:`), else `/etc/timezone`, else the target of the
+/// `/etc/localtime` link (`…/zoneinfo/Europe/Oslo`). `Err` says why none could be told (a `TZ`
+/// that is not an IANA name, or none of the three): `init` then asks for `--time-zone` rather
+/// than guess (UTC would put every time of a clinic elsewhere an hour or more off).
+pub(super) fn system_zone() -> Result<crate::zone::Zone, String> {
+    if let Some(tz) = std::env::var_os("TZ").filter(|v| !v.is_empty()) {
+        let name = tz.to_string_lossy();
+        let name = name.trim_start_matches(':');
+        return crate::zone::Zone::parse(name)
+            .map_err(|_| format!("TZ={name:?} is not an IANA time zone name"));
+    }
+    if let Ok(text) = std::fs::read_to_string("/etc/timezone")
+        && let Ok(z) = crate::zone::Zone::parse(text.lines().next().unwrap_or_default())
+    {
+        return Ok(z);
+    }
+    if let Ok(target) = std::fs::read_link("/etc/localtime") {
+        let target = target.to_string_lossy().into_owned();
+        if let Some((_, name)) = target.split_once("zoneinfo/")
+            && let Ok(z) = crate::zone::Zone::parse(name)
+        {
+            return Ok(z);
+        }
+    }
+    Err("this machine's time zone cannot be told (no TZ, /etc/timezone or /etc/localtime link to a zone)".into())
 }
 
 /// `2026-12-07T08:30`, `2026-12-07 08:30` or `2026-12-07` (midnight).
@@ -54,7 +93,7 @@ pub(super) fn opened(
     err: &mut dyn Write,
 ) -> Result<(crate::ward::Ward, chrono::NaiveDateTime), CliError> {
     let ward = ward_opener(ctx)?.open()?;
-    let now = record_clock(ward.training(), err)?;
+    let now = record_clock(ward.training(), ward.zone()?, err)?;
     crate::timing::mark("open the record");
     Ok((ward, now))
 }
@@ -108,10 +147,12 @@ pub(super) fn record_path(db: Option<&PathBuf>) -> Result<PathBuf, CliError> {
         .ok_or_else(|| CliError::Usage("no database path: give --db PATH or set RITPLAN_DB".into()))
 }
 
-/// A record's clock: the system clock, or `RITPLAN_NOW` on a training record (said on stderr
-/// by every command on it); on any other record `RITPLAN_NOW` is ignored with a warning.
+/// A record's clock in the clinic's zone: the system clock, or `RITPLAN_NOW` on a training
+/// record (said on stderr by every command on it); on any other record `RITPLAN_NOW` is
+/// ignored with a warning.
 pub(super) fn record_clock(
     training: bool,
+    zone: crate::zone::Zone,
     err: &mut dyn Write,
 ) -> Result<chrono::NaiveDateTime, CliError> {
     let set = std::env::var_os("RITPLAN_NOW").is_some();
@@ -125,7 +166,7 @@ pub(super) fn record_clock(
                 ""
             }
         )?;
-        return Ok(now());
+        return Ok(now_in(zone));
     }
     if set {
         writeln!(
@@ -133,7 +174,7 @@ pub(super) fn record_clock(
             "ritplan: warning: RITPLAN_NOW is ignored: this record is not a training record (ritplan init --training)"
         )?;
     }
-    Ok(system_now())
+    Ok(system_now_in(zone))
 }
 
 /// Today's date (see [`now`]).

@@ -18,12 +18,13 @@
 //! invented: the allergen products, the reactions, the local-reaction size and the PEF are
 //! coded as text.
 
-use chrono::{NaiveDateTime, TimeZone};
+use chrono::NaiveDateTime;
 use serde_json::{Map, Value, json};
 
 use crate::course::{EventKind, LateKind, WaoGrade, voided};
 use crate::units::{AllergenUnit, Dose};
 use crate::ward::view::{CourseView, OmalizumabCourseView, PatientRecord, StoredEvent};
+use crate::zone::Zone;
 
 const UCUM: &str = "http://unitsofmeasure.org";
 const SNOMED: &str = "http://snomed.info/sct";
@@ -57,13 +58,14 @@ fn uuid(parts: &[&str]) -> String {
     )
 }
 
-/// A FHIR dateTime: the record's local time with this machine's offset for that moment.
-fn date_time(t: NaiveDateTime) -> String {
-    match chrono::Local.from_local_datetime(&t).earliest() {
-        Some(l) => l.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
-        // A local time that does not exist (a DST gap): stated without pretending an offset.
-        None => t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
-    }
+/// A FHIR dateTime: the record's wall-clock time with the clinic zone's offset at that moment
+/// (never the exporting machine's: the same instants under any `TZ`). A time that exists twice
+/// is the earlier; one skipped by the clocks (only in a record written before such times were
+/// refused) is read with the offset before the change (see [`Zone::instant_lenient`]).
+fn date_time(zone: Zone, t: NaiveDateTime) -> String {
+    zone.instant_lenient(t)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 /// An exact decimal as a JSON number.
@@ -88,10 +90,16 @@ fn route() -> Value {
 }
 
 struct Entries {
+    /// The clinic's time zone.
+    zone: Zone,
     out: Vec<Value>,
 }
 
 impl Entries {
+    fn date_time(&self, t: NaiveDateTime) -> String {
+        date_time(self.zone, t)
+    }
+
     fn push(&mut self, id: &str, mut resource: Map<String, Value>) {
         resource.insert("id".into(), Value::String(id.into()));
         self.out
@@ -107,14 +115,18 @@ fn object(v: Value) -> Map<String, Value> {
 }
 
 /// The Bundle of `patient`, `courses` and `omalizumab` courses (the record is named by
-/// `record_id`).
+/// `record_id`; its times are wall-clock times in the clinic's `zone`).
 pub fn bundle(
     record_id: &str,
+    zone: Zone,
     patient: &PatientRecord,
     courses: &[&CourseView],
     omalizumab: &[&OmalizumabCourseView],
 ) -> Value {
-    let mut e = Entries { out: Vec::new() };
+    let mut e = Entries {
+        zone,
+        out: Vec::new(),
+    };
     let patient_id = uuid(&[record_id, "patient", &patient.id]);
     let subject = json!({"reference": format!("urn:uuid:{patient_id}"), "display": patient.name});
     e.push(
@@ -180,6 +192,8 @@ struct Logged<'a> {
     x: &'a StoredEvent,
     seq: String,
     at: String,
+    /// When it was recorded (FHIR dateTime).
+    recorded: String,
     /// Corrected: it no longer counts.
     error: bool,
 }
@@ -238,7 +252,7 @@ fn omalizumab_course(e: &mut Entries, record_id: &str, o: &OmalizumabCourseView,
                 "groupIdentifier": group,
                 "medicationCodeableConcept": c.medication,
                 "subject": subject,
-                "authoredOn": date_time(o.course.record.created_at),
+                "authoredOn": e.date_time(o.course.record.created_at),
                 "dosageInstruction": [{
                     "sequence": n,
                     "text": format!(
@@ -273,7 +287,8 @@ impl Course<'_> {
             let ev = Logged {
                 x,
                 seq: x.event.seq.to_string(),
-                at: date_time(x.event.at),
+                at: e.date_time(x.event.at),
+                recorded: e.date_time(x.recorded_at),
                 error: gone.contains(&x.event.seq),
             };
             // A corrected entry no longer counts: a dose stays, marked entered-in-error (it is
@@ -446,11 +461,11 @@ impl Course<'_> {
                     "groupIdentifier": group,
                     "medicationCodeableConcept": self.medication,
                     "subject": self.subject,
-                    "authoredOn": date_time(r.created_at),
+                    "authoredOn": e.date_time(r.created_at),
                     "dosageInstruction": [{
                         "sequence": s.index,
                         "text": format!("step {}: {} of {} ({}, {}) = {}", s.index, s.volume_ml, s.vial_label, s.cap, s.concentration, s.dose),
-                        "timing": {"event": [date_time(at)]},
+                        "timing": {"event": [e.date_time(at)]},
                         "route": route(),
                         "doseAndRate": [{"doseQuantity": dose_quantity(s.dose)}],
                     }],
@@ -544,7 +559,7 @@ impl Course<'_> {
             "event": {"text": format!("systemic reaction: {symptom}")},
             "subject": self.subject,
             "date": ev.at,
-            "recordedDate": date_time(ev.x.recorded_at),
+            "recordedDate": ev.recorded,
             "recorder": {"display": crate::render::course::entry_author(ev.x)},
             "severity": {"text": format!("WAO grade {grade} (World Allergy Organization subcutaneous immunotherapy systemic reaction grading; the letter is the epinephrine timing)")},
             "seriousness": {"text": format!("WAO grade {grade}, onset {onset_min} min after the injection")},
@@ -570,7 +585,7 @@ impl Course<'_> {
             "event": {"text": format!("late reaction ({}): {symptom}", kind.as_str())},
             "subject": self.subject,
             "date": ev.at,
-            "recordedDate": date_time(ev.x.recorded_at),
+            "recordedDate": ev.recorded,
             "recorder": {"display": crate::render::course::entry_author(ev.x)},
         }));
         suspect(&mut m, last_admin);
@@ -652,7 +667,10 @@ mod tests {
                 },
             ),
         ];
-        let mut e = Entries { out: Vec::new() };
+        let mut e = Entries {
+            zone: Zone::parse("Europe/Oslo").expect("zone"),
+            out: Vec::new(),
+        };
         c.entries(&mut e, &events, &[]);
         assert_eq!(e.out.len(), 2, "{:?}", e.out);
         let a = &e.out[0]["resource"];
@@ -682,7 +700,10 @@ mod tests {
             e.out[0]["fullUrl"]
         );
         // Corrected away: entered in error, and no longer the reaction's suspect.
-        let mut e = Entries { out: Vec::new() };
+        let mut e = Entries {
+            zone: Zone::parse("Europe/Oslo").expect("zone"),
+            out: Vec::new(),
+        };
         c.entries(&mut e, &events, &[1]);
         assert_eq!(e.out[0]["resource"]["status"], "entered-in-error");
         assert!(e.out[1]["resource"].get("suspectEntity").is_none());

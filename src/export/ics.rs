@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Days, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{Days, Duration, NaiveDate, NaiveDateTime, Utc};
 
 use crate::course::omalizumab::observation_min;
 use crate::course::{self, Event};
@@ -36,6 +36,8 @@ pub struct IcsOptions<'a> {
     pub record_id: &'a str,
     /// Now (DTSTAMP, and where the re-projection starts).
     pub now: NaiveDateTime,
+    /// The clinic's time zone: the record's times are its wall-clock times.
+    pub zone: crate::zone::Zone,
 }
 
 /// One visit: its first injection and when its last observation ends, and what it holds.
@@ -161,12 +163,14 @@ fn sequences(v: &CourseView, now: NaiveDateTime) -> Result<Vec<u32>, MissingRule
     Ok(out)
 }
 
-fn utc(t: NaiveDateTime) -> String {
-    let u = match chrono::Local.from_local_datetime(&t).earliest() {
-        Some(l) => l.with_timezone(&Utc).naive_utc(),
-        None => t,
-    };
-    u.format("%Y%m%dT%H%M%SZ").to_string()
+/// An iCalendar UTC DATE-TIME (`20261207T070000Z`) of the clinic's wall-clock time `t`: the
+/// same instant under any `TZ` of the exporting process (UTC, so no VTIMEZONE is needed: a
+/// calendar shows it in its own zone).
+fn utc(zone: crate::zone::Zone, t: NaiveDateTime) -> String {
+    zone.instant_lenient(t)
+        .with_timezone(&Utc)
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string()
 }
 
 /// RFC 5545 TEXT escaping.
@@ -221,9 +225,9 @@ pub fn calendar(v: &CourseView, o: &IcsOptions<'_>) -> Result<String, MissingRul
             &mut out,
             &format!("UID:{}-course-{id}-visit-{}@ritplan", o.record_id, i + 1),
         );
-        line(&mut out, &format!("DTSTAMP:{}", utc(o.now)));
-        line(&mut out, &format!("DTSTART:{}", utc(visit.start)));
-        line(&mut out, &format!("DTEND:{}", utc(visit.end)));
+        line(&mut out, &format!("DTSTAMP:{}", utc(o.zone, o.now)));
+        line(&mut out, &format!("DTSTART:{}", utc(o.zone, visit.start)));
+        line(&mut out, &format!("DTEND:{}", utc(o.zone, visit.end)));
         line(
             &mut out,
             &format!("SEQUENCE:{}", seq.get(i).copied().unwrap_or(0)),
@@ -379,7 +383,7 @@ pub fn omalizumab_calendar(o: &OmalizumabCourseView, opts: &IcsOptions<'_>) -> S
                 opts.record_id, p.number
             ),
         );
-        line(&mut out, &format!("DTSTAMP:{}", utc(opts.now)));
+        line(&mut out, &format!("DTSTAMP:{}", utc(opts.zone, opts.now)));
         line(
             &mut out,
             &format!("DTSTART;VALUE=DATE:{}", p.date.format("%Y%m%d")),

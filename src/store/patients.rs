@@ -151,6 +151,14 @@ impl Store {
             .collect()
     }
 
+    /// Whether the record holds any patient (one indexed look; the same SQL on both backends).
+    pub fn has_patients(&self) -> Result<bool, StoreError> {
+        Ok(self.db.query_int(
+            "SELECT count(*) FROM (SELECT 1 FROM patients LIMIT 1) AS p",
+            &[],
+        )? > 0)
+    }
+
     /// All patients, by id.
     pub fn patients(&self) -> Result<Vec<PatientRecord>, StoreError> {
         self.patient_rows(None)?

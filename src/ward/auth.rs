@@ -112,6 +112,9 @@ pub struct Settings {
     pub second_check: bool,
     /// Which scans a dose needs.
     pub scan: Scan,
+    /// The clinic's time zone: the record's times are wall-clock times in it (see
+    /// [`crate::zone`]); `system` for a record made before it was a setting.
+    pub time_zone: crate::zone::Zone,
 }
 
 impl Default for Settings {
@@ -123,6 +126,7 @@ impl Default for Settings {
             lock_minutes: 15,
             second_check: false,
             scan: Scan::Off,
+            time_zone: crate::zone::Zone::System,
         }
     }
 }
@@ -152,6 +156,10 @@ pub const SETTING_KEYS: &[(&str, &str)] = &[
     (
         "scan",
         "off | vial | patient-and-vial: the codes scanned before every dose (default off; vial for a record made by ritplan init)",
+    ),
+    (
+        "time_zone",
+        "the clinic's IANA time zone (Europe/Oslo): the record's times are its wall-clock times, whatever the machine's TZ; set by ritplan init, changed only before the first patient (system: a record made before this setting, read in the machine's zone until an admin sets it)",
     ),
 ];
 
@@ -204,6 +212,9 @@ impl Settings {
                     "patient-and-vial" => Scan::PatientAndVial,
                     _ => return Err(format!("{value:?} must be off, vial or patient-and-vial")),
                 }
+            }
+            "time_zone" => {
+                self.time_zone = crate::zone::Zone::parse(value).map_err(|e| e.to_string())?
             }
             other => {
                 let known: Vec<&str> = SETTING_KEYS.iter().map(|(k, _)| *k).collect();

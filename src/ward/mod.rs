@@ -24,6 +24,8 @@ mod start;
 mod tests_omaboard;
 #[cfg(test)]
 mod tests_scan;
+#[cfg(test)]
+mod tests_zone;
 pub mod text;
 pub mod vials;
 pub mod view;
@@ -119,6 +121,12 @@ impl Ward {
     /// Whether the record is a training record (its clock may be set with `RITPLAN_NOW`).
     pub fn training(&self) -> bool {
         self.store.meta().training
+    }
+
+    /// The clinic's time zone (the record's `time_zone` setting; `System` for a record made
+    /// before it was one).
+    pub fn zone(&self) -> Result<crate::zone::Zone, WardError> {
+        Ok(self.settings()?.time_zone)
     }
 
     /// A patient, or an error naming the id.
@@ -260,4 +268,17 @@ impl Ward {
             .filter(|id| !omalizumab.contains(id))
             .collect())
     }
+}
+
+/// Refuses an entry's wall-clock time that the clocks skip in the clinic's `zone` (the spring
+/// night's hour): it names no moment, and is never moved to a time nobody entered. A time that
+/// happens twice (the autumn hour) is taken (read as the earlier; see [`crate::zone`]).
+pub(crate) fn existing_time(
+    zone: crate::zone::Zone,
+    at: chrono::NaiveDateTime,
+) -> Result<(), WardError> {
+    zone.instant(at).map(|_| ()).map_err(|e| WardError::Input {
+        field: crate::field::Field::At,
+        problem: e.to_string(),
+    })
 }

@@ -539,6 +539,7 @@ impl Ward {
         }
         let clinical = [Role::Nurse, Role::Physician];
         actor.require(&clinical, "recording on a course")?;
+        super::existing_time(self.zone()?, at)?;
         let course = self.omalizumab_course(id)?;
         let rules = course_rules(&course)?;
         let what = match what {

@@ -450,6 +450,13 @@ impl Ward {
                 ..auth::Settings::default()
             },
         };
+        // A wall-clock time that the clocks skip in the clinic's zone (the spring night) names
+        // no moment: refused, never moved to a time nobody entered (see `crate::zone`).
+        let zone = match &what {
+            Record::Give { .. } => settings.time_zone,
+            Record::Event(_) => self.zone()?,
+        };
+        super::existing_time(zone, at)?;
         self.authorise(
             actor,
             &self.store.events(id)?,

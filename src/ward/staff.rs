@@ -26,8 +26,27 @@ pub struct NewStaff {
 }
 
 impl Ward {
+    /// Creates a new record at `path` with its first account, an admin, in the clinic's time
+    /// zone `zone` (its `time_zone` setting); returns the record and the admin, logged in.
+    pub fn init_in(
+        path: &Path,
+        training: bool,
+        admin: NewStaff,
+        os_user: &str,
+        now: NaiveDateTime,
+        zone: crate::zone::Zone,
+    ) -> Result<(Ward, Actor, String), WardError> {
+        let (ward, actor, token) = Self::init(path, training, admin, os_user, now)?;
+        if zone != crate::zone::Zone::System {
+            ward.store
+                .set_setting("time_zone", &zone.name(), now, &actor.author())?;
+        }
+        Ok((ward, actor, token))
+    }
+
     /// Creates a new record at `path` with its first account, an admin; returns the record and
-    /// the admin, logged in.
+    /// the admin, logged in. The record has no time zone (`system`) until an admin sets one:
+    /// `ritplan init` uses [`Ward::init_in`].
     pub fn init(
         path: &Path,
         training: bool,
@@ -365,7 +384,21 @@ impl Ward {
     ) -> Result<Settings, WardError> {
         actor.require(&[Role::Admin], "changing a setting")?;
         let mut s = self.settings()?;
+        let zone_before = s.time_zone;
         s.set(key, value).map_err(WardError::Data)?;
+        // The record's times are wall-clock times in the clinic's zone: once a patient is
+        // entered, another zone would move every moment already recorded. A record made before
+        // the setting existed (`system`) may be given its zone once: the zone its times were
+        // written in.
+        if key == "time_zone"
+            && zone_before != crate::zone::Zone::System
+            && s.time_zone != zone_before
+            && self.store.has_patients()?
+        {
+            return Err(WardError::Data(format!(
+                "the time zone stays {zone_before}: this record already holds patients, and its times are wall-clock times in {zone_before}; another zone would move every moment recorded (a clinic that moves starts a new record)"
+            )));
+        }
         self.store
             .set_setting(key, value.trim(), now, &actor.author())?;
         Ok(s)

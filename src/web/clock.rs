@@ -7,15 +7,15 @@ use chrono::NaiveDateTime;
 
 /// The record's clock, as the page reads it.
 pub struct Clock {
-    system: fn() -> NaiveDateTime,
+    system: Box<dyn Fn() -> NaiveDateTime + Send + Sync>,
     training: Option<Mutex<NaiveDateTime>>,
 }
 
 impl Clock {
-    /// The system clock.
-    pub fn system(now: fn() -> NaiveDateTime) -> Clock {
+    /// The system clock (as the clinic's wall clock shows it: `now` converts).
+    pub fn system(now: impl Fn() -> NaiveDateTime + Send + Sync + 'static) -> Clock {
         Clock {
-            system: now,
+            system: Box::new(now),
             training: None,
         }
     }
@@ -23,7 +23,7 @@ impl Clock {
     /// A training clock, starting at `at`, that the page may set.
     pub fn training(at: NaiveDateTime) -> Clock {
         Clock {
-            system: || NaiveDateTime::MIN,
+            system: Box::new(|| NaiveDateTime::MIN),
             training: Some(Mutex::new(at)),
         }
     }

@@ -24,6 +24,7 @@ mod snapshots;
 mod sources;
 mod tamper;
 mod templates;
+mod timezone;
 mod vials;
 mod ward;
 

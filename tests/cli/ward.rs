@@ -119,8 +119,14 @@ impl Drop for Ward {
 }
 
 impl Ward {
-    /// A new training record with an admin, a nurse and a physician, logged in.
+    /// A new training record with an admin, a nurse and a physician, logged in; the clinic's
+    /// time zone is UTC (whatever the machine's).
     pub fn new() -> Ward {
+        Ward::new_in("UTC")
+    }
+
+    /// [`Ward::new`] for a clinic in the IANA time zone `zone`.
+    pub fn new_in(zone: &str) -> Ward {
         let dir = tempfile::tempdir().expect("tmp");
         let (db, server) = match server_base() {
             None => (dir.path().join("ward.db"), None),
@@ -162,6 +168,8 @@ impl Ward {
                 "Ward Admin",
                 "--training",
                 "--password-stdin",
+                "--time-zone",
+                zone,
             ],
             As::Admin.password(),
         );
@@ -331,11 +339,26 @@ impl Ward {
     /// Runs a command as `who`, logging in first if their session would have ended (the tests
     /// jump days and weeks).
     pub fn run_as(&self, who: As, now: &str, args: &[&str]) -> (Option<i32>, String, String) {
+        self.run_as_in(who, None, now, args)
+    }
+
+    /// [`Ward::run_as`] in a process whose `TZ` is `tz` (else the test's own).
+    pub fn run_as_in(
+        &self,
+        who: As,
+        tz: Option<&str>,
+        now: &str,
+        args: &[&str],
+    ) -> (Option<i32>, String, String) {
         if who != As::Admin {
             self.fresh(who, now);
         }
         let go = || {
-            let out = ritplan()
+            let mut c = ritplan();
+            if let Some(tz) = tz {
+                c.env("TZ", tz);
+            }
+            let out = c
                 .envs(self.record_env())
                 .env("RITPLAN_NOW", now)
                 .env("XDG_RUNTIME_DIR", self.sessions(who))

@@ -32,12 +32,14 @@ def give_next(env, now):
         "--scan-vial", VIALS[d["vial"]], "--site", "left", now=now)
 
 
-def course(tmp):
+def course(tmp, zone=None):
+    """The course; `zone`: the clinic's time zone (else init takes the machine's)."""
     env = dict(os.environ)
     env.update(RITPLAN_DB=str(tmp / "ward.db"), XDG_RUNTIME_DIR=str(tmp / "run"),
                RITPLAN_NOW="2026-12-07T07:50", NO_COLOR="1")
     run(env, "init", "--admin", "admin", "--name", "Ward Admin", "--training",
-        "--password-stdin", stdin="admin-password-1\n")
+        "--password-stdin", *(["--time-zone", zone] if zone else []),
+        stdin="admin-password-1\n")
     run(env, "staff", "add", "--id", "rn.li", "--name", "RN Li", "--role", "nurse",
         "--password-stdin", stdin="nurse-password-1\n")
     run(env, "staff", "add", "--id", "dr.ng", "--name", "Dr Ng", "--role", "physician",

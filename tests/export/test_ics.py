@@ -67,6 +67,25 @@ def test_visits_keep_their_uids_when_the_course_moves():
         assert "step 1" in str(later[0]["DESCRIPTION"]), "--details"
 
 
+def test_the_same_instants_whatever_the_exporting_processs_tz():
+    """A clinic in Europe/Oslo: the calendar and the FHIR Bundle exported by processes in UTC,
+    Asia/Shanghai and Europe/Oslo hold the same instants; the first visit is 08:00 in Oslo."""
+    with tempfile.TemporaryDirectory() as d:
+        tmp = pathlib.Path(d)
+        env = course(tmp, zone="Europe/Oslo")
+        cals, bundles = [], []
+        for tz in ["UTC", "Asia/Shanghai", "Europe/Oslo"]:
+            e = dict(env, TZ=tz)
+            cals.append([(x.decoded("DTSTART"), x.decoded("DTEND"))
+                         for x in events(run(e, "export", "ics", "1", now="2026-12-08T10:00"))])
+            bundles.append(run(e, "export", "fhir", "1", now="2026-12-08T10:00"))
+        assert cals[0] == cals[1] == cals[2]
+        assert bundles[0] == bundles[1] == bundles[2]
+        oslo = datetime.timezone(datetime.timedelta(hours=1))
+        assert cals[0][0][0] == datetime.datetime(2026, 12, 7, 8, 0, tzinfo=oslo)
+        assert '"2026-12-07T08:' in bundles[0] and "+01:00" in bundles[0]
+
+
 def test_omalizumab_injections_to_come_with_their_observation():
     with tempfile.TemporaryDirectory() as d:
         tmp = pathlib.Path(d)

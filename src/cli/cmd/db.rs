@@ -55,7 +55,7 @@ fn copy(
 ) -> Result<(), CliError> {
     let source = record_path(from.as_ref().or(ctx.db.as_ref()))?;
     let ward = crate::ward::Ward::open_unchanged(&source)?;
-    let now = record_clock(ward.training(), err)?;
+    let now = record_clock(ward.training(), ward.zone()?, err)?;
     // The session is read, not marked used: a copy changes nothing in its source.
     let actor = session::actor(&ward, now)?;
     let r = ward.copy_to(&actor, to)?;

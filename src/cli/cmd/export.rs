@@ -40,11 +40,13 @@ fn fhir(
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let (mut ward, _) = opened(ctx, err)?;
+    let zone = ward.zone()?;
     let data = ward.fhir(course, patient)?;
     let views: Vec<&crate::ward::CourseView> = data.views.iter().collect();
     let omalizumab: Vec<&crate::ward::view::OmalizumabCourseView> =
         data.omalizumab.iter().collect();
-    let bundle = crate::export::fhir::bundle(&data.record_id, &data.patient, &views, &omalizumab);
+    let bundle =
+        crate::export::fhir::bundle(&data.record_id, zone, &data.patient, &views, &omalizumab);
     let mut text = serde_json::to_vec_pretty(&bundle).map_err(|e| CliError::Data(e.to_string()))?;
     text.push(b'\n');
     deliver(file, &text, out)
@@ -61,6 +63,7 @@ fn ics(
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let (mut ward, now) = opened(ctx, err)?;
+    let zone = ward.zone()?;
     let clinic = clinic
         .or_else(|| ctx.config.clinic_name.clone())
         .unwrap_or_else(|| "Allergy clinic".into());
@@ -73,6 +76,7 @@ fn ics(
                 details,
                 record_id: &data.record_id,
                 now,
+                zone,
             },
         );
         return deliver(file, text.as_bytes(), out);
@@ -85,6 +89,7 @@ fn ics(
             details,
             record_id: &data.record_id,
             now,
+            zone,
         },
     )
     .map_err(crate::ward::WardError::from)?;

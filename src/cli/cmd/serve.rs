@@ -41,7 +41,8 @@ pub(in crate::cli) fn run(
     // rules (--rules DIR), as every command has them (`context::ward_opener`).
     let opener = context::ward_opener(ctx)?;
     let ward = opener.open()?;
-    context::record_clock(ward.training(), err)?;
+    let zone = ward.zone()?;
+    context::record_clock(ward.training(), zone, err)?;
     let training = ward.training();
     let db = context::record_path(ctx.db.as_ref())?;
     // More wards on the same record as requests need them (see `crate::web::Pool`).
@@ -53,9 +54,9 @@ pub(in crate::cli) fn run(
         // A training record's clock starts at RITPLAN_NOW (or the system's time) and may be
         // set on the page; a patient record's is the system's.
         clock: if training {
-            crate::web::Clock::training(context::now())
+            crate::web::Clock::training(context::now_in(zone))
         } else {
-            crate::web::Clock::system(context::system_now)
+            crate::web::Clock::system(move || context::system_now_in(zone))
         },
         secure: a.behind_proxy,
         os_user: session::os_user(),

@@ -26,6 +26,11 @@ pub struct InitArgs {
     /// Read the admin's password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
+    /// The clinic's IANA time zone (Europe/Oslo): the record's times are its wall-clock times
+    /// whatever the machine's TZ. Default: this machine's zone (TZ, /etc/timezone or the
+    /// /etc/localtime link); init refuses when it cannot be told.
+    #[arg(long, value_name = "ZONE")]
+    time_zone: Option<String>,
 }
 
 /// `ritplan init`: creates a record, its key file and heads folder, and its admin, logged in.
@@ -36,7 +41,16 @@ pub(in crate::cli) fn init(
     err: &mut dyn Write,
 ) -> Result<(), CliError> {
     let path = &record_path(ctx.db.as_ref())?;
-    let now = record_clock(a.training, err)?;
+    let zone = match &a.time_zone {
+        Some(name) => crate::zone::Zone::parse(name)
+            .map_err(|e| CliError::Usage(format!("--time-zone: {e}")))?,
+        None => crate::cli::context::system_zone().map_err(|why| {
+            CliError::Usage(format!(
+                "{why}: give the clinic's zone with --time-zone (for example --time-zone Europe/Oslo)"
+            ))
+        })?,
+    };
+    let now = record_clock(a.training, zone, err)?;
     let secret = read_secret("Password for the new admin account: ", a.password_stdin)?;
     let admin = NewStaff {
         id: a.admin.clone(),
@@ -44,7 +58,7 @@ pub(in crate::cli) fn init(
         role: Role::Admin,
         secret,
     };
-    let (ward, actor, token) = Ward::init(path, a.training, admin, &os_user(), now)?;
+    let (ward, actor, token) = Ward::init_in(path, a.training, admin, &os_user(), now, zone)?;
     session::save(&ward, &token)?;
     let (place, key_file, on_server) = ward.place();
     writeln!(out, "{place}")?;
