@@ -24,6 +24,8 @@ mod start;
 #[cfg(test)]
 mod tests_omaboard;
 #[cfg(test)]
+mod tests_reads;
+#[cfg(test)]
 mod tests_scan;
 pub mod text;
 pub mod vials;
@@ -126,6 +128,12 @@ impl Ward {
             self.store.key_file(),
             self.store.on_server(),
         )
+    }
+
+    /// How many statements the ward has sent to the record's database since it was opened
+    /// (each a round trip on a server): the tests and the bench count a read's queries with it.
+    pub fn statements_sent(&self) -> u64 {
+        self.store.statements_sent()
     }
 
     /// Whether the record is a training record (its clock may be set with `RITPLAN_NOW`).
