@@ -52,7 +52,17 @@ impl Ward {
             .collect();
         patients.sort();
         patients.dedup();
-        let read = self.store.read_courses_of(&patients)?;
+        self.batch_of(&patients, ids)
+    }
+
+    /// Every course of `patients`, verified (`first` first, then the others by id).
+    pub(super) fn batch_of(
+        &mut self,
+        patients: &[String],
+        first: &[i64],
+    ) -> Result<Batch, WardError> {
+        let ids = first;
+        let read = self.store.read_courses_of(patients)?;
         let mut by_id: BTreeMap<i64, crate::store::ReadCourse> = read
             .courses
             .into_iter()
@@ -120,6 +130,19 @@ impl Batch {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The courses of the batch not yet handed out, by id, each with whether it is an
+    /// omalizumab course.
+    pub(super) fn courses(&self) -> Vec<(i64, bool)> {
+        let mut out: Vec<(i64, bool)> = self
+            .immunotherapy
+            .keys()
+            .map(|id| (*id, false))
+            .chain(self.omalizumab.keys().map(|id| (*id, true)))
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// The patient of a course of the batch.

@@ -17,8 +17,7 @@ impl Ward {
         let today = now.date();
         // Every live course, its patient's other courses and the look-alikes read together:
         // a fixed number of queries whatever the number of courses.
-        let immunotherapy = self.immunotherapy_live_ids(today)?;
-        let omalizumab = self.omalizumab_live_ids(today)?;
+        let (immunotherapy, omalizumab) = self.live_ids(today)?;
         let all: Vec<i64> = immunotherapy.iter().chain(&omalizumab).copied().collect();
         let mut batch = self.batch(&all)?;
         let mut dobs: Vec<chrono::NaiveDate> = all
@@ -114,20 +113,6 @@ impl Ward {
             ))
         });
         Ok(rows)
-    }
-
-    /// The ids of the omalizumab courses live on `since` or later (the store's derived state).
-    pub(super) fn omalizumab_live_ids(
-        &self,
-        since: chrono::NaiveDate,
-    ) -> Result<Vec<i64>, WardError> {
-        let omalizumab = self.omalizumab_ids()?;
-        Ok(self
-            .store
-            .live_course_ids(since)?
-            .into_iter()
-            .filter(|id| omalizumab.contains(id))
-            .collect())
     }
 
     /// Patients whose id is `query` or whose name contains it (ignoring case and spacing),

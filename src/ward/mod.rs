@@ -275,12 +275,26 @@ impl Ward {
         &self,
         since: chrono::NaiveDate,
     ) -> Result<Vec<i64>, WardError> {
-        let omalizumab = self.omalizumab_ids()?;
-        Ok(self
+        Ok(self.live_ids(since)?.0)
+    }
+
+    /// The ids of the courses live on `since` or later (the store's derived state): the
+    /// immunotherapy courses', then the omalizumab courses'. Two queries and the state's
+    /// counts, whatever the number of finished courses.
+    pub(crate) fn live_ids(
+        &self,
+        since: chrono::NaiveDate,
+    ) -> Result<(Vec<i64>, Vec<i64>), WardError> {
+        let live = self.store.live_course_ids(since)?;
+        let omalizumab = self
             .store
-            .live_course_ids(since)?
-            .into_iter()
-            .filter(|id| !omalizumab.contains(id))
-            .collect())
+            .course_ids_with_rule_set_among(omalizumab::OMALIZUMAB_RULE_SET, &live)?;
+        let omalizumab_set: std::collections::HashSet<i64> = omalizumab.iter().copied().collect();
+        Ok((
+            live.into_iter()
+                .filter(|id| !omalizumab_set.contains(id))
+                .collect(),
+            omalizumab,
+        ))
     }
 }

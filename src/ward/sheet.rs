@@ -26,8 +26,7 @@ impl Ward {
         // Only the courses live on the day: finished ones are never read (but those of the
         // same patients, read with them). Read together: a fixed number of queries whatever
         // the number of courses.
-        let immunotherapy = self.immunotherapy_live_ids(date)?;
-        let omalizumab = self.omalizumab_live_ids(date)?;
+        let (immunotherapy, omalizumab) = self.live_ids(date)?;
         let all: Vec<i64> = immunotherapy.iter().chain(&omalizumab).copied().collect();
         let mut batch = self.batch(&all)?;
         let mut by_patient: BTreeMap<String, Vec<i64>> = BTreeMap::new();

@@ -466,6 +466,44 @@ mod tests {
     }
 
     #[test]
+    fn a_list_bound_as_one_parameter_matches_its_items_and_nothing_else() {
+        let db = memory();
+        db.batch("CREATE TABLE u (id INTEGER, name TEXT); INSERT INTO u VALUES (1, 'a'), (2, 'b,c'), (3, 'd\"e'), (4, 'it''s')")
+            .expect("rows");
+        let ids = |list: &[i64]| -> Vec<i64> {
+            db.query(
+                &format!(
+                    "SELECT id FROM u WHERE {} ORDER BY id",
+                    db.in_list("id", 1, true)
+                ),
+                &[Db::list(list)],
+            )
+            .expect("query")
+            .into_iter()
+            .map(|mut r| r.int().expect("id"))
+            .collect()
+        };
+        assert_eq!(ids(&[3, 1, 9]), vec![1, 3]);
+        assert_eq!(ids(&[]), Vec::<i64>::new());
+        let names = |list: &[&str]| -> Vec<i64> {
+            db.query(
+                &format!(
+                    "SELECT id FROM u WHERE {} ORDER BY id",
+                    db.in_list("name", 1, false)
+                ),
+                &[Db::list(list)],
+            )
+            .expect("query")
+            .into_iter()
+            .map(|mut r| r.int().expect("id"))
+            .collect()
+        };
+        // A comma, a double quote and a single quote inside an item are the item's own.
+        assert_eq!(names(&["b,c", "d\"e", "it's"]), vec![2, 3, 4]);
+        assert_eq!(names(&["b", "c", "a"]), vec![1]);
+    }
+
+    #[test]
     fn rows_read_back_in_column_order_with_their_types() {
         let db = memory();
         let mut r = db
