@@ -50,11 +50,22 @@ impl Store {
     /// change) and before the events, as [`Store::verify`] reads them.
     pub fn read_courses_of(&self, patients: &[String]) -> Result<PatientsCourses, StoreError> {
         let list = Db::list(patients);
-        let rows = Self::course_rows(
-            &self.db,
-            &format!("WHERE {}", self.db.in_list("patient_id", 1, false)),
-            Some(list.clone()),
-        )?;
+        // Sorted here, not by the database: SQLite would sort the rows (each with its frozen
+        // copies, tens of KB) through a temporary B-tree written to disk.
+        let mut rows = self
+            .db
+            .query(
+                &format!(
+                    "SELECT {} FROM courses WHERE {}",
+                    Self::COURSE_COLS,
+                    self.db.in_list("patient_id", 1, false)
+                ),
+                std::slice::from_ref(&list),
+            )?
+            .into_iter()
+            .map(Self::course_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.sort_by_key(|r| r.c.id);
         let ids: Vec<i64> = rows.iter().map(|r| r.c.id).collect();
         let mut heads = self.heads.courses(&self.db, &ids)?;
         let mut patient_rows: HashMap<String, PatientRow> = HashMap::new();
@@ -87,7 +98,7 @@ impl Store {
         let mut vials: HashMap<i64, Vec<(String, i64, String)>> = HashMap::new();
         for mut r in self.db.query(
             &format!(
-                "SELECT course_id, code, seq, mac FROM vials WHERE {} ORDER BY course_id, code",
+                "SELECT course_id, code, seq, mac FROM vials WHERE {}",
                 self.db.in_list("course_id", 1, true)
             ),
             &[id_list],
@@ -97,6 +108,9 @@ impl Store {
                 .entry(course)
                 .or_default()
                 .push((r.text()?, r.int()?, r.text()?));
+        }
+        for v in vials.values_mut() {
+            v.sort();
         }
         let mut courses = Vec::with_capacity(rows.len());
         for row in rows {
