@@ -22,6 +22,7 @@
 //! The store decides nothing clinical: the check passed to [`Store::append`] does.
 
 mod backup;
+mod batch;
 mod copy;
 mod courses;
 pub mod db;
@@ -52,8 +53,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::course::{Event, EventKind};
+pub use batch::{PatientsCourses, ReadCourse};
 use courses::CourseRow;
-use events::{EVENT_ROW_COLS, RawEvent};
+use events::{EVENT_COLS, EVENT_ROW_COLS, RawEvent};
 use heads::HeadStore;
 use keyed::{Counts, Head, Heads, Key};
 use patients::PatientRow;

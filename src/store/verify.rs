@@ -159,8 +159,6 @@ impl Store {
         &self,
         course: i64,
     ) -> Result<(Verification, CourseRow, Vec<RawEvent>), StoreError> {
-        let mut problems = Vec::new();
-        let mut notes = Vec::new();
         // The head first: it is written after each commit, so a head read before the database
         // can never be ahead of what the database then shows, unless rows were removed.
         let head = self.heads.course(&self.db, course)?;
@@ -172,22 +170,39 @@ impl Store {
                 "no course has the id {course}"
             )));
         };
-        self.row_problems(course, &row, &mut problems)?;
+        let patient = self.patient_rows(Some(&row.c.patient_id))?;
         let rows = RawEvent::load(&self.db, course)?;
-        self.chain_problems(course, &row, &rows, &mut problems);
-        self.vial_problems(course, &rows, &mut problems)?;
-        head_problems(course, head, &row, &rows, &mut problems, &mut notes);
-        Ok((
-            Verification {
-                course,
-                events: rows.len(),
-                intact: problems.is_empty(),
-                problems,
-                notes,
-            },
-            row,
-            rows,
-        ))
+        let indexed = self.vial_rows(course)?;
+        let v = self.verification(course, head, &row, patient.first(), &rows, &indexed);
+        Ok((v, row, rows))
+    }
+
+    /// A course's verification from the rows read for it: its head outside the database (read
+    /// before the rows), its row, its patient's row, its events and its vial index rows. The
+    /// one check of a course, whether it was read alone ([`Store::verify_read`]) or with
+    /// others in a fixed number of queries ([`Store::read_courses_of`]).
+    pub(super) fn verification(
+        &self,
+        course: i64,
+        head: Option<Head>,
+        row: &CourseRow,
+        patient: Option<&PatientRow>,
+        rows: &[RawEvent],
+        indexed: &[(String, i64, String)],
+    ) -> Verification {
+        let mut problems = Vec::new();
+        let mut notes = Vec::new();
+        self.row_problems(course, row, patient, &mut problems);
+        self.chain_problems(course, row, rows, &mut problems);
+        self.vial_problems(course, rows, indexed, &mut problems);
+        head_problems(course, head, row, rows, &mut problems, &mut notes);
+        Verification {
+            course,
+            events: rows.len(),
+            intact: problems.is_empty(),
+            problems,
+            notes,
+        }
     }
 
     /// The course row's MAC, and its patient's row.
@@ -195,21 +210,21 @@ impl Store {
         &self,
         course: i64,
         row: &CourseRow,
+        patient: Option<&PatientRow>,
         problems: &mut Vec<String>,
-    ) -> Result<(), StoreError> {
+    ) {
         if Self::course_mac(&self.key, row) != row.mac {
             problems.push(format!(
                 "course {course}: its row (patient, frozen template, rules, inputs or plan) does not match its MAC: changed outside ritplan"
             ));
         }
-        match self.patient_rows(Some(&row.c.patient_id))?.first() {
+        match patient {
             None => problems.push(format!(
                 "course {course}: its patient {:?} is missing",
                 row.c.patient_id
             )),
             Some(p) => problems.extend(self.patient_problem(p)),
         }
-        Ok(())
     }
 
     /// Each event's number, keyed mark, link to the one before, MAC (or hash) and body.

@@ -91,28 +91,32 @@ impl Store {
             .collect()
     }
 
-    /// The course's index rows whose row, MAC or event does not hold, and its `VialAdded`
-    /// events without their row.
-    pub(super) fn vial_problems(
-        &self,
-        course: i64,
-        rows: &[RawEvent],
-        problems: &mut Vec<String>,
-    ) -> Result<(), StoreError> {
-        let indexed: Vec<(String, i64, String)> = self
-            .db
+    /// A course's vial index rows: code, event number, MAC, by code.
+    pub(super) fn vial_rows(&self, course: i64) -> Result<Vec<(String, i64, String)>, StoreError> {
+        self.db
             .query(
                 "SELECT code, seq, mac FROM vials WHERE course_id = ?1 ORDER BY code",
                 vals![course],
             )?
             .into_iter()
             .map(|mut r| Ok((r.text()?, r.int()?, r.text()?)))
-            .collect::<Result<_, StoreError>>()?;
+            .collect()
+    }
+
+    /// The course's index rows (`indexed`: code, event number, MAC, by code) whose row, MAC
+    /// or event does not hold, and its `VialAdded` events without their row.
+    pub(super) fn vial_problems(
+        &self,
+        course: i64,
+        rows: &[RawEvent],
+        indexed: &[(String, i64, String)],
+        problems: &mut Vec<String>,
+    ) {
         let added: Vec<(String, &RawEvent)> = rows
             .iter()
             .filter_map(|e| added_code(&e.body).map(|c| (c, e)))
             .collect();
-        for (code, seq, mac) in &indexed {
+        for (code, seq, mac) in indexed {
             let event = added.iter().find(|(c, _)| c == code).map(|(_, e)| *e);
             match event {
                 None => problems.push(format!(
@@ -134,7 +138,6 @@ impl Store {
                 ));
             }
         }
-        Ok(())
     }
 }
 

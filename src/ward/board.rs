@@ -15,8 +15,27 @@ impl Ward {
     /// done for today; DO NOT GIVE courses always. Each course is verified.
     pub fn board(&mut self, now: NaiveDateTime) -> Result<Vec<BoardRow>, WardError> {
         let today = now.date();
+        // Every live course, its patient's other courses and the look-alikes read together:
+        // a fixed number of queries whatever the number of courses.
+        let (immunotherapy, omalizumab) = self.live_ids(today)?;
+        let all: Vec<i64> = immunotherapy.iter().chain(&omalizumab).copied().collect();
+        let mut batch = self.batch(&all)?;
+        let mut dobs: Vec<chrono::NaiveDate> = all
+            .iter()
+            .filter_map(|id| batch.patient_of(*id))
+            .filter_map(|p| batch.patient(p).ok())
+            .map(|p| p.dob)
+            .collect();
+        dobs.sort_unstable();
+        dobs.dedup();
+        let born = self.store.patients_born_on(&dobs)?;
+        let lookalike = |p: &PatientRecord| born.iter().any(|o| super::alike(p, o));
+        let views = immunotherapy
+            .iter()
+            .map(|id| batch.view(*id))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut rows = Vec::new();
-        for v in self.live_views(today)? {
+        for v in views {
             let touched_today = v.events.iter().any(|e| e.event.at.date() == today);
             if v.state.inactive() && !touched_today {
                 continue;
@@ -36,8 +55,8 @@ impl Ward {
                 _ if touched_today => (BoardStatus::DoneToday, d.not_before),
                 _ => continue,
             };
-            let patient = self.patient(&v.loaded.record.patient_id)?;
-            let lookalike = !self.lookalikes(&patient)?.is_empty();
+            let patient = batch.patient(&v.loaded.record.patient_id)?;
+            let lookalike = lookalike(&patient);
             rows.push(BoardRow {
                 status,
                 at,
@@ -56,16 +75,16 @@ impl Ward {
             });
         }
         // The omalizumab courses, each from the decision `next` shows.
-        for id in self.omalizumab_live_ids(today)? {
-            let v = self.omalizumab_view(id, now)?;
+        for id in omalizumab {
+            let v = batch.omalizumab_view(id, now)?;
             let touched_today = v.events.iter().any(|e| e.event.at.date() == today);
             let (status, at) = match omalizumab_status(&v.decision, now) {
                 Some(x) => x,
                 None if touched_today => (BoardStatus::DoneToday, None),
                 None => continue,
             };
-            let patient = self.patient(&v.course.record.patient_id)?;
-            let lookalike = !self.lookalikes(&patient)?.is_empty();
+            let patient = batch.patient(&v.course.record.patient_id)?;
+            let lookalike = lookalike(&patient);
             rows.push(BoardRow {
                 status,
                 at,
@@ -94,20 +113,6 @@ impl Ward {
             ))
         });
         Ok(rows)
-    }
-
-    /// The ids of the omalizumab courses live on `since` or later (the store's derived state).
-    pub(super) fn omalizumab_live_ids(
-        &self,
-        since: chrono::NaiveDate,
-    ) -> Result<Vec<i64>, WardError> {
-        let omalizumab = self.omalizumab_ids()?;
-        Ok(self
-            .store
-            .live_course_ids(since)?
-            .into_iter()
-            .filter(|id| omalizumab.contains(id))
-            .collect())
     }
 
     /// Patients whose id is `query` or whose name contains it (ignoring case and spacing),

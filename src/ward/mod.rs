@@ -6,6 +6,7 @@
 //! decision and no authority rule.
 
 mod auth;
+mod batch;
 mod board;
 pub mod checklist;
 mod error;
@@ -22,6 +23,8 @@ mod staff;
 mod start;
 #[cfg(test)]
 mod tests_omaboard;
+#[cfg(test)]
+mod tests_reads;
 #[cfg(test)]
 mod tests_scan;
 #[cfg(test)]
@@ -56,6 +59,17 @@ pub use view::{
 fn replay_stored(ctx: Context<'_>, events: &[StoredEvent]) -> CourseState {
     let plain: Vec<Event> = events.iter().map(|e| e.event.clone()).collect();
     course::replay(ctx, &plain)
+}
+
+/// Whether `o` is another patient with `p`'s name (ignoring case and spacing) and date of birth.
+fn alike(p: &PatientRecord, o: &PatientRecord) -> bool {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    o.id != p.id && o.dob == p.dob && norm(&o.name) == norm(&p.name)
 }
 
 /// The record, opened.
@@ -118,6 +132,12 @@ impl Ward {
         )
     }
 
+    /// How many statements the ward has sent to the record's database since it was opened
+    /// (each a round trip on a server): the tests and the bench count a read's queries with it.
+    pub fn statements_sent(&self) -> u64 {
+        self.store.statements_sent()
+    }
+
     /// Whether the record is a training record (its clock may be set with `RITPLAN_NOW`).
     pub fn training(&self) -> bool {
         self.store.meta().training
@@ -139,17 +159,11 @@ impl Ward {
 
     /// Other patients with the same name (ignoring case and spacing) and date of birth.
     pub fn lookalikes(&self, p: &PatientRecord) -> Result<Vec<PatientRecord>, WardError> {
-        let norm = |s: &str| {
-            s.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_lowercase()
-        };
         Ok(self
             .store
             .patients_born(p.dob)?
             .into_iter()
-            .filter(|o| o.id != p.id && norm(&o.name) == norm(&p.name))
+            .filter(|o| alike(p, o))
             .collect())
     }
 
@@ -199,12 +213,10 @@ impl Ward {
 
     /// A course with its events, state and the patient's other courses, after verifying it and
     /// them: nothing is decided on a record that was changed outside ritplan.
+    /// Its patient's courses are read together, in a fixed number of queries (see
+    /// [`Ward::batch`]).
     pub fn view(&mut self, id: i64) -> Result<CourseView, WardError> {
-        if self.store.course(id)?.is_none() {
-            return Err(WardError::NoCourse { id });
-        }
-        self.store.verify_or_refuse(id)?;
-        self.view_unverified(id)
+        self.batch(&[id])?.view(id)
     }
 
     /// A course's view without verifying it first: for `course verify` and `course log`, which
@@ -242,7 +254,15 @@ impl Ward {
             .map(|c| c.id)
             .filter(|id| !omalizumab.contains(id))
             .collect();
-        ids.into_iter().map(|id| self.view(id)).collect()
+        self.views_of(&ids)
+    }
+
+    /// The views of the immunotherapy courses `ids`, in their order, each verified with its
+    /// patient's other courses: read together in a fixed number of queries whatever their
+    /// number (see [`Ward::batch`]).
+    pub(crate) fn views_of(&mut self, ids: &[i64]) -> Result<Vec<CourseView>, WardError> {
+        let mut batch = self.batch(ids)?;
+        ids.iter().map(|id| batch.view(*id)).collect()
     }
 
     /// The views of the courses live on `since` or later (active, or with an event since),
@@ -251,7 +271,7 @@ impl Ward {
     /// courses.
     pub fn live_views(&mut self, since: chrono::NaiveDate) -> Result<Vec<CourseView>, WardError> {
         let ids = self.immunotherapy_live_ids(since)?;
-        ids.into_iter().map(|id| self.view(id)).collect()
+        self.views_of(&ids)
     }
 
     /// The ids of the immunotherapy courses live on `since` or later (the store's derived
@@ -260,13 +280,27 @@ impl Ward {
         &self,
         since: chrono::NaiveDate,
     ) -> Result<Vec<i64>, WardError> {
-        let omalizumab = self.omalizumab_ids()?;
-        Ok(self
+        Ok(self.live_ids(since)?.0)
+    }
+
+    /// The ids of the courses live on `since` or later (the store's derived state): the
+    /// immunotherapy courses', then the omalizumab courses'. Two queries and the state's
+    /// counts, whatever the number of finished courses.
+    pub(crate) fn live_ids(
+        &self,
+        since: chrono::NaiveDate,
+    ) -> Result<(Vec<i64>, Vec<i64>), WardError> {
+        let live = self.store.live_course_ids(since)?;
+        let omalizumab = self
             .store
-            .live_course_ids(since)?
-            .into_iter()
-            .filter(|id| !omalizumab.contains(id))
-            .collect())
+            .course_ids_with_rule_set_among(omalizumab::OMALIZUMAB_RULE_SET, &live)?;
+        let omalizumab_set: std::collections::HashSet<i64> = omalizumab.iter().copied().collect();
+        Ok((
+            live.into_iter()
+                .filter(|id| !omalizumab_set.contains(id))
+                .collect(),
+            omalizumab,
+        ))
     }
 }
 

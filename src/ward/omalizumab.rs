@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Actor, Role};
 use super::{Ward, WardError, replay_stored};
 use crate::course::omalizumab::{
-    NotGiven, OmalizumabAction, OmalizumabDecision, OmalizumabState, check_give, decide,
+    NotGiven, OmalizumabAction, OmalizumabDecision, OmalizumabState, check_give,
 };
 use crate::course::{Event, EventKind, OtherCourse, Review};
 use crate::diag::SourceText;
@@ -336,7 +336,7 @@ impl LoadedOmalizumab {
 }
 
 /// The plain events of stored ones.
-fn plain(events: &[StoredEvent]) -> Vec<Event> {
+pub(super) fn plain(events: &[StoredEvent]) -> Vec<Event> {
     events.iter().map(|e| e.event.clone()).collect()
 }
 
@@ -443,22 +443,6 @@ fn refusal(n: NotGiven) -> WardError {
 }
 
 impl Ward {
-    /// The patient's other courses as they bear on one course: each immunotherapy course's
-    /// state and each omalizumab course's (its systemic reaction holds the patient).
-    pub(super) fn omalizumab_others(
-        &mut self,
-        patient: &str,
-        except: i64,
-    ) -> Result<Vec<OtherCourse>, WardError> {
-        let mut out: Vec<OtherCourse> = self
-            .others(patient, except)?
-            .iter()
-            .map(|(l, s)| OtherCourse::of(l.record.id, s))
-            .collect();
-        out.extend(self.omalizumab_holds(patient, except)?);
-        Ok(out)
-    }
-
     /// What the patient's omalizumab courses (but `except`) impose on their other courses,
     /// each verified.
     pub(super) fn omalizumab_holds(
@@ -479,26 +463,15 @@ impl Ward {
         Ok(out)
     }
 
-    /// An omalizumab course with its state and its next action at `now`.
+    /// An omalizumab course with its state and its next action at `now`, verified with its
+    /// patient's other courses (read together in a fixed number of queries: see
+    /// [`Ward::batch`]).
     pub fn omalizumab_view(
         &mut self,
         id: i64,
         now: NaiveDateTime,
     ) -> Result<OmalizumabView, WardError> {
-        let course = self.omalizumab_course(id)?;
-        let rules = course_rules(&course)?;
-        let events = self.store.events(id)?;
-        let state = OmalizumabState::replay(&plain(&events));
-        let others = self.omalizumab_others(&course.record.patient_id, id)?;
-        let decision = decide(&course.plan, &rules, &state, &others, now);
-        let given = state.given.len();
-        Ok(OmalizumabView {
-            course,
-            events,
-            state,
-            decision,
-            given,
-        })
+        self.batch(&[id])?.omalizumab_view(id, now)
     }
 
     /// Records an entry on an omalizumab course (nurse or physician; a review, a late injection

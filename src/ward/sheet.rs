@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 
+use super::batch::Batch;
 use super::{OmalizumabRow, SheetLine, Ward, WardError};
 use crate::course;
 use crate::course::omalizumab::OmalizumabAction;
@@ -22,16 +23,21 @@ impl Ward {
     ) -> Result<Vec<SheetLine>, WardError> {
         let date = crate::when::date(date).map_err(|e| WardError::Data(format!("the day {e}")))?;
         crate::when::datetime(now).map_err(|e| WardError::Data(format!("the clock: {e}")))?;
-        // Only the courses live on the day: finished ones are never read.
+        // Only the courses live on the day: finished ones are never read (but those of the
+        // same patients, read with them). Read together: a fixed number of queries whatever
+        // the number of courses.
+        let (immunotherapy, omalizumab) = self.live_ids(date)?;
+        let all: Vec<i64> = immunotherapy.iter().chain(&omalizumab).copied().collect();
+        let mut batch = self.batch(&all)?;
         let mut by_patient: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        for id in self.immunotherapy_live_ids(date)? {
-            if let Some(pid) = self.store.patient_of(id)? {
-                by_patient.entry(pid).or_default().push(id);
+        for id in immunotherapy {
+            if let Some(pid) = batch.patient_of(id) {
+                by_patient.entry(pid.to_string()).or_default().push(id);
             }
         }
         let mut patients: BTreeMap<String, PatientRecord> = BTreeMap::new();
         for pid in by_patient.keys() {
-            if let Some(p) = self.store.patient(pid)? {
+            if let Ok(p) = batch.patient(pid) {
                 patients.insert(pid.clone(), p);
             }
         }
@@ -39,7 +45,7 @@ impl Ward {
         for (pid, ids) in by_patient {
             let mut planned: Vec<(i64, Vec<NaiveDateTime>)> = Vec::new();
             for id in ids {
-                let mut v = self.view(id)?;
+                let mut v = batch.view(id)?;
                 if v.state.inactive() {
                     continue;
                 }
@@ -90,7 +96,7 @@ impl Ward {
                 }
             }
         }
-        lines.extend(self.omalizumab_sheet(date, now)?);
+        lines.extend(omalizumab_sheet(&mut batch, &omalizumab, date, now)?);
         // DO NOT GIVE and observation rows first (no time, or the observation's end), then time.
         lines.sort_by_key(|l| {
             (
@@ -102,105 +108,106 @@ impl Ward {
         });
         Ok(lines)
     }
+}
 
-    /// The omalizumab courses' rows for `date`, made at `now`, each from the decision `next`
-    /// shows at the sheet's moment (now for today, the day's start otherwise): a DO NOT GIVE
-    /// row while the patient is held, an observation row while the last injection's is open,
-    /// and the injection when it is due on the day or late. Not an allergen dose: no dosing,
-    /// vial or lot.
-    fn omalizumab_sheet(
-        &mut self,
-        date: NaiveDate,
-        now: NaiveDateTime,
-    ) -> Result<Vec<SheetLine>, WardError> {
-        let moment = if date == now.date() {
-            now
-        } else {
-            NaiveDateTime::new(date, NaiveTime::MIN)
+/// The omalizumab courses' rows for `date`, made at `now`, each from the decision `next`
+/// shows at the sheet's moment (now for today, the day's start otherwise): a DO NOT GIVE
+/// row while the patient is held, an observation row while the last injection's is open,
+/// and the injection when it is due on the day or late. Not an allergen dose: no dosing,
+/// vial or lot.
+fn omalizumab_sheet(
+    batch: &mut Batch,
+    ids: &[i64],
+    date: NaiveDate,
+    now: NaiveDateTime,
+) -> Result<Vec<SheetLine>, WardError> {
+    let moment = if date == now.date() {
+        now
+    } else {
+        NaiveDateTime::new(date, NaiveTime::MIN)
+    };
+    let mut lines = Vec::new();
+    for &id in ids {
+        let v = batch.omalizumab_view(id, moment)?;
+        let blank = |action, time: Option<NaiveTime>| course::SheetRow {
+            time,
+            action,
+            dosing: None,
+            observation_min: None,
+            assumes_tolerated: false,
+            hold: None,
+            held_by: None,
+            reasons: Vec::new(),
+            premedication: Vec::new(),
         };
-        let mut lines = Vec::new();
-        for id in self.omalizumab_live_ids(date)? {
-            let v = self.omalizumab_view(id, moment)?;
-            let blank = |action, time: Option<NaiveTime>| course::SheetRow {
-                time,
-                action,
-                dosing: None,
-                observation_min: None,
-                assumes_tolerated: false,
-                hold: None,
-                held_by: None,
-                reasons: Vec::new(),
-                premedication: Vec::new(),
-            };
-            let (row, injection) = match &v.decision.action {
-                OmalizumabAction::DoNotGive { hold, held_by } => {
-                    let mut r = blank(
-                        if held_by.is_some() {
-                            course::ActionKind::PatientHold
-                        } else {
-                            course::ActionKind::PhysicianReview
-                        },
-                        None,
-                    );
-                    r.hold = Some(hold.clone());
-                    r.held_by = *held_by;
-                    (r, None)
-                }
-                OmalizumabAction::WeightChanged { .. } => {
-                    (blank(course::ActionKind::PhysicianReview, None), None)
-                }
-                OmalizumabAction::OtherObservation { course, until, .. } => {
-                    let mut r = blank(course::ActionKind::Wait, Some(until.time()));
-                    r.held_by = Some(*course);
-                    (r, None)
-                }
-                OmalizumabAction::Observe { until } => (
-                    blank(
-                        if moment >= *until {
-                            course::ActionKind::ObservationNotClosed
-                        } else {
-                            course::ActionKind::Observe
-                        },
-                        Some(until.time()),
-                    ),
-                    None,
-                ),
-                OmalizumabAction::Next(
-                    n @ OmalizumabNext::Injection {
-                        not_before: false,
-                        observation_min,
-                        ..
+        let (row, injection) = match &v.decision.action {
+            OmalizumabAction::DoNotGive { hold, held_by } => {
+                let mut r = blank(
+                    if held_by.is_some() {
+                        course::ActionKind::PatientHold
+                    } else {
+                        course::ActionKind::PhysicianReview
                     },
-                ) => {
-                    let mut r = blank(course::ActionKind::Give, None);
-                    r.observation_min = Some(*observation_min);
-                    (r, Some(n.clone()))
-                }
-                OmalizumabAction::Next(_) | OmalizumabAction::Stopped { .. } => continue,
-            };
-            let patient = self.patient(&v.course.record.patient_id)?;
-            lines.push(SheetLine {
-                course: id,
-                patient: patient.id.clone(),
-                name: patient.name.clone(),
-                row,
-                vial_label: None,
-                cap: None,
-                concentration: None,
-                vial_code: None,
-                evidence: v
-                    .course
-                    .plan
-                    .provenance
-                    .as_ref()
-                    .map_or_else(|| "label".to_string(), |p| p.evidence.to_string()),
-                phase: None,
-                omalizumab: Some(OmalizumabRow {
-                    injection,
-                    note: v.decision.note,
-                }),
-            });
-        }
-        Ok(lines)
+                    None,
+                );
+                r.hold = Some(hold.clone());
+                r.held_by = *held_by;
+                (r, None)
+            }
+            OmalizumabAction::WeightChanged { .. } => {
+                (blank(course::ActionKind::PhysicianReview, None), None)
+            }
+            OmalizumabAction::OtherObservation { course, until, .. } => {
+                let mut r = blank(course::ActionKind::Wait, Some(until.time()));
+                r.held_by = Some(*course);
+                (r, None)
+            }
+            OmalizumabAction::Observe { until } => (
+                blank(
+                    if moment >= *until {
+                        course::ActionKind::ObservationNotClosed
+                    } else {
+                        course::ActionKind::Observe
+                    },
+                    Some(until.time()),
+                ),
+                None,
+            ),
+            OmalizumabAction::Next(
+                n @ OmalizumabNext::Injection {
+                    not_before: false,
+                    observation_min,
+                    ..
+                },
+            ) => {
+                let mut r = blank(course::ActionKind::Give, None);
+                r.observation_min = Some(*observation_min);
+                (r, Some(n.clone()))
+            }
+            OmalizumabAction::Next(_) | OmalizumabAction::Stopped { .. } => continue,
+        };
+        let patient = batch.patient(&v.course.record.patient_id)?;
+        lines.push(SheetLine {
+            course: id,
+            patient: patient.id.clone(),
+            name: patient.name.clone(),
+            row,
+            vial_label: None,
+            cap: None,
+            concentration: None,
+            vial_code: None,
+            evidence: v
+                .course
+                .plan
+                .provenance
+                .as_ref()
+                .map_or_else(|| "label".to_string(), |p| p.evidence.to_string()),
+            phase: None,
+            omalizumab: Some(OmalizumabRow {
+                injection,
+                note: v.decision.note,
+            }),
+        });
     }
+    Ok(lines)
 }

@@ -18,10 +18,12 @@ impl Ward {
         let today = now.date();
         let mut views = Vec::new();
         let mut omalizumab = Vec::new();
-        for r in self.store.courses_of(&patient.id)? {
-            if super::CourseKind::of(&r) == super::CourseKind::Omalizumab {
+        // Every course of the patient read together (a fixed number of queries).
+        let mut batch = self.batch_of(std::slice::from_ref(&patient.id), &[])?;
+        for (course, is_omalizumab) in batch.courses() {
+            if is_omalizumab {
                 // Its own decision, as `next` shows it; a stopped or finished course is left out.
-                let v = self.omalizumab_view(r.id, now)?;
+                let v = batch.omalizumab_view(course, now)?;
                 let due_today = match &v.decision.action {
                     OmalizumabAction::Stopped { .. }
                     | OmalizumabAction::Next(OmalizumabNext::Done) => continue,
@@ -34,14 +36,14 @@ impl Ward {
                     | OmalizumabAction::WeightChanged { .. } => false,
                 };
                 omalizumab.push(OmalizumabDay {
-                    id: r.id,
+                    id: course,
                     decision: v.decision,
                     given: v.given,
                     due_today,
                 });
                 continue;
             }
-            let v = self.view(r.id)?;
+            let v = batch.view(course)?;
             if !v.state.inactive() {
                 views.push(v);
             }

@@ -90,6 +90,9 @@ pub struct Db {
     inner_failed: Cell<bool>,
     /// SQLite: the log kept short (see [`Db::sqlite_record`]).
     log: Option<Log>,
+    /// How many statements this connection has sent (each one a round trip on a server):
+    /// what the tests count to hold a read to a fixed number of queries.
+    sent: Cell<u64>,
 }
 
 /// An SQLite record's write-ahead log: its length in pages after this connection's last
@@ -166,6 +169,7 @@ impl Db {
             depth: Cell::new(0),
             inner_failed: Cell::new(false),
             log: None,
+            sent: Cell::new(0),
         }
     }
 
@@ -197,6 +201,7 @@ impl Db {
             depth: Cell::new(0),
             inner_failed: Cell::new(false),
             log: Some(Log { pages, limit }),
+            sent: Cell::new(0),
         })
     }
 
@@ -241,6 +246,7 @@ impl Db {
             depth: Cell::new(0),
             inner_failed: Cell::new(false),
             log: None,
+            sent: Cell::new(0),
         })
     }
 
@@ -272,8 +278,35 @@ impl Db {
         }
     }
 
+    /// How many statements (queries, writes, BEGIN and COMMIT) this connection has sent.
+    pub fn statements_sent(&self) -> u64 {
+        self.sent.get()
+    }
+
+    /// A condition that `column` is one of a list bound as one parameter, `?{param}`, whose
+    /// value is [`Db::list`]: one statement whatever the list's length (SQLite reads the list
+    /// with `json_each`, PostgreSQL with `json_array_elements_text`, both from the same JSON
+    /// array; the column's index is used on both). `ints`: the column holds integers.
+    pub fn in_list(&self, column: &str, param: usize, ints: bool) -> String {
+        match (self.dialect(), ints) {
+            (Dialect::Sqlite, _) => format!("{column} IN (SELECT value FROM json_each(?{param}))"),
+            (Dialect::Postgres, true) => format!(
+                "{column} IN (SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST(CAST(?{param} AS text) AS json)))"
+            ),
+            (Dialect::Postgres, false) => format!(
+                "{column} IN (SELECT value FROM json_array_elements_text(CAST(CAST(?{param} AS text) AS json)))"
+            ),
+        }
+    }
+
+    /// The value of a list for [`Db::in_list`]: its items as a JSON array.
+    pub fn list<T: serde::Serialize>(items: &[T]) -> Value {
+        Value::Text(serde_json::to_string(items).unwrap_or_else(|_| "[]".into()))
+    }
+
     /// Runs one statement; returns the rows changed.
     pub fn exec(&self, sql: &str, params: &[Value]) -> Result<usize, StoreError> {
+        self.sent.set(self.sent.get() + 1);
         match &self.conn {
             Conn::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -292,6 +325,7 @@ impl Db {
 
     /// Runs one query; returns every row.
     pub fn query(&self, sql: &str, params: &[Value]) -> Result<Vec<Row>, StoreError> {
+        self.sent.set(self.sent.get() + 1);
         match &self.conn {
             Conn::Sqlite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -353,6 +387,7 @@ impl Db {
     /// [`Db::batch`]; `may_reconnect` false for a transaction's own COMMIT and ROLLBACK (a
     /// COMMIT on a new connection would "succeed" with nothing to commit).
     fn batch_on(&self, sql: &str, _may_reconnect: bool) -> Result<(), StoreError> {
+        self.sent.set(self.sent.get() + 1);
         match &self.conn {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
             #[cfg(feature = "postgres")]
@@ -428,6 +463,44 @@ mod tests {
         tx.exec("INSERT INTO t VALUES (4)", &[]).expect("insert");
         tx.commit().expect("commit");
         assert_eq!(count(&db), 3);
+    }
+
+    #[test]
+    fn a_list_bound_as_one_parameter_matches_its_items_and_nothing_else() {
+        let db = memory();
+        db.batch("CREATE TABLE u (id INTEGER, name TEXT); INSERT INTO u VALUES (1, 'a'), (2, 'b,c'), (3, 'd\"e'), (4, 'it''s')")
+            .expect("rows");
+        let ids = |list: &[i64]| -> Vec<i64> {
+            db.query(
+                &format!(
+                    "SELECT id FROM u WHERE {} ORDER BY id",
+                    db.in_list("id", 1, true)
+                ),
+                &[Db::list(list)],
+            )
+            .expect("query")
+            .into_iter()
+            .map(|mut r| r.int().expect("id"))
+            .collect()
+        };
+        assert_eq!(ids(&[3, 1, 9]), vec![1, 3]);
+        assert_eq!(ids(&[]), Vec::<i64>::new());
+        let names = |list: &[&str]| -> Vec<i64> {
+            db.query(
+                &format!(
+                    "SELECT id FROM u WHERE {} ORDER BY id",
+                    db.in_list("name", 1, false)
+                ),
+                &[Db::list(list)],
+            )
+            .expect("query")
+            .into_iter()
+            .map(|mut r| r.int().expect("id"))
+            .collect()
+        };
+        // A comma, a double quote and a single quote inside an item are the item's own.
+        assert_eq!(names(&["b,c", "d\"e", "it's"]), vec![2, 3, 4]);
+        assert_eq!(names(&["b", "c", "a"]), vec![1]);
     }
 
     #[test]
