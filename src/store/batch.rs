@@ -68,6 +68,12 @@ impl Store {
         rows.sort_by_key(|r| r.c.id);
         let ids: Vec<i64> = rows.iter().map(|r| r.c.id).collect();
         let mut heads = self.heads.courses(&self.db, &ids)?;
+        // The patients, events and vial rows from one snapshot, taken after the heads: a
+        // recording that commits meanwhile is either wholly in it (its event with its vial
+        // row) or wholly out, and the snapshot is never behind a head read before it. Read
+        // one by one, a vial added between the events' and the vials' reads would look like a
+        // row without its event, and the whole board would be refused as changed.
+        let snapshot = self.db.begin(Begin::Snapshot)?;
         let mut patient_rows: HashMap<String, PatientRow> = HashMap::new();
         for r in self.db.query(
             &format!(
@@ -112,6 +118,7 @@ impl Store {
         for v in vials.values_mut() {
             v.sort();
         }
+        snapshot.commit()?;
         let mut courses = Vec::with_capacity(rows.len());
         for row in rows {
             let id = row.c.id;
