@@ -50,6 +50,8 @@ pub enum Field {
     Early,
     /// When an entry happened.
     At,
+    /// When a course's first day starts.
+    CourseStart,
     /// The immediate local reaction, mm.
     LocalMm,
     /// A late local reaction, mm.
@@ -116,6 +118,7 @@ impl Field {
             Field::Note => "text",
             Field::Early => "early",
             Field::At => "at",
+            Field::CourseStart => "start",
             Field::LocalMm => "local_mm",
             Field::LateLocalMm => "late_local_mm",
             Field::OnsetMin => "onset_min",
@@ -162,6 +165,7 @@ impl Field {
             Field::Note => "the note",
             Field::Early => "why it ends early",
             Field::At => "the time",
+            Field::CourseStart => "the course's start",
             Field::LocalMm => "the local reaction",
             Field::LateLocalMm => "the late local reaction",
             Field::OnsetMin => "the onset",

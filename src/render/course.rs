@@ -634,6 +634,7 @@ fn flag(f: Field) -> &'static str {
         Field::Note => "--text",
         Field::Early => "--early",
         Field::At => "--at",
+        Field::CourseStart => "--start",
         Field::LocalMm => "--local-mm",
         Field::LateLocalMm => "--late-local-mm",
         Field::OnsetMin => "--onset-min",

@@ -311,8 +311,17 @@ pub(crate) fn existing_time(
     zone: crate::zone::Zone,
     at: chrono::NaiveDateTime,
 ) -> Result<(), WardError> {
+    existing(zone, at, crate::field::Field::At)
+}
+
+/// As [`existing_time`], for the value `field` names.
+pub(crate) fn existing(
+    zone: crate::zone::Zone,
+    at: chrono::NaiveDateTime,
+    field: crate::field::Field,
+) -> Result<(), WardError> {
     zone.instant(at).map(|_| ()).map_err(|e| WardError::Input {
-        field: crate::field::Field::At,
+        field,
         problem: e.to_string(),
     })
 }

@@ -88,6 +88,12 @@ impl Ward {
         s: Start<'_>,
     ) -> Result<Result<Started, NotStarted>, WardError> {
         actor.require(&[Role::Nurse, Role::Physician], "starting a course")?;
+        // A first day that starts at a wall-clock time the clocks skip names no moment:
+        // refused. A date alone (read as its midnight) names the day, not a moment, and is not
+        // refused where a zone's clocks skip midnight itself.
+        if s.start.time() != chrono::NaiveTime::MIN {
+            super::existing(self.zone()?, s.start, Field::CourseStart)?;
+        }
         let accept_risk = text::opt_text(Field::AcceptRisk, s.accept_risk.as_deref())?;
         let accept_age = text::opt_text(Field::AcceptAge, s.accept_age.as_deref())?;
         let accept_missing = text::opt_text(Field::AcceptMissing, s.accept_missing.as_deref())?;

@@ -428,3 +428,57 @@ fn a_time_the_clocks_skip_is_refused_and_one_they_repeat_is_taken() {
         &["note", &c, "--text", "phoned", "--at", "2027-03-28T02:30"],
     );
 }
+
+#[test]
+fn a_course_cannot_start_at_a_time_the_clocks_skip() {
+    let w = Ward::new_in("Europe/Oslo");
+    w.ok(
+        "2027-03-20T09:00",
+        &[
+            "patient",
+            "add",
+            "--id",
+            "P9",
+            "--name",
+            "Test Patient",
+            "--dob",
+            "1990-05-01",
+            "--weight",
+            "70",
+            "--sige",
+            "2",
+            "--total-ige",
+            "410",
+            "--fev1",
+            "92",
+            "--asthma",
+            "controlled",
+        ],
+    );
+    let start = |at: &str| {
+        w.run(
+            "2027-03-20T09:00",
+            &[
+                "course",
+                "start",
+                "--patient",
+                "P9",
+                "--template",
+                "example-hdm-rush-3d",
+                "--start",
+                at,
+            ],
+        )
+    };
+    let (code, out, err) = start("2027-03-28T02:30");
+    assert_eq!(code, Some(65), "{out}{err}");
+    assert!(err.contains("does not exist in Europe/Oslo"), "{err}");
+    assert!(err.contains("--start"), "{err}");
+    let (code, out, err) = w.run("2027-03-20T09:00", &["course", "list", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(!out.contains("P9"), "nothing started: {out}");
+    let (code, _, err) = start("2027-03-29T08:00");
+    assert_eq!(code, Some(0), "{err}");
+    let listed = w.ok("2027-03-20T09:00", &["course", "list", "--json"]);
+    assert!(listed.contains("P9"), "started: {listed}");
+}
