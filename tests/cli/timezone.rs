@@ -233,6 +233,13 @@ fn init_takes_the_machines_zone_or_refuses_to_guess() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The zone taken by default is said, with how to change it.
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("The clinic's time zone is Asia/Shanghai, this machine's")
+            && said.contains("settings set time_zone"),
+        "{said}"
+    );
     let show = crate::ritplan()
         .env("TZ", "UTC")
         .env("XDG_RUNTIME_DIR", dir.path())

@@ -74,9 +74,19 @@ pub(in crate::cli) fn init(
             crate::ward::location::heads_path(path).display()
         )
     };
+    // The zone is said, and where it came from: a server's zone (often UTC) taken by default
+    // would put every time off the clinic's, and it can be changed only before the first patient.
+    let zone_said = if a.time_zone.is_some() {
+        format!("The clinic's time zone is {} (--time-zone).", zone.name())
+    } else {
+        format!(
+            "The clinic's time zone is {}, this machine's: if the clinic is elsewhere, set it before the first patient (ritplan settings set time_zone ZONE).",
+            zone.name()
+        )
+    };
     writeln!(
         err,
-        "Created the record {place} {files}. {} ({}) is its admin and is logged in.{}",
+        "Created the record {place} {files}. {} ({}) is its admin and is logged in. {zone_said}{}",
         actor.staff.name,
         actor.staff.id,
         if a.training {
