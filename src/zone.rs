@@ -103,6 +103,18 @@ impl Zone {
         }
     }
 
+    /// Whether the wall-clock time `at` exists twice in this zone (the hour repeated when the
+    /// clocks go back), so that [`Zone::instant`] took the earlier of the two.
+    pub fn is_repeated(&self, at: NaiveDateTime) -> bool {
+        match self {
+            Zone::Clinic(tz) => matches!(tz.from_local_datetime(&at), LocalResult::Ambiguous(..)),
+            Zone::System => matches!(
+                chrono::Local.from_local_datetime(&at),
+                LocalResult::Ambiguous(..)
+            ),
+        }
+    }
+
     /// [`Zone::instant`] for a time already in the record: a time inside a skipped hour (written
     /// before such times were refused) is read with the offset in force before the change, so
     /// that 02:30 on the night the clocks go forward from 02:00 is 03:30 of the new offset.

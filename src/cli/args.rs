@@ -463,6 +463,20 @@ pub enum DbCommand {
         #[arg(long)]
         out: std::path::PathBuf,
     },
+    /// Give a record made before ritplan stored moments as instants the time zone its times were
+    /// written in, and upgrade it (admin): the whole record is verified and every recorded time
+    /// checked in the zone first; no entry is rewritten, and the chains stay as they are.
+    #[command(
+        after_help = "Records made by ritplan before schema 5 with no time zone (`settings show`: time_zone system) hold the clinic's wall-clock times without saying where; until they are migrated they are read in the zone of the machine that reads them. Give the zone the clinic was in when they were written. Refused, with nothing changed: a record that does not verify, a zone other than one the record already names, a recorded time the clocks skip in that zone. Times that the zone repeats (the hour the clocks go back) are read as the earlier and counted.\n\nExamples:\n  ritplan db migrate --time-zone Europe/Oslo"
+    )]
+    Migrate {
+        /// The IANA zone the record's times were written in (Europe/Oslo, America/New_York).
+        #[arg(long, value_name = "ZONE")]
+        time_zone: String,
+        /// The report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Copy the whole record into a new record, from a file to a PostgreSQL server or back:
     /// every row with its MAC, the same key, verified on the target before success; the
     /// source is only read (admin, logged in on the source).

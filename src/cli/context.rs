@@ -93,7 +93,14 @@ pub(super) fn opened(
     err: &mut dyn Write,
 ) -> Result<(crate::ward::Ward, chrono::NaiveDateTime), CliError> {
     let ward = ward_opener(ctx)?.open()?;
-    let now = record_clock(ward.training(), ward.zone()?, err)?;
+    let zone = ward.zone()?;
+    if zone == crate::zone::Zone::System && ward.needs_zone()? {
+        writeln!(
+            err,
+            "ritplan: warning: this record was made before ritplan stored moments as instants and names no time zone: its times are read in this machine's zone; an admin should run `ritplan db migrate --time-zone ZONE` (the zone they were written in)"
+        )?;
+    }
+    let now = record_clock(ward.training(), zone, err)?;
     crate::timing::mark("open the record");
     Ok((ward, now))
 }

@@ -13,6 +13,8 @@ pub struct ReadCourse {
     record: CourseRecord,
     verification: Verification,
     raw: Vec<RawEvent>,
+    /// The record's zone, to read the events' moments in.
+    times: super::Times,
 }
 
 impl ReadCourse {
@@ -29,7 +31,7 @@ impl ReadCourse {
         let events = self
             .raw
             .into_iter()
-            .map(RawEvent::decode)
+            .map(|r| r.decode(self.times))
             .collect::<Result<_, _>>()?;
         Ok((self.record, events))
     }
@@ -63,7 +65,7 @@ impl Store {
                 std::slice::from_ref(&list),
             )?
             .into_iter()
-            .map(Self::course_row)
+            .map(|r| Self::course_row(r, self.times()))
             .collect::<Result<Vec<_>, _>>()?;
         rows.sort_by_key(|r| r.c.id);
         let ids: Vec<i64> = rows.iter().map(|r| r.c.id).collect();
@@ -135,6 +137,7 @@ impl Store {
                 record: row.c,
                 verification,
                 raw,
+                times: self.times(),
             });
         }
         let mut patients = patient_rows

@@ -88,7 +88,7 @@ impl Store {
             && v < super::SCHEMA_VERSION
         {
             return Err(StoreError::NeedsUpgrade(format!(
-                "{} is a record of schema {v}: open it once with this ritplan (`ritplan verify`) to upgrade it, then copy it (a copy never changes its source)",
+                "{} is a record of schema {v}: open it once with this ritplan (`ritplan verify`; a record without a time zone: `ritplan db migrate --time-zone ZONE`) to upgrade it, then copy it (a copy never changes its source)",
                 path.display()
             )));
         }
@@ -200,11 +200,16 @@ impl Store {
                     },
                     None => Head {
                         count: 0,
-                        mac: Self::course_rows(&self.db, "WHERE id = ?1", Some(id.into()))?
-                            .into_iter()
-                            .next()
-                            .map(|r| r.mac)
-                            .unwrap_or_default(),
+                        mac: Self::course_rows(
+                            &self.db,
+                            "WHERE id = ?1",
+                            Some(id.into()),
+                            self.times(),
+                        )?
+                        .into_iter()
+                        .next()
+                        .map(|r| r.mac)
+                        .unwrap_or_default(),
                     },
                 };
                 if target.heads.in_database() {

@@ -52,7 +52,7 @@ impl Store {
                 created_at: at,
                 created_by: by.name.clone(),
             },
-            created_at: time_text(at),
+            created_at: self.times().text(at),
             created_by_staff: by.staff_id.clone(),
             os_user: by.os_user.clone(),
             keyed_from: 1,
@@ -93,7 +93,7 @@ impl Store {
 
     pub(super) const COURSE_COLS: &'static str = "id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac";
 
-    pub(super) fn course_row(mut r: Row) -> Result<CourseRow, StoreError> {
+    pub(super) fn course_row(mut r: Row, times: Times) -> Result<CourseRow, StoreError> {
         let c = CourseRecord {
             id: r.int()?,
             patient_id: r.text()?,
@@ -108,7 +108,7 @@ impl Store {
         };
         let created_at = r.text()?;
         let c = CourseRecord {
-            created_at: parse_time(&created_at)?,
+            created_at: times.parse(&created_at)?,
             created_by: r.text()?,
             ..c
         };
@@ -126,6 +126,7 @@ impl Store {
         db: &Db,
         filter: &str,
         arg: Option<db::Value>,
+        times: Times,
     ) -> Result<Vec<CourseRow>, StoreError> {
         let sql = format!(
             "SELECT {} FROM courses {filter} ORDER BY id",
@@ -135,13 +136,15 @@ impl Store {
             Some(a) => db.query(&sql, &[a])?,
             None => db.query(&sql, &[])?,
         };
-        rows.into_iter().map(Self::course_row).collect()
+        rows.into_iter()
+            .map(|r| Self::course_row(r, times))
+            .collect()
     }
 
     /// One course.
     pub fn course(&self, id: i64) -> Result<Option<CourseRecord>, StoreError> {
         Ok(
-            Self::course_rows(&self.db, "WHERE id = ?1", Some(id.into()))?
+            Self::course_rows(&self.db, "WHERE id = ?1", Some(id.into()), self.times())?
                 .into_iter()
                 .next()
                 .map(|r| r.c),
@@ -150,7 +153,7 @@ impl Store {
 
     /// All courses, by id.
     pub fn courses(&self) -> Result<Vec<CourseRecord>, StoreError> {
-        Ok(Self::course_rows(&self.db, "", None)?
+        Ok(Self::course_rows(&self.db, "", None, self.times())?
             .into_iter()
             .map(|r| r.c)
             .collect())
@@ -202,18 +205,21 @@ impl Store {
         self.db
             .query(&sql, vals![patient, except])?
             .into_iter()
-            .map(|r| Self::course_row(r).map(|r| r.c))
+            .map(|r| Self::course_row(r, self.times()).map(|r| r.c))
             .collect()
     }
 
     /// The courses of one patient, by id.
     pub fn courses_of(&self, patient: &str) -> Result<Vec<CourseRecord>, StoreError> {
-        Ok(
-            Self::course_rows(&self.db, "WHERE patient_id = ?1", Some(patient.into()))?
-                .into_iter()
-                .map(|r| r.c)
-                .collect(),
-        )
+        Ok(Self::course_rows(
+            &self.db,
+            "WHERE patient_id = ?1",
+            Some(patient.into()),
+            self.times(),
+        )?
+        .into_iter()
+        .map(|r| r.c)
+        .collect())
     }
 }
 

@@ -112,19 +112,19 @@ impl RawEvent {
         .collect()
     }
 
-    pub(super) fn decode(self) -> Result<StoredEvent, StoreError> {
+    pub(super) fn decode(self, times: Times) -> Result<StoredEvent, StoreError> {
         let kind: EventKind = serde_json::from_str(&self.body)
             .map_err(|e| StoreError::Corrupt(format!("event {}: {e}", self.seq)))?;
         Ok(StoredEvent {
             event: Event {
                 seq: self.seq as u64,
-                at: parse_time(&self.happened)?,
+                at: times.parse(&self.happened)?,
                 by: self.by,
                 kind,
             },
             staff_id: self.staff_id,
             os_user: self.os_user,
-            recorded_at: parse_time(&self.recorded)?,
+            recorded_at: times.parse(&self.recorded)?,
             late_entered: self.late,
             out_of_order: self.out_of_order,
             prev_hash: self.prev,
@@ -134,16 +134,20 @@ impl RawEvent {
 }
 
 impl Store {
-    pub(super) fn read_events(db: &Db, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
+    pub(super) fn read_events(
+        db: &Db,
+        course: i64,
+        times: Times,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         RawEvent::load(db, course)?
             .into_iter()
-            .map(RawEvent::decode)
+            .map(|r| r.decode(times))
             .collect()
     }
 
     /// A course's events, in order.
     pub fn events(&self, course: i64) -> Result<Vec<StoredEvent>, StoreError> {
-        Self::read_events(&self.db, course)
+        Self::read_events(&self.db, course, self.times())
     }
 
     /// Appends one event in a single immediate transaction: reads the course's events and
@@ -177,8 +181,8 @@ impl Store {
         let mut raw = RawEvent {
             seq: seq as i64,
             body,
-            happened: time_text(new.at),
-            recorded: time_text(new.recorded_at),
+            happened: self.times().text(new.at),
+            recorded: self.times().text(new.recorded_at),
             by: new.by.name,
             late: new.late_entered,
             prev,
@@ -198,7 +202,7 @@ impl Store {
             .map(|e| e.event.at)
             .chain([new.at])
             .max()
-            .map_or_else(String::new, time_text);
+            .map_or_else(String::new, |t| self.times().text(t));
         Self::put_state(&tx, &self.key, course, new.active, seq as i64, &last_at)?;
         if let Some(h) = &new.session {
             self.touch_session(h, new.recorded_at)?;
@@ -212,7 +216,7 @@ impl Store {
                 mac: raw.hash.clone(),
             },
         )?;
-        Ok(raw.decode()?)
+        Ok(raw.decode(self.times())?)
     }
 
     pub(super) fn put_state(
@@ -285,7 +289,7 @@ impl Store {
             vals![course],
         )?;
         if now == events as i64 {
-            let last = last_at.map_or_else(String::new, time_text);
+            let last = last_at.map_or_else(String::new, |t| self.times().text(t));
             Self::put_state(&tx, &self.key, course, active, now, &last)?;
         }
         tx.commit()?;
@@ -321,7 +325,7 @@ impl Store {
             .query(
                 "SELECT course_id FROM course_state WHERE active = 1 OR last_at >= ?1 OR events < 0
                  ORDER BY course_id",
-                vals![since.to_string()],
+                vals![self.times().day_floor(since)],
             )?
             .into_iter()
             .map(|mut r| r.int())

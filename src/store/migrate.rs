@@ -115,7 +115,7 @@ pub(super) fn migrate_1_to_2(db: &Db, path: &Path) -> Result<Key, StoreError> {
             "UPDATE courses SET keyed_from = ?1 WHERE id = ?2",
             vals![keyed_from, id],
         )?;
-        let row = Store::course_rows(&tx, "WHERE id = ?1", Some(id.into()))?
+        let row = Store::course_rows(&tx, "WHERE id = ?1", Some(id.into()), super::Times::LEGACY)?
             .into_iter()
             .next()
             .ok_or_else(|| StoreError::Corrupt(format!("course {id} vanished")))?;

@@ -28,6 +28,7 @@ mod courses;
 pub mod db;
 mod events;
 mod heads;
+mod instants;
 pub mod keyed;
 mod made;
 mod migrate;
@@ -57,6 +58,7 @@ pub use batch::{PatientsCourses, ReadCourse};
 use courses::CourseRow;
 use events::{EVENT_COLS, EVENT_ROW_COLS, RawEvent};
 use heads::HeadStore;
+pub use instants::LegacyTimes;
 use keyed::{Counts, Head, Heads, Key};
 use patients::PatientRow;
 pub use records::{
@@ -67,8 +69,9 @@ use schema::{SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, TRIGGERS_2};
 pub use staff::{SessionRow, StaffRow};
 pub use vials::{VIAL_CODE_PREFIX, vial_code, vial_code_number};
 
-/// The schema version this code writes (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+/// The schema version this code writes (SQLite `user_version`): 5 stores moments as UTC
+/// instants in the record's zone.
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// SQLite `application_id` of a ritplan record ("RITP").
 pub const APPLICATION_ID: i64 = 0x5249_5450;
@@ -83,6 +86,9 @@ pub struct Store {
     place: String,
     /// Its key file.
     key_file: PathBuf,
+    /// The record's zone, in which its moments are read and written (its `time_zone` setting;
+    /// `System` while an older record has none, see [`Store::migrate_times`]).
+    zone: std::cell::Cell<crate::zone::Zone>,
 }
 
 /// The first key of PostgreSQL advisory locks on a patient's courses, and on new course ids.
@@ -124,15 +130,49 @@ pub fn server_url(db: &Path) -> Option<&str> {
         .filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
 }
 
+/// A moment as the record holds it: the UTC instant, `2026-03-29T06:00:00Z` (schema 5). Rows
+/// written before schema 5 hold the clinic's wall-clock time without the `Z`
+/// (`2026-03-29T08:00:00`): they are never rewritten (the chain covers their bytes) and are read
+/// as wall-clock times in the record's zone, which the upgrade to schema 5 fixed for good (see
+/// [`Store::migrate_times`]).
 const TIME: &str = "%Y-%m-%dT%H:%M:%S";
 
-fn time_text(t: NaiveDateTime) -> String {
-    t.format(TIME).to_string()
-}
+/// How the store turns the clinic's wall-clock times (what the core works in) into the instants
+/// it holds, and back, in the record's zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Times(crate::zone::Zone);
 
-fn parse_time(s: &str) -> Result<NaiveDateTime, StoreError> {
-    NaiveDateTime::parse_from_str(s, TIME)
-        .map_err(|e| StoreError::Corrupt(format!("time {s:?}: {e}")))
+impl Times {
+    /// The text stored for the wall-clock time `t`: its instant in UTC. A time that exists twice
+    /// (the hour repeated when the clocks go back) is the earlier instant, so a time read back
+    /// and written again gives the same text; a skipped one (refused at the door, never taken
+    /// from a clock) is read with the offset before the change.
+    fn text(self, t: NaiveDateTime) -> String {
+        let u = self.0.instant_lenient(t).with_timezone(&chrono::Utc);
+        format!("{}Z", u.format(TIME))
+    }
+
+    /// The clinic's wall-clock time of a stored moment: a UTC instant (`…Z`) in the record's
+    /// zone, or (written before schema 5) the wall-clock time as it was written.
+    fn parse(self, s: &str) -> Result<NaiveDateTime, StoreError> {
+        let bad = |e: chrono::ParseError| StoreError::Corrupt(format!("time {s:?}: {e}"));
+        match s.strip_suffix('Z') {
+            Some(utc) => Ok(self.0.wall_clock(
+                NaiveDateTime::parse_from_str(utc, TIME)
+                    .map_err(bad)?
+                    .and_utc(),
+            )),
+            None => NaiveDateTime::parse_from_str(s, TIME).map_err(bad),
+        }
+    }
+
+    /// A text that every stored moment on or after the clinic's day `d` sorts at or after: the
+    /// lesser of the instant of its first wall-clock time and the bare date (which every
+    /// wall-clock text of that day, written before schema 5, sorts after).
+    fn day_floor(self, d: NaiveDate) -> String {
+        let instant = self.text(d.and_time(chrono::NaiveTime::MIN));
+        instant.min(d.to_string())
+    }
 }
 
 /// The MAC of a course's derived state row.
@@ -353,6 +393,7 @@ impl Store {
             },
             place: path.display().to_string(),
             key_file: keyed::key_path(path),
+            zone: std::cell::Cell::new(crate::zone::Zone::System),
         };
         store.advance_counts()?;
         made::fault("the counts")?;
@@ -407,7 +448,7 @@ impl Store {
         } else {
             Key::load(path)?
         };
-        if version < SCHEMA_VERSION {
+        if version < 4 {
             let tx = db.begin(Begin::Write)?;
             if version < 3 {
                 // Every course gets a state row marked "to rebuild" (and so read as live).
@@ -416,7 +457,7 @@ impl Store {
             }
             // Schema 4: the (empty) index of vial codes; no record before it has vials.
             tx.batch(SCHEMA_4)?;
-            tx.batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))?;
+            tx.batch("PRAGMA user_version = 4")?;
             tx.commit()?;
         }
         let meta = Self::read_meta(&db)?;
@@ -433,11 +474,14 @@ impl Store {
             meta,
             place: path.display().to_string(),
             key_file: keyed::key_path(path),
+            zone: std::cell::Cell::new(crate::zone::Zone::System),
         };
         if version < 2 {
             // The digests of the (new, empty) staff and settings tables.
             store.advance_counts()?;
         }
+        // Schema 5 (instants) when the record names its zone; see `instants`.
+        store.settle_times()?;
         Ok(store)
     }
 

@@ -29,7 +29,7 @@ impl Store {
         at: NaiveDateTime,
         by: &Author,
     ) -> Result<(), StoreError> {
-        Self::insert_patient(&self.db, &self.key, p, at, by)?;
+        Self::insert_patient(&self.db, &self.key, p, &self.times().text(at), by)?;
         self.advance_counts()
     }
 
@@ -42,7 +42,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let tx = self.db.begin(Begin::Write)?;
         for p in ps {
-            Self::insert_patient(&tx, &self.key, p, at, by)?;
+            Self::insert_patient(&tx, &self.key, p, &self.times().text(at), by)?;
         }
         tx.commit()?;
         self.advance_counts()
@@ -52,13 +52,13 @@ impl Store {
         db: &Db,
         key: &Key,
         p: &PatientRecord,
-        at: NaiveDateTime,
+        at: &str,
         by: &Author,
     ) -> Result<(), StoreError> {
         let row = PatientRow {
             p: p.clone(),
             dob_text: p.dob.to_string(),
-            created_at: time_text(at),
+            created_at: at.to_string(),
             created_by: by.name.clone(),
             created_by_staff: by.staff_id.clone(),
             os_user: by.os_user.clone(),

@@ -512,6 +512,7 @@ pub(super) fn create(
         },
         place,
         key_file: key_path,
+        zone: std::cell::Cell::new(crate::zone::Zone::System),
     };
     if let Err(e) = store.advance_counts() {
         let place = store.place.clone();
@@ -603,14 +604,18 @@ pub fn open_at(url: &str, upgrade: bool) -> Result<Store, StoreError> {
         .ok_or_else(|| open_err(&place, "no place for the key file: set RITPLAN_KEY".into()))?;
     let key = Key::load_file(&key_path, Path::new(&place))?;
     let meta = Store::read_meta(&db)?;
-    Ok(Store {
+    let store = Store {
         db,
         key,
         heads: HeadStore::Table,
         meta,
         place,
         key_file: key_path,
-    })
+        zone: std::cell::Cell::new(crate::zone::Zone::System),
+    };
+    // Schema 5 (instants) when the record names its zone; see `instants`.
+    store.settle_times()?;
+    Ok(store)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use super::db::{Row, Value, vals};
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use super::{Author, Store, StoreError, flag, parse_time, time_text};
+use super::{Author, Store, StoreError, flag};
 
 /// A staff account.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -64,8 +64,9 @@ pub(super) const SESSION_COLS: &str =
 pub(super) const SETTING_COLS: &str = "key, value, changed_at, changed_by, mac";
 
 impl Store {
-    fn staff_mac(&self, s: &StaffRow) -> String {
-        let created = time_text(s.created_at);
+    /// The MAC of an account, over `created`: the text its creation time is (or will be) stored
+    /// as (a row written before schema 5 holds a wall-clock text, and keeps it).
+    fn staff_mac(&self, s: &StaffRow, created: &str) -> String {
         self.key.mac(&[
             "staff",
             &s.id,
@@ -73,35 +74,42 @@ impl Store {
             &s.role,
             &s.secret_hash,
             flag(s.disabled),
-            &created,
+            created,
             &s.created_by,
         ])
     }
 
-    fn staff_row(mut r: Row) -> Result<(StaffRow, String), StoreError> {
+    /// An account, and whether its MAC holds.
+    fn staff_row(&self, mut r: Row) -> Result<(StaffRow, bool), StoreError> {
+        let times = self.times();
         let (id, name, role, secret_hash, disabled) =
             (r.text()?, r.text()?, r.text()?, r.text()?, r.flag()?);
-        let created_at = parse_time(&r.text()?)?;
+        let created = r.text()?;
+        let created_at = times.parse(&created)?;
         let created_by = r.text()?;
         let failures = r.int()?.clamp(0, i64::from(u32::MAX)) as u32;
-        let locked_until = r.opt_text()?.as_deref().map(parse_time).transpose()?;
-        Ok((
-            StaffRow {
-                id,
-                name,
-                role,
-                secret_hash,
-                disabled,
-                created_at,
-                created_by,
-                failures,
-                locked_until,
-            },
-            r.text()?,
-        ))
+        let locked_until = r
+            .opt_text()?
+            .as_deref()
+            .map(|t| times.parse(t))
+            .transpose()?;
+        let s = StaffRow {
+            id,
+            name,
+            role,
+            secret_hash,
+            disabled,
+            created_at,
+            created_by,
+            failures,
+            locked_until,
+        };
+        let mac = r.text()?;
+        let holds = self.staff_mac(&s, &created) == mac;
+        Ok((s, holds))
     }
 
-    fn staff_rows(&self, id: Option<&str>) -> Result<Vec<(StaffRow, String)>, StoreError> {
+    fn staff_rows(&self, id: Option<&str>) -> Result<Vec<(StaffRow, bool)>, StoreError> {
         let sql = match id {
             Some(_) => format!("SELECT {STAFF_COLS} FROM staff WHERE id = ?1"),
             None => format!("SELECT {STAFF_COLS} FROM staff ORDER BY id"),
@@ -110,7 +118,7 @@ impl Store {
             Some(id) => self.db.query(&sql, vals![id])?,
             None => self.db.query(&sql, &[])?,
         };
-        rows.into_iter().map(Self::staff_row).collect()
+        rows.into_iter().map(|r| self.staff_row(r)).collect()
     }
 
     /// How many staff accounts the record has.
@@ -138,7 +146,8 @@ impl Store {
     }
 
     fn insert_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
-        let mac = self.staff_mac(s);
+        let created = self.times().text(s.created_at);
+        let mac = self.staff_mac(s, &created);
         let r = self.db.exec(
             &format!(
                 "INSERT INTO staff ({STAFF_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, NULL, ?8)"
@@ -149,7 +158,7 @@ impl Store {
                 &s.role,
                 &s.secret_hash,
                 s.disabled,
-                time_text(s.created_at),
+                &created,
                 &s.created_by,
                 mac
             ],
@@ -170,7 +179,14 @@ impl Store {
 
     /// Rewrites an account's MAC-covered fields (a new password, disabled).
     pub fn update_staff(&self, s: &StaffRow) -> Result<(), StoreError> {
-        let mac = self.staff_mac(s);
+        // The MAC covers the creation time as stored (never rewritten).
+        let created = self
+            .db
+            .query_opt("SELECT created_at FROM staff WHERE id = ?1", vals![&s.id])?
+            .map(|mut r| r.text())
+            .transpose()?
+            .unwrap_or_else(|| self.times().text(s.created_at));
+        let mac = self.staff_mac(s, &created);
         let n = self.accounts_write(|| {
             self.db.exec(
                 "UPDATE staff SET name = ?2, role = ?3, secret_hash = ?4, disabled = ?5, mac = ?6, failures = 0, locked_until = NULL WHERE id = ?1",
@@ -194,7 +210,7 @@ impl Store {
     ) -> Result<u32, StoreError> {
         self.db.exec(
             "UPDATE staff SET failures = failures + 1, locked_until = coalesce(?2, locked_until) WHERE id = ?1",
-            vals![id, locked_until.map(time_text)],
+            vals![id, locked_until.map(|t| self.times().text(t))],
         )?;
         Ok(self.staff(id)?.map_or(0, |s| s.failures))
     }
@@ -208,30 +224,31 @@ impl Store {
         Ok(())
     }
 
-    fn session_mac(&self, s: &SessionRow) -> String {
-        let created = time_text(s.created_at);
+    /// The MAC of a session, over `created`: the text its start is stored as.
+    fn session_mac(&self, s: &SessionRow, created: &str) -> String {
         self.key.mac(&[
             "session",
             &s.token_hash,
             &s.staff_id,
             &s.os_user,
-            &created,
+            created,
             flag(s.ended),
         ])
     }
 
     /// Stores a new session.
     pub fn add_session(&self, s: &SessionRow) -> Result<(), StoreError> {
+        let created = self.times().text(s.created_at);
         self.db.exec(
             &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
             vals![
                 &s.token_hash,
                 &s.staff_id,
                 &s.os_user,
-                time_text(s.created_at),
-                time_text(s.last_used),
+                &created,
+                self.times().text(s.last_used),
                 s.ended,
-                self.session_mac(s)
+                self.session_mac(s, &created)
             ],
         )?;
         Ok(())
@@ -272,11 +289,11 @@ impl Store {
                     token_hash,
                     staff_id,
                     os_user,
-                    created_at: parse_time(&created)?,
-                    last_used: parse_time(&used)?,
+                    created_at: self.times().parse(&created)?,
+                    last_used: self.times().parse(&used)?,
                     ended,
                 };
-                Ok((self.session_mac(&s) == mac).then_some(s))
+                Ok((self.session_mac(&s, &created) == mac).then_some(s))
             })
             .collect()
     }
@@ -285,7 +302,7 @@ impl Store {
     pub fn touch_session(&self, token_hash: &str, at: NaiveDateTime) -> Result<(), StoreError> {
         self.db.exec(
             "UPDATE sessions SET last_used = ?2 WHERE token_hash = ?1 AND ended = 0",
-            vals![token_hash, time_text(at)],
+            vals![token_hash, self.times().text(at)],
         )?;
         Ok(())
     }
@@ -294,9 +311,19 @@ impl Store {
     pub fn end_session(&self, token_hash: &str) -> Result<(), StoreError> {
         if let Some(mut s) = self.session(token_hash)? {
             s.ended = true;
+            // The MAC covers the start as stored (never rewritten).
+            let created = self
+                .db
+                .query_opt(
+                    "SELECT created_at FROM sessions WHERE token_hash = ?1",
+                    vals![token_hash],
+                )?
+                .map(|mut r| r.text())
+                .transpose()?
+                .unwrap_or_else(|| self.times().text(s.created_at));
             self.db.exec(
                 "UPDATE sessions SET ended = 1, mac = ?2 WHERE token_hash = ?1",
-                vals![token_hash, self.session_mac(&s)],
+                vals![token_hash, self.session_mac(&s, &created)],
             )?;
         }
         Ok(())
@@ -353,7 +380,7 @@ impl Store {
         at: NaiveDateTime,
         by: &Author,
     ) -> Result<(), StoreError> {
-        let at = time_text(at);
+        let at = self.times().text(at);
         let who = by.staff_id.clone().unwrap_or_else(|| by.name.clone());
         let mac = self.setting_mac(key, value, &at, &who);
         self.accounts_write(|| {
@@ -369,8 +396,8 @@ impl Store {
     /// Staff, session and settings rows whose MAC does not hold.
     pub(super) fn staff_problems(&self) -> Result<Vec<String>, StoreError> {
         let mut out = Vec::new();
-        for (s, mac) in self.staff_rows(None)? {
-            if self.staff_mac(&s) != mac {
+        for (s, holds) in self.staff_rows(None)? {
+            if !holds {
                 out.push(format!(
                     "staff account {:?}: the row does not match its MAC (its role, name, password or state was changed outside ritplan)",
                     s.id

@@ -162,9 +162,10 @@ impl Store {
         // The head first: it is written after each commit, so a head read before the database
         // can never be ahead of what the database then shows, unless rows were removed.
         let head = self.heads.course(&self.db, course)?;
-        let Some(row) = Self::course_rows(&self.db, "WHERE id = ?1", Some(course.into()))?
-            .into_iter()
-            .next()
+        let Some(row) =
+            Self::course_rows(&self.db, "WHERE id = ?1", Some(course.into()), self.times())?
+                .into_iter()
+                .next()
         else {
             return Err(StoreError::NotFound(format!(
                 "no course has the id {course}"
@@ -292,7 +293,7 @@ impl Store {
         }
         let events = rows
             .into_iter()
-            .map(RawEvent::decode)
+            .map(|r| r.decode(self.times()))
             .collect::<Result<_, _>>()?;
         Ok((row, events))
     }

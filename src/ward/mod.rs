@@ -48,7 +48,7 @@ pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use omalizumab::{CourseKind, LoadedOmalizumab, OmalizumabNotStarted, OmalizumabStart};
 pub use record::{Preview, Record, Recorded, ScansChecked};
 pub use show::{ProtocolOf, forecast_plan, protocol_data, with_rule_set_premedication};
-pub use staff::NewStaff;
+pub use staff::{NewStaff, TimesMigration};
 pub use start::{NotStarted, Start, Started};
 pub use vials::{NewVial, VialView};
 pub use view::{
@@ -111,7 +111,7 @@ impl Ward {
 
     /// Rebuilds by replay the derived state rows the upgrade to schema 3 left (once per
     /// course); a course that does not verify keeps its row to rebuild, and so stays live.
-    fn rebuild_states(&mut self) -> Result<(), WardError> {
+    pub(super) fn rebuild_states(&mut self) -> Result<(), WardError> {
         for id in self.store.states_to_rebuild()? {
             let Ok(v) = self.view(id) else { continue };
             let last = v.events.iter().map(|e| e.event.at).max();
@@ -143,10 +143,20 @@ impl Ward {
         self.store.meta().training
     }
 
+    /// Whether the record still holds its times as wall-clock times in a zone it does not name
+    /// (made before ritplan stored instants): `ritplan db migrate --time-zone ZONE` fixes it.
+    pub fn needs_zone(&self) -> Result<bool, WardError> {
+        Ok(self.store.needs_zone()?)
+    }
+
     /// The clinic's time zone (the record's `time_zone` setting; `System` for a record made
     /// before it was one).
     pub fn zone(&self) -> Result<crate::zone::Zone, WardError> {
-        Ok(self.settings()?.time_zone)
+        let zone = self.settings()?.time_zone;
+        // Another process (or another of the page's workers) may have set it since this ward
+        // opened the record: the store reads and writes moments in the zone read now.
+        self.store.use_zone(zone);
+        Ok(zone)
     }
 
     /// A patient, or an error naming the id.

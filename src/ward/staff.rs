@@ -36,12 +36,7 @@ impl Ward {
         now: NaiveDateTime,
         zone: crate::zone::Zone,
     ) -> Result<(Ward, Actor, String), WardError> {
-        let (ward, actor, token) = Self::init(path, training, admin, os_user, now)?;
-        if zone != crate::zone::Zone::System {
-            ward.store
-                .set_setting("time_zone", &zone.name(), now, &actor.author())?;
-        }
-        Ok((ward, actor, token))
+        Self::create(path, training, admin, os_user, now, zone)
     }
 
     /// Creates a new record at `path` with its first account, an admin; returns the record and
@@ -54,6 +49,24 @@ impl Ward {
         os_user: &str,
         now: NaiveDateTime,
     ) -> Result<(Ward, Actor, String), WardError> {
+        Self::create(
+            path,
+            training,
+            admin,
+            os_user,
+            now,
+            crate::zone::Zone::System,
+        )
+    }
+
+    fn create(
+        path: &Path,
+        training: bool,
+        admin: NewStaff,
+        os_user: &str,
+        now: NaiveDateTime,
+        zone: crate::zone::Zone,
+    ) -> Result<(Ward, Actor, String), WardError> {
         if admin.role != Role::Admin {
             return Err(WardError::Data(
                 "the first account of a new record is an admin".into(),
@@ -65,6 +78,8 @@ impl Ward {
         let name = text::text(Field::Name, &admin.name)?;
         let hash = auth::hash_secret(&admin.secret)?;
         let store = Store::create(path, training)?;
+        // The zone before the first row: every moment is stored as the instant it names there.
+        store.use_zone(zone);
         store.add_staff(&StaffRow {
             id: id.clone(),
             name,
@@ -76,18 +91,17 @@ impl Ward {
             failures: 0,
             locked_until: None,
         })?;
+        let by = crate::store::Author {
+            name: "ritplan init".into(),
+            staff_id: Some(id.clone()),
+            os_user: os_user.into(),
+        };
         // A new record asks for the vial's scan before every dose (records made before scans
         // existed have no row: off).
-        store.set_setting(
-            "scan",
-            auth::Scan::Vial.as_str(),
-            now,
-            &crate::store::Author {
-                name: "ritplan init".into(),
-                staff_id: Some(id.clone()),
-                os_user: os_user.into(),
-            },
-        )?;
+        store.set_setting("scan", auth::Scan::Vial.as_str(), now, &by)?;
+        if zone != crate::zone::Zone::System {
+            store.set_setting("time_zone", &zone.name(), now, &by)?;
+        }
         let ward = Ward {
             store,
             parsed: super::Parsed::default(),
@@ -331,6 +345,91 @@ impl Ward {
         Ok(self.store.update_staff(&s)?)
     }
 
+    /// `ritplan db migrate --time-zone ZONE` (admin): fixes the zone in which a record made
+    /// before ritplan stored instants holds its times, and moves it to schema 5 (see
+    /// `store::instants`). Refused, with nothing changed: a zone other than the one the record
+    /// already names; a record that does not verify (a migration never blesses an altered
+    /// record); a recorded time the clocks skip in that zone (they cannot have been written
+    /// there). Times the zone repeats are read as the earlier and counted in the report.
+    pub fn migrate_times(
+        &mut self,
+        actor: &Actor,
+        zone: crate::zone::Zone,
+        now: NaiveDateTime,
+    ) -> Result<TimesMigration, WardError> {
+        actor.require(&[Role::Admin], "migrating the record's times")?;
+        if zone == crate::zone::Zone::System {
+            return Err(WardError::Data(
+                "--time-zone takes the IANA zone the record's times were written in (for example Europe/Oslo)".into(),
+            ));
+        }
+        let current = self.settings()?.time_zone;
+        if current != crate::zone::Zone::System && current != zone {
+            return Err(WardError::Data(format!(
+                "this record's time zone is {current}: its times were written there, not in {zone}; nothing was migrated"
+            )));
+        }
+        let pending = self.store.needs_zone()?;
+        let v = self.store.verify_all()?;
+        let entries = v.courses.iter().map(|c| c.events as u64).sum::<u64>();
+        let courses = v.courses.len() as u64;
+        if !pending {
+            return Ok(TimesMigration {
+                zone: zone.name(),
+                already: true,
+                courses,
+                entries,
+                legacy: self.store.legacy_times_in(zone)?,
+                intact: v.intact,
+            });
+        }
+        if !v.intact {
+            let first = v
+                .courses
+                .iter()
+                .find(|c| !c.intact)
+                .map(|c| format!("course {}", c.course))
+                .or_else(|| v.problems.first().cloned())
+                .unwrap_or_default();
+            return Err(WardError::Data(format!(
+                "the record does not verify ({first}); a migration never blesses an altered record: run `ritplan verify`, restore from a backup, then migrate. Nothing was migrated"
+            )));
+        }
+        let legacy = self.store.legacy_times_in(zone)?;
+        if !legacy.skipped.is_empty() {
+            let shown: Vec<&str> = legacy.skipped.iter().take(5).map(String::as_str).collect();
+            return Err(WardError::Data(format!(
+                "{} recorded time{} do{} not exist in {zone} (the clocks were put forward over {}): {}{}; were the times written in another zone? Nothing was migrated",
+                legacy.skipped.len(),
+                if legacy.skipped.len() == 1 { "" } else { "s" },
+                if legacy.skipped.len() == 1 { "es" } else { "" },
+                if legacy.skipped.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
+                shown.join("; "),
+                if legacy.skipped.len() > 5 {
+                    "; …"
+                } else {
+                    ""
+                },
+            )));
+        }
+        self.store
+            .upgrade_times(Some((zone, &actor.author(), now)))?;
+        self.rebuild_states()?;
+        let after = self.store.verify_all()?;
+        Ok(TimesMigration {
+            zone: zone.name(),
+            already: false,
+            courses,
+            entries: after.courses.iter().map(|c| c.events as u64).sum::<u64>(),
+            legacy,
+            intact: after.intact,
+        })
+    }
+
     /// Backs the record up to `dest` and verifies the copy (admin only: a backup holds every
     /// patient's record and the key); a copy that does not verify is an error.
     pub fn backup(
@@ -391,6 +490,14 @@ impl Ward {
         // the setting existed (`system`) may be given its zone once: the zone its times were
         // written in.
         if key == "time_zone"
+            && zone_before == crate::zone::Zone::System
+            && self.store.needs_zone()?
+        {
+            return Err(WardError::Data(
+                "this record was made before ritplan stored moments as instants: give it its zone with `ritplan db migrate --time-zone ZONE`, which first checks every recorded time in that zone".into(),
+            ));
+        }
+        if key == "time_zone"
             && zone_before != crate::zone::Zone::System
             && s.time_zone != zone_before
             && self.store.has_patients()?
@@ -403,4 +510,21 @@ impl Ward {
             .set_setting(key, value.trim(), now, &actor.author())?;
         Ok(s)
     }
+}
+
+/// What `db migrate --time-zone` did.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TimesMigration {
+    /// The zone the record's times are now read in.
+    pub zone: String,
+    /// The record was already at schema 5 in that zone: nothing was changed.
+    pub already: bool,
+    /// Its courses.
+    pub courses: u64,
+    /// Its entries, every one still there and chained (counted after the migration).
+    pub entries: u64,
+    /// The wall-clock times recorded before schema 5, checked in the zone.
+    pub legacy: crate::store::LegacyTimes,
+    /// Whether the whole record verifies after the migration.
+    pub intact: bool,
 }

@@ -489,3 +489,142 @@ fn a_course_cannot_start_at_a_time_the_clocks_skip() {
     let listed = w.ok("2027-03-20T09:00", &["course", "list", "--json"]);
     assert!(listed.contains("P9"), "started: {listed}");
 }
+
+/// The record in tests/fixtures/schema4-no-zone, made by the ritplan before the record named its
+/// zone (see its make.py): a clinic in Europe/Oslo whose times are wall-clock text.
+fn old_record(now: &str) -> Ward {
+    let from =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema4-no-zone");
+    Ward::from_files(&from, now)
+}
+
+fn raw_event_time(w: &Ward, seq: i64) -> String {
+    let c = rusqlite::Connection::open(w.file("ward.db")).expect("open");
+    c.query_row(
+        "SELECT happened_at FROM events WHERE course_id = 1 AND seq = ?1",
+        [seq],
+        |r| r.get(0),
+    )
+    .expect("row")
+}
+
+#[test]
+fn a_record_made_before_the_zone_migrates_in_place_with_every_entry_and_its_chain() {
+    let now = "2027-03-20T09:00";
+    let w = old_record(now);
+    let (code, before, err) = w.run_as_in(
+        As::Nurse,
+        Some("Europe/Oslo"),
+        now,
+        &["course", "show", "1", "--json"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("ritplan db migrate --time-zone"), "{err}");
+    let bytes = w.bytes();
+
+    // A zone in which a recorded time does not exist: refused, naming it; nothing changed.
+    let (code, out, err) = w.run_as(
+        As::Admin,
+        now,
+        &["db", "migrate", "--time-zone", "America/New_York"],
+    );
+    assert_eq!(code, Some(65), "{out}{err}");
+    assert!(
+        err.contains("course 1 entry 7 at 2027-03-14 02:30"),
+        "{err}"
+    );
+    assert!(err.contains("Nothing was migrated"), "{err}");
+    assert_eq!(w.bytes(), bytes, "a refused migration changes no byte");
+    // Not an admin: refused, nothing changed.
+    let (code, _, err) = w.run_as(
+        As::Nurse,
+        now,
+        &["db", "migrate", "--time-zone", "Europe/Oslo"],
+    );
+    assert_ne!(code, Some(0));
+    assert!(err.contains("admin"), "{err}");
+    assert_eq!(w.bytes(), bytes);
+    // Not a zone.
+    let (code, _, err) = w.run_as(As::Admin, now, &["db", "migrate", "--time-zone", "CET+1"]);
+    assert_eq!(code, Some(2), "{err}");
+
+    // The zone it was written in: every entry kept, the chain as it was.
+    let (code, out, err) = w.run_as(
+        As::Admin,
+        now,
+        &["db", "migrate", "--time-zone", "Europe/Oslo", "--json"],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    let r: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(r["already"], false);
+    assert_eq!(r["courses"], 1);
+    assert_eq!(r["entries"], 7);
+    assert_eq!(r["intact"], true);
+    // 7 entries (each its time and when it was recorded), the course and the patient.
+    assert_eq!(r["legacy"]["checked"], 16);
+    // The patient was entered at 02:30 on 25 October 2026, an hour Oslo repeats.
+    assert_eq!(r["legacy"]["repeated"], 1);
+    assert_eq!(
+        raw_event_time(&w, 1),
+        "2026-10-26T08:00:00",
+        "no entry rewritten"
+    );
+    let verify = w.ok(now, &["verify"]);
+    assert!(verify.contains("intact"), "{verify}");
+
+    // Read by processes in three zones: the times as before, and no warning.
+    for tz in TZS {
+        let (code, shown, err) =
+            w.run_as_in(As::Nurse, Some(tz), now, &["course", "show", "1", "--json"]);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(shown, before, "course show under TZ={tz}");
+        assert!(!err.contains("migrate"), "{err}");
+    }
+    let settings = w.run_as(As::Admin, now, &["settings", "show"]).1;
+    assert!(settings.contains("Europe/Oslo"), "{settings}");
+
+    // A new entry is stored as its instant (CET, +01:00, in March before the change).
+    w.ok(now, &["note", "1", "--text", "after the migration"]);
+    assert_eq!(raw_event_time(&w, 8), "2027-03-20T08:00:00Z");
+    // The exports carry the offsets of the clinic's zone, for old and new entries alike.
+    let fhir = ok_in(&w, "Asia/Shanghai", now, &["export", "fhir", "1"]);
+    assert!(
+        fhir.contains("2026-10-26T08:00:00+01:00"),
+        "the first dose, after the autumn change"
+    );
+    // Twice: nothing to do.
+    let again = w
+        .run_as(
+            As::Admin,
+            now,
+            &["db", "migrate", "--time-zone", "Europe/Oslo"],
+        )
+        .1;
+    assert!(again.contains("nothing to do"), "{again}");
+}
+
+#[test]
+fn a_record_that_names_its_zone_is_upgraded_when_opened_on_either_backend() {
+    let w = Ward::new_in("Europe/Oslo");
+    let c = course(&w, "2026-10-01T09:00", "2026-10-05");
+    w.give_next("2026-10-05T08:00", &c, 2);
+    let before = w.ok("2026-10-05T10:00", &["course", "show", &c, "--json"]);
+    // As a schema-4 record (the version is all an older ritplan wrote differently: the rows of
+    // one that named its zone are read the same).
+    if w.on_server() {
+        let mut pg =
+            postgres::Client::connect(&w.db.to_string_lossy(), postgres::NoTls).expect("connect");
+        pg.batch_execute("UPDATE meta SET value = '4' WHERE key = 'schema_version'")
+            .expect("downgrade");
+    } else {
+        rusqlite::Connection::open(&w.db)
+            .expect("open")
+            .execute_batch("PRAGMA user_version = 4")
+            .expect("downgrade");
+    }
+    let after = w.ok("2026-10-05T10:00", &["course", "show", &c, "--json"]);
+    assert_eq!(after, before);
+    let verify = w.ok("2026-10-05T10:00", &["verify"]);
+    assert!(verify.contains("intact"), "{verify}");
+    w.give_next("2026-10-05T10:00", &c, 2);
+}

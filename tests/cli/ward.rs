@@ -208,6 +208,39 @@ impl Ward {
         w
     }
 
+    /// A record made by an older ritplan (`from` holds its `ward.db`, key file and heads folder),
+    /// copied into a new folder (private, as ritplan keeps them), with its three accounts logged
+    /// in at `now`. A file record: older records on a server are not kept as fixtures.
+    pub fn from_files(from: &std::path::Path, now: &str) -> Ward {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let private = |p: &std::path::Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        };
+        for f in ["ward.db", "ward.db.key"] {
+            std::fs::copy(from.join(f), dir.path().join(f)).expect("copy");
+            private(&dir.path().join(f), 0o600);
+        }
+        let heads = dir.path().join("ward.db.heads");
+        std::fs::create_dir(&heads).expect("mkdir");
+        private(&heads, 0o700);
+        for e in std::fs::read_dir(from.join("ward.db.heads")).expect("heads") {
+            let e = e.expect("entry");
+            std::fs::copy(e.path(), heads.join(e.file_name())).expect("copy");
+            private(&heads.join(e.file_name()), 0o600);
+        }
+        let w = Ward {
+            db: dir.path().join("ward.db"),
+            dir,
+            server: None,
+            used: std::sync::Mutex::new(Vec::new()),
+        };
+        for who in [As::Admin, As::Nurse, As::Physician] {
+            w.login(who, now);
+        }
+        w
+    }
+
     /// Whether the record is on a PostgreSQL server.
     pub fn on_server(&self) -> bool {
         self.server.is_some()

@@ -1,4 +1,4 @@
-//! `ritplan db backup | copy`: the record database itself (admin).
+//! `ritplan db backup | migrate | copy`: the record database itself (admin).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ pub(in crate::cli) fn run(
 ) -> Result<(), CliError> {
     match cmd {
         DbCommand::Backup { out: dest } => backup(ctx, &dest, out, err),
+        DbCommand::Migrate { time_zone, json } => migrate(ctx, &time_zone, json, out, err),
         DbCommand::Copy { from, to, json } => copy(ctx, from, &to, json, out, err),
     }
 }
@@ -40,6 +41,58 @@ fn backup(
         dest.display(),
         crate::ward::location::key_path(dest).display(),
         crate::ward::location::heads_path(dest).display()
+    )?;
+    Ok(())
+}
+
+/// `ritplan db migrate --time-zone ZONE`: the zone of a record's wall-clock times, and schema 5.
+fn migrate(
+    ctx: &Context,
+    zone: &str,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    let zone =
+        crate::zone::Zone::parse(zone).map_err(|e| CliError::Usage(format!("--time-zone: {e}")))?;
+    let (mut ward, now) = opened(ctx, err)?;
+    let actor = session::actor(&ward, now)?;
+    let r = ward.migrate_times(&actor, zone, now)?;
+    session::used(&ward, &actor, now)?;
+    if json {
+        return write_json(out, &r);
+    }
+    if r.already {
+        writeln!(
+            out,
+            "this record already stores its moments as instants in {}: nothing to do",
+            r.zone
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "migrated: {} course{} with {} entr{}, every one kept and chained as it was; the {} time{} recorded before are read in {}{}; the record verifies{}",
+        r.courses,
+        plural(r.courses as usize),
+        r.entries,
+        if r.entries == 1 { "y" } else { "ies" },
+        r.legacy.checked,
+        plural(r.legacy.checked as usize),
+        r.zone,
+        if r.legacy.repeated > 0 {
+            format!(
+                " ({} in an hour the clocks repeat, read as the earlier)",
+                r.legacy.repeated
+            )
+        } else {
+            String::new()
+        },
+        if r.intact {
+            ""
+        } else {
+            " NOT: run `ritplan verify`"
+        }
     )?;
     Ok(())
 }

@@ -162,6 +162,7 @@ fn file_bytes(path: &Path) -> Vec<u8> {
 
 mod events;
 mod failures;
+mod instants;
 mod migrate;
 mod open;
 mod staff;
