@@ -1,0 +1,3 @@
+//! The outcomes audit (issue 22).
+
+pub mod stats;
