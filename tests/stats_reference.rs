@@ -232,7 +232,8 @@ impl Check {
             (Some(o), Some(t)) => {
                 self.compared += 1;
                 let diff = (o - t).abs();
-                if !(diff <= 1e-6 * o.abs().max(t.abs()) || diff <= 1e-12) {
+                let close = diff <= 1e-6 * o.abs().max(t.abs()) || diff <= 1e-12;
+                if !close {
                     self.failures
                         .push(format!("{what}: ours {o:e}, reference {t:e}"));
                 }
@@ -320,6 +321,25 @@ fn statistics_match_scipy_and_statsmodels() {
                 false,
             );
         }
+        let cond = all.conditional_odds_ratio.ok();
+        check.num(
+            &w("conditional OR"),
+            cond.and_then(|c| c.estimate),
+            &r["cond_or"],
+            false,
+        );
+        check.num(
+            &w("conditional low"),
+            cond.map(|c| c.low),
+            &r["cond_low"],
+            false,
+        );
+        check.num(
+            &w("conditional high"),
+            cond.and_then(|c| c.high),
+            &r["cond_high"],
+            false,
+        );
         let rd = all.risk_difference.ok();
         check.num(&w("RD"), rd.map(|d| d.estimate), &r["rd"], false);
         check.num(&w("RD low"), rd.map(|d| d.ci.low), &r["rd_low"], false);

@@ -115,7 +115,7 @@ pub fn ln_gamma(x: f64) -> f64 {
 /// P = 1 − Q below x = a + 1, the continued fraction (modified Lentz) for Q above (Press et al.,
 /// Numerical Recipes, §6.2), so that a small Q keeps its relative accuracy.
 pub fn gamma_q(a: f64, x: f64) -> f64 {
-    if !(a > 0.0) || x.is_nan() {
+    if a.is_nan() || a <= 0.0 || x.is_nan() {
         return f64::NAN;
     }
     if x <= 0.0 {
@@ -415,8 +415,8 @@ pub struct OddsRatio {
 /// The sample (unconditional) odds ratio ad/bc — SciPy's `fisher_exact` statistic — with Woolf's
 /// 95 % interval exp(ln OR ± 1.96·√(1/a + 1/b + 1/c + 1/d)); when any cell is zero, both on the
 /// Haldane-corrected table (0.5 added to every cell; Haldane 1956), so the estimate is finite and
-/// never 0 or ∞, and `haldane` says so. Not the conditional MLE (R's `fisher.test`), which is not
-/// provided. `Err(Empty)` for no observations.
+/// never 0 or ∞, and `haldane` says so. The conditional MLE (R's `fisher.test`) is
+/// [`conditional_odds_ratio`]. `Err(Empty)` for no observations.
 pub fn odds_ratio(t: &Table2x2) -> Stat<OddsRatio> {
     if t.n() == 0 {
         return Err(NotComputable::Empty);
@@ -439,6 +439,141 @@ pub fn odds_ratio(t: &Table2x2) -> Stat<OddsRatio> {
         },
         haldane,
     })
+}
+
+/// The conditional maximum-likelihood odds ratio with its exact 95 % interval. `None` stands for
+/// an unbounded value (+∞: the observed table is the most extreme possible in that direction);
+/// no field is ever NaN or ∞.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConditionalOddsRatio {
+    /// The estimate: 0 when `a` is the smallest value the margins allow, `None` (∞) when the
+    /// largest.
+    pub estimate: Option<f64>,
+    pub low: f64,
+    /// `None`: no upper limit (∞).
+    pub high: Option<f64>,
+}
+
+/// The conditional MLE of the odds ratio and its exact ("conditional", Cornfield) 95 % interval,
+/// as `scipy.stats.contingency.odds_ratio(table, kind="conditional")` and its
+/// `confidence_interval(0.95)` (R's `fisher.test` gives the same): with both margins fixed, `a`
+/// follows Fisher's noncentral hypergeometric distribution with parameter ψ; the estimate is the
+/// ψ whose mean is the observed `a`, the interval's ends the ψ with P(X ≥ a) = 0.025 and
+/// P(X ≤ a) = 0.025 (0 when the sample OR is 0, unbounded when it is ∞). Each ψ is found by
+/// bisection on ln ψ to full precision. `Err(ZeroMargin)` for a zero row or column total (SciPy's
+/// NaN), `Err(Empty)` for no observations.
+pub fn conditional_odds_ratio(t: &Table2x2) -> Stat<ConditionalOddsRatio> {
+    let n = t.n();
+    if n == 0 {
+        return Err(NotComputable::Empty);
+    }
+    let r0 = t.a + t.b;
+    let r1 = t.c + t.d;
+    let c0 = t.a + t.c;
+    if r0 == 0 || r1 == 0 || c0 == 0 || c0 == n {
+        return Err(NotComputable::ZeroMargin);
+    }
+    let lo = c0.saturating_sub(r1);
+    let hi = r0.min(c0);
+    let ln_choose = |n: u64, k: u64| {
+        ln_gamma(n as f64 + 1.0) - ln_gamma(k as f64 + 1.0) - ln_gamma((n - k) as f64 + 1.0)
+    };
+    let support: Vec<(f64, f64)> = (lo..=hi)
+        .map(|x| (x as f64, ln_choose(r0, x) + ln_choose(r1, c0 - x)))
+        .collect();
+    let observed = t.a as f64;
+    // The distribution at ln ψ = θ: (Σ w, Σ x·w, Σ_{x ≤ a} w, Σ_{x ≥ a} w), w scaled by its largest.
+    let moments = |theta: f64| {
+        let top = support
+            .iter()
+            .map(|(x, l)| l + x * theta)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let (mut total, mut first, mut below, mut above) = (0.0, 0.0, 0.0, 0.0);
+        for (x, l) in &support {
+            let w = (l + x * theta - top).exp();
+            total += w;
+            first += x * w;
+            if *x <= observed {
+                below += w;
+            }
+            if *x >= observed {
+                above += w;
+            }
+        }
+        (total, first, below, above)
+    };
+    let alpha = 0.025;
+    let estimate = if t.a == lo {
+        Some(0.0)
+    } else if t.a == hi {
+        None
+    } else {
+        Some(solve_increasing(|th| {
+            let (total, first, _, _) = moments(th);
+            first / total - observed
+        }))
+    };
+    // Sample OR 0 ⇔ a at its lowest; ∞ ⇔ at its highest (all margins positive).
+    let low = if t.a == lo {
+        0.0
+    } else {
+        solve_increasing(|th| {
+            let (total, _, _, above) = moments(th);
+            above / total - alpha
+        })
+    };
+    let high = if t.a == hi {
+        None
+    } else {
+        Some(solve_increasing(|th| {
+            let (total, _, below, _) = moments(th);
+            alpha - below / total
+        }))
+    };
+    Ok(ConditionalOddsRatio {
+        estimate,
+        low,
+        high,
+    })
+}
+
+/// The ψ = e^θ where `f(θ)` (increasing in θ) crosses 0: bracketed by doubling ψ away from 1,
+/// then bisected on θ until the bracket no longer shrinks.
+fn solve_increasing(f: impl Fn(f64) -> f64) -> f64 {
+    let step = std::f64::consts::LN_2;
+    let at_one = f(0.0);
+    if at_one == 0.0 {
+        return 1.0;
+    }
+    let (mut lo, mut hi) = if at_one > 0.0 {
+        let mut th = -step;
+        let mut steps = 0;
+        while f(th) > 0.0 && steps < 2_000 {
+            th -= step;
+            steps += 1;
+        }
+        (th, th + step)
+    } else {
+        let mut th = step;
+        let mut steps = 0;
+        while f(th) < 0.0 && steps < 2_000 {
+            th += step;
+            steps += 1;
+        }
+        (th - step, th)
+    };
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if f(mid) < 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    (0.5 * (lo + hi)).exp()
 }
 
 /// A difference with its 95 % interval.
@@ -486,6 +621,8 @@ pub struct TwoByTwo {
     pub chi2_uncorrected: Stat<ChiSquare>,
     pub fisher_p: Stat<f64>,
     pub odds_ratio: Stat<OddsRatio>,
+    /// The conditional MLE odds ratio with its exact interval (R's `fisher.test`).
+    pub conditional_odds_ratio: Stat<ConditionalOddsRatio>,
     pub risk_difference: Stat<Difference>,
 }
 
@@ -500,6 +637,7 @@ pub fn two_by_two(t: &Table2x2) -> TwoByTwo {
         chi2_uncorrected: chi_square_2x2(t, false),
         fisher_p: fisher_exact(t),
         odds_ratio: odds_ratio(t),
+        conditional_odds_ratio: conditional_odds_ratio(t),
         risk_difference: risk_difference(t),
     }
 }
@@ -886,7 +1024,7 @@ pub fn cochran_armitage(classes: &[(u64, u64)]) -> Stat<ZTest> {
     }
     let spread = sntt - snt * snt / n;
     let var = pbar * (1.0 - pbar) * spread;
-    if !(var > 0.0) || spread.abs() < 1e-9 * sntt {
+    if var.is_nan() || var <= 0.0 || spread.abs() < 1e-9 * sntt {
         return Err(NotComputable::NoVariance);
     }
     let z = t_stat / var.sqrt();
@@ -984,6 +1122,38 @@ mod tests {
             1e-12
         ));
         assert_eq!(odds_ratio(&Table2x2::default()), Err(NotComputable::Empty));
+    }
+
+    #[test]
+    fn conditional_odds_ratio_matches_scipy_and_its_bounds() {
+        // SciPy's documented example: odds_ratio([[7, 15], [58, 472]]) → 3.7836687705553493,
+        // interval (1.2514829132266785, 10.363493716701269).
+        let c = conditional_odds_ratio(&Table2x2::new(7, 15, 58, 472)).expect("computable");
+        assert!(close(
+            c.estimate.expect("finite"),
+            3.783_668_770_555_349_3,
+            1e-9
+        ));
+        assert!(close(c.low, 1.251_482_913_226_678_5, 1e-8));
+        assert!(close(c.high.expect("finite"), 10.363_493_716_701_269, 1e-8));
+        // a at its lowest: 0 and a lower limit of 0; at its highest: unbounded.
+        let c = conditional_odds_ratio(&Table2x2::new(0, 5, 3, 2)).expect("computable");
+        assert_eq!((c.estimate, c.low), (Some(0.0), 0.0));
+        assert!(c.high.is_some_and(f64::is_finite));
+        let c = conditional_odds_ratio(&Table2x2::new(5, 0, 0, 5)).expect("computable");
+        assert_eq!((c.estimate, c.high), (None, None));
+        assert!(c.low.is_finite() && c.low > 1.0);
+        assert_eq!(
+            conditional_odds_ratio(&Table2x2::new(0, 0, 3, 4)),
+            Err(NotComputable::ZeroMargin)
+        );
+        assert_eq!(
+            conditional_odds_ratio(&Table2x2::default()),
+            Err(NotComputable::Empty)
+        );
+        // A symmetric table: exactly 1 (the mean at ψ = 1 is the observed a).
+        let c = conditional_odds_ratio(&Table2x2::new(4, 4, 4, 4)).expect("computable");
+        assert!(close(c.estimate.expect("finite"), 1.0, 1e-12));
     }
 
     #[test]

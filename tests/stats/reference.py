@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 from scipy import stats
+from scipy.stats.contingency import odds_ratio
 from statsmodels.stats.contingency_tables import StratifiedTable, Table2x2
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
@@ -62,6 +63,14 @@ def two_by_two(cells):
         se = math.sqrt((1.0 / h).sum())
         out["or"] = math.exp(lor)
         out["or_low"], out["or_high"] = math.exp(lor - Z * se), math.exp(lor + Z * se)
+    # The conditional MLE and its exact interval (∞ and NaN become null).
+    res = odds_ratio(table, kind="conditional")
+    out["cond_or"] = num(res.statistic)
+    if num(res.statistic) is not None or res.statistic == math.inf:
+        ci = res.confidence_interval(confidence_level=0.95)
+        out["cond_low"], out["cond_high"] = num(ci.low), num(ci.high)
+    else:
+        out["cond_low"] = out["cond_high"] = None
     n1, n2 = a + b, c + d
     if n1 > 0 and n2 > 0:
         low, high = confint_proportions_2indep(a, n1, c, n2, method="wald", compare="diff")
