@@ -108,6 +108,18 @@ fn generate() -> Cases {
         (vec![1.0, 1.0], vec![1.0, 1.0]),
         (vec![0.5], vec![0.5, 1.0]),
         (vec![3.0; 10], vec![3.0; 12]),
+        (
+            (0..40).map(|i| i as f64).collect(),
+            (0..40).map(|i| i as f64 + 30.5).collect(),
+        ),
+        (
+            (0..8).map(|i| i as f64).collect(),
+            (0..60).map(|i| i as f64 + 8.5).collect(),
+        ),
+        (
+            (0..60).map(|i| (i % 7) as f64).collect(),
+            (0..50).map(|i| (i % 5) as f64 + 5.0).collect(),
+        ),
     ];
     for i in 0..240 {
         let sizes = |rng: &mut Rng| match i % 3 {
@@ -135,6 +147,7 @@ fn generate() -> Cases {
         vec![[0, 5, 3, 2], [1, 0, 0, 0]],
         vec![[0, 0, 0, 0]],
         vec![[10, 20, 5, 40], [8, 12, 3, 30], [15, 5, 6, 9]],
+        vec![[40, 5, 6, 50], [30, 4, 5, 45], [2, 40, 35, 3]],
     ];
     for _ in 0..150 {
         let k = 1 + rng.upto(4) as usize;
@@ -162,6 +175,7 @@ fn generate() -> Cases {
         vec![(0, 10), (0, 5)],
         vec![(0, 0), (3, 5)],
         vec![(1, 1), (0, 1)],
+        vec![(1, 100), (10, 100), (30, 100), (60, 100), (90, 100)],
     ];
     for _ in 0..150 {
         let k = 2 + rng.upto(4) as usize;
@@ -220,6 +234,8 @@ fn python_ready() -> bool {
 #[derive(Default)]
 struct Check {
     compared: usize,
+    /// p-values below 1e-8 compared (the tails' relative accuracy).
+    small_p: usize,
     failures: Vec<String>,
 }
 
@@ -231,6 +247,9 @@ impl Check {
         match (ours, theirs.as_f64()) {
             (Some(o), Some(t)) => {
                 self.compared += 1;
+                if what.ends_with(" p") && t > 0.0 && t < 1e-8 {
+                    self.small_p += 1;
+                }
                 let diff = (o - t).abs();
                 let close = diff <= 1e-6 * o.abs().max(t.abs()) || diff <= 1e-12;
                 if !close {
@@ -481,8 +500,9 @@ fn statistics_match_scipy_and_statsmodels() {
     }
 
     eprintln!(
-        "compared {} numbers: {} 2×2 tables, {} r×c, {} Mann–Whitney ({exact} exact), {} sets of strata ({shifted} with a shifted stratum, {breslow_day} Breslow–Day), {} trends, {} Wilson",
+        "compared {} numbers ({} p-values below 1e-8): {} 2×2 tables, {} r×c, {} Mann–Whitney ({exact} exact), {} sets of strata ({shifted} with a shifted stratum, {breslow_day} Breslow–Day), {} trends, {} Wilson",
         check.compared,
+        check.small_p,
         cases.two_by_two.len(),
         cases.rxc.len(),
         cases.mwu.len(),
@@ -497,6 +517,11 @@ fn statistics_match_scipy_and_statsmodels() {
         check.failures.join("\n")
     );
     // The generated set reaches the awkward paths it is meant to.
+    assert!(
+        check.small_p >= 20,
+        "only {} p-values below 1e-8",
+        check.small_p
+    );
     assert!(exact >= 40, "only {exact} exact Mann–Whitney cases");
     assert!(
         shifted >= 20,

@@ -722,7 +722,7 @@ pub struct MannWhitney {
 /// The Mann–Whitney U test, two-sided, as `scipy.stats.mannwhitneyu(x, y,
 /// alternative="two-sided")` with its default `method="auto"` and `use_continuity=True`: exact
 /// when there are no ties and either sample has at most 8 values (p = 2·P(U ≥ max(U₁, U₂)) from
-/// the exact null distribution, counted by the recursion over the two sample sizes), otherwise
+/// the exact null distribution, counted exactly as a Gaussian binomial coefficient), otherwise
 /// the normal approximation with the tie-corrected variance
 /// n₁n₂/12·((n+1) − Σ(t³−t)/(n(n−1))) and continuity correction 0.5; p at most 1.
 /// `Err(Empty)` when a sample is empty, `Err(NotFinite)` for a NaN or infinite value.
@@ -792,40 +792,75 @@ pub fn mann_whitney_u(x: &[f64], y: &[f64]) -> Stat<MannWhitney> {
     })
 }
 
-/// P(U ≥ u) under the null for samples of sizes n1 and n2 without ties: the probabilities
-/// p(m, k, ·) of U for m values of the first sample among k of the second obey
-/// p(m, k, u) = m/(m+k)·p(m−1, k, u−k) + k/(m+k)·p(m, k−1, u) (the largest value belongs to the
-/// first sample or the second). Built with m the smaller size (U's distribution is symmetric in
-/// the two): O(m²k²) steps, at most 8²·k² here.
+/// P(U ≥ u) under the null for samples of sizes n1 and n2 without ties. By symmetry it is
+/// P(U ≤ mk − u) (m ≤ k the two sizes), and the number of arrangements with U = v is the
+/// coefficient of q^v in the Gaussian binomial [m+k choose m]_q = Π_{i=1..m} (1 − q^{k+i})/(1 − q^i),
+/// computed exactly in 128-bit integers up to degree mk − u (O(m·(mk − u)) steps) and divided by
+/// C(m+k, m). Should a count not fit in 128 bits (samples of hundreds of thousands), the
+/// probabilities are built by the recursion of [`mwu_exact_cdf_float`] instead.
 fn mwu_exact_sf(n1: usize, n2: usize, u: usize) -> f64 {
     let (m, k) = if n1 <= n2 { (n1, n2) } else { (n2, n1) };
     let max_u = m * k;
     if u > max_u {
         return 0.0;
     }
+    let v_max = max_u - u;
+    match gaussian_binomial_cdf(m, k, v_max) {
+        Some((count, total)) => (count as f64 / total as f64).min(1.0),
+        None => mwu_exact_cdf_float(m, k, v_max),
+    }
+}
+
+/// Σ_{v ≤ v_max} [coefficient of q^v in [m+k choose m]_q] and C(m+k, m), exactly; `None` on
+/// overflow.
+fn gaussian_binomial_cdf(m: usize, k: usize, v_max: usize) -> Option<(i128, i128)> {
+    let mut poly = vec![0i128; v_max + 1];
+    poly[0] = 1;
+    let mut total: i128 = 1;
+    for i in 1..=m {
+        // × (1 − q^{k+i}), from the top so that each term uses the old coefficients.
+        let up = k + i;
+        for v in (up..=v_max).rev() {
+            poly[v] = poly[v].checked_sub(poly[v - up])?;
+        }
+        // ÷ (1 − q^i) = × (1 + q^i + q^{2i} + …), from the bottom.
+        for v in i..=v_max {
+            poly[v] = poly[v].checked_add(poly[v - i])?;
+        }
+        // C(k+i, i) = C(k+i−1, i−1)·(k+i)/i, exact at each step.
+        total = total.checked_mul(i128::try_from(k + i).ok()?)? / i128::try_from(i).ok()?;
+    }
+    let mut sum: i128 = 0;
+    for c in &poly {
+        sum = sum.checked_add(*c)?;
+    }
+    Some((sum, total))
+}
+
+/// P(U ≤ v_max) for sizes m ≤ k by the recursion on probabilities
+/// p(m, k, v) = m/(m+k)·p(m−1, k, v−k) + k/(m+k)·p(m, k−1, v) (the largest value is in the first
+/// sample or the second), truncated at v_max: O(m·k·v_max) steps.
+fn mwu_exact_cdf_float(m: usize, k: usize, v_max: usize) -> f64 {
     // prev[mm][v] = p(mm, kk−1, v); cur[mm][v] = p(mm, kk, v).
-    let mut prev: Vec<Vec<f64>> = vec![vec![0.0; max_u + 1]; m + 1];
+    let mut prev: Vec<Vec<f64>> = vec![vec![0.0; v_max + 1]; m + 1];
     for row in prev.iter_mut() {
         row[0] = 1.0; // k = 0: U = 0 surely
     }
     for kk in 1..=k {
-        let mut cur: Vec<Vec<f64>> = vec![vec![0.0; max_u + 1]; m + 1];
+        let mut cur: Vec<Vec<f64>> = vec![vec![0.0; v_max + 1]; m + 1];
         cur[0][0] = 1.0;
         for mm in 1..=m {
             let total = (mm + kk) as f64;
             let wa = mm as f64 / total;
             let wb = kk as f64 / total;
-            let top = mm * kk;
-            for v in 0..=top {
+            for v in 0..=v_max.min(mm * kk) {
                 let from_first = if v >= kk { cur[mm - 1][v - kk] } else { 0.0 };
                 cur[mm][v] = wa * from_first + wb * prev[mm][v];
             }
         }
         prev = cur;
     }
-    // P(U ≥ u), summed on the smaller side for accuracy (symmetry: P(U ≥ u) = P(U ≤ mk − u)).
-    let dist = &prev[m];
-    dist[..=max_u - u].iter().sum::<f64>().min(1.0)
+    prev[m].iter().sum::<f64>().min(1.0)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1225,6 +1260,30 @@ mod tests {
             mann_whitney_u(&[f64::NAN], &[1.0]),
             Err(NotComputable::NotFinite)
         );
+    }
+
+    #[test]
+    fn the_exact_u_distribution_two_ways_agrees() {
+        for m in 1..=8 {
+            for k in m..=12 {
+                for v in 0..=m * k {
+                    let (count, total) = gaussian_binomial_cdf(m, k, v).expect("fits");
+                    let exact = count as f64 / total as f64;
+                    let float = mwu_exact_cdf_float(m, k, v);
+                    assert!(close(exact, float, 1e-12), "{m} {k} {v}: {exact} {float}");
+                }
+                let (all, total) = gaussian_binomial_cdf(m, k, m * k).expect("fits");
+                assert_eq!(all, total, "every arrangement counted once");
+            }
+        }
+        // 8 against 10 000 without ties: instant, and P(U ≥ 0) = 1, P(U ≥ 80 000) = 1/C(10008, 8).
+        assert_eq!(mwu_exact_sf(8, 10_000, 0), 1.0);
+        let (_, total) = gaussian_binomial_cdf(8, 10_000, 0).expect("fits");
+        assert!(close(
+            mwu_exact_sf(8, 10_000, 80_000),
+            1.0 / total as f64,
+            1e-12
+        ));
     }
 
     #[test]
