@@ -35,7 +35,13 @@ pub enum NotComputable {
     TooFewGroups,
     /// A measurement is NaN or infinite.
     NotFinite,
+    /// An exact computation over more than [`EXACT_LIMIT`] observations (never a clinic's audit).
+    TooLarge,
 }
+
+/// The largest table (total count) the exact 2×2 computations (Fisher, the conditional odds
+/// ratio) take: their cost grows with it, and no clinic's record comes near.
+pub const EXACT_LIMIT: u64 = 10_000_000;
 
 impl fmt::Display for NotComputable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -45,6 +51,7 @@ impl fmt::Display for NotComputable {
             NotComputable::NoVariance => "no variation in the data",
             NotComputable::TooFewGroups => "fewer than two groups with data",
             NotComputable::NotFinite => "a value that is not a finite number",
+            NotComputable::TooLarge => "too many observations for the exact computation",
         })
     }
 }
@@ -228,7 +235,10 @@ impl Table2x2 {
     }
 
     fn n(&self) -> u64 {
-        self.a + self.b + self.c + self.d
+        self.a
+            .saturating_add(self.b)
+            .saturating_add(self.c)
+            .saturating_add(self.d)
     }
 
     fn cells(&self) -> [f64; 4] {
@@ -252,12 +262,16 @@ pub struct Expected {
 /// The expected counts of a table of any size; `Err(Empty)` for no observations.
 pub fn expected(rows: &[Vec<u64>]) -> Stat<Expected> {
     let ncols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let row_totals: Vec<f64> = rows.iter().map(|r| r.iter().sum::<u64>() as f64).collect();
+    let row_totals: Vec<f64> = rows
+        .iter()
+        .map(|r| r.iter().map(|v| *v as f64).sum())
+        .collect();
     let col_totals: Vec<f64> = (0..ncols)
         .map(|j| {
             rows.iter()
                 .map(|r| r.get(j).copied().unwrap_or(0))
-                .sum::<u64>() as f64
+                .map(|v| v as f64)
+                .sum::<f64>()
         })
         .collect();
     let n: f64 = row_totals.iter().sum();
@@ -319,6 +333,9 @@ pub fn fisher_exact(t: &Table2x2) -> Stat<f64> {
     let n = t.n();
     if n == 0 {
         return Err(NotComputable::Empty);
+    }
+    if n > EXACT_LIMIT {
+        return Err(NotComputable::TooLarge);
     }
     let r0 = t.a + t.b;
     let r1 = t.c + t.d;
@@ -467,6 +484,9 @@ pub fn conditional_odds_ratio(t: &Table2x2) -> Stat<ConditionalOddsRatio> {
     if n == 0 {
         return Err(NotComputable::Empty);
     }
+    if n > EXACT_LIMIT {
+        return Err(NotComputable::TooLarge);
+    }
     let r0 = t.a + t.b;
     let r1 = t.c + t.d;
     let c0 = t.a + t.c;
@@ -587,8 +607,8 @@ pub struct Difference {
 /// RD ± 1.96·√(p₁(1−p₁)/n₁ + p₂(1−p₂)/n₂) (not clipped to [−1, 1]; of zero width when both
 /// risks are 0 or 1). `Err(ZeroMargin)` when a group is empty.
 pub fn risk_difference(t: &Table2x2) -> Stat<Difference> {
-    let n1 = (t.a + t.b) as f64;
-    let n2 = (t.c + t.d) as f64;
+    let n1 = t.a as f64 + t.b as f64;
+    let n2 = t.c as f64 + t.d as f64;
     if n1 == 0.0 && n2 == 0.0 {
         return Err(NotComputable::Empty);
     }
@@ -624,6 +644,34 @@ pub struct TwoByTwo {
     /// The conditional MLE odds ratio with its exact interval (R's `fisher.test`).
     pub conditional_odds_ratio: Stat<ConditionalOddsRatio>,
     pub risk_difference: Stat<Difference>,
+}
+
+/// The test a reported 2×2 p-value comes from (for the table's footer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Test2x2 {
+    /// Fisher's exact test, two-sided.
+    Fisher,
+    /// Pearson's χ² with Yates' continuity correction.
+    ChiSquareYates,
+    /// Pearson's χ² without correction.
+    ChiSquare,
+}
+
+impl TwoByTwo {
+    /// The p-value to report and its test: Fisher's exact test when any expected count is below
+    /// 5 or χ² cannot be computed (clinical sources §5.3: "χ², or Fisher exact when any expected
+    /// count is <5"), otherwise χ² with Yates' correction when `yates`, without it otherwise.
+    pub fn p_value(&self, yates: bool) -> (Test2x2, Stat<f64>) {
+        let chi2 = if yates {
+            (Test2x2::ChiSquareYates, &self.chi2_yates)
+        } else {
+            (Test2x2::ChiSquare, &self.chi2_uncorrected)
+        };
+        match chi2.1 {
+            Ok(c) if !self.small_cell => (chi2.0, Ok(c.p)),
+            _ => (Test2x2::Fisher, self.fisher_p),
+        }
+    }
 }
 
 /// All the 2×2 statistics of a table at once.
@@ -724,7 +772,9 @@ pub struct MannWhitney {
 /// when there are no ties and either sample has at most 8 values (p = 2·P(U ≥ max(U₁, U₂)) from
 /// the exact null distribution, counted exactly as a Gaussian binomial coefficient), otherwise
 /// the normal approximation with the tie-corrected variance
-/// n₁n₂/12·((n+1) − Σ(t³−t)/(n(n−1))) and continuity correction 0.5; p at most 1.
+/// n₁n₂/12·((n+1) − Σ(t³−t)/(n(n−1))) and continuity correction 0.5; p at most 1. (Beyond
+/// 128-bit counts — a sample of some 200 000 against one of 8 — the exact p gives way to the
+/// normal one, which `method` says.)
 /// `Err(Empty)` when a sample is empty, `Err(NotFinite)` for a NaN or infinite value.
 pub fn mann_whitney_u(x: &[f64], y: &[f64]) -> Stat<MannWhitney> {
     if x.is_empty() || y.is_empty() {
@@ -765,10 +815,15 @@ pub fn mann_whitney_u(x: &[f64], y: &[f64]) -> Stat<MannWhitney> {
     let u1 = r1 - f1 * (f1 + 1.0) / 2.0;
     let u2 = f1 * f2 - u1;
     let u = u1.max(u2);
-    let exact = !ties && (n1 <= 8 || n2 <= 8);
-    let p = if exact {
-        // U is an integer here (no ties).
-        2.0 * mwu_exact_sf(n1, n2, u.round() as usize)
+    // U is an integer when there are no ties.
+    let exact_sf = if !ties && (n1 <= 8 || n2 <= 8) {
+        mwu_exact_sf(n1, n2, u.round() as usize)
+    } else {
+        None
+    };
+    let exact = exact_sf.is_some();
+    let p = if let Some(sf) = exact_sf {
+        2.0 * sf
     } else {
         let nf = n as f64;
         let var = f1 * f2 / 12.0 * ((nf + 1.0) - tie_term / (nf * (nf - 1.0)));
@@ -796,19 +851,16 @@ pub fn mann_whitney_u(x: &[f64], y: &[f64]) -> Stat<MannWhitney> {
 /// P(U ≤ mk − u) (m ≤ k the two sizes), and the number of arrangements with U = v is the
 /// coefficient of q^v in the Gaussian binomial [m+k choose m]_q = Π_{i=1..m} (1 − q^{k+i})/(1 − q^i),
 /// computed exactly in 128-bit integers up to degree mk − u (O(m·(mk − u)) steps) and divided by
-/// C(m+k, m). Should a count not fit in 128 bits (samples of hundreds of thousands), the
-/// probabilities are built by the recursion of [`mwu_exact_cdf_float`] instead.
-fn mwu_exact_sf(n1: usize, n2: usize, u: usize) -> f64 {
+/// C(m+k, m). `None` should a count not fit in 128 bits (a sample of hundreds of thousands).
+fn mwu_exact_sf(n1: usize, n2: usize, u: usize) -> Option<f64> {
     let (m, k) = if n1 <= n2 { (n1, n2) } else { (n2, n1) };
     let max_u = m * k;
     if u > max_u {
-        return 0.0;
+        return Some(0.0);
     }
     let v_max = max_u - u;
-    match gaussian_binomial_cdf(m, k, v_max) {
-        Some((count, total)) => (count as f64 / total as f64).min(1.0),
-        None => mwu_exact_cdf_float(m, k, v_max),
-    }
+    let (count, total) = gaussian_binomial_cdf(m, k, v_max)?;
+    Some((count as f64 / total as f64).min(1.0))
 }
 
 /// Σ_{v ≤ v_max} [coefficient of q^v in [m+k choose m]_q] and C(m+k, m), exactly; `None` on
@@ -837,9 +889,11 @@ fn gaussian_binomial_cdf(m: usize, k: usize, v_max: usize) -> Option<(i128, i128
     Some((sum, total))
 }
 
-/// P(U ≤ v_max) for sizes m ≤ k by the recursion on probabilities
+/// P(U ≤ v_max) for sizes m ≤ k (the tests' cross-check of [`gaussian_binomial_cdf`]) by the
+/// recursion on probabilities
 /// p(m, k, v) = m/(m+k)·p(m−1, k, v−k) + k/(m+k)·p(m, k−1, v) (the largest value is in the first
 /// sample or the second), truncated at v_max: O(m·k·v_max) steps.
+#[cfg(test)]
 fn mwu_exact_cdf_float(m: usize, k: usize, v_max: usize) -> f64 {
     // prev[mm][v] = p(mm, kk−1, v); cur[mm][v] = p(mm, kk, v).
     let mut prev: Vec<Vec<f64>> = vec![vec![0.0; v_max + 1]; m + 1];
@@ -1212,6 +1266,11 @@ mod tests {
         );
         let all = two_by_two(&Table2x2::new(1, 0, 0, 0));
         assert!(all.small_cell);
+        assert_eq!(all.p_value(true), (Test2x2::Fisher, Ok(1.0)));
+        let big = two_by_two(&t);
+        assert!(!big.small_cell);
+        assert_eq!(big.p_value(true), (Test2x2::ChiSquareYates, Ok(yates.p)));
+        assert_eq!(big.p_value(false), (Test2x2::ChiSquare, Ok(plain.p)));
         assert!(all.odds_ratio.expect("Haldane").estimate.is_finite());
         assert_eq!(all.risk_difference, Err(NotComputable::ZeroMargin));
     }
@@ -1277,13 +1336,12 @@ mod tests {
             }
         }
         // 8 against 10 000 without ties: instant, and P(U ≥ 0) = 1, P(U ≥ 80 000) = 1/C(10008, 8).
-        assert_eq!(mwu_exact_sf(8, 10_000, 0), 1.0);
+        assert_eq!(mwu_exact_sf(8, 10_000, 0), Some(1.0));
         let (_, total) = gaussian_binomial_cdf(8, 10_000, 0).expect("fits");
-        assert!(close(
-            mwu_exact_sf(8, 10_000, 80_000),
-            1.0 / total as f64,
-            1e-12
-        ));
+        let tail = mwu_exact_sf(8, 10_000, 80_000).expect("fits");
+        assert!(close(tail, 1.0 / total as f64, 1e-12));
+        let middle = mwu_exact_sf(8, 10_000, 40_000).expect("fits");
+        assert!(middle > 0.5 && middle < 0.51, "{middle}");
     }
 
     #[test]
@@ -1334,6 +1392,26 @@ mod tests {
         assert_eq!(w.low, 0.0);
         assert!(close(w.high, 0.277_532_799_862_889_2, 1e-9));
         assert_eq!(wilson(1, 0), Err(NotComputable::Empty));
+    }
+
+    #[test]
+    fn huge_counts_neither_panic_nor_hang() {
+        let big = u64::MAX / 2;
+        let t = Table2x2::new(big, big, big, 1);
+        let all = two_by_two(&t);
+        assert_eq!(all.fisher_p, Err(NotComputable::TooLarge));
+        assert_eq!(all.conditional_odds_ratio, Err(NotComputable::TooLarge));
+        assert!(all.odds_ratio.expect("computable").estimate.is_finite());
+        assert!(chi_square_rxc(&[vec![u64::MAX, u64::MAX], vec![u64::MAX, 1]]).is_ok());
+        assert!(mantel_haenszel(&[t, t]).is_ok());
+        assert!(cochran_armitage(&[(u64::MAX, u64::MAX), (0, u64::MAX)]).is_ok());
+        assert!(wilson(u64::MAX, u64::MAX).is_ok());
+        // A sample of 8 against 300 000 without ties: past 128 bits, the normal p.
+        let x: Vec<f64> = (0..8).map(|i| i as f64 + 0.5).collect();
+        let y: Vec<f64> = (0..300_000).map(|i| i as f64).collect();
+        let r = mann_whitney_u(&x, &y).expect("computable");
+        assert_eq!(r.method, MwuMethod::Asymptotic);
+        assert!(r.p > 0.0 && r.p <= 1.0);
     }
 
     #[test]
