@@ -1414,6 +1414,72 @@ mod tests {
         assert!(r.p > 0.0 && r.p <= 1.0);
     }
 
+    fn finite_or_refused<T>(r: &Stat<T>, values: impl Fn(&T) -> Vec<f64>) -> bool {
+        match r {
+            Ok(v) => values(v).iter().all(|x| x.is_finite()),
+            Err(_) => true,
+        }
+    }
+
+    proptest::proptest! {
+        /// Any small table, zeros everywhere included: every statistic is a finite number in
+        /// range or `NotComputable`, never NaN, ∞ or a panic.
+        #[test]
+        fn every_statistic_is_finite_or_refused(
+            cells in proptest::collection::vec(0u64..6, 4..=12),
+            xs in proptest::collection::vec(-3i32..3, 0..10),
+            ys in proptest::collection::vec(-3i32..3, 0..10),
+        ) {
+            let t = Table2x2::new(cells[0], cells[1], cells[2], cells[3]);
+            let all = two_by_two(&t);
+            let p_ok = |p: f64| (0.0..=1.0).contains(&p);
+            let ok1 = finite_or_refused(&all.chi2_yates, |c| vec![c.statistic, c.p]);
+            proptest::prop_assert!(ok1, "check 1 on {:?}", cells);
+            let ok2 = finite_or_refused(&all.chi2_uncorrected, |c| vec![c.statistic, c.p]);
+            proptest::prop_assert!(ok2, "check 2 on {:?}", cells);
+            let ok3 = all.fisher_p.is_err() || all.fisher_p.is_ok_and(p_ok);
+            proptest::prop_assert!(ok3, "check 3 on {:?}", cells);
+            let ok4 = finite_or_refused(&all.odds_ratio, |o| vec![o.estimate, o.ci.low, o.ci.high]);
+            proptest::prop_assert!(ok4, "check 4 on {:?}", cells);
+            let ok5 = finite_or_refused(&all.conditional_odds_ratio, |c| {
+                vec![c.estimate.unwrap_or(0.0), c.low, c.high.unwrap_or(0.0)]
+            });
+            proptest::prop_assert!(ok5, "check 5 on {:?}", cells);
+            let ok6 = finite_or_refused(&all.risk_difference, |d| vec![d.estimate, d.ci.low, d.ci.high]);
+            proptest::prop_assert!(ok6, "check 6 on {:?}", cells);
+            if t.n() > 0 {
+                let ok7 = all.odds_ratio.is_ok() && all.fisher_p.is_ok();
+                proptest::prop_assert!(ok7, "check 7 on {:?}", cells);
+            }
+            let rows: Vec<Vec<u64>> = cells.chunks(2).map(<[u64]>::to_vec).collect();
+            let ok8 = finite_or_refused(&chi_square_rxc(&rows), |r| vec![r.chi2.statistic, r.chi2.p]);
+            proptest::prop_assert!(ok8, "check 8 on {:?}", cells);
+            let strata: Vec<Table2x2> = cells
+                .chunks_exact(4)
+                .map(|c| Table2x2::new(c[0], c[1], c[2], c[3]))
+                .collect();
+            let mh = mantel_haenszel(&strata);
+            let ok9 = finite_or_refused(&mh, |m| {
+                let mut v = vec![m.pooled_or, m.pooled_ci.low, m.pooled_ci.high, m.test_null.p, m.test_null_corrected.p];
+                if let Ok(b) = m.breslow_day { v.extend([b.statistic, b.p]); }
+                if let Ok(b) = m.breslow_day_tarone { v.extend([b.statistic, b.p]); }
+                v
+            });
+            proptest::prop_assert!(ok9, "check 9 on {:?}", cells);
+            let classes: Vec<(u64, u64)> = cells.chunks(2).map(|c| (c[0], c[0] + c.get(1).copied().unwrap_or(0))).collect();
+            let ok10 = finite_or_refused(&cochran_armitage(&classes), |z| vec![z.z, z.p]);
+            proptest::prop_assert!(ok10, "check 10 on {:?}", cells);
+            let ok11 = finite_or_refused(&wilson(cells[0], cells[1]), |w| vec![w.low, w.high]);
+            proptest::prop_assert!(ok11, "check 11 on {:?}", cells);
+            let x: Vec<f64> = xs.iter().map(|v| f64::from(*v)).collect();
+            let y: Vec<f64> = ys.iter().map(|v| f64::from(*v)).collect();
+            let m = mann_whitney_u(&x, &y);
+            let ok12 = m.is_err() || m.is_ok_and(|m| m.u1.is_finite() && p_ok(m.p));
+            proptest::prop_assert!(ok12, "check 12 on {:?}", cells);
+            proptest::prop_assert_eq!(m.is_err(), x.is_empty() || y.is_empty());
+        }
+    }
+
     #[test]
     fn factorial_products_are_compared_exactly() {
         // 3!·1!·1!·3! = 2!·2!·... : a symmetric table's mirror.
