@@ -1,3 +1,1 @@
-//! The outcomes audit (issue 22).
-
 pub mod stats;
