@@ -55,6 +55,7 @@
 //! ritplan supports clinical judgement; it never replaces it. Every number it shows carries the
 //! evidence it rests on.
 
+pub mod audit;
 pub mod cli;
 pub mod course;
 pub mod diag;
