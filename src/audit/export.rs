@@ -419,3 +419,70 @@ pub fn dictionary(rules: &AuditRules, dates: Dates) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn a_short_key_is_refused_and_a_trailing_newline_is_not_part_of_the_key() {
+        let e = StudyKey::new(b"0123456789abcdef0123456789abcde\n").err();
+        assert!(
+            e.as_deref()
+                .is_some_and(|e| e.contains("31 bytes") && e.contains("at least 32")),
+            "{e:?}"
+        );
+        let with_newline = StudyKey::new(&[KEY, b"\n"].concat()).expect("key");
+        let bare = StudyKey::new(KEY).expect("key");
+        assert_eq!(with_newline.patient("P1"), bare.patient("P1"));
+    }
+
+    #[test]
+    fn keys_link_under_one_study_key_only_and_shifts_are_never_zero() {
+        let a = StudyKey::new(KEY).expect("key");
+        let b = StudyKey::new(b"another study key of 32 bytes!!!").expect("key");
+        assert_eq!(a.patient("P1"), a.patient("P1"));
+        assert_ne!(a.patient("P1"), a.patient("P2"));
+        assert_ne!(a.patient("P1"), b.patient("P1"));
+        // Patient and course keys are kept apart: the id "1" gives two keys.
+        assert_ne!(a.patient("1"), a.course(1));
+        assert_eq!(a.course(7).len(), 64);
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..2000 {
+            let s = a.shift_days(&a.patient(&format!("P{i}")));
+            assert!(s != 0 && s.abs() <= MAX_SHIFT_DAYS, "{s}");
+            seen.insert(s);
+        }
+        // Both directions and most of the range are used.
+        assert!(seen.contains(&-MAX_SHIFT_DAYS) || seen.contains(&MAX_SHIFT_DAYS));
+        assert!(seen.len() > 300, "{}", seen.len());
+    }
+
+    #[test]
+    fn cells_are_quoted_and_formulas_made_inert() {
+        assert_eq!(cell("a, b"), "\"a, b\"");
+        assert_eq!(cell("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(cell("-1.5"), "-1.5");
+    }
+
+    #[test]
+    fn the_dictionary_has_every_column_with_its_edges() {
+        let rules = AuditRules::bundled().expect("rules");
+        for dates in [Dates::Days, Dates::Shifted] {
+            let d = dictionary(&rules, dates);
+            for c in columns(dates) {
+                assert!(
+                    d.lines().any(|l| l.starts_with(&format!("{},", c.name))),
+                    "{}",
+                    c.name
+                );
+            }
+            assert!(d.contains("<10 / >=10 %"), "{d}");
+            assert!(d.contains("<100 / 100-<400 / >=400"), "{d}");
+        }
+        assert!(!dictionary(&rules, Dates::Days).contains("rush_day1_shifted"));
+    }
+}

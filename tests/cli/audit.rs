@@ -322,7 +322,7 @@ fn the_audit_counts_a_generated_clinic_and_its_csv_holds_no_identifying_field() 
     let rows = v["rows"].as_array().expect("rows");
     let row = |course: &str| {
         rows.iter()
-            .find(|r| r["course_id"].to_string() == course)
+            .find(|r| r["course_id"].as_i64().map(|i| i.to_string()).as_deref() == Some(course))
             .unwrap_or_else(|| panic!("course {course}: {v}"))
     };
     let p2 = row(&ids[1]);
