@@ -65,6 +65,19 @@ impl Ward {
         as_of: NaiveDate,
         rules: &AuditRules,
     ) -> Result<AuditFacts, WardError> {
+        self.audit_facts_in_chunks(actor, from, to, as_of, rules, AUDIT_CHUNK)
+    }
+
+    /// [`Ward::audit_facts`], reading `chunk` courses at a time.
+    pub(super) fn audit_facts_in_chunks(
+        &mut self,
+        actor: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+        as_of: NaiveDate,
+        rules: &AuditRules,
+        chunk: usize,
+    ) -> Result<AuditFacts, WardError> {
         actor.require(&[Role::Physician], "the outcomes audit")?;
         if from > to {
             return Err(WardError::Data(format!(
@@ -83,7 +96,7 @@ impl Ward {
             censored: Vec::new(),
             unknown_bands: Default::default(),
         };
-        for chunk in ids.chunks(AUDIT_CHUNK) {
+        for chunk in ids.chunks(chunk.max(1)) {
             let batch = self.batch(chunk)?;
             for &id in chunk {
                 let Some((loaded, stored, state)) = batch.immunotherapy(id) else {

@@ -23,6 +23,8 @@ mod show;
 mod staff;
 mod start;
 #[cfg(test)]
+mod tests_audit;
+#[cfg(test)]
 mod tests_omaboard;
 #[cfg(test)]
 mod tests_reads;
