@@ -150,7 +150,9 @@ pub(in crate::cli) fn run(
     let (mut ward, now) = opened(ctx, err)?;
     let actor = session::actor(&ward, now)?;
     let today = now.date();
-    let from = a.from.unwrap_or(NaiveDate::MIN);
+    // The first date ritplan holds (`crate::when`): every course is on or after it.
+    let first = NaiveDate::from_ymd_opt(crate::when::FIRST_YEAR, 1, 1).unwrap_or(NaiveDate::MIN);
+    let from = a.from.unwrap_or(first);
     let to = a.to.unwrap_or(today);
     let facts = ward.audit_facts(&actor, from, to, today, &rules)?;
     if let (Some(path), Some(key)) = (&a.csv, &key) {
