@@ -540,3 +540,37 @@ fn the_audit_refuses_a_nurse_a_short_key_and_a_window_that_ends_before_it_starts
     );
     assert!(out.contains("Observational data, not randomised"), "{out}");
 }
+
+#[test]
+fn a_clinics_audit_definitions_replace_the_bundled_ones_and_a_broken_file_is_located() {
+    let w = Ward::new();
+    w.rush_course();
+    let rules = tempfile::tempdir().expect("tmp");
+    let bundled =
+        std::fs::read_to_string(crate::root().join("rules/audit.toml")).expect("audit.toml");
+    let file = rules.path().join("audit.toml");
+    std::fs::write(
+        &file,
+        bundled.replace("adult_from_years = 18", "adult_from_years = 40"),
+    )
+    .expect("write");
+    let dir = rules.path().display().to_string();
+    let (code, out, err) = audit(&w, As::Physician, &["--rules", &dir, "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    // P1 is 36 at the start: under the clinic's edge of 40.
+    assert_eq!(v["rows"][0]["age_group"], "<40", "{v}");
+    assert_eq!(v["definitions"]["adult_from_years"]["value"], 40);
+    std::fs::write(
+        &file,
+        bundled.replace("high_from = \"above\"", "high_from = \"over\""),
+    )
+    .expect("write");
+    let (code, out, err) = audit(&w, As::Physician, &["--rules", &dir, "--json"]);
+    assert_eq!(code, Some(65), "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("audit.toml:") && err.contains("high_from \"over\""),
+        "{err}"
+    );
+}
