@@ -65,7 +65,12 @@ fn the_audit_reads_in_chunks_of_a_fixed_number_of_statements_and_only_for_a_phys
     assert_eq!(rows, 10);
     let (one_chunk, _) = audit(&mut ward, &physician, 10);
     add_courses(&mut ward, &nurse, &physician, 10, 100);
+    let started = std::time::Instant::now();
     let (hundred, rows) = audit(&mut ward, &physician, AUDIT_CHUNK);
+    eprintln!(
+        "audit of 100 courses: {hundred} statements, {:?}",
+        started.elapsed()
+    );
     assert_eq!(rows, 100);
     assert_eq!(
         ten, hundred,
