@@ -244,6 +244,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The outcomes audit (physicians only): one row of facts per course whose rush day 1
+    /// falls in the window (arm, strata, injections by phase, reactions, target dose, status),
+    /// as counts, JSON, or a pseudonymised CSV with its data dictionary.
+    #[command(
+        after_help = "Examples:\n  ritplan audit --from 2026-01-01 --to 2026-12-31\n  ritplan audit --json\n  ritplan audit --csv courses.csv --study-key-file study.key\n  ritplan audit --csv courses.csv --study-key-file study.key --dates shifted"
+    )]
+    Audit(cmd::audit::AuditArgs),
     /// Look up the omalizumab dose in the label's table (exact cells, no interpolation).
     ///
     /// Exit 1 when the label gives no dose (outside the table), when the cell is one the

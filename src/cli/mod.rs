@@ -131,6 +131,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Label(c) => cmd::label::run(ctx, c, err),
         Command::Vial(c) => cmd::vial::run(ctx, c, out, err),
         Command::Board { json } => cmd::board::run(ctx, json, out, err),
+        Command::Audit(a) => cmd::audit::run(ctx, a, out, err),
         #[cfg(feature = "web")]
         Command::Serve(a) => cmd::serve::run(ctx, &a, err),
     }

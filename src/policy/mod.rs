@@ -441,6 +441,8 @@ impl Policy {
                         // Read on its own by the ward (`vial_expiry`), never frozen into a
                         // course's rules: a file in a clinic's rules folder is not an error.
                         Some(k) if k == vial_expiry::KIND => {}
+                        // Read on its own by the audit (`crate::audit::rules`), never frozen.
+                        Some(k) if k == crate::audit::rules::KIND => {}
                         Some(k) if k == omalizumab_course::KIND => {
                             omalizumab_rules =
                                 omalizumab_course::read(&doc, &mut diags).or(omalizumab_rules);

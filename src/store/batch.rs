@@ -183,6 +183,19 @@ impl Store {
             .collect()
     }
 
+    /// The ids of every course not recorded with `rule_set`, in order: one query, without the
+    /// courses' frozen copies (the audit reads the immunotherapy courses in chunks by them).
+    pub fn course_ids_except_rule_set(&self, rule_set: &str) -> Result<Vec<i64>, StoreError> {
+        self.db
+            .query(
+                "SELECT id FROM courses WHERE rule_set <> ?1 ORDER BY id",
+                &[rule_set.into()],
+            )?
+            .into_iter()
+            .map(|mut r| r.int())
+            .collect()
+    }
+
     /// The patients born on any of `dobs`, by id (look-alikes of many patients): one query.
     pub fn patients_born_on(&self, dobs: &[NaiveDate]) -> Result<Vec<PatientRecord>, StoreError> {
         let dobs: Vec<String> = dobs.iter().map(|d| d.to_string()).collect();

@@ -158,6 +158,27 @@ impl Batch {
             .ok_or_else(|| WardError::NoPatient { id: id.to_string() })
     }
 
+    /// An immunotherapy course of the batch, not handed out: loaded, its events and state.
+    pub(super) fn immunotherapy(
+        &self,
+        id: i64,
+    ) -> Option<&(Loaded, Vec<StoredEvent>, CourseState)> {
+        self.immunotherapy.get(&id)
+    }
+
+    /// When each omalizumab injection of the patient's omalizumab courses in the batch was
+    /// given (corrected ones left out), in time order.
+    pub(super) fn omalizumab_given(&self, patient: &str) -> Vec<NaiveDateTime> {
+        let mut out: Vec<NaiveDateTime> = self
+            .omalizumab
+            .iter()
+            .filter(|(id, _)| self.patient_of(**id) == Some(patient))
+            .flat_map(|(_, (_, _, state, _))| state.given.iter().copied())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// An immunotherapy course's view (handed out once).
     pub(super) fn view(&mut self, id: i64) -> Result<CourseView, WardError> {
         if self.omalizumab.contains_key(&id) {

@@ -5,6 +5,7 @@
 //! check inside the store's transaction. Front ends parse and render; they hold no clinical
 //! decision and no authority rule.
 
+mod audit;
 mod auth;
 mod batch;
 mod board;
@@ -21,6 +22,8 @@ mod sheet;
 mod show;
 mod staff;
 mod start;
+#[cfg(test)]
+mod tests_audit;
 #[cfg(test)]
 mod tests_omaboard;
 #[cfg(test)]
@@ -42,6 +45,7 @@ use crate::course::{self, Context, CourseState, Event, OtherCourse, PatientView}
 use crate::field::Field;
 use crate::store::{PatientRecord, Store, StoredEvent};
 
+pub use audit::{AUDIT_CHUNK, AuditFacts};
 pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Scan, Settings, hash_secret};
 pub use error::WardError;
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};

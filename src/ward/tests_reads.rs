@@ -38,7 +38,7 @@ fn record(dir: &tempfile::TempDir) -> std::path::PathBuf {
 }
 
 /// A record with a nurse and a physician.
-fn setup(dir: &tempfile::TempDir) -> (Ward, Actor, Actor) {
+pub(super) fn setup(dir: &tempfile::TempDir) -> (Ward, Actor, Actor) {
     let now = at("2026-12-01 09:00");
     let (ward, admin, _) = Ward::init(
         &record(dir),
@@ -77,7 +77,13 @@ fn setup(dir: &tempfile::TempDir) -> (Ward, Actor, Actor) {
 /// Patients `from..to`, each on the 3-day rush from 2026-12-07 08:00; every tenth also on
 /// omalizumab from the same day (two kinds of course, and a patient's other course, on the
 /// board and the sheet). Two patients share a name and a date of birth (a look-alike).
-fn add_courses(ward: &mut Ward, nurse: &Actor, physician: &Actor, from: usize, to: usize) {
+pub(super) fn add_courses(
+    ward: &mut Ward,
+    nurse: &Actor,
+    physician: &Actor,
+    from: usize,
+    to: usize,
+) {
     let now = at("2026-12-01 09:00");
     let b = crate::testkit::bundled();
     let template = b.catalog.get("example-hdm-rush-3d").expect("template");

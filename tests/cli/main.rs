@@ -1,6 +1,7 @@
 //! Integration tests: the broken-template corpus (through the library) and the real binary.
 
 mod access;
+mod audit;
 mod backends;
 mod board;
 mod corpus;

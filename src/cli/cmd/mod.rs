@@ -2,6 +2,7 @@
 //! ward (or, for a command that needs no record, the core), and renders the answer; `cli::run`
 //! only chooses which.
 
+pub(super) mod audit;
 pub(super) mod board;
 pub(super) mod completions;
 pub(super) mod course;

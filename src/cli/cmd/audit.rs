@@ -1,0 +1,226 @@
+//! `ritplan audit`: the outcomes audit's per-course facts (physicians only), as counts, JSON,
+//! or a pseudonymised CSV with its data dictionary.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::audit::export::{self, Dates, StudyKey};
+use crate::audit::facts::{Arm, CourseFacts, Excluded, Status};
+use crate::audit::rules::AuditRules;
+use crate::cli::CliError;
+use crate::cli::context::{Context, opened};
+use crate::cli::output::{print_diagnostics, write_atomically, write_json};
+use crate::cli::session;
+use crate::ward::AuditFacts;
+
+// How the CSV writes dates.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum DatesArg {
+    /// No dates: every interval in days from rush day 1 (the default).
+    Days,
+    /// Each patient's dates shifted by an offset derived from the study key (intervals kept).
+    Shifted,
+}
+
+// `ritplan audit` arguments.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The first rush day 1 counted (default: the record's first).
+    #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
+    from: Option<NaiveDate>,
+    /// The last rush day 1 counted (default: today).
+    #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
+    to: Option<NaiveDate>,
+    /// Print the per-course rows and the counts as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Write the pseudonymised CSV (one row per course; no names, dates of birth or ids) to
+    /// FILE, and its data dictionary to FILE.dictionary.csv.
+    #[arg(long, value_name = "FILE", requires = "study_key_file")]
+    csv: Option<PathBuf>,
+    /// The study key (at least 32 bytes): patient and course keys are HMAC-SHA256 under it, so
+    /// exports under the same key link, and nobody without it can reverse them.
+    #[arg(long, value_name = "FILE", requires = "csv")]
+    study_key_file: Option<PathBuf>,
+    /// How the CSV writes dates: days from rush day 1 only (default), or shifted per patient.
+    #[arg(long, value_enum, default_value = "days", requires = "csv")]
+    dates: DatesArg,
+}
+
+/// The counts `--json` and the summary show.
+#[derive(Debug, Serialize)]
+struct Counts {
+    courses: usize,
+    rit: usize,
+    rit_omb_pre: usize,
+    completed: usize,
+    stopped: usize,
+    censored: usize,
+    excluded: usize,
+    with_sr: usize,
+    injections: u64,
+}
+
+fn counts(a: &AuditFacts) -> Counts {
+    let n = |f: &dyn Fn(&CourseFacts) -> bool| a.rows.iter().filter(|r| f(r)).count();
+    Counts {
+        courses: a.rows.len(),
+        rit: n(&|r| r.arm == Arm::Rit),
+        rit_omb_pre: n(&|r| r.arm == Arm::RitOmbPre),
+        completed: n(&|r| r.status == Status::Completed),
+        stopped: n(&|r| r.status == Status::Stopped),
+        censored: n(&|r| r.status == Status::Censored),
+        excluded: a.excluded.len(),
+        with_sr: n(&|r| r.sr.count > 0),
+        injections: a.rows.iter().map(|r| u64::from(r.injections.total())).sum(),
+    }
+}
+
+#[derive(Serialize)]
+struct AuditJson<'a> {
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: NaiveDate,
+    definitions: &'a AuditRules,
+    counts: Counts,
+    unknown_bands: &'a std::collections::BTreeMap<&'static str, usize>,
+    excluded: &'a [Excluded],
+    censored: &'a [Excluded],
+    rows: &'a [CourseFacts],
+}
+
+/// The audit definitions in force: `audit.toml` from --rules DIR, else the bundled ones.
+fn audit_rules(ctx: &Context, err: &mut dyn Write) -> Result<AuditRules, CliError> {
+    let file = crate::audit::rules::BUNDLED.0;
+    let src = ctx
+        .rule_sources()?
+        .into_iter()
+        .find(|s| Path::new(&s.name).file_name().is_some_and(|f| f == file));
+    let read = match src {
+        Some(src) => AuditRules::from_source(src),
+        None => AuditRules::bundled(),
+    };
+    read.or_else(|e| {
+        for (src, diags) in &e.files {
+            print_diagnostics(err, src, diags)?;
+        }
+        Err(CliError::Data("the audit rules file has errors".into()))
+    })
+}
+
+/// The study key from its file.
+fn study_key(path: &Path) -> Result<StudyKey, CliError> {
+    let bytes = std::fs::read(path).map_err(|source| CliError::Io {
+        context: format!("cannot read the study key {}", path.display()),
+        source,
+    })?;
+    StudyKey::new(&bytes).map_err(|why| CliError::Data(format!("{}: {why}", path.display())))
+}
+
+/// `FILE.dictionary.csv` beside `FILE`.
+fn dictionary_path(csv: &Path) -> PathBuf {
+    let mut name = csv
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".dictionary.csv");
+    csv.with_file_name(name)
+}
+
+/// `ritplan audit`.
+pub(in crate::cli) fn run(
+    ctx: &Context,
+    a: AuditArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), CliError> {
+    if let (Some(from), Some(to)) = (a.from, a.to)
+        && from > to
+    {
+        return Err(CliError::Usage(format!(
+            "--from {from} is after --to {to}: the window would be empty"
+        )));
+    }
+    let rules = audit_rules(ctx, err)?;
+    // The key is read before the record: a short key is refused before any work.
+    let key = a.study_key_file.as_deref().map(study_key).transpose()?;
+    let (mut ward, now) = opened(ctx, err)?;
+    let actor = session::actor(&ward, now)?;
+    let today = now.date();
+    // The first date ritplan holds (`crate::when`): every course is on or after it.
+    let first = NaiveDate::from_ymd_opt(crate::when::FIRST_YEAR, 1, 1).unwrap_or(NaiveDate::MIN);
+    let from = a.from.unwrap_or(first);
+    let to = a.to.unwrap_or(today);
+    let facts = ward.audit_facts(&actor, from, to, today, &rules)?;
+    if let (Some(path), Some(key)) = (&a.csv, &key) {
+        let dates = match a.dates {
+            DatesArg::Days => Dates::Days,
+            DatesArg::Shifted => Dates::Shifted,
+        };
+        write_atomically(path, export::csv(&facts.rows, key, dates).as_bytes())?;
+        let dict = dictionary_path(path);
+        write_atomically(&dict, export::dictionary(&rules, dates).as_bytes())?;
+        if !a.json {
+            writeln!(
+                out,
+                "Wrote {} course rows to {} and the data dictionary to {}.",
+                facts.rows.len(),
+                path.display(),
+                dict.display()
+            )?;
+        }
+    }
+    let c = counts(&facts);
+    if a.json {
+        return write_json(
+            out,
+            &AuditJson {
+                from: facts.from,
+                to: facts.to,
+                as_of: facts.as_of,
+                definitions: &rules,
+                counts: c,
+                unknown_bands: &facts.unknown_bands,
+                excluded: &facts.excluded,
+                censored: &facts.censored,
+                rows: &facts.rows,
+            },
+        );
+    }
+    let window = if a.from.is_some() {
+        format!("{from} to {to}")
+    } else {
+        format!("up to {to}")
+    };
+    writeln!(
+        out,
+        "Outcomes audit: courses with rush day 1 {window}, as of {today}"
+    )?;
+    writeln!(
+        out,
+        "  {} courses: {} rush immunotherapy alone, {} omalizumab-pretreated (at least {} omalizumab injection(s) before rush day 1)",
+        c.courses, c.rit, c.rit_omb_pre, rules.arm_doses_before.value
+    )?;
+    writeln!(
+        out,
+        "  {} completed, {} stopped, {} censored (still in up-dosing); {} with a systemic reaction; {} injections",
+        c.completed, c.stopped, c.censored, c.with_sr, c.injections
+    )?;
+    for e in &facts.excluded {
+        writeln!(out, "  excluded: course {}: {}", e.course_id, e.reason)?;
+    }
+    for (col, n) in &facts.unknown_bands {
+        writeln!(
+            out,
+            "  {col}: {n} course(s) unknown (a censored laboratory value either side of an edge)"
+        )?;
+    }
+    writeln!(
+        out,
+        "Observational data, not randomised: compare with caution."
+    )?;
+    Ok(())
+}

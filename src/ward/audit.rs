@@ -1,0 +1,147 @@
+//! The outcomes audit's reads: every immunotherapy course whose rush day 1 falls in the window,
+//! read in chunks of [`AUDIT_CHUNK`] courses through the batched readers (a fixed number of
+//! queries per chunk, so memory stays bounded whatever the record's size), each chunk verified
+//! as the board verifies (a course changed outside ritplan refuses the audit, naming it), and
+//! each course turned into its row by [`crate::audit::facts`].
+//!
+//! Physicians only: the rows are clinical data about every patient treated, and the export
+//! that leaves the clinic is the physician's decision. Administrators manage accounts and
+//! settings, not clinical data; nurses see the courses they give, not the clinic's outcomes.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::{Actor, Role, Ward, WardError};
+use crate::audit::facts::{CourseFacts, CourseIn, Excluded, Status, course_facts, unknown_bands};
+use crate::audit::rules::AuditRules;
+use crate::course::Event;
+use crate::course::HoldKind;
+
+/// How many courses the audit reads at once.
+pub const AUDIT_CHUNK: usize = 500;
+
+/// The audit's rows and what it left out.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditFacts {
+    /// The first rush day 1 counted.
+    pub from: NaiveDate,
+    /// The last rush day 1 counted.
+    pub to: NaiveDate,
+    /// The audit date: entries after it are not counted; a course still in up-dosing on it is
+    /// censored.
+    pub as_of: NaiveDate,
+    /// One row per course in the window, by course id.
+    pub rows: Vec<CourseFacts>,
+    /// Courses in the window left out of the rows, with why.
+    pub excluded: Vec<Excluded>,
+    /// Rows censored (still in up-dosing at the audit date), with why.
+    pub censored: Vec<Excluded>,
+    /// Rows whose band a censored laboratory value could not settle, by column.
+    pub unknown_bands: std::collections::BTreeMap<&'static str, usize>,
+}
+
+/// What stopped or ended a course, in one word (the hold's cause; free text never).
+fn stop_word(state: &crate::course::CourseState) -> Option<String> {
+    let hold = state.stopped.as_ref().or(state.ended.as_ref())?;
+    let word = match serde_json::to_value(&hold.cause) {
+        Ok(v) => v.get("cause").and_then(|c| c.as_str()).map(str::to_string),
+        Err(_) => None,
+    };
+    Some(word.unwrap_or_else(|| match hold.kind {
+        HoldKind::Ended => "ended".into(),
+        _ => "stopped".into(),
+    }))
+}
+
+impl Ward {
+    /// The audit's rows: every immunotherapy course whose rush day 1 (the first injection given,
+    /// else the planned first day) falls in [`from`, `to`], at the audit date `as_of`.
+    /// Physicians only.
+    pub fn audit_facts(
+        &mut self,
+        actor: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+        as_of: NaiveDate,
+        rules: &AuditRules,
+    ) -> Result<AuditFacts, WardError> {
+        self.audit_facts_in_chunks(actor, from, to, as_of, rules, AUDIT_CHUNK)
+    }
+
+    /// [`Ward::audit_facts`], reading `chunk` courses at a time.
+    pub(super) fn audit_facts_in_chunks(
+        &mut self,
+        actor: &Actor,
+        from: NaiveDate,
+        to: NaiveDate,
+        as_of: NaiveDate,
+        rules: &AuditRules,
+        chunk: usize,
+    ) -> Result<AuditFacts, WardError> {
+        actor.require(&[Role::Physician], "the outcomes audit")?;
+        if from > to {
+            return Err(WardError::Data(format!(
+                "the audit window starts ({from}) after it ends ({to})"
+            )));
+        }
+        let ids = self
+            .store
+            .course_ids_except_rule_set(super::omalizumab::OMALIZUMAB_RULE_SET)?;
+        let mut out = AuditFacts {
+            from,
+            to,
+            as_of,
+            rows: Vec::new(),
+            excluded: Vec::new(),
+            censored: Vec::new(),
+            unknown_bands: Default::default(),
+        };
+        for chunk in ids.chunks(chunk.max(1)) {
+            let batch = self.batch(chunk)?;
+            for &id in chunk {
+                let Some((loaded, stored, state)) = batch.immunotherapy(id) else {
+                    continue;
+                };
+                let events: Vec<Event> = stored.iter().map(|e| e.event.clone()).collect();
+                let Some(day1) = crate::audit::facts::rush_day1(&loaded.plan, &events, as_of)
+                else {
+                    continue;
+                };
+                if day1 < from || day1 > to {
+                    continue;
+                }
+                let patient = loaded.inputs.patient()?;
+                let given = batch.omalizumab_given(&loaded.record.patient_id);
+                let input = CourseIn {
+                    course_id: id,
+                    patient_id: &loaded.record.patient_id,
+                    plan: &loaded.plan,
+                    template: &loaded.template,
+                    patient: &patient,
+                    omalizumab_weeks: loaded.inputs.omalizumab_weeks,
+                    events: &events,
+                    omalizumab_given: &given,
+                    stopped: stop_word(state),
+                    max_class: loaded.policy.risk.sige_classes.max_class(),
+                };
+                match course_facts(&input, rules, as_of) {
+                    Ok(row) => {
+                        if row.status == Status::Censored {
+                            out.censored.push(Excluded {
+                                course_id: id,
+                                reason: format!(
+                                    "still in up-dosing on {as_of} (censoring rule {})",
+                                    rules.censoring.value
+                                ),
+                            });
+                        }
+                        out.rows.push(row);
+                    }
+                    Err(e) => out.excluded.push(e),
+                }
+            }
+        }
+        out.unknown_bands = unknown_bands(&out.rows);
+        Ok(out)
+    }
+}

@@ -1,0 +1,88 @@
+//! The audit's reads: physicians only, and a fixed number of statements per chunk of courses
+//! (the same for 10 courses as for 100 in one chunk; ten chunks send ten times a chunk's).
+
+use chrono::NaiveDate;
+
+use super::tests_reads::{add_courses, setup};
+use super::{AUDIT_CHUNK, Ward, WardError};
+use crate::audit::facts::{Arm, Status};
+use crate::audit::rules::AuditRules;
+
+fn d(s: &str) -> NaiveDate {
+    s.parse().expect("date")
+}
+
+/// The statements one audit sends, and its rows.
+fn audit(ward: &mut Ward, who: &super::Actor, chunk: usize) -> (u64, usize) {
+    let rules = AuditRules::bundled().expect("rules");
+    let before = ward.statements_sent();
+    let a = ward
+        .audit_facts_in_chunks(
+            who,
+            d("2026-12-01"),
+            d("2026-12-31"),
+            d("2026-12-20"),
+            &rules,
+            chunk,
+        )
+        .expect("audit");
+    assert!(
+        a.rows
+            .iter()
+            .all(|r| r.arm == Arm::Rit && r.status == Status::Censored)
+    );
+    assert_eq!(a.censored.len(), a.rows.len());
+    (ward.statements_sent() - before, a.rows.len())
+}
+
+#[test]
+fn the_audit_reads_in_chunks_of_a_fixed_number_of_statements_and_only_for_a_physician() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut ward, nurse, physician) = setup(&dir);
+    let rules = AuditRules::bundled().expect("rules");
+    let refused = ward.audit_facts(
+        &nurse,
+        d("2026-12-01"),
+        d("2026-12-31"),
+        d("2026-12-20"),
+        &rules,
+    );
+    assert!(
+        matches!(&refused, Err(WardError::Forbidden(m)) if m.contains("physician")),
+        "{:?}",
+        refused.map(|a| a.rows.len())
+    );
+    let backwards = ward.audit_facts(
+        &physician,
+        d("2026-12-31"),
+        d("2026-12-01"),
+        d("2026-12-20"),
+        &rules,
+    );
+    assert!(matches!(backwards, Err(WardError::Data(_))));
+    add_courses(&mut ward, &nurse, &physician, 0, 10);
+    let (ten, rows) = audit(&mut ward, &physician, AUDIT_CHUNK);
+    assert_eq!(rows, 10);
+    let (one_chunk, _) = audit(&mut ward, &physician, 10);
+    add_courses(&mut ward, &nurse, &physician, 10, 100);
+    let started = std::time::Instant::now();
+    let (hundred, rows) = audit(&mut ward, &physician, AUDIT_CHUNK);
+    eprintln!(
+        "audit of 100 courses: {hundred} statements, {:?}",
+        started.elapsed()
+    );
+    assert_eq!(rows, 100);
+    assert_eq!(
+        ten, hundred,
+        "one chunk: the same statements for 10 and 100 courses"
+    );
+    let (ten_chunks, rows) = audit(&mut ward, &physician, 10);
+    assert_eq!(rows, 100);
+    // The list of ids once, then each chunk's reads.
+    assert_eq!(
+        ten_chunks - 1,
+        10 * (one_chunk - 1),
+        "{one_chunk} for one chunk"
+    );
+    assert!(one_chunk <= 20, "{one_chunk} statements");
+}
