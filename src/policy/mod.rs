@@ -14,6 +14,7 @@ use serde::Serialize;
 
 pub mod course;
 pub mod eligibility;
+pub mod medication_score;
 pub mod omalizumab;
 pub mod omalizumab_course;
 pub mod risk;
@@ -441,6 +442,8 @@ impl Policy {
                         // Read on its own by the ward (`vial_expiry`), never frozen into a
                         // course's rules: a file in a clinic's rules folder is not an error.
                         Some(k) if k == vial_expiry::KIND => {}
+                        // Read on its own when follow-ups are shown (`medication_score`).
+                        Some(k) if k == medication_score::KIND => {}
                         Some(k) if k == omalizumab_course::KIND => {
                             omalizumab_rules =
                                 omalizumab_course::read(&doc, &mut diags).or(omalizumab_rules);
