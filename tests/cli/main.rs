@@ -5,6 +5,7 @@ mod backends;
 mod board;
 mod corpus;
 mod courses;
+mod followup;
 mod holes;
 mod inputs;
 mod labels;
