@@ -945,6 +945,23 @@ pub fn premedication_lines(adms: &[crate::course::Administration]) -> Vec<String
 /// What the ACQ's licence means for ritplan (said wherever follow-ups are entered).
 pub const ACQ_LICENCE: &str = "The Asthma Control Questionnaire (ACQ, Juniper 1999) is copyrighted by QOL Technologies and licensed through Mapi Research Trust: ritplan holds no questionnaire wording, only the form's version and the item numbers' scores 0-6 as the clinic's licensed form gave them.";
 
+/// A medication score in words: `3 (ics-laba)`, `not computable: no class for "montelukast"`.
+pub fn med_score(s: &crate::policy::medication_score::MedScore) -> String {
+    use crate::policy::medication_score::MedScore;
+    match s {
+        MedScore::Score { value, class } => format!("{value} ({class})"),
+        MedScore::NotComputable { unmatched } => format!(
+            "not computable: no class for {}",
+            unmatched
+                .iter()
+                .map(|d| format!("{d:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        MedScore::NotRecorded => "not recorded".into(),
+    }
+}
+
 /// A follow-up's values in words: `ACQ-5 1.40 (items 1,2,0,1,3); FEV1 92 % predicted;
 /// medication: budesonide 400 µg/day` (the ACQ's items and score only, never its wording).
 pub fn follow_up(

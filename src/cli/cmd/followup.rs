@@ -230,22 +230,6 @@ fn row_json(r: &FollowUpRow) -> RowJson<'_> {
     }
 }
 
-/// A medication score in words: `3 (ics-laba)`, `not computable: no class for montelukast`.
-pub fn med_score_words(s: &MedScore) -> String {
-    match s {
-        MedScore::Score { value, class } => format!("{value} ({class})"),
-        MedScore::NotComputable { unmatched } => format!(
-            "not computable: no class for {}",
-            unmatched
-                .iter()
-                .map(|d| format!("{d:?}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        MedScore::NotRecorded => "not recorded".into(),
-    }
-}
-
 /// `ritplan followup ...`.
 pub(in crate::cli) fn run(
     ctx: &Context,
@@ -296,7 +280,7 @@ pub(in crate::cli) fn run(
                 writeln!(
                     out,
                     "medication score: {} under {def}",
-                    med_score_words(&row.medication_score)
+                    crate::render::course::med_score(&row.medication_score)
                 )?;
             }
             Ok(())
@@ -371,7 +355,7 @@ fn list(f: &FollowUps, out: &mut dyn Write) -> Result<(), CliError> {
                     .collect::<Vec<_>>()
                     .join("; "),
             },
-            med_score_words(&r.medication_score),
+            crate::render::course::med_score(&r.medication_score),
         ]);
     }
     writeln!(out, "{t}")?;
