@@ -77,7 +77,13 @@ impl Ward {
             WardError::Data(
                 e.files
                     .iter()
-                    .flat_map(|(s, d)| d.iter().map(move |d| format!("{}: {}", s.name, d.message)))
+                    .flat_map(|(s, d)| {
+                        d.iter().map(move |d| {
+                            let (line, col) =
+                                d.span.as_ref().map_or((1, 1), |r| s.line_col(r.start));
+                            format!("{}:{line}:{col}: {}", s.name, d.message)
+                        })
+                    })
                     .collect::<Vec<_>>()
                     .join("; "),
             )

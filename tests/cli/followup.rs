@@ -342,3 +342,68 @@ fn every_refusal_names_its_value_and_writes_nothing() {
     );
     assert!(!c.is_empty());
 }
+
+#[test]
+fn a_clinic_s_own_definition_replaces_the_example_and_a_broken_one_is_refused_located() {
+    let w = Ward::new();
+    w.rush_course();
+    let now = hh(20, 10, 0);
+    w.ok(
+        &now,
+        &[
+            "followup",
+            "add",
+            "--patient",
+            "P1",
+            "--date",
+            "2026-12-20",
+            "--medication",
+            "montelukast",
+            "--daily-dose",
+            "10 mg",
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let own = r#"kind = "medication-score"
+format = 1
+id = "clinic-ltra"
+version = 3
+name = "The clinic's own"
+source = "clinic protocol 2026"
+evidence = "guideline"
+certainty = "C"
+
+[none]
+score = 0
+source = "clinic protocol 2026"
+evidence = "guideline"
+certainty = "C"
+
+[[class]]
+id = "ltra"
+name = "leukotriene receptor antagonist"
+score = 2
+drugs = ["montelukast"]
+source = "clinic protocol 2026"
+evidence = "guideline"
+certainty = "C"
+"#;
+    let file = dir.path().join("medication-score.toml");
+    std::fs::write(&file, own).expect("write");
+    let rules = dir.path().to_string_lossy().into_owned();
+    let list = w.ok(
+        &now,
+        &["--rules", &rules, "followup", "list", "--patient", "P1"],
+    );
+    assert!(list.contains("2 (ltra)"), "{list}");
+    assert!(list.contains("clinic-ltra v3 - The clinic's own"), "{list}");
+    assert!(!list.contains("EXAMPLE"), "{list}");
+    // A broken file: refused (exit 65), the problem located in the file.
+    std::fs::write(&file, own.replace("score = 2", "score = \"two\"")).expect("write");
+    let (code, out, err) = w.run(
+        &now,
+        &["--rules", &rules, "followup", "list", "--patient", "P1"],
+    );
+    assert_eq!(code, Some(65), "{out}{err}");
+    assert!(err.contains("medication-score.toml:19:9: `score` in class 1 must be a whole number"), "{err}");
+}
