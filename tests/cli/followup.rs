@@ -405,5 +405,8 @@ certainty = "C"
         &["--rules", &rules, "followup", "list", "--patient", "P1"],
     );
     assert_eq!(code, Some(65), "{out}{err}");
-    assert!(err.contains("medication-score.toml:19:9: `score` in class 1 must be a whole number"), "{err}");
+    assert!(
+        err.contains("medication-score.toml:19:9: `score` in class 1 must be a whole number"),
+        "{err}"
+    );
 }
