@@ -134,6 +134,24 @@ fn follow_ups_are_recorded_listed_with_their_scores_and_the_chain_verifies() {
         "{show}"
     );
     w.ok(&now, &["course", "verify", &c]);
+    // FHIR: each complete ACQ as an Observation of its score on the follow-up's day.
+    let fhir: Value =
+        serde_json::from_str(&w.ok(&now, &["export", "fhir", &c])).expect("fhir json");
+    let acq: Vec<&Value> = fhir["entry"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| &e["resource"])
+        .filter(|r| {
+            r["code"]["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Asthma Control Questionnaire"))
+        })
+        .collect();
+    assert_eq!(acq.len(), 2, "{acq:?}");
+    assert_eq!(acq[1]["effectiveDateTime"], "2026-12-19");
+    assert_eq!(acq[1]["valueQuantity"]["value"].to_string(), "1.43");
+    assert_eq!(acq[1]["performer"][0]["display"], "Dr Wang (dr.wang)");
     w.run_as(As::Admin, &now, &["verify"]);
     let (code, out, err) = w.run_as(As::Admin, &now, &["verify"]);
     assert_eq!(code, Some(0), "{out}{err}");
