@@ -4,16 +4,15 @@
 use std::io::Write;
 
 use chrono::NaiveDate;
-use serde::Serialize;
 
 use crate::cli::context::{Context, opened};
+use crate::cli::json::{FollowUpAdded, FollowUpJson, FollowUpList};
 use crate::cli::output::write_json;
 use crate::cli::{CliError, session};
 use crate::course::followup::{AcqRecord, DailyDose, MedicationUse, parse_acq_items};
 use crate::field::Field;
-use crate::policy::medication_score::MedScore;
 use crate::ward::WardError;
-use crate::ward::followup::{FollowUpRow, FollowUps, NewFollowUp};
+use crate::ward::followup::{FollowUps, NewFollowUp};
 
 /// `ritplan followup` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -161,75 +160,6 @@ impl AddArgs {
     }
 }
 
-/// `followup list --json`.
-#[derive(Serialize)]
-struct ListJson<'a> {
-    patient: &'a str,
-    medication_score_definition: DefinitionJson<'a>,
-    follow_ups: Vec<RowJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct DefinitionJson<'a> {
-    id: &'a str,
-    version: u32,
-    name: &'a str,
-    evidence: crate::policy::Evidence,
-    example: bool,
-    source: &'a str,
-}
-
-#[derive(Serialize)]
-struct RowJson<'a> {
-    course: i64,
-    entry: u64,
-    date: NaiveDate,
-    recorded_at: chrono::NaiveDateTime,
-    by: &'a str,
-    acq_version: Option<u8>,
-    acq_items: Option<&'a [u8]>,
-    /// The mean to 2 places (text, exact); `null` without a complete ACQ.
-    acq_score: Option<String>,
-    acq_item_sum: Option<u32>,
-    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
-    fev1_percent: Option<rust_decimal::Decimal>,
-    medication: Option<&'a [MedicationUse]>,
-    medication_score: &'a MedScore,
-}
-
-fn json(f: &FollowUps) -> ListJson<'_> {
-    let d = &f.definition;
-    ListJson {
-        patient: &f.patient,
-        medication_score_definition: DefinitionJson {
-            id: &d.id,
-            version: d.version,
-            name: &d.name,
-            evidence: d.provenance.evidence,
-            example: d.is_example(),
-            source: &d.provenance.source,
-        },
-        follow_ups: f.rows.iter().map(row_json).collect(),
-    }
-}
-
-fn row_json(r: &FollowUpRow) -> RowJson<'_> {
-    RowJson {
-        course: r.course,
-        entry: r.seq,
-        date: r.date,
-        recorded_at: r.recorded_at,
-        by: &r.by,
-        acq_version: r.acq.as_ref().map(|a| a.version),
-        acq_items: r.acq.as_ref().map(|a| a.items.as_slice()),
-        acq_score: r.acq_score.map(|s| s.to_string()),
-        acq_item_sum: r.acq_score.map(|s| s.sum),
-        fev1_percent: r.fev1_percent,
-        medication: r.medication.as_deref(),
-        medication_score: &r.medication_score,
-    }
-}
-
 /// `ritplan followup ...`.
 pub(in crate::cli) fn run(
     ctx: &Context,
@@ -251,19 +181,12 @@ pub(in crate::cli) fn run(
                 .find(|x| x.course == course && x.seq == seq);
             let def = ward.medication_score_rules().label();
             if a.json {
-                #[derive(Serialize)]
-                struct Added<'a> {
-                    recorded: &'a crate::ward::view::StoredEvent,
-                    course: i64,
-                    follow_up: Option<RowJson<'a>>,
-                    medication_score_definition: &'a str,
-                }
                 return write_json(
                     out,
-                    &Added {
+                    &FollowUpAdded {
                         recorded: &r.event,
                         course,
-                        follow_up: row.as_ref().map(row_json),
+                        follow_up: row.as_ref().map(FollowUpJson::of),
                         medication_score_definition: &def,
                     },
                 );
@@ -290,7 +213,7 @@ pub(in crate::cli) fn run(
             session::actor(&ward, now)?;
             let f = ward.follow_ups(&patient)?;
             if j {
-                return write_json(out, &json(&f));
+                return write_json(out, &FollowUpList::of(&f));
             }
             list(&f, out)
         }
