@@ -92,6 +92,16 @@ pub enum Field {
     ScanPatient,
     /// The vial's code, scanned before a dose.
     ScanVial,
+    /// The date of a follow-up.
+    FollowUpDate,
+    /// A follow-up's ACQ item scores.
+    Acq,
+    /// The ACQ form's version (5, 6 or 7 items).
+    AcqVersion,
+    /// A drug the patient uses (at a follow-up).
+    Medication,
+    /// A drug's daily dose.
+    DailyDose,
 }
 
 impl Field {
@@ -139,6 +149,11 @@ impl Field {
             Field::AcceptPremedication => "accept_premedication",
             Field::ScanPatient => "scan_patient",
             Field::ScanVial => "scan_vial",
+            Field::FollowUpDate => "date",
+            Field::Acq => "acq",
+            Field::AcqVersion => "acq_version",
+            Field::Medication => "medication",
+            Field::DailyDose => "daily_dose",
         }
     }
 
@@ -186,6 +201,11 @@ impl Field {
             Field::AcceptPremedication => "the accepted premedication",
             Field::ScanPatient => "the scan of the patient's wristband",
             Field::ScanVial => "the scan of the vial",
+            Field::FollowUpDate => "the follow-up's date",
+            Field::Acq => "the ACQ item scores",
+            Field::AcqVersion => "the ACQ version",
+            Field::Medication => "the medication",
+            Field::DailyDose => "the daily dose",
         }
     }
 }

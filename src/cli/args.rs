@@ -213,6 +213,12 @@ pub enum Command {
         after_help = "Examples:\n  ritplan correct 3 --event 5 --reason 'recorded on the wrong course' --by 'RN Li'"
     )]
     Correct(cmd::record::CorrectArgs),
+    /// Follow-ups after a course: ACQ item scores, FEV1 and medication (add, list).
+    #[command(
+        subcommand,
+        after_help = "The ACQ is copyrighted (QOL Technologies, licensed through Mapi Research Trust): ritplan ships no questionnaire wording, only item numbers and scores.\n\nExamples:\n  ritplan followup add --patient P001 --date 2026-12-01 --acq 1,2,0,1,3 --acq-version 5 --medication budesonide --daily-dose '400 µg'\n  ritplan followup list --patient P001 --json"
+    )]
+    Followup(cmd::followup::FollowUpCommand),
     /// The nurses' dosing sheet for a day: every active course's doses in time order.
     #[command(
         after_help = "Examples:\n  ritplan sheet --date 2026-12-07\n  ritplan sheet --date 2026-12-07 --json"

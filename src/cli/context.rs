@@ -113,6 +113,8 @@ pub(super) fn opened(
 pub(super) struct WardOpener {
     path: PathBuf,
     vial_expiry: Option<SourceText>,
+    /// The clinic's medication score for follow-ups (`medication-score.toml` from --rules DIR).
+    medication_score: Option<SourceText>,
 }
 
 impl WardOpener {
@@ -122,23 +124,29 @@ impl WardOpener {
         if let Some(src) = &self.vial_expiry {
             ward.use_vial_expiry_rules(src.clone())?;
         }
+        if let Some(src) = &self.medication_score {
+            ward.use_medication_score_rules(src.clone())?;
+        }
         Ok(ward)
     }
 }
 
 /// The opener of the command's ward (see [`WardOpener`]).
 pub(super) fn ward_opener(ctx: &Context) -> Result<WardOpener, CliError> {
-    let file = crate::policy::vial_expiry::BUNDLED.0;
-    let vial_expiry = match &ctx.rules_dir {
-        Some(_) => ctx
-            .rule_sources()?
-            .into_iter()
-            .find(|s| Path::new(&s.name).file_name().is_some_and(|f| f == file)),
-        None => None,
+    let sources = match &ctx.rules_dir {
+        Some(_) => ctx.rule_sources()?,
+        None => Vec::new(),
+    };
+    let named = |file: &str| {
+        sources
+            .iter()
+            .find(|s| Path::new(&s.name).file_name().is_some_and(|f| f == file))
+            .cloned()
     };
     Ok(WardOpener {
         path: record_path(ctx.db.as_ref())?,
-        vial_expiry,
+        vial_expiry: named(crate::policy::vial_expiry::BUNDLED.0),
+        medication_score: named(crate::policy::medication_score::BUNDLED.0),
     })
 }
 

@@ -290,3 +290,94 @@ pub(super) struct ForecastJson<'a> {
     pub(super) stops: Option<String>,
     pub(super) written: bool,
 }
+
+// ---------------------------------------------------------------------------------------------
+// follow-ups
+
+/// `ritplan followup list --json`: the patient's follow-ups, oldest first, with the medication
+/// score's definition (its evidence, and whether it is an example).
+#[derive(Serialize)]
+pub(super) struct FollowUpList<'a> {
+    pub(super) patient: &'a str,
+    pub(super) medication_score_definition: MedScoreDefinitionJson<'a>,
+    pub(super) follow_ups: Vec<FollowUpJson<'a>>,
+}
+
+impl<'a> FollowUpList<'a> {
+    pub(super) fn of(f: &'a crate::ward::followup::FollowUps) -> FollowUpList<'a> {
+        let d = &f.definition;
+        FollowUpList {
+            patient: &f.patient,
+            medication_score_definition: MedScoreDefinitionJson {
+                id: &d.id,
+                version: d.version,
+                name: &d.name,
+                evidence: d.provenance.evidence,
+                example: d.is_example(),
+                source: &d.provenance.source,
+            },
+            follow_ups: f.rows.iter().map(FollowUpJson::of).collect(),
+        }
+    }
+}
+
+/// The medication score's definition, as the follow-up answers name it.
+#[derive(Serialize)]
+pub(super) struct MedScoreDefinitionJson<'a> {
+    pub(super) id: &'a str,
+    pub(super) version: u32,
+    pub(super) name: &'a str,
+    pub(super) evidence: Evidence,
+    /// Evidence `example`, `inference` or `unverified`: every output says so.
+    pub(super) example: bool,
+    pub(super) source: &'a str,
+}
+
+/// One follow-up: the ACQ as recorded with its score (the mean to 2 places, as text; `null`
+/// without a complete ACQ, never imputed) and the sum of its items (the exact mean is the sum
+/// over the version), FEV1, the medication and its score.
+#[derive(Serialize)]
+pub(super) struct FollowUpJson<'a> {
+    pub(super) course: i64,
+    pub(super) entry: u64,
+    pub(super) date: chrono::NaiveDate,
+    pub(super) recorded_at: NaiveDateTime,
+    pub(super) by: &'a str,
+    pub(super) acq_version: Option<u8>,
+    pub(super) acq_items: Option<&'a [u8]>,
+    pub(super) acq_score: Option<String>,
+    pub(super) acq_item_sum: Option<u32>,
+    #[serde(with = "rust_decimal::serde::arbitrary_precision_option")]
+    pub(super) fev1_percent: Option<Decimal>,
+    pub(super) medication: Option<&'a [crate::course::followup::MedicationUse]>,
+    pub(super) medication_score: &'a crate::policy::medication_score::MedScore,
+}
+
+impl<'a> FollowUpJson<'a> {
+    pub(super) fn of(r: &'a crate::ward::followup::FollowUpRow) -> FollowUpJson<'a> {
+        FollowUpJson {
+            course: r.course,
+            entry: r.seq,
+            date: r.date,
+            recorded_at: r.recorded_at,
+            by: &r.by,
+            acq_version: r.acq.as_ref().map(|a| a.version),
+            acq_items: r.acq.as_ref().map(|a| a.items.as_slice()),
+            acq_score: r.acq_score.map(|s| s.to_string()),
+            acq_item_sum: r.acq_score.map(|s| s.sum),
+            fev1_percent: r.fev1_percent,
+            medication: r.medication.as_deref(),
+            medication_score: &r.medication_score,
+        }
+    }
+}
+
+/// `ritplan followup add --json`: the entry recorded, and the follow-up as listed.
+#[derive(Serialize)]
+pub(super) struct FollowUpAdded<'a> {
+    pub(super) recorded: &'a StoredEvent,
+    pub(super) course: i64,
+    pub(super) follow_up: Option<FollowUpJson<'a>>,
+    /// The definition's id and version, marked when it is an example.
+    pub(super) medication_score_definition: &'a str,
+}

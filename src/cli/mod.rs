@@ -126,6 +126,7 @@ pub fn run(args: Args, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Defer(a) => cmd::record::defer(ctx, a, out, err),
         Command::Review(a) => cmd::record::review(ctx, a, out, err),
         Command::Note(a) => cmd::record::note(ctx, a, out, err),
+        Command::Followup(c) => cmd::followup::run(ctx, c, out, err),
         Command::Correct(a) => cmd::record::correct(ctx, a, out, err),
         Command::Sheet(a) => cmd::sheet::run(ctx, a, out, err),
         Command::Label(c) => cmd::label::run(ctx, c, err),

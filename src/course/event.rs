@@ -330,6 +330,27 @@ pub enum EventKind {
         /// Kilograms, as recorded.
         weight_kg: String,
     },
+    /// A follow-up after (or during) the course: asthma control and medication as recorded at a
+    /// clinic visit on `date` (see [`super::followup`]). Never changes the dosing state; allowed
+    /// on a finished or stopped course. The ACQ's questionnaire wording is not held: only the
+    /// version and the item scores.
+    FollowUp {
+        /// The day of the follow-up (given by the user; the entry's time is when it was recorded).
+        date: NaiveDate,
+        /// The ACQ item scores with the form's version, if taken.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        acq: Option<super::followup::AcqRecord>,
+        /// Pre-bronchodilator FEV1, % predicted, if the clinic measured it.
+        #[serde(
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "rust_decimal::serde::arbitrary_precision_option"
+        )]
+        fev1_percent: Option<Decimal>,
+        /// The medication used (`Some(vec![])`: none); `None`: not recorded at this follow-up.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        medication: Option<Vec<super::followup::MedicationUse>>,
+    },
     /// The record was upgraded to the keyed chain; the events before this one were chained
     /// without a key and recorded with free-text names (unauthenticated).
     Migrated {
@@ -363,6 +384,7 @@ impl EventKind {
             | EventKind::VialAdded { .. }
             | EventKind::VialDiscarded { .. }
             | EventKind::WeightMeasured { .. }
+            | EventKind::FollowUp { .. }
             | EventKind::Migrated { .. } => false,
         }
     }

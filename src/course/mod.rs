@@ -20,6 +20,7 @@
 //! stop at "physician review".
 
 mod event;
+pub mod followup;
 mod history;
 mod ladder;
 mod next;

@@ -519,6 +519,15 @@ pub fn admissible(
         }),
         EventKind::Note { text } if empty(text) => Err(Refusal::NoReason { what: "a note" }),
         EventKind::Note { .. } => Ok(()),
+        // Like a note: on any course, whatever its holds or status (a follow-up comes after
+        // the course); it never changes the dosing state. Its values are checked by the ward
+        // (`text::event`, and the date against today and the patient's birth).
+        EventKind::FollowUp { acq, .. } => match acq {
+            Some(a) if a.check().is_err() => Err(Refusal::NoReason {
+                what: "a follow-up with an incomplete or out-of-range ACQ",
+            }),
+            _ => Ok(()),
+        },
         // Whether the course takes a vial event: `vial_admissible` (its own refusals); a new
         // vial's own values are the ward's, before it allocates the code.
         EventKind::VialAdded { .. } | EventKind::VialDiscarded { .. } => {

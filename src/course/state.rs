@@ -386,7 +386,8 @@ impl CourseState {
             | EventKind::Note { .. }
             | EventKind::Migrated { .. }
             | EventKind::OmalizumabGiven { .. }
-            | EventKind::WeightMeasured { .. } => {}
+            | EventKind::WeightMeasured { .. }
+            | EventKind::FollowUp { .. } => {}
         }
     }
 

@@ -412,6 +412,15 @@ impl Course<'_> {
                     &c.key("late", &ev.seq),
                     c.late_reaction(&ev, *kind, symptom, last_admin.as_deref()),
                 ),
+                // A follow-up's complete ACQ: its score (the mean of the items, to 2 places) on
+                // the follow-up's day. Its FEV1 and medication are not exported (yet).
+                EventKind::FollowUp {
+                    date, acq: Some(a), ..
+                } => {
+                    if let Some(score) = a.score() {
+                        e.push(&c.key("acq", &ev.seq), c.acq(&ev, *date, a.version, score));
+                    }
+                }
                 // Vial events (VialAdded, VialDiscarded) are left out of the export on purpose: they
                 // are the clinic's stock, not care given; a dose drawn from a vial still exports its
                 // lot on the administration above. Notes, reviews, corrections and the migration
@@ -526,6 +535,25 @@ impl Course<'_> {
             "effectiveDateTime": ev.at,
             "partOf": [{"reference": format!("urn:uuid:{admin}")}],
             "valueQuantity": {"value": number(p), "unit": "%", "system": UCUM, "code": "%"},
+        }))
+    }
+
+    /// The Observation of a follow-up's ACQ score (no questionnaire wording: the score only).
+    fn acq(
+        &self,
+        ev: &Logged<'_>,
+        date: chrono::NaiveDate,
+        version: u8,
+        score: crate::course::followup::AcqScore,
+    ) -> Map<String, Value> {
+        object(json!({
+            "resourceType": "Observation",
+            "status": "final",
+            "code": {"text": format!("Asthma Control Questionnaire (ACQ-{version}) score: the mean of the {version} items, 0 (well controlled) to 6 (extremely poorly controlled)")},
+            "subject": self.subject,
+            "effectiveDateTime": date.to_string(),
+            "performer": [{"display": crate::render::course::entry_author(ev.x)}],
+            "valueQuantity": {"value": number(score.shown()), "unit": "score"},
         }))
     }
 

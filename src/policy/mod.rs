@@ -14,6 +14,7 @@ use serde::Serialize;
 
 pub mod course;
 pub mod eligibility;
+pub mod medication_score;
 pub mod omalizumab;
 pub mod omalizumab_course;
 pub mod risk;
@@ -443,6 +444,8 @@ impl Policy {
                         Some(k) if k == vial_expiry::KIND => {}
                         // Read on its own by the audit (`crate::audit::rules`), never frozen.
                         Some(k) if k == crate::audit::rules::KIND => {}
+                        // Read on its own when follow-ups are shown (`medication_score`).
+                        Some(k) if k == medication_score::KIND => {}
                         Some(k) if k == omalizumab_course::KIND => {
                             omalizumab_rules =
                                 omalizumab_course::read(&doc, &mut diags).or(omalizumab_rules);

@@ -655,6 +655,11 @@ fn flag(f: Field) -> &'static str {
         Field::AcceptPremedication => "--accept-premedication",
         Field::ScanPatient => "--scan-patient",
         Field::ScanVial => "--scan-vial",
+        Field::FollowUpDate => "--date",
+        Field::Acq => "--acq",
+        Field::AcqVersion => "--acq-version",
+        Field::Medication => "--medication",
+        Field::DailyDose => "--daily-dose",
     }
 }
 
@@ -937,6 +942,63 @@ pub fn premedication_lines(adms: &[crate::course::Administration]) -> Vec<String
         .collect()
 }
 
+/// What the ACQ's licence means for ritplan (said wherever follow-ups are entered).
+pub const ACQ_LICENCE: &str = "The Asthma Control Questionnaire (ACQ, Juniper 1999) is copyrighted by QOL Technologies and licensed through Mapi Research Trust: ritplan holds no questionnaire wording, only the form's version and the item numbers' scores 0-6 as the clinic's licensed form gave them.";
+
+/// A medication score in words: `3 (ics-laba)`, `not computable: no class for "montelukast"`.
+pub fn med_score(s: &crate::policy::medication_score::MedScore) -> String {
+    use crate::policy::medication_score::MedScore;
+    match s {
+        MedScore::Score { value, class } => format!("{value} ({class})"),
+        MedScore::NotComputable { unmatched } => format!(
+            "not computable: no class for {}",
+            unmatched
+                .iter()
+                .map(|d| format!("{d:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        MedScore::NotRecorded => "not recorded".into(),
+    }
+}
+
+/// A follow-up's values in words: `ACQ-5 1.40 (items 1,2,0,1,3); FEV1 92 % predicted;
+/// medication: budesonide 400 µg/day` (the ACQ's items and score only, never its wording).
+pub fn follow_up(
+    acq: Option<&crate::course::followup::AcqRecord>,
+    fev1_percent: Option<rust_decimal::Decimal>,
+    medication: Option<&[crate::course::followup::MedicationUse]>,
+) -> String {
+    let mut parts = Vec::new();
+    if let Some(a) = acq {
+        let items = a
+            .items
+            .iter()
+            .map(u8::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        parts.push(match a.score() {
+            Some(s) => format!("ACQ-{} {s} (items {items})", a.version),
+            None => format!("ACQ-{} not scored: incomplete (items {items})", a.version),
+        });
+    }
+    if let Some(f) = fev1_percent {
+        parts.push(format!("FEV1 {} % predicted", f.normalize()));
+    }
+    match medication {
+        None => {}
+        Some([]) => parts.push("medication: none".into()),
+        Some(m) => parts.push(format!(
+            "medication: {}",
+            m.iter()
+                .map(|u| format!("{} {}/day", u.drug, u.daily_dose))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+    parts.join("; ")
+}
+
 /// An event, in words (for the log and the echo of a recording command).
 pub fn event(k: &crate::course::EventKind) -> String {
     use crate::course::EventKind as K;
@@ -1030,6 +1092,15 @@ pub fn event(k: &crate::course::EventKind) -> String {
             format!("correction: event #{corrects} no longer counts ({reason})")
         }
         K::Note { text } => format!("note: {text}"),
+        K::FollowUp {
+            date,
+            acq,
+            fev1_percent,
+            medication,
+        } => format!(
+            "follow-up on {date}: {}",
+            follow_up(acq.as_ref(), *fev1_percent, medication.as_deref())
+        ),
         K::WeightMeasured { weight_kg } => format!("weight measured: {weight_kg} kg"),
         K::OmalizumabGiven {
             number,

@@ -11,6 +11,7 @@ mod batch;
 mod board;
 pub mod checklist;
 mod error;
+pub mod followup;
 pub mod import;
 mod labels;
 mod load;
@@ -83,6 +84,16 @@ pub struct Ward {
     parsed: Parsed,
     /// The clinic's vial expiry policy (bundled, or a clinic's file).
     vial_expiry: crate::policy::vial_expiry::VialExpiry,
+    /// The clinic's medication score for follow-ups (bundled example, or a clinic's file).
+    medication_score: crate::policy::medication_score::MedicationScore,
+}
+
+/// The bundled medication score definition (an example).
+fn bundled_medication_score() -> Result<crate::policy::medication_score::MedicationScore, WardError>
+{
+    crate::policy::medication_score::MedicationScore::bundled().map_err(|_| {
+        WardError::Data("the bundled rules/medication-score.toml does not load".into())
+    })
 }
 
 /// The bundled vial expiry policy.
@@ -98,6 +109,7 @@ impl Ward {
             store: Store::open(path)?,
             parsed: Parsed::default(),
             vial_expiry: bundled_vial_expiry()?,
+            medication_score: bundled_medication_score()?,
         };
         ward.rebuild_states()?;
         Ok(ward)
@@ -110,6 +122,7 @@ impl Ward {
             store: Store::open_unchanged(path)?,
             parsed: Parsed::default(),
             vial_expiry: bundled_vial_expiry()?,
+            medication_score: bundled_medication_score()?,
         })
     }
 

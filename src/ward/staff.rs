@@ -106,6 +106,7 @@ impl Ward {
             store,
             parsed: super::Parsed::default(),
             vial_expiry: super::bundled_vial_expiry()?,
+            medication_score: super::bundled_medication_score()?,
         };
         let (actor, token) = ward.login(&id, &admin.secret, os_user, now)?;
         Ok((ward, actor, token))

@@ -34,6 +34,8 @@ pub fn max_len(field: Field) -> usize {
         Field::Lot => LOT_MAX,
         Field::Manufacturer => NAME_MAX,
         Field::Site => SITE_MAX,
+        Field::Medication => NAME_MAX,
+        Field::DailyDose => crate::course::followup::DOSE_UNIT_MAX,
         _ => TEXT_MAX,
     }
 }
@@ -247,6 +249,44 @@ pub fn event(kind: EventKind) -> Result<EventKind, WardError> {
                 .normalize()
                 .to_string(),
         },
+        EventKind::FollowUp {
+            date,
+            acq,
+            fev1_percent,
+            medication,
+        } => {
+            let medication = medication
+                .map(|m| {
+                    m.into_iter()
+                        .map(|u| -> Result<_, WardError> {
+                            Ok(crate::course::followup::MedicationUse {
+                                drug: text(Field::Medication, &u.drug)?,
+                                daily_dose: crate::course::followup::DailyDose {
+                                    amount: u.daily_dose.amount.normalize(),
+                                    unit: text(Field::DailyDose, &u.daily_dose.unit)?,
+                                },
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+                .transpose()?;
+            // The bounds that need no patient and no clock (the ward checks the date).
+            crate::course::followup::check(
+                date,
+                acq.as_ref(),
+                fev1_percent,
+                medication.as_deref(),
+                date,
+                date,
+            )
+            .map_err(|(field, problem)| input(field, problem))?;
+            EventKind::FollowUp {
+                date,
+                acq,
+                fev1_percent: fev1_percent.map(|f| f.normalize()),
+                medication,
+            }
+        }
         other => other,
     })
 }

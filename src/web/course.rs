@@ -86,9 +86,10 @@ pub(super) fn show(
         let lookalikes = ward.lookalikes(&patient)?;
         let schedule = v.schedule(now)?;
         let vials = ward.vials(Some(id), now.date())?;
-        Ok((v, d, patient, lookalikes, schedule, vials))
+        let follow_ups = ward.follow_ups(&patient.id)?;
+        Ok((v, d, patient, lookalikes, schedule, vials, follow_ups))
     })();
-    let (v, d, patient, lookalikes, schedule, vials) = match built {
+    let (v, d, patient, lookalikes, schedule, vials, follow_ups) = match built {
         Ok(x) => x,
         Err(e) => return failure(&e),
     };
@@ -107,6 +108,7 @@ pub(super) fn show(
         decision: &d,
         schedule: &schedule,
         vials: &vials,
+        follow_ups: &follow_ups,
         notice,
         open,
     };
@@ -169,6 +171,9 @@ pub(super) async fn submit(
         let now = app.clock.now();
         if matches!(kind, FormKind::AddVial | FormKind::DiscardVial) {
             return super::vials::submit(app, ward, &actor, &token, id, kind, &f, seen);
+        }
+        if kind == FormKind::FollowUp {
+            return super::followup::submit(app, ward, &actor, &token, id, &f, seen);
         }
         // The "check the scans" step: the give form's first submit button, so that the Enter a
         // keyboard-wedge scanner sends after a code checks the scans and shows the form again

@@ -34,6 +34,8 @@ pub enum FormKind {
     AddVial,
     /// A vial taken out of use.
     DiscardVial,
+    /// A follow-up (ACQ, FEV1, medication).
+    FollowUp,
 }
 
 impl FormKind {
@@ -49,6 +51,7 @@ impl FormKind {
             FormKind::Review => "review",
             FormKind::AddVial => "vial-add",
             FormKind::DiscardVial => "vial-discard",
+            FormKind::FollowUp => "followup",
         }
     }
 
@@ -63,6 +66,7 @@ impl FormKind {
             FormKind::Review,
             FormKind::AddVial,
             FormKind::DiscardVial,
+            FormKind::FollowUp,
         ]
         .into_iter()
         .find(|k| k.segment() == s)
@@ -271,8 +275,8 @@ pub(super) fn parse_give(
 pub(super) fn parse_event(kind: FormKind, f: &Fields) -> Result<Record, Errors> {
     let mut e = Errors::new();
     let event = match kind {
-        // Not entries of the course's own: see `parse_vial` and `parse_discard`.
-        FormKind::Give | FormKind::AddVial | FormKind::DiscardVial => None,
+        // Not entries of the course's own: see `parse_vial`, `parse_discard`, `parse_follow_up`.
+        FormKind::Give | FormKind::AddVial | FormKind::DiscardVial | FormKind::FollowUp => None,
         FormKind::Observe => observe(f, &mut e),
         FormKind::React => react(f, &mut e),
         FormKind::Defer => required(f, "reason", Field::Reason, "The reason", &mut e)
@@ -348,6 +352,135 @@ pub(super) fn parse_discard(f: &Fields) -> Result<(String, String), Errors> {
 }
 
 /// The form field of a ward's input error on the "Add a vial" form.
+/// How many medication lines the follow-up form has (`med1_drug`, `med1_dose`, ...).
+pub(super) const FOLLOW_UP_MEDICATION_LINES: usize = 4;
+
+/// The follow-up form of course `course`'s patient, parsed: what the ward takes, or the errors
+/// by field. The ward checks the values again (date, bounds, item count).
+pub(super) fn parse_follow_up(
+    f: &Fields,
+    patient: &str,
+    course: i64,
+) -> Result<crate::ward::followup::NewFollowUp, Errors> {
+    use crate::course::followup::{AcqRecord, DailyDose, MedicationUse, parse_acq_items};
+    let mut e = Errors::new();
+    let date = match field(f, "date") {
+        "" => {
+            e.insert("date".into(), "The follow-up's date is required".into());
+            None
+        }
+        _ => date(f, "date", "The follow-up's date", &mut e),
+    };
+    let acq = match (field(f, "acq"), field(f, "acq_version")) {
+        ("", "") => None,
+        ("", _) => {
+            e.insert(
+                "acq".into(),
+                "The ACQ item scores are required with a version".into(),
+            );
+            None
+        }
+        (_, "") => {
+            e.insert(
+                "acq_version".into(),
+                "Choose the version on the clinic's form (5, 6 or 7 items)".into(),
+            );
+            None
+        }
+        (items, version) => match (parse_acq_items(items), version.parse::<u8>()) {
+            (Ok(items), Ok(version)) => {
+                let a = AcqRecord { version, items };
+                match a.check() {
+                    Ok(()) => Some(a),
+                    Err(why) => {
+                        e.insert("acq".into(), format!("The ACQ item scores: {why}"));
+                        None
+                    }
+                }
+            }
+            (Err(why), _) => {
+                e.insert("acq".into(), format!("The ACQ item scores: {why}"));
+                None
+            }
+            (_, Err(_)) => {
+                e.insert("acq_version".into(), "The ACQ version is 5, 6 or 7".into());
+                None
+            }
+        },
+    };
+    let fev1_percent = match field(f, "fev1") {
+        "" => None,
+        t => crate::units::parse_decimal(t)
+            .ok_or_else(|| {
+                e.insert(
+                    "fev1".into(),
+                    format!("FEV1: {t:?} is not a percentage of predicted"),
+                )
+            })
+            .ok(),
+    };
+    let mut used = Vec::new();
+    for i in 1..=FOLLOW_UP_MEDICATION_LINES {
+        let (dn, dd) = (format!("med{i}_drug"), format!("med{i}_dose"));
+        match (field(f, &dn), field(f, &dd)) {
+            ("", "") => {}
+            ("", _) => {
+                e.insert(dn, "The drug is required with its daily dose".into());
+            }
+            (_, "") => {
+                e.insert(dd, "The daily dose is required with the drug".into());
+            }
+            (drug, dose) => match DailyDose::parse(dose) {
+                Ok(daily_dose) => used.push(MedicationUse {
+                    drug: drug.to_string(),
+                    daily_dose,
+                }),
+                Err(why) => {
+                    e.insert(dd, format!("The daily dose: {why}"));
+                }
+            },
+        }
+    }
+    let none = field(f, "no_medication") == "yes";
+    if none && !used.is_empty() {
+        e.insert(
+            "no_medication".into(),
+            "No medication is ticked, but drugs are listed: one or the other".into(),
+        );
+    }
+    let medication = if none {
+        Some(Vec::new())
+    } else if used.is_empty() {
+        None
+    } else {
+        Some(used)
+    };
+    match (date, e.is_empty()) {
+        (Some(date), true) => Ok(crate::ward::followup::NewFollowUp {
+            patient: patient.to_string(),
+            course: Some(course),
+            date,
+            acq,
+            fev1_percent,
+            medication,
+        }),
+        _ => Err(e),
+    }
+}
+
+/// The follow-up form's field for a value the ward refused.
+pub(super) fn follow_up_field(which: Field) -> Option<&'static str> {
+    Some(match which {
+        Field::FollowUpDate => "date",
+        Field::Acq => "acq",
+        Field::AcqVersion => "acq_version",
+        Field::Fev1 => "fev1",
+        Field::Medication => "med1_drug",
+        Field::DailyDose => "med1_dose",
+        _ => return None,
+    })
+}
+
 pub(super) fn vial_field(which: Field) -> Option<&'static str> {
     Some(match which {
         Field::VialNumber => "vial",

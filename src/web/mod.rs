@@ -10,6 +10,7 @@
 
 mod clock;
 mod course;
+mod followup;
 mod forms;
 mod guard;
 mod omalizumab;
@@ -23,6 +24,8 @@ mod tests;
 mod tests_a11y;
 #[cfg(test)]
 mod tests_course;
+#[cfg(test)]
+mod tests_followup;
 #[cfg(test)]
 mod tests_guard;
 #[cfg(test)]

@@ -54,6 +54,9 @@ pub struct CourseScreen<'a> {
     pub schedule: &'a [ScheduleLine],
     /// The course's vials, with their state today.
     pub vials: &'a [VialView],
+    /// The patient's follow-ups (this course's are shown), with the medication score's
+    /// definition.
+    pub follow_ups: &'a crate::ward::followup::FollowUps,
     /// A notice.
     pub notice: Option<Notice>,
     /// A form sent back: which, its values and its errors.
@@ -502,6 +505,7 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
                 (input(&fs, "reason", "Why it was wrong", "text", "", None))
             }))
         }
+        (follow_ups_section(s))
         (vials_section(s))
         p.print {
             a.button href=(format!("/course/{id}/protocol.pdf")) target="_blank" { "Print this patient's protocol (PDF)" }
@@ -524,6 +528,69 @@ pub fn course(s: &CourseScreen<'_>) -> Markup {
         }
     };
     layout(&s.patient.name, Some(s.page), s.page.training, body)
+}
+
+/// The course's follow-ups with their scores, and the follow-up form (physicians and nurses).
+/// Only item numbers and scores: the ACQ's wording is the rights holder's.
+fn follow_ups_section(s: &CourseScreen<'_>) -> Markup {
+    let id = s.view.loaded.record.id;
+    let rows: Vec<_> = s
+        .follow_ups
+        .rows
+        .iter()
+        .filter(|r| r.course == id)
+        .collect();
+    let def = &s.follow_ups.definition;
+    let clinical = matches!(s.page.actor.role, Role::Nurse | Role::Physician);
+    let fs = FormState::of(FormKind::FollowUp, s.open);
+    html! {
+        section #follow-ups aria-labelledby="follow-ups-title" {
+            h2 #follow-ups-title { "Follow-ups" }
+            @if rows.is_empty() {
+                p { "No follow-up recorded on this course." }
+            } @else {
+                table.follow-ups {
+                    caption { "The follow-ups of course " (id) ", oldest first" }
+                    thead { tr { th scope="col" { "Date" } th scope="col" { "ACQ items" } th scope="col" { "ACQ score" } th scope="col" { "FEV1 % predicted" } th scope="col" { "Medication" } th scope="col" { "Medication score" } } }
+                    tbody {
+                        @for r in &rows {
+                            tr {
+                                th scope="row" { (r.date) }
+                                td { @if let Some(a) = &r.acq { "ACQ-" (a.version) ": " (a.items.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")) } @else { "not taken" } }
+                                td { @match (&r.acq, r.acq_score) {
+                                    (_, Some(sc)) => { (sc) }
+                                    (Some(_), None) => { "not scored: incomplete" }
+                                    (None, None) => { "—" }
+                                } }
+                                td { @if let Some(f) = r.fev1_percent { (f.normalize()) } @else { "—" } }
+                                td { @match r.medication.as_deref() {
+                                    None => { "not recorded" }
+                                    Some([]) => { "none" }
+                                    Some(m) => { (m.iter().map(|u| format!("{} {}/day", u.drug, u.daily_dose)).collect::<Vec<_>>().join("; ")) }
+                                } }
+                                td { (say::med_score(&r.medication_score)) }
+                            }
+                        }
+                    }
+                }
+                p.help { "ACQ score: the mean of the items, to 2 places, only when every item of the version is there (never imputed). Medication score: " (def.label()) " — " (def.name) "." }
+            }
+            @if clinical {
+                (section(s, &fs, "Record a follow-up", false, "Record the follow-up", html! {
+                    p.help { (say::ACQ_LICENCE) }
+                    (input(&fs, "date", "Date of the follow-up (YYYY-MM-DD)", "text", "", None))
+                    (select(&fs, "acq_version", "ACQ version on the clinic's form", &[("", "(no ACQ taken)"), ("5", "ACQ-5 (5 items)"), ("6", "ACQ-6 (6 items)"), ("7", "ACQ-7 (7 items)")], ""))
+                    (input(&fs, "acq", "ACQ item scores 0–6, in the form's order, separated by commas", "text", "", Some("e.g. 1,2,0,1,3")))
+                    (input(&fs, "fev1", "FEV1, % predicted (optional)", "text", "", None))
+                    (checkbox(&fs, "no_medication", "The patient uses no asthma medication"))
+                    @for i in 1..=super::forms::FOLLOW_UP_MEDICATION_LINES {
+                        (input(&fs, &format!("med{i}_drug"), &format!("Drug {i} (optional)"), "text", "", None))
+                        (input(&fs, &format!("med{i}_dose"), &format!("Daily dose of drug {i}, with its unit"), "text", "", Some("e.g. 400 µg, 2 puffs")))
+                    }
+                }))
+            }
+        }
+    }
 }
 
 /// A vial in words: `V000001 is vial 1 (Vial 1, 100 SQ-U/mL, grey cap), lot L100, expires 2027-03-31`.

@@ -6,6 +6,7 @@ mod backends;
 mod board;
 mod corpus;
 mod courses;
+mod followup;
 mod holes;
 mod inputs;
 mod labels;

@@ -337,6 +337,20 @@ fn course_show(
     for l in say::premedication_lines(&crate::course::administrations(&v.plain_events())) {
         writeln!(out, "{l}")?;
     }
+    // Follow-ups (after or during the course; they never change the dosing), a corrected one
+    // left out as everywhere.
+    let voided = crate::course::voided(&v.plain_events());
+    for e in v.events.iter().filter(|e| !voided.contains(&e.event.seq)) {
+        if let crate::course::EventKind::FollowUp { .. } = &e.event.kind {
+            writeln!(
+                out,
+                "#{} by {}: {}",
+                e.event.seq,
+                say::entry_author(e),
+                say::event(&e.event.kind)
+            )?;
+        }
+    }
     writeln!(
         out,
         "Rows marked \"due\" are re-projected from the record: each at its earliest, assuming every dose is tolerated."

@@ -8,6 +8,7 @@ pub(super) mod completions;
 pub(super) mod course;
 pub(super) mod db;
 pub(super) mod export;
+pub(super) mod followup;
 pub(super) mod forecast;
 pub(super) mod label;
 pub(super) mod next;

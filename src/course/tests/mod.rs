@@ -232,6 +232,7 @@ fn ml(s: &str) -> Decimal {
 }
 
 mod caps;
+mod followup;
 mod late;
 mod maintenance;
 mod model;
