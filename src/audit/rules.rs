@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::diag::{Diagnostic, SourceText};
 use crate::policy::{PolicyError, Provenance, Ruled, read_provenance};
-use crate::tomlread::{Diags, Table, parse_document};
+use crate::tomlread::{Diags, Table};
 
 /// The bundled file: (file name, text).
 pub const BUNDLED: (&str, &str) = ("audit.toml", include_str!("../../rules/audit.toml"));
@@ -95,28 +95,12 @@ pub struct AuditRules {
 impl AuditRules {
     /// The bundled definitions.
     pub fn bundled() -> Result<AuditRules, PolicyError> {
-        AuditRules::from_source(SourceText::new(
-            format!("<bundled>/rules/{}", BUNDLED.0),
-            BUNDLED.1,
-        ))
+        AuditRules::from_source(crate::policy::bundled_source(BUNDLED))
     }
 
     /// Reads an audit rules file; every problem is reported.
     pub fn from_source(src: SourceText) -> Result<AuditRules, PolicyError> {
-        let mut diags = Diags::default();
-        let out = match parse_document(&src.text) {
-            Err(d) => {
-                diags.push(d);
-                None
-            }
-            Ok(doc) => read(&doc.named("the rules file"), &mut diags),
-        };
-        match out {
-            Some(v) if !diags.has_errors() => Ok(v),
-            _ => Err(PolicyError {
-                files: vec![(src, diags.0)],
-            }),
-        }
+        crate::policy::read_rules_file(src, read)
     }
 
     /// The total-IgE band labels, lowest first: `<100`, `100-<400`, `>=400`.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::{Evidence, PolicyError, Provenance, read_provenance};
 use crate::course::followup::MedicationUse;
 use crate::diag::{Diagnostic, SourceText};
-use crate::tomlread::{Diags, Table, parse_document};
+use crate::tomlread::{Diags, Table};
 
 /// The bundled file: (file name, text).
 pub const BUNDLED: (&str, &str) = (
@@ -92,28 +92,12 @@ fn norm(name: &str) -> String {
 impl MedicationScore {
     /// The bundled definition (an example).
     pub fn bundled() -> Result<MedicationScore, PolicyError> {
-        MedicationScore::from_source(SourceText::new(
-            format!("<bundled>/rules/{}", BUNDLED.0),
-            BUNDLED.1,
-        ))
+        MedicationScore::from_source(super::bundled_source(BUNDLED))
     }
 
     /// Reads a medication score rules file; every problem is reported, located.
     pub fn from_source(src: SourceText) -> Result<MedicationScore, PolicyError> {
-        let mut diags = Diags::default();
-        let out = match parse_document(&src.text) {
-            Err(d) => {
-                diags.push(d);
-                None
-            }
-            Ok(doc) => read(&doc.named("the rules file"), &mut diags),
-        };
-        match out {
-            Some(v) if !diags.has_errors() => Ok(v),
-            _ => Err(PolicyError {
-                files: vec![(src, diags.0)],
-            }),
-        }
+        super::read_rules_file(src, read)
     }
 
     /// Whether the definition is an example (or otherwise not a clinic's checked one): said on

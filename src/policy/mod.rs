@@ -163,6 +163,33 @@ pub struct Ruled<T> {
     pub provenance: Provenance,
 }
 
+/// A rules file read on its own (not frozen with a course): parsed, read by `read`, refused with
+/// every problem located unless it reads without an error.
+pub fn read_rules_file<T>(
+    src: SourceText,
+    read: impl FnOnce(&Table<'_, '_>, &mut Diags) -> Option<T>,
+) -> Result<T, PolicyError> {
+    let mut diags = Diags::default();
+    let out = match parse_document(&src.text) {
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+        Ok(doc) => read(&doc.named("the rules file"), &mut diags),
+    };
+    match out {
+        Some(v) if !diags.has_errors() => Ok(v),
+        _ => Err(PolicyError {
+            files: vec![(src, diags.0)],
+        }),
+    }
+}
+
+/// The text of a rules file bundled into ritplan (`(name, text)`), named as bundled.
+pub fn bundled_source(bundled: (&str, &str)) -> SourceText {
+    SourceText::new(format!("<bundled>/rules/{}", bundled.0), bundled.1)
+}
+
 /// Reads `source`, `evidence` and `certainty` from a rule's table; all three are required.
 pub fn read_provenance(t: &Table<'_, '_>, diags: &mut Diags) -> Option<Provenance> {
     let source = t.string(diags, "source", true);

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::{PolicyError, Provenance, read_provenance};
 use crate::diag::{Diagnostic, SourceText};
-use crate::tomlread::{Diags, Table, parse_document};
+use crate::tomlread::{Diags, Table};
 use crate::units::{AllergenUnit, Concentration, parse_decimal};
 
 /// The bundled file: (file name, text).
@@ -199,28 +199,12 @@ pub enum ExpiryRefusal {
 impl VialExpiry {
     /// The bundled policy.
     pub fn bundled() -> Result<VialExpiry, PolicyError> {
-        VialExpiry::from_source(SourceText::new(
-            format!("<bundled>/rules/{}", BUNDLED.0),
-            BUNDLED.1,
-        ))
+        VialExpiry::from_source(super::bundled_source(BUNDLED))
     }
 
     /// Reads a vial expiry rules file; every problem is reported.
     pub fn from_source(src: SourceText) -> Result<VialExpiry, PolicyError> {
-        let mut diags = Diags::default();
-        let out = match parse_document(&src.text) {
-            Err(d) => {
-                diags.push(d);
-                None
-            }
-            Ok(doc) => read(&doc.named("the rules file"), &mut diags),
-        };
-        match out {
-            Some(v) if !diags.has_errors() => Ok(v),
-            _ => Err(PolicyError {
-                files: vec![(src, diags.0)],
-            }),
-        }
+        super::read_rules_file(src, read)
     }
 
     /// The rows that apply to a vial of `strength`.
