@@ -52,11 +52,12 @@ pub(in crate::cli) fn run(
         hosts: crate::web::Hosts::new(a.listen, &a.hosts),
         limits: crate::web::Limits::default(),
         // A training record's clock starts at RITPLAN_NOW (or the system's time) and may be
-        // set on the page; a patient record's is the system's.
+        // set on the page; a patient record's is the system's, in the zone the record holds
+        // when each request is served (read again for every request: `crate::web::Clock`).
         clock: if training {
             crate::web::Clock::training(context::now_in(zone))
         } else {
-            crate::web::Clock::system(move || context::system_now_in(zone))
+            crate::web::Clock::system(zone, context::system_now_in)
         },
         secure: a.behind_proxy,
         os_user: session::os_user(),
