@@ -91,6 +91,7 @@ impl Ward {
         let ward = Ward {
             store,
             parsed: super::Parsed::default(),
+            courses: None,
             vial_expiry: super::bundled_vial_expiry()?,
         };
         let (actor, token) = ward.login(&id, &admin.secret, os_user, now)?;

@@ -40,13 +40,21 @@ pub(in crate::cli) fn run(
     // One opener for the first ward and the page's others: each with the clinic's vial expiry
     // rules (--rules DIR), as every command has them (`context::ward_opener`).
     let opener = context::ward_opener(ctx)?;
-    let ward = opener.open()?;
+    // The courses the page's wards load and replay, kept between requests (each course's rows
+    // and events are still read and verified on every request: see `crate::ward::CourseCache`).
+    let courses = Arc::new(crate::ward::CourseCache::default());
+    let mut ward = opener.open()?;
+    ward.share_course_cache(courses.clone());
     let zone = ward.zone()?;
     context::record_clock(ward.training(), zone, err)?;
     let training = ward.training();
     let db = context::record_path(ctx.db.as_ref())?;
     // More wards on the same record as requests need them (see `crate::web::Pool`).
-    let open: crate::web::Opener = Box::new(move || opener.open());
+    let open: crate::web::Opener = Box::new(move || {
+        let mut ward = opener.open()?;
+        ward.share_course_cache(courses.clone());
+        Ok(ward)
+    });
     let app = Arc::new(crate::web::App {
         wards: crate::web::Pool::new(ward, open, crate::web::WARDS),
         hosts: crate::web::Hosts::new(a.listen, &a.hosts),
