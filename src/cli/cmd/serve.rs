@@ -42,9 +42,15 @@ pub(in crate::cli) fn run(
     let opener = context::ward_opener(ctx)?;
     // The courses the page's wards load and replay, kept between requests (each course's rows
     // and events are still read and verified on every request: see `crate::ward::CourseCache`).
-    let courses = Arc::new(crate::ward::CourseCache::default());
+    // RITPLAN_NO_COURSE_CACHE=1 serves without it (every course loaded again on every request:
+    // to compare, or to rule it out).
+    let courses = (std::env::var_os("RITPLAN_NO_COURSE_CACHE")
+        .is_none_or(|v| v.is_empty() || v == "0"))
+    .then(|| Arc::new(crate::ward::CourseCache::default()));
     let mut ward = opener.open()?;
-    ward.share_course_cache(courses.clone());
+    if let Some(c) = &courses {
+        ward.share_course_cache(c.clone());
+    }
     let zone = ward.zone()?;
     context::record_clock(ward.training(), zone, err)?;
     let training = ward.training();
@@ -52,7 +58,9 @@ pub(in crate::cli) fn run(
     // More wards on the same record as requests need them (see `crate::web::Pool`).
     let open: crate::web::Opener = Box::new(move || {
         let mut ward = opener.open()?;
-        ward.share_course_cache(courses.clone());
+        if let Some(c) = &courses {
+            ward.share_course_cache(c.clone());
+        }
         Ok(ward)
     });
     let app = Arc::new(crate::web::App {
