@@ -15,6 +15,24 @@ pub struct ReadCourse {
     raw: Vec<RawEvent>,
     /// The record's zone, to read the events' moments in.
     times: super::Times,
+    /// The course row's MAC.
+    mac: String,
+}
+
+/// A course as a read that verified identifies it: its id, its row's MAC (over its patient,
+/// frozen template, rules, inputs and plan), its number of events and the last event's MAC (or
+/// hash, before the key), which the verification has checked along the whole chain from the
+/// row's MAC. Two verified reads with the same seal read the same row and the same events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seal {
+    /// The course's id.
+    pub course: i64,
+    /// The course row's MAC.
+    pub row: String,
+    /// How many events it has.
+    pub events: usize,
+    /// The last event's MAC (empty for none).
+    pub last: String,
 }
 
 impl ReadCourse {
@@ -34,6 +52,18 @@ impl ReadCourse {
             .map(|r| r.decode(self.times))
             .collect::<Result<_, _>>()?;
         Ok((self.record, events))
+    }
+
+    /// [`ReadCourse::verified`], with the course's [`Seal`] (given only when it verified).
+    pub fn verified_sealed(self) -> Result<(CourseRecord, Vec<StoredEvent>, Seal), StoreError> {
+        let seal = Seal {
+            course: self.record.id,
+            row: self.mac.clone(),
+            events: self.raw.len(),
+            last: self.raw.last().map(|e| e.hash.clone()).unwrap_or_default(),
+        };
+        let (record, events) = self.verified()?;
+        Ok((record, events, seal))
     }
 }
 
@@ -138,6 +168,7 @@ impl Store {
                 verification,
                 raw,
                 times: self.times(),
+                mac: row.mac,
             });
         }
         let mut patients = patient_rows

@@ -54,7 +54,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::course::{Event, EventKind};
-pub use batch::{PatientsCourses, ReadCourse};
+pub use batch::{PatientsCourses, ReadCourse, Seal};
 use courses::CourseRow;
 use events::{EVENT_COLS, EVENT_ROW_COLS, RawEvent};
 use heads::HeadStore;

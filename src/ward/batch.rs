@@ -89,7 +89,8 @@ impl Ward {
         let mut bearing: Vec<(String, bool, i64, OtherCourse)> = Vec::new();
         for id in order {
             let Some(c) = by_id.remove(&id) else { continue };
-            let (record, events) = c.verified()?;
+            // Verified first, always: the cache is looked at only for rows that verified.
+            let (record, events, seal) = c.verified_sealed()?;
             let patient = record.patient_id.clone();
             batch.patient_of.insert(id, patient.clone());
             if CourseKind::of(&record) == CourseKind::Omalizumab {
@@ -99,8 +100,28 @@ impl Ward {
                 bearing.push((patient, true, id, state.as_other(id, &rules)));
                 batch.omalizumab.insert(id, (course, events, state, rules));
             } else {
-                let loaded = load_record(record, &mut self.parsed)?;
-                let state = replay_stored(loaded.ctx()?, &events);
+                let cached = match &self.courses {
+                    Some(c) => c.get(&seal, record),
+                    None => Err(Box::new(record)),
+                };
+                let (loaded, state) = match cached {
+                    Ok((loaded, Some(state))) => (loaded, state),
+                    Ok((loaded, None)) => {
+                        let state = replay_stored(loaded.ctx()?, &events);
+                        if let Some(c) = &self.courses {
+                            c.put(&seal, &loaded, &state);
+                        }
+                        (loaded, state)
+                    }
+                    Err(record) => {
+                        let loaded = load_record(*record, &mut self.parsed)?;
+                        let state = replay_stored(loaded.ctx()?, &events);
+                        if let Some(c) = &self.courses {
+                            c.put(&seal, &loaded, &state);
+                        }
+                        (loaded, state)
+                    }
+                };
                 bearing.push((patient, false, id, OtherCourse::of(id, &state)));
                 batch.immunotherapy.insert(id, (loaded, events, state));
             }

@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod batch;
 mod board;
+mod cache;
 pub mod checklist;
 mod error;
 pub mod followup;
@@ -25,6 +26,8 @@ mod staff;
 mod start;
 #[cfg(test)]
 mod tests_audit;
+#[cfg(test)]
+mod tests_cache;
 #[cfg(test)]
 mod tests_omaboard;
 #[cfg(test)]
@@ -48,6 +51,7 @@ use crate::store::{PatientRecord, Store, StoredEvent};
 
 pub use audit::{AUDIT_CHUNK, AuditFacts};
 pub use auth::{Actor, Credential, LOGIN_REFUSED, Role, SETTING_KEYS, Scan, Settings, hash_secret};
+pub use cache::CourseCache;
 pub use error::WardError;
 pub use load::{Inputs, Loaded, Parsed, lay_plan, load_record};
 pub use omalizumab::{CourseKind, LoadedOmalizumab, OmalizumabNotStarted, OmalizumabStart};
@@ -82,6 +86,9 @@ pub struct Ward {
     /// The store: private, the ward is the only door to the record.
     store: Store,
     parsed: Parsed,
+    /// The courses loaded and replayed before, shared with the other wards of a `serve`
+    /// process (none for a command: it reads once).
+    courses: Option<std::sync::Arc<CourseCache>>,
     /// The clinic's vial expiry policy (bundled, or a clinic's file).
     vial_expiry: crate::policy::vial_expiry::VialExpiry,
     /// The clinic's medication score for follow-ups (bundled example, or a clinic's file).
@@ -108,6 +115,7 @@ impl Ward {
         let mut ward = Ward {
             store: Store::open(path)?,
             parsed: Parsed::default(),
+            courses: None,
             vial_expiry: bundled_vial_expiry()?,
             medication_score: bundled_medication_score()?,
         };
@@ -121,9 +129,17 @@ impl Ward {
         Ok(Ward {
             store: Store::open_unchanged(path)?,
             parsed: Parsed::default(),
+            courses: None,
             vial_expiry: bundled_vial_expiry()?,
             medication_score: bundled_medication_score()?,
         })
+    }
+
+    /// Shares `cache` with this ward: the courses it reads are taken from it when their rows
+    /// and events are the ones loaded and replayed before (`serve` gives every ward of the page
+    /// the same one; see [`CourseCache`]).
+    pub fn share_course_cache(&mut self, cache: std::sync::Arc<CourseCache>) {
+        self.courses = Some(cache);
     }
 
     /// Rebuilds by replay the derived state rows the upgrade to schema 3 left (once per

@@ -105,6 +105,7 @@ impl Ward {
         let ward = Ward {
             store,
             parsed: super::Parsed::default(),
+            courses: None,
             vial_expiry: super::bundled_vial_expiry()?,
             medication_score: super::bundled_medication_score()?,
         };

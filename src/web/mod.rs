@@ -152,7 +152,15 @@ where
 {
     let done = tokio::task::spawn_blocking(move || {
         let app = &*app;
-        app.wards.with(|ward| f(app, ward))
+        app.wards.with(|ward| {
+            // The record's zone, read for every request (an admin may change it while the
+            // page is served): the clock shows this request its time in it.
+            match ward.zone() {
+                Ok(zone) => app.clock.follow(zone),
+                Err(e) => return failure(&e),
+            }
+            f(app, ward)
+        })
     })
     .await;
     match done {

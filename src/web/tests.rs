@@ -237,3 +237,68 @@ async fn logout_needs_the_session_s_csrf_token() {
     let (status, _, _) = send(&app, get("/", Some(&session))).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "the session has ended");
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_page_s_clock_follows_a_change_of_the_record_s_zone_while_it_is_served() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let served = app(&dir);
+    // The same record, served with a system clock that stands at one instant (07:00 UTC): what
+    // the page shows of it is the record's zone alone.
+    let instant = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+        .and_then(|d| d.and_hms_opt(7, 0, 0))
+        .expect("instant")
+        .and_utc();
+    let ward = Ward::open(&served.db).expect("ward");
+    let admin = |ward: &Ward| {
+        ward.login("admin", "admin-password-1", "test", at("2026-12-07 08:00"))
+            .expect("admin")
+            .0
+    };
+    ward.set_setting(
+        &admin(&ward),
+        "time_zone",
+        "Europe/Oslo",
+        at("2026-12-07 08:00"),
+    )
+    .expect("Oslo, before the first patient");
+    let db = served.db.clone();
+    let again = db.clone();
+    let app = Arc::new(App {
+        wards: super::Pool::new(
+            Ward::open(&db).expect("ward"),
+            Box::new(move || Ward::open(&again)),
+            super::WARDS,
+        ),
+        // The zone serve started with: the machine's (UTC here), not the record's.
+        clock: super::Clock::system(crate::zone::Zone::System, move |z| z.wall_clock(instant)),
+        secure: false,
+        os_user: "test".into(),
+        db,
+        hosts: super::Hosts::new(HOST.parse().expect("address"), &[]),
+        limits: super::Limits::default(),
+    });
+    let session = logged_in(&app).await;
+    let (status, _, body) = send(&app, get("/board", Some(&session))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("At 08:00 on Monday 2026-12-07."),
+        "Oslo: {body}"
+    );
+    // The admin changes the zone (still no patient) while the page is served.
+    ward.set_setting(
+        &admin(&ward),
+        "time_zone",
+        "America/New_York",
+        at("2026-12-07 08:00"),
+    )
+    .expect("New York, before the first patient");
+    let (status, _, body) = send(&app, get("/board", Some(&session))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("At 02:00 on Monday 2026-12-07."),
+        "the next page's clock is New York's: {body}"
+    );
+    let (_, _, body) = send(&app, get("/", Some(&session))).await;
+    assert!(body.contains("At 02:00 on Monday 2026-12-07."), "{body}");
+    assert_eq!(app.clock.zone().name(), "America/New_York");
+}

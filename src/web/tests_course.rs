@@ -590,7 +590,7 @@ async fn the_pdfs_come_from_a_button_and_only_a_training_clock_is_set() {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(app.clock.now(), at("2026-12-07 09:15"));
-    let system = super::Clock::system(|| at("2026-12-07 10:00"));
+    let system = super::Clock::system(crate::zone::Zone::System, |_| at("2026-12-07 10:00"));
     assert!(
         !system.set(at("2026-12-08 10:00")),
         "a system clock is never set"

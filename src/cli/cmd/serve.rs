@@ -40,23 +40,40 @@ pub(in crate::cli) fn run(
     // One opener for the first ward and the page's others: each with the clinic's vial expiry
     // rules (--rules DIR), as every command has them (`context::ward_opener`).
     let opener = context::ward_opener(ctx)?;
-    let ward = opener.open()?;
+    // The courses the page's wards load and replay, kept between requests (each course's rows
+    // and events are still read and verified on every request: see `crate::ward::CourseCache`).
+    // RITPLAN_NO_COURSE_CACHE=1 serves without it (every course loaded again on every request:
+    // to compare, or to rule it out).
+    let courses = (std::env::var_os("RITPLAN_NO_COURSE_CACHE")
+        .is_none_or(|v| v.is_empty() || v == "0"))
+    .then(|| Arc::new(crate::ward::CourseCache::default()));
+    let mut ward = opener.open()?;
+    if let Some(c) = &courses {
+        ward.share_course_cache(c.clone());
+    }
     let zone = ward.zone()?;
     context::record_clock(ward.training(), zone, err)?;
     let training = ward.training();
     let db = context::record_path(ctx.db.as_ref())?;
     // More wards on the same record as requests need them (see `crate::web::Pool`).
-    let open: crate::web::Opener = Box::new(move || opener.open());
+    let open: crate::web::Opener = Box::new(move || {
+        let mut ward = opener.open()?;
+        if let Some(c) = &courses {
+            ward.share_course_cache(c.clone());
+        }
+        Ok(ward)
+    });
     let app = Arc::new(crate::web::App {
         wards: crate::web::Pool::new(ward, open, crate::web::WARDS),
         hosts: crate::web::Hosts::new(a.listen, &a.hosts),
         limits: crate::web::Limits::default(),
         // A training record's clock starts at RITPLAN_NOW (or the system's time) and may be
-        // set on the page; a patient record's is the system's.
+        // set on the page; a patient record's is the system's, in the zone the record holds
+        // when each request is served (read again for every request: `crate::web::Clock`).
         clock: if training {
             crate::web::Clock::training(context::now_in(zone))
         } else {
-            crate::web::Clock::system(move || context::system_now_in(zone))
+            crate::web::Clock::system(zone, context::system_now_in)
         },
         secure: a.behind_proxy,
         os_user: session::os_user(),

@@ -287,14 +287,18 @@ impl Db {
     /// value is [`Db::list`]: one statement whatever the list's length (SQLite reads the list
     /// with `json_each`, PostgreSQL with `json_array_elements_text`, both from the same JSON
     /// array; the column's index is used on both). `ints`: the column holds integers.
+    ///
+    /// On PostgreSQL the list is made an array first (`= ANY(ARRAY(…))`): as `IN (SELECT …)`,
+    /// the planner joined the list with a sequential scan of the whole table (every course's
+    /// row for 100 of 5 100 courses: 8.7 ms against 0.4 ms through the key).
     pub fn in_list(&self, column: &str, param: usize, ints: bool) -> String {
         match (self.dialect(), ints) {
             (Dialect::Sqlite, _) => format!("{column} IN (SELECT value FROM json_each(?{param}))"),
             (Dialect::Postgres, true) => format!(
-                "{column} IN (SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST(CAST(?{param} AS text) AS json)))"
+                "{column} = ANY(ARRAY(SELECT CAST(value AS bigint) FROM json_array_elements_text(CAST(CAST(?{param} AS text) AS json))))"
             ),
             (Dialect::Postgres, false) => format!(
-                "{column} IN (SELECT value FROM json_array_elements_text(CAST(CAST(?{param} AS text) AS json)))"
+                "{column} = ANY(ARRAY(SELECT value FROM json_array_elements_text(CAST(CAST(?{param} AS text) AS json))))"
             ),
         }
     }
