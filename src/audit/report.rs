@@ -1195,6 +1195,8 @@ fn t4(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
         let mut strata = Vec::new();
         let mut within_rit = Vec::new();
         let mut block_notes = Vec::new();
+        let mut one_arm: Vec<String> = Vec::new();
+        let mut stratum_levels: Vec<String> = Vec::new();
         for l in &levels {
             let at = |c: &CourseFacts| level_of(c) == *l;
             let [nr, no] = arms.count(at);
@@ -1219,8 +1221,20 @@ fn t4(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
             } else {
                 let t = two_by_two(&Table2x2::from_groups(so, no, sr, nr));
                 cells.push(notes.p2(&format!("{name} {l}"), &t, [OMB, RIT], [SR, NO_SR]));
-                cells.push(notes.or(&t));
-                strata.push(Table2x2::from_groups(so, no, sr, nr));
+                if nr == 0 || no == 0 {
+                    // An arm without courses at this level: no odds ratio, no stratum.
+                    cells.push(Cell::OddsRatio {
+                        or: nc(NotComputable::ZeroMargin),
+                        haldane: false,
+                    });
+                    if nr + no > 0 {
+                        one_arm.push(l.clone());
+                    }
+                } else {
+                    cells.push(notes.or(&t));
+                    strata.push(Table2x2::from_groups(so, no, sr, nr));
+                    stratum_levels.push(l.clone());
+                }
                 within_rit.push((l.clone(), [sr, nr.saturating_sub(sr)]));
             }
             rows.push(row(l.clone(), cells));
@@ -1280,7 +1294,7 @@ fn t4(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
                     let names: Vec<&str> = m
                         .strata_shifted
                         .iter()
-                        .filter_map(|k| levels.iter().filter(|l| *l != UNKNOWN).nth(*k))
+                        .filter_map(|k| stratum_levels.get(*k))
                         .map(String::as_str)
                         .collect();
                     block_notes.push(format!(
@@ -1306,6 +1320,12 @@ fn t4(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
                 },
             ),
         };
+        if !one_arm.is_empty() {
+            block_notes.push(format!(
+                "{}: courses in one arm only — no odds ratio; left out of Breslow–Day and Mantel–Haenszel",
+                one_arm.join(", ")
+            ));
+        }
         rows.push(row(
             "Breslow–Day, equal ORs",
             vec![

@@ -280,12 +280,21 @@ fn t4_levels_unknown_band_all_censored_stratum_and_a_stratum_of_one() {
     let one = cells(tige, ">=400");
     assert!(matches!(one[0], Cell::N { n: 1 }));
     assert_eq!(count_of(&one[1]), (1, 1));
-    // Mantel–Haenszel and Breslow–Day over the known levels only (<100 empty, 100-<400, >=400).
-    let strata = [
-        Table2x2::from_groups(0, 0, 0, 0),
-        Table2x2::from_groups(1, 10, 1, 8),
-        Table2x2::from_groups(0, 0, 1, 1),
-    ];
+    // A level with courses in one arm only has no odds ratio and is no stratum.
+    assert!(matches!(
+        &one[5],
+        Cell::OddsRatio {
+            or: Val::NotComputable { .. },
+            ..
+        }
+    ));
+    assert!(
+        tige.notes
+            .iter()
+            .any(|n| n.starts_with(">=400: courses in one arm only"))
+    );
+    // Mantel–Haenszel and Breslow–Day over the known levels with both arms: 100-<400 only.
+    let strata = [Table2x2::from_groups(1, 10, 1, 8)];
     let mh = stats::mantel_haenszel(&strata).expect("mh");
     let pooled = cells(tige, "Mantel–Haenszel pooled OR");
     assert_eq!(

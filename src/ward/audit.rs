@@ -42,6 +42,8 @@ pub struct AuditFacts {
     pub censored: Vec<Excluded>,
     /// Rows whose band a censored laboratory value could not settle, by column.
     pub unknown_bands: std::collections::BTreeMap<&'static str, usize>,
+    /// The medication score's definition the rows' scores are under, as outputs name it.
+    pub medication_score: String,
 }
 
 /// What stopped or ended a course, in one word (the hold's cause; free text never).
@@ -85,7 +87,7 @@ fn follow_up_scores(
             if let Some(s) = form.as_ref().and_then(AcqRecord::score) {
                 acq.push(Score {
                     date: *date,
-                    value: s.mean(),
+                    value: s.mean().normalize(),
                 });
             }
             if let MedScore::Score { value, .. } = def.score(medication.as_deref()) {
@@ -141,6 +143,7 @@ impl Ward {
             excluded: Vec::new(),
             censored: Vec::new(),
             unknown_bands: Default::default(),
+            medication_score: self.medication_score.label(),
         };
         for chunk in ids.chunks(chunk.max(1)) {
             let batch = self.batch(chunk)?;
