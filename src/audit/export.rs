@@ -202,7 +202,7 @@ pub fn columns(dates: Dates) -> Vec<Column> {
         col("course_status", "category", "completed (target reached), stopped (before the target), censored (still in up-dosing at the audit date)", ""),
         col("stop_cause", "category", "what stopped it (physician, systemic, ...), when stopped; free text is never exported", ""),
         col("stopped_after_sr", "boolean", "stopped after a systemic reaction", ""),
-        col("acq_0", "decimal", "ACQ score at baseline (empty until follow-up records exist)", "score"),
+        col("acq_0", "decimal", "ACQ score at baseline (the mean of a complete form; empty when none is recorded in the window)", "score"),
         col("acq_12m", "decimal", "ACQ score at 12 months", "score"),
         col("acq_delta", "decimal", "ACQ change, 12 months - baseline", "score"),
         col("med_score_0", "decimal", "medication score at baseline", "score"),

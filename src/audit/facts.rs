@@ -123,6 +123,10 @@ pub struct Systemic {
     pub late_any: bool,
     /// How many began later than it.
     pub late_count: u32,
+    /// How many of each WAO grade, 1 to 5 (`by_grade[0]` is grade 1).
+    pub by_grade: [u32; 5],
+    /// How many were treated with epinephrine.
+    pub epinephrine_count: u32,
 }
 
 /// Local reactions, immediate and late (a voided entry not counted).
@@ -457,6 +461,15 @@ pub fn course_facts(
                 sr.count = sr.count.saturating_add(1);
                 sr.max_grade = sr.max_grade.max(Some(grade.grade));
                 sr.epinephrine |= epinephrine(*grade);
+                if epinephrine(*grade) {
+                    sr.epinephrine_count = sr.epinephrine_count.saturating_add(1);
+                }
+                if let Some(n) = usize::from(grade.grade)
+                    .checked_sub(1)
+                    .and_then(|i| sr.by_grade.get_mut(i))
+                {
+                    *n = n.saturating_add(1);
+                }
                 if *onset_min > late_after {
                     sr.late_any = true;
                     sr.late_count = sr.late_count.saturating_add(1);

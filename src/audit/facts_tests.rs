@@ -210,6 +210,8 @@ fn a_completed_course_counts_its_injections_by_phase_and_its_reactions() {
             first_phase: steps[2].phase.or(Some(Phase::UpDosing)),
             late_any: true,
             late_count: 1,
+            by_grade: [1, 1, 0, 0, 0],
+            epinephrine_count: 1,
         }
     );
     assert_eq!(

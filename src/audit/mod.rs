@@ -5,5 +5,7 @@
 
 pub mod export;
 pub mod facts;
+pub mod report;
+pub mod report_text;
 pub mod rules;
 pub mod stats;

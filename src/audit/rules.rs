@@ -90,6 +90,9 @@ pub struct AuditRules {
     pub follow_up: FollowUpWindows,
     /// The censoring rule.
     pub censoring: Ruled<String>,
+    /// The ACQ's minimal important difference: a fall of at least this much (ACQ points) from
+    /// baseline to 12 months counts as reaching it.
+    pub acq_mid: Ruled<Decimal>,
 }
 
 impl AuditRules {
@@ -213,6 +216,7 @@ pub fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<AuditRules> {
             "large_local",
             "follow_up",
             "censoring",
+            "acq_mid",
         ],
     );
     let kind = doc.string(diags, "kind", true)?;
@@ -361,6 +365,20 @@ pub fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<AuditRules> {
         }
         ruled(r.map(|r| r.value), p)
     });
+    let mid = section(doc, diags, "acq_mid", &["points"]).and_then(|(t, p)| {
+        let d = t.decimal(diags, "points", true);
+        if let Some(d) = &d
+            && (d.value <= Decimal::ZERO || d.value > Decimal::from(6))
+        {
+            diags.push(Diagnostic::error(
+                "out-of-range",
+                d.at(),
+                "[acq_mid] points must be above 0 and at most 6 (the ACQ's range)",
+            ));
+            return None;
+        }
+        ruled(d.map(|d| d.value), p)
+    });
     Some(AuditRules {
         arm_doses_before: arm?,
         adult_from_years: age?,
@@ -372,6 +390,7 @@ pub fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<AuditRules> {
         large_local_from_mm: large?,
         follow_up: follow?,
         censoring: censoring?,
+        acq_mid: mid?,
     })
 }
 
@@ -390,6 +409,11 @@ mod tests {
         assert_eq!(r.total_ige_labels(), vec!["<100", "100-<400", ">=400"]);
         assert_eq!(r.late_sr_after_min.value, 30);
         assert_eq!(r.censoring.value, CENSOR_UP_DOSING);
+        assert_eq!(r.acq_mid.value, Decimal::new(5, 1));
+        assert_eq!(
+            r.acq_mid.provenance.evidence,
+            crate::policy::Evidence::Guideline
+        );
         assert_eq!(
             r.adult_from_years.provenance.evidence,
             crate::policy::Evidence::Example

@@ -12,10 +12,14 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{Actor, Role, Ward, WardError};
+use crate::audit::facts::Score;
 use crate::audit::facts::{CourseFacts, CourseIn, Excluded, Status, course_facts, unknown_bands};
 use crate::audit::rules::AuditRules;
-use crate::course::Event;
 use crate::course::HoldKind;
+use crate::course::followup::AcqRecord;
+use crate::course::{Event, EventKind};
+use crate::policy::medication_score::{MedScore, MedicationScore};
+use rust_decimal::Decimal;
 
 /// How many courses the audit reads at once.
 pub const AUDIT_CHUNK: usize = 500;
@@ -38,6 +42,8 @@ pub struct AuditFacts {
     pub censored: Vec<Excluded>,
     /// Rows whose band a censored laboratory value could not settle, by column.
     pub unknown_bands: std::collections::BTreeMap<&'static str, usize>,
+    /// The medication score's definition the rows' scores are under, as outputs name it.
+    pub medication_score: String,
 }
 
 /// What stopped or ended a course, in one word (the hold's cause; free text never).
@@ -51,6 +57,48 @@ fn stop_word(state: &crate::course::CourseState) -> Option<String> {
         HoldKind::Ended => "ended".into(),
         _ => "stopped".into(),
     }))
+}
+
+/// A course's follow-up entries (not voided, taken and recorded by the audit date) as the
+/// plain scores the facts take: the ACQ score (the mean of a complete form) and the medication
+/// score under the clinic's definition (none when not recorded or not computable: never guessed).
+fn follow_up_scores(
+    events: &[Event],
+    as_of: NaiveDate,
+    def: &MedicationScore,
+) -> (Vec<Score>, Vec<Score>) {
+    let gone = crate::course::voided(events);
+    let mut acq = Vec::new();
+    let mut med = Vec::new();
+    for e in events {
+        if gone.contains(&e.seq) || e.at.date() > as_of {
+            continue;
+        }
+        if let EventKind::FollowUp {
+            date,
+            acq: form,
+            medication,
+            ..
+        } = &e.kind
+        {
+            if *date > as_of {
+                continue;
+            }
+            if let Some(s) = form.as_ref().and_then(AcqRecord::score) {
+                acq.push(Score {
+                    date: *date,
+                    value: s.mean().normalize(),
+                });
+            }
+            if let MedScore::Score { value, .. } = def.score(medication.as_deref()) {
+                med.push(Score {
+                    date: *date,
+                    value: Decimal::from(value),
+                });
+            }
+        }
+    }
+    (acq, med)
 }
 
 impl Ward {
@@ -95,6 +143,7 @@ impl Ward {
             excluded: Vec::new(),
             censored: Vec::new(),
             unknown_bands: Default::default(),
+            medication_score: self.medication_score.label(),
         };
         for chunk in ids.chunks(chunk.max(1)) {
             let batch = self.batch(chunk)?;
@@ -125,7 +174,14 @@ impl Ward {
                     max_class: loaded.policy.risk.sige_classes.max_class(),
                 };
                 match course_facts(&input, rules, as_of) {
-                    Ok(row) => {
+                    Ok(mut row) => {
+                        let (acq, med) = follow_up_scores(&events, as_of, &self.medication_score);
+                        row.follow_up = crate::audit::facts::follow_up(
+                            row.rush_day1,
+                            &acq,
+                            &med,
+                            &rules.follow_up,
+                        );
                         if row.status == Status::Censored {
                             out.censored.push(Excluded {
                                 course_id: id,

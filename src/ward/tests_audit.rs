@@ -86,3 +86,80 @@ fn the_audit_reads_in_chunks_of_a_fixed_number_of_statements_and_only_for_a_phys
     );
     assert!(one_chunk <= 20, "{one_chunk} statements");
 }
+
+#[test]
+fn a_course_s_follow_ups_fill_its_acq_and_medication_score_columns() {
+    use crate::course::followup::AcqRecord;
+    use crate::ward::followup::NewFollowUp;
+    use rust_decimal::Decimal;
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut ward, nurse, physician) = setup(&dir);
+    add_courses(&mut ward, &nurse, &physician, 0, 2);
+    let follow = |ward: &mut Ward, patient: &str, date: &str, items: Vec<u8>| {
+        let now = format!("{date}T12:00:00")
+            .parse::<chrono::NaiveDateTime>()
+            .expect("now");
+        ward.add_follow_up(
+            &nurse,
+            NewFollowUp {
+                patient: patient.into(),
+                course: None,
+                date: d(date),
+                acq: Some(AcqRecord { version: 5, items }),
+                fev1_percent: None,
+                medication: Some(vec![]),
+            },
+            now,
+        )
+        .expect("follow-up");
+    };
+    // P0: a baseline 6 days before rush day 1 (2026-12-07) and one 12 months after it.
+    follow(&mut ward, "P0", "2026-12-01", vec![2, 2, 2, 2, 2]);
+    follow(&mut ward, "P0", "2027-12-07", vec![1, 1, 1, 1, 0]);
+    // P1: a baseline only.
+    follow(&mut ward, "P1", "2026-12-02", vec![3, 3, 3, 3, 3]);
+    let rules = AuditRules::bundled().expect("rules");
+    let a = ward
+        .audit_facts(
+            &physician,
+            d("2026-12-01"),
+            d("2026-12-31"),
+            d("2027-12-10"),
+            &rules,
+        )
+        .expect("audit");
+    let row = |p: &str| {
+        a.rows
+            .iter()
+            .find(|r| r.patient_id == p)
+            .expect("row")
+            .follow_up
+    };
+    let p0 = row("P0");
+    assert_eq!(p0.acq_0, Some(Decimal::from(2)));
+    assert_eq!(p0.acq_12m, Some(Decimal::new(8, 1)));
+    assert_eq!(p0.acq_delta, Some(Decimal::new(-12, 1)));
+    assert!(p0.med_score_0.is_some(), "no medication is a score");
+    assert_eq!(p0.med_score_0, p0.med_score_12m);
+    assert_eq!(p0.med_score_delta, Some(Decimal::ZERO));
+    let p1 = row("P1");
+    assert_eq!(p1.acq_0, Some(Decimal::from(3)));
+    assert_eq!((p1.acq_12m, p1.acq_delta), (None, None));
+    // Before the 12-month follow-up was taken, the audit does not see it.
+    let early = ward
+        .audit_facts(
+            &physician,
+            d("2026-12-01"),
+            d("2026-12-31"),
+            d("2027-06-01"),
+            &rules,
+        )
+        .expect("audit");
+    let p0 = early
+        .rows
+        .iter()
+        .find(|r| r.patient_id == "P0")
+        .expect("row")
+        .follow_up;
+    assert_eq!((p0.acq_0, p0.acq_12m), (Some(Decimal::from(2)), None));
+}

@@ -111,6 +111,23 @@ fn clinic() -> (Ward, Vec<String>) {
         &[],
     );
     w.give_visit("2026-12-07T08:00", &c3, 0);
+    // P3's baseline follow-up, 6 days before rush day 1 (ACQ-5 mean 1.4, no medication).
+    w.ok(
+        "2026-12-07T12:00",
+        &[
+            "followup",
+            "add",
+            "--patient",
+            "P3",
+            "--date",
+            "2026-12-01",
+            "--acq",
+            "1,2,0,1,3",
+            "--acq-version",
+            "5",
+            "--no-medication",
+        ],
+    );
     (w, vec![c1, c2, c3, om])
 }
 
@@ -346,6 +363,25 @@ fn the_audit_counts_a_generated_clinic_and_its_csv_holds_no_identifying_field() 
     assert_eq!(p3["arm"], "rit_omb_pre");
     assert_eq!(p3["omb_doses_before"], 2);
     assert_eq!(p3["omb_days_first_dose_to_rush"], 35);
+    // The follow-up entry fills the baseline columns; no 12-month score yet.
+    assert_eq!(p3["follow_up"]["acq_0"], 1.4, "{p3}");
+    assert_eq!(p3["follow_up"]["med_score_0"], 0, "{p3}");
+    assert!(p3["follow_up"]["acq_12m"].is_null(), "{p3}");
+    assert_eq!(
+        v["report"]["tables"]
+            .as_array()
+            .map(|t| t.iter().map(|t| t["id"].clone()).collect::<Vec<_>>()),
+        Some(
+            vec!["T1", "T2", "T3", "T4", "T5", "T6"]
+                .into_iter()
+                .map(Value::from)
+                .collect()
+        ),
+    );
+    insta::assert_snapshot!(
+        "audit_report_json",
+        serde_json::to_string_pretty(&v["report"]).expect("json")
+    );
     let p1 = row(&ids[0]);
     assert_eq!(
         (p1["arm"].as_str(), p1["status"].as_str()),
@@ -389,6 +425,11 @@ fn the_audit_counts_a_generated_clinic_and_its_csv_holds_no_identifying_field() 
     let (header, rows) = read_csv(&csv_a);
     assert_eq!(header, COLUMNS, "the columns, in order");
     assert_eq!(rows.len(), 3);
+    assert_eq!(
+        rows.iter().filter(|r| r["acq_0"] == "1.4").count(),
+        1,
+        "P3's baseline ACQ in the CSV"
+    );
     for r in &rows {
         for (c, v) in r {
             assert!(allowed(c, v), "column {c}: {v:?} is not an allowed value");
@@ -573,4 +614,58 @@ fn a_clinics_audit_definitions_replace_the_bundled_ones_and_a_broken_file_is_loc
         err.contains("audit.toml:") && err.contains("high_from \"over\""),
         "{err}"
     );
+}
+
+#[test]
+fn the_audit_prints_its_tables_with_their_footers_in_100_columns() {
+    let (w, _) = clinic();
+    let (code, out, err) = audit(
+        &w,
+        As::Physician,
+        &["--from", "2026-12-01", "--to", "2026-12-31"],
+    );
+    assert_eq!(code, Some(0), "{err}");
+    for heading in [
+        "T1  Baseline by arm",
+        "T2  Safety by arm",
+        "T3  Completion by arm",
+        "T4  Systemic reactions by stratum and arm",
+        "T5  Systemic reactions by mite sIgE class (trend)",
+        "T6  Asthma control and medication at 12 months",
+    ] {
+        assert!(
+            out.lines().any(|l| l.starts_with(heading)),
+            "{heading}:\n{out}"
+        );
+    }
+    // Every table's footer (the text wraps it: one count per table).
+    for needle in [
+        "· Window: rush day 1",
+        "· Arm: RIT+Omb-pre = at least 1",
+        "· Grading: systemic reactions (SR) by the WAO grading",
+        "· p-values not adjusted for multiplicity.",
+        "· Observational data, not randomised: compare with caution.",
+    ] {
+        assert_eq!(out.matches(needle).count(), 6, "{needle}:\n{out}");
+    }
+    // Two of the three courses are still in up-dosing: censored, counted in every footer.
+    assert_eq!(
+        out.matches("2 censored (still in up-dosing at").count(),
+        6,
+        "{out}"
+    );
+    assert!(out.contains("no follow-up recorded"), "{out}");
+    let flat = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("injections within a patient are not independent"),
+        "{out}"
+    );
+    for l in out.lines() {
+        assert!(
+            l.chars().count() <= 100,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+    eprintln!("{out}");
 }

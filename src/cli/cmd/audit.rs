@@ -1,5 +1,6 @@
-//! `ritplan audit`: the outcomes audit's per-course facts (physicians only), as counts, JSON,
-//! or a pseudonymised CSV with its data dictionary.
+//! `ritplan audit`: the outcomes audit (physicians only): the report's tables T1-T6 as text
+//! (the default) or JSON with the per-course rows, or a pseudonymised CSV with its data
+//! dictionary.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,8 @@ use serde::Serialize;
 
 use crate::audit::export::{self, Dates, StudyKey};
 use crate::audit::facts::{Arm, CourseFacts, Excluded, Status};
+use crate::audit::report::{self, Report, ReportIn};
+use crate::audit::report_text::{WIDTH, report_text};
 use crate::audit::rules::AuditRules;
 use crate::cli::CliError;
 use crate::cli::context::{Context, opened};
@@ -34,7 +37,8 @@ pub struct AuditArgs {
     /// The last rush day 1 counted (default: today).
     #[arg(long, value_name = "DATE", value_parser = crate::when::parse_date)]
     to: Option<NaiveDate>,
-    /// Print the per-course rows and the counts as JSON.
+    /// Print the report (tables T1-T6 with their statistics and footers), the per-course rows
+    /// and the counts as JSON.
     #[arg(long)]
     json: bool,
     /// Write the pseudonymised CSV (one row per course; no names, dates of birth or ids) to
@@ -89,6 +93,7 @@ struct AuditJson<'a> {
     unknown_bands: &'a std::collections::BTreeMap<&'static str, usize>,
     excluded: &'a [Excluded],
     censored: &'a [Excluded],
+    report: &'a Report,
     rows: &'a [CourseFacts],
 }
 
@@ -174,6 +179,15 @@ pub(in crate::cli) fn run(
         }
     }
     let c = counts(&facts);
+    let report = report::report(&ReportIn {
+        from: facts.from,
+        to: facts.to,
+        as_of: facts.as_of,
+        rows: &facts.rows,
+        excluded: &facts.excluded,
+        rules: &rules,
+        medication_score: Some(&facts.medication_score),
+    });
     if a.json {
         return write_json(
             out,
@@ -186,6 +200,7 @@ pub(in crate::cli) fn run(
                 unknown_bands: &facts.unknown_bands,
                 excluded: &facts.excluded,
                 censored: &facts.censored,
+                report: &report,
                 rows: &facts.rows,
             },
         );
@@ -201,7 +216,7 @@ pub(in crate::cli) fn run(
     )?;
     writeln!(
         out,
-        "  {} courses: {} rush immunotherapy alone, {} omalizumab-pretreated (at least {} omalizumab injection(s) before rush day 1)",
+        "  {} courses: {} rush immunotherapy alone, {} omalizumab-pretreated\n  (pretreated: at least {} omalizumab injection(s) recorded before rush day 1)",
         c.courses, c.rit, c.rit_omb_pre, rules.arm_doses_before.value
     )?;
     writeln!(
@@ -222,5 +237,7 @@ pub(in crate::cli) fn run(
         out,
         "Observational data, not randomised: compare with caution."
     )?;
+    writeln!(out)?;
+    write!(out, "{}", report_text(&report, WIDTH))?;
     Ok(())
 }
