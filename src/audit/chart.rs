@@ -279,4 +279,4 @@ pub fn charts(rows: &[CourseFacts], as_of: NaiveDate) -> Charts {
 
 #[cfg(test)]
 #[path = "chart_tests.rs"]
-mod tests;
+pub(crate) mod tests;

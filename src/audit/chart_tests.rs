@@ -10,7 +10,7 @@ use crate::testkit::date;
 
 /// A course of `arm` in `age` group, rush day 1 on `day1`, with `sr` systemic reactions,
 /// reaching its target after `target_days` (None: not reached) with `status`.
-fn row(
+pub(crate) fn row(
     id: i64,
     arm: Arm,
     age: &str,
