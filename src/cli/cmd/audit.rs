@@ -11,8 +11,9 @@ use crate::audit::export::{self, Dates, StudyKey};
 use crate::audit::facts::{Arm, CourseFacts, Excluded, Status};
 use crate::audit::rules::AuditRules;
 use crate::cli::CliError;
+use crate::cli::args::PaperArgs;
 use crate::cli::context::{Context, opened};
-use crate::cli::output::{print_diagnostics, write_atomically, write_json};
+use crate::cli::output::{pdf_fonts, print_diagnostics, write_atomically, write_json};
 use crate::cli::session;
 use crate::ward::AuditFacts;
 
@@ -48,6 +49,12 @@ pub struct AuditArgs {
     /// How the CSV writes dates: days from rush day 1 only (default), or shifted per patient.
     #[arg(long, value_enum, default_value = "days", requires = "csv")]
     dates: DatesArg,
+    /// Write the report to FILE (PDF): the counts and the charts (SR incidence by stratum and
+    /// arm with 95 % intervals, completion over time), written privately.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    print: PaperArgs,
 }
 
 /// The counts `--json` and the summary show.
@@ -173,6 +180,16 @@ pub(in crate::cli) fn run(
             )?;
         }
     }
+    if let Some(path) = &a.out {
+        report_pdf(
+            &facts,
+            now,
+            ward.training(),
+            &a.print.to(path.clone()),
+            out,
+            a.json,
+        )?;
+    }
     let c = counts(&facts);
     if a.json {
         return write_json(
@@ -222,5 +239,30 @@ pub(in crate::cli) fn run(
         out,
         "Observational data, not randomised: compare with caution."
     )?;
+    Ok(())
+}
+
+/// `--out FILE`: the report's PDF (the counts and both charts), written privately.
+fn report_pdf(
+    facts: &AuditFacts,
+    made: chrono::NaiveDateTime,
+    training: bool,
+    pdf: &crate::cli::output::PdfOut,
+    out: &mut dyn Write,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let charts = crate::audit::chart::charts(&facts.rows, facts.as_of);
+    let reasons: Vec<&str> = facts.excluded.iter().map(|e| e.reason.as_str()).collect();
+    let fonts = pdf_fonts(&reasons, pdf.font.as_deref())?;
+    let (bytes, warnings) =
+        crate::render::audit_charts::pdf(facts, &charts, made, training, &fonts, pdf.paper)
+            .map_err(|e| CliError::Data(e.to_string()))?;
+    write_atomically(&pdf.path, &bytes)?;
+    if !quiet {
+        for warning in warnings {
+            writeln!(out, "warning from the PDF writer: {warning}")?;
+        }
+        writeln!(out, "Wrote the report to {}.", pdf.path.display())?;
+    }
     Ok(())
 }
