@@ -131,7 +131,11 @@ const STRATIFIERS: [(&str, &str, Of); 5] = [
 
 /// The order of levels: by the first number in the label, `<x` before `x…` before `>=x`;
 /// labels without a number after those with one, by name; `unknown` last.
-fn level_key(label: &str) -> (u8, u64, u8, String) {
+type LevelKey = (u8, u64, u8, String);
+/// A level's label and its (with SR, courses) by arm.
+type LevelCounts = (String, BTreeMap<Arm, (u64, u64)>);
+
+fn level_key(label: &str) -> LevelKey {
     if label == UNKNOWN {
         return (2, 0, 0, String::new());
     }
@@ -160,8 +164,7 @@ fn stratifier(
     of: Of,
 ) -> Stratifier {
     // level → arm → (with SR, courses)
-    let mut counts: BTreeMap<(u8, u64, u8, String), (String, BTreeMap<Arm, (u64, u64)>)> =
-        BTreeMap::new();
+    let mut counts: BTreeMap<LevelKey, LevelCounts> = BTreeMap::new();
     for r in rows {
         let label = of(r);
         let entry = counts
