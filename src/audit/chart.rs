@@ -106,6 +106,26 @@ pub struct Completion {
     pub last_day: i64,
     /// One step per day on which a course reached its target, in day order.
     pub steps: Vec<Step>,
+    /// Each course's last day in the denominator, ascending (for [`Completion::at_risk`]).
+    #[serde(skip)]
+    leaves_after: Vec<i64>,
+}
+
+impl Completion {
+    /// Courses in the denominator on `day` (for the "at risk" row under the curve).
+    pub fn at_risk(&self, day: i64) -> u64 {
+        let gone = self.leaves_after.partition_point(|&d| d < day);
+        (self.leaves_after.len() - gone) as u64
+    }
+
+    /// The estimated share that reached the target by `day` (0 before the first step).
+    pub fn share_on(&self, day: i64) -> f64 {
+        self.steps
+            .iter()
+            .take_while(|s| s.day <= day)
+            .last()
+            .map_or(0.0, |s| s.share)
+    }
 }
 
 /// Both pictures' data.
@@ -258,6 +278,7 @@ fn completion(rows: &[&CourseFacts], arm: Arm, as_of: NaiveDate) -> Completion {
         censored,
         last_day,
         steps,
+        leaves_after,
     }
 }
 

@@ -277,6 +277,13 @@ fn a_censored_course_leaves_the_denominator_after_its_last_day() {
     assert!((k.steps[0].share - 1.0 / 3.0).abs() < 1e-12);
     assert_eq!(k.steps[1].at_risk, 1);
     assert!((k.steps[1].share - 1.0).abs() < 1e-12);
+    // The at-risk counts and the share on any day agree with the steps.
+    assert_eq!(
+        (k.at_risk(0), k.at_risk(3), k.at_risk(4), k.at_risk(7)),
+        (3, 2, 1, 0)
+    );
+    assert_eq!(k.share_on(1), 0.0);
+    assert!((k.share_on(5) - 1.0 / 3.0).abs() < 1e-12);
 }
 
 #[test]

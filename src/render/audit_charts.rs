@@ -298,9 +298,11 @@ fn day_step(max: i64) -> i64 {
 }
 
 /// Completion over time: per arm a step curve of the share that reached the target dose by
-/// each day from rush day 1.
+/// each day from rush day 1, its markers at the ticks (one arm's between the other's), and the
+/// courses still in the denominator ("at risk") under each tick.
 pub fn completion_figure(c: &Charts) -> Figure {
-    let (left, right, top, bottom) = (46.0, WIDTH - 10.0, 46.0, 226.0);
+    let n_arms = c.completion.len().max(1) as f32;
+    let (left, right, top, bottom) = (54.0, WIDTH - 10.0, 60.0, 230.0);
     let last = c
         .completion
         .iter()
@@ -312,6 +314,7 @@ pub fn completion_figure(c: &Charts) -> Figure {
     let end = ((last + step - 1) / step).max(1) * step;
     let x_of = |d: i64| left + (right - left) * (d.clamp(0, end) as f32 / end as f32);
     let y_of = |share: f64| bottom - (bottom - top) * share.clamp(0.0, 1.0) as f32;
+    let ticks: Vec<i64> = (0..=end / step).map(|i| i * step).collect();
     let mut shapes = Vec::new();
     for k in 0..=5 {
         let share = f64::from(k) / 5.0;
@@ -326,8 +329,15 @@ pub fn completion_figure(c: &Charts) -> Figure {
             Anchor::End,
         ));
     }
-    let mut d = 0;
-    while d <= end {
+    shapes.push(text(
+        left - 30.0,
+        top - 8.0,
+        "courses at the target dose (%)",
+        8.0,
+        false,
+        Anchor::Start,
+    ));
+    for &d in &ticks {
         let x = x_of(d);
         shapes.push(line(vec![(x, bottom), (x, bottom + 3.0)], 0.6, MUTED, None));
         shapes.push(text(
@@ -338,7 +348,6 @@ pub fn completion_figure(c: &Charts) -> Figure {
             false,
             Anchor::Middle,
         ));
-        d += step;
     }
     shapes.push(line(
         vec![(left, top), (left, bottom), (right, bottom)],
@@ -348,7 +357,7 @@ pub fn completion_figure(c: &Charts) -> Figure {
     ));
     shapes.push(text(
         (left + right) / 2.0,
-        bottom + 25.0,
+        bottom + 24.0,
         "days from rush day 1",
         8.0,
         false,
@@ -373,14 +382,13 @@ pub fn completion_figure(c: &Charts) -> Figure {
             k.censored
         )
     };
-    let arms: Vec<(Arm, String)> = c.completion.iter().map(|k| (k.arm, words(k))).collect();
     // One arm per legend line: the counts are long.
-    for (i, a) in arms.iter().enumerate() {
+    for (i, k) in c.completion.iter().enumerate() {
         legend(
             &mut shapes,
             0.0,
             26.0 + 11.0 * i as f32,
-            std::slice::from_ref(a),
+            &[(k.arm, words(k))],
         );
     }
     let mut desc = vec![
@@ -397,7 +405,34 @@ pub fn completion_figure(c: &Charts) -> Figure {
         ));
         desc.push("No course.".into());
     }
-    for k in &c.completion {
+    // The "at risk" rows.
+    let risk_top = bottom + 38.0;
+    if !c.completion.is_empty() {
+        shapes.push(text(
+            0.0,
+            risk_top,
+            "at risk (still in the denominator)",
+            7.5,
+            true,
+            Anchor::Start,
+        ));
+    }
+    for (i, k) in c.completion.iter().enumerate() {
+        let y = risk_top + 10.0 * (i as f32 + 1.0);
+        shapes.push(marker(k.arm, 4.0, y - 2.5, 2.4));
+        shapes.push(text(10.0, y, tag(k.arm), 7.5, false, Anchor::Start));
+        for &d in &ticks {
+            shapes.push(text(
+                x_of(d),
+                y,
+                k.at_risk(d).to_string(),
+                7.5,
+                false,
+                Anchor::Middle,
+            ));
+        }
+    }
+    for (i, k) in c.completion.iter().enumerate() {
         let mut pts = vec![(x_of(0), y_of(0.0))];
         let mut share = 0.0;
         for s in &k.steps {
@@ -407,8 +442,14 @@ pub fn completion_figure(c: &Charts) -> Figure {
         }
         pts.push((x_of(k.last_day), y_of(share)));
         shapes.push(line(pts, 1.6, colour(k.arm), dash(k.arm)));
-        for s in &k.steps {
-            shapes.push(marker(k.arm, x_of(s.day), y_of(s.share), 2.6));
+        // Markers at the ticks (the arms' offset so they do not hide each other), up to the
+        // curve's end.
+        let offset = (step as f32 * i as f32 / n_arms).round() as i64;
+        for &d in &ticks {
+            let d = d + offset;
+            if d <= k.last_day {
+                shapes.push(marker(k.arm, x_of(d), y_of(k.share_on(d)), 2.8));
+            }
         }
         let said: Vec<String> = k
             .steps
@@ -416,19 +457,20 @@ pub fn completion_figure(c: &Charts) -> Figure {
             .map(|s| format!("day {}: {}", s.day, pct(s.share)))
             .collect();
         desc.push(format!(
-            "{}: {}{}.",
+            "{}: {}, followed to day {}.",
             words(k),
             if said.is_empty() {
                 "none reached the target".to_string()
             } else {
                 said.join(", ")
             },
-            format_args!(", followed to day {}", k.last_day)
+            k.last_day
         ));
     }
+    let rows = c.completion.len() as f32;
     Figure {
         width: WIDTH,
-        height: bottom + 32.0,
+        height: risk_top + 10.0 * rows + 8.0,
         title: "Completion over time by arm".into(),
         desc: desc.join(" "),
         shapes,

@@ -166,3 +166,46 @@ fn which(cmd: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(cmd).is_file()))
 }
+
+#[test]
+fn a_larger_clinic_with_every_band_draws_on_two_pages_at_most() {
+    let bands = [
+        ("<18", "1-2", "<10", "<100", "low"),
+        (">=18", "3-6", ">=10", "100-<1000", "standard"),
+        (">=18", "unknown", "unknown", ">=1000", "high"),
+    ];
+    let mut rows = Vec::new();
+    for i in 0..200_i64 {
+        let (age, sige, ratio, tige, stratum) = bands[(i % 3) as usize];
+        let arm = if i % 4 == 0 { Arm::RitOmbPre } else { Arm::Rit };
+        let sr = u32::from(i % 7 == 0 || (arm == Arm::Rit && i % 5 == 0));
+        let (status, days) = match i % 10 {
+            0 => (Status::Stopped, None),
+            1 => (Status::Censored, None),
+            k => (Status::Completed, Some(3 + (k as i64) * 9 + i % 13)),
+        };
+        let mut r = row(i, arm, age, sr, "2026-01-05", status, days);
+        r.sige_band = sige.into();
+        r.ratio_band10 = ratio.into();
+        r.tige_band = tige.into();
+        r.risk_stratum = stratum.into();
+        rows.push(r);
+    }
+    let f = AuditFacts {
+        rows,
+        as_of: date("2026-06-30"),
+        ..small()
+    };
+    let c = charts(&f.rows, f.as_of);
+    let fonts = Fonts::new(None).expect("fonts");
+    let made = crate::testkit::at("2026-03-10 09:00");
+    let (bytes, _) = pdf(&f, &c, made, false, &fonts, Paper::A4).expect("pdf");
+    if let Some(p) = std::env::var_os("RITPLAN_AUDIT_PDF_LARGE") {
+        std::fs::write(p, &bytes).expect("write the PDF to look at");
+    }
+    let pages = crate::render::pdf::extract_text(&bytes).expect("parse");
+    assert!(pages.len() <= 2, "{} pages", pages.len());
+    let svg = sr_figure(&c).svg("x");
+    assert!(!svg.contains("NaN"));
+    assert_eq!(svg.matches(">unknown</text>").count(), 2, "sIgE and ratio");
+}
