@@ -182,7 +182,7 @@ fn a_larger_clinic_with_every_band_draws_on_two_pages_at_most() {
         let (status, days) = match i % 10 {
             0 => (Status::Stopped, None),
             1 => (Status::Censored, None),
-            k => (Status::Completed, Some(3 + (k as i64) * 9 + i % 13)),
+            k => (Status::Completed, Some(3 + k * 9 + i % 13)),
         };
         let mut r = row(i, arm, age, sr, "2026-01-05", status, days);
         r.sige_band = sige.into();
