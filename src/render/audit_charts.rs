@@ -10,7 +10,23 @@ use super::figure::{Anchor, Colour, Figure, Shape};
 use super::pdf::{Fonts, Paper, PdfError, Writer};
 use crate::audit::chart::{ARMS, Charts, Completion, arm_label};
 use crate::audit::facts::Arm;
-use crate::ward::AuditFacts;
+use crate::audit::facts::{CourseFacts, Excluded};
+
+/// What the report prints: the window, the audit date, the rows and the courses left out (the
+/// ward's audit read, passed field by field: a renderer does not name the ward).
+#[derive(Clone, Copy, Debug)]
+pub struct Audit<'a> {
+    /// The first rush day 1 counted.
+    pub from: chrono::NaiveDate,
+    /// The last rush day 1 counted.
+    pub to: chrono::NaiveDate,
+    /// The audit date.
+    pub as_of: chrono::NaiveDate,
+    /// One row per course.
+    pub rows: &'a [CourseFacts],
+    /// Courses in the window left out, with why.
+    pub excluded: &'a [Excluded],
+}
 
 /// The width of both figures, units (the A4 page's text width, pt).
 pub const WIDTH: f32 = 515.0;
@@ -479,10 +495,8 @@ pub fn completion_figure(c: &Charts) -> Figure {
 
 /// The counts, one sentence each: courses, by arm, completed, stopped, censored, excluded
 /// with their reasons.
-pub fn counts(f: &AuditFacts) -> Vec<String> {
-    let n = |p: &dyn Fn(&crate::audit::facts::CourseFacts) -> bool| {
-        f.rows.iter().filter(|r| p(r)).count()
-    };
+pub fn counts(f: &Audit<'_>) -> Vec<String> {
+    let n = |p: &dyn Fn(&CourseFacts) -> bool| f.rows.iter().filter(|r| p(r)).count();
     use crate::audit::facts::Status;
     let mut out = vec![
         format!(
@@ -504,7 +518,7 @@ pub fn counts(f: &AuditFacts) -> Vec<String> {
         ),
         format!("{} excluded.", f.excluded.len()),
     ];
-    for e in &f.excluded {
+    for e in f.excluded {
         out.push(format!("Excluded: course {}: {}", e.course_id, e.reason));
     }
     out
@@ -512,7 +526,7 @@ pub fn counts(f: &AuditFacts) -> Vec<String> {
 
 /// The audit's PDF: the counts and both pictures as vector paths.
 pub fn pdf(
-    f: &AuditFacts,
+    f: &Audit<'_>,
     c: &Charts,
     made: NaiveDateTime,
     training: bool,

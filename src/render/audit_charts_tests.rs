@@ -6,7 +6,28 @@ use crate::audit::chart::tests::row;
 use crate::audit::facts::{Excluded, Status};
 use crate::testkit::date;
 
-fn small() -> AuditFacts {
+/// The ward's read, as the tests build it.
+struct Facts {
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+    as_of: chrono::NaiveDate,
+    rows: Vec<crate::audit::facts::CourseFacts>,
+    excluded: Vec<Excluded>,
+}
+
+impl Facts {
+    fn audit(&self) -> Audit<'_> {
+        Audit {
+            from: self.from,
+            to: self.to,
+            as_of: self.as_of,
+            rows: &self.rows,
+            excluded: &self.excluded,
+        }
+    }
+}
+
+fn small() -> Facts {
     let rows = vec![
         row(
             1,
@@ -46,7 +67,7 @@ fn small() -> AuditFacts {
             None,
         ),
     ];
-    AuditFacts {
+    Facts {
         from: date("2026-01-01"),
         to: date("2026-03-31"),
         as_of: date("2026-03-10"),
@@ -55,8 +76,6 @@ fn small() -> AuditFacts {
             course_id: 9,
             reason: "omalizumab given outside the record".into(),
         }],
-        censored: Vec::new(),
-        unknown_bands: Default::default(),
     }
 }
 
@@ -109,7 +128,7 @@ fn the_pdf_prints_the_counts_and_draws_both_charts() {
     let c = charts(&f.rows, f.as_of);
     let fonts = Fonts::new(None).expect("fonts");
     let made = crate::testkit::at("2026-03-10 09:00");
-    let (bytes, warnings) = pdf(&f, &c, made, false, &fonts, Paper::A4).expect("pdf");
+    let (bytes, warnings) = pdf(&f.audit(), &c, made, false, &fonts, Paper::A4).expect("pdf");
     if let Some(p) = std::env::var_os("RITPLAN_AUDIT_PDF") {
         std::fs::write(p, &bytes).expect("write the PDF to look at");
     }
@@ -191,7 +210,7 @@ fn a_larger_clinic_with_every_band_draws_on_two_pages_at_most() {
         r.risk_stratum = stratum.into();
         rows.push(r);
     }
-    let f = AuditFacts {
+    let f = Facts {
         rows,
         as_of: date("2026-06-30"),
         ..small()
@@ -199,7 +218,7 @@ fn a_larger_clinic_with_every_band_draws_on_two_pages_at_most() {
     let c = charts(&f.rows, f.as_of);
     let fonts = Fonts::new(None).expect("fonts");
     let made = crate::testkit::at("2026-03-10 09:00");
-    let (bytes, _) = pdf(&f, &c, made, false, &fonts, Paper::A4).expect("pdf");
+    let (bytes, _) = pdf(&f.audit(), &c, made, false, &fonts, Paper::A4).expect("pdf");
     if let Some(p) = std::env::var_os("RITPLAN_AUDIT_PDF_LARGE") {
         std::fs::write(p, &bytes).expect("write the PDF to look at");
     }

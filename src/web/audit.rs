@@ -17,7 +17,7 @@ use super::pages::{self, Page};
 use super::{App, blocking, failure, session};
 use crate::audit::chart::charts;
 use crate::audit::rules::AuditRules;
-use crate::render::audit_charts::{completion_figure, counts, sr_figure};
+use crate::render::audit_charts::{Audit, completion_figure, counts, sr_figure};
 use crate::ward::{Role, WardError};
 
 #[derive(Deserialize)]
@@ -90,7 +90,13 @@ pub(super) async fn page(
             now,
             clock: app.clock.settable(),
         };
-        let lines = counts(&facts);
+        let lines = counts(&Audit {
+            from: facts.from,
+            to: facts.to,
+            as_of: facts.as_of,
+            rows: &facts.rows,
+            excluded: &facts.excluded,
+        });
         let body = html! {
             h1 { "Outcomes audit" }
             form method="get" action="/audit" {

@@ -254,8 +254,15 @@ fn report_pdf(
     let charts = crate::audit::chart::charts(&facts.rows, facts.as_of);
     let reasons: Vec<&str> = facts.excluded.iter().map(|e| e.reason.as_str()).collect();
     let fonts = pdf_fonts(&reasons, pdf.font.as_deref())?;
+    let audit = crate::render::audit_charts::Audit {
+        from: facts.from,
+        to: facts.to,
+        as_of: facts.as_of,
+        rows: &facts.rows,
+        excluded: &facts.excluded,
+    };
     let (bytes, warnings) =
-        crate::render::audit_charts::pdf(facts, &charts, made, training, &fonts, pdf.paper)
+        crate::render::audit_charts::pdf(&audit, &charts, made, training, &fonts, pdf.paper)
             .map_err(|e| CliError::Data(e.to_string()))?;
     write_atomically(&pdf.path, &bytes)?;
     if !quiet {
