@@ -28,6 +28,20 @@ pub struct Audit<'a> {
     pub excluded: &'a [Excluded],
 }
 
+impl Audit<'_> {
+    /// `from 2026-01-01 to 2026-03-31`, or `up to 2026-03-31` when the window has no start
+    /// (it begins at the first date ritplan holds).
+    pub fn window(&self) -> String {
+        let open = chrono::Datelike::year(&self.from) <= crate::when::FIRST_YEAR
+            && chrono::Datelike::ordinal(&self.from) == 1;
+        if open {
+            format!("up to {}", self.to)
+        } else {
+            format!("from {} to {}", self.from, self.to)
+        }
+    }
+}
+
 /// The width of both figures, units (the A4 page's text width, pt).
 pub const WIDTH: f32 = 515.0;
 
@@ -500,10 +514,9 @@ pub fn counts(f: &Audit<'_>) -> Vec<String> {
     use crate::audit::facts::Status;
     let mut out = vec![
         format!(
-            "{} courses with rush day 1 from {} to {}, as of {}: {} rush immunotherapy alone, {} omalizumab-pretreated.",
+            "{} courses with rush day 1 {}, as of {}: {} rush immunotherapy alone, {} omalizumab-pretreated.",
             f.rows.len(),
-            f.from,
-            f.to,
+            f.window(),
             f.as_of,
             n(&|r| r.arm == Arm::Rit),
             n(&|r| r.arm == Arm::RitOmbPre)
@@ -534,14 +547,13 @@ pub fn pdf(
     paper: Paper,
 ) -> Result<(Vec<u8>, Vec<String>), PdfError> {
     let header = format!(
-        "{}Outcomes audit · rush day 1 from {} to {} · as of {}",
+        "{}Outcomes audit · rush day 1 {} · as of {}",
         if training {
             format!("{} · ", super::protocol::TRAINING)
         } else {
             String::new()
         },
-        f.from,
-        f.to,
+        f.window(),
         f.as_of
     );
     let mut w = Writer::new(fonts, paper, false, &header);

@@ -26,7 +26,7 @@ async fn a_physician_sees_both_charts_and_the_counts() {
     );
     // Course 1 (rush alone, started 2026-12-07, the audit date): one course, censored.
     assert!(
-        body.contains("1 courses with rush day 1 from 1900-01-01 to 2026-12-07, as of 2026-12-07: 1 rush immunotherapy alone, 0 omalizumab-pretreated."),
+        body.contains("1 courses with rush day 1 up to 2026-12-07, as of 2026-12-07: 1 rush immunotherapy alone, 0 omalizumab-pretreated."),
         "{body}"
     );
     assert!(

@@ -602,7 +602,7 @@ fn the_audit_report_pdf_has_the_counts_and_both_charts_and_only_a_physician_writ
         ritplan::render::pdf::extract_text(&std::fs::read(&pdf).expect("pdf")).expect("parse");
     let text = pages.concat().join("\n");
     for want in [
-        "3 courses with rush day 1",
+        "3 courses with rush day 1 up to 2026-12-20",
         "2 rush immunotherapy alone, 1",
         "Systemic reactions: courses with any SR, by stratum and arm",
         "Age group (years)",
