@@ -3,6 +3,7 @@
 //! ([`stats`]), and the pseudonymised research export ([`export`]). Pure: no clock, disk or
 //! printing; the ward reads the courses and the front ends write the files.
 
+pub mod chart;
 pub mod export;
 pub mod facts;
 pub mod report;

@@ -60,7 +60,9 @@ pub fn short_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
         .collect()
 }
 
+pub mod audit_charts;
 pub mod course;
+pub mod figure;
 pub mod label;
 pub mod omalizumab;
 pub mod omalizumab_rows;

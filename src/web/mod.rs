@@ -8,6 +8,7 @@
 //! forms (`course`, `screens`), its vials (`vials`), the PDFs (protocol, sheet, labels), log
 //! out.
 
+mod audit;
 mod clock;
 mod course;
 mod followup;
@@ -22,6 +23,8 @@ mod screens;
 mod tests;
 #[cfg(test)]
 mod tests_a11y;
+#[cfg(test)]
+mod tests_audit;
 #[cfg(test)]
 mod tests_course;
 #[cfg(test)]
@@ -99,6 +102,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/course/{id}/vial-labels.pdf", get(vials::vial_labels_pdf))
         .route("/course/{id}/{form}", post(course::submit))
         .route("/sheet.pdf", get(course::sheet_pdf))
+        .route("/audit", get(audit::page))
         .route("/training/clock", post(course::set_clock))
         .route("/assets/htmx.min.js", get(htmx))
         .route("/assets/ward.css", get(css))

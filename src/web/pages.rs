@@ -82,6 +82,9 @@ table.vials tr.expired, table.vials tr.discarded { background: #f4f4f4; }
 h1.course { font-size: 1.1em; font-weight: normal; margin: .6em 0 .2em 0; }
 ol.visit { list-style: none; padding-left: 0; }
 dl.visit dd { margin-left: 0; }
+figure.chart { margin: .5em 0 1.5em 0; max-width: 60em; }
+figure.chart svg { width: 100%; height: auto; display: block; }
+figure.chart figcaption { font-size: .9em; color: #444; }
 "#;
 
 /// Every page: the header with the person logged in, a training banner, the body.
@@ -105,6 +108,7 @@ pub fn layout(title: &str, page: Option<&Page<'_>>, training: bool, body: Markup
                     @if training { span.training { "TRAINING RECORD, not a patient's record" } }
                     @if let Some(p) = page {
                         a href="/" { "Board" }
+                        @if p.actor.role == crate::ward::Role::Physician { a href="/audit" { "Outcomes audit" } }
                         span.who { (p.actor.staff.name) " (" (p.actor.staff.id) ", " (p.actor.role) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(p.csrf);

@@ -7,7 +7,8 @@ patient's ID: the error shown, and the keyboard focus on it), the patient's scre
 courses (two extracts in one visit), and the course page's vials: its Vials section open, an
 "Add a vial" refused (an expired lot: the error focused), the vial added (its code shown large)
 with its labels as a PDF, and a refused discard; an omalizumab course's page, its injection
-recorded and the end of its observation refused. Each must have no violation; a violation is printed with
+recorded and the end of its observation refused; the outcomes audit (`/audit`, a physician: its
+two SVG charts). Each must have no violation; a violation is printed with
 its rule, the elements and axe's messages.
 """
 
@@ -199,6 +200,19 @@ def test_the_omalizumab_course_page_has_no_wcag_violation(served):
     assert page.evaluate("document.activeElement.id") == "error-summary"
     page.screenshot(path=str(SHOTS / "omalizumab-observe-refused.png"), full_page=True)
     no_violations(page, "omalizumab observation refused")
+
+
+def test_the_audit_page_has_no_wcag_violation(served):
+    """The outcomes audit as a physician sees it: the window's form, the counts and the two
+    charts (inline SVG, each an image with a title and a description)."""
+    env, base, browser = served
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    login(page, base, "dr.ng", "Dr Ng (dr.ng, physician)")
+    page.get_by_role("link", name="Outcomes audit").click()
+    expect(page.locator("h1")).to_have_text("Outcomes audit")
+    expect(page.locator("svg[role=img]")).to_have_count(2)
+    page.screenshot(path=str(SHOTS / "audit.png"), full_page=True)
+    no_violations(page, "outcomes audit")
 
 
 STYLED = """

@@ -669,3 +669,50 @@ fn the_audit_prints_its_tables_with_their_footers_in_100_columns() {
     }
     eprintln!("{out}");
 }
+
+#[test]
+fn the_audit_report_pdf_has_the_counts_and_both_charts_and_only_a_physician_writes_it() {
+    let (w, _) = clinic();
+    let dir = tempfile::tempdir().expect("tmp");
+    let pdf = dir.path().join("report.pdf");
+    let path = pdf.display().to_string();
+    // A nurse is refused before anything is written.
+    let (code, _, err) = audit(&w, As::Nurse, &["--out", &path]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("physician"), "{err}");
+    assert!(!pdf.exists());
+    let (code, out, err) = audit(&w, As::Physician, &["--out", &path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains(&format!("Wrote the report to {path}.")),
+        "{out}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pdf).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "written privately");
+    }
+    let pages =
+        ritplan::render::pdf::extract_text(&std::fs::read(&pdf).expect("pdf")).expect("parse");
+    let text = pages.concat().join("\n");
+    for want in [
+        "3 courses with rush day 1 up to 2026-12-20",
+        "2 rush immunotherapy alone, 1",
+        "Systemic reactions: courses with any SR, by stratum and arm",
+        "Age group (years)",
+        "RIT 1/2",
+        "Completion: courses that reached the target dose",
+        "days from rush day 1",
+    ] {
+        assert!(text.contains(want), "{want:?} not in {text}");
+    }
+    // A directory in the way is refused, nothing replaced.
+    let (code, _, err) = audit(
+        &w,
+        As::Physician,
+        &["--out", &dir.path().display().to_string()],
+    );
+    assert_ne!(code, Some(0), "{err}");
+    assert!(err.contains("regular file"), "{err}");
+}

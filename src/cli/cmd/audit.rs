@@ -14,8 +14,9 @@ use crate::audit::report::{self, Report, ReportIn};
 use crate::audit::report_text::{WIDTH, report_text};
 use crate::audit::rules::AuditRules;
 use crate::cli::CliError;
+use crate::cli::args::PaperArgs;
 use crate::cli::context::{Context, opened};
-use crate::cli::output::{print_diagnostics, write_atomically, write_json};
+use crate::cli::output::{pdf_fonts, print_diagnostics, write_atomically, write_json};
 use crate::cli::session;
 use crate::ward::AuditFacts;
 
@@ -52,6 +53,12 @@ pub struct AuditArgs {
     /// How the CSV writes dates: days from rush day 1 only (default), or shifted per patient.
     #[arg(long, value_enum, default_value = "days", requires = "csv")]
     dates: DatesArg,
+    /// Write the report to FILE (PDF): the counts and the charts (SR incidence by stratum and
+    /// arm with 95 % intervals, completion over time), written privately.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    print: PaperArgs,
 }
 
 /// The counts `--json` and the summary show.
@@ -178,6 +185,16 @@ pub(in crate::cli) fn run(
             )?;
         }
     }
+    if let Some(path) = &a.out {
+        report_pdf(
+            &facts,
+            now,
+            ward.training(),
+            &a.print.to(path.clone()),
+            out,
+            a.json,
+        )?;
+    }
     let c = counts(&facts);
     let report = report::report(&ReportIn {
         from: facts.from,
@@ -239,5 +256,37 @@ pub(in crate::cli) fn run(
     )?;
     writeln!(out)?;
     write!(out, "{}", report_text(&report, WIDTH))?;
+    Ok(())
+}
+
+/// `--out FILE`: the report's PDF (the counts and both charts), written privately.
+fn report_pdf(
+    facts: &AuditFacts,
+    made: chrono::NaiveDateTime,
+    training: bool,
+    pdf: &crate::cli::output::PdfOut,
+    out: &mut dyn Write,
+    quiet: bool,
+) -> Result<(), CliError> {
+    let charts = crate::audit::chart::charts(&facts.rows, facts.as_of);
+    let reasons: Vec<&str> = facts.excluded.iter().map(|e| e.reason.as_str()).collect();
+    let fonts = pdf_fonts(&reasons, pdf.font.as_deref())?;
+    let audit = crate::render::audit_charts::Audit {
+        from: facts.from,
+        to: facts.to,
+        as_of: facts.as_of,
+        rows: &facts.rows,
+        excluded: &facts.excluded,
+    };
+    let (bytes, warnings) =
+        crate::render::audit_charts::pdf(&audit, &charts, made, training, &fonts, pdf.paper)
+            .map_err(|e| CliError::Data(e.to_string()))?;
+    write_atomically(&pdf.path, &bytes)?;
+    if !quiet {
+        for warning in warnings {
+            writeln!(out, "warning from the PDF writer: {warning}")?;
+        }
+        writeln!(out, "Wrote the report to {}.", pdf.path.display())?;
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! Before any byte is written, every character is checked for a glyph: a name that no font can
 //! print fails with the character named, never a silent `?`.
 
+mod figure;
 mod fonts;
 mod table;
 mod writer;
