@@ -98,6 +98,7 @@ impl Store {
             .map(|r| Self::course_row(r, self.times()))
             .collect::<Result<Vec<_>, _>>()?;
         rows.sort_by_key(|r| r.c.id);
+        crate::timing::mark("batch: course rows");
         let ids: Vec<i64> = rows.iter().map(|r| r.c.id).collect();
         let mut heads = self.heads.courses(&self.db, &ids)?;
         // The patients, events and vial rows from one snapshot, taken after the heads: a
@@ -151,6 +152,7 @@ impl Store {
             v.sort();
         }
         snapshot.commit()?;
+        crate::timing::mark("batch: heads, patients, events");
         let mut courses = Vec::with_capacity(rows.len());
         for row in rows {
             let id = row.c.id;
@@ -176,6 +178,7 @@ impl Store {
             .map(Self::finish_patient)
             .collect::<Result<Vec<_>, _>>()?;
         patients.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::timing::mark("batch: verify (MACs, heads)");
         Ok(PatientsCourses { patients, courses })
     }
 

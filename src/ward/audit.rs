@@ -196,6 +196,7 @@ impl Ward {
                     Err(e) => out.excluded.push(e),
                 }
             }
+            crate::timing::mark("audit: facts");
         }
         out.unknown_bands = unknown_bands(&out.rows);
         Ok(out)

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDateTime;
 
-use super::omalizumab::{OmalizumabView, frozen_course_rules, load_omalizumab, plain};
+use super::omalizumab::{OmalizumabView, load_omalizumab_in, plain};
 use super::{CourseKind, CourseView, Loaded, LoadedOmalizumab, Ward, WardError};
 use super::{load_record, replay_stored};
 use crate::course::omalizumab::{OmalizumabState, decide};
@@ -94,8 +94,7 @@ impl Ward {
             let patient = record.patient_id.clone();
             batch.patient_of.insert(id, patient.clone());
             if CourseKind::of(&record) == CourseKind::Omalizumab {
-                let course = load_omalizumab(record)?;
-                let rules = frozen_course_rules(&course.record)?;
+                let (course, rules) = load_omalizumab_in(record, &mut self.parsed)?;
                 let state = OmalizumabState::replay(&plain(&events));
                 bearing.push((patient, true, id, state.as_other(id, &rules)));
                 batch.omalizumab.insert(id, (course, events, state, rules));
@@ -126,6 +125,7 @@ impl Ward {
                 batch.immunotherapy.insert(id, (loaded, events, state));
             }
         }
+        crate::timing::mark("batch: decode, load, replay");
         bearing.sort_by_key(|(_, omalizumab, id, _)| (*omalizumab, *id));
         for (patient, omalizumab, id, other) in bearing {
             batch

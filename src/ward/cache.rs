@@ -43,7 +43,7 @@ pub const COURSES: usize = 2048;
 struct Entry {
     row: String,
     template: Template,
-    policy: Policy,
+    policy: std::sync::Arc<Policy>,
     plan: Plan,
     inputs: Inputs,
     calendar: ClinicCalendar,

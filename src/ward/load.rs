@@ -2,6 +2,7 @@
 //! its plan laid again and compared with the stored one.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use serde::{Deserialize, Serialize};
@@ -100,8 +101,8 @@ pub struct Loaded {
     pub record: CourseRecord,
     /// Its frozen template.
     pub template: Template,
-    /// Its frozen rules.
-    pub policy: Policy,
+    /// Its frozen rules (shared by the courses read together that froze the same text).
+    pub policy: Arc<Policy>,
     /// Its plan, laid again from the frozen copies.
     pub plan: Plan,
     /// Its inputs.
@@ -158,22 +159,71 @@ pub fn lay_plan(
     .map_err(|e| WardError::Data(e.to_string()))
 }
 
-/// Parsed frozen copies, shared by courses whose frozen rules and template are the same text,
-/// keyed by the SHA-256 of the two texts (not the 40 KB of text itself).
+/// Parsed frozen copies, shared by courses whose frozen rules and template are the same text.
+/// Found by a cheap key (the texts' lengths and a sample of their bytes), then by comparing the
+/// texts themselves: a comparison of tens of KB costs far less than hashing them (a SHA-256 per
+/// course was a fifth of an audit's time), and two texts that differ are never confused.
 #[derive(Default)]
 pub struct Parsed {
-    by_text: HashMap<[u8; 32], (Policy, Catalog)>,
+    by_text: HashMap<u64, Vec<ParsedTexts>>,
+    /// Omalizumab courses' frozen rules, by the same key.
+    omalizumab: HashMap<u64, Vec<(String, String, Arc<Policy>)>>,
 }
 
-/// The cache key of a course's frozen rules and template: each length-prefixed, hashed.
-fn content_key(rules_json: &str, template_text: &str) -> [u8; 32] {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for p in [rules_json, template_text] {
-        h.update((p.len() as u64).to_le_bytes());
-        h.update(p.as_bytes());
+impl Parsed {
+    /// An omalizumab course's frozen rules, parsed by `parse` once per distinct pair of texts
+    /// (rules and label table; a refusal is not kept).
+    pub(super) fn omalizumab(
+        &mut self,
+        record: &CourseRecord,
+        parse: impl FnOnce(&CourseRecord) -> Result<Policy, WardError>,
+    ) -> Result<Arc<Policy>, WardError> {
+        let slot = self
+            .omalizumab
+            .entry(content_key(&record.rules_json, &record.template_text))
+            .or_default();
+        if let Some((_, _, p)) = slot
+            .iter()
+            .find(|(r, t, _)| *r == record.rules_json && *t == record.template_text)
+        {
+            return Ok(Arc::clone(p));
+        }
+        let policy = Arc::new(parse(record)?);
+        slot.push((
+            record.rules_json.clone(),
+            record.template_text.clone(),
+            Arc::clone(&policy),
+        ));
+        Ok(policy)
     }
-    h.finalize().into()
+}
+
+/// One distinct pair of frozen texts, parsed.
+struct ParsedTexts {
+    rules_json: String,
+    template_text: String,
+    policy: Arc<Policy>,
+    catalog: Catalog,
+}
+
+/// The cheap key of a course's frozen rules and template: their lengths and up to 64 bytes from
+/// each one's start, middle and end (equal texts always share it; the texts decide).
+fn content_key(rules_json: &str, template_text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in [rules_json, template_text] {
+        let b = p.as_bytes();
+        b.len().hash(&mut h);
+        let mid = b.len() / 2;
+        for r in [
+            0..b.len().min(64),
+            mid..(mid + 64).min(b.len()),
+            b.len().saturating_sub(64)..b.len(),
+        ] {
+            b.get(r).hash(&mut h);
+        }
+    }
+    h.finish()
 }
 
 /// Whether a re-laid plan is the stored one. Plans stored by an earlier ritplan lack fields
@@ -222,7 +272,61 @@ fn same_plan(stored: &str, relaid: &Plan) -> bool {
     stored == relaid
 }
 
-/// Loads a course from its record, parsing its frozen copies (once per distinct text).
+/// The parsed frozen rules and template of a course (parsed once per distinct pair of texts).
+fn frozen<'a>(record: &CourseRecord, parsed: &'a mut Parsed) -> Result<&'a ParsedTexts, WardError> {
+    let id = record.id;
+    let same = |p: &ParsedTexts| {
+        p.rules_json == record.rules_json && p.template_text == record.template_text
+    };
+    let slot = parsed
+        .by_text
+        .entry(content_key(&record.rules_json, &record.template_text))
+        .or_default();
+    let at = match slot.iter().position(same) {
+        Some(at) => at,
+        None => {
+            let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
+                .map_err(|e| {
+                    WardError::Data(format!("course {id}: frozen rules unreadable: {e}"))
+                })?;
+            let policy = Policy::from_sources(
+                rules
+                    .into_iter()
+                    .map(|(n, t)| SourceText::new(n, t))
+                    .collect(),
+            )
+            .map_err(|e| {
+                let first = e
+                    .files
+                    .iter()
+                    .flat_map(|(src, d)| {
+                        d.iter().map(move |d| format!("{}: {}", src.name, d.message))
+                    })
+                    .next()
+                    .unwrap_or_default();
+                WardError::Data(format!(
+                    "course {id}: its frozen rules no longer load ({first}); a course started by an earlier ritplan must be stopped and started again"
+                ))
+            })?;
+            let source = SourceText::new(
+                format!("<course {id}>/{}.toml", record.template_id),
+                record.template_text.clone(),
+            );
+            let (catalog, _) = Catalog::build(vec![source], &policy);
+            slot.push(ParsedTexts {
+                rules_json: record.rules_json.clone(),
+                template_text: record.template_text.clone(),
+                policy: Arc::new(policy),
+                catalog,
+            });
+            slot.len() - 1
+        }
+    };
+    slot.get(at).ok_or_else(|| WardError::Data("cache".into()))
+}
+
+/// Loads a course from its record, parsing its frozen copies (once per distinct text), its plan
+/// laid again and compared with the stored one.
 pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, WardError> {
     let id = record.id;
     if super::CourseKind::of(&record) == super::CourseKind::Omalizumab {
@@ -230,38 +334,8 @@ pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, 
             "course {id} is an omalizumab course, not an immunotherapy course"
         )));
     }
-    let key = content_key(&record.rules_json, &record.template_text);
-    if let std::collections::hash_map::Entry::Vacant(slot) = parsed.by_text.entry(key) {
-        let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
-            .map_err(|e| WardError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;
-        let policy = Policy::from_sources(
-            rules
-                .into_iter()
-                .map(|(n, t)| SourceText::new(n, t))
-                .collect(),
-        )
-        .map_err(|e| {
-            let first = e
-                .files
-                .iter()
-                .flat_map(|(src, d)| d.iter().map(move |d| format!("{}: {}", src.name, d.message)))
-                .next()
-                .unwrap_or_default();
-            WardError::Data(format!(
-                "course {id}: its frozen rules no longer load ({first}); a course started by an earlier ritplan must be stopped and started again"
-            ))
-        })?;
-        let source = SourceText::new(
-            format!("<course {id}>/{}.toml", record.template_id),
-            record.template_text.clone(),
-        );
-        let (catalog, _) = Catalog::build(vec![source], &policy);
-        slot.insert((policy, catalog));
-    }
-    let (policy, catalog) = parsed
-        .by_text
-        .get(&key)
-        .ok_or_else(|| WardError::Data("cache".into()))?;
+    let texts = frozen(&record, parsed)?;
+    let (policy, catalog) = (&texts.policy, &texts.catalog);
     let template = catalog.get(&record.template_id).cloned().ok_or_else(|| {
         WardError::Data(format!("course {id}: its frozen template no longer checks"))
     })?;
@@ -284,7 +358,7 @@ pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, 
     Ok(Loaded {
         record,
         template,
-        policy: policy.clone(),
+        policy: Arc::clone(policy),
         plan,
         inputs,
         calendar,

@@ -253,8 +253,15 @@ fn to_json<T: Serialize>(v: &T) -> Result<String, WardError> {
 /// Loads an omalizumab course from its record: its frozen rules, the label's table among them,
 /// and its plan laid again and compared with the stored one.
 pub fn load_omalizumab(record: CourseRecord) -> Result<LoadedOmalizumab, WardError> {
+    let policy = frozen_policy(&record)?;
+    loaded_with(record, &policy)
+}
+
+/// The frozen rules of an omalizumab course, parsed, after checking that its label table is
+/// among them.
+fn frozen_policy(record: &CourseRecord) -> Result<Policy, WardError> {
     let id = record.id;
-    if CourseKind::of(&record) != CourseKind::Omalizumab {
+    if CourseKind::of(record) != CourseKind::Omalizumab {
         return Err(WardError::Data(format!(
             "course {id} is not an omalizumab course"
         )));
@@ -266,7 +273,7 @@ pub fn load_omalizumab(record: CourseRecord) -> Result<LoadedOmalizumab, WardErr
             "course {id}: its frozen label table is not among its frozen rules; the record may have been altered"
         )));
     }
-    let policy = Policy::from_sources(
+    Policy::from_sources(
         rules
             .into_iter()
             .map(|(n, t)| SourceText::new(n, t))
@@ -276,7 +283,30 @@ pub fn load_omalizumab(record: CourseRecord) -> Result<LoadedOmalizumab, WardErr
         WardError::Data(format!(
             "course {id}: its frozen rules no longer load; a course started by an earlier ritplan must be stopped and started again"
         ))
+    })
+}
+
+/// [`load_omalizumab`] and [`frozen_course_rules`] at once, the frozen rules parsed once per
+/// distinct pair of texts in `parsed` (many courses read together froze the same rules: each
+/// parse of them is the larger part of loading a course). The same checks, in the same order.
+pub(super) fn load_omalizumab_in(
+    record: CourseRecord,
+    parsed: &mut super::Parsed,
+) -> Result<(LoadedOmalizumab, omalizumab_course::CourseRules), WardError> {
+    let policy = parsed.omalizumab(&record, frozen_policy)?;
+    let rules = policy.omalizumab_course.clone().ok_or_else(|| {
+        WardError::Data(format!(
+            "course {}: its frozen rules hold no omalizumab course rules (observation, late injections); stop it and start it again",
+            record.id
+        ))
     })?;
+    Ok((loaded_with(record, &policy)?, rules))
+}
+
+/// An omalizumab course loaded with its parsed frozen rules: its plan laid again and compared
+/// with the stored one.
+fn loaded_with(record: CourseRecord, policy: &Policy) -> Result<LoadedOmalizumab, WardError> {
+    let id = record.id;
     let inputs: OmalizumabInputs = serde_json::from_str(&record.inputs_json)
         .map_err(|e| WardError::Data(format!("course {id}: frozen inputs unreadable: {e}")))?;
     if record.template_id != format!("omalizumab-{}", inputs.label) {
@@ -284,7 +314,7 @@ pub fn load_omalizumab(record: CourseRecord) -> Result<LoadedOmalizumab, WardErr
             "course {id}: its label does not match its frozen inputs; the record may have been altered"
         )));
     }
-    let plan = lay(&policy, &inputs)?.map_err(|_| {
+    let plan = lay(policy, &inputs)?.map_err(|_| {
         WardError::Data(format!(
             "course {id}: its frozen plan can no longer be laid"
         ))

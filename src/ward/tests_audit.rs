@@ -163,3 +163,43 @@ fn a_course_s_follow_ups_fill_its_acq_and_medication_score_columns() {
         .follow_up;
     assert_eq!((p0.acq_0, p0.acq_12m), (Some(Decimal::from(2)), None));
 }
+
+#[test]
+fn a_course_changed_outside_ritplan_among_many_refuses_the_audit_naming_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut ward, nurse, physician) = setup(&dir);
+    add_courses(&mut ward, &nurse, &physician, 0, 30);
+    let (_, rows) = audit(&mut ward, &physician, 10);
+    assert_eq!(rows, 30);
+    let file = dir.path().join("r.db");
+    if !file.exists() {
+        eprintln!("the record is on a server: the SQLite tamper is not run");
+        return;
+    }
+    // The stored plan of course 17 (the second chunk of ten) given one more space: the same
+    // plan to a reader of its JSON, but no longer the bytes its MAC covers.
+    let attacker = rusqlite::Connection::open(&file).expect("open");
+    attacker
+        .execute_batch(
+            "DROP TRIGGER IF EXISTS courses_no_update;
+             UPDATE courses SET plan_json = replace(plan_json, '\"steps\":', '\"steps\": ') WHERE id = 17;",
+        )
+        .expect("tamper");
+    drop(attacker);
+    let rules = AuditRules::bundled().expect("rules");
+    for chunk in [10, AUDIT_CHUNK] {
+        let refused = ward.audit_facts_in_chunks(
+            &physician,
+            d("2026-12-01"),
+            d("2026-12-31"),
+            d("2026-12-20"),
+            &rules,
+            chunk,
+        );
+        assert!(
+            matches!(&refused, Err(WardError::Tampered(m)) if m.contains("course 17")),
+            "chunk {chunk}: {:?}",
+            refused.map(|a| a.rows.len())
+        );
+    }
+}
