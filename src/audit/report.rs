@@ -723,7 +723,7 @@ fn footer(c: &Common, notes: &Notes, extra: &[String]) -> Vec<String> {
     }
     if notes.odds_ratios {
         out.push(format!(
-            "OR: the sample (unconditional) odds ratio ad/bc, SciPy's, with Woolf's 95 % CI{}.",
+            "OR: the sample (unconditional) odds ratio ad/bc, SciPy's, with Woolf's 95 % CI{}; none (—) when an arm has no course or every course had the same outcome (0/0).",
             if notes.haldane {
                 "; h: a zero cell, Haldane's +0.5 added to every cell (never ∞)"
             } else {
@@ -1196,6 +1196,7 @@ fn t4(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
         let mut within_rit = Vec::new();
         let mut block_notes = Vec::new();
         let mut one_arm: Vec<String> = Vec::new();
+        let mut same_outcome: Vec<String> = Vec::new();
         let mut stratum_levels: Vec<String> = Vec::new();
         for l in &levels {
             let at = |c: &CourseFacts| level_of(c) == *l;
@@ -1230,6 +1231,15 @@ fn t4(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
                     if nr + no > 0 {
                         one_arm.push(l.clone());
                     }
+                } else if so + sr == 0 || so + sr == no + nr {
+                    // Every course at this level had the same outcome (no SR in either arm, or
+                    // an SR in all): the odds ratio is 0/0, and Haldane's +0.5 would only show
+                    // the ratio of the arms' sizes. None, and no stratum.
+                    cells.push(Cell::OddsRatio {
+                        or: nc(NotComputable::ZeroMargin),
+                        haldane: false,
+                    });
+                    same_outcome.push(l.clone());
                 } else {
                     cells.push(notes.or(&t));
                     strata.push(Table2x2::from_groups(so, no, sr, nr));
@@ -1324,6 +1334,12 @@ fn t4(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
             block_notes.push(format!(
                 "{}: courses in one arm only — no odds ratio; left out of Breslow–Day and Mantel–Haenszel",
                 one_arm.join(", ")
+            ));
+        }
+        if !same_outcome.is_empty() {
+            block_notes.push(format!(
+                "{}: the same outcome in every course of both arms (no SR, or SR in all) — no odds ratio; left out of Breslow–Day and Mantel–Haenszel",
+                same_outcome.join(", ")
             ));
         }
         rows.push(row(

@@ -444,10 +444,18 @@ pub struct OddsRatio {
 /// 95 % interval exp(ln OR ± 1.96·√(1/a + 1/b + 1/c + 1/d)); when any cell is zero, both on the
 /// Haldane-corrected table (0.5 added to every cell; Haldane 1956), so the estimate is finite and
 /// never 0 or ∞, and `haldane` says so. The conditional MLE (R's `fisher.test`) is
-/// [`conditional_odds_ratio`]. `Err(Empty)` for no observations.
+/// [`conditional_odds_ratio`]. `Err(Empty)` for no observations; `Err(ZeroMargin)` when a row
+/// or a column is all zero (0/0: no correction makes it an odds ratio).
 pub fn odds_ratio(t: &Table2x2) -> Stat<OddsRatio> {
     if t.n() == 0 {
         return Err(NotComputable::Empty);
+    }
+    let [a, b, c, d] = t.cells();
+    // A zero margin (a group without observations, or the same outcome in every one): the odds
+    // ratio is 0/0 (SciPy gives NaN), and Haldane's +0.5 would only show the ratio of the other
+    // margin's cells.
+    if a + b == 0.0 || c + d == 0.0 || a + c == 0.0 || b + d == 0.0 {
+        return Err(NotComputable::ZeroMargin);
     }
     let mut cells = t.cells();
     let haldane = cells.contains(&0.0);
@@ -1282,7 +1290,16 @@ mod tests {
         assert!(!big.small_cell);
         assert_eq!(big.p_value(true), (Test2x2::ChiSquareYates, Ok(yates.p)));
         assert_eq!(big.p_value(false), (Test2x2::ChiSquare, Ok(plain.p)));
-        assert!(all.odds_ratio.expect("Haldane").estimate.is_finite());
+        // A zero margin: 0/0, not an odds ratio (Haldane's +0.5 would only show the other
+        // margin's ratio).
+        assert_eq!(all.odds_ratio, Err(NotComputable::ZeroMargin));
+        assert!(
+            two_by_two(&Table2x2::new(0, 121, 0, 20))
+                .odds_ratio
+                .is_err()
+        );
+        let one_zero = two_by_two(&Table2x2::new(0, 20, 5, 15));
+        assert!(one_zero.odds_ratio.expect("Haldane").haldane);
         assert_eq!(all.risk_difference, Err(NotComputable::ZeroMargin));
     }
 
@@ -1458,7 +1475,8 @@ mod tests {
             proptest::prop_assert!(ok5, "check 5 on {:?}", cells);
             let ok6 = finite_or_refused(&all.risk_difference, |d| vec![d.estimate, d.ci.low, d.ci.high]);
             proptest::prop_assert!(ok6, "check 6 on {:?}", cells);
-            if t.n() > 0 {
+            let [a, b, c, d] = [cells[0], cells[1], cells[2], cells[3]];
+            if a + b > 0 && c + d > 0 && a + c > 0 && b + d > 0 {
                 let ok7 = all.odds_ratio.is_ok() && all.fisher_p.is_ok();
                 proptest::prop_assert!(ok7, "check 7 on {:?}", cells);
             }

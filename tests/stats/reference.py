@@ -49,7 +49,8 @@ def two_by_two(cells):
         out["fisher_p"] = None
     # The sample odds ratio: SciPy's statistic and statsmodels' Woolf (normal) interval when no
     # cell is zero; Haldane's +0.5 to every cell (written out) when one is.
-    if table.sum() == 0:
+    if table.sum() == 0 or (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
+        # Empty, or a zero margin: the odds ratio is 0/0 (SciPy: NaN); not computable.
         out["or"] = out["or_low"] = out["or_high"] = None
     elif table.min() > 0:
         t = Table2x2(table, shift_zeros=False)
