@@ -178,30 +178,7 @@ pub fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<MedicationScore> {
             "class",
         ],
     );
-    let kind = doc.string(diags, "kind", true)?;
-    if kind.value != KIND {
-        diags.push(Diagnostic::error(
-            "unknown-kind",
-            kind.at(),
-            format!(
-                "a medication score rules file has kind = \"{KIND}\", not {:?}",
-                kind.value
-            ),
-        ));
-        return None;
-    }
-    let format = doc.count(diags, "format", true)?;
-    if format.value != 1 {
-        diags.push(Diagnostic::error(
-            "unknown-format",
-            format.at(),
-            format!(
-                "medication score rules of format {} are not known: this ritplan reads format 1",
-                format.value
-            ),
-        ));
-        return None;
-    }
+    super::read_kind_and_format(doc, diags, KIND, "medication score rules")?;
     let id = doc.string(diags, "id", true);
     let version = doc.count(diags, "version", true);
     let name = doc.string(diags, "name", true);

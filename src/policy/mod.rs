@@ -185,6 +185,39 @@ pub fn read_rules_file<T>(
     }
 }
 
+/// The `kind` and `format` of a rules file read on its own: `None`, with the problem located,
+/// unless the kind is `kind` and the format 1. `what` names such files in messages ("vial expiry
+/// rules").
+pub fn read_kind_and_format(
+    doc: &Table<'_, '_>,
+    diags: &mut Diags,
+    kind: &str,
+    what: &str,
+) -> Option<()> {
+    let found = doc.string(diags, "kind", true)?;
+    if found.value != kind {
+        diags.push(Diagnostic::error(
+            "unknown-kind",
+            found.at(),
+            format!("a {what} file has kind = \"{kind}\", not {:?}", found.value),
+        ));
+        return None;
+    }
+    let format = doc.count(diags, "format", true)?;
+    if format.value != 1 {
+        diags.push(Diagnostic::error(
+            "unknown-format",
+            format.at(),
+            format!(
+                "{what} of format {} are not known: this ritplan reads format 1",
+                format.value
+            ),
+        ));
+        return None;
+    }
+    Some(())
+}
+
 /// The text of a rules file bundled into ritplan (`(name, text)`), named as bundled.
 pub fn bundled_source(bundled: (&str, &str)) -> SourceText {
     SourceText::new(format!("<bundled>/rules/{}", bundled.0), bundled.1)

@@ -261,30 +261,7 @@ pub fn read(doc: &Table<'_, '_>, diags: &mut Diags) -> Option<VialExpiry> {
             "limit",
         ],
     );
-    let kind = doc.string(diags, "kind", true)?;
-    if kind.value != KIND {
-        diags.push(Diagnostic::error(
-            "unknown-kind",
-            kind.at(),
-            format!(
-                "a vial expiry rules file has kind = \"{KIND}\", not {:?}",
-                kind.value
-            ),
-        ));
-        return None;
-    }
-    let format = doc.count(diags, "format", true)?;
-    if format.value != 1 {
-        diags.push(Diagnostic::error(
-            "unknown-format",
-            format.at(),
-            format!(
-                "vial expiry rules of format {} are not known: this ritplan reads format 1",
-                format.value
-            ),
-        ));
-        return None;
-    }
+    super::read_kind_and_format(doc, diags, KIND, "vial expiry rules")?;
     let _ = read_provenance(doc, diags);
     let mut limits = Vec::new();
     for t in doc.tables(diags, "limit") {
