@@ -84,19 +84,15 @@ impl Store {
         let list = Db::list(patients);
         // Sorted here, not by the database: SQLite would sort the rows (each with its frozen
         // copies, tens of KB) through a temporary B-tree written to disk.
-        let mut rows = self
-            .db
-            .query(
+        let rows = self.db.query(
                 &format!(
                     "SELECT {} FROM courses WHERE {}",
                     Self::COURSE_COLS,
                     self.db.in_list("patient_id", 1, false)
                 ),
                 std::slice::from_ref(&list),
-            )?
-            .into_iter()
-            .map(|r| Self::course_row(r, self.times()))
-            .collect::<Result<Vec<_>, _>>()?;
+            )?;
+        let mut rows = Self::finish_course_rows(&self.db, rows, self.times())?;
         rows.sort_by_key(|r| r.c.id);
         crate::timing::mark("batch: course rows");
         let ids: Vec<i64> = rows.iter().map(|r| r.c.id).collect();

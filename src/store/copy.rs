@@ -108,7 +108,8 @@ impl Store {
                 .unwrap_or_default();
             hash_values(&mut h, &v);
         }
-        for t in TABLES {
+        let has_frozen = self.schema_version()? >= 6;
+        for t in TABLES.iter().filter(|t| has_frozen || t.0 != "frozen") {
             rows(&self.db, *t, None, |v| {
                 hash_values(&mut h, &v);
                 Ok(())
@@ -175,7 +176,8 @@ impl Store {
         let mut heads = Vec::new();
         {
             let tx = target.db.begin(Begin::Write)?;
-            for t in TABLES {
+            let has_frozen = self.schema_version()? >= 6;
+            for t in TABLES.iter().filter(|t| has_frozen || t.0 != "frozen") {
                 let n = rows(&self.db, *t, None, |v| insert(&tx, t.0, t.1, &v))?;
                 if t.0 == "patients" {
                     patients = n;

@@ -12,8 +12,8 @@ impl Store {
             &r.c.patient_id,
             &r.c.template_id,
             &r.c.rule_set,
-            &r.c.template_text,
-            &r.c.rules_json,
+            r.template_ref.as_deref().unwrap_or(&r.c.template_text),
+            r.rules_ref.as_deref().unwrap_or(&r.c.rules_json),
             &r.c.plan_json,
             &r.c.inputs_json,
             &r.created_at,
@@ -37,7 +37,18 @@ impl Store {
                 c.patient_id
             )));
         }
+        // Schema 6 keeps each distinct frozen text once, named by its digest (see `frozen`); a
+        // record not yet upgraded (one without its zone) keeps writing the texts in the row.
+        let by_digest = self.schema_version()? >= 6;
         let tx = self.db.begin(Begin::Write)?;
+        let (template_ref, rules_ref) = if by_digest {
+            (
+                Some(frozen::put(&tx, &c.template_text)?),
+                Some(frozen::put(&tx, &c.rules_json)?),
+            )
+        } else {
+            (None, None)
+        };
         let id = Self::next_course_id(&tx)?;
         let row = CourseRow {
             c: CourseRecord {
@@ -45,8 +56,8 @@ impl Store {
                 patient_id: c.patient_id.clone(),
                 template_id: c.template_id.clone(),
                 rule_set: c.rule_set.clone(),
-                template_text: c.template_text.clone(),
-                rules_json: c.rules_json.clone(),
+                template_text: c.template_text.as_str().into(),
+                rules_json: c.rules_json.as_str().into(),
                 plan_json: c.plan_json.clone(),
                 inputs_json: c.inputs_json.clone(),
                 created_at: at,
@@ -57,12 +68,17 @@ impl Store {
             os_user: by.os_user.clone(),
             keyed_from: 1,
             mac: String::new(),
+            template_ref,
+            rules_ref,
+            frozen_problem: None,
         };
         let mac = Self::course_mac(&self.key, &row);
+        let template_col = row.template_ref.as_deref().unwrap_or(&c.template_text);
+        let rules_col = row.rules_ref.as_deref().unwrap_or(&c.rules_json);
         tx.exec(
             "INSERT INTO courses (id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 1, ?13)",
-            vals![id, &c.patient_id, &c.template_id, &c.rule_set, &c.template_text, &c.rules_json, &c.plan_json, &c.inputs_json, &row.created_at, &by.name, &by.staff_id, &by.os_user, &mac],
+            vals![id, &c.patient_id, &c.template_id, &c.rule_set, template_col, rules_col, &c.plan_json, &c.inputs_json, &row.created_at, &by.name, &by.staff_id, &by.os_user, &mac],
         )?;
         Self::put_state(&tx, &self.key, id, true, 0, &row.created_at)?;
         self.write_head(tx, id, &Head { count: 0, mac })?;
@@ -93,14 +109,20 @@ impl Store {
 
     pub(super) const COURSE_COLS: &'static str = "id, patient_id, template_id, rule_set, template_text, rules_json, plan_json, inputs_json, created_at, created_by, created_by_staff, os_user, keyed_from, mac";
 
+    /// A course row as stored: a frozen text kept by its digest is left empty here, and
+    /// filled in by [`Store::resolve_frozen`] (which every read of course rows calls).
     pub(super) fn course_row(mut r: Row, times: Times) -> Result<CourseRow, StoreError> {
+        let (id, patient_id, template_id, rule_set) = (r.int()?, r.text()?, r.text()?, r.text()?);
+        let (template_col, rules_col) = (r.text()?, r.text()?);
+        let (template_ref, template_text) = frozen::split(template_col);
+        let (rules_ref, rules_json) = frozen::split(rules_col);
         let c = CourseRecord {
-            id: r.int()?,
-            patient_id: r.text()?,
-            template_id: r.text()?,
-            rule_set: r.text()?,
-            template_text: r.text()?,
-            rules_json: r.text()?,
+            id,
+            patient_id,
+            template_id,
+            rule_set,
+            template_text,
+            rules_json,
             plan_json: r.text()?,
             inputs_json: r.text()?,
             created_at: NaiveDateTime::MIN,
@@ -119,7 +141,25 @@ impl Store {
             os_user: r.text()?,
             keyed_from: r.int()?,
             mac: r.text()?,
+            template_ref,
+            rules_ref,
+            frozen_problem: None,
         })
+    }
+
+    /// Rows read from `rows`, with their frozen texts kept by digest filled in (one more
+    /// query, for every digest at once, only when some row has one).
+    pub(super) fn finish_course_rows(
+        db: &Db,
+        rows: Vec<Row>,
+        times: Times,
+    ) -> Result<Vec<CourseRow>, StoreError> {
+        let mut rows = rows
+            .into_iter()
+            .map(|r| Self::course_row(r, times))
+            .collect::<Result<Vec<_>, _>>()?;
+        frozen::resolve(db, &mut rows)?;
+        Ok(rows)
     }
 
     pub(super) fn course_rows(
@@ -136,9 +176,7 @@ impl Store {
             Some(a) => db.query(&sql, &[a])?,
             None => db.query(&sql, &[])?,
         };
-        rows.into_iter()
-            .map(|r| Self::course_row(r, times))
-            .collect()
+        Self::finish_course_rows(db, rows, times)
     }
 
     /// One course.
@@ -202,11 +240,11 @@ impl Store {
             "SELECT {} FROM courses WHERE patient_id = ?1 AND id <> ?2 ORDER BY id",
             Self::COURSE_COLS
         );
-        self.db
-            .query(&sql, vals![patient, except])?
+        let rows = self.db.query(&sql, vals![patient, except])?;
+        Ok(Self::finish_course_rows(&self.db, rows, self.times())?
             .into_iter()
-            .map(|r| Self::course_row(r, self.times()).map(|r| r.c))
-            .collect()
+            .map(|r| r.c)
+            .collect())
     }
 
     /// The courses of one patient, by id.
@@ -231,4 +269,12 @@ pub(super) struct CourseRow {
     pub(super) os_user: String,
     pub(super) keyed_from: i64,
     pub(super) mac: String,
+    /// The stored template column when it names the text by its digest (`sha256:…`), which
+    /// the row's MAC then covers; `None`: the text is in the row.
+    pub(super) template_ref: Option<String>,
+    /// The same for the rules column.
+    pub(super) rules_ref: Option<String>,
+    /// A text kept by digest that is missing or does not match its digest (verification
+    /// refuses the course).
+    pub(super) frozen_problem: Option<String>,
 }

@@ -71,7 +71,7 @@ impl Store {
     }
 
     /// The schema version the database says it is at.
-    fn schema_version(&self) -> Result<i64, StoreError> {
+    pub(super) fn schema_version(&self) -> Result<i64, StoreError> {
         if self.on_server() {
             Ok(self
                 .db
@@ -98,7 +98,7 @@ impl Store {
         if zone != Zone::System && self.needs_zone()? {
             self.upgrade_times(None)?;
         }
-        Ok(())
+        self.settle_frozen()
     }
 
     /// Checks every wall-clock time recorded before schema 5 in `zone`: those the clocks skip
@@ -195,6 +195,6 @@ impl Store {
             tx.batch("PRAGMA user_version = 5")?;
         }
         tx.commit()?;
-        Ok(())
+        self.settle_frozen()
     }
 }

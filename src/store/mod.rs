@@ -27,6 +27,7 @@ mod copy;
 mod courses;
 pub mod db;
 mod events;
+mod frozen;
 mod heads;
 mod instants;
 pub mod keyed;
@@ -65,13 +66,13 @@ pub use records::{
     AppendError, Author, CopyReport, CourseRecord, Meta, NewCourse, NewEvent, PatientRecord,
     RecordVerification, StoreError, StoredEvent, TxView, Verification,
 };
-use schema::{SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, TRIGGERS_2};
+use schema::{SCHEMA_1, SCHEMA_2, SCHEMA_3, SCHEMA_4, SCHEMA_6, TRIGGERS_2};
 pub use staff::{SessionRow, StaffRow};
 pub use vials::{VIAL_CODE_PREFIX, vial_code, vial_code_number};
 
 /// The schema version this code writes (SQLite `user_version`): 5 stores moments as UTC
-/// instants in the record's zone.
-pub const SCHEMA_VERSION: i64 = 5;
+/// instants in the record's zone; 6 keeps each distinct frozen text once (see `frozen`).
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// SQLite `application_id` of a ritplan record ("RITP").
 pub const APPLICATION_ID: i64 = 0x5249_5450;
@@ -108,6 +109,8 @@ const TABLES: &[(&str, &str, &str)] = &[
     ("staff", staff::STAFF_COLS, "id"),
     ("sessions", staff::SESSION_COLS, "token_hash"),
     ("settings", staff::SETTING_COLS, "key"),
+    // Schema 6 (a record still at 4, without its zone, has none: see `has_frozen`).
+    ("frozen", frozen::FROZEN_COLS, "digest"),
 ];
 
 const COURSE_TABLES: &[(&str, &str, &str)] = &[
@@ -375,6 +378,7 @@ impl Store {
         tx.batch(TRIGGERS_2)?;
         tx.batch(SCHEMA_3)?;
         tx.batch(SCHEMA_4)?;
+        tx.batch(SCHEMA_6)?;
         tx.exec(
             "INSERT INTO meta (key, value) VALUES ('record_id', ?1), ('training', ?2)",
             vals![&record_id, flag(training)],

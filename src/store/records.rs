@@ -1,6 +1,7 @@
 //! The record's types: what is stored and read back, and what the store reports.
 
 use super::*;
+use std::sync::Arc;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -142,12 +143,12 @@ pub struct CourseRecord {
     pub template_id: String,
     /// Course rule set id.
     pub rule_set: String,
-    /// Frozen template text.
+    /// Frozen template text (shared by the courses read together that froze the same text).
     #[serde(skip)]
-    pub template_text: String,
-    /// Frozen rules files (JSON object of name → text).
+    pub template_text: Arc<str>,
+    /// Frozen rules files (JSON object of name → text), shared the same way.
     #[serde(skip)]
-    pub rules_json: String,
+    pub rules_json: Arc<str>,
     /// Frozen plan (JSON).
     #[serde(skip)]
     pub plan_json: String,

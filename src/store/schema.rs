@@ -84,6 +84,19 @@ CREATE TRIGGER vials_no_delete BEFORE DELETE ON vials
 BEGIN SELECT RAISE(ABORT, 'vial codes are never deleted: discard the vial instead'); END;
 "#;
 
+/// Schema 6: each distinct frozen text (a course's template, its rules files) kept once, under
+/// its digest (see `frozen`); append-only.
+pub(super) const SCHEMA_6: &str = r#"
+CREATE TABLE IF NOT EXISTS frozen (
+    digest TEXT PRIMARY KEY,
+    text   TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS frozen_no_update BEFORE UPDATE ON frozen
+BEGIN SELECT RAISE(ABORT, 'a frozen text never changes'); END;
+CREATE TRIGGER IF NOT EXISTS frozen_no_delete BEFORE DELETE ON frozen
+BEGIN SELECT RAISE(ABORT, 'a frozen text is never deleted'); END;
+"#;
+
 /// Schema 2, the columns and tables: who recorded (staff account and OS user), MACs, staff,
 /// sessions, settings, and the record's identity.
 pub(super) const SCHEMA_2: &str = r#"

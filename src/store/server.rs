@@ -171,6 +171,19 @@ CREATE TRIGGER vials_no_truncate BEFORE TRUNCATE ON vials
     FOR EACH STATEMENT EXECUTE FUNCTION ritplan_refuse('vial codes are never deleted');
 "#;
 
+/// Schema 6 on PostgreSQL: frozen texts kept once (see `frozen`). Not among [`MIGRATIONS`]: a
+/// record reaches it from schema 5 only (`Store::settle_frozen`), after its times.
+pub(super) const SCHEMA_6: &str = r#"
+CREATE TABLE IF NOT EXISTS frozen (
+    digest TEXT PRIMARY KEY,
+    text   TEXT NOT NULL
+);
+CREATE OR REPLACE TRIGGER frozen_append_only BEFORE UPDATE OR DELETE ON frozen
+    FOR EACH ROW EXECUTE FUNCTION ritplan_refuse('a frozen text never changes and is never deleted');
+CREATE OR REPLACE TRIGGER frozen_no_truncate BEFORE TRUNCATE ON frozen
+    FOR EACH STATEMENT EXECUTE FUNCTION ritplan_refuse('a frozen text is never deleted');
+"#;
+
 /// The migrations of a PostgreSQL record, in order: (version reached, SQL). A record at
 /// version `v` runs every entry above `v`, each in its own transaction.
 const MIGRATIONS: &[(i64, &str)] = &[(3, SCHEMA_3), (4, SCHEMA_4)];
@@ -492,6 +505,7 @@ pub(super) fn create(
         for (_, sql) in MIGRATIONS {
             tx.batch(sql)?;
         }
+        tx.batch(SCHEMA_6)?;
         tx.exec(
             "INSERT INTO meta (key, value) VALUES ('application', 'ritplan'), ('schema_version', ?1), ('record_id', ?2), ('training', ?3)",
             vals![SCHEMA_VERSION.to_string(), &record_id, flag(training)],

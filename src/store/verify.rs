@@ -219,6 +219,9 @@ impl Store {
                 "course {course}: its row (patient, frozen template, rules, inputs or plan) does not match its MAC: changed outside ritplan"
             ));
         }
+        if let Some(p) = &row.frozen_problem {
+            problems.push(format!("course {course}: {p}"));
+        }
         match patient {
             None => problems.push(format!(
                 "course {course}: its patient {:?} is missing",

@@ -167,7 +167,7 @@ pub fn lay_plan(
 pub struct Parsed {
     by_text: HashMap<u64, Vec<ParsedTexts>>,
     /// Omalizumab courses' frozen rules, by the same key.
-    omalizumab: HashMap<u64, Vec<(String, String, Arc<Policy>)>>,
+    omalizumab: HashMap<u64, Vec<(Arc<str>, Arc<str>, Arc<Policy>)>>,
 }
 
 impl Parsed {
@@ -200,8 +200,8 @@ impl Parsed {
 
 /// One distinct pair of frozen texts, parsed.
 struct ParsedTexts {
-    rules_json: String,
-    template_text: String,
+    rules_json: Arc<str>,
+    template_text: Arc<str>,
     policy: Arc<Policy>,
     catalog: Catalog,
 }
@@ -310,7 +310,7 @@ fn frozen<'a>(record: &CourseRecord, parsed: &'a mut Parsed) -> Result<&'a Parse
             })?;
             let source = SourceText::new(
                 format!("<course {id}>/{}.toml", record.template_id),
-                record.template_text.clone(),
+                record.template_text.to_string(),
             );
             let (catalog, _) = Catalog::build(vec![source], &policy);
             slot.push(ParsedTexts {

@@ -268,7 +268,7 @@ fn frozen_policy(record: &CourseRecord) -> Result<Policy, WardError> {
     }
     let rules: BTreeMap<String, String> = serde_json::from_str(&record.rules_json)
         .map_err(|e| WardError::Data(format!("course {id}: frozen rules unreadable: {e}")))?;
-    if !rules.values().any(|t| *t == record.template_text) {
+    if !rules.values().any(|t| **t == *record.template_text) {
         return Err(WardError::Data(format!(
             "course {id}: its frozen label table is not among its frozen rules; the record may have been altered"
         )));
@@ -753,8 +753,8 @@ impl Ward {
             weight_kg: view.course.plan.weight_kg,
         };
         let sources = vec![
-            view.course.record.template_text.clone(),
-            view.course.record.rules_json.clone(),
+            view.course.record.template_text.to_string(),
+            view.course.record.rules_json.to_string(),
         ];
         Ok(OmalizumabProtocolData {
             view,
@@ -899,8 +899,8 @@ mod tests {
             patient_id: "P1".into(),
             template_id: "omalizumab-eu".into(),
             rule_set: OMALIZUMAB_RULE_SET.into(),
-            template_text: label_source(&sources, "eu").expect("eu").text.clone(),
-            rules_json: to_json(&rules).expect("json"),
+            template_text: label_source(&sources, "eu").expect("eu").text.as_str().into(),
+            rules_json: to_json(&rules).expect("json").into(),
             plan_json: to_json(&plan).expect("json"),
             inputs_json: to_json(&inputs).expect("json"),
             created_at: NaiveDateTime::MIN,
@@ -953,7 +953,7 @@ mod tests {
         );
         let mut rules = rules;
         rules.insert(name, old);
-        r.rules_json = to_json(&rules).expect("json");
+        r.rules_json = to_json(&rules).expect("json").into();
         let l = load_omalizumab(r.clone()).expect("verifies");
         assert_eq!(l.plan.dates.len(), 13);
         let cr = frozen_course_rules(&r).expect("rules");

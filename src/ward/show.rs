@@ -184,7 +184,7 @@ impl Ward {
                 template: &l.template,
                 policy: &l.policy,
                 rules,
-                sources: vec![l.record.template_text.clone(), l.record.rules_json.clone()],
+                sources: vec![l.record.template_text.to_string(), l.record.rules_json.to_string()],
             },
             Identity {
                 name: patient.name.clone(),

@@ -126,6 +126,7 @@ fn attacker(dir: &tempfile::TempDir) -> Connection {
         "DROP TRIGGER IF EXISTS events_no_update; DROP TRIGGER IF EXISTS events_no_delete;
          DROP TRIGGER IF EXISTS courses_no_update; DROP TRIGGER IF EXISTS courses_no_delete;
          DROP TRIGGER IF EXISTS patients_no_update; DROP TRIGGER IF EXISTS patients_no_delete;
+         DROP TRIGGER IF EXISTS frozen_no_update; DROP TRIGGER IF EXISTS frozen_no_delete;
          PRAGMA foreign_keys = OFF;",
     )
     .expect("drop triggers");
@@ -162,6 +163,7 @@ fn file_bytes(path: &Path) -> Vec<u8> {
 
 mod events;
 mod failures;
+mod frozen;
 mod instants;
 mod migrate;
 mod open;

@@ -59,6 +59,21 @@ fn every_tamper_is_detected() {
             "does not match its MAC",
         ),
         (
+            "edit a frozen text kept by digest",
+            "UPDATE frozen SET text = replace(text, 'a = 1', 'a = 2')",
+            "does not match its digest",
+        ),
+        (
+            "delete the frozen texts",
+            "DELETE FROM frozen",
+            "is missing",
+        ),
+        (
+            "point the course's rules at its template's text",
+            "UPDATE courses SET rules_json = template_text",
+            "does not match its MAC",
+        ),
+        (
             "edit the inputs",
             "UPDATE courses SET inputs_json = '{}'",
             "does not match its MAC",

@@ -153,7 +153,7 @@ fn a_schema_3_record_gets_the_empty_index() {
             .expect("sqlite")
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .expect("version");
-    // Schema 4; schema 5 (instants) waits for the record's zone (see `instants`).
+    // Schema 4; schema 5 (instants) and 6 (frozen texts) wait for the record's zone (see `instants`).
     assert_eq!(v, 4);
-    assert_eq!(SCHEMA_VERSION, 5);
+    assert_eq!(SCHEMA_VERSION, 6);
 }
