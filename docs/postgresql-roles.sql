@@ -9,5 +9,5 @@
 -- version may add tables: run this again after an upgrade.
 GRANT USAGE ON SCHEMA public TO :"role";
 GRANT SELECT ON meta TO :"role";
-GRANT SELECT, INSERT ON patients, courses, events, vials TO :"role";
+GRANT SELECT, INSERT ON patients, courses, events, vials, frozen TO :"role";
 GRANT SELECT, INSERT, UPDATE ON staff, sessions, settings, course_state, heads TO :"role";

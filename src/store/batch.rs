@@ -85,13 +85,13 @@ impl Store {
         // Sorted here, not by the database: SQLite would sort the rows (each with its frozen
         // copies, tens of KB) through a temporary B-tree written to disk.
         let rows = self.db.query(
-                &format!(
-                    "SELECT {} FROM courses WHERE {}",
-                    Self::COURSE_COLS,
-                    self.db.in_list("patient_id", 1, false)
-                ),
-                std::slice::from_ref(&list),
-            )?;
+            &format!(
+                "SELECT {} FROM courses WHERE {}",
+                Self::COURSE_COLS,
+                self.db.in_list("patient_id", 1, false)
+            ),
+            std::slice::from_ref(&list),
+        )?;
         let mut rows = Self::finish_course_rows(&self.db, rows, self.times())?;
         rows.sort_by_key(|r| r.c.id);
         crate::timing::mark("batch: course rows");

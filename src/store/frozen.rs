@@ -35,7 +35,9 @@ pub(super) fn reference(text: &str) -> String {
 /// Whether a stored column is a reference (see the module).
 fn is_reference(col: &str) -> bool {
     col.strip_prefix(PREFIX).is_some_and(|h| {
-        h.len() == 64 && h.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        h.len() == 64
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
 }
 

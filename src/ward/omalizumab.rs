@@ -899,7 +899,11 @@ mod tests {
             patient_id: "P1".into(),
             template_id: "omalizumab-eu".into(),
             rule_set: OMALIZUMAB_RULE_SET.into(),
-            template_text: label_source(&sources, "eu").expect("eu").text.as_str().into(),
+            template_text: label_source(&sources, "eu")
+                .expect("eu")
+                .text
+                .as_str()
+                .into(),
             rules_json: to_json(&rules).expect("json").into(),
             plan_json: to_json(&plan).expect("json"),
             inputs_json: to_json(&inputs).expect("json"),

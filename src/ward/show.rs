@@ -184,7 +184,10 @@ impl Ward {
                 template: &l.template,
                 policy: &l.policy,
                 rules,
-                sources: vec![l.record.template_text.to_string(), l.record.rules_json.to_string()],
+                sources: vec![
+                    l.record.template_text.to_string(),
+                    l.record.rules_json.to_string(),
+                ],
             },
             Identity {
                 name: patient.name.clone(),

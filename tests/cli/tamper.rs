@@ -138,6 +138,21 @@ fn every_change_to_what_decides_a_dose_is_seen_and_refused() {
             "does not match its MAC: changed outside ritplan",
         ),
         (
+            "a frozen text kept by digest edited",
+            "UPDATE frozen SET text = text || ' '",
+            "does not match its digest: changed outside ritplan",
+        ),
+        (
+            "the frozen texts deleted",
+            "DELETE FROM frozen",
+            "is missing: removed outside ritplan",
+        ),
+        (
+            "the course's rules pointed at its template's text",
+            "UPDATE courses SET rules_json = template_text",
+            "does not match its MAC: changed outside ritplan",
+        ),
+        (
             "the inputs edited",
             "UPDATE courses SET inputs_json = replace(inputs_json, '\"sige\":\"2\"', '\"sige\":\"0.5\"')",
             "does not match its MAC: changed outside ritplan",

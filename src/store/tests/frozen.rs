@@ -29,8 +29,14 @@ fn courses_under_the_same_texts_share_one_copy_of_each_and_read_them_back_whole(
     assert_eq!(refs.len(), 3);
     assert_eq!(refs[0], refs[1]);
     assert_ne!(refs[0], refs[2]);
-    assert_eq!(refs[0], crate::store::frozen::reference("{\"r.toml\":\"a = 1\"}"));
-    assert!(refs.iter().all(|r| r.starts_with("sha256:") && r.len() == 71));
+    assert_eq!(
+        refs[0],
+        crate::store::frozen::reference("{\"r.toml\":\"a = 1\"}")
+    );
+    assert!(
+        refs.iter()
+            .all(|r| r.starts_with("sha256:") && r.len() == 71)
+    );
     for (id, rules) in [
         (first, "{\"r.toml\":\"a = 1\"}"),
         (second, "{\"r.toml\":\"a = 1\"}"),
@@ -59,7 +65,9 @@ fn a_kept_text_that_was_changed_refuses_its_courses_and_a_new_course_under_it() 
     let v = s.verify(c).expect("verify");
     assert!(!v.intact);
     assert!(
-        v.problems.iter().any(|p| p.contains("does not match its digest")),
+        v.problems
+            .iter()
+            .any(|p| p.contains("does not match its digest")),
         "{v:?}"
     );
     // The course's text is never the changed one.
