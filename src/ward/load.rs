@@ -167,7 +167,7 @@ pub fn lay_plan(
 pub struct Parsed {
     by_text: HashMap<u64, Vec<ParsedTexts>>,
     /// Omalizumab courses' frozen rules, by the same key.
-    omalizumab: HashMap<u64, Vec<(Arc<str>, Arc<str>, Arc<Policy>)>>,
+    omalizumab: HashMap<u64, Vec<ParsedOmalizumab>>,
 }
 
 impl Parsed {
@@ -197,6 +197,9 @@ impl Parsed {
         Ok(policy)
     }
 }
+
+/// An omalizumab course's frozen rules and label table, and the rules parsed from them.
+type ParsedOmalizumab = (Arc<str>, Arc<str>, Arc<Policy>);
 
 /// One distinct pair of frozen texts, parsed.
 struct ParsedTexts {
