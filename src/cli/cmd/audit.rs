@@ -53,8 +53,9 @@ pub struct AuditArgs {
     /// How the CSV writes dates: days from rush day 1 only (default), or shifted per patient.
     #[arg(long, value_enum, default_value = "days", requires = "csv")]
     dates: DatesArg,
-    /// Write the report to FILE (PDF): the counts and the charts (SR incidence by stratum and
-    /// arm with 95 % intervals, completion over time), written privately.
+    /// Write the report to FILE (PDF): the counts, the charts (SR incidence by stratum and arm
+    /// with 95 % intervals, completion over time) and the tables T1-T6 with their footers,
+    /// written privately.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     #[command(flatten)]
@@ -185,17 +186,6 @@ pub(in crate::cli) fn run(
             )?;
         }
     }
-    if let Some(path) = &a.out {
-        report_pdf(
-            &facts,
-            now,
-            ward.training(),
-            &a.print.to(path.clone()),
-            out,
-            a.json,
-        )?;
-    }
-    let c = counts(&facts);
     let report = report::report(&ReportIn {
         from: facts.from,
         to: facts.to,
@@ -205,6 +195,18 @@ pub(in crate::cli) fn run(
         rules: &rules,
         medication_score: Some(&facts.medication_score),
     });
+    if let Some(path) = &a.out {
+        report_pdf(
+            &facts,
+            &report,
+            now,
+            ward.training(),
+            &a.print.to(path.clone()),
+            out,
+            a.json,
+        )?;
+    }
+    let c = counts(&facts);
     if a.json {
         return write_json(
             out,
@@ -259,9 +261,11 @@ pub(in crate::cli) fn run(
     Ok(())
 }
 
-/// `--out FILE`: the report's PDF (the counts and both charts), written privately.
+/// `--out FILE`: the report's PDF (the counts, both charts, and the tables T1-T6 with their
+/// footers), written privately.
 fn report_pdf(
     facts: &AuditFacts,
+    report: &Report,
     made: chrono::NaiveDateTime,
     training: bool,
     pdf: &crate::cli::output::PdfOut,
@@ -269,8 +273,19 @@ fn report_pdf(
     quiet: bool,
 ) -> Result<(), CliError> {
     let charts = crate::audit::chart::charts(&facts.rows, facts.as_of);
-    let reasons: Vec<&str> = facts.excluded.iter().map(|e| e.reason.as_str()).collect();
-    let fonts = pdf_fonts(&reasons, pdf.font.as_deref())?;
+    // Every text printed, so that a clinic's rules citing a source in another script find a
+    // font for it.
+    let mut texts: Vec<&str> = facts.excluded.iter().map(|e| e.reason.as_str()).collect();
+    for t in &report.tables {
+        texts.push(&t.title);
+        texts.extend(t.footer.iter().map(String::as_str));
+        for b in &t.blocks {
+            texts.extend(b.heading.as_deref());
+            texts.extend(b.notes.iter().map(String::as_str));
+            texts.extend(b.rows.iter().map(|r| r.label.as_str()));
+        }
+    }
+    let fonts = pdf_fonts(&texts, pdf.font.as_deref())?;
     let audit = crate::render::audit_charts::Audit {
         from: facts.from,
         to: facts.to,
@@ -278,9 +293,10 @@ fn report_pdf(
         rows: &facts.rows,
         excluded: &facts.excluded,
     };
-    let (bytes, warnings) =
-        crate::render::audit_charts::pdf(&audit, &charts, made, training, &fonts, pdf.paper)
-            .map_err(|e| CliError::Data(e.to_string()))?;
+    let (bytes, warnings) = crate::render::audit_charts::pdf(
+        &audit, &charts, report, made, training, &fonts, pdf.paper,
+    )
+    .map_err(|e| CliError::Data(e.to_string()))?;
     write_atomically(&pdf.path, &bytes)?;
     if !quiet {
         for warning in warnings {
