@@ -239,6 +239,19 @@ fn large() -> Facts {
         r.ratio_band10 = ratio.into();
         r.tige_band = tige.into();
         r.risk_stratum = stratum.into();
+        // Follow-up for two courses in three: the ACQ and the medication score at baseline and
+        // 12 months, both ratio bands.
+        if i % 3 != 2 {
+            let d = rust_decimal::Decimal::new;
+            let (base, later) = (d(15 + i % 20, 1), d(5 + i % 17, 1));
+            r.ratio_band16 = if i % 3 == 0 { "<=16" } else { ">16" }.into();
+            r.follow_up.acq_0 = Some(base);
+            r.follow_up.acq_12m = Some(later);
+            r.follow_up.acq_delta = Some(later - base);
+            r.follow_up.med_score_0 = Some(d(i % 5, 0));
+            r.follow_up.med_score_12m = Some(d(i % 4, 0));
+            r.follow_up.med_score_delta = Some(d(i % 4 - i % 5, 0));
+        }
         rows.push(r);
     }
     Facts {
