@@ -107,16 +107,8 @@ struct AuditJson<'a> {
 
 /// The audit definitions in force: `audit.toml` from --rules DIR, else the bundled ones.
 fn audit_rules(ctx: &Context, err: &mut dyn Write) -> Result<AuditRules, CliError> {
-    let file = crate::audit::rules::BUNDLED.0;
-    let src = ctx
-        .rule_sources()?
-        .into_iter()
-        .find(|s| Path::new(&s.name).file_name().is_some_and(|f| f == file));
-    let read = match src {
-        Some(src) => AuditRules::from_source(src),
-        None => AuditRules::bundled(),
-    };
-    read.or_else(|e| {
+    let clinic = crate::cli::context::audit_rules_source(ctx)?;
+    AuditRules::clinic_or_bundled(clinic.as_ref()).or_else(|e| {
         for (src, diags) in &e.files {
             print_diagnostics(err, src, diags)?;
         }
