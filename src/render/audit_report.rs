@@ -66,11 +66,24 @@ fn weights(fonts: &Fonts, titles: &[String], rows: &[Vec<String>], avail: f32) -
         .collect()
 }
 
+/// The room a block is begun in: the whole block when it is short (a T4 stratifier: it is not
+/// split for a row or two), else its heading, the header row and a first row or two. An
+/// estimate (rows of one line); a row that wraps may still take the block on to the next page,
+/// between rows.
+fn keep(b: &Block) -> f32 {
+    let heading = if b.heading.is_some() { 16.0 } else { 0.0 };
+    let whole = heading + 24.0 + (SIZE * 1.25 + 5.0) * b.rows.len() as f32;
+    if whole <= 250.0 {
+        whole
+    } else {
+        heading + 54.0
+    }
+}
+
 /// One block: its heading, its rows as a table, its notes.
 fn block(w: &mut Writer<'_>, fonts: &Fonts, t: &Table, b: &Block) {
-    // The heading is not left alone at the foot of a page: room for it, the header row and
-    // a first row or two.
-    w.ensure(70.0);
+    // The heading is not left alone at the foot of a page.
+    w.ensure(keep(b));
     if let Some(h) = &b.heading {
         w.space(2.0);
         w.paragraph(h, SIZE + 1.0, true);
@@ -127,7 +140,8 @@ fn block(w: &mut Writer<'_>, fonts: &Fonts, t: &Table, b: &Block) {
 
 /// One table: its title, its blocks, its footer.
 fn table(w: &mut Writer<'_>, fonts: &Fonts, t: &Table) {
-    w.ensure(110.0);
+    // The title with its first block.
+    w.ensure(32.0 + t.blocks.first().map_or(0.0, keep));
     w.heading(&format!("{}  {}", t.id, t.title));
     for b in &t.blocks {
         block(w, fonts, t, b);
