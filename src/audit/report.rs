@@ -1511,6 +1511,69 @@ struct Measure {
     mid: bool,
 }
 
+/// A group of T6 (a ratio band, or an arm within it) described for one measure.
+struct Described {
+    /// n with both scores; baseline, 12 m and Δ, median (IQR); MID reached (ACQ); missing.
+    cells: Vec<Cell>,
+    /// The changes (12 m − baseline).
+    deltas: Vec<f64>,
+    /// Courses whose change reached the MID.
+    reached: u64,
+    /// Courses with both scores.
+    with_both: u64,
+    /// Courses without a 12-month score whose window had not closed by the audit date.
+    not_due: usize,
+}
+
+/// The cells of `group` for `m`: `due` says whether a course's 12-month window has closed.
+fn described(
+    m: &Measure,
+    group: &[&CourseFacts],
+    mid: Decimal,
+    due: &dyn Fn(&CourseFacts) -> bool,
+) -> Described {
+    let both: Vec<&CourseFacts> = group
+        .iter()
+        .copied()
+        .filter(|c| (m.delta)(c).is_some())
+        .collect();
+    let vals = |f: fn(&CourseFacts) -> Option<Decimal>| -> Vec<f64> {
+        both.iter().filter_map(|c| f(c).and_then(dec)).collect()
+    };
+    let d = vals(m.delta);
+    let reached = n64(both
+        .iter()
+        .filter(|c| (m.delta)(c).is_some_and(|x| x <= -mid))
+        .count());
+    let nb = n64(both.len());
+    let missing = n64(group
+        .iter()
+        .filter(|c| due(c) && (m.later)(c).is_none())
+        .count());
+    let not_due = group
+        .iter()
+        .filter(|c| !due(c) && (m.later)(c).is_none())
+        .count();
+    Described {
+        cells: vec![
+            Cell::N { n: nb },
+            summary(&vals(m.base)),
+            summary(&vals(m.later)),
+            summary(&d),
+            if m.mid {
+                count(reached, nb)
+            } else {
+                Cell::Blank
+            },
+            Cell::N { n: missing },
+        ],
+        deltas: d,
+        reached,
+        with_both: nb,
+        not_due,
+    }
+}
+
 fn t6(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
     let mut notes = Notes::default();
     let r = i.rules;
@@ -1556,6 +1619,9 @@ fn t6(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
             footer: footer(c, &notes, &extra),
         };
     }
+    extra.push(format!(
+        "By arm: within each ratio band a row for {RIT} alone and one for {OMB}, described only (no test between the arms); the p row compares the bands over both arms."
+    ));
     let mid = r.acq_mid.value;
     let due = |c: &CourseFacts| {
         c.rush_day1
@@ -1593,51 +1659,26 @@ fn t6(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
             if band == UNKNOWN && group.is_empty() {
                 continue;
             }
-            let both: Vec<&CourseFacts> = group
-                .iter()
-                .copied()
-                .filter(|c| (m.delta)(c).is_some())
-                .collect();
-            let vals = |f: fn(&CourseFacts) -> Option<Decimal>| -> Vec<f64> {
-                both.iter().filter_map(|c| f(c).and_then(dec)).collect()
-            };
-            let d = vals(m.delta);
-            let reached = n64(both
-                .iter()
-                .filter(|c| (m.delta)(c).is_some_and(|x| x <= -mid))
-                .count());
-            let nb = n64(both.len());
-            let missing = n64(group
-                .iter()
-                .filter(|c| due(c) && (m.later)(c).is_none())
-                .count());
-            let not_due = group
-                .iter()
-                .filter(|c| !due(c) && (m.later)(c).is_none())
-                .count();
-            if not_due > 0 {
+            let g = described(m, &group, mid, &due);
+            if g.not_due > 0 {
                 block_notes.push(format!(
-                    "{band}: {not_due} course(s) whose 12-month window had not closed by the audit date"
+                    "{band}: {} course(s) whose 12-month window had not closed by the audit date",
+                    g.not_due
                 ));
             }
-            rows.push(row(
-                format!("ratio {band}"),
-                vec![
-                    Cell::N { n: nb },
-                    summary(&vals(m.base)),
-                    summary(&vals(m.later)),
-                    summary(&d),
-                    if m.mid {
-                        count(reached, nb)
-                    } else {
-                        Cell::Blank
-                    },
-                    Cell::N { n: missing },
-                ],
-            ));
+            rows.push(row(format!("ratio {band}"), g.cells));
+            // The arms within the band: described only (no test between them).
+            for (arm, name) in [(Arm::Rit, RIT), (Arm::RitOmbPre, OMB)] {
+                let of_arm: Vec<&CourseFacts> =
+                    group.iter().copied().filter(|c| c.arm == arm).collect();
+                rows.push(row(
+                    format!("  {name}"),
+                    described(m, &of_arm, mid, &due).cells,
+                ));
+            }
             if band != UNKNOWN {
-                deltas.push(d);
-                mids.push([reached, nb]);
+                deltas.push(g.deltas);
+                mids.push([g.reached, g.with_both]);
             } else {
                 block_notes.push("ratio unknown: counted, in no test".into());
             }
@@ -1666,7 +1707,7 @@ fn t6(i: &ReportIn<'_>, arms: &Arms<'_>, c: &Common) -> Table {
         ));
         blocks.push(Block {
             heading: Some(format!(
-                "{}: n with both; baseline, 12 m and Δ (12 m − baseline), median (IQR){}; missing at 12 m",
+                "{}: n with both; baseline, 12 m and Δ (12 m − baseline), median (IQR){}; missing at 12 m; each band also by arm",
                 m.name,
                 if m.mid { "; MID reached, n (%)" } else { "" }
             )),

@@ -478,6 +478,111 @@ fn t6_says_no_follow_up_and_with_follow_ups_counts_the_mid_and_tests_the_change(
 }
 
 #[test]
+fn t6_describes_each_arm_within_each_band_and_tests_only_the_bands() {
+    let mut rows = clinic();
+    let dec = |x: i64| Decimal::new(x, 1);
+    let set = |r: &mut CourseFacts, band: &str, base: i64, later: i64| {
+        r.ratio_band16 = band.into();
+        r.follow_up.acq_0 = Some(dec(base));
+        r.follow_up.acq_12m = Some(dec(later));
+        r.follow_up.acq_delta = Some(dec(later - base));
+    };
+    // <=16: rush alone -1.0 (MID), -0.2; pretreated -0.5 (MID), -0.8 (MID); course 1 (rush
+    // alone) and the other 8 pretreated without a 12-month score. >16: rush alone +0.3, and 6
+    // more without; no pretreated course.
+    set(&mut rows[0], "<=16", 20, 10);
+    set(&mut rows[2], "<=16", 20, 18);
+    set(&mut rows[10], "<=16", 20, 15);
+    set(&mut rows[11], "<=16", 20, 12);
+    set(&mut rows[3], ">16", 10, 13);
+    for r in rows.iter_mut().skip(4).take(6) {
+        r.ratio_band16 = ">16".into();
+    }
+    let r = run(&rows);
+    let t6 = table(&r, "T6");
+    let acq = block(t6, "ACQ");
+    let labels: Vec<&str> = acq.rows.iter().map(|r| r.label.as_str()).collect();
+    assert_eq!(
+        labels,
+        [
+            "ratio <=16",
+            "  RIT",
+            "  RIT+Omb-pre",
+            "ratio >16",
+            "  RIT",
+            "  RIT+Omb-pre",
+            "p, >16 vs <=16"
+        ]
+    );
+    let n = |c: &Cell| match c {
+        Cell::N { n } => *n,
+        other => panic!("not n: {other:?}"),
+    };
+    let median = |c: &Cell| match c {
+        Cell::Summary { median, .. } => median.ok().copied(),
+        other => panic!("not a summary: {other:?}"),
+    };
+    // (n with both, MID reached, missing) of the band, then of each arm.
+    let want: [(u64, (u64, u64), u64); 6] = [
+        (4, (3, 4), 9),
+        (2, (1, 2), 1),
+        (2, (2, 2), 8),
+        (1, (0, 1), 6),
+        (1, (0, 1), 6),
+        (0, (0, 0), 0),
+    ];
+    for (row, (nb, reached, missing)) in acq.rows.iter().zip(want) {
+        let c = &row.cells;
+        assert_eq!(n(&c[0]), nb, "{}", row.label);
+        assert_eq!(count_of(&c[4]), reached, "{}", row.label);
+        assert_eq!(n(&c[5]), missing, "{}", row.label);
+        assert!(
+            !c.iter().any(|c| matches!(c, Cell::P { .. })),
+            "{}: described only",
+            row.label
+        );
+    }
+    let close = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() < 1e-12);
+    assert!(close(median(&acq.rows[1].cells[3]), -0.6), "rush alone's Δ");
+    assert!(
+        close(median(&acq.rows[2].cells[3]), -0.65),
+        "the pretreated's Δ"
+    );
+    assert!(median(&acq.rows[5].cells[3]).is_none(), "no course: —");
+    // The test compares the bands over both arms, as before the split.
+    let p = cells(acq, "p, >16 vs <=16");
+    assert_eq!(
+        p_of(&p[3]).1,
+        stats::mann_whitney_u(&[-1.0, -0.2, -0.5, -0.8], &[0.3])
+            .ok()
+            .map(|m| m.p)
+    );
+    assert!(
+        t6.footer
+            .iter()
+            .any(|f| f.starts_with("By arm:") && f.contains("described only")),
+        "{:?}",
+        t6.footer
+    );
+    let text = report_text(&r, WIDTH);
+    assert!(
+        text.lines().any(|l| l.starts_with("  RIT+Omb-pre  ")),
+        "{text}"
+    );
+    // The JSON holds the same rows: an arm's n and its MID count with the Wilson interval.
+    let json = serde_json::to_value(t6).expect("json");
+    let omb = &json["blocks"][0]["rows"][2];
+    assert_eq!(omb["label"], "  RIT+Omb-pre");
+    assert_eq!(omb["cells"][0]["n"], 2);
+    assert_eq!(omb["cells"][4]["kind"], "count");
+    assert_eq!(omb["cells"][4]["of"], 2);
+    assert!(omb["cells"][4]["wilson95"]["low"].is_number(), "{omb}");
+    let t6_text = crate::audit::report_text::table_text(t6, WIDTH);
+    eprintln!("{t6_text}");
+    assert!(t6_text.lines().all(|l| l.chars().count() <= WIDTH));
+}
+
+#[test]
 fn every_table_has_its_footer_and_the_text_fits_100_columns() {
     let r = run(&clinic());
     for t in &r.tables {

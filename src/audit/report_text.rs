@@ -182,25 +182,24 @@ pub fn table_text(t: &Table, width: usize) -> String {
     out
 }
 
+/// The report's first paragraph: the window, the courses, and what the p marks mean.
+pub fn preamble(r: &Report) -> String {
+    format!(
+        "Outcomes audit: rush day 1 from {} to {}, as of {}. {} course(s): {} analysed, {} censored, {} excluded. p marks: F Fisher, Y χ² Yates, X χ², R r×c χ², U Mann–Whitney, MH Mantel–Haenszel, BD Breslow–Day, CA Cochran–Armitage; — not computable (the JSON says why).",
+        r.from,
+        r.to,
+        r.as_of,
+        r.courses,
+        r.analysed,
+        r.censored,
+        r.excluded.len()
+    )
+}
+
 /// The whole report as text.
 pub fn report_text(r: &Report, width: usize) -> String {
     let mut out = String::new();
-    wrap(
-        &mut out,
-        &format!(
-            "Outcomes audit: rush day 1 from {} to {}, as of {}. {} course(s): {} analysed, {} censored, {} excluded. p marks: F Fisher, Y χ² Yates, X χ², R r×c χ², U Mann–Whitney, MH Mantel–Haenszel, BD Breslow–Day, CA Cochran–Armitage; — not computable (the JSON says why).",
-            r.from,
-            r.to,
-            r.as_of,
-            r.courses,
-            r.analysed,
-            r.censored,
-            r.excluded.len()
-        ),
-        "",
-        0,
-        width,
-    );
+    wrap(&mut out, &preamble(r), "", 0, width);
     for t in &r.tables {
         out.push('\n');
         out.push_str(&table_text(t, width));

@@ -106,6 +106,16 @@ impl AuditRules {
         crate::policy::read_rules_file(src, read)
     }
 
+    /// The definitions in force: the clinic's file when it has one (`audit.toml` from
+    /// `--rules DIR`), else the bundled ones. The CLI and the page read them alike: a clinic's
+    /// file with errors is an error, never the bundled definitions instead.
+    pub fn clinic_or_bundled(clinic: Option<&SourceText>) -> Result<AuditRules, PolicyError> {
+        match clinic {
+            Some(src) => AuditRules::from_source(src.clone()),
+            None => AuditRules::bundled(),
+        }
+    }
+
     /// The total-IgE band labels, lowest first: `<100`, `100-<400`, `>=400`.
     pub fn total_ige_labels(&self) -> Vec<String> {
         let e: Vec<Decimal> = self

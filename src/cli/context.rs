@@ -105,6 +105,17 @@ pub(super) fn opened(
     Ok((ward, now))
 }
 
+/// The clinic's audit definitions: `audit.toml` in --rules DIR; `None` without a DIR or when it
+/// holds none (the bundled ones are then in force: [`crate::audit::rules::AuditRules::clinic_or_bundled`]).
+/// `ritplan audit` and the page (`serve`) look it up here, alike.
+pub(super) fn audit_rules_source(ctx: &Context) -> Result<Option<SourceText>, CliError> {
+    let file = crate::audit::rules::BUNDLED.0;
+    Ok(ctx
+        .rule_sources()?
+        .into_iter()
+        .find(|s| Path::new(&s.name).file_name().is_some_and(|f| f == file)))
+}
+
 /// How a command opens the ward (the record with the application layer over it): the record
 /// at --db, else RITPLAN_DB, else the platform data directory (it must exist), with the
 /// clinic's vial expiry rules (`vial-expiry.toml` from --rules DIR; else the bundled ones)
@@ -375,5 +386,31 @@ certainty = "I"
             .open()
             .expect("open");
         assert_eq!(w.vial_expiry_rules(), &bundled);
+    }
+
+    /// `ritplan audit` and the page find the clinic's audit definitions alike: `audit.toml` in
+    /// --rules DIR, by its path; none without a DIR or when the DIR holds none.
+    #[test]
+    fn the_clinic_s_audit_definitions_are_audit_toml_in_the_rules_dir() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let db = dir.path().join("r.db");
+        let rules = dir.path().join("rules");
+        std::fs::create_dir(&rules).expect("dir");
+        std::fs::write(rules.join("vial-expiry.toml"), CLINIC).expect("write");
+        assert_eq!(
+            audit_rules_source(&ctx(&db, Some(&rules))).expect("read"),
+            None,
+            "a DIR without audit.toml: the bundled ones"
+        );
+        assert_eq!(audit_rules_source(&ctx(&db, None)).expect("read"), None);
+        let text = crate::audit::rules::BUNDLED
+            .1
+            .replace("adult_from_years = 18", "adult_from_years = 40");
+        std::fs::write(rules.join("audit.toml"), &text).expect("write");
+        let found = audit_rules_source(&ctx(&db, Some(&rules)))
+            .expect("read")
+            .expect("the clinic's");
+        assert_eq!(Path::new(&found.name), rules.join("audit.toml"));
+        assert_eq!(found.text, text);
     }
 }

@@ -2,7 +2,8 @@
 //! stratum and arm with 95 % intervals, and completion over time. The arms differ by marker
 //! shape (square, triangle) and line (solid, dashed) as well as colour (blue, orange: told apart
 //! in the common colour-vision deficiencies), and every number drawn is also in the figure's
-//! description. The PDF page ([`pdf`]) prints the counts and both figures as vector paths.
+//! description. The PDF ([`pdf`]) prints the counts and both figures as vector paths, then the
+//! report's tables.
 
 use chrono::NaiveDateTime;
 
@@ -11,6 +12,7 @@ use super::pdf::{Fonts, Paper, PdfError, Writer};
 use crate::audit::chart::{ARMS, Charts, Completion, arm_label};
 use crate::audit::facts::Arm;
 use crate::audit::facts::{CourseFacts, Excluded};
+use crate::audit::report::Report;
 
 /// What the report prints: the window, the audit date, the rows and the courses left out (the
 /// ward's audit read, passed field by field: a renderer does not name the ward).
@@ -537,10 +539,12 @@ pub fn counts(f: &Audit<'_>) -> Vec<String> {
     out
 }
 
-/// The audit's PDF: the counts and both pictures as vector paths.
+/// The audit's PDF: the counts and both pictures as vector paths, then the report's tables
+/// T1–T6 with their footers ([`super::audit_report`]), from a new page.
 pub fn pdf(
     f: &Audit<'_>,
     c: &Charts,
+    report: &Report,
     made: NaiveDateTime,
     training: bool,
     fonts: &Fonts,
@@ -583,6 +587,8 @@ pub fn pdf(
         8.0,
         false,
     );
+    w.new_page();
+    super::audit_report::tables(&mut w, fonts, report);
     w.finish(
         "Outcomes audit",
         "ritplan outcomes audit · physicians only",

@@ -4,6 +4,8 @@ use super::*;
 use crate::audit::chart::charts;
 use crate::audit::chart::tests::row;
 use crate::audit::facts::{Excluded, Status};
+use crate::audit::report::{ReportIn, report};
+use crate::audit::rules::AuditRules;
 use crate::testkit::date;
 
 /// The ward's read, as the tests build it.
@@ -24,6 +26,40 @@ impl Facts {
             rows: &self.rows,
             excluded: &self.excluded,
         }
+    }
+
+    /// The report T1-T6 of these rows under the bundled definitions.
+    fn report(&self) -> Report {
+        let rules = AuditRules::bundled().expect("rules");
+        report(&ReportIn {
+            from: self.from,
+            to: self.to,
+            as_of: self.as_of,
+            rows: &self.rows,
+            excluded: &self.excluded,
+            rules: &rules,
+            medication_score: Some("example-asthma-step v1"),
+        })
+    }
+
+    /// The PDF of these rows, and its text page by page.
+    fn pdf(&self) -> (Vec<u8>, Vec<Vec<String>>) {
+        let c = charts(&self.rows, self.as_of);
+        let fonts = Fonts::new(None).expect("fonts");
+        let made = crate::testkit::at("2026-03-10 09:00");
+        let (bytes, warnings) = pdf(
+            &self.audit(),
+            &c,
+            &self.report(),
+            made,
+            false,
+            &fonts,
+            Paper::A4,
+        )
+        .expect("pdf");
+        assert!(warnings.is_empty(), "{warnings:?}");
+        let pages = crate::render::pdf::extract_text(&bytes).expect("parse");
+        (bytes, pages)
     }
 }
 
@@ -125,15 +161,10 @@ fn an_empty_audit_draws_no_course_not_nan() {
 #[test]
 fn the_pdf_prints_the_counts_and_draws_both_charts() {
     let f = small();
-    let c = charts(&f.rows, f.as_of);
-    let fonts = Fonts::new(None).expect("fonts");
-    let made = crate::testkit::at("2026-03-10 09:00");
-    let (bytes, warnings) = pdf(&f.audit(), &c, made, false, &fonts, Paper::A4).expect("pdf");
+    let (bytes, pages) = f.pdf();
     if let Some(p) = std::env::var_os("RITPLAN_AUDIT_PDF") {
         std::fs::write(p, &bytes).expect("write the PDF to look at");
     }
-    assert!(warnings.is_empty(), "{warnings:?}");
-    let pages = crate::render::pdf::extract_text(&bytes).expect("parse");
     let all = pages.concat().join("\n");
     for want in [
         "5 courses with rush day 1 from 2026-01-01 to 2026-03-31",
@@ -186,8 +217,8 @@ fn which(cmd: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(cmd).is_file()))
 }
 
-#[test]
-fn a_larger_clinic_with_every_band_draws_on_two_pages_at_most() {
+/// 200 courses in every band, a quarter pretreated, some with SR, stopped or censored.
+fn large() -> Facts {
     let bands = [
         ("<18", "1-2", "<10", "<100", "low"),
         (">=18", "3-6", ">=10", "100-<1000", "standard"),
@@ -208,23 +239,158 @@ fn a_larger_clinic_with_every_band_draws_on_two_pages_at_most() {
         r.ratio_band10 = ratio.into();
         r.tige_band = tige.into();
         r.risk_stratum = stratum.into();
+        // Follow-up for two courses in three: the ACQ and the medication score at baseline and
+        // 12 months, both ratio bands.
+        if i % 3 != 2 {
+            let d = rust_decimal::Decimal::new;
+            let (base, later) = (d(15 + i % 20, 1), d(5 + i % 17, 1));
+            r.ratio_band16 = if i % 3 == 0 { "<=16" } else { ">16" }.into();
+            r.follow_up.acq_0 = Some(base);
+            r.follow_up.acq_12m = Some(later);
+            r.follow_up.acq_delta = Some(later - base);
+            r.follow_up.med_score_0 = Some(d(i % 5, 0));
+            r.follow_up.med_score_12m = Some(d(i % 4, 0));
+            r.follow_up.med_score_delta = Some(d(i % 4 - i % 5, 0));
+        }
         rows.push(r);
     }
-    let f = Facts {
+    Facts {
         rows,
         as_of: date("2026-06-30"),
         ..small()
-    };
+    }
+}
+
+#[test]
+fn a_larger_clinic_with_every_band_draws_its_charts_on_two_pages_at_most() {
+    let f = large();
     let c = charts(&f.rows, f.as_of);
-    let fonts = Fonts::new(None).expect("fonts");
-    let made = crate::testkit::at("2026-03-10 09:00");
-    let (bytes, _) = pdf(&f.audit(), &c, made, false, &fonts, Paper::A4).expect("pdf");
+    let (bytes, pages) = f.pdf();
     if let Some(p) = std::env::var_os("RITPLAN_AUDIT_PDF_LARGE") {
         std::fs::write(p, &bytes).expect("write the PDF to look at");
     }
-    let pages = crate::render::pdf::extract_text(&bytes).expect("parse");
-    assert!(pages.len() <= 2, "{} pages", pages.len());
+    // The charts end on the second page at most: the tables begin on the page after them.
+    let tables_from = pages
+        .iter()
+        .position(|p| p.join("\n").contains("T1  Baseline by arm"))
+        .expect("T1");
+    assert!(tables_from <= 2, "T1 on page {}", tables_from + 1);
+    assert!(
+        pages[..tables_from]
+            .concat()
+            .join("\n")
+            .contains("days from rush day 1"),
+        "the completion chart before the tables"
+    );
     let svg = sr_figure(&c).svg("x");
     assert!(!svg.contains("NaN"));
     assert_eq!(svg.matches(">unknown</text>").count(), 2, "sIgE and ratio");
+}
+
+/// The text of the pages without their furniture (the header and the "Page N of M" footer),
+/// words separated by one space: a paragraph broken across pages reads whole.
+fn words(pages: &[Vec<String>]) -> String {
+    pages
+        .concat()
+        .into_iter()
+        .filter(|l| !l.starts_with("Outcomes audit · rush day 1") && !l.starts_with("Page "))
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn the_pdf_prints_every_table_with_its_rows_cells_and_footer() {
+    for f in [small(), large()] {
+        let r = f.report();
+        let (_, pages) = f.pdf();
+        let lines: std::collections::BTreeSet<String> = pages
+            .concat()
+            .iter()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect();
+        let all = words(&pages);
+        assert!(
+            all.contains(&words(&[vec![crate::audit::report_text::preamble(&r)]])),
+            "the p marks"
+        );
+        for t in &r.tables {
+            assert!(all.contains(&format!("{} {}", t.id, t.title)), "{}", t.id);
+            for b in &t.blocks {
+                for row in &b.rows {
+                    if t.id == "T4" {
+                        assert!(lines.contains(row.label.trim()), "T4 row {:?}", row.label);
+                    }
+                    // Every cell as the text report prints it, on a line of its own (no number
+                    // wrapped or cut).
+                    for c in &row.cells {
+                        let text = crate::audit::report_text::cell_text(c, b.intervals_in_text);
+                        if !text.is_empty() {
+                            assert!(lines.contains(&text), "{} {:?}: {text:?}", t.id, row.label);
+                        }
+                    }
+                }
+                for n in &b.notes {
+                    assert!(all.contains(&words(&[vec![n.clone()]])), "{}: {n}", t.id);
+                }
+            }
+            for line in &t.footer {
+                let want = words(&[vec![format!("· {line}")]]);
+                assert!(all.contains(&want), "{} footer: {line}", t.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_long_t4_goes_on_to_the_next_page_under_its_name_and_header_again() {
+    let f = large();
+    let mut r = f.report();
+    // The first stratifier of T4 made long: its rows 40 times over, each label its own.
+    let t4 = r.tables.iter_mut().find(|t| t.id == "T4").expect("T4");
+    let first = &mut t4.blocks[0];
+    let heading = first.heading.clone().expect("a stratifier");
+    let rows = first.rows.clone();
+    first.rows = (0..40)
+        .flat_map(|k| {
+            rows.iter().map(move |row| crate::audit::report::Row {
+                label: format!("{} #{k}", row.label),
+                cells: row.cells.clone(),
+            })
+        })
+        .collect();
+    let labels: Vec<String> = first.rows.iter().map(|r| r.label.clone()).collect();
+    let fonts = Fonts::new(None).expect("fonts");
+    let made = crate::testkit::at("2026-03-10 09:00");
+    let c = charts(&f.rows, f.as_of);
+    let (bytes, _) = pdf(&f.audit(), &c, &r, made, false, &fonts, Paper::A4).expect("pdf");
+    if let Some(p) = std::env::var_os("RITPLAN_AUDIT_PDF_LONG") {
+        std::fs::write(p, &bytes).expect("write the PDF to look at");
+    }
+    let pages = crate::render::pdf::extract_text(&bytes).expect("parse");
+    let on: Vec<usize> = pages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| labels.iter().any(|l| p.contains(l)))
+        .map(|(i, _)| i)
+        .collect();
+    assert!(on.len() >= 2, "the block spans pages: {on:?}");
+    let continued = format!("T4 Systemic reactions by stratum and arm · {heading} (continued)");
+    for (k, &i) in on.iter().enumerate() {
+        let page = &pages[i];
+        let text = words(std::slice::from_ref(page));
+        // The header row on every page the block is on; the name again on each page after the
+        // first.
+        for title in ["level", "RIT N", "Omb-pre N", "OR (95 % CI)"] {
+            assert!(text.contains(title), "{title:?} on page {}", i + 1);
+        }
+        assert_eq!(text.contains(&continued), k > 0, "page {}: {text}", i + 1);
+    }
+    // Every row once, whole: none cut at a page's foot, none printed twice.
+    for l in &labels {
+        let n = pages.concat().iter().filter(|s| *s == l).count();
+        assert_eq!(n, 1, "{l}");
+    }
 }

@@ -61,6 +61,7 @@ pub fn short_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 pub mod audit_charts;
+pub mod audit_report;
 pub mod course;
 pub mod figure;
 pub mod label;

@@ -1,8 +1,10 @@
 //! `/audit`: the outcomes audit's pictures and counts (physicians only). The window comes from
 //! the query (`from`, `to`: dates, both optional); a bad date or a window that ends before it
 //! starts is a 400 that says which. A nurse or an administrator is refused (403) before anything
-//! is read. The definitions are the bundled `audit.toml` (the CLI reads a clinic's own from
-//! `--rules DIR`; the page says which it used).
+//! is read. The definitions are the clinic's `audit.toml` when `serve --rules DIR` found one
+//! there (as `ritplan audit --rules DIR` does), else the bundled ones; the page says which file
+//! it used. A clinic's file with errors is a 500 that shows them located (file, line, column)
+//! and no audit: never the bundled definitions in its place.
 
 use std::sync::Arc;
 
@@ -17,6 +19,8 @@ use super::pages::{self, Page};
 use super::{App, blocking, failure, session};
 use crate::audit::chart::charts;
 use crate::audit::rules::AuditRules;
+use crate::diag::{Located, SourceText};
+use crate::policy::PolicyError;
 use crate::render::audit_charts::{Audit, completion_figure, counts, sr_figure};
 use crate::ward::{Role, WardError};
 
@@ -34,6 +38,40 @@ fn date(value: Option<&str>, what: &str) -> Result<Option<NaiveDate>, String> {
             .map(Some)
             .map_err(|e| format!("the audit window's {what}: {e} (write a date as YYYY-MM-DD)")),
     }
+}
+
+/// Which definitions the page used: the clinic's file, by its path, or the bundled one.
+fn definitions(clinic: Option<&SourceText>) -> String {
+    match clinic {
+        Some(src) => format!("{} (the clinic's, from serve --rules)", src.name),
+        None => format!("bundled ({})", crate::audit::rules::BUNDLED.0),
+    }
+}
+
+/// The clinic's audit definitions have errors: each shown where it is (file, line, column), and
+/// no audit (500: the page's set-up is at fault, not the request).
+fn broken_rules(page: &Page<'_>, e: &PolicyError) -> Response {
+    let located: Vec<String> = e
+        .files
+        .iter()
+        .flat_map(|(source, diags)| {
+            diags
+                .iter()
+                .map(move |diagnostic| Located { source, diagnostic }.to_string())
+        })
+        .collect();
+    let body = html! {
+        h1 { "Outcomes audit" }
+        p.error #error-summary tabindex="-1" autofocus role="alert" {
+            "The clinic's audit definitions have errors, so no audit is shown (the bundled definitions are not used in their place). Fix the file below and start the page again (" code { "ritplan serve" } ")."
+        }
+        @for l in &located { pre.diagnostic { (l) } }
+    };
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        pages::layout("Outcomes audit", Some(page), page.training, body),
+    )
+        .into_response()
 }
 
 fn bad(text: &str) -> Response {
@@ -70,19 +108,6 @@ pub(super) async fn page(
                 "the audit window starts ({from_d}) after it ends ({to_d}): it would be empty"
             ));
         }
-        let rules = match AuditRules::bundled() {
-            Ok(r) => r,
-            Err(_) => {
-                return failure(&WardError::Data(
-                    "the bundled audit definitions cannot be read".into(),
-                ));
-            }
-        };
-        let facts = match ward.audit_facts(&actor, from_d, to_d, today, &rules) {
-            Ok(f) => f,
-            Err(e) => return failure(&e),
-        };
-        let c = charts(&facts.rows, facts.as_of);
         let page = Page {
             actor: &actor,
             csrf: ward.csrf_token(&token),
@@ -90,6 +115,16 @@ pub(super) async fn page(
             now,
             clock: app.clock.settable(),
         };
+        let rules = match AuditRules::clinic_or_bundled(app.audit_rules.as_ref()) {
+            Ok(r) => r,
+            Err(e) => return broken_rules(&page, &e),
+        };
+        let used = definitions(app.audit_rules.as_ref());
+        let facts = match ward.audit_facts(&actor, from_d, to_d, today, &rules) {
+            Ok(f) => f,
+            Err(e) => return failure(&e),
+        };
+        let c = charts(&facts.rows, facts.as_of);
         let lines = counts(&Audit {
             from: facts.from,
             to: facts.to,
@@ -123,7 +158,7 @@ pub(super) async fn page(
                 (PreEscaped(completion_figure(&c).svg("audit-completion")))
                 figcaption { "Estimated share of courses that reached the target dose by each day from rush day 1: a course still in up-dosing leaves the denominator after the audit date (" (facts.as_of) "); a stopped course counts as not reaching it." }
             }
-            p.help { "Definitions: the bundled audit rules (audit.toml). The CLI's " code { "ritplan audit --out report.pdf" } " prints the same charts." }
+            p.help #audit-definitions { "Definitions: " (used) ". The CLI's " code { "ritplan audit --out report.pdf" } " prints the same charts with the tables T1-T6." }
         };
         pages::layout("Outcomes audit", Some(&page), page.training, body).into_response()
     })

@@ -86,6 +86,10 @@ pub struct App {
     pub hosts: Hosts,
     /// Time and size limits of connections and requests.
     pub limits: Limits,
+    /// The clinic's audit definitions (`audit.toml` from `serve --rules DIR`, read when the
+    /// page started); `None`: the bundled ones. `/audit` reads them on each request and shows
+    /// a file with errors, located, rather than use the bundled ones.
+    pub audit_rules: Option<crate::diag::SourceText>,
 }
 
 /// The page's routes.

@@ -89,6 +89,7 @@ pub(super) fn app(dir: &tempfile::TempDir) -> Arc<App> {
         db,
         hosts: super::Hosts::new(HOST.parse().expect("address"), &[]),
         limits: super::Limits::default(),
+        audit_rules: None,
     })
 }
 
@@ -276,6 +277,7 @@ async fn the_page_s_clock_follows_a_change_of_the_record_s_zone_while_it_is_serv
         db,
         hosts: super::Hosts::new(HOST.parse().expect("address"), &[]),
         limits: super::Limits::default(),
+        audit_rules: None,
     });
     let session = logged_in(&app).await;
     let (status, _, body) = send(&app, get("/board", Some(&session))).await;

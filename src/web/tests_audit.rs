@@ -100,3 +100,108 @@ async fn a_bad_date_or_an_inverted_window_is_refused_with_a_clear_message() {
         "{body}"
     );
 }
+
+/// The app of `ward_with_a_course` with `rules` as the clinic's audit definitions (as `serve
+/// --rules DIR` finds them).
+fn with_audit_rules(
+    app: std::sync::Arc<super::App>,
+    rules: Option<crate::diag::SourceText>,
+) -> std::sync::Arc<super::App> {
+    let Ok(app) = std::sync::Arc::try_unwrap(app) else {
+        panic!("the test app has one owner");
+    };
+    std::sync::Arc::new(super::App {
+        audit_rules: rules,
+        ..app
+    })
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_page_uses_the_clinic_s_audit_definitions_and_says_which_file() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Without --rules (or a DIR without audit.toml): the bundled ones, said.
+    let app = ward_with_a_course(&dir);
+    let dr = login_as(&app, "dr.ng", "doctor-password-1").await;
+    let (status, _, body) = send(&app, get("/audit", Some(&dr))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains("Definitions: bundled (audit.toml)."),
+        "{body}"
+    );
+    assert!(body.contains("&gt;=18"), "the bundled age edge: {body}");
+    // The clinic's: adults from 40; P1 (born 1990-05-01) is 36 at rush day 1.
+    let dir2 = tempfile::tempdir().expect("tmp");
+    let path = dir2.path().join("audit.toml");
+    let text = crate::audit::rules::BUNDLED
+        .1
+        .replace("adult_from_years = 18", "adult_from_years = 40");
+    let app = with_audit_rules(
+        ward_with_a_course(&dir2),
+        Some(crate::diag::SourceText::new(
+            path.display().to_string(),
+            text,
+        )),
+    );
+    let dr = login_as(&app, "dr.ng", "doctor-password-1").await;
+    let (status, _, body) = send(&app, get("/audit", Some(&dr))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        body.contains(&format!(
+            "Definitions: {} (the clinic&#39;s, from serve --rules).",
+            path.display()
+        )) || body.contains(&format!(
+            "Definitions: {} (the clinic's, from serve --rules).",
+            path.display()
+        )),
+        "{body}"
+    );
+    assert!(body.contains("&lt;40"), "the clinic's age edge: {body}");
+    assert!(
+        !body.contains("&gt;=18") && !body.contains("bundled"),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_broken_clinic_file_is_shown_located_and_never_replaced_by_the_bundled_one() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("audit.toml");
+    let text = crate::audit::rules::BUNDLED.1.replacen(
+        "\nhigh_from = \"above\"",
+        "\nhigh_from = \"over\"",
+        1,
+    );
+    let line = text
+        .lines()
+        .position(|l| l == "high_from = \"over\"")
+        .expect("the broken line")
+        + 1;
+    let app = with_audit_rules(
+        ward_with_a_course(&dir),
+        Some(crate::diag::SourceText::new(
+            path.display().to_string(),
+            text,
+        )),
+    );
+    let dr = login_as(&app, "dr.ng", "doctor-password-1").await;
+    let (status, _, body) = send(&app, get("/audit", Some(&dr))).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    // File, line and column, and the line itself.
+    assert!(
+        body.contains(&format!("--&gt; {}:{line}:", path.display())),
+        "{body}"
+    );
+    assert!(
+        body.contains("high_from = &quot;over&quot;") || body.contains("high_from = \"over\""),
+        "{body}"
+    );
+    assert!(body.contains("role=\"alert\""), "{body}");
+    // No audit at all: no chart, no count, no bundled definitions.
+    assert!(!body.contains("<svg"), "{body}");
+    assert!(!body.contains("courses with rush day 1"), "{body}");
+    assert!(!body.contains("Definitions: bundled"), "{body}");
+    // A nurse is still refused before the definitions are read.
+    let rn = login_as(&app, "rn.li", "nurse-password-1").await;
+    let (status, _, _) = send(&app, get("/audit", Some(&rn))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

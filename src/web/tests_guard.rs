@@ -396,6 +396,7 @@ fn slow_and_idle_connections_are_closed() {
         db: base.db.clone(),
         hosts: super::Hosts::new(HOST.parse().expect("address"), &[]),
         limits,
+        audit_rules: None,
     });
     let addr = serve_with(app);
     // (Each wait below is a bound for a regression to fail on, not a measurement.)

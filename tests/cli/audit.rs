@@ -671,7 +671,7 @@ fn the_audit_prints_its_tables_with_their_footers_in_100_columns() {
 }
 
 #[test]
-fn the_audit_report_pdf_has_the_counts_and_both_charts_and_only_a_physician_writes_it() {
+fn the_audit_report_pdf_has_the_counts_both_charts_and_the_tables_and_only_a_physician_writes_it() {
     let (w, _) = clinic();
     let dir = tempfile::tempdir().expect("tmp");
     let pdf = dir.path().join("report.pdf");
@@ -704,9 +704,25 @@ fn the_audit_report_pdf_has_the_counts_and_both_charts_and_only_a_physician_writ
         "RIT 1/2",
         "Completion: courses that reached the target dose",
         "days from rush day 1",
+        // The tables T1-T6 after the charts, each with its footer.
+        "T1  Baseline by arm",
+        "T2  Safety by arm",
+        "T3  Completion by arm",
+        "T4  Systemic reactions by stratum and arm",
+        "T5  Systemic reactions by mite sIgE class (trend)",
+        "T6  Asthma control and medication at 12 months by ratio band",
+        "Mantel–Haenszel pooled OR",
+        "· p-values not adjusted for multiplicity.",
+        "· Observational data, not randomised: compare with caution.",
     ] {
         assert!(text.contains(want), "{want:?} not in {text}");
     }
+    assert_eq!(
+        text.matches("· p-values not adjusted for multiplicity.")
+            .count(),
+        6,
+        "a footer under each table"
+    );
     // A directory in the way is refused, nothing replaced.
     let (code, _, err) = audit(
         &w,

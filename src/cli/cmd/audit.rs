@@ -53,8 +53,9 @@ pub struct AuditArgs {
     /// How the CSV writes dates: days from rush day 1 only (default), or shifted per patient.
     #[arg(long, value_enum, default_value = "days", requires = "csv")]
     dates: DatesArg,
-    /// Write the report to FILE (PDF): the counts and the charts (SR incidence by stratum and
-    /// arm with 95 % intervals, completion over time), written privately.
+    /// Write the report to FILE (PDF): the counts, the charts (SR incidence by stratum and arm
+    /// with 95 % intervals, completion over time) and the tables T1-T6 with their footers,
+    /// written privately.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     #[command(flatten)]
@@ -106,16 +107,8 @@ struct AuditJson<'a> {
 
 /// The audit definitions in force: `audit.toml` from --rules DIR, else the bundled ones.
 fn audit_rules(ctx: &Context, err: &mut dyn Write) -> Result<AuditRules, CliError> {
-    let file = crate::audit::rules::BUNDLED.0;
-    let src = ctx
-        .rule_sources()?
-        .into_iter()
-        .find(|s| Path::new(&s.name).file_name().is_some_and(|f| f == file));
-    let read = match src {
-        Some(src) => AuditRules::from_source(src),
-        None => AuditRules::bundled(),
-    };
-    read.or_else(|e| {
+    let clinic = crate::cli::context::audit_rules_source(ctx)?;
+    AuditRules::clinic_or_bundled(clinic.as_ref()).or_else(|e| {
         for (src, diags) in &e.files {
             print_diagnostics(err, src, diags)?;
         }
@@ -185,17 +178,6 @@ pub(in crate::cli) fn run(
             )?;
         }
     }
-    if let Some(path) = &a.out {
-        report_pdf(
-            &facts,
-            now,
-            ward.training(),
-            &a.print.to(path.clone()),
-            out,
-            a.json,
-        )?;
-    }
-    let c = counts(&facts);
     let report = report::report(&ReportIn {
         from: facts.from,
         to: facts.to,
@@ -205,6 +187,18 @@ pub(in crate::cli) fn run(
         rules: &rules,
         medication_score: Some(&facts.medication_score),
     });
+    if let Some(path) = &a.out {
+        report_pdf(
+            &facts,
+            &report,
+            now,
+            ward.training(),
+            &a.print.to(path.clone()),
+            out,
+            a.json,
+        )?;
+    }
+    let c = counts(&facts);
     if a.json {
         return write_json(
             out,
@@ -259,9 +253,11 @@ pub(in crate::cli) fn run(
     Ok(())
 }
 
-/// `--out FILE`: the report's PDF (the counts and both charts), written privately.
+/// `--out FILE`: the report's PDF (the counts, both charts, and the tables T1-T6 with their
+/// footers), written privately.
 fn report_pdf(
     facts: &AuditFacts,
+    report: &Report,
     made: chrono::NaiveDateTime,
     training: bool,
     pdf: &crate::cli::output::PdfOut,
@@ -269,8 +265,19 @@ fn report_pdf(
     quiet: bool,
 ) -> Result<(), CliError> {
     let charts = crate::audit::chart::charts(&facts.rows, facts.as_of);
-    let reasons: Vec<&str> = facts.excluded.iter().map(|e| e.reason.as_str()).collect();
-    let fonts = pdf_fonts(&reasons, pdf.font.as_deref())?;
+    // Every text printed, so that a clinic's rules citing a source in another script find a
+    // font for it.
+    let mut texts: Vec<&str> = facts.excluded.iter().map(|e| e.reason.as_str()).collect();
+    for t in &report.tables {
+        texts.push(&t.title);
+        texts.extend(t.footer.iter().map(String::as_str));
+        for b in &t.blocks {
+            texts.extend(b.heading.as_deref());
+            texts.extend(b.notes.iter().map(String::as_str));
+            texts.extend(b.rows.iter().map(|r| r.label.as_str()));
+        }
+    }
+    let fonts = pdf_fonts(&texts, pdf.font.as_deref())?;
     let audit = crate::render::audit_charts::Audit {
         from: facts.from,
         to: facts.to,
@@ -278,9 +285,10 @@ fn report_pdf(
         rows: &facts.rows,
         excluded: &facts.excluded,
     };
-    let (bytes, warnings) =
-        crate::render::audit_charts::pdf(&audit, &charts, made, training, &fonts, pdf.paper)
-            .map_err(|e| CliError::Data(e.to_string()))?;
+    let (bytes, warnings) = crate::render::audit_charts::pdf(
+        &audit, &charts, report, made, training, &fonts, pdf.paper,
+    )
+    .map_err(|e| CliError::Data(e.to_string()))?;
     write_atomically(&pdf.path, &bytes)?;
     if !quiet {
         for warning in warnings {

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::cli::context::{self, Context};
+use crate::cli::output::print_diagnostics;
 use crate::cli::{CliError, session};
 
 // `ritplan serve` arguments.
@@ -53,6 +54,19 @@ pub(in crate::cli) fn run(
     }
     let zone = ward.zone()?;
     context::record_clock(ward.training(), zone, err)?;
+    // The clinic's audit definitions, found as `ritplan audit` finds them. A file with errors
+    // is said now and shown, located, on /audit (which then shows no audit); the ward page
+    // serves on: the audit must not stop the day's injections.
+    let audit_rules = context::audit_rules_source(ctx)?;
+    if let Err(e) = crate::audit::rules::AuditRules::clinic_or_bundled(audit_rules.as_ref()) {
+        writeln!(
+            err,
+            "ritplan: warning: the audit definitions have errors: /audit shows them (and no audit) until they are fixed"
+        )?;
+        for (src, diags) in &e.files {
+            print_diagnostics(err, src, diags)?;
+        }
+    }
     let training = ward.training();
     let db = context::record_path(ctx.db.as_ref())?;
     // More wards on the same record as requests need them (see `crate::web::Pool`).
@@ -78,6 +92,7 @@ pub(in crate::cli) fn run(
         secure: a.behind_proxy,
         os_user: session::os_user(),
         db,
+        audit_rules,
     });
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_io()

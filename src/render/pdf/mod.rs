@@ -138,6 +138,34 @@ mod tests {
     }
 
     #[test]
+    fn a_header_wider_than_the_page_wraps_rather_than_run_off_it() {
+        let fonts = Fonts::new(None).expect("fonts");
+        let header = "TRAINING RECORD, not a patient's record · Outcomes audit · rush day 1 from 2026-01-01 to 2026-03-31 · as of 2026-03-10";
+        let mut w = Writer::new(&fonts, Paper::A4, false, header);
+        assert!(
+            fonts.width(header, 9.0, true) > w.content_width(),
+            "a long one"
+        );
+        w.paragraph("body", 10.0, false);
+        let (bytes, _) = w.finish("t", "f", d()).expect("pdf");
+        let page = &extract_text(&bytes).expect("parse")[0];
+        let at = page
+            .iter()
+            .position(|s| s.len() > 10 && header.starts_with(s.as_str()))
+            .expect("the header's first line");
+        let lines = &page[at..at + 2];
+        assert_eq!(lines.join(" "), header, "{page:?}");
+        for l in lines {
+            assert!(fonts.width(l, 9.0, true) <= w_width(&fonts), "{l}");
+        }
+    }
+
+    /// A4's text width (the writer's margins are 14 mm).
+    fn w_width(fonts: &Fonts) -> f32 {
+        Writer::new(fonts, Paper::A4, false, "").content_width()
+    }
+
+    #[test]
     fn a_character_without_a_glyph_fails_naming_it() {
         let fonts = Fonts::new(None).expect("fonts");
         let mut w = Writer::new(&fonts, Paper::Letter, false, "Patient: 张伟");

@@ -161,6 +161,21 @@ impl Writer<'_> {
         size: f32,
         min_row: f32,
     ) {
+        self.table_continued(columns, rows, styles, size, min_row, None);
+    }
+
+    /// [`Writer::table`], with `continued` (the table's name, "… (continued)") printed in bold
+    /// above the header row it repeats on each page after the first: a reader of the second
+    /// page knows which table the rows belong to.
+    pub fn table_continued(
+        &mut self,
+        columns: &[Column],
+        rows: &[Vec<String>],
+        styles: &[RowStyle],
+        size: f32,
+        min_row: f32,
+        continued: Option<&str>,
+    ) {
         let total: f32 = columns.iter().map(|c| c.weight).sum();
         let widths: Vec<f32> = columns
             .iter()
@@ -184,13 +199,13 @@ impl Writer<'_> {
             let style = styles.get(i).copied().unwrap_or_default();
             let bold = style != RowStyle::Plain;
             if style == RowStyle::Banner {
-                self.banner(&grid, row, min_row, &header, header_h);
+                self.banner(&grid, row, min_row, (&header, header_h), continued);
                 continue;
             }
             let (cells, h) = grid.layout(self, row, bold, false);
             let h = h.max(min_row);
             if self.ensure(h) {
-                grid.draw_header(self, &header, header_h);
+                self.continue_table(&grid, (&header, header_h), continued);
             }
             if bold {
                 self.tint(self.margin, self.y - h, table_width, h);
@@ -200,14 +215,28 @@ impl Writer<'_> {
         self.y -= 4.0;
     }
 
+    /// On the page a table continues on: its name (when given) and its header row.
+    fn continue_table(
+        &mut self,
+        grid: &Grid<'_>,
+        (header, header_h): (&[Vec<String>], f32),
+        continued: Option<&str>,
+    ) {
+        if let Some(name) = continued {
+            self.paragraph(name, grid.size, true);
+            self.space(2.0);
+        }
+        grid.draw_header(self, header, header_h);
+    }
+
     /// A `Banner` row: one large bold cell across the table, on a tinted background.
     fn banner(
         &mut self,
         grid: &Grid<'_>,
         row: &[String],
         min_row: f32,
-        header: &[Vec<String>],
-        header_h: f32,
+        header: (&[Vec<String>], f32),
+        continued: Option<&str>,
     ) {
         let (size, pad) = (grid.size, grid.pad);
         let table_width = grid.widths.iter().sum::<f32>();
@@ -221,7 +250,7 @@ impl Writer<'_> {
         let lines = self.wrap(&text, table_width - 2.0 * pad, sz, true);
         let h = (lines.len().max(1) as f32 * sz * 1.25 + 2.0 * pad).max(min_row);
         if self.ensure(h) {
-            grid.draw_header(self, header, header_h);
+            self.continue_table(grid, header, continued);
         }
         let top = self.y;
         self.tint(self.margin, top - h, table_width, h);

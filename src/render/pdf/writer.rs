@@ -66,16 +66,21 @@ impl<'f> Writer<'f> {
         &mut self.pages[last]
     }
 
-    /// Starts a new page with the identity header.
+    /// Starts a new page with the identity header (wrapped when it is wider than the page's
+    /// text: never cut off at the edge).
     pub fn new_page(&mut self) {
         self.pages.push(Vec::new());
         self.y = self.height - self.margin;
         let header = self.header.clone();
         if !header.is_empty() {
-            let (x, y) = (self.margin, self.y - 9.0);
-            self.text_at(x, y, &header, 9.0, true);
-            self.rule(self.y - 13.0, 0.6);
-            self.y -= 22.0;
+            let lines = self.wrap(&header, self.content_width(), 9.0, true);
+            let more = 11.0 * lines.len().saturating_sub(1) as f32;
+            for (i, line) in lines.iter().enumerate() {
+                let (x, y) = (self.margin, self.y - 9.0 - 11.0 * i as f32);
+                self.text_at(x, y, line, 9.0, true);
+            }
+            self.rule(self.y - 13.0 - more, 0.6);
+            self.y -= 22.0 + more;
         }
     }
 
