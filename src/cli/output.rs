@@ -164,9 +164,13 @@ pub(super) fn write_json(
     out: &mut dyn Write,
     value: &impl serde::Serialize,
 ) -> Result<(), CliError> {
-    serde_json::to_writer_pretty(&mut *out, value)
+    // Buffered: stdout is line-buffered, and pretty JSON is a line per field (an audit's is
+    // 18 MB: a system call per line was an eighth of its time).
+    let mut buf = io::BufWriter::with_capacity(64 * 1024, &mut *out);
+    serde_json::to_writer_pretty(&mut buf, value)
         .map_err(|e| CliError::from(io::Error::from(e)))?;
-    writeln!(out)?;
+    writeln!(buf)?;
+    buf.flush()?;
     Ok(())
 }
 
