@@ -21,6 +21,13 @@ use crate::course::{Event, EventKind};
 use crate::policy::medication_score::{MedScore, MedicationScore};
 use rust_decimal::Decimal;
 
+/// The audit's window and date.
+struct Window {
+    from: NaiveDate,
+    to: NaiveDate,
+    as_of: NaiveDate,
+}
+
 /// How many courses the audit reads at once.
 pub const AUDIT_CHUNK: usize = 500;
 
@@ -113,10 +120,15 @@ impl Ward {
         as_of: NaiveDate,
         rules: &AuditRules,
     ) -> Result<AuditFacts, WardError> {
-        self.audit_facts_in_chunks(actor, from, to, as_of, rules, AUDIT_CHUNK)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.audit_facts_in_chunks(actor, from, to, as_of, rules, AUDIT_CHUNK, cores.min(2))
     }
 
-    /// [`Ward::audit_facts`], reading `chunk` courses at a time.
+    /// [`Ward::audit_facts`], reading `chunk` courses at a time, on up to `workers` (1 or 2)
+    /// connections: the second half of the chunks is read, verified and counted by a second
+    /// ward on the same record, on another core, with the same checks (its rows follow the
+    /// first half's, so the order is the same as one worker's).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn audit_facts_in_chunks(
         &mut self,
         actor: &Actor,
@@ -125,6 +137,7 @@ impl Ward {
         as_of: NaiveDate,
         rules: &AuditRules,
         chunk: usize,
+        workers: usize,
     ) -> Result<AuditFacts, WardError> {
         actor.require(&[Role::Physician], "the outcomes audit")?;
         if from > to {
@@ -145,18 +158,68 @@ impl Ward {
             unknown_bands: Default::default(),
             medication_score: self.medication_score.label(),
         };
-        for chunk in ids.chunks(chunk.max(1)) {
+        let chunks: Vec<&[i64]> = ids.chunks(chunk.max(1)).collect();
+        let window = Window { from, to, as_of };
+        // A second worker only when there are chunks to share and the record can be opened
+        // again (a ward made otherwise, or a record the second opening refuses, reads alone).
+        let second = match (&self.origin, workers >= 2 && chunks.len() >= 2) {
+            (Some(origin), true) => Ward::open_unchanged(origin).ok().map(|mut w| {
+                w.medication_score = self.medication_score.clone();
+                w
+            }),
+            _ => None,
+        };
+        match second {
+            None => self.audit_chunks(&chunks, &window, rules, &mut out)?,
+            Some(mut other) => {
+                let (mine, theirs) = chunks.split_at(chunks.len().div_ceil(2));
+                let mut later = AuditFacts {
+                    rows: Vec::new(),
+                    excluded: Vec::new(),
+                    censored: Vec::new(),
+                    ..out.clone()
+                };
+                let (a, b) = std::thread::scope(|s| {
+                    let handle = s.spawn(|| other.audit_chunks(theirs, &window, rules, &mut later));
+                    let a = self.audit_chunks(mine, &window, rules, &mut out);
+                    let b = handle.join().unwrap_or_else(|_| {
+                        Err(WardError::Data(
+                            "the audit's second reader stopped unexpectedly".into(),
+                        ))
+                    });
+                    (a, b)
+                });
+                a?;
+                b?;
+                out.rows.append(&mut later.rows);
+                out.excluded.append(&mut later.excluded);
+                out.censored.append(&mut later.censored);
+            }
+        }
+        out.unknown_bands = unknown_bands(&out.rows);
+        Ok(out)
+    }
+
+    /// The rows of `chunks`, in order, into `out`.
+    fn audit_chunks(
+        &mut self,
+        chunks: &[&[i64]],
+        w: &Window,
+        rules: &AuditRules,
+        out: &mut AuditFacts,
+    ) -> Result<(), WardError> {
+        for chunk in chunks {
             let batch = self.batch(chunk)?;
-            for &id in chunk {
+            for &id in *chunk {
                 let Some((loaded, stored, state)) = batch.immunotherapy(id) else {
                     continue;
                 };
                 let events: Vec<Event> = stored.iter().map(|e| e.event.clone()).collect();
-                let Some(day1) = crate::audit::facts::rush_day1(&loaded.plan, &events, as_of)
+                let Some(day1) = crate::audit::facts::rush_day1(&loaded.plan, &events, w.as_of)
                 else {
                     continue;
                 };
-                if day1 < from || day1 > to {
+                if day1 < w.from || day1 > w.to {
                     continue;
                 }
                 let patient = loaded.inputs.patient()?;
@@ -173,9 +236,9 @@ impl Ward {
                     stopped: stop_word(state),
                     max_class: loaded.policy.risk.sige_classes.max_class(),
                 };
-                match course_facts(&input, rules, as_of) {
+                match course_facts(&input, rules, w.as_of) {
                     Ok(mut row) => {
-                        let (acq, med) = follow_up_scores(&events, as_of, &self.medication_score);
+                        let (acq, med) = follow_up_scores(&events, w.as_of, &self.medication_score);
                         row.follow_up = crate::audit::facts::follow_up(
                             row.rush_day1,
                             &acq,
@@ -186,8 +249,8 @@ impl Ward {
                             out.censored.push(Excluded {
                                 course_id: id,
                                 reason: format!(
-                                    "still in up-dosing on {as_of} (censoring rule {})",
-                                    rules.censoring.value
+                                    "still in up-dosing on {} (censoring rule {})",
+                                    w.as_of, rules.censoring.value
                                 ),
                             });
                         }
@@ -198,7 +261,6 @@ impl Ward {
             }
             crate::timing::mark("audit: facts");
         }
-        out.unknown_bands = unknown_bands(&out.rows);
-        Ok(out)
+        Ok(())
     }
 }

@@ -93,6 +93,9 @@ pub struct Ward {
     vial_expiry: crate::policy::vial_expiry::VialExpiry,
     /// The clinic's medication score for follow-ups (bundled example, or a clinic's file).
     medication_score: crate::policy::medication_score::MedicationScore,
+    /// Where the record was opened from (its file, or its server's URL as given), so that the
+    /// audit may read it through a second connection on another core; `None`: one only.
+    origin: Option<std::path::PathBuf>,
 }
 
 /// The bundled medication score definition (an example).
@@ -118,6 +121,7 @@ impl Ward {
             courses: None,
             vial_expiry: bundled_vial_expiry()?,
             medication_score: bundled_medication_score()?,
+            origin: Some(path.to_path_buf()),
         };
         ward.rebuild_states()?;
         Ok(ward)
@@ -132,6 +136,7 @@ impl Ward {
             courses: None,
             vial_expiry: bundled_vial_expiry()?,
             medication_score: bundled_medication_score()?,
+            origin: Some(path.to_path_buf()),
         })
     }
 

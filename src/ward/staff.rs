@@ -108,6 +108,7 @@ impl Ward {
             courses: None,
             vial_expiry: super::bundled_vial_expiry()?,
             medication_score: super::bundled_medication_score()?,
+            origin: Some(path.to_path_buf()),
         };
         let (actor, token) = ward.login(&id, &admin.secret, os_user, now)?;
         Ok((ward, actor, token))

@@ -24,6 +24,7 @@ fn audit(ward: &mut Ward, who: &super::Actor, chunk: usize) -> (u64, usize) {
             d("2026-12-20"),
             &rules,
             chunk,
+            1,
         )
         .expect("audit");
     assert!(
@@ -85,6 +86,33 @@ fn the_audit_reads_in_chunks_of_a_fixed_number_of_statements_and_only_for_a_phys
         "{one_chunk} for one chunk"
     );
     assert!(one_chunk <= 20, "{one_chunk} statements");
+    // Two workers (the second half of the chunks on a second connection, on another core)
+    // give the same facts, in the same order, as one.
+    let facts = |ward: &mut Ward, workers: usize| {
+        let before = ward.statements_sent();
+        let a = ward
+            .audit_facts_in_chunks(
+                &physician,
+                d("2026-12-01"),
+                d("2026-12-31"),
+                d("2026-12-20"),
+                &rules,
+                10,
+                workers,
+            )
+            .expect("audit");
+        (
+            serde_json::to_string(&a).expect("json"),
+            ward.statements_sent() - before,
+        )
+    };
+    let (one, alone) = facts(&mut ward, 1);
+    let (two, shared) = facts(&mut ward, 2);
+    assert!(one.contains("\"course_id\":100"), "{one}");
+    assert_eq!(one, two);
+    // With two, this ward read only its half of the chunks.
+    assert_eq!(alone, ten_chunks);
+    assert_eq!(shared - 1, 5 * (one_chunk - 1), "{alone} alone");
 }
 
 #[test]
@@ -176,18 +204,19 @@ fn a_course_changed_outside_ritplan_among_many_refuses_the_audit_naming_it() {
         eprintln!("the record is on a server: the SQLite tamper is not run");
         return;
     }
-    // The stored plan of course 17 (the second chunk of ten) given one more space: the same
+    // The stored plan of course 27 (the third chunk of ten: with two workers, the second's)
+    // given one more space: the same
     // plan to a reader of its JSON, but no longer the bytes its MAC covers.
     let attacker = rusqlite::Connection::open(&file).expect("open");
     attacker
         .execute_batch(
             "DROP TRIGGER IF EXISTS courses_no_update;
-             UPDATE courses SET plan_json = replace(plan_json, '\"steps\":', '\"steps\": ') WHERE id = 17;",
+             UPDATE courses SET plan_json = replace(plan_json, '\"steps\":', '\"steps\": ') WHERE id = 27;",
         )
         .expect("tamper");
     drop(attacker);
     let rules = AuditRules::bundled().expect("rules");
-    for chunk in [10, AUDIT_CHUNK] {
+    for (chunk, workers) in [(10, 1), (10, 2), (AUDIT_CHUNK, 1), (AUDIT_CHUNK, 2)] {
         let refused = ward.audit_facts_in_chunks(
             &physician,
             d("2026-12-01"),
@@ -195,10 +224,11 @@ fn a_course_changed_outside_ritplan_among_many_refuses_the_audit_naming_it() {
             d("2026-12-20"),
             &rules,
             chunk,
+            workers,
         );
         assert!(
-            matches!(&refused, Err(WardError::Tampered(m)) if m.contains("course 17")),
-            "chunk {chunk}: {:?}",
+            matches!(&refused, Err(WardError::Tampered(m)) if m.contains("course 27")),
+            "chunk {chunk}, {workers} workers: {:?}",
             refused.map(|a| a.rows.len())
         );
     }
