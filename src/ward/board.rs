@@ -70,7 +70,7 @@ impl Ward {
                 patient,
                 next: BoardNext::Immunotherapy {
                     next: Box::new(d),
-                    frozen_template: Box::new(v.loaded.template.clone()),
+                    frozen_template: Box::new((*v.loaded.template).clone()),
                 },
             });
         }

@@ -42,7 +42,7 @@ pub const COURSES: usize = 2048;
 /// always the one handed out).
 struct Entry {
     row: String,
-    template: Template,
+    template: std::sync::Arc<Template>,
     policy: std::sync::Arc<Policy>,
     plan: Plan,
     inputs: Inputs,

@@ -99,8 +99,8 @@ impl Inputs {
 pub struct Loaded {
     /// The stored course.
     pub record: CourseRecord,
-    /// Its frozen template.
-    pub template: Template,
+    /// Its frozen template (shared by the courses read together that froze the same text).
+    pub template: Arc<Template>,
     /// Its frozen rules (shared by the courses read together that froze the same text).
     pub policy: Arc<Policy>,
     /// Its plan, laid again from the frozen copies.
@@ -207,6 +207,8 @@ struct ParsedTexts {
     template_text: Arc<str>,
     policy: Arc<Policy>,
     catalog: Catalog,
+    /// The catalog's templates, shared by the courses loaded from them (not copied into each).
+    templates: HashMap<String, Arc<Template>>,
 }
 
 /// The cheap key of a course's frozen rules and template: their lengths and up to 64 bytes from
@@ -229,13 +231,39 @@ fn content_key(rules_json: &str, template_text: &str) -> u64 {
     h.finish()
 }
 
+/// A writer that accepts only the bytes of `rest`, in order (an error at the first other byte,
+/// or at a byte past its end).
+struct SameBytes<'a> {
+    rest: &'a [u8],
+}
+
+impl std::io::Write for SameBytes<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.rest.strip_prefix(buf) {
+            Some(rest) => {
+                self.rest = rest;
+                Ok(buf.len())
+            }
+            None => Err(std::io::Error::other("not the same bytes")),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Whether a re-laid plan is the stored one. Plans stored by an earlier ritplan lack fields
 /// added since (`limits`, each step's `protocol_day`); those may be absent, every other field
 /// must be equal.
 fn same_plan(stored: &str, relaid: &Plan) -> bool {
     // The stored plan was written by the same serialiser (`serde_json::to_string`): the same
-    // bytes are the same plan, without reading the stored text back into a tree.
-    if serde_json::to_string(relaid).is_ok_and(|r| r == stored) {
+    // bytes are the same plan, without reading the stored text back into a tree. Compared as
+    // they are written, not collected first (an audit lays and compares 10 000 plans).
+    let mut same = SameBytes {
+        rest: stored.as_bytes(),
+    };
+    if serde_json::to_writer(&mut same, relaid).is_ok() && same.rest.is_empty() {
         return true;
     }
     let (Ok(stored), Ok(relaid)) = (
@@ -316,11 +344,16 @@ fn frozen<'a>(record: &CourseRecord, parsed: &'a mut Parsed) -> Result<&'a Parse
                 record.template_text.to_string(),
             );
             let (catalog, _) = Catalog::build(vec![source], &policy);
+            let templates = catalog
+                .iter()
+                .map(|(t, _)| (t.id.clone(), Arc::new(t.clone())))
+                .collect();
             slot.push(ParsedTexts {
                 rules_json: record.rules_json.clone(),
                 template_text: record.template_text.clone(),
                 policy: Arc::new(policy),
                 catalog,
+                templates,
             });
             slot.len() - 1
         }
@@ -339,9 +372,13 @@ pub fn load_record(record: CourseRecord, parsed: &mut Parsed) -> Result<Loaded, 
     }
     let texts = frozen(&record, parsed)?;
     let (policy, catalog) = (&texts.policy, &texts.catalog);
-    let template = catalog.get(&record.template_id).cloned().ok_or_else(|| {
-        WardError::Data(format!("course {id}: its frozen template no longer checks"))
-    })?;
+    let template = texts
+        .templates
+        .get(&record.template_id)
+        .cloned()
+        .ok_or_else(|| {
+            WardError::Data(format!("course {id}: its frozen template no longer checks"))
+        })?;
     let inputs: Inputs = serde_json::from_str(&record.inputs_json)
         .map_err(|e| WardError::Data(format!("course {id}: frozen inputs unreadable: {e}")))?;
     let plan = match lay_plan(&template, catalog, policy, &inputs)? {
@@ -392,5 +429,9 @@ mod tests {
         assert_ne!(changed, stored);
         assert!(!same_plan(&changed, &p));
         assert!(!same_plan("not json", &p));
+        // A prefix of the plan is not the plan; the same plan with a space after it is (the
+        // fields decide when the bytes differ).
+        assert!(!same_plan(&stored[..stored.len() - 1], &p));
+        assert!(same_plan(&format!("{stored} "), &p));
     }
 }

@@ -62,7 +62,7 @@ impl Ward {
         let chain = self.store.verify(id)?;
         let template = super::load_record(record, &mut super::Parsed::default())
             .ok()
-            .map(|l| l.template);
+            .map(|l| (*l.template).clone());
         Ok(EventLog {
             events,
             chain,

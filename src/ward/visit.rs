@@ -78,7 +78,7 @@ impl Ward {
                 None => rest.push(VisitCourse {
                     id: v.loaded.record.id,
                     decision: d,
-                    template: v.loaded.template.clone(),
+                    template: (*v.loaded.template).clone(),
                 }),
             }
         }
@@ -103,7 +103,7 @@ impl Ward {
                 rest.push(VisitCourse {
                     id,
                     decision: d,
-                    template: v.loaded.template.clone(),
+                    template: (*v.loaded.template).clone(),
                 });
                 continue;
             };
@@ -132,7 +132,7 @@ impl Ward {
                 course: VisitCourse {
                     id,
                     decision: d,
-                    template: v.loaded.template.clone(),
+                    template: (*v.loaded.template).clone(),
                 },
                 at,
                 after,
