@@ -335,6 +335,17 @@ impl Store {
         })
     }
 
+    /// A course and its events, read once and verified (with its patient and head): refused
+    /// with [`StoreError::Tampered`] unless intact, [`StoreError::NotFound`] when no course has
+    /// the id.
+    pub fn verified_course(
+        &self,
+        course: i64,
+    ) -> Result<(CourseRecord, Vec<StoredEvent>), StoreError> {
+        let (row, events) = self.verified_events(course)?;
+        Ok((row.c, events))
+    }
+
     /// Fails with [`StoreError::Tampered`] unless the course (and its patient) verify.
     pub fn verify_or_refuse(&self, course: i64) -> Result<(), StoreError> {
         let v = self.verify(course)?;

@@ -414,10 +414,16 @@ impl Ward {
         };
         let late_entered = now - at > chrono::Duration::minutes(5);
         crate::timing::mark("prepare: text");
-        let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
         // Verified before anything is compared with it: a course moved to another patient in
-        // the database is a changed record, not a wrong patient.
-        self.store.verify_or_refuse(id)?;
+        // the database is a changed record, not a wrong patient. Read once: the row and the
+        // events decided on are the ones verified.
+        let (record, events) = match self.store.verified_course(id) {
+            Ok(read) => read,
+            Err(crate::store::StoreError::NotFound(_)) => {
+                return Err(WardError::NoCourse { id });
+            }
+            Err(e) => return Err(e.into()),
+        };
         crate::timing::mark("prepare: verify the course");
         if let Record::Give {
             patient: Some(patient),
@@ -457,13 +463,7 @@ impl Ward {
             Record::Event(_) => self.zone()?,
         };
         super::existing_time(zone, at)?;
-        self.authorise(
-            actor,
-            &self.store.events(id)?,
-            &what,
-            preview,
-            settings.second_check,
-        )?;
+        self.authorise(actor, &events, &what, preview, settings.second_check)?;
         let required = match settings.scan {
             auth::Scan::Off => course::scan::Required::default(),
             auth::Scan::Vial => course::scan::Required {
