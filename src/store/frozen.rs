@@ -148,21 +148,8 @@ impl super::Store {
         if self.schema_version()? != 5 {
             return Ok(());
         }
-        let tx = self.db.begin(super::db::Begin::Write)?;
+        let (tx, version) = self.begin_upgrade()?;
         let server = self.on_server();
-        if server {
-            tx.batch("LOCK TABLE meta IN EXCLUSIVE MODE")?;
-        }
-        // Another process may have upgraded it between our look and our lock.
-        let version = if server {
-            tx.query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])?
-                .map(|mut r| r.text())
-                .transpose()?
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0)
-        } else {
-            tx.query_int("PRAGMA user_version", &[])?
-        };
         if version != 5 {
             return Ok(());
         }

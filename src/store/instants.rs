@@ -72,17 +72,19 @@ impl Store {
 
     /// The schema version the database says it is at.
     pub(super) fn schema_version(&self) -> Result<i64, StoreError> {
+        version_in(&self.db, self.on_server())
+    }
+
+    /// A write transaction for an upgrade, with the schema version as it then stands (on a
+    /// server, with the `meta` table locked: another workstation may have upgraded it between
+    /// a look before and this lock).
+    pub(super) fn begin_upgrade(&self) -> Result<(super::db::Tx<'_>, i64), StoreError> {
+        let tx = self.db.begin(Begin::Write)?;
         if self.on_server() {
-            Ok(self
-                .db
-                .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])?
-                .map(|mut r| r.text())
-                .transpose()?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0))
-        } else {
-            self.db.query_int("PRAGMA user_version", &[])
+            tx.batch("LOCK TABLE meta IN EXCLUSIVE MODE")?;
         }
+        let version = version_in(&tx, self.on_server())?;
+        Ok((tx, version))
     }
 
     /// Whether the record still holds its times as wall-clock times in a zone it does not name
@@ -160,19 +162,7 @@ impl Store {
             self.zone.set(zone);
             self.set_setting("time_zone", &zone.name(), at, by)?;
         }
-        let tx = self.db.begin(Begin::Write)?;
-        if self.on_server() {
-            tx.batch("LOCK TABLE meta IN EXCLUSIVE MODE")?;
-        }
-        let version = if self.on_server() {
-            tx.query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])?
-                .map(|mut r| r.text())
-                .transpose()?
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0)
-        } else {
-            tx.query_int("PRAGMA user_version", &[])?
-        };
+        let (tx, version) = self.begin_upgrade()?;
         if version >= 5 {
             // Another process upgraded it between our look and our lock.
             return Ok(());
@@ -196,5 +186,20 @@ impl Store {
         }
         tx.commit()?;
         self.settle_frozen()
+    }
+}
+
+/// The schema version `db` says it is at: SQLite's `user_version`, or on a server the `meta`
+/// row (0 when missing or unreadable).
+fn version_in(db: &super::db::Db, server: bool) -> Result<i64, StoreError> {
+    if server {
+        Ok(db
+            .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])?
+            .map(|mut r| r.text())
+            .transpose()?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    } else {
+        db.query_int("PRAGMA user_version", &[])
     }
 }
