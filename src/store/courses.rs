@@ -41,6 +41,10 @@ impl Store {
         // record not yet upgraded (one without its zone) keeps writing the texts in the row.
         let by_digest = self.schema_version()? >= 6;
         let tx = self.db.begin(Begin::Write)?;
+        // The id first: on a server it takes the lock new courses are made under, so two
+        // workstations keeping the same new text one after the other find it kept, never both
+        // insert it.
+        let id = Self::next_course_id(&tx)?;
         let (template_ref, rules_ref) = if by_digest {
             (
                 Some(frozen::put(&tx, &c.template_text)?),
@@ -49,7 +53,6 @@ impl Store {
         } else {
             (None, None)
         };
-        let id = Self::next_course_id(&tx)?;
         let row = CourseRow {
             c: CourseRecord {
                 id,

@@ -1131,3 +1131,70 @@ fn several_protocols_print_into_one_file_each_on_its_own_pages() {
     assert_eq!(pdf_text(&pdf).len(), pages.len());
     assert_pages_not_blank(&pdf);
 }
+
+/// Rows of the record's `frozen` table (each distinct frozen text, kept once), on either backend.
+fn kept_texts(w: &Ward) -> i64 {
+    let sql = "SELECT count(*) FROM frozen";
+    if w.on_server() {
+        let mut c =
+            postgres::Client::connect(&w.db.to_string_lossy(), postgres::NoTls).expect("connect");
+        return c.query_one(sql, &[]).expect(sql).get(0);
+    }
+    rusqlite::Connection::open(&w.db)
+        .expect("open")
+        .query_row(sql, [], |r| r.get(0))
+        .expect(sql)
+}
+
+#[test]
+fn courses_started_at_once_under_new_rules_keep_each_text_once_and_verify() {
+    // Four workstations start the record's first four courses at the same moment: each keeps
+    // the same new template and rules texts, and none may fail for it (on a server, the course
+    // ids' lock orders them: the first keeps the texts, the others find them kept).
+    let w = Ward::new();
+    for p in ["P1", "P2", "P3", "P4"] {
+        w.add_patient(
+            "2026-12-01T09:00",
+            p,
+            &format!("Patient {p}"),
+            "1985-03-03",
+            "70",
+            "2",
+            "400",
+        );
+    }
+    w.login(As::Nurse, "2026-12-01T09:00");
+    std::thread::scope(|scope| {
+        for p in ["P1", "P2", "P3", "P4"] {
+            let w = &w;
+            scope.spawn(move || {
+                let out = Command::new(bin())
+                    .envs(w.record_env())
+                    .env("RITPLAN_NOW", "2026-12-01T09:00")
+                    .env("XDG_RUNTIME_DIR", w.sessions(As::Nurse))
+                    .args([
+                        "course",
+                        "start",
+                        "--patient",
+                        p,
+                        "--template",
+                        "example-hdm-rush-3d",
+                        "--start",
+                        "2026-12-07T08:00",
+                    ])
+                    .output()
+                    .expect("spawn");
+                assert!(
+                    out.status.success(),
+                    "{p}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            });
+        }
+    });
+    // One template text and one rules text, whatever the order.
+    assert_eq!(kept_texts(&w), 2);
+    let (code, out, err) = w.run("2026-12-01T09:00", &["verify"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("4 courses"), "{out}");
+}
