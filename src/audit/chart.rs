@@ -3,7 +3,8 @@
 //! numbers out; [`crate::render::chart`] draws them (SVG for the page, vector paths for the PDF).
 //!
 //! **SR incidence** of a level × arm: courses with at least one SR / courses, with its Wilson
-//! score interval ([`super::stats::wilson`]). A level × arm with no course has no bar (never a
+//! score interval ([`super::stats::wilson`]), over the courses T2 and T4 count (a course still in
+//! up-dosing at the audit date, censored, is left out, as there). A level × arm with no course has no bar (never a
 //! 0/0 share). Stratifiers: age group, mite sIgE grade band, sIgE/total-IgE ratio band (10 %),
 //! total-IgE band, risk stratum; `unknown` (a censored laboratory value either side of an edge)
 //! is a level of its own, drawn last.
@@ -63,6 +64,8 @@ pub struct Level {
     pub label: String,
     /// The bars, rush alone first; an arm without courses here has none.
     pub bars: Vec<Bar>,
+    /// Courses of the level still in up-dosing at the audit date: in no bar (see the module).
+    pub censored: u64,
 }
 
 /// A stratifier and its levels.
@@ -152,8 +155,8 @@ const STRATIFIERS: [(&str, &str, Of); 5] = [
 /// The order of levels: by the first number in the label, `<x` before `x…` before `>=x`;
 /// labels without a number after those with one, by name; `unknown` last.
 type LevelKey = (u8, u64, u8, String);
-/// A level's label and its (with SR, courses) by arm.
-type LevelCounts = (String, BTreeMap<Arm, (u64, u64)>);
+/// A level's label, its (with SR, courses) by arm, and its censored courses.
+type LevelCounts = (String, BTreeMap<Arm, (u64, u64)>, u64);
 
 fn level_key(label: &str) -> LevelKey {
     if label == UNKNOWN {
@@ -185,19 +188,27 @@ fn stratifier(
 ) -> Stratifier {
     // level → arm → (with SR, courses)
     let mut counts: BTreeMap<LevelKey, LevelCounts> = BTreeMap::new();
+    // The courses T2 and T4 count: one still in up-dosing at the audit date (censored) has not
+    // had all its injections, so it is in neither the numerator nor the denominator (its level
+    // says how many it left out).
     for r in rows {
         let label = of(r);
         let entry = counts
             .entry(level_key(label))
-            .or_insert_with(|| (label.to_string(), BTreeMap::new()));
+            .or_insert_with(|| (label.to_string(), BTreeMap::new(), 0));
+        if r.status == Status::Censored {
+            entry.2 += 1;
+            continue;
+        }
         let c = entry.1.entry(r.arm).or_insert((0, 0));
         c.0 += u64::from(r.sr.count > 0);
         c.1 += 1;
     }
     let levels = counts
         .into_values()
-        .map(|(label, arms)| Level {
+        .map(|(label, arms, censored)| Level {
             label,
+            censored,
             bars: ARMS
                 .iter()
                 .filter_map(|arm| {

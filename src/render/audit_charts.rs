@@ -259,6 +259,28 @@ pub fn sr_figure(c: &Charts) -> Figure {
                 ));
                 y += row_h;
             }
+            if l.censored > 0 {
+                // Beside the level's counts: on a row of its own when no course was counted,
+                // else in a short row under the last arm's.
+                let words = format!("{} in up-dosing, not counted", l.censored);
+                if l.bars.is_empty() {
+                    shapes.push(text(
+                        right + 6.0,
+                        y + row_h / 2.0 + 3.0,
+                        words,
+                        7.5,
+                        false,
+                        Anchor::Start,
+                    ));
+                } else {
+                    y += row_h * 0.8;
+                    shapes.push(text(right + 6.0, y - 1.0, words, 7.0, false, Anchor::Start));
+                }
+                arms_said.push(format!(
+                    "{} course(s) still in up-dosing at the audit date, not counted",
+                    l.censored
+                ));
+            }
             if l.bars.is_empty() {
                 y += row_h;
             }
@@ -334,7 +356,7 @@ fn day_step(max: i64) -> i64 {
 /// courses still in the denominator ("at risk") under each tick.
 pub fn completion_figure(c: &Charts) -> Figure {
     let n_arms = c.completion.len().max(1) as f32;
-    let (left, right, top, bottom) = (54.0, WIDTH - 10.0, 60.0, 230.0);
+    let (left, right, top, bottom) = (66.0, WIDTH - 10.0, 60.0, 230.0);
     let last = c
         .completion
         .iter()

@@ -37,7 +37,9 @@ async fn a_physician_sees_both_charts_and_the_counts() {
         body.contains("Censored: course 1: still in up-dosing on 2026-12-07"),
         "{body}"
     );
-    assert!(body.contains("RIT 0/1 · 0 %"), "{body}");
+    // Still in up-dosing: in no bar, and the chart says so.
+    assert!(!body.contains("RIT 0/1 · 0 %"), "{body}");
+    assert!(body.contains("1 in up-dosing, not counted"), "{body}");
     // A window without the course: no bars, no curve, words instead.
     let (status, _, body) =
         send(&app, get("/audit?from=2025-01-01&to=2025-12-31", Some(&dr))).await;

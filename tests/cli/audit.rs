@@ -701,7 +701,10 @@ fn the_audit_report_pdf_has_the_counts_both_charts_and_the_tables_and_only_a_phy
         "2 rush immunotherapy alone, 1",
         "Systemic reactions: courses with any SR, by stratum and arm",
         "Age group (years)",
-        "RIT 1/2",
+        // The stopped course with its reaction counts; the two still in up-dosing do not
+        // (as in T4), and the chart says so.
+        "RIT 1/1",
+        "2 in up-dosing, not counted",
         "Completion: courses that reached the target dose",
         "days from rush day 1",
         // The tables T1-T6 after the charts, each with its footer.
