@@ -117,13 +117,7 @@ impl HeadStore {
     ) -> Result<std::collections::HashMap<i64, Head>, StoreError> {
         let mut out = std::collections::HashMap::new();
         match self {
-            HeadStore::Files(h) => {
-                for &id in ids {
-                    if let Some(head) = h.course(id).map_err(|e| h.io(e))? {
-                        out.insert(id, head);
-                    }
-                }
-            }
+            HeadStore::Files(h) => out.extend(h.courses(ids).map_err(|e| h.io(e))?),
             HeadStore::Table => {
                 let names: Vec<String> = ids.iter().map(|&id| course_name(id)).collect();
                 let sql = format!(

@@ -159,13 +159,13 @@ impl Times {
     /// zone, or (written before schema 5) the wall-clock time as it was written.
     fn parse(self, s: &str) -> Result<NaiveDateTime, StoreError> {
         let bad = |e: chrono::ParseError| StoreError::Corrupt(format!("time {s:?}: {e}"));
+        let parse = |t: &str| match plain_time(t) {
+            Some(at) => Ok(at),
+            None => NaiveDateTime::parse_from_str(t, TIME).map_err(bad),
+        };
         match s.strip_suffix('Z') {
-            Some(utc) => Ok(self.0.wall_clock(
-                NaiveDateTime::parse_from_str(utc, TIME)
-                    .map_err(bad)?
-                    .and_utc(),
-            )),
-            None => NaiveDateTime::parse_from_str(s, TIME).map_err(bad),
+            Some(utc) => Ok(self.0.wall_clock(parse(utc)?.and_utc())),
+            None => parse(s),
         }
     }
 
@@ -176,6 +176,26 @@ impl Times {
         let instant = self.text(d.and_time(chrono::NaiveTime::MIN));
         instant.min(d.to_string())
     }
+}
+
+/// A stored time as ritplan writes it (`2026-12-07T08:00:00`, [`TIME`], the form nearly every
+/// stored moment has), read without the format parser; anything else (`None`) goes to the
+/// parser, which gives the same moment or the error.
+fn plain_time(t: &str) -> Option<NaiveDateTime> {
+    let b = t.as_bytes();
+    if b.len() != 19 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<u32> {
+        b[from..to].iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(num(0, 4)?).ok()?, num(5, 7)?, num(8, 10)?)?;
+    date.and_hms_opt(num(11, 13)?, num(14, 16)?, num(17, 19)?)
 }
 
 /// The MAC of a course's derived state row.

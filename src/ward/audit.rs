@@ -209,12 +209,12 @@ impl Ward {
         out: &mut AuditFacts,
     ) -> Result<(), WardError> {
         for chunk in chunks {
-            let batch = self.batch(chunk)?;
+            let mut batch = self.batch(chunk)?;
             for &id in *chunk {
-                let Some((loaded, stored, state)) = batch.immunotherapy(id) else {
+                let Some((loaded, stored, state)) = batch.take_immunotherapy(id) else {
                     continue;
                 };
-                let events: Vec<Event> = stored.iter().map(|e| e.event.clone()).collect();
+                let events: Vec<Event> = stored.into_iter().map(|e| e.event).collect();
                 let Some(day1) = crate::audit::facts::rush_day1(&loaded.plan, &events, w.as_of)
                 else {
                     continue;
@@ -233,7 +233,7 @@ impl Ward {
                     omalizumab_weeks: loaded.inputs.omalizumab_weeks,
                     events: &events,
                     omalizumab_given: &given,
-                    stopped: stop_word(state),
+                    stopped: stop_word(&state),
                     max_class: loaded.policy.risk.sige_classes.max_class(),
                 };
                 match course_facts(&input, rules, w.as_of) {

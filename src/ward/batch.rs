@@ -179,12 +179,12 @@ impl Batch {
             .ok_or_else(|| WardError::NoPatient { id: id.to_string() })
     }
 
-    /// An immunotherapy course of the batch, not handed out: loaded, its events and state.
-    pub(super) fn immunotherapy(
-        &self,
+    /// An immunotherapy course of the batch, handed out once (its events moved, not copied).
+    pub(super) fn take_immunotherapy(
+        &mut self,
         id: i64,
-    ) -> Option<&(Loaded, Vec<StoredEvent>, CourseState)> {
-        self.immunotherapy.get(&id)
+    ) -> Option<(Loaded, Vec<StoredEvent>, CourseState)> {
+        self.immunotherapy.remove(&id)
     }
 
     /// When each omalizumab injection of the patient's omalizumab courses in the batch was

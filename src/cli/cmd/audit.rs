@@ -160,6 +160,7 @@ pub(in crate::cli) fn run(
     let from = a.from.unwrap_or(first);
     let to = a.to.unwrap_or(today);
     let facts = ward.audit_facts(&actor, from, to, today, &rules)?;
+    crate::timing::mark("audit: all facts");
     if let (Some(path), Some(key)) = (&a.csv, &key) {
         let dates = match a.dates {
             DatesArg::Days => Dates::Days,
@@ -187,6 +188,7 @@ pub(in crate::cli) fn run(
         rules: &rules,
         medication_score: Some(&facts.medication_score),
     });
+    crate::timing::mark("audit: report");
     if let Some(path) = &a.out {
         report_pdf(
             &facts,

@@ -176,3 +176,42 @@ fn a_schema_4_record_without_a_zone_waits_for_the_migration() {
         Some("Europe/Oslo")
     );
 }
+
+proptest::proptest! {
+    /// The fast reading of a stored time gives what the format parser gives, for any text of
+    /// that shape (digits or not, days that do not exist, leap seconds), and leaves every
+    /// other text to the parser.
+    #[test]
+    fn a_stored_time_reads_the_same_without_the_format_parser(
+        t in "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}|[0-9 +a-]{0,4}-[0-9]{1,2}-[0-9]{1,3}T[0-9:]{5,9}"
+    ) {
+        let parsed = NaiveDateTime::parse_from_str(&t, super::super::TIME).ok();
+        match super::super::plain_time(&t) {
+            Some(at) => proptest::prop_assert_eq!(Some(at), parsed, "{}", t),
+            // Not read: the parser decides (it must then reject it or be off the plain shape).
+            None => proptest::prop_assert!(parsed.is_none() || t.len() != 19 || t.contains(":60"), "{}", t),
+        }
+    }
+}
+
+#[test]
+fn stored_times_of_the_plain_shape_read_as_written() {
+    use super::super::plain_time;
+    let at = |s| NaiveDateTime::parse_from_str(s, super::super::TIME).ok();
+    for s in [
+        "2026-12-07T08:00:00",
+        "2024-02-29T23:59:59",
+        "0001-01-01T00:00:00",
+    ] {
+        assert_eq!(plain_time(s), at(s), "{s}");
+        assert!(plain_time(s).is_some());
+    }
+    for s in [
+        "2026-02-29T08:00:00",
+        "2026-12-07T24:00:00",
+        "2026-12-07 08:00:00",
+        "2026-1-07T08:00:00",
+    ] {
+        assert_eq!(plain_time(s), None, "{s}");
+    }
+}
