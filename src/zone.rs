@@ -15,18 +15,123 @@
 //! an instant to the clinic's wall-clock time. It reads no clock and no file (the CLI does).
 
 use std::fmt;
+use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, FixedOffset, LocalResult, NaiveDateTime, TimeZone, Utc};
-use chrono_tz::Tz;
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, LocalResult, NaiveDateTime, Offset, TimeZone,
+    Timelike, Utc,
+};
+use jiff::tz::AmbiguousOffset;
 
 /// The zone the record's times are in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Zone {
     /// The clinic's IANA zone, held by the record (`init --time-zone`, `settings`).
-    Clinic(Tz),
+    Clinic(&'static Known),
     /// A record made before the zone was a setting, until an admin sets it: its times are read
     /// in the zone of the machine that reads them (as ritplan always did).
     System,
+}
+
+/// A zone of the tz database built into ritplan (`jiff`'s bundled copy: the same rules on
+/// every machine, whatever the system's own database), read once per process and name.
+///
+/// Kept as one table of compact rules rather than as a table of pointers: the zone table
+/// ritplan used before (`chrono-tz`) was 29 000 pointers that every process start had to
+/// relocate, about 0.9 ms of each command's start-up (see bench/README.md).
+pub struct Known {
+    name: Box<str>,
+    tz: jiff::tz::TimeZone,
+}
+
+impl PartialEq for Known {
+    fn eq(&self, other: &Known) -> bool {
+        self.name == other.name
+    }
+}
+
+impl Eq for Known {}
+
+impl fmt::Debug for Known {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.name)
+    }
+}
+
+/// The zone named exactly `name` in the built-in database. Each name read is kept for the
+/// rest of the process (at most the database's few hundred names, so the memory is bounded),
+/// which makes [`Zone`] a plain copyable value.
+fn known(name: &str) -> Option<&'static Known> {
+    static KNOWN: Mutex<Vec<&'static Known>> = Mutex::new(Vec::new());
+    let mut all = KNOWN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(k) = all.iter().find(|k| &*k.name == name) {
+        return Some(k);
+    }
+    let tz = jiff::tz::db().get(name).ok()?;
+    // Exactly as spelled in the database: `europe/oslo` is not a name the record keeps.
+    if tz.iana_name() != Some(name) {
+        return None;
+    }
+    let k: &'static Known = Box::leak(Box::new(Known {
+        name: name.into(),
+        tz,
+    }));
+    all.push(k);
+    Some(k)
+}
+
+/// The civil time of `at` (`None` outside the years -9999 to 9999, which no record holds).
+fn civil(at: NaiveDateTime) -> Option<jiff::civil::DateTime> {
+    let small = |v: u32| i8::try_from(v).ok();
+    jiff::civil::DateTime::new(
+        i16::try_from(at.year()).ok()?,
+        small(at.month())?,
+        small(at.day())?,
+        small(at.hour())?,
+        small(at.minute())?,
+        // A leap second's nanoseconds run past a second: the last nanosecond of that second.
+        small(at.second())?,
+        i32::try_from(at.nanosecond().min(999_999_999)).ok()?,
+    )
+    .ok()
+}
+
+/// An offset of the database as chrono's.
+fn fixed(o: jiff::tz::Offset) -> FixedOffset {
+    FixedOffset::east_opt(o.seconds()).unwrap_or_else(|| Utc.fix())
+}
+
+/// The offset of `tz` at the instant `u` (its first or last instant beyond the years
+/// -9999 to 9999).
+fn offset_at(tz: &jiff::tz::TimeZone, u: DateTime<Utc>) -> FixedOffset {
+    let nanos = i32::try_from(u.timestamp_subsec_nanos().min(999_999_999)).unwrap_or(0);
+    let ts = jiff::Timestamp::new(u.timestamp(), nanos).unwrap_or(if u.timestamp() < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    fixed(tz.to_offset(ts))
+}
+
+/// Where the wall-clock time `at` falls in `tz`.
+fn local(tz: &jiff::tz::TimeZone, at: NaiveDateTime) -> AmbiguousOffset {
+    match civil(at) {
+        Some(c) => tz.to_ambiguous_timestamp(c).offset(),
+        None => AmbiguousOffset::Unambiguous {
+            offset: tz.to_offset(if at.year() < 0 {
+                jiff::Timestamp::MIN
+            } else {
+                jiff::Timestamp::MAX
+            }),
+        },
+    }
+}
+
+/// `at` with the offset `o` (as UTC when the sum leaves chrono's range).
+fn with_offset(at: NaiveDateTime, o: FixedOffset) -> DateTime<FixedOffset> {
+    o.from_local_datetime(&at)
+        .single()
+        .unwrap_or_else(|| at.and_utc().fixed_offset())
 }
 
 /// Why a wall-clock time names no instant.
@@ -64,16 +169,15 @@ impl std::error::Error for ZoneError {}
 impl Zone {
     /// The IANA zone named `name` (`Europe/Oslo`), exactly as spelled in the tz database.
     pub fn parse(name: &str) -> Result<Zone, ZoneError> {
-        name.trim()
-            .parse::<Tz>()
+        known(name.trim())
             .map(Zone::Clinic)
-            .map_err(|_| ZoneError::Unknown(name.to_string()))
+            .ok_or_else(|| ZoneError::Unknown(name.to_string()))
     }
 
     /// Its name (`Europe/Oslo`), or `system` for a record without one.
     pub fn name(&self) -> String {
         match self {
-            Zone::Clinic(tz) => tz.name().to_string(),
+            Zone::Clinic(k) => k.name.to_string(),
             Zone::System => "system".to_string(),
         }
     }
@@ -83,7 +187,7 @@ impl Zone {
     /// earlier of the two; a time that does not exist (the hour skipped when they go forward)
     /// is refused.
     pub fn instant(&self, at: NaiveDateTime) -> Result<DateTime<FixedOffset>, ZoneError> {
-        let fixed = |r: LocalResult<DateTime<FixedOffset>>| match r {
+        let system = |r: LocalResult<DateTime<FixedOffset>>| match r {
             LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => Ok(t),
             LocalResult::None => Err(ZoneError::Skipped {
                 at,
@@ -91,11 +195,16 @@ impl Zone {
             }),
         };
         match self {
-            Zone::Clinic(tz) => fixed(
-                tz.from_local_datetime(&at)
-                    .map(|t| t.with_timezone(&t.offset().fix_offset())),
-            ),
-            Zone::System => fixed(
+            Zone::Clinic(k) => match local(&k.tz, at) {
+                AmbiguousOffset::Unambiguous { offset } => Ok(with_offset(at, fixed(offset))),
+                // The earlier of the two instants: the offset in force before the change.
+                AmbiguousOffset::Fold { before, .. } => Ok(with_offset(at, fixed(before))),
+                AmbiguousOffset::Gap { .. } => Err(ZoneError::Skipped {
+                    at,
+                    zone: self.name(),
+                }),
+            },
+            Zone::System => system(
                 chrono::Local
                     .from_local_datetime(&at)
                     .map(|t| t.fixed_offset()),
@@ -107,7 +216,7 @@ impl Zone {
     /// clocks go back), so that [`Zone::instant`] took the earlier of the two.
     pub fn is_repeated(&self, at: NaiveDateTime) -> bool {
         match self {
-            Zone::Clinic(tz) => matches!(tz.from_local_datetime(&at), LocalResult::Ambiguous(..)),
+            Zone::Clinic(k) => matches!(local(&k.tz, at), AmbiguousOffset::Fold { .. }),
             Zone::System => matches!(
                 chrono::Local.from_local_datetime(&at),
                 LocalResult::Ambiguous(..)
@@ -135,10 +244,7 @@ impl Zone {
     /// The instant `u` in this zone, with its offset.
     pub fn at_instant(&self, u: DateTime<Utc>) -> DateTime<FixedOffset> {
         match self {
-            Zone::Clinic(tz) => {
-                let t = u.with_timezone(tz);
-                t.with_timezone(&t.offset().fix_offset())
-            }
+            Zone::Clinic(k) => u.with_timezone(&offset_at(&k.tz, u)),
             Zone::System => u.with_timezone(&chrono::Local).fixed_offset(),
         }
     }
@@ -146,18 +252,7 @@ impl Zone {
     /// The clinic's wall-clock time at the instant `u`, to the second.
     pub fn wall_clock(&self, u: DateTime<Utc>) -> NaiveDateTime {
         let t = self.at_instant(u).naive_local();
-        t - Duration::nanoseconds(i64::from(chrono::Timelike::nanosecond(&t)))
-    }
-}
-
-/// An offset of a `chrono-tz` zone as a fixed offset.
-trait FixOffset {
-    fn fix_offset(&self) -> FixedOffset;
-}
-
-impl FixOffset for chrono_tz::TzOffset {
-    fn fix_offset(&self) -> FixedOffset {
-        chrono::Offset::fix(self)
+        t - Duration::nanoseconds(i64::from(t.nanosecond()))
     }
 }
 
@@ -244,8 +339,56 @@ mod tests {
     fn only_iana_names_are_zones() {
         assert!(Zone::parse("Europe/Oslo").is_ok());
         assert!(Zone::parse("UTC").is_ok());
-        for bad in ["", "Oslo", "Europe/Olso", "+01:00", "CET1CEST"] {
+        // Exactly as spelled in the database, and never a POSIX rule or an offset.
+        for bad in [
+            "",
+            "Oslo",
+            "Europe/Olso",
+            "+01:00",
+            "CET1CEST",
+            "europe/oslo",
+            "EUROPE/OSLO",
+        ] {
             assert!(Zone::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_zone_read_twice_is_the_same_zone_and_far_years_do_not_panic() {
+        let a = Zone::parse("America/New_York").unwrap();
+        let b = Zone::parse(" America/New_York ").unwrap();
+        assert_eq!(a, b);
+        assert_ne!(a, Zone::parse("Europe/Oslo").unwrap());
+        assert_eq!(a.name(), "America/New_York");
+        // Beyond the database's years: an offset, never a panic.
+        for y in [-200_000, -9999, 1, 9999, 200_000] {
+            if let Some(d) = chrono::NaiveDate::from_ymd_opt(y, 6, 1) {
+                let at = d.and_hms_opt(8, 0, 0).unwrap();
+                let _ = a.instant(at);
+                let _ = a.is_repeated(at);
+                let _ = a.instant_lenient(at);
+                let _ = a.wall_clock(at.and_utc());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Every instant from 1900 to 2200 reads as a wall-clock time that names it again
+        /// (the earlier of two when the hour repeats), in zones either side of UTC.
+        #[test]
+        fn an_instant_and_its_wall_clock_time_name_each_other(
+            secs in -2_208_988_800i64..7_258_118_400i64,
+            zone in proptest::sample::select(vec!["Europe/Oslo", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata", "UTC"]),
+        ) {
+            let z = Zone::parse(zone).unwrap();
+            let u = DateTime::from_timestamp(secs, 0).unwrap();
+            let wall = z.wall_clock(u);
+            let back = z.instant(wall).unwrap().with_timezone(&Utc);
+            if z.is_repeated(wall) {
+                proptest::prop_assert!(back <= u, "{zone} {u} {wall} {back}");
+            } else {
+                proptest::prop_assert_eq!(back, u, "{} {}", zone, wall);
+            }
         }
     }
 }
