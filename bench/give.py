@@ -12,9 +12,9 @@ bench/run's plain give), then `--runs` pairs, interleaved and alternating which 
 - `sqlite3 RECORD "INSERT INTO bench_baseline VALUES ('bench')"`: one row, one commit, into
   the same file.
 
-Prints the median, p10 and p90 of each and the ratio of the medians. With `--marks`, each give
-runs with RITPLAN_TIMING=1 and the median of each phase mark is printed too (the marks cost a
-little themselves). Timings on a shared machine are noisy: run it on a quiet one and report
+Prints the median, p10 and p90 of each and the ratio of the medians. With `--marks`, as many
+gives again (on other fresh courses, untimed) run with RITPLAN_TIMING=1, and the median of each
+phase mark is printed. Timings on a shared machine are noisy: run it on a quiet one and report
 the load average it prints. Python 3's standard library and the `sqlite3` command only.
 """
 
@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--bin", default=BIN)
     ap.add_argument("--keep", action="store_true", help="keep the record's folder")
     a = ap.parse_args()
-    if a.runs + 2 > a.courses:
+    if 2 * a.runs + 3 > a.courses:
         sys.exit("--runs must leave a fresh course for each give")
     tmp = tempfile.mkdtemp(prefix="ritplan-give-bench-")
     db = os.path.join(tmp, "ward.db")
@@ -87,17 +87,21 @@ def main():
         def give(k, marks):
             e = dict(env, RITPLAN_TIMING="1") if marks else env
             t0 = time.perf_counter()
+            # Standard error is read only for the marks: a pipe costs the timed run more than
+            # the bare insert's /dev/null.
             r = subprocess.run([a.bin, "give", str(k), "--patient", f"P{k}", "--step", "1",
                                 "--volume", "0.1", "--pef", "95", "--screen", "ok"],
-                               env=e, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               env=e, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE if marks else subprocess.DEVNULL)
             t = (time.perf_counter() - t0) * 1000
             if r.returncode != 0:
-                sys.exit(f"give {k}: {r.stderr.decode().strip()}")
-            return t, r.stderr.decode()
+                sys.exit(f"give {k}: exit {r.returncode} (run it again by hand to see why)")
+            return t, (r.stderr or b"").decode()
 
         def bare():
             t0 = time.perf_counter()
-            subprocess.run(insert, check=True)
+            subprocess.run(insert, check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
             return (time.perf_counter() - t0) * 1000
 
         # Warm the page cache and the binaries (course 2 is given here, untimed).
@@ -108,18 +112,23 @@ def main():
             k = 3 + i
             if i % 2:
                 inserts.append(bare())
-                t, err = give(k, a.marks)
+                t, _ = give(k, False)
             else:
-                t, err = give(k, a.marks)
+                t, _ = give(k, False)
                 inserts.append(bare())
             gives.append(t)
+        # The phases, from as many gives again with the marks on (not timed above: the marks
+        # cost a little themselves).
+        for i in range(a.runs if a.marks else 0):
+            _, err = give(3 + a.runs + i, True)
             for m in re.finditer(r"ritplan timing: (.+?)\s+(\d+) µs", err):
                 phases.setdefault(m.group(1).strip(), []).append(int(m.group(2)))
         given = subprocess.run(
             ["sqlite3", db, "SELECT count(*) FROM events WHERE body_json LIKE '{\"dose_given%'"],
             check=True, capture_output=True, text=True).stdout.strip()
-        if int(given) != a.runs + 1:
-            sys.exit(f"{given} doses in the record, expected {a.runs + 1}")
+        expected = a.runs * (2 if a.marks else 1) + 1
+        if int(given) != expected:
+            sys.exit(f"{given} doses in the record, expected {expected}")
         load = os.getloadavg()[0]
         for name, v in (("give", gives), ("sqlite3 insert", inserts)):
             print(f"  {name:15} median {statistics.median(v):6.2f} ms  p10 {pct(v, 0.1):6.2f}"

@@ -339,6 +339,16 @@ mod tests {
     fn only_iana_names_are_zones() {
         assert!(Zone::parse("Europe/Oslo").is_ok());
         assert!(Zone::parse("UTC").is_ok());
+        // Names a record may hold from an older tz database (links to the current zones).
+        for old in [
+            "US/Eastern",
+            "Asia/Calcutta",
+            "Europe/Kiev",
+            "Etc/UTC",
+            "GMT",
+        ] {
+            assert!(Zone::parse(old).is_ok(), "{old}");
+        }
         // Exactly as spelled in the database, and never a POSIX rule or an offset.
         for bad in [
             "",
@@ -351,6 +361,29 @@ mod tests {
         ] {
             assert!(Zone::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Every zone name the earlier zone table (chrono-tz, which records made before this one
+    /// were written with) accepted is still a zone, with the same offsets in 2026.
+    #[test]
+    fn every_name_the_earlier_zone_table_knew_is_still_a_zone_with_the_same_offsets() {
+        let mut missing = Vec::new();
+        for tz in chrono_tz::TZ_VARIANTS {
+            let Ok(z) = Zone::parse(tz.name()) else {
+                missing.push(tz.name());
+                continue;
+            };
+            for month in [1, 7] {
+                let u = chrono::NaiveDate::from_ymd_opt(2026, month, 15)
+                    .unwrap()
+                    .and_hms_opt(12, 0, 0)
+                    .unwrap()
+                    .and_utc();
+                let theirs = u.with_timezone(&tz).naive_local();
+                assert_eq!(z.wall_clock(u), theirs, "{} in month {month}", tz.name());
+            }
+        }
+        assert!(missing.is_empty(), "no longer zones: {missing:?}");
     }
 
     #[test]

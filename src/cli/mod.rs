@@ -55,6 +55,7 @@ pub fn main(args: impl IntoIterator<Item = impl Into<OsString> + Clone>) -> u8 {
             return u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE);
         }
     };
+    crate::timing::mark("arguments");
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let result = run(args, &mut out).and_then(|()| out.flush().map_err(CliError::from));
