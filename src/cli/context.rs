@@ -377,7 +377,7 @@ certainty = "I"
         let opener = ward_opener(&ctx(&db, Some(&rules))).expect("opener");
         for _ in 0..2 {
             let w = opener.open().expect("open");
-            let limits = &w.vial_expiry_rules().limits;
+            let limits = &w.vial_expiry_rules().expect("rules").limits;
             assert_eq!(limits.len(), 1, "{limits:?}");
         }
         let bundled = crate::policy::vial_expiry::VialExpiry::bundled().expect("bundled");
@@ -385,7 +385,7 @@ certainty = "I"
             .expect("opener")
             .open()
             .expect("open");
-        assert_eq!(w.vial_expiry_rules(), &bundled);
+        assert_eq!(w.vial_expiry_rules().expect("rules"), &bundled);
     }
 
     /// `ritplan audit` and the page find the clinic's audit definitions alike: `audit.toml` in

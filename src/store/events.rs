@@ -161,12 +161,30 @@ impl Store {
         course: i64,
         check: impl FnOnce(&[StoredEvent], &TxView<'_>) -> Result<NewEvent, E>,
     ) -> Result<StoredEvent, AppendError<E>> {
+        self.append_to(course, None, check)
+    }
+
+    /// [`Store::append`] for a caller that prepared its check from the course's row read
+    /// before the transaction, not yet verified (`read`): the course is verified inside the
+    /// transaction, and the entry is refused, nothing written, unless the row verified is the
+    /// row read.
+    pub fn append_to<E>(
+        &mut self,
+        course: i64,
+        read: Option<&CourseRecord>,
+        check: impl FnOnce(&[StoredEvent], &TxView<'_>) -> Result<NewEvent, E>,
+    ) -> Result<StoredEvent, AppendError<E>> {
         let tx = self.db.begin(Begin::Write)?;
         Self::lock_course(&tx, course)?;
         crate::timing::mark("tx: begin");
-        // Verified again inside the transaction: what is decided on is what the lock now
-        // holds (another room may have recorded since the caller's own verification).
+        // Verified inside the transaction: what is decided on is what the lock now holds
+        // (another room may have recorded since the caller read the course).
         let (row, events) = self.verified_events(course)?;
+        if read.is_some_and(|r| *r != row.c) {
+            return Err(AppendError::Store(StoreError::Corrupt(format!(
+                "course {course}: its row changed while an entry was being recorded on it; nothing was recorded"
+            ))));
+        }
         crate::timing::mark("tx: verify the course");
         let new = check(&events, &TxView { store: self }).map_err(AppendError::Refused)?;
         let seq = events.last().map_or(1, |e| e.event.seq + 1);

@@ -101,13 +101,13 @@ pub(super) fn resolve(db: &Db, rows: &mut [CourseRow]) -> Result<(), StoreError>
         &[Db::list(&wanted)],
     )? {
         let (digest, text) = (r.text()?, r.text()?);
-        let checked = if reference(&text) == digest {
-            Ok(Arc::from(text))
-        } else {
-            Err(format!(
-                "its frozen text {digest} does not match its digest: changed outside ritplan"
-            ))
-        };
+        let checked = db
+            .text_checked(&digest, text, |t| reference(t) == digest)
+            .ok_or_else(|| {
+                format!(
+                    "its frozen text {digest} does not match its digest: changed outside ritplan"
+                )
+            });
         texts.insert(digest, checked);
     }
     let fill = |reference: &Option<String>, problem: &mut Option<String>| -> Arc<str> {

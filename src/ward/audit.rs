@@ -156,7 +156,7 @@ impl Ward {
             excluded: Vec::new(),
             censored: Vec::new(),
             unknown_bands: Default::default(),
-            medication_score: self.medication_score.label(),
+            medication_score: self.medication_score_rules()?.label(),
         };
         let chunks: Vec<&[i64]> = ids.chunks(chunk.max(1)).collect();
         let window = Window { from, to, as_of };
@@ -238,7 +238,8 @@ impl Ward {
                 };
                 match course_facts(&input, rules, w.as_of) {
                     Ok(mut row) => {
-                        let (acq, med) = follow_up_scores(&events, w.as_of, &self.medication_score);
+                        let (acq, med) =
+                            follow_up_scores(&events, w.as_of, self.medication_score_rules()?);
                         row.follow_up = crate::audit::facts::follow_up(
                             row.rush_day1,
                             &acq,

@@ -73,7 +73,7 @@ impl Ward {
     /// Replaces the medication score definition (the bundled example at open) with a clinic's
     /// file.
     pub fn use_medication_score_rules(&mut self, src: SourceText) -> Result<(), WardError> {
-        self.medication_score = MedicationScore::from_source(src).map_err(|e| {
+        let rules = MedicationScore::from_source(src).map_err(|e| {
             WardError::Data(
                 e.files
                     .iter()
@@ -88,12 +88,13 @@ impl Ward {
                     .join("; "),
             )
         })?;
+        self.medication_score = std::cell::OnceCell::from(rules);
         Ok(())
     }
 
     /// The medication score definition in force.
-    pub fn medication_score_rules(&self) -> &MedicationScore {
-        &self.medication_score
+    pub fn medication_score_rules(&self) -> Result<&MedicationScore, WardError> {
+        super::rules_or_bundled(&self.medication_score, super::bundled_medication_score)
     }
 
     /// The course a follow-up of `patient` goes on: `course` when given (it must be one of the
@@ -185,7 +186,7 @@ impl Ward {
             .map(|c| c.id)
             .collect();
         let views = self.views_of(&ids)?;
-        let def = &self.medication_score;
+        let def = self.medication_score_rules()?;
         let mut rows = Vec::new();
         for v in &views {
             let voided = crate::course::voided(&v.plain_events());

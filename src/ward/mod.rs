@@ -35,6 +35,8 @@ mod tests_reads;
 #[cfg(test)]
 mod tests_scan;
 #[cfg(test)]
+mod tests_tamper_first;
+#[cfg(test)]
 mod tests_zone;
 pub mod text;
 pub mod vials;
@@ -89,13 +91,27 @@ pub struct Ward {
     /// The courses loaded and replayed before, shared with the other wards of a `serve`
     /// process (none for a command: it reads once).
     courses: Option<std::sync::Arc<CourseCache>>,
-    /// The clinic's vial expiry policy (bundled, or a clinic's file).
-    vial_expiry: crate::policy::vial_expiry::VialExpiry,
-    /// The clinic's medication score for follow-ups (bundled example, or a clinic's file).
-    medication_score: crate::policy::medication_score::MedicationScore,
+    /// The clinic's vial expiry policy (a clinic's file; else the bundled one, read when first
+    /// needed: most commands never need it).
+    vial_expiry: std::cell::OnceCell<crate::policy::vial_expiry::VialExpiry>,
+    /// The clinic's medication score for follow-ups (a clinic's file; else the bundled
+    /// example, read when first needed).
+    medication_score: std::cell::OnceCell<crate::policy::medication_score::MedicationScore>,
     /// Where the record was opened from (its file, or its server's URL as given), so that the
     /// audit may read it through a second connection on another core; `None`: one only.
     origin: Option<std::path::PathBuf>,
+}
+
+/// A ward's rules set by a clinic's file, else the bundled ones read now (once).
+fn rules_or_bundled<T>(
+    cell: &std::cell::OnceCell<T>,
+    bundled: impl FnOnce() -> Result<T, WardError>,
+) -> Result<&T, WardError> {
+    if let Some(t) = cell.get() {
+        return Ok(t);
+    }
+    let t = bundled()?;
+    Ok(cell.get_or_init(|| t))
 }
 
 /// The bundled medication score definition (an example).
@@ -119,8 +135,8 @@ impl Ward {
             store: Store::open(path)?,
             parsed: Parsed::default(),
             courses: None,
-            vial_expiry: bundled_vial_expiry()?,
-            medication_score: bundled_medication_score()?,
+            vial_expiry: Default::default(),
+            medication_score: Default::default(),
             origin: Some(path.to_path_buf()),
         };
         ward.rebuild_states()?;
@@ -134,8 +150,8 @@ impl Ward {
             store: Store::open_unchanged(path)?,
             parsed: Parsed::default(),
             courses: None,
-            vial_expiry: bundled_vial_expiry()?,
-            medication_score: bundled_medication_score()?,
+            vial_expiry: Default::default(),
+            medication_score: Default::default(),
             origin: Some(path.to_path_buf()),
         })
     }

@@ -56,7 +56,6 @@ impl Ward {
     /// Whether `actor` may record `what` on the course whose events are `events`: the role each
     /// entry needs (a refusal names it).
     fn authorise(
-        &self,
         actor: &Actor,
         events: &[StoredEvent],
         what: &Record,
@@ -155,7 +154,10 @@ impl Ward {
         seen: Option<u64>,
     ) -> Result<Recorded, WardError> {
         let p = self.prepare(actor, id, at, now, what, false)?;
-        let ctx = p.loaded.ctx()?;
+        let ctx = p
+            .loaded
+            .ctx()
+            .map_err(|e| self.tampering_first(id, e.into()))?;
         let mut overridden = None;
         // What the transaction decided on: the course's events and the patient's other
         // courses, each verified inside it. With the event it wrote, they are the course as
@@ -163,9 +165,12 @@ impl Ward {
         // and verifying all of it a third time.
         let mut decided_on: Option<(Vec<StoredEvent>, PatientView)> = None;
         let author = actor.author();
-        let result = self.store.append(
+        let result = self.store.append_to(
             id,
+            Some(&p.loaded.record),
             |events, tx: &TxView<'_>| -> Result<NewEvent, WardError> {
+                // The role again, now with the verified entries (a correction's target).
+                Self::authorise(actor, events, &p.what, false, p.second_check)?;
                 let last = events.last().map_or(0, |e| e.event.seq);
                 if let Some(seen) = seen
                     && seen != last
@@ -260,7 +265,14 @@ impl Ward {
         seen: Option<u64>,
     ) -> Result<Preview, WardError> {
         let p = self.prepare(actor, id, at, now, what, true)?;
-        let events = self.store.events(id)?;
+        // Verified here, once: the row prepared from must be the row verified.
+        let (record, events) = self.store.verified_course(id)?;
+        if record != p.loaded.record {
+            return Err(WardError::Data(format!(
+                "course {id}: its row changed while it was read; nothing was recorded, try again"
+            )));
+        }
+        Self::authorise(actor, &events, &p.what, true, p.second_check)?;
         let mut view = PatientView::default();
         for other in &p.others {
             let s = replay_stored(other.ctx()?, &self.store.events(other.record.id)?);
@@ -414,17 +426,44 @@ impl Ward {
         };
         let late_entered = now - at > chrono::Duration::minutes(5);
         crate::timing::mark("prepare: text");
-        // Verified before anything is compared with it: a course moved to another patient in
-        // the database is a changed record, not a wrong patient. Read once: the row and the
-        // events decided on are the ones verified.
-        let (record, events) = match self.store.verified_course(id) {
-            Ok(read) => read,
-            Err(crate::store::StoreError::NotFound(_)) => {
-                return Err(WardError::NoCourse { id });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        crate::timing::mark("prepare: verify the course");
+        match self.prepare_course(actor, id, at, what, preview, late_entered) {
+            Ok(p) => Ok(p),
+            Err(e) => Err(self.tampering_first(id, e)),
+        }
+    }
+
+    /// A refusal found before the course was verified: if the course does not verify, that
+    /// is what is reported (a course moved to another patient in the database is a changed
+    /// record, not a wrong patient), as when every course was verified before anything was
+    /// compared with it. Only a refusal pays for this verification.
+    fn tampering_first(&self, id: i64, e: WardError) -> WardError {
+        if matches!(
+            e,
+            WardError::Tampered(_) | WardError::NoCourse { .. } | WardError::Store(_)
+        ) {
+            return e;
+        }
+        match self.store.verify_or_refuse(id) {
+            Err(t @ crate::store::StoreError::Tampered(_)) => t.into(),
+            _ => e,
+        }
+    }
+
+    /// [`Ward::prepare`] from the course's row as read, not yet verified: the course is
+    /// verified once, inside the recording's transaction ([`crate::store::Store::append_to`]
+    /// refuses unless the row verified is this one); a refusal here reports the course's
+    /// tampering first ([`Ward::tampering_first`]).
+    fn prepare_course(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        at: NaiveDateTime,
+        what: Record,
+        preview: bool,
+        late_entered: bool,
+    ) -> Result<Prepared, WardError> {
+        let record = self.store.course(id)?.ok_or(WardError::NoCourse { id })?;
+        crate::timing::mark("prepare: read the course");
         if let Record::Give {
             patient: Some(patient),
             ..
@@ -463,7 +502,10 @@ impl Ward {
             Record::Event(_) => self.zone()?,
         };
         super::existing_time(zone, at)?;
-        self.authorise(actor, &events, &what, preview, settings.second_check)?;
+        // The role, as far as it can be told without the course's entries (all of it but a
+        // correction's target, which is checked again against the verified entries in the
+        // transaction, or in the preview).
+        Self::authorise(actor, &[], &what, preview, settings.second_check)?;
         let required = match settings.scan {
             auth::Scan::Off => course::scan::Required::default(),
             auth::Scan::Vial => course::scan::Required {
@@ -502,6 +544,7 @@ impl Ward {
             late_entered,
             patient_id,
             required,
+            second_check: settings.second_check,
         })
     }
 
@@ -556,6 +599,8 @@ struct Prepared {
     patient_id: String,
     /// The scans the clinic's setting requires before a dose.
     required: course::scan::Required,
+    /// The clinic's settings require a second person to check every dose.
+    second_check: bool,
 }
 
 impl Prepared {

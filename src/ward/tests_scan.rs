@@ -9,7 +9,7 @@ use super::{Actor, NewStaff, Record, Role, Start, Ward, WardError};
 use crate::course::{EventKind, Proposed, ScanRefusal, ScanWhat};
 use crate::units::{Volume, parse_decimal};
 
-fn at(s: &str) -> NaiveDateTime {
+pub(super) fn at(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").expect("time")
 }
 
@@ -17,16 +17,16 @@ fn d(s: &str) -> NaiveDate {
     s.parse().expect("date")
 }
 
-struct Setup {
-    ward: Ward,
-    admin: Actor,
-    nurse: Actor,
-    physician: Actor,
+pub(super) struct Setup {
+    pub(super) ward: Ward,
+    pub(super) admin: Actor,
+    pub(super) nurse: Actor,
+    pub(super) physician: Actor,
 }
 
 /// A new record (scan = vial) with a nurse, a physician and two courses (P1: 1, P2: 2) of the
 /// 3-day rush template started 2026-12-07 08:00, whose first dose is step 1, 0.1 mL of vial 1.
-fn setup(dir: &tempfile::TempDir) -> Setup {
+pub(super) fn setup(dir: &tempfile::TempDir) -> Setup {
     let now = at("2026-12-07 08:00");
     let (mut ward, admin, _) = Ward::init(
         &dir.path().join("r.db"),
@@ -120,7 +120,7 @@ fn vial(w: &mut Ward, nurse: &Actor, course: i64, vial: &str, lot: &str, expires
 }
 
 /// The first dose (step 1, 0.1 mL), typed patient P1, with these scans and lot.
-fn give(
+pub(super) fn give(
     patient: Option<&str>,
     scan_patient: Option<&str>,
     scan_vial: Option<&str>,

@@ -298,7 +298,7 @@ fn view_of(
 impl Ward {
     /// Replaces the vial expiry policy (the bundled one at open) with a clinic's file.
     pub fn use_vial_expiry_rules(&mut self, src: SourceText) -> Result<(), WardError> {
-        self.vial_expiry = VialExpiry::from_source(src).map_err(|e| {
+        let rules = VialExpiry::from_source(src).map_err(|e| {
             WardError::Data(
                 e.files
                     .iter()
@@ -307,12 +307,13 @@ impl Ward {
                     .join("; "),
             )
         })?;
+        self.vial_expiry = std::cell::OnceCell::from(rules);
         Ok(())
     }
 
     /// The vial expiry policy in force.
-    pub fn vial_expiry_rules(&self) -> &VialExpiry {
-        &self.vial_expiry
+    pub fn vial_expiry_rules(&self) -> Result<&VialExpiry, WardError> {
+        super::rules_or_bundled(&self.vial_expiry, super::bundled_vial_expiry)
     }
 
     /// Adds a vial of the course's template (nurse or physician): checks every value, works out
@@ -366,7 +367,7 @@ impl Ward {
         };
         let strength = tv.concentration;
         let effective = self
-            .vial_expiry
+            .vial_expiry_rules()?
             .effective(strength, c.lot_expires, c.prepared)
             .map_err(|ExpiryRefusal::NeedsPrepared { rule }| {
                 input(

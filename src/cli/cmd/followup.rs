@@ -179,7 +179,7 @@ pub(in crate::cli) fn run(
                 .rows
                 .into_iter()
                 .find(|x| x.course == course && x.seq == seq);
-            let def = ward.medication_score_rules().label();
+            let def = ward.medication_score_rules()?.label();
             if a.json {
                 return write_json(
                     out,

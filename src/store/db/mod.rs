@@ -93,7 +93,14 @@ pub struct Db {
     /// How many statements this connection has sent (each one a round trip on a server):
     /// what the tests count to hold a read to a fixed number of queries.
     sent: Cell<u64>,
+    /// Frozen texts this connection has read and found to match their digests (see
+    /// [`Db::text_checked`]).
+    checked_texts: std::cell::RefCell<Vec<(String, std::sync::Arc<str>)>>,
 }
+
+/// How many frozen texts a connection remembers as checked: a clinic's record holds a few
+/// distinct rule and template texts; past this, texts are hashed each time they are read.
+const CHECKED_TEXTS: usize = 32;
 
 /// An SQLite record's write-ahead log: its length in pages after this connection's last
 /// commit (told by SQLite's WAL hook), and the length at which it is emptied.
@@ -170,6 +177,7 @@ impl Db {
             inner_failed: Cell::new(false),
             log: None,
             sent: Cell::new(0),
+            checked_texts: Default::default(),
         }
     }
 
@@ -189,6 +197,10 @@ impl Db {
         use std::sync::atomic::{AtomicI32, Ordering};
         let pages = std::sync::Arc::new(AtomicI32::new(0));
         let seen = pages.clone();
+        // Every statement a command sends stays prepared for the rest of the run: a recording
+        // sends about 35 distinct ones, and with rusqlite's default of 16 kept, the course's
+        // own reads were parsed again inside the transaction.
+        conn.set_prepared_statement_cache_capacity(64);
         // Replaces SQLite's automatic checkpoint (which is a WAL hook too).
         conn.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, n| {
             seen.store(n, Ordering::Relaxed);
@@ -202,6 +214,7 @@ impl Db {
             inner_failed: Cell::new(false),
             log: Some(Log { pages, limit }),
             sent: Cell::new(0),
+            checked_texts: Default::default(),
         })
     }
 
@@ -247,6 +260,7 @@ impl Db {
             inner_failed: Cell::new(false),
             log: None,
             sent: Cell::new(0),
+            checked_texts: Default::default(),
         })
     }
 
@@ -276,6 +290,34 @@ impl Db {
             #[cfg(feature = "postgres")]
             Conn::Postgres(_) => None,
         }
+    }
+
+    /// A frozen text read now, as checked against its digest: the text this connection
+    /// found to match the digest before (shared), when `text` is byte for byte that text;
+    /// otherwise `check` decides, and a text that passes is remembered. A text is still read
+    /// from the database every time and compared whole, so a text changed since is hashed
+    /// again, and refused; only the hashing of an unchanged text is saved (a recording reads
+    /// its course's 60 KB of frozen rules four times).
+    pub fn text_checked(
+        &self,
+        digest: &str,
+        text: String,
+        check: impl FnOnce(&str) -> bool,
+    ) -> Option<std::sync::Arc<str>> {
+        let mut known = self.checked_texts.borrow_mut();
+        if let Some((_, t)) = known.iter().find(|(d, t)| d == digest && **t == *text) {
+            return Some(std::sync::Arc::clone(t));
+        }
+        if !check(&text) {
+            return None;
+        }
+        let t: std::sync::Arc<str> = std::sync::Arc::from(text);
+        if known.len() >= CHECKED_TEXTS {
+            known.remove(0);
+        }
+        known.retain(|(d, _)| d != digest);
+        known.push((digest.to_string(), std::sync::Arc::clone(&t)));
+        Some(t)
     }
 
     /// How many statements (queries, writes, BEGIN and COMMIT) this connection has sent.
@@ -434,6 +476,43 @@ mod tests {
         let db = Db::sqlite_conn(Connection::open_in_memory().expect("memory"));
         db.batch("CREATE TABLE t (x INTEGER)").expect("table");
         db
+    }
+
+    #[test]
+    fn a_checked_text_is_remembered_and_a_changed_one_checked_again() {
+        let db = Db::sqlite_conn(Connection::open_in_memory().expect("memory"));
+        let checks = Cell::new(0);
+        let good = |t: &str| {
+            checks.set(checks.get() + 1);
+            t.starts_with("good")
+        };
+        let a = db
+            .text_checked("d1", "good text".into(), good)
+            .expect("passes");
+        let b = db
+            .text_checked("d1", "good text".into(), good)
+            .expect("same");
+        assert_eq!(checks.get(), 1, "the same bytes are not checked again");
+        assert!(std::sync::Arc::ptr_eq(&a, &b), "and are shared");
+        // The same digest with other bytes (the text changed in the database): checked again,
+        // and refused when it fails; the same bytes under another digest are checked too.
+        assert!(db.text_checked("d1", "bad text".into(), good).is_none());
+        assert!(db.text_checked("d2", "good text".into(), good).is_some());
+        assert_eq!(checks.get(), 3);
+        // Remembered texts are bounded.
+        for i in 0..100 {
+            assert!(
+                db.text_checked(&format!("k{i}"), format!("good {i}"), good)
+                    .is_some()
+            );
+        }
+        assert!(db.checked_texts.borrow().len() <= CHECKED_TEXTS);
+        // The newest are still known; the oldest checked again.
+        let before = checks.get();
+        assert!(db.text_checked("k99", "good 99".into(), good).is_some());
+        assert_eq!(checks.get(), before);
+        assert!(db.text_checked("d1", "good text".into(), good).is_some());
+        assert_eq!(checks.get(), before + 1);
     }
 
     fn count(db: &Db) -> i64 {
