@@ -12,6 +12,12 @@ bench/run's plain give), then `--runs` pairs, interleaved and alternating which 
 - `sqlite3 RECORD "INSERT INTO bench_baseline VALUES ('bench')"`: one row, one commit, into
   the same file.
 
+The binary is run as installed: copied into the bench's folder first (as `install` or a
+package would put it), because the same bytes run straight from the file the linker has just
+written start 0.4-0.8 ms slower on this machine (measured side by side, 2026-12-07; the
+difference is in how the fresh file sits in the page cache, not in the code). `--in-place`
+runs it where it is, to see that cost.
+
 Prints the median, p10 and p90 of each and the ratio of the medians. With `--marks`, as many
 gives again (on other fresh courses, untimed) run with RITPLAN_TIMING=1, and the median of each
 phase mark is printed. Timings on a shared machine are noisy: run it on a quiet one and report
@@ -45,10 +51,17 @@ def main():
     ap.add_argument("--marks", action="store_true", help="print the median of each phase")
     ap.add_argument("--bin", default=BIN)
     ap.add_argument("--keep", action="store_true", help="keep the record's folder")
+    ap.add_argument("--in-place", action="store_true",
+                    help="run the binary where it is, not an installed copy")
     a = ap.parse_args()
     if 2 * a.runs + 3 > a.courses:
         sys.exit("--runs must leave a fresh course for each give")
     tmp = tempfile.mkdtemp(prefix="ritplan-give-bench-")
+    if not a.in_place:
+        installed = os.path.join(tmp, "bin", "ritplan")
+        os.makedirs(os.path.dirname(installed))
+        shutil.copy2(a.bin, installed)
+        a.bin = installed
     db = os.path.join(tmp, "ward.db")
     env = dict(os.environ, RITPLAN_DB=db, XDG_RUNTIME_DIR=os.path.join(tmp, "run"),
                RITPLAN_NOW="2026-12-01T09:00")
@@ -134,7 +147,8 @@ def main():
             print(f"  {name:15} median {statistics.median(v):6.2f} ms  p10 {pct(v, 0.1):6.2f}"
                   f"  p90 {pct(v, 0.9):6.2f}  ({a.runs} runs)")
         print(f"  give / insert, medians: {statistics.median(gives) / statistics.median(inserts):.2f}x"
-              f"  ({a.courses} courses; {given} doses recorded, one per give; load {load:.1f})")
+              f"  ({a.courses} courses; {given} doses recorded, one per give; load {load:.1f};"
+              f" {'the binary in place' if a.in_place else 'an installed copy of the binary'})")
         if a.marks:
             print("  phases of a give (medians, ms):")
             for name, v in phases.items():

@@ -157,12 +157,42 @@ impl Store {
         rows: Vec<Row>,
         times: Times,
     ) -> Result<Vec<CourseRow>, StoreError> {
+        Self::finish_course_rows_with(db, rows, times, false)
+    }
+
+    /// [`Store::finish_course_rows`]; `known_texts` as for [`frozen::resolve_with`].
+    fn finish_course_rows_with(
+        db: &Db,
+        rows: Vec<Row>,
+        times: Times,
+        known_texts: bool,
+    ) -> Result<Vec<CourseRow>, StoreError> {
         let mut rows = rows
             .into_iter()
             .map(|r| Self::course_row(r, times))
             .collect::<Result<Vec<_>, _>>()?;
-        frozen::resolve(db, &mut rows)?;
+        frozen::resolve_with(db, &mut rows, known_texts)?;
         Ok(rows)
+    }
+
+    /// One course's row, its texts filled in; `known_texts` as for [`frozen::resolve_with`].
+    pub(super) fn course_row_by_id(
+        &self,
+        id: i64,
+        known_texts: bool,
+    ) -> Result<Option<CourseRow>, StoreError> {
+        let rows = self.db.query(
+            &format!(
+                "SELECT {} FROM courses WHERE id = ?1 ORDER BY id",
+                Self::COURSE_COLS
+            ),
+            vals![id],
+        )?;
+        Ok(
+            Self::finish_course_rows_with(&self.db, rows, self.times(), known_texts)?
+                .into_iter()
+                .next(),
+        )
     }
 
     pub(super) fn course_rows(

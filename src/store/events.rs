@@ -179,7 +179,10 @@ impl Store {
         crate::timing::mark("tx: begin");
         // Verified inside the transaction: what is decided on is what the lock now holds
         // (another room may have recorded since the caller read the course).
-        let (row, events) = self.verified_events(course)?;
+        // With the row read before (`read`), the frozen texts that read checked against their
+        // digests, moments ago in this process, are not read and hashed again: the row's MAC,
+        // checked here, covers the digests, and the entry is decided on the texts checked.
+        let (row, events) = self.verified_events_with(course, read.is_some())?;
         if read.is_some_and(|r| *r != row.c) {
             return Err(AppendError::Store(StoreError::Corrupt(format!(
                 "course {course}: its row changed while an entry was being recorded on it; nothing was recorded"

@@ -80,8 +80,11 @@ pub(super) fn put(db: &Db, text: &str) -> Result<String, StoreError> {
 
 /// Fills in the texts of `rows` kept by digest: one query for every digest they name. A text
 /// that is missing, or does not match its digest, leaves the row's text empty and says so in
-/// its `frozen_problem` (the course then does not verify).
-pub(super) fn resolve(db: &Db, rows: &mut [CourseRow]) -> Result<(), StoreError> {
+/// its `frozen_problem` (the course then does not verify). With `known`, a text this connection has already checked against its digest
+/// ([`Db::checked_text`]) is taken as checked, without reading it again: only for a row read
+/// again within one recording, whose texts its first read (moments before, in this process)
+/// checked. The row's MAC, which covers the digests, is checked all the same.
+pub(super) fn resolve_with(db: &Db, rows: &mut [CourseRow], known: bool) -> Result<(), StoreError> {
     let mut wanted: Vec<&str> = rows
         .iter()
         .flat_map(|r| [r.template_ref.as_deref(), r.rules_ref.as_deref()])
@@ -93,13 +96,28 @@ pub(super) fn resolve(db: &Db, rows: &mut [CourseRow]) -> Result<(), StoreError>
     wanted.sort_unstable();
     wanted.dedup();
     let mut texts: HashMap<String, Result<Arc<str>, String>> = HashMap::new();
-    for mut r in db.query(
-        &format!(
-            "SELECT digest, text FROM frozen WHERE {}",
-            db.in_list("digest", 1, false)
-        ),
-        &[Db::list(&wanted)],
-    )? {
+    if known {
+        wanted.retain(|d| match db.checked_text(d) {
+            Some(t) => {
+                texts.insert(d.to_string(), Ok(t));
+                false
+            }
+            None => true,
+        });
+    }
+    for mut r in (!wanted.is_empty())
+        .then(|| {
+            db.query(
+                &format!(
+                    "SELECT digest, text FROM frozen WHERE {}",
+                    db.in_list("digest", 1, false)
+                ),
+                &[Db::list(&wanted)],
+            )
+        })
+        .transpose()?
+        .unwrap_or_default()
+    {
         let (digest, text) = (r.text()?, r.text()?);
         let checked = db
             .text_checked(&digest, text, |t| reference(t) == digest)

@@ -159,14 +159,19 @@ impl Store {
         &self,
         course: i64,
     ) -> Result<(Verification, CourseRow, Vec<RawEvent>), StoreError> {
+        self.verify_read_with(course, false)
+    }
+
+    /// [`Store::verify_read`]; `known_texts` as for [`frozen::resolve_with`].
+    fn verify_read_with(
+        &self,
+        course: i64,
+        known_texts: bool,
+    ) -> Result<(Verification, CourseRow, Vec<RawEvent>), StoreError> {
         // The head first: it is written after each commit, so a head read before the database
         // can never be ahead of what the database then shows, unless rows were removed.
         let head = self.heads.course(&self.db, course)?;
-        let Some(row) =
-            Self::course_rows(&self.db, "WHERE id = ?1", Some(course.into()), self.times())?
-                .into_iter()
-                .next()
-        else {
+        let Some(row) = self.course_row_by_id(course, known_texts)? else {
             return Err(StoreError::NotFound(format!(
                 "no course has the id {course}"
             )));
@@ -290,7 +295,16 @@ impl Store {
         &self,
         course: i64,
     ) -> Result<(CourseRow, Vec<StoredEvent>), StoreError> {
-        let (v, row, rows) = self.verify_read(course)?;
+        self.verified_events_with(course, false)
+    }
+
+    /// [`Store::verified_events`]; `known_texts` as for [`frozen::resolve_with`].
+    pub(super) fn verified_events_with(
+        &self,
+        course: i64,
+        known_texts: bool,
+    ) -> Result<(CourseRow, Vec<StoredEvent>), StoreError> {
+        let (v, row, rows) = self.verify_read_with(course, known_texts)?;
         if !v.intact {
             return Err(tampered(&v));
         }

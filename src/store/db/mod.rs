@@ -320,6 +320,15 @@ impl Db {
         Some(t)
     }
 
+    /// The text this connection last found to match `digest` (see [`Db::text_checked`]).
+    pub fn checked_text(&self, digest: &str) -> Option<std::sync::Arc<str>> {
+        self.checked_texts
+            .borrow()
+            .iter()
+            .find(|(d, _)| d == digest)
+            .map(|(_, t)| std::sync::Arc::clone(t))
+    }
+
     /// How many statements (queries, writes, BEGIN and COMMIT) this connection has sent.
     pub fn statements_sent(&self) -> u64 {
         self.sent.get()
