@@ -4,7 +4,7 @@
 
 use super::tests_scan::{Setup, at, give, setup};
 use super::{Record, WardError};
-use crate::course::{EventKind, Proposed};
+use crate::course::EventKind;
 
 /// The record's database, opened as someone who bypasses ritplan (its guards dropped).
 fn attacker(path: &std::path::Path) -> rusqlite::Connection {
@@ -28,45 +28,36 @@ fn events_of(path: &std::path::Path) -> Vec<(i64, i64, String)> {
         .expect("rows")
 }
 
-/// The first dose with the scan setting off, typed patient `patient`, an override if given.
+/// The first dose, typed patient `patient`, an override if given.
 fn dose(patient: &str, override_reason: Option<&str>) -> Record {
-    match give(Some(patient), None, None, Some("L1")) {
-        Record::Give {
-            proposed,
-            lot,
-            site,
-            patient,
-            scan_patient,
-            scan_vial,
-            checked_by,
-        } => Record::Give {
-            proposed: Proposed {
-                override_reason: override_reason.map(str::to_string),
-                ..proposed
-            },
-            lot,
-            site,
-            patient,
-            scan_patient,
-            scan_vial,
-            checked_by,
-        },
-        other => other,
+    let mut r = give(Some(patient), None, None, Some("L1"));
+    if let Record::Give { proposed, .. } = &mut r {
+        proposed.override_reason = override_reason.map(str::to_string);
     }
+    r
+}
+
+/// The two courses of `setup`, with the scan setting off; and the record's file.
+fn scans_off(dir: &tempfile::TempDir) -> (Setup, std::path::PathBuf) {
+    let s = setup(dir);
+    s.ward
+        .set_setting(&s.admin, "scan", "off", at("2026-12-07 08:00"))
+        .expect("scan off");
+    (s, dir.path().join("r.db"))
 }
 
 #[test]
 fn a_refusal_before_the_transaction_reports_the_course_s_tampering_first() {
     let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("r.db");
-    let Setup {
-        ward: mut w,
-        admin,
-        nurse,
-        physician,
-    } = setup(&dir);
-    w.set_setting(&admin, "scan", "off", at("2026-12-07 08:00"))
-        .expect("scan off");
+    let (
+        Setup {
+            ward: mut w,
+            nurse,
+            physician,
+            ..
+        },
+        path,
+    ) = scans_off(&dir);
     let t = at("2026-12-07 08:10");
     // Intact: a wrong patient is a wrong patient, a nurse's override is the physician's.
     assert!(matches!(
@@ -126,15 +117,12 @@ fn a_refusal_before_the_transaction_reports_the_course_s_tampering_first() {
 #[test]
 fn a_course_moved_to_another_patient_is_tampering_not_a_wrong_patient() {
     let dir = tempfile::tempdir().expect("tmp");
-    let path = dir.path().join("r.db");
-    let Setup {
-        ward: mut w,
-        admin,
-        nurse,
-        ..
-    } = setup(&dir);
-    w.set_setting(&admin, "scan", "off", at("2026-12-07 08:00"))
-        .expect("scan off");
+    let (
+        Setup {
+            ward: mut w, nurse, ..
+        },
+        path,
+    ) = scans_off(&dir);
     let n = attacker(&path)
         .execute("UPDATE courses SET patient_id = 'P2' WHERE id = 1", [])
         .expect("tamper");
