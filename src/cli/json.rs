@@ -181,7 +181,7 @@ pub(super) struct WhoamiJson<'a> {
 #[derive(Serialize)]
 pub(super) struct DecisionJson<'a> {
     #[serde(flatten)]
-    pub(super) decision: &'a Decision,
+    pub(super) decision: std::borrow::Cow<'a, Decision>,
     pub(super) text: String,
     pub(super) details: Vec<String>,
     /// The dose's phase (rush, up-dosing, consolidation, maintenance), when the course's
@@ -194,10 +194,27 @@ impl<'a> DecisionJson<'a> {
     /// The decision `d` on the course `v`, with its words.
     pub(super) fn new(d: &'a Decision, v: &CourseView) -> Self {
         DecisionJson {
-            decision: d,
             text: crate::render::course::headline(d, &v.loaded.template),
             details: crate::render::course::details(d),
             dose_phase: super::cmd::next::dose_phase(v, d),
+            decision: std::borrow::Cow::Borrowed(d),
+        }
+    }
+
+    /// [`DecisionJson::new`], owning the decision (a list's row, kept after its course's view
+    /// is dropped).
+    pub(super) fn owned(d: Decision, v: &CourseView) -> DecisionJson<'static> {
+        let DecisionJson {
+            text,
+            details,
+            dose_phase,
+            ..
+        } = DecisionJson::new(&d, v);
+        DecisionJson {
+            decision: std::borrow::Cow::Owned(d),
+            text,
+            details,
+            dose_phase,
         }
     }
 }

@@ -241,11 +241,12 @@ impl Store {
             .transpose()
     }
 
-    /// The ids of the courses recorded with a rule set (the ward tells a course's kind by it).
-    pub fn course_ids_with_rule_set(&self, rule_set: &str) -> Result<Vec<i64>, StoreError> {
+    /// The ids of the courses recorded under any rule set other than `rule_set`, in order
+    /// (without reading their rows).
+    pub fn course_ids_without_rule_set(&self, rule_set: &str) -> Result<Vec<i64>, StoreError> {
         self.db
             .query(
-                "SELECT id FROM courses WHERE rule_set = ?1 ORDER BY id",
+                "SELECT id FROM courses WHERE rule_set <> ?1 ORDER BY id",
                 vals![rule_set],
             )?
             .into_iter()

@@ -83,6 +83,10 @@ fn alike(p: &PatientRecord, o: &PatientRecord) -> bool {
     o.id != p.id && o.dob == p.dob && norm(&o.name) == norm(&p.name)
 }
 
+/// How many courses a list reads at a time ([`Ward::map_views`]): a bound on its memory, and
+/// large enough that the queries per batch stay few against the courses read.
+const LIST_CHUNK: usize = 500;
+
 /// The record, opened.
 pub struct Ward {
     /// The store: private, the ward is the only door to the record.
@@ -308,17 +312,35 @@ impl Ward {
         })
     }
 
-    /// Every course, each with its view (for `course list`).
-    pub fn views(&mut self) -> Result<Vec<CourseView>, WardError> {
-        let omalizumab = self.omalizumab_ids()?;
-        let ids: Vec<i64> = self
+    /// What `f` makes of every immunotherapy course's view, in id order. The courses are read
+    /// in batches of [`LIST_CHUNK`] (each course verified with its patient's other courses, as
+    /// by [`Ward::views_of`]) and each view is dropped once `f` has seen it: what `f` keeps is
+    /// what stays in memory, whatever the number of courses (all 10 000 views at once took
+    /// 441 MB).
+    pub fn map_views<T>(
+        &mut self,
+        f: impl FnMut(CourseView) -> Result<T, WardError>,
+    ) -> Result<Vec<T>, WardError> {
+        self.map_views_in(LIST_CHUNK, f)
+    }
+
+    /// [`Ward::map_views`], `chunk` courses at a time.
+    pub(crate) fn map_views_in<T>(
+        &mut self,
+        chunk: usize,
+        mut f: impl FnMut(CourseView) -> Result<T, WardError>,
+    ) -> Result<Vec<T>, WardError> {
+        let ids = self
             .store
-            .courses()?
-            .iter()
-            .map(|c| c.id)
-            .filter(|id| !omalizumab.contains(id))
-            .collect();
-        self.views_of(&ids)
+            .course_ids_without_rule_set(omalizumab::OMALIZUMAB_RULE_SET)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(chunk.max(1)) {
+            let mut batch = self.batch(chunk)?;
+            for id in chunk {
+                out.push(f(batch.view(*id)?)?);
+            }
+        }
+        Ok(out)
     }
 
     /// The views of the immunotherapy courses `ids`, in their order, each verified with its

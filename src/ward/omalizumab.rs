@@ -789,11 +789,6 @@ impl Ward {
         Ok(None)
     }
 
-    /// The ids of the omalizumab courses (left out of the immunotherapy paths).
-    pub(super) fn omalizumab_ids(&self) -> Result<Vec<i64>, WardError> {
-        Ok(self.store.course_ids_with_rule_set(OMALIZUMAB_RULE_SET)?)
-    }
-
     /// The kind of a course.
     pub fn course_kind(&self, id: i64) -> Result<CourseKind, WardError> {
         // The rule set alone: a course's kind is told by it, and its frozen copies (tens of

@@ -226,3 +226,38 @@ fn the_board_the_sheet_and_the_lists_send_as_many_queries_for_100_courses_as_for
     assert!(alike.contains(&"P0") && alike.contains(&"P1"), "{alike:?}");
     assert!(!alike.contains(&"P2"));
 }
+
+#[test]
+fn a_list_read_in_batches_is_every_course_read_at_once() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let (mut ward, nurse, physician) = setup(&dir);
+    add_courses(&mut ward, &nurse, &physician, 0, 12);
+    let now = at("2026-12-07 08:00");
+    let ids = ward
+        .store
+        .course_ids_without_rule_set(super::omalizumab::OMALIZUMAB_RULE_SET)
+        .expect("ids");
+    let whole: Vec<_> = ward
+        .views_of(&ids)
+        .expect("views")
+        .into_iter()
+        .map(|v| {
+            (
+                v.loaded.record.id,
+                v.events.len(),
+                v.decide(now).expect("decide"),
+            )
+        })
+        .collect();
+    // The twelve immunotherapy courses, in order; the omalizumab courses of P0 and P10 left out.
+    assert_eq!(whole.len(), 12);
+    assert!(whole.windows(2).all(|w| w[0].0 < w[1].0));
+    for chunk in [1, 3, 5, 500] {
+        let batched = ward
+            .map_views_in(chunk, |v| {
+                Ok((v.loaded.record.id, v.events.len(), v.decide(now)?))
+            })
+            .expect("map");
+        assert_eq!(batched, whole, "read {chunk} at a time");
+    }
+}

@@ -10,7 +10,6 @@ use crate::cli::context::{Context, opened, policy_from, read_source};
 use crate::cli::json::{CourseRow, CourseShow, CourseStarted, CourseVerified, DecisionJson};
 use crate::cli::output::{PdfOut, write_json, write_protocols};
 use crate::cli::{CliError, session};
-use crate::course::Decision;
 use crate::render::course as say;
 use crate::render::table;
 use crate::ward::{NotStarted, Start, Ward};
@@ -205,27 +204,27 @@ fn course_list(
     now: NaiveDateTime,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let views = if active {
-        ward.active_views(now.date())?
-    } else {
-        ward.views()?
-    };
-    let decisions: Vec<Decision> = views
-        .iter()
-        .map(|v| v.decide(now))
-        .collect::<Result<_, _>>()?;
-    let rows: Vec<CourseRow> = views
-        .iter()
-        .zip(&decisions)
-        .map(|(v, d)| CourseRow {
+    // Each course's row made from its view as it is read: the views of every course are
+    // never held at once (see `Ward::map_views`).
+    let row = |v: &crate::ward::CourseView| -> Result<CourseRow<'static>, crate::ward::WardError> {
+        let d = v.decide(now)?;
+        Ok(CourseRow {
             course: v.loaded.record.id,
             patient: v.loaded.record.patient_id.clone(),
             template: v.loaded.record.template_id.clone(),
             started: v.loaded.record.created_at,
             events: v.events.len(),
-            next: DecisionJson::new(d, v),
+            next: DecisionJson::owned(d, v),
         })
-        .collect();
+    };
+    let rows: Vec<CourseRow> = if active {
+        ward.active_views(now.date())?
+            .iter()
+            .map(row)
+            .collect::<Result<_, _>>()?
+    } else {
+        ward.map_views(|v| row(&v))?
+    };
     if json {
         return write_json(out, &rows);
     }
